@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The opsflow CLI. Every command connects through Temporal's environment configuration
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, ...); see `opsflow --help`.
+import { Command, InvalidArgumentError } from 'commander';
+import { up } from '../devstack/up';
+import { OPSFLOW_VERSION } from '../version';
+import { formatDoctor, runDoctor } from './doctor';
+import { formatStatus } from './format-status';
+import { connectClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number from 1 to 65535');
+  return n;
+}
+
+export function buildCli(): Command {
+  const program = new Command('opsflow').version(OPSFLOW_VERSION).description('Durable infrastructure operations as Temporal workflows');
+
+  program
+    .command('up')
+    .description('start the local stack: Temporal dev server with Web UI, and the worker (Ctrl-C stops it)')
+    .option('--ip <address>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'Temporal gRPC port', port, 7233)
+    .option('--ui-port <port>', 'Web UI port', port, 8233)
+    .option('--metrics-port <port>', 'worker Prometheus metrics port', port, 9464)
+    .action(async (opts: { ip: string; port: number; uiPort: number; metricsPort: number }) => {
+      process.exitCode = await up(opts);
+    });
+
+  program
+    .command('status')
+    .description("show a workflow's current step, what exists so far and what is left")
+    .argument('<workflow-id>')
+    .action(async (workflowId: string) => {
+      const { client, connection } = await connectClient();
+      try {
+        console.log(formatStatus(await workflowStatus(client, workflowId)));
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with id ${workflowId}`);
+        throw err;
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('doctor')
+    .description('check Temporal, the worker, provider credentials and SSH keys; says what to fix')
+    .action(async () => {
+      const results = await runDoctor();
+      console.log(formatDoctor(results));
+      if (results.some((r) => r.state === 'fail')) process.exitCode = 1;
+    });
+
+  return program;
+}
+
+if (require.main === module) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      console.error(`opsflow: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,136 @@
+// `opsflow doctor`: a real diagnostic of everything a run depends on. Each check says ok, or what
+// is wrong and how to fix it; nothing here prints a secret or a stack trace.
+import { readFileSync } from 'node:fs';
+import { utils as sshUtils } from 'ssh2';
+import type { Client } from '@temporalio/client';
+import { describeTarget } from '../temporal/connection';
+import { OPS_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import { TASK_QUEUE } from '../temporal/task-queues';
+import { configuredSshKeys } from '../ssh-keys';
+import { connectClient, runCheckWorker, workerPollerCount } from './opsflow-client';
+import { checkBearerToken } from './provider-check';
+
+export type CheckState = 'ok' | 'warn' | 'fail';
+
+export interface CheckResult {
+  name: string;
+  state: CheckState;
+  detail: string;
+}
+
+export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<CheckResult[]> {
+  return [...(await temporalChecks(env)), ...(await providerChecks(env)), ...sshKeyChecks(env)];
+}
+
+async function temporalChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+  let connected;
+  try {
+    connected = await connectClient(env, 3000);
+    const info = await connected.client.workflowService.getSystemInfo({});
+    const results: CheckResult[] = [
+      { name: 'temporal', state: 'ok', detail: `reached ${describeTarget(connected.target)} (server ${info.serverVersion})` },
+    ];
+    results.push(await searchAttributeCheck(connected.client));
+    const workers = await workerPollerCount(connected.client, TASK_QUEUE);
+    if (workers === 0) {
+      results.push({ name: 'worker', state: 'fail', detail: `no worker polls task queue ${TASK_QUEUE}: start one with \`npm start\` or \`npm run worker\`` });
+      return results;
+    }
+    results.push({ name: 'worker', state: 'ok', detail: `${workers} worker(s) polling task queue ${TASK_QUEUE}` });
+    results.push(await roundTripCheck(connected.client));
+    return results;
+  } catch (err) {
+    const where = connected ? describeTarget(connected.target) : env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+    return [{ name: 'temporal', state: 'fail', detail: `cannot reach Temporal at ${where}: ${message(err)}. Start the local stack with \`npm start\`, or set TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY for your cluster` }];
+  } finally {
+    await connected?.connection.close();
+  }
+}
+
+async function searchAttributeCheck(client: Client): Promise<CheckResult> {
+  const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+  const registered = Object.keys(response.customAttributes ?? {});
+  const missing = OPS_SEARCH_ATTRIBUTES.map((k) => k.name).filter((name) => !registered.includes(name));
+  if (missing.length === 0) return { name: 'search attributes', state: 'ok', detail: OPS_SEARCH_ATTRIBUTES.map((k) => k.name).join(', ') };
+  const add = missing.map((name) => `--name ${name} --type Keyword`).join(' ');
+  return { name: 'search attributes', state: 'fail', detail: `missing ${missing.join(', ')}: run \`temporal operator search-attribute create ${add}\`` };
+}
+
+async function roundTripCheck(client: Client): Promise<CheckResult> {
+  try {
+    const { workflowId, result } = await runCheckWorker(client, 15_000);
+    return { name: 'worker round trip', state: 'ok', detail: `${workflowId} ran on ${result.hostname} (pid ${result.pid}, providers: ${result.providers.join(', ')})` };
+  } catch (err) {
+    return { name: 'worker round trip', state: 'fail', detail: `checkWorker did not complete: ${message(err)}; see the worker's log` };
+  }
+}
+
+interface ProviderAccount {
+  name: string;
+  tokenVar: string;
+  urlVar: string;
+  defaultUrl: string;
+  /** An authenticated read-only call that any valid token may make. */
+  probePath: string;
+}
+
+const PROVIDERS: ProviderAccount[] = [
+  { name: 'digitalocean', tokenVar: 'DIGITALOCEAN_TOKEN', urlVar: 'DIGITALOCEAN_API_URL', defaultUrl: 'https://api.digitalocean.com', probePath: '/v2/account' },
+  { name: 'linode', tokenVar: 'LINODE_TOKEN', urlVar: 'LINODE_API_URL', defaultUrl: 'https://api.linode.com', probePath: '/v4/profile' },
+];
+
+async function providerChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const provider of PROVIDERS) {
+    const token = env[provider.tokenVar];
+    if (!token) {
+      if (provider.name === 'digitalocean') results.push({ name: provider.name, state: 'ok', detail: `no ${provider.tokenVar}: opsflow uses the local cloud` });
+      continue;
+    }
+    const apiUrl = (env[provider.urlVar] ?? provider.defaultUrl).replace(/\/+$/, '');
+    const check = await checkBearerToken(apiUrl + provider.probePath, token);
+    if (check.ok) {
+      results.push({ name: provider.name, state: 'ok', detail: `token accepted by ${apiUrl}` });
+    } else {
+      const fix = check.fix === 'token' ? `set ${provider.tokenVar} to a valid personal access token` : `check ${provider.urlVar} and the network`;
+      results.push({ name: provider.name, state: 'fail', detail: `${check.problem}; ${fix}` });
+    }
+  }
+  return results;
+}
+
+function sshKeyChecks(env: NodeJS.ProcessEnv): CheckResult[] {
+  let keys;
+  try {
+    keys = configuredSshKeys(env);
+  } catch (err) {
+    return [{ name: 'ssh keys', state: 'fail', detail: message(err) }];
+  }
+  if (keys.length === 0) {
+    return [{ name: 'ssh keys', state: 'warn', detail: 'none configured; set OPSFLOW_SSH_KEYS=name=/path/to/private_key[,name2=...] for the keys your specs reference' }];
+  }
+  return keys.map(({ name, path }) => {
+    let text: Buffer;
+    try {
+      text = readFileSync(path);
+    } catch (err) {
+      return { name: `ssh key ${name}`, state: 'fail', detail: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? message(err)}` };
+    }
+    const parsed = sshUtils.parseKey(text);
+    if (parsed instanceof Error) {
+      return { name: `ssh key ${name}`, state: 'fail', detail: `${path} is not a usable private key: ${parsed.message}` };
+    }
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!key?.isPrivateKey()) return { name: `ssh key ${name}`, state: 'fail', detail: `${path} holds a public key; point it at the private key` };
+    return { name: `ssh key ${name}`, state: 'ok', detail: `${path} (${key.type})` };
+  });
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function formatDoctor(results: CheckResult[]): string {
+  const width = Math.max(...results.map((r) => r.name.length));
+  return results.map((r) => `${r.state.padEnd(4)}  ${r.name.padEnd(width)}  ${r.detail}`).join('\n');
+}

@@ -1,0 +1,82 @@
+// The typed client behind the opsflow CLI: connecting, starting and inspecting opsflow workflows.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { WorkerDescription } from '../activities/worker-info';
+import { loadTemporalTarget, type TemporalTarget } from '../temporal/connection';
+import { TASK_QUEUE } from '../temporal/task-queues';
+import type { OperationStatus } from '../workflows/status';
+
+export interface ConnectedClient {
+  client: Client;
+  connection: Connection;
+  target: TemporalTarget;
+}
+
+export async function connectClient(env: NodeJS.ProcessEnv = process.env, connectTimeoutMs = 5000): Promise<ConnectedClient> {
+  const target = loadTemporalTarget(env);
+  const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: connectTimeoutMs });
+  return { client: new Client({ connection, namespace: target.namespace }), connection, target };
+}
+
+/** How many workers poll the task queue for workflow tasks right now. */
+export async function workerPollerCount(client: Client, taskQueue = TASK_QUEUE): Promise<number> {
+  const response = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return response.pollers?.length ?? 0;
+}
+
+/** Runs the checkWorker round trip and waits for it, failing after `timeoutMs`. */
+export async function runCheckWorker(client: Client, timeoutMs: number): Promise<{ workflowId: string; result: WorkerDescription }> {
+  const workflowId = `check-worker-${randomUUID()}`;
+  const handle = await client.workflow.start('checkWorker', {
+    taskQueue: TASK_QUEUE,
+    workflowId,
+    workflowExecutionTimeout: timeoutMs,
+    staticSummary: 'opsflow: is a worker running workflows and activities?',
+  });
+  const result = (await handle.result()) as WorkerDescription;
+  return { workflowId, result };
+}
+
+export interface WorkflowStatusReport {
+  workflowId: string;
+  type: string;
+  execution: string;
+  startTime: Date;
+  closeTime?: Date;
+  /** The workflow's own `status` query; undefined when no worker could answer it. */
+  status?: OperationStatus;
+  statusError?: string;
+}
+
+export async function workflowStatus(client: Client, workflowId: string): Promise<WorkflowStatusReport> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await handle.describe();
+  const report: WorkflowStatusReport = {
+    workflowId,
+    type: description.type,
+    execution: description.status.name,
+    startTime: description.startTime,
+    closeTime: description.closeTime,
+  };
+  try {
+    report.status = await withTimeout(handle.query<OperationStatus>('status'), 10_000, 'no worker answered the status query within 10 s');
+  } catch (err) {
+    report.statusError = err instanceof Error ? err.message : String(err);
+  }
+  return report;
+}
+
+export { WorkflowNotFoundError };
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

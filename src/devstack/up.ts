@@ -1,0 +1,159 @@
+// `opsflow up` (`npm start`): the whole local stack in one command. Starts the Temporal dev server
+// with its Web UI and the worker, runs a first workflow to prove the stack works, and stops
+// everything cleanly on Ctrl-C. Started twice, it finds the running stack instead of fighting it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stateDir } from '../paths';
+import { TASK_QUEUE } from '../temporal/task-queues';
+import { connectClient, runCheckWorker, workerPollerCount } from '../client/opsflow-client';
+import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-server';
+import { isPortInUse } from './ports';
+import { resolveTemporalCli } from './temporal-cli';
+
+export interface UpOptions {
+  ip: string;
+  port: number;
+  uiPort: number;
+  metricsPort: number;
+  env?: NodeJS.ProcessEnv;
+  say?: (line: string) => void;
+}
+
+interface StackRecord {
+  pid: number;
+  address: string;
+  uiUrl: string;
+  startedAt: string;
+}
+
+export async function up(options: UpOptions): Promise<number> {
+  const env = options.env ?? process.env;
+  const say = options.say ?? ((line: string) => process.stdout.write(line + '\n'));
+  const dir = stateDir(env);
+  mkdirSync(dir, { recursive: true });
+  const stackFile = path.join(dir, 'stack.json');
+  const address = `${options.ip}:${options.port}`;
+  const uiUrl = `http://${options.ip}:${options.uiPort}`;
+
+  const running = readRunningStack(stackFile);
+  if (running) {
+    say(`opsflow stack already running (pid ${running.pid}, since ${running.startedAt}).`);
+    say(`  Temporal: ${running.address}   Web UI: ${running.uiUrl}`);
+    say('  Stop it with Ctrl-C in its terminal, or `kill -INT ' + running.pid + '`.');
+    return 0;
+  }
+
+  const children: { name: string; process: ChildProcess }[] = [];
+  let stopping = false;
+  const stop = async (code: number): Promise<number> => {
+    stopping = true;
+    for (const child of children.reverse()) await stopChild(child.name, child.process, say);
+    rmSync(stackFile, { force: true });
+    return code;
+  };
+
+  try {
+    if (await isPortInUse(options.ip, options.port)) {
+      const version = await temporalServerVersion(address).catch(() => undefined);
+      if (!version) throw new Error(`port ${options.port} on ${options.ip} is in use by something that is not Temporal; stop it or pass --port`);
+      say(`Using the Temporal server already running at ${address} (server ${version}).`);
+    } else {
+      for (const port of [options.uiPort]) {
+        if (await isPortInUse(options.ip, port)) throw new Error(`port ${port} on ${options.ip} is in use; stop what holds it or pass --ui-port`);
+      }
+      const cliPath = await resolveTemporalCli();
+      say(`Starting the Temporal dev server (${cliPath})...`);
+      const server = spawnDevServer({
+        cliPath,
+        ip: options.ip,
+        port: options.port,
+        uiPort: options.uiPort,
+        dbFile: path.join(dir, 'temporal.db'),
+        logFile: path.join(dir, 'temporal.log'),
+      });
+      children.push({ name: 'Temporal dev server', process: server });
+      const version = await waitForTemporal(address, 60_000);
+      say(`Temporal ${version} is up at ${address}; history is kept in ${path.join(dir, 'temporal.db')}.`);
+    }
+
+    const clientEnv = { ...env, TEMPORAL_ADDRESS: address };
+    const { client, connection } = await connectClient(clientEnv);
+    try {
+      if ((await workerPollerCount(client, TASK_QUEUE)) > 0) {
+        say(`A worker is already polling task queue ${TASK_QUEUE}; not starting another.`);
+      } else {
+        const worker = spawnWorker(clientEnv, options, path.join(dir, 'worker.log'));
+        children.push({ name: 'worker', process: worker });
+        say(`Worker started (pid ${worker.pid}); logs in ${path.join(dir, 'worker.log')}.`);
+      }
+      writeFileSync(stackFile, JSON.stringify({ pid: process.pid, address, uiUrl, startedAt: new Date().toISOString() } satisfies StackRecord));
+
+      const check = await runCheckWorker(client, 60_000);
+      say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
+    } finally {
+      await connection.close();
+    }
+
+    say('');
+    say(`opsflow is running.  Web UI: ${uiUrl}/namespaces/default/workflows`);
+    say(`  Start a workflow:  temporal workflow start --address ${address} --task-queue ${TASK_QUEUE} --type checkWorker`);
+    say(`  Watch it:          temporal workflow list --address ${address}`);
+    say(`  Diagnose:          npx opsflow doctor`);
+    say(`  Worker metrics:    http://127.0.0.1:${options.metricsPort}/metrics`);
+    say('Press Ctrl-C to stop everything.');
+  } catch (err) {
+    say(`opsflow up failed: ${err instanceof Error ? err.message : String(err)}`);
+    return stop(1);
+  }
+
+  return new Promise<number>((resolve) => {
+    const onSignal = () => {
+      if (stopping) return;
+      say('\nStopping...');
+      void stop(0).then(resolve);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    for (const child of children) {
+      child.process.once('exit', (code, signal) => {
+        if (stopping) return;
+        say(`${child.name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the rest.`);
+        void stop(1).then(resolve);
+      });
+    }
+  });
+}
+
+function readRunningStack(stackFile: string): StackRecord | undefined {
+  try {
+    const record = JSON.parse(readFileSync(stackFile, 'utf8')) as StackRecord;
+    process.kill(record.pid, 0);
+    return record;
+  } catch {
+    return undefined;
+  }
+}
+
+function spawnWorker(env: NodeJS.ProcessEnv, options: UpOptions, logFile: string): ChildProcess {
+  const workerEntry = require.resolve('../worker');
+  const out = openSync(logFile, 'a');
+  return spawn(process.execPath, [...process.execArgv, workerEntry], {
+    env: { ...env, OPSFLOW_METRICS_ADDRESS: `127.0.0.1:${options.metricsPort}` },
+    stdio: ['ignore', out, out],
+  });
+}
+
+/** SIGINT first (the worker lets activities finish), SIGKILL if it has not exited in 30 s. */
+async function stopChild(name: string, child: ChildProcess, say: (line: string) => void): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => {
+    say(`${name} did not stop in 30 s; killing it.`);
+    child.kill('SIGKILL');
+  }, 30_000);
+  await exited;
+  clearTimeout(timer);
+  say(`${name} stopped.`);
+}

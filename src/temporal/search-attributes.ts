@@ -1,0 +1,14 @@
+// Custom search attributes that make opsflow runs findable in the Web UI and with
+// `temporal workflow list --query 'OpsEnvironment="prod"'`. Pure definitions: safe in workflow code.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const OpsEnvironment = defineSearchAttributeKey('OpsEnvironment', SearchAttributeType.KEYWORD);
+export const OpsOperation = defineSearchAttributeKey('OpsOperation', SearchAttributeType.KEYWORD);
+export const OpsCloud = defineSearchAttributeKey('OpsCloud', SearchAttributeType.KEYWORD);
+
+export const OPS_SEARCH_ATTRIBUTES = [OpsEnvironment, OpsOperation, OpsCloud] as const;
+
+/** The `--search-attribute name=Keyword` arguments for `temporal server start-dev`. */
+export function devServerSearchAttributeArgs(): string[] {
+  return OPS_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
+}

@@ -1,0 +1,82 @@
+// The opsflow worker: runs src/workflows (decide) and src/activities (do) on the `opsflow` task queue.
+// Connection settings come from Temporal's environment configuration; see src/temporal/connection.ts.
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from '@temporalio/common';
+import { createActivities } from './activities';
+import { configuredProviders } from './providers';
+import { JsonLogger, logLevelFromEnv } from './logging';
+import { describeTarget, loadTemporalTarget } from './temporal/connection';
+import { TASK_QUEUE } from './temporal/task-queues';
+import { OPSFLOW_VERSION } from './version';
+
+export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9464';
+
+export interface OpsWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue?: string;
+  /** A prebuilt bundle (tests, Docker images); otherwise the workflows are bundled at start. */
+  workflowBundlePath?: string;
+  activities: object;
+  /** How long running activities get to finish on shutdown before they are cancelled. */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+export function createOpsWorker(options: OpsWorkerOptions): Promise<Worker> {
+  const workflows = options.workflowBundlePath
+    ? { workflowBundle: { codePath: options.workflowBundlePath } }
+    : { workflowsPath: require.resolve('./workflows') };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    ...workflows,
+    activities: options.activities,
+    shutdownGraceTime: options.shutdownGraceTime ?? '20s',
+  });
+}
+
+/** Installs the SDK runtime once: structured logs and a Prometheus endpoint of its own. */
+export function installRuntime(logger: Logger, metricsAddress: string | undefined): void {
+  Runtime.install({
+    logger,
+    telemetryOptions: {
+      logging: { forward: {}, filter: 'WARN' },
+      ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : {}),
+    },
+  });
+}
+
+export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const logger = new JsonLogger(logLevelFromEnv(env));
+  const metricsAddress = env.OPSFLOW_METRICS_ADDRESS === 'off' ? undefined : (env.OPSFLOW_METRICS_ADDRESS ?? DEFAULT_METRICS_ADDRESS);
+  installRuntime(logger, metricsAddress);
+
+  const target = loadTemporalTarget(env);
+  const connection = await NativeConnection.connect(target.connectionOptions);
+  try {
+    const worker = await createOpsWorker({
+      connection,
+      namespace: target.namespace,
+      workflowBundlePath: env.OPSFLOW_WORKFLOW_BUNDLE,
+      activities: createActivities({ opsflowVersion: OPSFLOW_VERSION, providers: configuredProviders(env) }),
+    });
+    logger.info('worker started', {
+      temporal: describeTarget(target),
+      taskQueue: TASK_QUEUE,
+      metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+    });
+    // Resolves after SIGINT or SIGTERM once running activities finished or were cancelled.
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorkerFromEnv().catch((err: unknown) => {
+    process.stderr.write(`opsflow worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

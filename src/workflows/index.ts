@@ -1,0 +1,2 @@
+// Every workflow the opsflow worker runs. The worker bundles this file.
+export { checkWorker } from './check-worker';

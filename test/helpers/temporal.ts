@@ -1,0 +1,59 @@
+// Test harness: a real Temporal dev server per test file (the pinned CLI, never a stand-in) and
+// in-process workers that share the workflow bundle built once in global-setup.
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { OPS_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+
+export function temporalCliPath(): string {
+  const path = process.env.OPSFLOW_TEMPORAL_CLI;
+  if (!path) throw new Error('OPSFLOW_TEMPORAL_CLI is not set: run tests through jest (global-setup resolves it)');
+  return path;
+}
+
+export function workflowBundlePath(): string {
+  const path = process.env.OPSFLOW_TEST_WORKFLOW_BUNDLE;
+  if (!path) throw new Error('OPSFLOW_TEST_WORKFLOW_BUNDLE is not set: run tests through jest (global-setup bundles it)');
+  return path;
+}
+
+let runtimeInstalled = false;
+
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    try {
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+    } catch {
+      // Already installed by an earlier test file in this jest worker.
+    }
+    runtimeInstalled = true;
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      ip: '127.0.0.1',
+      searchAttributes: [...OPS_SEARCH_ATTRIBUTES],
+    },
+  });
+}
+
+export function uniqueTaskQueue(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+/** Runs `fn` while an in-process worker serves `taskQueue`, then shuts the worker down. */
+export async function withWorker<T>(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  activities: object,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: workflowBundlePath() },
+    activities,
+  });
+  return worker.runUntil(fn);
+}
