@@ -10,6 +10,6 @@ module.exports = {
   // Two cores: each test file may start its own Temporal dev server and worker.
   maxWorkers: 2,
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
 };

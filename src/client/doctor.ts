@@ -99,7 +99,7 @@ async function providerChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
   return results;
 }
 
-function sshKeyChecks(env: NodeJS.ProcessEnv): CheckResult[] {
+export function sshKeyChecks(env: NodeJS.ProcessEnv): CheckResult[] {
   let keys;
   try {
     keys = configuredSshKeys(env);

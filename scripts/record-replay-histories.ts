@@ -1,0 +1,52 @@
+// Records histories of the current workflows into test/replay/, for the replay test that guards
+// determinism. Run after a deliberate workflow change: npx tsx scripts/record-replay-histories.ts
+// (a change that breaks replay of old histories needs workflow versioning, not a re-recording).
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../src/activities';
+import { resolveTemporalCli } from '../src/devstack/temporal-cli';
+import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
+import { createSagaFixtureActivities } from '../test/fixtures/saga-activities';
+
+const OUT = path.join(__dirname, '..', 'test', 'replay');
+const TASK_QUEUE = 'record-replay';
+
+async function main(): Promise<void> {
+  const cli = await resolveTemporalCli();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...OPS_SEARCH_ATTRIBUTES] },
+  });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: require.resolve('../test/fixtures/workflows'),
+    activities: {
+      ...createActivities({ opsflowVersion: 'recording', providers: ['localcloud'] }),
+      ...createSagaFixtureActivities({ calls: [] }, { undeletable: ['thing-2'] }),
+    },
+  });
+  const runs: { file: string; type: string; args: unknown[] }[] = [
+    { file: 'check-worker.json', type: 'checkWorker', args: [] },
+    { file: 'saga-failure-with-stuck-compensation.json', type: 'threeStepsThen', args: [{ after: 'fail' }] },
+    { file: 'saga-keep.json', type: 'threeStepsThen', args: [{ after: 'fail', onFailure: 'keep' }] },
+  ];
+  await worker.runUntil(async () => {
+    for (const run of runs) {
+      const handle = await env.client.workflow.start(run.type, { taskQueue: TASK_QUEUE, workflowId: run.file.replace('.json', ''), args: run.args });
+      await handle.result().catch(() => undefined);
+      // The CLI's JSON is the format users export from production too (`temporal workflow show -o json`).
+      const json = execFileSync(cli, ['workflow', 'show', '--address', env.address, '--workflow-id', handle.workflowId, '--output', 'json']);
+      writeFileSync(path.join(OUT, run.file), json);
+      console.log(`recorded ${run.file}`);
+    }
+  });
+  await env.teardown();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

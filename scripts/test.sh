@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `npm test`: every check opsflow has, ending with one plain line "N passed, N failed".
+# Lint and the type check count as one check each; jest's tests count one each.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=node_modules/.bin
+mkdir -p .opsflow
+passed=0
+failed=0
+
+check() {
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); else echo "== $name FAILED"; failed=$((failed + 1)); fi
+}
+
+# The pinned Temporal CLI: built once per machine, reused by every clone afterwards.
+if ! TEMPORAL_CLI_PATH_RESOLVED=$(bash scripts/temporal-cli.sh); then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "== Temporal CLI: $TEMPORAL_CLI_PATH_RESOLVED"
+
+check "build" "$bin/tsc" -p tsconfig.build.json
+check "lint" "$bin/eslint" .
+check "typecheck" "$bin/tsc" -p tsconfig.json --noEmit
+
+results=.opsflow/jest-results.json
+rm -f "$results"
+echo "== jest"
+"$bin/jest" --json --outputFile="$results" "$@"
+jest_passed=0
+jest_failed=1
+if [[ -f "$results" ]]; then
+  read -r jest_passed jest_failed < <(node -e '
+    const r = require(process.argv[1]);
+    // A suite that fails to load has no tests of its own; count it as a failure.
+    const brokenSuites = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests + brokenSuites);' "$PWD/$results") || { jest_passed=0; jest_failed=1; }
+fi
+passed=$((passed + jest_passed))
+failed=$((failed + jest_failed))
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

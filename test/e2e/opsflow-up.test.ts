@@ -1,0 +1,102 @@
+// `opsflow up`, `status` and `doctor` end to end, as a newcomer runs them: a real dev server with
+// its Web UI, a real worker process, history that survives a restart, and a clean Ctrl-C.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { isPortInUse } from '../../src/devstack/ports';
+import { temporalCliPath } from '../helpers/temporal';
+import { exitOf, freePort, runCli, startCli } from '../helpers/processes';
+
+let env: NodeJS.ProcessEnv;
+let ports: { port: number; uiPort: number; metricsPort: number };
+let upArgs: string[];
+const stateDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-up-'));
+
+beforeAll(async () => {
+  ports = { port: await freePort(), uiPort: await freePort(), metricsPort: await freePort() };
+  upArgs = ['up', '--port', String(ports.port), '--ui-port', String(ports.uiPort), '--metrics-port', String(ports.metricsPort)];
+  env = {
+    ...process.env,
+    OPSFLOW_STATE_DIR: stateDir,
+    TEMPORAL_CLI_PATH: temporalCliPath(),
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.port}`,
+    DIGITALOCEAN_TOKEN: '',
+  };
+});
+
+function listWorkflows(): string {
+  return execFileSync(temporalCliPath(), ['workflow', 'list', '--address', `127.0.0.1:${ports.port}`], { encoding: 'utf8' });
+}
+
+test('up serves the Web UI, runs a first workflow, notices a second up, and stops on Ctrl-C', async () => {
+  const { child, output } = await startCli(upArgs, env, 'Press Ctrl-C');
+  try {
+    const firstId = /First workflow (\S+) completed/.exec(output())?.[1];
+    expect(firstId).toMatch(/^check-worker-/);
+
+    const ui = await fetch(`http://127.0.0.1:${ports.uiPort}/`);
+    expect(ui.status).toBe(200);
+    expect(listWorkflows()).toContain(firstId);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/temporal_worker_start/);
+
+    const status = await runCli(['status', firstId as string], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('checkWorker  COMPLETED');
+    expect(status.stdout).toContain('step: done');
+
+    const again = await runCli(upArgs, env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`opsflow stack already running (pid ${child.pid}`);
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect(await exitOf(child)).toBe(0);
+  expect(output()).toContain('worker stopped.');
+  expect(output()).toContain('Temporal dev server stopped.');
+  expect(await isPortInUse('127.0.0.1', ports.port)).toBe(false);
+  expect(existsSync(path.join(stateDir, 'stack.json'))).toBe(false);
+});
+
+test('a restarted stack still has the earlier history, and doctor reports every check', async () => {
+  const { child } = await startCli(upArgs, env, 'Press Ctrl-C');
+  try {
+    // Two checkWorker runs now: the one from the first start survived the restart.
+    expect(listWorkflows().match(/checkWorker/g)?.length).toBeGreaterThanOrEqual(2);
+
+    const doctor = await runCli(['doctor'], env);
+    expect(doctor.stdout).toMatch(/^ok +temporal +reached 127\.0\.0\.1:\d+ namespace default/m);
+    expect(doctor.stdout).toMatch(/^ok +search attributes +OpsEnvironment, OpsOperation, OpsCloud/m);
+    expect(doctor.stdout).toMatch(/^ok +worker +1 worker\(s\) polling task queue opsflow/m);
+    expect(doctor.stdout).toMatch(/^ok +worker round trip +check-worker-\S+ ran on/m);
+    expect(doctor.stdout).toMatch(/^ok +digitalocean +no DIGITALOCEAN_TOKEN: opsflow uses the local cloud/m);
+    expect(doctor.stdout).toMatch(/^warn +ssh keys +none configured/m);
+    expect(doctor.code).toBe(0);
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect(await exitOf(child)).toBe(0);
+});
+
+test('doctor against a wrong DigitalOcean token says it was refused, with no stack trace', async () => {
+  // A local endpoint that answers as DigitalOcean does to a bad token.
+  const server = http.createServer((req, res) => {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ id: 'Unauthorized', message: 'Unable to authenticate you' }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  try {
+    const doctor = await runCli(['doctor'], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1', DIGITALOCEAN_TOKEN: 'dop_v1_wrong', DIGITALOCEAN_API_URL: `http://127.0.0.1:${port}` });
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toMatch(/^fail +digitalocean +the token was refused \(401 Unauthorized\); set DIGITALOCEAN_TOKEN to a valid personal access token$/m);
+    expect(doctor.stdout).toMatch(/^fail +temporal +cannot reach Temporal at 127\.0\.0\.1:1/m);
+    expect(doctor.stdout + doctor.stderr).not.toMatch(/^\s+at /m);
+    expect(doctor.stdout + doctor.stderr).not.toContain('dop_v1_wrong');
+  } finally {
+    server.close();
+  }
+});
