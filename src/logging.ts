@@ -40,8 +40,3 @@ export class JsonLogger implements Logger {
     this.log('ERROR', message, meta);
   }
 }
-
-export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
-  const wanted = (env.OPSFLOW_LOG_LEVEL ?? 'INFO').toUpperCase();
-  return (LEVELS as string[]).includes(wanted) ? (wanted as LogLevel) : 'INFO';
-}

@@ -4,12 +4,11 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import type { Logger } from '@temporalio/common';
 import { createActivities } from './activities';
 import { configuredProviders } from './providers';
-import { JsonLogger, logLevelFromEnv } from './logging';
+import { JsonLogger } from './logging';
+import { parseWorkerEnvironment } from './specs/worker-environment';
 import { describeTarget, loadTemporalTarget } from './temporal/connection';
 import { TASK_QUEUE } from './temporal/task-queues';
 import { OPSFLOW_VERSION } from './version';
-
-export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9464';
 
 export interface OpsWorkerOptions {
   connection: NativeConnection;
@@ -48,8 +47,9 @@ export function installRuntime(logger: Logger, metricsAddress: string | undefine
 }
 
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const logger = new JsonLogger(logLevelFromEnv(env));
-  const metricsAddress = env.OPSFLOW_METRICS_ADDRESS === 'off' ? undefined : (env.OPSFLOW_METRICS_ADDRESS ?? DEFAULT_METRICS_ADDRESS);
+  const settings = parseWorkerEnvironment(env);
+  const logger = new JsonLogger(settings.OPSFLOW_LOG_LEVEL);
+  const metricsAddress = settings.OPSFLOW_METRICS_ADDRESS === 'off' ? undefined : settings.OPSFLOW_METRICS_ADDRESS;
   installRuntime(logger, metricsAddress);
 
   const target = loadTemporalTarget(env);
@@ -58,7 +58,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     const worker = await createOpsWorker({
       connection,
       namespace: target.namespace,
-      workflowBundlePath: env.OPSFLOW_WORKFLOW_BUNDLE,
+      workflowBundlePath: settings.OPSFLOW_WORKFLOW_BUNDLE,
       activities: createActivities({ opsflowVersion: OPSFLOW_VERSION, providers: configuredProviders(env) }),
     });
     logger.info('worker started', {

@@ -7,6 +7,7 @@ import { JsonLogger } from '../../src/logging';
 import { configuredSshKeys } from '../../src/ssh-keys';
 import { describeTarget, loadTemporalTarget } from '../../src/temporal/connection';
 import { sshKeyChecks } from '../../src/client/doctor';
+import { parseWorkerEnvironment } from '../../src/specs/worker-environment';
 
 describe('Temporal connection settings', () => {
   test('default to the local dev server', () => {
@@ -70,5 +71,17 @@ describe('structured logs', () => {
     logger.info('provisioned', { droplet: 42, apiToken: 'dop_v1_x', dbPassword: 'hunter2' });
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'INFO', message: 'provisioned', droplet: 42, apiToken: '[redacted]', dbPassword: '[redacted]' });
+  });
+});
+
+describe('worker settings', () => {
+  test('defaults apply and empty variables count as unset', () => {
+    expect(parseWorkerEnvironment({ OPSFLOW_LOG_LEVEL: '' })).toMatchObject({ OPSFLOW_LOG_LEVEL: 'INFO', OPSFLOW_METRICS_ADDRESS: '127.0.0.1:9464' });
+  });
+
+  test('every bad variable is named in one message', () => {
+    expect(() =>
+      parseWorkerEnvironment({ OPSFLOW_LOG_LEVEL: 'LOUD', OPSFLOW_METRICS_ADDRESS: '9464', DIGITALOCEAN_API_URL: 'api.digitalocean.com' }),
+    ).toThrow(/^invalid worker settings: OPSFLOW_LOG_LEVEL: .*; OPSFLOW_METRICS_ADDRESS: .*; DIGITALOCEAN_API_URL: /);
   });
 });
