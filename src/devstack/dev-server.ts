@@ -27,7 +27,9 @@ export function devServerArgs(options: Omit<DevServerOptions, 'cliPath' | 'logFi
 
 export function spawnDevServer(options: DevServerOptions): ChildProcess {
   const log = openSync(options.logFile, 'a');
-  return spawn(options.cliPath, devServerArgs(options), { stdio: ['ignore', log, log] });
+  // Its own process group: a Ctrl-C in the terminal reaches only `opsflow up`, which stops the
+  // worker first and the server last.
+  return spawn(options.cliPath, devServerArgs(options), { stdio: ['ignore', log, log], detached: true });
 }
 
 /** Resolves with the server version once the frontend answers; rejects after `timeoutMs`. */

@@ -45,6 +45,8 @@ export async function up(options: UpOptions): Promise<number> {
   }
 
   const children: { name: string; process: ChildProcess }[] = [];
+  // Safety net: children live in their own process groups, so never leave them behind on exit.
+  process.once('exit', () => children.forEach((c) => c.process.exitCode === null && c.process.kill('SIGTERM')));
   let stopping = false;
   const stop = async (code: number): Promise<number> => {
     stopping = true;
@@ -141,6 +143,7 @@ function spawnWorker(env: NodeJS.ProcessEnv, options: UpOptions, logFile: string
   return spawn(process.execPath, [...process.execArgv, workerEntry], {
     env: { ...env, OPSFLOW_METRICS_ADDRESS: `127.0.0.1:${options.metricsPort}` },
     stdio: ['ignore', out, out],
+    detached: true, // see spawnDevServer: shutdown order is ours, not the terminal's
   });
 }
 
