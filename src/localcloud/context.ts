@@ -1,0 +1,22 @@
+// What every API route needs: the state, the action engine, the faults and the timing, plus
+// hooks through which droplets become (and stop being) real hosts.
+import type { ActionEngine } from './actions';
+import type { Faults } from './faults';
+import type { Store } from './store';
+import type { Droplet } from './state';
+import type { Timing } from './timing';
+
+export interface HostHooks {
+  /** The droplet just became active: its host must answer SSH. */
+  dropletActive(droplet: Droplet): void;
+  /** The droplet was destroyed: stop its host and remove its filesystem. */
+  dropletDestroyed(dropletId: number): void;
+}
+
+export interface CloudContext {
+  store: Store;
+  actions: ActionEngine;
+  faults: Faults;
+  timing: Timing;
+  hosts: HostHooks;
+}

@@ -1,0 +1,57 @@
+// Control endpoints, outside the DigitalOcean API: inspect everything, reset, set faults and the
+// rate-limit budget. Same bearer token as the API.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ApiError } from './api/errors';
+import type { RateLimiter } from './api/rate-limit';
+import type { CloudContext } from './context';
+
+const budgetSchema = z.object({ perMinute: z.number().int().min(1), perHour: z.number().int().min(1) });
+
+export function inventory(ctx: CloudContext) {
+  const s = ctx.store.state;
+  return {
+    droplets: s.droplets.map((d) => ({ id: d.id, name: d.name, status: d.status, tags: d.tags, region: d.region.slug })),
+    volumes: s.volumes.map((v) => ({ id: v.id, name: v.name, droplet_ids: v.droplet_ids, tags: v.tags })),
+    snapshots: s.snapshots.map((x) => ({ id: x.id, name: x.name, resource_type: x.resource_type })),
+    firewalls: s.firewalls.map((f) => ({ id: f.id, name: f.name, droplet_ids: f.droplet_ids, tags: f.tags })),
+    vpcs: s.vpcs.filter((v) => !v.default).map((v) => ({ id: v.id, name: v.name, ip_range: v.ip_range })),
+    reserved_ips: s.reservedIps.map((r) => ({ ip: r.ip, droplet_id: r.droplet?.id ?? null })),
+    ssh_keys: s.sshKeys.map((k) => ({ id: k.id, name: k.name })),
+    tags: s.tags,
+    pending_actions: Object.keys(s.internal.pendingActions).length,
+  };
+}
+
+export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, rateLimiter: RateLimiter): void {
+  app.get('/_localcloud/inventory', async () => inventory(ctx));
+
+  app.post('/_localcloud/reset', async () => {
+    for (const droplet of ctx.store.state.droplets) ctx.hosts.dropletDestroyed(droplet.id);
+    ctx.actions.stop();
+    ctx.store.reset();
+    rateLimiter.reset();
+    ctx.faults.set({});
+    return inventory(ctx);
+  });
+
+  app.get('/_localcloud/faults', async () => ctx.faults.current);
+
+  app.put('/_localcloud/faults', async (request) => {
+    const parsed = ctx.faults.set.bind(ctx.faults);
+    try {
+      return parsed(request.body ?? {});
+    } catch (err) {
+      if (err instanceof z.ZodError) throw new ApiError(422, 'unprocessable_entity', err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      throw err;
+    }
+  });
+
+  app.put('/_localcloud/rate-limit', async (request) => {
+    const result = budgetSchema.safeParse(request.body);
+    if (!result.success) throw new ApiError(422, 'unprocessable_entity', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    rateLimiter.budget = result.data;
+    rateLimiter.reset();
+    return rateLimiter.budget;
+  });
+}

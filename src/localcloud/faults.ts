@@ -1,0 +1,86 @@
+// Faults on demand, seeded so a failing run can be repeated: error rates and latency per endpoint,
+// the next N actions of a type failing, regions going dark, hosts refusing SSH.
+import { z } from 'zod';
+
+export const faultConfigSchema = z.object({
+  seed: z.number().int().default(1),
+  rules: z
+    .array(
+      z.object({
+        method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
+        /** Path prefix, such as /v2/droplets; '/' matches every API call. */
+        path: z.string().startsWith('/'),
+        errorRate: z.number().min(0).max(1).default(0),
+        statuses: z.array(z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503)])).min(1).default([500]),
+        latencyMs: z.number().int().min(0).max(60_000).default(0),
+      }),
+    )
+    .default([]),
+  failNextActions: z.record(z.string(), z.number().int().min(0)).default({}),
+  darkRegions: z.array(z.string()).default([]),
+  refuseSsh: z.array(z.number().int()).default([]),
+});
+
+export type FaultConfig = z.infer<typeof faultConfigSchema>;
+
+export interface FaultDecision {
+  latencyMs: number;
+  status?: number;
+}
+
+export class Faults {
+  private config: FaultConfig = faultConfigSchema.parse({});
+  private random: () => number = mulberry32(1);
+
+  set(input: unknown): FaultConfig {
+    this.config = faultConfigSchema.parse(input);
+    this.random = mulberry32(this.config.seed);
+    return this.config;
+  }
+
+  get current(): FaultConfig {
+    return this.config;
+  }
+
+  decide(method: string, path: string): FaultDecision {
+    let latencyMs = 0;
+    for (const rule of this.config.rules) {
+      if (rule.method && rule.method !== method) continue;
+      if (!path.startsWith(rule.path)) continue;
+      latencyMs = Math.max(latencyMs, rule.latencyMs);
+      if (rule.errorRate > 0 && this.random() < rule.errorRate) {
+        const status = rule.statuses[Math.floor(this.random() * rule.statuses.length)] as number;
+        return { latencyMs, status };
+      }
+    }
+    return { latencyMs };
+  }
+
+  /** True (and counted) when the next action of this type must fail. */
+  takeActionFailure(type: string): boolean {
+    const left = this.config.failNextActions[type] ?? 0;
+    if (left <= 0) return false;
+    this.config.failNextActions[type] = left - 1;
+    return true;
+  }
+
+  isDark(regionSlug: string | undefined): boolean {
+    return regionSlug !== undefined && this.config.darkRegions.includes(regionSlug);
+  }
+
+  refusesSsh(dropletId: number): boolean {
+    return this.config.refuseSsh.includes(dropletId);
+  }
+}
+
+/** A small seeded PRNG: the same seed gives the same fault sequence. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

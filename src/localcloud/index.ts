@@ -1,0 +1,71 @@
+// The local cloud: a DigitalOcean-compatible provider on this machine, the embedded default when
+// no DIGITALOCEAN_TOKEN is given. Its state lives in a folder and survives restarts.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ActionEngine } from './actions';
+import { buildApiServer } from './api/server';
+import { RateLimiter, type RateLimitBudget } from './api/rate-limit';
+import type { CloudContext, HostHooks } from './context';
+import { applyEffect } from './effects';
+import { Faults } from './faults';
+import { Store } from './store';
+import { FAST_TIMING, type Timing } from './timing';
+import { registerControlRoutes } from './control';
+
+export interface LocalCloudOptions {
+  stateDir: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Defaults to a random token kept in the state folder, so restarts keep it. */
+  token?: string;
+  timing?: Timing;
+  rateLimit?: RateLimitBudget;
+  hosts?: HostHooks;
+}
+
+const NO_HOSTS: HostHooks = { dropletActive: () => undefined, dropletDestroyed: () => undefined };
+
+export class LocalCloud {
+  private constructor(
+    private readonly app: FastifyInstance,
+    readonly ctx: CloudContext,
+    readonly rateLimiter: RateLimiter,
+    readonly token: string,
+    readonly apiUrl: string,
+  ) {}
+
+  static async start(options: LocalCloudOptions): Promise<LocalCloud> {
+    mkdirSync(options.stateDir, { recursive: true });
+    const token = options.token ?? persistentToken(options.stateDir);
+    const store = new Store(options.stateDir);
+    const faults = new Faults();
+    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: options.hosts ?? NO_HOSTS } as CloudContext;
+    ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded));
+    const rateLimiter = new RateLimiter(options.rateLimit);
+    const app = buildApiServer(ctx, { token, rateLimiter, registerControl: (a) => registerControlRoutes(a, ctx, rateLimiter) });
+    await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+    const { address, port } = app.server.address() as AddressInfo;
+    // Droplets that were active before a restart come back as hosts; unfinished actions finish.
+    for (const droplet of store.state.droplets) if (droplet.status !== 'new') ctx.hosts.dropletActive(droplet);
+    ctx.actions.resume();
+    return new LocalCloud(app, ctx, rateLimiter, token, `http://${address}:${port}`);
+  }
+
+  async stop(): Promise<void> {
+    this.ctx.actions.stop();
+    await this.app.close();
+    this.ctx.store.flush();
+  }
+}
+
+function persistentToken(stateDir: string): string {
+  const file = path.join(stateDir, 'token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = `dop_v1_local${randomBytes(24).toString('hex')}`;
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return token;
+}

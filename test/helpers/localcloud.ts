@@ -1,0 +1,22 @@
+// Starting a local cloud for a test, and waiting on its actions as a client would.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalCloud, type LocalCloudOptions } from '../../src/localcloud';
+import { ContractClient } from './do-api';
+
+export async function startLocalCloud(options: Partial<LocalCloudOptions> = {}): Promise<{ cloud: LocalCloud; api: ContractClient; stateDir: string }> {
+  const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'opsflow-localcloud-'));
+  const cloud = await LocalCloud.start({ ...options, stateDir });
+  return { cloud, api: new ContractClient(cloud.apiUrl, cloud.token), stateDir };
+}
+
+export async function waitForAction(api: ContractClient, actionId: number, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api.call<{ action: { status: string } }>('GET', `/v2/actions/${actionId}`);
+    if (body.action.status !== 'in-progress') return body.action.status;
+    if (Date.now() > deadline) throw new Error(`action ${actionId} still in progress after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
