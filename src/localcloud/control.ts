@@ -18,6 +18,8 @@ export function inventory(ctx: CloudContext) {
     vpcs: s.vpcs.filter((v) => !v.default).map((v) => ({ id: v.id, name: v.name, ip_range: v.ip_range })),
     reserved_ips: s.reservedIps.map((r) => ({ ip: r.ip, droplet_id: r.droplet?.id ?? null })),
     ssh_keys: s.sshKeys.map((k) => ({ id: k.id, name: k.name })),
+    load_balancers: s.loadBalancers.map((l) => ({ id: l.id, name: l.name, droplet_ids: l.droplet_ids })),
+    domains: s.domains.map((d) => d.name),
     tags: s.tags,
     pending_actions: Object.keys(s.internal.pendingActions).length,
   };

@@ -115,6 +115,55 @@ export interface ReservedIp {
   project_id: string;
 }
 
+export interface ForwardingRule {
+  entry_protocol: string;
+  entry_port: number;
+  target_protocol: string;
+  target_port: number;
+  certificate_id?: string;
+  tls_passthrough?: boolean;
+}
+
+export interface LoadBalancer {
+  id: string;
+  name: string;
+  ip: string;
+  size_unit: number;
+  algorithm: 'round_robin' | 'least_connections';
+  status: 'new' | 'active' | 'errored';
+  created_at: string;
+  forwarding_rules: ForwardingRule[];
+  health_check: Record<string, unknown>;
+  sticky_sessions: { type: 'none' | 'cookies' };
+  redirect_http_to_https: boolean;
+  enable_proxy_protocol: boolean;
+  enable_backend_keepalive: boolean;
+  vpc_uuid: string;
+  region: Region;
+  droplet_ids: number[];
+  tag: string;
+}
+
+export interface Domain {
+  name: string;
+  ttl: number;
+  zone_file: string;
+}
+
+export interface DomainRecord {
+  id: number;
+  domain: string;
+  type: string;
+  name: string;
+  data: string;
+  priority: number | null;
+  port: number | null;
+  ttl: number;
+  weight: number | null;
+  flags: number | null;
+  tag: string | null;
+}
+
 /** What completing an action does; serialisable so pending actions survive a restart. */
 export type ActionEffect =
   | { kind: 'droplet-active'; dropletId: number }
@@ -159,6 +208,9 @@ export interface CloudState {
   reservedIps: ReservedIp[];
   /** Tags created explicitly; tags named by resources exist implicitly too. */
   tags: string[];
+  loadBalancers: LoadBalancer[];
+  domains: Domain[];
+  domainRecords: DomainRecord[];
   internal: {
     pendingActions: Record<string, PendingAction>;
     hosts: Record<string, DropletHostRecord>;
@@ -181,6 +233,9 @@ export function emptyState(): CloudState {
     vpcs: [],
     reservedIps: [],
     tags: [],
+    loadBalancers: [],
+    domains: [],
+    domainRecords: [],
     internal: { pendingActions: {}, hosts: {}, volumeActions: {}, nextHostAddress: 1, nextReservedAddress: 1 },
   };
 }

@@ -255,6 +255,50 @@ test('tags: create, tag and untag resources, counts, delete', async () => {
   await api.call('DELETE', `/v2/droplets/${droplet.id}`);
 });
 
+test('load balancers: create, become active, add and remove droplets and rules, update, delete', async () => {
+  const droplet = (await api.call<Body>('POST', '/v2/droplets', { name: 'lb-backend', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['backend'] })).body.droplet;
+  const rules = [{ entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: 3000 }];
+  const created = await api.call<Body>('POST', '/v2/load_balancers', { name: 'front', region: 'fra1', forwarding_rules: rules, droplet_ids: [droplet.id] });
+  expect(created.status).toBe(202);
+  const lb = created.body.load_balancer;
+  expect(lb.status).toBe('new');
+  expect((await api.call<Body>('POST', '/v2/load_balancers', { name: 'bad', region: 'fra1', forwarding_rules: [{ entry_protocol: 'gopher', entry_port: 80, target_protocol: 'http', target_port: 80 }] })).body.message).toContain('entry_protocol');
+  await new Promise((r) => setTimeout(r, 400));
+  expect((await api.call<Body>('GET', `/v2/load_balancers/${lb.id}`)).body.load_balancer.status).toBe('active');
+  expect((await api.call('DELETE', `/v2/load_balancers/${lb.id}/droplets`, { droplet_ids: [droplet.id] })).status).toBe(204);
+  expect((await api.call('POST', `/v2/load_balancers/${lb.id}/droplets`, { droplet_ids: [droplet.id] })).status).toBe(204);
+  expect((await api.call('POST', `/v2/load_balancers/${lb.id}/forwarding_rules`, { forwarding_rules: [{ entry_protocol: 'tcp', entry_port: 5432, target_protocol: 'tcp', target_port: 5432 }] })).status).toBe(204);
+  expect((await api.call<Body>('GET', `/v2/load_balancers/${lb.id}`)).body.load_balancer.forwarding_rules).toHaveLength(2);
+  expect((await api.call('DELETE', `/v2/load_balancers/${lb.id}/forwarding_rules`, { forwarding_rules: [{ entry_protocol: 'tcp', entry_port: 5432, target_protocol: 'tcp', target_port: 5432 }] })).status).toBe(204);
+  const updated = await api.call<Body>('PUT', `/v2/load_balancers/${lb.id}`, { name: 'front-2', region: 'fra1', forwarding_rules: rules, tag: 'backend' });
+  expect(updated.body.load_balancer).toMatchObject({ name: 'front-2', tag: 'backend', droplet_ids: [droplet.id] });
+  expect((await api.call<Body>('GET', '/v2/load_balancers')).body.load_balancers).toHaveLength(1);
+  expect((await api.call('DELETE', `/v2/load_balancers/${lb.id}`)).status).toBe(204);
+  expect((await api.call('GET', `/v2/load_balancers/${lb.id}`)).status).toBe(404);
+  await api.call('DELETE', `/v2/droplets/${droplet.id}`);
+});
+
+test('domains and records: create, filter, update, delete', async () => {
+  const created = await api.call<Body>('POST', '/v2/domains', { name: 'opsflow-example.com', ip_address: '127.200.0.9' });
+  expect(created.status).toBe(201);
+  expect((await api.call('POST', '/v2/domains', { name: 'not a domain' })).status).toBe(422);
+  const record = await api.call<Body>('POST', '/v2/domains/opsflow-example.com/records', { type: 'A', name: 'www', data: '127.200.0.10', ttl: 300 });
+  expect(record.status).toBe(201);
+  const id = record.body.domain_record.id;
+  expect((await api.call('POST', '/v2/domains/opsflow-example.com/records', { type: 'A', name: 'bad', data: 'nope' })).status).toBe(422);
+  expect((await api.call<Body>('GET', '/v2/domains/opsflow-example.com/records?type=A&name=www.opsflow-example.com')).body.domain_records.map((r: Body) => r.id)).toEqual([id]);
+  expect((await api.call<Body>('PATCH', `/v2/domains/opsflow-example.com/records/${id}`, { type: 'A', data: '127.200.0.11' })).body.domain_record.data).toBe('127.200.0.11');
+  expect((await api.call('PATCH', `/v2/domains/opsflow-example.com/records/${id}`, { data: '127.200.0.12' })).status).toBe(422);
+  const put = await api.call<Body>('PUT', `/v2/domains/opsflow-example.com/records/${id}`, { type: 'CNAME', name: 'www', data: '@' });
+  expect(put.body).toMatchObject({ domain_record: { type: 'CNAME' } });
+  expect((await api.call<Body>('GET', `/v2/domains/opsflow-example.com/records/${id}`)).body.domain_record.data).toBe('@');
+  expect((await api.call<Body>('GET', '/v2/domains/opsflow-example.com')).body.domain.zone_file).toContain('www 300 IN CNAME @');
+  expect((await api.call<Body>('GET', '/v2/domains')).body.domains).toHaveLength(1);
+  expect((await api.call('DELETE', `/v2/domains/opsflow-example.com/records/${id}`)).status).toBe(204);
+  expect((await api.call('DELETE', '/v2/domains/opsflow-example.com')).status).toBe(204);
+  expect((await api.call('GET', '/v2/domains/opsflow-example.com')).status).toBe(404);
+});
+
 test('every response above matched the published spec', () => {
   expect(api.violations).toEqual([]);
   // What was exercised, for the record: operations with the statuses seen.

@@ -7,8 +7,10 @@ import { ApiError, serverError, tooManyRequests, unauthorized } from './errors';
 import { RateLimiter } from './rate-limit';
 import { registerAccountRoutes } from './routes/account';
 import { registerActionRoutes } from './routes/actions';
+import { registerDomainRoutes } from './routes/domains';
 import { registerDropletRoutes } from './routes/droplets';
 import { registerFirewallRoutes } from './routes/firewalls';
+import { registerLoadBalancerRoutes } from './routes/load-balancers';
 import { registerReservedIpRoutes } from './routes/reserved-ips';
 import { registerSnapshotRoutes } from './routes/snapshots';
 import { registerSshKeyRoutes } from './routes/ssh-keys';
@@ -76,6 +78,8 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
     registerVpcRoutes,
     registerReservedIpRoutes,
     registerTagRoutes,
+    registerLoadBalancerRoutes,
+    registerDomainRoutes,
   ]) {
     register(app, ctx);
   }
