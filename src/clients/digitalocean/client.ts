@@ -1,0 +1,119 @@
+// The project's one way to the DigitalOcean API. It uses digitalocean-js and handles its traps here:
+// - the library keeps one module-level axios instance, so a second `new DigitalOcean(token, url)`
+//   would overwrite the first; each call instead runs inside an AsyncLocalStorage scope naming its
+//   account, and one request interceptor applies that account's URL, token and timeout;
+// - its list calls return only the first page: `listAll` follows `links.pages.next`;
+// - it has no timeouts, no rate-limit handling and raw axios errors: the interceptors add a
+//   timeout, record the rate-limit headers, and every failure becomes a classified error;
+// - it has no VPC, reserved-IP or volume-snapshot calls: `request` reaches those endpoints;
+// - it pins axios 0.24: package.json overrides it to a current axios, and the tests drive the
+//   library through every service opsflow uses against the local cloud to prove it still works.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { isAxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { DigitalOcean } from 'digitalocean-js';
+import { instance as sharedAxios } from 'digitalocean-js/src/lib/axios-instance';
+import { classify } from './errors';
+
+export interface DigitalOceanAccount {
+  token: string;
+  /** API origin, such as https://api.digitalocean.com or the local cloud's URL. */
+  apiUrl: string;
+  timeoutMs?: number;
+}
+
+export interface RateLimitState {
+  limit?: number;
+  remaining?: number;
+  /** Epoch milliseconds when the budget refills. */
+  resetAt?: number;
+}
+
+interface Scope {
+  client: DigitalOceanClient;
+}
+
+const scope = new AsyncLocalStorage<Scope>();
+// The library object holds no state of its own beyond the shared axios instance's defaults,
+// which the interceptor below overrides per call; one instance serves every account.
+const library = new DigitalOcean('set-per-call', 'http://unused.invalid');
+
+sharedAxios.interceptors.request.use((config: InternalAxiosRequestConfig) => {
+  const current = scope.getStore();
+  if (!current) throw new Error('digitalocean-js was called outside DigitalOceanClient; use client.call(...)');
+  return current.client.prepare(config);
+});
+sharedAxios.interceptors.response.use(
+  (response: AxiosResponse) => {
+    scope.getStore()?.client.observe(response.headers as Record<string, unknown>);
+    return response;
+  },
+  (error: { response?: AxiosResponse }) => {
+    if (error.response) scope.getStore()?.client.observe(error.response.headers as Record<string, unknown>);
+    return Promise.reject(error);
+  },
+);
+
+export class DigitalOceanClient {
+  readonly rateLimit: RateLimitState = {};
+  /** Requests this client sent: the account allows 250 a minute, so they are counted. */
+  requests = 0;
+  private readonly baseUrl: string;
+
+  constructor(private readonly account: DigitalOceanAccount) {
+    this.baseUrl = `${account.apiUrl.replace(/\/+$/, '')}/v2`;
+  }
+
+  /** Runs a digitalocean-js call as this account; failures come back classified. */
+  async call<T>(what: string, fn: (lib: DigitalOcean) => Promise<T>): Promise<T> {
+    try {
+      return await scope.run({ client: this }, () => fn(library));
+    } catch (err) {
+      // Only API traffic is classified; anything else is a bug and keeps its own stack.
+      throw isAxiosError(err) ? classify(err, what) : err;
+    }
+  }
+
+  /** A raw API request, for endpoints digitalocean-js lacks. */
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, options: { body?: unknown; params?: Record<string, string | number> } = {}): Promise<T> {
+    return this.call(`${method} ${path}`, async () => {
+      const response = await sharedAxios.request<T>({ method, url: path, data: options.body, params: options.params });
+      return response.data;
+    });
+  }
+
+  /** Every item of a list endpoint, across all pages (the API's maximum of 200 per page). */
+  async listAll<T>(path: string, key: string, params: Record<string, string | number> = {}, perPage = 200): Promise<T[]> {
+    const items: T[] = [];
+    for (let page = 1; ; page++) {
+      const body = await this.request<Record<string, unknown> & { links?: { pages?: { next?: string } } }>('GET', path, { params: { ...params, per_page: perPage, page } });
+      items.push(...((body[key] as T[] | undefined) ?? []));
+      if (!body.links?.pages?.next) return items;
+    }
+  }
+
+  /** @internal called by the shared request interceptor. */
+  prepare(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+    this.requests++;
+    config.baseURL = this.baseUrl;
+    config.timeout = this.account.timeoutMs ?? 30_000;
+    config.headers.set('Authorization', `Bearer ${this.account.token}`);
+    config.headers.set('Content-Type', 'application/json');
+    return config;
+  }
+
+  /** @internal called by the shared response interceptor. */
+  observe(headers: Record<string, unknown>): void {
+    const limit = Number(headers['ratelimit-limit']);
+    const remaining = Number(headers['ratelimit-remaining']);
+    const reset = Number(headers['ratelimit-reset']);
+    if (Number.isFinite(limit)) this.rateLimit.limit = limit;
+    if (Number.isFinite(remaining)) this.rateLimit.remaining = remaining;
+    if (Number.isFinite(reset)) this.rateLimit.resetAt = reset * 1000;
+  }
+}
+
+/** The account from the environment: DIGITALOCEAN_TOKEN and DIGITALOCEAN_API_URL. */
+export function accountFromEnv(env: NodeJS.ProcessEnv = process.env): DigitalOceanAccount | undefined {
+  if (!env.DIGITALOCEAN_TOKEN) return undefined;
+  return { token: env.DIGITALOCEAN_TOKEN, apiUrl: env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com' };
+}

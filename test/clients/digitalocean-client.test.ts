@@ -1,0 +1,188 @@
+// digitalocean-js, unchanged but for a current axios, driving the local cloud through the
+// project's client module: every service opsflow uses, its traps handled, and every request it
+// sends and response it gets checked against DigitalOcean's published spec.
+import { utils as sshUtils } from 'ssh2';
+import { instance as sharedAxios } from 'digitalocean-js/src/lib/axios-instance';
+import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
+import { DigitalOceanApiError } from '../../src/clients/digitalocean/errors';
+import type { LocalCloud } from '../../src/localcloud';
+import { requestViolations, responseViolations } from '../helpers/contract';
+import { startLocalCloud } from '../helpers/localcloud';
+
+type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let cloud: LocalCloud;
+let client: DigitalOceanClient;
+const violations: string[] = [];
+
+// Check the library's traffic against the spec as it passes.
+sharedAxios.interceptors.response.use(
+  (response) => {
+    const url = new URL(response.config.url ?? '', response.config.baseURL + '/');
+    const path = new URL(`${response.config.baseURL}${response.config.url}`).pathname || url.pathname;
+    const sent = typeof response.config.data === 'string' ? JSON.parse(response.config.data) : response.config.data;
+    violations.push(...requestViolations(response.config.method?.toUpperCase() ?? 'GET', path, sent));
+    violations.push(...responseViolations(response.config.method?.toUpperCase() ?? 'GET', path, response.status, response.status === 204 ? undefined : response.data));
+    return response;
+  },
+);
+
+beforeAll(async () => {
+  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } }));
+  client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
+});
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+async function untilActionDone(actionId: number): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const action = await client.call('get action', (lib) => lib.actions.getExistingAction(actionId));
+    if (action.status !== 'in-progress') return action.status;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`action ${actionId} never finished`);
+}
+
+test('droplets, keys, actions and snapshots through digitalocean-js', async () => {
+  const key = await client.call('add key', (lib) => lib.ssh.createNewKey({ name: 'deploy', public_key: sshUtils.generateKeyPairSync('ed25519').public }));
+  const droplet = await client.call('create droplet', (lib) =>
+    lib.droplets.createNewDroplet({ name: 'app-1', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', ssh_keys: [key.fingerprint], tags: ['stack-a'] } as never),
+  );
+  expect(droplet.status).toBe('new');
+  const [create] = await client.call('droplet actions', (lib) => lib.droplets.getDropletActions(droplet.id));
+  expect(await untilActionDone((create as Body).id)).toBe('completed');
+  const active = await client.call('get droplet', (lib) => lib.droplets.getExistingDroplet(droplet.id));
+  expect(active.status).toBe('active');
+
+  const off = await client.call('power off', (lib) => lib.dropletActions.powerOffDroplet(droplet.id));
+  expect(await untilActionDone(off.id)).toBe('completed');
+  const snap = await client.call('snapshot', (lib) => lib.dropletActions.snapshotDroplet(droplet.id, 'app-1-before'));
+  expect(await untilActionDone(snap.id)).toBe('completed');
+  const snapshots = await client.call('list snapshots', (lib) => lib.snapshots.getSnapshots());
+  expect(snapshots.map((s: Body) => s.name)).toEqual(['app-1-before']);
+  const on = await client.call('power on', (lib) => lib.dropletActions.powerOnDroplet(droplet.id));
+  expect(await untilActionDone(on.id)).toBe('completed');
+  expect((await client.call('all actions', (lib) => lib.actions.getAllActions())).length).toBeGreaterThanOrEqual(4);
+  await client.call('delete snapshot', (lib) => lib.snapshots.deleteSnapshot(String(snapshots[0]?.id)));
+});
+
+test('volumes with attach, firewalls, floating IPs, load balancers, tags and domain records', async () => {
+  const droplets = await client.call('droplets by tag', (lib) => lib.droplets.getDropletsByTag('stack-a'));
+  const dropletId = (droplets[0] as Body).id as number;
+
+  const volume = await client.call('create volume', (lib) => lib.blockStorage.createBlockStorage({ name: 'pgdata', region: 'fra1', size_gigabytes: 20 } as never));
+  const attach = await client.call('attach volume', (lib) => lib.blockStorageActions.attachVolumeToDroplet(volume.id, { type: 'attach', droplet_id: dropletId, region: 'fra1' } as never));
+  expect(await untilActionDone(attach.id)).toBe('completed');
+  expect((await client.call('get volume', (lib) => lib.blockStorage.getBlockStorageById(volume.id))).droplet_ids).toEqual([dropletId]);
+
+  const anywhere = { addresses: ['0.0.0.0/0'] };
+  const firewall = await client.call('create firewall', (lib) =>
+    lib.firewalls.createFirewall({ name: 'stack-a', inbound_rules: [{ protocol: 'tcp', ports: '22', sources: anywhere }], outbound_rules: [{ protocol: 'tcp', ports: 'all', destinations: anywhere }], droplet_ids: [dropletId] } as never),
+  );
+  expect((await client.call('get firewall', (lib) => lib.firewalls.getExistingFirewall(firewall.id as string))).droplet_ids).toEqual([dropletId]);
+
+  const ip = await client.call('floating ip', (lib) => lib.floatingIPs.createFloatingIPForRegion('fra1'));
+  const assign = await client.call('assign ip', (lib) => lib.floatingIPActions.assignFloatingIPToDroplet(ip.ip, dropletId as never));
+  expect(await untilActionDone(assign.id)).toBe('completed');
+  expect((await client.call('get ip', (lib) => lib.floatingIPs.getExistingFloatingIP(ip.ip))).droplet?.id).toBe(dropletId);
+
+  const lb = await client.call('create lb', (lib) =>
+    lib.loadBalancers.createLoadBalancer({ name: 'front', region: 'fra1', forwarding_rules: [{ entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: 3000 }], droplet_ids: [dropletId] } as never),
+  );
+  expect((await client.call('list lbs', (lib) => lib.loadBalancers.getAllLoadBalancers())).map((l: Body) => l.id)).toEqual([lb.id]);
+
+  await client.call('create tag', (lib) => lib.tags.createTag('env-prod'));
+  await client.call('tag droplet', (lib) => lib.tags.tagResources('env-prod', [String(dropletId)]));
+  expect((await client.call('get tag', (lib) => lib.tags.getTagByName('env-prod'))).resources?.droplets?.count).toBe(1);
+
+  await client.call('create domain', (lib) => lib.domains.createDomain({ name: 'opsflow-test.com', ip_address: ip.ip } as never));
+  const record = await client.call('create record', (lib) => lib.domainRecords.createDomainRecord('opsflow-test.com', { type: 'A', name: 'www', data: ip.ip, ttl: 300 } as never));
+  expect((await client.call('list records', (lib) => lib.domainRecords.getAllDomainRecords('opsflow-test.com'))).map((r: Body) => r.id)).toContain(record.id);
+
+  // Tear down in reverse; the local cloud must then hold nothing but the droplet.
+  await client.call('delete record', (lib) => lib.domainRecords.deleteDomainRecord('opsflow-test.com', record.id));
+  await client.call('delete domain', (lib) => lib.domains.deleteDomain('opsflow-test.com'));
+  await client.call('delete tag', (lib) => lib.tags.deleteTag('env-prod'));
+  await client.call('delete lb', (lib) => lib.loadBalancers.deleteLoadBalancer(lb.id));
+  const unassign = await client.call('unassign ip', (lib) => lib.floatingIPActions.unassignFloatingIP(ip.ip));
+  await untilActionDone(unassign.id);
+  await client.call('delete ip', (lib) => lib.floatingIPs.deleteFloatingIP(ip.ip));
+  await client.call('delete firewall', (lib) => lib.firewalls.deleteFirewall(firewall.id as string));
+  const detach = await client.call('detach', (lib) => lib.blockStorageActions.detachVolumeFromDroplet(volume.id, { type: 'detach', droplet_id: dropletId, region: 'fra1' } as never));
+  await untilActionDone(detach.id);
+  await client.call('delete volume', (lib) => lib.blockStorage.deleteBlockStorageById(volume.id));
+  const inventory = (await (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json()) as Body;
+  expect([inventory.volumes, inventory.firewalls, inventory.reserved_ips, inventory.load_balancers, inventory.domains]).toEqual([[], [], [], [], []]);
+});
+
+test('endpoints the library lacks (VPCs, reserved IPs, volume snapshots) through request()', async () => {
+  const vpc = (await client.request<Body>('POST', '/vpcs', { body: { name: 'net', region: 'lon1', ip_range: '10.30.0.0/16' } })).vpc;
+  expect((await client.request<Body>('GET', `/vpcs/${vpc.id}`)).vpc.ip_range).toBe('10.30.0.0/16');
+  const reserved = (await client.request<Body>('POST', '/reserved_ips', { body: { region: 'lon1' } })).reserved_ip;
+  expect((await client.listAll<Body>('/reserved_ips', 'reserved_ips')).map((r) => r.ip)).toContain(reserved.ip);
+  await client.request('DELETE', `/reserved_ips/${reserved.ip}`);
+  await client.request('DELETE', `/vpcs/${vpc.id}`);
+});
+
+test('lists: the library stops at the first page, listAll reads every page', async () => {
+  await client.call('many droplets', (lib) => lib.droplets.createMultipleDroplets({ names: Array.from({ length: 10 }, (_, i) => `page-${i}`), region: 'nyc3', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['paged'] } as never));
+  await client.call('more droplets', (lib) => lib.droplets.createMultipleDroplets({ names: Array.from({ length: 10 }, (_, i) => `page-${10 + i}`), region: 'nyc3', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['paged'] } as never));
+  const total = 21; // 20 here plus app-1 from the first test
+  expect((await client.call('library list', (lib) => lib.droplets.getAllDroplets())).length).toBe(20);
+  expect((await client.listAll<Body>('/droplets', 'droplets', {}, 4)).length).toBe(total);
+  expect((await client.listAll<Body>('/droplets', 'droplets', { tag_name: 'paged' })).length).toBe(20);
+  await client.call('delete by tag', (lib) => lib.droplets.deleteDropletsByTag('paged'));
+});
+
+test('two accounts at once never borrow each other’s token or URL', async () => {
+  const other = await startLocalCloud();
+  try {
+    const second = new DigitalOceanClient({ token: other.cloud.token, apiUrl: other.cloud.apiUrl });
+    const [mine, theirs] = await Promise.all([
+      client.call('list', (lib) => lib.droplets.getAllDroplets()),
+      second.call('list', (lib) => lib.droplets.getAllDroplets()),
+    ]);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(theirs).toEqual([]);
+    expect(second.requests).toBe(1);
+  } finally {
+    await other.cloud.stop();
+  }
+});
+
+test('failures are classified: refused token, rate limit with its delay, server error, timeout', async () => {
+  const wrong = new DigitalOceanClient({ token: 'dop_v1_wrong', apiUrl: cloud.apiUrl });
+  await expect(wrong.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({ kind: 'authentication', status: 401, retryable: false });
+
+  const limited = await startLocalCloud({ rateLimit: { perMinute: 2, perHour: 100 } });
+  try {
+    const c = new DigitalOceanClient({ token: limited.cloud.token, apiUrl: limited.cloud.apiUrl });
+    await c.call('a', (lib) => lib.account.getUserInformation());
+    expect(c.rateLimit).toMatchObject({ limit: 100, remaining: 1 });
+    await c.call('b', (lib) => lib.account.getUserInformation());
+    const err = (await c.call('c', (lib) => lib.account.getUserInformation()).catch((e: unknown) => e)) as DigitalOceanApiError;
+    expect(err).toBeInstanceOf(DigitalOceanApiError);
+    expect(err).toMatchObject({ kind: 'rate_limited', status: 429, retryable: true });
+    expect(err.retryAfterMs).toBeGreaterThan(50_000);
+  } finally {
+    await limited.cloud.stop();
+  }
+
+  const faulty = await startLocalCloud();
+  try {
+    const put = (body: unknown) => fetch(`${faulty.cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${faulty.cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    await put({ rules: [{ path: '/v2/account', errorRate: 1, statuses: [503] }] });
+    const c = new DigitalOceanClient({ token: faulty.cloud.token, apiUrl: faulty.cloud.apiUrl, timeoutMs: 300 });
+    await expect(c.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({ kind: 'server', status: 503, retryable: true });
+    await put({ rules: [{ path: '/v2/account', latencyMs: 2000 }] });
+    await expect(c.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({ kind: 'network', retryable: true });
+    await expect(c.call('invalid', (lib) => lib.droplets.createNewDroplet({ name: 'x', region: 'fra1', size: 'nope', image: 'ubuntu-22-04-x64' } as never))).rejects.toMatchObject({ kind: 'validation', status: 422, retryable: false });
+  } finally {
+    await faulty.cloud.stop();
+  }
+});
+
+test('everything digitalocean-js sent and received matched the published spec', () => {
+  expect(violations).toEqual([]);
+});
