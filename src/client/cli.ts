@@ -3,6 +3,7 @@
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, ...); see `opsflow --help`.
 import { Command, InvalidArgumentError } from 'commander';
 import { up } from '../devstack/up';
+import { DEFAULT_LOCALCLOUD_PORT, registerLocalCloudCommands } from '../localcloud/cli';
 import { OPSFLOW_VERSION } from '../version';
 import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
@@ -24,7 +25,8 @@ export function buildCli(): Command {
     .option('--port <port>', 'Temporal gRPC port', port, 7233)
     .option('--ui-port <port>', 'Web UI port', port, 8233)
     .option('--metrics-port <port>', 'worker Prometheus metrics port', port, 9464)
-    .action(async (opts: { ip: string; port: number; uiPort: number; metricsPort: number }) => {
+    .option('--localcloud-port <port>', 'local cloud API port (used when DIGITALOCEAN_TOKEN is not set)', port, DEFAULT_LOCALCLOUD_PORT)
+    .action(async (opts: { ip: string; port: number; uiPort: number; metricsPort: number; localcloudPort: number }) => {
       process.exitCode = await up(opts);
     });
 
@@ -53,6 +55,7 @@ export function buildCli(): Command {
       if (results.some((r) => r.state === 'fail')) process.exitCode = 1;
     });
 
+  registerLocalCloudCommands(program, port);
   return program;
 }
 

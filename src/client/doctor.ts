@@ -9,6 +9,9 @@ import { TASK_QUEUE } from '../temporal/task-queues';
 import { configuredSshKeys } from '../ssh-keys';
 import { connectClient, runCheckWorker, workerPollerCount } from './opsflow-client';
 import { checkBearerToken } from './provider-check';
+import { accountFromEnv, DigitalOceanClient } from '../clients/digitalocean/client';
+import { DigitalOceanApiError } from '../clients/digitalocean/errors';
+import { readEndpoint } from '../localcloud/endpoint';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
 
@@ -65,38 +68,33 @@ async function roundTripCheck(client: Client): Promise<CheckResult> {
   }
 }
 
-interface ProviderAccount {
-  name: string;
-  tokenVar: string;
-  urlVar: string;
-  defaultUrl: string;
-  /** An authenticated read-only call that any valid token may make. */
-  probePath: string;
-}
-
-const PROVIDERS: ProviderAccount[] = [
-  { name: 'digitalocean', tokenVar: 'DIGITALOCEAN_TOKEN', urlVar: 'DIGITALOCEAN_API_URL', defaultUrl: 'https://api.digitalocean.com', probePath: '/v2/account' },
-  { name: 'linode', tokenVar: 'LINODE_TOKEN', urlVar: 'LINODE_API_URL', defaultUrl: 'https://api.linode.com', probePath: '/v4/profile' },
-];
-
 async function providerChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  for (const provider of PROVIDERS) {
-    const token = env[provider.tokenVar];
-    if (!token) {
-      if (provider.name === 'digitalocean') results.push({ name: provider.name, state: 'ok', detail: `no ${provider.tokenVar}: opsflow uses the local cloud` });
-      continue;
-    }
-    const apiUrl = (env[provider.urlVar] ?? provider.defaultUrl).replace(/\/+$/, '');
-    const check = await checkBearerToken(apiUrl + provider.probePath, token);
-    if (check.ok) {
-      results.push({ name: provider.name, state: 'ok', detail: `token accepted by ${apiUrl}` });
-    } else {
-      const fix = check.fix === 'token' ? `set ${provider.tokenVar} to a valid personal access token` : `check ${provider.urlVar} and the network`;
-      results.push({ name: provider.name, state: 'fail', detail: `${check.problem}; ${fix}` });
-    }
+  const results = [await digitalOceanCheck(env)];
+  if (env.LINODE_TOKEN) {
+    const apiUrl = (env.LINODE_API_URL ?? 'https://api.linode.com').replace(/\/+$/, '');
+    const check = await checkBearerToken(`${apiUrl}/v4/profile`, env.LINODE_TOKEN);
+    const fix = !check.ok && check.fix === 'token' ? 'set LINODE_TOKEN to a valid personal access token' : 'check LINODE_API_URL and the network';
+    results.push(check.ok ? { name: 'linode', state: 'ok', detail: `token accepted by ${apiUrl}` } : { name: 'linode', state: 'fail', detail: `${check.problem}; ${fix}` });
   }
   return results;
+}
+
+/** GET /v2/account through the project's DigitalOcean client, as every activity will call it. */
+async function digitalOceanCheck(env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  const local = env.DIGITALOCEAN_TOKEN ? undefined : readEndpoint(env);
+  const account = accountFromEnv(env) ?? (local && { token: local.token, apiUrl: local.apiUrl });
+  if (!account) return { name: 'digitalocean', state: 'fail', detail: 'no DIGITALOCEAN_TOKEN and no local cloud running: start the local stack with `npm start`, or set DIGITALOCEAN_TOKEN' };
+  const name = local ? 'local cloud' : 'digitalocean';
+  try {
+    const info = await new DigitalOceanClient({ ...account, timeoutMs: 10_000 }).call('GET /v2/account', (lib) => lib.account.getUserInformation());
+    const where = local ? `no DIGITALOCEAN_TOKEN, so opsflow uses the local cloud at ${account.apiUrl}` : `token accepted by ${account.apiUrl}`;
+    return { name, state: 'ok', detail: `${where} (account ${info.email}, droplet limit ${info.droplet_limit})` };
+  } catch (err) {
+    if (err instanceof DigitalOceanApiError && err.kind === 'authentication') {
+      return { name, state: 'fail', detail: `the token was refused (${err.status} Unauthorized); set DIGITALOCEAN_TOKEN to a valid personal access token` };
+    }
+    return { name, state: 'fail', detail: `${message(err)}; check DIGITALOCEAN_API_URL and the network` };
+  }
 }
 
 export function sshKeyChecks(env: NodeJS.ProcessEnv): CheckResult[] {

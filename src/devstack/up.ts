@@ -10,12 +10,14 @@ import { connectClient, runCheckWorker, workerPollerCount } from '../client/opsf
 import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-server';
 import { isPortInUse } from './ports';
 import { resolveTemporalCli } from './temporal-cli';
+import { readEndpoint, type LocalCloudEndpoint } from '../localcloud/endpoint';
 
 export interface UpOptions {
   ip: string;
   port: number;
   uiPort: number;
   metricsPort: number;
+  localcloudPort: number;
   env?: NodeJS.ProcessEnv;
   say?: (line: string) => void;
 }
@@ -79,6 +81,20 @@ export async function up(options: UpOptions): Promise<number> {
       say(`Temporal ${version} is up at ${address}; history is kept in ${path.join(dir, 'temporal.db')}.`);
     }
 
+    if (env.DIGITALOCEAN_TOKEN) {
+      say(`DIGITALOCEAN_TOKEN is set: workflows act on the real DigitalOcean account (${env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com'}).`);
+    } else {
+      const existing = readEndpoint(env);
+      if (existing) {
+        say(`Using the local cloud already running at ${existing.apiUrl}.`);
+      } else {
+        const cloud = spawnCli(env, ['localcloud', 'start', '--port', String(options.localcloudPort)], path.join(dir, 'localcloud.log'));
+        children.push({ name: 'local cloud', process: cloud });
+        const endpoint = await waitForEndpoint(env, cloud, 30_000);
+        say(`Local cloud (DigitalOcean API) is up at ${endpoint.apiUrl}; its token is in ${path.join(dir, 'localcloud', 'token')}.`);
+      }
+    }
+
     const clientEnv = { ...env, TEMPORAL_ADDRESS: address };
     const { client, connection } = await connectClient(clientEnv);
     try {
@@ -138,13 +154,31 @@ function readRunningStack(stackFile: string): StackRecord | undefined {
 }
 
 function spawnWorker(env: NodeJS.ProcessEnv, options: UpOptions, logFile: string): ChildProcess {
-  const workerEntry = require.resolve('../worker');
+  return spawnNode(require.resolve('../worker'), [], { ...env, OPSFLOW_METRICS_ADDRESS: `127.0.0.1:${options.metricsPort}` }, logFile);
+}
+
+function spawnCli(env: NodeJS.ProcessEnv, args: string[], logFile: string): ChildProcess {
+  return spawnNode(require.resolve('../client/cli'), args, env, logFile);
+}
+
+function spawnNode(entry: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const out = openSync(logFile, 'a');
-  return spawn(process.execPath, [...process.execArgv, workerEntry], {
-    env: { ...env, OPSFLOW_METRICS_ADDRESS: `127.0.0.1:${options.metricsPort}` },
+  return spawn(process.execPath, [...process.execArgv, entry, ...args], {
+    env,
     stdio: ['ignore', out, out],
     detached: true, // see spawnDevServer: shutdown order is ours, not the terminal's
   });
+}
+
+async function waitForEndpoint(env: NodeJS.ProcessEnv, child: ChildProcess, timeoutMs: number): Promise<LocalCloudEndpoint> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const endpoint = readEndpoint(env);
+    if (endpoint && endpoint.pid === child.pid) return endpoint;
+    if (child.exitCode !== null) throw new Error(`the local cloud exited with code ${child.exitCode}; see .opsflow/localcloud.log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the local cloud did not start within ${timeoutMs / 1000} s; see .opsflow/localcloud.log`);
 }
 
 /** SIGINT first (the worker lets activities finish), SIGKILL if it has not exited in 30 s. */

@@ -10,13 +10,13 @@ import { temporalCliPath } from '../helpers/temporal';
 import { exitOf, freePort, runCli, startCli } from '../helpers/processes';
 
 let env: NodeJS.ProcessEnv;
-let ports: { port: number; uiPort: number; metricsPort: number };
+let ports: { port: number; uiPort: number; metricsPort: number; localcloudPort: number };
 let upArgs: string[];
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-up-'));
 
 beforeAll(async () => {
-  ports = { port: await freePort(), uiPort: await freePort(), metricsPort: await freePort() };
-  upArgs = ['up', '--port', String(ports.port), '--ui-port', String(ports.uiPort), '--metrics-port', String(ports.metricsPort)];
+  ports = { port: await freePort(), uiPort: await freePort(), metricsPort: await freePort(), localcloudPort: await freePort() };
+  upArgs = ['up', '--port', String(ports.port), '--ui-port', String(ports.uiPort), '--metrics-port', String(ports.metricsPort), '--localcloud-port', String(ports.localcloudPort)];
   env = {
     ...process.env,
     OPSFLOW_STATE_DIR: stateDir,
@@ -43,10 +43,17 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     const metrics = await (await fetch(`http://127.0.0.1:${ports.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/temporal_worker_start/);
 
-    const status = await runCli(['status', firstId as string], env);
-    expect(status.code).toBe(0);
-    expect(status.stdout).toContain('checkWorker  COMPLETED');
-    expect(status.stdout).toContain('step: done');
+    const workflowStatus = await runCli(['status', firstId as string], env);
+    expect(workflowStatus.code).toBe(0);
+    expect(workflowStatus.stdout).toContain('checkWorker  COMPLETED');
+    expect(workflowStatus.stdout).toContain('step: done');
+
+    const faults = await runCli(['localcloud', 'faults', '--dark-region', 'fra1', '--seed', '7'], env);
+    expect(faults.code).toBe(0);
+    expect(JSON.parse(faults.stdout)).toMatchObject({ seed: 7, darkRegions: ['fra1'] });
+    const status = await runCli(['localcloud', 'status'], env);
+    expect(status.stdout).toContain(`Local cloud API: http://127.0.0.1:${ports.localcloudPort}`);
+    expect((await runCli(['localcloud', 'reset'], env)).stdout).toContain('Local cloud emptied.');
 
     const again = await runCli(upArgs, env);
     expect(again.code).toBe(0);
@@ -56,6 +63,7 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
   }
   expect(await exitOf(child)).toBe(0);
   expect(output()).toContain('worker stopped.');
+  expect(output()).toContain('local cloud stopped.');
   expect(output()).toContain('Temporal dev server stopped.');
   expect(await isPortInUse('127.0.0.1', ports.port)).toBe(false);
   expect(existsSync(path.join(stateDir, 'stack.json'))).toBe(false);
@@ -72,7 +80,7 @@ test('a restarted stack still has the earlier history, and doctor reports every 
     expect(doctor.stdout).toMatch(/^ok +search attributes +OpsEnvironment, OpsOperation, OpsCloud/m);
     expect(doctor.stdout).toMatch(/^ok +worker +1 worker\(s\) polling task queue opsflow/m);
     expect(doctor.stdout).toMatch(/^ok +worker round trip +check-worker-\S+ ran on/m);
-    expect(doctor.stdout).toMatch(/^ok +digitalocean +no DIGITALOCEAN_TOKEN: opsflow uses the local cloud/m);
+    expect(doctor.stdout).toMatch(new RegExp(`^ok +local cloud +no DIGITALOCEAN_TOKEN, so opsflow uses the local cloud at http://127\\.0\\.0\\.1:${ports.localcloudPort} \\(account ops@opsflow\\.local`, 'm'));
     expect(doctor.stdout).toMatch(/^warn +ssh keys +none configured/m);
     expect(doctor.code).toBe(0);
   } finally {

@@ -1,0 +1,98 @@
+// `opsflow localcloud start | status | faults | reset`.
+import type { Command } from 'commander';
+import { LocalCloud } from '.';
+import { controlCall, localCloudDir, readEndpoint, removeEndpoint, writeEndpoint, type LocalCloudEndpoint } from './endpoint';
+import { FAST_TIMING, REALISTIC_TIMING } from './timing';
+
+export const DEFAULT_LOCALCLOUD_PORT = 7300;
+
+function running(): LocalCloudEndpoint {
+  const endpoint = readEndpoint();
+  if (!endpoint) throw new Error('no local cloud is running: start it with `opsflow localcloud start` (or `npm start`)');
+  return endpoint;
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function registerLocalCloudCommands(program: Command, parsePort: (v: string) => number): void {
+  const localcloud = program.command('localcloud').description('the local DigitalOcean-compatible cloud');
+
+  localcloud
+    .command('start')
+    .description('run the local cloud in the foreground; prints its API URL, token and Spaces endpoint')
+    .option('--port <port>', 'API port', parsePort, DEFAULT_LOCALCLOUD_PORT)
+    .option('--realistic', 'droplets and actions take as long as on DigitalOcean (default: fast)')
+    .action(async (opts: { port: number; realistic?: boolean }) => {
+      if (readEndpoint()) throw new Error(`a local cloud is already running: ${readEndpoint()?.apiUrl}`);
+      const cloud = await LocalCloud.start({ stateDir: localCloudDir(), port: opts.port, timing: opts.realistic ? REALISTIC_TIMING : FAST_TIMING });
+      writeEndpoint({ apiUrl: cloud.apiUrl, token: cloud.token, pid: process.pid });
+      console.log(`Local cloud API: ${cloud.apiUrl}`);
+      console.log(`Token:           ${cloud.token}`);
+      console.log(`State:           ${localCloudDir()}`);
+      console.log(`Use it:          DIGITALOCEAN_API_URL=${cloud.apiUrl} DIGITALOCEAN_TOKEN=<token above>`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await cloud.stop();
+      removeEndpoint();
+      console.log('Local cloud stopped.');
+    });
+
+  localcloud
+    .command('status')
+    .description('where the local cloud runs and everything it holds')
+    .action(async () => {
+      const endpoint = running();
+      console.log(`Local cloud API: ${endpoint.apiUrl} (pid ${endpoint.pid})`);
+      console.log(JSON.stringify(await controlCall(endpoint, 'GET', 'inventory'), null, 2));
+    });
+
+  localcloud
+    .command('reset')
+    .description('delete every resource, fault and rate-limit count')
+    .action(async () => {
+      await controlCall(running(), 'POST', 'reset');
+      console.log('Local cloud emptied.');
+    });
+
+  localcloud
+    .command('faults')
+    .description('set faults (replacing the current ones); with no option, show them')
+    .option('--seed <n>', 'seed for the fault sequence, so a failing run repeats', Number)
+    .option('--path <prefix>', 'API path prefix the error rate and latency apply to', '/v2/')
+    .option('--method <method>', 'only this HTTP method')
+    .option('--error-rate <fraction>', 'share of calls that fail, 0 to 1', Number)
+    .option('--status <codes>', 'statuses to fail with: 429, 500, 502, 503', '500,503')
+    .option('--latency <ms>', 'added latency per call', Number)
+    .option('--fail-next <type=count,...>', 'make the next N actions of a type fail, e.g. create=1,attach_volume=2')
+    .option('--dark-region <slugs>', 'regions whose droplets and API calls fail, e.g. fra1')
+    .option('--refuse-ssh <droplet ids>', 'droplets whose hosts refuse SSH')
+    .option('--clear', 'remove every fault')
+    .action(async (opts: Record<string, string | number | boolean | undefined>) => {
+      const endpoint = running();
+      const setting = ['errorRate', 'latency', 'failNext', 'darkRegion', 'refuseSsh', 'clear', 'seed'].some((k) => opts[k] !== undefined);
+      if (!setting) {
+        console.log(JSON.stringify(await controlCall(endpoint, 'GET', 'faults'), null, 2));
+        return;
+      }
+      const config = opts.clear
+        ? {}
+        : {
+            seed: opts.seed,
+            rules:
+              opts.errorRate !== undefined || opts.latency !== undefined
+                ? [{ path: opts.path, method: opts.method, errorRate: opts.errorRate ?? 0, latencyMs: opts.latency ?? 0, statuses: list(String(opts.status)).map(Number) }]
+                : [],
+            failNextActions: Object.fromEntries(list(String(opts.failNext ?? '')).map((pair) => {
+              const [type, count] = pair.split('=');
+              return [type, Number(count ?? 1)];
+            })),
+            darkRegions: list(String(opts.darkRegion ?? '')),
+            refuseSsh: list(String(opts.refuseSsh ?? '')).map(Number),
+          };
+      console.log(JSON.stringify(await controlCall(endpoint, 'PUT', 'faults', config), null, 2));
+    });
+}
