@@ -4,7 +4,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { up } from '../devstack/up';
 import { DEFAULT_LOCALCLOUD_PORT, registerLocalCloudCommands } from '../localcloud/cli';
+import { environmentJsonSchema } from '../specs/environment';
 import { OPSFLOW_VERSION } from '../version';
+
+const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema };
 import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
 import { connectClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
@@ -53,6 +56,16 @@ export function buildCli(): Command {
       const results = await runDoctor();
       console.log(formatDoctor(results));
       if (results.some((r) => r.state === 'fail')) process.exitCode = 1;
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of a spec kind, for editors and CI checks')
+    .argument('<kind>', `one of: ${Object.keys(SPEC_SCHEMAS).join(', ')}`)
+    .action((kind: string) => {
+      const schema = SPEC_SCHEMAS[kind];
+      if (!schema) throw new Error(`unknown spec kind ${kind}: use one of ${Object.keys(SPEC_SCHEMAS).join(', ')}`);
+      console.log(JSON.stringify(schema(), null, 2));
     });
 
   registerLocalCloudCommands(program, port);

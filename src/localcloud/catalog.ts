@@ -1,5 +1,6 @@
 // What the local cloud offers: regions, sizes and distribution images, shaped as the API returns
-// them. A subset of DigitalOcean's real catalogue, enough for every stack opsflow serves.
+// them, from the catalogue in src/specs (a subset of DigitalOcean's, enough for every stack).
+import { DROPLET_SIZES, REGION_NAMES } from '../specs/digitalocean-catalog';
 
 export interface Size {
   slug: string;
@@ -39,46 +40,20 @@ export interface Image {
   error_message: string;
 }
 
-const REGION_NAMES: Record<string, string> = {
-  nyc1: 'New York 1',
-  nyc3: 'New York 3',
-  sfo3: 'San Francisco 3',
-  ams3: 'Amsterdam 3',
-  fra1: 'Frankfurt 1',
-  lon1: 'London 1',
-  sgp1: 'Singapore 1',
-  tor1: 'Toronto 1',
-  blr1: 'Bangalore 1',
-  syd1: 'Sydney 1',
-};
 const REGION_SLUGS = Object.keys(REGION_NAMES);
 
-function size(slug: string, memory: number, vcpus: number, disk: number, transfer: number, monthly: number, description: string): Size {
-  return {
-    slug,
-    memory,
-    vcpus,
-    disk,
-    transfer,
-    price_monthly: monthly,
-    price_hourly: Math.round((monthly / 672) * 100000) / 100000,
-    regions: REGION_SLUGS,
-    available: true,
-    description,
-  };
-}
-
-export const SIZES: Size[] = [
-  size('s-1vcpu-512mb-10gb', 512, 1, 10, 0.5, 4, 'Basic'),
-  size('s-1vcpu-1gb', 1024, 1, 25, 1, 6, 'Basic'),
-  size('s-1vcpu-2gb', 2048, 1, 50, 2, 12, 'Basic'),
-  size('s-2vcpu-2gb', 2048, 2, 60, 3, 18, 'Basic'),
-  size('s-2vcpu-4gb', 4096, 2, 80, 4, 24, 'Basic'),
-  size('s-4vcpu-8gb', 8192, 4, 160, 5, 48, 'Basic'),
-  size('s-8vcpu-16gb', 16384, 8, 320, 6, 96, 'Basic'),
-  size('g-2vcpu-8gb', 8192, 2, 25, 4, 63, 'General Purpose'),
-  size('c-2', 4096, 2, 25, 4, 42, 'CPU-Optimized'),
-];
+export const SIZES: Size[] = DROPLET_SIZES.map((f) => ({
+  slug: f.slug,
+  memory: f.memory,
+  vcpus: f.vcpus,
+  disk: f.disk,
+  transfer: f.transfer,
+  price_monthly: f.priceMonthly,
+  price_hourly: Math.round((f.priceMonthly / 672) * 100000) / 100000,
+  regions: REGION_SLUGS,
+  available: true,
+  description: f.description,
+}));
 
 export const REGIONS: Region[] = REGION_SLUGS.map((slug) => ({
   slug,

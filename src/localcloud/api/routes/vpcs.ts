@@ -1,6 +1,6 @@
 // VPCs: create, get, list, update, delete (only when empty), members; a default VPC per region.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { hostAddress, isPrivateRange, overlaps, parseCidr, type Cidr } from '../../cidr';
+import { hostAddress, isPrivateRange, overlaps, parseCidr, type Cidr } from '../../../specs/cidr';
 import { REGIONS } from '../../catalog';
 import type { CloudContext } from '../../context';
 import type { Vpc } from '../../state';

@@ -1,0 +1,187 @@
+// The environment spec: what a user writes to describe a stack (stacks A, B and C in DESIGN.md),
+// validated the same way by the CLI, the client and the workflow before anything is created.
+import { z } from 'zod';
+import { overlaps, parseCidr, isPrivateRange } from './cidr';
+import { absolutePath, dnsLabel, parseSpec, SECRET_NAME, SECRET_VALUE, secretRef } from './common';
+import { DISTRIBUTION_IMAGE_SLUGS, isDropletSize, isRegion } from './digitalocean-catalog';
+
+const cidr = z.string().refine((c) => c === '::/0' || parseCidr(c) !== undefined, 'must be an IPv4 CIDR such as 10.0.0.0/16 (or ::/0)');
+
+const portRange = z
+  .string()
+  .regex(/^\d{1,5}(-\d{1,5})?$/, 'must be a port like "22" or a range like "8081-8084"')
+  .refine((ports) => {
+    const [low, high = low] = ports.split('-').map(Number) as [number, number?];
+    return low >= 1 && (high as number) <= 65535 && low <= (high as number);
+  }, 'must be within 1-65535, low end first');
+
+const firewallRule = z.strictObject({
+  protocol: z.enum(['tcp', 'udp']),
+  ports: portRange,
+  sources: z.array(cidr).min(1).default(['0.0.0.0/0', '::/0']),
+});
+
+const droplet = z.strictObject({
+  name: dnsLabel,
+  count: z.number().int().min(1).max(10).default(1),
+  size: z.string().refine(isDropletSize, 'is not a droplet size opsflow knows (see `opsflow schema environment`)'),
+  image: z.enum(DISTRIBUTION_IMAGE_SLUGS as [string, ...string[]]).default('ubuntu-22-04-x64'),
+  tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]{1,255}$/, 'tags may contain letters, digits, colons, dashes and underscores')).default([]),
+});
+
+const volume = z.strictObject({
+  name: dnsLabel,
+  sizeGb: z.number().int().min(1).max(16384),
+  filesystem: z.enum(['ext4', 'xfs']).default('ext4'),
+  mountPoint: absolutePath.refine((p) => p !== '/' && !/^\/(proc|sys|dev|usr|etc|bin|boot)(\/|$)/.test(p), 'must not be / or a system directory'),
+  /** The droplet instance it attaches to, such as `app` or `app-2`. */
+  droplet: z.string(),
+});
+
+const file = z.strictObject({
+  path: absolutePath,
+  content: z.string(),
+  mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal mode like "0644"').default('0644'),
+});
+
+const systemdUnit = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z0-9@._-]+\.(service|timer|socket|mount|target)$/, 'must be a unit file name like app.service'),
+  content: z.string().min(1),
+  enable: z.boolean().default(true),
+});
+
+const bootstrap = z.strictObject({
+  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name')).default([]),
+  directories: z.array(z.strictObject({ path: absolutePath, mode: z.string().regex(/^0?[0-7]{3}$/).default('0755') })).default([]),
+  files: z.array(file).default([]),
+  systemdUnits: z.array(systemdUnit).default([]),
+  /** Each command is an argv array, never a shell string, so nothing is pasted into a shell. */
+  commands: z.array(z.array(z.string()).min(1, 'a command needs at least the program name')).default([]),
+});
+
+const healthCheck = z.strictObject({
+  name: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  path: z.string().startsWith('/', 'must start with /').default('/health'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  intervalSeconds: z.number().min(1).max(300).default(5),
+  attempts: z.number().int().min(1).max(100).default(12),
+});
+
+const application = z
+  .strictObject({
+    directory: absolutePath.default('/opt/app'),
+    /** The compose file, relative to the spec file; the CLI inlines it as `compose`. */
+    composeFile: z.string().optional(),
+    compose: z.string().optional(),
+    environment: z.record(z.string(), z.string()).default({}),
+    secrets: z.record(z.string(), secretRef).default({}),
+    images: z.record(z.string(), z.string().regex(/^[\w./:-]+:[\w.-]+$/, 'must be an image with a tag, like registry/app:1.4.2')).default({}),
+  })
+  .refine((a) => a.compose !== undefined || a.composeFile !== undefined, { message: 'needs composeFile (or compose)', path: ['composeFile'] });
+
+const ssh = z.strictObject({
+  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('root'),
+  port: z.number().int().min(1).max(65535).default(22),
+  /** Name of a key in the worker's OPSFLOW_SSH_KEYS; never the key itself. */
+  key: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must name a key from OPSFLOW_SSH_KEYS, not hold the key itself'),
+  /** Expected host key fingerprints (SHA256:...) per droplet instance, when known. */
+  hostKeys: z.record(z.string(), z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint')).default({}),
+});
+
+const environmentShape = z.strictObject({
+  name: dnsLabel.refine((n) => n.length <= 32, 'must be at most 32 characters'),
+  cloud: z.enum(['digitalocean']).default('digitalocean'),
+  region: z.string().refine(isRegion, 'is not a region opsflow knows, such as fra1, lon1 or nyc3'),
+  vpc: z.strictObject({ ipRange: cidr }).optional(),
+  firewall: z.strictObject({ inbound: z.array(firewallRule).min(1) }).optional(),
+  droplets: z.array(droplet).min(1),
+  volumes: z.array(volume).default([]),
+  reservedIp: z.strictObject({ droplet: z.string() }).optional(),
+  ssh,
+  bootstrap: bootstrap.default({ packages: [], directories: [], files: [], systemdUnits: [], commands: [] }),
+  application: application.optional(),
+  healthChecks: z.array(healthCheck).default([]),
+  onFailure: z.enum(['rollback', 'keep']).default('rollback'),
+});
+
+export type EnvironmentSpec = z.infer<typeof environmentShape>;
+
+/** Droplet instance names: `app` when count is 1, else `app-1` ... `app-N`. */
+export function dropletInstances(spec: Pick<EnvironmentSpec, 'droplets'>): { instance: string; droplet: EnvironmentSpec['droplets'][number] }[] {
+  return spec.droplets.flatMap((d) => (d.count === 1 ? [{ instance: d.name, droplet: d }] : Array.from({ length: d.count }, (_, i) => ({ instance: `${d.name}-${i + 1}`, droplet: d }))));
+}
+
+function sourceRangesOverlap(a: string, b: string): boolean {
+  const ra = parseCidr(a);
+  const rb = parseCidr(b);
+  return ra !== undefined && rb !== undefined && overlaps(ra, rb);
+}
+
+// Zod runs these even when a field above already failed, so each check tolerates bad values.
+function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const instances = dropletInstances(spec).map((i) => i.instance);
+
+  const seen = new Set<string>();
+  spec.droplets.forEach((d, i) => {
+    if (seen.has(d.name)) issue(['droplets', i, 'name'], `droplet name ${d.name} is used twice`);
+    seen.add(d.name);
+  });
+  if (instances.length > 25) issue(['droplets'], `${instances.length} droplets in all; the account limit is 25`);
+
+  if (spec.vpc) {
+    const range = parseCidr(spec.vpc.ipRange);
+    if (range && !isPrivateRange(range)) issue(['vpc', 'ipRange'], `${spec.vpc.ipRange} is not a private range (10/8, 172.16/12, 192.168/16)`);
+    if (range && (range.prefix < 16 || range.prefix > 28)) issue(['vpc', 'ipRange'], `${spec.vpc.ipRange}: the prefix must be from /16 to /28`);
+  }
+
+  spec.firewall?.inbound.forEach((rule, i) => {
+    spec.firewall?.inbound.slice(0, i).forEach((earlier, j) => {
+      if (earlier.protocol !== rule.protocol) return;
+      const [a1, a2 = a1] = earlier.ports.split('-').map(Number) as [number, number?];
+      const [b1, b2 = b1] = rule.ports.split('-').map(Number) as [number, number?];
+      const portsOverlap = a1 <= (b2 as number) && b1 <= (a2 as number);
+      const sourcesOverlap = earlier.sources.some((s) => rule.sources.some((t) => s === t || sourceRangesOverlap(s, t)));
+      if (portsOverlap && sourcesOverlap) issue(['firewall', 'inbound', i], `overlaps firewall.inbound.${j} (${rule.protocol} ${earlier.ports} and ${rule.ports})`);
+    });
+  });
+
+  const volumeNames = new Set<string>();
+  spec.volumes.forEach((v, i) => {
+    if (!instances.includes(v.droplet)) issue(['volumes', i, 'droplet'], `${v.droplet} is not one of this environment's droplets (${instances.join(', ')})`);
+    if (volumeNames.has(v.name)) issue(['volumes', i, 'name'], `volume name ${v.name} is used twice`);
+    volumeNames.add(v.name);
+  });
+  if (spec.reservedIp && !instances.includes(spec.reservedIp.droplet)) {
+    issue(['reservedIp', 'droplet'], `${spec.reservedIp.droplet} is not one of this environment's droplets (${instances.join(', ')})`);
+  }
+  for (const instance of Object.keys(spec.ssh.hostKeys)) {
+    if (!instances.includes(instance)) issue(['ssh', 'hostKeys', instance], `${instance} is not one of this environment's droplets`);
+  }
+
+  // Secrets go by reference (rule 6): refuse anything that looks like one written inline.
+  for (const [key, value] of Object.entries(spec.application?.environment ?? {})) {
+    if (SECRET_NAME.test(key) && value !== '') issue(['application', 'environment', key], `looks like a secret written inline; move it to application.secrets as ${key}: env:VARIABLE`);
+    else if (SECRET_VALUE.test(value)) issue(['application', 'environment', key], 'holds what looks like a private key or API token; reference it from application.secrets instead');
+  }
+  spec.bootstrap.files.forEach((f, i) => {
+    if (SECRET_VALUE.test(f.content)) issue(['bootstrap', 'files', i, 'content'], 'holds what looks like a private key or API token; secrets must be referenced, not written into the spec');
+  });
+  const healthNames = new Set<string>();
+  spec.healthChecks.forEach((h, i) => {
+    if (healthNames.has(h.name)) issue(['healthChecks', i, 'name'], `health check ${h.name} is named twice`);
+    healthNames.add(h.name);
+  });
+}
+
+export const environmentSchema = environmentShape.superRefine(crossChecks);
+
+export function parseEnvironmentSpec(input: unknown): EnvironmentSpec {
+  return parseSpec('environment', environmentSchema, input);
+}
+
+/** JSON Schema of the environment spec, for editors (`opsflow schema environment`). */
+export function environmentJsonSchema(): unknown {
+  return z.toJSONSchema(environmentShape, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,35 @@
+// Reading spec files: YAML or JSON, with a compose file named by the spec inlined, and every
+// problem reported with the file and the field.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { SpecError } from './common';
+import { parseEnvironmentSpec, type EnvironmentSpec } from './environment';
+
+export function readYamlFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpecError('environment', [`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new SpecError('environment', [`${file}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
+  }
+}
+
+export function loadEnvironmentSpec(file: string): EnvironmentSpec {
+  const spec = parseEnvironmentSpec(readYamlFile(file));
+  const composeFile = spec.application?.composeFile;
+  if (spec.application && composeFile && spec.application.compose === undefined) {
+    const composePath = path.resolve(path.dirname(file), composeFile);
+    try {
+      spec.application.compose = readFileSync(composePath, 'utf8');
+    } catch {
+      throw new SpecError('environment', [`application.composeFile: cannot read ${composePath}`]);
+    }
+  }
+  return spec;
+}
