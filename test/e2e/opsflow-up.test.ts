@@ -1,18 +1,18 @@
 // `opsflow up`, `status` and `doctor` end to end, as a newcomer runs them: a real dev server with
 // its Web UI, a real worker process, history that survives a restart, and a clean Ctrl-C.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { isPortInUse } from '../../src/devstack/ports';
 import { temporalCliPath } from '../helpers/temporal';
 import { exitOf, freePort, runCli, startCli } from '../helpers/processes';
+import { tempDir } from '../helpers/temp';
 
 let env: NodeJS.ProcessEnv;
 let ports: { port: number; uiPort: number; metricsPort: number; localcloudPort: number };
 let upArgs: string[];
-const stateDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-up-'));
+const stateDir = tempDir('up');
 
 beforeAll(async () => {
   ports = { port: await freePort(), uiPort: await freePort(), metricsPort: await freePort(), localcloudPort: await freePort() };

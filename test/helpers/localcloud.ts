@@ -1,12 +1,10 @@
 // Starting a local cloud for a test, and waiting on its actions as a client would.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { LocalCloud, type LocalCloudOptions } from '../../src/localcloud';
 import { ContractClient } from './do-api';
+import { tempDir } from './temp';
 
 export async function startLocalCloud(options: Partial<LocalCloudOptions> = {}): Promise<{ cloud: LocalCloud; api: ContractClient; stateDir: string }> {
-  const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'opsflow-localcloud-'));
+  const stateDir = options.stateDir ?? tempDir('localcloud');
   const cloud = await LocalCloud.start({ ...options, stateDir });
   return { cloud, api: new ContractClient(cloud.apiUrl, cloud.token), stateDir };
 }

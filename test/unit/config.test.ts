@@ -1,5 +1,5 @@
 // Small pure pieces: Temporal connection settings, SSH key references, log redaction.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { utils as sshUtils } from 'ssh2';
@@ -8,17 +8,18 @@ import { configuredSshKeys } from '../../src/ssh-keys';
 import { describeTarget, loadTemporalTarget } from '../../src/temporal/connection';
 import { sshKeyChecks } from '../../src/client/doctor';
 import { parseWorkerEnvironment } from '../../src/specs/worker-environment';
+import { tempDir } from '../helpers/temp';
 
 describe('Temporal connection settings', () => {
   test('default to the local dev server', () => {
-    const target = loadTemporalTarget({ HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')) });
+    const target = loadTemporalTarget({ HOME: tempDir('home') });
     expect(target.connectionOptions.address).toBe('127.0.0.1:7233');
     expect(target.namespace).toBe('default');
   });
 
   test("follow Temporal's environment variables, and never print the API key", () => {
     const target = loadTemporalTarget({
-      HOME: mkdtempSync(path.join(os.tmpdir(), 'home-')),
+      HOME: tempDir('home'),
       TEMPORAL_ADDRESS: 'ops.a1b2c.tmprl.cloud:7233',
       TEMPORAL_NAMESPACE: 'ops.a1b2c',
       TEMPORAL_API_KEY: 'secret-key-value',
@@ -44,7 +45,7 @@ describe('SSH key references', () => {
   });
 
   test('doctor accepts a private key and explains every other case', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'keys-'));
+    const dir = tempDir('keys');
     const pair = sshUtils.generateKeyPairSync('ed25519');
     writeFileSync(path.join(dir, 'good'), pair.private);
     writeFileSync(path.join(dir, 'public'), pair.public);

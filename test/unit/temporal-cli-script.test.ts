@@ -1,10 +1,11 @@
 // scripts/temporal-cli.sh resolution order, with fake binaries so no build happens here; the real
 // build is exercised by every fresh CI run (global-setup calls the same script).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TEMPORAL_CLI_SCRIPT } from '../../src/devstack/temporal-cli';
+import { tempDir } from '../helpers/temp';
 
 function fakeTemporal(dir: string, version: string): string {
   mkdirSync(dir, { recursive: true });
@@ -19,7 +20,7 @@ function run(env: Record<string, string>) {
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr };
 }
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'opsflow-cli-'));
+const tmp = () => tempDir('cli');
 const systemPath = '/usr/bin:/bin';
 
 test('TEMPORAL_CLI_PATH wins when set', () => {

@@ -1,11 +1,11 @@
 // Durability: a worker killed with SIGKILL while a workflow sleeps between two activities, then
 // started again, lets the workflow finish, with each activity run exactly once.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTemporal, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
+import { tempDir } from '../helpers/temp';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -40,7 +40,7 @@ function journalLines(journal: string): string[] {
 
 test('SIGKILL during a durable sleep, then a new worker: the workflow finishes', async () => {
   const taskQueue = uniqueTaskQueue('restart');
-  const journal = path.join(mkdtempSync(path.join(os.tmpdir(), 'opsflow-journal-')), 'journal.log');
+  const journal = path.join(tempDir('journal'), 'journal.log');
   const first = await startWorkerProcess(taskQueue, journal);
   const handle = await env.client.workflow.start('stepSleepStep', { taskQueue, workflowId: taskQueue, args: [3000] });
 
