@@ -2,12 +2,13 @@
 // Connection settings come from Temporal's environment configuration; see src/temporal/connection.ts.
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
-import { createActivities } from './activities';
+import { createActivities, createCloudActivities } from './activities';
+import { digitalOceanClientFactory } from './clients/digitalocean/account';
 import { configuredProviders } from './providers';
 import { JsonLogger } from './logging';
 import { parseWorkerEnvironment } from './specs/worker-environment';
 import { describeTarget, loadTemporalTarget } from './temporal/connection';
-import { TASK_QUEUE } from './temporal/task-queues';
+import { DIGITALOCEAN_ACTIVITIES_PER_SECOND, DIGITALOCEAN_TASK_QUEUE, TASK_QUEUE } from './temporal/task-queues';
 import { OPSFLOW_VERSION } from './version';
 
 export interface OpsWorkerOptions {
@@ -31,6 +32,18 @@ export function createOpsWorker(options: OpsWorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...workflows,
     activities: options.activities,
+    shutdownGraceTime: options.shutdownGraceTime ?? '20s',
+  });
+}
+
+/** The worker for DigitalOcean activities: no workflows, and the server-side rate limit. */
+export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' | 'namespace' | 'activities' | 'shutdownGraceTime'>): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: DIGITALOCEAN_TASK_QUEUE,
+    activities: options.activities,
+    maxTaskQueueActivitiesPerSecond: DIGITALOCEAN_ACTIVITIES_PER_SECOND,
     shutdownGraceTime: options.shutdownGraceTime ?? '20s',
   });
 }
@@ -61,13 +74,18 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       workflowBundlePath: settings.OPSFLOW_WORKFLOW_BUNDLE,
       activities: createActivities({ opsflowVersion: OPSFLOW_VERSION, providers: configuredProviders(env) }),
     });
+    const cloudWorker = await createCloudWorker({
+      connection,
+      namespace: target.namespace,
+      activities: createCloudActivities({ digitalOcean: digitalOceanClientFactory(env) }),
+    });
     logger.info('worker started', {
       temporal: describeTarget(target),
-      taskQueue: TASK_QUEUE,
+      taskQueues: [TASK_QUEUE, DIGITALOCEAN_TASK_QUEUE],
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
     });
-    // Resolves after SIGINT or SIGTERM once running activities finished or were cancelled.
-    await worker.run();
+    // Both resolve after SIGINT or SIGTERM once running activities finished or were cancelled.
+    await Promise.all([worker.run(), cloudWorker.run()]);
     logger.info('worker stopped');
   } finally {
     await connection.close();

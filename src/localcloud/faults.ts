@@ -13,6 +13,8 @@ export const faultConfigSchema = z.object({
         errorRate: z.number().min(0).max(1).default(0),
         statuses: z.array(z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503)])).min(1).default([500]),
         latencyMs: z.number().int().min(0).max(60_000).default(0),
+        /** The request is carried out but its response is lost: the client sees the error. */
+        loseResponse: z.boolean().default(false),
       }),
     )
     .default([]),
@@ -26,6 +28,8 @@ export type FaultConfig = z.infer<typeof faultConfigSchema>;
 export interface FaultDecision {
   latencyMs: number;
   status?: number;
+  /** Carry the request out, then answer with `status` as if the response were lost. */
+  afterHandling?: boolean;
 }
 
 export class Faults {
@@ -50,7 +54,7 @@ export class Faults {
       latencyMs = Math.max(latencyMs, rule.latencyMs);
       if (rule.errorRate > 0 && this.random() < rule.errorRate) {
         const status = rule.statuses[Math.floor(this.random() * rule.statuses.length)] as number;
-        return { latencyMs, status };
+        return { latencyMs, status, afterHandling: rule.loseResponse };
       }
     }
     return { latencyMs };

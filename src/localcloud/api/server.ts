@@ -27,6 +27,7 @@ export interface ApiServerOptions {
 
 export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, genReqId: () => randomUUID() });
+  const lostResponses = new Map<string, number>();
 
   // Clients send `Content-Type: application/json` on DELETE with no body; that is not an error.
   app.removeContentTypeParser('application/json');
@@ -48,8 +49,22 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
     if (!verdict.allowed) throw tooManyRequests();
     const fault = ctx.faults.decide(request.method, request.url);
     if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
+    if (fault.status && fault.afterHandling) {
+      lostResponses.set(request.id, fault.status);
+      return;
+    }
     if (fault.status === 429) throw tooManyRequests();
     if (fault.status) throw serverError(fault.status);
+  });
+
+  // A lost response: the work is done, but the client hears only an error.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const status = lostResponses.get(request.id);
+    if (status === undefined) return payload;
+    lostResponses.delete(request.id);
+    const error = status === 429 ? tooManyRequests() : serverError(status);
+    void reply.code(error.status).header('content-type', 'application/json');
+    return JSON.stringify({ id: error.id, message: error.message, request_id: request.id });
   });
 
   app.setErrorHandler((error, request, reply) => {

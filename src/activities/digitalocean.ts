@@ -1,0 +1,231 @@
+// DigitalOcean activities: each create first looks for its resource by deterministic name and
+// owner mark (across all pages) and returns it if it exists; each delete treats "not found" as
+// done; waiting for the cloud heartbeats and backs off. Retrying is left to Temporal.
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import type { DigitalOceanClient } from '../clients/digitalocean/client';
+import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined } from './digitalocean-failures';
+import { environmentTag, ownerDescription, ownerTags, workflowTag, type Owner } from './ownership';
+
+export interface DropletRef {
+  id: number;
+  name: string;
+}
+
+export interface ActiveDroplet extends DropletRef {
+  publicIp: string;
+  privateIp: string;
+}
+
+interface ApiDroplet {
+  id: number;
+  name: string;
+  status: string;
+  tags: string[];
+  networks: { v4: { ip_address: string; type: string }[] };
+}
+
+interface ApiAction {
+  id: number;
+  status: 'in-progress' | 'completed' | 'errored';
+  type: string;
+}
+
+export interface DigitalOceanDeps {
+  /** The account's client; a function so the worker can pick the local cloud or a real account. */
+  digitalOcean: () => DigitalOceanClient;
+  /** Poll intervals while waiting for the cloud: first wait, and the longest. */
+  pollMs?: { first: number; max: number };
+}
+
+function conflict(what: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`${what} already exists and is not managed by this opsflow run; rename it or remove it`, 'ResourceConflict');
+}
+
+export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
+  const poll = deps.pollMs ?? { first: 1000, max: 10_000 };
+
+  /** Heartbeating wait with backoff; cancellation of the activity ends it. */
+  async function waitUntil<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+    let delay = poll.first;
+    for (let attempt = 1; ; attempt++) {
+      const done = await check();
+      if (done !== undefined) return done;
+      heartbeat({ waitingFor: what, attempt });
+      await Context.current().sleep(delay);
+      delay = Math.min(poll.max, delay * 2);
+    }
+  }
+
+  async function waitForAction(client: DigitalOceanClient, actionId: number, what: string): Promise<void> {
+    await waitUntil(`${what} (action ${actionId})`, async () => {
+      const { action } = await client.request<{ action: ApiAction }>('GET', `/actions/${actionId}`);
+      if (action.status === 'errored') throw ApplicationFailure.retryable(`${what}: DigitalOcean action ${actionId} (${action.type}) errored`, 'DigitalOceanActionErrored');
+      return action.status === 'completed' ? true : undefined;
+    });
+  }
+
+  return {
+    async ensureVpc(input: { owner: Owner; name: string; region: string; ipRange: string }): Promise<{ id: string }> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const mark = ownerDescription(input.owner);
+        const existing = (await client.listAll<{ id: string; name: string; description: string }>('/vpcs', 'vpcs')).find((v) => v.name === input.name);
+        if (existing) {
+          if (existing.description !== mark) throw conflict(`VPC ${input.name}`);
+          return { id: existing.id };
+        }
+        const { vpc } = await client.request<{ vpc: { id: string } }>('POST', '/vpcs', { body: { name: input.name, region: input.region, ip_range: input.ipRange, description: mark } });
+        return { id: vpc.id };
+      });
+    },
+
+    async deleteVpc(input: { id: string }): Promise<string> {
+      // 409 while droplets are still leaving the VPC is a conflict kind: not retryable by default,
+      // so say it here: wait and retry.
+      return digitalOceanStep(() => deleteIgnoringNotFound(() => deps.digitalOcean().request('DELETE', `/vpcs/${input.id}`))).catch((err: unknown) => {
+        if (err instanceof ApplicationFailure && err.type === 'DigitalOceanConflict') throw ApplicationFailure.retryable(err.message, 'VpcStillInUse');
+        throw err;
+      });
+    },
+
+    async ensureFirewall(input: { owner: Owner; name: string; inbound: { protocol: string; ports: string; sources: string[] }[] }): Promise<{ id: string }> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const existing = (await client.listAll<{ id: string; name: string; tags: string[] }>('/firewalls', 'firewalls')).find((f) => f.name === input.name);
+        const envTag = environmentTag(input.owner.environment);
+        if (existing) {
+          if (!existing.tags.includes(envTag)) throw conflict(`firewall ${input.name}`);
+          return { id: existing.id };
+        }
+        const anywhere = { addresses: ['0.0.0.0/0', '::/0'] };
+        const { firewall } = await client.request<{ firewall: { id: string } }>('POST', '/firewalls', {
+          body: {
+            name: input.name,
+            // The firewall follows the environment's tag, so droplets are covered as they appear.
+            tags: [envTag],
+            inbound_rules: input.inbound.map((r) => ({ protocol: r.protocol, ports: r.ports, sources: { addresses: r.sources } })),
+            outbound_rules: [
+              { protocol: 'tcp', ports: 'all', destinations: anywhere },
+              { protocol: 'udp', ports: 'all', destinations: anywhere },
+            ],
+          },
+        });
+        return { id: firewall.id };
+      });
+    },
+
+    async deleteFirewall(input: { id: string }): Promise<string> {
+      return digitalOceanStep(() => deleteIgnoringNotFound(() => deps.digitalOcean().request('DELETE', `/firewalls/${input.id}`)));
+    },
+
+    async ensureDroplets(input: { owner: Owner; names: string[]; region: string; size: string; image: string; tags: string[]; vpcId?: string; sshKeyFingerprints: string[] }): Promise<DropletRef[]> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const mine = await client.listAll<ApiDroplet>('/droplets', 'droplets', { tag_name: workflowTag(input.owner) });
+        const missing = input.names.filter((name) => !mine.some((d) => d.name === name));
+        for (let i = 0; i < missing.length; i += 10) {
+          const { droplets } = await client.request<{ droplets: ApiDroplet[] }>('POST', '/droplets', {
+            body: { names: missing.slice(i, i + 10), region: input.region, size: input.size, image: input.image, ssh_keys: input.sshKeyFingerprints, tags: [...input.tags, ...ownerTags(input.owner)], vpc_uuid: input.vpcId, monitoring: true },
+          });
+          mine.push(...droplets);
+        }
+        return input.names.map((name) => {
+          const droplet = mine.find((d) => d.name === name) as ApiDroplet;
+          return { id: droplet.id, name: droplet.name };
+        });
+      });
+    },
+
+    async waitForDropletsActive(input: { droplets: DropletRef[] }): Promise<ActiveDroplet[]> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        return waitUntil(`${input.droplets.length} droplet(s) to become active`, async () => {
+          const current = await Promise.all(input.droplets.map(async (d) => (await client.request<{ droplet: ApiDroplet }>('GET', `/droplets/${d.id}`)).droplet));
+          if (current.some((d) => d.status !== 'active')) return undefined;
+          return current.map((d) => ({
+            id: d.id,
+            name: d.name,
+            publicIp: d.networks.v4.find((n) => n.type === 'public')?.ip_address ?? '',
+            privateIp: d.networks.v4.find((n) => n.type === 'private')?.ip_address ?? '',
+          }));
+        });
+      });
+    },
+
+    /** Deletes every droplet carrying the tag, then waits until none is listed. */
+    async deleteDropletsByTag(input: { tag: string }): Promise<number> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const before = await client.listAll<ApiDroplet>('/droplets', 'droplets', { tag_name: input.tag });
+        if (before.length > 0) await client.request('DELETE', '/droplets', { params: { tag_name: input.tag } });
+        await waitUntil(`droplets tagged ${input.tag} to be gone`, async () => ((await client.listAll('/droplets', 'droplets', { tag_name: input.tag })).length === 0 ? true : undefined));
+        return before.length;
+      });
+    },
+
+    async ensureVolume(input: { owner: Owner; name: string; region: string; sizeGb: number; filesystem: string }): Promise<{ id: string }> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const [existing] = await client.listAll<{ id: string; tags: string[] }>('/volumes', 'volumes', { name: input.name, region: input.region });
+        if (existing) {
+          if (!existing.tags.includes(workflowTag(input.owner))) throw conflict(`volume ${input.name} in ${input.region}`);
+          return { id: existing.id };
+        }
+        const { volume } = await client.request<{ volume: { id: string } }>('POST', '/volumes', {
+          body: { name: input.name, region: input.region, size_gigabytes: input.sizeGb, filesystem_type: input.filesystem, tags: ownerTags(input.owner) },
+        });
+        return { id: volume.id };
+      });
+    },
+
+    async attachVolume(input: { volumeId: string; dropletId: number; region: string }): Promise<void> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const { volume } = await client.request<{ volume: { droplet_ids: number[] } }>('GET', `/volumes/${input.volumeId}`);
+        if (volume.droplet_ids.includes(input.dropletId)) return;
+        const { action } = await client.request<{ action: ApiAction }>('POST', `/volumes/${input.volumeId}/actions`, { body: { type: 'attach', droplet_id: input.dropletId, region: input.region } });
+        await waitForAction(client, action.id, `attach volume ${input.volumeId}`);
+      });
+    },
+
+    async detachVolume(input: { volumeId: string; dropletId: number; region: string }): Promise<void> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const found = await findOrUndefined(() => client.request<{ volume: { droplet_ids: number[] } }>('GET', `/volumes/${input.volumeId}`));
+        if (!found || !found.volume.droplet_ids.includes(input.dropletId)) return;
+        const { action } = await client.request<{ action: ApiAction }>('POST', `/volumes/${input.volumeId}/actions`, { body: { type: 'detach', droplet_id: input.dropletId, region: input.region } });
+        await waitForAction(client, action.id, `detach volume ${input.volumeId}`);
+      });
+    },
+
+    async deleteVolume(input: { id: string }): Promise<string> {
+      return digitalOceanStep(() => deleteIgnoringNotFound(() => deps.digitalOcean().request('DELETE', `/volumes/${input.id}`)));
+    },
+
+    /** A reserved IP assigned to the droplet: created with it, so a lost response is still found. */
+    async ensureReservedIp(input: { dropletId: number }): Promise<{ ip: string }> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const assigned = (await client.listAll<{ ip: string; droplet: { id: number } | null }>('/reserved_ips', 'reserved_ips')).find((r) => r.droplet?.id === input.dropletId);
+        if (assigned) return { ip: assigned.ip };
+        const created = await client.request<{ reserved_ip: { ip: string }; links: { actions: { id: number }[] } }>('POST', '/reserved_ips', { body: { droplet_id: input.dropletId } });
+        for (const action of created.links.actions) await waitForAction(client, action.id, `assign reserved IP ${created.reserved_ip.ip}`);
+        return { ip: created.reserved_ip.ip };
+      });
+    },
+
+    async releaseReservedIp(input: { ip: string }): Promise<string> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const found = await findOrUndefined(() => client.request<{ reserved_ip: { droplet: unknown } }>('GET', `/reserved_ips/${input.ip}`));
+        if (found?.reserved_ip.droplet) {
+          const { action } = await client.request<{ action: ApiAction }>('POST', `/reserved_ips/${input.ip}/actions`, { body: { type: 'unassign' } });
+          await waitForAction(client, action.id, `unassign reserved IP ${input.ip}`);
+        }
+        return deleteIgnoringNotFound(() => client.request('DELETE', `/reserved_ips/${input.ip}`));
+      });
+    },
+  };
+}
+
+export type DigitalOceanActivities = ReturnType<typeof createDigitalOceanActivities>;

@@ -1,0 +1,110 @@
+// DigitalOcean activities against the local cloud, in a real activity context: creates find their
+// own resources instead of duplicating them (even when a response was lost), deletes are
+// idempotent, and failures leave as classified ApplicationFailures.
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
+import { createDigitalOceanActivities, type DigitalOceanActivities } from '../../src/activities/digitalocean';
+import type { Owner } from '../../src/activities/ownership';
+import type { LocalCloud } from '../../src/localcloud';
+import { startLocalCloud } from '../helpers/localcloud';
+
+type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let cloud: LocalCloud;
+let activities: DigitalOceanActivities;
+const owner: Owner = { workflowId: 'provision-stack-a-1', environment: 'stack-a' };
+
+beforeAll(async () => {
+  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } }));
+  const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
+  activities = createDigitalOceanActivities({ digitalOcean: () => client, pollMs: { first: 50, max: 200 } });
+});
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+/** Runs one activity in a real activity context (heartbeats, cancellation), outside a worker. */
+function run<K extends keyof DigitalOceanActivities>(name: K, ...args: Parameters<DigitalOceanActivities[K]>): ReturnType<DigitalOceanActivities[K]> {
+  const activity = activities[name] as (...a: unknown[]) => Promise<never>;
+  return new MockActivityEnvironment().run(activity, ...(args as unknown[])) as ReturnType<DigitalOceanActivities[K]>;
+}
+
+async function control(path: string, method = 'GET', body?: unknown): Promise<Body> {
+  const response = await fetch(`${cloud.apiUrl}/_localcloud/${path}`, { method, headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return (await response.json()) as Body;
+}
+
+test('every create is idempotent: running the whole sequence twice yields the same resources', async () => {
+  const sequence = async () => {
+    const vpc = await run('ensureVpc', { owner, name: 'stack-a-vpc', region: 'fra1', ipRange: '10.10.0.0/16' });
+    const firewall = await run('ensureFirewall', { owner, name: 'stack-a-fw', inbound: [{ protocol: 'tcp', ports: '22', sources: ['0.0.0.0/0'] }] });
+    const droplets = await run('ensureDroplets', { owner, names: ['stack-a-app'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], vpcId: vpc.id, sshKeyFingerprints: [] });
+    const active = await run('waitForDropletsActive', { droplets });
+    const volume = await run('ensureVolume', { owner, name: 'stack-a-pgdata', region: 'fra1', sizeGb: 20, filesystem: 'ext4' });
+    await run('attachVolume', { volumeId: volume.id, dropletId: active[0]!.id, region: 'fra1' });
+    const ip = await run('ensureReservedIp', { dropletId: active[0]!.id });
+    return { vpc, firewall, droplets, volume, ip, privateIp: active[0]!.privateIp };
+  };
+  const first = await sequence();
+  const second = await sequence();
+  expect(second).toEqual(first);
+  expect(first.privateIp).toMatch(/^10\.10\./);
+  const inventory = await control('inventory');
+  expect([inventory.droplets.length, inventory.volumes.length, inventory.firewalls.length, inventory.vpcs.length, inventory.reserved_ips.length]).toEqual([1, 1, 1, 1, 1]);
+  expect(inventory.droplets[0].tags).toEqual(expect.arrayContaining(['opsflow:provision-stack-a-1', 'opsflow-env:stack-a']));
+  expect(inventory.reserved_ips[0].droplet_id).toBe(first.droplets[0]!.id);
+});
+
+test('a create whose response was lost is found by the retry, not made twice', async () => {
+  const lostOwner: Owner = { workflowId: 'provision-lost-1', environment: 'lost' };
+  await control('faults', 'PUT', { rules: [{ method: 'POST', path: '/v2/droplets', errorRate: 1, statuses: [503], loseResponse: true }] });
+  const err = await run('ensureDroplets', { owner: lostOwner, names: ['lost-app'], region: 'lon1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ type: 'DigitalOceanServer', nonRetryable: false });
+  await control('faults', 'PUT', {});
+  const retried = await run('ensureDroplets', { owner: lostOwner, names: ['lost-app'], region: 'lon1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
+  const named = (await control('inventory')).droplets.filter((d: Body) => d.name === 'lost-app');
+  expect(named).toHaveLength(1);
+  expect(retried[0]!.id).toBe(named[0].id);
+});
+
+test('a name taken by something opsflow does not own is a non-retryable conflict', async () => {
+  await fetch(`${cloud.apiUrl}/v2/vpcs`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'hand-made', region: 'fra1', ip_range: '10.50.0.0/16' }) });
+  await expect(run('ensureVpc', { owner, name: 'hand-made', region: 'fra1', ipRange: '10.50.0.0/16' })).rejects.toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
+});
+
+test('API failures are classified: validation is final, a rate limit carries the next delay, an errored action is retried', async () => {
+  await expect(run('ensureDroplets', { owner, names: ['bad'], region: 'fra1', size: 'no-such-size', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] })).rejects.toMatchObject({ type: 'DigitalOceanValidation', nonRetryable: true });
+
+  await fetch(`${cloud.apiUrl}/_localcloud/rate-limit`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ perMinute: 1, perHour: 1000 }) });
+  await run('ensureVolume', { owner, name: 'rl-a', region: 'fra1', sizeGb: 1, filesystem: 'ext4' }).catch(() => undefined);
+  const limited = (await run('ensureVolume', { owner, name: 'rl-b', region: 'fra1', sizeGb: 1, filesystem: 'ext4' }).catch((e: unknown) => e)) as ApplicationFailure;
+  expect(limited).toMatchObject({ type: 'DigitalOceanRateLimited', nonRetryable: false });
+  expect(Number(limited.nextRetryDelay)).toBeGreaterThan(30_000);
+  await fetch(`${cloud.apiUrl}/_localcloud/rate-limit`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ perMinute: 100_000, perHour: 100_000 }) });
+
+  const droplets = await run('ensureDroplets', { owner, names: ['stack-a-db'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
+  await run('waitForDropletsActive', { droplets });
+  const volume = await run('ensureVolume', { owner, name: 'stack-a-extra', region: 'fra1', sizeGb: 5, filesystem: 'ext4' });
+  await control('faults', 'PUT', { failNextActions: { attach_volume: 1 } });
+  await expect(run('attachVolume', { volumeId: volume.id, dropletId: droplets[0]!.id, region: 'fra1' })).rejects.toMatchObject({ type: 'DigitalOceanActionErrored', nonRetryable: false });
+  await run('attachVolume', { volumeId: volume.id, dropletId: droplets[0]!.id, region: 'fra1' });
+  expect((await control('inventory')).volumes.find((v: Body) => v.id === volume.id).droplet_ids).toEqual([droplets[0]!.id]);
+});
+
+test('deletes are idempotent and leave nothing behind', async () => {
+  const inventory = await control('inventory');
+  for (const ip of inventory.reserved_ips) {
+    expect(await run('releaseReservedIp', { ip: ip.ip })).toBe('deleted');
+    expect(await run('releaseReservedIp', { ip: ip.ip })).toBe('already gone');
+  }
+  for (const v of inventory.volumes) for (const d of v.droplet_ids) await run('detachVolume', { volumeId: v.id, dropletId: d, region: 'fra1' });
+  for (const tag of ['opsflow-env:stack-a', 'opsflow-env:lost']) await run('deleteDropletsByTag', { tag });
+  for (const v of inventory.volumes) expect(await run('deleteVolume', { id: v.id })).toBe('deleted');
+  for (const f of inventory.firewalls) expect(await run('deleteFirewall', { id: f.id })).toBe('deleted');
+  for (const v of inventory.vpcs) await run('deleteVpc', { id: v.id });
+  expect(await run('deleteVpc', { id: inventory.vpcs[0].id })).toBe('already gone');
+  const after = await control('inventory');
+  expect([after.droplets, after.volumes, after.firewalls, after.vpcs, after.reserved_ips]).toEqual([[], [], [], [], []]);
+});
