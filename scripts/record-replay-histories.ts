@@ -6,7 +6,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { createActivities, createCloudActivities } from '../src/activities';
+import { DigitalOceanClient } from '../src/clients/digitalocean/client';
+import { LocalCloud } from '../src/localcloud';
+import { loadEnvironmentSpec } from '../src/specs/load';
+import { DIGITALOCEAN_TASK_QUEUE } from '../src/temporal/task-queues';
 import { resolveTemporalCli } from '../src/devstack/temporal-cli';
 import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { createSagaFixtureActivities } from '../test/fixtures/saga-activities';
@@ -28,12 +34,21 @@ async function main(): Promise<void> {
       ...createSagaFixtureActivities({ calls: [] }, { undeletable: ['thing-2'] }),
     },
   });
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-record-'));
+  const cloud = await LocalCloud.start({ stateDir, rateLimit: { perMinute: 1e6, perHour: 1e6 } });
+  const cloudWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: DIGITALOCEAN_TASK_QUEUE,
+    activities: createCloudActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), pollMs: { first: 100, max: 400 } }),
+  });
+  const stackA = loadEnvironmentSpec(path.join(__dirname, '..', 'examples', 'stack-a.yaml'));
   const runs: { file: string; type: string; args: unknown[] }[] = [
+    { file: 'provision-environment-stack-a.json', type: 'provisionEnvironment', args: [{ spec: stackA }] },
     { file: 'check-worker.json', type: 'checkWorker', args: [] },
     { file: 'saga-failure-with-stuck-compensation.json', type: 'threeStepsThen', args: [{ after: 'fail' }] },
     { file: 'saga-keep.json', type: 'threeStepsThen', args: [{ after: 'fail', onFailure: 'keep' }] },
   ];
-  await worker.runUntil(async () => {
+  await cloudWorker.runUntil(() => worker.runUntil(async () => {
     for (const run of runs) {
       const handle = await env.client.workflow.start(run.type, { taskQueue: TASK_QUEUE, workflowId: run.file.replace('.json', ''), args: run.args });
       await handle.result().catch(() => undefined);
@@ -42,7 +57,9 @@ async function main(): Promise<void> {
       writeFileSync(path.join(OUT, run.file), json);
       console.log(`recorded ${run.file}`);
     }
-  });
+  }));
+  await cloud.stop();
+  rmSync(stateDir, { recursive: true, force: true });
   await env.teardown();
 }
 

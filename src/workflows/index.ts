@@ -1,2 +1,3 @@
 // Every workflow the opsflow worker runs. The worker bundles this file.
 export { checkWorker } from './check-worker';
+export { provisionEnvironment } from './provision-environment';

@@ -77,6 +77,8 @@ export class Saga {
 export interface SagaOptions {
   /** When false (`onFailure: keep`), a failure leaves what exists in place for inspection. */
   rollbackOnFailure?: boolean;
+  /** Told before compensations start, so a status query can say so. */
+  onRollback?: () => void;
 }
 
 /**
@@ -98,6 +100,7 @@ export async function runSaga<T>(body: (saga: Saga) => Promise<T>, options: Saga
         cause: err instanceof Error ? err : undefined,
       });
     }
+    options.onRollback?.();
     const report = await saga.rollback();
     throw rollbackOutcome(err, report);
   }
