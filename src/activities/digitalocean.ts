@@ -30,6 +30,15 @@ interface ApiAction {
   type: string;
 }
 
+export interface EnvironmentResources {
+  tag: string;
+  droplets: DropletRef[];
+  volumes: { id: string; region: string; dropletIds: number[] }[];
+  firewalls: string[];
+  vpcs: string[];
+  reservedIps: string[];
+}
+
 export interface DigitalOceanDeps {
   /** The account's client; a function so the worker can pick the local cloud or a real account. */
   digitalOcean: () => DigitalOceanClient;
@@ -200,6 +209,28 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
 
     async deleteVolume(input: { id: string }): Promise<string> {
       return digitalOceanStep(() => deleteIgnoringNotFound(() => deps.digitalOcean().request('DELETE', `/volumes/${input.id}`)));
+    },
+
+    /** Everything an environment owns, found by its tag (or, for VPCs, the mark in the description). */
+    async findEnvironmentResources(input: { environment: string }): Promise<EnvironmentResources> {
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const tag = environmentTag(input.environment);
+        const droplets = await client.listAll<ApiDroplet>('/droplets', 'droplets', { tag_name: tag });
+        const dropletIds = droplets.map((d) => d.id);
+        const volumes = (await client.listAll<{ id: string; region: { slug: string }; droplet_ids: number[]; tags: string[] }>('/volumes', 'volumes')).filter((v) => v.tags.includes(tag));
+        const firewalls = (await client.listAll<{ id: string; tags: string[] }>('/firewalls', 'firewalls')).filter((f) => f.tags.includes(tag));
+        const vpcs = (await client.listAll<{ id: string; description: string }>('/vpcs', 'vpcs')).filter((v) => v.description.split(' ').includes(tag));
+        const reservedIps = (await client.listAll<{ ip: string; droplet: { id: number } | null }>('/reserved_ips', 'reserved_ips')).filter((r) => r.droplet && dropletIds.includes(r.droplet.id));
+        return {
+          tag,
+          droplets: droplets.map((d) => ({ id: d.id, name: d.name })),
+          volumes: volumes.map((v) => ({ id: v.id, region: v.region.slug, dropletIds: v.droplet_ids })),
+          firewalls: firewalls.map((f) => f.id),
+          vpcs: vpcs.map((v) => v.id),
+          reservedIps: reservedIps.map((r) => r.ip),
+        };
+      });
     },
 
     /** A reserved IP assigned to the droplet: created with it, so a lost response is still found. */

@@ -123,3 +123,19 @@ test('cancelling while droplets are being created leaves nothing behind', async 
   const inv = await inventory();
   expect([inv.droplets, inv.volumes, inv.firewalls, inv.vpcs, inv.reserved_ips]).toEqual([[], [], [], [], []]);
 });
+
+test('destroyEnvironment removes everything the environment owns, and a second run finds nothing', async () => {
+  await withWorkflowWorker(async (taskQueue) => {
+    await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-then-destroy', args: [{ spec: spec() }] });
+    // Something that belongs to another environment must survive.
+    await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-neighbour', args: [{ spec: spec({ name: 'neighbour', vpc: { ipRange: '10.77.0.0/16' }, volumes: [], reservedIp: undefined }) }] });
+    const destroyed = (await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: 'destroy-stack-a', args: [{ environment: 'stack-a' }] })) as Body;
+    expect([destroyed.droplets.length, destroyed.volumes.length, destroyed.firewalls.length, destroyed.vpcs.length, destroyed.reservedIps.length]).toEqual([1, 1, 1, 1, 1]);
+    const again = (await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: 'destroy-stack-a-again', args: [{ environment: 'stack-a' }] })) as Body;
+    expect([again.droplets, again.volumes, again.firewalls, again.vpcs, again.reservedIps]).toEqual([[], [], [], [], []]);
+  });
+  const inv = await inventory();
+  expect(inv.droplets.map((d: Body) => d.name)).toEqual(['neighbour-app']);
+  expect([inv.volumes, inv.reserved_ips]).toEqual([[], []]);
+  expect(inv.vpcs.map((v: Body) => v.name)).toEqual(['neighbour-vpc']);
+});
