@@ -2,6 +2,7 @@
 // The opsflow CLI. Every command connects through Temporal's environment configuration
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, ...); see `opsflow --help`.
 import { Command, InvalidArgumentError } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
 import { up } from '../devstack/up';
 import { DEFAULT_LOCALCLOUD_PORT, registerLocalCloudCommands } from '../localcloud/cli';
 import { environmentJsonSchema } from '../specs/environment';
@@ -10,7 +11,20 @@ import { OPSFLOW_VERSION } from '../version';
 const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema };
 import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
-import { connectClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
+import { connectClient, startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
+import { followProgress } from './progress';
+import { loadEnvironmentSpec } from '../specs/load';
+import { formatProvisionResult } from './format-status';
+import type { ProvisionResult } from '../workflows/provision-environment';
+
+/** One readable line (or a spec's list of problems) for any failure, never a stack trace. */
+function describeFailure(err: unknown): string {
+  if (err instanceof WorkflowFailedError) {
+    const cause = err.cause as (Error & { type?: string }) | undefined;
+    return `the workflow failed${cause?.type ? ` (${cause.type})` : ''}: ${cause?.message ?? err.message}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 function port(value: string): number {
   const n = Number(value);
@@ -50,6 +64,34 @@ export function buildCli(): Command {
     });
 
   program
+    .command('provision')
+    .description('provision an environment from a spec file, showing progress until it ends')
+    .argument('<spec>', 'environment spec (YAML or JSON), such as examples/stack-a.yaml')
+    .option('--detach', 'start it and return; follow with `opsflow status provision-<name>`')
+    .action(async (file: string, opts: { detach?: boolean }) => {
+      const spec = loadEnvironmentSpec(file); // refuses a bad spec before anything starts
+      await withClient(async (client) => {
+        const handle = await startOperation(client, 'provisionEnvironment', `provision-${spec.name}`, [{ spec }], `provision ${spec.name} in ${spec.region}`);
+        console.log(`Provisioning ${spec.name}: workflow ${handle.workflowId}`);
+        if (opts.detach) return;
+        console.log(formatProvisionResult(await followProgress<ProvisionResult>(handle)));
+      });
+    });
+
+  program
+    .command('destroy')
+    .description('remove everything an environment owns')
+    .argument('<environment>')
+    .action(async (environment: string) => {
+      await withClient(async (client) => {
+        const handle = await startOperation(client, 'destroyEnvironment', `destroy-${environment}-${Date.now()}`, [{ environment }], `destroy ${environment}`);
+        console.log(`Destroying ${environment}: workflow ${handle.workflowId}`);
+        const removed = await followProgress<{ droplets: unknown[]; volumes: unknown[]; firewalls: unknown[]; vpcs: unknown[]; reservedIps: unknown[] }>(handle);
+        console.log(`Removed ${removed.droplets.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.vpcs.length} VPC(s), ${removed.reservedIps.length} reserved IP(s).`);
+      });
+    });
+
+  program
     .command('doctor')
     .description('check Temporal, the worker, provider credentials and SSH keys; says what to fix')
     .action(async () => {
@@ -76,7 +118,7 @@ if (require.main === module) {
   buildCli()
     .parseAsync(process.argv)
     .catch((err: unknown) => {
-      console.error(`opsflow: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`opsflow: ${describeFailure(err)}`);
       process.exitCode = 1;
     });
 }

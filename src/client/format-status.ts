@@ -1,5 +1,6 @@
 // Renders a workflow's status for people: where it is, what it made, what is left.
 import type { WorkflowStatusReport } from './opsflow-client';
+import type { ProvisionResult } from '../workflows/provision-environment';
 
 export function formatStatus(report: WorkflowStatusReport): string {
   const lines = [
@@ -20,5 +21,15 @@ export function formatStatus(report: WorkflowStatusReport): string {
   } else {
     lines.push('  resources: none');
   }
+  return lines.join('\n');
+}
+
+export function formatProvisionResult(result: ProvisionResult): string {
+  const lines = [`Environment ${result.environment} is provisioned.`];
+  if (result.vpcId) lines.push(`  VPC         ${result.vpcId}`);
+  if (result.firewallId) lines.push(`  firewall    ${result.firewallId}`);
+  for (const d of result.droplets) lines.push(`  droplet     ${d.name} (${d.id})  public ${d.publicIp}  private ${d.privateIp}`);
+  for (const v of result.volumes) lines.push(`  volume      ${v.name} (${v.id}) on ${v.droplet}`);
+  if (result.reservedIp) lines.push(`  reserved IP ${result.reservedIp}`);
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 // The typed client behind the opsflow CLI: connecting, starting and inspecting opsflow workflows.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { WorkerDescription } from '../activities/worker-info';
 import { loadTemporalTarget, type TemporalTarget } from '../temporal/connection';
@@ -40,6 +40,29 @@ export async function runCheckWorker(client: Client, timeoutMs: number): Promise
   });
   const result = (await handle.result()) as WorkerDescription;
   return { workflowId, result };
+}
+
+/** Connects with Temporal's environment configuration, runs `fn`, and always closes. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const { client, connection } = await connectClient(env);
+  try {
+    return await fn(client);
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Starts an opsflow operation under a stable workflow id: a second start of the same operation
+ * while one runs is refused by Temporal instead of racing it.
+ */
+export async function startOperation(client: Client, type: string, workflowId: string, args: unknown[], summary: string) {
+  try {
+    return await client.workflow.start(type, { taskQueue: TASK_QUEUE, workflowId, args, staticSummary: summary, workflowIdConflictPolicy: 'FAIL' });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`${workflowId} is already running: follow it with \`opsflow status ${workflowId}\``);
+    throw err;
+  }
 }
 
 export interface WorkflowStatusReport {

@@ -1,7 +1,7 @@
 // `opsflow up`, `status` and `doctor` end to end, as a newcomer runs them: a real dev server with
 // its Web UI, a real worker process, history that survives a restart, and a clean Ctrl-C.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { isPortInUse } from '../../src/devstack/ports';
@@ -47,6 +47,28 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(workflowStatus.code).toBe(0);
     expect(workflowStatus.stdout).toContain('checkWorker  COMPLETED');
     expect(workflowStatus.stdout).toContain('step: done');
+
+    const examples = path.join(__dirname, '..', '..', 'examples');
+    const provision = await runCli(['provision', path.join(examples, 'stack-a.yaml')], env);
+    expect(provision.stderr).toBe('');
+    expect(provision.code).toBe(0);
+    expect(provision.stdout).toContain('Provisioning stack-a: workflow provision-stack-a');
+    expect(provision.stdout).toMatch(/✔ create droplets/);
+    expect(provision.stdout).toMatch(/\+ droplet stack-a-app \d+/);
+    expect(provision.stdout).toMatch(/Environment stack-a is provisioned\.\n[\s\S]*reserved IP 127\.200\./);
+
+    const badSpec = path.join(stateDir, 'bad.yaml');
+    writeFileSync(badSpec, 'name: Bad_Name\nregion: fra1\ndroplets: []\nssh: { key: deploy }\n');
+    const refused = await runCli(['provision', badSpec], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('invalid environment spec');
+    expect(refused.stderr).toContain('name: must be lowercase');
+    expect(refused.stderr).toContain('droplets: ');
+    expect(refused.stderr).not.toMatch(/^\s+at /m);
+
+    const destroy = await runCli(['destroy', 'stack-a'], env);
+    expect(destroy.code).toBe(0);
+    expect(destroy.stdout).toContain('Removed 1 droplet(s), 1 volume(s), 1 firewall(s), 1 VPC(s), 1 reserved IP(s).');
 
     const faults = await runCli(['localcloud', 'faults', '--dark-region', 'fra1', '--seed', '7'], env);
     expect(faults.code).toBe(0);
