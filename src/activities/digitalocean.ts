@@ -1,9 +1,9 @@
 // DigitalOcean activities: each create first looks for its resource by deterministic name and
 // owner mark (across all pages) and returns it if it exists; each delete treats "not found" as
 // done; waiting for the cloud heartbeats and backs off. Retrying is left to Temporal.
-import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DigitalOceanClient } from '../clients/digitalocean/client';
-import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined } from './digitalocean-failures';
+import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, heartbeatWith } from './digitalocean-failures';
 import { environmentTag, ownerDescription, ownerTags, workflowTag, type Owner } from './ownership';
 
 export interface DropletRef {
@@ -59,7 +59,7 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
     for (let attempt = 1; ; attempt++) {
       const done = await check();
       if (done !== undefined) return done;
-      heartbeat({ waitingFor: what, attempt });
+      heartbeatWith({ waitingFor: what, attempt });
       await Context.current().sleep(delay);
       delay = Math.min(poll.max, delay * 2);
     }

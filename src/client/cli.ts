@@ -68,8 +68,13 @@ export function buildCli(): Command {
     .description('provision an environment from a spec file, showing progress until it ends')
     .argument('<spec>', 'environment spec (YAML or JSON), such as examples/stack-a.yaml')
     .option('--detach', 'start it and return; follow with `opsflow status provision-<name>`')
-    .action(async (file: string, opts: { detach?: boolean }) => {
+    .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --input-file`) and exit')
+    .action(async (file: string, opts: { detach?: boolean; printInput?: boolean }) => {
       const spec = loadEnvironmentSpec(file); // refuses a bad spec before anything starts
+      if (opts.printInput) {
+        console.log(JSON.stringify({ spec }));
+        return;
+      }
       await withClient(async (client) => {
         const handle = await startOperation(client, 'provisionEnvironment', `provision-${spec.name}`, [{ spec }], `provision ${spec.name} in ${spec.region}`);
         console.log(`Provisioning ${spec.name}: workflow ${handle.workflowId}`);

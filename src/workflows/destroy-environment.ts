@@ -5,15 +5,10 @@ import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CloudActivities } from '../activities';
 import type { EnvironmentResources } from '../activities/digitalocean';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
-import { DIGITALOCEAN_TASK_QUEUE } from '../temporal/task-queues';
+import { CLOUD_CALL, CLOUD_RETRY } from './cloud-activity-options';
 import { StatusTracker } from './status';
 
-const cloud = proxyActivities<CloudActivities>({
-  taskQueue: DIGITALOCEAN_TASK_QUEUE,
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: { ...CLOUD_RETRY, maximumAttempts: 10 } });
 
 export interface DestroyInput {
   environment: string;

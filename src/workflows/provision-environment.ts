@@ -11,22 +11,12 @@ import { workflowTag, type Owner } from '../activities/ownership';
 import { SpecError } from '../specs/common';
 import { dropletInstances, parseEnvironmentSpec, type EnvironmentSpec } from '../specs/environment';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
-import { DIGITALOCEAN_TASK_QUEUE } from '../temporal/task-queues';
 import { COMPENSATION_RETRY, runSaga } from './saga';
+import { CLOUD_CALL, CLOUD_RETRY } from './cloud-activity-options';
 import { StatusTracker } from './status';
 
-const cloud = proxyActivities<CloudActivities>({
-  taskQueue: DIGITALOCEAN_TASK_QUEUE,
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
-});
-const undo = proxyActivities<CloudActivities>({
-  taskQueue: DIGITALOCEAN_TASK_QUEUE,
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: COMPENSATION_RETRY,
-});
+const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: CLOUD_RETRY });
+const undo = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: COMPENSATION_RETRY });
 
 export interface ProvisionInput {
   spec: EnvironmentSpec;

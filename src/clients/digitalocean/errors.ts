@@ -57,12 +57,17 @@ function kindOf(status: number, body: ErrorBody): DigitalOceanErrorKind {
   return 'validation';
 }
 
-/** Milliseconds until the API will take requests again, from its headers. */
-export function retryDelayMs(headers: Record<string, unknown>, now = Date.now()): number | undefined {
+/**
+ * Milliseconds until the API will take requests again, from its headers: `Retry-After` when given;
+ * for a 429 without it, `ratelimit-reset` (when the budget refills). A 5xx uses only
+ * `Retry-After`: `ratelimit-reset` is on every response and says nothing about an outage.
+ */
+export function retryDelayMs(kind: DigitalOceanErrorKind, headers: Record<string, unknown>, now = Date.now()): number | undefined {
   const retryAfter = Number(headers['retry-after']);
   if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
+  if (kind !== 'rate_limited') return undefined;
   const reset = Number(headers['ratelimit-reset']);
-  if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - now);
+  if (Number.isFinite(reset) && reset > 0) return Math.max(1000, reset * 1000 - now);
   return undefined;
 }
 
@@ -80,6 +85,6 @@ export function classify(err: AxiosError, what: string): DigitalOceanApiError {
     `${what}: ${response.status} ${body.id ?? ''} ${body.message ?? response.statusText}`.replace(/\s+/g, ' ').trim(),
     response.status,
     body.request_id,
-    kind === 'rate_limited' || kind === 'server' ? retryDelayMs(headers) : undefined,
+    kind === 'rate_limited' || kind === 'server' ? retryDelayMs(kind, headers) : undefined,
   );
 }

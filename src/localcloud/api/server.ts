@@ -53,7 +53,11 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
       lostResponses.set(request.id, fault.status);
       return;
     }
-    if (fault.status === 429) throw tooManyRequests();
+    if (fault.status === 429) {
+      // A storm, not the account budget: clients may come back after a second.
+      reply.header('retry-after', '1');
+      throw tooManyRequests();
+    }
     if (fault.status) throw serverError(fault.status);
   });
 
