@@ -17,6 +17,14 @@ export function findDroplet(ctx: CloudContext, id: number): Droplet {
   return droplet;
 }
 
+/** A request's `droplet_ids`, each checked to exist. */
+export function dropletIds(ctx: CloudContext, value: unknown): number[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((id) => typeof id !== 'number')) throw unprocessable('droplet_ids must be an array of droplet ids');
+  for (const id of value as number[]) findDroplet(ctx, id);
+  return value as number[];
+}
+
 export function dropletFromRequest(ctx: CloudContext, request: FastifyRequest): Droplet {
   return findDroplet(ctx, numericParam(request, 'droplet_id', 'droplet'));
 }

@@ -4,7 +4,7 @@ import type { CloudContext } from '../../context';
 import type { Firewall, FirewallRule } from '../../state';
 import { notFound, unprocessable } from '../errors';
 import { body, list, now, param, requireString, tagNames, uuid } from '../route-helpers';
-import { findDroplet } from './droplets';
+import { dropletIds } from './droplets';
 
 const PORTS = /^(all|0|\d{1,5}(-\d{1,5})?)$/;
 
@@ -23,13 +23,6 @@ function rules(value: unknown, field: 'inbound_rules' | 'outbound_rules'): Firew
     if (typeof target !== 'object' || target === null) throw unprocessable(`${where}.${side} is required`);
     return { protocol: rule.protocol as FirewallRule['protocol'], ports, [side]: target };
   });
-}
-
-function dropletIds(ctx: CloudContext, value: unknown): number[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((id) => typeof id !== 'number')) throw unprocessable('droplet_ids must be an array of droplet ids');
-  for (const id of value as number[]) findDroplet(ctx, id);
-  return value as number[];
 }
 
 function findFirewall(ctx: CloudContext, request: FastifyRequest): Firewall {

@@ -5,7 +5,7 @@ import type { CloudContext } from '../../context';
 import type { ForwardingRule, LoadBalancer } from '../../state';
 import { notFound, unprocessable } from '../errors';
 import { body, list, now, param, requireRegion, requireString, uuid } from '../route-helpers';
-import { findDroplet } from './droplets';
+import { dropletIds } from './droplets';
 import { ensureDefaultVpc } from './vpcs';
 
 const PROTOCOLS = ['http', 'https', 'http2', 'http3', 'tcp', 'udp'];
@@ -29,13 +29,6 @@ function forwardingRules(value: unknown): ForwardingRule[] {
       tls_passthrough: rule.tls_passthrough === true,
     };
   });
-}
-
-function dropletIds(ctx: CloudContext, value: unknown): number[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((id) => typeof id !== 'number')) throw unprocessable('droplet_ids must be an array of droplet ids');
-  for (const id of value as number[]) findDroplet(ctx, id);
-  return value as number[];
 }
 
 function findLb(ctx: CloudContext, request: FastifyRequest): LoadBalancer {
