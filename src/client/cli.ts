@@ -5,10 +5,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { up } from '../devstack/up';
 import { DEFAULT_LOCALCLOUD_PORT, registerLocalCloudCommands } from '../localcloud/cli';
+import { backupPolicyJsonSchema } from '../specs/backup-policy';
 import { environmentJsonSchema } from '../specs/environment';
 import { OPSFLOW_VERSION } from '../version';
 
-const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema };
+const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema, 'backup-policy': backupPolicyJsonSchema };
 import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
 import { connectClient, startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';

@@ -6,17 +6,17 @@ import { parse } from 'yaml';
 import { SpecError } from './common';
 import { parseEnvironmentSpec, type EnvironmentSpec } from './environment';
 
-export function readYamlFile(file: string): unknown {
+export function readYamlFile(file: string, kind = 'environment'): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new SpecError('environment', [`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    throw new SpecError(kind, [`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
   try {
     return parse(text);
   } catch (err) {
-    throw new SpecError('environment', [`${file}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
+    throw new SpecError(kind, [`${file}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
   }
 }
 

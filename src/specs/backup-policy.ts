@@ -1,0 +1,111 @@
+// The backup policy spec: what to back up (databases in a droplet's containers or by connection,
+// directories as archives, droplet and volume snapshots), where to (Spaces), how long to keep it,
+// how to verify it, when to run, and whom to tell when it fails.
+import { z } from 'zod';
+import { absolutePath, dnsLabel, parseSpec, secretRef } from './common';
+
+const inDroplet = z.strictObject({
+  /** Droplet instance of an environment, such as `platform` in stack-b. */
+  environment: dnsLabel,
+  droplet: z.string().min(1),
+  /** Compose service the database runs in. */
+  service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a compose service name'),
+});
+
+const byConnection = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1),
+  password: secretRef.optional(),
+});
+
+const databaseTarget = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
+    kind: z.enum(['postgresql', 'mysql', 'mariadb']),
+    databases: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'must be a database name')).min(1),
+    in: inDroplet.optional(),
+    connection: byConnection.optional(),
+  })
+  .refine((t) => (t.in === undefined) !== (t.connection === undefined), { message: 'give exactly one of `in` (a droplet container) or `connection`', path: ['in'] });
+
+const directoryTarget = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
+  kind: z.literal('directory'),
+  path: absolutePath,
+  in: inDroplet.omit({ service: true }),
+  exclude: z.array(z.string()).default([]),
+});
+
+const snapshotTarget = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
+  kind: z.enum(['droplet-snapshot', 'volume-snapshot']),
+  environment: dnsLabel,
+  /** Droplet instance or volume name within the environment. */
+  resource: z.string().min(1),
+});
+
+const target = z.union([databaseTarget, directoryTarget, snapshotTarget]);
+
+const retention = z
+  .strictObject({
+    /** Keep every backup this many days. */
+    keepDays: z.number().int().min(1).max(3650),
+    /** Additionally keep the newest backup of each of the last N ISO weeks. */
+    keepWeekly: z.number().int().min(0).max(520).default(0),
+    /** Additionally keep the newest backup of each of the last N months. */
+    keepMonthly: z.number().int().min(0).max(240).default(0),
+    /** Never delete the newest N verified backups, whatever their age: a run of failures never prunes the last good copy. */
+    minVerified: z.number().int().min(1).max(100).default(3),
+  });
+
+const schedule = z
+  .strictObject({
+    cron: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as "0 2 * * *"').optional(),
+    every: z.string().regex(/^\d+(m|h|d)$/, 'must be an interval such as 6h or 30m').optional(),
+    timeZone: z.string().default('UTC'),
+    overlap: z.enum(['skip', 'buffer-one', 'cancel-other', 'allow-all']).default('skip'),
+    catchupWindow: z.string().regex(/^\d+(m|h|d)$/, 'must be a duration such as 1h').default('1h'),
+    jitter: z.string().regex(/^\d+(s|m)$/, 'must be a duration such as 5m').default('0s'),
+  })
+  .refine((s) => (s.cron === undefined) !== (s.every === undefined), { message: 'give exactly one of cron or every', path: ['cron'] });
+
+const backupPolicyShape = z.strictObject({
+  name: dnsLabel,
+  targets: z.array(target).min(1),
+  destination: z.strictObject({
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    prefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be a plain key prefix').default(''),
+    /** Spaces endpoint, such as https://fra1.digitaloceanspaces.com; default: the local cloud's. */
+    endpoint: z.url().optional(),
+    region: z.string().default('us-east-1'),
+    accessKey: secretRef,
+    secretKey: secretRef,
+  }),
+  compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
+  parallelism: z.number().int().min(1).max(16).default(2),
+  retention,
+  verify: z.strictObject({ restore: z.boolean().default(true) }).default({ restore: true }),
+  schedule,
+  notify: z.strictObject({ webhook: secretRef }).optional(),
+});
+
+export type BackupPolicy = z.infer<typeof backupPolicyShape>;
+export type BackupTarget = BackupPolicy['targets'][number];
+export type RetentionRules = BackupPolicy['retention'];
+
+export const backupPolicySchema = backupPolicyShape.superRefine((policy, ctx) => {
+  const names = new Set<string>();
+  policy.targets.forEach((t, i) => {
+    if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `target name ${t.name} is used twice` });
+    names.add(t.name);
+  });
+});
+
+export function parseBackupPolicy(input: unknown): BackupPolicy {
+  return parseSpec('backup policy', backupPolicySchema, input);
+}
+
+export function backupPolicyJsonSchema(): unknown {
+  return z.toJSONSchema(backupPolicyShape, { io: 'input', unrepresentable: 'any' });
+}
