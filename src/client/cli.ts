@@ -44,7 +44,8 @@ export function buildCli(): Command {
     .option('--ui-port <port>', 'Web UI port', port, 8233)
     .option('--metrics-port <port>', 'worker Prometheus metrics port', port, 9464)
     .option('--localcloud-port <port>', 'local cloud API port (used when DIGITALOCEAN_TOKEN is not set)', port, DEFAULT_LOCALCLOUD_PORT)
-    .action(async (opts: { ip: string; port: number; uiPort: number; metricsPort: number; localcloudPort: number }) => {
+    .option('--no-demo', 'do not provision the demo environment (examples/stack-a.yaml) on the local cloud')
+    .action(async (opts: { ip: string; port: number; uiPort: number; metricsPort: number; localcloudPort: number; demo: boolean }) => {
       process.exitCode = await up(opts);
     });
 

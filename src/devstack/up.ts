@@ -4,15 +4,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stateDir } from '../paths';
+import type { Client } from '@temporalio/client';
+import { PROJECT_ROOT, stateDir } from '../paths';
+import { formatProvisionResult } from '../client/format-status';
+import { followProgress } from '../client/progress';
+import { loadEnvironmentSpec } from '../specs/load';
+import type { ProvisionResult } from '../workflows/provision-environment';
 import { TASK_QUEUE } from '../temporal/task-queues';
-import { connectClient, runCheckWorker, workerPollerCount } from '../client/opsflow-client';
+import { connectClient, runCheckWorker, startOperation, workerPollerCount } from '../client/opsflow-client';
 import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-server';
 import { isPortInUse } from './ports';
 import { resolveTemporalCli } from './temporal-cli';
 import { readEndpoint, type LocalCloudEndpoint } from '../localcloud/endpoint';
 
+const DEMO_SPEC = path.join(PROJECT_ROOT, 'examples', 'stack-a.yaml');
+
 export interface UpOptions {
+  /** Provision examples/stack-a.yaml on the local cloud once the stack is up. */
+  demo: boolean;
   ip: string;
   port: number;
   uiPort: number;
@@ -109,6 +118,7 @@ export async function up(options: UpOptions): Promise<number> {
 
       const check = await runCheckWorker(client, 60_000);
       say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
+      if (options.demo && !env.DIGITALOCEAN_TOKEN) await provisionDemo(client, address, say);
     } finally {
       await connection.close();
     }
@@ -141,6 +151,16 @@ export async function up(options: UpOptions): Promise<number> {
       });
     }
   });
+}
+
+/** The demo: stack A on the local cloud (never on a real account), shown step by step. */
+async function provisionDemo(client: Client, address: string, say: (line: string) => void): Promise<void> {
+  const spec = loadEnvironmentSpec(DEMO_SPEC);
+  say(`Provisioning the demo environment ${path.relative(process.cwd(), DEMO_SPEC) || DEMO_SPEC} on the local cloud:`);
+  const handle = await startOperation(client, 'provisionEnvironment', `provision-${spec.name}`, [{ spec }], `demo: provision ${spec.name}`);
+  const result = await followProgress<ProvisionResult>(handle);
+  say(formatProvisionResult(result));
+  say(`  Its history: temporal workflow show --address ${address} --workflow-id ${handle.workflowId}`);
 }
 
 function readRunningStack(stackFile: string): StackRecord | undefined {

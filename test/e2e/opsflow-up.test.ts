@@ -33,6 +33,8 @@ function listWorkflows(): string {
 test('up serves the Web UI, runs a first workflow, notices a second up, and stops on Ctrl-C', async () => {
   const { child, output } = await startCli(upArgs, env, 'Press Ctrl-C');
   try {
+    // The demo: stack A's infrastructure on the local cloud.
+    expect(output()).toMatch(/Environment stack-a is provisioned\.[\s\S]*reserved IP 127\.200\./);
     const firstId = /First workflow (\S+) completed/.exec(output())?.[1];
     expect(firstId).toMatch(/^check-worker-/);
 
@@ -49,6 +51,7 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(workflowStatus.stdout).toContain('step: done');
 
     const examples = path.join(__dirname, '..', '..', 'examples');
+    // Provisioning again finds the demo's resources instead of making new ones.
     const provision = await runCli(['provision', path.join(examples, 'stack-a.yaml')], env);
     expect(provision.stderr).toBe('');
     expect(provision.code).toBe(0);
