@@ -14,7 +14,8 @@ import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
 import { connectClient, startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
 import { followProgress } from './progress';
-import { loadEnvironmentSpec } from '../specs/load';
+import { loadBackupPolicies, loadEnvironmentSpec } from '../specs/load';
+import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/provision-environment';
 
@@ -115,6 +116,33 @@ export function buildCli(): Command {
       const schema = SPEC_SCHEMAS[kind];
       if (!schema) throw new Error(`unknown spec kind ${kind}: use one of ${Object.keys(SPEC_SCHEMAS).join(', ')}`);
       console.log(JSON.stringify(schema(), null, 2));
+    });
+
+  const schedules = program.command('schedules').description('Temporal Schedules that run backup policies');
+  schedules
+    .command('apply')
+    .description('create, update and remove schedules to match a backup policy file')
+    .argument('<file>', 'one policy, or several under `policies:`, such as examples/backup-stack-b.yaml')
+    .option('--dry-run', 'print the changes without making them')
+    .action(async (file: string, opts: { dryRun?: boolean }) => {
+      const { group, policies } = loadBackupPolicies(file); // refuses a bad policy before touching anything
+      await withClient(async (client) => {
+        const plan = opts.dryRun ? await planSchedules(client, policies, group) : await applySchedules(client, policies, group);
+        for (const item of plan) console.log(`${opts.dryRun && item.action !== 'unchanged' ? `would ${item.action}` : item.action}  ${item.scheduleId}  (${item.describe})`);
+      });
+    });
+  schedules
+    .command('list')
+    .description("opsflow's schedules with their next run and last result")
+    .action(async () => {
+      await withClient(async (client) => {
+        const listings = await listSchedules(client);
+        if (listings.length === 0) console.log('no opsflow schedules');
+        for (const l of listings) {
+          const last = l.lastRun ? `last ${l.lastRun.workflowId} ${l.lastRun.status} at ${l.lastRun.startedAt.toISOString()}` : 'not run yet';
+          console.log(`${l.scheduleId}  ${l.spec}${l.paused ? '  PAUSED' : ''}  next ${l.nextRun?.toISOString() ?? '-'}  ${last}  (group ${l.group})`);
+        }
+      });
     });
 
   registerLocalCloudCommands(program, port);

@@ -1,0 +1,140 @@
+// `opsflow schedules apply | list`: Temporal Schedules that run each backup policy, kept in step
+// with a policy file. Each schedule's memo names opsflow and the file's group; the policy itself
+// rides in the schedule's action, so comparing it tells what changed. Applying the same file
+// twice changes nothing, and removing a policy from a file removes only that group's schedule.
+import { ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import type { BackupPolicy } from '../specs/backup-policy';
+import { OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
+import { TASK_QUEUE } from '../temporal/task-queues';
+
+export type PlanAction = 'create' | 'update' | 'remove' | 'unchanged';
+
+export interface PlanItem {
+  action: PlanAction;
+  scheduleId: string;
+  describe: string;
+}
+
+interface OpsflowMemo {
+  managedBy: 'opsflow';
+  /** The policy file's group (its `group:`, else its file name without extension). */
+  group: string;
+}
+
+const OVERLAP = { skip: 'SKIP', 'buffer-one': 'BUFFER_ONE', 'cancel-other': 'CANCEL_OTHER', 'allow-all': 'ALLOW_ALL' } as const;
+
+export const scheduleIdFor = (policy: BackupPolicy) => `backup-${policy.name}`;
+
+function when(policy: BackupPolicy): string {
+  const s = policy.schedule;
+  return s.cron ? `cron "${s.cron}" ${s.timeZone}` : `every ${s.every}`;
+}
+
+export function scheduleOptions(policy: BackupPolicy, group: string): ScheduleOptions {
+  const memo: OpsflowMemo = { managedBy: 'opsflow', group };
+  return { scheduleId: scheduleIdFor(policy), ...scheduleBody(policy), memo: memo as unknown as Record<string, unknown> };
+}
+
+/** Everything of a schedule that an update may change. */
+function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' | 'memo'> {
+  const s = policy.schedule;
+  return {
+    spec: {
+      ...(s.cron ? { cronExpressions: [s.cron] } : { intervals: [{ every: s.every as Duration }] }),
+      timezone: s.timeZone,
+      jitter: s.jitter as Duration,
+    },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'runBackups',
+      workflowId: `backup-${policy.name}`,
+      taskQueue: TASK_QUEUE,
+      args: [{ policy }],
+      typedSearchAttributes: [
+        { key: OpsOperation, value: 'backup' },
+        { key: OpsEnvironment, value: policy.name },
+      ],
+      staticSummary: `backups of ${policy.name}: ${policy.targets.map((t) => t.name).join(', ')}`,
+    },
+    policies: { overlap: OVERLAP[s.overlap], catchupWindow: s.catchupWindow as Duration },
+  };
+}
+
+/** The policy a schedule runs, read back from its action. */
+async function scheduledPolicy(client: Client, scheduleId: string): Promise<BackupPolicy | undefined> {
+  const description = await client.schedule.getHandle(scheduleId).describe();
+  return (description.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+async function managedSchedules(client: Client): Promise<{ scheduleId: string; memo: OpsflowMemo }[]> {
+  const found: { scheduleId: string; memo: OpsflowMemo }[] = [];
+  for await (const summary of client.schedule.list()) {
+    const memo = summary.memo as Partial<OpsflowMemo> | undefined;
+    if (memo?.managedBy === 'opsflow') found.push({ scheduleId: summary.scheduleId, memo: memo as OpsflowMemo });
+  }
+  return found;
+}
+
+/** What applying `policies` as `group` would change. */
+export async function planSchedules(client: Client, policies: BackupPolicy[], group: string): Promise<PlanItem[]> {
+  const existing = await managedSchedules(client);
+  const plan: PlanItem[] = [];
+  for (const policy of policies) {
+    const scheduleId = scheduleIdFor(policy);
+    const current = existing.find((e) => e.scheduleId === scheduleId);
+    const action: PlanAction = !current ? 'create' : same(await scheduledPolicy(client, scheduleId), policy) ? 'unchanged' : 'update';
+    plan.push({ action, scheduleId, describe: when(policy) });
+  }
+  const wanted = new Set(policies.map(scheduleIdFor));
+  for (const e of existing) {
+    if (e.memo.group === group && !wanted.has(e.scheduleId)) plan.push({ action: 'remove', scheduleId: e.scheduleId, describe: `no longer in group ${group}` });
+  }
+  return plan;
+}
+
+export async function applySchedules(client: Client, policies: BackupPolicy[], group: string): Promise<PlanItem[]> {
+  const plan = await planSchedules(client, policies, group);
+  for (const item of plan) {
+    const policy = policies.find((p) => scheduleIdFor(p) === item.scheduleId);
+    if (item.action === 'create' && policy) await client.schedule.create(scheduleOptions(policy, group));
+    if (item.action === 'update' && policy) await client.schedule.getHandle(item.scheduleId).update((previous) => ({ ...previous, ...scheduleBody(policy) }));
+    if (item.action === 'remove') {
+      await client.schedule
+        .getHandle(item.scheduleId)
+        .delete()
+        .catch((err: unknown) => {
+          if (!(err instanceof ScheduleNotFoundError)) throw err;
+        });
+    }
+  }
+  return plan;
+}
+
+export interface ScheduleListing {
+  scheduleId: string;
+  group: string;
+  spec: string;
+  paused: boolean;
+  nextRun?: Date;
+  lastRun?: { workflowId: string; startedAt: Date; status: string };
+}
+
+export async function listSchedules(client: Client): Promise<ScheduleListing[]> {
+  const listings: ScheduleListing[] = [];
+  for (const { scheduleId, memo } of await managedSchedules(client)) {
+    const description = await client.schedule.getHandle(scheduleId).describe();
+    const last = description.info.recentActions.at(-1);
+    let lastRun: ScheduleListing['lastRun'];
+    if (last) {
+      const workflowId = last.action.workflow.workflowId;
+      const status = await client.workflow.getHandle(workflowId, last.action.workflow.firstExecutionRunId).describe().then((d) => d.status.name, () => 'UNKNOWN');
+      lastRun = { workflowId, startedAt: last.takenAt, status };
+    }
+    const policy = description.action.args?.[0] as { policy?: BackupPolicy } | undefined;
+    listings.push({ scheduleId, group: memo.group, spec: policy?.policy ? when(policy.policy) : '', paused: description.state.paused, nextRun: description.info.nextActionTimes[0], lastRun });
+  }
+  return listings;
+}
