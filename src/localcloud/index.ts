@@ -51,6 +51,8 @@ export class LocalCloud {
     const { address, port } = app.server.address() as AddressInfo;
     // Droplets that were active before a restart come back as hosts; unfinished actions finish.
     for (const droplet of store.state.droplets) if (droplet.status !== 'new') ctx.hosts.dropletActive(droplet);
+    // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
+    for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
     ctx.actions.resume();
     return new LocalCloud(app, ctx, rateLimiter, token, `http://${address}:${port}`);
   }
