@@ -21,6 +21,13 @@ if ! TEMPORAL_CLI_PATH_RESOLVED=$(bash scripts/temporal-cli.sh); then
 fi
 echo "== Temporal CLI: $TEMPORAL_CLI_PATH_RESOLVED"
 
+# The local cloud's Spaces (MinIO), likewise built once per machine before any test needs it.
+if ! S3_SERVER_RESOLVED=$(bash scripts/s3-server.sh); then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "== S3 server: $S3_SERVER_RESOLVED"
+
 check "build" "$bin/tsc" -p tsconfig.build.json
 check "lint" "$bin/eslint" .
 check "typecheck" "$bin/tsc" -p tsconfig.json --noEmit
