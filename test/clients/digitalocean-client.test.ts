@@ -1,13 +1,13 @@
 // digitalocean-js, unchanged but for a current axios, driving the local cloud through the
 // project's client module: every service opsflow uses, its traps handled, and every request it
 // sends and response it gets checked against DigitalOcean's published spec.
-import { utils as sshUtils } from 'ssh2';
 import { instance as sharedAxios } from 'digitalocean-js/src/lib/axios-instance';
 import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
 import { DigitalOceanApiError } from '../../src/clients/digitalocean/errors';
 import type { LocalCloud } from '../../src/localcloud';
 import { requestViolations, responseViolations } from '../helpers/contract';
 import { startLocalCloud } from '../helpers/localcloud';
+import { generateEd25519 } from '../helpers/ssh-keys';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -45,7 +45,7 @@ async function untilActionDone(actionId: number): Promise<string> {
 }
 
 test('droplets, keys, actions and snapshots through digitalocean-js', async () => {
-  const key = await client.call('add key', (lib) => lib.ssh.createNewKey({ name: 'deploy', public_key: sshUtils.generateKeyPairSync('ed25519').public }));
+  const key = await client.call('add key', (lib) => lib.ssh.createNewKey({ name: 'deploy', public_key: generateEd25519().public }));
   const droplet = await client.call('create droplet', (lib) =>
     lib.droplets.createNewDroplet({ name: 'app-1', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', ssh_keys: [key.fingerprint], tags: ['stack-a'] } as never),
   );

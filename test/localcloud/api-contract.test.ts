@@ -1,9 +1,9 @@
 // The local cloud's DigitalOcean API, driven through every implemented operation with success and
 // error responses, each checked against DigitalOcean's published OpenAPI spec.
-import { utils as sshUtils } from 'ssh2';
 import type { LocalCloud } from '../../src/localcloud';
 import type { ContractClient } from '../helpers/do-api';
 import { startLocalCloud, waitForAction } from '../helpers/localcloud';
+import { generateEd25519 } from '../helpers/ssh-keys';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -17,7 +17,7 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-const publicKey = () => sshUtils.generateKeyPairSync('ed25519').public;
+const publicKey = () => generateEd25519().public;
 
 test('account, catalogue and authentication', async () => {
   expect((await api.call('GET', '/v2/account', undefined, 'wrong-token')).status).toBe(401);

@@ -2,13 +2,13 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { utils as sshUtils } from 'ssh2';
 import { JsonLogger } from '../../src/logging';
 import { configuredSshKeys } from '../../src/ssh-keys';
 import { describeTarget, loadTemporalTarget } from '../../src/temporal/connection';
 import { sshKeyChecks } from '../../src/client/doctor';
 import { parseWorkerEnvironment } from '../../src/specs/worker-environment';
 import { tempDir } from '../helpers/temp';
+import { generateEd25519 } from '../helpers/ssh-keys';
 
 describe('Temporal connection settings', () => {
   test('default to the local dev server', () => {
@@ -46,7 +46,7 @@ describe('SSH key references', () => {
 
   test('doctor accepts a private key and explains every other case', () => {
     const dir = tempDir('keys');
-    const pair = sshUtils.generateKeyPairSync('ed25519');
+    const pair = generateEd25519();
     writeFileSync(path.join(dir, 'good'), pair.private);
     writeFileSync(path.join(dir, 'public'), pair.public);
     writeFileSync(path.join(dir, 'junk'), 'not a key');
