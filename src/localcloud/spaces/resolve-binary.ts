@@ -1,16 +1,10 @@
 // Finds (or builds, once per machine) the pinned S3 server binary through scripts/s3-server.sh.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { resolveWithScript } from '../../devstack/temporal-cli';
 import { PROJECT_ROOT } from '../../paths';
 
 export const S3_SERVER_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 's3-server.sh');
 
-export function resolveS3ServerBinary(onProgress: (line: string) => void = (l) => process.stderr.write(l)): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('bash', [S3_SERVER_SCRIPT], { maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) reject(new Error(`could not find or build the S3 server (see the messages above)`));
-      else resolve(stdout.trim());
-    });
-    child.stderr?.on('data', (chunk: Buffer) => onProgress(chunk.toString()));
-  });
+export function resolveS3ServerBinary(onProgress?: (line: string) => void): Promise<string> {
+  return resolveWithScript(S3_SERVER_SCRIPT, 'the S3 server', onProgress);
 }
