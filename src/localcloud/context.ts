@@ -19,4 +19,6 @@ export interface CloudContext {
   faults: Faults;
   timing: Timing;
   hosts: HostHooks;
+  /** Droplet addresses are 127.<hostNetwork>.x.y, so several local clouds on one machine never collide. */
+  hostNetwork: number;
 }

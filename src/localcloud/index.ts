@@ -9,6 +9,7 @@ import { ActionEngine } from './actions';
 import { buildApiServer } from './api/server';
 import { RateLimiter, type RateLimitBudget } from './api/rate-limit';
 import type { CloudContext, HostHooks } from './context';
+import { DropletHosts } from './hosts/droplet-hosts';
 import { applyEffect } from './effects';
 import { Faults } from './faults';
 import { Store } from './store';
@@ -24,9 +25,13 @@ export interface LocalCloudOptions {
   token?: string;
   timing?: Timing;
   rateLimit?: RateLimitBudget;
-  hosts?: HostHooks;
+  /** Droplets answer SSH as real hosts (the default), on this port (default 22). */
+  sshHosts?: false | { sshPort?: number };
+  /** Second octet of the droplets' loopback addresses (default 100: 127.100.x.y). */
+  hostNetwork?: number;
 }
 
+/** API only: droplets never become hosts (for API tests on machines without bubblewrap). */
 const NO_HOSTS: HostHooks = { dropletActive: () => undefined, dropletDestroyed: () => undefined };
 
 export class LocalCloud {
@@ -36,6 +41,8 @@ export class LocalCloud {
     readonly rateLimiter: RateLimiter,
     readonly token: string,
     readonly apiUrl: string,
+    /** The droplets' hosts, unless started with `sshHosts: false`. */
+    readonly hosts: DropletHosts | undefined,
   ) {}
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
@@ -43,7 +50,9 @@ export class LocalCloud {
     const token = options.token ?? persistentToken(options.stateDir);
     const store = new Store(options.stateDir);
     const faults = new Faults();
-    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: options.hosts ?? NO_HOSTS } as CloudContext;
+    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: NO_HOSTS, hostNetwork: options.hostNetwork ?? 100 } as CloudContext;
+    const hosts = options.sshHosts === false ? undefined : new DropletHosts(ctx, { dir: path.join(options.stateDir, 'hosts'), sshPort: options.sshHosts?.sshPort });
+    if (hosts) ctx.hosts = hosts;
     ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded));
     const rateLimiter = new RateLimiter(options.rateLimit);
     const app = buildApiServer(ctx, { token, rateLimiter, registerControl: (a) => registerControlRoutes(a, ctx, rateLimiter) });
@@ -54,12 +63,13 @@ export class LocalCloud {
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
     for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
     ctx.actions.resume();
-    return new LocalCloud(app, ctx, rateLimiter, token, `http://${address}:${port}`);
+    return new LocalCloud(app, ctx, rateLimiter, token, `http://${address}:${port}`, hosts);
   }
 
   async stop(): Promise<void> {
     this.ctx.actions.stop();
     await this.app.close();
+    await this.hosts?.close();
     this.ctx.store.flush();
   }
 }

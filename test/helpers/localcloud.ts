@@ -3,9 +3,17 @@ import { LocalCloud, type LocalCloudOptions } from '../../src/localcloud';
 import { ContractClient } from './do-api';
 import { tempDir } from './temp';
 
+// Each local cloud a test starts gets its own 127.N.0.0/16 for its droplets: test files run in
+// parallel, and two clouds must never bind the same droplet address.
+let nextNetwork = 0;
+function uniqueHostNetwork(): number {
+  const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+  return 101 + ((worker * 37 + nextNetwork++) % 148);
+}
+
 export async function startLocalCloud(options: Partial<LocalCloudOptions> = {}): Promise<{ cloud: LocalCloud; api: ContractClient; stateDir: string }> {
   const stateDir = options.stateDir ?? tempDir('localcloud');
-  const cloud = await LocalCloud.start({ ...options, stateDir });
+  const cloud = await LocalCloud.start({ hostNetwork: uniqueHostNetwork(), ...options, stateDir });
   return { cloud, api: new ContractClient(cloud.apiUrl, cloud.token), stateDir };
 }
 

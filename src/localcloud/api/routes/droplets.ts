@@ -104,7 +104,7 @@ function createDroplets(ctx: CloudContext, request: FastifyRequest) {
     state.droplets.push(droplet);
     const n = state.internal.nextHostAddress++;
     state.internal.hosts[droplet.id] = {
-      address: `127.100.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+      address: `127.${ctx.hostNetwork}.${Math.floor(n / 250)}.${(n % 250) + 2}`,
       sshPort: 22,
       authorizedKeys,
       privateAddress: nextPrivateAddress(ctx, vpc),

@@ -1,0 +1,113 @@
+// Droplets as hosts: when a droplet becomes active it gets a folder of its own as its filesystem
+// and an SSH daemon on its loopback address; when it is destroyed both go. Folders outlive a
+// restart of the local cloud, so a droplet comes back with its files and its host key.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { JsonLogger } from '../../logging';
+import type { CloudContext, HostHooks } from '../context';
+import type { Droplet } from '../state';
+import { loadOrCreateHostKey } from './host-key';
+import { prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
+import { DropletSshServer } from './ssh-server';
+
+export interface DropletHostsOptions {
+  /** Folder holding one folder per droplet. */
+  dir: string;
+  /** Port the droplets' SSH daemons listen on; 22 unless the machine refuses it (not root). */
+  sshPort?: number;
+}
+
+/** Port used when 22 cannot be bound; the environment spec's `ssh.port` then names it. */
+export const FALLBACK_SSH_PORT = 2222;
+
+interface RunningHost {
+  sandbox: DropletSandbox;
+  ssh: DropletSshServer;
+}
+
+export class DropletHosts implements HostHooks {
+  private readonly running = new Map<number, Promise<RunningHost | undefined>>();
+  private readonly log = new JsonLogger('INFO');
+  private readonly shimDir: string;
+
+  constructor(
+    private readonly ctx: CloudContext,
+    private readonly options: DropletHostsOptions,
+  ) {
+    resolveBwrap();
+    this.shimDir = path.join(options.dir, '_shims');
+    mkdirSync(path.join(this.shimDir, 'bin'), { recursive: true });
+  }
+
+  dropletActive(droplet: Droplet): void {
+    if (this.running.has(droplet.id)) return;
+    this.running.set(droplet.id, this.bringUp(droplet).catch((error: Error) => {
+      this.log.error('droplet host failed to start', { droplet: droplet.id, error: error.message });
+      return undefined;
+    }));
+  }
+
+  dropletDestroyed(dropletId: number): void {
+    const host = this.running.get(dropletId);
+    this.running.delete(dropletId);
+    void (async () => {
+      await (await host)?.ssh.close();
+      rmSync(this.dropletDir(dropletId), { recursive: true, force: true });
+    })();
+  }
+
+  /** Resolves once the droplet's SSH daemon listens (or failed to start). */
+  async ready(dropletId: number): Promise<boolean> {
+    return (await this.running.get(dropletId)) !== undefined;
+  }
+
+  /** The droplet's sandbox, for tools that act inside it. */
+  async sandbox(dropletId: number): Promise<DropletSandbox | undefined> {
+    return (await this.running.get(dropletId))?.sandbox;
+  }
+
+  /** Stops every host but keeps their folders, for a restart. */
+  async close(): Promise<void> {
+    const hosts = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(hosts.map(async (host) => (await host)?.ssh.close()));
+  }
+
+  private dropletDir(dropletId: number): string {
+    return path.join(this.options.dir, String(dropletId));
+  }
+
+  private async bringUp(droplet: Droplet): Promise<RunningHost | undefined> {
+    const record = this.ctx.store.state.internal.hosts[droplet.id];
+    if (!record) return undefined;
+    const dir = this.dropletDir(droplet.id);
+    const sandbox: DropletSandbox = {
+      dropletId: droplet.id,
+      name: droplet.name,
+      root: path.join(dir, 'root'),
+      address: record.address,
+      privateAddress: record.privateAddress,
+      shimDir: this.shimDir,
+    };
+    mkdirSync(sandbox.root, { recursive: true });
+    prepareRoot(sandbox);
+    const hostKey = loadOrCreateHostKey(path.join(dir, 'ssh_host_ed25519_key'));
+    const ssh = new DropletSshServer(sandbox, hostKey, {
+      // Read at each login: keys, faults and the droplet's region can change while it runs.
+      authorizedKeys: () => this.ctx.store.state.internal.hosts[droplet.id]?.authorizedKeys ?? [],
+      refusing: () => this.ctx.faults.refusesSsh(droplet.id),
+      dark: () => this.ctx.faults.isDark(droplet.region.slug),
+    });
+    record.sshPort = await this.listen(ssh, this.options.sshPort ?? 22);
+    return { sandbox, ssh };
+  }
+
+  private async listen(ssh: DropletSshServer, port: number): Promise<number> {
+    try {
+      return await ssh.listen(port);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EACCES' || this.options.sshPort !== undefined) throw error;
+      return ssh.listen(FALLBACK_SSH_PORT);
+    }
+  }
+}

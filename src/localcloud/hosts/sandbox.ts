@@ -1,0 +1,158 @@
+// A droplet's filesystem: a folder of its own that becomes `/` for every command run in the
+// droplet, through bubblewrap. The machine's /usr is mounted read-only, so the droplet has the
+// machine's programs but writes to /etc, /opt, /root or /var land in the droplet's folder only.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface DropletSandbox {
+  dropletId: number;
+  name: string;
+  /** Host path of the droplet's `/`. */
+  root: string;
+  /** The droplet's public address on loopback, such as 127.100.0.2. */
+  address: string;
+  privateAddress: string;
+  /** Host folder mounted read-only at /opt/localcloud: the docker, systemctl and apt-get shims. */
+  shimDir: string;
+}
+
+export const SANDBOX_PATH = '/opt/localcloud/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Host /etc entries a droplet starts with: what programs need to run, never the host's secrets. */
+const ETC_FROM_HOST = [
+  'alternatives', 'bash.bashrc', 'ca-certificates.conf', 'debian_version', 'environment', 'gai.conf',
+  'host.conf', 'inputrc', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'localtime', 'login.defs',
+  'mime.types', 'mysql', 'networks', 'nsswitch.conf', 'os-release', 'perl', 'postgresql-common',
+  'profile', 'profile.d', 'protocols', 'services', 'ssl/certs', 'ssl/openssl.cnf', 'terminfo',
+];
+
+/** Folders every droplet has, like a fresh Debian image. */
+const SKELETON = ['etc', 'root', 'home', 'opt', 'srv', 'mnt', 'tmp', 'var/lib', 'var/log', 'var/tmp', 'run', 'usr'];
+
+let bwrapPath: string | undefined;
+
+/** bubblewrap's path, or an error that says how to install it. */
+export function resolveBwrap(): string {
+  if (bwrapPath) return bwrapPath;
+  for (const dir of (process.env.PATH ?? '/usr/bin').split(':')) {
+    const candidate = path.join(dir, 'bwrap');
+    if (existsSync(candidate)) return (bwrapPath = candidate);
+  }
+  throw new Error('bubblewrap (bwrap) is not installed; droplet hosts need it: run `bash scripts/host-packages.sh` (apt-get install bubblewrap)');
+}
+
+/** Creates the droplet's root folder on first use; a restart reuses it unchanged. */
+export function prepareRoot(sandbox: DropletSandbox): void {
+  ensureUsrMerge(sandbox.root);
+  if (existsSync(path.join(sandbox.root, 'etc', 'hostname'))) return;
+  for (const dir of SKELETON) mkdirSync(path.join(sandbox.root, dir), { recursive: true });
+  for (const entry of ETC_FROM_HOST) {
+    const from = path.join('/etc', entry);
+    if (!existsSync(from)) continue;
+    mkdirSync(path.dirname(path.join(sandbox.root, 'etc', entry)), { recursive: true });
+    cpSync(from, path.join(sandbox.root, 'etc', entry), { recursive: true, verbatimSymlinks: true, dereference: false });
+  }
+  writeFileSync(path.join(sandbox.root, 'etc', 'passwd'), passwdWithoutHostUsers());
+  writeFileSync(path.join(sandbox.root, 'etc', 'group'), groupFileFromHost());
+  writeFileSync(path.join(sandbox.root, 'etc', 'hostname'), `${sandbox.name}\n`);
+  writeFileSync(
+    path.join(sandbox.root, 'etc', 'hosts'),
+    `127.0.0.1\tlocalhost\n${sandbox.address}\t${sandbox.name}\n${sandbox.privateAddress}\t${sandbox.name}-private\n`,
+  );
+}
+
+/** The bwrap invocation that runs argv inside the droplet. */
+export function sandboxArgs(sandbox: DropletSandbox, argv: string[], options: { cwd?: string } = {}): { command: string; args: string[] } {
+  const args = [
+    '--bind', sandbox.root, '/',
+    '--ro-bind', '/usr', '/usr',
+    ...hostTopLevelBinds(),
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--ro-bind', sandbox.shimDir, '/opt/localcloud',
+    '--unshare-ipc', '--unshare-uts', '--hostname', sandbox.name,
+    '--chdir', options.cwd ?? '/root',
+    '--', ...argv,
+  ];
+  return { command: resolveBwrap(), args };
+}
+
+/** Environment of a login in the droplet: nothing from the local cloud's own process leaks in. */
+export function sandboxEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: SANDBOX_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', SHELL: '/bin/bash', LANG: 'C.UTF-8', ...extra };
+}
+
+/**
+ * The host path of a path inside the droplet, refusing anything that resolves outside its root
+ * (through `..` or a symlink). The path need not exist yet; its nearest existing parent is checked.
+ */
+export function hostPath(sandbox: DropletSandbox, insidePath: string): string {
+  if (!insidePath.startsWith('/')) throw new Error(`${insidePath} is not an absolute path inside the droplet`);
+  const root = realpathSync(sandbox.root);
+  const candidate = path.join(root, path.normalize(insidePath));
+  let existing = candidate;
+  while (!existsSync(existing) && existing !== root) existing = path.dirname(existing);
+  const resolved = resolveInside(root, existing);
+  const full = path.join(resolved, path.relative(existing, candidate));
+  if (full !== root && !full.startsWith(root + path.sep)) throw new Error(`${insidePath} is outside the droplet`);
+  return full;
+}
+
+// Symlinks inside the droplet are absolute relative to the droplet's root, not the host's.
+function resolveInside(root: string, hostCandidate: string, depth = 0): string {
+  if (depth > 40) throw new Error('too many levels of symbolic links');
+  const rel = path.relative(root, hostCandidate);
+  if (rel.startsWith('..')) throw new Error('path is outside the droplet');
+  let current = root;
+  for (const part of rel.split(path.sep).filter(Boolean)) {
+    const next = path.join(current, part);
+    if (lstatSync(next, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      const target = readlinkSync(next);
+      const inside = target.startsWith('/') ? path.join(root, target) : path.join(current, target);
+      // /usr and the usr-merge links point at the machine's read-only /usr, which is fine to read.
+      current = resolveInside(root, path.normalize(inside), depth + 1);
+    } else {
+      current = next;
+    }
+  }
+  return current;
+}
+
+const TOP_LEVEL = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/**
+ * /bin, /lib and friends: on a merged-/usr machine they are symlinks into /usr, made once in the
+ * droplet's folder (bwrap would otherwise create them there and then trip over them next time).
+ */
+function ensureUsrMerge(root: string): void {
+  for (const dir of TOP_LEVEL) {
+    const stat = lstatSync(`/${dir}`, { throwIfNoEntry: false });
+    const inRoot = path.join(root, dir);
+    if (stat?.isSymbolicLink() && !lstatSync(inRoot, { throwIfNoEntry: false })) symlinkSync(readlinkSync(`/${dir}`), inRoot);
+  }
+}
+
+/** Top-level system folders that are real folders on this machine (not merged into /usr): read-only. */
+function hostTopLevelBinds(): string[] {
+  return TOP_LEVEL.filter((dir) => lstatSync(`/${dir}`, { throwIfNoEntry: false })?.isDirectory()).flatMap((dir) => ['--ro-bind', `/${dir}`, `/${dir}`]);
+}
+
+function passwdWithoutHostUsers(): string {
+  // System accounts (uid < 1000) keep server binaries such as postgres happy; people's accounts stay on the host.
+  return execFileSync('getent', ['passwd'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => {
+      const uid = Number(line.split(':')[2]);
+      return line !== '' && (uid < 1000 || uid === 65534);
+    })
+    .join('\n') + '\n';
+}
+
+function groupFileFromHost(): string {
+  return execFileSync('getent', ['group'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line !== '' && Number(line.split(':')[2]) < 1000)
+    .map((line) => line.split(':').slice(0, 3).join(':') + ':')
+    .join('\n') + '\n';
+}
