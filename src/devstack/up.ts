@@ -16,6 +16,7 @@ import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-se
 import { isPortInUse } from './ports';
 import { resolveTemporalCli } from './temporal-cli';
 import { readEndpoint, type LocalCloudEndpoint } from '../localcloud/endpoint';
+import { resolveS3ServerBinary } from '../localcloud/spaces/resolve-binary';
 
 const DEMO_SPEC = path.join(PROJECT_ROOT, 'examples', 'stack-a.yaml');
 
@@ -97,10 +98,13 @@ export async function up(options: UpOptions): Promise<number> {
       if (existing) {
         say(`Using the local cloud already running at ${existing.apiUrl}.`);
       } else {
+        // Built once per machine (minutes the first time); done here so its progress shows.
+        await resolveS3ServerBinary();
         const cloud = spawnCli(env, ['localcloud', 'start', '--port', String(options.localcloudPort)], path.join(dir, 'localcloud.log'));
         children.push({ name: 'local cloud', process: cloud });
-        const endpoint = await waitForEndpoint(env, cloud, 30_000);
+        const endpoint = await waitForEndpoint(env, cloud, 60_000);
         say(`Local cloud (DigitalOcean API) is up at ${endpoint.apiUrl}; its token is in ${path.join(dir, 'localcloud', 'token')}.`);
+        if (endpoint.spaces) say(`Spaces (S3) for backups is at ${endpoint.spaces.endpoint}; its keys are in ${path.join(dir, 'localcloud', 'spaces-keys.json')}.`);
       }
     }
 

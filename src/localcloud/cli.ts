@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { LocalCloud } from '.';
 import { controlCall, localCloudDir, readEndpoint, removeEndpoint, writeEndpoint, type LocalCloudEndpoint } from './endpoint';
+import { startLocalSpaces } from './spaces/local-spaces';
 import { FAST_TIMING, REALISTIC_TIMING } from './timing';
 
 export const DEFAULT_LOCALCLOUD_PORT = 7300;
@@ -22,21 +23,38 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
   localcloud
     .command('start')
     .description('run the local cloud in the foreground; prints its API URL, token and Spaces endpoint')
-    .option('--port <port>', 'API port', parsePort, DEFAULT_LOCALCLOUD_PORT)
+    .option('--port <port>', 'API port (Spaces listens on the next one)', parsePort, DEFAULT_LOCALCLOUD_PORT)
+    .option('--ssh-port <port>', "port the droplets' SSH daemons listen on (default 22, or 2222 when 22 cannot be bound)", parsePort)
+    .option('--no-spaces', 'run without Spaces (the S3 server)')
     .option('--realistic', 'droplets and actions take as long as on DigitalOcean (default: fast)')
-    .action(async (opts: { port: number; realistic?: boolean }) => {
+    .action(async (opts: { port: number; sshPort?: number; spaces: boolean; realistic?: boolean }) => {
       if (readEndpoint()) throw new Error(`a local cloud is already running: ${readEndpoint()?.apiUrl}`);
-      const cloud = await LocalCloud.start({ stateDir: localCloudDir(), port: opts.port, timing: opts.realistic ? REALISTIC_TIMING : FAST_TIMING });
-      writeEndpoint({ apiUrl: cloud.apiUrl, token: cloud.token, pid: process.pid });
+      const stateDir = localCloudDir();
+      const cloud = await LocalCloud.start({
+        stateDir,
+        port: opts.port,
+        timing: opts.realistic ? REALISTIC_TIMING : FAST_TIMING,
+        sshHosts: { sshPort: opts.sshPort },
+        hostNetwork: process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ? Number(process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK) : undefined,
+      });
+      const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;
+      const spacesInfo = spaces && { endpoint: spaces.server.endpoint, region: spaces.server.region, ...spaces.keys };
+      writeEndpoint({ apiUrl: cloud.apiUrl, token: cloud.token, pid: process.pid, spaces: spacesInfo });
       console.log(`Local cloud API: ${cloud.apiUrl}`);
       console.log(`Token:           ${cloud.token}`);
-      console.log(`State:           ${localCloudDir()}`);
+      if (spacesInfo) {
+        console.log(`Spaces (S3):     ${spacesInfo.endpoint} (region ${spacesInfo.region})`);
+        console.log(`Spaces keys:     access key ${spacesInfo.accessKey}; secret key in ${stateDir}/spaces-keys.json`);
+      }
+      console.log(`Droplet SSH:     port ${opts.sshPort ?? 22} on each droplet's 127.x address, keys as given at creation`);
+      console.log(`State:           ${stateDir}`);
       console.log(`Use it:          DIGITALOCEAN_API_URL=${cloud.apiUrl} DIGITALOCEAN_TOKEN=<token above>`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       await cloud.stop();
+      await spaces?.server.stop();
       removeEndpoint();
       console.log('Local cloud stopped.');
     });
@@ -47,6 +65,7 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
     .action(async () => {
       const endpoint = running();
       console.log(`Local cloud API: ${endpoint.apiUrl} (pid ${endpoint.pid})`);
+      if (endpoint.spaces) console.log(`Spaces (S3):     ${endpoint.spaces.endpoint} (access key ${endpoint.spaces.accessKey})`);
       console.log(JSON.stringify(await controlCall(endpoint, 'GET', 'inventory'), null, 2));
     });
 

@@ -11,6 +11,8 @@ export interface HostHooks {
   dropletActive(droplet: Droplet): void;
   /** The droplet was destroyed: stop its host and remove its filesystem. */
   dropletDestroyed(dropletId: number): void;
+  /** The volume was deleted: remove its contents. */
+  volumeDestroyed?(volumeId: string): void;
 }
 
 export interface CloudContext {

@@ -20,6 +20,8 @@ beforeAll(async () => {
   env = {
     ...process.env,
     OPSFLOW_STATE_DIR: stateDir,
+    // Its droplets get their own loopback network, apart from a developer's `npm start` (127.100.x.y).
+    OPSFLOW_LOCALCLOUD_HOST_NETWORK: '99',
     TEMPORAL_CLI_PATH: temporalCliPath(),
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.port}`,
     DIGITALOCEAN_TOKEN: '',
@@ -78,6 +80,7 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(JSON.parse(faults.stdout)).toMatchObject({ seed: 7, darkRegions: ['fra1'] });
     const status = await runCli(['localcloud', 'status'], env);
     expect(status.stdout).toContain(`Local cloud API: http://127.0.0.1:${ports.localcloudPort}`);
+    expect(status.stdout).toContain(`Spaces (S3):     http://127.0.0.1:${ports.localcloudPort + 1}`);
     expect((await runCli(['localcloud', 'reset'], env)).stdout).toContain('Local cloud emptied.');
 
     const again = await runCli(upArgs, env);

@@ -9,6 +9,8 @@ import type { Droplet } from '../state';
 import { loadOrCreateHostKey } from './host-key';
 import { prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
 import { DropletSshServer } from './ssh-server';
+import { VolumeDisks } from './volume-disks';
+import { writeVolumeShims } from './volume-shims';
 
 export interface DropletHostsOptions {
   /** Folder holding one folder per droplet. */
@@ -29,6 +31,7 @@ export class DropletHosts implements HostHooks {
   private readonly running = new Map<number, Promise<RunningHost | undefined>>();
   private readonly log = new JsonLogger('INFO');
   private readonly shimDir: string;
+  private readonly disks: VolumeDisks;
 
   constructor(
     private readonly ctx: CloudContext,
@@ -37,6 +40,12 @@ export class DropletHosts implements HostHooks {
     resolveBwrap();
     this.shimDir = path.join(options.dir, '_shims');
     mkdirSync(path.join(this.shimDir, 'bin'), { recursive: true });
+    writeVolumeShims(path.join(this.shimDir, 'bin'));
+    this.disks = new VolumeDisks(ctx, path.join(options.dir, '_volumes'));
+  }
+
+  volumeDestroyed(volumeId: string): void {
+    this.disks.volumeDestroyed(volumeId);
   }
 
   dropletActive(droplet: Droplet): void {
@@ -88,9 +97,11 @@ export class DropletHosts implements HostHooks {
       address: record.address,
       privateAddress: record.privateAddress,
       shimDir: this.shimDir,
+      binds: () => this.disks.binds(sandbox),
     };
     mkdirSync(sandbox.root, { recursive: true });
     prepareRoot(sandbox);
+    this.disks.boot(sandbox);
     const hostKey = loadOrCreateHostKey(path.join(dir, 'ssh_host_ed25519_key'));
     const ssh = new DropletSshServer(sandbox, hostKey, {
       // Read at each login: keys, faults and the droplet's region can change while it runs.

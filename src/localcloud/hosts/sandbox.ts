@@ -15,6 +15,8 @@ export interface DropletSandbox {
   privateAddress: string;
   /** Host folder mounted read-only at /opt/localcloud: the docker, systemctl and apt-get shims. */
   shimDir: string;
+  /** Extra mounts made at each start of a command: attached volumes' devices and what is mounted. */
+  binds?: () => Array<{ source: string; target: string }>;
 }
 
 export const SANDBOX_PATH = '/opt/localcloud/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -71,6 +73,7 @@ export function sandboxArgs(sandbox: DropletSandbox, argv: string[], options: { 
     '--proc', '/proc',
     '--dev', '/dev',
     '--ro-bind', sandbox.shimDir, '/opt/localcloud',
+    ...(sandbox.binds?.() ?? []).flatMap((b) => ['--bind', b.source, b.target]),
     '--unshare-ipc', '--unshare-uts', '--hostname', sandbox.name,
     '--chdir', options.cwd ?? '/root',
     '--', ...argv,

@@ -47,6 +47,7 @@ function createVolume(ctx: CloudContext, input: Record<string, unknown>): Volume
 function deleteVolume(ctx: CloudContext, volume: Volume): void {
   if (volume.droplet_ids.length > 0) throw new ApiError(409, 'conflict', 'Volume is currently attached to a Droplet; detach it first.');
   ctx.store.state.volumes = ctx.store.state.volumes.filter((v) => v.id !== volume.id);
+  ctx.hosts.volumeDestroyed?.(volume.id);
   ctx.store.changed();
 }
 

@@ -1,0 +1,90 @@
+// Block storage inside droplets. An attached volume shows up as its device,
+// /dev/disk/by-id/scsi-0DO_Volume_<name>, a small file standing in for the disk's superblock (what
+// `mkfs` writes and `blkid` reads). Its contents live in a folder of the volume's own, which a
+// `mount` binds at the mount point for every command started afterwards, and which follows the
+// volume from droplet to droplet. /etc/fstab is read at boot, as on a real droplet.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { CloudContext } from '../context';
+import { hostPath, type DropletSandbox } from './sandbox';
+
+export const VOLUME_DEVICE_PREFIX = '/dev/disk/by-id/scsi-0DO_Volume_';
+/** Inside the droplet: what is mounted now, one "device mountpoint fstype" per line (written by the mount shim). */
+export const MOUNTS_FILE = '/var/lib/localcloud/mounts';
+
+export interface Bind {
+  source: string;
+  target: string;
+}
+
+export class VolumeDisks {
+  constructor(
+    private readonly ctx: CloudContext,
+    private readonly dir: string,
+  ) {}
+
+  /** Device files for the droplet's attached volumes, and binds for what is mounted. */
+  binds(sandbox: DropletSandbox): Bind[] {
+    const attached = this.ctx.store.state.volumes.filter((v) => v.droplet_ids.includes(sandbox.dropletId));
+    const binds: Bind[] = attached.map((volume) => ({ source: this.deviceFile(volume.id, volume.filesystem_type), target: VOLUME_DEVICE_PREFIX + volume.name }));
+    for (const mount of readMounts(sandbox)) {
+      const volume = attached.find((v) => VOLUME_DEVICE_PREFIX + v.name === mount.device);
+      // A detached volume's mount is gone, as its disk is; an unformatted one cannot be mounted.
+      const uuid = volume && filesystemUuid(this.deviceFile(volume.id, volume.filesystem_type));
+      if (volume && uuid) binds.push({ source: this.dataDir(volume.id, uuid), target: mount.mountpoint });
+    }
+    return binds;
+  }
+
+  /** Boot: what /etc/fstab names (and `nofail` allows to be missing) becomes mounted. */
+  boot(sandbox: DropletSandbox): void {
+    const fstab = hostPath(sandbox, '/etc/fstab');
+    const entries = existsSync(fstab)
+      ? readFileSync(fstab, 'utf8').split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 3 && f[0]!.startsWith(VOLUME_DEVICE_PREFIX))
+      : [];
+    const mounts = hostPath(sandbox, MOUNTS_FILE);
+    mkdirSync(path.dirname(mounts), { recursive: true });
+    writeFileSync(mounts, entries.map((f) => `${f[0]} ${f[1]} ${f[2]}\n`).join(''));
+  }
+
+  volumeDestroyed(volumeId: string): void {
+    rmSync(path.join(this.dir, volumeId), { recursive: true, force: true });
+  }
+
+  private deviceFile(volumeId: string, filesystemType: string): string {
+    const file = path.join(this.dir, volumeId, 'device');
+    if (!existsSync(file)) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      // Volumes created with a filesystem_type come formatted, as on DigitalOcean.
+      writeFileSync(file, filesystemType ? superblock(filesystemType, randomUUID()) : '');
+    }
+    return file;
+  }
+
+  /** Each filesystem made on the volume has its own folder: `mkfs` starts from empty, as it should. */
+  private dataDir(volumeId: string, uuid: string): string {
+    const dir = path.join(this.dir, volumeId, `fs-${uuid}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+}
+
+export function superblock(fsType: string, uuid: string): string {
+  return `TYPE=${fsType}\nUUID=${uuid}\n`;
+}
+
+function filesystemUuid(deviceFile: string): string | undefined {
+  const uuid = /^UUID=([0-9a-f-]{36})$/m.exec(readFileSync(deviceFile, 'utf8'))?.[1];
+  return uuid;
+}
+
+function readMounts(sandbox: DropletSandbox): { device: string; mountpoint: string }[] {
+  const file = path.join(sandbox.root, MOUNTS_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((f) => f.length >= 2 && f[1]!.startsWith('/') && !f[1]!.split('/').includes('..'))
+    .map((f) => ({ device: f[0]!, mountpoint: f[1]! }));
+}
