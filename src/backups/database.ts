@@ -1,0 +1,48 @@
+// What a database engine must provide to be backed up, verified and restored. Everything runs
+// through a CommandRunner with the engine's own client tools, so the same code works on the worker
+// (by connection) and inside a droplet's container (over SSH).
+import type { CommandRunner, RunningCommand } from './command-runner';
+import type { DumpSource } from './dump-source';
+import type { TableStats } from './keys';
+
+export interface DatabaseAccess {
+  runner: CommandRunner;
+  /** Absent inside a container reached with `docker exec`: the tools' defaults (local socket) apply. */
+  host?: string;
+  port?: number;
+  user?: string;
+  /** Resolved by the activity; passed to the tools in their environment only. */
+  password?: string;
+}
+
+export interface PreparedDump {
+  source: DumpSource;
+  /** Row counts and checksums of the very data the dump will hold (see each engine for how). */
+  tables: TableStats[];
+  serverVersion: string;
+  toolVersion: string;
+  /** Ends what the dump needed held open (PostgreSQL's exporting transaction). Always call it. */
+  release(): Promise<void>;
+}
+
+export interface DatabaseEngine {
+  readonly kind: 'postgresql' | 'mysql' | 'mariadb';
+  prepareDump(access: DatabaseAccess, database: string): Promise<PreparedDump>;
+  tableStats(access: DatabaseAccess, database: string): Promise<TableStats[]>;
+  exists(access: DatabaseAccess, database: string): Promise<boolean>;
+  /** Creates an empty database to restore into. */
+  create(access: DatabaseAccess, database: string): Promise<void>;
+  /** Drops it, closing other sessions; a database already gone is fine. */
+  drop(access: DatabaseAccess, database: string): Promise<void>;
+  /** Starts the client that reads a dump on stdin into `database`. */
+  startRestore(access: DatabaseAccess, database: string): { running: RunningCommand; command: string; where: string };
+}
+
+/** Names this module puts in SQL: the spec allows letters, digits, `_`, `$` and `-` only. */
+export function assertDatabaseName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(name)) throw new Error(`not a database name opsflow accepts: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** First line of a tool's output (`pg_dump (PostgreSQL) 15.20 ...`). */
+export const firstLine = (text: string) => text.split('\n')[0]?.trim() ?? '';

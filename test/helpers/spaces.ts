@@ -1,0 +1,59 @@
+// A real S3 server (the local cloud's Spaces) for a test file, with one bucket and a client.
+import { randomBytes } from 'node:crypto';
+import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { resolveS3ServerBinary } from '../../src/localcloud/spaces/resolve-binary';
+import { SpacesServer } from '../../src/localcloud/spaces/s3-server';
+import { pendingUploads, spacesClient } from '../../src/backups/spaces';
+import { freePort } from './processes';
+import { tempDir } from './temp';
+
+export interface TestSpaces {
+  server: SpacesServer;
+  s3: S3Client;
+  bucket: string;
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  stop(): Promise<void>;
+}
+
+export async function startSpaces(bucket = 'backups'): Promise<TestSpaces> {
+  const accessKey = 'opsflow-test';
+  const secretKey = randomBytes(18).toString('base64url');
+  const server = new SpacesServer({ address: '127.0.0.1', port: await freePort(), dataDir: tempDir('spaces'), accessKey, secretKey, binaryPath: await resolveS3ServerBinary() });
+  await server.start();
+  const s3 = spacesClient({ endpoint: server.endpoint, region: server.region, accessKeyId: accessKey, secretAccessKey: secretKey });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    server,
+    s3,
+    bucket,
+    endpoint: server.endpoint,
+    accessKey,
+    secretKey,
+    async stop() {
+      s3.destroy();
+      await server.stop();
+    },
+  };
+}
+
+export async function keysUnder(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key as string).sort();
+}
+
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** Multipart uploads still pending anywhere under `prefix`. */
+export function pendingUnder(s3: S3Client, bucket: string, prefix: string) {
+  return pendingUploads(s3, bucket, prefix, false);
+}
