@@ -13,6 +13,12 @@ function running(): LocalCloudEndpoint {
   return endpoint;
 }
 
+function parsePositive(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${option} must be a whole number of at least 1, not ${value}`);
+  return n;
+}
+
 function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -25,9 +31,11 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
     .description('run the local cloud in the foreground; prints its API URL, token and Spaces endpoint')
     .option('--port <port>', 'API port (Spaces listens on the next one)', parsePort, DEFAULT_LOCALCLOUD_PORT)
     .option('--ssh-port <port>', "port the droplets' SSH daemons listen on (default 22, or 2222 when 22 cannot be bound)", parsePort)
+    .option('--droplet-limit <n>', "the account's droplet limit (DigitalOcean's default for a new account: 25)", (v) => parsePositive(v, '--droplet-limit'))
+    .option('--rate-limit <perMinute>', 'API requests allowed a minute (DigitalOcean: 250; the hourly budget is 20 times it)', (v) => parsePositive(v, '--rate-limit'))
     .option('--no-spaces', 'run without Spaces (the S3 server)')
     .option('--realistic', 'droplets and actions take as long as on DigitalOcean (default: fast)')
-    .action(async (opts: { port: number; sshPort?: number; spaces: boolean; realistic?: boolean }) => {
+    .action(async (opts: { port: number; sshPort?: number; dropletLimit?: number; rateLimit?: number; spaces: boolean; realistic?: boolean }) => {
       if (readEndpoint()) throw new Error(`a local cloud is already running: ${readEndpoint()?.apiUrl}`);
       const stateDir = localCloudDir();
       const cloud = await LocalCloud.start({
@@ -35,6 +43,8 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
         port: opts.port,
         timing: opts.realistic ? REALISTIC_TIMING : FAST_TIMING,
         sshHosts: { sshPort: opts.sshPort },
+        dropletLimit: opts.dropletLimit,
+        rateLimit: opts.rateLimit ? { perMinute: opts.rateLimit, perHour: opts.rateLimit * 20 } : undefined,
         hostNetwork: process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ? Number(process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK) : undefined,
       });
       const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;

@@ -23,4 +23,6 @@ export interface CloudContext {
   hosts: HostHooks;
   /** Droplet addresses are 127.<hostNetwork>.x.y, so several local clouds on one machine never collide. */
   hostNetwork: number;
+  /** The account's droplet limit. */
+  dropletLimit: number;
 }

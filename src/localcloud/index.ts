@@ -10,6 +10,7 @@ import { buildApiServer } from './api/server';
 import { RateLimiter, type RateLimitBudget } from './api/rate-limit';
 import type { CloudContext, HostHooks } from './context';
 import { DropletHosts } from './hosts/droplet-hosts';
+import { DEFAULT_DROPLET_LIMIT } from './api/routes/droplets';
 import { applyEffect } from './effects';
 import { Faults } from './faults';
 import { Store } from './store';
@@ -29,6 +30,8 @@ export interface LocalCloudOptions {
   sshHosts?: false | { sshPort?: number };
   /** Second octet of the droplets' loopback addresses (default 100: 127.100.x.y). */
   hostNetwork?: number;
+  /** The account's droplet limit (default 25, a new DigitalOcean account's). */
+  dropletLimit?: number;
 }
 
 /** API only: droplets never become hosts (for API tests on machines without bubblewrap). */
@@ -50,7 +53,7 @@ export class LocalCloud {
     const token = options.token ?? persistentToken(options.stateDir);
     const store = new Store(options.stateDir);
     const faults = new Faults();
-    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: NO_HOSTS, hostNetwork: options.hostNetwork ?? 100 } as CloudContext;
+    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: NO_HOSTS, hostNetwork: options.hostNetwork ?? 100, dropletLimit: options.dropletLimit ?? DEFAULT_DROPLET_LIMIT } as CloudContext;
     const hosts = options.sshHosts === false ? undefined : new DropletHosts(ctx, { dir: path.join(options.stateDir, 'hosts'), sshPort: options.sshHosts?.sshPort });
     if (hosts) ctx.hosts = hosts;
     ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded));

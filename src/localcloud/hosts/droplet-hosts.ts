@@ -7,7 +7,7 @@ import { JsonLogger } from '../../logging';
 import type { CloudContext, HostHooks } from '../context';
 import type { Droplet } from '../state';
 import { loadOrCreateHostKey } from './host-key';
-import { prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
+import { prepareEtcTemplate, prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
 import { DropletSshServer } from './ssh-server';
 import { VolumeDisks } from './volume-disks';
 import { writeVolumeShims } from './volume-shims';
@@ -32,6 +32,7 @@ export class DropletHosts implements HostHooks {
   private readonly log = new JsonLogger('INFO');
   private readonly shimDir: string;
   private readonly disks: VolumeDisks;
+  private readonly etcTemplate: string;
 
   constructor(
     private readonly ctx: CloudContext,
@@ -41,6 +42,8 @@ export class DropletHosts implements HostHooks {
     this.shimDir = path.join(options.dir, '_shims');
     mkdirSync(path.join(this.shimDir, 'bin'), { recursive: true });
     writeVolumeShims(path.join(this.shimDir, 'bin'));
+    this.etcTemplate = path.join(options.dir, '_template');
+    prepareEtcTemplate(this.etcTemplate);
     this.disks = new VolumeDisks(ctx, path.join(options.dir, '_volumes'));
   }
 
@@ -100,7 +103,7 @@ export class DropletHosts implements HostHooks {
       binds: () => this.disks.binds(sandbox),
     };
     mkdirSync(sandbox.root, { recursive: true });
-    prepareRoot(sandbox);
+    await prepareRoot(sandbox, this.etcTemplate);
     this.disks.boot(sandbox);
     const hostKey = loadOrCreateHostKey(path.join(dir, 'ssh_host_ed25519_key'));
     const ssh = new DropletSshServer(sandbox, hostKey, {

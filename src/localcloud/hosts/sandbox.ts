@@ -1,8 +1,9 @@
 // A droplet's filesystem: a folder of its own that becomes `/` for every command run in the
 // droplet, through bubblewrap. The machine's /usr is mounted read-only, so the droplet has the
 // machine's programs but writes to /etc, /opt, /root or /var land in the droplet's folder only.
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cpSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface DropletSandbox {
@@ -32,6 +33,7 @@ const ETC_FROM_HOST = [
 /** Folders every droplet has, like a fresh Debian image. */
 const SKELETON = ['etc', 'root', 'home', 'opt', 'srv', 'mnt', 'tmp', 'var/lib', 'var/log', 'var/tmp', 'run', 'usr'];
 
+const run = promisify(execFile);
 let bwrapPath: string | undefined;
 
 /** bubblewrap's path, or an error that says how to install it. */
@@ -44,24 +46,37 @@ export function resolveBwrap(): string {
   throw new Error('bubblewrap (bwrap) is not installed; droplet hosts need it: run `bash scripts/host-packages.sh` (apt-get install bubblewrap)');
 }
 
-/** Creates the droplet's root folder on first use; a restart reuses it unchanged. */
-export function prepareRoot(sandbox: DropletSandbox): void {
-  ensureUsrMerge(sandbox.root);
-  if (existsSync(path.join(sandbox.root, 'etc', 'hostname'))) return;
-  for (const dir of SKELETON) mkdirSync(path.join(sandbox.root, dir), { recursive: true });
+/**
+ * The /etc every droplet starts from, made once per local cloud: copying it with `cp -a` is
+ * cheap, while assembling it (hundreds of certificate links) takes the better part of a second.
+ */
+export function prepareEtcTemplate(templateDir: string): void {
+  rmSync(templateDir, { recursive: true, force: true });
+  const etc = path.join(templateDir, 'etc');
+  mkdirSync(etc, { recursive: true });
   for (const entry of ETC_FROM_HOST) {
     const from = path.join('/etc', entry);
     if (!existsSync(from)) continue;
-    mkdirSync(path.dirname(path.join(sandbox.root, 'etc', entry)), { recursive: true });
-    cpSync(from, path.join(sandbox.root, 'etc', entry), { recursive: true, verbatimSymlinks: true, dereference: false });
+    mkdirSync(path.dirname(path.join(etc, entry)), { recursive: true });
+    cpSync(from, path.join(etc, entry), { recursive: true, verbatimSymlinks: true, dereference: false });
   }
-  writeFileSync(path.join(sandbox.root, 'etc', 'passwd'), passwdWithoutHostUsers());
-  writeFileSync(path.join(sandbox.root, 'etc', 'group'), groupFileFromHost());
-  writeFileSync(path.join(sandbox.root, 'etc', 'hostname'), `${sandbox.name}\n`);
+  writeFileSync(path.join(etc, 'passwd'), passwdWithoutHostUsers());
+  writeFileSync(path.join(etc, 'group'), groupFileFromHost());
+}
+
+/** Creates the droplet's root folder on first use; a restart reuses it unchanged. */
+export async function prepareRoot(sandbox: DropletSandbox, etcTemplateDir: string): Promise<void> {
+  ensureUsrMerge(sandbox.root);
+  if (existsSync(path.join(sandbox.root, 'etc', 'hostname'))) return;
+  for (const dir of SKELETON) mkdirSync(path.join(sandbox.root, dir), { recursive: true });
+  // The trailing /. copies the folder's contents (path.join would drop it).
+  await run('cp', ['-a', `${path.join(etcTemplateDir, 'etc')}/.`, path.join(sandbox.root, 'etc')]);
   writeFileSync(
     path.join(sandbox.root, 'etc', 'hosts'),
     `127.0.0.1\tlocalhost\n${sandbox.address}\t${sandbox.name}\n${sandbox.privateAddress}\t${sandbox.name}-private\n`,
   );
+  // Written last: its presence means the folder is complete.
+  writeFileSync(path.join(sandbox.root, 'etc', 'hostname'), `${sandbox.name}\n`);
 }
 
 /** The bwrap invocation that runs argv inside the droplet. */

@@ -4,14 +4,13 @@ import { DISTRIBUTION_IMAGES, REGIONS, SIZES } from '../../catalog';
 import type { CloudContext } from '../../context';
 import { notFound } from '../errors';
 import { list, param, query } from '../route-helpers';
-import { DROPLET_LIMIT } from './droplets';
 
 export const ACCOUNT_UUID = 'b6fr89dbf6d9156cace5f3c78dc9851d957381ef';
 
-export function registerAccountRoutes(app: FastifyInstance, _ctx: CloudContext): void {
+export function registerAccountRoutes(app: FastifyInstance, ctx: CloudContext): void {
   app.get('/v2/account', async () => ({
     account: {
-      droplet_limit: DROPLET_LIMIT,
+      droplet_limit: ctx.dropletLimit,
       floating_ip_limit: 10,
       volume_limit: 100,
       email: 'ops@opsflow.local',

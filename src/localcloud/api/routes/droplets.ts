@@ -7,7 +7,8 @@ import { notFound, unprocessable } from '../errors';
 import { body, list, now, numericParam, query, regionUp, requireRegion, requireString, tagNames } from '../route-helpers';
 import { ensureDefaultVpc, nextPrivateAddress } from './vpcs';
 
-export const DROPLET_LIMIT = 25;
+/** A new DigitalOcean account's droplet limit; the local cloud can be given another. */
+export const DEFAULT_DROPLET_LIMIT = 25;
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,253}[a-zA-Z0-9])?$/;
 
 export function findDroplet(ctx: CloudContext, id: number): Droplet {
@@ -73,8 +74,8 @@ function createDroplets(ctx: CloudContext, request: FastifyRequest) {
   const tags = tagNames(input.tags);
   const vpc = resolveVpc(ctx, input.vpc_uuid, region.slug);
   const state = ctx.store.state;
-  if (state.droplets.length + names.length > DROPLET_LIMIT) {
-    throw unprocessable(`creating this/these droplet(s) will exceed your droplet limit of ${DROPLET_LIMIT}`);
+  if (state.droplets.length + names.length > ctx.dropletLimit) {
+    throw unprocessable(`creating this/these droplet(s) will exceed your droplet limit of ${ctx.dropletLimit}`);
   }
 
   const created = (names as string[]).map((name) => {
