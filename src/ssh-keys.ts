@@ -1,7 +1,9 @@
 // The SSH keys this process may use, by name: OPSFLOW_SSH_KEYS="deploy=/path/key,ops=/path/key2".
 // Specs and workflows carry only the name; the worker reads the key file itself (rule 6).
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { utils } from 'ssh2';
 
 export interface SshKeyRef {
   name: string;
@@ -18,4 +20,19 @@ export function configuredSshKeys(env: NodeJS.ProcessEnv = process.env): SshKeyR
     }
     return { name, path: path.resolve(file.replace(/^~(?=$|\/)/, os.homedir())) };
   });
+}
+
+/** The private key named `name`, read from its file. Never logged, never put in workflow history. */
+export function readPrivateKey(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const ref = configuredSshKeys(env).find((k) => k.name === name);
+  if (!ref) throw new Error(`no SSH key named ${name}: add it to OPSFLOW_SSH_KEYS as ${name}=/path/to/private_key`);
+  return readFileSync(ref.path, 'utf8');
+}
+
+/** The OpenSSH public key ("ssh-ed25519 AAAA...") of the private key named `name`. */
+export function publicKeyOf(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const parsed = utils.parseKey(readPrivateKey(name, env));
+  if (parsed instanceof Error) throw new Error(`the SSH key named ${name} cannot be read: ${parsed.message}`);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return `${key.type} ${key.getPublicSSH().toString('base64')}`;
 }

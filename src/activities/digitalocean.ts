@@ -44,6 +44,8 @@ export interface DigitalOceanDeps {
   digitalOcean: () => DigitalOceanClient;
   /** Poll intervals while waiting for the cloud: first wait, and the longest. */
   pollMs?: { first: number; max: number };
+  /** The OpenSSH public key of one of the worker's named SSH keys (OPSFLOW_SSH_KEYS). */
+  sshPublicKey?: (name: string) => string;
 }
 
 function conflict(what: string): ApplicationFailure {

@@ -98,7 +98,7 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
     .option('--latency <ms>', 'added latency per call', Number)
     .option('--fail-next <type=count,...>', 'make the next N actions of a type fail, e.g. create=1,attach_volume=2')
     .option('--dark-region <slugs>', 'regions whose droplets and API calls fail, e.g. fra1')
-    .option('--refuse-ssh <droplet ids>', 'droplets whose hosts refuse SSH')
+    .option('--refuse-ssh <droplets>', 'droplets (ids or names) whose hosts refuse SSH')
     .option('--clear', 'remove every fault')
     .action(async (opts: Record<string, string | number | boolean | undefined>) => {
       const endpoint = running();
@@ -120,7 +120,7 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
               return [type, Number(count ?? 1)];
             })),
             darkRegions: list(String(opts.darkRegion ?? '')),
-            refuseSsh: list(String(opts.refuseSsh ?? '')).map(Number),
+            refuseSsh: list(String(opts.refuseSsh ?? '')).map((v) => (/^\d+$/.test(v) ? Number(v) : v)),
           };
       console.log(JSON.stringify(await controlCall(endpoint, 'PUT', 'faults', config), null, 2));
     });

@@ -20,7 +20,8 @@ export const faultConfigSchema = z.object({
     .default([]),
   failNextActions: z.record(z.string(), z.number().int().min(0)).default({}),
   darkRegions: z.array(z.string()).default([]),
-  refuseSsh: z.array(z.number().int()).default([]),
+  /** Droplets (by id, or by name for droplets not created yet) whose SSH refuses connections. */
+  refuseSsh: z.array(z.union([z.number().int(), z.string().min(1)])).default([]),
 });
 
 export type FaultConfig = z.infer<typeof faultConfigSchema>;
@@ -72,8 +73,8 @@ export class Faults {
     return regionSlug !== undefined && this.config.darkRegions.includes(regionSlug);
   }
 
-  refusesSsh(dropletId: number): boolean {
-    return this.config.refuseSsh.includes(dropletId);
+  refusesSsh(dropletId: number, dropletName?: string): boolean {
+    return this.config.refuseSsh.includes(dropletId) || (dropletName !== undefined && this.config.refuseSsh.includes(dropletName));
   }
 }
 

@@ -109,7 +109,7 @@ export class DropletHosts implements HostHooks {
     const ssh = new DropletSshServer(sandbox, hostKey, {
       // Read at each login: keys, faults and the droplet's region can change while it runs.
       authorizedKeys: () => this.ctx.store.state.internal.hosts[droplet.id]?.authorizedKeys ?? [],
-      refusing: () => this.ctx.faults.refusesSsh(droplet.id),
+      refusing: () => this.ctx.faults.refusesSsh(droplet.id, droplet.name),
       dark: () => this.ctx.faults.isDark(droplet.region.slug),
     });
     record.sshPort = await this.listen(ssh, this.options.sshPort ?? 22);

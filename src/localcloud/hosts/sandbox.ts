@@ -107,13 +107,22 @@ export function sandboxEnv(extra: Record<string, string> = {}): Record<string, s
  */
 export function hostPath(sandbox: DropletSandbox, insidePath: string): string {
   if (!insidePath.startsWith('/')) throw new Error(`${insidePath} is not an absolute path inside the droplet`);
-  const root = realpathSync(sandbox.root);
-  const candidate = path.join(root, path.normalize(insidePath));
+  const normalized = path.normalize(insidePath);
+  // A path under a mount (a volume at /mnt/pgdata) lives in the mounted folder, not the droplet's.
+  const mount = (sandbox.binds?.() ?? [])
+    .filter((b) => normalized === b.target || normalized.startsWith(b.target.replace(/\/$/, '') + '/'))
+    .sort((a, b) => b.target.length - a.target.length)[0];
+  if (mount) return confined(realpathSync(mount.source), path.relative(mount.target, normalized), insidePath);
+  return confined(realpathSync(sandbox.root), normalized, insidePath);
+}
+
+function confined(root: string, relative: string, shown: string): string {
+  const candidate = path.join(root, relative);
   let existing = candidate;
   while (!existsSync(existing) && existing !== root) existing = path.dirname(existing);
   const resolved = resolveInside(root, existing);
   const full = path.join(resolved, path.relative(existing, candidate));
-  if (full !== root && !full.startsWith(root + path.sep)) throw new Error(`${insidePath} is outside the droplet`);
+  if (full !== root && !full.startsWith(root + path.sep)) throw new Error(`${shown} is outside the droplet`);
   return full;
 }
 
