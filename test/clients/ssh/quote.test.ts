@@ -2,34 +2,7 @@
 // here by handing the quoted line to real shells (bash and dash) and getting the words back intact.
 import { execFileSync } from 'node:child_process';
 import { buildRemoteCommand, describeCommand, lastLines, OutputTail, quoteArg, quoteArgv } from '../../../src/clients/ssh';
-
-export const HOSTILE = [
-  '$(rm -rf /)',
-  '`rm -rf /`',
-  "it's",
-  "'",
-  "''\\''",
-  '"double" "quotes"',
-  'line one\nline two\n',
-  '\n',
-  '',
-  ' leading and trailing ',
-  '; echo pwned; #',
-  '&& reboot ||',
-  '| tee /etc/passwd',
-  '> /etc/shadow',
-  '*',
-  '~root',
-  '$HOME ${PATH} $1 $@ $$',
-  '\\',
-  '\\n\\t',
-  '!!',
-  '-n',
-  '--',
-  'tab\there',
-  'ünïcödé ✓ 🚀',
-  '\u0001\u001b[31mred',
-];
+import { HOSTILE } from './hostile-strings';
 
 /** What a shell makes of the quoted line: the words it passes on, NUL-separated by printf. */
 function wordsAfterShell(shell: string, argv: string[]): string[] {

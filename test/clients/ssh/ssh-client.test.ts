@@ -11,7 +11,7 @@ import { connect, HostKeyMismatchError, SshError, type SshConnection, type SshTa
 import { freePort } from '../../helpers/processes';
 import { generateEd25519 } from '../../helpers/ssh-keys';
 import { startSshd, type Sshd } from '../../helpers/sshd';
-import { HOSTILE } from './quote.test';
+import { HOSTILE } from './hostile-strings';
 
 const key = generateEd25519();
 const stranger = generateEd25519();
