@@ -3,6 +3,7 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
 import { createActivities, createCloudActivities } from './activities';
+import { backupDepsFromEnv } from './activities/backups';
 import { digitalOceanClientFactory } from './clients/digitalocean/account';
 import { configuredProviders } from './providers';
 import { JsonLogger } from './logging';
@@ -72,7 +73,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       connection,
       namespace: target.namespace,
       workflowBundlePath: settings.OPSFLOW_WORKFLOW_BUNDLE,
-      activities: createActivities({ opsflowVersion: OPSFLOW_VERSION, providers: configuredProviders(env) }),
+      activities: createActivities({ opsflowVersion: OPSFLOW_VERSION, providers: configuredProviders(env), backups: backupDepsFromEnv(env) }),
     });
     const cloudWorker = await createCloudWorker({
       connection,

@@ -1,14 +1,16 @@
 // The activity factories: every activity the worker registers, built from injected clients so
 // tests and the worker wire the same code to different endpoints.
+import { createBackupActivities, type BackupDeps } from './backups';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker-info';
 
-export type ActivityDeps = WorkerInfoDeps;
+export type ActivityDeps = WorkerInfoDeps & { backups?: BackupDeps };
 
 /** Activities on the main task queue. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createWorkerInfoActivities(deps),
+    ...createBackupActivities(deps.backups),
   };
 }
 

@@ -13,6 +13,8 @@ export type BackupErrorType =
   | 'NotFound'
   | 'Unsupported'
   | 'WebhookFailed'
+  | 'SecretUnavailable'
+  | 'VerificationFailed'
   | 'Cancelled';
 
 export class BackupError extends Error {

@@ -66,9 +66,14 @@ export function isoFromCompact(compact: string): string | undefined {
 
 const normalizedPrefix = (prefix: string) => (prefix === '' || prefix.endsWith('/') ? prefix : prefix + '/');
 
+/** The folder holding every backup of a policy. */
+export function policyPrefix(destinationPrefix: string, policy: string): string {
+  return `${normalizedPrefix(destinationPrefix)}${policy}/`;
+}
+
 /** The folder holding every backup of one database (or directory) of one target. */
 export function seriesPrefix(destinationPrefix: string, policy: string, target: string, database?: string): string {
-  return `${normalizedPrefix(destinationPrefix)}${policy}/${target}/${database ?? 'archive'}/`;
+  return `${policyPrefix(destinationPrefix, policy)}${target}/${database ?? 'archive'}/`;
 }
 
 export function backupKey(input: { prefix: string; policy: string; target: string; database?: string; takenAt: string; compression: 'gzip' | 'none' }): string {

@@ -14,6 +14,8 @@ export const workerEnvironmentSchema = z.object({
     .optional(),
   DIGITALOCEAN_API_URL: z.url().optional(),
   LINODE_API_URL: z.url().optional(),
+  /** Spaces (S3) endpoint for backup policies that name none. */
+  SPACES_ENDPOINT: z.url().optional(),
 });
 
 export type WorkerEnvironment = z.infer<typeof workerEnvironmentSchema>;

@@ -1,0 +1,61 @@
+// applyRetention: per database (or directory) of each target, keep what the policy's retention
+// keeps (decideRetention: every backup for N days, the newest of recent weeks and months, and the
+// newest `minVerified` verified ones whatever their age) and delete the rest.
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import type { BackupListing } from '../activities/backups';
+import type { BackupPolicy } from '../specs/backup-policy';
+import { OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
+import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
+import { decideRetention } from './retention';
+import { StatusTracker } from './status';
+
+export interface ApplyRetentionInput {
+  policy: BackupPolicy;
+  /** The moment retention is judged at; default: the workflow's current time. For simulations. */
+  now?: string;
+  retry?: RetryTuning;
+}
+
+export interface ApplyRetentionResult {
+  kept: string[];
+  removed: string[];
+  /** Why each kept backup is kept. */
+  reasons: Record<string, string[]>;
+}
+
+export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyRetentionResult> {
+  const status = new StatusTracker('applyRetention', ['list backups', 'decide', 'delete']);
+  status.step('list backups');
+  const policy = validatedPolicy(input.policy);
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: policy.name },
+    { key: OpsOperation, value: 'backup-retention' },
+  ]);
+  const { short } = backupActivities(input.retry);
+  const listed = await short.listBackups({ policy });
+
+  status.step('decide');
+  const now = input.now ? new Date(input.now) : new Date();
+  const series = new Map<string, BackupListing[]>();
+  for (const b of listed) {
+    const id = `${b.target}/${b.database ?? 'archive'}`;
+    series.set(id, [...(series.get(id) ?? []), b]);
+  }
+  const result: ApplyRetentionResult = { kept: [], removed: [], reasons: {} };
+  for (const backups of series.values()) {
+    const decision = decideRetention(backups, policy.retention, now);
+    // Belt and braces: the floor is the one promise retention must never break.
+    const floor = backups.filter((b) => b.verified).slice(0, policy.retention.minVerified).map((b) => b.key);
+    const breach = floor.filter((k) => decision.remove.includes(k));
+    if (breach.length) throw ApplicationFailure.nonRetryable(`retention would delete the newest verified backups ${breach.join(', ')}`, 'RetentionFloorBreached');
+    result.kept.push(...decision.keep);
+    result.removed.push(...decision.remove);
+    Object.assign(result.reasons, decision.reasons);
+  }
+
+  status.step('delete');
+  // Bounded batches keep each activity's input small whatever the backlog.
+  for (let i = 0; i < result.removed.length; i += 200) await short.deleteBackups({ policy, keys: result.removed.slice(i, i + 200) });
+  status.finish('done');
+  return result;
+}
