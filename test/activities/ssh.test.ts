@@ -58,7 +58,7 @@ function run<K extends keyof SshActivities>(name: K, input: Parameters<SshActivi
   const env = new MockActivityEnvironment(undefined, { logger });
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-  const fn = activities[name] as (arg: unknown) => Promise<never>;
+  const fn = activities[name] as (arg: unknown) => Promise<Awaited<ReturnType<SshActivities[K]>>>;
   const result = env.run(fn, input);
   result.catch(() => {}); // awaited by the test
   return { result, heartbeats, logs, env };
