@@ -58,8 +58,8 @@ function run<K extends keyof SshActivities>(name: K, input: Parameters<SshActivi
   const env = new MockActivityEnvironment(undefined, { logger });
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-  const fn = activities[name] as (arg: unknown) => Promise<Awaited<ReturnType<SshActivities[K]>>>;
-  const result = env.run(fn, input);
+  const fn = activities[name] as (arg: unknown) => Promise<unknown>;
+  const result = env.run(fn, input) as Promise<Awaited<ReturnType<SshActivities[K]>>>;
   result.catch(() => {}); // awaited by the test
   return { result, heartbeats, logs, env };
 }
