@@ -58,8 +58,9 @@ function run<K extends keyof SshActivities>(name: K, input: Parameters<SshActivi
   const env = new MockActivityEnvironment(undefined, { logger });
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-  const fn = activities[name] as (arg: unknown) => Promise<unknown>;
-  const result = env.run(fn, input) as Promise<Awaited<ReturnType<SshActivities[K]>>>;
+  type Result = Awaited<ReturnType<SshActivities[K]>>;
+  const fn = activities[name] as unknown as (arg: unknown) => Promise<Result>;
+  const result = env.run<[unknown], Result, typeof fn>(fn, input);
   result.catch(() => {}); // awaited by the test
   return { result, heartbeats, logs, env };
 }
