@@ -1,0 +1,33 @@
+// Any image that is not a known database becomes an AppService in the local cloud's process; a
+// `crashing` tag makes it exit with status 1 right after it starts, as a broken release would.
+import { AppService } from './app-service';
+import { appendLog, type ContainerContext, type ContainerDriver, type RunningContainer } from './container-driver';
+import { misbehaviourOf } from './image';
+
+export const appDriver: ContainerDriver = {
+  stopSignal: 'SIGTERM',
+
+  async start(ctx: ContainerContext): Promise<RunningContainer> {
+    if (misbehaviourOf(ctx.image).crashing) {
+      appendLog(ctx, `${ctx.record.name}: fatal: cannot start (this ${ctx.image.tag} release crashes on start)`);
+      return { ports: [], exited: Promise.resolve(1), stop: async () => undefined };
+    }
+    const service = new AppService(ctx.sandbox.address, ctx.image, ctx.record.name);
+    const ports = await service.listen(ctx.record.spec.ports);
+    for (const port of ports) if (port.protocol === 'tcp') appendLog(ctx, `${ctx.image.repository} ${ctx.image.tag} listening on http://${ctx.sandbox.address}:${port.published}`);
+    if (ports.length === 0) appendLog(ctx, `${ctx.image.repository} ${ctx.image.tag} started (no published ports)`);
+    let stopped!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => (stopped = resolve));
+    return {
+      ports,
+      exited,
+      stop: async () => {
+        await service.close();
+        appendLog(ctx, 'received SIGTERM, shutting down');
+        stopped(0);
+      },
+    };
+  },
+
+  execEnv: () => ({ env: {} }),
+};

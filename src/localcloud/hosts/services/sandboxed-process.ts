@@ -1,0 +1,204 @@
+// Long-running processes inside a droplet (database servers, systemd units): started through
+// bubblewrap like every droplet command, in a session of their own so one signal reaches the whole
+// service, with their output appended to a log file in the droplet. bwrap reports the service's
+// pid on a status pipe; the pid and its start time are recorded so a service left behind by a
+// crash of the local cloud can be recognised (and not confused with a later process) and ended.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sandboxArgs, type DropletSandbox } from '../sandbox';
+import type { ProcessRef } from './state';
+
+export interface SpawnOptions {
+  env: Record<string, string>;
+  /** Working directory inside the droplet. */
+  cwd?: string;
+  /** Host path of the log file that gets stdout and stderr. */
+  logFile: string;
+}
+
+/** bwrap options added to the sandbox's own: die with us, own session, report the pid. */
+function serviceArgs(sandbox: DropletSandbox, argv: string[], cwd: string | undefined): { command: string; args: string[] } {
+  const { command, args } = sandboxArgs(sandbox, argv, { cwd });
+  const at = args.indexOf('--');
+  return { command, args: [...args.slice(0, at), '--die-with-parent', '--new-session', '--json-status-fd', '3', ...args.slice(at)] };
+}
+
+export class SandboxedProcess {
+  /** Exit status, 128 + signal number when killed by a signal. */
+  readonly exited: Promise<number>;
+  /** The service's own pid (inside bwrap), once bwrap has reported it. */
+  readonly ref: Promise<ProcessRef | undefined>;
+  private done = false;
+
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => {
+      child.once('error', () => resolve(127));
+      child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    });
+    void this.exited.then(() => (this.done = true));
+    this.ref = new Promise((resolve) => {
+      let buffered = '';
+      const status = child.stdio[3] as NodeJS.ReadableStream;
+      // Keep reading until bwrap closes it: a closed pipe would kill bwrap with SIGPIPE.
+      status.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const match = /"child-pid":\s*(\d+)/.exec(buffered);
+        if (match) resolve(processRef(Number(match[1])));
+      });
+      status.on('error', () => resolve(undefined));
+      status.on('end', () => resolve(undefined));
+    });
+  }
+
+  static spawn(sandbox: DropletSandbox, argv: string[], options: SpawnOptions): SandboxedProcess {
+    mkdirSync(path.dirname(options.logFile), { recursive: true });
+    const log = openSync(options.logFile, 'a');
+    try {
+      const { command, args } = serviceArgs(sandbox, argv, options.cwd);
+      // Detached: a Ctrl-C meant for the local cloud's terminal must not reach the droplet's services.
+      const child = spawn(command, args, { env: options.env, stdio: ['ignore', log, log, 'pipe'], detached: true });
+      return new SandboxedProcess(child);
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  get running(): boolean {
+    return !this.done;
+  }
+
+  /** Signals the whole service, then kills it if it has not ended within the grace period. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<number> {
+    if (this.done) return this.exited;
+    const ref = await this.ref;
+    if (ref) signalGroup(ref.pid, signal);
+    else this.child.kill(signal);
+    const timer = setTimeout(() => {
+      if (ref) signalGroup(ref.pid, 'SIGKILL');
+      this.child.kill('SIGKILL');
+    }, graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Runs a short command in the droplet to completion, with its output collected. */
+export function runInSandbox(
+  sandbox: DropletSandbox,
+  argv: string[],
+  options: { env: Record<string, string>; cwd?: string; input?: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { command, args } = sandboxArgs(sandbox, argv, { cwd: options.cwd ?? '/' });
+  const at = args.indexOf('--');
+  const child = spawn(command, [...args.slice(0, at), '--die-with-parent', ...args.slice(at)], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
+    child.once('close', (code, signal) => resolve({ code: code ?? 128 + signalNumber(signal), stdout, stderr }));
+  });
+}
+
+/**
+ * Waits until the log file shows `marker` after byte `from` (a server saying it is ready), failing
+ * with the log's tail if the process ends first or the time runs out.
+ */
+export async function waitForLog(logFile: string, from: number, marker: RegExp, service: SandboxedProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = readFrom(logFile, from);
+    if (marker.test(text)) return;
+    if (!service.running) throw new Error(`exited before it was ready:\n${tail(text, 15)}`);
+    if (Date.now() > deadline) throw new Error(`not ready after ${Math.round(timeoutMs / 1000)} s:\n${tail(text, 15)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function readFrom(file: string, from: number): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const size = statSync(file).size;
+    const buffer = Buffer.alloc(Math.max(0, size - from));
+    readSync(fd, buffer, 0, buffer.length, from);
+    return buffer.toString();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Ends a service a previous run of the local cloud left behind, if that very process (same pid and
+ * start time) still runs; resolves once it is gone.
+ */
+export async function endLeftover(ref: ProcessRef | undefined, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
+  if (!ref || !isSameProcess(ref)) return;
+  signalGroup(ref.pid, signal);
+  const deadline = Date.now() + graceMs;
+  while (isSameProcess(ref)) {
+    if (Date.now() > deadline) signalGroup(ref.pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isSameProcess(ref: ProcessRef): boolean {
+  const current = processRef(ref.pid);
+  if (!current || current.startTime !== ref.startTime) return false;
+  // A zombie has ended; only its parent's wait is missing.
+  return !/\) Z /.test(safeRead(`/proc/${ref.pid}/stat`));
+}
+
+function processRef(pid: number): ProcessRef | undefined {
+  const stat = safeRead(`/proc/${pid}/stat`);
+  // Fields after the command name (which may hold spaces): state is field 3, start time field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const startTime = fields[19];
+  return startTime ? { pid, startTime } : undefined;
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (os.constants.signals[signal] ?? 0) : 0;
+}
