@@ -1,0 +1,140 @@
+// HTTP health probes: one probe, or probing until healthy with a bound on consecutive failures
+// (the health gate of provisioning and deploys). A probe never follows redirects: the status the
+// URL itself answers is what counts. URLs are shown without credentials or query strings.
+import { ApplicationFailure, CancelledFailure, Context, heartbeat, log } from '@temporalio/activity';
+
+export interface HttpHealthDeps {
+  /** The fetch to use (default: Node's global fetch). */
+  fetch?: typeof fetch;
+}
+
+export interface ProbeHealthInput {
+  url: string;
+  /** The status (or statuses) that mean healthy (default 200). */
+  expectStatus?: number | number[];
+  /** How long one probe may take (default 5 s). */
+  timeoutMs?: number;
+}
+
+export interface ProbeResult {
+  /** The HTTP status, or null when no response came (refused, timed out, DNS, TLS). */
+  status: number | null;
+  ok: boolean;
+  ms: number;
+  /** Why there was no response. */
+  error?: string;
+}
+
+export interface WaitHealthyInput extends ProbeHealthInput {
+  /** Pause between probes. */
+  intervalMs: number;
+  /** Consecutive failed probes after which it gives up. */
+  attempts: number;
+}
+
+export interface WaitHealthyResult {
+  status: number;
+  ms: number;
+  /** Probes made, the healthy one included. */
+  attempts: number;
+}
+
+/** What a URL may show in messages: no user:password, no query (tokens live there). */
+export function displayUrl(url: URL): string {
+  return `${url.origin}${url.pathname}${url.search ? '?…' : ''}`;
+}
+
+function parseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw ApplicationFailure.nonRetryable('health check url is not a URL', 'InvalidHealthCheck');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw ApplicationFailure.nonRetryable(`health check url must be http or https, not ${url.protocol}`, 'InvalidHealthCheck');
+  return url;
+}
+
+function expectedStatuses(expect: number | number[] | undefined): number[] {
+  const list = expect === undefined ? [200] : Array.isArray(expect) ? expect : [expect];
+  if (list.length === 0 || !list.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) throw ApplicationFailure.nonRetryable('expectStatus must be HTTP status codes (100-599)', 'InvalidHealthCheck');
+  return list;
+}
+
+function whyNoResponse(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return `no response within ${timeoutMs} ms`;
+  const cause = e.cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (cause?.code) return `${cause.message ?? 'request failed'} (${cause.code})`.replace(/https?:\/\/\S+/g, '[url]');
+  return (cause?.message ?? e.message ?? String(err)).replace(/https?:\/\/\S+/g, '[url]');
+}
+
+function cancelledFailure(signal: AbortSignal): CancelledFailure {
+  return signal.reason instanceof CancelledFailure ? signal.reason : new CancelledFailure('CANCELLED');
+}
+
+export function createHttpHealthActivities(deps: HttpHealthDeps = {}) {
+  const doFetch = deps.fetch ?? fetch;
+
+  async function probe(url: URL, expected: number[], timeoutMs: number): Promise<ProbeResult> {
+    const cancel = Context.current().cancellationSignal;
+    const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
+    try {
+      const response = await doFetch(url, {
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel]),
+        redirect: 'manual',
+        headers: { 'user-agent': 'opsflow-health-probe' },
+      });
+      const took = ms();
+      // Only the status matters; do not download the body.
+      await response.body?.cancel().catch(() => {});
+      return { status: response.status, ok: expected.includes(response.status), ms: took };
+    } catch (err) {
+      if (cancel.aborted) throw cancelledFailure(cancel);
+      return { status: null, ok: false, ms: ms(), error: whyNoResponse(err, timeoutMs) };
+    }
+  }
+
+  return {
+    /** One probe. Never fails for an unhealthy answer: `ok` says whether it was healthy. */
+    async probeHealth(input: ProbeHealthInput): Promise<ProbeResult> {
+      return probe(parseUrl(input.url), expectedStatuses(input.expectStatus), input.timeoutMs ?? 5000);
+    },
+
+    /**
+     * Probes every `intervalMs` until a probe is healthy, heartbeating each attempt. After
+     * `attempts` consecutive failed probes it fails with HealthCheckFailed (not retryable: the
+     * workflow decides what an unhealthy release means), naming the URL, the last status or error
+     * and the number of attempts.
+     */
+    async waitHealthy(input: WaitHealthyInput): Promise<WaitHealthyResult> {
+      const url = parseUrl(input.url);
+      const shown = displayUrl(url);
+      const expected = expectedStatuses(input.expectStatus);
+      if (!Number.isInteger(input.attempts) || input.attempts < 1) throw ApplicationFailure.nonRetryable('attempts must be a whole number of at least 1', 'InvalidHealthCheck');
+      if (!(input.intervalMs >= 0)) throw ApplicationFailure.nonRetryable('intervalMs must be zero or more', 'InvalidHealthCheck');
+      const timeoutMs = input.timeoutMs ?? 5000;
+      let last: ProbeResult | undefined;
+      for (let attempt = 1; attempt <= input.attempts; attempt++) {
+        last = await probe(url, expected, timeoutMs);
+        heartbeat({ url: shown, attempt, attempts: input.attempts, status: last.status, ok: last.ok, ms: last.ms, ...(last.error ? { error: last.error } : {}) });
+        if (last.ok) {
+          log.info('healthy', { url: shown, status: last.status, attempts: attempt, ms: last.ms });
+          return { status: last.status as number, ms: last.ms, attempts: attempt };
+        }
+        if (attempt < input.attempts) await Context.current().sleep(input.intervalMs);
+      }
+      const lastWhat = last!.status !== null ? `status ${last!.status}` : last!.error;
+      throw ApplicationFailure.create({
+        type: 'HealthCheckFailed',
+        message: `${shown} was not healthy after ${input.attempts} consecutive failed ${input.attempts === 1 ? 'probe' : 'probes'} (expected status ${expected.join(' or ')}); last: ${lastWhat}`,
+        nonRetryable: true,
+        details: [{ url: shown, attempts: input.attempts, lastStatus: last!.status, lastError: last!.error ?? null }],
+      });
+    },
+  };
+}
+
+export type HttpHealthActivities = ReturnType<typeof createHttpHealthActivities>;
