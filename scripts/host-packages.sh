@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs the Debian packages opsflow needs on this machine that are missing:
+#   bubblewrap           sandboxes the local cloud's droplet commands
+#   openssh-client       ssh-keygen (host keys, fingerprints)
+#   openssh-server       sshd, the real SSH server the SSH client and activity tests run against
+#   openssh-sftp-server  SFTP for that server
+#
+# Prints one summary line. Needs root only when something is missing (then: apt-get update and
+# apt-get install -y --no-install-recommends). Services are not started by the install: the
+# tests start their own sshd on a free port, and nothing should listen on port 22 because of us.
+set -euo pipefail
+
+readonly PACKAGES=(bubblewrap openssh-client openssh-server openssh-sftp-server)
+
+installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "host-packages: this is not a Debian-based system (no dpkg-query); install by hand: ${PACKAGES[*]}" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "host-packages: all ${#PACKAGES[@]} present (${PACKAGES[*]})"
+  exit 0
+fi
+
+if [[ "$(id -u)" -ne 0 ]]; then
+  echo "host-packages: missing ${missing[*]}; run this script as root (sudo bash scripts/host-packages.sh) to install them" >&2
+  exit 1
+fi
+
+log="$(mktemp)"
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+cleanup() {
+  rm -f "$log"
+  if [[ -n "$made_policy" ]]; then rm -f "$policy"; fi
+}
+trap cleanup EXIT
+
+# Keep maintainer scripts from starting the system sshd (only if no policy is in place already).
+if [[ ! -e "$policy" ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  made_policy=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get update >"$log" 2>&1; then
+  echo "host-packages: apt-get update failed; its last lines:" >&2
+  tail -n 15 "$log" >&2
+  exit 1
+fi
+if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+  echo "host-packages: apt-get install ${missing[*]} failed; its last lines:" >&2
+  tail -n 15 "$log" >&2
+  exit 1
+fi
+
+still=()
+for pkg in "${missing[@]}"; do
+  installed "$pkg" || still+=("$pkg")
+done
+if [[ ${#still[@]} -gt 0 ]]; then
+  echo "host-packages: apt-get finished but ${still[*]} still not installed" >&2
+  exit 1
+fi
+echo "host-packages: installed ${missing[*]}; all ${#PACKAGES[@]} present"
