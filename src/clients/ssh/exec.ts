@@ -153,6 +153,7 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
     options.onOutput?.(chunk, 'stderr');
   });
 
+  let abort: (why: SshError) => void = () => {};
   const result = new Promise<ExecResult>((resolve, reject) => {
     let exit: { code: number | null; signal: string | null } | undefined;
     let stopped: SshError | undefined;
@@ -173,6 +174,7 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
         reject(why);
       });
     };
+    abort = stop;
     const onAbort = () => stop(new SshError('aborted', `command on ${host}:${port} aborted; it was stopped`, host, port, { cause: options.signal?.reason }));
     const cleanup = () => {
       if (timer) clearTimeout(timer);
@@ -182,6 +184,8 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
       timer = setTimeout(() => stop(new SshError('command-timeout', `command on ${host}:${port} ran longer than ${options.timeoutMs} ms; it was stopped`, host, port)), options.timeoutMs);
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the channel was being opened: the event has already fired.
+    if (options.signal?.aborted) onAbort();
 
     channel.on('exit', (code: number | null, signal?: string) => {
       exit = { code: typeof code === 'number' ? code : null, signal: signal ?? null };
@@ -206,7 +210,7 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
       });
     });
   });
-  return { channel, result, stdoutCount };
+  return { channel, result, stdoutCount, stop: (why: SshError) => abort(why) };
 }
 
 /** Runs a command to its end, keeping only the tails of its output. */
@@ -225,7 +229,8 @@ export async function exec(endpoint: Endpoint, spec: CommandSpec, options: ExecO
  * stdout is kept here, and the host's command waits while the caller does not read.
  */
 export async function execStream(endpoint: Endpoint, spec: CommandSpec, options: Omit<ExecOptions, 'onOutput'> & { onStderr?: (chunk: Buffer) => void } = {}): Promise<ExecStream> {
-  const { channel, result, stdoutCount } = await start(endpoint, spec, { ...options, onOutput: options.onStderr && ((chunk) => options.onStderr!(chunk)) }, undefined);
+  const { channel, result, stdoutCount, stop } = await start(endpoint, spec, { ...options, onOutput: options.onStderr && ((chunk) => options.onStderr!(chunk)) }, undefined);
+  let ended = false;
   const stdout = new Readable({
     highWaterMark: 64 * 1024,
     read() {
@@ -236,9 +241,17 @@ export async function execStream(endpoint: Endpoint, spec: CommandSpec, options:
     stdoutCount.push(chunk);
     if (!stdout.push(chunk)) channel.pause();
   });
-  channel.on('end', () => stdout.push(null));
-  // A stopped or lost command ends the stream with the same error as `done`.
-  result.catch((err: unknown) => stdout.destroy(err as Error));
+  channel.on('end', () => {
+    ended = true;
+    stdout.push(null);
+  });
+  // The reader gave up (its upload failed, say): stop the command rather than leave it blocked.
+  stdout.on('close', () => {
+    if (!ended) stop(new SshError('aborted', `the reader of a command's output on ${endpoint.host}:${endpoint.port} went away; the command was stopped`, endpoint.host, endpoint.port));
+  });
+  // A stopped or lost command ends the stream: with the same error as `done` when someone listens
+  // for errors on it, else without one (an unheard 'error' would crash the process).
+  result.catch((err: unknown) => (stdout.listenerCount('error') > 0 ? stdout.destroy(err as Error) : stdout.destroy()));
   channel.pause();
   return { stdout, done: result };
 }

@@ -234,6 +234,18 @@ test('execStream: a consumer that stops reading does not let the host run ahead'
   expect((await done).stderrTail).toBe('finished\n');
 });
 
+test('execStream: a reader that goes away stops the command on the host', async () => {
+  const { stdout, done } = await conn.execStream(['yes', 'opsflow-reader-gone']);
+  let got = 0;
+  for await (const chunk of stdout) {
+    got += (chunk as Buffer).length;
+    if (got > 1024 * 1024) break; // leaving the loop destroys the stream
+  }
+  await expect(done).rejects.toMatchObject({ kind: 'aborted' });
+  await eventually(() => running('yes opsflow-reader-gone').length === 0, 2000);
+  expect(conn.isClosed).toBe(false);
+});
+
 test('sftp: put (Buffer, string, stream) with modes, get, mkdir -p; writes replace atomically', async () => {
   const dir = path.join(files, 'deep', 'er', 'still');
   await conn.mkdirp(dir);
