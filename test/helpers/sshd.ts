@@ -64,6 +64,10 @@ export async function startSshd(options: { authorizedKeys: string[]; port?: numb
       'LogLevel VERBOSE',
       'MaxStartups 100',
       'MaxSessions 50',
+      // bash run by sshd sources ~/.bashrc unless it is a nested shell; this machine's root
+      // .bashrc runs `pyenv init`, which is slow and, under load, prints lock warnings to stderr.
+      // A droplet's stock .bashrc returns at once for non-interactive shells; so does this.
+      'SetEnv SHLVL=1',
       '',
     ].join('\n'),
   );
