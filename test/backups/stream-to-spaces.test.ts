@@ -2,7 +2,7 @@
 // that exits 1 after its output (small, and after several parts), Spaces going dark mid-upload,
 // a cancelled backup, parts left pending by a worker that died; and a directory archived with tar.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
@@ -13,10 +13,15 @@ import { manifestKeyOf, type BackupManifest } from '../../src/backups/keys';
 import { localRunner } from '../../src/backups/local-runner';
 import { getJson } from '../../src/backups/spaces';
 import { streamBackupToSpaces, type StreamBackupInput } from '../../src/backups/stream-to-spaces';
-import { keysUnder, pendingUnder, startSpaces, type TestSpaces } from '../helpers/spaces';
-import { tempDir } from '../helpers/temp';
+import { keysUnder, pendingUnder, privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
 
 let spaces: TestSpaces;
+const ownDirs: string[] = [];
+const ownDir = (prefix: string) => {
+  const dir = privateTempDir(prefix);
+  ownDirs.push(dir);
+  return dir;
+};
 const runner = localRunner();
 const MiB = 1024 * 1024;
 
@@ -25,6 +30,7 @@ beforeAll(async () => {
 }, 10 * 60_000);
 afterAll(async () => {
   await spaces?.stop();
+  for (const dir of ownDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A test source: a bash script (a test's own fake dump; opsflow itself never runs a shell line). */
@@ -114,7 +120,7 @@ test('a cancelled backup stops the dump and leaves nothing', async () => {
 });
 
 test('a directory is archived with tar, compressed, checksummed and described by its manifest', async () => {
-  const dir = tempDir('media');
+  const dir = ownDir('media');
   mkdirSync(path.join(dir, 'uploads', '2026'), { recursive: true });
   writeFileSync(path.join(dir, 'uploads', '2026', 'photo.jpg'), randomBytes(300_000));
   writeFileSync(path.join(dir, 'uploads', 'notes.txt'), 'hello\n');
@@ -125,7 +131,7 @@ test('a directory is archived with tar, compressed, checksummed and described by
   const bytes = Buffer.from(await (Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
   expect(createHash('sha256').update(bytes).digest('hex')).toBe(manifest.sha256);
   expect(bytes.length).toBe(manifest.compressedBytes);
-  const tarFile = path.join(tempDir('media-check'), 'a.tar');
+  const tarFile = path.join(ownDir('media-check'), 'a.tar');
   writeFileSync(tarFile, gunzipSync(bytes));
   const listing = (await runToCompletion(runner, { argv: ['tar', '-tf', tarFile] })).split('\n').filter(Boolean).sort();
   expect(listing).toEqual(['./', './uploads/', './uploads/2026/', './uploads/2026/photo.jpg', './uploads/notes.txt']);

@@ -1,11 +1,21 @@
 // A real S3 server (the local cloud's Spaces) for a test file, with one bucket and a client.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { resolveS3ServerBinary } from '../../src/localcloud/spaces/resolve-binary';
 import { SpacesServer } from '../../src/localcloud/spaces/s3-server';
 import { pendingUploads, spacesClient } from '../../src/backups/spaces';
 import { freePort } from './processes';
-import { tempDir } from './temp';
+
+/**
+ * A folder this helper owns and removes itself: folders from tempDir() are listed in a manifest
+ * shared by every jest run in the checkout, and another run's teardown would remove them mid-test.
+ */
+export function privateTempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `opsflow-${prefix}-`));
+}
 
 export interface TestSpaces {
   server: SpacesServer;
@@ -20,7 +30,8 @@ export interface TestSpaces {
 export async function startSpaces(bucket = 'backups'): Promise<TestSpaces> {
   const accessKey = 'opsflow-test';
   const secretKey = randomBytes(18).toString('base64url');
-  const server = new SpacesServer({ address: '127.0.0.1', port: await freePort(), dataDir: tempDir('spaces'), accessKey, secretKey, binaryPath: await resolveS3ServerBinary() });
+  const dataDir = privateTempDir('spaces');
+  const server = new SpacesServer({ address: '127.0.0.1', port: await freePort(), dataDir, accessKey, secretKey, binaryPath: await resolveS3ServerBinary() });
   await server.start();
   const s3 = spacesClient({ endpoint: server.endpoint, region: server.region, accessKeyId: accessKey, secretAccessKey: secretKey });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -34,6 +45,7 @@ export async function startSpaces(bucket = 'backups'): Promise<TestSpaces> {
     async stop() {
       s3.destroy();
       await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

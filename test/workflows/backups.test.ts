@@ -3,7 +3,7 @@
 // verifies each backup by a restore and lists it verified; restoreBackup refuses an existing
 // database unless told to overwrite; Spaces going dark is retried through; a target that keeps
 // failing gets exactly one notice; retention over 60 simulated days keeps exactly the expected set.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -12,6 +12,9 @@ import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createBackupActivities, type BackupListing } from '../../src/activities/backups';
+import { applySchedules, listSchedules } from '../../src/client/schedules';
+import { TASK_QUEUE } from '../../src/temporal/task-queues';
+import { runToCompletion } from '../../src/backups/command-runner';
 import { localRunner } from '../../src/backups/local-runner';
 import { backupKey, manifestKeyOf, verifiedKeyOf, type BackupManifest } from '../../src/backups/keys';
 import { getJson, putJson } from '../../src/backups/spaces';
@@ -24,13 +27,19 @@ import type { RestoreBackupResult } from '../../src/workflows/restore-backup';
 import type { RunBackupsResult } from '../../src/workflows/run-backups';
 import type { OperationStatus } from '../../src/workflows/status';
 import { MARIADB, PG, dropMariadb, dropPostgres, mariadbQuery, psql, seedMariadb, seedPostgres, uniqueDbName } from '../helpers/databases';
-import { keysUnder, pendingUnder, startSpaces, type TestSpaces } from '../helpers/spaces';
-import { startTemporal, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
-import { tempDir } from '../helpers/temp';
+import { keysUnder, pendingUnder, privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
+import { startTemporal, temporalCliPath, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let spaces: TestSpaces;
+const ownDirs: string[] = [];
+const ownDir = (prefix: string) => {
+  const dir = privateTempDir(prefix);
+  ownDirs.push(dir);
+  return dir;
+};
 let worker: Worker;
+let activities: ReturnType<typeof createBackupActivities>;
 let workerDone: Promise<void>;
 let webhook: http.Server;
 const notices: { text: string }[] = [];
@@ -63,10 +72,10 @@ function policy(changes: Record<string, unknown> = {}): BackupPolicy {
 beforeAll(async () => {
   [env, spaces] = await Promise.all([startTemporal(), startSpaces()]);
   await Promise.all([seedPostgres(pgDb, 20_000), seedMariadb(mdb, 20_000)]);
-  mediaDir = tempDir('wf-media');
+  mediaDir = ownDir('wf-media');
   mkdirSync(path.join(mediaDir, 'uploads'));
   writeFileSync(path.join(mediaDir, 'uploads', 'a.jpg'), Buffer.alloc(100_000, 7));
-  passwordFile = path.join(tempDir('wf-secrets'), 'pg-password');
+  passwordFile = path.join(ownDir('wf-secrets'), 'pg-password');
   writeFileSync(path.join(passwordFile), 'not-needed-with-trust-auth\n');
 
   webhook = http.createServer((req, res) => {
@@ -83,13 +92,9 @@ beforeAll(async () => {
     TEST_SPACES_SECRET_KEY: spaces.secretKey,
     TEST_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/T000/B000/secret`,
   });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: workflowBundlePath() },
-    // Directory targets live in droplets; until the SSH runner lands, the worker itself stands in for the droplet.
-    activities: createBackupActivities({ resolveSecret: secrets, upload: { partSize: 5 * 1024 * 1024 }, dropletRunner: () => localRunner() }),
-  });
+  // Directory targets live in droplets; until the SSH runner lands, the worker itself stands in for the droplet.
+  activities = createBackupActivities({ resolveSecret: secrets, upload: { partSize: 5 * 1024 * 1024 }, dropletRunner: () => localRunner() });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities });
   workerDone = worker.run();
 }, 10 * 60_000);
 
@@ -100,6 +105,7 @@ afterAll(async () => {
   await dropPostgres(...madePg);
   await dropMariadb(...madeMariadb);
   await spaces?.stop();
+  for (const dir of ownDirs) rmSync(dir, { recursive: true, force: true });
   await env?.teardown();
 });
 
@@ -238,6 +244,38 @@ test('a target that keeps failing: the others are backed up, the webhook gets ex
   const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(attempts).toContain(3);
   expect((await handle.query<OperationStatus>('status')).step).toBe('failed');
+});
+
+test('a schedule made by `opsflow schedules apply` runs the backup when triggered; the run shows in describe, the list and the workflow list', async () => {
+  const p = policy({ name: 'wf-scheduled', targets: [policy().targets[0]], verify: { restore: false } });
+  expect((await applySchedules(env.client, [p], 'wf-test')).map((i) => [i.action, i.scheduleId])).toEqual([['create', 'backup-wf-scheduled']]);
+  // Schedules start runBackups on the production task queue: a worker serves it here.
+  const scheduled = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities });
+  await scheduled.runUntil(async () => {
+    const schedule = env.client.schedule.getHandle('backup-wf-scheduled');
+    await schedule.trigger();
+    let action;
+    for (let i = 0; i < 100 && !action; i++) {
+      action = (await schedule.describe()).info.recentActions[0]?.action;
+      if (!action) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(action?.workflow.workflowId).toMatch(/^backup-wf-scheduled-/);
+    const result = (await env.client.workflow.getHandle(action!.workflow.workflowId, action!.workflow.firstExecutionRunId).result()) as RunBackupsResult;
+    expect(result.results.map((r) => [r.target, r.ok])).toEqual([['pg', true]]);
+    let listed: string[] = [];
+    for (let i = 0; i < 100 && listed.length === 0; i++) {
+      listed = [];
+      for await (const w of env.client.workflow.list({ query: `WorkflowType = 'runBackups' AND OpsEnvironment = 'wf-scheduled' AND ExecutionStatus = 'Completed'` })) listed.push(w.workflowId);
+      if (listed.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed).toEqual([action!.workflow.workflowId]);
+    const [listing] = (await listSchedules(env.client)).filter((l) => l.scheduleId === 'backup-wf-scheduled');
+    expect(listing?.lastRun).toMatchObject({ workflowId: action!.workflow.workflowId, status: 'COMPLETED' });
+    // The same through the temporal CLI, as the README shows it.
+    const described = await runToCompletion(localRunner(), { argv: [temporalCliPath(), 'schedule', 'describe', '--schedule-id', 'backup-wf-scheduled', '--address', env.address, '--output', 'json'] });
+    expect(described).toContain(action!.workflow.workflowId);
+  });
+  await applySchedules(env.client, [], 'wf-test');
 });
 
 /** 60 nightly runs from 2026-01-01, applyRetention after each, on real objects in Spaces. */
