@@ -217,28 +217,36 @@ export function createSshActivities(deps: SshActivityDeps) {
       const deadline = started + input.timeoutMs;
       let delay = backoff.first;
       let lastError = 'none yet';
-      for (let attempt = 1; ; attempt++) {
-        heartbeat({ waitingFor: `ssh ${input.user}@${where}`, attempt, lastError });
-        try {
-          const conn = await connect(
-            { host: input.host, port: input.port ?? 22, username: input.user, privateKey: key, hostKey: { pinned: expected } },
-            { readyTimeoutMs: Math.max(1000, Math.min(readyTimeoutMs, deadline - Date.now())), signal: ctx.cancellationSignal },
-          );
-          conn.close();
-          log.info('SSH is up', { host: where, fingerprint: conn.fingerprint, attempts: attempt, ms: Date.now() - started });
-          return { fingerprint: conn.fingerprint, attempts: attempt };
-        } catch (err) {
-          const failure = toSshFailure(err);
-          if (failure instanceof CancelledFailure) throw failure;
-          if (err instanceof SshError && (err.kind === 'host-key' || err.kind === 'invalid')) throw failure;
-          lastError = err instanceof Error ? err.message : String(err);
+      let details = {};
+      // A connect attempt can take up to readyTimeoutMs: keep heartbeating through it.
+      const ticker = setInterval(() => heartbeat(details), heartbeatEvery);
+      try {
+        for (let attempt = 1; ; attempt++) {
+          details = { waitingFor: `ssh ${input.user}@${where}`, attempt, lastError };
+          heartbeat(details);
+          try {
+            const conn = await connect(
+              { host: input.host, port: input.port ?? 22, username: input.user, privateKey: key, hostKey: { pinned: expected } },
+              { readyTimeoutMs: Math.max(1000, Math.min(readyTimeoutMs, deadline - Date.now())), signal: ctx.cancellationSignal },
+            );
+            conn.close();
+            log.info('SSH is up', { host: where, fingerprint: conn.fingerprint, attempts: attempt, ms: Date.now() - started });
+            return { fingerprint: conn.fingerprint, attempts: attempt };
+          } catch (err) {
+            const failure = toSshFailure(err);
+            if (failure instanceof CancelledFailure) throw failure;
+            if (err instanceof SshError && (err.kind === 'host-key' || err.kind === 'invalid')) throw failure;
+            lastError = err instanceof Error ? err.message : String(err);
+          }
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) {
+            throw ApplicationFailure.nonRetryable(`SSH on ${where} did not answer within ${input.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`, 'SshUnreachable');
+          }
+          await ctx.sleep(Math.min(delay, remaining));
+          delay = Math.min(backoff.max, delay * 2);
         }
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) {
-          throw ApplicationFailure.nonRetryable(`SSH on ${where} did not answer within ${input.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`, 'SshUnreachable');
-        }
-        await ctx.sleep(Math.min(delay, remaining));
-        delay = Math.min(backoff.max, delay * 2);
+      } finally {
+        clearInterval(ticker);
       }
     },
 

@@ -42,6 +42,11 @@ export interface ExecStream {
   stdout: Readable;
   /** Settles once stdout has been read to its end and the channel closed. */
   done: Promise<ExecResult>;
+  /**
+   * Bytes of stdout that have arrived from the host so far, read or not. SSH flow control bounds
+   * what arrives ahead of the reader: ssh2's 2 MiB channel buffer plus its 2 MiB window.
+   */
+  receivedBytes: () => number;
 }
 
 export const DEFAULT_TAIL_BYTES = 64 * 1024;
@@ -54,12 +59,30 @@ interface Endpoint {
   isClosed: () => boolean;
 }
 
-function openExec(endpoint: Endpoint, commandLine: string): Promise<ClientChannel> {
+interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+/**
+ * Opens an exec channel. The exit status is listened for inside ssh2's callback, synchronously:
+ * a quick command's whole life (reply, output, exit status, close) can arrive in one TCP read,
+ * which ssh2 parses in one go, before any promise continuation could attach a listener.
+ */
+function openExec(endpoint: Endpoint, commandLine: string): Promise<{ channel: ClientChannel; exitStatus: () => ExitStatus | undefined }> {
   return new Promise((resolve, reject) => {
     try {
       endpoint.client.exec(commandLine, (err, channel) => {
-        if (err) reject(new SshError(endpoint.isClosed() ? 'disconnected' : 'channel', `${endpoint.host}:${endpoint.port} refused to run a command: ${err.message}`, endpoint.host, endpoint.port, { cause: err }));
-        else resolve(channel);
+        if (err) {
+          reject(new SshError(endpoint.isClosed() ? 'disconnected' : 'channel', `${endpoint.host}:${endpoint.port} refused to run a command: ${err.message}`, endpoint.host, endpoint.port, { cause: err }));
+          return;
+        }
+        let exit: ExitStatus | undefined;
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exit = { code: typeof code === 'number' ? code : null, signal: signal ?? null };
+        });
+        channel.on('error', () => {}); // surfaced through 'close' and the connection's own error
+        resolve({ channel, exitStatus: () => exit });
       });
     } catch (err) {
       reject(new SshError('disconnected', `no connection to ${endpoint.host}:${endpoint.port}: ${(err as Error).message}`, endpoint.host, endpoint.port, { cause: err }));
@@ -143,11 +166,10 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
   }
   if (options.signal?.aborted) throw new SshError('aborted', `command on ${host}:${port} aborted before it started`, host, port);
   const started = Date.now();
-  const channel = await openExec(endpoint, command.commandLine);
+  const { channel, exitStatus } = await openExec(endpoint, command.commandLine);
   const stderrTail = new OutputTail(options.tailBytes ?? DEFAULT_TAIL_BYTES);
   const stdoutCount = stdoutTail ?? new OutputTail(0);
   const stopFeeding = feedStdin(channel, command.preamble, options.stdin);
-  channel.on('error', () => {}); // surfaced through 'close' and the connection's own error
   channel.stderr.on('data', (chunk: Buffer) => {
     stderrTail.push(chunk);
     options.onOutput?.(chunk, 'stderr');
@@ -155,12 +177,12 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
 
   let abort: (why: SshError) => void = () => {};
   const result = new Promise<ExecResult>((resolve, reject) => {
-    let exit: { code: number | null; signal: string | null } | undefined;
+    let exit: ExitStatus | undefined;
     let stopped: SshError | undefined;
     let timer: NodeJS.Timeout | undefined;
 
     const stop = (why: SshError) => {
-      if (stopped || exit) return;
+      if (stopped || exitStatus()) return;
       stopped = why;
       cleanup();
       stopFeeding();
@@ -187,10 +209,9 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
     // Aborted while the channel was being opened: the event has already fired.
     if (options.signal?.aborted) onAbort();
 
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exit = { code: typeof code === 'number' ? code : null, signal: signal ?? null };
-    });
+    channel.on('exit', () => (exit = exitStatus()));
     channel.on('close', () => {
+      exit = exitStatus();
       cleanup();
       stopFeeding();
       if (stopped) return;
@@ -253,5 +274,5 @@ export async function execStream(endpoint: Endpoint, spec: CommandSpec, options:
   // for errors on it, else without one (an unheard 'error' would crash the process).
   result.catch((err: unknown) => (stdout.listenerCount('error') > 0 ? stdout.destroy(err as Error) : stdout.destroy()));
   channel.pause();
-  return { stdout, done: result };
+  return { stdout, done: result, receivedBytes: () => stdoutCount.total + channel.readableLength };
 }

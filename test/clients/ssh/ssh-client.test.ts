@@ -7,11 +7,17 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { connect, HostKeyMismatchError, SshError, type SshConnection, type SshTarget } from '../../../src/clients/ssh';
 import { freePort } from '../../helpers/processes';
 import { generateEd25519 } from '../../helpers/ssh-keys';
 import { startSshd, type Sshd } from '../../helpers/sshd';
 import { HOSTILE } from './hostile-strings';
+
+// The garbage collector, callable without starting node with --expose-gc.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 const key = generateEd25519();
 const stranger = generateEd25519();
@@ -177,29 +183,38 @@ test('a command whose connection is cut is stopped on the host by its supervisor
   expect(ms).toBeLessThan(4000);
 });
 
-test('execStream: 20 MiB streamed through without buffering: RSS does not grow with the stream, and a paused reader pauses the host', async () => {
+test('execStream: 20 MiB streamed through without buffering: RSS does not grow with the stream (a reader keeping it does), and a paused reader pauses the host', async () => {
   const size = 20 * 1024 * 1024;
   const script = 'head -c "$1" /dev/urandom > "$2"; sha256sum "$2" >&2; cat "$2"; rm -f "$2"';
-  const streamOnce = async (pauseMs: number) => {
+  const streamOnce = async (pauseMs: number, keep?: Buffer[]) => {
     const { stdout, done } = await conn.execStream({ script, args: [String(size), path.join(files, 'stream.bin')] });
     const hash = createHash('sha256');
     let received = 0;
     let peakRss = 0;
+    let peakHeld = 0;
     let paused = pauseMs === 0;
-    const baseline = process.memoryUsage().rss;
+    gc();
+    const baseline = process.memoryUsage();
     await pipeline(
       stdout,
       new Writable({
         highWaterMark: 16 * 1024,
         write(chunk: Buffer, _enc, cb) {
           hash.update(chunk);
+          keep?.push(chunk);
+          const before = received;
           received += chunk.length;
+          // Every MiB, collect garbage and see what is still held in buffers.
+          if (Math.floor(received / 1048576) !== Math.floor(before / 1048576)) {
+            gc();
+            peakHeld = Math.max(peakHeld, process.memoryUsage().arrayBuffers);
+          }
           peakRss = Math.max(peakRss, process.memoryUsage().rss);
           if (!paused && received > 2 * 1024 * 1024) {
             // Stop reading for a while: the host's cat must block, not fill our memory.
             paused = true;
-            const before = received;
-            setTimeout(() => (received === before ? cb() : cb(new Error('data arrived while the reader was paused'))), pauseMs);
+            const atPause = received;
+            setTimeout(() => (received === atPause ? cb() : cb(new Error('data arrived while the reader was paused'))), pauseMs);
             return;
           }
           cb();
@@ -210,21 +225,34 @@ test('execStream: 20 MiB streamed through without buffering: RSS does not grow w
     expect(result).toMatchObject({ exitCode: 0, stdoutBytes: size, stdoutTail: '' });
     expect(received).toBe(size);
     expect(result.stderrTail.split(' ')[0]).toBe(hash.digest('hex'));
-    return { growth: peakRss - baseline, baseline };
+    return { rss: Math.max(0, peakRss - baseline.rss), held: Math.max(0, peakHeld - baseline.arrayBuffers), baseline: baseline.rss };
   };
-  const first = await streamOnce(0); // the first stream also pays for allocator and crypto warm-up
-  const second = await streamOnce(500);
+  await streamOnce(0); // warm-up: the first stream also pays for allocator and crypto set-up
+  const streamed = await streamOnce(500);
+  // Control: the same measurement does see a reader that holds on to everything.
+  const kept: Buffer[] = [];
+  const buffered = await streamOnce(0, kept);
+  kept.length = 0;
   const mib = (n: number) => (n / 1048576).toFixed(1);
-  console.log(`execStream 20 MiB: RSS baseline ${mib(second.baseline)} MiB; peak growth ${mib(first.growth)} MiB on the first (warm-up) stream, ${mib(second.growth)} MiB on the second`);
-  expect(second.growth).toBeLessThan(size / 2);
+  console.log(
+    `execStream 20 MiB: while streaming, buffers held grew at most ${mib(streamed.held)} MiB and RSS ${mib(streamed.rss)} MiB (baseline ${mib(streamed.baseline)} MiB); ` +
+      `a reader keeping every chunk: ${mib(buffered.held)} MiB held, RSS +${mib(buffered.rss)} MiB`,
+  );
+  // Flow control lets about 4 MiB of data arrive ahead of the reader; the packet buffers those
+  // chunks are cut from can hold up to about twice that. Bounded, and independent of the size.
+  expect(streamed.held).toBeLessThan(12 * 1024 * 1024);
+  expect(streamed.rss).toBeLessThan(4 * 1024 * 1024);
+  expect(buffered.held).toBeGreaterThan(size * 0.9); // the measurement does see 20 MiB when it is held
 });
 
 test('execStream: a consumer that stops reading does not let the host run ahead', async () => {
-  const { stdout, done } = await conn.execStream(['bash', '-c', 'head -c 50000000 /dev/zero; echo finished >&2']);
+  const { stdout, done, receivedBytes } = await conn.execStream(['bash', '-c', 'head -c 50000000 /dev/zero; echo finished >&2']);
   await new Promise((r) => setTimeout(r, 1000));
-  // Only SSH's window (2 MiB) and our stream's buffer can be in flight while nobody reads.
-  const buffered = stdout.readableLength + ((stdout as unknown as { _channel?: Readable })._channel?.readableLength ?? 0);
-  expect(buffered).toBeLessThan(4 * 1024 * 1024);
+  // Nobody read: only ssh2's channel buffer (2 MiB) and SSH window (2 MiB) can have arrived.
+  const ahead = receivedBytes();
+  console.log(`execStream: ${ahead} bytes arrived ahead of a reader that never read (of 50000000)`);
+  expect(ahead).toBeGreaterThan(1024 * 1024);
+  expect(ahead).toBeLessThanOrEqual(4 * 1024 * 1024 + 64 * 1024);
   let settled = false;
   void done.then(() => (settled = true), () => (settled = true));
   expect(settled).toBe(false);
