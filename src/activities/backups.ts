@@ -188,6 +188,7 @@ export function createBackupActivities(deps: BackupDeps = {}) {
               bucket,
               key,
               signal,
+              sizeHint: prepared.sizeHint,
               ...deps.upload,
               manifest: { policy: policy.name, target: target.name, kind: target.kind, database, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt, tables: prepared.tables },
               onProgress: (p) => progress({ phase: 'dumping', database, ...p }),

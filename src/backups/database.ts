@@ -21,6 +21,8 @@ export interface PreparedDump {
   tables: TableStats[];
   serverVersion: string;
   toolVersion: string;
+  /** The database's size on disk: sizes the upload's parts (S3 allows 10,000 per object). */
+  sizeHint?: number;
   /** Ends what the dump needed held open (PostgreSQL's exporting transaction). Always call it. */
   release(): Promise<void>;
 }

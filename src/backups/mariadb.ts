@@ -49,10 +49,11 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
       const toolVersion = firstLine(await runToCompletion(access.runner, { argv: [dumper, '--version'] }));
       const serverVersion = (await query(access, undefined, 'SELECT VERSION();\n')).trim();
       const tables = await tableStats(access, database);
+      const size = (await query(access, database, 'SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE();\n')).trim();
       const { args, env } = connection(access);
       // No --databases: the dump has no CREATE DATABASE / USE, so it restores under any name.
       const argv = [dumper, ...args, '--single-transaction', '--routines', '--triggers', '--hex-blob', '--default-character-set=utf8mb4', assertDatabaseName(database)];
-      return { source: commandSource(access.runner, { argv, env }), tables, serverVersion, toolVersion, release: async () => undefined };
+      return { source: commandSource(access.runner, { argv, env }), tables, serverVersion, toolVersion, sizeHint: Number(size) || undefined, release: async () => undefined };
     },
 
     tableStats,

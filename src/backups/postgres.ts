@@ -65,7 +65,7 @@ export const postgresql: DatabaseEngine = {
   async prepareDump(access: DatabaseAccess, database: string): Promise<PreparedDump> {
     const toolVersion = firstLine(await runToCompletion(access.runner, { argv: ['pg_dump', '--version'] }));
     const session = access.runner.start(psql(access, database));
-    session.stdin.write(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\nSELECT version();\n${STATS_SQL};\n\\echo ${READY}\n`);
+    session.stdin.write(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\nSELECT version();\nSELECT pg_database_size(current_database());\n${STATS_SQL};\n\\echo ${READY}\n`);
     let lines: string[];
     try {
       lines = await readUntil(session, READY, 'psql');
@@ -75,7 +75,7 @@ export const postgresql: DatabaseEngine = {
       throw err;
     }
     session.stdout.resume();
-    const [snapshot, serverVersion, stats] = lines.filter((l) => l.trim() !== '');
+    const [snapshot, serverVersion, size, stats] = lines.filter((l) => l.trim() !== '');
     const { args, env } = connection(access);
     const source = commandSource(access.runner, { argv: ['pg_dump', ...args, '--format=plain', `--snapshot=${snapshot}`, '--dbname', assertDatabaseName(database)], env });
     return {
@@ -83,6 +83,7 @@ export const postgresql: DatabaseEngine = {
       tables: parseStats(stats ?? '[]'),
       serverVersion: serverVersion ?? '',
       toolVersion,
+      sizeHint: Number(size) || undefined,
       async release() {
         session.stdin.end('COMMIT;\n');
         const timer = setTimeout(() => session.kill(), 10_000);

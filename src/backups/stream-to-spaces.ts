@@ -34,7 +34,9 @@ export interface StreamBackupInput {
   onProgress?: (progress: BackupProgress) => void;
   /** Aborting stops the dump and aborts the upload (activity cancellation). */
   signal?: AbortSignal;
-  /** 8 MiB parts, 4 in flight: ~40 MiB of buffers whatever the database size (10,000 parts = 80 GB max). */
+  /** Size of what is dumped (the database on disk), when known: parts grow past 5 MiB only when 9,000 would not hold it. */
+  sizeHint?: number;
+  /** Default: from sizeHint, else 8 MiB. With 4 parts in flight, buffers stay around 5 × partSize whatever the size. */
   partSize?: number;
   queueSize?: number;
   /** zlib level; 6 is gzip's default. */
@@ -91,7 +93,7 @@ export async function streamBackupToSpaces(input: StreamBackupInput): Promise<Ba
   const upload = new Upload({
     client: s3,
     params: { Bucket: bucket, Key: key, Body: body, ContentType: input.compression === 'gzip' ? 'application/gzip' : 'application/octet-stream' },
-    partSize: input.partSize ?? 8 * MiB,
+    partSize: input.partSize ?? partSizeFor(input.sizeHint),
     queueSize: input.queueSize ?? 4,
     leavePartsOnError: false,
   });
@@ -144,6 +146,15 @@ export async function streamBackupToSpaces(input: StreamBackupInput): Promise<Ba
     throw asBackupError(err, `writing the manifest of ${key}`);
   }
   return manifest;
+}
+
+/**
+ * S3 allows 10,000 parts per object. 5 MiB (the minimum) holds 45 GiB in 9,000 parts, a margin for
+ * dumps larger than expected; beyond that parts grow with the size. Unknown size: 8 MiB (78 GiB).
+ */
+export function partSizeFor(sizeHint: number | undefined): number {
+  if (!sizeHint) return 8 * MiB;
+  return Math.min(512 * MiB, Math.max(5 * MiB, Math.ceil(sizeHint / 9000 / MiB) * MiB));
 }
 
 /** Which failure to report: the dump's, if it failed, else the upload's. */
