@@ -179,6 +179,12 @@ export class Containers {
 
   /** After a restart of the local cloud: ends servers a crash left behind, starts what should run. */
   async restore(): Promise<void> {
+    for (const record of Object.values(this.state.containers)) {
+      if (sane(record)) continue;
+      // The state file is the droplet's to edit; what no longer makes sense is dropped, not run.
+      this.log('dropping an unreadable container record', { container: String(record?.name) });
+      delete this.state.containers[(record as { id?: string })?.id ?? ''];
+    }
     const records = this.all().reverse();
     await Promise.all(records.map((record) => endLeftover(record.process, DRIVERS[this.kindOf(record)].stopSignal)));
     for (const record of records) {
@@ -280,6 +286,19 @@ export class Containers {
     if (timer) clearTimeout(timer);
     this.restartTimers.delete(record.id);
   }
+}
+
+function sane(record: ContainerRecord): boolean {
+  if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || typeof record.name !== 'string') return false;
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(record.name) || typeof record.spec !== 'object' || record.spec === null) return false;
+  const { spec } = record;
+  if (!Array.isArray(spec.ports) || !Array.isArray(spec.volumes) || typeof spec.env !== 'object' || spec.env === null || typeof spec.restart !== 'string') return false;
+  try {
+    parseImage(spec.image);
+  } catch {
+    return false;
+  }
+  return spec.volumes.every((mount) => typeof mount?.source === 'string' && mount.source.startsWith('/') && typeof mount.target === 'string');
 }
 
 export function configHash(spec: ContainerSpec): string {

@@ -298,7 +298,7 @@ async function run(inv: Invocation, runtime: DropletRuntime, args: string[]): Pr
 }
 
 function runPort(spec: string): PortBinding {
-  const match = /^(?:(?:[\d.]+):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(spec);
+  const match = /^(?:\d+\.\d+\.\d+\.\d+:)?(?:(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(spec);
   if (!match) throw new UsageError(`docker: invalid publish spec: ${spec}`, 125);
   return { published: match[1] ? Number(match[1]) : undefined, target: Number(match[2]), protocol: (match[3] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
 }

@@ -79,7 +79,10 @@ export class DropletServices {
       throw new Error(`the droplet's control socket path is too long for a unix socket (${socketPath}): use a shorter state folder`);
     }
     mkdirSync(path.dirname(socketPath), { recursive: true });
-    if (existsSync(socketPath)) rmSync(socketPath, { force: true }); // left by a previous run
+    if (existsSync(socketPath)) {
+      if (await answers(socketPath)) throw new Error(`droplet ${this.sandbox.name}'s services are already running (${socketPath})`);
+      rmSync(socketPath, { force: true }); // left by a previous run that did not stop
+    }
     const server = net.createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -171,4 +174,16 @@ export class DropletServices {
         return Promise.resolve(127);
     }
   }
+}
+
+/** Whether something listens on a unix socket. */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }

@@ -42,7 +42,7 @@ export class UnitError extends Error {
 
 /** `app` → `app.service`; other unit types are refused. */
 export function unitName(name: string): string {
-  if (!/^[A-Za-z0-9:_.@\\-]+$/.test(name)) throw new UnitError(`Invalid unit name "${name}"`, 1);
+  if (!/^[A-Za-z0-9:_.@-]+$/.test(name)) throw new UnitError(`Invalid unit name "${name}"`, 1);
   const full = /\.[a-z]+$/.test(name) ? name : `${name}.service`;
   if (!full.endsWith('.service')) throw new UnitError(`Unit ${full}: only .service units are supported in a local cloud droplet`, 1);
   return full;

@@ -144,6 +144,10 @@ export class Units {
   /** After a restart of the local cloud: ends units a crash left behind, starts enabled and running ones. */
   async restore(): Promise<void> {
     for (const [name, record] of Object.entries(this.state.units)) {
+      if (!/^[A-Za-z0-9:_.@-]+\.service$/.test(name) || typeof record !== 'object' || record === null) {
+        delete this.state.units[name]; // the droplet's to edit: nonsense is dropped, not run
+        continue;
+      }
       await endLeftover(record.process, 'SIGTERM');
       record.process = undefined;
       if (!record.enabled && !record.active) continue;
