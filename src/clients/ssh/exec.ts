@@ -260,6 +260,7 @@ export async function execStream(endpoint: Endpoint, spec: CommandSpec, options:
   });
   channel.on('data', (chunk: Buffer) => {
     stdoutCount.push(chunk);
+    if (stdout.destroyed) return; // the reader went away: drain and drop
     if (!stdout.push(chunk)) channel.pause();
   });
   channel.on('end', () => {
@@ -268,7 +269,11 @@ export async function execStream(endpoint: Endpoint, spec: CommandSpec, options:
   });
   // The reader gave up (its upload failed, say): stop the command rather than leave it blocked.
   stdout.on('close', () => {
-    if (!ended) stop(new SshError('aborted', `the reader of a command's output on ${endpoint.host}:${endpoint.port} went away; the command was stopped`, endpoint.host, endpoint.port));
+    if (ended) return;
+    // Drain what is left so the channel can close: `done` then settles, with the exit status if
+    // the command had already finished, else with the stop below.
+    channel.resume();
+    stop(new SshError('aborted', `the reader of a command's output on ${endpoint.host}:${endpoint.port} went away; the command was stopped`, endpoint.host, endpoint.port));
   });
   // A stopped or lost command ends the stream: with the same error as `done` when someone listens
   // for errors on it, else without one (an unheard 'error' would crash the process).

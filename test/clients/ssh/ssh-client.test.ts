@@ -272,6 +272,12 @@ test('execStream: a reader that goes away stops the command on the host', async 
   await expect(done).rejects.toMatchObject({ kind: 'aborted' });
   await eventually(() => running('yes opsflow-reader-gone').length === 0, 2000);
   expect(conn.isClosed).toBe(false);
+
+  // A command that had already finished (its 1 MB fits in SSH's buffers) keeps its exit status.
+  const finished = await conn.execStream(['head', '-c', '1000000', '/dev/zero']);
+  await new Promise((r) => setTimeout(r, 500));
+  finished.stdout.destroy();
+  await expect(finished.done).resolves.toMatchObject({ exitCode: 0, stdoutBytes: 1_000_000 });
 });
 
 test('sftp: put (Buffer, string, stream) with modes, get, mkdir -p; writes replace atomically', async () => {
