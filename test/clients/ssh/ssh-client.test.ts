@@ -183,7 +183,7 @@ test('a command whose connection is cut is stopped on the host by its supervisor
   expect(ms).toBeLessThan(4000);
 });
 
-test('execStream: 20 MiB streamed through without buffering: RSS does not grow with the stream (a reader keeping it does), and a paused reader pauses the host', async () => {
+test('execStream: 20 MiB streamed through without buffering: held buffers and RSS stay flat (a reader keeping the chunks holds 20 MiB), and a paused reader pauses the host', async () => {
   const size = 20 * 1024 * 1024;
   const script = 'head -c "$1" /dev/urandom > "$2"; sha256sum "$2" >&2; cat "$2"; rm -f "$2"';
   const streamOnce = async (pauseMs: number, keep?: Buffer[]) => {
