@@ -4,17 +4,19 @@
 // HTTP services for application images, units that outlive the command that started them, and a
 // restart of the local cloud that brings everything back.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { prepareEtcTemplate, prepareRoot, sandboxArgs, sandboxEnv, type DropletSandbox } from '../../../src/localcloud/hosts/sandbox';
 import { DropletServices } from '../../../src/localcloud/hosts/services/droplet-services';
 import { PROJECT_ROOT } from '../../../src/paths';
-import { tempDir } from '../../helpers/temp';
 
 const run = promisify(execFile);
-const dir = tempDir('services');
+// A folder of its own rather than tempDir(): the shared manifest lets another jest run that ends
+// meanwhile delete it under the running servers. Removed in afterAll.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-services-'));
 const sandbox: DropletSandbox = {
   dropletId: 9001,
   name: 'svc-1',
@@ -138,6 +140,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.stop();
+  rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 test('a compose file with PostgreSQL and two application services comes up; psql on the machine reaches the database', async () => {

@@ -174,7 +174,7 @@ class ComposeSession {
     }
     if (failure && !flag(parsed, 'ignore-pull-failures')) {
       this.io.err(`Error response from daemon: ${failure}\n`);
-      return 18;
+      return 1;
     }
     return 0;
   }
@@ -199,7 +199,7 @@ class ComposeSession {
         if (!(error instanceof DaemonError)) throw error;
         this.io.err(` ${service.name} Error ${error.message}\n`);
         this.io.err(`Error response from daemon: ${error.message}\n`);
-        return 18;
+        return 1;
       }
       if (!flag(parsed, 'quiet-pull')) this.io.err(` ${service.name} Pulled \n`);
     }
@@ -220,6 +220,22 @@ class ComposeSession {
         forceRecreate: flag(parsed, 'force-recreate'), noRecreate: flag(parsed, 'no-recreate'), noStart: flag(parsed, 'no-start'),
       });
       if (outcome !== 0) return outcome;
+    }
+    if (flag(parsed, 'wait')) {
+      // --wait fails on what is not running or not healthy, as compose's does (health is known at once here).
+      for (const service of services) {
+        const record = this.containersOf(project.name, [service.name])[0];
+        if (!record) continue;
+        if (!this.runtime.containers.isRunning(record)) {
+          this.io.err(`container ${record.name} exited (${record.exitCode})\n`);
+          return 1;
+        }
+        if (this.runtime.containers.health(record) === 'unhealthy') {
+          this.io.err(`container ${record.name} is unhealthy\n`);
+          return 1;
+        }
+        this.progress(record.name, 'Healthy');
+      }
     }
     return 0;
   }
