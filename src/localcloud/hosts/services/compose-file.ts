@@ -54,7 +54,7 @@ const SERVICE_KEYS = new Set([
   'ulimits', 'stop_grace_period', 'stop_signal', 'tty', 'stdin_open', 'init', 'shm_size', 'tmpfs', 'sysctls', 'secrets',
   'configs', 'mem_limit', 'memswap_limit', 'mem_reservation', 'cpus', 'cpu_shares', 'pull_policy', 'platform', 'read_only',
   'security_opt', 'devices', 'links', 'external_links', 'pid', 'ipc', 'userns_mode', 'group_add', 'scale', 'oom_score_adj',
-  'stop_grace_period', 'annotations', 'attach', 'develop', 'x-localcloud',
+  'annotations', 'attach', 'develop',
 ]);
 
 export function loadComposeProject(sandbox: DropletSandbox, options: ComposeOptions): ComposeProject {

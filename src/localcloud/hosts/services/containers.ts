@@ -5,9 +5,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { hostPath, SANDBOX_PATH, sandboxEnv, type DropletSandbox } from '../sandbox';
+import { SANDBOX_PATH, sandboxEnv, type DropletSandbox } from '../sandbox';
 import { appDriver } from './app-container';
 import { appendLog, asUser, ContainerFailed, containerDir, logFileOf, pathInContainer, userOf, type ContainerContext, type ContainerDriver, type RunningContainer } from './container-driver';
+import { visiblePath } from './droplet-paths';
 import { imageKind, misbehaviourOf, parseImage, type ImageKind } from './image';
 import { mariadbDriver } from './mariadb-container';
 import { postgresDriver } from './postgres-container';
@@ -235,7 +236,7 @@ export class Containers {
     let cwd = '/';
     if (workdir) {
       const mapped = pathInContainer(ctx, workdir);
-      cwd = existsSync(hostPath(this.sandbox, mapped)) ? mapped : existsSync(hostPath(this.sandbox, workdir)) ? workdir : '/';
+      cwd = existsSync(visiblePath(this.sandbox, mapped)) ? mapped : existsSync(visiblePath(this.sandbox, workdir)) ? workdir : '/';
     }
     let command = argv;
     const user = options.user ?? record.spec.user;

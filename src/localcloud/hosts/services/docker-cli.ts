@@ -102,8 +102,9 @@ Commands:
   stop        Stop one or more running containers
 `;
 
-function usage(command: string) {
-  return { usageExit: 125, command };
+/** Flag mistakes exit with 125, as docker's own do. */
+function usage(_command: string) {
+  return { usageExit: 125 };
 }
 
 function ps(inv: Invocation, runtime: DropletRuntime, args: string[]): Outcome {

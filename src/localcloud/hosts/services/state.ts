@@ -115,7 +115,8 @@ export function saveState(sandbox: DropletSandbox, state: ServicesState): void {
   const file = hostPath(sandbox, STATE_FILE);
   mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(state, null, 2));
+  // Root only, as /var/lib/docker is: container environments hold passwords.
+  writeFileSync(temp, JSON.stringify(state, null, 2), { mode: 0o600 });
   renameSync(temp, file);
 }
 
