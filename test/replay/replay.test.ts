@@ -17,7 +17,8 @@ test('there are recorded histories to replay', () => {
 });
 
 test.each(histories)('%s replays against the current workflow code', async (file) => {
-  await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, load(file), file)).resolves.toBeUndefined();
+  // Recorded with the file's name as workflow id: workflows that derive child ids from it need the same.
+  await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, load(file), file.replace(/\.json$/, ''))).resolves.toBeUndefined();
 });
 
 test('replay does catch a history that the code would not produce', async () => {

@@ -129,7 +129,7 @@ async function scratchDatabases(): Promise<string[]> {
 }
 
 test('a run backs up PostgreSQL, MariaDB and a directory, verifies each by a restore, and lists them verified', async () => {
-  const handle = await start('runBackups', 'backup-wf-test-1', { policy: policy() });
+  const handle = await start('runBackups', 'backups-run-verified', { policy: policy() });
   const result = (await handle.result()) as RunBackupsResult;
   expect(result.failures).toEqual([]);
   expect(result.results.map((r) => [r.target, r.database, r.ok, r.verified])).toEqual([
@@ -165,7 +165,7 @@ test('restoreBackup restores the latest backup; refuses an existing database wit
 
   // Someone works in it now; a restore without overwrite must not touch it.
   await psql(into, "INSERT INTO customers (name) VALUES ('written after the restore');");
-  const refused = await failureOf(env.client.workflow.execute('restoreBackup', { taskQueue, workflowId: 'restore-pg-2', args: [{ policy: policy(), target: 'pg', intoDatabase: into, retry: FAST }] }));
+  const refused = await failureOf(env.client.workflow.execute('restoreBackup', { taskQueue, workflowId: 'backups-restore-refused', args: [{ policy: policy(), target: 'pg', intoDatabase: into, retry: FAST }] }));
   expect(refused.type).toBe('DatabaseExists');
   expect(refused.message).toContain(`database ${into} already exists on target pg; restoring over it needs overwrite: true`);
   expect((await psql(into, 'SELECT count(*) FROM customers;')).trim()).toBe('501');
@@ -223,7 +223,7 @@ test('a target that keeps failing: the others are backed up, the webhook gets ex
     ],
     verify: { restore: false },
   });
-  const handle = await start('runBackups', 'backup-wf-failing', { policy: p, retry: FAST });
+  const handle = await start('runBackups', 'backups-run-failing-notice', { policy: p, retry: FAST });
   const failure = await failureOf(handle.result());
   expect(failure.type).toBe('BackupsFailed');
   expect(failure.message).toContain('orders-db/orders: backupDatabase');
@@ -318,8 +318,22 @@ test('with the last five runs failed, the floor keeps the newest verified backup
 
 test('applyRetention result says why each backup is kept', async () => {
   const p = policy({ name: 'wf-retention', retention: { keepDays: 7, keepWeekly: 4, keepMonthly: 3, minVerified: 3 } });
-  const result = (await env.client.workflow.execute('applyRetention', { taskQueue, workflowId: 'retention-why', args: [{ policy: p, now: '2026-03-01T12:00:00.000Z' }] })) as ApplyRetentionResult;
+  const result = (await env.client.workflow.execute('applyRetention', { taskQueue, workflowId: 'backups-retention', args: [{ policy: p, now: '2026-03-01T12:00:00.000Z' }] })) as ApplyRetentionResult;
   expect(result.removed).toEqual([]);
   const jan31 = result.kept.find((k) => k.includes('20260131'))!;
   expect(result.reasons[jan31]).toEqual(['newest of month 2026-01']);
+});
+
+test('the runs above replay against the current workflow code (rule 8); OPSFLOW_RECORD_HISTORIES=1 records them into test/replay', async () => {
+  // Workflow ids are the file names, as test/replay replays them.
+  for (const workflowId of ['backups-run-verified', 'backups-run-failing-notice', 'backups-restore-refused', 'backups-retention']) {
+    const file = `${workflowId}.json`;
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, workflowId)).resolves.toBeUndefined();
+    if (process.env.OPSFLOW_RECORD_HISTORIES === '1') {
+      // The CLI's JSON, as `temporal workflow show -o json` exports it from production too.
+      const json = await runToCompletion(localRunner(), { argv: [temporalCliPath(), 'workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'] });
+      writeFileSync(path.join(__dirname, '..', 'replay', file), json);
+    }
+  }
 });
