@@ -324,16 +324,17 @@ test('applyRetention result says why each backup is kept', async () => {
   expect(result.reasons[jan31]).toEqual(['newest of month 2026-01']);
 });
 
-test('the runs above replay against the current workflow code (rule 8); OPSFLOW_RECORD_HISTORIES=1 records them into test/replay', async () => {
-  // Workflow ids are the file names, as test/replay replays them.
+test('the runs above replay against the current workflow code (rule 8) and their histories hold no secret (rule 6)', async () => {
+  const secrets = [spaces.secretKey, spaces.accessKey, 'hooks/T000/B000/secret', 'not-needed-with-trust-auth'];
+  // Workflow ids are the file names, as test/replay replays them; OPSFLOW_RECORD_HISTORIES=1 records them there.
   for (const workflowId of ['backups-run-verified', 'backups-run-failing-notice', 'backups-restore-refused', 'backups-retention']) {
-    const file = `${workflowId}.json`;
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
     await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, workflowId)).resolves.toBeUndefined();
-    if (process.env.OPSFLOW_RECORD_HISTORIES === '1') {
-      // The CLI's JSON, as `temporal workflow show -o json` exports it from production too.
-      const json = await runToCompletion(localRunner(), { argv: [temporalCliPath(), 'workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'] });
-      writeFileSync(path.join(__dirname, '..', 'replay', file), json);
-    }
+    // The CLI's JSON, as `temporal workflow show -o json` exports it from production too.
+    const json = await runToCompletion(localRunner(), { argv: [temporalCliPath(), 'workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'] });
+    const payloads = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8')).join('\n');
+    expect(payloads).toContain('env:TEST_SPACES_SECRET_KEY');
+    for (const secret of secrets) expect(payloads.includes(secret) || json.includes(secret)).toBe(false);
+    if (process.env.OPSFLOW_RECORD_HISTORIES === '1') writeFileSync(path.join(__dirname, '..', 'replay', `${workflowId}.json`), json);
   }
 });
