@@ -302,7 +302,7 @@ export function createBackupActivities(deps: BackupDeps = {}) {
           }
           const started = Date.now();
           await engine.create(access, input.database);
-          const sink = engine.startRestore(access, input.database);
+          const sink = await engine.startRestore(access, input.database);
           try {
             const { bytesRestored } = await restoreFromSpaces({
               s3,
@@ -343,7 +343,7 @@ export function createBackupActivities(deps: BackupDeps = {}) {
       return step((signal) =>
         withSpaces(input.policy, async ({ s3, bucket }) => {
           const manifest = await readManifest(s3, bucket, input.key);
-          const running = runLocally.start({ argv: ['tar', '-tf', '-'] });
+          const running = await runLocally.start({ argv: ['tar', '-tf', '-'] });
           const { bytesDownloaded } = await restoreFromSpaces({ s3, bucket, key: input.key, expectedSha256: manifest.sha256, compression: manifest.compression, sink: running, sinkLabel: { command: 'tar', where: runLocally.where }, signal });
           return { bytes: bytesDownloaded };
         }),

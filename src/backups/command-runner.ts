@@ -1,6 +1,9 @@
 // Where backup commands run. A runner starts one command (an argv, never a shell line) and hands
 // back its streams and how it ended. The local runner spawns on the worker; a droplet runner runs
-// the same argv over SSH (`docker exec -i <service> ...`) and plugs in through this interface alone.
+// the same argv over SSH (`docker exec -i <service> ...`) and plugs in through this interface alone:
+// with src/clients/ssh, `start` is `execStream(endpoint, { argv }, { stdin: aPassThrough, env,
+// signal, onStderr })`, returning that PassThrough as stdin, `done` mapped to `completion` (a
+// rejection as exitCode null) and `kill` aborting the signal; BackupDeps.dropletRunner supplies it.
 import type { Readable, Writable } from 'node:stream';
 
 export interface CommandExit {
@@ -34,7 +37,11 @@ export interface RunningCommand {
 export interface CommandRunner {
   /** For messages: `worker`, `droplet stack-b-platform, service postgres`, ... */
   readonly where: string;
-  start(command: CommandSpec): RunningCommand;
+  /**
+   * Starts the command. May be async (an SSH runner opens its channel first); a command that
+   * starts and then fails is reported through `completion`, not by rejecting here.
+   */
+  start(command: CommandSpec): RunningCommand | Promise<RunningCommand>;
 }
 
 export class CommandFailed extends Error {
@@ -76,7 +83,7 @@ export class TailBuffer {
  * CommandFailed unless it exits 0. Not for dumps: it keeps stdout in memory (up to maxBytes).
  */
 export async function runToCompletion(runner: CommandRunner, command: CommandSpec & { input?: string; maxBytes?: number }): Promise<string> {
-  const running = runner.start(command);
+  const running = await runner.start(command);
   const limit = command.maxBytes ?? 16 * 1024 * 1024;
   const chunks: Buffer[] = [];
   let size = 0;

@@ -37,7 +37,7 @@ export interface DatabaseEngine {
   /** Drops it, closing other sessions; a database already gone is fine. */
   drop(access: DatabaseAccess, database: string): Promise<void>;
   /** Starts the client that reads a dump on stdin into `database`. */
-  startRestore(access: DatabaseAccess, database: string): { running: RunningCommand; command: string; where: string };
+  startRestore(access: DatabaseAccess, database: string): Promise<{ running: RunningCommand; command: string; where: string }>;
 }
 
 /** Names this module puts in SQL: the spec allows letters, digits, `_`, `$` and `-` only. */

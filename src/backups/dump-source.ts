@@ -16,15 +16,15 @@ export interface DumpSource {
   /** For messages: the program (`pg_dump`) and where it runs (the runner's `where`). */
   readonly command: string;
   readonly where: string;
-  start(): DumpStream;
+  start(): Promise<DumpStream>;
 }
 
 export function commandSource(runner: CommandRunner, command: CommandSpec): DumpSource {
   return {
     command: command.argv[0] ?? 'command',
     where: runner.where,
-    start() {
-      const running = runner.start(command);
+    async start() {
+      const running = await runner.start(command);
       // A dump reads nothing: closing stdin at once also tells an SSH channel there is no input.
       running.stdin.end();
       return { stdout: running.stdout, completion: running.completion, kill: () => running.kill() };

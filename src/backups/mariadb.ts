@@ -70,9 +70,9 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
       await query(access, undefined, `DROP DATABASE IF EXISTS ${quoted(assertDatabaseName(database))};\n`);
     },
 
-    startRestore(access, database) {
+    async startRestore(access, database) {
       const { args, env } = connection(access);
-      const running = access.runner.start({ argv: [client, ...args, `--database=${assertDatabaseName(database)}`], env });
+      const running = await access.runner.start({ argv: [client, ...args, `--database=${assertDatabaseName(database)}`], env });
       return { running, command: client, where: access.runner.where };
     },
   };

@@ -64,7 +64,7 @@ export const postgresql: DatabaseEngine = {
 
   async prepareDump(access: DatabaseAccess, database: string): Promise<PreparedDump> {
     const toolVersion = firstLine(await runToCompletion(access.runner, { argv: ['pg_dump', '--version'] }));
-    const session = access.runner.start(psql(access, database));
+    const session = await access.runner.start(psql(access, database));
     session.stdin.write(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\nSELECT version();\nSELECT pg_database_size(current_database());\n${STATS_SQL};\n\\echo ${READY}\n`);
     let lines: string[];
     try {
@@ -111,9 +111,9 @@ export const postgresql: DatabaseEngine = {
     await runToCompletion(access.runner, { ...psql(access, MAINTENANCE_DB), input: `DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE);\n` });
   },
 
-  startRestore(access, database) {
+  async startRestore(access, database) {
     // One transaction: a restore that fails or is cut off (checksum mismatch) leaves nothing.
-    const running = access.runner.start(psql(access, database, ['--single-transaction', '--file', '-']));
+    const running = await access.runner.start(psql(access, database, ['--single-transaction', '--file', '-']));
     return { running, command: 'psql', where: access.runner.where };
   },
 };

@@ -8,7 +8,7 @@ import { createGzip } from 'node:zlib';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { CommandFailed } from './command-runner';
-import type { DumpSource } from './dump-source';
+import type { DumpSource, DumpStream } from './dump-source';
 import { BackupError, asBackupError } from './errors';
 import { manifestKeyOf, type BackupManifest } from './keys';
 import { abortPendingUploads, putJson } from './spaces';
@@ -53,7 +53,12 @@ export async function streamBackupToSpaces(input: StreamBackupInput): Promise<Ba
   });
 
   const startedAt = new Date().toISOString();
-  const dump = input.source.start();
+  let dump: DumpStream;
+  try {
+    dump = await input.source.start();
+  } catch (err) {
+    throw asBackupError(err, `starting ${input.source.command} on ${input.source.where}`);
+  }
   const hash = createHash('sha256');
   let bytesRead = 0;
   let compressedBytes = 0;

@@ -48,7 +48,7 @@ test('seeded tables are dumped to Spaces, restored into a fresh database and com
   expect(await mariadb.exists(MARIADB, into)).toBe(false);
   await mariadb.create(MARIADB, into);
   expect(await mariadb.exists(MARIADB, into)).toBe(true);
-  const sink = mariadb.startRestore(MARIADB, into);
+  const sink = await mariadb.startRestore(MARIADB, into);
   const restored = await restoreFromSpaces({ s3: spaces.s3, bucket: spaces.bucket, key, expectedSha256: manifest.sha256, compression: 'gzip', sink: sink.running, sinkLabel: sink });
   expect(restored.bytesRestored).toBe(manifest.uncompressedBytes);
   expect(await mariadb.tableStats(MARIADB, into)).toEqual(manifest.tables);

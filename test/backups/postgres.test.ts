@@ -48,7 +48,7 @@ async function backup(database: string, key: string, access = PG) {
 async function restore(key: string, into: string, manifest: BackupManifest) {
   await postgresql.create(PG, into);
   made.push(into);
-  const sink = postgresql.startRestore(PG, into);
+  const sink = await postgresql.startRestore(PG, into);
   return restoreFromSpaces({ s3: spaces.s3, bucket: spaces.bucket, key, expectedSha256: manifest.sha256, compression: 'gzip', sink: sink.running, sinkLabel: sink });
 }
 
@@ -111,8 +111,8 @@ test('a pg_dump killed mid-stream leaves no object, no manifest and no pending m
   let killedAfter = 0;
   const killing: CommandRunner = {
     where: 'worker',
-    start(command) {
-      const running = PG.runner.start(command);
+    async start(command) {
+      const running = await PG.runner.start(command);
       if (command.argv[0] !== 'pg_dump') return running;
       let seen = 0;
       const watched = new Transform({
