@@ -8,6 +8,8 @@ import { PROJECT_ROOT } from '../src/paths';
 
 export default async function globalSetup(): Promise<void> {
   process.env.OPSFLOW_TEMPORAL_CLI = await resolveTemporalCli();
+  // Names this run's temp-folder manifest (test/helpers/temp.ts); workers inherit it.
+  process.env.OPSFLOW_TEST_RUN = `${process.pid}-${Date.now()}`;
   const dir = path.join(PROJECT_ROOT, '.opsflow', 'test');
   mkdirSync(dir, { recursive: true });
   const { code } = await bundleWorkflowCode({

@@ -4,11 +4,18 @@ import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const TEMP_MANIFEST = path.join(__dirname, '..', '..', '.opsflow', 'test', 'temp-dirs.txt');
+/**
+ * One manifest per jest run (global-setup names the run), so one run's teardown never removes
+ * the folders of another run going on at the same time.
+ */
+export function tempManifest(): string {
+  return path.join(__dirname, '..', '..', '.opsflow', 'test', `temp-dirs-${process.env.OPSFLOW_TEST_RUN ?? 'adhoc'}.txt`);
+}
 
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `opsflow-${prefix}-`));
-  mkdirSync(path.dirname(TEMP_MANIFEST), { recursive: true });
-  appendFileSync(TEMP_MANIFEST, dir + '\n');
+  const manifest = tempManifest();
+  mkdirSync(path.dirname(manifest), { recursive: true });
+  appendFileSync(manifest, dir + '\n');
   return dir;
 }
