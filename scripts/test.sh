@@ -14,6 +14,12 @@ check() {
   if "$@"; then passed=$((passed + 1)); else echo "== $name FAILED"; failed=$((failed + 1)); fi
 }
 
+# Debian packages the droplet hosts need (bubblewrap, OpenSSH server and client, sftp-server).
+if ! bash scripts/host-packages.sh; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 # The pinned Temporal CLI: built once per machine, reused by every clone afterwards.
 if ! TEMPORAL_CLI_PATH_RESOLVED=$(bash scripts/temporal-cli.sh); then
   echo "0 passed, 1 failed"

@@ -8,6 +8,7 @@ import type { CloudContext, HostHooks } from '../context';
 import type { Droplet } from '../state';
 import { loadOrCreateHostKey } from './host-key';
 import { prepareEtcTemplate, prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
+import { DropletServices } from './services/droplet-services';
 import { DropletSshServer } from './ssh-server';
 import { VolumeDisks } from './volume-disks';
 import { writeVolumeShims } from './volume-shims';
@@ -25,6 +26,7 @@ export const FALLBACK_SSH_PORT = 2222;
 interface RunningHost {
   sandbox: DropletSandbox;
   ssh: DropletSshServer;
+  services: DropletServices;
 }
 
 export class DropletHosts implements HostHooks {
@@ -42,6 +44,7 @@ export class DropletHosts implements HostHooks {
     this.shimDir = path.join(options.dir, '_shims');
     mkdirSync(path.join(this.shimDir, 'bin'), { recursive: true });
     writeVolumeShims(path.join(this.shimDir, 'bin'));
+    DropletServices.writeShims(this.shimDir);
     this.etcTemplate = path.join(options.dir, '_template');
     prepareEtcTemplate(this.etcTemplate);
     this.disks = new VolumeDisks(ctx, path.join(options.dir, '_volumes'));
@@ -63,7 +66,7 @@ export class DropletHosts implements HostHooks {
     const host = this.running.get(dropletId);
     this.running.delete(dropletId);
     void (async () => {
-      await (await host)?.ssh.close();
+      await stopHost(await host);
       rmSync(this.dropletDir(dropletId), { recursive: true, force: true });
     })();
   }
@@ -82,7 +85,7 @@ export class DropletHosts implements HostHooks {
   async close(): Promise<void> {
     const hosts = [...this.running.values()];
     this.running.clear();
-    await Promise.all(hosts.map(async (host) => (await host)?.ssh.close()));
+    await Promise.all(hosts.map(async (host) => stopHost(await host)));
   }
 
   private dropletDir(dropletId: number): string {
@@ -105,6 +108,9 @@ export class DropletHosts implements HostHooks {
     mkdirSync(sandbox.root, { recursive: true });
     await prepareRoot(sandbox, this.etcTemplate);
     this.disks.boot(sandbox);
+    // Services first: a unit or container that ran before a restart is back before SSH answers.
+    const services = new DropletServices(sandbox);
+    await services.start();
     const hostKey = loadOrCreateHostKey(path.join(dir, 'ssh_host_ed25519_key'));
     const ssh = new DropletSshServer(sandbox, hostKey, {
       // Read at each login: keys, faults and the droplet's region can change while it runs.
@@ -112,8 +118,13 @@ export class DropletHosts implements HostHooks {
       refusing: () => this.ctx.faults.refusesSsh(droplet.id, droplet.name),
       dark: () => this.ctx.faults.isDark(droplet.region.slug),
     });
-    record.sshPort = await this.listen(ssh, this.options.sshPort ?? 22);
-    return { sandbox, ssh };
+    try {
+      record.sshPort = await this.listen(ssh, this.options.sshPort ?? 22);
+    } catch (error) {
+      await services.stop();
+      throw error;
+    }
+    return { sandbox, ssh, services };
   }
 
   private async listen(ssh: DropletSshServer, port: number): Promise<number> {
@@ -124,4 +135,10 @@ export class DropletHosts implements HostHooks {
       return ssh.listen(FALLBACK_SSH_PORT);
     }
   }
+}
+
+async function stopHost(host: RunningHost | undefined): Promise<void> {
+  if (!host) return;
+  await host.ssh.close();
+  await host.services.stop();
 }
