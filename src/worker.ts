@@ -4,12 +4,14 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import type { Logger } from '@temporalio/common';
 import { createActivities, createCloudActivities } from './activities';
 import { backupDepsFromEnv } from './activities/backups';
+import { secretResolver } from './backups/secrets';
 import { digitalOceanClientFactory } from './clients/digitalocean/account';
 import { configuredProviders } from './providers';
 import { JsonLogger } from './logging';
 import { parseWorkerEnvironment } from './specs/worker-environment';
 import { describeTarget, loadTemporalTarget } from './temporal/connection';
 import { DIGITALOCEAN_ACTIVITIES_PER_SECOND, DIGITALOCEAN_TASK_QUEUE, TASK_QUEUE } from './temporal/task-queues';
+import { publicKeyOf, readPrivateKey } from './ssh-keys';
 import { OPSFLOW_VERSION } from './version';
 
 export interface OpsWorkerOptions {
@@ -73,12 +75,18 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       connection,
       namespace: target.namespace,
       workflowBundlePath: settings.OPSFLOW_WORKFLOW_BUNDLE,
-      activities: createActivities({ opsflowVersion: OPSFLOW_VERSION, providers: configuredProviders(env), backups: backupDepsFromEnv(env) }),
+      activities: createActivities({
+        opsflowVersion: OPSFLOW_VERSION,
+        providers: configuredProviders(env),
+        backups: backupDepsFromEnv(env),
+        // Keys and secrets are read from their files at each use, never held in workflow history.
+        ssh: { privateKey: (name) => readPrivateKey(name ?? 'deploy', env), resolveSecret: secretResolver(env) },
+      }),
     });
     const cloudWorker = await createCloudWorker({
       connection,
       namespace: target.namespace,
-      activities: createCloudActivities({ digitalOcean: digitalOceanClientFactory(env) }),
+      activities: createCloudActivities({ digitalOcean: digitalOceanClientFactory(env), sshPublicKey: (name) => publicKeyOf(name, env) }),
     });
     logger.info('worker started', {
       temporal: describeTarget(target),

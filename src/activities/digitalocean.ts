@@ -76,6 +76,30 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
   }
 
   return {
+    /**
+     * Makes sure the account holds the public half of the worker's key named `name` and returns
+     * its fingerprint, for droplet creation. The key is read on the worker; history sees only the
+     * fingerprint. An existing account key with the same public key is reused, whatever its name.
+     */
+    async ensureSshKey(input: { name: string }): Promise<{ fingerprint: string }> {
+      if (!deps.sshPublicKey) throw ApplicationFailure.nonRetryable('this worker has no SSH keys configured (OPSFLOW_SSH_KEYS)', 'SshKeyUnavailable');
+      let publicKey: string;
+      try {
+        publicKey = deps.sshPublicKey(input.name).trim();
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'SshKeyUnavailable');
+      }
+      const keyBody = publicKey.split(/\s+/).slice(0, 2).join(' ');
+      return digitalOceanStep(async () => {
+        const client = deps.digitalOcean();
+        const keys = await client.listAll<{ fingerprint: string; public_key: string }>('/account/keys', 'ssh_keys');
+        const existing = keys.find((k) => k.public_key.trim().split(/\s+/).slice(0, 2).join(' ') === keyBody);
+        if (existing) return { fingerprint: existing.fingerprint };
+        const { ssh_key } = await client.request<{ ssh_key: { fingerprint: string } }>('POST', '/account/keys', { body: { name: `opsflow-${input.name}`, public_key: keyBody } });
+        return { fingerprint: ssh_key.fingerprint };
+      });
+    },
+
     async ensureVpc(input: { owner: Owner; name: string; region: string; ipRange: string }): Promise<{ id: string }> {
       return digitalOceanStep(async () => {
         const client = deps.digitalOcean();

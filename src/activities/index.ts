@@ -2,15 +2,30 @@
 // tests and the worker wire the same code to different endpoints.
 import { createBackupActivities, type BackupDeps } from './backups';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean';
+import { createHttpHealthActivities, type HttpHealthDeps } from './http-health';
+import { createSshActivities, type SshActivityDeps } from './ssh';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker-info';
 
-export type ActivityDeps = WorkerInfoDeps & { backups?: BackupDeps };
+export type ActivityDeps = WorkerInfoDeps & {
+  backups?: BackupDeps;
+  /** Without it, SSH activities fail with SshKeyUnavailable (a worker with no keys configured). */
+  ssh?: SshActivityDeps;
+  http?: HttpHealthDeps;
+};
+
+const NO_SSH_KEYS: SshActivityDeps = {
+  privateKey: () => {
+    throw new Error('this worker has no SSH keys: set OPSFLOW_SSH_KEYS=name=/path/to/private_key');
+  },
+};
 
 /** Activities on the main task queue. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createWorkerInfoActivities(deps),
     ...createBackupActivities(deps.backups),
+    ...createSshActivities(deps.ssh ?? NO_SSH_KEYS),
+    ...createHttpHealthActivities(deps.http),
   };
 }
 

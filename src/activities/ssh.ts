@@ -92,6 +92,16 @@ export interface UploadFilesInput extends SshHostInput {
   files: UploadFile[];
 }
 
+export interface WriteEnvFileInput extends SshHostInput {
+  fingerprints: string[];
+  /** Absolute path of the file on the host, such as /opt/app/.env; written with mode 0600. */
+  path: string;
+  /** Plain values, written as they are. */
+  values: Record<string, string>;
+  /** Secret references (`env:NAME`, `file:/path`), resolved here on the worker, never in history. */
+  secrets?: Record<string, string>;
+}
+
 export interface UploadFilesResult {
   files: { path: string; bytes: number }[];
 }
@@ -364,6 +374,43 @@ export function createSshActivities(deps: SshActivityDeps) {
         log.info('files uploaded', { host: where, files: done.length, bytes: done.reduce((n, f) => n + f.bytes, 0) });
         return { files: done };
       });
+    },
+
+    /**
+     * Writes a dotenv file (docker compose's `.env`) over SFTP, mode 0600, with the secrets
+     * resolved on the worker: the workflow only ever holds their references. Values are written
+     * single-quoted, which compose reads literally (no interpolation).
+     */
+    async writeEnvFile(input: WriteEnvFileInput): Promise<{ path: string; names: string[] }> {
+      if (typeof input.path !== 'string' || !input.path.startsWith('/') || input.path.split('/').includes('..')) throw invalid('path must be an absolute path without ..');
+      const entries: [string, string][] = Object.entries(input.values ?? {});
+      for (const [name, ref] of Object.entries(input.secrets ?? {})) {
+        if (name in (input.values ?? {})) throw invalid(`${name} is both a value and a secret`);
+        if (!deps.resolveSecret) throw invalid(`secret ${name} needs a secret resolver, and this worker has none`);
+        try {
+          entries.push([name, await deps.resolveSecret(ref)]);
+        } catch (err) {
+          throw ApplicationFailure.nonRetryable(`secret for ${name} (${ref}) cannot be resolved: ${(err as Error).message}`, 'SecretUnavailable');
+        }
+      }
+      const secretValues = entries.slice(Object.keys(input.values ?? {}).length).map(([, v]) => v);
+      const redact = redactor(secretValues);
+      const lines = entries.map(([name, value]) => {
+        if (!ENV_NAME.test(name)) throw invalid(`${name} is not a valid environment variable name`);
+        if (/['\n\r]/.test(value)) throw invalid(`the value of ${name} holds a quote or a line break, which a compose .env file cannot carry literally`);
+        return `${name}='${value}'\n`;
+      });
+      const dir = input.path.slice(0, input.path.lastIndexOf('/')) || '/';
+      await withConnection(
+        input,
+        async (conn) => {
+          await conn.mkdirp(dir);
+          await conn.putFile(input.path, Buffer.from(lines.join(''), 'utf8'), { mode: 0o600 });
+        },
+        redact,
+      );
+      log.info('env file written', { host: hostLabel(input), path: input.path, names: entries.length });
+      return { path: input.path, names: entries.map(([name]) => name) };
     },
   };
 }

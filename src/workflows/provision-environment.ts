@@ -2,8 +2,9 @@
 // creates something registers its undo; a failure or a cancellation undoes them newest first, or,
 // with `onFailure: keep`, leaves them for inspection and says what exists.
 //
-// This is the infrastructure half: VPC, firewall, droplets, volumes, reserved IP. Bootstrap over
-// SSH, the compose deployment and the health gate follow once droplets answer SSH.
+// First the infrastructure (VPC, firewall, droplets, volumes, reserved IP) through the DigitalOcean
+// API, then the hosts over SSH (mount, bootstrap, the compose application) and the health gate.
+// Work on hosts needs no undo of its own: rolling back deletes the droplets it happened on.
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { CloudActivities } from '../activities';
 import type { ActiveDroplet } from '../activities/digitalocean';
@@ -14,14 +15,24 @@ import { OpsCloud, OpsEnvironment, OpsOperation } from '../temporal/search-attri
 import { COMPENSATION_RETRY, runSaga } from './saga';
 import { CLOUD_CALL, CLOUD_RETRY } from './cloud-activity-options';
 import { StatusTracker } from './status';
+import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
 
 const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: CLOUD_RETRY });
 const undo = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: COMPENSATION_RETRY });
 
 export interface ProvisionInput {
   spec: EnvironmentSpec;
-  /** Fingerprints of account SSH keys to install on the droplets (never the keys themselves). */
+  /** Fingerprints of more account SSH keys to install on the droplets (never the keys themselves). */
   sshKeyFingerprints?: string[];
+}
+
+export interface ProvisionedHost {
+  instance: string;
+  dropletId: number;
+  address: string;
+  privateAddress: string;
+  /** The host key fingerprint pinned on first contact (or the spec's). */
+  hostKey: string;
 }
 
 export interface ProvisionResult {
@@ -29,11 +40,21 @@ export interface ProvisionResult {
   vpcId?: string;
   firewallId?: string;
   droplets: ActiveDroplet[];
-  volumes: { name: string; id: string; droplet: string }[];
+  volumes: { name: string; id: string; droplet: string; device?: string; mountPoint: string }[];
   reservedIp?: string;
+  /** How to reach the hosts again (deployRelease, backups): user, port and the key's name. */
+  ssh: { user: string; port: number; key: string };
+  hosts: ProvisionedHost[];
+  /** Where the compose application lives on every host, and the images it runs. */
+  application?: { directory: string; images: Record<string, string> };
+  /** Health URLs that passed the gate. */
+  urls: string[];
 }
 
-const STEPS = ['validate spec', 'create VPC', 'create firewall', 'create droplets', 'wait for droplets', 'create volumes', 'assign reserved IP'];
+const STEPS = [
+  'validate spec', 'register SSH key', 'create VPC', 'create firewall', 'create droplets', 'wait for droplets', 'create volumes', 'assign reserved IP',
+  'wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate',
+];
 
 export async function provisionEnvironment(input: ProvisionInput): Promise<ProvisionResult> {
   const status = new StatusTracker('provisionEnvironment', STEPS);
@@ -45,10 +66,21 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
     { key: OpsCloud, value: spec.cloud },
   ]);
   const owner: Owner = { workflowId: workflowInfo().workflowId, environment: spec.name };
-  const result: ProvisionResult = { environment: spec.name, droplets: [], volumes: [] };
+  const result: ProvisionResult = {
+    environment: spec.name,
+    droplets: [],
+    volumes: [],
+    ssh: { user: spec.ssh.user, port: spec.ssh.port, key: spec.ssh.key },
+    hosts: [],
+    urls: [],
+  };
 
   return runSaga(
     async (saga) => {
+      status.step('register SSH key');
+      // The account keeps the key after a rollback: other environments may use it too.
+      const { fingerprint: deployKey } = await cloud.ensureSshKey({ name: spec.ssh.key });
+
       if (spec.vpc) {
         status.step('create VPC');
         const vpc = await cloud.ensureVpc({ owner, name: `${spec.name}-vpc`, region: spec.region, ipRange: spec.vpc.ipRange });
@@ -80,7 +112,7 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
               image: group.image,
               tags: group.tags,
               vpcId: result.vpcId,
-              sshKeyFingerprints: input.sshKeyFingerprints ?? [],
+              sshKeyFingerprints: [deployKey, ...(input.sshKeyFingerprints ?? [])],
             }),
           ),
         )
@@ -100,7 +132,7 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
         const droplet = dropletOf(volumeSpec.droplet);
         await cloud.attachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region });
         saga.addCompensation(`detach volume ${name}`, () => undo.detachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region }));
-        result.volumes.push({ name, id: volume.id, droplet: droplet.name });
+        result.volumes.push({ name, id: volume.id, droplet: droplet.name, mountPoint: volumeSpec.mountPoint });
       }
 
       if (spec.reservedIp) {
@@ -109,6 +141,35 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
         saga.addCompensation('release reserved IP', () => undo.releaseReservedIp({ ip }));
         status.recordResource({ kind: 'reserved_ip', id: ip });
         result.reservedIp = ip;
+      }
+
+      status.step('wait for SSH');
+      const instances = dropletInstances(spec).map((i) => i.instance);
+      const targets = await Promise.all(instances.map((instance) => waitForSsh(spec, instance, dropletOf(instance).publicIp)));
+      const targetOf = (instance: string) => targets.find((t) => t.instance === instance) as HostTarget;
+      result.hosts = targets.map((t) => {
+        const droplet = dropletOf(t.instance);
+        return { instance: t.instance, dropletId: droplet.id, address: droplet.publicIp, privateAddress: droplet.privateIp, hostKey: t.fingerprints[0]! };
+      });
+
+      if (spec.volumes.length > 0) status.step('mount volumes');
+      for (const [i, volumeSpec] of spec.volumes.entries()) {
+        result.volumes[i]!.device = await mountVolume(targetOf(volumeSpec.droplet), result.volumes[i]!.name, volumeSpec.filesystem, volumeSpec.mountPoint);
+      }
+
+      status.step('bootstrap');
+      await Promise.all(targets.map((target) => bootstrap(target, spec.bootstrap)));
+
+      if (spec.application) {
+        status.step('deploy application');
+        const app = spec.application;
+        await Promise.all(targets.map((target) => deployApplication(target, app)));
+        result.application = { directory: app.directory, images: app.images };
+      }
+
+      if (spec.healthChecks.length > 0) {
+        status.step('health gate');
+        result.urls = (await Promise.all(targets.map((target) => healthGate(target.host, spec.healthChecks)))).flat();
       }
 
       status.finish('done');
@@ -121,7 +182,16 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
 /** Rule 7: the same schema again at workflow start; a bad spec fails before any side effect. */
 function validated(spec: EnvironmentSpec): EnvironmentSpec {
   try {
-    return parseEnvironmentSpec(spec);
+    const parsed = parseEnvironmentSpec(spec);
+    if (parsed.application && parsed.application.compose === undefined) {
+      // The opsflow CLI inlines composeFile; a start from the temporal CLI must do the same.
+      throw ApplicationFailure.create({
+        type: 'InvalidSpec',
+        message: 'application.compose: the workflow needs the compose file itself, not only composeFile (opsflow provision inlines it; with the temporal CLI put its text in application.compose)',
+        nonRetryable: true,
+      });
+    }
+    return parsed;
   } catch (err) {
     if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'InvalidSpec', message: err.message, details: [err.problems], nonRetryable: true });
     throw err;

@@ -7,8 +7,9 @@ import { tempDir } from './temp';
 // parallel, and two clouds must never bind the same droplet address.
 let nextNetwork = 0;
 function uniqueHostNetwork(): number {
+  // The process id spreads concurrent jest runs (several engineers on one machine) apart too.
   const worker = Number(process.env.JEST_WORKER_ID ?? 1);
-  return 101 + ((worker * 37 + nextNetwork++) % 148);
+  return 101 + ((process.pid * 7 + worker * 37 + nextNetwork++) % 148);
 }
 
 export async function startLocalCloud(options: Partial<LocalCloudOptions> = {}): Promise<{ cloud: LocalCloud; api: ContractClient; stateDir: string }> {

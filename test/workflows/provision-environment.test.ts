@@ -1,43 +1,34 @@
-// provisionEnvironment on the real Temporal server against the local cloud: stack A's
-// infrastructure comes up; a failure, a cancellation or a bad spec leaves nothing of ours behind.
+// provisionEnvironment on the real Temporal server against the local cloud: stack A comes up whole
+// (infrastructure, volume mounted over SSH, bootstrap, compose application, health gate); a
+// failure, a cancellation or a bad spec leaves nothing of ours behind.
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createCloudActivities } from '../../src/activities';
-import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
 import type { LocalCloud } from '../../src/localcloud';
 import { loadEnvironmentSpec } from '../../src/specs/load';
 import type { EnvironmentSpec } from '../../src/specs/environment';
 import { OpsEnvironment } from '../../src/temporal/search-attributes';
-import { DIGITALOCEAN_TASK_QUEUE } from '../../src/temporal/task-queues';
 import type { ProvisionResult } from '../../src/workflows/provision-environment';
 import type { OperationStatus } from '../../src/workflows/status';
 import { startLocalCloud } from '../helpers/localcloud';
-import { startTemporal, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
+import { connect, exec } from '../helpers/droplet-host';
+import { startOpsflowWorkers, type OpsflowWorkers } from '../helpers/opsflow-workers';
+import { startTemporal, uniqueTaskQueue } from '../helpers/temporal';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
-let cloudWorker: Worker;
-let cloudWorkerDone: Promise<void>;
+let workers: OpsflowWorkers;
 const stackA = loadEnvironmentSpec(path.join(__dirname, '..', '..', 'examples', 'stack-a.yaml'));
 
 beforeAll(async () => {
   env = await startTemporal();
   ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 } }));
-  const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
-  cloudWorker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: DIGITALOCEAN_TASK_QUEUE,
-    activities: createCloudActivities({ digitalOcean: () => client, pollMs: { first: 100, max: 400 } }),
-  });
-  cloudWorkerDone = cloudWorker.run();
+  workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' });
 });
 afterAll(async () => {
-  cloudWorker?.shutdown();
-  await cloudWorkerDone;
+  await workers?.stop();
   await cloud?.stop();
   await env?.teardown();
 });
@@ -48,30 +39,51 @@ async function inventory(): Promise<Body> {
 
 async function withWorkflowWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = uniqueTaskQueue('provision');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities: {} });
-  return worker.runUntil(fn(taskQueue));
+  return workers.withWorkflowWorker(taskQueue, () => fn(taskQueue));
 }
 
 function spec(changes: Partial<EnvironmentSpec> = {}): EnvironmentSpec {
   return { ...structuredClone(stackA), ...changes };
 }
 
-test('stack A infrastructure: VPC, firewall, droplet, attached volume, reserved IP', async () => {
+test('stack A whole: infrastructure, volume mounted, five services and PostgreSQL healthy, reserved IP', async () => {
   const result = await withWorkflowWorker(async (taskQueue) => {
     const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: 'provision-stack-a', args: [{ spec: spec() }] });
     const value = (await handle.result()) as ProvisionResult;
     const status = await handle.query<OperationStatus>('status');
     expect(status.step).toBe('done');
+    expect(status.completedSteps).toEqual(expect.arrayContaining(['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate']));
     expect(status.resources.map((r) => r.kind)).toEqual(['vpc', 'firewall', 'droplet', 'volume', 'reserved_ip']);
     expect((await handle.describe()).searchAttributes[OpsEnvironment.name]).toEqual(['stack-a']);
+    // The secret went to the host, never into history.
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).not.toContain('correct-horse-battery');
     return value;
   });
   expect(result.droplets).toHaveLength(1);
-  expect(result.droplets[0]).toMatchObject({ name: 'stack-a-app', publicIp: expect.stringMatching(/^127\./), privateIp: expect.stringMatching(/^10\.10\./) });
-  expect(result.volumes).toEqual([{ name: 'stack-a-pgdata', id: expect.any(String), droplet: 'stack-a-app' }]);
+  const app = result.droplets[0]!;
+  expect(app).toMatchObject({ name: 'stack-a-app', publicIp: expect.stringMatching(/^127\./), privateIp: expect.stringMatching(/^10\.10\./) });
+  expect(result.volumes).toEqual([{ name: 'stack-a-pgdata', id: expect.any(String), droplet: 'stack-a-app', mountPoint: '/mnt/pgdata', device: '/dev/disk/by-id/scsi-0DO_Volume_stack-a-pgdata' }]);
+  expect(result.hosts).toEqual([{ instance: 'app', dropletId: app.id, address: app.publicIp, privateAddress: app.privateIp, hostKey: expect.stringMatching(/^SHA256:/) }]);
+  expect(result.urls.sort()).toEqual([3000, 8081, 8082, 8083, 8084].map((port) => `http://${app.publicIp}:${port}/health`));
+  expect(result.application).toEqual({ directory: '/opt/app', images: stackA.application!.images });
   const inv = await inventory();
-  expect(inv.volumes[0].droplet_ids).toEqual([result.droplets[0]!.id]);
-  expect(inv.reserved_ips).toEqual([{ ip: result.reservedIp, droplet_id: result.droplets[0]!.id }]);
+  expect(inv.volumes[0].droplet_ids).toEqual([app.id]);
+  expect(inv.reserved_ips).toEqual([{ ip: result.reservedIp, droplet_id: app.id }]);
+
+  // What an operator would check by hand: the services answer, PostgreSQL's data is on the volume.
+  for (const url of result.urls) expect((await fetch(url)).status).toBe(200);
+  const { client, fingerprint } = await connect({ id: app.id, address: app.publicIp, port: result.ssh.port, region: 'fra1' }, workers.deployKey);
+  try {
+    expect(fingerprint).toBe(result.hosts[0]!.hostKey);
+    const ps = await exec(client, "cd /opt/app && docker compose ps --format '{{.Service}} {{.State}}'");
+    expect(ps.stdout.trim().split('\n').sort()).toEqual(['auth running', 'booking running', 'fleet running', 'frontend running', 'payment running', 'postgres running']);
+    const mounted = await exec(client, 'mountpoint -q /mnt/pgdata && ls /mnt/pgdata && stat -c %a /opt/app/.env && systemctl is-enabled booking.service');
+    expect(mounted.stdout).toMatch(/PG_VERSION/);
+    expect(mounted.stdout).toMatch(/\n600\nenabled\n$/);
+  } finally {
+    client.end();
+  }
   await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}` } });
 });
 

@@ -52,7 +52,15 @@ export class DropletServices {
   async start(): Promise<void> {
     if (this.server) return;
     this.state = loadState(this.sandbox);
-    const save = () => saveState(this.sandbox, this.state);
+    // A container that exits after its droplet's folder is gone (destroyed, or a test's temp
+    // folder removed) has no state left to keep: say so instead of crashing the local cloud.
+    const save = () => {
+      try {
+        saveState(this.sandbox, this.state);
+      } catch (error) {
+        this.log.warn('droplet services state not saved', { droplet: this.sandbox.dropletId, error: (error as Error).message });
+      }
+    };
     const log = (message: string, fields: Record<string, unknown>) => this.log.warn(message, { droplet: this.sandbox.dropletId, ...fields });
     this.containers = new Containers(this.sandbox, this.state, save, log);
     this.units = new Units(this.sandbox, this.state, save, log);

@@ -1,0 +1,58 @@
+// The two workers opsflow runs, wired as src/worker.ts wires them but to a test's local cloud: the
+// DigitalOcean activities on their queue, and workflows with the SSH and health activities on a
+// queue of the test's own. The deploy key is generated per test file and given by name only.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities, createCloudActivities } from '../../src/activities';
+import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
+import type { LocalCloud } from '../../src/localcloud';
+import { generateEd25519 } from '../../src/localcloud/hosts/host-key';
+import { DIGITALOCEAN_TASK_QUEUE } from '../../src/temporal/task-queues';
+import { workflowBundlePath } from './temporal';
+
+export interface OpsflowWorkers {
+  /** The deploy key's private half, for tests that log in themselves. */
+  deployKey: string;
+  /** Secrets the workers resolve for `env:NAME` references. */
+  secrets: Record<string, string>;
+  /** Runs fn with a workflow worker on a fresh task queue. */
+  withWorkflowWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: LocalCloud, secrets: Record<string, string> = {}): Promise<OpsflowWorkers> {
+  const pair = generateEd25519();
+  const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
+  const cloudWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: DIGITALOCEAN_TASK_QUEUE,
+    activities: createCloudActivities({ digitalOcean: () => client, pollMs: { first: 100, max: 400 }, sshPublicKey: () => pair.public }),
+  });
+  const cloudWorkerDone = cloudWorker.run();
+  const activities = createActivities({
+    opsflowVersion: 'test',
+    providers: [],
+    ssh: {
+      privateKey: () => pair.private,
+      resolveSecret: async (ref) => {
+        const value = ref.startsWith('env:') ? secrets[ref.slice(4)] : undefined;
+        if (value === undefined) throw new Error(`no test secret for ${ref}`);
+        return value;
+      },
+      retryBackoffMs: { first: 200, max: 1000 },
+      heartbeatIntervalMs: 1000,
+    },
+  });
+  return {
+    deployKey: pair.private,
+    secrets,
+    async withWorkflowWorker(taskQueue, fn) {
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities });
+      return worker.runUntil(fn());
+    },
+    async stop() {
+      cloudWorker.shutdown();
+      await cloudWorkerDone;
+    },
+  };
+}
