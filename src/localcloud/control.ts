@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ApiError } from './api/errors';
 import type { RateLimiter } from './api/rate-limit';
 import type { CloudContext } from './context';
+import type { RequestLog } from './request-log';
 
 const budgetSchema = z.object({ perMinute: z.number().int().min(1), perHour: z.number().int().min(1) });
 
@@ -25,14 +26,24 @@ export function inventory(ctx: CloudContext) {
   };
 }
 
-export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, rateLimiter: RateLimiter): void {
+const requestsQuery = z.object({ since: z.coerce.number().int().min(0).default(0) });
+
+export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, rateLimiter: RateLimiter, requestLog: RequestLog): void {
   app.get('/_localcloud/inventory', async () => inventory(ctx));
+
+  // The API requests received: { total, requests: [{ seq, at, method, url, status }] }, after `?since=<seq>`.
+  app.get('/_localcloud/requests', async (request) => {
+    const query = requestsQuery.safeParse(request.query);
+    if (!query.success) throw new ApiError(422, 'unprocessable_entity', query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return requestLog.list(query.data.since);
+  });
 
   app.post('/_localcloud/reset', async () => {
     for (const droplet of ctx.store.state.droplets) ctx.hosts.dropletDestroyed(droplet.id);
     ctx.actions.stop();
     ctx.store.reset();
     rateLimiter.reset();
+    requestLog.clear();
     ctx.faults.set({});
     return inventory(ctx);
   });

@@ -16,6 +16,7 @@ import { Faults } from './faults';
 import { Store } from './store';
 import { FAST_TIMING, type Timing } from './timing';
 import { registerControlRoutes } from './control';
+import { RequestLog } from './request-log';
 
 export interface LocalCloudOptions {
   stateDir: string;
@@ -44,6 +45,8 @@ export class LocalCloud {
     readonly rateLimiter: RateLimiter,
     readonly token: string,
     readonly apiUrl: string,
+    /** Every API request received, with its status; also at GET /_localcloud/requests. */
+    readonly requestLog: RequestLog,
     /** The droplets' hosts, unless started with `sshHosts: false`. */
     readonly hosts: DropletHosts | undefined,
   ) {}
@@ -58,7 +61,8 @@ export class LocalCloud {
     if (hosts) ctx.hosts = hosts;
     ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded));
     const rateLimiter = new RateLimiter(options.rateLimit);
-    const app = buildApiServer(ctx, { token, rateLimiter, registerControl: (a) => registerControlRoutes(a, ctx, rateLimiter) });
+    const requestLog = new RequestLog();
+    const app = buildApiServer(ctx, { token, rateLimiter, requestLog, registerControl: (a) => registerControlRoutes(a, ctx, rateLimiter, requestLog) });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
     const { address, port } = app.server.address() as AddressInfo;
     // Droplets that were active before a restart come back as hosts; unfinished actions finish.
@@ -66,7 +70,7 @@ export class LocalCloud {
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
     for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
     ctx.actions.resume();
-    return new LocalCloud(app, ctx, rateLimiter, token, `http://${address}:${port}`, hosts);
+    return new LocalCloud(app, ctx, rateLimiter, token, `http://${address}:${port}`, requestLog, hosts);
   }
 
   async stop(): Promise<void> {

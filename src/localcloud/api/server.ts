@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudContext } from '../context';
 import { ApiError, serverError, tooManyRequests, unauthorized } from './errors';
 import { RateLimiter } from './rate-limit';
+import type { RequestLog } from '../request-log';
 import { registerAccountRoutes } from './routes/account';
 import { registerActionRoutes } from './routes/actions';
 import { registerDomainRoutes } from './routes/domains';
@@ -21,6 +22,8 @@ import { registerVpcRoutes } from './routes/vpcs';
 export interface ApiServerOptions {
   token: string;
   rateLimiter: RateLimiter;
+  /** Records every /v2 request with the status it got (refused ones too). */
+  requestLog?: RequestLog;
   /** Extra routes outside /v2 (the control endpoints), registered by the caller. */
   registerControl?: (app: FastifyInstance) => void;
 }
@@ -59,6 +62,11 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
       throw tooManyRequests();
     }
     if (fault.status) throw serverError(fault.status);
+  });
+
+  // Every API request counts, whatever it got back: 401, 429 and injected faults included.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.url.startsWith('/v2/')) options.requestLog?.record(request.method, request.url, reply.statusCode);
   });
 
   // A lost response: the work is done, but the client hears only an error.
