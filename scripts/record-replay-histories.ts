@@ -1,6 +1,7 @@
 // Records histories of the current workflows into test/replay/, for the replay test that guards
 // determinism. Run after a deliberate workflow change: npx tsx scripts/record-replay-histories.ts
 // (a change that breaks replay of old histories needs workflow versioning, not a re-recording).
+// Give file names to record only those: npx tsx scripts/record-replay-histories.ts provision-environment-stack-a.json
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { loadEnvironmentSpec } from '../src/specs/load';
 import { DIGITALOCEAN_TASK_QUEUE } from '../src/temporal/task-queues';
 import { resolveTemporalCli } from '../src/devstack/temporal-cli';
 import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
+import { generateEd25519 } from '../src/localcloud/hosts/host-key';
 import { createSagaFixtureActivities } from '../test/fixtures/saga-activities';
 
 const OUT = path.join(__dirname, '..', 'test', 'replay');
@@ -25,21 +27,28 @@ async function main(): Promise<void> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...OPS_SEARCH_ATTRIBUTES] },
   });
+  // A deploy key made for the recording; the histories hold only its fingerprint.
+  const deployKey = generateEd25519();
+  const recordingSecrets: Record<string, string> = { STACK_A_POSTGRES_PASSWORD: 'recording-only-password' };
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../test/fixtures/workflows'),
     activities: {
-      ...createActivities({ opsflowVersion: 'recording', providers: ['localcloud'] }),
+      ...createActivities({
+        opsflowVersion: 'recording',
+        providers: ['localcloud'],
+        ssh: { privateKey: () => deployKey.private, resolveSecret: async (ref) => recordingSecrets[ref.replace(/^env:/, '')] ?? '' },
+      }),
       ...createSagaFixtureActivities({ calls: [] }, { undeletable: ['thing-2'] }),
     },
   });
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-record-'));
-  const cloud = await LocalCloud.start({ stateDir, rateLimit: { perMinute: 1e6, perHour: 1e6 } });
+  const cloud = await LocalCloud.start({ stateDir, hostNetwork: 97, timing: { dropletCreateMs: 1000, actionMs: 150 }, rateLimit: { perMinute: 1e6, perHour: 1e6 } });
   const cloudWorker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: DIGITALOCEAN_TASK_QUEUE,
-    activities: createCloudActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), pollMs: { first: 100, max: 400 } }),
+    activities: createCloudActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), pollMs: { first: 100, max: 400 }, sshPublicKey: () => deployKey.public }),
   });
   const stackA = loadEnvironmentSpec(path.join(__dirname, '..', 'examples', 'stack-a.yaml'));
   const runs: { file: string; type: string; args: unknown[] }[] = [
@@ -48,8 +57,9 @@ async function main(): Promise<void> {
     { file: 'saga-failure-with-stuck-compensation.json', type: 'threeStepsThen', args: [{ after: 'fail' }] },
     { file: 'saga-keep.json', type: 'threeStepsThen', args: [{ after: 'fail', onFailure: 'keep' }] },
   ];
+  const only = process.argv.slice(2);
   await cloudWorker.runUntil(() => worker.runUntil(async () => {
-    for (const run of runs) {
+    for (const run of runs.filter((r) => only.length === 0 || only.includes(r.file))) {
       const handle = await env.client.workflow.start(run.type, { taskQueue: TASK_QUEUE, workflowId: run.file.replace('.json', ''), args: run.args });
       await handle.result().catch(() => undefined);
       // The CLI's JSON is the format users export from production too (`temporal workflow show -o json`).
