@@ -87,6 +87,8 @@ const ssh = z.strictObject({
   key: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must name a key from OPSFLOW_SSH_KEYS, not hold the key itself'),
   /** Expected host key fingerprints (SHA256:...) per droplet instance, when known. */
   hostKeys: z.record(z.string(), z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint')).default({}),
+  /** How long a new droplet gets to answer SSH before provisioning gives up and rolls back. */
+  waitSeconds: z.number().int().min(5).max(3600).default(300),
 });
 
 const environmentShape = z.strictObject({

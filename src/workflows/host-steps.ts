@@ -25,9 +25,6 @@ const SSH_STEP: ActivityOptions = {
 };
 const ssh = proxyActivities<Activities>(SSH_STEP);
 
-/** How long a new droplet gets to answer SSH before provisioning gives up on it. */
-const SSH_WAIT_MS = 5 * 60_000;
-
 export async function waitForSsh(spec: EnvironmentSpec, instance: string, host: string): Promise<HostTarget> {
   const expected = spec.ssh.hostKeys[instance];
   const { fingerprint } = await ssh.waitForSsh({
@@ -36,7 +33,8 @@ export async function waitForSsh(spec: EnvironmentSpec, instance: string, host: 
     user: spec.ssh.user,
     key: spec.ssh.key,
     expectedFingerprints: expected ? [expected] : undefined,
-    timeoutMs: SSH_WAIT_MS,
+    // The spec's ssh.waitSeconds (default 5 minutes): how long a new droplet gets to answer.
+    timeoutMs: spec.ssh.waitSeconds * 1000,
   });
   // Pinned on first contact (or the spec's): every later connection must show this key.
   return { instance, host, port: spec.ssh.port, user: spec.ssh.user, key: spec.ssh.key, fingerprints: [fingerprint] };
