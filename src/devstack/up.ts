@@ -1,8 +1,11 @@
 // `opsflow up` (`npm start`): the whole local stack in one command. Starts the Temporal dev server
-// with its Web UI and the worker, runs a first workflow to prove the stack works, and stops
-// everything cleanly on Ctrl-C. Started twice, it finds the running stack instead of fighting it.
+// with its Web UI, the local cloud and the worker, runs a first workflow to prove the stack works,
+// provisions stack A on the local cloud, and stops everything cleanly on Ctrl-C. Started twice, it
+// finds the running stack instead of fighting it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { PROJECT_ROOT, stateDir } from '../paths';
@@ -16,9 +19,15 @@ import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-se
 import { isPortInUse } from './ports';
 import { resolveTemporalCli } from './temporal-cli';
 import { readEndpoint, type LocalCloudEndpoint } from '../localcloud/endpoint';
+import { FALLBACK_SSH_PORT } from '../localcloud/hosts/droplet-hosts';
+import { generateEd25519 } from '../localcloud/hosts/host-key';
+import { resolveBwrap } from '../localcloud/hosts/sandbox';
 import { resolveS3ServerBinary } from '../localcloud/spaces/resolve-binary';
+import { configuredSshKeys } from '../ssh-keys';
 
 const DEMO_SPEC = path.join(PROJECT_ROOT, 'examples', 'stack-a.yaml');
+/** The secret stack A's spec names (`env:STACK_A_POSTGRES_PASSWORD`). */
+const DEMO_SECRET = 'STACK_A_POSTGRES_PASSWORD';
 
 export interface UpOptions {
   /** Provision examples/stack-a.yaml on the local cloud once the stack is up. */
@@ -91,6 +100,8 @@ export async function up(options: UpOptions): Promise<number> {
       say(`Temporal ${version} is up at ${address}; history is kept in ${path.join(dir, 'temporal.db')}.`);
     }
 
+    /** Port the local cloud's droplets answer SSH on, when this run started it. */
+    let sshPort: number | undefined;
     if (env.DIGITALOCEAN_TOKEN) {
       say(`DIGITALOCEAN_TOKEN is set: workflows act on the real DigitalOcean account (${env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com'}).`);
     } else {
@@ -98,12 +109,20 @@ export async function up(options: UpOptions): Promise<number> {
       if (existing) {
         say(`Using the local cloud already running at ${existing.apiUrl}.`);
       } else {
+        try {
+          resolveBwrap();
+        } catch {
+          throw new Error('bubblewrap (bwrap) is missing, and the local cloud runs its droplets in it: run `bash scripts/host-packages.sh` (as root; it installs only what is missing), then start again');
+        }
         // Built once per machine (minutes the first time); done here so its progress shows.
         await resolveS3ServerBinary();
-        const cloud = spawnCli(env, ['localcloud', 'start', '--port', String(options.localcloudPort)], path.join(dir, 'localcloud.log'));
+        // Chosen here and given explicitly, so the demo spec can be told the same port.
+        sshPort = await dropletSshPort(env);
+        const cloud = spawnCli(env, ['localcloud', 'start', '--port', String(options.localcloudPort), '--ssh-port', String(sshPort)], path.join(dir, 'localcloud.log'));
         children.push({ name: 'local cloud', process: cloud });
         const endpoint = await waitForEndpoint(env, cloud, 60_000);
         say(`Local cloud (DigitalOcean API) is up at ${endpoint.apiUrl}; its token is in ${path.join(dir, 'localcloud', 'token')}.`);
+        say(`  Its droplets answer SSH on port ${sshPort}${sshPort === 22 ? '' : ' (port 22 cannot be bound here)'}, each on its own 127.x address.`);
         if (endpoint.spaces) say(`Spaces (S3) for backups is at ${endpoint.spaces.endpoint}; its keys are in ${path.join(dir, 'localcloud', 'spaces-keys.json')}.`);
       }
     }
@@ -111,10 +130,13 @@ export async function up(options: UpOptions): Promise<number> {
     const clientEnv = { ...env, TEMPORAL_ADDRESS: address };
     const { client, connection } = await connectClient(clientEnv);
     try {
+      let deployKey: string | undefined;
       if ((await workerPollerCount(client, TASK_QUEUE)) > 0) {
         say(`A worker is already polling task queue ${TASK_QUEUE}; not starting another.`);
       } else {
-        const worker = spawnWorker(clientEnv, options, path.join(dir, 'worker.log'));
+        const secrets = workerSecrets(env, dir, say);
+        deployKey = secrets.deployKey;
+        const worker = spawnWorker({ ...clientEnv, ...secrets.env }, options, path.join(dir, 'worker.log'));
         children.push({ name: 'worker', process: worker });
         say(`Worker started (pid ${worker.pid}); logs in ${path.join(dir, 'worker.log')}.`);
       }
@@ -122,7 +144,7 @@ export async function up(options: UpOptions): Promise<number> {
 
       const check = await runCheckWorker(client, 60_000);
       say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
-      if (options.demo && !env.DIGITALOCEAN_TOKEN) await provisionDemo(client, address, say);
+      if (options.demo && !env.DIGITALOCEAN_TOKEN) await provisionDemo(client, { address, uiUrl, sshPort: sshPort ?? (await dropletSshPort(env)), deployKey }, say);
     } finally {
       await connection.close();
     }
@@ -158,13 +180,70 @@ export async function up(options: UpOptions): Promise<number> {
 }
 
 /** The demo: stack A on the local cloud (never on a real account), shown step by step. */
-async function provisionDemo(client: Client, address: string, say: (line: string) => void): Promise<void> {
+async function provisionDemo(
+  client: Client,
+  where: { address: string; uiUrl: string; sshPort: number; deployKey?: string },
+  say: (line: string) => void,
+): Promise<void> {
   const spec = loadEnvironmentSpec(DEMO_SPEC);
+  // The spec says 22; where the local cloud had to use another port, the demo follows it.
+  spec.ssh.port = where.sshPort;
   say(`Provisioning the demo environment ${path.relative(process.cwd(), DEMO_SPEC) || DEMO_SPEC} on the local cloud:`);
   const handle = await startOperation(client, 'provisionEnvironment', `provision-${spec.name}`, [{ spec }], `demo: provision ${spec.name}`);
+  const watch = `${where.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`;
+  say(`  Watch it in the Web UI: ${watch}`);
   const result = await followProgress<ProvisionResult>(handle);
   say(formatProvisionResult(result));
-  say(`  Its history: temporal workflow show --address ${address} --workflow-id ${handle.workflowId}`);
+  const host = result.hosts[0];
+  if (host && where.deployKey) say(`  log in      ssh -i ${where.deployKey} -p ${result.ssh.port} ${result.ssh.user}@${host.address}`);
+  say(`  Its run:    ${watch}`);
+  say(`  Its history: temporal workflow show --address ${where.address} --workflow-id ${handle.workflowId}`);
+}
+
+/**
+ * What the worker needs to provision the demo on a fresh machine, each made once and kept in the
+ * state folder: the deploy key (OPSFLOW_SSH_KEYS `deploy`) and stack A's database password.
+ * Only paths are printed, never the password.
+ */
+function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) => void): { env: NodeJS.ProcessEnv; deployKey?: string } {
+  const extra: NodeJS.ProcessEnv = {};
+  let deployKey = configuredSshKeys(env).find((k) => k.name === 'deploy')?.path;
+  if (!deployKey) {
+    deployKey = path.join(dir, 'ssh', 'deploy');
+    if (!existsSync(deployKey)) {
+      mkdirSync(path.dirname(deployKey), { recursive: true, mode: 0o700 });
+      const pair = generateEd25519();
+      writeFileSync(deployKey, pair.private, { mode: 0o600, flag: 'wx' });
+      writeFileSync(`${deployKey}.pub`, `${pair.public} opsflow-deploy\n`, { mode: 0o644 });
+      say(`Created the deploy SSH key ${deployKey} (ed25519); the worker registers it with the cloud as \`deploy\`.`);
+    }
+    extra.OPSFLOW_SSH_KEYS = [env.OPSFLOW_SSH_KEYS?.trim(), `deploy=${deployKey}`].filter(Boolean).join(',');
+  }
+  if (!env[DEMO_SECRET]) {
+    const file = path.join(dir, 'secrets', DEMO_SECRET);
+    if (!existsSync(file)) {
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+      say(`Generated stack A's database password into ${file} (the worker reads it as ${DEMO_SECRET}).`);
+    }
+    extra[DEMO_SECRET] = readFileSync(file, 'utf8').trim();
+  }
+  return { env: extra, deployKey };
+}
+
+/**
+ * The port the local cloud's droplets can answer SSH on here: 22 when this process can bind it on
+ * a droplet network address (root, or a low unprivileged-port start), else the local cloud's
+ * fallback. Probed on 127.<network>.0.1, an address no droplet gets.
+ */
+async function dropletSshPort(env: NodeJS.ProcessEnv): Promise<number> {
+  const network = Number(env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ?? 100);
+  const bindable = await new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(22, `127.${network}.0.1`, () => server.close(() => resolve(true)));
+  });
+  return bindable ? 22 : FALLBACK_SSH_PORT;
 }
 
 function readRunningStack(stackFile: string): StackRecord | undefined {

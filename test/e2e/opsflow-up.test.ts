@@ -1,13 +1,18 @@
 // `opsflow up`, `status` and `doctor` end to end, as a newcomer runs them: a real dev server with
-// its Web UI, a real worker process, history that survives a restart, and a clean Ctrl-C.
+// its Web UI, a real worker process that provisions stack A whole on the local cloud (with a deploy
+// key and a database password it made itself), history that survives a restart, and a clean Ctrl-C.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { isPortInUse } from '../../src/devstack/ports';
+import { connect, exec } from '../helpers/droplet-host';
 import { temporalCliPath } from '../helpers/temporal';
 import { exitOf, freePort, runCli, startCli } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
+
+// Each up provisions stack A whole (SSH, bootstrap, compose, health gate) before it says it runs.
+jest.setTimeout(8 * 60_000);
 
 let env: NodeJS.ProcessEnv;
 let ports: { port: number; uiPort: number; metricsPort: number; localcloudPort: number };
@@ -25,18 +30,56 @@ beforeAll(async () => {
     TEMPORAL_CLI_PATH: temporalCliPath(),
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.port}`,
     DIGITALOCEAN_TOKEN: '',
+    // A fresh machine: up makes the deploy key and the database password itself.
+    OPSFLOW_SSH_KEYS: '',
+    STACK_A_POSTGRES_PASSWORD: '',
   };
 });
+
+const deployKeyFile = () => path.join(stateDir, 'ssh', 'deploy');
+const passwordFile = () => path.join(stateDir, 'secrets', 'STACK_A_POSTGRES_PASSWORD');
 
 function listWorkflows(): string {
   return execFileSync(temporalCliPath(), ['workflow', 'list', '--address', `127.0.0.1:${ports.port}`], { encoding: 'utf8' });
 }
 
 test('up serves the Web UI, runs a first workflow, notices a second up, and stops on Ctrl-C', async () => {
-  const { child, output } = await startCli(upArgs, env, 'Press Ctrl-C');
+  const { child, output } = await startCli(upArgs, env, 'Press Ctrl-C', 300_000);
   try {
-    // The demo: stack A's infrastructure on the local cloud.
-    expect(output()).toMatch(/Environment stack-a is provisioned\.[\s\S]*reserved IP 127\.200\./);
+    // The demo: stack A whole on the local cloud, and where to watch it.
+    const out = output();
+    expect(out).toContain(`Created the deploy SSH key ${deployKeyFile()} (ed25519)`);
+    expect(out).toContain(`Generated stack A's database password into ${passwordFile()}`);
+    expect(out).toContain('Its droplets answer SSH on port 22');
+    expect(out).toContain(`Watch it in the Web UI: http://127.0.0.1:${ports.uiPort}/namespaces/default/workflows/provision-stack-a`);
+    expect(out).toMatch(/Environment stack-a is provisioned\.\n/);
+    const address = /droplet +stack-a-app \(\d+\) +public (127\.99\.\d+\.\d+) +private 10\.10\.\d+\.\d+ +host key SHA256:/.exec(out)?.[1] as string;
+    expect(address).toBeDefined();
+    expect(out).toMatch(/volume +stack-a-pgdata \(\S+\) on stack-a-app, mounted at \/mnt\/pgdata\n/);
+    expect(out).toMatch(/reserved IP 127\.200\.\d+\.\d+\n/);
+    expect(out).toContain(`ssh -i ${deployKeyFile()} -p 22 root@${address}`);
+    const ports5 = [3000, 8081, 8082, 8083, 8084];
+    for (const port of ports5) expect(out).toContain(`healthy     http://${address}:${port}/health`);
+
+    // Made once, private to this user; the password never shows in the output.
+    expect(statSync(deployKeyFile()).mode & 0o777).toBe(0o600);
+    expect(statSync(passwordFile()).mode & 0o777).toBe(0o600);
+    const password = readFileSync(passwordFile(), 'utf8').trim();
+    expect(password.length).toBeGreaterThanOrEqual(24);
+    expect(out).not.toContain(password);
+
+    // Five services answer, and PostgreSQL takes the generated password at the droplet's address.
+    for (const port of ports5) expect((await fetch(`http://${address}:${port}/health`)).status).toBe(200);
+    const { client: ssh } = await connect({ id: 0, address, port: 22, region: 'fra1' }, readFileSync(deployKeyFile(), 'utf8'));
+    try {
+      const ps = await exec(ssh, "cd /opt/app && docker compose ps --format '{{.Service}} {{.State}}'");
+      expect(ps.stdout.trim().split('\n').sort()).toEqual(['auth running', 'booking running', 'fleet running', 'frontend running', 'payment running', 'postgres running']);
+    } finally {
+      ssh.end();
+    }
+    const query = execFileSync('psql', ['-X', '-A', '-t', '-h', address, '-U', 'postgres', '-d', 'booking', '-c', 'SELECT current_database()'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' } });
+    expect(query.trim()).toBe('booking');
+
     const firstId = /First workflow (\S+) completed/.exec(output())?.[1];
     expect(firstId).toMatch(/^check-worker-/);
 
@@ -98,8 +141,14 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
 });
 
 test('a restarted stack still has the earlier history, and doctor reports every check', async () => {
-  const { child } = await startCli(upArgs, env, 'Press Ctrl-C');
+  const password = readFileSync(passwordFile(), 'utf8');
+  const { child, output } = await startCli(upArgs, env, 'Press Ctrl-C', 300_000);
   try {
+    // The key and the password were made once: the restart reuses them and provisions again.
+    expect(output()).not.toContain('Created the deploy SSH key');
+    expect(output()).not.toContain('Generated stack A');
+    expect(readFileSync(passwordFile(), 'utf8')).toBe(password);
+    expect(output()).toMatch(/Environment stack-a is provisioned\.\n/);
     // Two checkWorker runs now: the one from the first start survived the restart.
     expect(listWorkflows().match(/checkWorker/g)?.length).toBeGreaterThanOrEqual(2);
 
