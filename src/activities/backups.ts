@@ -11,22 +11,30 @@ import { directorySource } from '../backups/dump-source';
 import { engineFor } from '../backups/engines';
 import { BackupError, asBackupError } from '../backups/errors';
 import { backupKey, manifestKeyOf, MANIFEST_SUFFIX, policyPrefix, seriesPrefix, takenAtOf, verifiedKeyOf, VERIFIED_SUFFIX, type BackupManifest, type TableStats, type VerificationRecord } from '../backups/keys';
+import { dropletRunners, knownHostsFileFromEnv } from '../backups/droplet-runner';
 import { localRunner } from '../backups/local-runner';
 import { restoreFromSpaces } from '../backups/restore-from-spaces';
 import { secretResolver, type SecretResolver } from '../backups/secrets';
 import { deleteKeys, getJson, listAll, putJson, spacesClient, type SpacesAccess } from '../backups/spaces';
 import { streamBackupToSpaces } from '../backups/stream-to-spaces';
 import { postWebhook } from '../backups/webhook';
+import { digitalOceanClientFactory } from '../clients/digitalocean/account';
+import { DigitalOceanApiError } from '../clients/digitalocean/errors';
 import type { BackupPolicy, BackupTarget } from '../specs/backup-policy';
+import { readPrivateKey } from '../ssh-keys';
+import { toActivityFailure } from './digitalocean-failures';
 
 type DatabaseTarget = Extract<BackupTarget, { kind: 'postgresql' | 'mysql' | 'mariadb' }>;
 type DirectoryTarget = Extract<BackupTarget, { kind: 'directory' }>;
 
-/** A place inside a droplet: its host, or a compose service's container on it. */
+/** A place inside a droplet: its host, or a compose service's container on it; how to reach it over SSH. */
 export interface DropletPlace {
   environment: string;
   droplet: string;
   service?: string;
+  sshPort?: number;
+  sshKey?: string;
+  hostKey?: string;
 }
 
 export interface BackupDeps {
@@ -38,7 +46,7 @@ export interface BackupDeps {
   defaultEndpoint?: string;
   /**
    * How to run commands in a droplet (`in:` targets): over SSH, as `docker exec -i <service> ...`
-   * when a service is named. Not wired yet: such targets fail as Unsupported until it is.
+   * when a service is named (src/backups/droplet-runner.ts). Without it such targets fail as Unsupported.
    */
   dropletRunner?: (place: DropletPlace) => CommandRunner | Promise<CommandRunner>;
   /** Where `connection` targets' tools run; default: spawned on this worker. */
@@ -80,6 +88,8 @@ function progress(details: unknown): void {
 
 function toFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
+  // Finding a droplet target through the API: DigitalOcean* types, with the API's own retry delay.
+  if (err instanceof DigitalOceanApiError) return toActivityFailure(err);
   const e = err instanceof BackupError ? err : err instanceof CommandFailed || (err as { $metadata?: unknown })?.$metadata ? asBackupError(err, 'backup step') : undefined;
   if (!e) return err;
   return ApplicationFailure.create({ type: e.type, message: e.message, nonRetryable: !e.retryable });
@@ -367,7 +377,20 @@ export function createBackupActivities(deps: BackupDeps = {}) {
 
 export type BackupActivities = ReturnType<typeof createBackupActivities>;
 
-/** The worker's backup settings from its environment. */
+/**
+ * The worker's backup settings from its environment: SPACES_ENDPOINT; droplet targets reached over
+ * SSH with the DigitalOcean account the worker uses (DIGITALOCEAN_TOKEN, else the local cloud), keys
+ * from OPSFLOW_SSH_KEYS (default `deploy`) and host keys from OPSFLOW_KNOWN_HOSTS (~/.ssh/known_hosts).
+ */
 export function backupDepsFromEnv(env: NodeJS.ProcessEnv = process.env): BackupDeps {
-  return { defaultEndpoint: env.SPACES_ENDPOINT || undefined, resolveSecret: secretResolver(env) };
+  return {
+    defaultEndpoint: env.SPACES_ENDPOINT || undefined,
+    resolveSecret: secretResolver(env),
+    dropletRunner: dropletRunners({
+      digitalOcean: digitalOceanClientFactory(env),
+      privateKey: (name) => readPrivateKey(name, env),
+      defaultKey: 'deploy',
+      knownHostsFile: knownHostsFileFromEnv(env),
+    }),
+  };
 }

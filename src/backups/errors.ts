@@ -14,6 +14,10 @@ export type BackupErrorType =
   | 'Unsupported'
   | 'WebhookFailed'
   | 'SecretUnavailable'
+  | 'DropletNotFound' // no droplet (or more than one) by the policy's environment and droplet name
+  | 'DropletUnreachable' // SSH to the droplet refused, reset or timed out; it may come back
+  | 'SshRefused' // the droplet refused the worker's key, or its host key is not the one expected
+  | 'HostKeyUnknown' // neither the policy nor the worker's known_hosts names the droplet's host key
   | 'VerificationFailed'
   | 'Cancelled';
 

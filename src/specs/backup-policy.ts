@@ -10,6 +10,12 @@ const inDroplet = z.strictObject({
   droplet: z.string().min(1),
   /** Compose service the database runs in. */
   service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a compose service name'),
+  /** The droplet's SSH port (default 22). */
+  sshPort: z.number().int().min(1).max(65535).optional(),
+  /** Name of a key in the worker's OPSFLOW_SSH_KEYS to log in as root with (default: the worker's `deploy`). */
+  sshKey: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must name a key from OPSFLOW_SSH_KEYS, not hold the key itself').optional(),
+  /** The droplet's host key fingerprint; without it the worker's known_hosts file (OPSFLOW_KNOWN_HOSTS) must know the droplet. */
+  hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint (SHA256:...)').optional(),
 });
 
 const byConnection = z.strictObject({
