@@ -2,6 +2,8 @@
 // determinism. Run after a deliberate workflow change: npx tsx scripts/record-replay-histories.ts
 // (a change that breaks replay of old histories needs workflow versioning, not a re-recording).
 // Give file names to record only those: npx tsx scripts/record-replay-histories.ts provision-environment-stack-a.json
+// deployRelease runs need a provisioned stack A: the script provisions one first when the stack A
+// recording is not among those made in the same invocation.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,8 @@ import { resolveTemporalCli } from '../src/devstack/temporal-cli';
 import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { generateEd25519 } from '../src/localcloud/hosts/host-key';
 import { createSagaFixtureActivities } from '../test/fixtures/saga-activities';
+import { buildDeployInput } from '../src/client/deploy';
+import type { ProvisionResult } from '../src/workflows/provision-environment';
 
 const OUT = path.join(__dirname, '..', 'test', 'replay');
 const TASK_QUEUE = 'record-replay';
@@ -51,17 +55,27 @@ async function main(): Promise<void> {
     activities: createCloudActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), pollMs: { first: 100, max: 400 }, sshPublicKey: () => deployKey.public }),
   });
   const stackA = loadEnvironmentSpec(path.join(__dirname, '..', 'examples', 'stack-a.yaml'));
-  const runs: { file: string; type: string; args: unknown[] }[] = [
+  // Runs on the stack A hosts take their arguments from its provisioning result.
+  const deploy = (images: Record<string, string>, consecutiveFailures?: number) => (provisioned: ProvisionResult) => [buildDeployInput({ result: provisioned, spec: stackA }, images, { consecutiveFailures })];
+  const runs: { file: string; type: string; args: unknown[] | ((provisioned: ProvisionResult) => unknown[]) }[] = [
     { file: 'provision-environment-stack-a.json', type: 'provisionEnvironment', args: [{ spec: stackA }] },
+    { file: 'deploy-release-healthy.json', type: 'deployRelease', args: deploy({ auth: '2.0.2', booking: '3.2.1' }) },
+    { file: 'deploy-release-rolled-back.json', type: 'deployRelease', args: deploy({ auth: '2.0.3-unhealthy' }, 2) },
     { file: 'check-worker.json', type: 'checkWorker', args: [] },
     { file: 'saga-failure-with-stuck-compensation.json', type: 'threeStepsThen', args: [{ after: 'fail' }] },
     { file: 'saga-keep.json', type: 'threeStepsThen', args: [{ after: 'fail', onFailure: 'keep' }] },
   ];
   const only = process.argv.slice(2);
+  let provisioned: ProvisionResult | undefined;
   await cloudWorker.runUntil(() => worker.runUntil(async () => {
     for (const run of runs.filter((r) => only.length === 0 || only.includes(r.file))) {
-      const handle = await env.client.workflow.start(run.type, { taskQueue: TASK_QUEUE, workflowId: run.file.replace('.json', ''), args: run.args });
-      await handle.result().catch(() => undefined);
+      if (typeof run.args === 'function' && !provisioned) {
+        provisioned = await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'provision-stack-a-for-recording', args: [{ spec: stackA }] });
+      }
+      const args = typeof run.args === 'function' ? run.args(provisioned!) : run.args;
+      const handle = await env.client.workflow.start(run.type, { taskQueue: TASK_QUEUE, workflowId: run.file.replace('.json', ''), args });
+      const result: unknown = await handle.result().catch(() => undefined);
+      if (run.file === 'provision-environment-stack-a.json' && result) provisioned = result as ProvisionResult;
       // The CLI's JSON is the format users export from production too (`temporal workflow show -o json`).
       const json = execFileSync(cli, ['workflow', 'show', '--address', env.address, '--workflow-id', handle.workflowId, '--output', 'json']);
       writeFileSync(path.join(OUT, run.file), json);

@@ -18,6 +18,8 @@ import { loadBackupPolicies, loadEnvironmentSpec } from '../specs/load';
 import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/provision-environment';
+import type { DeployResult } from '../workflows/deploy-release';
+import { buildDeployInput, deployWorkflowId, formatDeployResult, lastProvisioning, parseSets } from './deploy';
 
 /** One readable line (or a spec's list of problems) for any failure, never a stack trace. */
 function describeFailure(err: unknown): string {
@@ -31,6 +33,12 @@ function describeFailure(err: unknown): string {
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number from 1 to 65535');
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('must be a whole number from 1 to 100');
   return n;
 }
 
@@ -83,6 +91,30 @@ export function buildCli(): Command {
         console.log(`Provisioning ${spec.name}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
         console.log(formatProvisionResult(await followProgress<ProvisionResult>(handle)));
+      });
+    });
+
+  program
+    .command('deploy')
+    .description("deploy new images to a provisioned environment; a release that fails its health gate is rolled back")
+    .argument('<environment>')
+    .option('--set <service=tag>', 'a service and its new tag, or a full image (registry/name:tag); repeat per service', (value: string, list: string[]) => [...list, value], [] as string[])
+    .option('--consecutive-failures <n>', 'failed probes in a row that fail the health gate (default: each check\'s attempts)', positiveInteger)
+    .option('--detach', 'start it and return; follow with `opsflow status <workflow id>`')
+    .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --type deployRelease --input-file`) and exit')
+    .action(async (environment: string, opts: { set: string[]; consecutiveFailures?: number; detach?: boolean; printInput?: boolean }) => {
+      const sets = parseSets(opts.set); // refuses a malformed --set before connecting
+      await withClient(async (client) => {
+        const input = buildDeployInput(await lastProvisioning(client, environment), sets, { consecutiveFailures: opts.consecutiveFailures });
+        if (opts.printInput) {
+          console.log(JSON.stringify(input));
+          return;
+        }
+        const what = Object.entries(input.images).map(([service, image]) => `${service} ${image}`).join(', ');
+        const handle = await startOperation(client, 'deployRelease', deployWorkflowId(environment), [input], `deploy ${what} to ${environment}`);
+        console.log(`Deploying ${what} to ${environment}: workflow ${handle.workflowId}`);
+        if (opts.detach) return;
+        console.log(formatDeployResult(await followProgress<DeployResult>(handle)));
       });
     });
 

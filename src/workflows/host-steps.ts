@@ -17,7 +17,7 @@ export interface HostTarget {
   fingerprints: string[];
 }
 
-const SSH_STEP: ActivityOptions = {
+export const SSH_STEP: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   // Commands heartbeat every 2 s; a worker that died mid-command is noticed within 30 s.
   heartbeatTimeout: '30 seconds',

@@ -6,3 +6,4 @@ export { runBackups } from './run-backups';
 export { verifyBackup } from './verify-backup';
 export { applyRetention } from './apply-retention';
 export { restoreBackup } from './restore-backup';
+export { deployRelease } from './deploy-release';
