@@ -4,7 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # backup.ts needs PostgreSQL on 127.0.0.1:5432 (user postgres) and creates, then drops, a 1 GB
 # database; backup-child.ts is its helper process, not a benchmark of its own.
-for bench in bench/localcloud-*.ts bench/backup.ts; do
+# provision.ts runs the production worker (dist/worker.js) as a child process, so it builds first;
+# it needs bubblewrap (scripts/host-packages.sh) and binds droplet addresses 127.98.x.y.
+node_modules/.bin/tsc -p tsconfig.build.json
+for bench in bench/localcloud-*.ts bench/backup.ts bench/provision.ts; do
   [[ -e "$bench" ]] || continue
   echo "== $bench"
   node_modules/.bin/tsx "$bench"

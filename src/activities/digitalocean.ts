@@ -3,6 +3,7 @@
 // done; waiting for the cloud heartbeats and backs off. Retrying is left to Temporal.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DigitalOceanClient } from '../clients/digitalocean/client';
+import { DigitalOceanApiError } from '../clients/digitalocean/errors';
 import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, heartbeatWith } from './digitalocean-failures';
 import { environmentTag, ownerDescription, ownerTags, workflowTag, type Owner } from './ownership';
 
@@ -55,9 +56,18 @@ function conflict(what: string): ApplicationFailure {
 export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
   const poll = deps.pollMs ?? { first: 1000, max: 10_000 };
 
-  /** Heartbeating wait with backoff; cancellation of the activity ends it. */
-  async function waitUntil<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  /**
+   * Heartbeating wait with backoff; cancellation of the activity ends it. With `pauseFirst` it
+   * waits before the first check too: what was started a moment ago (an action, a new droplet) is
+   * never done yet, and a check that cannot succeed still spends the account's 250 requests a minute.
+   */
+  async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, options: { pauseFirst?: boolean } = {}): Promise<T> {
     let delay = poll.first;
+    if (options.pauseFirst) {
+      heartbeatWith({ waitingFor: what, attempt: 0 });
+      await Context.current().sleep(delay);
+      delay = Math.min(poll.max, delay * 2);
+    }
     for (let attempt = 1; ; attempt++) {
       const done = await check();
       if (done !== undefined) return done;
@@ -67,12 +77,17 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
     }
   }
 
+  /** Waits for an action this attempt has just started. */
   async function waitForAction(client: DigitalOceanClient, actionId: number, what: string): Promise<void> {
-    await waitUntil(`${what} (action ${actionId})`, async () => {
-      const { action } = await client.request<{ action: ApiAction }>('GET', `/actions/${actionId}`);
-      if (action.status === 'errored') throw ApplicationFailure.retryable(`${what}: DigitalOcean action ${actionId} (${action.type}) errored`, 'DigitalOceanActionErrored');
-      return action.status === 'completed' ? true : undefined;
-    });
+    await waitUntil(
+      `${what} (action ${actionId})`,
+      async () => {
+        const { action } = await client.request<{ action: ApiAction }>('GET', `/actions/${actionId}`);
+        if (action.status === 'errored') throw ApplicationFailure.retryable(`${what}: DigitalOcean action ${actionId} (${action.type}) errored`, 'DigitalOceanActionErrored');
+        return action.status === 'completed' ? true : undefined;
+      },
+      { pauseFirst: true },
+    );
   }
 
   return {
@@ -92,11 +107,19 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
       const keyBody = publicKey.split(/\s+/).slice(0, 2).join(' ');
       return digitalOceanStep(async () => {
         const client = deps.digitalOcean();
-        const keys = await client.listAll<{ fingerprint: string; public_key: string }>('/account/keys', 'ssh_keys');
-        const existing = keys.find((k) => k.public_key.trim().split(/\s+/).slice(0, 2).join(' ') === keyBody);
+        const find = async () => (await client.listAll<{ fingerprint: string; public_key: string }>('/account/keys', 'ssh_keys')).find((k) => k.public_key.trim().split(/\s+/).slice(0, 2).join(' ') === keyBody);
+        const existing = await find();
         if (existing) return { fingerprint: existing.fingerprint };
-        const { ssh_key } = await client.request<{ ssh_key: { fingerprint: string } }>('POST', '/account/keys', { body: { name: `opsflow-${input.name}`, public_key: keyBody } });
-        return { fingerprint: ssh_key.fingerprint };
+        try {
+          const { ssh_key } = await client.request<{ ssh_key: { fingerprint: string } }>('POST', '/account/keys', { body: { name: `opsflow-${input.name}`, public_key: keyBody } });
+          return { fingerprint: ssh_key.fingerprint };
+        } catch (err) {
+          // Environments provisioned at once race to register the same key: the loser's 422
+          // ("already in use") means the key is there now.
+          const registered = err instanceof DigitalOceanApiError && err.status === 422 ? await find() : undefined;
+          if (registered) return { fingerprint: registered.fingerprint };
+          throw err;
+        }
       });
     },
 
@@ -174,6 +197,7 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
     async waitForDropletsActive(input: { droplets: DropletRef[] }): Promise<ActiveDroplet[]> {
       return digitalOceanStep(async () => {
         const client = deps.digitalOcean();
+        // Paused first: the droplets were created a moment ago and take tens of seconds.
         return waitUntil(`${input.droplets.length} droplet(s) to become active`, async () => {
           const current = await Promise.all(input.droplets.map(async (d) => (await client.request<{ droplet: ApiDroplet }>('GET', `/droplets/${d.id}`)).droplet));
           if (current.some((d) => d.status !== 'active')) return undefined;
@@ -183,7 +207,7 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
             publicIp: d.networks.v4.find((n) => n.type === 'public')?.ip_address ?? '',
             privateIp: d.networks.v4.find((n) => n.type === 'private')?.ip_address ?? '',
           }));
-        });
+        }, { pauseFirst: true });
       });
     },
 

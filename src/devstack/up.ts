@@ -236,7 +236,7 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
  * a droplet network address (root, or a low unprivileged-port start), else the local cloud's
  * fallback. Probed on 127.<network>.0.1, an address no droplet gets.
  */
-async function dropletSshPort(env: NodeJS.ProcessEnv): Promise<number> {
+export async function dropletSshPort(env: NodeJS.ProcessEnv): Promise<number> {
   const network = Number(env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ?? 100);
   const bindable = await new Promise<boolean>((resolve) => {
     const server = net.createServer();

@@ -130,8 +130,10 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
         saga.addCompensation(`delete volume ${name}`, () => undo.deleteVolume({ id: volume.id }));
         status.recordResource({ kind: 'volume', id: volume.id, name });
         const droplet = dropletOf(volumeSpec.droplet);
-        await cloud.attachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region });
+        // Registered before the attach, as for droplets: detaching is a no-op when it never
+        // happened, and an attach that went through while its attempt failed is undone too.
         saga.addCompensation(`detach volume ${name}`, () => undo.detachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region }));
+        await cloud.attachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region });
         result.volumes.push({ name, id: volume.id, droplet: droplet.name, mountPoint: volumeSpec.mountPoint });
       }
 

@@ -9,6 +9,7 @@ export type DigitalOceanErrorKind =
   | 'not_found' // 404
   | 'conflict' // 409
   | 'quota' // 422 that names a limit: droplet limit and the like
+  | 'busy' // 422 "already has a pending event": the droplet or IP is locked by an action still running
   | 'rate_limited' // 429
   | 'server' // 5xx
   | 'network'; // no response: timeout, refused, reset
@@ -19,6 +20,7 @@ const RETRYABLE: Record<DigitalOceanErrorKind, boolean> = {
   not_found: false,
   conflict: false,
   quota: false,
+  busy: true,
   rate_limited: true,
   server: true,
   network: true,
@@ -54,6 +56,8 @@ function kindOf(status: number, body: ErrorBody): DigitalOceanErrorKind {
   if (status === 429) return 'rate_limited';
   if (status >= 500) return 'server';
   if (status === 422 && /limit|quota|exceed/i.test(body.message ?? '')) return 'quota';
+  // Locked by a running action (often this activity's own, from an attempt cut short): it ends.
+  if (status === 422 && /pending event/i.test(body.message ?? '')) return 'busy';
   return 'validation';
 }
 
