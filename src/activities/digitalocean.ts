@@ -60,24 +60,30 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
    * Heartbeating wait with backoff; cancellation of the activity ends it. With `pauseFirst` it
    * waits before the first check too: what was started a moment ago (an action, a new droplet) is
    * never done yet, and a check that cannot succeed still spends the account's 250 requests a minute.
+   * With `throughCancellation` a cancellation does not end it (see waitForAction).
    */
-  async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, options: { pauseFirst?: boolean } = {}): Promise<T> {
+  async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, options: { pauseFirst?: boolean; throughCancellation?: boolean } = {}): Promise<T> {
+    const sleep = (ms: number) => (options.throughCancellation ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Context.current().sleep(ms));
     let delay = poll.first;
     if (options.pauseFirst) {
       heartbeatWith({ waitingFor: what, attempt: 0 });
-      await Context.current().sleep(delay);
+      await sleep(delay);
       delay = Math.min(poll.max, delay * 2);
     }
     for (let attempt = 1; ; attempt++) {
       const done = await check();
       if (done !== undefined) return done;
       heartbeatWith({ waitingFor: what, attempt });
-      await Context.current().sleep(delay);
+      await sleep(delay);
       delay = Math.min(poll.max, delay * 2);
     }
   }
 
-  /** Waits for an action this attempt has just started. */
+  /**
+   * Waits for an action this attempt has just started, through a cancellation too: the action
+   * cannot be called back, and the step must report what it made (an attached volume, an assigned
+   * IP) for the workflow to register its undo.
+   */
   async function waitForAction(client: DigitalOceanClient, actionId: number, what: string): Promise<void> {
     await waitUntil(
       `${what} (action ${actionId})`,
@@ -86,7 +92,7 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
         if (action.status === 'errored') throw ApplicationFailure.retryable(`${what}: DigitalOcean action ${actionId} (${action.type}) errored`, 'DigitalOceanActionErrored');
         return action.status === 'completed' ? true : undefined;
       },
-      { pauseFirst: true },
+      { pauseFirst: true, throughCancellation: true },
     );
   }
 
@@ -197,9 +203,20 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
     async waitForDropletsActive(input: { droplets: DropletRef[] }): Promise<ActiveDroplet[]> {
       return digitalOceanStep(async () => {
         const client = deps.digitalOcean();
+        let polls = 0;
         // Paused first: the droplets were created a moment ago and take tens of seconds.
         return waitUntil(`${input.droplets.length} droplet(s) to become active`, async () => {
           const current = await Promise.all(input.droplets.map(async (d) => (await client.request<{ droplet: ApiDroplet }>('GET', `/droplets/${d.id}`)).droplet));
+          // A droplet whose create action errored stays `new` for ever: say so instead of waiting
+          // out the activity's timeout and its retries. Every third poll, so a normal create costs
+          // a request or two more per droplet, not one per poll.
+          const stillNew = ++polls % 3 === 0 ? current.filter((c) => c.status === 'new') : [];
+          for (const d of stillNew) {
+            const { actions } = await client.request<{ actions: ApiAction[] }>('GET', `/droplets/${d.id}/actions`);
+            if (actions.some((a) => a.type === 'create' && a.status === 'errored')) {
+              throw ApplicationFailure.nonRetryable(`droplet ${d.name} (${d.id}) was not created: its create action errored`, 'DropletCreateFailed');
+            }
+          }
           if (current.some((d) => d.status !== 'active')) return undefined;
           return current.map((d) => ({
             id: d.id,
@@ -283,14 +300,29 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
       });
     },
 
-    /** A reserved IP assigned to the droplet: created with it, so a lost response is still found. */
+    /**
+     * A reserved IP assigned to the droplet: created with it, so a lost response is still found once
+     * the assignment completes. Reserved IPs carry no name or tag: one that is not assigned cannot be
+     * told from anyone else's, so an attempt first lets pending assignments (locked, unassigned IPs)
+     * finish, and an assignment that errored releases its IP before failing.
+     */
     async ensureReservedIp(input: { dropletId: number }): Promise<{ ip: string }> {
       return digitalOceanStep(async () => {
         const client = deps.digitalOcean();
-        const assigned = (await client.listAll<{ ip: string; droplet: { id: number } | null }>('/reserved_ips', 'reserved_ips')).find((r) => r.droplet?.id === input.dropletId);
+        const assigned = await waitUntil('pending reserved IP assignments', async () => {
+          const ips = await client.listAll<{ ip: string; locked: boolean; droplet: { id: number } | null }>('/reserved_ips', 'reserved_ips');
+          const mine = ips.find((r) => r.droplet?.id === input.dropletId);
+          if (mine) return mine;
+          return ips.some((r) => r.locked && !r.droplet) ? undefined : null;
+        });
         if (assigned) return { ip: assigned.ip };
         const created = await client.request<{ reserved_ip: { ip: string }; links: { actions: { id: number }[] } }>('POST', '/reserved_ips', { body: { droplet_id: input.dropletId } });
-        for (const action of created.links.actions) await waitForAction(client, action.id, `assign reserved IP ${created.reserved_ip.ip}`);
+        try {
+          for (const action of created.links.actions) await waitForAction(client, action.id, `assign reserved IP ${created.reserved_ip.ip}`);
+        } catch (err) {
+          if (err instanceof ApplicationFailure && err.type === 'DigitalOceanActionErrored') await deleteIgnoringNotFound(() => client.request('DELETE', `/reserved_ips/${created.reserved_ip.ip}`));
+          throw err;
+        }
         return { ip: created.reserved_ip.ip };
       });
     },

@@ -5,7 +5,7 @@
 // First the infrastructure (VPC, firewall, droplets, volumes, reserved IP) through the DigitalOcean
 // API, then the hosts over SSH (mount, bootstrap, the compose application) and the health gate.
 // Work on hosts needs no undo of its own: rolling back deletes the droplets it happened on.
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { CloudActivities } from '../activities';
 import type { ActiveDroplet } from '../activities/digitalocean';
 import { workflowTag, type Owner } from '../activities/ownership';
@@ -17,7 +17,9 @@ import { CLOUD_CALL, CLOUD_RETRY } from './cloud-activity-options';
 import { StatusTracker } from './status';
 import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
 
-const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: CLOUD_RETRY });
+// On cancellation a create step in flight is waited for, not abandoned: the cloud may still carry
+// its request out, and only a result that reaches the workflow gets its undo registered.
+const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: CLOUD_RETRY, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 const undo = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: COMPENSATION_RETRY });
 
 export interface ProvisionInput {
