@@ -1,0 +1,184 @@
+// Cancelling provisionEnvironment at random moments (seeded, between the start and the time a whole
+// stack A takes here): each run must end cancelled with every compensation done, the cloud must hold
+// nothing of that environment (droplet, volume, attachment, firewall, VPC, reserved IP), nothing
+// may keep answering on the droplet's address, and a neighbour environment stays whole.
+import net from 'node:net';
+import path from 'node:path';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { LocalCloud } from '../../src/localcloud';
+import { loadEnvironmentSpec } from '../../src/specs/load';
+import type { EnvironmentSpec } from '../../src/specs/environment';
+import type { FaultConfig } from '../../src/localcloud/faults';
+import type { ProvisionResult } from '../../src/workflows/provision-environment';
+import type { OperationStatus } from '../../src/workflows/status';
+import { startLocalCloud } from '../helpers/localcloud';
+import { startOpsflowWorkers, type OpsflowWorkers } from '../helpers/opsflow-workers';
+import { startTemporal, uniqueTaskQueue } from '../helpers/temporal';
+
+type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+jest.setTimeout(6 * 60_000);
+
+const RUNS = 6;
+const SEED = 4242;
+
+let env: TestWorkflowEnvironment;
+let cloud: LocalCloud;
+let workers: OpsflowWorkers;
+const stackA = loadEnvironmentSpec(path.join(__dirname, '..', '..', 'examples', 'stack-a.yaml'));
+
+beforeAll(async () => {
+  env = await startTemporal();
+  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 } }));
+  workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' });
+});
+afterAll(async () => {
+  await workers?.stop();
+  await cloud?.stop();
+  await env?.teardown();
+});
+
+async function api(pathAndQuery: string): Promise<Body> {
+  return (await fetch(`${cloud.apiUrl}${pathAndQuery}`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json() as Promise<Body>;
+}
+
+const inventory = () => api('/_localcloud/inventory');
+
+function stack(name: string, n: number): EnvironmentSpec {
+  return { ...structuredClone(stackA), name, vpc: { ipRange: `10.${60 + n}.0.0/16` } };
+}
+
+/** What the inventory still holds of an environment, by name and by its opsflow tag. */
+function leftovers(inv: Body, environment: string): string[] {
+  const ours = (name: string, tags: string[] = []) => name.startsWith(`${environment}-`) || tags.includes(`opsflow-env:${environment}`);
+  const dropletIds = new Set<number>(inv.droplets.map((d: Body) => d.id));
+  return [
+    ...inv.droplets.filter((d: Body) => ours(d.name, d.tags)).map((d: Body) => `droplet ${d.name}`),
+    ...inv.volumes.filter((v: Body) => ours(v.name, v.tags)).map((v: Body) => `volume ${v.name}`),
+    ...inv.volumes.filter((v: Body) => v.droplet_ids.some((id: number) => !dropletIds.has(id))).map((v: Body) => `attachment of ${v.name}`),
+    ...inv.firewalls.filter((f: Body) => ours(f.name, f.tags)).map((f: Body) => `firewall ${f.name}`),
+    ...inv.vpcs.filter((v: Body) => ours(v.name)).map((v: Body) => `vpc ${v.name}`),
+    // Reserved IPs have no name or tag: any IP not on the neighbour's droplet is a leftover.
+    ...inv.reserved_ips.filter((r: Body) => r.droplet_id === null || !dropletIds.has(r.droplet_id)).map((r: Body) => `reserved IP ${r.ip}`),
+  ];
+}
+
+/** True once nothing accepts connections on the port (a destroyed droplet's services stop shortly after). */
+async function closed(host: string, port: number, withinMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port, timeout: 1000 });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    });
+    if (!open) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test(`${RUNS} provisionings cancelled at seeded random moments leave nothing behind`, async () => {
+  let seed = SEED;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const taskQueue = uniqueTaskQueue('provision-cancel');
+  const report: string[] = [];
+
+  await workers.withWorkflowWorker(taskQueue, async () => {
+    // The neighbour: a whole stack A, which also measures how long one takes here.
+    const started = Date.now();
+    const neighbour = (await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-cancel-neighbour', args: [{ spec: stack('neighbour', 0) }] })) as ProvisionResult;
+    const fullMs = Date.now() - started;
+    report.push(`neighbour provisioned in ${(fullMs / 1000).toFixed(1)} s`);
+
+    for (let i = 1; i <= RUNS; i++) {
+      const name = `cancel-${i}`;
+      const delayMs = Math.round(random() * fullMs);
+      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${name}`, args: [{ spec: stack(name, i) }] });
+      await new Promise((r) => setTimeout(r, delayMs));
+      const { droplets } = await api(`/v2/droplets?tag_name=opsflow-env:${name}`);
+      const addresses: string[] = droplets.flatMap((d: Body) => d.networks.v4.filter((n: Body) => n.type === 'public').map((n: Body) => n.ip_address));
+      const step = (await handle.query<OperationStatus>('status')).step;
+      const cancelledAt = Date.now();
+      await handle.cancel();
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      report.push(`${name}: cancelled after ${(delayMs / 1000).toFixed(1)} s during "${step}", ended ${((Date.now() - cancelledAt) / 1000).toFixed(1)} s later`);
+      if (err === undefined) {
+        // Finished before the cancel arrived: nothing to check here (it is not a leftover).
+        report.push(`${name}: had already finished`);
+        await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: `destroy-${name}`, args: [{ environment: name }] });
+        continue;
+      }
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause;
+      // Every compensation succeeded: the run ends with the cancellation itself.
+      expect({ name, step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message) }).toEqual({ name, step, cause: 'cancelled' });
+      expect({ name, step, leftovers: leftovers(await inventory(), name) }).toEqual({ name, step, leftovers: [] });
+      for (const address of addresses) {
+        for (const port of [22, 3000, 5432, 8081]) expect({ name, address, port, closed: await closed(address, port) }).toEqual({ name, address, port, closed: true });
+      }
+    }
+
+    // The neighbour is untouched: its droplet, its attached volume, its reserved IP, its services.
+    const inv = await inventory();
+    const app = neighbour.droplets[0]!;
+    expect(inv.droplets.map((d: Body) => d.name)).toEqual(['neighbour-app']);
+    expect(inv.volumes.map((v: Body) => [v.name, v.droplet_ids])).toEqual([['neighbour-pgdata', [app.id]]]);
+    expect(inv.reserved_ips).toEqual([{ ip: neighbour.reservedIp, droplet_id: app.id }]);
+    expect([inv.firewalls.map((f: Body) => f.name), inv.vpcs.map((v: Body) => v.name)]).toEqual([['neighbour-fw'], ['neighbour-vpc']]);
+    for (const url of neighbour.urls) expect((await fetch(url)).status).toBe(200);
+  });
+  console.log(`provision cancellations (seed ${SEED}):\n${report.join('\n')}`);
+});
+
+// The narrowest moments, made wide: each create request is held 2 s by a latency fault and the run
+// is cancelled while it is held, so the cloud carries it out after the cancellation arrived. The
+// workflow must still learn of what was made and undo it.
+test('cancelled while each create request is in flight, the late resource is still undone', async () => {
+  const HELD_MS = 2000;
+  const cases: { step: string; rule: FaultConfig['rules'][number]; when?: (inv: Body, name: string) => boolean }[] = [
+    { step: 'create VPC', rule: { method: 'POST', path: '/v2/vpcs', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
+    { step: 'create firewall', rule: { method: 'POST', path: '/v2/firewalls', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
+    { step: 'create droplets', rule: { method: 'POST', path: '/v2/droplets', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
+    { step: 'create volumes', rule: { method: 'POST', path: '/v2/volumes', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
+    // The attach request itself (the volume exists by then).
+    { step: 'create volumes', rule: { method: 'POST', path: '/v2/volumes/', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false }, when: (inv, name) => inv.volumes.some((v: Body) => v.name === `${name}-pgdata`) },
+    { step: 'assign reserved IP', rule: { method: 'POST', path: '/v2/reserved_ips', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
+  ];
+  const taskQueue = uniqueTaskQueue('provision-cancel-inflight');
+  const report: string[] = [];
+  const outcomes: { name: string; step: string; cause: string; leftovers: string[] }[] = [];
+  await workers.withWorkflowWorker(taskQueue, async () => {
+    for (const [i, c] of cases.entries()) {
+      const name = `inflight-${i + 1}`;
+      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ rules: [c.rule] }) });
+      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${name}`, args: [{ spec: stack(name, 10 + i) }] });
+      for (;;) {
+        const status = await handle.query<OperationStatus>('status');
+        if (status.step === c.step && (!c.when || c.when(await inventory(), name))) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      // The request is being held now.
+      await new Promise((r) => setTimeout(r, HELD_MS / 4));
+      const cancelledAt = Date.now();
+      await handle.cancel();
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const endedMs = Date.now() - cancelledAt;
+      // Whatever the cloud still does with the held request is done by now.
+      await new Promise((r) => setTimeout(r, Math.max(0, HELD_MS + 500 - endedMs)));
+      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: '{}' });
+      const cause = (err as WorkflowFailedError | undefined)?.cause;
+      report.push(`${name} ${c.rule.method} ${c.rule.path} held during "${c.step}": ended ${(endedMs / 1000).toFixed(1)} s after the cancel`);
+      outcomes.push({ name, step: c.step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message ?? err), leftovers: leftovers(await inventory(), name) });
+    }
+  });
+  console.log(`cancelled with a create request in flight:\n${report.join('\n')}`);
+  expect(outcomes).toEqual(outcomes.map(({ name, step }) => ({ name, step, cause: 'cancelled', leftovers: [] })));
+});
