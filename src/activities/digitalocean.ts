@@ -309,12 +309,18 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
     async ensureReservedIp(input: { dropletId: number }): Promise<{ ip: string }> {
       return digitalOceanStep(async () => {
         const client = deps.digitalOcean();
-        const assigned = await waitUntil('pending reserved IP assignments', async () => {
-          const ips = await client.listAll<{ ip: string; locked: boolean; droplet: { id: number } | null }>('/reserved_ips', 'reserved_ips');
-          const mine = ips.find((r) => r.droplet?.id === input.dropletId);
-          if (mine) return mine;
-          return ips.some((r) => r.locked && !r.droplet) ? undefined : null;
-        });
+        const list = () => client.listAll<{ ip: string; locked: boolean; droplet: { id: number } | null }>('/reserved_ips', 'reserved_ips');
+        // Only a retry can follow a create whose response was lost, so only a retry waits for
+        // pending assignments (which may be other environments'): a first attempt lists once.
+        const retry = Context.current().info.attempt > 1;
+        const assigned = retry
+          ? await waitUntil('pending reserved IP assignments', async () => {
+              const ips = await list();
+              const mine = ips.find((r) => r.droplet?.id === input.dropletId);
+              if (mine) return mine;
+              return ips.some((r) => r.locked && !r.droplet) ? undefined : null;
+            })
+          : (await list()).find((r) => r.droplet?.id === input.dropletId);
         if (assigned) return { ip: assigned.ip };
         const created = await client.request<{ reserved_ip: { ip: string }; links: { actions: { id: number }[] } }>('POST', '/reserved_ips', { body: { droplet_id: input.dropletId } });
         try {
