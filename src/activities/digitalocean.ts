@@ -53,6 +53,13 @@ function conflict(what: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`${what} already exists and is not managed by this opsflow run; rename it or remove it`, 'ResourceConflict');
 }
 
+/** Consecutive transient errors a wait rides out before it fails its attempt. */
+const MAX_TRANSIENT_POLL_ERRORS = 6;
+
+function isTransient(err: unknown): boolean {
+  return err instanceof DigitalOceanApiError && (err.kind === 'server' || err.kind === 'rate_limited' || err.kind === 'network');
+}
+
 export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
   const poll = deps.pollMs ?? { first: 1000, max: 10_000 };
 
@@ -70,10 +77,19 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
       await sleep(delay);
       delay = Math.min(poll.max, delay * 2);
     }
+    let transientInARow = 0;
     for (let attempt = 1; ; attempt++) {
-      const done = await check();
+      let done: T | undefined;
+      try {
+        done = await check();
+        transientInARow = 0;
+      } catch (err) {
+        // A poll is a read: a 5xx, a 429 or a lost connection means "ask again later", not a failed
+        // step. Failing the attempt would restart the whole wait (and its requests) from scratch.
+        if (!isTransient(err) || ++transientInARow > MAX_TRANSIENT_POLL_ERRORS) throw err;
+      }
       if (done !== undefined) return done;
-      heartbeatWith({ waitingFor: what, attempt });
+      heartbeatWith({ waitingFor: what, attempt, ...(transientInARow > 0 ? { transientErrors: transientInARow } : {}) });
       await sleep(delay);
       delay = Math.min(poll.max, delay * 2);
     }

@@ -69,6 +69,24 @@ test('a create whose response was lost is found by the retry, not made twice', a
   expect(retried[0]!.id).toBe(named[0].id);
 });
 
+test('a wait rides out 5xx and 429 answers to its polls instead of failing the attempt', async () => {
+  const waitOwner: Owner = { workflowId: 'provision-flaky-1', environment: 'flaky' };
+  const droplets = await run('ensureDroplets', { owner: waitOwner, names: ['flaky-app'], region: 'ams3', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
+  // Every poll fails for 300 ms (an outage, a 429 storm), then the API answers again.
+  await control('faults', 'PUT', { seed: 11, rules: [{ method: 'GET', path: `/v2/droplets/${droplets[0]!.id}`, errorRate: 1, statuses: [503, 429] }] });
+  const outageOver = new Promise((resolve) => setTimeout(resolve, 300)).then(() => control('faults', 'PUT', {}));
+  const active = await run('waitForDropletsActive', { droplets });
+  await outageOver;
+  expect(active[0]).toMatchObject({ name: 'flaky-app', publicIp: expect.stringMatching(/^127\./) });
+  const failedPolls = (await control('requests')).requests.filter((r: Body) => r.url === `/v2/droplets/${droplets[0]!.id}` && r.status >= 429);
+  expect(failedPolls.length).toBeGreaterThan(0);
+  // A wait that never gets an answer still fails, after a bounded number of tries.
+  await control('faults', 'PUT', { rules: [{ method: 'GET', path: `/v2/droplets/${droplets[0]!.id}`, errorRate: 1, statuses: [503] }] });
+  await expect(run('waitForDropletsActive', { droplets })).rejects.toMatchObject({ type: 'DigitalOceanServer', nonRetryable: false });
+  await control('faults', 'PUT', {});
+  await run('deleteDropletsByTag', { tag: 'opsflow:provision-flaky-1' });
+});
+
 test('a name taken by something opsflow does not own is a non-retryable conflict', async () => {
   await fetch(`${cloud.apiUrl}/v2/vpcs`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'hand-made', region: 'fra1', ip_range: '10.50.0.0/16' }) });
   await expect(run('ensureVpc', { owner, name: 'hand-made', region: 'fra1', ipRange: '10.50.0.0/16' })).rejects.toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
