@@ -55,6 +55,8 @@ function conflict(what: string): ApplicationFailure {
 
 /** Consecutive transient errors a wait rides out before it fails its attempt. */
 const MAX_TRANSIENT_POLL_ERRORS = 6;
+/** Longest a wait pauses for the rate limit's reset (DigitalOcean's window is a minute). */
+const MAX_RATE_LIMIT_PAUSE_MS = 60_000;
 
 function isTransient(err: unknown): boolean {
   return err instanceof DigitalOceanApiError && (err.kind === 'server' || err.kind === 'rate_limited' || err.kind === 'network');
@@ -80,6 +82,9 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
     let transientInARow = 0;
     for (let attempt = 1; ; attempt++) {
       let done: T | undefined;
+      // After a 429 the next poll waits for the account's budget to refill (the API says when):
+      // polling sooner only spends requests other steps need. digitalOceanStep heartbeats meanwhile.
+      let pause = delay;
       try {
         done = await check();
         transientInARow = 0;
@@ -87,10 +92,11 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
         // A poll is a read: a 5xx, a 429 or a lost connection means "ask again later", not a failed
         // step. Failing the attempt would restart the whole wait (and its requests) from scratch.
         if (!isTransient(err) || ++transientInARow > MAX_TRANSIENT_POLL_ERRORS) throw err;
+        pause = Math.max(delay, Math.min((err as DigitalOceanApiError).retryAfterMs ?? 0, MAX_RATE_LIMIT_PAUSE_MS));
       }
       if (done !== undefined) return done;
       heartbeatWith({ waitingFor: what, attempt, ...(transientInARow > 0 ? { transientErrors: transientInARow } : {}) });
-      await sleep(delay);
+      await sleep(pause);
       delay = Math.min(poll.max, delay * 2);
     }
   }
