@@ -145,25 +145,29 @@ test(`${KILLS} SIGKILLs of the worker during four whole stack A provisionings: a
     }
   })();
 
-  // Seeded, so a failing run can be repeated: kill moments drawn at random within the first 110 s.
-  // An SSH step allows 5 attempts, each retried 30 s of heartbeat timeout (plus backoff) after a
-  // death, so the 5th starts at least 150 s after the 1st was killed: within that window no step can
-  // be killed on every attempt, and the runs must all succeed.
+  // Seeded, so a failing run can be repeated: a kill every 1 to 3 s (drawn at random) after the
+  // worker is back, so the kills stay among running steps however fast this machine provisions, and
+  // the whole kill phase lasts about 80 s. An SSH step allows 5 attempts, each retried 30 s of
+  // heartbeat timeout (plus backoff) after a death, so the 5th starts at least 150 s after the 1st
+  // was killed: within that window no step can be killed on every attempt, and the runs must all
+  // succeed.
   let seed = SEED;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const moments = Array.from({ length: KILLS }, () => 1000 + random() * 109_000).sort((a, b) => a - b);
   const stepsAtKill = new Map<string, number>();
   let kills = 0;
   let midRun = 0;
   let inSsh = 0;
   let restartMs = 0;
   try {
-    for (const moment of moments) {
-      await new Promise((r) => setTimeout(r, Math.max(0, moment - at())));
+    // Past 130 s no more kills (see above: the 150 s a step needs to be killed on all 5 attempts).
+    while (kills < KILLS && at() < 130_000) {
+      await new Promise((r) => setTimeout(r, 1000 + random() * 2000));
       // Where the runs are (a query that takes over 4 s does not hold the kill back).
       const steps = await Promise.all(
         handles.map((h) => Promise.race([h.query<OperationStatus>('status').then((s) => s.step), new Promise<string>((r) => setTimeout(() => r('unknown'), 4000))]).catch(() => 'unknown')),
       );
+      // Every run has ended: later kills would prove nothing (the assertion on midRun says so).
+      if (handles.length === specs.length && steps.every((s) => s === 'done')) break;
       for (const step of steps) stepsAtKill.set(step, (stepsAtKill.get(step) ?? 0) + 1);
       if (steps.some((s) => s !== 'done')) midRun++;
       if (steps.some((s) => SSH_STEPS.includes(s))) inSsh++;
@@ -178,7 +182,7 @@ test(`${KILLS} SIGKILLs of the worker during four whole stack A provisionings: a
     const results = (await Promise.all(handles.map((h) => h.result()))) as ProvisionResult[];
     const totalMs = at();
     expect(results.map((r) => r.environment)).toEqual(specs.map((s) => s.name));
-    expect(kills).toBe(KILLS);
+    expect(kills).toBeGreaterThanOrEqual(20);
     // The kills landed while provisioning went on, not after it.
     expect(midRun).toBeGreaterThanOrEqual(20);
     expectExactlyOneEach(await control('GET', 'inventory'), results);
@@ -191,8 +195,9 @@ test(`${KILLS} SIGKILLs of the worker during four whole stack A provisionings: a
     );
   } finally {
     await kill(worker);
+    // Even after a failure: the next test's environments use the same VPC ranges.
+    await control('POST', 'reset');
   }
-  await control('POST', 'reset');
 });
 
 // 20% of every API call answers 500 or 503, and on top of that the droplet endpoints (the most
