@@ -11,7 +11,7 @@ import { directorySource } from '../backups/dump-source';
 import { engineFor } from '../backups/engines';
 import { BackupError, asBackupError } from '../backups/errors';
 import { backupKey, manifestKeyOf, MANIFEST_SUFFIX, policyPrefix, seriesPrefix, takenAtOf, verifiedKeyOf, VERIFIED_SUFFIX, type BackupManifest, type TableStats, type VerificationRecord } from '../backups/keys';
-import { dropletRunners, knownHostsFileFromEnv } from '../backups/droplet-runner';
+import { dropletRunners, knownHostsFileFromEnv, type DropletAddress } from '../backups/droplet-runner';
 import { localRunner } from '../backups/local-runner';
 import { restoreFromSpaces } from '../backups/restore-from-spaces';
 import { secretResolver, type SecretResolver } from '../backups/secrets';
@@ -28,14 +28,7 @@ type DatabaseTarget = Extract<BackupTarget, { kind: 'postgresql' | 'mysql' | 'ma
 type DirectoryTarget = Extract<BackupTarget, { kind: 'directory' }>;
 
 /** A place inside a droplet: its host, or a compose service's container on it; how to reach it over SSH. */
-export interface DropletPlace {
-  environment: string;
-  droplet: string;
-  service?: string;
-  sshPort?: number;
-  sshKey?: string;
-  hostKey?: string;
-}
+export type DropletPlace = DropletAddress;
 
 export interface BackupDeps {
   /** An S3 client for a destination (keys already resolved); default: path-style, bounded timeouts. */

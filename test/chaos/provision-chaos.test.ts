@@ -18,6 +18,7 @@ import type { ProvisionResult } from '../../src/workflows/provision-environment'
 import type { OperationStatus } from '../../src/workflows/status';
 import { connect, exec } from '../helpers/droplet-host';
 import { startLocalCloud } from '../helpers/localcloud';
+import { localCloudControl } from '../helpers/provision-harness';
 import { tempDir } from '../helpers/temp';
 import { startTemporal, workflowBundlePath } from '../helpers/temporal';
 
@@ -83,14 +84,7 @@ function environment(n: number, prefix: string): EnvironmentSpec {
   return { ...structuredClone(stackA), name: `${prefix}-${n}`, vpc: { ipRange: `10.${100 + n}.0.0/16` } };
 }
 
-async function control(method: string, what: string, body?: unknown): Promise<Body> {
-  const response = await fetch(`${cloud.apiUrl}/_localcloud/${what}`, {
-    method,
-    headers: { Authorization: `Bearer ${cloud.token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  return response.json() as Promise<Body>;
-}
+const control = (method: string, what: string, body?: unknown) => localCloudControl(cloud, method, what, body);
 
 /** Every resource belongs to exactly one environment, and each environment has exactly one of each. */
 function expectExactlyOneEach(inv: Body, results: ProvisionResult[]): void {

@@ -12,9 +12,8 @@ import type { EnvironmentSpec } from '../../src/specs/environment';
 import type { FaultConfig } from '../../src/localcloud/faults';
 import type { ProvisionResult } from '../../src/workflows/provision-environment';
 import type { OperationStatus } from '../../src/workflows/status';
-import { startLocalCloud } from '../helpers/localcloud';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../helpers/opsflow-workers';
-import { startTemporal, uniqueTaskQueue } from '../helpers/temporal';
+import { leftovers, localCloudControl, startProvisionHarness, type ProvisionHarness } from '../helpers/provision-harness';
+import { uniqueTaskQueue } from '../helpers/temporal';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 // Generous: under a loaded machine a whole stack A (and so each random delay) takes longer.
@@ -25,28 +24,25 @@ const SEED = 4242;
 
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
-let workers: OpsflowWorkers;
+let harness: ProvisionHarness;
 const stackA = loadEnvironmentSpec(path.join(__dirname, '..', '..', 'examples', 'stack-a.yaml'));
 
 beforeAll(async () => {
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 } }));
-  workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' });
+  harness = await startProvisionHarness();
+  ({ env, cloud } = harness);
 });
 /** What each test did so far, printed at the end even when a test timed out. */
 const progress: string[] = [];
 afterAll(async () => {
   if (progress.length > 0) console.log(progress.join('\n'));
-  await workers?.stop();
-  await cloud?.stop();
-  await env?.teardown();
+  await harness?.stop();
 });
 
 async function api(pathAndQuery: string): Promise<Body> {
   return (await fetch(`${cloud.apiUrl}${pathAndQuery}`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json() as Promise<Body>;
 }
 
-const inventory = () => api('/_localcloud/inventory');
+const inventory = () => localCloudControl(cloud, 'GET', 'inventory');
 
 function stack(name: string, n: number): EnvironmentSpec {
   const spec: EnvironmentSpec = { ...structuredClone(stackA), name, vpc: { ipRange: `10.${60 + n}.0.0/16` } };
@@ -55,20 +51,6 @@ function stack(name: string, n: number): EnvironmentSpec {
   return spec;
 }
 
-/** What the inventory still holds of an environment, by name and by its opsflow tag. */
-function leftovers(inv: Body, environment: string): string[] {
-  const ours = (name: string, tags: string[] = []) => name.startsWith(`${environment}-`) || tags.includes(`opsflow-env:${environment}`);
-  const dropletIds = new Set<number>(inv.droplets.map((d: Body) => d.id));
-  return [
-    ...inv.droplets.filter((d: Body) => ours(d.name, d.tags)).map((d: Body) => `droplet ${d.name}`),
-    ...inv.volumes.filter((v: Body) => ours(v.name, v.tags)).map((v: Body) => `volume ${v.name}`),
-    ...inv.volumes.filter((v: Body) => v.droplet_ids.some((id: number) => !dropletIds.has(id))).map((v: Body) => `attachment of ${v.name}`),
-    ...inv.firewalls.filter((f: Body) => ours(f.name, f.tags)).map((f: Body) => `firewall ${f.name}`),
-    ...inv.vpcs.filter((v: Body) => ours(v.name)).map((v: Body) => `vpc ${v.name}`),
-    // Reserved IPs have no name or tag: any IP not on the neighbour's droplet is a leftover.
-    ...inv.reserved_ips.filter((r: Body) => r.droplet_id === null || !dropletIds.has(r.droplet_id)).map((r: Body) => `reserved IP ${r.ip}`),
-  ];
-}
 
 /** True once nothing accepts connections on the port (a destroyed droplet's services stop shortly after). */
 async function closed(host: string, port: number, withinMs = 10_000): Promise<boolean> {
@@ -93,7 +75,7 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
   const report = progress;
   report.push(`provision cancellations (seed ${SEED}):`);
 
-  await workers.withWorkflowWorker(taskQueue, async () => {
+  await harness.workers.withWorkflowWorker(taskQueue, async () => {
     // The neighbour: a whole stack A, which also measures how long one takes here.
     const started = Date.now();
     const neighbour = (await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-cancel-neighbour', args: [{ spec: stack('neighbour', 0) }] })) as ProvisionResult;
@@ -128,7 +110,7 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
       const cause = (err as WorkflowFailedError).cause;
       // Every compensation succeeded: the run ends with the cancellation itself.
       expect({ name, step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message) }).toEqual({ name, step, cause: 'cancelled' });
-      expect({ name, step, leftovers: leftovers(await inventory(), name) }).toEqual({ name, step, leftovers: [] });
+      expect({ name, step, leftovers: leftovers(await inventory(), name, { unassignedIps: true }) }).toEqual({ name, step, leftovers: [] });
       for (const address of addresses) {
         for (const port of [22, 3000, 5432, 8081]) expect({ name, address, port, closed: await closed(address, port) }).toEqual({ name, address, port, closed: true });
       }
@@ -163,7 +145,7 @@ test('cancelled while each create request is in flight, the late resource is sti
   const report = progress;
   report.push('cancelled with a create request in flight:');
   const outcomes: { name: string; step: string; cause: string; leftovers: string[] }[] = [];
-  await workers.withWorkflowWorker(taskQueue, async () => {
+  await harness.workers.withWorkflowWorker(taskQueue, async () => {
     for (const [i, c] of cases.entries()) {
       const name = `inflight-${i + 1}`;
       await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ rules: [c.rule] }) });
@@ -187,7 +169,7 @@ test('cancelled while each create request is in flight, the late resource is sti
       await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: '{}' });
       const cause = (err as WorkflowFailedError | undefined)?.cause;
       report.push(`${name} ${c.rule.method} ${c.rule.path} held during "${c.step}": ended ${(endedMs / 1000).toFixed(1)} s after the cancel`);
-      outcomes.push({ name, step: c.step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message ?? err), leftovers: leftovers(await inventory(), name) });
+      outcomes.push({ name, step: c.step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message ?? err), leftovers: leftovers(await inventory(), name, { unassignedIps: true }) });
     }
   });
   expect(outcomes).toEqual(outcomes.map(({ name, step }) => ({ name, step, cause: 'cancelled', leftovers: [] })));

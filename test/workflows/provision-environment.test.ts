@@ -10,10 +10,10 @@ import type { EnvironmentSpec } from '../../src/specs/environment';
 import { OpsEnvironment } from '../../src/temporal/search-attributes';
 import type { ProvisionResult } from '../../src/workflows/provision-environment';
 import type { OperationStatus } from '../../src/workflows/status';
-import { startLocalCloud } from '../helpers/localcloud';
 import { connect, exec } from '../helpers/droplet-host';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../helpers/opsflow-workers';
-import { startTemporal, uniqueTaskQueue } from '../helpers/temporal';
+import type { OpsflowWorkers } from '../helpers/opsflow-workers';
+import { startProvisionHarness, type ProvisionHarness } from '../helpers/provision-harness';
+import { uniqueTaskQueue } from '../helpers/temporal';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -22,15 +22,14 @@ let cloud: LocalCloud;
 let workers: OpsflowWorkers;
 const stackA = loadEnvironmentSpec(path.join(__dirname, '..', '..', 'examples', 'stack-a.yaml'));
 
+let harness: ProvisionHarness;
+
 beforeAll(async () => {
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 } }));
-  workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' });
+  harness = await startProvisionHarness();
+  ({ env, cloud, workers } = harness);
 });
 afterAll(async () => {
-  await workers?.stop();
-  await cloud?.stop();
-  await env?.teardown();
+  await harness?.stop();
 });
 
 async function inventory(): Promise<Body> {

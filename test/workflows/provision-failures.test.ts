@@ -18,38 +18,25 @@ import { loadEnvironmentSpec } from '../../src/specs/load';
 import type { EnvironmentSpec } from '../../src/specs/environment';
 import { CLOUD_RETRY } from '../../src/workflows/cloud-activity-options';
 import type { OperationStatus } from '../../src/workflows/status';
-import { startLocalCloud } from '../helpers/localcloud';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../helpers/opsflow-workers';
-import { startTemporal, uniqueTaskQueue } from '../helpers/temporal';
+import { leftovers, localCloudControl, startProvisionHarness, type ProvisionHarness } from '../helpers/provision-harness';
+import { uniqueTaskQueue } from '../helpers/temporal';
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 jest.setTimeout(8 * 60_000);
 
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
-let workers: OpsflowWorkers;
+let harness: ProvisionHarness;
 const stackA = loadEnvironmentSpec(path.join(__dirname, '..', '..', 'examples', 'stack-a.yaml'));
 
 beforeAll(async () => {
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 } }));
-  workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' });
+  harness = await startProvisionHarness();
+  ({ env, cloud } = harness);
 });
 afterAll(async () => {
-  await workers?.stop();
-  await cloud?.stop();
-  await env?.teardown();
+  await harness?.stop();
 });
 
-async function control(method: string, what: string, body?: unknown): Promise<Body> {
-  const response = await fetch(`${cloud.apiUrl}/_localcloud/${what}`, {
-    method,
-    headers: { Authorization: `Bearer ${cloud.token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  return response.json() as Promise<Body>;
-}
-
+const control = (method: string, what: string, body?: unknown) => localCloudControl(cloud, method, what, body);
 const inventory = () => control('GET', 'inventory');
 
 /** Adds to the faults in force (a PUT replaces them all; counts not yet taken are kept). */
@@ -69,20 +56,6 @@ function stack(name: string, n: number, change: (spec: EnvironmentSpec) => void 
   return spec;
 }
 
-/** What the inventory still holds of an environment, by name and by its opsflow tag. */
-function leftovers(inv: Body, environment: string): string[] {
-  const ours = (name: string, tags: string[] = []) => name.startsWith(`${environment}-`) || tags.includes(`opsflow-env:${environment}`);
-  const dropletIds = new Set<number>(inv.droplets.map((d: Body) => d.id));
-  return [
-    ...inv.droplets.filter((d: Body) => ours(d.name, d.tags)).map((d: Body) => `droplet ${d.name}`),
-    ...inv.volumes.filter((v: Body) => ours(v.name, v.tags)).map((v: Body) => `volume ${v.name}`),
-    // An attachment to a droplet that no longer exists would be one left behind too.
-    ...inv.volumes.filter((v: Body) => v.droplet_ids.some((id: number) => !dropletIds.has(id))).map((v: Body) => `attachment of ${v.name}`),
-    ...inv.firewalls.filter((f: Body) => ours(f.name, f.tags)).map((f: Body) => `firewall ${f.name}`),
-    ...inv.vpcs.filter((v: Body) => ours(v.name)).map((v: Body) => `vpc ${v.name}`),
-    ...inv.reserved_ips.filter((r: Body) => r.droplet_id !== null && !dropletIds.has(r.droplet_id)).map((r: Body) => `reserved IP ${r.ip}`),
-  ];
-}
 
 interface Outcome {
   environment: string;
@@ -111,7 +84,7 @@ async function passedStep(handle: WorkflowHandle, step: string): Promise<void> {
 
 test('a failure at each step rolls back and leaves nothing of the environment behind', async () => {
   const taskQueue = uniqueTaskQueue('provision-failures');
-  const outcomes = await workers.withWorkflowWorker(taskQueue, async () => {
+  const outcomes = await harness.workers.withWorkflowWorker(taskQueue, async () => {
     const start = async (spec: EnvironmentSpec) => {
       const started = Date.now();
       const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${spec.name}`, args: [{ spec }] });
