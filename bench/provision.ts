@@ -35,6 +35,8 @@ const TARGET_RATIO = 1.3;
 const stackA = loadEnvironmentSpec(path.join(ROOT, 'examples', 'stack-a.yaml'));
 
 interface Phase {
+  /** Epoch ms when the workflows were started. */
+  startedAt: number;
   wallMs: number;
   requests: LoggedRequest[];
   failures: string[];
@@ -75,6 +77,26 @@ function busiestMinute(requests: LoggedRequest[]): number {
   return best;
 }
 
+/**
+ * Where the budget went: requests served (and 429s) in each 10 s from the start, and how long the
+ * run went on after its last served request (the SSH work no API scheduling can shorten).
+ */
+function timeline(phase: Phase): string {
+  const buckets: { served: number; throttled: number }[] = [];
+  let lastServed = 0;
+  for (const r of phase.requests) {
+    const offset = Date.parse(r.at) - phase.startedAt;
+    const bucket = (buckets[Math.floor(offset / 10_000)] ??= { served: 0, throttled: 0 });
+    if (r.status === 429) bucket.throttled++;
+    else {
+      bucket.served++;
+      lastServed = Math.max(lastServed, offset);
+    }
+  }
+  const cells = Array.from(buckets, (b, i) => `${i * 10}s ${b?.served ?? 0}${b?.throttled ? `+${b.throttled}×429` : ''}`);
+  return `served per 10 s from the start: ${cells.join(', ')}; last served request at ${(lastServed / 1000).toFixed(1)} s, the run ended ${((phase.wallMs - lastServed) / 1000).toFixed(1)} s later`;
+}
+
 function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0);
@@ -109,6 +131,7 @@ async function attemptsOf(handle: WorkflowHandle): Promise<number[]> {
 
 async function provision(temporal: TestWorkflowEnvironment, cloud: LocalCloud, specs: EnvironmentSpec[]): Promise<Phase> {
   const since = cloud.requestLog.total;
+  const startedAt = Date.now();
   const started = performance.now();
   const handles = await Promise.all(
     specs.map((spec) => temporal.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] })),
@@ -124,7 +147,7 @@ async function provision(temporal: TestWorkflowEnvironment, cloud: LocalCloud, s
   );
   const wallMs = performance.now() - started;
   const attempts = (await Promise.all(handles.map(attemptsOf))).flat();
-  return { wallMs, requests: cloud.requestLog.list(since).requests, failures, retries: attempts.reduce((sum, a) => sum + a - 1, 0), maxAttempt: Math.max(...attempts) };
+  return { startedAt, wallMs, requests: cloud.requestLog.list(since).requests, failures, retries: attempts.reduce((sum, a) => sum + a - 1, 0), maxAttempt: Math.max(...attempts) };
 }
 
 type Inventory = Record<string, { name?: string; ip?: string; droplet_id?: number | null }[]>;
@@ -234,6 +257,7 @@ async function main(): Promise<void> {
     const notes = [
       `(a) requests by kind: ${byKind(served(one))}`,
       `(b) requests by kind, per environment: ${byKind(served(many), ENVIRONMENTS)}`,
+      `(b) ${timeline(many)}`,
       ...(throttled ? [`(b) 429s by kind: ${byKind(many.requests.filter((r) => r.status === 429))}`] : []),
       ...(other.length ? [`(b) other errors: ${[...new Set(other.map((r) => `${r.status} ${kindOf(r)}`))].join(', ')}`] : []),
       ...many.failures.map((f) => `(b) failed: ${f}`),

@@ -4,7 +4,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DigitalOceanClient } from '../clients/digitalocean/client';
 import { DigitalOceanApiError } from '../clients/digitalocean/errors';
-import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, heartbeatWith } from './digitalocean-failures';
+import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined } from './digitalocean-failures';
+import { cloudWaits, type ApiAction, type PollIntervals } from './digitalocean-wait';
 import { environmentTag, ownerDescription, ownerTags, workflowTag, type Owner } from './ownership';
 
 export interface DropletRef {
@@ -25,12 +26,6 @@ interface ApiDroplet {
   networks: { v4: { ip_address: string; type: string }[] };
 }
 
-interface ApiAction {
-  id: number;
-  status: 'in-progress' | 'completed' | 'errored';
-  type: string;
-}
-
 export interface EnvironmentResources {
   tag: string;
   droplets: DropletRef[];
@@ -44,7 +39,9 @@ export interface DigitalOceanDeps {
   /** The account's client; a function so the worker can pick the local cloud or a real account. */
   digitalOcean: () => DigitalOceanClient;
   /** Poll intervals while waiting for the cloud: first wait, and the longest. */
-  pollMs?: { first: number; max: number };
+  pollMs?: PollIntervals;
+  /** The same for droplet snapshots, which take minutes (default 10 s, then up to 30 s). */
+  snapshotPollMs?: PollIntervals;
   /** The OpenSSH public key of one of the worker's named SSH keys (OPSFLOW_SSH_KEYS). */
   sshPublicKey?: (name: string) => string;
 }
@@ -53,70 +50,8 @@ function conflict(what: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`${what} already exists and is not managed by this opsflow run; rename it or remove it`, 'ResourceConflict');
 }
 
-/** Consecutive transient errors a wait rides out before it fails its attempt. */
-const MAX_TRANSIENT_POLL_ERRORS = 6;
-/** Longest a wait pauses for the rate limit's reset (DigitalOcean's window is a minute). */
-const MAX_RATE_LIMIT_PAUSE_MS = 60_000;
-
-function isTransient(err: unknown): boolean {
-  return err instanceof DigitalOceanApiError && (err.kind === 'server' || err.kind === 'rate_limited' || err.kind === 'network');
-}
-
 export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
-  const poll = deps.pollMs ?? { first: 1000, max: 10_000 };
-
-  /**
-   * Heartbeating wait with backoff; cancellation of the activity ends it. With `pauseFirst` it
-   * waits before the first check too: what was started a moment ago (an action, a new droplet) is
-   * never done yet, and a check that cannot succeed still spends the account's 250 requests a minute.
-   * With `throughCancellation` a cancellation does not end it (see waitForAction).
-   */
-  async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, options: { pauseFirst?: boolean; throughCancellation?: boolean } = {}): Promise<T> {
-    const sleep = (ms: number) => (options.throughCancellation ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Context.current().sleep(ms));
-    let delay = poll.first;
-    if (options.pauseFirst) {
-      heartbeatWith({ waitingFor: what, attempt: 0 });
-      await sleep(delay);
-      delay = Math.min(poll.max, delay * 2);
-    }
-    let transientInARow = 0;
-    for (let attempt = 1; ; attempt++) {
-      let done: T | undefined;
-      // After a 429 the next poll waits for the account's budget to refill (the API says when):
-      // polling sooner only spends requests other steps need. digitalOceanStep heartbeats meanwhile.
-      let pause = delay;
-      try {
-        done = await check();
-        transientInARow = 0;
-      } catch (err) {
-        // A poll is a read: a 5xx, a 429 or a lost connection means "ask again later", not a failed
-        // step. Failing the attempt would restart the whole wait (and its requests) from scratch.
-        if (!isTransient(err) || ++transientInARow > MAX_TRANSIENT_POLL_ERRORS) throw err;
-        pause = Math.max(delay, Math.min((err as DigitalOceanApiError).retryAfterMs ?? 0, MAX_RATE_LIMIT_PAUSE_MS));
-      }
-      if (done !== undefined) return done;
-      heartbeatWith({ waitingFor: what, attempt, ...(transientInARow > 0 ? { transientErrors: transientInARow } : {}) });
-      await sleep(pause);
-      delay = Math.min(poll.max, delay * 2);
-    }
-  }
-
-  /**
-   * Waits for an action this attempt has just started, through a cancellation too: the action
-   * cannot be called back, and the step must report what it made (an attached volume, an assigned
-   * IP) for the workflow to register its undo.
-   */
-  async function waitForAction(client: DigitalOceanClient, actionId: number, what: string): Promise<void> {
-    await waitUntil(
-      `${what} (action ${actionId})`,
-      async () => {
-        const { action } = await client.request<{ action: ApiAction }>('GET', `/actions/${actionId}`);
-        if (action.status === 'errored') throw ApplicationFailure.retryable(`${what}: DigitalOcean action ${actionId} (${action.type}) errored`, 'DigitalOceanActionErrored');
-        return action.status === 'completed' ? true : undefined;
-      },
-      { pauseFirst: true, throughCancellation: true },
-    );
-  }
+  const { waitUntil, waitForAction } = cloudWaits(deps.pollMs ?? { first: 1000, max: 10_000 });
 
   return {
     /**

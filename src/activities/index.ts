@@ -2,6 +2,7 @@
 // tests and the worker wire the same code to different endpoints.
 import { createBackupActivities, type BackupDeps } from './backups';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean';
+import { createSnapshotActivities } from './digitalocean-snapshots';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http-health';
 import { createSshActivities, type SshActivityDeps } from './ssh';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker-info';
@@ -34,7 +35,7 @@ export function createActivities(deps: ActivityDeps) {
  * every worker at once (the account allows 250 requests a minute in all).
  */
 export function createCloudActivities(deps: DigitalOceanDeps) {
-  return createDigitalOceanActivities(deps);
+  return { ...createDigitalOceanActivities(deps), ...createSnapshotActivities(deps) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,12 +1,13 @@
-// applyRetention: per database (or directory) of each target, keep what the policy's retention
-// keeps (decideRetention: every backup for N days, the newest of recent weeks and months, and the
-// newest `minVerified` verified ones whatever their age) and delete the rest.
+// applyRetention: per database (or directory, or snapshot target) of each target, keep what the
+// policy's retention keeps (decideRetention: every backup for N days, the newest of recent weeks
+// and months, and the newest `minVerified` verified ones whatever their age) and delete the rest.
+// Dumps and archives live in Spaces; droplet and volume snapshots in the DigitalOcean account,
+// found by their names, and counted as verified: the API lists a snapshot only once it is whole.
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
-import type { BackupListing } from '../activities/backups';
 import type { BackupPolicy } from '../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
-import { decideRetention } from './retention';
+import { decideRetention, type BackupRecord } from './retention';
 import { StatusTracker } from './status';
 
 export interface ApplyRetentionInput {
@@ -31,16 +32,17 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
     { key: OpsEnvironment, value: policy.name },
     { key: OpsOperation, value: 'backup-retention' },
   ]);
-  const { short } = backupActivities(input.retry);
+  const { short, snapshotListing } = backupActivities(input.retry);
   const listed = await short.listBackups({ policy });
+  const snapshotTargets = policy.targets.filter((t) => t.kind === 'droplet-snapshot' || t.kind === 'volume-snapshot').map((t) => t.name);
+  const snapshots = snapshotTargets.length ? await snapshotListing.listSnapshots({ policy: policy.name, targets: snapshotTargets }) : [];
 
   status.step('decide');
   const now = input.now ? new Date(input.now) : new Date();
-  const series = new Map<string, BackupListing[]>();
-  for (const b of listed) {
-    const id = `${b.target}/${b.database ?? 'archive'}`;
-    series.set(id, [...(series.get(id) ?? []), b]);
-  }
+  const series = new Map<string, BackupRecord[]>();
+  const add = (id: string, b: BackupRecord) => series.set(id, [...(series.get(id) ?? []), b]);
+  for (const b of listed) add(`${b.target}/${b.database ?? 'archive'}`, b);
+  for (const s of snapshots) add(`${s.target}/snapshot`, { key: s.name, takenAt: s.takenAt, verified: true });
   const result: ApplyRetentionResult = { kept: [], removed: [], reasons: {} };
   for (const backups of series.values()) {
     const decision = decideRetention(backups, policy.retention, now);
@@ -54,8 +56,12 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
   }
 
   status.step('delete');
+  const snapshotByName = new Map(snapshots.map((s) => [s.name, s]));
+  const removedObjects = result.removed.filter((k) => !snapshotByName.has(k));
+  const removedSnapshots = result.removed.flatMap((k) => snapshotByName.get(k) ?? []).map(({ id, name }) => ({ id, name }));
   // Bounded batches keep each activity's input small whatever the backlog.
-  for (let i = 0; i < result.removed.length; i += 200) await short.deleteBackups({ policy, keys: result.removed.slice(i, i + 200) });
+  for (let i = 0; i < removedObjects.length; i += 200) await short.deleteBackups({ policy, keys: removedObjects.slice(i, i + 200) });
+  for (let i = 0; i < removedSnapshots.length; i += 50) await snapshotListing.deleteSnapshots({ policy: policy.name, snapshots: removedSnapshots.slice(i, i + 50) });
   status.finish('done');
   return result;
 }

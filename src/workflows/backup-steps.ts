@@ -2,9 +2,11 @@
 // policy check at workflow start, and the pure comparison of restored tables with a manifest.
 import { ApplicationFailure, proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { BackupActivities } from '../activities/backups';
+import type { SnapshotActivities } from '../activities/digitalocean-snapshots';
 import type { TableStats } from '../backups/keys';
 import { parseBackupPolicy, type BackupPolicy } from '../specs/backup-policy';
 import { SpecError } from '../specs/common';
+import { DIGITALOCEAN_TASK_QUEUE } from '../temporal/task-queues';
 
 /** Dumps and restores run as long as the database needs; a 5 s keep-alive heartbeat proves the worker lives. */
 export const LONG_STEP: ActivityOptions = { startToCloseTimeout: '24 hours', heartbeatTimeout: '1 minute' };
@@ -26,6 +28,10 @@ export function backupActivities(tuning: RetryTuning = {}) {
   return {
     long: proxyActivities<BackupActivities>({ ...LONG_STEP, retry }),
     short: proxyActivities<BackupActivities>({ ...SHORT_STEP, retry: shortRetry }),
+    // Snapshots are DigitalOcean API calls: on its rate-limited queue, heartbeating while they wait.
+    // A worker that serves no DigitalOcean queue must not leave a run waiting for ever.
+    snapshots: proxyActivities<SnapshotActivities>({ taskQueue: DIGITALOCEAN_TASK_QUEUE, scheduleToCloseTimeout: '12 hours', startToCloseTimeout: '6 hours', heartbeatTimeout: '1 minute', retry }),
+    snapshotListing: proxyActivities<SnapshotActivities>({ taskQueue: DIGITALOCEAN_TASK_QUEUE, scheduleToCloseTimeout: '1 hour', ...SHORT_STEP, retry: shortRetry }),
   };
 }
 

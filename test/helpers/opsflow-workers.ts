@@ -26,7 +26,7 @@ export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: L
   const cloudWorker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: DIGITALOCEAN_TASK_QUEUE,
-    activities: createCloudActivities({ digitalOcean: () => client, pollMs: { first: 100, max: 400 }, sshPublicKey: () => pair.public }),
+    activities: createCloudActivities({ digitalOcean: () => client, pollMs: { first: 100, max: 400 }, snapshotPollMs: { first: 100, max: 400 }, sshPublicKey: () => pair.public }),
   });
   const cloudWorkerDone = cloudWorker.run();
   const activities = createActivities({

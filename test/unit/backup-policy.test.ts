@@ -9,7 +9,7 @@ type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const examples = path.join(__dirname, '..', '..', 'examples');
 const stackB = (): Spec => structuredClone(readYamlFile(path.join(examples, 'backup-stack-b.yaml')) as Spec);
 
-test.each(['backup-stack-b', 'backup-stack-d'])('%s parses', (name) => {
+test.each(['backup-stack-b', 'backup-stack-b-snapshots', 'backup-stack-d'])('%s parses', (name) => {
   const policy = parseBackupPolicy(readYamlFile(path.join(examples, `${name}.yaml`)));
   expect(policy.targets.length).toBeGreaterThan(0);
   expect(policy.retention.minVerified).toBeGreaterThanOrEqual(3);
