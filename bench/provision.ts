@@ -262,7 +262,7 @@ async function main(): Promise<void> {
       ...(other.length ? [`(b) other errors: ${[...new Set(other.map((r) => `${r.status} ${kindOf(r)}`))].join(', ')}`] : []),
       ...many.failures.map((f) => `(b) failed: ${f}`),
       `local cloud: rate limit ${PER_MINUTE}/min and 5,000/h (its defaults, DigitalOcean's), realistic timing (droplet active ${REALISTIC_TIMING.dropletCreateMs / 1000} s after create, actions ${REALISTIC_TIMING.actionMs / 1000} s), droplet limit ${ENVIRONMENTS + 10}, droplets as SSH hosts on 127.${HOST_NETWORK}.x.y:${sshPort}`,
-      `worker: dist/worker.js as a child process (prebuilt workflow bundle), DigitalOcean task queue limited to ${DIGITALOCEAN_ACTIVITIES_PER_SECOND} activity starts a second across workers; Temporal dev server on this machine`,
+      `worker: dist/worker.js as a child process (prebuilt workflow bundle), DigitalOcean task queue limited to ${DIGITALOCEAN_ACTIVITIES_PER_SECOND} activity starts a second across workers, each request paced in the worker (250 in any 60.5 s, DIGITALOCEAN_REQUESTS_PER_MINUTE unset); Temporal dev server on this machine`,
       'floor = requests served ÷ 250 a minute: the time the account budget alone needs for that many requests; the wall time also holds each environment\'s SSH work (mount, apt, compose up of PostgreSQL and five services, health gate) on the same 2 cores',
       'each environment: register SSH key, VPC, firewall, droplet, wait, 20 GB volume, attach, reserved IP, then over SSH: mount, bootstrap, compose up, health gate (stack A as in examples/stack-a.yaml, names and VPC ranges distinct)',
     ];

@@ -13,6 +13,8 @@ export const workerEnvironmentSchema = z.object({
     .regex(/^\s*[A-Za-z0-9_.-]+=[^,=]+(,\s*[A-Za-z0-9_.-]+=[^,=]+)*\s*$/, 'must look like name=/path/to/key[,name2=/path/to/key2]')
     .optional(),
   DIGITALOCEAN_API_URL: z.url().optional(),
+  /** The share of the account's 250 requests a minute this worker spends (lower when other tools share it). */
+  DIGITALOCEAN_REQUESTS_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number from 1 to 250').refine((v) => Number(v) >= 1 && Number(v) <= 250, 'must be a whole number from 1 to 250').optional(),
   LINODE_API_URL: z.url().optional(),
   /** Spaces (S3) endpoint for backup policies that name none. */
   SPACES_ENDPOINT: z.url().optional(),

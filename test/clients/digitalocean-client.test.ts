@@ -183,6 +183,37 @@ test('failures are classified: refused token, rate limit with its delay, server 
   }
 });
 
+test('with a budget, calls beyond it wait their turn instead of being refused, and a 429 holds every call until its Retry-After', async () => {
+  const paced = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 100_000, perHour: 100_000 } });
+  try {
+    // 6 calls at once on a budget of 4 in any 2 s: 4 go now, 2 wait for the window, none is refused.
+    const c = new DigitalOceanClient({ token: paced.cloud.token, apiUrl: paced.cloud.apiUrl, requestBudget: { perWindow: 4, windowMs: 2000 } });
+    const started = Date.now();
+    const calls = Array.from({ length: 6 }, () => c.request('GET', '/account'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect([c.requests, c.queuedRequests]).toEqual([4, 2]);
+    await Promise.all(calls);
+    const accountCalls = paced.cloud.requestLog.list(0).requests.filter((r) => r.url === '/v2/account');
+    expect(accountCalls.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(Date.parse(accountCalls[4]!.at) - started).toBeGreaterThanOrEqual(1999);
+
+    // A 429 from the API (another process spends the same account): the next calls wait it out.
+    const shared = new DigitalOceanClient({ token: paced.cloud.token, apiUrl: paced.cloud.apiUrl, requestBudget: { perWindow: 250 } });
+    paced.cloud.ctx.faults.set({ rules: [{ path: '/v2/regions', errorRate: 1, statuses: [429] }] });
+    const refusedAt = Date.now();
+    await expect(shared.request('GET', '/regions')).rejects.toMatchObject({ kind: 'rate_limited', retryAfterMs: 1000 });
+    paced.cloud.ctx.faults.set({});
+    const since = paced.cloud.requestLog.total;
+    await Promise.all([shared.request('GET', '/sizes'), shared.request('GET', '/sizes')]);
+    const sent = paced.cloud.requestLog.list(since).requests.map((r) => Date.parse(r.at));
+    expect(sent).toHaveLength(2);
+    // Retry-After is 1 s; the log's clock has millisecond resolution.
+    for (const at of sent) expect(at - refusedAt).toBeGreaterThanOrEqual(999);
+  } finally {
+    await paced.cloud.stop();
+  }
+});
+
 test('everything digitalocean-js sent and received matched the published spec', () => {
   expect(violations).toEqual([]);
 });

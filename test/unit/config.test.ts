@@ -82,7 +82,13 @@ describe('worker settings', () => {
 
   test('every bad variable is named in one message', () => {
     expect(() =>
-      parseWorkerEnvironment({ OPSFLOW_LOG_LEVEL: 'LOUD', OPSFLOW_METRICS_ADDRESS: '9464', DIGITALOCEAN_API_URL: 'api.digitalocean.com' }),
-    ).toThrow(/^invalid worker settings: OPSFLOW_LOG_LEVEL: .*; OPSFLOW_METRICS_ADDRESS: .*; DIGITALOCEAN_API_URL: /);
+      parseWorkerEnvironment({ OPSFLOW_LOG_LEVEL: 'LOUD', OPSFLOW_METRICS_ADDRESS: '9464', DIGITALOCEAN_API_URL: 'api.digitalocean.com', DIGITALOCEAN_REQUESTS_PER_MINUTE: '400' }),
+    ).toThrow(/^invalid worker settings: OPSFLOW_LOG_LEVEL: .*; OPSFLOW_METRICS_ADDRESS: .*; DIGITALOCEAN_API_URL: .*; DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number from 1 to 250/);
+  });
+
+  test('a share of the account budget is a whole number of requests a minute', () => {
+    expect(parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '120' })).toMatchObject({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '120' });
+    expect(() => parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '2.5' })).toThrow(/DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number/);
+    expect(() => parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '0' })).toThrow(/DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number/);
   });
 });

@@ -4,7 +4,8 @@
 //   account, and one request interceptor applies that account's URL, token and timeout;
 // - its list calls return only the first page: `listAll` follows `links.pages.next`;
 // - it has no timeouts, no rate-limit handling and raw axios errors: the interceptors add a
-//   timeout, record the rate-limit headers, and every failure becomes a classified error;
+//   timeout, record the rate-limit headers, and every failure becomes a classified error; with a
+//   request budget (`requestBudget`) every request first waits its turn in the pacer;
 // - it has no VPC, reserved-IP or volume-snapshot calls: `request` reaches those endpoints;
 // - it pins axios 0.24: package.json overrides it to a current axios, and the tests drive the
 //   library through every service opsflow uses against the local cloud to prove it still works.
@@ -12,13 +13,19 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { isAxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { DigitalOcean } from 'digitalocean-js';
 import { instance as sharedAxios } from 'digitalocean-js/src/lib/axios-instance';
-import { classify } from './errors';
+import { classify, retryDelayMs } from './errors';
+import { RequestPacer, type PacerOptions } from './pacer';
 
 export interface DigitalOceanAccount {
   token: string;
   /** API origin, such as https://api.digitalocean.com or the local cloud's URL. */
   apiUrl: string;
   timeoutMs?: number;
+  /**
+   * The account's budget, spent in order by every call of this client (pacer.ts): DigitalOcean's
+   * is 250 requests in any minute. Without it requests go out at once and a 429 fails the call.
+   */
+  requestBudget?: PacerOptions;
 }
 
 export interface RateLimitState {
@@ -37,18 +44,18 @@ const scope = new AsyncLocalStorage<Scope>();
 // which the interceptor below overrides per call; one instance serves every account.
 const library = new DigitalOcean('set-per-call', 'http://unused.invalid');
 
-sharedAxios.interceptors.request.use((config: InternalAxiosRequestConfig) => {
+sharedAxios.interceptors.request.use(async (config: InternalAxiosRequestConfig) => {
   const current = scope.getStore();
   if (!current) throw new Error('digitalocean-js was called outside DigitalOceanClient; use client.call(...)');
   return current.client.prepare(config);
 });
 sharedAxios.interceptors.response.use(
   (response: AxiosResponse) => {
-    scope.getStore()?.client.observe(response.headers as Record<string, unknown>);
+    scope.getStore()?.client.observe(response.status, response.headers as Record<string, unknown>);
     return response;
   },
   (error: { response?: AxiosResponse }) => {
-    if (error.response) scope.getStore()?.client.observe(error.response.headers as Record<string, unknown>);
+    if (error.response) scope.getStore()?.client.observe(error.response.status, error.response.headers as Record<string, unknown>);
     return Promise.reject(error);
   },
 );
@@ -58,9 +65,16 @@ export class DigitalOceanClient {
   /** Requests this client sent: the account allows 250 a minute, so they are counted. */
   requests = 0;
   private readonly baseUrl: string;
+  private readonly pacer: RequestPacer | undefined;
 
   constructor(private readonly account: DigitalOceanAccount) {
     this.baseUrl = `${account.apiUrl.replace(/\/+$/, '')}/v2`;
+    this.pacer = account.requestBudget ? new RequestPacer(account.requestBudget) : undefined;
+  }
+
+  /** Requests waiting for the account's budget right now (0 without a budget). */
+  get queuedRequests(): number {
+    return this.pacer?.queued ?? 0;
   }
 
   /** Runs a digitalocean-js call as this account; failures come back classified. */
@@ -92,7 +106,8 @@ export class DigitalOceanClient {
   }
 
   /** @internal called by the shared request interceptor. */
-  prepare(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+  async prepare(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
+    await this.pacer?.acquire();
     this.requests++;
     config.baseURL = this.baseUrl;
     config.timeout = this.account.timeoutMs ?? 30_000;
@@ -102,18 +117,41 @@ export class DigitalOceanClient {
   }
 
   /** @internal called by the shared response interceptor. */
-  observe(headers: Record<string, unknown>): void {
+  observe(status: number, headers: Record<string, unknown>): void {
     const limit = Number(headers['ratelimit-limit']);
     const remaining = Number(headers['ratelimit-remaining']);
     const reset = Number(headers['ratelimit-reset']);
     if (Number.isFinite(limit)) this.rateLimit.limit = limit;
     if (Number.isFinite(remaining)) this.rateLimit.remaining = remaining;
     if (Number.isFinite(reset)) this.rateLimit.resetAt = reset * 1000;
+    if (!this.pacer) return;
+    // Refused, or the budget reported spent: the API knows of requests this process did not send.
+    // A 429 without Retry-After waits for the reset, but not past a minute: DigitalOcean's reset
+    // is the hourly window's, and a refusal under the per-minute limit clears within the minute.
+    const now = Date.now();
+    if (status === 429) this.pacer.pauseUntil(now + Math.min(60_000, retryDelayMs('rate_limited', headers, now) ?? 1000));
+    else if (remaining === 0 && this.rateLimit.resetAt) this.pacer.pauseUntil(this.rateLimit.resetAt);
   }
 }
 
 /** The account from the environment: DIGITALOCEAN_TOKEN and DIGITALOCEAN_API_URL. */
 export function accountFromEnv(env: NodeJS.ProcessEnv = process.env): DigitalOceanAccount | undefined {
   if (!env.DIGITALOCEAN_TOKEN) return undefined;
-  return { token: env.DIGITALOCEAN_TOKEN, apiUrl: env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com' };
+  return { token: env.DIGITALOCEAN_TOKEN, apiUrl: env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com', requestBudget: requestBudgetFromEnv(env) };
+}
+
+/**
+ * DIGITALOCEAN_REQUESTS_PER_MINUTE: how much of the account's 250 a minute this worker may spend
+ * (lower it when other tools share the account); default 250.
+ */
+export function requestBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): PacerOptions {
+  return { perWindow: requestsPerMinuteFromEnv(env) };
+}
+
+function requestsPerMinuteFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.DIGITALOCEAN_REQUESTS_PER_MINUTE?.trim();
+  if (!raw) return 250;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 250) throw new Error(`DIGITALOCEAN_REQUESTS_PER_MINUTE must be a whole number from 1 to 250, not ${JSON.stringify(raw)}`);
+  return value;
 }
