@@ -2,7 +2,7 @@
 // pin its host key), mount a volume, bootstrap, deploy the compose application, and the health
 // gate. Commands are argv lists or the fixed scripts in host-scripts.ts with values as arguments:
 // nothing from a spec is ever pasted into a shell line.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { EnvironmentSpec } from '../specs/environment';
 import { ENV_FILE, imageVariable, MOUNT_VOLUME, MAKE_DIRECTORIES, COMPOSE_UP } from './host-scripts';
@@ -22,6 +22,9 @@ export const SSH_STEP: ActivityOptions = {
   // Commands heartbeat every 2 s; a worker that died mid-command is noticed within 30 s.
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+  // On cancellation the rollback waits until the command has stopped on the host (the activity
+  // kills it when its heartbeat hears of the cancel), so nothing runs on a droplet being deleted.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 const ssh = proxyActivities<Activities>(SSH_STEP);
 

@@ -4,13 +4,16 @@
 // API, checks its host key (pinned in the policy for one target, from a hashed known_hosts file
 // for the other), and runs pg_dump / mariadb-dump with `docker exec -i` over SSH into Spaces.
 // runBackups verifies each backup; restoreBackup restores it into a fresh database whose tables
-// equal the original's. A droplet refusing SSH, an unknown and a wrong host key fail classified.
+// equal the original's. A directory in the droplet is archived with tar over SSH and unpacks to
+// the same files. A droplet refusing SSH, an unknown and a wrong host key fail classified.
 // The runner itself: passwords reach the container by `docker exec -e NAME` only, kill stops the
 // command in the droplet.
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker } from '@temporalio/worker';
@@ -29,7 +32,7 @@ import { privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces'
 import { generateEd25519 } from '../helpers/ssh-keys';
 import { startTemporal, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 const key = generateEd25519();
 const dir = privateTempDir('droplet-backups');
 const keyFile = path.join(dir, 'id_ed25519');
@@ -149,7 +152,7 @@ beforeAll(async () => {
   // The worker's known_hosts: another host's line, then the droplet's, hashed by OpenSSH itself.
   const name = droplet.port === 22 ? droplet.address : `[${droplet.address}]:${droplet.port}`;
   writeFileSync(knownHosts, `203.0.113.9 ${generateEd25519().public}\n${name} ${publicHostKey.split(' ').slice(0, 2).join(' ')}\n`);
-  await run('ssh-keygen', ['-H', '-f', knownHosts]);
+  await execFileAsync('ssh-keygen', ['-H', '-f', knownHosts]);
   expect(readFileSync(knownHosts, 'utf8')).not.toContain(droplet.address);
 
   ssh = await sshConnect({ host: droplet.address, port: droplet.port, username: 'root', privateKey: key.private, hostKey: { pinned: [hostKey] } });
@@ -210,6 +213,41 @@ test('PostgreSQL and MariaDB in the droplet are dumped over SSH to Spaces, verif
   expect(await mariaQuery('shop_restored', mariaCustomers)).toBe(await mariaQuery('shop', mariaCustomers));
   expect((await pgQuery('shop_restored', 'SELECT count(*) FROM "Sales Data"."order lines";')).trim()).toBe('3000');
 }, 90_000);
+
+test('a directory in the droplet (a media volume) is archived over SSH, verified, and its files come back byte for byte, the excluded ones left out', async () => {
+  const files: Record<string, Buffer> = {
+    'uploads/photo one.jpg': randomBytes(300_000),
+    'uploads/2026/03/report.pdf': randomBytes(70_000),
+    'avatars/ünïcødé.png': randomBytes(5_000),
+    'empty.txt': Buffer.alloc(0),
+  };
+  for (const [name, content] of Object.entries(files)) {
+    await ssh.mkdirp(path.posix.dirname(`/srv/media/${name}`));
+    await ssh.putFile(`/srv/media/${name}`, content);
+  }
+  await ssh.mkdirp('/srv/media/cache');
+  await ssh.putFile('/srv/media/cache/thumb.tmp', 'regenerated, not backed up');
+
+  const base = policy();
+  const p = parseBackupPolicy({
+    ...base,
+    name: 'droplet-media',
+    targets: [{ name: 'media', kind: 'directory', path: '/srv/media', exclude: ['./cache'], in: { environment: 'dbtest', droplet: 'db', sshPort: droplet.port, hostKey } }],
+  });
+  const backup = (await env.client.workflow.execute('runBackups', { taskQueue, workflowId: 'droplet-backups-media', args: [{ policy: p, retry: FAST }] })) as RunBackupsResult;
+  expect(backup.failures).toEqual([]);
+  expect(backup.results.map((r) => [r.target, r.ok, r.verified])).toEqual([['media', true, true]]);
+
+  // The object in Spaces, unpacked here by the machine's own tar: the same files, nothing else.
+  const out = path.join(dir, 'media-restored');
+  mkdirSync(out);
+  const object = await spaces.s3.send(new GetObjectCommand({ Bucket: spaces.bucket, Key: backup.results[0]!.key! }));
+  writeFileSync(path.join(dir, 'media.tar.gz'), Buffer.from(await object.Body!.transformToByteArray()));
+  await execFileAsync('tar', ['-xzf', path.join(dir, 'media.tar.gz'), '-C', out]);
+  const restored = (await execFileAsync('find', [out, '-type', 'f', '-printf', '%P\\n'])).stdout.trim().split('\n').sort();
+  expect(restored).toEqual(Object.keys(files).sort());
+  for (const [name, content] of Object.entries(files)) expect(readFileSync(path.join(out, name)).equals(content)).toBe(true);
+}, 60_000);
 
 test('a droplet refusing SSH fails the backup as DropletUnreachable (retryable), naming the droplet and address; the run reports it', async () => {
   cloud.ctx.faults.set({ refuseSsh: [droplet.id] });

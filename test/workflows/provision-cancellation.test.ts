@@ -5,6 +5,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '../../src/localcloud';
 import { loadEnvironmentSpec } from '../../src/specs/load';
@@ -173,4 +174,43 @@ test('cancelled while each create request is in flight, the late resource is sti
     }
   });
   expect(outcomes).toEqual(outcomes.map(({ name, step }) => ({ name, step, cause: 'cancelled', leftovers: [] })));
+});
+
+// A cancel during a long command on the host: the rollback must not delete the droplet under a
+// command still running. The history shows the order: the command's activity is cancelled (it
+// stopped the command) before the first undo is scheduled.
+test('cancelled during a long bootstrap command, the command stops on the host before the rollback begins', async () => {
+  const taskQueue = uniqueTaskQueue('provision-cancel-command');
+  const name = 'longcmd';
+  const spec = stack(name, 30);
+  spec.bootstrap.commands = [['sleep', '300']];
+  await harness.workers.withWorkflowWorker(taskQueue, async () => {
+    const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${name}`, args: [{ spec }] });
+    const isSleep = (e: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; input?: { payloads?: { data?: Uint8Array | null }[] | null } | null } | null }) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'runRemoteCommand' && Buffer.from(e.activityTaskScheduledEventAttributes.input?.payloads?.[0]?.data ?? []).toString().includes('"sleep","300"');
+    // Wait until the sleep is scheduled and a worker runs it (history records an activity's start
+    // only when it ends; the pending activity shows it meanwhile).
+    for (let i = 0; ; i++) {
+      const scheduled = ((await handle.fetchHistory()).events ?? []).some(isSleep);
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      if (scheduled && pending.some((a) => a.activityType?.name === 'runRemoteCommand' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)) break;
+      if (i > 600) throw new Error('the bootstrap command never started');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    await handle.cancel();
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+
+    const events = (await handle.fetchHistory()).events ?? [];
+    const sleepId = events.find(isSleep)!.eventId!.toString();
+    const cancelledAt = events.findIndex((e) => e.activityTaskCanceledEventAttributes?.scheduledEventId?.toString() === sleepId);
+    const firstUndoAt = events.findIndex((e, i) => i > events.findIndex(isSleep) && e.activityTaskScheduledEventAttributes !== undefined && e.activityTaskScheduledEventAttributes !== null && !isSleep(e));
+    expect(cancelledAt).toBeGreaterThan(-1);
+    expect(firstUndoAt).toBeGreaterThan(cancelledAt);
+    expect(leftovers(await inventory(), name, { unassignedIps: true })).toEqual([]);
+  });
 });
