@@ -47,6 +47,8 @@ export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' |
     taskQueue: DIGITALOCEAN_TASK_QUEUE,
     activities: options.activities,
     maxTaskQueueActivitiesPerSecond: DIGITALOCEAN_ACTIVITIES_PER_SECOND,
+    // A heartbeat may carry what a retry must know (rememberForRetry): sent within a second, not 16 s.
+    maxHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: options.shutdownGraceTime ?? '20s',
   });
 }

@@ -34,11 +34,37 @@ export async function digitalOceanStep<T>(body: () => Promise<T>): Promise<T> {
 }
 
 const lastDetails = new WeakMap<Context, unknown>();
+const remembered = new WeakMap<Context, Record<string, unknown>>();
 
-/** Heartbeat with details that the keep-alive repeats until the next one. */
-export function heartbeatWith(details: unknown): void {
-  lastDetails.set(Context.current(), details);
-  heartbeat(details);
+/**
+ * Heartbeat with details that the keep-alive repeats until the next one. What the attempt
+ * remembers for a retry (rememberForRetry) rides along in every heartbeat.
+ */
+export function heartbeatWith(details: Record<string, unknown>): void {
+  const ctx = Context.current();
+  const memory = remembered.get(ctx);
+  const payload = memory ? { ...details, remembered: memory } : details;
+  lastDetails.set(ctx, payload);
+  heartbeat(payload);
+}
+
+/**
+ * Something this attempt made that a retry must know of because nothing else finds it (a reserved
+ * IP has no name or tag): kept in the attempt's heartbeats, which the server hands to the next
+ * attempt even when this worker dies. The worker sends heartbeats at most a second apart
+ * (createCloudWorker), so that is how long the value is at risk.
+ */
+export function rememberForRetry(key: string, value: unknown): void {
+  const ctx = Context.current();
+  remembered.set(ctx, { ...remembered.get(ctx), [key]: value });
+  const { remembered: _previous, ...details } = (lastDetails.get(ctx) ?? {}) as Record<string, unknown>;
+  heartbeatWith(details);
+}
+
+/** What the previous attempt remembered under `key`, if it got as far as a heartbeat. */
+export function rememberedByEarlierAttempt<T>(key: string): T | undefined {
+  const details = Context.current().info.heartbeatDetails as { remembered?: Record<string, unknown> } | undefined;
+  return details?.remembered?.[key] as T | undefined;
 }
 
 /** A delete for which "not found" means done (rule 2). */

@@ -4,7 +4,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DigitalOceanClient } from '../clients/digitalocean/client';
 import { DigitalOceanApiError } from '../clients/digitalocean/errors';
-import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined } from './digitalocean-failures';
+import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, rememberedByEarlierAttempt, rememberForRetry } from './digitalocean-failures';
 import { cloudWaits, type ApiAction, type PollIntervals } from './digitalocean-wait';
 import { environmentTag, ownerDescription, ownerTags, workflowTag, type Owner } from './ownership';
 
@@ -45,6 +45,9 @@ export interface DigitalOceanDeps {
   /** The OpenSSH public key of one of the worker's named SSH keys (OPSFLOW_SSH_KEYS). */
   sshPublicKey?: (name: string) => string;
 }
+
+/** The heartbeat memory key for the reserved IP an attempt created. */
+const CREATED_RESERVED_IP = 'createdReservedIp';
 
 function conflict(what: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`${what} already exists and is not managed by this opsflow run; rename it or remove it`, 'ResourceConflict');
@@ -261,7 +264,8 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
      * A reserved IP assigned to the droplet: created with it, so a lost response is still found once
      * the assignment completes. Reserved IPs carry no name or tag: one that is not assigned cannot be
      * told from anyone else's, so an attempt first lets pending assignments (locked, unassigned IPs)
-     * finish, and an assignment that errored releases its IP before failing.
+     * finish, and an assignment that errored releases its IP before failing; should the worker die
+     * first, the retry finds that IP in the attempt's heartbeats and releases it.
      */
     async ensureReservedIp(input: { dropletId: number }): Promise<{ ip: string }> {
       return digitalOceanStep(async () => {
@@ -279,7 +283,16 @@ export function createDigitalOceanActivities(deps: DigitalOceanDeps) {
             })
           : (await list()).find((r) => r.droplet?.id === input.dropletId);
         if (assigned) return { ip: assigned.ip };
+        // An IP an earlier attempt made whose assignment errored, while that attempt's worker died
+        // before releasing it: no listing can tell it is ours, its heartbeats can.
+        const earlier = rememberedByEarlierAttempt<string>(CREATED_RESERVED_IP);
+        if (earlier) {
+          rememberForRetry(CREATED_RESERVED_IP, earlier);
+          const found = await findOrUndefined(() => client.request<{ reserved_ip: { droplet: unknown } }>('GET', `/reserved_ips/${earlier}`));
+          if (found && !found.reserved_ip.droplet) await deleteIgnoringNotFound(() => client.request('DELETE', `/reserved_ips/${earlier}`));
+        }
         const created = await client.request<{ reserved_ip: { ip: string }; links: { actions: { id: number }[] } }>('POST', '/reserved_ips', { body: { droplet_id: input.dropletId } });
+        rememberForRetry(CREATED_RESERVED_IP, created.reserved_ip.ip);
         try {
           for (const action of created.links.actions) await waitForAction(client, action.id, `assign reserved IP ${created.reserved_ip.ip}`);
         } catch (err) {

@@ -111,6 +111,40 @@ test('API failures are classified: validation is final, a rate limit carries the
   expect((await control('inventory')).volumes.find((v: Body) => v.id === volume.id).droplet_ids).toEqual([droplets[0]!.id]);
 });
 
+test('a reserved IP whose assignment errored while its worker died is released by the retry, which finds it in the dead attempt\'s heartbeats', async () => {
+  const orphanOwner: Owner = { workflowId: 'provision-orphan-1', environment: 'lost' };
+  const droplets = await run('ensureDroplets', { owner: orphanOwner, names: ['orphan-a', 'orphan-b'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
+  const [a, b] = await run('waitForDropletsActive', { droplets });
+
+  // Every attempt carries the IP it created in its heartbeats, from the moment the create returned.
+  const first = new MockActivityEnvironment();
+  const heartbeats: Body[] = [];
+  first.on('heartbeat', (details: Body) => heartbeats.push(details));
+  const { ip } = (await first.run(activities.ensureReservedIp, { dropletId: a!.id })) as { ip: string };
+  expect(heartbeats.some((h) => h.remembered?.createdReservedIp === ip)).toBe(true);
+
+  // What a dead attempt leaves: an IP created for droplet b whose assignment errored, never released.
+  await control('faults', 'PUT', { failNextActions: { assign_ip: 1 } });
+  const headers = { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' };
+  const created = (await (await fetch(`${cloud.apiUrl}/v2/reserved_ips`, { method: 'POST', headers, body: JSON.stringify({ droplet_id: b!.id }) })).json()) as Body;
+  const orphan: string = created.reserved_ip.ip;
+  for (;;) {
+    const { action } = (await (await fetch(`${cloud.apiUrl}/v2/actions/${created.links.actions[0].id}`, { headers })).json()) as Body;
+    if (action.status !== 'in-progress') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const unassigned = () => control('inventory').then((inv) => inv.reserved_ips.filter((r: Body) => r.droplet_id === null).map((r: Body) => r.ip));
+  expect(await unassigned()).toEqual([orphan]);
+
+  // The retry, handed that attempt's last heartbeat by the server.
+  const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { waitingFor: 'assign reserved IP', remembered: { createdReservedIp: orphan } } });
+  const second = (await retry.run(activities.ensureReservedIp, { dropletId: b!.id })) as { ip: string };
+  expect(second.ip).not.toBe(orphan);
+  expect(await unassigned()).toEqual([]);
+  const inv = await control('inventory');
+  expect(inv.reserved_ips.filter((r: Body) => [a!.id, b!.id].includes(r.droplet_id)).map((r: Body) => [r.ip, r.droplet_id]).sort()).toEqual([[ip, a!.id], [second.ip, b!.id]].sort());
+});
+
 test('deletes are idempotent and leave nothing behind', async () => {
   const inventory = await control('inventory');
   for (const ip of inventory.reserved_ips) {

@@ -26,6 +26,7 @@ export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: L
   const cloudWorker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: DIGITALOCEAN_TASK_QUEUE,
+    maxHeartbeatThrottleInterval: '1s', // as createCloudWorker: what a retry must know is sent at once
     activities: createCloudActivities({ digitalOcean: () => client, pollMs: { first: 100, max: 400 }, snapshotPollMs: { first: 100, max: 400 }, sshPublicKey: () => pair.public }),
   });
   const cloudWorkerDone = cloudWorker.run();
