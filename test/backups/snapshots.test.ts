@@ -2,12 +2,13 @@
 // cloud's DigitalOcean API, with opsflow's two workers (the DigitalOcean activities on their own
 // queue): runBackups takes both snapshots with the run's deterministic names and lists them in its
 // result; a lost response or an errored snapshot action never yields a second snapshot; a target
-// whose droplet does not exist fails by name while the others are taken; retention over 60
+// whose droplet does not exist fails by name while the others are taken; with powerOff the droplet
+// is stopped for its snapshot and always started again, by the retry if its worker died; retention over 60
 // simulated days keeps exactly the expected snapshots and never touches anyone else's.
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createSnapshotActivities } from '../../src/activities/digitalocean-snapshots';
+import { createSnapshotActivities, type SnapshotTarget, type TakenSnapshot } from '../../src/activities/digitalocean-snapshots';
 import { snapshotName } from '../../src/backups/snapshot-names';
 import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
 import type { LocalCloud } from '../../src/localcloud';
@@ -158,6 +159,59 @@ test('a target whose droplet does not exist fails by name; the other snapshot is
   ]);
   expect(named(details.results[1]!.key!)).toHaveLength(1);
 }, 120_000);
+
+/** The droplet's status every 100 ms while `during` runs. */
+async function statusesDuring<T>(during: () => Promise<T>): Promise<{ result: T | unknown; statuses: string[] }> {
+  const statuses: string[] = [];
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      statuses.push(cloud.ctx.store.state.droplets.find((d) => d.id === droplet.id)!.status);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const result = await during().catch((err: unknown) => err);
+  watching = false;
+  await watch;
+  statuses.push(cloud.ctx.store.state.droplets.find((d) => d.id === droplet.id)!.status);
+  return { result, statuses: statuses.filter((s, i) => s !== statuses[i - 1]) };
+}
+
+test('with powerOff the droplet is shut down for its snapshot and started again, also when the snapshot fails', async () => {
+  const web = { name: 'web', kind: 'droplet-snapshot', environment: 'snapenv', resource: 'web', powerOff: true };
+  const ok = await statusesDuring(() => runBackups('snapshots-power-off', policy('snap-power', { targets: [web] })));
+  expect((ok.result as RunBackupsResult).failures).toEqual([]);
+  expect(named((ok.result as RunBackupsResult).results[0]!.key!)).toHaveLength(1);
+  expect(ok.statuses).toEqual(['active', 'off', 'active']);
+
+  // Every snapshot action errors: each attempt stops the droplet and starts it again, and the run fails.
+  cloud.ctx.faults.set({ failNextActions: { snapshot: 10 } });
+  const p = policy('snap-power-failing', { targets: [web] });
+  const taskQueue = uniqueTaskQueue('snapshots-power');
+  const failed = await statusesDuring(() =>
+    workers.withWorkflowWorker(taskQueue, () => env.client.workflow.execute('runBackups', { taskQueue, workflowId: 'snapshots-power-off-failing', args: [{ policy: p, retry: { maximumAttempts: 2, initialInterval: '200ms' } }] })),
+  );
+  expect(((failed.result as WorkflowFailedError).cause as ApplicationFailure).type).toBe('BackupsFailed');
+  expect(failed.statuses).toEqual(['active', 'off', 'active', 'off', 'active']);
+}, 180_000);
+
+test('a droplet stopped by an attempt whose worker died is started again by the retry, even when the snapshot was already taken', async () => {
+  const web = policy('snap-revive', { targets: [{ name: 'web', kind: 'droplet-snapshot', environment: 'snapenv', resource: 'web', powerOff: true }] }).targets[0] as SnapshotTarget;
+  const takenAt = '2026-03-01T02:00:00.000Z';
+  // What the dead attempt left: the droplet off, its snapshot taken, no power-on.
+  for (const body of [{ type: 'shutdown' }, { type: 'snapshot', name: snapshotName('snap-revive', 'web', takenAt) }]) {
+    const { body: started } = await api.call<{ action: { id: number } }>('POST', `/v2/droplets/${droplet.id}/actions`, body);
+    expect(await waitForAction(api, started.action.id)).toBe('completed');
+  }
+  expect(cloud.ctx.store.state.droplets.find((d) => d.id === droplet.id)!.status).toBe('off');
+
+  const activities = createSnapshotActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), snapshotPollMs: { first: 100, max: 400 } });
+  const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { remembered: { poweredOffDroplet: droplet.id } } }, { logger: new DefaultLogger('ERROR') });
+  const taken = (await retry.run(activities.takeSnapshot, { policy: 'snap-revive', target: web, takenAt })) as TakenSnapshot;
+  expect(taken.name).toBe(snapshotName('snap-revive', 'web', takenAt));
+  expect(named(taken.name)).toHaveLength(1);
+  expect(cloud.ctx.store.state.droplets.find((d) => d.id === droplet.id)!.status).toBe('active');
+}, 60_000);
 
 /** A volume snapshot for each of 60 nightly runs from 2026-01-01, as the runs would have named them. */
 async function seedSixtyNights(p: BackupPolicy, skip: (day: number) => boolean = () => false): Promise<void> {
