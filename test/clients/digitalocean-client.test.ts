@@ -214,6 +214,37 @@ test('with a budget, calls beyond it wait their turn instead of being refused, a
   }
 });
 
+test('what is safe to resend is resent: a GET after a 5xx, any request after a short 429; a POST after a 5xx is not', async () => {
+  const flaky = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 100_000, perHour: 100_000 } });
+  try {
+    const c = new DigitalOceanClient({ token: flaky.cloud.token, apiUrl: flaky.cloud.apiUrl });
+    const log = (path: string) => flaky.cloud.requestLog.list(0).requests.filter((r) => r.url.startsWith(path)).map((r) => `${r.method} ${r.status}`);
+    /** Faults on `path` until the first one has been answered, then none. */
+    const failOnce = async (rule: Record<string, unknown>, path: string, call: () => Promise<unknown>) => {
+      flaky.cloud.ctx.faults.set({ rules: [{ path, errorRate: 1, ...rule }] });
+      const result = call().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      while (log(path).length === 0) await new Promise((r) => setTimeout(r, 5));
+      flaky.cloud.ctx.faults.set({});
+      return result;
+    };
+
+    expect(await failOnce({ statuses: [503] }, '/v2/regions', () => c.request('GET', '/regions'))).toEqual({ value: expect.objectContaining({ regions: expect.any(Array) }) });
+    expect(log('/v2/regions')).toEqual(['GET 503', 'GET 200']);
+
+    expect(await failOnce({ statuses: [429] }, '/v2/tags', () => c.request('POST', '/tags', { body: { name: 'resent-after-429' } }))).toEqual({ value: expect.objectContaining({ tag: expect.objectContaining({ name: 'resent-after-429' }) }) });
+    expect(log('/v2/tags')).toEqual(['POST 429', 'POST 201']);
+
+    const failed = await failOnce({ statuses: [503], method: 'POST' }, '/v2/vpcs', () => c.request('POST', '/vpcs', { body: { name: 'not-resent', region: 'fra1' } }));
+    expect(failed).toEqual({ error: expect.objectContaining({ kind: 'server', status: 503 }) });
+    expect(log('/v2/vpcs')).toEqual(['POST 503']);
+  } finally {
+    await flaky.cloud.stop();
+  }
+});
+
 test('everything digitalocean-js sent and received matched the published spec', () => {
   expect(violations).toEqual([]);
 });

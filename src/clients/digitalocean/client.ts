@@ -3,14 +3,15 @@
 //   would overwrite the first; each call instead runs inside an AsyncLocalStorage scope naming its
 //   account, and one request interceptor applies that account's URL, token and timeout;
 // - its list calls return only the first page: `listAll` follows `links.pages.next`;
-// - it has no timeouts, no rate-limit handling and raw axios errors: the interceptors add a
-//   timeout, record the rate-limit headers, and every failure becomes a classified error; with a
-//   request budget (`requestBudget`) every request first waits its turn in the pacer;
+// - it has no timeouts, no rate-limit handling, no retries and raw axios errors: the interceptors
+//   add a timeout and record the rate-limit headers, a call sends again what is safe to resend,
+//   and every failure becomes a classified error; with a request budget (`requestBudget`) every
+//   request first waits its turn in the pacer;
 // - it has no VPC, reserved-IP or volume-snapshot calls: `request` reaches those endpoints;
 // - it pins axios 0.24: package.json overrides it to a current axios, and the tests drive the
 //   library through every service opsflow uses against the local cloud to prove it still works.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { isAxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { DigitalOcean } from 'digitalocean-js';
 import { instance as sharedAxios } from 'digitalocean-js/src/lib/axios-instance';
 import { classify, retryDelayMs } from './errors';
@@ -26,7 +27,12 @@ export interface DigitalOceanAccount {
    * is 250 requests in any minute. Without it requests go out at once and a 429 fails the call.
    */
   requestBudget?: PacerOptions;
+  /** How many times a call sends a request again that is safe to resend (default 3). */
+  retries?: number;
 }
+
+/** A 429 whose Retry-After is longer than this fails the call instead of holding it. */
+const MAX_WAIT_WITHIN_CALL_MS = 10_000;
 
 export interface RateLimitState {
   limit?: number;
@@ -77,14 +83,43 @@ export class DigitalOceanClient {
     return this.pacer?.queued ?? 0;
   }
 
-  /** Runs a digitalocean-js call as this account; failures come back classified. */
+  /**
+   * Runs a digitalocean-js call as this account; failures come back classified. What is safe to
+   * send again is sent again a few times before it fails (see retryDelay), so one refused or
+   * dropped request does not cost the activity a whole attempt.
+   */
   async call<T>(what: string, fn: (lib: DigitalOcean) => Promise<T>): Promise<T> {
-    try {
-      return await scope.run({ client: this }, () => fn(library));
-    } catch (err) {
-      // Only API traffic is classified; anything else is a bug and keeps its own stack.
-      throw isAxiosError(err) ? classify(err, what) : err;
+    for (let retry = 0; ; retry++) {
+      try {
+        return await scope.run({ client: this }, () => fn(library));
+      } catch (err) {
+        // Only API traffic is classified; anything else is a bug and keeps its own stack.
+        if (!isAxiosError(err)) throw err;
+        const delay = this.retryDelay(err, retry);
+        if (delay === undefined) throw classify(err, what);
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
+  }
+
+  /**
+   * When to send a failed request again, or undefined to fail now. A 429 was refused before the
+   * API did anything, so any request may go again once the wait it names is short (a long one is
+   * the activity's retry policy's to wait); a GET that met a 5xx or no answer reads nothing twice.
+   * Anything else (a POST without an answer may have done its work) is the caller's to judge.
+   */
+  private retryDelay(err: AxiosError, retry: number): number | undefined {
+    if (retry >= (this.account.retries ?? 3)) return undefined;
+    const status = err.response?.status;
+    if (status === 429) {
+      const wait = retryDelayMs('rate_limited', (err.response?.headers ?? {}) as Record<string, unknown>) ?? 1000;
+      if (wait > MAX_WAIT_WITHIN_CALL_MS) return undefined;
+      // The pacer holds every request until the API's Retry-After already.
+      return this.pacer ? 0 : wait;
+    }
+    const idempotent = ['get', 'head'].includes((err.config?.method ?? '').toLowerCase());
+    if (idempotent && (status === undefined || status >= 500)) return 250 * 2 ** retry;
+    return undefined;
   }
 
   /** A raw API request, for endpoints digitalocean-js lacks. */
