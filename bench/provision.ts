@@ -153,7 +153,7 @@ async function provision(temporal: TestWorkflowEnvironment, cloud: LocalCloud, s
 type Inventory = Record<string, { name?: string; ip?: string; droplet_id?: number | null }[]>;
 
 async function inventory(cloud: LocalCloud): Promise<Inventory> {
-  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json() as Promise<Inventory>;
+  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<Inventory>;
 }
 
 /** Resources beyond one of each kind per environment (duplicates, or orphans of a rollback). */
@@ -169,7 +169,7 @@ function extras(inv: Inventory, environments: number): string[] {
 }
 
 async function resetCloud(cloud: LocalCloud): Promise<void> {
-  const response = await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}` } });
+  const response = await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: cloud.controlHeaders });
   if (!response.ok) throw new Error(`reset failed: ${response.status}`);
 }
 

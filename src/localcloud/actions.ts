@@ -1,5 +1,6 @@
 // Asynchronous actions: each starts `in-progress` and completes (or, by fault, errors) after its
-// duration. Pending actions are persisted with their due time, so a restart finishes them.
+// duration, or, when a fault holds its type, once the hold is lifted. Pending actions are persisted
+// with their due time, so a restart finishes them.
 import type { Region } from './catalog';
 import type { Store } from './store';
 import type { Action, ActionEffect } from './state';
@@ -17,11 +18,14 @@ export interface StartAction {
 
 export class ActionEngine {
   private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** Due, but held by a fault: they finish when `releaseHeld` finds their type no longer held. */
+  private readonly held = new Set<number>();
 
   constructor(
     private readonly store: Store,
     /** Called when an action ends; `succeeded` is false for an action failed by a fault. */
     private readonly applyEffect: (effect: ActionEffect, succeeded: boolean) => void,
+    private readonly isHeld: (type: string) => boolean = () => false,
   ) {}
 
   start(request: StartAction): Action {
@@ -45,7 +49,9 @@ export class ActionEngine {
       lockedDropletId: request.lockDropletId,
     };
     if (request.lockDropletId !== undefined) this.setLock(request.lockDropletId, true);
-    this.schedule(action.id);
+    // The duration as given, not recomputed from dueAt: actions of one duration then end in the
+    // order they started, which tests rely on.
+    this.schedule(action.id, request.durationMs);
     this.store.changed();
     return action;
   }
@@ -58,12 +64,23 @@ export class ActionEngine {
   stop(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.held.clear();
   }
 
-  private schedule(id: number): void {
+  /** Finishes the held actions whose type is no longer held. */
+  releaseHeld(): void {
+    for (const id of [...this.held]) {
+      const action = this.store.state.actions.find((a) => a.id === id);
+      if (action && this.isHeld(action.type)) continue;
+      this.held.delete(id);
+      this.finish(id);
+    }
+  }
+
+  private schedule(id: number, delayMs?: number): void {
     const pending = this.store.state.internal.pendingActions[id];
     if (!pending) return;
-    const timer = setTimeout(() => this.finish(id), Math.max(0, pending.dueAt - Date.now()));
+    const timer = setTimeout(() => this.finish(id), delayMs ?? Math.max(0, pending.dueAt - Date.now()));
     timer.unref();
     this.timers.set(id, timer);
   }
@@ -73,6 +90,10 @@ export class ActionEngine {
     const state = this.store.state;
     const pending = state.internal.pendingActions[id];
     const action = state.actions.find((a) => a.id === id);
+    if (action && pending && this.isHeld(action.type)) {
+      this.held.add(id);
+      return;
+    }
     delete state.internal.pendingActions[id];
     if (!pending || !action) return;
     if (pending.lockedDropletId !== undefined) this.setLock(pending.lockedDropletId, false);

@@ -28,7 +28,7 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
 
   localcloud
     .command('start')
-    .description('run the local cloud in the foreground; prints its API URL, token and Spaces endpoint')
+    .description('run the local cloud in the foreground; prints its API URL, where its token is, and its Spaces endpoint')
     .option('--port <port>', 'API port (Spaces listens on the next one)', parsePort, DEFAULT_LOCALCLOUD_PORT)
     .option('--ssh-port <port>', "port the droplets' SSH daemons listen on (default 22, or 2222 when 22 cannot be bound)", parsePort)
     .option('--droplet-limit <n>', "the account's droplet limit (DigitalOcean's default for a new account: 25)", (v) => parsePositive(v, '--droplet-limit'))
@@ -49,16 +49,18 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
       });
       const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;
       const spacesInfo = spaces && { endpoint: spaces.server.endpoint, region: spaces.server.region, ...spaces.keys };
-      writeEndpoint({ apiUrl: cloud.apiUrl, token: cloud.token, pid: process.pid, spaces: spacesInfo });
+      writeEndpoint({ apiUrl: cloud.apiUrl, token: cloud.token, controlToken: cloud.controlToken, pid: process.pid, spaces: spacesInfo });
       console.log(`Local cloud API: ${cloud.apiUrl}`);
-      console.log(`Token:           ${cloud.token}`);
+      // Only where the token is: this output often ends up in a log file (`opsflow up` keeps one).
+      console.log(`Token:           in ${stateDir}/token (0600)`);
       if (spacesInfo) {
         console.log(`Spaces (S3):     ${spacesInfo.endpoint} (region ${spacesInfo.region})`);
         console.log(`Spaces keys:     access key ${spacesInfo.accessKey}; secret key in ${stateDir}/spaces-keys.json`);
       }
       console.log(`Droplet SSH:     port ${opts.sshPort ?? 22} on each droplet's 127.x address, keys as given at creation`);
+      console.log(`Control token:   in ${stateDir}/control-token (new at every start; for /_localcloud)`);
       console.log(`State:           ${stateDir}`);
-      console.log(`Use it:          DIGITALOCEAN_API_URL=${cloud.apiUrl} DIGITALOCEAN_TOKEN=<token above>`);
+      console.log(`Use it:          DIGITALOCEAN_API_URL=${cloud.apiUrl} DIGITALOCEAN_TOKEN=$(cat ${stateDir}/token)`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -97,12 +99,13 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
     .option('--status <codes>', 'statuses to fail with: 429, 500, 502, 503', '500,503')
     .option('--latency <ms>', 'added latency per call', Number)
     .option('--fail-next <type=count,...>', 'make the next N actions of a type fail, e.g. create=1,attach_volume=2')
+    .option('--hold-actions <types>', 'actions of these types stay in-progress until faults are set without them, e.g. power_off')
     .option('--dark-region <slugs>', 'regions whose droplets and API calls fail, e.g. fra1')
     .option('--refuse-ssh <droplets>', 'droplets (ids or names) whose hosts refuse SSH')
     .option('--clear', 'remove every fault')
     .action(async (opts: Record<string, string | number | boolean | undefined>) => {
       const endpoint = running();
-      const setting = ['errorRate', 'latency', 'failNext', 'darkRegion', 'refuseSsh', 'clear', 'seed'].some((k) => opts[k] !== undefined);
+      const setting = ['errorRate', 'latency', 'failNext', 'holdActions', 'darkRegion', 'refuseSsh', 'clear', 'seed'].some((k) => opts[k] !== undefined);
       if (!setting) {
         console.log(JSON.stringify(await controlCall(endpoint, 'GET', 'faults'), null, 2));
         return;
@@ -119,6 +122,7 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
               const [type, count] = pair.split('=');
               return [type, Number(count ?? 1)];
             })),
+            holdActions: list(String(opts.holdActions ?? '')),
             darkRegions: list(String(opts.darkRegion ?? '')),
             refuseSsh: list(String(opts.refuseSsh ?? '')).map((v) => (/^\d+$/.test(v) ? Number(v) : v)),
           };

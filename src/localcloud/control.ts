@@ -1,9 +1,9 @@
 // Control endpoints, outside the DigitalOcean API: inspect everything, reset, set faults and the
-// rate-limit budget. Same bearer token as the API.
+// rate-limit budget. They take the control token (credentials.ts), never the API token.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ApiError } from './api/errors';
-import type { RateLimiter } from './api/rate-limit';
+import type { RateLimits } from './api/rate-limit';
 import type { CloudContext } from './context';
 import type { RequestLog } from './request-log';
 
@@ -28,7 +28,7 @@ export function inventory(ctx: CloudContext) {
 
 const requestsQuery = z.object({ since: z.coerce.number().int().min(0).default(0) });
 
-export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, rateLimiter: RateLimiter, requestLog: RequestLog): void {
+export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, rateLimits: RateLimits, requestLog: RequestLog): void {
   app.get('/_localcloud/inventory', async () => inventory(ctx));
 
   // The API requests received: { total, requests: [{ seq, at, method, url, status }] }, after `?since=<seq>`.
@@ -42,7 +42,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, r
     for (const droplet of ctx.store.state.droplets) ctx.hosts.dropletDestroyed(droplet.id);
     ctx.actions.stop();
     ctx.store.reset();
-    rateLimiter.reset();
+    rateLimits.reset();
     requestLog.clear();
     ctx.faults.set({});
     return inventory(ctx);
@@ -63,8 +63,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, r
   app.put('/_localcloud/rate-limit', async (request) => {
     const result = budgetSchema.safeParse(request.body);
     if (!result.success) throw new ApiError(422, 'unprocessable_entity', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    rateLimiter.budget = result.data;
-    rateLimiter.reset();
-    return rateLimiter.budget;
+    rateLimits.budget = result.data;
+    return rateLimits.budget;
   });
 }

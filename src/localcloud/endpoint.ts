@@ -3,10 +3,13 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stateDir } from '../paths';
+import { CONTROL_TOKEN_HEADER } from './api/credentials';
 
 export interface LocalCloudEndpoint {
   apiUrl: string;
   token: string;
+  /** The control API's token: never the API token, never printed (also in localcloud/control-token). */
+  controlToken: string;
   pid: number;
   spaces?: { endpoint: string; accessKey: string; secretKey: string; region: string };
 }
@@ -35,9 +38,10 @@ export function readEndpoint(env: NodeJS.ProcessEnv = process.env): LocalCloudEn
 
 /** A control call to the running local cloud. */
 export async function controlCall<T>(endpoint: LocalCloudEndpoint, method: string, route: string, body?: unknown): Promise<T> {
+  if (!endpoint.controlToken) throw new Error('the running local cloud gave no control token (it predates them): restart it');
   const response = await fetch(`${endpoint.apiUrl}/_localcloud/${route}`, {
     method,
-    headers: { Authorization: `Bearer ${endpoint.token}`, 'Content-Type': 'application/json' },
+    headers: { [CONTROL_TOKEN_HEADER]: endpoint.controlToken, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const parsed = (await response.json()) as T & { message?: string };

@@ -1,5 +1,5 @@
 // Faults on demand, seeded so a failing run can be repeated: error rates and latency per endpoint,
-// the next N actions of a type failing, regions going dark, hosts refusing SSH.
+// the next N actions of a type failing or held in progress, regions going dark, hosts refusing SSH.
 import { z } from 'zod';
 
 export const faultConfigSchema = z.object({
@@ -19,6 +19,8 @@ export const faultConfigSchema = z.object({
     )
     .default([]),
   failNextActions: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Actions of these types (power_off, assign_ip, ...) stay in-progress until faults are set without them. */
+  holdActions: z.array(z.string().min(1)).default([]),
   darkRegions: z.array(z.string()).default([]),
   /** Droplets (by id, or by name for droplets not created yet) whose SSH refuses connections. */
   refuseSsh: z.array(z.union([z.number().int(), z.string().min(1)])).default([]),
@@ -36,11 +38,18 @@ export interface FaultDecision {
 export class Faults {
   private config: FaultConfig = faultConfigSchema.parse({});
   private random: () => number = mulberry32(1);
+  private readonly listeners: (() => void)[] = [];
 
   set(input: unknown): FaultConfig {
     this.config = faultConfigSchema.parse(input);
     this.random = mulberry32(this.config.seed);
+    for (const listener of this.listeners) listener();
     return this.config;
+  }
+
+  /** Called after every change (the action engine lets go of actions no longer held). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   get current(): FaultConfig {
@@ -67,6 +76,10 @@ export class Faults {
     if (left <= 0) return false;
     this.config.failNextActions[type] = left - 1;
     return true;
+  }
+
+  holdsAction(type: string): boolean {
+    return this.config.holdActions.includes(type);
   }
 
   isDark(regionSlug: string | undefined): boolean {

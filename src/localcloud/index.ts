@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ActionEngine } from './actions';
 import { buildApiServer } from './api/server';
-import { RateLimiter, type RateLimitBudget } from './api/rate-limit';
+import { CONTROL_TOKEN_HEADER, newControlToken } from './api/credentials';
+import { RateLimits, type RateLimitBudget } from './api/rate-limit';
 import type { CloudContext, HostHooks } from './context';
 import { DropletHosts } from './hosts/droplet-hosts';
 import { DEFAULT_DROPLET_LIMIT } from './api/routes/droplets';
@@ -42,14 +43,22 @@ export class LocalCloud {
   private constructor(
     private readonly app: FastifyInstance,
     readonly ctx: CloudContext,
-    readonly rateLimiter: RateLimiter,
+    readonly rateLimits: RateLimits,
+    /** The DigitalOcean API token (a bearer token). */
     readonly token: string,
+    /** The control API's token, new at every start (also in `<stateDir>/control-token`, 0600). */
+    readonly controlToken: string,
     readonly apiUrl: string,
     /** Every API request received, with its status; also at GET /_localcloud/requests. */
     readonly requestLog: RequestLog,
     /** The droplets' hosts, unless started with `sshHosts: false`. */
     readonly hosts: DropletHosts | undefined,
   ) {}
+
+  /** The header a control call (/_localcloud/...) carries. */
+  get controlHeaders(): Record<string, string> {
+    return { [CONTROL_TOKEN_HEADER]: this.controlToken };
+  }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
     mkdirSync(options.stateDir, { recursive: true });
@@ -59,10 +68,12 @@ export class LocalCloud {
     const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: NO_HOSTS, hostNetwork: options.hostNetwork ?? 100, dropletLimit: options.dropletLimit ?? DEFAULT_DROPLET_LIMIT } as CloudContext;
     const hosts = options.sshHosts === false ? undefined : new DropletHosts(ctx, { dir: path.join(options.stateDir, 'hosts'), sshPort: options.sshHosts?.sshPort });
     if (hosts) ctx.hosts = hosts;
-    ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded));
-    const rateLimiter = new RateLimiter(options.rateLimit);
+    ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded), (type) => faults.holdsAction(type));
+    faults.onChange(() => ctx.actions.releaseHeld());
+    const controlToken = newControlToken(options.stateDir);
+    const rateLimits = new RateLimits(options.rateLimit);
     const requestLog = new RequestLog();
-    const app = buildApiServer(ctx, { token, rateLimiter, requestLog, registerControl: (a) => registerControlRoutes(a, ctx, rateLimiter, requestLog) });
+    const app = buildApiServer(ctx, { credentials: { apiToken: token, controlToken }, rateLimits, requestLog, registerControl: (a) => registerControlRoutes(a, ctx, rateLimits, requestLog) });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
     const { address, port } = app.server.address() as AddressInfo;
     // Droplets that were active before a restart come back as hosts; unfinished actions finish.
@@ -70,7 +81,7 @@ export class LocalCloud {
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
     for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
     ctx.actions.resume();
-    return new LocalCloud(app, ctx, rateLimiter, token, `http://${address}:${port}`, requestLog, hosts);
+    return new LocalCloud(app, ctx, rateLimits, token, controlToken, `http://${address}:${port}`, requestLog, hosts);
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
-// Every DigitalOcean API request the local cloud received, in order, with the status it answered:
-// how tests show that a refused spec never reached the cloud, and how many calls a run cost.
+// Every request the local cloud received, in order, with the status it answered (all but the
+// control calls that carried the control token): how tests show that a refused spec never reached
+// the cloud, how many calls a run cost, and what was tried without a token.
 // Counted from the first request; the most recent `capacity` are kept for listing.
 
 export interface LoggedRequest {
@@ -7,8 +8,10 @@ export interface LoggedRequest {
   seq: number;
   at: string;
   method: string;
-  /** Path and query, as sent. */
+  /** Path and query as the checks and the router saw them (decoded, normalized). */
   url: string;
+  /** Path and query as sent, when that differs from `url`. */
+  sent?: string;
   status: number;
 }
 
@@ -23,9 +26,9 @@ export class RequestLog {
     return this.count;
   }
 
-  record(method: string, url: string, status: number): void {
+  record(method: string, url: string, status: number, sent = url): void {
     this.count += 1;
-    this.entries.push({ seq: this.count, at: new Date().toISOString(), method, url, status });
+    this.entries.push({ seq: this.count, at: new Date().toISOString(), method, url, ...(sent !== url ? { sent } : {}), status });
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
   }
 

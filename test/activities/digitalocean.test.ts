@@ -31,7 +31,7 @@ function run<K extends keyof DigitalOceanActivities>(name: K, ...args: Parameter
 }
 
 async function control(path: string, method = 'GET', body?: unknown): Promise<Body> {
-  const response = await fetch(`${cloud.apiUrl}/_localcloud/${path}`, { method, headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${cloud.apiUrl}/_localcloud/${path}`, { method, headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   return (await response.json()) as Body;
 }
 
@@ -95,12 +95,12 @@ test('a name taken by something opsflow does not own is a non-retryable conflict
 test('API failures are classified: validation is final, a rate limit carries the next delay, an errored action is retried', async () => {
   await expect(run('ensureDroplets', { owner, names: ['bad'], region: 'fra1', size: 'no-such-size', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] })).rejects.toMatchObject({ type: 'DigitalOceanValidation', nonRetryable: true });
 
-  await fetch(`${cloud.apiUrl}/_localcloud/rate-limit`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ perMinute: 1, perHour: 1000 }) });
+  await fetch(`${cloud.apiUrl}/_localcloud/rate-limit`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify({ perMinute: 1, perHour: 1000 }) });
   await run('ensureVolume', { owner, name: 'rl-a', region: 'fra1', sizeGb: 1, filesystem: 'ext4' }).catch(() => undefined);
   const limited = (await run('ensureVolume', { owner, name: 'rl-b', region: 'fra1', sizeGb: 1, filesystem: 'ext4' }).catch((e: unknown) => e)) as ApplicationFailure;
   expect(limited).toMatchObject({ type: 'DigitalOceanRateLimited', nonRetryable: false });
   expect(Number(limited.nextRetryDelay)).toBeGreaterThan(30_000);
-  await fetch(`${cloud.apiUrl}/_localcloud/rate-limit`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ perMinute: 100_000, perHour: 100_000 }) });
+  await fetch(`${cloud.apiUrl}/_localcloud/rate-limit`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify({ perMinute: 100_000, perHour: 100_000 }) });
 
   const droplets = await run('ensureDroplets', { owner, names: ['stack-a-db'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
   await run('waitForDropletsActive', { droplets });

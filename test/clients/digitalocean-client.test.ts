@@ -112,7 +112,7 @@ test('volumes with attach, firewalls, floating IPs, load balancers, tags and dom
   const detach = await client.call('detach', (lib) => lib.blockStorageActions.detachVolumeFromDroplet(volume.id, { type: 'detach', droplet_id: dropletId, region: 'fra1' } as never));
   await untilActionDone(detach.id);
   await client.call('delete volume', (lib) => lib.blockStorage.deleteBlockStorageById(volume.id));
-  const inventory = (await (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json()) as Body;
+  const inventory = (await (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json()) as Body;
   expect([inventory.volumes, inventory.firewalls, inventory.reserved_ips, inventory.load_balancers, inventory.domains]).toEqual([[], [], [], [], []]);
 });
 
@@ -171,7 +171,7 @@ test('failures are classified: refused token, rate limit with its delay, server 
 
   const faulty = await startLocalCloud();
   try {
-    const put = (body: unknown) => fetch(`${faulty.cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${faulty.cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const put = (body: unknown) => fetch(`${faulty.cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...faulty.cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     await put({ rules: [{ path: '/v2/account', errorRate: 1, statuses: [503] }] });
     const c = new DigitalOceanClient({ token: faulty.cloud.token, apiUrl: faulty.cloud.apiUrl, timeoutMs: 300 });
     await expect(c.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({ kind: 'server', status: 503, retryable: true });

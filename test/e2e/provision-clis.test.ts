@@ -54,7 +54,7 @@ async function opsflow(...args: string[]): Promise<string> {
 }
 
 async function inventory(): Promise<Record<string, unknown[]>> {
-  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json() as Promise<Record<string, unknown[]>>;
+  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<Record<string, unknown[]>>;
 }
 
 async function expectStackAServing(result: Pick<ProvisionResult, 'droplets' | 'urls'>): Promise<void> {

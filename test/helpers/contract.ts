@@ -7,7 +7,7 @@ import addFormats from 'ajv-formats';
 
 type Schema = Record<string, unknown>;
 interface Operation {
-  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  responses: Record<string, { headers?: Record<string, { schema?: Schema }>; content?: Record<string, { schema?: Schema }> }>;
   requestBody?: { content?: Record<string, { schema?: Schema }> };
 }
 
@@ -59,6 +59,25 @@ export function responseViolations(method: string, urlPath: string, status: numb
   const where = `${method} ${template} ${status}`;
   if (status === 204) return body === undefined || body === '' ? [] : [`${where}: a 204 must have no body`];
   return check(response.content?.['application/json']?.schema, body, where);
+}
+
+/**
+ * Headers the spec documents for this response that do not match their schema, or are missing when
+ * they are the `ratelimit-*` ones (documented on every status, 401 included, and always sent by
+ * DigitalOcean; the spec marks no header required, and calls others optional). HTTP headers are
+ * strings: an integer header must be written as one.
+ */
+export function responseHeaderViolations(method: string, urlPath: string, status: number, headers: Headers): string[] {
+  const template = findTemplate(urlPath);
+  const operation = template ? spec.paths[template]?.[method.toLowerCase()] : undefined;
+  const documented = (operation?.responses[String(status)] ?? operation?.responses.default)?.headers ?? {};
+  return Object.entries(documented).flatMap(([name, { schema }]) => {
+    const where = `${method} ${template} ${status} header ${name}`;
+    const value = headers.get(name);
+    if (value === null) return name.startsWith('ratelimit-') ? [`${where}: missing`] : [];
+    const typed = schema?.type === 'integer' || schema?.type === 'number' ? (/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value) : value;
+    return check(schema, typed, where);
+  });
 }
 
 /** Violations of the spec by one request body. */

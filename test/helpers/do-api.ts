@@ -1,6 +1,6 @@
 // A plain HTTP client for the local cloud's DigitalOcean API that checks every request and
 // response against the published spec and records which operations and statuses it saw.
-import { operationKey, requestViolations, responseViolations } from './contract';
+import { operationKey, requestViolations, responseHeaderViolations, responseViolations } from './contract';
 
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
@@ -27,6 +27,7 @@ export class ContractClient {
     const text = await response.text();
     const parsed = text ? (JSON.parse(text) as T) : (undefined as T);
     this.violations.push(...responseViolations(method, url.pathname, response.status, parsed));
+    this.violations.push(...responseHeaderViolations(method, url.pathname, response.status, response.headers));
     // A request the API accepted must itself be valid: that checks the local cloud is no laxer
     // than DigitalOcean. Requests that are wrong on purpose are refused and not checked here.
     if (response.ok) this.violations.push(...requestViolations(method, url.pathname, body));

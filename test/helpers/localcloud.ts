@@ -18,7 +18,8 @@ export async function startLocalCloud(options: Partial<LocalCloudOptions> = {}):
   return { cloud, api: new ContractClient(cloud.apiUrl, cloud.token), stateDir };
 }
 
-export async function waitForAction(api: ContractClient, actionId: number, timeoutMs = 10_000): Promise<string> {
+// The timeout is generous: the machine is shared and loaded, and an action held by a fault waits.
+export async function waitForAction(api: ContractClient, actionId: number, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await api.call<{ action: { status: string } }>('GET', `/v2/actions/${actionId}`);

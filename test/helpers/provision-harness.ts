@@ -35,7 +35,7 @@ export async function startProvisionHarness(cloudOptions: Partial<LocalCloudOpti
 export async function localCloudControl(cloud: LocalCloud, method: string, what: string, body?: unknown): Promise<Body> {
   const response = await fetch(`${cloud.apiUrl}/_localcloud/${what}`, {
     method,
-    headers: { Authorization: `Bearer ${cloud.token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    headers: { ...cloud.controlHeaders, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   return response.json() as Promise<Body>;

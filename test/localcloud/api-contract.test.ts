@@ -19,6 +19,22 @@ afterAll(async () => {
 
 const publicKey = () => generateEd25519().public;
 
+/** Actions of these types stay in progress until set again without them (a local cloud fault). */
+async function holdActions(types: string[]): Promise<void> {
+  const response = await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify({ holdActions: types }) });
+  expect(response.status).toBe(200);
+}
+
+/** Polls until `read` gives `want` (returned), or gives up after a generous minute. */
+async function waitFor<T>(read: () => Promise<T>, want: T): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const value = await read();
+    if (value === want || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 test('account, catalogue and authentication', async () => {
   expect((await api.call('GET', '/v2/account', undefined, 'wrong-token')).status).toBe(401);
   const account = await api.call<Body>('GET', '/v2/account');
@@ -95,13 +111,17 @@ test('droplets: create, become active with addresses, list by tag and name, page
   expect((await api.call<Body>('POST', '/v2/droplets', { name: 'bad name!', region: 'lon1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).body.message).toContain('not a valid hostname');
   expect((await api.call<Body>('POST', '/v2/droplets', { name: 'x', region: 'mars1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).status).toBe(422);
 
+  // The power-off is held open until the lock has been seen, however slowly this machine runs.
+  await holdActions(['power_off']);
   const off = await api.call<Body>('POST', `/v2/droplets/${id}/actions`, { type: 'power_off' });
   expect(off.status).toBe(201);
   const locked = await api.call<Body>('POST', `/v2/droplets/${id}/actions`, { type: 'reboot' });
   expect(locked.status).toBe(422);
   expect(locked.body.message).toBe('Droplet already has a pending event.');
   expect((await api.call<Body>('GET', `/v2/droplets/${id}`)).body.droplet.locked).toBe(true);
+  await holdActions([]);
   expect(await waitForAction(api, off.body.action.id)).toBe('completed');
+  expect((await api.call<Body>('GET', `/v2/droplets/${id}`)).body.droplet.locked).toBe(false);
   expect((await api.call<Body>('GET', `/v2/droplets/${id}`)).body.droplet.status).toBe('off');
   const resize = await api.call<Body>('POST', `/v2/droplets/${id}/actions`, { type: 'resize', size: 's-2vcpu-2gb' });
   await waitForAction(api, resize.body.action.id);
@@ -216,9 +236,11 @@ test('reserved IPs and floating IPs: create, assign, unassign, delete', async ()
   const reserved = await api.call<Body>('POST', '/v2/reserved_ips', { region: 'ams3' });
   expect(reserved.status).toBe(202);
   const ip = reserved.body.reserved_ip.ip;
+  await holdActions(['assign_ip']);
   const assign = await api.call<Body>('POST', `/v2/reserved_ips/${ip}/actions`, { type: 'assign', droplet_id: dropletId });
   expect(assign.status).toBe(201);
   expect((await api.call('POST', `/v2/reserved_ips/${ip}/actions`, { type: 'unassign' })).status).toBe(422);
+  await holdActions([]);
   await waitForAction(api, assign.body.action.id);
   expect((await api.call<Body>('GET', `/v2/reserved_ips/${ip}`)).body.reserved_ip.droplet.id).toBe(dropletId);
   expect((await api.call<Body>('GET', `/v2/reserved_ips/${ip}/actions`)).body.actions.map((a: Body) => a.type)).toEqual(['assign_ip']);
@@ -264,8 +286,8 @@ test('load balancers: create, become active, add and remove droplets and rules, 
   const lb = created.body.load_balancer;
   expect(lb.status).toBe('new');
   expect((await api.call<Body>('POST', '/v2/load_balancers', { name: 'bad', region: 'fra1', forwarding_rules: [{ entry_protocol: 'gopher', entry_port: 80, target_protocol: 'http', target_port: 80 }] })).body.message).toContain('entry_protocol');
-  await new Promise((r) => setTimeout(r, 400));
-  expect((await api.call<Body>('GET', `/v2/load_balancers/${lb.id}`)).body.load_balancer.status).toBe('active');
+  // Provisioning ends on its own: wait for it by polling, as a client would, not for a set time.
+  expect(await waitFor(async () => (await api.call<Body>('GET', `/v2/load_balancers/${lb.id}`)).body.load_balancer.status, 'active')).toBe('active');
   expect((await api.call('DELETE', `/v2/load_balancers/${lb.id}/droplets`, { droplet_ids: [droplet.id] })).status).toBe(204);
   expect((await api.call('POST', `/v2/load_balancers/${lb.id}/droplets`, { droplet_ids: [droplet.id] })).status).toBe(204);
   expect((await api.call('POST', `/v2/load_balancers/${lb.id}/forwarding_rules`, { forwarding_rules: [{ entry_protocol: 'tcp', entry_port: 5432, target_protocol: 'tcp', target_port: 5432 }] })).status).toBe(204);

@@ -41,7 +41,7 @@ const cases = invalidEnvironmentSpecs.map((item, i) => {
 });
 
 async function requestLog(since = 0): Promise<{ total: number; requests: LoggedRequest[] }> {
-  const response = await fetch(`${cloud.apiUrl}/_localcloud/requests?since=${since}`, { headers: { Authorization: `Bearer ${cloud.token}` } });
+  const response = await fetch(`${cloud.apiUrl}/_localcloud/requests?since=${since}`, { headers: cloud.controlHeaders });
   expect(response.status).toBe(200);
   return response.json() as Promise<{ total: number; requests: LoggedRequest[] }>;
 }
@@ -173,7 +173,7 @@ test('control: a valid spec through the same CLI, worker and cloud does reach th
 });
 
 async function cloudInventory(): Promise<{ vpcs: unknown[] }> {
-  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json() as Promise<{ vpcs: unknown[] }>;
+  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<{ vpcs: unknown[] }>;
 }
 
 function escapeRegExp(text: string): string {

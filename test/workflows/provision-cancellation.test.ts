@@ -149,7 +149,7 @@ test('cancelled while each create request is in flight, the late resource is sti
   await harness.workers.withWorkflowWorker(taskQueue, async () => {
     for (const [i, c] of cases.entries()) {
       const name = `inflight-${i + 1}`;
-      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ rules: [c.rule] }) });
+      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify({ rules: [c.rule] }) });
       const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${name}`, args: [{ spec: stack(name, 10 + i) }] });
       for (;;) {
         const status = await handle.query<OperationStatus>('status');
@@ -167,7 +167,7 @@ test('cancelled while each create request is in flight, the late resource is sti
       const endedMs = Date.now() - cancelledAt;
       // Whatever the cloud still does with the held request is done by now.
       await new Promise((r) => setTimeout(r, Math.max(0, HELD_MS + 500 - endedMs)));
-      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: '{}' });
+      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: '{}' });
       const cause = (err as WorkflowFailedError | undefined)?.cause;
       report.push(`${name} ${c.rule.method} ${c.rule.path} held during "${c.step}": ended ${(endedMs / 1000).toFixed(1)} s after the cancel`);
       outcomes.push({ name, step: c.step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message ?? err), leftovers: leftovers(await inventory(), name, { unassignedIps: true }) });

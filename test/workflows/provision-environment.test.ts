@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 async function inventory(): Promise<Body> {
-  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json() as Promise<Body>;
+  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<Body>;
 }
 
 async function withWorkflowWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
@@ -83,7 +83,7 @@ test('stack A whole: infrastructure, volume mounted, five services and PostgreSQ
   } finally {
     client.end();
   }
-  await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}` } });
+  await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: cloud.controlHeaders });
 });
 
 test('a failure at the volume step rolls everything of ours back and leaves others’ resources alone', async () => {
@@ -97,7 +97,7 @@ test('a failure at the volume step rolls everything of ours back and leaves othe
   const inv = await inventory();
   expect([inv.droplets, inv.firewalls, inv.vpcs, inv.reserved_ips]).toEqual([[], [], [], []]);
   expect(inv.volumes.map((v: Body) => v.name)).toEqual(['stack-a-pgdata']);
-  await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}` } });
+  await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: cloud.controlHeaders });
 });
 
 test('onFailure keep leaves what exists and names it', async () => {
@@ -116,7 +116,7 @@ test('onFailure keep leaves what exists and names it', async () => {
   expect(failure.message).toContain('delete VPC, delete firewall, delete droplets');
   const inv = await inventory();
   expect([inv.droplets.length, inv.firewalls.length, inv.vpcs.length]).toEqual([1, 1, 1]);
-  await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}` } });
+  await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: cloud.controlHeaders });
 });
 
 test('cancelling while droplets are being created leaves nothing behind', async () => {

@@ -49,6 +49,35 @@ export class RateLimiter {
   }
 }
 
+/**
+ * The account's budget, and a second one as large for requests without a valid token: those are
+ * counted and limited too (a 401 reports where that budget stands), but never spend the account's.
+ */
+export class RateLimits {
+  readonly account: RateLimiter;
+  readonly anonymous: RateLimiter;
+
+  constructor(budget?: RateLimitBudget) {
+    this.account = new RateLimiter(budget && { ...budget });
+    this.anonymous = new RateLimiter(budget && { ...budget });
+  }
+
+  get budget(): RateLimitBudget {
+    return this.account.budget;
+  }
+
+  set budget(budget: RateLimitBudget) {
+    this.account.budget = { ...budget };
+    this.anonymous.budget = { ...budget };
+    this.reset();
+  }
+
+  reset(): void {
+    this.account.reset();
+    this.anonymous.reset();
+  }
+}
+
 function drop(window: number[], before: number): void {
   while (window.length > 0 && (window[0] as number) <= before) window.shift();
 }

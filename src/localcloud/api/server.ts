@@ -1,10 +1,13 @@
 // The DigitalOcean API v2 over HTTP: bearer-token auth, the account rate limit with its headers,
-// faults on demand, errors in DigitalOcean's shape, then the resource routes.
+// faults on demand, errors in DigitalOcean's shape, then the resource routes. Every check runs on
+// the path the router matches (gate.ts); the control API (/_localcloud) takes its own token.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudContext } from '../context';
-import { ApiError, serverError, tooManyRequests, unauthorized } from './errors';
-import { RateLimiter } from './rate-limit';
+import type { Credentials } from './credentials';
+import { answerUnreadableRequest, ApiError, badRequest, fromFrameworkError, serverError, tooManyRequests, unauthorized } from './errors';
+import { Gates, isAuthorizedControl } from './gate';
+import type { RateLimits } from './rate-limit';
 import type { RequestLog } from '../request-log';
 import { registerAccountRoutes } from './routes/account';
 import { registerActionRoutes } from './routes/actions';
@@ -19,21 +22,32 @@ import { registerTagRoutes } from './routes/tags';
 import { registerVolumeRoutes } from './routes/volumes';
 import { registerVpcRoutes } from './routes/vpcs';
 
+/** Fastify's default, stated: a larger body is answered 413. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
 export interface ApiServerOptions {
-  token: string;
-  rateLimiter: RateLimiter;
-  /** Records every /v2 request with the status it got (refused ones too). */
+  credentials: Credentials;
+  rateLimits: RateLimits;
+  /** Records every request with the status it got (refused ones too), but authorized control calls. */
   requestLog?: RequestLog;
   /** Extra routes outside /v2 (the control endpoints), registered by the caller. */
   registerControl?: (app: FastifyInstance) => void;
 }
 
 export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, genReqId: () => randomUUID() });
+  const gates = new Gates(options.credentials);
+  const app = Fastify({
+    logger: false,
+    genReqId: () => randomUUID(),
+    bodyLimit: BODY_LIMIT_BYTES,
+    rewriteUrl: (raw) => gates.route(raw),
+    clientErrorHandler: answerUnreadableRequest,
+  });
   const lostResponses = new Map<string, number>();
 
-  // Clients send `Content-Type: application/json` on DELETE with no body; that is not an error.
-  app.removeContentTypeParser('application/json');
+  // JSON only: any other content type is a 415. Clients send `Content-Type: application/json` on
+  // DELETE with no body; that is not an error.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     if (text === '') return done(null, undefined);
     try {
@@ -44,13 +58,16 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v2/') && !request.url.startsWith('/_localcloud/')) return;
-    if (request.headers.authorization !== `Bearer ${options.token}`) throw unauthorized();
-    if (request.url.startsWith('/_localcloud/')) return;
-    const verdict = options.rateLimiter.take();
+    const gate = gates.of(request.raw);
+    if (isAuthorizedControl(gate)) return;
+    // Counted before anything is refused: a request without a valid token spends the anonymous
+    // budget, so guessing is limited too and a 401 reports that budget in its headers.
+    const verdict = (gate.apiToken ? options.rateLimits.account : options.rateLimits.anonymous).take();
     reply.headers(verdict.headers);
     if (!verdict.allowed) throw tooManyRequests();
-    const fault = ctx.faults.decide(request.method, request.url);
+    if (!gate.target.ok) throw badRequest(gate.target.reason);
+    if (gate.control || !gate.apiToken) throw unauthorized();
+    const fault = ctx.faults.decide(request.method, gate.url);
     if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
     if (fault.status && fault.afterHandling) {
       lostResponses.set(request.id, fault.status);
@@ -64,9 +81,10 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
     if (fault.status) throw serverError(fault.status);
   });
 
-  // Every API request counts, whatever it got back: 401, 429 and injected faults included.
+  // Every request counts, whatever it got back: 400, 401, 429 and injected faults included.
   app.addHook('onResponse', async (request, reply) => {
-    if (request.url.startsWith('/v2/')) options.requestLog?.record(request.method, request.url, reply.statusCode);
+    const gate = gates.of(request.raw);
+    if (!isAuthorizedControl(gate)) options.requestLog?.record(request.method, gate.url, reply.statusCode, gate.sent);
   });
 
   // A lost response: the work is done, but the client hears only an error.
@@ -80,12 +98,7 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const apiError =
-      error instanceof ApiError
-        ? error
-        : (error as { statusCode?: number }).statusCode === 400
-          ? new ApiError(400, 'bad_request', (error as Error).message)
-          : new ApiError(500, 'server_error', 'Server was unable to give you a response.');
+    const apiError = fromFrameworkError(error, BODY_LIMIT_BYTES);
     if (apiError.status === 500 && !(error instanceof ApiError)) request.log.error(error);
     void reply.code(apiError.status).send({ id: apiError.id, message: apiError.message, request_id: request.id });
   });
