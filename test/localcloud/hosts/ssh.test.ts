@@ -50,7 +50,8 @@ test('ssh2 logs in with the droplet key: exit codes, stdout and stderr come back
 test('a signal sent over the channel reaches the command, which ends by it', async () => {
   const { client } = await connect(droplet, key.private);
   try {
-    const result = await exec(client, 'echo started; sleep 30', (channel) => setTimeout(() => channel.signal('TERM'), 500));
+    // Signalled once it has started (its output says so), not after a guess at how long that takes.
+    const result = await exec(client, 'echo started; sleep 30', (channel) => channel.once('data', () => channel.signal('TERM')));
     expect(result.signal).toBe('SIGTERM'); // ssh2 reports the wire's "TERM" with its SIG prefix
     expect(result.stdout).toBe('started\n');
   } finally {
