@@ -2,6 +2,7 @@
 // own: one PostgreSQL database streamed by streamBackupToSpaces (pg_dump → gzip 6 → SHA-256 →
 // multipart upload) into the S3 server. Settings come in the environment; one JSON line out.
 import { readFileSync } from 'node:fs';
+import { backupKeyring, generateBackupKey, parseBackupKeys } from '../src/backups/backup-key';
 import { localRunner } from '../src/backups/local-runner';
 import { commandSource, type DumpSource } from '../src/backups/dump-source';
 import { postgresql } from '../src/backups/postgres';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     sizeHint = prepared.sizeHint;
   } else {
     sizeHint = Number(env.BENCH_DATABASE_BYTES) || undefined;
-    source = commandSource(access.runner, { argv: ['pg_dump', '--no-password', '--host', '127.0.0.1', '--port', '5432', '--username', 'postgres', '--format=plain', '--dbname', database] });
+    source = commandSource(access.runner, { argv: ['pg_dump', '--no-password', '--host', '127.0.0.1', '--port', '5432', '--username', 'postgres', '--format=custom', '--compress=0', '--dbname', database] });
   }
   const started = performance.now();
   const manifest = await streamBackupToSpaces({
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
     s3,
     bucket: env.BENCH_BUCKET as string,
     key: env.BENCH_KEY as string,
-    manifest: { policy: 'bench', target: 'bench', kind: 'postgresql', database, serverVersion: '', toolVersion: '', takenAt: new Date().toISOString(), tables: [] },
+    signingKey: backupKeyring(parseBackupKeys(generateBackupKey(), 'bench')).signingKey(),
+    manifest: { format: 'postgresql-custom', policy: 'bench', target: 'bench', kind: 'postgresql', database, serverVersion: '', toolVersion: '', takenAt: new Date().toISOString(), tables: [] },
   });
   const streamMs = performance.now() - started;
   await release();

@@ -65,7 +65,7 @@ async function createDatabase(name: string, bytes: number): Promise<number> {
 /** `pg_dump | gzip > /dev/null`, timed; the shell is the baseline's, as an operator would type it. */
 async function baseline(database: string): Promise<number> {
   const started = performance.now();
-  await run('bash', ['-o', 'pipefail', '-c', `pg_dump -h 127.0.0.1 -U postgres -w --format=plain --dbname ${database} | gzip -6 > /dev/null`]);
+  await run('bash', ['-o', 'pipefail', '-c', `pg_dump -h 127.0.0.1 -U postgres -w --format=custom --compress=0 --dbname ${database} | gzip -6 > /dev/null`]);
   return performance.now() - started;
 }
 

@@ -2,18 +2,24 @@
 // database passwords, the webhook URL) are resolved here from the policy's references; long steps
 // heartbeat with bytes so far and stop when cancelled; failures leave as ApplicationFailures whose
 // type names the kind, retryable or not (rule 3). Every step is safe to run again: a backup whose
-// manifest exists is returned as is, pending parts of a dead attempt are aborted first.
+// signed manifest exists is returned as is, pending parts of a dead attempt are aborted first.
+// Rule 11: a manifest is used only once its signature (the worker's backup key) checks out, and
+// an object only once it was downloaded whole and matched that manifest; only then is a database
+// dropped, created or fed.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { backupKeyringFromEnv, type BackupKeyring } from '../backups/backup-key';
 import { CommandFailed, runToCompletion, type CommandRunner } from '../backups/command-runner';
 import { firstLine, type DatabaseAccess } from '../backups/database';
+import { downloadVerified, restoreTmpDirFromEnv, type VerifiedObject } from '../backups/download-verified';
 import { directorySource } from '../backups/dump-source';
 import { engineFor } from '../backups/engines';
 import { BackupError, asBackupError } from '../backups/errors';
-import { backupKey, manifestKeyOf, MANIFEST_SUFFIX, policyPrefix, seriesPrefix, takenAtOf, verifiedKeyOf, VERIFIED_SUFFIX, type BackupManifest, type TableStats, type VerificationRecord } from '../backups/keys';
+import { backupKey, manifestKeyOf, MANIFEST_SUFFIX, policyPrefix, seriesPrefix, takenAtOf, verifiedKeyOf, VERIFIED_SUFFIX, type BackupManifest, type DumpFormat, type TableStats, type VerificationRecord } from '../backups/keys';
+import { authenticateManifest } from '../backups/manifest-auth';
 import { dropletRunners, knownHostsFileFromEnv, type DropletAddress } from '../backups/droplet-runner';
 import { localRunner } from '../backups/local-runner';
-import { restoreFromSpaces } from '../backups/restore-from-spaces';
+import { applyVerifiedObject } from '../backups/restore-from-spaces';
 import { secretResolver, type SecretResolver } from '../backups/secrets';
 import { deleteKeys, getJson, listAll, putJson, spacesClient, type SpacesAccess } from '../backups/spaces';
 import { streamBackupToSpaces } from '../backups/stream-to-spaces';
@@ -21,6 +27,7 @@ import { postWebhook } from '../backups/webhook';
 import { digitalOceanClientFactory } from '../clients/digitalocean/account';
 import { DigitalOceanApiError } from '../clients/digitalocean/errors';
 import type { BackupPolicy, BackupTarget } from '../specs/backup-policy';
+import { endpointProblem } from '../specs/endpoint-url';
 import { readPrivateKey } from '../ssh-keys';
 import { toActivityFailure } from './digitalocean-failures';
 
@@ -47,6 +54,10 @@ export interface BackupDeps {
   fetch?: typeof fetch;
   /** Multipart tuning (tests use the 5 MiB minimum to get several parts from small dumps). */
   upload?: { partSize?: number; queueSize?: number };
+  /** Signs new manifests, checks manifests before a restore; default: from this process's environment (backup-key.ts). */
+  backupKeys?: BackupKeyring;
+  /** Where a backup is held while it is verified, before a restore (default OPSFLOW_BACKUP_TMPDIR, else the OS's). */
+  restoreTmpDir?: string;
 }
 
 export interface BackupOutcome {
@@ -121,11 +132,15 @@ function compressionOf(policy: BackupPolicy): 'gzip' | 'none' {
 export function createBackupActivities(deps: BackupDeps = {}) {
   const resolve = deps.resolveSecret ?? secretResolver();
   const runLocally = deps.localRunner ?? localRunner();
+  const keyring = deps.backupKeys ?? backupKeyringFromEnv();
 
   async function withSpaces<T>(policy: BackupPolicy, use: (s: { s3: S3Client; bucket: string; prefix: string }) => Promise<T>): Promise<T> {
     const d = policy.destination;
     const endpoint = d.endpoint ?? deps.defaultEndpoint;
     if (!endpoint) throw new BackupError('SpacesRefused', `policy ${policy.name}: no Spaces endpoint; set destination.endpoint, or SPACES_ENDPOINT on the worker`, false);
+    // The keys sign every request: never over plain http to anything but this machine.
+    const endpointRefusal = endpointProblem(endpoint);
+    if (endpointRefusal) throw new BackupError('SpacesRefused', `policy ${policy.name}: Spaces endpoint ${endpoint}: ${endpointRefusal}`, false);
     const [accessKeyId, secretAccessKey] = await Promise.all([resolve(d.accessKey), resolve(d.secretKey)]);
     const s3 = (deps.s3Client ?? spacesClient)({ endpoint, region: d.region, accessKeyId, secretAccessKey });
     try {
@@ -151,10 +166,35 @@ export function createBackupActivities(deps: BackupDeps = {}) {
     return { runner: await dropletRunner(target, place), user: target.kind === 'postgresql' ? 'postgres' : undefined };
   }
 
+  /** The manifest of `key`, authenticated; nothing in it is used before that. */
   async function readManifest(s3: S3Client, bucket: string, key: string): Promise<BackupManifest> {
-    const manifest = await getJson<BackupManifest>(s3, bucket, manifestKeyOf(key));
-    if (!manifest) throw new BackupError('NotFound', `no backup ${key}: its manifest ${manifestKeyOf(key)} does not exist`, false);
-    return manifest;
+    const raw = await getJson<unknown>(s3, bucket, manifestKeyOf(key));
+    if (raw === undefined) throw new BackupError('NotFound', `no backup ${key}: its manifest ${manifestKeyOf(key)} does not exist`, false);
+    return authenticateManifest(raw, keyring, key);
+  }
+
+  /** A backup an earlier attempt finished: only if this worker signed it; anything else is overwritten. */
+  async function finishedBackup(s3: S3Client, bucket: string, key: string): Promise<BackupManifest | undefined> {
+    return readManifest(s3, bucket, key).catch((err: unknown) => {
+      if (err instanceof BackupError && (err.type === 'NotFound' || err.type === 'BackupNotAuthentic' || err.type === 'BackupFormatRefused')) return undefined;
+      throw err;
+    });
+  }
+
+  /** The authenticated manifest of `key` and its object, downloaded whole and checked against it. */
+  async function verifiedBackup(s3: S3Client, bucket: string, key: string, format: DumpFormat, signal: AbortSignal, phase: Record<string, unknown>): Promise<{ manifest: BackupManifest; object: VerifiedObject }> {
+    const manifest = await readManifest(s3, bucket, key);
+    if (manifest.format !== format) throw new BackupError('Unsupported', `${key} holds ${manifest.format}; this restore reads ${format}`, false);
+    const object = await downloadVerified({
+      s3,
+      bucket,
+      key,
+      manifest,
+      tmpDir: deps.restoreTmpDir ?? restoreTmpDirFromEnv(),
+      signal,
+      onProgress: (p) => progress({ phase: 'downloading', ...phase, ...p }),
+    });
+    return { manifest, object };
   }
 
   const outcomeOf = (m: BackupManifest, target: string, database?: string): BackupOutcome => ({
@@ -176,13 +216,15 @@ export function createBackupActivities(deps: BackupDeps = {}) {
         const target = databaseTargetOf(policy, input.target);
         if (!target.databases.includes(database)) throw new BackupError('NotFound', `target ${target.name} has no database ${database}`, false);
         const compression = compressionOf(policy);
+        const signingKey = keyring.signingKey(); // before anything is dumped
+        const engine = engineFor(target.kind);
         return withSpaces(policy, async ({ s3, bucket, prefix }) => {
-          const key = backupKey({ prefix, policy: policy.name, target: target.name, database, takenAt, compression });
-          const done = await getJson<BackupManifest>(s3, bucket, manifestKeyOf(key));
+          const key = backupKey({ prefix, policy: policy.name, target: target.name, database, takenAt, compression, format: engine.dumpFormat });
+          const done = await finishedBackup(s3, bucket, key);
           if (done) return outcomeOf(done, target.name, database); // an earlier attempt finished
           const access = await databaseAccess(target);
           progress({ phase: 'reading table statistics', database });
-          const prepared = await engineFor(target.kind).prepareDump(access, database);
+          const prepared = await engine.prepareDump(access, database);
           try {
             const manifest = await streamBackupToSpaces({
               source: prepared.source,
@@ -191,9 +233,10 @@ export function createBackupActivities(deps: BackupDeps = {}) {
               bucket,
               key,
               signal,
+              signingKey,
               sizeHint: prepared.sizeHint,
               ...deps.upload,
-              manifest: { policy: policy.name, target: target.name, kind: target.kind, database, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt, tables: prepared.tables },
+              manifest: { format: prepared.format, policy: policy.name, target: target.name, kind: target.kind, database, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt, tables: prepared.tables },
               onProgress: (p) => progress({ phase: 'dumping', database, ...p }),
             });
             return outcomeOf(manifest, target.name, database);
@@ -211,9 +254,10 @@ export function createBackupActivities(deps: BackupDeps = {}) {
         const target = targetOf(policy, input.target);
         if (target.kind !== 'directory') throw new BackupError('Unsupported', `target ${target.name} is a ${target.kind}, not a directory`, false);
         const compression = compressionOf(policy);
+        const signingKey = keyring.signingKey();
         return withSpaces(policy, async ({ s3, bucket, prefix }) => {
-          const key = backupKey({ prefix, policy: policy.name, target: target.name, takenAt, compression });
-          const done = await getJson<BackupManifest>(s3, bucket, manifestKeyOf(key));
+          const key = backupKey({ prefix, policy: policy.name, target: target.name, takenAt, compression, format: 'tar' });
+          const done = await finishedBackup(s3, bucket, key);
           if (done) return outcomeOf(done, target.name);
           const dir = target as DirectoryTarget;
           const runner = await dropletRunner(target, dir.in);
@@ -225,8 +269,9 @@ export function createBackupActivities(deps: BackupDeps = {}) {
             bucket,
             key,
             signal,
+            signingKey,
             ...deps.upload,
-            manifest: { policy: policy.name, target: target.name, kind: 'directory', database: dir.path, serverVersion: '', toolVersion, takenAt, tables: [] },
+            manifest: { format: 'tar', policy: policy.name, target: target.name, kind: 'directory', database: dir.path, serverVersion: '', toolVersion, takenAt, tables: [] },
             onProgress: (p) => progress({ phase: 'archiving', path: dir.path, ...p }),
           });
           return outcomeOf(manifest, target.name);
@@ -289,7 +334,8 @@ export function createBackupActivities(deps: BackupDeps = {}) {
     /**
      * Restores a backup into `database`, created fresh. `replace` drops a database of that name
      * first (a scratch database, an approved overwrite, or this restore's own earlier attempt).
-     * On failure the half-restored database is dropped.
+     * Nothing is dropped, created or fed before the manifest is authenticated and the whole object
+     * matched it. On failure the half-restored database is dropped.
      */
     async restoreIntoDatabase(input: { policy: BackupPolicy; target: string; key: string; database: string; replace: boolean }): Promise<{ key: string; database: string; bytesRestored: number; durationMs: number }> {
       return step(async (signal) => {
@@ -297,31 +343,26 @@ export function createBackupActivities(deps: BackupDeps = {}) {
         const engine = engineFor(target.kind);
         const access = await databaseAccess(target);
         return withSpaces(input.policy, async ({ s3, bucket }) => {
-          const manifest = await readManifest(s3, bucket, input.key);
-          if (manifest.kind !== target.kind) throw new BackupError('Unsupported', `${input.key} is a ${manifest.kind} backup; target ${target.name} is ${target.kind}`, false);
-          if (await engine.exists(access, input.database)) {
-            if (!input.replace) throw new BackupError('DatabaseExists', `database ${input.database} already exists on target ${target.name}`, false);
-            await engine.drop(access, input.database);
-          }
           const started = Date.now();
-          await engine.create(access, input.database);
-          const sink = await engine.startRestore(access, input.database);
+          const { manifest, object } = await verifiedBackup(s3, bucket, input.key, engine.dumpFormat, signal, { database: input.database });
           try {
-            const { bytesRestored } = await restoreFromSpaces({
-              s3,
-              bucket,
-              key: input.key,
-              expectedSha256: manifest.sha256,
-              compression: manifest.compression,
-              sink: sink.running,
-              sinkLabel: sink,
-              signal,
-              onProgress: (p) => progress({ phase: 'restoring', database: input.database, ...p }),
-            });
-            return { key: input.key, database: input.database, bytesRestored, durationMs: Date.now() - started };
-          } catch (err) {
-            await engine.drop(access, input.database).catch(() => undefined);
-            throw err;
+            if (manifest.kind !== target.kind) throw new BackupError('Unsupported', `${input.key} is a ${manifest.kind} backup; target ${target.name} is ${target.kind}`, false);
+            if (await engine.exists(access, input.database)) {
+              if (!input.replace) throw new BackupError('DatabaseExists', `database ${input.database} already exists on target ${target.name}`, false);
+              await engine.drop(access, input.database);
+            }
+            await engine.create(access, input.database);
+            progress({ phase: 'restoring', database: input.database, bytes: object.bytes });
+            const sink = await engine.startRestore(access, input.database);
+            try {
+              const { bytesRestored } = await applyVerifiedObject({ key: input.key, object, compression: manifest.compression, sink: sink.running, sinkLabel: sink, signal });
+              return { key: input.key, database: input.database, bytesRestored, durationMs: Date.now() - started };
+            } catch (err) {
+              await engine.drop(access, input.database).catch(() => undefined);
+              throw err;
+            }
+          } finally {
+            await object.dispose();
           }
         });
       });
@@ -341,14 +382,18 @@ export function createBackupActivities(deps: BackupDeps = {}) {
       });
     },
 
-    /** A directory archive: downloaded, its SHA-256 checked, and read through by `tar -t`. */
+    /** A directory archive: its manifest authenticated, downloaded whole and checked, then read through by `tar -t`. */
     async verifyArchive(input: { policy: BackupPolicy; key: string }): Promise<{ bytes: number }> {
       return step((signal) =>
         withSpaces(input.policy, async ({ s3, bucket }) => {
-          const manifest = await readManifest(s3, bucket, input.key);
-          const running = await runLocally.start({ argv: ['tar', '-tf', '-'] });
-          const { bytesDownloaded } = await restoreFromSpaces({ s3, bucket, key: input.key, expectedSha256: manifest.sha256, compression: manifest.compression, sink: running, sinkLabel: { command: 'tar', where: runLocally.where }, signal });
-          return { bytes: bytesDownloaded };
+          const { manifest, object } = await verifiedBackup(s3, bucket, input.key, 'tar', signal, { key: input.key });
+          try {
+            const running = await runLocally.start({ argv: ['tar', '-tf', '-'] });
+            await applyVerifiedObject({ key: input.key, object, compression: manifest.compression, sink: running, sinkLabel: { command: 'tar', where: runLocally.where }, signal });
+            return { bytes: object.bytes };
+          } finally {
+            await object.dispose();
+          }
         }),
       );
     },
@@ -371,13 +416,17 @@ export function createBackupActivities(deps: BackupDeps = {}) {
 export type BackupActivities = ReturnType<typeof createBackupActivities>;
 
 /**
- * The worker's backup settings from its environment: SPACES_ENDPOINT; droplet targets reached over
+ * The worker's backup settings from its environment: SPACES_ENDPOINT; the backup key
+ * (OPSFLOW_BACKUP_KEY or OPSFLOW_BACKUP_KEY_FILE) and OPSFLOW_BACKUP_TMPDIR; droplet targets reached over
  * SSH with the DigitalOcean account the worker uses (DIGITALOCEAN_TOKEN, else the local cloud), keys
  * from OPSFLOW_SSH_KEYS (default `deploy`) and host keys from OPSFLOW_KNOWN_HOSTS (~/.ssh/known_hosts).
  */
 export function backupDepsFromEnv(env: NodeJS.ProcessEnv = process.env): BackupDeps {
   return {
     defaultEndpoint: env.SPACES_ENDPOINT || undefined,
+    // Read at worker start: a malformed key or a key file others may read stops the worker, naming the setting.
+    backupKeys: backupKeyringFromEnv(env),
+    restoreTmpDir: restoreTmpDirFromEnv(env),
     resolveSecret: secretResolver(env),
     dropletRunner: dropletRunners({
       digitalOcean: digitalOceanClientFactory(env),

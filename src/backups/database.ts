@@ -3,7 +3,7 @@
 // (by connection) and inside a droplet's container (over SSH).
 import type { CommandRunner, RunningCommand } from './command-runner';
 import type { DumpSource } from './dump-source';
-import type { TableStats } from './keys';
+import type { DumpFormat, TableStats } from './keys';
 
 export interface DatabaseAccess {
   runner: CommandRunner;
@@ -17,6 +17,7 @@ export interface DatabaseAccess {
 
 export interface PreparedDump {
   source: DumpSource;
+  format: DumpFormat;
   /** Row counts and checksums of the very data the dump will hold (see each engine for how). */
   tables: TableStats[];
   serverVersion: string;
@@ -29,6 +30,8 @@ export interface PreparedDump {
 
 export interface DatabaseEngine {
   readonly kind: 'postgresql' | 'mysql' | 'mariadb';
+  /** What its dumps hold, and the only format its restore reads. */
+  readonly dumpFormat: DumpFormat;
   prepareDump(access: DatabaseAccess, database: string): Promise<PreparedDump>;
   tableStats(access: DatabaseAccess, database: string): Promise<TableStats[]>;
   exists(access: DatabaseAccess, database: string): Promise<boolean>;
@@ -36,7 +39,7 @@ export interface DatabaseEngine {
   create(access: DatabaseAccess, database: string): Promise<void>;
   /** Drops it, closing other sessions; a database already gone is fine. */
   drop(access: DatabaseAccess, database: string): Promise<void>;
-  /** Starts the client that reads a dump on stdin into `database`. */
+  /** Starts the client that reads a dump (of dumpFormat, verified and authenticated) on stdin into `database`. */
   startRestore(access: DatabaseAccess, database: string): Promise<{ running: RunningCommand; command: string; where: string }>;
 }
 

@@ -7,7 +7,11 @@ export type BackupErrorType =
   | 'DumpRefused' // authentication, unknown database, missing tool: retrying cannot help
   | 'SpacesUnavailable' // network, 5xx, throttling
   | 'SpacesRefused' // bad keys, no such bucket, access denied
-  | 'ChecksumMismatch'
+  | 'ChecksumMismatch' // the object is not the bytes its (authentic) manifest describes
+  | 'BackupNotAuthentic' // the manifest is not signed by a key this worker holds, or not for this key
+  | 'BackupFormatRefused' // written before backups were signed (plain SQL): cannot be proven ours
+  | 'BackupKeyMissing' // the worker has no OPSFLOW_BACKUP_KEY / OPSFLOW_BACKUP_KEY_FILE
+  | 'NoTempSpace' // not enough room to hold the object while it is verified
   | 'RestoreFailed'
   | 'DatabaseExists'
   | 'NotFound'

@@ -1,8 +1,8 @@
 // Where backups live in a bucket, and what the manifest beside each says. Pure (no Node modules):
 // workflows name keys with it too.
 //
-//   <prefix><policy>/<target>/<database or "archive">/<20260301T020000Z>.<sql|tar>.<gz|none>
-//   ... + .manifest.json   written only after the backup object is complete
+//   <prefix><policy>/<target>/<database or "archive">/<20260301T020000Z>.<pgdump|sql|tar>[.gz]
+//   ... + .manifest.json   written only after the backup object is complete, signed (manifest-auth.ts)
 //   ... + .verified.json   written by verifyBackup after a restore matched the manifest
 
 export interface TableStats {
@@ -13,8 +13,19 @@ export interface TableStats {
   checksum: string;
 }
 
+/**
+ * What the object holds once decompressed, and so what may read it: PostgreSQL's custom archive
+ * (pg_restore; it cannot carry psql meta-commands), a MySQL/MariaDB SQL dump, a tar archive.
+ */
+export type DumpFormat = 'postgresql-custom' | 'mysql-sql' | 'tar';
+
+/**
+ * Format 2: signed. Format 1 manifests (plain SQL for PostgreSQL, no signature) are refused by
+ * restores: nothing proves who wrote them.
+ */
 export interface BackupManifest {
-  formatVersion: 1;
+  formatVersion: 2;
+  format: DumpFormat;
   policy: string;
   target: string;
   kind: 'postgresql' | 'mysql' | 'mariadb' | 'directory';
@@ -36,6 +47,10 @@ export interface BackupManifest {
   endedAt: string;
   /** Per table, gathered in the dump's own snapshot (PostgreSQL) or just before it (MariaDB). */
   tables: TableStats[];
+  /** Id of the worker key that signed it (see backup-key.ts). */
+  keyId: string;
+  /** HMAC-SHA256, hex, over the canonical bytes of every other field. */
+  mac: string;
 }
 
 export interface VerificationRecord {
@@ -76,8 +91,8 @@ export function seriesPrefix(destinationPrefix: string, policy: string, target: 
   return `${policyPrefix(destinationPrefix, policy)}${target}/${database ?? 'archive'}/`;
 }
 
-export function backupKey(input: { prefix: string; policy: string; target: string; database?: string; takenAt: string; compression: 'gzip' | 'none' }): string {
-  const body = input.database === undefined ? 'tar' : 'sql';
+export function backupKey(input: { prefix: string; policy: string; target: string; database?: string; takenAt: string; compression: 'gzip' | 'none'; format?: DumpFormat }): string {
+  const body = input.format === 'postgresql-custom' ? 'pgdump' : input.database === undefined ? 'tar' : 'sql';
   const suffix = input.compression === 'gzip' ? '.gz' : '';
   return `${seriesPrefix(input.prefix, input.policy, input.target, input.database)}${compactTime(input.takenAt)}.${body}${suffix}`;
 }

@@ -2,6 +2,9 @@
 // Row counts come from one consistent snapshot and checksums from CHECKSUM TABLE, both taken just
 // before the dump (--single-transaction): unlike PostgreSQL, MariaDB cannot hand its snapshot to
 // another session, so a table written during the dump can differ from its recorded figures.
+// The client that reads a dump back runs with its own commands off (`--binary-mode`: no `\!`
+// shell escape, no `source`, no `tee`; `--sandbox` too where the client is MariaDB's) and without
+// LOAD DATA LOCAL, which would let the SQL read the restoring machine's files.
 import { runToCompletion, type CommandSpec } from './command-runner';
 import { assertDatabaseName, firstLine, type DatabaseAccess, type DatabaseEngine, type PreparedDump } from './database';
 import { commandSource } from './dump-source';
@@ -45,6 +48,7 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
 
   return {
     kind,
+    dumpFormat: 'mysql-sql',
     async prepareDump(access: DatabaseAccess, database: string): Promise<PreparedDump> {
       const toolVersion = firstLine(await runToCompletion(access.runner, { argv: [dumper, '--version'] }));
       const serverVersion = (await query(access, undefined, 'SELECT VERSION();\n')).trim();
@@ -53,7 +57,7 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
       const { args, env } = connection(access);
       // No --databases: the dump has no CREATE DATABASE / USE, so it restores under any name.
       const argv = [dumper, ...args, '--single-transaction', '--routines', '--triggers', '--hex-blob', '--default-character-set=utf8mb4', assertDatabaseName(database)];
-      return { source: commandSource(access.runner, { argv, env }), tables, serverVersion, toolVersion, sizeHint: Number(size) || undefined, release: async () => undefined };
+      return { source: commandSource(access.runner, { argv, env }), format: 'mysql-sql', tables, serverVersion, toolVersion, sizeHint: Number(size) || undefined, release: async () => undefined };
     },
 
     tableStats,
@@ -72,7 +76,8 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
 
     async startRestore(access, database) {
       const { args, env } = connection(access);
-      const running = await access.runner.start({ argv: [client, ...args, `--database=${assertDatabaseName(database)}`], env });
+      const lockedDown = ['--binary-mode', '--local-infile=0', ...(kind === 'mariadb' ? ['--sandbox'] : [])];
+      const running = await access.runner.start({ argv: [client, ...args, ...lockedDown, `--database=${assertDatabaseName(database)}`], env });
       return { running, command: client, where: access.runner.where };
     },
   };

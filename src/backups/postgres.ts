@@ -2,6 +2,9 @@
 // and checksums come from one snapshot: a psql session exports it (pg_export_snapshot), computes
 // the statistics inside it, and stays open while pg_dump --snapshot reads the same data, so
 // verification compares like with like even on a database that is being written to.
+// Dumps are PostgreSQL's custom archive (uncompressed: the stream is gzipped after), restored by
+// pg_restore: an archive holds SQL for the server only, never psql meta-commands (`\!` runs a
+// shell command in psql), so nothing in a backup can run a program on the machine restoring it.
 import { CommandFailed, runToCompletion, type CommandSpec, type RunningCommand } from './command-runner';
 import { assertDatabaseName, firstLine, type DatabaseAccess, type DatabaseEngine, type PreparedDump } from './database';
 import { commandSource } from './dump-source';
@@ -23,9 +26,10 @@ function connection(access: DatabaseAccess): { args: string[]; env: Record<strin
   return { args, env };
 }
 
-function psql(access: DatabaseAccess, database: string, extra: string[] = []): CommandSpec {
+/** psql for opsflow's own queries only: what it reads is written here, never taken from a bucket. */
+function psql(access: DatabaseAccess, database: string): CommandSpec {
   const { args, env } = connection(access);
-  return { argv: ['psql', '--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '--set', 'ON_ERROR_STOP=1', ...args, ...extra, '--dbname', assertDatabaseName(database)], env };
+  return { argv: ['psql', '--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '--set', 'ON_ERROR_STOP=1', ...args, '--dbname', assertDatabaseName(database)], env };
 }
 
 /**
@@ -61,6 +65,7 @@ function readUntil(session: RunningCommand, marker: string, what: string): Promi
 
 export const postgresql: DatabaseEngine = {
   kind: 'postgresql',
+  dumpFormat: 'postgresql-custom',
 
   async prepareDump(access: DatabaseAccess, database: string): Promise<PreparedDump> {
     const toolVersion = firstLine(await runToCompletion(access.runner, { argv: ['pg_dump', '--version'] }));
@@ -77,9 +82,10 @@ export const postgresql: DatabaseEngine = {
     session.stdout.resume();
     const [snapshot, serverVersion, size, stats] = lines.filter((l) => l.trim() !== '');
     const { args, env } = connection(access);
-    const source = commandSource(access.runner, { argv: ['pg_dump', ...args, '--format=plain', `--snapshot=${snapshot}`, '--dbname', assertDatabaseName(database)], env });
+    const source = commandSource(access.runner, { argv: ['pg_dump', ...args, '--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--dbname', assertDatabaseName(database)], env });
     return {
       source,
+      format: 'postgresql-custom',
       tables: parseStats(stats ?? '[]'),
       serverVersion: serverVersion ?? '',
       toolVersion,
@@ -112,8 +118,10 @@ export const postgresql: DatabaseEngine = {
   },
 
   async startRestore(access, database) {
-    // One transaction: a restore that fails or is cut off (checksum mismatch) leaves nothing.
-    const running = await access.runner.start(psql(access, database, ['--single-transaction', '--file', '-']));
-    return { running, command: 'psql', where: access.runner.where };
+    // The archive on stdin, in one transaction: a restore that fails or is cut off leaves nothing.
+    const { args, env } = connection(access);
+    const argv = ['pg_restore', ...args, '--single-transaction', '--exit-on-error', '--dbname', assertDatabaseName(database)];
+    const running = await access.runner.start({ argv, env });
+    return { running, command: 'pg_restore', where: access.runner.where };
   },
 };

@@ -1,7 +1,8 @@
 // The backup itself: the dump's stdout flows through gzip into an S3 multipart upload, its SHA-256
 // computed on the way, never held whole in memory (at most queueSize parts in flight). The object
 // appears only if the dump exited 0 and every part arrived; otherwise the multipart upload is
-// aborted and nothing is left under the key. The manifest is written beside it last.
+// aborted and nothing is left under the key. The manifest is written beside it last, signed with
+// the worker's backup key (manifest-auth.ts): restores apply only objects such a manifest vouches for.
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -9,8 +10,10 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { CommandFailed } from './command-runner';
 import type { DumpSource, DumpStream } from './dump-source';
+import type { BackupKey } from './backup-key';
 import { BackupError, asBackupError } from './errors';
 import { manifestKeyOf, type BackupManifest } from './keys';
+import { signManifest } from './manifest-auth';
 import { abortPendingUploads, putJson } from './spaces';
 
 export interface BackupProgress {
@@ -21,7 +24,7 @@ export interface BackupProgress {
 }
 
 /** What the caller knows of the backup before it starts; the rest of the manifest is measured. */
-export type ManifestBase = Omit<BackupManifest, 'formatVersion' | 'key' | 'compression' | 'compressedBytes' | 'uncompressedBytes' | 'sha256' | 'startedAt' | 'endedAt'>;
+export type ManifestBase = Omit<BackupManifest, 'formatVersion' | 'key' | 'compression' | 'compressedBytes' | 'uncompressedBytes' | 'sha256' | 'startedAt' | 'endedAt' | 'keyId' | 'mac'>;
 
 export interface StreamBackupInput {
   source: DumpSource;
@@ -30,6 +33,8 @@ export interface StreamBackupInput {
   bucket: string;
   key: string;
   manifest: ManifestBase;
+  /** Signs the manifest (the worker's current backup key). */
+  signingKey: BackupKey;
   /** Called at most about once a second, and once at the end. */
   onProgress?: (progress: BackupProgress) => void;
   /** Aborting stops the dump and aborts the upload (activity cancellation). */
@@ -130,8 +135,8 @@ export async function streamBackupToSpaces(input: StreamBackupInput): Promise<Ba
     input.signal?.removeEventListener('abort', onAbort);
   }
 
-  const manifest: BackupManifest = {
-    formatVersion: 1,
+  const manifest = signManifest({
+    formatVersion: 2,
     ...input.manifest,
     key,
     compression: input.compression,
@@ -140,7 +145,7 @@ export async function streamBackupToSpaces(input: StreamBackupInput): Promise<Ba
     sha256: hash.digest('hex'),
     startedAt,
     endedAt: new Date().toISOString(),
-  };
+  }, input.signingKey);
   bytesUploaded = compressedBytes;
   report(true);
   try {

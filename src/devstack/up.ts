@@ -24,6 +24,7 @@ import { generateEd25519 } from '../localcloud/hosts/host-key';
 import { resolveBwrap } from '../localcloud/hosts/sandbox';
 import { resolveS3ServerBinary } from '../localcloud/spaces/resolve-binary';
 import { configuredSshKeys } from '../ssh-keys';
+import { BACKUP_KEY_ENV, BACKUP_KEY_FILE_ENV, ensureBackupKeyFile } from '../backups/backup-key';
 
 const DEMO_SPEC = path.join(PROJECT_ROOT, 'examples', 'stack-a.yaml');
 /** The secret stack A's spec names (`env:STACK_A_POSTGRES_PASSWORD`). */
@@ -227,6 +228,12 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
       say(`Generated stack A's database password into ${file} (the worker reads it as ${DEMO_SECRET}).`);
     }
     extra[DEMO_SECRET] = readFileSync(file, 'utf8').trim();
+  }
+  // The key that signs backups and that restores require (backup-key.ts); made once, never printed.
+  if (!env[BACKUP_KEY_ENV] && !env[BACKUP_KEY_FILE_ENV]) {
+    const file = path.join(dir, 'secrets', 'backup-key');
+    if (ensureBackupKeyFile(file).created) say(`Generated the backup signing key into ${file} (the worker reads it as ${BACKUP_KEY_FILE_ENV}; keep a copy: restores need it).`);
+    extra[BACKUP_KEY_FILE_ENV] = file;
   }
   return { env: extra, deployKey };
 }

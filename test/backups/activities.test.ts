@@ -11,6 +11,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createBackupActivities } from '../../src/activities/backups';
 import { secretResolver } from '../../src/backups/secrets';
 import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
+import { TEST_KEYRING } from '../helpers/backup-keys';
 import { dropPostgres, seedPostgres, uniqueDbName } from '../helpers/databases';
 import { privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
 
@@ -35,7 +36,7 @@ function policy(changes: Record<string, unknown> = {}): BackupPolicy {
 }
 
 function activities(env: Record<string, string> = {}) {
-  return createBackupActivities({ resolveSecret: secretResolver({ ACT_ACCESS_KEY: spaces.accessKey, ACT_WEBHOOK: hookUrl, ...env }), upload: { partSize: 5 * 1024 * 1024 } });
+  return createBackupActivities({ resolveSecret: secretResolver({ ACT_ACCESS_KEY: spaces.accessKey, ACT_WEBHOOK: hookUrl, ...env }), upload: { partSize: 5 * 1024 * 1024 }, backupKeys: TEST_KEYRING });
 }
 
 /** Runs one activity in a mock activity context; returns its result (or failure) and heartbeats. */
@@ -74,7 +75,7 @@ afterAll(async () => {
 test('backupDatabase heartbeats the bytes dumped so far, and a second run of the same step returns the same backup', async () => {
   const takenAt = '2026-03-01T02:00:00.000Z';
   const first = await run('backupDatabase', { policy: policy(), target: 'pg', database: db, takenAt });
-  expect(first.outcome).toMatchObject({ target: 'pg', database: db, key: `act-test/pg/${db}/20260301T020000Z.sql.gz`, tables: 4 });
+  expect(first.outcome).toMatchObject({ target: 'pg', database: db, key: `act-test/pg/${db}/20260301T020000Z.pgdump.gz`, tables: 4 });
   const dumping = first.heartbeats.filter((h) => (h as { phase?: string })?.phase === 'dumping') as { bytesRead: number }[];
   expect(dumping.length).toBeGreaterThan(0);
   expect(Math.max(...dumping.map((h) => h.bytesRead))).toBeGreaterThan(1_000_000);

@@ -26,6 +26,7 @@ import type { LocalCloud } from '../../src/localcloud';
 import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
 import type { RestoreBackupResult } from '../../src/workflows/restore-backup';
 import type { RunBackupsResult } from '../../src/workflows/run-backups';
+import { TEST_BACKUP_KEY } from '../helpers/backup-keys';
 import { createHostDroplet, fingerprintOf, registerKey, type TestDroplet } from '../helpers/droplet-host';
 import { startLocalCloud } from '../helpers/localcloud';
 import { privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
@@ -101,6 +102,7 @@ function workerEnv(changes: Record<string, string> = {}): NodeJS.ProcessEnv {
     DIGITALOCEAN_API_URL: cloud.apiUrl,
     OPSFLOW_SSH_KEYS: `deploy=${keyFile}`,
     OPSFLOW_KNOWN_HOSTS: knownHosts,
+    OPSFLOW_BACKUP_KEY: TEST_BACKUP_KEY,
     TEST_SPACES_ACCESS_KEY: spaces.accessKey,
     TEST_SPACES_SECRET_KEY: spaces.secretKey,
     ...changes,

@@ -1,9 +1,11 @@
 // MariaDB for real: a seeded database dumped through gzip into the real S3 server, restored into a
 // fresh database, and every table compared (row counts and CHECKSUM TABLE) with the manifest.
 import { mariadb } from '../../src/backups/mariadb';
-import { restoreFromSpaces } from '../../src/backups/restore-from-spaces';
+import { downloadVerified } from '../../src/backups/download-verified';
+import { applyVerifiedObject } from '../../src/backups/restore-from-spaces';
 import { streamBackupToSpaces } from '../../src/backups/stream-to-spaces';
 import { MARIADB, dropMariadb, mariadbQuery, seedMariadb, uniqueDbName } from '../helpers/databases';
+import { TEST_KEYRING } from '../helpers/backup-keys';
 import { startSpaces, type TestSpaces } from '../helpers/spaces';
 
 let spaces: TestSpaces;
@@ -30,7 +32,8 @@ test('seeded tables are dumped to Spaces, restored into a fresh database and com
     bucket: spaces.bucket,
     key,
     partSize: 5 * 1024 * 1024,
-    manifest: { policy: 'test', target: 'mdb', kind: 'mariadb', database: source, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt: new Date().toISOString(), tables: prepared.tables },
+    signingKey: TEST_KEYRING.signingKey(),
+    manifest: { format: prepared.format, policy: 'test', target: 'mdb', kind: 'mariadb', database: source, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt: new Date().toISOString(), tables: prepared.tables },
   });
   await prepared.release();
   expect(manifest.tables.map((t) => [t.table, t.rows])).toEqual([
@@ -49,7 +52,8 @@ test('seeded tables are dumped to Spaces, restored into a fresh database and com
   await mariadb.create(MARIADB, into);
   expect(await mariadb.exists(MARIADB, into)).toBe(true);
   const sink = await mariadb.startRestore(MARIADB, into);
-  const restored = await restoreFromSpaces({ s3: spaces.s3, bucket: spaces.bucket, key, expectedSha256: manifest.sha256, compression: 'gzip', sink: sink.running, sinkLabel: sink });
+  const object = await downloadVerified({ s3: spaces.s3, bucket: spaces.bucket, key, manifest });
+  const restored = await applyVerifiedObject({ key, object, compression: 'gzip', sink: sink.running, sinkLabel: sink }).finally(() => object.dispose());
   expect(restored.bytesRestored).toBe(manifest.uncompressedBytes);
   expect(await mariadb.tableStats(MARIADB, into)).toEqual(manifest.tables);
   expect((await mariadbQuery(into, 'SELECT COUNT(*) FROM big_customers;')).trim()).toBe('420');

@@ -1,15 +1,18 @@
 // PostgreSQL for real: a seeded database dumped through gzip into the real S3 server, restored
 // into a fresh database, and every table compared (row counts and content checksums) with what
-// the dump recorded; a dump killed mid-stream leaves nothing; a corrupt object restores nothing.
+// the dump recorded; a dump killed mid-stream leaves nothing; a corrupt object is refused before
+// anything is restored.
 import { Transform } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CommandRunner } from '../../src/backups/command-runner';
 import { postgresql } from '../../src/backups/postgres';
 import { manifestKeyOf, type BackupManifest } from '../../src/backups/keys';
-import { restoreFromSpaces } from '../../src/backups/restore-from-spaces';
+import { downloadVerified } from '../../src/backups/download-verified';
+import { applyVerifiedObject } from '../../src/backups/restore-from-spaces';
 import { getJson } from '../../src/backups/spaces';
 import { streamBackupToSpaces } from '../../src/backups/stream-to-spaces';
 import { BackupError } from '../../src/backups/errors';
+import { TEST_KEYRING } from '../helpers/backup-keys';
 import { PG, dropPostgres, psql, seedPostgres, uniqueDbName } from '../helpers/databases';
 import { keysUnder, pendingUnder, startSpaces, type TestSpaces } from '../helpers/spaces';
 
@@ -38,22 +41,29 @@ async function backup(database: string, key: string, access = PG) {
       bucket: spaces.bucket,
       key,
       partSize: 5 * 1024 * 1024,
-      manifest: { policy: 'test', target: 'pg', kind: 'postgresql', database, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt: new Date().toISOString(), tables: prepared.tables },
+      signingKey: TEST_KEYRING.signingKey(),
+      manifest: { format: prepared.format, policy: 'test', target: 'pg', kind: 'postgresql', database, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt: new Date().toISOString(), tables: prepared.tables },
     });
   } finally {
     await prepared.release();
   }
 }
 
+/** As restoreIntoDatabase does it: the whole object checked first, then the database made and fed. */
 async function restore(key: string, into: string, manifest: BackupManifest) {
-  await postgresql.create(PG, into);
   made.push(into);
-  const sink = await postgresql.startRestore(PG, into);
-  return restoreFromSpaces({ s3: spaces.s3, bucket: spaces.bucket, key, expectedSha256: manifest.sha256, compression: 'gzip', sink: sink.running, sinkLabel: sink });
+  const object = await downloadVerified({ s3: spaces.s3, bucket: spaces.bucket, key, manifest });
+  try {
+    await postgresql.create(PG, into);
+    const sink = await postgresql.startRestore(PG, into);
+    return await applyVerifiedObject({ key, object, compression: 'gzip', sink: sink.running, sinkLabel: sink });
+  } finally {
+    await object.dispose();
+  }
 }
 
 test('seeded tables are dumped to Spaces, restored into a fresh database and compare equal', async () => {
-  const key = 'pg/roundtrip.sql.gz';
+  const key = 'pg/roundtrip.pgdump.gz';
   const manifest = await backup(source, key);
   expect(manifest.tables.map((t) => [t.table, t.rows])).toEqual([
     ['"Sales Data"."order lines"', 3000],
@@ -94,14 +104,14 @@ test('statistics and dump share one snapshot: writes during the dump are in neit
     while (writing) await psql(db, `INSERT INTO customers (name) VALUES ('written during the dump ${n++}'); DELETE FROM bulk WHERE id = ${n};`);
     return n;
   })();
-  const manifest = await backup(db, 'pg/busy.sql.gz');
+  const manifest = await backup(db, 'pg/busy.pgdump.gz');
   writing = false;
   const writes = await writer;
   expect(writes).toBeGreaterThan(0);
   // The live database moved on; the backup and its figures did not.
   expect(await postgresql.tableStats(PG, db)).not.toEqual(manifest.tables);
   const into = uniqueDbName('pgbusyrestored');
-  await restore('pg/busy.sql.gz', into, manifest);
+  await restore('pg/busy.pgdump.gz', into, manifest);
   expect(await postgresql.tableStats(PG, into)).toEqual(manifest.tables);
 });
 
@@ -130,7 +140,7 @@ test('a pg_dump killed mid-stream leaves no object, no manifest and no pending m
     },
   };
   const prepared = await postgresql.prepareDump({ ...PG, runner: killing }, source);
-  const key = 'pg/killed.sql.gz';
+  const key = 'pg/killed.pgdump.gz';
   const err = await streamBackupToSpaces({
     source: prepared.source,
     compression: 'gzip',
@@ -138,7 +148,8 @@ test('a pg_dump killed mid-stream leaves no object, no manifest and no pending m
     bucket: spaces.bucket,
     key,
     partSize: 5 * 1024 * 1024,
-    manifest: { policy: 'test', target: 'pg', kind: 'postgresql', database: source, serverVersion: '', toolVersion: '', takenAt: new Date().toISOString(), tables: [] },
+    signingKey: TEST_KEYRING.signingKey(),
+    manifest: { format: 'postgresql-custom', policy: 'test', target: 'pg', kind: 'postgresql', database: source, serverVersion: '', toolVersion: '', takenAt: new Date().toISOString(), tables: [] },
   }).catch((e: unknown) => e);
   await prepared.release();
   expect(killedAfter).toBeGreaterThan(15_000_000);
@@ -149,21 +160,24 @@ test('a pg_dump killed mid-stream leaves no object, no manifest and no pending m
   expect(await pendingUnder(spaces.s3, spaces.bucket, 'pg/')).toEqual([]);
 });
 
-test('a corrupt object is refused by its checksum and the restore leaves no table behind', async () => {
-  const key = 'pg/small.sql.gz';
+test('a corrupt object is refused by its checksum before any database is made or fed', async () => {
+  const key = 'pg/small.pgdump.gz';
   const small = uniqueDbName('pgsmall');
   made.push(small);
   await seedPostgres(small, 10);
   const manifest = await backup(small, key);
   const { Body } = await spaces.s3.send(new GetObjectCommand({ Bucket: spaces.bucket, Key: key }));
   const bytes = Buffer.from(await (Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
-  // Same gzip, one byte of the dump's text changed: it still decompresses, but is not what was dumped.
+  // Same gzip, one byte of the archive's data changed: it still decompresses, but is not what was dumped.
   const { gunzipSync, gzipSync } = await import('node:zlib');
-  const text = gunzipSync(bytes).toString('utf8').replace('customer 1 ', 'customer X ');
-  await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: key, Body: gzipSync(text) }));
+  const archive = gunzipSync(bytes);
+  const at = archive.indexOf('customer 1 ');
+  expect(at).toBeGreaterThan(0);
+  archive[at + 'customer '.length] = 'X'.charCodeAt(0);
+  await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: key, Body: gzipSync(archive) }));
 
   const into = uniqueDbName('pgcorrupt');
   const err = await restore(key, into, manifest).catch((e: unknown) => e);
   expect((err as BackupError).type).toBe('ChecksumMismatch');
-  expect(await postgresql.tableStats(PG, into)).toEqual([]);
+  expect(await postgresql.exists(PG, into)).toBe(false);
 });

@@ -13,6 +13,7 @@ import { manifestKeyOf, type BackupManifest } from '../../src/backups/keys';
 import { localRunner } from '../../src/backups/local-runner';
 import { getJson } from '../../src/backups/spaces';
 import { streamBackupToSpaces, type StreamBackupInput } from '../../src/backups/stream-to-spaces';
+import { TEST_KEYRING } from '../helpers/backup-keys';
 import { keysUnder, pendingUnder, privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
 
 let spaces: TestSpaces;
@@ -44,7 +45,8 @@ function run(source: DumpSource, key: string, extra: Partial<StreamBackupInput> 
     bucket: spaces.bucket,
     key,
     partSize: 5 * MiB,
-    manifest: { policy: 'test', target: 'fake', kind: 'postgresql', database: 'fake', serverVersion: 'fake', toolVersion: 'bash', takenAt: new Date().toISOString(), tables: [] },
+    signingKey: TEST_KEYRING.signingKey(),
+    manifest: { format: 'postgresql-custom', policy: 'test', target: 'fake', kind: 'postgresql', database: 'fake', serverVersion: 'fake', toolVersion: 'bash', takenAt: new Date().toISOString(), tables: [] },
     ...extra,
   });
 }
@@ -126,7 +128,7 @@ test('a directory is archived with tar, compressed, checksummed and described by
   writeFileSync(path.join(dir, 'uploads', 'notes.txt'), 'hello\n');
   writeFileSync(path.join(dir, 'cache.tmp'), 'skip me');
   const key = 'media/archive.tar.gz';
-  const manifest = await run(directorySource(runner, { path: dir, exclude: ['*.tmp'] }), key, { manifest: { policy: 'test', target: 'media', kind: 'directory', database: dir, serverVersion: '', toolVersion: 'tar', takenAt: new Date().toISOString(), tables: [] } });
+  const manifest = await run(directorySource(runner, { path: dir, exclude: ['*.tmp'] }), key, { manifest: { format: 'tar', policy: 'test', target: 'media', kind: 'directory', database: dir, serverVersion: '', toolVersion: 'tar', takenAt: new Date().toISOString(), tables: [] } });
   const { Body } = await spaces.s3.send(new GetObjectCommand({ Bucket: spaces.bucket, Key: key }));
   const bytes = Buffer.from(await (Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
   expect(createHash('sha256').update(bytes).digest('hex')).toBe(manifest.sha256);
@@ -135,5 +137,5 @@ test('a directory is archived with tar, compressed, checksummed and described by
   writeFileSync(tarFile, gunzipSync(bytes));
   const listing = (await runToCompletion(runner, { argv: ['tar', '-tf', tarFile] })).split('\n').filter(Boolean).sort();
   expect(listing).toEqual(['./', './uploads/', './uploads/2026/', './uploads/2026/photo.jpg', './uploads/notes.txt']);
-  expect(await getJson<BackupManifest>(spaces.s3, spaces.bucket, manifestKeyOf(key))).toMatchObject({ kind: 'directory', sha256: manifest.sha256 });
+  expect(await getJson<BackupManifest>(spaces.s3, spaces.bucket, manifestKeyOf(key))).toMatchObject({ formatVersion: 2, format: 'tar', kind: 'directory', sha256: manifest.sha256, keyId: TEST_KEYRING.signingKey().id, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
 });

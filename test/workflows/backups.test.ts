@@ -3,10 +3,12 @@
 // verifies each backup by a restore and lists it verified; restoreBackup refuses an existing
 // database unless told to overwrite; Spaces going dark is retried through; a target that keeps
 // failing gets exactly one notice; retention over 60 simulated days keeps exactly the expected set.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
@@ -17,7 +19,8 @@ import { TASK_QUEUE } from '../../src/temporal/task-queues';
 import { runToCompletion } from '../../src/backups/command-runner';
 import { localRunner } from '../../src/backups/local-runner';
 import { backupKey, manifestKeyOf, verifiedKeyOf, type BackupManifest } from '../../src/backups/keys';
-import { getJson, putJson } from '../../src/backups/spaces';
+import { signManifest } from '../../src/backups/manifest-auth';
+import { deleteKeys, getJson, putJson } from '../../src/backups/spaces';
 import { secretResolver } from '../../src/backups/secrets';
 import { postgresql } from '../../src/backups/postgres';
 import { mariadb } from '../../src/backups/mariadb';
@@ -26,6 +29,7 @@ import type { ApplyRetentionResult } from '../../src/workflows/apply-retention';
 import type { RestoreBackupResult } from '../../src/workflows/restore-backup';
 import type { RunBackupsResult } from '../../src/workflows/run-backups';
 import type { OperationStatus } from '../../src/workflows/status';
+import { TEST_KEYRING } from '../helpers/backup-keys';
 import { MARIADB, PG, dropMariadb, dropPostgres, mariadbQuery, psql, seedMariadb, seedPostgres, uniqueDbName } from '../helpers/databases';
 import { keysUnder, pendingUnder, privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
 import { startTemporal, temporalCliPath, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
@@ -93,7 +97,7 @@ beforeAll(async () => {
     TEST_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/T000/B000/secret`,
   });
   // Directory targets live in droplets; until the SSH runner lands, the worker itself stands in for the droplet.
-  activities = createBackupActivities({ resolveSecret: secrets, upload: { partSize: 5 * 1024 * 1024 }, dropletRunner: () => localRunner() });
+  activities = createBackupActivities({ resolveSecret: secrets, upload: { partSize: 5 * 1024 * 1024 }, dropletRunner: () => localRunner(), backupKeys: TEST_KEYRING });
   worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities });
   workerDone = worker.run();
 }, 10 * 60_000);
@@ -118,7 +122,7 @@ const failureOf = async (promise: Promise<unknown>) => {
 
 /** What listBackups says now, run as the worker runs it. */
 async function list(p: BackupPolicy): Promise<BackupListing[]> {
-  const activities = createBackupActivities({ resolveSecret: secretResolver({ TEST_SPACES_ACCESS_KEY: spaces.accessKey, TEST_SPACES_SECRET_KEY: spaces.secretKey }) });
+  const activities = createBackupActivities({ resolveSecret: secretResolver({ TEST_SPACES_ACCESS_KEY: spaces.accessKey, TEST_SPACES_SECRET_KEY: spaces.secretKey }), backupKeys: TEST_KEYRING });
   return new MockActivityEnvironment().run(activities.listBackups, { policy: p });
 }
 
@@ -138,7 +142,7 @@ test('a run backs up PostgreSQL, MariaDB and a directory, verifies each by a res
     ['media', undefined, true, true],
   ]);
   for (const r of result.results) {
-    expect(r.key).toMatch(new RegExp(`^runs/wf-test/${r.target}/${r.database ?? 'archive'}/\\d{8}T\\d{6}Z\\.(sql|tar)\\.gz$`));
+    expect(r.key).toMatch(new RegExp(`^runs/wf-test/${r.target}/${r.database ?? 'archive'}/\\d{8}T\\d{6}Z\\.(pgdump|sql|tar)\\.gz$`));
     expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(r.compressedBytes).toBeGreaterThan(0);
   }
@@ -181,15 +185,46 @@ test('restoreBackup restores the latest backup; refuses an existing database wit
   expect(await mariadb.tableStats(MARIADB, intoMaria)).toEqual(await mariadb.tableStats(MARIADB, mdb));
 });
 
-test('verifyBackup fails loudly when the restored tables do not match the manifest, and drops its scratch database', async () => {
+test('restoreBackup of a planted latest backup (`\\! touch`, format-1 manifest with the right SHA-256) fails before touching anything, even with overwrite', async () => {
+  const into = uniqueDbName('wfplanted');
+  madePg.push(into);
+  await seedPostgres(into, 10);
+  const before = await postgresql.tableStats(PG, into);
+  const marker = path.join(ownDir('wf-planted'), 'ran');
+  const key = backupKey({ prefix: 'runs/', policy: 'wf-test', target: 'pg', database: pgDb, takenAt: '2099-01-01T00:00:00.000Z', compression: 'gzip' });
+  const body = gzipSync(`\\! touch ${marker}\nDROP TABLE customers;\n`);
+  await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: key, Body: body }));
+  await putJson(spaces.s3, spaces.bucket, manifestKeyOf(key), { formatVersion: 1, key, kind: 'postgresql', compression: 'gzip', compressedBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), takenAt: '2099-01-01T00:00:00.000Z', tables: [] });
+  try {
+    const handle = await start('restoreBackup', 'restore-planted', { policy: policy(), target: 'pg', intoDatabase: into, overwrite: true, retry: FAST });
+    const failure = await failureOf(handle.result());
+    const cause = (failure.cause as ApplicationFailure | undefined) ?? failure;
+    expect([cause.type, cause.nonRetryable]).toEqual(['BackupFormatRefused', true]);
+    expect(cause.message).toContain(`${key} was written before opsflow signed its backups`);
+    expect((await handle.query<OperationStatus>('status')).step).toBe('choose backup');
+    expect(existsSync(marker)).toBe(false);
+    expect(await postgresql.tableStats(PG, into)).toEqual(before);
+  } finally {
+    await deleteKeys(spaces.s3, spaces.bucket, [key, manifestKeyOf(key)]);
+  }
+});
+
+test('verifyBackup fails loudly when the restored tables do not match the manifest, and drops its scratch database; a manifest changed without the key is refused before any restore', async () => {
   const [latest] = (await list(policy())).filter((b) => b.target === 'pg');
   const manifest = (await getJson<BackupManifest>(spaces.s3, spaces.bucket, manifestKeyOf(latest!.key)))!;
-  const tampered = { ...manifest, tables: manifest.tables.map((t) => (t.table === 'public.customers' ? { ...t, rows: 499 } : t)) };
-  await putJson(spaces.s3, spaces.bucket, manifestKeyOf(latest!.key), tampered);
+  const { keyId: _keyId, mac: _mac, ...fields } = manifest;
+  const wrongFigures = { ...fields, tables: manifest.tables.map((t) => (t.table === 'public.customers' ? { ...t, rows: 499 } : t)) };
   try {
+    // Figures that do not match, in a manifest the worker's key signed (a dump that lost rows).
+    await putJson(spaces.s3, spaces.bucket, manifestKeyOf(latest!.key), signManifest(wrongFigures, TEST_KEYRING.signingKey()));
     const failure = await failureOf(env.client.workflow.execute('verifyBackup', { taskQueue, workflowId: 'verify-tampered', args: [{ policy: policy(), target: 'pg', key: latest!.key }] }));
     expect(failure.type).toBe('VerificationFailed');
     expect(failure.message).toContain('public.customers: 500 rows restored, 499 dumped');
+    expect(await scratchDatabases()).toEqual([]);
+    // The same change made by someone without the key: refused when the manifest is read.
+    await putJson(spaces.s3, spaces.bucket, manifestKeyOf(latest!.key), { ...wrongFigures, keyId: manifest.keyId, mac: manifest.mac });
+    const refused = await failureOf(env.client.workflow.execute('verifyBackup', { taskQueue, workflowId: 'verify-forged', args: [{ policy: policy(), target: 'pg', key: latest!.key, retry: FAST }] }));
+    expect((refused.cause as ApplicationFailure | undefined)?.type ?? refused.type).toBe('BackupNotAuthentic');
     expect(await scratchDatabases()).toEqual([]);
   } finally {
     await putJson(spaces.s3, spaces.bucket, manifestKeyOf(latest!.key), manifest);
