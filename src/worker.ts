@@ -1,7 +1,7 @@
 // The opsflow worker: runs src/workflows (decide) and src/activities (do) on the `opsflow` task queue.
 // Connection settings come from Temporal's environment configuration; see src/temporal/connection.ts.
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { Logger } from '@temporalio/common';
+import type { DataConverter, Logger } from '@temporalio/common';
 import { createActivities, createCloudActivities } from './activities';
 import { backupDepsFromEnv } from './activities/backups';
 import { secretResolver } from './backups/secrets';
@@ -10,6 +10,7 @@ import { configuredProviders } from './providers';
 import { JsonLogger } from './logging';
 import { parseWorkerEnvironment } from './specs/worker-environment';
 import { describeTarget, loadTemporalTarget } from './temporal/connection';
+import { dataConverterFromEnv, requireCodecBundle } from './temporal/codec/data-converter';
 import { DIGITALOCEAN_ACTIVITIES_PER_SECOND, DIGITALOCEAN_TASK_QUEUE, TASK_QUEUE } from './temporal/task-queues';
 import { publicKeyOf, readPrivateKey } from './ssh-keys';
 import { OPSFLOW_VERSION } from './version';
@@ -23,6 +24,8 @@ export interface OpsWorkerOptions {
   activities: object;
   /** How long running activities get to finish on shutdown before they are cancelled. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** The payload codec and failure converter (src/temporal/codec) when payloads are encrypted. */
+  dataConverter?: DataConverter;
 }
 
 export function createOpsWorker(options: OpsWorkerOptions): Promise<Worker> {
@@ -36,11 +39,12 @@ export function createOpsWorker(options: OpsWorkerOptions): Promise<Worker> {
     ...workflows,
     activities: options.activities,
     shutdownGraceTime: options.shutdownGraceTime ?? '20s',
+    dataConverter: options.dataConverter,
   });
 }
 
 /** The worker for DigitalOcean activities: no workflows, and the server-side rate limit. */
-export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' | 'namespace' | 'activities' | 'shutdownGraceTime'>): Promise<Worker> {
+export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' | 'namespace' | 'activities' | 'shutdownGraceTime' | 'dataConverter'>): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -50,6 +54,7 @@ export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' |
     // A heartbeat may carry what a retry must know (rememberForRetry): sent within a second, not 16 s.
     maxHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: options.shutdownGraceTime ?? '20s',
+    dataConverter: options.dataConverter,
   });
 }
 
@@ -71,12 +76,16 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   installRuntime(logger, metricsAddress);
 
   const target = loadTemporalTarget(env);
+  // Refuses to start against a production Temporal without an encryption key.
+  const dataConverter = dataConverterFromEnv(env, target.connectionOptions.address);
+  if (dataConverter && settings.OPSFLOW_WORKFLOW_BUNDLE) requireCodecBundle(settings.OPSFLOW_WORKFLOW_BUNDLE);
   const connection = await NativeConnection.connect(target.connectionOptions);
   try {
     const worker = await createOpsWorker({
       connection,
       namespace: target.namespace,
       workflowBundlePath: settings.OPSFLOW_WORKFLOW_BUNDLE,
+      dataConverter,
       activities: createActivities({
         opsflowVersion: OPSFLOW_VERSION,
         providers: configuredProviders(env),
@@ -88,12 +97,14 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     const cloudWorker = await createCloudWorker({
       connection,
       namespace: target.namespace,
+      dataConverter,
       activities: createCloudActivities({ digitalOcean: digitalOceanClientFactory(env), sshPublicKey: (name) => publicKeyOf(name, env) }),
     });
     logger.info('worker started', {
       temporal: describeTarget(target),
       taskQueues: [TASK_QUEUE, DIGITALOCEAN_TASK_QUEUE],
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+      payloadEncryption: dataConverter ? 'on' : 'off',
     });
     // Both resolve after SIGINT or SIGTERM once running activities finished or were cancelled.
     await Promise.all([worker.run(), cloudWorker.run()]);

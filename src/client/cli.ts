@@ -20,6 +20,7 @@ import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/provision-environment';
 import type { DeployResult } from '../workflows/deploy-release';
 import { buildDeployInput, deployWorkflowId, formatDeployResult, lastProvisioning, parseSets } from './deploy';
+import { registerCodecServerCommand } from './codec-server-cli';
 
 /** One readable line (or a spec's list of problems) for any failure, never a stack trace. */
 function describeFailure(err: unknown): string {
@@ -178,6 +179,7 @@ export function buildCli(): Command {
     });
 
   registerLocalCloudCommands(program, port);
+  registerCodecServerCommand(program, port);
   return program;
 }
 

@@ -4,6 +4,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import { temporal } from '@temporalio/proto';
 import type { WorkerDescription } from '../activities/worker-info';
 import { loadTemporalTarget, type TemporalTarget } from '../temporal/connection';
+import { dataConverterFromEnv } from '../temporal/codec/data-converter';
 import { TASK_QUEUE } from '../temporal/task-queues';
 import type { OperationStatus } from '../workflows/status';
 
@@ -15,8 +16,10 @@ export interface ConnectedClient {
 
 export async function connectClient(env: NodeJS.ProcessEnv = process.env, connectTimeoutMs = 5000): Promise<ConnectedClient> {
   const target = loadTemporalTarget(env);
+  // The worker's codec: what the CLI and its schedules send is encrypted, what it reads decrypted.
+  const dataConverter = dataConverterFromEnv(env, target.connectionOptions.address);
   const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: connectTimeoutMs });
-  return { client: new Client({ connection, namespace: target.namespace }), connection, target };
+  return { client: new Client({ connection, namespace: target.namespace, dataConverter }), connection, target };
 }
 
 /** How many workers poll the task queue for workflow tasks right now. */
