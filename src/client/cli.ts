@@ -81,8 +81,9 @@ export function buildCli(): Command {
     .argument('<spec>', 'environment spec (YAML or JSON), such as examples/stack-a.yaml')
     .option('--detach', 'start it and return; follow with `opsflow status provision-<name>`')
     .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --input-file`) and exit')
-    .action(async (file: string, opts: { detach?: boolean; printInput?: boolean }) => {
-      const spec = loadEnvironmentSpec(file); // refuses a bad spec before anything starts
+    .option('--root <folder>', "the folder files the spec names (composeFile) must be inside (default: the spec's folder)")
+    .action(async (file: string, opts: { detach?: boolean; printInput?: boolean; root?: string }) => {
+      const spec = loadEnvironmentSpec(file, { root: opts.root }); // refuses a bad spec before anything starts
       if (opts.printInput) {
         console.log(JSON.stringify({ spec }));
         return;

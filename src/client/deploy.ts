@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { dnsLabel } from '../specs/common';
-import { IMAGE_REF, IMAGE_TAG, parseDeployReleaseInput, type DeployRelease } from '../specs/deploy-release';
+import { IMAGE_REF, IMAGE_TAG, parseDeployReleaseInput, SERVICE_NAME, type DeployRelease } from '../specs/deploy-release';
 import type { EnvironmentSpec } from '../specs/environment';
 import type { DeployResult } from '../workflows/deploy-release';
 import type { ProvisionInput, ProvisionResult } from '../workflows/provision-environment';
@@ -64,8 +64,12 @@ export function parseSets(values: string[]): Record<string, string> {
     const eq = value.indexOf('=');
     if (eq <= 0 || eq === value.length - 1) throw new Error(`--set ${value}: write service=tag or service=registry/name:tag`);
     const service = value.slice(0, eq);
+    const image = value.slice(eq + 1);
+    // Checked here, before connecting: the same rules the workflow applies at start.
+    if (!SERVICE_NAME.test(service)) throw new Error(`--set ${value}: ${service} is not a compose service name (letters, digits, ".", "_" and "-")`);
+    if (!IMAGE_REF.test(image) && !IMAGE_TAG.test(image)) throw new Error(`--set ${/[\n\r]/.test(value) ? service : value}: not a tag (like 2.0.2) or an image with a tag (like ghcr.io/acme/${service}:2.0.2)`);
     if (service in sets) throw new Error(`--set ${service} is given twice`);
-    sets[service] = value.slice(eq + 1);
+    sets[service] = image;
   }
   return sets;
 }

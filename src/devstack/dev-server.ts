@@ -1,7 +1,7 @@
 // The Temporal dev server with its Web UI, history kept in a file so a restart loses nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
+import { openPrivateLog, withPrivateUmask } from '../paths';
 import { devServerSearchAttributeArgs } from '../temporal/search-attributes';
 
 export interface DevServerOptions {
@@ -26,10 +26,10 @@ export function devServerArgs(options: Omit<DevServerOptions, 'cliPath' | 'logFi
 }
 
 export function spawnDevServer(options: DevServerOptions): ChildProcess {
-  const log = openSync(options.logFile, 'a');
+  const log = openPrivateLog(options.logFile);
   // Its own process group: a Ctrl-C in the terminal reaches only `opsflow up`, which stops the
-  // worker first and the server last.
-  return spawn(options.cliPath, devServerArgs(options), { stdio: ['ignore', log, log], detached: true });
+  // worker first and the server last. Under umask 077: the history database it creates is private.
+  return withPrivateUmask(() => spawn(options.cliPath, devServerArgs(options), { stdio: ['ignore', log, log], detached: true }));
 }
 
 /** Resolves with the server version once the frontend answers; rejects after `timeoutMs`. */

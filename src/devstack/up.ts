@@ -4,11 +4,11 @@
 // finds the running stack instead of fighting it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { PROJECT_ROOT, stateDir } from '../paths';
+import { ensureStateDir, openPrivateLog, PROJECT_ROOT } from '../paths';
 import { formatProvisionResult } from '../client/format-status';
 import { followProgress } from '../client/progress';
 import { loadEnvironmentSpec } from '../specs/load';
@@ -23,6 +23,7 @@ import { FALLBACK_SSH_PORT } from '../localcloud/hosts/droplet-hosts';
 import { generateEd25519 } from '../localcloud/hosts/host-key';
 import { resolveBwrap } from '../localcloud/hosts/sandbox';
 import { resolveS3ServerBinary } from '../localcloud/spaces/resolve-binary';
+import { DEFAULT_SECRET_ENV, envSecretRefusal, secretAccessFromEnv } from '../secret-access';
 import { configuredSshKeys } from '../ssh-keys';
 import { BACKUP_KEY_ENV, BACKUP_KEY_FILE_ENV, ensureBackupKeyFile } from '../backups/backup-key';
 
@@ -52,8 +53,7 @@ interface StackRecord {
 export async function up(options: UpOptions): Promise<number> {
   const env = options.env ?? process.env;
   const say = options.say ?? ((line: string) => process.stdout.write(line + '\n'));
-  const dir = stateDir(env);
-  mkdirSync(dir, { recursive: true });
+  const dir = ensureStateDir(env);
   const stackFile = path.join(dir, 'stack.json');
   const address = `${options.ip}:${options.port}`;
   const uiUrl = `http://${options.ip}:${options.uiPort}`;
@@ -141,7 +141,7 @@ export async function up(options: UpOptions): Promise<number> {
         children.push({ name: 'worker', process: worker });
         say(`Worker started (pid ${worker.pid}); logs in ${path.join(dir, 'worker.log')}.`);
       }
-      writeFileSync(stackFile, JSON.stringify({ pid: process.pid, address, uiUrl, startedAt: new Date().toISOString() } satisfies StackRecord));
+      writeFileSync(stackFile, JSON.stringify({ pid: process.pid, address, uiUrl, startedAt: new Date().toISOString() } satisfies StackRecord), { mode: 0o600 });
 
       const check = await runCheckWorker(client, 60_000);
       say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
@@ -215,7 +215,7 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
       mkdirSync(path.dirname(deployKey), { recursive: true, mode: 0o700 });
       const pair = generateEd25519();
       writeFileSync(deployKey, pair.private, { mode: 0o600, flag: 'wx' });
-      writeFileSync(`${deployKey}.pub`, `${pair.public} opsflow-deploy\n`, { mode: 0o644 });
+      writeFileSync(`${deployKey}.pub`, `${pair.public} opsflow-deploy\n`, { mode: 0o600 });
       say(`Created the deploy SSH key ${deployKey} (ed25519); the worker registers it with the cloud as \`deploy\`.`);
     }
     extra.OPSFLOW_SSH_KEYS = [env.OPSFLOW_SSH_KEYS?.trim(), `deploy=${deployKey}`].filter(Boolean).join(',');
@@ -229,6 +229,8 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
     }
     extra[DEMO_SECRET] = readFileSync(file, 'utf8').trim();
   }
+  // The worker hands out only the secrets it is told to: the demo's, beside what the user allows.
+  if (envSecretRefusal(DEMO_SECRET, secretAccessFromEnv(env))) extra.OPSFLOW_SECRET_ENV = [env.OPSFLOW_SECRET_ENV?.trim() || DEFAULT_SECRET_ENV, DEMO_SECRET].join(',');
   // The key that signs backups and that restores require (backup-key.ts); made once, never printed.
   if (!env[BACKUP_KEY_ENV] && !env[BACKUP_KEY_FILE_ENV]) {
     const file = path.join(dir, 'secrets', 'backup-key');
@@ -272,7 +274,7 @@ function spawnCli(env: NodeJS.ProcessEnv, args: string[], logFile: string): Chil
 }
 
 function spawnNode(entry: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const out = openSync(logFile, 'a');
+  const out = openPrivateLog(logFile);
   return spawn(process.execPath, [...process.execArgv, entry, ...args], {
     env,
     stdio: ['ignore', out, out],

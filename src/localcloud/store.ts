@@ -9,7 +9,7 @@ export class Store {
   private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.state = this.load();
   }
 
@@ -42,7 +42,7 @@ export class Store {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.state));
+    writeFileSync(tmp, JSON.stringify(this.state), { mode: 0o600 });
     renameSync(tmp, this.file);
   }
 

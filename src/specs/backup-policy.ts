@@ -3,6 +3,7 @@
 // how to verify it, when to run, and whom to tell when it fails.
 import { z } from 'zod';
 import { absolutePath, dnsLabel, parseSpec, secretRef } from './common';
+import { cloudEndpoint } from './endpoint-url';
 
 const inDroplet = z.strictObject({
   /** Droplet instance of an environment, such as `platform` in stack-b. */
@@ -84,14 +85,21 @@ const schedule = z
   })
   .refine((s) => (s.cron === undefined) !== (s.every === undefined), { message: 'give exactly one of cron or every', path: ['cron'] });
 
+/** A folder in the bucket: relative, without `.` or `..` parts, so it cannot climb out of its place. */
+export const keyPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be a plain key prefix')
+  .refine((p) => !p.startsWith('/'), 'must not start with /')
+  .refine((p) => !p.split('/').some((part, i, parts) => part === '..' || part === '.' || (part === '' && i < parts.length - 1)), 'must not contain .., . or // parts');
+
 const backupPolicyShape = z.strictObject({
   name: dnsLabel,
   targets: z.array(target).min(1),
   destination: z.strictObject({
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
-    prefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be a plain key prefix').default(''),
+    prefix: keyPrefix.default(''),
     /** Spaces endpoint, such as https://fra1.digitaloceanspaces.com; default: the local cloud's. */
-    endpoint: z.url().optional(),
+    endpoint: cloudEndpoint.optional(),
     region: z.string().default('us-east-1'),
     accessKey: secretRef,
     secretKey: secretRef,

@@ -4,11 +4,10 @@
 // temporal CLI with a bad service name or image is refused before anything reaches a host.
 import { z } from 'zod';
 import { imageVariable } from '../workflows/host-scripts';
-import { absolutePath, dnsLabel } from './common';
+import { absolutePath, dnsLabel, SERVICE_NAME } from './common';
 import { environmentSchema } from './environment';
 
-/** A compose service name (compose allows letters, digits, `.`, `_`, `-`). */
-export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
+export { SERVICE_NAME };
 
 // Docker's reference grammar, with the tag required: [registry[:port]/]path[/path...]:tag[@digest].
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';

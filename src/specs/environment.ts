@@ -2,7 +2,8 @@
 // validated the same way by the CLI, the client and the workflow before anything is created.
 import { z } from 'zod';
 import { overlaps, parseCidr, isPrivateRange } from './cidr';
-import { absolutePath, dnsLabel, parseSpec, SECRET_NAME, SECRET_VALUE, secretRef } from './common';
+import { imageVariable } from '../workflows/host-scripts';
+import { absolutePath, dnsLabel, ENV_NAME, parseSpec, SECRET_NAME, SECRET_VALUE, SERVICE_NAME, secretRef, stringsWithin } from './common';
 import { DISTRIBUTION_IMAGE_SLUGS, isDropletSize, isRegion } from './digitalocean-catalog';
 
 const cidr = z.string().refine((c) => c === '::/0' || parseCidr(c) !== undefined, 'must be an IPv4 CIDR such as 10.0.0.0/16 (or ::/0)');
@@ -68,15 +69,22 @@ const healthCheck = z.strictObject({
   attempts: z.number().int().min(1).max(100).default(12),
 });
 
+/** The largest compose file the CLI inlines into a spec (a workflow input must stay small). */
+export const MAX_COMPOSE_BYTES = 1024 * 1024;
+const envName = z.string().regex(ENV_NAME, 'must be an environment variable name (letters, digits and _, not starting with a digit)');
+const serviceName = z.string().regex(SERVICE_NAME, 'must be a compose service name (letters, digits, ".", "_" and "-")');
+// Written single-quoted into compose's .env, which has no way to escape a quote or a line break.
+const dotenvValue = z.string().refine((v) => !/['\n\r\0]/.test(v), 'holds a single quote, a line break or a NUL, which a compose .env file cannot carry');
+
 const application = z
   .strictObject({
     directory: absolutePath.default('/opt/app'),
     /** The compose file, relative to the spec file; the CLI inlines it as `compose`. */
     composeFile: z.string().optional(),
-    compose: z.string().optional(),
-    environment: z.record(z.string(), z.string()).default({}),
-    secrets: z.record(z.string(), secretRef).default({}),
-    images: z.record(z.string(), z.string().regex(/^[\w./:-]+:[\w.-]+$/, 'must be an image with a tag, like registry/app:1.4.2')).default({}),
+    compose: z.string().max(MAX_COMPOSE_BYTES, 'is over 1 MiB').optional(),
+    environment: z.record(envName, dotenvValue).default({}),
+    secrets: z.record(envName, secretRef).default({}),
+    images: z.record(serviceName, z.string().regex(/^[\w./:-]+:[\w.-]+$/, 'must be an image with a tag, like registry/app:1.4.2')).default({}),
   })
   .refine((a) => a.compose !== undefined || a.composeFile !== undefined, { message: 'needs composeFile (or compose)', path: ['composeFile'] });
 
@@ -162,14 +170,29 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
     if (!instances.includes(instance)) issue(['ssh', 'hostKeys', instance], `${instance} is not one of this environment's droplets`);
   }
 
-  // Secrets go by reference (rule 6): refuse anything that looks like one written inline.
+  // Secrets go by reference (rule 6): refuse anything that looks like one written inline, in any field.
   for (const [key, value] of Object.entries(spec.application?.environment ?? {})) {
-    if (SECRET_NAME.test(key) && value !== '') issue(['application', 'environment', key], `looks like a secret written inline; move it to application.secrets as ${key}: env:VARIABLE`);
-    else if (SECRET_VALUE.test(value)) issue(['application', 'environment', key], 'holds what looks like a private key or API token; reference it from application.secrets instead');
+    if (SECRET_NAME.test(key) && value !== '') issue(['application', 'environment', key], `looks like a secret written inline; move it to application.secrets as ${key}: env:OPSFLOW_SECRET_VARIABLE`);
   }
-  spec.bootstrap.files.forEach((f, i) => {
-    if (SECRET_VALUE.test(f.content)) issue(['bootstrap', 'files', i, 'content'], 'holds what looks like a private key or API token; secrets must be referenced, not written into the spec');
-  });
+  for (const found of stringsWithin(spec)) {
+    if (SECRET_VALUE.test(found.text)) issue(found.path, 'holds what looks like a private key or API token; secrets must be referenced (application.secrets), never written into the spec');
+  }
+  // The .env file holds environment, secrets and one <SERVICE>_IMAGE per image: each name once.
+  const app = spec.application;
+  const envNames = new Map<string, string>();
+  for (const service of Object.keys(app?.images ?? {})) {
+    const variable = imageVariable(service);
+    const other = envNames.get(variable);
+    if (other) issue(['application', 'images', service], `would share ${variable} with ${other} in the .env file`);
+    envNames.set(variable, `application.images.${service}`);
+  }
+  for (const [field, names] of [['environment', Object.keys(app?.environment ?? {})], ['secrets', Object.keys(app?.secrets ?? {})]] as const) {
+    for (const name of names) {
+      const other = envNames.get(name);
+      if (other) issue(['application', field, name], `${name} is also set by ${other}; the .env file can hold it once`);
+      envNames.set(name, `application.${field}.${name}`);
+    }
+  }
   const healthNames = new Set<string>();
   spec.healthChecks.forEach((h, i) => {
     if (healthNames.has(h.name)) issue(['healthChecks', i, 'name'], `health check ${h.name} is named twice`);

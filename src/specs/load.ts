@@ -1,19 +1,46 @@
 // Reading spec files: YAML or JSON, with a compose file named by the spec inlined, and every
-// problem reported with the file and the field.
-import { readFileSync } from 'node:fs';
+// problem reported with the file and the field. Files are size-checked before they are read, and
+// a compose file must lie inside the spec's folder (or the root the user names).
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { SpecError } from './common';
+import { SECRET_VALUE, SpecError } from './common';
 import { parseBackupPolicy, type BackupPolicy } from './backup-policy';
-import { parseEnvironmentSpec, type EnvironmentSpec } from './environment';
+import { MAX_COMPOSE_BYTES, parseEnvironmentSpec, type EnvironmentSpec } from './environment';
+
+/** The largest spec file opsflow reads: specs are small, and YAML costs far more memory than its size. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+
+const errnoOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
+
+/**
+ * A file's text, refused at once when it is over `limit` bytes: the size is taken from the open
+ * file, and at most limit + 1 bytes are ever read (a FIFO or a growing file cannot slip past).
+ */
+export function readLimitedText(file: string, limit: number, where: string, kind: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new SpecError(kind, [`${where}: cannot read it (${errnoOf(err)})`]);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new SpecError(kind, [`${where}: not a regular file`]);
+    const tooLarge = () => new SpecError(kind, [`${where}: over the limit of ${limit / 1024 / 1024} MiB (${stat.size} bytes), refused without reading it`]);
+    if (stat.size > limit) throw tooLarge();
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (let n; length <= limit && (n = readSync(fd, buffer, length, limit + 1 - length, null)) > 0; ) length += n;
+    if (length > limit) throw tooLarge();
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function readYamlFile(file: string, kind = 'environment'): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new SpecError(kind, [`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
-  }
+  const text = readLimitedText(file, MAX_SPEC_BYTES, file, kind);
   try {
     return parse(text);
   } catch (err) {
@@ -21,16 +48,42 @@ export function readYamlFile(file: string, kind = 'environment'): unknown {
   }
 }
 
-export function loadEnvironmentSpec(file: string): EnvironmentSpec {
+export interface LoadOptions {
+  /** The folder file references must stay in; default: the spec file's own folder. */
+  root?: string;
+}
+
+/** A file a spec names, resolved against the spec's folder, refused unless it lies inside root (links followed). */
+export function resolveInside(specFile: string, reference: string, root: string, field: string): string {
+  let real: string;
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch (err) {
+    throw new SpecError('environment', [`${field}: the root folder ${root} cannot be read (${errnoOf(err)})`]);
+  }
+  const wanted = path.resolve(path.dirname(specFile), reference);
+  try {
+    real = realpathSync(wanted);
+  } catch (err) {
+    throw new SpecError('environment', [`${field}: cannot read ${wanted} (${errnoOf(err)})`]);
+  }
+  if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+    throw new SpecError('environment', [`${field}: ${reference} is outside ${realRoot}; files a spec names must be inside the spec's folder (or the folder given with --root)`]);
+  }
+  return real;
+}
+
+export function loadEnvironmentSpec(file: string, options: LoadOptions = {}): EnvironmentSpec {
   const spec = parseEnvironmentSpec(readYamlFile(file));
   const composeFile = spec.application?.composeFile;
   if (spec.application && composeFile && spec.application.compose === undefined) {
-    const composePath = path.resolve(path.dirname(file), composeFile);
-    try {
-      spec.application.compose = readFileSync(composePath, 'utf8');
-    } catch {
-      throw new SpecError('environment', [`application.composeFile: cannot read ${composePath}`]);
-    }
+    const field = 'application.composeFile';
+    const composePath = resolveInside(file, composeFile, options.root ?? path.dirname(path.resolve(file)), field);
+    const compose = readLimitedText(composePath, MAX_COMPOSE_BYTES, `${field}: ${composeFile}`, 'environment');
+    // Checked here too, so the message names the file the user wrote rather than the inlined field.
+    if (SECRET_VALUE.test(compose)) throw new SpecError('environment', [`${field}: ${composeFile} holds what looks like a private key or API token; it would be copied into the workflow's history`]);
+    spec.application.compose = compose;
   }
   return spec;
 }

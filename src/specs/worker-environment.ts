@@ -1,6 +1,7 @@
 // The worker's own settings, read from its environment and validated before it connects, so a
 // typo fails at start with the variable named instead of surfacing later mid-workflow.
 import { z } from 'zod';
+import { cloudEndpoint } from './endpoint-url';
 
 const hostPort = z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, like 127.0.0.1:9464');
 
@@ -12,12 +13,16 @@ export const workerEnvironmentSchema = z.object({
     .string()
     .regex(/^\s*[A-Za-z0-9_.-]+=[^,=]+(,\s*[A-Za-z0-9_.-]+=[^,=]+)*\s*$/, 'must look like name=/path/to/key[,name2=/path/to/key2]')
     .optional(),
-  DIGITALOCEAN_API_URL: z.url().optional(),
+  DIGITALOCEAN_API_URL: cloudEndpoint.optional(),
   /** The share of the account's 250 requests a minute this worker spends (lower when other tools share it). */
   DIGITALOCEAN_REQUESTS_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number from 1 to 250').refine((v) => Number(v) >= 1 && Number(v) <= 250, 'must be a whole number from 1 to 250').optional(),
-  LINODE_API_URL: z.url().optional(),
+  LINODE_API_URL: cloudEndpoint.optional(),
   /** Spaces (S3) endpoint for backup policies that name none. */
-  SPACES_ENDPOINT: z.url().optional(),
+  SPACES_ENDPOINT: cloudEndpoint.optional(),
+  /** Variables the worker hands out for `env:` secret references: names, or prefixes ending in * (default OPSFLOW_SECRET_*). */
+  OPSFLOW_SECRET_ENV: z.string().regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\*?(\s*,\s*[A-Za-z_][A-Za-z0-9_]*\*?)*\s*$/, 'must look like OPSFLOW_SECRET_*,STACK_A_POSTGRES_PASSWORD (names, or prefixes ending in *)').optional(),
+  /** The folder `file:` secret references must lie in (default /run/secrets). */
+  OPSFLOW_SECRETS_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
 });
 
 export type WorkerEnvironment = z.infer<typeof workerEnvironmentSchema>;

@@ -3,6 +3,7 @@
 // restored tables are compared with the manifest and the result says whether they match.
 import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import type { BackupPolicy } from '../specs/backup-policy';
+import { restoreKeyProblem } from '../specs/restore-key';
 import { OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
 import { DATABASE_NAME, backupActivities, compareTables, validatedPolicy, type RetryTuning } from './backup-steps';
 import { StatusTracker } from './status';
@@ -44,6 +45,8 @@ export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreB
   if (!target) throw invalid(`target: policy ${policy.name} has no target ${input.target}`);
   if (!('databases' in target)) throw invalid(`target: ${target.name} is a ${target.kind}; restoreBackup restores databases`);
   if (!DATABASE_NAME.test(input.intoDatabase)) throw invalid('intoDatabase: must be a database name (letters, digits, _, $ and -)');
+  const keyProblem = input.backupKey === undefined ? undefined : restoreKeyProblem(policy, input.backupKey);
+  if (keyProblem) throw invalid(`backupKey: ${keyProblem}`);
   if (!input.backupKey && !input.database && target.databases.length > 1) throw invalid(`database: target ${target.name} has ${target.databases.join(', ')}; say which, or give backupKey`);
   const { long, short } = backupActivities(input.retry);
 

@@ -29,6 +29,14 @@ const invalid: [string, (s: Spec) => void, string][] = [
   ['bad cron', (s) => (s.schedule.cron = 'nightly'), 'schedule.cron: must be a 5-field cron expression'],
   ['bad overlap policy', (s) => (s.schedule.overlap = 'maybe'), 'schedule.overlap: '],
   ['webhook inline', (s) => (s.notify.webhook = 'https://hooks.slack.com/services/T/B/X'), 'notify.webhook: must be a secret reference'],
+  // Issue 11, items 5 and 7: a prefix that climbs out of its folder, keys the worker keeps for itself, plain http.
+  ['prefix climbing out', (s) => (s.destination.prefix = '../../etc/'), 'destination.prefix: must not contain .., . or // parts'],
+  ['prefix absolute', (s) => (s.destination.prefix = '/etc/'), 'destination.prefix: must not start with /'],
+  ['prefix with an empty part', (s) => (s.destination.prefix = 'nightly//x/'), 'destination.prefix: must not contain .., . or // parts'],
+  ['access key naming the worker\'s token', (s) => (s.destination.accessKey = 'env:DIGITALOCEAN_TOKEN'), "destination.accessKey: names one of the worker's own settings"],
+  ['Spaces endpoint over plain http', (s) => (s.destination.endpoint = 'http://fra1.digitaloceanspaces.com'), 'destination.endpoint: must use https (http is allowed only for 127.0.0.0/8, ::1 and localhost, not fra1.digitaloceanspaces.com)'],
+  ['Spaces endpoint posing as loopback', (s) => (s.destination.endpoint = 'http://127.0.0.1.nip.io:9000'), 'destination.endpoint: must use https'],
+  ['Spaces endpoint not http at all', (s) => (s.destination.endpoint = 'ftp://127.0.0.1/'), 'destination.endpoint: must be an https URL, not ftp:'],
 ];
 
 test.each(invalid)('refused: %s', (_what, breakIt, expected) => {

@@ -14,7 +14,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { DigitalOcean } from 'digitalocean-js';
 import { instance as sharedAxios } from 'digitalocean-js/src/lib/axios-instance';
-import { classify, retryDelayMs } from './errors';
+import { endpointProblem } from '../../specs/endpoint-url';
+import { classify, DigitalOceanApiError, retryDelayMs } from './errors';
 import { RequestPacer, type PacerOptions } from './pacer';
 
 export interface DigitalOceanAccount {
@@ -74,6 +75,9 @@ export class DigitalOceanClient {
   private readonly pacer: RequestPacer | undefined;
 
   constructor(private readonly account: DigitalOceanAccount) {
+    // The token goes with every request: never over plain http to anything but this machine.
+    const problem = endpointProblem(account.apiUrl);
+    if (problem) throw new DigitalOceanApiError('validation', `DigitalOcean API URL ${account.apiUrl}: ${problem}`, undefined, undefined, undefined);
     this.baseUrl = `${account.apiUrl.replace(/\/+$/, '')}/v2`;
     this.pacer = account.requestBudget ? new RequestPacer(account.requestBudget) : undefined;
   }
