@@ -50,7 +50,7 @@ function policy(name: string, changes: Record<string, unknown> = {}): BackupPoli
       { name: 'web', kind: 'droplet-snapshot', environment: 'snapenv', resource: 'web' },
       { name: 'data', kind: 'volume-snapshot', environment: 'snapenv', resource: 'data' },
     ],
-    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:SNAPSHOT_TEST_SPACES_ACCESS_KEY', secretKey: 'env:SNAPSHOT_TEST_SPACES_SECRET_KEY' },
+    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_SNAPSHOT_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_SNAPSHOT_SECRET_KEY' },
     retention: { keepDays: 7, keepWeekly: 4, keepMonthly: 3, minVerified: 3 },
     schedule: { cron: '30 3 * * 0' },
     ...changes,
@@ -75,8 +75,8 @@ async function applyRetention(workflowId: string, p: BackupPolicy, now: string):
 beforeAll(async () => {
   // Actions take 3 s here, so a retried step meets its earlier attempt's snapshot still being taken.
   [env, spaces, { cloud, api }] = await Promise.all([startTemporal(), startSpaces(), startLocalCloud({ timing: { dropletCreateMs: 300, actionMs: 3000 }, rateLimit: { perMinute: 100_000, perHour: 100_000 } })]);
-  process.env.SNAPSHOT_TEST_SPACES_ACCESS_KEY = spaces.accessKey;
-  process.env.SNAPSHOT_TEST_SPACES_SECRET_KEY = spaces.secretKey;
+  process.env.OPSFLOW_SECRET_SNAPSHOT_ACCESS_KEY = spaces.accessKey;
+  process.env.OPSFLOW_SECRET_SNAPSHOT_SECRET_KEY = spaces.secretKey;
   droplet = await createHostDroplet(cloud, api, 'snapenv-web', []);
   const created = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', { name: 'snapenv-data', region: droplet.region, size_gigabytes: 10, filesystem_type: 'ext4' });
   volumeId = created.body.volume.id;
@@ -88,8 +88,8 @@ afterAll(async () => {
   await cloud?.stop();
   await spaces?.stop();
   await env?.teardown();
-  delete process.env.SNAPSHOT_TEST_SPACES_ACCESS_KEY;
-  delete process.env.SNAPSHOT_TEST_SPACES_SECRET_KEY;
+  delete process.env.OPSFLOW_SECRET_SNAPSHOT_ACCESS_KEY;
+  delete process.env.OPSFLOW_SECRET_SNAPSHOT_SECRET_KEY;
 }, 60_000);
 
 afterEach(() => cloud.ctx.faults.set({}));
