@@ -5,13 +5,13 @@
 // pointed at a local cloud whose request log must stay empty. A valid spec through the same path
 // shows that log does fill when something does get through.
 import { execFile } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { createCloudActivities } from '../../src/activities';
 import { buildCli } from '../../src/client/cli';
 import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
@@ -170,6 +170,85 @@ test('control: a valid spec through the same CLI, worker and cloud does reach th
   // Every request is there, from the first: nothing before this run reached the cloud.
   expect(requests).toHaveLength(total);
   expect(requests[0]).toEqual({ seq: 1, at: expect.any(String), method: expect.any(String), url: expect.stringMatching(/^\/v2\//), status: expect.any(Number) });
+});
+
+// Issue 11, item 5: what the spec showed but used to pass the edge. Files the spec pulls in, and
+// values only the CLI sees, are refused by the CLI; backup inputs by the workflow at start.
+describe('refused at the edge, with no workflow and no API call', () => {
+  const fakeKey = ['-----BEGIN OPENSSH', 'PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH', 'PRIVATE KEY-----\n'].join(' ');
+  const fileCases: { what: string; file: string; expected: string }[] = [];
+
+  beforeAll(() => {
+    // A spec beside a folder holding a private key, as in the report: composeFile: ../fake-key/id_ed25519.
+    const project = path.join(specDir, 'project');
+    mkdirSync(path.join(specDir, 'fake-key'), { recursive: true });
+    mkdirSync(project, { recursive: true });
+    writeFileSync(path.join(specDir, 'fake-key', 'id_ed25519'), fakeKey);
+    writeFileSync(path.join(project, 'id_ed25519'), fakeKey);
+    const withCompose = (name: string, composeFile: string) => {
+      const file = path.join(project, `${name}.yaml`);
+      writeFileSync(file, stringify({ ...baseSpec(), name, application: { ...baseSpec().application, composeFile } }));
+      return file;
+    };
+    fileCases.push(
+      { what: 'compose file outside the spec folder', file: withCompose('outside', '../fake-key/id_ed25519'), expected: 'application.composeFile: ../fake-key/id_ed25519 is outside' },
+      { what: 'private key as the compose file', file: withCompose('keyfile', 'id_ed25519'), expected: 'application.composeFile: id_ed25519 holds what looks like a private key' },
+    );
+    // 50 MB that used to take 31 s and 1.8 GB: refused from its size (sparse, so cheap to make).
+    const huge = path.join(specDir, 'huge.yaml');
+    writeFileSync(huge, readFileSync(path.join(specDir, 'good.yaml')));
+    truncateSync(huge, 50 * 1024 * 1024);
+    fileCases.push({ what: '50 MB spec', file: huge, expected: `${huge}: over the limit of 1 MiB` });
+  });
+
+  test('`opsflow provision` refuses spec files that pull in a key, climb out, or are over 1 MiB', async () => {
+    // The control test above may have reached the cloud: count from here.
+    const before = (await requestLog()).total;
+    const refusals = [];
+    for (const c of fileCases) {
+      const error = await buildCli()
+        .parseAsync(['provision', c.file], { from: 'user' })
+        .then(() => undefined, (err: unknown) => err);
+      refusals.push({ what: c.what, refused: error instanceof SpecError, message: (error as Error | undefined)?.message ?? '' });
+    }
+    expect(refusals).toEqual(fileCases.map((c) => ({ what: c.what, refused: true, message: expect.stringContaining(c.expected) })));
+    expect(JSON.stringify(refusals)).not.toContain('b3BlbnNzaC1rZXk');
+    for (const name of ['outside', 'keyfile']) await expectNoWorkflow(`provision-${name}`);
+    expect((await requestLog(before)).requests).toEqual([]);
+  });
+
+  test('`opsflow deploy --set` with a quote, a line break or a bad service is refused before connecting', async () => {
+    const saved = process.env.TEMPORAL_ADDRESS;
+    process.env.TEMPORAL_ADDRESS = '127.0.0.1:1'; // nothing listens there: a refusal must come first
+    try {
+      for (const [value, expected] of [["auth=2.0.2'", "--set auth=2.0.2': not a tag"], ['auth=2.0.2\nX=1', '--set auth: not a tag'], ['a b=2.0.2', 'a b is not a compose service name']]) {
+        await expect(buildCli().parseAsync(['deploy', 'stack-a', '--set', value!], { from: 'user' })).rejects.toThrow(expected);
+      }
+    } finally {
+      process.env.TEMPORAL_ADDRESS = saved;
+    }
+  });
+
+  test('runBackups and restoreBackup started directly refuse a climbing prefix or a foreign key, before any activity', async () => {
+    const policy = parse(readFileSync(path.join(EXAMPLES_DIR, 'backup-stack-b.yaml'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const climbing = { ...policy, destination: { ...policy.destination, prefix: '../../etc/' } };
+    const starts: { what: string; type: string; args: unknown; expected: string; failure: string }[] = [
+      { what: 'backup prefix climbing out', type: 'runBackups', args: { policy: climbing }, expected: 'destination.prefix: must not contain .., . or // parts', failure: 'InvalidSpec' },
+      { what: 'restore key climbing out', type: 'restoreBackup', args: { policy, target: 'postgres', backupKey: 'nightly/stack-b-nightly/../../../etc/passwd', intoDatabase: 'restored' }, expected: 'backupKey: must not contain ..', failure: 'InvalidInput' },
+      { what: "another policy's key", type: 'restoreBackup', args: { policy, target: 'postgres', backupKey: 'nightly/other/postgres/accounts/20260301T020000Z.sql.gz', intoDatabase: 'restored' }, expected: 'backupKey: must be a backup of policy stack-b-nightly: a key under nightly/stack-b-nightly/', failure: 'InvalidInput' },
+    ];
+    const outcomes = await Promise.all(
+      starts.map(async (c, i) => {
+        const workflowId = `edge-refusal-${i}`;
+        const error = await env.client.workflow.execute(c.type, { taskQueue: TASK_QUEUE, workflowId, args: [c.args], workflowExecutionTimeout: '30s' }).then(() => undefined, (err: unknown) => err);
+        const failure = error instanceof WorkflowFailedError ? (error.cause as ApplicationFailure) : undefined;
+        let activities = 0;
+        for (const event of (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) if (event.activityTaskScheduledEventAttributes) activities++;
+        return { what: c.what, type: failure?.type, message: failure?.message ?? String(error), activities };
+      }),
+    );
+    expect(outcomes).toEqual(starts.map((c) => ({ what: c.what, type: c.failure, message: expect.stringContaining(c.expected), activities: 0 })));
+  });
 });
 
 async function cloudInventory(): Promise<{ vpcs: unknown[] }> {
