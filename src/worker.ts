@@ -73,12 +73,12 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const settings = parseWorkerEnvironment(env);
   const logger = new JsonLogger(settings.OPSFLOW_LOG_LEVEL);
   const metricsAddress = settings.OPSFLOW_METRICS_ADDRESS === 'off' ? undefined : settings.OPSFLOW_METRICS_ADDRESS;
-  installRuntime(logger, metricsAddress);
-
   const target = loadTemporalTarget(env);
-  // Refuses to start against a production Temporal without an encryption key.
+  // Refuses to start against a production Temporal without an encryption key, before anything starts.
   const dataConverter = dataConverterFromEnv(env, target.connectionOptions.address);
   if (dataConverter && settings.OPSFLOW_WORKFLOW_BUNDLE) requireCodecBundle(settings.OPSFLOW_WORKFLOW_BUNDLE);
+  installRuntime(logger, metricsAddress);
+
   const connection = await NativeConnection.connect(target.connectionOptions);
   try {
     const worker = await createOpsWorker({

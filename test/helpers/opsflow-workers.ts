@@ -8,6 +8,7 @@ import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
 import type { LocalCloud } from '../../src/localcloud';
 import { generateEd25519 } from '../../src/localcloud/hosts/host-key';
 import { DIGITALOCEAN_TASK_QUEUE } from '../../src/temporal/task-queues';
+import type { TestCodec } from './codec';
 import { workflowBundlePath } from './temporal';
 
 export interface OpsflowWorkers {
@@ -20,13 +21,15 @@ export interface OpsflowWorkers {
   stop(): Promise<void>;
 }
 
-export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: LocalCloud, secrets: Record<string, string> = {}): Promise<OpsflowWorkers> {
+/** With `codec`, both workers encrypt payloads as a worker with OPSFLOW_CODEC_KEYS does. */
+export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: LocalCloud, secrets: Record<string, string> = {}, codec?: TestCodec): Promise<OpsflowWorkers> {
   const pair = generateEd25519();
   const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
   const cloudWorker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: DIGITALOCEAN_TASK_QUEUE,
     maxHeartbeatThrottleInterval: '1s', // as createCloudWorker: what a retry must know is sent at once
+    dataConverter: codec?.dataConverter,
     activities: createCloudActivities({ digitalOcean: () => client, pollMs: { first: 100, max: 400 }, snapshotPollMs: { first: 100, max: 400 }, sshPublicKey: () => pair.public }),
   });
   const cloudWorkerDone = cloudWorker.run();
@@ -48,7 +51,13 @@ export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: L
     deployKey: pair.private,
     secrets,
     async withWorkflowWorker(taskQueue, fn) {
-      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities });
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: { codePath: codec?.workflowBundlePath ?? workflowBundlePath() },
+        activities,
+        dataConverter: codec?.dataConverter,
+      });
       return worker.runUntil(fn());
     },
     async stop() {

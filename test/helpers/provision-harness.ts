@@ -3,6 +3,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud, LocalCloudOptions } from '../../src/localcloud';
 import { startLocalCloud } from './localcloud';
+import type { TestCodec } from './codec';
 import { startOpsflowWorkers, type OpsflowWorkers } from './opsflow-workers';
 import { startTemporal } from './temporal';
 
@@ -15,10 +16,11 @@ export interface ProvisionHarness {
   stop(): Promise<void>;
 }
 
-export async function startProvisionHarness(cloudOptions: Partial<LocalCloudOptions> = {}): Promise<ProvisionHarness> {
-  const env = await startTemporal();
+/** With `codec`, the test's client and both workers encrypt payloads. */
+export async function startProvisionHarness(cloudOptions: Partial<LocalCloudOptions> = {}, codec?: TestCodec): Promise<ProvisionHarness> {
+  const env = await startTemporal({ dataConverter: codec?.dataConverter });
   const { cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 }, ...cloudOptions });
-  const workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' });
+  const workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' }, codec);
   return {
     env,
     cloud,

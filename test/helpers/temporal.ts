@@ -1,6 +1,7 @@
 // Test harness: a real Temporal dev server per test file (the pinned CLI, never a stand-in) and
 // in-process workers that share the workflow bundle built once in global-setup.
 import { randomUUID } from 'node:crypto';
+import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { OPS_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
@@ -19,7 +20,8 @@ export function workflowBundlePath(): string {
 
 let runtimeInstalled = false;
 
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+/** `dataConverter`: what env.client encodes with (the payload codec, in test/helpers/codec.ts). */
+export async function startTemporal(options: { dataConverter?: DataConverter } = {}): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     try {
       Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -34,6 +36,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
       ip: '127.0.0.1',
       searchAttributes: [...OPS_SEARCH_ATTRIBUTES],
     },
+    client: { dataConverter: options.dataConverter },
   });
 }
 

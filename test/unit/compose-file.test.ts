@@ -64,3 +64,7 @@ test('the worker is built from the repo Dockerfile and waits for the admin job',
   expect(worker?.depends_on?.['temporal-admin-tools']?.condition).toBe('service_completed_successfully');
   expect(worker?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
 });
+
+test('the worker is given the payload encryption keys, and compose refuses to start without them', () => {
+  expect(services['opsflow-worker']?.environment?.OPSFLOW_CODEC_KEYS).toMatch(/^\$\{OPSFLOW_CODEC_KEYS:\?.+\}$/);
+});
