@@ -100,14 +100,20 @@ test('the list has at least 30 bad specs, and the spec they break is itself fine
   expect(await requestLog()).toEqual({ total: 0, requests: [] });
 });
 
-test('`opsflow provision <file>` refuses every bad spec with a message naming the field, and starts no workflow', async () => {
+/** `opsflow provision <file>` in this process, one case at a time: whether each was refused, and why. */
+async function cliRefusals(items: { what: string; file: string }[]): Promise<{ what: string; refused: boolean; message: string }[]> {
   const refusals = [];
-  for (const c of cases) {
+  for (const c of items) {
     const error = await buildCli()
       .parseAsync(['provision', c.file], { from: 'user' })
       .then(() => undefined, (err: unknown) => err);
     refusals.push({ what: c.what, refused: error instanceof SpecError, message: (error as Error | undefined)?.message ?? '' });
   }
+  return refusals;
+}
+
+test('`opsflow provision <file>` refuses every bad spec with a message naming the field, and starts no workflow', async () => {
+  const refusals = await cliRefusals(cases);
   expect(refusals).toEqual(cases.map((c) => ({ what: c.what, refused: true, message: expect.stringContaining(c.expected) })));
   for (const workflowId of cliWorkflowIds()) await expectNoWorkflow(workflowId);
   expect(await requestLog()).toEqual({ total: 0, requests: [] });
@@ -204,13 +210,7 @@ describe('refused at the edge, with no workflow and no API call', () => {
   test('`opsflow provision` refuses spec files that pull in a key, climb out, or are over 1 MiB', async () => {
     // The control test above may have reached the cloud: count from here.
     const before = (await requestLog()).total;
-    const refusals = [];
-    for (const c of fileCases) {
-      const error = await buildCli()
-        .parseAsync(['provision', c.file], { from: 'user' })
-        .then(() => undefined, (err: unknown) => err);
-      refusals.push({ what: c.what, refused: error instanceof SpecError, message: (error as Error | undefined)?.message ?? '' });
-    }
+    const refusals = await cliRefusals(fileCases);
     expect(refusals).toEqual(fileCases.map((c) => ({ what: c.what, refused: true, message: expect.stringContaining(c.expected) })));
     expect(JSON.stringify(refusals)).not.toContain('b3BlbnNzaC1rZXk');
     for (const name of ['outside', 'keyfile']) await expectNoWorkflow(`provision-${name}`);
