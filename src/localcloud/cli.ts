@@ -1,6 +1,7 @@
 // `opsflow localcloud start | status | faults | reset`.
 import type { Command } from 'commander';
 import { LocalCloud } from '.';
+import { ensurePrivateDir, ensureStateDir } from '../paths';
 import { controlCall, localCloudDir, readEndpoint, removeEndpoint, writeEndpoint, type LocalCloudEndpoint } from './endpoint';
 import { startLocalSpaces } from './spaces/local-spaces';
 import { FAST_TIMING, REALISTIC_TIMING } from './timing';
@@ -37,7 +38,9 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
     .option('--realistic', 'droplets and actions take as long as on DigitalOcean (default: fast)')
     .action(async (opts: { port: number; sshPort?: number; dropletLimit?: number; rateLimit?: number; spaces: boolean; realistic?: boolean }) => {
       if (readEndpoint()) throw new Error(`a local cloud is already running: ${readEndpoint()?.apiUrl}`);
-      const stateDir = localCloudDir();
+      // Its token and keys live here: the user's alone, however the folder was made before.
+      ensureStateDir();
+      const stateDir = ensurePrivateDir(localCloudDir());
       const cloud = await LocalCloud.start({
         stateDir,
         port: opts.port,
