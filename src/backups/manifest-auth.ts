@@ -40,8 +40,8 @@ export function authenticateManifest(raw: unknown, keyring: BackupKeyring, key: 
   if (version === 1 || (m.formatVersion === undefined && m.mac === undefined)) {
     throw new BackupError(
       'BackupFormatRefused',
-      `${key} was written before opsflow signed its backups (manifest format 1, a plain SQL dump): nothing proves this worker wrote it, ` +
-        'and a plain SQL dump can carry psql meta-commands (\\! runs a shell command) that would run on the worker, so it is not restored. ' +
+      `${key} was written before opsflow signed its backups (manifest format 1): nothing proves this worker wrote it, ` +
+        'and a PostgreSQL backup of that format is a plain SQL dump, which can carry psql meta-commands (\\! runs a shell command) that would run on the worker; so it is not restored. ' +
         'If you know it is yours, read it and restore it by hand on a machine that holds no secrets; backups taken from now on are signed and restorable',
       false,
     );

@@ -3,8 +3,9 @@
 // before the dump (--single-transaction): unlike PostgreSQL, MariaDB cannot hand its snapshot to
 // another session, so a table written during the dump can differ from its recorded figures.
 // The client that reads a dump back runs with its own commands off (`--binary-mode`: no `\!`
-// shell escape, no `source`, no `tee`; `--sandbox` too where the client is MariaDB's) and without
-// LOAD DATA LOCAL, which would let the SQL read the restoring machine's files.
+// shell escape, no `source`, no `tee` in piped input; every MySQL and MariaDB client has it, unlike
+// MariaDB's newer `--sandbox`) and without LOAD DATA LOCAL, which would let the SQL read the
+// restoring machine's files.
 import { runToCompletion, type CommandSpec } from './command-runner';
 import { assertDatabaseName, firstLine, type DatabaseAccess, type DatabaseEngine, type PreparedDump } from './database';
 import { commandSource } from './dump-source';
@@ -76,8 +77,7 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
 
     async startRestore(access, database) {
       const { args, env } = connection(access);
-      const lockedDown = ['--binary-mode', '--local-infile=0', ...(kind === 'mariadb' ? ['--sandbox'] : [])];
-      const running = await access.runner.start({ argv: [client, ...args, ...lockedDown, `--database=${assertDatabaseName(database)}`], env });
+      const running = await access.runner.start({ argv: [client, ...args, '--binary-mode', '--local-infile=0', `--database=${assertDatabaseName(database)}`], env });
       return { running, command: client, where: access.runner.where };
     },
   };

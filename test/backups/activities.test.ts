@@ -27,16 +27,16 @@ function policy(changes: Record<string, unknown> = {}): BackupPolicy {
   return parseBackupPolicy({
     name: 'act-test',
     targets: [{ name: 'pg', kind: 'postgresql', databases: [db], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } }],
-    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:ACT_ACCESS_KEY', secretKey: `file:${path.join(secretsDir, 'secret-key')}` },
+    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_ACT_ACCESS_KEY', secretKey: `file:${path.join(secretsDir, 'secret-key')}` },
     retention: { keepDays: 7 },
     schedule: { cron: '0 2 * * *' },
-    notify: { webhook: 'env:ACT_WEBHOOK' },
+    notify: { webhook: 'env:OPSFLOW_SECRET_ACT_WEBHOOK' },
     ...changes,
   });
 }
 
 function activities(env: Record<string, string> = {}) {
-  return createBackupActivities({ resolveSecret: secretResolver({ ACT_ACCESS_KEY: spaces.accessKey, ACT_WEBHOOK: hookUrl, ...env }), upload: { partSize: 5 * 1024 * 1024 }, backupKeys: TEST_KEYRING });
+  return createBackupActivities({ resolveSecret: secretResolver({ OPSFLOW_SECRET_ACT_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_ACT_WEBHOOK: hookUrl, OPSFLOW_SECRETS_DIR: secretsDir, ...env }), upload: { partSize: 5 * 1024 * 1024 }, backupKeys: TEST_KEYRING });
 }
 
 /** Runs one activity in a mock activity context; returns its result (or failure) and heartbeats. */
@@ -115,8 +115,8 @@ test.each([
 
 test('what cannot work fails at once, non-retryable, naming the reason', async () => {
   const cases: [string, Promise<{ outcome: unknown }>, string, RegExp][] = [
-    ['missing secret', run('listBackups', { policy: policy() }, { ACT_ACCESS_KEY: '' }), 'SecretUnavailable', /env:ACT_ACCESS_KEY: the worker has no environment variable ACT_ACCESS_KEY/],
-    ['wrong key', run('listBackups', { policy: policy() }, { ACT_ACCESS_KEY: 'someone-else' }), 'SpacesRefused', /InvalidAccessKeyId/],
+    ['missing secret', run('listBackups', { policy: policy() }, { OPSFLOW_SECRET_ACT_ACCESS_KEY: '' }), 'SecretUnavailable', /env:OPSFLOW_SECRET_ACT_ACCESS_KEY: the worker has no environment variable OPSFLOW_SECRET_ACT_ACCESS_KEY/],
+    ['wrong key', run('listBackups', { policy: policy() }, { OPSFLOW_SECRET_ACT_ACCESS_KEY: 'someone-else' }), 'SpacesRefused', /InvalidAccessKeyId/],
     ['zstd', run('backupDatabase', { policy: policy({ compression: 'zstd' }), target: 'pg', database: db, takenAt: '2026-03-01T02:00:00.000Z' }), 'Unsupported', /zstd/],
     [
       'droplet target',

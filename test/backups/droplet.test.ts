@@ -103,8 +103,8 @@ function workerEnv(changes: Record<string, string> = {}): NodeJS.ProcessEnv {
     OPSFLOW_SSH_KEYS: `deploy=${keyFile}`,
     OPSFLOW_KNOWN_HOSTS: knownHosts,
     OPSFLOW_BACKUP_KEY: TEST_BACKUP_KEY,
-    TEST_SPACES_ACCESS_KEY: spaces.accessKey,
-    TEST_SPACES_SECRET_KEY: spaces.secretKey,
+    OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY: spaces.accessKey,
+    OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY: spaces.secretKey,
     ...changes,
   };
 }
@@ -122,7 +122,7 @@ function policy(changes: { pgIn?: Record<string, unknown>; mariaIn?: Record<stri
       { name: 'pg', kind: 'postgresql', databases: ['shop'], in: { ...place, service: 'postgres', hostKey, ...changes.pgIn } },
       { name: 'maria', kind: 'mariadb', databases: ['shop'], in: { ...place, service: 'mariadb', ...changes.mariaIn } },
     ],
-    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:TEST_SPACES_ACCESS_KEY', secretKey: 'env:TEST_SPACES_SECRET_KEY' },
+    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY' },
     parallelism: 2,
     retention: { keepDays: 7, minVerified: 1 },
     schedule: { every: '1h' },

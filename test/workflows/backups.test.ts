@@ -64,11 +64,11 @@ function policy(changes: Record<string, unknown> = {}): BackupPolicy {
       { name: 'shop-db', kind: 'mariadb', databases: [mdb], connection: { host: '127.0.0.1', port: 3306, user: 'root' } },
       { name: 'media', kind: 'directory', path: mediaDir, in: { environment: 'test-env', droplet: 'app' } },
     ],
-    destination: { bucket: spaces.bucket, prefix: 'runs/', endpoint: spaces.endpoint, accessKey: 'env:TEST_SPACES_ACCESS_KEY', secretKey: 'env:TEST_SPACES_SECRET_KEY' },
+    destination: { bucket: spaces.bucket, prefix: 'runs/', endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY' },
     parallelism: 2,
     retention: { keepDays: 30, minVerified: 3 },
     schedule: { every: '1h' },
-    notify: { webhook: 'env:TEST_WEBHOOK_URL' },
+    notify: { webhook: 'env:OPSFLOW_SECRET_TEST_WEBHOOK_URL' },
     ...changes,
   });
 }
@@ -92,9 +92,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', () => r()));
   const secrets = secretResolver({
-    TEST_SPACES_ACCESS_KEY: spaces.accessKey,
-    TEST_SPACES_SECRET_KEY: spaces.secretKey,
-    TEST_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/T000/B000/secret`,
+    OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY: spaces.accessKey,
+    OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY: spaces.secretKey,
+    OPSFLOW_SECRET_TEST_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/T000/B000/secret`,
+    // `file:` secrets are read only inside the worker's secrets folder.
+    OPSFLOW_SECRETS_DIR: path.dirname(passwordFile),
   });
   // Directory targets live in droplets; until the SSH runner lands, the worker itself stands in for the droplet.
   activities = createBackupActivities({ resolveSecret: secrets, upload: { partSize: 5 * 1024 * 1024 }, dropletRunner: () => localRunner(), backupKeys: TEST_KEYRING });
@@ -122,7 +124,7 @@ const failureOf = async (promise: Promise<unknown>) => {
 
 /** What listBackups says now, run as the worker runs it. */
 async function list(p: BackupPolicy): Promise<BackupListing[]> {
-  const activities = createBackupActivities({ resolveSecret: secretResolver({ TEST_SPACES_ACCESS_KEY: spaces.accessKey, TEST_SPACES_SECRET_KEY: spaces.secretKey }), backupKeys: TEST_KEYRING });
+  const activities = createBackupActivities({ resolveSecret: secretResolver({ OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY: spaces.secretKey }), backupKeys: TEST_KEYRING });
   return new MockActivityEnvironment().run(activities.listBackups, { policy: p });
 }
 
@@ -365,7 +367,7 @@ test('the runs above replay against the current workflow code (rule 8) and their
     // The CLI's JSON, as `temporal workflow show -o json` exports it from production too.
     const json = await runToCompletion(localRunner(), { argv: [temporalCliPath(), 'workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'] });
     const payloads = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8')).join('\n');
-    expect(payloads).toContain('env:TEST_SPACES_SECRET_KEY');
+    expect(payloads).toContain('env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY');
     for (const secret of secrets) expect(payloads.includes(secret) || json.includes(secret)).toBe(false);
     if (process.env.OPSFLOW_RECORD_HISTORIES === '1') writeFileSync(path.join(__dirname, '..', 'replay', `${workflowId}.json`), json);
   }
