@@ -34,6 +34,12 @@ test('a token or a private key is redacted whatever its key, in the message too'
   expect(JSON.stringify(entry)).not.toContain('abcdef0123456789');
 });
 
+test("the local cloud's token (dop_v1_local...) is redacted wherever it appears", () => {
+  const local = 'dop_v1_local' + '0123456789abcdef'.repeat(3);
+  const entry = logged('calling the local cloud', { request: { url: 'http://127.0.0.1:7300/v2/account', headers: [`Bearer ${local}`] }, endpoint: { apiUrl: 'http://127.0.0.1:7300', token: local } });
+  expect(JSON.stringify(entry)).not.toContain('0123456789abcdef');
+});
+
 test('a cycle does not stop the log line', () => {
   const meta: Record<string, unknown> = { name: 'loop', secret: 's' };
   meta.self = meta;
