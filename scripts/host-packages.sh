@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages opsflow needs on this machine that are missing:
 #   bubblewrap           sandboxes the local cloud's droplet commands
+#   nftables             keeps droplets off the machine's own services (Temporal, metrics)
 #   openssh-client       ssh-keygen (host keys, fingerprints)
 #   openssh-server       sshd, the real SSH server the SSH client and activity tests run against
 #   openssh-sftp-server  SFTP for that server
@@ -10,7 +11,7 @@
 # tests start their own sshd on a free port, and nothing should listen on port 22 because of us.
 set -euo pipefail
 
-readonly PACKAGES=(bubblewrap openssh-client openssh-server openssh-sftp-server)
+readonly PACKAGES=(bubblewrap nftables openssh-client openssh-server openssh-sftp-server)
 
 installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

@@ -76,6 +76,8 @@ export class LocalCloud {
     const app = buildApiServer(ctx, { credentials: { apiToken: token, controlToken }, rateLimits, requestLog, registerControl: (a) => registerControlRoutes(a, ctx, rateLimits, requestLog) });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
     const { address, port } = app.server.address() as AddressInfo;
+    // Droplets reach the cloud API, as real ones reach api.digitalocean.com; the rest of the machine is closed to them.
+    await hosts?.allowMachinePort(port);
     // Droplets that were active before a restart come back as hosts; unfinished actions finish.
     for (const droplet of store.state.droplets) if (droplet.status !== 'new') ctx.hosts.dropletActive(droplet);
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.

@@ -5,8 +5,11 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { JsonLogger } from '../../logging';
 import type { CloudContext, HostHooks } from '../context';
-import type { Droplet } from '../state';
+import type { Droplet, DropletHostRecord } from '../state';
 import { loadOrCreateHostKey } from './host-key';
+import { DropletNamespaces } from './isolation/namespaces';
+import { DropletNetworkPolicy } from './isolation/network-policy';
+import { dropletUidBase } from './isolation/uid-range';
 import { prepareEtcTemplate, prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
 import { DropletServices } from './services/droplet-services';
 import { DropletSshServer } from './ssh-server';
@@ -35,12 +38,16 @@ export class DropletHosts implements HostHooks {
   private readonly shimDir: string;
   private readonly disks: VolumeDisks;
   private readonly etcTemplate: string;
+  /** The machine's droplet firewall; no droplet starts without it. */
+  private readonly network: Promise<DropletNetworkPolicy>;
 
   constructor(
     private readonly ctx: CloudContext,
     private readonly options: DropletHostsOptions,
   ) {
     resolveBwrap();
+    this.network = DropletNetworkPolicy.install();
+    this.network.catch(() => undefined); // reported by each droplet that cannot start without it
     this.shimDir = path.join(options.dir, '_shims');
     mkdirSync(path.join(this.shimDir, 'bin'), { recursive: true });
     writeVolumeShims(path.join(this.shimDir, 'bin'));
@@ -81,11 +88,17 @@ export class DropletHosts implements HostHooks {
     return (await this.running.get(dropletId))?.sandbox;
   }
 
+  /** Lets droplets reach 127.0.0.1:<port>, a port of this local cloud (its API, Spaces), until close(). */
+  async allowMachinePort(port: number): Promise<void> {
+    await (await this.network).open(port);
+  }
+
   /** Stops every host but keeps their folders, for a restart. */
   async close(): Promise<void> {
     const hosts = [...this.running.values()];
     this.running.clear();
     await Promise.all(hosts.map(async (host) => stopHost(await host)));
+    await (await this.network.catch(() => undefined))?.close();
   }
 
   private dropletDir(dropletId: number): string {
@@ -96,6 +109,17 @@ export class DropletHosts implements HostHooks {
     const record = this.ctx.store.state.internal.hosts[droplet.id];
     if (!record) return undefined;
     const dir = this.dropletDir(droplet.id);
+    await this.network;
+    const isolation = await DropletNamespaces.create(dropletUidBase(droplet.id), resolveBwrap());
+    try {
+      return await this.bringUpIn(droplet, record, dir, isolation);
+    } catch (error) {
+      await isolation.close();
+      throw error;
+    }
+  }
+
+  private async bringUpIn(droplet: Droplet, record: DropletHostRecord, dir: string, isolation: DropletNamespaces): Promise<RunningHost> {
     const sandbox: DropletSandbox = {
       dropletId: droplet.id,
       name: droplet.name,
@@ -104,6 +128,7 @@ export class DropletHosts implements HostHooks {
       privateAddress: record.privateAddress,
       shimDir: this.shimDir,
       binds: () => this.disks.binds(sandbox),
+      isolation,
     };
     mkdirSync(sandbox.root, { recursive: true });
     await prepareRoot(sandbox, this.etcTemplate);
@@ -141,4 +166,5 @@ async function stopHost(host: RunningHost | undefined): Promise<void> {
   if (!host) return;
   await host.ssh.close();
   await host.services.stop();
+  await host.sandbox.isolation.close();
 }

@@ -1,10 +1,14 @@
 // A droplet's filesystem: a folder of its own that becomes `/` for every command run in the
 // droplet, through bubblewrap. The machine's /usr is mounted read-only, so the droplet has the
 // machine's programs but writes to /etc, /opt, /root or /var land in the droplet's folder only.
-import { execFile, execFileSync } from 'node:child_process';
+// Every command joins the droplet's user and pid namespaces (isolation/namespaces.ts): root in
+// the droplet is an unprivileged host uid with a few capabilities that act inside it only.
+import { execFile, execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cpSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { DropletNamespaces } from './isolation/namespaces';
+import { shiftOwnership } from './isolation/uid-range';
 
 export interface DropletSandbox {
   dropletId: number;
@@ -18,6 +22,8 @@ export interface DropletSandbox {
   shimDir: string;
   /** Extra mounts made at each start of a command: attached volumes' devices and what is mounted. */
   binds?: () => Array<{ source: string; target: string }>;
+  /** The droplet's user and pid namespaces, and with them its host uid range. */
+  isolation: DropletNamespaces;
 }
 
 export const SANDBOX_PATH = '/opt/localcloud/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -64,10 +70,17 @@ export function prepareEtcTemplate(templateDir: string): void {
   writeFileSync(path.join(etc, 'group'), groupFileFromHost());
 }
 
-/** Creates the droplet's root folder on first use; a restart reuses it unchanged. */
+/**
+ * Creates the droplet's root folder on first use; a restart reuses it unchanged. Either way it
+ * ends up owned by the droplet's uid range (a folder from before the range existed is moved in).
+ */
 export async function prepareRoot(sandbox: DropletSandbox, etcTemplateDir: string): Promise<void> {
   ensureUsrMerge(sandbox.root);
-  if (existsSync(path.join(sandbox.root, 'etc', 'hostname'))) return;
+  if (!existsSync(path.join(sandbox.root, 'etc', 'hostname'))) await createRoot(sandbox, etcTemplateDir);
+  shiftOwnership(sandbox.root, sandbox.isolation.uidBase);
+}
+
+async function createRoot(sandbox: DropletSandbox, etcTemplateDir: string): Promise<void> {
   for (const dir of SKELETON) mkdirSync(path.join(sandbox.root, dir), { recursive: true });
   // The trailing /. copies the folder's contents (path.join would drop it).
   await run('cp', ['-a', `${path.join(etcTemplateDir, 'etc')}/.`, path.join(sandbox.root, 'etc')]);
@@ -79,21 +92,66 @@ export async function prepareRoot(sandbox: DropletSandbox, etcTemplateDir: strin
   writeFileSync(path.join(sandbox.root, 'etc', 'hostname'), `${sandbox.name}\n`);
 }
 
-/** The bwrap invocation that runs argv inside the droplet. */
-export function sandboxArgs(sandbox: DropletSandbox, argv: string[], options: { cwd?: string } = {}): { command: string; args: string[] } {
+/**
+ * What root in the droplet may do, inside the droplet only (its user namespace): own and change
+ * its files, switch to its users, signal its processes. Not mount, chroot, ptrace, load modules
+ * or anything else a container runtime would not give.
+ */
+const DROPLET_CAPABILITIES = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_NET_BIND_SERVICE', 'CAP_AUDIT_WRITE'];
+
+/**
+ * bwrap sets the droplet up as the machine's root (so nothing of the droplet can touch it while
+ * it does), joins the droplet's namespaces last, and setpriv makes the command root of the
+ * droplet: host uid <base>, not the unmapped machine root.
+ */
+const AS_DROPLET_ROOT = ['/usr/bin/setpriv', '--reuid=0', '--regid=0', '--clear-groups', '--'];
+
+export interface SandboxSpawnOptions {
+  env: Record<string, string>;
+  /** Working directory inside the droplet; /root by default. */
+  cwd?: string;
+  /** stdin, stdout, stderr and at most one more (fd 3); the namespaces take the next two. */
+  stdio: Exclude<StdioOptions, string>;
+  detached?: boolean;
+  /** More bwrap options, such as --die-with-parent or --json-status-fd 3. */
+  bwrapOptions?: string[];
+}
+
+/** Starts argv inside the droplet. */
+export function spawnInSandbox(sandbox: DropletSandbox, argv: string[], options: SandboxSpawnOptions): ChildProcess {
+  const { userFd, pidFd } = sandbox.isolation.handles();
+  const userAt = options.stdio.length;
+  const binds = sandbox.binds?.() ?? [];
   const args = [
     '--bind', sandbox.root, '/',
     '--ro-bind', '/usr', '/usr',
     ...hostTopLevelBinds(),
     '--proc', '/proc',
     '--dev', '/dev',
+    // Made by bwrap as the machine's root: open them to the droplet's users, as on a real host.
+    '--perms', '01777', '--tmpfs', '/dev/shm',
+    ...devFolders(binds.map((b) => b.target)).flatMap((dir) => ['--perms', '0755', '--dir', dir]),
     '--ro-bind', sandbox.shimDir, '/opt/localcloud',
-    ...(sandbox.binds?.() ?? []).flatMap((b) => ['--bind', b.source, b.target]),
+    ...binds.flatMap((b) => ['--bind', b.source, b.target]),
     '--unshare-ipc', '--unshare-uts', '--hostname', sandbox.name,
+    '--pidns', String(userAt + 1), '--userns2', String(userAt),
+    '--cap-drop', 'ALL', ...DROPLET_CAPABILITIES.flatMap((cap) => ['--cap-add', cap]),
     '--chdir', options.cwd ?? '/root',
-    '--', ...argv,
+    ...(options.bwrapOptions ?? []),
+    '--', ...AS_DROPLET_ROOT, ...argv,
   ];
-  return { command: resolveBwrap(), args };
+  return spawn(resolveBwrap(), args, { env: options.env, stdio: [...options.stdio, userFd, pidFd], detached: options.detached });
+}
+
+/** Folders under /dev that mounts go into (/dev/disk/by-id), parents first; bwrap would make them 0700. */
+function devFolders(targets: string[]): string[] {
+  const folders = new Set<string>();
+  for (const target of targets) {
+    if (!target.startsWith('/dev/')) continue;
+    const parts = target.split('/').slice(2, -1);
+    parts.forEach((_, i) => folders.add(`/dev/${parts.slice(0, i + 1).join('/')}`));
+  }
+  return [...folders];
 }
 
 /** Environment of a login in the droplet: nothing from the local cloud's own process leaks in. */

@@ -1,11 +1,11 @@
 // The SSH daemon of one droplet: public-key logins with the keys the droplet was created with,
 // commands run in the droplet's sandbox with exit codes, stderr and signals, and SFTP through
 // OpenSSH's own sftp-server confined to the same sandbox.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { Server, utils, type Connection, type ServerChannel, type ParsedKey } from 'ssh2';
-import { sandboxArgs, sandboxEnv, type DropletSandbox } from './sandbox';
+import { sandboxEnv, spawnInSandbox, type DropletSandbox } from './sandbox';
 
 export interface SshAccess {
   /** OpenSSH public keys allowed to log in as root. */
@@ -120,8 +120,7 @@ export class DropletSshServer {
 
   /** Runs argv in the droplet with the channel as its stdio, then reports its exit like sshd. */
   private run(channel: ServerChannel, argv: string[], env: Record<string, string>): ChildProcess {
-    const { command, args } = sandboxArgs(this.sandbox, argv);
-    const child = spawn(command, [...args], {
+    const child = spawnInSandbox(this.sandbox, argv, {
       env: sandboxEnv({ ...env, SSH_CONNECTION: `127.0.0.1 0 ${this.sandbox.address} 22` }),
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group, so a signal or a dropped connection reaches everything it started.

@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { CloudContext } from '../context';
+import { writeDropletFile } from './isolation/droplet-files';
+import { shiftOwnership } from './isolation/uid-range';
 import { hostPath, type DropletSandbox } from './sandbox';
 
 export const VOLUME_DEVICE_PREFIX = '/dev/disk/by-id/scsi-0DO_Volume_';
@@ -34,6 +36,9 @@ export class VolumeDisks {
       const uuid = volume && filesystemUuid(this.deviceFile(volume.id, volume.filesystem_type));
       if (volume && uuid) binds.push({ source: this.dataDir(volume.id, uuid), target: mount.mountpoint });
     }
+    // The droplet's root writes the device (mkfs) and the data: both belong to its uid range,
+    // which a volume moved from another droplet is shifted into.
+    for (const bind of binds) shiftOwnership(bind.source, sandbox.isolation.uidBase);
     return binds;
   }
 
@@ -43,9 +48,7 @@ export class VolumeDisks {
     const entries = existsSync(fstab)
       ? readFileSync(fstab, 'utf8').split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 3 && f[0]!.startsWith(VOLUME_DEVICE_PREFIX))
       : [];
-    const mounts = hostPath(sandbox, MOUNTS_FILE);
-    mkdirSync(path.dirname(mounts), { recursive: true });
-    writeFileSync(mounts, entries.map((f) => `${f[0]} ${f[1]} ${f[2]}\n`).join(''));
+    writeDropletFile(sandbox, hostPath(sandbox, MOUNTS_FILE), entries.map((f) => `${f[0]} ${f[1]} ${f[2]}\n`).join(''));
   }
 
   volumeDestroyed(volumeId: string): void {

@@ -9,7 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { prepareEtcTemplate, prepareRoot, sandboxArgs, sandboxEnv, type DropletSandbox } from '../../../src/localcloud/hosts/sandbox';
+import { writeDropletFile } from '../../../src/localcloud/hosts/isolation/droplet-files';
+import { DropletNamespaces } from '../../../src/localcloud/hosts/isolation/namespaces';
+import { dropletUidBase } from '../../../src/localcloud/hosts/isolation/uid-range';
+import { prepareEtcTemplate, prepareRoot, resolveBwrap, sandboxEnv, spawnInSandbox, type DropletSandbox } from '../../../src/localcloud/hosts/sandbox';
 import { DropletServices } from '../../../src/localcloud/hosts/services/droplet-services';
 import { PROJECT_ROOT } from '../../../src/paths';
 
@@ -17,7 +20,7 @@ const run = promisify(execFile);
 // A folder of its own rather than tempDir(): the shared manifest lets another jest run that ends
 // meanwhile delete it under the running servers. Removed in afterAll.
 const dir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-services-'));
-const sandbox: DropletSandbox = {
+const droplet = {
   dropletId: 9001,
   name: 'svc-1',
   root: path.join(dir, 'root'),
@@ -25,7 +28,16 @@ const sandbox: DropletSandbox = {
   privateAddress: '10.250.0.10',
   shimDir: path.join(dir, 'shims'),
 };
-const address = sandbox.address;
+/** The droplet with its namespaces, made in beforeAll. */
+let sandbox: DropletSandbox;
+const address = droplet.address;
+const isolations: DropletNamespaces[] = [];
+
+async function isolated<T extends { dropletId: number }>(spec: T): Promise<T & { isolation: DropletNamespaces }> {
+  const isolation = await DropletNamespaces.create(dropletUidBase(spec.dropletId), resolveBwrap());
+  isolations.push(isolation);
+  return { ...spec, isolation };
+}
 let services: DropletServices;
 
 interface ShResult {
@@ -36,15 +48,14 @@ interface ShResult {
 
 /** Runs a bash script inside the droplet, as an SSH exec would. */
 function sh(script: string, options: { env?: Record<string, string>; onStdout?: (text: string) => void; in?: DropletSandbox } = {}): Promise<ShResult> {
-  const { command, args } = sandboxArgs(options.in ?? sandbox, ['/bin/bash', '-c', script]);
-  const child = spawn(command, args, { env: sandboxEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnInSandbox(options.in ?? sandbox, ['/bin/bash', '-c', script], { env: sandboxEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout!.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
     options.onStdout?.(chunk.toString());
   });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
@@ -54,11 +65,9 @@ async function ok(script: string, env?: Record<string, string>, droplet?: Drople
   return result;
 }
 
-/** Writes a file into the droplet's filesystem. */
+/** Writes a file into the droplet's filesystem, owned by the droplet's root as an upload would be. */
 function put(insidePath: string, content: string): void {
-  const file = path.join(sandbox.root, insidePath);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, content);
+  writeDropletFile(sandbox, path.join(sandbox.root, insidePath), content);
 }
 
 async function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
@@ -127,6 +136,7 @@ volumes:
 `;
 
 beforeAll(async () => {
+  sandbox = await isolated(droplet);
   prepareEtcTemplate(path.join(dir, 'etc-template'));
   mkdirSync(sandbox.root, { recursive: true });
   await prepareRoot(sandbox, path.join(dir, 'etc-template'));
@@ -140,6 +150,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.stop();
+  for (const isolation of isolations) await isolation.close();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -371,14 +382,20 @@ test('docker compose down stops every service and frees its ports', async () => 
   expect(await refused(5432)).toBe(true);
 });
 
-test('after a crash of the local cloud, servers it left behind are ended and the containers start again', async () => {
-  const second: DropletSandbox = { ...sandbox, dropletId: 9002, name: 'svc-2', root: path.join(dir, 'root-2'), address: '127.100.250.11' };
+test('a crash of the local cloud takes every process of the droplet with it; the containers start again', async () => {
+  const second = await isolated({ ...droplet, dropletId: 9002, name: 'svc-2', root: path.join(dir, 'root-2'), address: '127.100.250.11' });
   mkdirSync(second.root, { recursive: true });
   await prepareRoot(second, path.join(dir, 'etc-template'));
-  // The local cloud as a process of its own, so it can die without stopping anything.
+  // The local cloud as a process of its own, so it can die without stopping anything; it makes
+  // the droplet's namespaces of its own, as DropletHosts does.
   const script = path.join(dir, 'services-process.ts');
+  const { isolation: _own, ...spec } = second;
   writeFileSync(script, `import { DropletServices } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/localcloud/hosts/services/droplet-services'))};
-new DropletServices(${JSON.stringify(second)}).start().then(() => console.log('ready'));
+import { DropletNamespaces } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/localcloud/hosts/isolation/namespaces'))};
+import { resolveBwrap } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/localcloud/hosts/sandbox'))};
+DropletNamespaces.create(${dropletUidBase(second.dropletId)}, resolveBwrap())
+  .then((isolation) => new DropletServices({ ...${JSON.stringify(spec)}, isolation }).start())
+  .then(() => console.log('ready'));
 setInterval(() => undefined, 1000);
 `);
   const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -388,20 +405,57 @@ setInterval(() => undefined, 1000);
   });
   await ok('docker run -d --name cache -p 6379:6379 redis:7', undefined, second);
   const pid = Number((await ok("docker inspect --format '{{.State.Pid}}' cache", undefined, second)).stdout);
+  expect(alive(pid)).toBe(true);
+  expect((await run('redis-cli', ['-h', second.address, 'ping'])).stdout.trim()).toBe('PONG');
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
-  expect((await run('redis-cli', ['-h', second.address, 'ping'])).stdout.trim()).toBe('PONG'); // left behind, still serving
+  // The droplet's pid namespace ends with its init, which dies with the local cloud: the server
+  // goes too, without anyone reading a pid back (the kernel's doing, so wait for it, boundedly).
+  for (let i = 0; alive(pid); i++) {
+    if (i === 100) throw new Error(`redis (pid ${pid}) outlived the local cloud that started it`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(await refused(6379, second.address)).toBe(true);
 
   const revived = new DropletServices(second);
   try {
     await revived.start();
-    expect(alive(pid)).toBe(false); // the leftover is gone...
     const newPid = Number((await ok("docker inspect --format '{{.State.Pid}}' cache", undefined, second)).stdout);
-    expect(newPid).not.toBe(pid); // ...and a new server took its place
+    expect(newPid).not.toBe(pid); // a new server took its place
     expect((await run('redis-cli', ['-h', second.address, 'ping'])).stdout.trim()).toBe('PONG');
   } finally {
     await revived.stop();
   }
   expect(await refused(6379, second.address)).toBe(true);
+}, 60_000);
+
+test('a services.json planted by the droplet, naming a machine process, kills nothing across a restart', async () => {
+  // A process of the machine, which the droplet learns about somehow (a pid is easy to guess).
+  const machine = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
+  try {
+    const pid = machine.pid!;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const process = { pid, startTime };
+    const planted = {
+      units: { 'planted.service': { enabled: false, active: false, process } },
+      containers: { planted: { id: 'planted', name: 'planted', spec: { image: 'redis:7', env: {}, ports: [], volumes: [], restart: 'no', healthcheck: false }, configHash: 'x', created: new Date().toISOString(), desired: 'stopped', status: 'running', exitCode: 0, process } },
+      images: {},
+    };
+    // Root in the droplet writes it, as a droplet can: a new file moved over the manager's.
+    await ok(`printf '%s' "$PLANTED" > /var/lib/localcloud/planted.json && mv -f /var/lib/localcloud/planted.json /var/lib/localcloud/services.json`, { PLANTED: JSON.stringify(planted) });
+
+    await services.stop();
+    services = new DropletServices(sandbox);
+    await services.start();
+    // The restart read the file (the planted container is listed) and ended nothing of the machine.
+    expect((await ok('docker ps -a --format "{{.Names}}"')).stdout).toContain('planted');
+    expect(alive(pid)).toBe(true);
+    expect(machine.exitCode).toBeNull();
+    expect(machine.signalCode).toBeNull();
+    await ok('docker rm -f planted');
+  } finally {
+    machine.kill('SIGKILL');
+  }
 }, 60_000);

@@ -4,8 +4,8 @@
 // records the package in the droplet's /var/lib/localcloud/packages; anything else is
 // "Unable to locate package", exit status 100, as apt says it.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeDropletFile } from '../isolation/droplet-files';
 import { hostPath, type DropletSandbox } from '../sandbox';
 import { parseArgs, flag } from './args';
 import { UsageError, type Invocation, type Outcome } from './protocol';
@@ -78,8 +78,7 @@ export function installedPackages(sandbox: DropletSandbox): string[] {
 
 function writePackages(sandbox: DropletSandbox, names: string[]): void {
   const file = packageFile(sandbox);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, [...new Set(names)].sort().map((name) => `${name}\n`).join(''));
+  writeDropletFile(sandbox, file, [...new Set(names)].sort().map((name) => `${name}\n`).join(''));
 }
 
 async function install(inv: Invocation, sandbox: DropletSandbox, requested: string[], quiet: boolean): Promise<Outcome> {

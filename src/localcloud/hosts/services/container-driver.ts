@@ -1,8 +1,9 @@
 // What every kind of container (database servers, application services) provides to the
 // container runtime, and the helpers the server kinds share: the container's folder in the droplet,
 // paths inside the container mapped through its volumes, system users, folders owned by them.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { appendDropletFile } from '../isolation/droplet-files';
 import { hostPath, sandboxEnv, type DropletSandbox } from '../sandbox';
 import type { ImageRef } from './image';
 import { fileSize, runInSandbox, SandboxedProcess, waitForLog } from './sandboxed-process';
@@ -59,8 +60,7 @@ export function logFileOf(sandbox: DropletSandbox, name: string): string {
 
 export function appendLog(ctx: ContainerContext, text: string): void {
   try {
-    mkdirSync(path.dirname(ctx.logFile), { recursive: true });
-    appendFileSync(ctx.logFile, text.endsWith('\n') || text === '' ? text : `${text}\n`);
+    appendDropletFile(ctx.sandbox, ctx.logFile, text.endsWith('\n') || text === '' ? text : `${text}\n`);
   } catch {
     // The droplet's user removed the folder: the message is lost, the container goes on.
   }

@@ -3,8 +3,8 @@
 // applies restart policies, restores what ran after a restart of the local cloud, and tells the
 // docker shim what a `docker exec` runs.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { writeDropletFile } from '../isolation/droplet-files';
 import { SANDBOX_PATH, sandboxEnv, type DropletSandbox } from '../sandbox';
 import { appDriver } from './app-container';
 import { appendLog, asUser, ContainerFailed, containerDir, logFileOf, pathInContainer, userOf, type ContainerContext, type ContainerDriver, type RunningContainer } from './container-driver';
@@ -14,7 +14,7 @@ import { mariadbDriver } from './mariadb-container';
 import { postgresDriver } from './postgres-container';
 import type { ExecInstruction } from './protocol';
 import { redisDriver } from './redis-container';
-import { endLeftover, runInSandbox } from './sandboxed-process';
+import { runInSandbox } from './sandboxed-process';
 import type { ContainerRecord, ContainerSpec, ServicesState } from './state';
 
 /** An error the docker daemon would report: printed as "Error response from daemon: ...". */
@@ -111,8 +111,7 @@ export class Containers {
     };
     // A new container starts with an empty log; its data folder stays (see removeData).
     const logFile = logFileOf(this.sandbox, record.name);
-    mkdirSync(path.dirname(logFile), { recursive: true });
-    writeFileSync(logFile, '');
+    writeDropletFile(this.sandbox, logFile, '');
     this.state.containers[record.id] = record;
     this.save();
     return record;
@@ -187,9 +186,9 @@ export class Containers {
       delete this.state.containers[(record as { id?: string })?.id ?? ''];
     }
     const records = this.all().reverse();
-    await Promise.all(records.map((record) => endLeftover(record.process, DRIVERS[this.kindOf(record)].stopSignal)));
     for (const record of records) {
-      record.process = undefined;
+      // Only ever shown: what ran before ended with the previous local cloud's pid namespace.
+      delete record.process;
       if (record.desired !== 'running') {
         if (record.status === 'running') Object.assign(record, { status: 'exited', exitCode: 0, finishedAt: new Date().toISOString() });
         continue;

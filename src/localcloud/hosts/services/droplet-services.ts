@@ -3,10 +3,11 @@
 // outside), answers the shims, owns the containers and units it starts (so they outlive the SSH
 // session that asked), and keeps their state in the droplet's folder so that start() after a
 // restart of the local cloud brings back what ran; stop() ends every process but keeps the state.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { JsonLogger } from '../../../logging';
+import { giveToDroplet, makeDropletDir } from '../isolation/droplet-files';
 import { hostPath, type DropletSandbox } from '../sandbox';
 import { aptCommand } from './apt-cli';
 import { Containers } from './containers';
@@ -86,7 +87,7 @@ export class DropletServices {
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new Error(`the droplet's control socket path is too long for a unix socket (${socketPath}): use a shorter state folder`);
     }
-    mkdirSync(path.dirname(socketPath), { recursive: true });
+    makeDropletDir(this.sandbox, path.dirname(socketPath));
     if (existsSync(socketPath)) {
       if (await answers(socketPath)) throw new Error(`droplet ${this.sandbox.name}'s services are already running (${socketPath})`);
       rmSync(socketPath, { force: true }); // left by a previous run that did not stop
@@ -96,6 +97,8 @@ export class DropletServices {
       server.once('error', reject);
       server.listen(socketPath, () => {
         server.off('error', reject);
+        // Connecting takes write permission on the socket: the droplet's root has it.
+        giveToDroplet(this.sandbox, socketPath);
         resolve();
       });
     });

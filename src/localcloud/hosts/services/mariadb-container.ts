@@ -5,8 +5,9 @@
 // `docker exec` clients find the container's socket through MYSQL_HOME/my.cnf (the droplet's
 // /etc/mysql/my.cnf names the machine's socket, and option files beat MYSQL_UNIX_PORT).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { writeDropletFile } from '../isolation/droplet-files';
 import { hostPath } from '../sandbox';
 import {
   appendLog, ContainerFailed, initScripts, ownedFolders, pathInContainer, serverArgs, serverPort, setupStep, startServer,
@@ -85,8 +86,7 @@ export const mariadbDriver: ContainerDriver = {
 
 function writeClientConfig(ctx: ContainerContext, s: ReturnType<typeof settings>): void {
   const dir = hostPath(ctx.sandbox, s.clientConfigDir);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'my.cnf'), `[client-server]\nsocket=${s.socket}\nport=${s.port.port}\n`);
+  writeDropletFile(ctx.sandbox, path.join(dir, 'my.cnf'), `[client-server]\nsocket=${s.socket}\nport=${s.port.port}\n`);
 }
 
 async function firstStartSetup(ctx: ContainerContext, s: ReturnType<typeof settings>): Promise<void> {

@@ -4,8 +4,9 @@
 // POSTGRES_HOST_AUTH_METHOD=trust), POSTGRES_DB (default the user), PGDATA, and
 // /docker-entrypoint-initdb.d/*.sql|*.sh on first start. Password auth over TCP, trust on the unix
 // socket, which lives in the container's folder and is what `docker exec ... psql` connects to.
-import { appendFileSync, chownSync, existsSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { giveToDroplet } from '../isolation/droplet-files';
 import { hostPath } from '../sandbox';
 import {
   appendLog, asUser, ContainerFailed, initScripts, ownedFolders, pathInContainer, serverArgs, serverPort, setupStep, startServer, userOf,
@@ -58,7 +59,7 @@ export const postgresDriver: ContainerDriver = {
       rmSync(hostPwfile, { force: true });
       writeFileSync(hostPwfile, `${s.password || 'unused'}\n`, { mode: 0o600, flag: 'wx' });
       const account = userOf(ctx.sandbox, 'postgres')!;
-      chownSync(hostPwfile, account.uid, account.gid);
+      giveToDroplet(ctx.sandbox, hostPwfile, account.uid, account.gid);
       try {
         await setupStep(ctx, 'initdb', asUser(ctx.sandbox, 'postgres', [
           `${bin}/initdb`, '-D', s.data, '-U', s.user, `--pwfile=${pwfile}`, '--auth-local=trust', `--auth-host=${s.hostAuth}`,

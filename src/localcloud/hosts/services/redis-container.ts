@@ -2,8 +2,9 @@
 // droplet's address, without snapshots unless the compose command asks (`--save ''` first, the
 // user's arguments after it, address, port and folders last so they always hold). `docker exec`
 // gets a redis-cli that already points at this container's socket.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { writeDropletFile } from '../isolation/droplet-files';
 import { hostPath } from '../sandbox';
 import {
   asUser, ContainerFailed, ownedFolders, pathInContainer, serverArgs, serverPort, startServer,
@@ -39,8 +40,7 @@ export const redisDriver: ContainerDriver = {
 /** bin/redis-cli: the real one, pointed at this container's socket (its own arguments follow). */
 function writeCliWrapper(ctx: ContainerContext, s: ReturnType<typeof settings>): void {
   const dir = hostPath(ctx.sandbox, s.bin);
-  mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'redis-cli');
-  writeFileSync(file, `#!/bin/sh\nexec /usr/bin/redis-cli -s '${s.socket}' "$@"\n`);
+  writeDropletFile(ctx.sandbox, file, `#!/bin/sh\nexec /usr/bin/redis-cli -s '${s.socket}' "$@"\n`);
   chmodSync(file, 0o755);
 }

@@ -1,13 +1,14 @@
 // Long-running processes inside a droplet (database servers, systemd units): started through
 // bubblewrap like every droplet command, in a session of their own so one signal reaches the whole
 // service, with their output appended to a log file in the droplet. bwrap reports the service's
-// pid on a status pipe; the pid and its start time are recorded so a service left behind by a
-// crash of the local cloud can be recognised (and not confused with a later process) and ended.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+// pid on a status pipe, which the local cloud keeps in memory only. Nothing is ever left behind
+// to find again: the droplet's pid namespace ends with the local cloud (isolation/namespaces.ts).
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sandboxArgs, type DropletSandbox } from '../sandbox';
+import { makeDropletDir, giveToDroplet } from '../isolation/droplet-files';
+import { spawnInSandbox, type DropletSandbox } from '../sandbox';
 import type { ProcessRef } from './state';
 
 export interface SpawnOptions {
@@ -16,13 +17,6 @@ export interface SpawnOptions {
   cwd?: string;
   /** Host path of the log file that gets stdout and stderr. */
   logFile: string;
-}
-
-/** bwrap options added to the sandbox's own: die with us, own session, report the pid. */
-function serviceArgs(sandbox: DropletSandbox, argv: string[], cwd: string | undefined): { command: string; args: string[] } {
-  const { command, args } = sandboxArgs(sandbox, argv, { cwd });
-  const at = args.indexOf('--');
-  return { command, args: [...args.slice(0, at), '--die-with-parent', '--new-session', '--json-status-fd', '3', ...args.slice(at)] };
 }
 
 export class SandboxedProcess {
@@ -45,7 +39,7 @@ export class SandboxedProcess {
       status.on('data', (chunk: Buffer) => {
         buffered += chunk.toString();
         const match = /"child-pid":\s*(\d+)/.exec(buffered);
-        if (match) resolve(processRef(Number(match[1])));
+        if (match) resolve({ pid: Number(match[1]) });
       });
       status.on('error', () => resolve(undefined));
       status.on('end', () => resolve(undefined));
@@ -53,12 +47,19 @@ export class SandboxedProcess {
   }
 
   static spawn(sandbox: DropletSandbox, argv: string[], options: SpawnOptions): SandboxedProcess {
-    mkdirSync(path.dirname(options.logFile), { recursive: true });
+    makeDropletDir(sandbox, path.dirname(options.logFile));
     const log = openSync(options.logFile, 'a');
     try {
-      const { command, args } = serviceArgs(sandbox, argv, options.cwd);
+      giveToDroplet(sandbox, options.logFile);
       // Detached: a Ctrl-C meant for the local cloud's terminal must not reach the droplet's services.
-      const child = spawn(command, args, { env: options.env, stdio: ['ignore', log, log, 'pipe'], detached: true });
+      const child = spawnInSandbox(sandbox, argv, {
+        env: options.env,
+        cwd: options.cwd,
+        stdio: ['ignore', log, log, 'pipe'],
+        detached: true,
+        // Die with us, own session, report the pid.
+        bwrapOptions: ['--die-with-parent', '--new-session', '--json-status-fd', '3'],
+      });
       return new SandboxedProcess(child);
     } finally {
       closeSync(log);
@@ -93,15 +94,13 @@ export function runInSandbox(
   argv: string[],
   options: { env: Record<string, string>; cwd?: string; input?: string },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { command, args } = sandboxArgs(sandbox, argv, { cwd: options.cwd ?? '/' });
-  const at = args.indexOf('--');
-  const child = spawn(command, [...args.slice(0, at), '--die-with-parent', ...args.slice(at)], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnInSandbox(sandbox, argv, { env: options.env, cwd: options.cwd ?? '/', stdio: ['pipe', 'pipe', 'pipe'], bwrapOptions: ['--die-with-parent'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(options.input ?? '');
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(options.input ?? '');
   return new Promise((resolve) => {
     child.once('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
     child.once('close', (code, signal) => resolve({ code: code ?? 128 + signalNumber(signal), stdout, stderr }));
@@ -150,43 +149,6 @@ function readFrom(file: string, from: number): string {
 
 export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-/**
- * Ends a service a previous run of the local cloud left behind, if that very process (same pid and
- * start time) still runs; resolves once it is gone.
- */
-export async function endLeftover(ref: ProcessRef | undefined, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
-  if (!ref || !isSameProcess(ref)) return;
-  signalGroup(ref.pid, signal);
-  const deadline = Date.now() + graceMs;
-  while (isSameProcess(ref)) {
-    if (Date.now() > deadline) signalGroup(ref.pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function isSameProcess(ref: ProcessRef): boolean {
-  const current = processRef(ref.pid);
-  if (!current || current.startTime !== ref.startTime) return false;
-  // A zombie has ended; only its parent's wait is missing.
-  return !/\) Z /.test(safeRead(`/proc/${ref.pid}/stat`));
-}
-
-function processRef(pid: number): ProcessRef | undefined {
-  const stat = safeRead(`/proc/${pid}/stat`);
-  // Fields after the command name (which may hold spaces): state is field 3, start time field 22.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const startTime = fields[19];
-  return startTime ? { pid, startTime } : undefined;
-}
-
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -1,8 +1,10 @@
 // What a droplet's services manager remembers, kept in the droplet's own folder
 // (/var/lib/localcloud/services.json) so a restart of the local cloud brings back what ran, and a
-// destroyed droplet takes its containers and units with it.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// destroyed droplet takes its containers and units with it. The droplet can rewrite this file, so
+// nothing in it is trusted to name a machine process: pids in it are shown, never acted on.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makeDropletDir } from '../isolation/droplet-files';
 import { hostPath, type DropletSandbox } from '../sandbox';
 
 export const STATE_FILE = '/var/lib/localcloud/services.json';
@@ -44,10 +46,9 @@ export interface ContainerSpec {
   user?: string;
 }
 
+/** A service's process as the machine sees it, as bwrap reported it when it started the service. */
 export interface ProcessRef {
   pid: number;
-  /** /proc/<pid>/stat start time: tells our process from a later one with the same pid. */
-  startTime: string;
 }
 
 export interface ContainerRecord {
@@ -69,7 +70,7 @@ export interface ContainerRecord {
   exitCode: number;
   /** Ports actually bound, `published` filled in. */
   boundPorts?: PortBinding[];
-  /** The server process, so one left behind by a crash of the local cloud can be ended. */
+  /** The server process while it runs, for `docker inspect`; dropped when read back at a restart. */
   process?: ProcessRef;
 }
 
@@ -113,7 +114,7 @@ export function loadState(sandbox: DropletSandbox): ServicesState {
 /** Writes the whole state atomically: a crash mid-write leaves the previous file. */
 export function saveState(sandbox: DropletSandbox, state: ServicesState): void {
   const file = hostPath(sandbox, STATE_FILE);
-  mkdirSync(path.dirname(file), { recursive: true });
+  makeDropletDir(sandbox, path.dirname(file));
   const temp = `${file}.${process.pid}.tmp`;
   // Root only, as /var/lib/docker is: container environments hold passwords.
   writeFileSync(temp, JSON.stringify(state, null, 2), { mode: 0o600 });

@@ -2,12 +2,13 @@
 // (owned by the local cloud, not by the SSH session that asked, so it outlives it), logs its output
 // to /var/log/localcloud/<unit>.log, follows Restart=, and brings enabled or running units back
 // after a restart of the local cloud. docker, containerd and ssh are always there and running.
-import { appendFileSync, existsSync, lstatSync, mkdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { appendDropletFile, giveToDroplet, makeDropletDir } from '../isolation/droplet-files';
 import { hostPath, sandboxEnv, type DropletSandbox } from '../sandbox';
 import { asUser, userOf } from './container-driver';
 import { visiblePath } from './droplet-paths';
-import { endLeftover, fileSize, runInSandbox, SandboxedProcess } from './sandboxed-process';
+import { fileSize, runInSandbox, SandboxedProcess } from './sandboxed-process';
 import { SHIM_TOOLS } from './shims';
 import type { ServicesState, UnitRecord } from './state';
 import { UNIT_LOG_DIR } from './state';
@@ -79,8 +80,9 @@ export class Units {
       const link = path.posix.join(UNIT_DIR, `${target}.wants`, name);
       const hostLink = hostPath(this.sandbox, link);
       if (lstatSync(hostLink, { throwIfNoEntry: false })) continue;
-      mkdirSync(path.dirname(hostLink), { recursive: true });
+      makeDropletDir(this.sandbox, path.dirname(hostLink));
       symlinkSync(unit.path, hostLink);
+      giveToDroplet(this.sandbox, hostLink);
       messages.push(`Created symlink ${link} → ${unit.path}.`);
     }
     this.record(name).enabled = true;
@@ -141,15 +143,17 @@ export class Units {
     await this.start(name);
   }
 
-  /** After a restart of the local cloud: ends units a crash left behind, starts enabled and running ones. */
+  /**
+   * After a restart of the local cloud: starts enabled and running units. Nothing of a previous
+   * run is left to end (the droplet's processes ended with it), so a pid in the file is dropped.
+   */
   async restore(): Promise<void> {
     for (const [name, record] of Object.entries(this.state.units)) {
       if (!/^[A-Za-z0-9:_.@-]+\.service$/.test(name) || typeof record !== 'object' || record === null) {
         delete this.state.units[name]; // the droplet's to edit: nonsense is dropped, not run
         continue;
       }
-      await endLeftover(record.process, 'SIGTERM');
-      record.process = undefined;
+      delete record.process;
       if (!record.enabled && !record.active) continue;
       try {
         await this.start(name);
@@ -290,9 +294,7 @@ export class Units {
   private appendLog(name: string, text: string): void {
     if (text === '') return;
     try {
-      const file = this.logFile(name);
-      mkdirSync(path.dirname(file), { recursive: true });
-      appendFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+      appendDropletFile(this.sandbox, this.logFile(name), text.endsWith('\n') ? text : `${text}\n`);
     } catch {
       // The droplet's user removed the folder.
     }
