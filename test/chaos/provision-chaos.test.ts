@@ -1,10 +1,10 @@
 // Chaos: the production worker (dist/worker.js, with its deploy key and stack A's database password
-// in its environment) is SIGKILLed 22 times at seeded random moments while four whole stack A
-// environments provision (infrastructure, SSH, volume mount, bootstrap, compose, health gate; most
-// of the time goes to the SSH steps, so most kills land there), and restarted each time; then API faults (20% 5xx, 429 storms). Every workflow must end provisioned,
-// with zero duplicate and zero orphaned resources counted from the local cloud's inventory, and
-// every host must run its whole compose stack.
-import { spawn, type ChildProcess } from 'node:child_process';
+// in its environment) is SIGKILLed in every step of stack A provisioning, aimed at steps and not at
+// times: the worker is stopped, the runs are read from the server, and it dies only when an attempt
+// of a step not hit yet runs on it; each kill is then found in the history (the attempt it hit was
+// retried). Then API faults (20% 5xx, 429 storms). Every workflow must end provisioned, with zero
+// duplicate and zero orphaned resources counted from the local cloud's inventory, and every host
+// must run its whole compose stack.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -16,23 +16,24 @@ import type { EnvironmentSpec } from '../../src/specs/environment';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
 import type { ProvisionResult } from '../../src/workflows/provision-environment';
 import type { OperationStatus } from '../../src/workflows/status';
-import { connect, exec } from '../helpers/droplet-host';
+import { expectExactlyOneEach, expectHostsServing } from '../helpers/environment-checks';
 import { startLocalCloud } from '../helpers/localcloud';
 import { localCloudControl } from '../helpers/provision-harness';
 import { tempDir } from '../helpers/temp';
-import { startTemporal, workflowBundlePath } from '../helpers/temporal';
+import { startTemporal } from '../helpers/temporal';
+import { stackASecretEnv } from '../helpers/chaos-harness';
+import { landedKills, lookAndAim, type AimedKill } from '../helpers/aimed-kills';
+import { killProcess, startProductionWorker, whileStopped } from '../helpers/production-worker';
+import { PROVISION_STEPS as STEPS, provisionStepOf as stepOf } from '../helpers/provision-steps';
+import { firstTaskTimedOut, lookAtRun } from '../helpers/run-activities';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 jest.setTimeout(10 * 60_000);
-
-const KILLS = 22;
-const SEED = 20261122;
 
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
 let deployKey: string;
 let keyFile: string;
-const WORKER = path.join(__dirname, '..', '..', 'dist', 'worker.js');
 const stackA = loadEnvironmentSpec(path.join(__dirname, '..', '..', 'examples', 'stack-a.yaml'));
 
 beforeAll(async () => {
@@ -48,37 +49,11 @@ afterAll(async () => {
 });
 
 /** The production worker (dist/worker.js), pointed at this test's server and local cloud. */
-function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [WORKER], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: env.address,
-      OPSFLOW_WORKFLOW_BUNDLE: workflowBundlePath(),
-      OPSFLOW_METRICS_ADDRESS: 'off',
-      OPSFLOW_SSH_KEYS: `deploy=${keyFile}`,
-      STACK_A_POSTGRES_PASSWORD: 'chaos-horse-battery',
-      DIGITALOCEAN_TOKEN: cloud.token,
-      DIGITALOCEAN_API_URL: cloud.apiUrl,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+const startWorker = () =>
+  startProductionWorker({
+    temporalAddress: env.address,
+    env: { OPSFLOW_SSH_KEYS: `deploy=${keyFile}`, ...stackASecretEnv('chaos-horse-battery'), DIGITALOCEAN_TOKEN: cloud.token, DIGITALOCEAN_API_URL: cloud.apiUrl },
   });
-  return new Promise((resolve, reject) => {
-    let log = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes('"worker started"')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}):\n${log}`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 function environment(n: number, prefix: string): EnvironmentSpec {
   return { ...structuredClone(stackA), name: `${prefix}-${n}`, vpc: { ipRange: `10.${100 + n}.0.0/16` } };
@@ -86,109 +61,112 @@ function environment(n: number, prefix: string): EnvironmentSpec {
 
 const control = (method: string, what: string, body?: unknown) => localCloudControl(cloud, method, what, body);
 
-/** Every resource belongs to exactly one environment, and each environment has exactly one of each. */
-function expectExactlyOneEach(inv: Body, results: ProvisionResult[]): void {
-  const names = results.map((r) => r.environment).sort();
-  expect(inv.droplets.map((d: Body) => d.name).sort()).toEqual(names.map((n) => `${n}-app`));
-  expect(inv.volumes.map((v: Body) => v.name).sort()).toEqual(names.map((n) => `${n}-pgdata`));
-  expect(inv.vpcs.map((v: Body) => v.name).sort()).toEqual(names.map((n) => `${n}-vpc`));
-  expect(inv.firewalls.map((f: Body) => f.name).sort()).toEqual(names.map((n) => `${n}-fw`));
-  // Each volume on its own environment's droplet, each reserved IP on one, none spare.
-  const dropletOf = (environment: string) => inv.droplets.find((d: Body) => d.name === `${environment}-app`).id;
-  for (const r of results) {
-    expect(inv.volumes.find((v: Body) => v.name === `${r.environment}-pgdata`).droplet_ids).toEqual([dropletOf(r.environment)]);
-    expect(inv.reserved_ips.filter((ip: Body) => ip.droplet_id === dropletOf(r.environment))).toEqual([{ ip: r.reservedIp, droplet_id: dropletOf(r.environment) }]);
-  }
-  expect(inv.reserved_ips).toHaveLength(names.length);
-  // The deploy key once, however many workers raced to register it.
-  expect(inv.ssh_keys).toHaveLength(1);
-}
+// Holds that keep a short step running until a look finds it. Cloud steps last a few requests: the
+// local cloud holds their first read (a lookup by name, which changes nothing) for 3 s. Only reads:
+// a held write carried out after the kill would race the retry. Wait for SSH: the droplets refuse
+// SSH, so the wait keeps trying. The SSH commands of the later steps each take longer than the
+// 100 ms the worker runs between two looks (and stand still while it is stopped), so a look finds them.
+const HELD_READS: Record<string, string> = {
+  'register SSH key': '/v2/account/keys',
+  'create VPC': '/v2/vpcs',
+  'create firewall': '/v2/firewalls',
+  'create droplets': '/v2/droplets?',
+  'create volumes': '/v2/volumes?',
+  'assign reserved IP': '/v2/reserved_ips',
+};
+const holdSteps = (steps: Set<string>) =>
+  control('PUT', 'faults', {
+    rules: Object.entries(HELD_READS).filter(([step]) => steps.has(step)).map(([, prefix]) => ({ method: 'GET', path: prefix, latencyMs: 3000 })),
+    refuseSsh: steps.has('wait for SSH') ? Array.from({ length: MAX_RUNS }, (_, i) => `chaos-${i + 1}-app`) : [],
+  });
 
-/** The hosts really run stack A: every service answers, and compose shows all six running. */
-async function expectHostsServing(results: ProvisionResult[]): Promise<void> {
-  for (const r of results) {
-    for (const url of r.urls) expect({ url, status: (await fetch(url)).status }).toEqual({ url, status: 200 });
-    const host = r.hosts[0]!;
-    const { client, fingerprint } = await connect({ id: host.dropletId, address: host.address, port: r.ssh.port, region: 'fra1' }, deployKey);
-    try {
-      expect(fingerprint).toBe(host.hostKey);
-      const ps = await exec(client, "cd /opt/app && docker compose ps --format '{{.Service}} {{.State}}' && mountpoint -q /mnt/pgdata && echo mounted");
-      expect({ environment: r.environment, ps: ps.stdout.trim().split('\n').sort() }).toEqual({
-        environment: r.environment,
-        ps: ['auth running', 'booking running', 'fleet running', 'frontend running', 'mounted', 'payment running', 'postgres running'],
-      });
-    } finally {
-      client.end();
-    }
-  }
-}
+// Bounds: at most this many kills and runs. A kill costs each attempt it hits a heartbeat timeout
+// (20 s for cloud steps, 30 s for SSH steps) before its retry; only kills aimed at a step not yet
+// hit are made, so an attempt budget (8 cloud, 5 SSH, 3 health) is never spent by the kills alone.
+const MAX_KILLS = 30;
+const MAX_RUNS = 6;
 
-const SSH_STEPS = ['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate'];
-
-test(`${KILLS} SIGKILLs of the worker during four whole stack A provisionings: all finish, nothing duplicated or orphaned`, async () => {
+test('a SIGKILL of the worker in every step of stack A provisioning (aimed at steps, counted from the history): all runs finish, nothing duplicated or orphaned', async () => {
   const started = Date.now();
   const at = () => Date.now() - started;
   let worker = await startWorker();
-  const specs = [1, 2, 3, 4].map((n) => environment(n, 'chaos'));
-  // Started 20 s apart, so the kills find runs at every step, not four runs in step with each other.
   const handles: WorkflowHandle[] = [];
-  const starting = (async () => {
-    for (const [i, spec] of specs.entries()) {
-      await new Promise((r) => setTimeout(r, Math.max(0, i * 20_000 - at())));
-      handles.push(await env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] }));
-    }
-  })();
-
-  // Seeded, so a failing run can be repeated: a kill every 1 to 3 s (drawn at random) after the
-  // worker is back, so the kills stay among running steps however fast this machine provisions, and
-  // the whole kill phase lasts about 80 s. An SSH step allows 5 attempts, each retried 30 s of
-  // heartbeat timeout (plus backoff) after a death, so the 5th starts at least 150 s after the 1st
-  // was killed: within that window no step can be killed on every attempt, and the runs must all
-  // succeed.
-  let seed = SEED;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const stepsAtKill = new Map<string, number>();
-  let kills = 0;
-  let midRun = 0;
-  let inSsh = 0;
+  const specs: EnvironmentSpec[] = [];
+  const kills: AimedKill[] = [];
+  const validateKills: string[] = []; // runs whose first workflow task (validate spec) died with the worker
+  const hit = new Set<string>();
+  const wanted = (step: string) => STEPS.includes(step) && !hit.has(step);
   let restartMs = 0;
+  let looks = 0;
+  const restart = async () => {
+    const restarting = Date.now();
+    await holdSteps(new Set(STEPS.filter(wanted)));
+    worker = await startWorker();
+    restartMs += Date.now() - restarting;
+  };
   try {
-    // Past 130 s no more kills (see above: the 150 s a step needs to be killed on all 5 attempts).
-    while (kills < KILLS && at() < 130_000) {
-      await new Promise((r) => setTimeout(r, 1000 + random() * 2000));
-      // Where the runs are (a query that takes over 4 s does not hold the kill back).
-      const steps = await Promise.all(
-        handles.map((h) => Promise.race([h.query<OperationStatus>('status').then((s) => s.step), new Promise<string>((r) => setTimeout(() => r('unknown'), 4000))]).catch(() => 'unknown')),
-      );
-      // Every run has ended: later kills would prove nothing (the assertion on midRun says so).
-      if (handles.length === specs.length && steps.every((s) => s === 'done')) break;
-      for (const step of steps) stepsAtKill.set(step, (stepsAtKill.get(step) ?? 0) + 1);
-      if (steps.some((s) => s !== 'done')) midRun++;
-      if (steps.some((s) => SSH_STEPS.includes(s))) inSsh++;
-      await kill(worker);
-      kills++;
-      const restarting = Date.now();
-      worker = await startWorker();
-      restartMs += Date.now() - restarting;
+    await holdSteps(new Set(STEPS));
+    while (STEPS.some(wanted) && kills.length + validateKills.length < MAX_KILLS) {
+      // A new run once the last one is past the cloud steps (so runs are at different steps), or
+      // when none is left running. A run starts while the worker is stopped: its first workflow
+      // task (validate spec) then waits on the stopped worker, where the kill finds it.
+      const lastLook = handles.length > 0 ? await lookAtRun(handles.at(-1)!) : undefined;
+      const lastPastCloud = lastLook && (!lastLook.running || lastLook.activities.some((a) => ['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate'].includes(stepOf(a))));
+      if (handles.length < MAX_RUNS && (handles.length === 0 || lastPastCloud)) {
+        const spec = environment(handles.length + 1, 'chaos');
+        const killedInValidate = await whileStopped(worker, async () => {
+          const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] });
+          handles.push(handle);
+          specs.push(spec);
+          if (!wanted('validate spec')) return false;
+          for (let i = 0; i < 100 && !(await lookAtRun(handle)).firstTaskStarted; i++) await new Promise((r) => setTimeout(r, 20));
+          if (!(await lookAtRun(handle)).firstTaskStarted) return false;
+          await killProcess(worker);
+          return true;
+        });
+        if (killedInValidate) {
+          validateKills.push(handles.at(-1)!.workflowId);
+          hit.add('validate spec');
+          await restart();
+        }
+        continue;
+      }
+      if (handles.length >= MAX_RUNS && lastLook && !lastLook.running) break; // every run ended: nothing left to aim at
+      // Between looks the worker runs 100 ms: an attempt that needs the worker longer is always found.
+      await new Promise((r) => setTimeout(r, 100));
+      const look = await lookAndAim(worker, handles, stepOf, wanted);
+      looks++;
+      if (!look.kill) continue;
+      kills.push(look.kill);
+      for (const step of look.kill.steps) hit.add(step);
+      await restart();
     }
     const killPhaseMs = at();
-    await starting;
+    await control('PUT', 'faults', {});
     const results = (await Promise.all(handles.map((h) => h.result()))) as ProvisionResult[];
     const totalMs = at();
     expect(results.map((r) => r.environment)).toEqual(specs.map((s) => s.name));
-    expect(kills).toBeGreaterThanOrEqual(20);
-    // The kills landed while provisioning went on, not after it.
-    expect(midRun).toBeGreaterThanOrEqual(20);
+    // The steps named here are the workflow's own.
+    const finished = await handles[0]!.query<OperationStatus>('status');
+    expect(finished.completedSteps).toEqual(STEPS);
+    // Counted from the histories: every step had an attempt running on the worker that a kill
+    // cut short (a later attempt exists); validate spec, which runs no activity, had its first
+    // workflow task time out on a dead worker.
+    const { perStep, notRetried } = await landedKills(handles, kills);
+    const validateLanded = (await Promise.all(handles.filter((h) => validateKills.includes(h.workflowId)).map((h) => firstTaskTimedOut(h)))).filter(Boolean).length;
+    perStep.set('validate spec', validateLanded);
+    expect(Object.fromEntries(STEPS.map((step) => [step, (perStep.get(step) ?? 0) >= 1]))).toEqual(Object.fromEntries(STEPS.map((step) => [step, true])));
     expectExactlyOneEach(await control('GET', 'inventory'), results);
-    await expectHostsServing(results);
-    const tally = [...stepsAtKill.entries()].sort((a, b) => b[1] - a[1]).map(([step, n]) => `${step} ${n}`);
+    await expectHostsServing(results, deployKey);
+    const allKills = kills.length + validateKills.length;
     console.log(
-      `chaos: ${kills} SIGKILLs and restarts (${(restartMs / kills / 1000).toFixed(1)} s a restart on average) in ${(killPhaseMs / 1000).toFixed(1)} s; ` +
-        `${midRun} while a run was provisioning, ${inSsh} while one was in an SSH step; all four provisioned after ${(totalMs / 1000).toFixed(1)} s; ` +
-        `steps of the runs at each kill: ${tally.join(', ')}`,
+      `chaos: ${allKills} aimed SIGKILLs and restarts (${(restartMs / allKills / 1000).toFixed(1)} s a restart on average) after ${looks} looks at a stopped worker, ` +
+        `${handles.length} runs, kill phase ${(killPhaseMs / 1000).toFixed(1)} s, all provisioned after ${(totalMs / 1000).toFixed(1)} s; ` +
+        `kills that cut a step short, per step: ${STEPS.map((s) => `${s} ${perStep.get(s) ?? 0}`).join(', ')}; hit attempts not retried: ${notRetried.length}`,
     );
   } finally {
-    await kill(worker);
+    await killProcess(worker);
+    await control('PUT', 'faults', {});
     // Even after a failure: the next test's environments use the same VPC ranges.
     await control('POST', 'reset');
   }
@@ -209,11 +187,11 @@ test('with 20% of API calls failing and 429 storms, every provisioning still suc
     await control('PUT', 'faults', {});
     expect(results.map((r) => r.environment)).toEqual(specs.map((s) => s.name));
     expectExactlyOneEach(await control('GET', 'inventory'), results);
-    await expectHostsServing(results);
+    await expectHostsServing(results, deployKey);
     const failed = requests.filter((r: Body) => r.status >= 500).length;
     const throttled = requests.filter((r: Body) => r.status === 429).length;
     console.log(`faults: 3 provisioned in ${((Date.now() - started) / 1000).toFixed(1)} s through ${requests.length} API requests, ${failed} answered 5xx and ${throttled} 429`);
   } finally {
-    await kill(worker);
+    await killProcess(worker);
   }
 });
