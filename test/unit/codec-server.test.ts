@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { buildCli } from '../../src/client/cli';
 import { createCodecServer, DEFAULT_UI_ORIGINS } from '../../src/client/codec-server';
 import { EncryptionCodec } from '../../src/temporal/codec/encryption-codec';
 import { parseCodecKeys } from '../../src/temporal/codec/keys';
@@ -95,4 +96,26 @@ test('bad requests name what is wrong: content type, body shape, unknown key id'
   expect(unknown.status).toBe(422);
   expect(((await unknown.json()) as { error: string }).error).toContain('encrypted with key k7');
   expect((await fetch(`${base}/other`, { method: 'POST', headers: auth })).status).toBe(404);
+});
+
+describe('opsflow codec-server refuses to start', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+  const start = (args: string[]) => buildCli().parseAsync(['codec-server', '--port', '1', ...args], { from: 'user' });
+
+  test('without the worker\'s keys', async () => {
+    delete process.env.OPSFLOW_CODEC_KEYS;
+    delete process.env.OPSFLOW_CODEC_KEY_FILE;
+    await expect(start([])).rejects.toThrow('no payload encryption keys: set OPSFLOW_CODEC_KEY_FILE or OPSFLOW_CODEC_KEYS as for the worker');
+  });
+
+  test('without a token, or with a short one', async () => {
+    process.env.OPSFLOW_CODEC_KEYS = `k1:${randomBytes(32).toString('base64')}`;
+    delete process.env.OPSFLOW_CODEC_SERVER_TOKEN;
+    await expect(start([])).rejects.toThrow('the codec server needs a token: set OPSFLOW_CODEC_SERVER_TOKEN or pass --token-file');
+    process.env.OPSFLOW_CODEC_SERVER_TOKEN = 'short';
+    await expect(start([])).rejects.toThrow('at least 16 characters');
+  });
 });
