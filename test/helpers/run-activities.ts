@@ -19,8 +19,6 @@ export interface ActivityAttempt {
   attempt: number;
   /** Handed to a worker and not finished: the worker is running it. */
   started: boolean;
-  /** The last heartbeat's first detail (empty when none or unreadable). */
-  heartbeat: Body;
 }
 
 export interface RunLook {
@@ -54,7 +52,6 @@ export async function lookAtRun(handle: WorkflowHandle): Promise<RunLook> {
     input: scheduled.get(pending.activityId ?? '') ?? {},
     attempt: pending.attempt ?? 1,
     started: pending.state === STARTED,
-    heartbeat: firstArgument(pending.heartbeatDetails?.payloads),
   }));
   return {
     workflowId: handle.workflowId,

@@ -1,0 +1,146 @@
+// Chaos in backups: the production worker (dist/worker.js) is SIGKILLed while runBackups streams a
+// PostgreSQL dump to Spaces as a multipart upload (seen pending in the S3 server while the worker is
+// stopped), and while restoreBackup overwrites a database. The invariants: no multipart upload is
+// left pending and the backup exists once; the overwritten database ends exactly the backed-up one.
+import type { ChildProcess } from 'node:child_process';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { generateBackupKey } from '../../src/backups/backup-key';
+import { backupKey } from '../../src/backups/keys';
+import { pendingUploads } from '../../src/backups/spaces';
+import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
+import { TASK_QUEUE } from '../../src/temporal/task-queues';
+import type { RestoreBackupResult } from '../../src/workflows/restore-backup';
+import type { RunBackupsResult } from '../../src/workflows/run-backups';
+import { until } from '../helpers/chaos-harness';
+import { dropPostgres, psql, uniqueDbName } from '../helpers/databases';
+import { killProcess, startProductionWorker, whileStopped } from '../helpers/production-worker';
+import { lastAttempts, lookAtRun, type ActivityAttempt } from '../helpers/run-activities';
+import { keysUnder, pendingUnder, startSpaces, type TestSpaces } from '../helpers/spaces';
+import { startTemporal } from '../helpers/temporal';
+
+jest.setTimeout(10 * 60_000);
+
+let env: TestWorkflowEnvironment;
+let spaces: TestSpaces;
+let worker: ChildProcess | undefined;
+const source = uniqueDbName('chaos_src');
+const target = uniqueDbName('chaos_dst');
+const PREFIX = 'chaos/';
+
+const startWorker = async () =>
+  (worker = await startProductionWorker({
+    temporalAddress: env.address,
+    env: { OPSFLOW_BACKUP_KEY: signingKey, OPSFLOW_SECRET_SPACES_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_SPACES_SECRET_KEY: spaces.secretKey },
+  }));
+const signingKey = generateBackupKey();
+
+let policy: BackupPolicy;
+
+/** Every row of every table, in order, as one digest per table: equal digests, equal contents. */
+const contents = (database: string) =>
+  psql(database, "SELECT 'bulk', md5(string_agg(id || ':' || md5(payload), ',' ORDER BY id)) FROM bulk UNION ALL SELECT 'notes', md5(string_agg(id || ':' || note, ',' ORDER BY id)) FROM notes;");
+
+beforeAll(async () => {
+  [env, spaces] = await Promise.all([startTemporal(), startSpaces()]);
+  // About 24 MB of incompressible bytes: a dump of several 8 MiB parts, however well gzip does.
+  await psql('postgres', `CREATE DATABASE "${source}";`);
+  await psql(source, `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea);
+INSERT INTO bulk SELECT g, decode(string_agg(md5(g::text || '-' || i::text || random()::text), ''), 'hex') FROM generate_series(1, 1500) g, generate_series(1, 1000) i GROUP BY g;
+CREATE TABLE notes (id int PRIMARY KEY, note text);
+INSERT INTO notes SELECT g, 'source note ' || g FROM generate_series(1, 1000) g;`);
+  // The restore target exists, with other contents: the restore overwrites it.
+  await psql('postgres', `CREATE DATABASE "${target}";`);
+  await psql(target, `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea); INSERT INTO bulk VALUES (1, 'old');
+CREATE TABLE notes (id int PRIMARY KEY, note text); INSERT INTO notes VALUES (1, 'old note');`);
+  policy = parseBackupPolicy({
+    name: 'chaos',
+    targets: [{ name: 'pg', kind: 'postgresql', databases: [source], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } }],
+    destination: { bucket: spaces.bucket, prefix: PREFIX, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_SPACES_SECRET_KEY' },
+    retention: { keepDays: 30, minVerified: 1 },
+    schedule: { every: '1h' },
+  });
+  await startWorker();
+}, 10 * 60_000);
+
+afterAll(async () => {
+  if (worker) await killProcess(worker);
+  await dropPostgres(source, target);
+  await spaces?.stop();
+  await env?.teardown();
+});
+
+/**
+ * Looks at the stopped worker until `inside` says the run is where the kill must land, then kills
+ * it there and starts it again. Returns the attempt it hit (activity id and attempt number).
+ */
+async function killInside(handle: WorkflowHandle, activityType: string, inside: (attempt: ActivityAttempt) => Promise<boolean>): Promise<{ activityId: string; attempt: number }> {
+  const hit = await until(`${activityType} of ${handle.workflowId} at the aimed point`, async () => {
+    if ((await handle.describe()).status.name !== 'RUNNING') {
+      const outcome = await handle.result().then((r: unknown) => JSON.stringify(r), (e: { cause?: Error }) => String(e.cause ?? e));
+      throw new Error(`${handle.workflowId} ended before the aimed point: ${outcome}`);
+    }
+    return whileStopped(worker!, async () => {
+      const attempt = (await lookAtRun(handle)).activities.find((a) => a.started && a.type === activityType);
+      if (!attempt || !(await inside(attempt))) return undefined;
+      await killProcess(worker!);
+      return { activityId: attempt.activityId, attempt: attempt.attempt };
+    });
+  });
+  await startWorker();
+  return hit;
+}
+
+/** The hit attempt was cut short: the history shows a later attempt of that activity. */
+async function expectRetried(handle: WorkflowHandle, hit: { activityId: string; attempt: number }): Promise<void> {
+  expect((await lastAttempts(handle)).get(hit.activityId)).toBeGreaterThan(hit.attempt);
+}
+
+let backupKeyOfRun: string;
+
+/** The worker's sessions (pg_restore's) connected to the restore target. */
+const restoreSessions = async () => Number(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}' AND application_name = 'opsflow-backup';`));
+
+test('a SIGKILL while the dump is uploaded in parts: the run succeeds, no multipart upload is left, the backup exists once', async () => {
+  const handle = await env.client.workflow.start('runBackups', { taskQueue: TASK_QUEUE, workflowId: 'backup-chaos', args: [{ policy, retry: { initialInterval: '1s' } }] });
+  // Mid-upload by construction: the worker is stopped while the S3 server holds the multipart upload
+  // of the attempt's key pending. (Heartbeats cannot say so: the SDK sends them at most every 48 s.)
+  let key = '';
+  const hit = await killInside(handle, 'backupDatabase', async (a) => {
+    key = backupKey({ prefix: policy.destination.prefix, policy: policy.name, target: 'pg', database: source, takenAt: a.input.takenAt, compression: 'gzip', format: 'postgresql-custom' });
+    return (await pendingUploads(spaces.s3, spaces.bucket, key)).length > 0;
+  });
+  const result = (await handle.result()) as RunBackupsResult;
+  expect(result.failures).toEqual([]);
+  expect(result.results).toEqual([expect.objectContaining({ target: 'pg', database: source, ok: true, verified: true })]);
+  await expectRetried(handle, hit);
+  backupKeyOfRun = result.results[0]!.key!;
+  expect(backupKeyOfRun).toBe(key);
+  // MinIO lists pending uploads by exact key (a prefix finds none), so the key itself is asked.
+  expect({ atKey: await pendingUploads(spaces.s3, spaces.bucket, key), underPrefix: await pendingUnder(spaces.s3, spaces.bucket, PREFIX) }).toEqual({ atKey: [], underPrefix: [] });
+  const dumps = (await keysUnder(spaces.s3, spaces.bucket, PREFIX)).filter((k) => k.startsWith(`${PREFIX}`) && k === backupKeyOfRun);
+  expect(dumps).toEqual([backupKeyOfRun]);
+  console.log(`backup chaos: killed mid-upload (attempt ${hit.attempt}); ${result.results[0]!.compressedBytes} bytes uploaded once, 0 uploads pending; objects: ${(await keysUnder(spaces.s3, spaces.bucket, PREFIX)).length}`);
+});
+
+test('a SIGKILL while restoreBackup overwrites a database: the run succeeds and the database is exactly the backed-up one', async () => {
+  const expected = await contents(source);
+  const old = await contents(target);
+  const handle = await env.client.workflow.start('restoreBackup', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'restore-chaos',
+    args: [{ policy, target: 'pg', backupKey: backupKeyOfRun, intoDatabase: target, overwrite: true, retry: { initialInterval: '1s' } }],
+  });
+  // Inside the restore proper: the worker is stopped while its pg_restore is connected to the target.
+  const hit = await killInside(handle, 'restoreIntoDatabase', async () => (await restoreSessions()) > 0);
+  // What a reader finds with the worker dead, once its pg_restore has ended too.
+  await until('the dead worker\'s pg_restore to end', async () => ((await restoreSessions()) === 0 ? true : undefined));
+  const atKill = await contents(target).catch((err: unknown) => `unreadable: ${String(err).split('\n')[0]}`);
+  const outcome = await handle.result().catch((e: unknown) => e);
+  if (outcome instanceof WorkflowFailedError) throw outcome;
+  expect((outcome as RestoreBackupResult).database).toBe(target);
+  await expectRetried(handle, hit);
+  expect(await contents(target)).toBe(expected);
+  const stateAtKill = atKill === old ? 'untouched' : atKill === expected ? 'fully restored' : `neither (${atKill.slice(0, 80)})`;
+  console.log(`restore chaos: killed mid-restore (attempt ${hit.attempt}); the target was ${stateAtKill} at the kill and is exactly the source after the run`);
+});
