@@ -10,7 +10,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { backupKeyringFromEnv, type BackupKeyring } from '../backups/backup-key';
 import { CommandFailed, runToCompletion, type CommandRunner } from '../backups/command-runner';
-import { firstLine, type DatabaseAccess } from '../backups/database';
+import { firstLine, restoreStagingNames, type DatabaseAccess } from '../backups/database';
 import { downloadVerified, restoreTmpDirFromEnv, type VerifiedObject } from '../backups/download-verified';
 import { directorySource } from '../backups/dump-source';
 import { engineFor } from '../backups/engines';
@@ -332,8 +332,9 @@ export function createBackupActivities(deps: BackupDeps = {}) {
     },
 
     /**
-     * Restores a backup into `database`, created fresh. `replace` drops a database of that name
-     * first (a scratch database, an approved overwrite, or this restore's own earlier attempt).
+     * Restores a backup into `database`, created fresh. `replace` replaces a database of that name
+     * (a scratch database, an approved overwrite, or this restore's own earlier attempt): where the
+     * engine can swap atomically (PostgreSQL), only once the whole backup is restored beside it.
      * Nothing is dropped, created or fed before the manifest is authenticated and the whole object
      * matched it. On failure the half-restored database is dropped.
      */
@@ -349,18 +350,24 @@ export function createBackupActivities(deps: BackupDeps = {}) {
             if (manifest.kind !== target.kind) throw new BackupError('Unsupported', `${input.key} is a ${manifest.kind} backup; target ${target.name} is ${target.kind}`, false);
             if (await engine.exists(access, input.database)) {
               if (!input.replace) throw new BackupError('DatabaseExists', `database ${input.database} already exists on target ${target.name}`, false);
-              await engine.drop(access, input.database);
+              // Without an atomic swap the old database goes first; with one it stays until the swap.
+              if (!engine.replaceWith) await engine.drop(access, input.database);
             }
-            await engine.create(access, input.database);
+            // A staging database (what an earlier attempt left of one is dropped) put in place at the end.
+            const into = engine.replaceWith ? restoreStagingNames(input.database).staging : input.database;
+            if (engine.replaceWith) await engine.drop(access, into);
+            await engine.create(access, into);
             progress({ phase: 'restoring', database: input.database, bytes: object.bytes });
-            const sink = await engine.startRestore(access, input.database);
+            const sink = await engine.startRestore(access, into);
+            let bytesRestored: number;
             try {
-              const { bytesRestored } = await applyVerifiedObject({ key: input.key, object, compression: manifest.compression, sink: sink.running, sinkLabel: sink, signal });
-              return { key: input.key, database: input.database, bytesRestored, durationMs: Date.now() - started };
+              ({ bytesRestored } = await applyVerifiedObject({ key: input.key, object, compression: manifest.compression, sink: sink.running, sinkLabel: sink, signal }));
             } catch (err) {
-              await engine.drop(access, input.database).catch(() => undefined);
+              await engine.drop(access, into).catch(() => undefined);
               throw err;
             }
+            await engine.replaceWith?.(access, into, input.database);
+            return { key: input.key, database: input.database, bytesRestored, durationMs: Date.now() - started };
           } finally {
             await object.dispose();
           }

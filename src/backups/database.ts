@@ -1,6 +1,7 @@
 // What a database engine must provide to be backed up, verified and restored. Everything runs
 // through a CommandRunner with the engine's own client tools, so the same code works on the worker
 // (by connection) and inside a droplet's container (over SSH).
+import { createHash } from 'node:crypto';
 import type { CommandRunner, RunningCommand } from './command-runner';
 import type { DumpSource } from './dump-source';
 import type { DumpFormat, TableStats } from './keys';
@@ -41,6 +42,18 @@ export interface DatabaseEngine {
   drop(access: DatabaseAccess, database: string): Promise<void>;
   /** Starts the client that reads a dump (of dumpFormat, verified and authenticated) on stdin into `database`. */
   startRestore(access: DatabaseAccess, database: string): Promise<{ running: RunningCommand; command: string; where: string }>;
+  /**
+   * Engines that can rename databases atomically restore into a staging database, then put it in
+   * place of `database` in one transaction (dropping what it replaced): a restore cut off at any
+   * point leaves `database` either untouched or fully restored. Without it, `database` is dropped first.
+   */
+  replaceWith?(access: DatabaseAccess, staging: string, database: string): Promise<void>;
+}
+
+/** The staging database a restore into `database` goes to first, and the name the replaced one gets (<= 63 characters). */
+export function restoreStagingNames(database: string): { staging: string; replaced: string } {
+  const id = createHash('sha256').update(database).digest('hex').slice(0, 16);
+  return { staging: `opsflow_restoring_${id}`, replaced: `opsflow_replaced_${id}` };
 }
 
 /** Names this module puts in SQL: the spec allows letters, digits, `_`, `$` and `-` only. */

@@ -6,7 +6,7 @@
 // pg_restore: an archive holds SQL for the server only, never psql meta-commands (`\!` runs a
 // shell command in psql), so nothing in a backup can run a program on the machine restoring it.
 import { CommandFailed, runToCompletion, type CommandSpec, type RunningCommand } from './command-runner';
-import { assertDatabaseName, firstLine, type DatabaseAccess, type DatabaseEngine, type PreparedDump } from './database';
+import { assertDatabaseName, firstLine, restoreStagingNames, type DatabaseAccess, type DatabaseEngine, type PreparedDump } from './database';
 import { commandSource } from './dump-source';
 import type { TableStats } from './keys';
 
@@ -123,5 +123,17 @@ export const postgresql: DatabaseEngine = {
     const argv = ['pg_restore', ...args, '--single-transaction', '--exit-on-error', '--dbname', assertDatabaseName(database)];
     const running = await access.runner.start({ argv, env });
     return { running, command: 'pg_restore', where: access.runner.where };
+  },
+
+  async replaceWith(access, staging, database) {
+    // Both renames in one transaction; sessions on the database being replaced are closed first
+    // (a rename needs none), as DROP ... WITH (FORCE) did.
+    const { replaced } = restoreStagingNames(database);
+    const exists = await this.exists(access, database);
+    const swap = exists
+      ? `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(database)} AND pid <> pg_backend_pid();\nALTER DATABASE ${ident(database)} RENAME TO ${ident(replaced)};\n`
+      : '';
+    await runToCompletion(access.runner, { ...psql(access, MAINTENANCE_DB), input: `BEGIN;\n${swap}ALTER DATABASE ${ident(staging)} RENAME TO ${ident(database)};\nCOMMIT;\n` });
+    await this.drop(access, replaced);
   },
 };

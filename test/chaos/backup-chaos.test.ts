@@ -1,11 +1,13 @@
 // Chaos in backups: the production worker (dist/worker.js) is SIGKILLed while runBackups streams a
 // PostgreSQL dump to Spaces as a multipart upload (seen pending in the S3 server while the worker is
-// stopped), and while restoreBackup overwrites a database. The invariants: no multipart upload is
-// left pending and the backup exists once; the overwritten database ends exactly the backed-up one.
+// stopped), and while restoreBackup's pg_restore overwrites a database. The invariants: no multipart
+// upload is left pending and the backup exists once; the overwritten database is, with the worker
+// dead, either untouched or fully restored, and in the end exactly the backed-up one.
 import type { ChildProcess } from 'node:child_process';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateBackupKey } from '../../src/backups/backup-key';
+import { restoreStagingNames } from '../../src/backups/database';
 import { backupKey } from '../../src/backups/keys';
 import { pendingUploads } from '../../src/backups/spaces';
 import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
@@ -98,8 +100,9 @@ async function expectRetried(handle: WorkflowHandle, hit: { activityId: string; 
 
 let backupKeyOfRun: string;
 
-/** The worker's sessions (pg_restore's) connected to the restore target. */
-const restoreSessions = async () => Number(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}' AND application_name = 'opsflow-backup';`));
+/** The worker's sessions (pg_restore's) connected to the restore target or its staging database. */
+const restoreSessions = async () =>
+  Number(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname IN ('${target}', '${restoreStagingNames(target).staging}') AND application_name = 'opsflow-backup';`));
 
 test('a SIGKILL while the dump is uploaded in parts: the run succeeds, no multipart upload is left, the backup exists once', async () => {
   const handle = await env.client.workflow.start('runBackups', { taskQueue: TASK_QUEUE, workflowId: 'backup-chaos', args: [{ policy, retry: { initialInterval: '1s' } }] });
@@ -131,7 +134,7 @@ test('a SIGKILL while restoreBackup overwrites a database: the run succeeds and 
     workflowId: 'restore-chaos',
     args: [{ policy, target: 'pg', backupKey: backupKeyOfRun, intoDatabase: target, overwrite: true, retry: { initialInterval: '1s' } }],
   });
-  // Inside the restore proper: the worker is stopped while its pg_restore is connected to the target.
+  // Inside the restore proper: the worker is stopped while its pg_restore is connected.
   const hit = await killInside(handle, 'restoreIntoDatabase', async () => (await restoreSessions()) > 0);
   // What a reader finds with the worker dead, once its pg_restore has ended too.
   await until('the dead worker\'s pg_restore to end', async () => ((await restoreSessions()) === 0 ? true : undefined));
@@ -141,6 +144,11 @@ test('a SIGKILL while restoreBackup overwrites a database: the run succeeds and 
   expect((outcome as RestoreBackupResult).database).toBe(target);
   await expectRetried(handle, hit);
   expect(await contents(target)).toBe(expected);
+  // With the worker dead mid-restore, the target was either what it was or the whole backup.
   const stateAtKill = atKill === old ? 'untouched' : atKill === expected ? 'fully restored' : `neither (${atKill.slice(0, 80)})`;
+  expect(['untouched', 'fully restored']).toContain(stateAtKill);
+  // Neither the staging database nor the replaced one is left behind.
+  const { staging, replaced } = restoreStagingNames(target);
+  expect((await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname IN ('${staging}', '${replaced}');`)).trim()).toBe('0');
   console.log(`restore chaos: killed mid-restore (attempt ${hit.attempt}); the target was ${stateAtKill} at the kill and is exactly the source after the run`);
 });
