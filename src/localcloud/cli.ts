@@ -51,6 +51,8 @@ export function registerLocalCloudCommands(program: Command, parsePort: (v: stri
         hostNetwork: process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ? Number(process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK) : undefined,
       });
       const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;
+      // Droplets reach Spaces as real ones do; the machine's other ports on 127.0.0.1 stay closed to them.
+      if (spaces) await cloud.hosts?.allowMachinePort(Number(new URL(spaces.server.endpoint).port));
       const spacesInfo = spaces && { endpoint: spaces.server.endpoint, region: spaces.server.region, ...spaces.keys };
       writeEndpoint({ apiUrl: cloud.apiUrl, token: cloud.token, controlToken: cloud.controlToken, pid: process.pid, spaces: spacesInfo });
       console.log(`Local cloud API: ${cloud.apiUrl}`);

@@ -7,7 +7,7 @@
 //   the droplet's files to end what it started.
 // The local cloud keeps an open descriptor to each namespace; bwrap joins them (sandbox.ts).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { UIDS_PER_DROPLET } from './uid-range';
 
@@ -100,10 +100,29 @@ async function makePidNamespace(bwrap: string): Promise<{ init: ChildProcess; pi
       closeSync(pidFd);
       throw new Error('the droplet\'s pid namespace ended while it was being opened');
     }
+    // bwrap reports before its init has tied itself to bwrap's life (PR_SET_PDEATHSIG): until
+    // the init waits on its children, ending bwrap would leave it behind. Wait for that.
+    await untilWaiting(status['child-pid'], init);
     return { init, pidFd };
   } catch (error) {
     init.kill('SIGKILL');
     throw error;
+  }
+}
+
+/** Resolves once the process sleeps in wait() (its /proc wchan), which bwrap's init reaches last. */
+async function untilWaiting(pid: number, owner: ChildProcess): Promise<void> {
+  for (let i = 0; ; i++) {
+    let wchan = '';
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
+    } catch {
+      // gone: reported below
+    }
+    if (wchan === 'do_wait') return;
+    if (owner.exitCode !== null || owner.signalCode !== null || wchan === '') throw new Error('the droplet\'s pid namespace ended while it was being made');
+    if (i === 3000) throw new Error('the droplet\'s pid namespace did not settle within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
