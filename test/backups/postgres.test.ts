@@ -14,7 +14,7 @@ import { streamBackupToSpaces } from '../../src/backups/stream-to-spaces';
 import { BackupError } from '../../src/backups/errors';
 import { TEST_KEYRING } from '../helpers/backup-keys';
 import { PG, dropPostgres, psql, seedPostgres, uniqueDbName } from '../helpers/databases';
-import { keysUnder, pendingUnder, startSpaces, type TestSpaces } from '../helpers/spaces';
+import { keysUnder, pendingAt, startSpaces, type TestSpaces } from '../helpers/spaces';
 
 let spaces: TestSpaces;
 const source = uniqueDbName('pgsrc');
@@ -157,7 +157,7 @@ test('a pg_dump killed mid-stream leaves no object, no manifest and no pending m
   expect((err as BackupError).type).toBe('DumpFailed');
   expect((err as BackupError).message).toContain('pg_dump on worker was killed by SIGKILL');
   expect(await keysUnder(spaces.s3, spaces.bucket, key)).toEqual([]);
-  expect(await pendingUnder(spaces.s3, spaces.bucket, 'pg/')).toEqual([]);
+  expect(await pendingAt(spaces.s3, spaces.bucket, [key])).toEqual([]);
 });
 
 test('a corrupt object is refused by its checksum before any database is made or fed', async () => {

@@ -65,7 +65,14 @@ export async function objectExists(s3: S3Client, bucket: string, key: string): P
   }
 }
 
-/** Multipart uploads still pending anywhere under `prefix`. */
-export function pendingUnder(s3: S3Client, bucket: string, prefix: string) {
-  return pendingUploads(s3, bucket, prefix, false);
+/**
+ * Multipart uploads still pending at exactly these object keys. MinIO lists pending uploads only
+ * for an exact object name: asked for a prefix it answers with none even while one is pending, so
+ * a check by prefix could never fail. Keys ending in `/` are refused for that reason.
+ */
+export async function pendingAt(s3: S3Client, bucket: string, keys: string[]) {
+  if (keys.length === 0) throw new Error('pendingAt needs at least one object key');
+  const prefix = keys.find((k) => k.endsWith('/'));
+  if (prefix) throw new Error(`pendingAt takes object keys, not the prefix ${prefix}: MinIO does not list pending uploads by prefix`);
+  return (await Promise.all(keys.map((key) => pendingUploads(s3, bucket, key)))).flat();
 }

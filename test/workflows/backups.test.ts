@@ -31,7 +31,7 @@ import type { RunBackupsResult } from '../../src/workflows/run-backups';
 import type { OperationStatus } from '../../src/workflows/status';
 import { TEST_KEYRING } from '../helpers/backup-keys';
 import { MARIADB, PG, dropMariadb, dropPostgres, mariadbQuery, psql, seedMariadb, seedPostgres, uniqueDbName } from '../helpers/databases';
-import { keysUnder, pendingUnder, privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
+import { keysUnder, pendingAt, privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
 import { startTemporal, temporalCliPath, uniqueTaskQueue, workflowBundlePath } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -158,7 +158,7 @@ test('a run backs up PostgreSQL, MariaDB and a directory, verifies each by a res
   expect(record).toMatchObject({ tables: 4, rows: 20_000 + 500 + 3000 });
   expect(await scratchDatabases()).toEqual([]);
   expect(notices).toEqual([]);
-  expect(await pendingUnder(spaces.s3, spaces.bucket, 'runs/')).toEqual([]);
+  expect(await pendingAt(spaces.s3, spaces.bucket, result.results.map((r) => r.key!))).toEqual([]);
 });
 
 test('restoreBackup restores the latest backup; refuses an existing database without overwrite; replaces it with overwrite', async () => {
@@ -245,7 +245,7 @@ test('Spaces unavailable for a while: the backup step is retried and the run the
   const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(Math.max(...attempts)).toBeGreaterThan(1);
   expect(await keysUnder(spaces.s3, spaces.bucket, 'runs/wf-outage/')).toHaveLength(2); // the dump and its manifest
-  expect(await pendingUnder(spaces.s3, spaces.bucket, 'runs/wf-outage/')).toEqual([]);
+  expect(await pendingAt(spaces.s3, spaces.bucket, result.results.map((r) => r.key!))).toEqual([]);
 });
 
 test('a target that keeps failing: the others are backed up, the webhook gets exactly one notice naming it, the run fails', async () => {
