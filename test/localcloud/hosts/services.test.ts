@@ -399,17 +399,22 @@ DropletNamespaces.create(${dropletUidBase(second.dropletId)}, resolveBwrap())
 setInterval(() => undefined, 1000);
 `);
   const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`services process exited with ${code}`)));
-  });
-  await ok('docker run -d --name cache -p 6379:6379 redis:7', undefined, second);
-  const pid = Number((await ok("docker inspect --format '{{.State.Pid}}' cache", undefined, second)).stdout);
-  expect(alive(pid)).toBe(true);
-  expect((await run('redis-cli', ['-h', second.address, 'ping'])).stdout.trim()).toBe('PONG');
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
+  let pid: number;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+      child.once('exit', (code) => reject(new Error(`services process exited with ${code}`)));
+    });
+    await ok('docker run -d --name cache -p 6379:6379 redis:7', undefined, second);
+    pid = Number((await ok("docker inspect --format '{{.State.Pid}}' cache", undefined, second)).stdout);
+    expect(alive(pid)).toBe(true);
+    expect((await run('redis-cli', ['-h', second.address, 'ping'])).stdout.trim()).toBe('PONG');
+  } finally {
+    // The crash, and never a local cloud left running if the test fails before it.
+    child.kill('SIGKILL');
+    await exited;
+  }
   // The droplet's pid namespace ends with its init, which dies with the local cloud: the server
   // goes too, without anyone reading a pid back (the kernel's doing, so wait for it, boundedly).
   for (let i = 0; alive(pid); i++) {

@@ -18,7 +18,8 @@ const RENEW_MS = 60_000;
 function ruleset(): string {
   const droplets = `${DROPLET_UIDS_FIRST}-${DROPLET_UIDS_FIRST + DROPLET_UIDS_SPAN - 1}`;
   // Droplet sockets jump to their own chain; a packet with no socket (a reset the rules send
-  // back) does not match the uid at all and passes.
+  // back) does not match the uid at all and passes. Only connections a droplet opens are judged:
+  // its servers answer anyone who reached them (psql on the machine to the droplet's PostgreSQL).
   return `add table ${TABLE}
 add set ${TABLE} cloud_ports { type inet_service; flags timeout; }
 add chain ${TABLE} output { type filter hook output priority filter; policy accept; }
@@ -26,6 +27,7 @@ add chain ${TABLE} droplet
 flush chain ${TABLE} output
 flush chain ${TABLE} droplet
 add rule ${TABLE} output meta skuid ${droplets} jump droplet
+add rule ${TABLE} droplet ct state established,related accept
 add rule ${TABLE} droplet ip daddr 127.0.0.1 tcp dport @cloud_ports accept
 add rule ${TABLE} droplet ip daddr 127.0.0.0/8 tcp dport { ${WORKER_PORTS.join(', ')} } reject with tcp reset
 add rule ${TABLE} droplet ip daddr 127.0.0.1 meta l4proto tcp reject with tcp reset
