@@ -70,14 +70,5 @@ export async function startChaosCloud(options: Partial<LocalCloudOptions> = {}):
   return chaos;
 }
 
-/** Polls `condition` (a server-side read) every 100 ms; fails after `timeoutMs` naming `what`. */
-export async function until<T>(what: string, condition: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { until } from './until';
 

@@ -15,6 +15,7 @@ import { dropletUidBase } from '../../../src/localcloud/hosts/isolation/uid-rang
 import { prepareEtcTemplate, prepareRoot, resolveBwrap, sandboxEnv, spawnInSandbox, type DropletSandbox } from '../../../src/localcloud/hosts/sandbox';
 import { DropletServices } from '../../../src/localcloud/hosts/services/droplet-services';
 import { PROJECT_ROOT } from '../../../src/paths';
+import { until } from '../../helpers/until';
 
 const run = promisify(execFile);
 // A folder of its own rather than tempDir(): the shared manifest lets another jest run that ends
@@ -221,17 +222,15 @@ SQL`);
   expect((await ok('cd /root/shop && docker compose exec -T db psql -U app appdb -Atc "select count(*) from items"')).stdout).toBe('50000\n');
   expect((await sh('docker exec nosuch true')).stderr).toContain('No such container: nosuch');
 
-  // Output arrives while the command still runs: nothing waits for it to end.
-  const started = Date.now();
-  let firstAt = 0;
-  const streamed = await sh('docker exec db sh -c "echo first; sleep 2; echo second"', {
-    onStdout: (text) => {
-      if (text.includes('first') && !firstAt) firstAt = Date.now() - started;
-    },
-  });
+  // Output arrives while the command still runs: the command goes on only once the test has seen
+  // its first line (a gate file), so output held back until the end would print "held" instead.
+  const gate = path.join(sandbox.root, 'tmp/stream-gate');
+  const streamed = await sh(
+    "docker exec db sh -c 'echo first; i=0; while [ ! -e /tmp/stream-gate ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; if [ -e /tmp/stream-gate ]; then echo second; else echo held; fi'",
+    { onStdout: (text) => text.includes('first') && put('/tmp/stream-gate', '') },
+  );
+  expect(existsSync(gate)).toBe(true);
   expect(streamed.stdout).toBe('first\nsecond\n');
-  expect(firstAt).toBeGreaterThan(0);
-  expect(firstAt).toBeLessThan(1_500);
 });
 
 test('logs and ps show the containers as docker does', async () => {
@@ -252,8 +251,11 @@ test('image tags make an application misbehave: erroring, slow, crashing', async
   expect(Date.now() - started).toBeGreaterThan(1_800);
 
   await ok('docker run -d --name broken example/app:3.1-crashing');
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  expect((await ok("docker ps -a --filter name=broken --format '{{.Status}}'")).stdout).toMatch(/^Exited \(1\)/);
+  const status = await until('the crashing container to exit', async () => {
+    const shown = (await ok("docker ps -a --filter name=broken --format '{{.Status}}'")).stdout;
+    return shown.startsWith('Up') ? undefined : shown;
+  });
+  expect(status).toMatch(/^Exited \(1\)/);
   expect((await ok('docker logs broken')).stdout).toContain('crashes on start');
   await ok('docker rm -f flaky sluggish broken');
   expect(await refused(8090)).toBe(true);
@@ -327,8 +329,8 @@ WantedBy=multi-user.target
   const ticks = path.join(sandbox.root, 'srv/ticks');
   const count = () => (existsSync(ticks) ? readFileSync(ticks, 'utf8').split('\n').length : 0);
   const first = count();
-  await new Promise((resolve) => setTimeout(resolve, 600));
-  expect(count()).toBeGreaterThan(first + 2); // still running after `systemctl` and its shell ended
+  // Still running after `systemctl` and its shell ended: three more lines come.
+  await until('three more ticks', async () => (count() > first + 2 ? true : undefined));
   expect(readFileSync(ticks, 'utf8')).toMatch(/^hello droplet$/m);
   expect(await sh('systemctl is-active ticker')).toMatchObject({ code: 0, stdout: 'active\n' });
   expect((await sh('systemctl status ticker')).stdout).toMatch(/Active: active \(running\)/);
@@ -366,8 +368,7 @@ test('a restart of the local cloud brings the containers and units back', async 
   expect((await get(8081, '/version')).body).toBe('1.5.0\n');
   expect(await psql('select count(*) from items')).toBe('50000');
   expect((await sh('systemctl is-active ticker')).stdout).toBe('active\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(readFileSync(ticks, 'utf8')).toMatch(/^restart\nhello droplet$/m);
+  await until('a tick after the restart', async () => (/^restart\nhello droplet$/m.test(readFileSync(ticks, 'utf8')) ? true : undefined));
 });
 
 test('docker compose down stops every service and frees its ports', async () => {
