@@ -62,9 +62,19 @@ function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' 
 }
 
 /** The policy a schedule runs, read back from its action. */
-async function scheduledPolicy(client: Client, scheduleId: string): Promise<BackupPolicy | undefined> {
-  const description = await client.schedule.getHandle(scheduleId).describe();
-  return (description.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy;
+/**
+ * The policy a schedule runs, or undefined when there is no such schedule. Asked of the schedule
+ * itself, not of the schedule list: the list is eventually consistent and may not yet show one
+ * made a moment ago, which would make a second apply try to create it again.
+ */
+async function scheduledPolicy(client: Client, scheduleId: string): Promise<{ policy?: BackupPolicy } | undefined> {
+  try {
+    const description = await client.schedule.getHandle(scheduleId).describe();
+    return { policy: (description.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy };
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -84,8 +94,8 @@ export async function planSchedules(client: Client, policies: BackupPolicy[], gr
   const plan: PlanItem[] = [];
   for (const policy of policies) {
     const scheduleId = scheduleIdFor(policy);
-    const current = existing.find((e) => e.scheduleId === scheduleId);
-    const action: PlanAction = !current ? 'create' : same(await scheduledPolicy(client, scheduleId), policy) ? 'unchanged' : 'update';
+    const current = await scheduledPolicy(client, scheduleId);
+    const action: PlanAction = !current ? 'create' : same(current.policy, policy) ? 'unchanged' : 'update';
     plan.push({ action, scheduleId, describe: when(policy) });
   }
   const wanted = new Set(policies.map(scheduleIdFor));
@@ -125,7 +135,12 @@ export interface ScheduleListing {
 export async function listSchedules(client: Client): Promise<ScheduleListing[]> {
   const listings: ScheduleListing[] = [];
   for (const { scheduleId, memo } of await managedSchedules(client)) {
-    const description = await client.schedule.getHandle(scheduleId).describe();
+    // The list may still show a schedule deleted a moment ago: skip it.
+    const description = await client.schedule.getHandle(scheduleId).describe().catch((err: unknown) => {
+      if (err instanceof ScheduleNotFoundError) return undefined;
+      throw err;
+    });
+    if (!description) continue;
     const last = description.info.recentActions.at(-1);
     let lastRun: ScheduleListing['lastRun'];
     if (last) {

@@ -8,6 +8,7 @@ import { applySchedules, listSchedules, planSchedules } from '../../src/client/s
 import { loadBackupPolicies, readYamlFile } from '../../src/specs/load';
 import { startTemporal } from '../helpers/temporal';
 import { tempDir } from '../helpers/temp';
+import { until } from '../helpers/until';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -50,6 +51,10 @@ test('apply creates, is idempotent, updates what changed, and removes what left 
   ]);
   expect((await apply(file)).map((p) => p.action)).toEqual(['unchanged', 'unchanged']);
 
+  // Removals are found through the schedule list, which is eventually consistent: wait until it shows both.
+  const ids = async () => (await listSchedules(env.client)).map((l) => l.scheduleId).sort();
+  await until('both schedules to be listed', async () => ((await ids()).length === 2 ? true : undefined));
+
   const changed = structuredClone(stackB);
   changed.schedule.cron = '30 3 * * *';
   write([changed]);
@@ -59,10 +64,13 @@ test('apply creates, is idempotent, updates what changed, and removes what left 
     ['remove', 'backup-stack-d-databases'],
   ]);
   // A dry run changed nothing.
-  expect((await listSchedules(env.client)).map((l) => l.scheduleId).sort()).toEqual(['backup-stack-b-nightly', 'backup-stack-d-databases']);
+  expect(await ids()).toEqual(['backup-stack-b-nightly', 'backup-stack-d-databases']);
 
   await apply(file);
-  const listed = await listSchedules(env.client);
+  const listed = await until('the removed schedule to leave the list', async () => {
+    const now = await listSchedules(env.client);
+    return now.length === 1 ? now : undefined;
+  });
   expect(listed.map((l) => [l.scheduleId, l.spec])).toEqual([['backup-stack-b-nightly', 'cron "30 3 * * *" Europe/Amsterdam']]);
   expect(listed[0]?.nextRun?.getTime()).toBeGreaterThan(Date.now());
   const description = await env.client.schedule.getHandle('backup-stack-b-nightly').describe();
@@ -76,7 +84,12 @@ test('another group’s schedules are left alone', async () => {
   expect(await plan(policyFile([], 'prod'))).toEqual([]);
   expect((await apply(policyFile([], 'staging'))).map((p) => [p.action, p.scheduleId])).toEqual([['remove', 'backup-staging-databases']]);
   await apply(policyFile([{ ...structuredClone(stackD), name: 'other-file-policy' }], 'staging'));
-  expect((await listSchedules(env.client)).map((l) => l.scheduleId)).toContain('backup-other-file-policy');
+  // The schedule list is eventually consistent: wait for the new schedule to be listed.
+  const listed = await until('backup-other-file-policy to be listed', async () => {
+    const ids = (await listSchedules(env.client)).map((l) => l.scheduleId);
+    return ids.includes('backup-other-file-policy') ? ids : undefined;
+  });
+  expect(listed).toContain('backup-other-file-policy');
 });
 
 test('a triggered schedule starts its backup workflow, visible in the workflow list', async () => {
