@@ -7,7 +7,7 @@
 //   the droplet's files to end what it started.
 // The local cloud keeps an open descriptor to each namespace; bwrap joins them (sandbox.ts).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { UIDS_PER_DROPLET } from './uid-range';
 
@@ -40,6 +40,16 @@ export class DropletNamespaces {
   handles(): { userFd: number; pidFd: number } {
     if (this.closed) throw new Error('the droplet is stopped: its namespaces are gone');
     return { userFd: this.userFd, pidFd: this.pidFd };
+  }
+
+  /** Whether `pid` is a process of this droplet now (a pid of one that ended may be reused by any process). */
+  owns(pid: number): boolean {
+    if (this.closed) return false;
+    try {
+      return statSync(`/proc/${pid}/ns/pid`).ino === fstatSync(this.pidFd).ino;
+    } catch {
+      return false;
+    }
   }
 
   /** Whether the pid namespace still has its init (it ends with the local cloud or close()). */

@@ -4,7 +4,7 @@
 // pid on a status pipe, which the local cloud keeps in memory only. Nothing is ever left behind
 // to find again: the droplet's pid namespace ends with the local cloud (isolation/namespaces.ts).
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeDropletDir, giveToDroplet } from '../isolation/droplet-files';
@@ -26,7 +26,10 @@ export class SandboxedProcess {
   readonly ref: Promise<ProcessRef | undefined>;
   private done = false;
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly sandbox: DropletSandbox,
+  ) {
     this.exited = new Promise((resolve) => {
       child.once('error', () => resolve(127));
       child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
@@ -60,7 +63,7 @@ export class SandboxedProcess {
         // Die with us, own session, report the pid.
         bwrapOptions: ['--die-with-parent', '--new-session', '--json-status-fd', '3'],
       });
-      return new SandboxedProcess(child);
+      return new SandboxedProcess(child, sandbox);
     } finally {
       closeSync(log);
     }
@@ -74,10 +77,10 @@ export class SandboxedProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<number> {
     if (this.done) return this.exited;
     const ref = await this.ref;
-    if (ref) signalGroup(ref.pid, signal);
+    if (ref) this.signalService(ref.pid, signal);
     else this.child.kill(signal);
     const timer = setTimeout(() => {
-      if (ref) signalGroup(ref.pid, 'SIGKILL');
+      if (ref) this.signalService(ref.pid, 'SIGKILL');
       this.child.kill('SIGKILL');
     }, graceMs);
     try {
@@ -85,6 +88,19 @@ export class SandboxedProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Signals the service's process group, and only ever this droplet's processes. The service is
+   * not our child (bwrap is), so its pid is freed as soon as it ends, before we hear of bwrap's end,
+   * and on a busy machine another process anywhere may get it. While the pid is in use by a
+   * process outside the droplet, nothing is sent. When it is not in use at all, the group id may
+   * still be: the kernel reuses no pid that names a live process group, so the group is ours.
+   */
+  private signalService(pid: number, signal: NodeJS.Signals): void {
+    const inUse = existsSync(`/proc/${pid}`);
+    if (inUse && !this.sandbox.isolation.owns(pid)) return;
+    signalGroup(pid, signal);
   }
 }
 
