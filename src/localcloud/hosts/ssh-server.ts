@@ -165,7 +165,8 @@ function sameKey(authorized: string, algo: string, blob: Buffer): boolean {
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null) return;
+  // Once it has ended (by a signal too: exitCode stays null then) its pid may name another group.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid, signal);
   } catch {
