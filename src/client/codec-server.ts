@@ -87,13 +87,16 @@ export function createCodecServer(options: CodecServerOptions): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = req.headers.origin;
-    if (origin !== undefined) {
+    const route = `${req.method} ${new URL(req.url ?? '/', 'http://codec').pathname}`;
+    // The login page posts to this server itself: its own origin, which a browser sets and another
+    // site cannot. Everything else from a browser must come from an allowed Web UI origin.
+    const ownLogin = route === 'POST /session' && origin === `http://${req.headers.host}`;
+    if (origin !== undefined && !ownLogin) {
       if (!options.origins.includes(origin)) throw new HttpError(403, `origin ${origin} is not allowed (--origin)`);
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Vary', 'Origin');
     }
-    const route = `${req.method} ${new URL(req.url ?? '/', 'http://codec').pathname}`;
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
         'Access-Control-Allow-Methods': 'POST, OPTIONS',

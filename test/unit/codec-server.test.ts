@@ -86,6 +86,19 @@ test('a browser session: the token posted to /session sets an HttpOnly cookie th
   expect((await post('/encode', { payloads: [clearPayload()] }, { Cookie: cookie.split(';')[0]! })).status).toBe(200);
 });
 
+test('the login page works in a browser: its own origin may post the token; another site may not', async () => {
+  const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+  const body = `token=${encodeURIComponent(TOKEN)}`;
+  const own = await fetch(`${base}/session`, { method: 'POST', headers: { ...form, Origin: base }, body });
+  expect(own.status).toBe(200);
+  expect(own.headers.get('set-cookie')).toMatch(/HttpOnly/);
+  const evil = await fetch(`${base}/session`, { method: 'POST', headers: { ...form, Origin: 'http://evil.example' }, body });
+  expect(evil.status).toBe(403);
+  expect(evil.headers.get('set-cookie')).toBeNull();
+  // Its own origin opens nothing else: decoding from the codec server's page is still refused.
+  expect((await post('/decode', { payloads: [] }, { ...auth, Origin: base })).status).toBe(403);
+});
+
 test('bad requests name what is wrong: content type, body shape, unknown key id', async () => {
   const text = await fetch(`${base}/decode`, { method: 'POST', headers: { ...auth, 'Content-Type': 'text/plain' }, body: '{}' });
   expect(text.status).toBe(415);
