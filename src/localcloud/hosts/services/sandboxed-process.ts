@@ -130,9 +130,12 @@ export function runInSandbox(
 export async function waitForLog(logFile: string, from: number, marker: RegExp, service: SandboxedProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    // Whether it still runs is asked before the log is read: what a process writes as it fails
+    // is then always in the text reported.
+    const running = service.running;
     const text = readFrom(logFile, from);
     if (marker.test(text)) return;
-    if (!service.running) throw new Error(`exited before it was ready:\n${tail(text, 15)}`);
+    if (!running) throw new Error(`exited before it was ready:\n${tail(text, 15)}`);
     if (Date.now() > deadline) throw new Error(`not ready after ${Math.round(timeoutMs / 1000)} s:\n${tail(text, 15)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
