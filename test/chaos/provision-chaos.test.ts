@@ -56,7 +56,12 @@ const startWorker = () =>
   });
 
 function environment(n: number, prefix: string): EnvironmentSpec {
-  return { ...structuredClone(stackA), name: `${prefix}-${n}`, vpc: { ipRange: `10.${100 + n}.0.0/16` } };
+  const spec: EnvironmentSpec = { ...structuredClone(stackA), name: `${prefix}-${n}`, vpc: { ipRange: `10.${100 + n}.0.0/16` } };
+  // The health gate's probes are quick, so a look could miss the step on an idle machine: a `slow`
+  // tag makes the payment service answer each probe after 2 s (the probe waits 5 s), which holds
+  // the step open as the held reads below hold the cloud steps.
+  if (prefix === 'chaos' && spec.application) spec.application.images = { ...spec.application.images, payment: 'ghcr.io/acme/payment:1.0.7-slow' };
+  return spec;
 }
 
 const control = (method: string, what: string, body?: unknown) => localCloudControl(cloud, method, what, body);
