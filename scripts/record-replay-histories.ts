@@ -12,7 +12,7 @@ import { Worker } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { createActivities, createCloudActivities } from '../src/activities';
-import { DigitalOceanClient } from '../src/clients/digitalocean/client';
+import { DigitalOceanClient } from '../src/integrations/digitalocean/client';
 import { LocalCloud } from '../src/localcloud';
 import { loadEnvironmentSpec } from '../src/specs/load';
 import { DIGITALOCEAN_TASK_QUEUE } from '../src/temporal/task-queues';
@@ -21,7 +21,7 @@ import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { generateEd25519 } from '../src/localcloud/hosts/host-key';
 import { createSagaFixtureActivities } from '../test/fixtures/saga-activities';
 import { buildDeployInput } from '../src/client/deploy';
-import type { ProvisionResult } from '../src/workflows/provision-environment';
+import type { ProvisionResult } from '../src/workflows/environment/provision-environment';
 
 const OUT = path.join(__dirname, '..', 'test', 'replay');
 const TASK_QUEUE = 'record-replay';

@@ -3,9 +3,9 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter, Logger } from '@temporalio/common';
 import { createActivities, createCloudActivities } from './activities';
-import { backupDepsFromEnv } from './activities/backups';
+import { backupDepsFromEnv } from './activities/backups/backup-steps';
 import { secretResolver } from './backups/secrets';
-import { digitalOceanClientFactory } from './clients/digitalocean/account';
+import { digitalOceanClientFactory } from './integrations/digitalocean/account';
 import { configuredProviders } from './providers';
 import { JsonLogger } from './logging';
 import { parseWorkerEnvironment } from './specs/worker-environment';

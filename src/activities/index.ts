@@ -1,11 +1,11 @@
 // The activity factories: every activity the worker registers, built from injected clients so
 // tests and the worker wire the same code to different endpoints.
-import { createBackupActivities, type BackupDeps } from './backups';
-import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean';
-import { createSnapshotActivities } from './digitalocean-snapshots';
-import { createHttpHealthActivities, type HttpHealthDeps } from './http-health';
-import { createSshActivities, type SshActivityDeps } from './ssh';
-import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker-info';
+import { createBackupActivities, type BackupDeps } from './backups/backup-steps';
+import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/cloud-steps';
+import { createSnapshotActivities } from './digitalocean/snapshots';
+import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
+import { createSshActivities, type SshActivityDeps } from './ssh/host-steps';
+import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker/worker-info';
 
 export type ActivityDeps = WorkerInfoDeps & {
   backups?: BackupDeps;

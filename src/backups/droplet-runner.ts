@@ -7,9 +7,9 @@
 // first use.
 import os from 'node:os';
 import path from 'node:path';
-import type { DigitalOceanClient } from '../clients/digitalocean/client';
-import { connect, HostKeyMismatchError, normalizeFingerprint, type SshConnection, type SshTarget } from '../clients/ssh';
-import { knownHostsName, readKnownHosts } from '../clients/ssh/known-hosts';
+import type { DigitalOceanClient } from '../integrations/digitalocean/client';
+import { connect, HostKeyMismatchError, normalizeFingerprint, type SshConnection, type SshTarget } from '../integrations/ssh';
+import { knownHostsName, readKnownHosts } from '../integrations/ssh/known-hosts';
 import type { CommandRunner } from './command-runner';
 import { BackupError } from './errors';
 import { sshFailure, sshRunner } from './ssh-runner';

@@ -8,7 +8,7 @@
 // open while pg_dump runs beside it) and is closed once no command has run for `idleMs`, since
 // the activities that use a runner never say when they are done with it.
 import { PassThrough } from 'node:stream';
-import { SshError, type SshConnection } from '../clients/ssh';
+import { SshError, type SshConnection } from '../integrations/ssh';
 import { TailBuffer, type CommandExit, type CommandRunner, type CommandSpec, type RunningCommand } from './command-runner';
 import { BackupError } from './errors';
 

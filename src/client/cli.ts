@@ -17,8 +17,8 @@ import { followProgress } from './progress';
 import { loadBackupPolicies, loadEnvironmentSpec } from '../specs/load';
 import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
-import type { ProvisionResult } from '../workflows/provision-environment';
-import type { DeployResult } from '../workflows/deploy-release';
+import type { ProvisionResult } from '../workflows/environment/provision-environment';
+import type { DeployResult } from '../workflows/release/deploy-release';
 import { buildDeployInput, deployWorkflowId, formatDeployResult, lastProvisioning, parseSets } from './deploy';
 import { registerCodecServerCommand } from './codec-server-cli';
 

@@ -8,8 +8,8 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { dnsLabel } from '../specs/common';
 import { IMAGE_REF, IMAGE_TAG, parseDeployReleaseInput, SERVICE_NAME, type DeployRelease } from '../specs/deploy-release';
 import type { EnvironmentSpec } from '../specs/environment';
-import type { DeployResult } from '../workflows/deploy-release';
-import type { ProvisionInput, ProvisionResult } from '../workflows/provision-environment';
+import type { DeployResult } from '../workflows/release/deploy-release';
+import type { ProvisionInput, ProvisionResult } from '../workflows/environment/provision-environment';
 
 export interface Provisioned {
   workflowId: string;

@@ -9,8 +9,8 @@ import { TASK_QUEUE } from '../temporal/task-queues';
 import { configuredSshKeys } from '../ssh-keys';
 import { connectClient, runCheckWorker, workerPollerCount } from './opsflow-client';
 import { checkBearerToken } from './provider-check';
-import { accountFromEnv, DigitalOceanClient } from '../clients/digitalocean/client';
-import { DigitalOceanApiError } from '../clients/digitalocean/errors';
+import { accountFromEnv, DigitalOceanClient } from '../integrations/digitalocean/client';
+import { DigitalOceanApiError } from '../integrations/digitalocean/errors';
 import { readEndpoint } from '../localcloud/endpoint';
 
 export type CheckState = 'ok' | 'warn' | 'fail';

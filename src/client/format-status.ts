@@ -1,6 +1,6 @@
 // Renders a workflow's status for people: where it is, what it made, what is left.
 import type { WorkflowStatusReport } from './opsflow-client';
-import type { ProvisionResult } from '../workflows/provision-environment';
+import type { ProvisionResult } from '../workflows/environment/provision-environment';
 
 export function formatStatus(report: WorkflowStatusReport): string {
   const lines = [

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { WorkerDescription } from '../activities/worker-info';
+import type { WorkerDescription } from '../activities/worker/worker-info';
 import { loadTemporalTarget, type TemporalTarget } from '../temporal/connection';
 import { dataConverterFromEnv } from '../temporal/codec/data-converter';
 import { TASK_QUEUE } from '../temporal/task-queues';
-import type { OperationStatus } from '../workflows/status';
+import type { OperationStatus } from '../workflows/shared/status';
 
 export interface ConnectedClient {
   client: Client;

@@ -1,7 +1,7 @@
 // Live progress of a running workflow for the terminal: each step once it is done, what exists so
 // far, and a spinner on the current step when the output is a terminal.
 import type { WorkflowHandle } from '@temporalio/client';
-import type { OperationStatus } from '../workflows/status';
+import type { OperationStatus } from '../workflows/shared/status';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const END_STATES = ['done', 'rolling back', 'failed', 'cancelled', 'starting'];

@@ -12,7 +12,7 @@ import { ensureStateDir, openPrivateLog, PROJECT_ROOT } from '../paths';
 import { formatProvisionResult } from '../client/format-status';
 import { followProgress } from '../client/progress';
 import { loadEnvironmentSpec } from '../specs/load';
-import type { ProvisionResult } from '../workflows/provision-environment';
+import type { ProvisionResult } from '../workflows/environment/provision-environment';
 import { TASK_QUEUE } from '../temporal/task-queues';
 import { connectClient, runCheckWorker, startOperation, workerPollerCount } from '../client/opsflow-client';
 import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-server';

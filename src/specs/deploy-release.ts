@@ -3,7 +3,7 @@
 // checks it with this schema; the workflow checks it again at start (rule 7), so a start from the
 // temporal CLI with a bad service name or image is refused before anything reaches a host.
 import { z } from 'zod';
-import { imageVariable } from '../workflows/host-scripts';
+import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, SERVICE_NAME } from './common';
 import { environmentSchema } from './environment';
 

@@ -2,7 +2,7 @@
 // validated the same way by the CLI, the client and the workflow before anything is created.
 import { z } from 'zod';
 import { overlaps, parseCidr, isPrivateRange } from './cidr';
-import { imageVariable } from '../workflows/host-scripts';
+import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, ENV_NAME, parseSpec, SECRET_NAME, SECRET_VALUE, SERVICE_NAME, secretRef, stringsWithin } from './common';
 import { DISTRIBUTION_IMAGE_SLUGS, isDropletSize, isRegion } from './digitalocean-catalog';
 

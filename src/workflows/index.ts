@@ -1,9 +1,9 @@
 // Every workflow the opsflow worker runs. The worker bundles this file.
-export { checkWorker } from './check-worker';
-export { provisionEnvironment } from './provision-environment';
-export { destroyEnvironment } from './destroy-environment';
-export { runBackups } from './run-backups';
-export { verifyBackup } from './verify-backup';
-export { applyRetention } from './apply-retention';
-export { restoreBackup } from './restore-backup';
-export { deployRelease } from './deploy-release';
+export { checkWorker } from './shared/check-worker';
+export { provisionEnvironment } from './environment/provision-environment';
+export { destroyEnvironment } from './environment/destroy-environment';
+export { runBackups } from './backups/run-backups';
+export { verifyBackup } from './backups/verify-backup';
+export { applyRetention } from './backups/apply-retention';
+export { restoreBackup } from './backups/restore-backup';
+export { deployRelease } from './release/deploy-release';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createBackupActivities } from '../../src/activities/backups';
+import { createBackupActivities } from '../../src/activities/backups/backup-steps';
 import { secretResolver } from '../../src/backups/secrets';
 import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
 import { TEST_KEYRING } from '../helpers/backup-keys';

@@ -11,7 +11,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createBackupActivities } from '../../src/activities/backups';
+import { createBackupActivities } from '../../src/activities/backups/backup-steps';
 import { backupKeyring, backupKeyringFromEnv, ensureBackupKeyFile, generateBackupKey, type BackupKeyring } from '../../src/backups/backup-key';
 import { runToCompletion } from '../../src/backups/command-runner';
 import { manifestKeyOf, type BackupManifest } from '../../src/backups/keys';

@@ -9,9 +9,9 @@ import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@t
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildDeployInput } from '../../src/client/deploy';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
-import type { DeployResult } from '../../src/workflows/deploy-release';
-import type { ProvisionResult } from '../../src/workflows/provision-environment';
-import type { OperationStatus } from '../../src/workflows/status';
+import type { DeployResult } from '../../src/workflows/release/deploy-release';
+import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';
+import type { OperationStatus } from '../../src/workflows/shared/status';
 import { landedKills, lookAndAim, type AimedKill } from '../helpers/aimed-kills';
 import { stackA, startChaosCloud, until, type ChaosCloud } from '../helpers/chaos-harness';
 import { connect, exec } from '../helpers/droplet-host';

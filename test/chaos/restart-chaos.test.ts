@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
-import type { ProvisionResult } from '../../src/workflows/provision-environment';
+import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';
 import { stackA, startChaosCloud, until, type ChaosCloud } from '../helpers/chaos-harness';
 import { expectExactlyOneEach, expectHostsServing } from '../helpers/environment-checks';
 import { killProcess } from '../helpers/production-worker';

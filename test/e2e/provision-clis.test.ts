@@ -11,7 +11,7 @@ import { buildCli } from '../../src/client/cli';
 import type { LocalCloud } from '../../src/localcloud';
 import { PROJECT_ROOT } from '../../src/paths';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
-import type { ProvisionResult } from '../../src/workflows/provision-environment';
+import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';
 import { startLocalCloud } from '../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../helpers/opsflow-workers';
 import { tempDir } from '../helpers/temp';

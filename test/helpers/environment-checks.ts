@@ -1,7 +1,7 @@
 // What must hold of provisioned stack A environments after chaos: in the local cloud's inventory,
 // exactly one of each resource per environment and nothing else; on each host, the whole compose
 // stack running on its mounted volume.
-import type { ProvisionResult } from '../../src/workflows/provision-environment';
+import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';
 import { connect, exec } from './droplet-host';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

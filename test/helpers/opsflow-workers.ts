@@ -4,7 +4,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, createCloudActivities } from '../../src/activities';
-import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
+import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
 import type { LocalCloud } from '../../src/localcloud';
 import { generateEd25519 } from '../../src/localcloud/hosts/host-key';
 import { DIGITALOCEAN_TASK_QUEUE } from '../../src/temporal/task-queues';

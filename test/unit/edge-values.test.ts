@@ -2,8 +2,8 @@
 // restore keys outside their policy's folder, `--set` values, cloud endpoints over plain http.
 import path from 'node:path';
 import { parseSets } from '../../src/client/deploy';
-import { DigitalOceanClient } from '../../src/clients/digitalocean/client';
-import { DigitalOceanApiError } from '../../src/clients/digitalocean/errors';
+import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
+import { DigitalOceanApiError } from '../../src/integrations/digitalocean/errors';
 import { parseBackupPolicy } from '../../src/specs/backup-policy';
 import { endpointProblem, isLoopbackHost } from '../../src/specs/endpoint-url';
 import { readYamlFile } from '../../src/specs/load';

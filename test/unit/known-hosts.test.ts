@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { knownHostsName, lookupKnownHosts, readKnownHosts } from '../../src/clients/ssh/known-hosts';
+import { knownHostsName, lookupKnownHosts, readKnownHosts } from '../../src/integrations/ssh/known-hosts';
 import { fingerprintOf, generateEd25519 } from '../../src/localcloud/hosts/host-key';
 
 const [a, b, c, d, e] = Array.from({ length: 5 }, () => generateEd25519().public.split(' ').slice(0, 2).join(' '));

@@ -1,7 +1,7 @@
 // The request pacer on a simulated clock: it lets through at most the budget in any window, in
 // the order requests asked, without gaps while requests wait, and holds everything after a pause
 // (a 429's retry-after, or a spent budget) until the moment given.
-import { RequestPacer } from '../../src/clients/digitalocean/pacer';
+import { RequestPacer } from '../../src/integrations/digitalocean/pacer';
 
 beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
 afterEach(() => jest.useRealTimers());

@@ -1,6 +1,6 @@
 // Retention over simulated days: exactly the expected daily, weekly and monthly set, and the floor
 // of verified backups when the latest runs failed.
-import { decideRetention, isoWeek, type BackupRecord } from '../../src/workflows/retention';
+import { decideRetention, isoWeek, type BackupRecord } from '../../src/workflows/backups/retention';
 
 const day = (iso: string) => `${iso}T02:00:00.000Z`;
 

@@ -1,0 +1,63 @@
+// What the backup workflows share: how they call backup activities (timeouts, retries), the
+// policy check at workflow start, and the pure comparison of restored tables with a manifest.
+import { ApplicationFailure, proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import type { BackupActivities } from '../../activities/backups/backup-steps';
+import type { SnapshotActivities } from '../../activities/digitalocean/snapshots';
+import type { TableStats } from '../../backups/keys';
+import { parseBackupPolicy, type BackupPolicy } from '../../specs/backup-policy';
+import { SpecError } from '../../specs/common';
+import { DIGITALOCEAN_TASK_QUEUE } from '../../temporal/task-queues';
+
+/** Dumps and restores run as long as the database needs; a 5 s keep-alive heartbeat proves the worker lives. */
+export const LONG_STEP: ActivityOptions = { startToCloseTimeout: '24 hours', heartbeatTimeout: '1 minute' };
+/** Listing, reading a manifest, deleting, posting a notice. */
+export const SHORT_STEP: ActivityOptions = { startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute' };
+
+export const BACKUP_RETRY: RetryPolicy = { initialInterval: '30s', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 5 };
+export const SHORT_RETRY: RetryPolicy = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6 };
+
+/** Optional tuning of the retry of each backup step (tests shorten it; schedules leave it out). */
+export interface RetryTuning {
+  maximumAttempts?: number;
+  initialInterval?: string;
+}
+
+export function backupActivities(tuning: RetryTuning = {}) {
+  const retry: RetryPolicy = { ...BACKUP_RETRY, ...(tuning.maximumAttempts ? { maximumAttempts: tuning.maximumAttempts } : {}), ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}) };
+  const shortRetry: RetryPolicy = { ...SHORT_RETRY, ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}) };
+  return {
+    long: proxyActivities<BackupActivities>({ ...LONG_STEP, retry }),
+    short: proxyActivities<BackupActivities>({ ...SHORT_STEP, retry: shortRetry }),
+    // Snapshots are DigitalOcean API calls: on its rate-limited queue, heartbeating while they wait.
+    // A worker that serves no DigitalOcean queue must not leave a run waiting for ever.
+    snapshots: proxyActivities<SnapshotActivities>({ taskQueue: DIGITALOCEAN_TASK_QUEUE, scheduleToCloseTimeout: '12 hours', startToCloseTimeout: '6 hours', heartbeatTimeout: '1 minute', retry }),
+    snapshotListing: proxyActivities<SnapshotActivities>({ taskQueue: DIGITALOCEAN_TASK_QUEUE, scheduleToCloseTimeout: '1 hour', ...SHORT_STEP, retry: shortRetry }),
+  };
+}
+
+/** Rule 7: the same schema again at workflow start; a bad policy fails before any side effect. */
+export function validatedPolicy(policy: BackupPolicy): BackupPolicy {
+  try {
+    return parseBackupPolicy(policy);
+  } catch (err) {
+    if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'InvalidSpec', message: err.message, details: [err.problems], nonRetryable: true });
+    throw err;
+  }
+}
+
+/** Every difference between the tables a dump recorded and those a restore produced, in words. */
+export function compareTables(recorded: TableStats[], restored: TableStats[]): string[] {
+  const problems: string[] = [];
+  const after = new Map(restored.map((t) => [t.table, t]));
+  for (const t of recorded) {
+    const r = after.get(t.table);
+    if (!r) problems.push(`${t.table}: missing after restore`);
+    else if (r.rows !== t.rows) problems.push(`${t.table}: ${r.rows} rows restored, ${t.rows} dumped`);
+    else if (r.checksum !== t.checksum) problems.push(`${t.table}: content checksum differs (${r.checksum} restored, ${t.checksum} dumped)`);
+    after.delete(t.table);
+  }
+  for (const extra of after.keys()) problems.push(`${extra}: restored but not in the manifest`);
+  return problems;
+}
+
+export const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;

@@ -1,0 +1,203 @@
+// provisionEnvironment: the runbook for a new environment, as one durable saga. Each step that
+// creates something registers its undo; a failure or a cancellation undoes them newest first, or,
+// with `onFailure: keep`, leaves them for inspection and says what exists.
+//
+// First the infrastructure (VPC, firewall, droplets, volumes, reserved IP) through the DigitalOcean
+// API, then the hosts over SSH (mount, bootstrap, the compose application) and the health gate.
+// Work on hosts needs no undo of its own: rolling back deletes the droplets it happened on.
+import { ActivityCancellationType, ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { CloudActivities } from '../../activities';
+import type { ActiveDroplet } from '../../activities/digitalocean/cloud-steps';
+import { workflowTag, type Owner } from '../../names/ownership-tags';
+import { SpecError } from '../../specs/common';
+import { dropletInstances, parseEnvironmentSpec, type EnvironmentSpec } from '../../specs/environment';
+import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { COMPENSATION_RETRY, runSaga } from '../shared/saga';
+import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
+import { StatusTracker } from '../shared/status';
+import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
+
+// On cancellation a create step in flight is waited for, not abandoned: the cloud may still carry
+// its request out, and only a result that reaches the workflow gets its undo registered.
+const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: CLOUD_RETRY, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+const undo = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: COMPENSATION_RETRY });
+
+export interface ProvisionInput {
+  spec: EnvironmentSpec;
+  /** Fingerprints of more account SSH keys to install on the droplets (never the keys themselves). */
+  sshKeyFingerprints?: string[];
+}
+
+export interface ProvisionedHost {
+  instance: string;
+  dropletId: number;
+  address: string;
+  privateAddress: string;
+  /** The host key fingerprint pinned on first contact (or the spec's). */
+  hostKey: string;
+}
+
+export interface ProvisionResult {
+  environment: string;
+  vpcId?: string;
+  firewallId?: string;
+  droplets: ActiveDroplet[];
+  volumes: { name: string; id: string; droplet: string; device?: string; mountPoint: string }[];
+  reservedIp?: string;
+  /** How to reach the hosts again (deployRelease, backups): user, port and the key's name. */
+  ssh: { user: string; port: number; key: string };
+  hosts: ProvisionedHost[];
+  /** Where the compose application lives on every host, and the images it runs. */
+  application?: { directory: string; images: Record<string, string> };
+  /** Health URLs that passed the gate. */
+  urls: string[];
+}
+
+const STEPS = [
+  'validate spec', 'register SSH key', 'create VPC', 'create firewall', 'create droplets', 'wait for droplets', 'create volumes', 'assign reserved IP',
+  'wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate',
+];
+
+export async function provisionEnvironment(input: ProvisionInput): Promise<ProvisionResult> {
+  const status = new StatusTracker('provisionEnvironment', STEPS);
+  status.step('validate spec');
+  const spec = validated(input.spec);
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: spec.name },
+    { key: OpsOperation, value: 'provision' },
+    { key: OpsCloud, value: spec.cloud },
+  ]);
+  const owner: Owner = { workflowId: workflowInfo().workflowId, environment: spec.name };
+  const result: ProvisionResult = {
+    environment: spec.name,
+    droplets: [],
+    volumes: [],
+    ssh: { user: spec.ssh.user, port: spec.ssh.port, key: spec.ssh.key },
+    hosts: [],
+    urls: [],
+  };
+
+  return runSaga(
+    async (saga) => {
+      status.step('register SSH key');
+      // The account keeps the key after a rollback: other environments may use it too.
+      const { fingerprint: deployKey } = await cloud.ensureSshKey({ name: spec.ssh.key });
+
+      if (spec.vpc) {
+        status.step('create VPC');
+        const vpc = await cloud.ensureVpc({ owner, name: `${spec.name}-vpc`, region: spec.region, ipRange: spec.vpc.ipRange });
+        saga.addCompensation('delete VPC', () => undo.deleteVpc({ id: vpc.id }));
+        status.recordResource({ kind: 'vpc', id: vpc.id, name: `${spec.name}-vpc` });
+        result.vpcId = vpc.id;
+      }
+
+      if (spec.firewall) {
+        status.step('create firewall');
+        const firewall = await cloud.ensureFirewall({ owner, name: `${spec.name}-fw`, inbound: spec.firewall.inbound });
+        saga.addCompensation('delete firewall', () => undo.deleteFirewall({ id: firewall.id }));
+        status.recordResource({ kind: 'firewall', id: firewall.id, name: `${spec.name}-fw` });
+        result.firewallId = firewall.id;
+      }
+
+      status.step('create droplets');
+      // Registered before the create: deleting by this run's tag is safe even if nothing exists,
+      // and it also catches a droplet whose create response was lost.
+      saga.addCompensation('delete droplets', () => undo.deleteDropletsByTag({ tag: workflowTag(owner) }));
+      const created = (
+        await Promise.all(
+          spec.droplets.map((group) =>
+            cloud.ensureDroplets({
+              owner,
+              names: dropletInstances({ droplets: [group] }).map((i) => `${spec.name}-${i.instance}`),
+              region: spec.region,
+              size: group.size,
+              image: group.image,
+              tags: group.tags,
+              vpcId: result.vpcId,
+              sshKeyFingerprints: [deployKey, ...(input.sshKeyFingerprints ?? [])],
+            }),
+          ),
+        )
+      ).flat();
+      for (const d of created) status.recordResource({ kind: 'droplet', id: String(d.id), name: d.name });
+
+      status.step('wait for droplets');
+      result.droplets = await cloud.waitForDropletsActive({ droplets: created });
+      const dropletOf = (instance: string) => result.droplets.find((d) => d.name === `${spec.name}-${instance}`) as ActiveDroplet;
+
+      if (spec.volumes.length > 0) status.step('create volumes');
+      for (const volumeSpec of spec.volumes) {
+        const name = `${spec.name}-${volumeSpec.name}`;
+        const volume = await cloud.ensureVolume({ owner, name, region: spec.region, sizeGb: volumeSpec.sizeGb, filesystem: volumeSpec.filesystem });
+        saga.addCompensation(`delete volume ${name}`, () => undo.deleteVolume({ id: volume.id }));
+        status.recordResource({ kind: 'volume', id: volume.id, name });
+        const droplet = dropletOf(volumeSpec.droplet);
+        // Registered before the attach, as for droplets: detaching is a no-op when it never
+        // happened, and an attach that went through while its attempt failed is undone too.
+        saga.addCompensation(`detach volume ${name}`, () => undo.detachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region }));
+        await cloud.attachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region });
+        result.volumes.push({ name, id: volume.id, droplet: droplet.name, mountPoint: volumeSpec.mountPoint });
+      }
+
+      if (spec.reservedIp) {
+        status.step('assign reserved IP');
+        const { ip } = await cloud.ensureReservedIp({ dropletId: dropletOf(spec.reservedIp.droplet).id });
+        saga.addCompensation('release reserved IP', () => undo.releaseReservedIp({ ip }));
+        status.recordResource({ kind: 'reserved_ip', id: ip });
+        result.reservedIp = ip;
+      }
+
+      status.step('wait for SSH');
+      const instances = dropletInstances(spec).map((i) => i.instance);
+      const targets = await Promise.all(instances.map((instance) => waitForSsh(spec, instance, dropletOf(instance).publicIp)));
+      const targetOf = (instance: string) => targets.find((t) => t.instance === instance) as HostTarget;
+      result.hosts = targets.map((t) => {
+        const droplet = dropletOf(t.instance);
+        return { instance: t.instance, dropletId: droplet.id, address: droplet.publicIp, privateAddress: droplet.privateIp, hostKey: t.fingerprints[0]! };
+      });
+
+      if (spec.volumes.length > 0) status.step('mount volumes');
+      for (const [i, volumeSpec] of spec.volumes.entries()) {
+        result.volumes[i]!.device = await mountVolume(targetOf(volumeSpec.droplet), result.volumes[i]!.name, volumeSpec.filesystem, volumeSpec.mountPoint);
+      }
+
+      status.step('bootstrap');
+      await Promise.all(targets.map((target) => bootstrap(target, spec.bootstrap)));
+
+      if (spec.application) {
+        status.step('deploy application');
+        const app = spec.application;
+        await Promise.all(targets.map((target) => deployApplication(target, app)));
+        result.application = { directory: app.directory, images: app.images };
+      }
+
+      if (spec.healthChecks.length > 0) {
+        status.step('health gate');
+        result.urls = (await Promise.all(targets.map((target) => healthGate(target.host, spec.healthChecks)))).flat();
+      }
+
+      status.finish('done');
+      return result;
+    },
+    { rollbackOnFailure: spec.onFailure === 'rollback', onRollback: () => status.finish('rolling back') },
+  );
+}
+
+/** Rule 7: the same schema again at workflow start; a bad spec fails before any side effect. */
+function validated(spec: EnvironmentSpec): EnvironmentSpec {
+  try {
+    const parsed = parseEnvironmentSpec(spec);
+    if (parsed.application && parsed.application.compose === undefined) {
+      // The opsflow CLI inlines composeFile; a start from the temporal CLI must do the same.
+      throw ApplicationFailure.create({
+        type: 'InvalidSpec',
+        message: 'application.compose: the workflow needs the compose file itself, not only composeFile (opsflow provision inlines it; with the temporal CLI put its text in application.compose)',
+        nonRetryable: true,
+      });
+    }
+    return parsed;
+  } catch (err) {
+    if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'InvalidSpec', message: err.message, details: [err.problems], nonRetryable: true });
+    throw err;
+  }
+}

@@ -1,0 +1,204 @@
+// deployRelease: the runbook for a new release of a provisioned environment's compose application.
+// Note what runs now, write the new images into .env, pull and restart, and hold the release to the
+// health gate. If anything fails, or the run is cancelled, put the previous images back, restart,
+// and check that they are healthy again: the workflow then fails with ReleaseRolledBack saying
+// which version runs, or with RollbackFailed when even the old version did not come back.
+import { ApplicationFailure, isCancellation, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { DeployInputError, IMAGE_REF, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
+import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { COMPOSE_UP, imageVariable, RUNNING_IMAGES, SET_IMAGES } from '../environment/host-scripts';
+import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
+import { describeError, Saga } from '../shared/saga';
+import { StatusTracker } from '../shared/status';
+
+const ssh = proxyActivities<Activities>(SSH_STEP);
+
+/** Images by compose service. */
+export type Images = Record<string, string>;
+
+export interface HostRelease {
+  instance: string;
+  address: string;
+  /** What ran before the release, for the services it changed. */
+  previous: Images;
+  /** Every service running on the host after the release, with its image. */
+  running: Images;
+}
+
+export interface DeployResult {
+  environment: string;
+  /** The images deployed. */
+  images: Images;
+  hosts: HostRelease[];
+  /** Health URLs that passed the gate. */
+  urls: string[];
+}
+
+/** Failure types deployRelease ends with; stable names for alerting, the CLI and tests. */
+export const RELEASE_ROLLED_BACK = 'ReleaseRolledBack';
+export const ROLLBACK_FAILED = 'RollbackFailed';
+
+const STEPS = ['validate input', 'record running images', 'write new images', 'pull and start', 'health gate'];
+
+export async function deployRelease(input: DeployReleaseInput): Promise<DeployResult> {
+  const status = new StatusTracker('deployRelease', STEPS);
+  status.step('validate input');
+  const release = validated(input);
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: release.environment },
+    { key: OpsOperation, value: 'deploy' },
+  ]);
+  const targets = hostTargets(release);
+  const checks = release.healthChecks.map((check) => ({ ...check, attempts: release.consecutiveFailures ?? check.attempts }));
+
+  status.step('record running images');
+  // Read only: a failure up to here has changed nothing.
+  let previous: Images[];
+  try {
+    previous = await Promise.all(targets.map(async (target) => previousImages(target, await runningImages(target, release.directory), Object.keys(release.images))));
+  } catch (err) {
+    status.finish(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
+  targets.forEach((target, i) => status.recordResource({ kind: 'rollback target', id: `${target.instance}: ${describeImages(previous[i]!)}` }));
+
+  const saga = new Saga();
+  const restored: Record<string, Images> = {};
+  try {
+    status.step('write new images');
+    // Registered before the write: putting back what already runs is harmless on a host the
+    // write never reached, and it covers a write whose answer was lost.
+    targets.forEach((target, i) =>
+      saga.addCompensation(`restore previous images on ${target.instance}`, async () => {
+        restored[target.instance] = await restore(target, release.directory, previous[i]!, checks);
+      }),
+    );
+    await Promise.all(targets.map((target) => setImages(target, release.directory, release.images)));
+
+    status.step('pull and start');
+    await Promise.all(targets.map((target) => composeUp(target, release.directory)));
+
+    status.step('health gate');
+    const urls = (await Promise.all(targets.map((target) => healthGate(target.host, checks)))).flat();
+    // A release that crashed after starting is no longer listed as running.
+    const running = await Promise.all(targets.map((target) => expectRunning(target, release.directory, release.images)));
+
+    status.finish('done');
+    return {
+      environment: release.environment,
+      images: release.images,
+      hosts: targets.map((target, i) => ({ instance: target.instance, address: target.host, previous: previous[i]!, running: running[i]! })),
+      urls,
+    };
+  } catch (err) {
+    status.finish('rolling back');
+    const report = await saga.rollback(); // newest first, in a scope cancellation cannot interrupt
+    const what = isCancellation(err) ? 'cancelled' : describeError(err);
+    const cause = err instanceof Error ? err : undefined;
+    if (report.failed.length > 0) {
+      status.finish('failed');
+      const failures = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
+      throw ApplicationFailure.create({
+        type: ROLLBACK_FAILED,
+        message: `release ${describeImages(release.images)} failed (${what}) and the previous images did not come back: ${failures}. Check the hosts by hand (docker compose ps in ${release.directory}).`,
+        details: [{ failure: what, attempted: release.images, previous: byInstance(targets, previous), restored, rollbackFailures: report.failed }],
+        nonRetryable: true,
+        cause,
+      });
+    }
+    status.finish(isCancellation(err) ? 'cancelled' : 'rolled back');
+    // A cancelled run ends cancelled; the status query and the history say what was put back.
+    if (isCancellation(err)) throw err;
+    const now = targets.map((target) => `${target.instance} runs ${describeImages(pick(restored[target.instance] ?? {}, Object.keys(release.images)))}`).join('; ');
+    throw ApplicationFailure.create({
+      type: RELEASE_ROLLED_BACK,
+      message: `release ${describeImages(release.images)} failed (${what}); rolled back, healthy again: ${now}`,
+      details: [{ failure: what, attempted: release.images, running: restored }],
+      nonRetryable: true,
+      cause,
+    });
+  }
+}
+
+/** Rule 7: the schema the CLI used, again at workflow start; bad input fails before any SSH. */
+function validated(input: DeployReleaseInput): DeployRelease {
+  try {
+    return parseDeployReleaseInput(input);
+  } catch (err) {
+    if (err instanceof DeployInputError) throw ApplicationFailure.create({ type: 'InvalidInput', message: err.message, details: [err.problems], nonRetryable: true });
+    throw err;
+  }
+}
+
+function hostTargets(release: DeployRelease): HostTarget[] {
+  return release.hosts.map((h) => ({ instance: h.instance, host: h.address, port: release.ssh.port, user: release.ssh.user, key: release.ssh.key, fingerprints: [h.hostKey] }));
+}
+
+/** `docker compose ps` on the host: every running service with its image. */
+async function runningImages(target: HostTarget, directory: string): Promise<Record<string, string[]>> {
+  const { stdoutTail } = await ssh.runRemoteCommand({ ...target, script: RUNNING_IMAGES, args: [directory], label: 'running images' });
+  const running: Record<string, string[]> = {};
+  for (const line of stdoutTail.split('\n')) {
+    const [service, image, ...rest] = line.trim().split(/\s+/);
+    if (!service || !image || rest.length > 0) continue;
+    running[service] = [...new Set([...(running[service] ?? []), image])];
+  }
+  return running;
+}
+
+/** What to go back to: each service being deployed must run, with one recognisable image. */
+function previousImages(target: HostTarget, running: Record<string, string[]>, services: string[]): Images {
+  const previous: Images = {};
+  for (const service of services) {
+    const images = running[service] ?? [];
+    const refuse = (type: string, why: string) =>
+      ApplicationFailure.create({ type, message: `${service} on ${target.instance} ${why}; nothing was changed`, details: [{ instance: target.instance, running }], nonRetryable: true });
+    if (images.length === 0) throw refuse('ServiceNotRunning', `is not a running service (running: ${Object.keys(running).sort().join(', ') || 'none'}), so there is no version to go back to`);
+    if (images.length > 1) throw refuse('ServiceImagesDiffer', `runs several images at once (${images.join(', ')})`);
+    if (!IMAGE_REF.test(images[0]!)) throw refuse('UnrecognisedImage', `runs ${images[0]}, which is not an image with a tag that could be restored`);
+    previous[service] = images[0]!;
+  }
+  return previous;
+}
+
+/** Rewrites only the `<SERVICE>_IMAGE` lines of .env; every other line (secrets too) stays on the host. */
+async function setImages(target: HostTarget, directory: string, images: Images): Promise<void> {
+  const pairs = Object.entries(images).flatMap(([service, image]) => [imageVariable(service), image]);
+  await ssh.runRemoteCommand({ ...target, script: SET_IMAGES, args: [directory, ...pairs], label: 'set images' });
+}
+
+async function composeUp(target: HostTarget, directory: string): Promise<void> {
+  await ssh.runRemoteCommand({ ...target, script: COMPOSE_UP, args: [directory], label: 'docker compose pull and up', timeoutMs: 20 * 60_000 });
+}
+
+/** Every service in `images` runs exactly that image; returns all running services' images. */
+async function expectRunning(target: HostTarget, directory: string, images: Images): Promise<Images> {
+  const running = await runningImages(target, directory);
+  const wrong = Object.entries(images).filter(([service, image]) => running[service]?.length !== 1 || running[service]![0] !== image);
+  if (wrong.length > 0) {
+    const what = wrong.map(([service, image]) => `${service} should run ${image} but ${running[service]?.length ? `runs ${running[service]!.join(', ')}` : 'is not running'}`).join('; ');
+    throw ApplicationFailure.create({ type: 'ReleaseNotRunning', message: `on ${target.instance}: ${what}`, details: [{ instance: target.instance, running }], nonRetryable: true });
+  }
+  return Object.fromEntries(Object.entries(running).map(([service, list]) => [service, list.join(', ')]));
+}
+
+/** The undo of a release on one host: the previous images, restarted, running and healthy. */
+async function restore(target: HostTarget, directory: string, previous: Images, checks: HealthCheck[]): Promise<Images> {
+  await setImages(target, directory, previous);
+  await composeUp(target, directory);
+  await healthGate(target.host, checks);
+  return expectRunning(target, directory, previous);
+}
+
+function describeImages(images: Images): string {
+  return Object.entries(images).map(([service, image]) => `${service} ${image}`).join(', ') || 'nothing';
+}
+
+function pick(images: Images, services: string[]): Images {
+  return Object.fromEntries(services.filter((s) => s in images).map((s) => [s, images[s]!]));
+}
+
+function byInstance(targets: HostTarget[], images: Images[]): Record<string, Images> {
+  return Object.fromEntries(targets.map((target, i) => [target.instance, images[i]!]));
+}
