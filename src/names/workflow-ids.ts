@@ -1,0 +1,35 @@
+// Every workflow id opsflow starts, built here and nowhere else, so the CLI, schedules, the
+// environment entity and tests agree on how to find a run. Pure functions (no clock, no
+// randomness): workflow code may import this module, and callers pass the unique part in.
+
+/** The environment's entity workflow: one per environment, holding its inventory and claims. */
+export const environmentWorkflowId = (environment: string) => `environment-${environment}`;
+
+/** Provisioning reuses one id per environment: a second provision of the same name finds the first. */
+export const provisionWorkflowId = (environment: string) => `provision-${environment}`;
+
+/**
+ * Deploys and destroys run many times per environment, so each run needs its own id; the unique
+ * part is the caller's (see `uniqueSuffix`), kept so ids stay unique even where the environment's
+ * claim is what keeps operations one at a time.
+ */
+export const deployWorkflowId = (environment: string, unique: string) => `deploy-${environment}-${unique}`;
+export const destroyWorkflowId = (environment: string, unique: string) => `destroy-${environment}-${unique}`;
+
+/** Backup runs started by a policy's schedule (the schedule id is the same string). */
+export const backupWorkflowId = (policy: string) => `backup-${policy}`;
+export const backupScheduleId = backupWorkflowId;
+
+/** The worker round trip `opsflow doctor` and `opsflow worker check` start. */
+export const checkWorkerWorkflowId = (unique: string) => `check-worker-${unique}`;
+
+/**
+ * A suffix unique per start: the start time in ms, base 36, then a counter so two starts in the
+ * same millisecond still differ. Client side only (workflows have their own deterministic clock).
+ */
+let lastSuffix = { at: 0, count: 0 };
+export function uniqueSuffix(now: number = Date.now()): string {
+  lastSuffix = now === lastSuffix.at ? { at: now, count: lastSuffix.count + 1 } : { at: now, count: 0 };
+  return lastSuffix.count === 0 ? String(now) : `${now}-${lastSuffix.count}`;
+}
+
