@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { utils as sshUtils } from 'ssh2';
 import type { Client } from '@temporalio/client';
-import { describeTarget } from '../temporal/connection';
+import { describeTarget, TemporalUnreachableError } from '../temporal/connection';
 import { OPS_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { TASK_QUEUE } from '../temporal/task-queues';
 import { configuredSshKeys } from '../ssh-keys';
@@ -43,6 +43,8 @@ async function temporalChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
     results.push(await roundTripCheck(connected.client));
     return results;
   } catch (err) {
+    // connectClient's own error already names the address, where it came from, and how to change it.
+    if (err instanceof TemporalUnreachableError) return [{ name: 'temporal', state: 'fail', detail: err.message }];
     const where = connected ? describeTarget(connected.target) : env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
     return [{ name: 'temporal', state: 'fail', detail: `cannot reach Temporal at ${where}: ${message(err)}. Start the local stack with \`npm start\`, or set TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY for your cluster` }];
   } finally {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { WorkerDescription } from '../activities/worker/worker-info';
-import { loadTemporalTarget, type TemporalTarget } from '../temporal/connection';
+import { loadTemporalTarget, TemporalUnreachableError, type TemporalTarget } from '../temporal/connection';
 import { dataConverterFromEnv } from '../temporal/codec/data-converter';
 import { TASK_QUEUE } from '../temporal/task-queues';
 import type { OperationStatus } from '../workflows/shared/status';
@@ -14,11 +14,22 @@ export interface ConnectedClient {
   target: TemporalTarget;
 }
 
-export async function connectClient(env: NodeJS.ProcessEnv = process.env, connectTimeoutMs = 5000): Promise<ConnectedClient> {
+export async function connectClient(
+  env: NodeJS.ProcessEnv = process.env,
+  connectTimeoutMs = 5000,
+  note: (line: string) => void = (line) => process.stderr.write(`opsflow: ${line}\n`),
+): Promise<ConnectedClient> {
   const target = loadTemporalTarget(env);
+  if (target.note) note(target.note);
   // The worker's codec: what the CLI and its schedules send is encrypted, what it reads decrypted.
   const dataConverter = dataConverterFromEnv(env, target.connectionOptions.address);
-  const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: connectTimeoutMs });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: connectTimeoutMs });
+  } catch (err) {
+    // The SDK says only "Failed to connect before the deadline": say where, and how to change it.
+    throw new TemporalUnreachableError(target, err);
+  }
   return { client: new Client({ connection, namespace: target.namespace, dataConverter }), connection, target };
 }
 

@@ -18,6 +18,8 @@ import { connectClient, runCheckWorker, startOperation, workerPollerCount } from
 import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-server';
 import { isPortInUse } from './ports';
 import { resolveTemporalCli } from './temporal-cli';
+import { lookUpRecordedStack, recordStack, recordedStackFile } from './recorded-stack';
+import { loadTemporalTarget } from '../temporal/connection';
 import { readEndpoint, type LocalCloudEndpoint } from '../localcloud/endpoint';
 import { FALLBACK_SSH_PORT } from '../localcloud/hosts/droplet-hosts';
 import { generateEd25519 } from '../localcloud/hosts/host-key';
@@ -43,28 +45,24 @@ export interface UpOptions {
   say?: (line: string) => void;
 }
 
-interface StackRecord {
-  pid: number;
-  address: string;
-  uiUrl: string;
-  startedAt: string;
-}
-
 export async function up(options: UpOptions): Promise<number> {
   const env = options.env ?? process.env;
   const say = options.say ?? ((line: string) => process.stdout.write(line + '\n'));
   const dir = ensureStateDir(env);
-  const stackFile = path.join(dir, 'stack.json');
+  const stackFile = recordedStackFile(env);
   const address = `${options.ip}:${options.port}`;
   const uiUrl = `http://${options.ip}:${options.uiPort}`;
+  const metricsUrl = `http://127.0.0.1:${options.metricsPort}/metrics`;
 
-  const running = readRunningStack(stackFile);
-  if (running) {
+  const recorded = lookUpRecordedStack(env);
+  if (recorded.state === 'running') {
+    const running = recorded.stack;
     say(`opsflow stack already running (pid ${running.pid}, since ${running.startedAt}).`);
-    say(`  Temporal: ${running.address}   Web UI: ${running.uiUrl}`);
+    say(`  Temporal: ${running.address}   Web UI: ${running.uiUrl}${running.localcloudUrl ? `   local cloud: ${running.localcloudUrl}` : ''}`);
     say('  Stop it with Ctrl-C in its terminal, or `kill -INT ' + running.pid + '`.');
     return 0;
   }
+  if (recorded.state === 'stale') say(`Note: ${recorded.note}; this start replaces it.`);
 
   const children: { name: string; process: ChildProcess }[] = [];
   // Safety net: children live in their own process groups, so never leave them behind on exit.
@@ -103,12 +101,15 @@ export async function up(options: UpOptions): Promise<number> {
 
     /** Port the local cloud's droplets answer SSH on, when this run started it. */
     let sshPort: number | undefined;
+    /** Recorded for the other commands; undefined when workflows act on a real account. */
+    let localcloudUrl: string | undefined;
     if (env.DIGITALOCEAN_TOKEN) {
       say(`DIGITALOCEAN_TOKEN is set: workflows act on the real DigitalOcean account (${env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com'}).`);
     } else {
       const existing = readEndpoint(env);
       if (existing) {
         say(`Using the local cloud already running at ${existing.apiUrl}.`);
+        localcloudUrl = existing.apiUrl;
       } else {
         try {
           resolveBwrap();
@@ -122,6 +123,7 @@ export async function up(options: UpOptions): Promise<number> {
         const cloud = spawnCli(env, ['localcloud', 'start', '--port', String(options.localcloudPort), '--ssh-port', String(sshPort)], path.join(dir, 'localcloud.log'));
         children.push({ name: 'local cloud', process: cloud });
         const endpoint = await waitForEndpoint(env, cloud, 60_000);
+        localcloudUrl = endpoint.apiUrl;
         say(`Local cloud (DigitalOcean API) is up at ${endpoint.apiUrl}; its token is in ${path.join(dir, 'localcloud', 'token')}.`);
         say(`  Its droplets answer SSH on port ${sshPort}${sshPort === 22 ? '' : ' (port 22 cannot be bound here)'}, each on its own 127.x address.`);
         if (endpoint.spaces) say(`Spaces (S3) for backups is at ${endpoint.spaces.endpoint}; its keys are in ${path.join(dir, 'localcloud', 'spaces-keys.json')}.`);
@@ -141,7 +143,8 @@ export async function up(options: UpOptions): Promise<number> {
         children.push({ name: 'worker', process: worker });
         say(`Worker started (pid ${worker.pid}); logs in ${path.join(dir, 'worker.log')}.`);
       }
-      writeFileSync(stackFile, JSON.stringify({ pid: process.pid, address, uiUrl, startedAt: new Date().toISOString() } satisfies StackRecord), { mode: 0o600 });
+      // Every other command (status, provision, doctor, a hand-started worker) finds the stack here.
+      recordStack({ pid: process.pid, address, uiUrl, metricsUrl, localcloudUrl, startedAt: new Date().toISOString() }, env);
 
       const check = await runCheckWorker(client, 60_000);
       say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
@@ -154,8 +157,10 @@ export async function up(options: UpOptions): Promise<number> {
     say(`opsflow is running.  Web UI: ${uiUrl}/namespaces/default/workflows`);
     say(`  Start a workflow:  temporal workflow start --address ${address} --task-queue ${TASK_QUEUE} --type checkWorker`);
     say(`  Watch it:          temporal workflow list --address ${address}`);
-    say(`  Diagnose:          npx opsflow doctor`);
-    say(`  Worker metrics:    http://127.0.0.1:${options.metricsPort}/metrics`);
+    // Plain `doctor` finds this stack through its record unless TEMPORAL_ADDRESS or a profile say otherwise.
+    const doctorFindsIt = loadTemporalTarget(env).connectionOptions.address === address;
+    say(`  Diagnose:          ${doctorFindsIt ? '' : `TEMPORAL_ADDRESS=${address} `}npx opsflow doctor`);
+    say(`  Worker metrics:    ${metricsUrl}`);
     say('Press Ctrl-C to stop everything.');
   } catch (err) {
     say(`opsflow up failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -253,16 +258,6 @@ export async function dropletSshPort(env: NodeJS.ProcessEnv): Promise<number> {
     server.listen(22, `127.${network}.0.1`, () => server.close(() => resolve(true)));
   });
   return bindable ? 22 : FALLBACK_SSH_PORT;
-}
-
-function readRunningStack(stackFile: string): StackRecord | undefined {
-  try {
-    const record = JSON.parse(readFileSync(stackFile, 'utf8')) as StackRecord;
-    process.kill(record.pid, 0);
-    return record;
-  } catch {
-    return undefined;
-  }
 }
 
 function spawnWorker(env: NodeJS.ProcessEnv, options: UpOptions, logFile: string): ChildProcess {

@@ -12,7 +12,8 @@ import { generateEd25519 } from '../helpers/ssh-keys';
 
 describe('Temporal connection settings', () => {
   test('default to the local dev server', () => {
-    const target = loadTemporalTarget({ HOME: tempDir('home') });
+    // A state folder of its own: a running `npm start` in the checkout records its stack there.
+    const target = loadTemporalTarget({ HOME: tempDir('home'), OPSFLOW_STATE_DIR: tempDir('state') });
     expect(target.connectionOptions.address).toBe('127.0.0.1:7233');
     expect(target.namespace).toBe('default');
   });

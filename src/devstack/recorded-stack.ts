@@ -1,0 +1,67 @@
+// The running local stack's addresses, recorded by `opsflow up` in the state folder, so every other
+// command (and a worker started by hand) finds it by itself on whatever ports it was given.
+// Written only by `up` and removed when it stops; private (0600 in a 0700 folder) like the rest.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ensureStateDir, stateDir } from '../paths';
+
+export interface RecordedStack {
+  /** The `opsflow up` process that owns the stack: the record holds only while it lives. */
+  pid: number;
+  /** Temporal frontend (gRPC), host:port. */
+  address: string;
+  uiUrl: string;
+  metricsUrl?: string;
+  /** The local cloud's DigitalOcean API, when this stack uses one. */
+  localcloudUrl?: string;
+  startedAt: string;
+}
+
+export type RecordedStackLookup =
+  | { state: 'none' }
+  | { state: 'running'; stack: RecordedStack; file: string }
+  /** A file left by an `up` that is gone (killed, machine restarted): ignored, with a note. */
+  | { state: 'stale'; file: string; note: string };
+
+export function recordedStackFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(stateDir(env), 'stack.json');
+}
+
+export function recordStack(stack: RecordedStack, env: NodeJS.ProcessEnv = process.env): string {
+  const file = path.join(ensureStateDir(env), 'stack.json');
+  writeFileSync(file, JSON.stringify(stack, null, 2) + '\n', { mode: 0o600 });
+  // `mode` applies only when the file is created; one left by an older version is tightened too.
+  chmodSync(file, 0o600);
+  return file;
+}
+
+export function lookUpRecordedStack(env: NodeJS.ProcessEnv = process.env): RecordedStackLookup {
+  const file = recordedStackFile(env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { state: 'none' };
+  }
+  let stack: RecordedStack;
+  try {
+    stack = JSON.parse(text) as RecordedStack;
+    if (!Number.isInteger(stack.pid) || typeof stack.address !== 'string') throw new Error('no pid or address');
+  } catch (err) {
+    return { state: 'stale', file, note: `ignoring ${file}: it is not a stack record (${err instanceof Error ? err.message : String(err)})` };
+  }
+  if (!isAlive(stack.pid)) {
+    return { state: 'stale', file, note: `ignoring ${file}: the stack it records (Temporal at ${stack.address}, started ${stack.startedAt} by pid ${stack.pid}) is no longer running` };
+  }
+  return { state: 'running', stack, file };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it lives, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
