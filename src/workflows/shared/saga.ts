@@ -3,14 +3,10 @@
 // Compensations are usually activities with their own finite retry policy (see COMPENSATION_RETRY),
 // so "retry a failing compensation" is Temporal's job; this helper records which ones finally failed
 // and names them in the workflow's failure instead of swallowing them.
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
-  type RetryPolicy,
-} from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, isCancellation, log, type RetryPolicy } from '@temporalio/workflow';
+import { failedAndKept, OUTCOME, rollbackIncomplete, rolledBack, type RollbackReport } from './failures';
+
+export type { FailedCompensation, RollbackReport } from './failures';
 
 /** Retry policy for compensation activities: persistent, but finite so a stuck undo is reported. */
 export const COMPENSATION_RETRY: RetryPolicy = {
@@ -20,21 +16,9 @@ export const COMPENSATION_RETRY: RetryPolicy = {
   maximumAttempts: 5,
 };
 
-export interface FailedCompensation {
-  name: string;
-  error: string;
-}
-
-export interface RollbackReport {
-  /** Compensations that completed, in the order they ran (newest step first). */
-  compensated: string[];
-  /** Compensations that still failed after their retries. */
-  failed: FailedCompensation[];
-}
-
-/** Failure types a saga workflow ends with; stable names for alerting and tests. */
-export const ROLLED_BACK = 'RolledBack';
-export const ROLLBACK_INCOMPLETE = 'RollbackIncomplete';
+/** Failure types a saga workflow ends with (defined in ./failures); kept here for callers that import them from the saga. */
+export const ROLLED_BACK = OUTCOME.RolledBack;
+export const ROLLBACK_INCOMPLETE = OUTCOME.RollbackIncomplete;
 
 interface Compensation {
   name: string;
@@ -79,6 +63,13 @@ export interface SagaOptions {
   rollbackOnFailure?: boolean;
   /** Told before compensations start, so a status query can say so. */
   onRollback?: () => void;
+  /** Told when the rollback has ended, with its report (a status query can say how it ended). */
+  onRolledBack?: (report: RollbackReport, original: unknown) => void;
+  /**
+   * The workflow's own words for the failure after a rollback (what runs again, what to check);
+   * `what` is the one-line cause ("cancelled" or the failed step). The failure type stays the saga's.
+   */
+  describeRollback?: (what: string, report: RollbackReport) => { message: string; details?: Record<string, unknown> };
 }
 
 /**
@@ -92,41 +83,25 @@ export async function runSaga<T>(body: (saga: Saga) => Promise<T>, options: Saga
     return await body(saga);
   } catch (err) {
     if (options.rollbackOnFailure === false && !isCancellation(err)) {
-      throw ApplicationFailure.create({
-        type: 'FailedAndKept',
-        message: `${describeError(err)}; kept for inspection (onFailure: keep): ${saga.pending.join(', ') || 'nothing created'}`,
-        details: [{ kept: saga.pending }],
-        nonRetryable: true,
-        cause: err instanceof Error ? err : undefined,
-      });
+      throw failedAndKept(`${describeError(err)}; kept for inspection (onFailure: keep): ${saga.pending.join(', ') || 'nothing created'}`, saga.pending, err instanceof Error ? err : undefined);
     }
     options.onRollback?.();
     const report = await saga.rollback();
-    throw rollbackOutcome(err, report);
+    options.onRolledBack?.(report, err);
+    throw rollbackOutcome(err, report, options.describeRollback);
   }
 }
 
-function rollbackOutcome(original: unknown, report: RollbackReport): unknown {
+function rollbackOutcome(original: unknown, report: RollbackReport, describe: SagaOptions['describeRollback']): unknown {
   if (report.failed.length === 0 && isCancellation(original)) return original;
   const cause = original instanceof Error ? original : undefined;
   const what = isCancellation(original) ? 'cancelled' : describeError(original);
+  const own = describe?.(what, report);
   if (report.failed.length === 0) {
-    return ApplicationFailure.create({
-      type: ROLLED_BACK,
-      message: `${what}; rolled back ${report.compensated.length} step(s)`,
-      details: [report],
-      nonRetryable: true,
-      cause,
-    });
+    return rolledBack(own?.message ?? `${what}; rolled back ${report.compensated.length} step(s)`, report, { cause, extra: own?.details });
   }
   const names = report.failed.map((f) => `${f.name} (${f.error})`).join('; ');
-  return ApplicationFailure.create({
-    type: ROLLBACK_INCOMPLETE,
-    message: `${what}; rollback incomplete, compensations failed: ${names}`,
-    details: [report],
-    nonRetryable: true,
-    cause,
-  });
+  return rollbackIncomplete(own?.message ?? `${what}; rollback incomplete, compensations failed: ${names}`, report, { cause, extra: own?.details });
 }
 
 /** One line naming what failed: the activity (if any) and the innermost cause's message. */

@@ -1,0 +1,133 @@
+// Every failure type opsflow ends a workflow or an activity with, named here once, so alerting,
+// the CLI and tests match on one vocabulary. Imports only @temporalio/common: workflows,
+// activities and the client may all use it.
+import { ApplicationFailure } from '@temporalio/common';
+
+/** How an operation that undoes its steps ends when it cannot finish (the saga dialect). */
+export const OUTCOME = {
+  /** Failed or cancelled, and every step it had done was undone. */
+  RolledBack: 'RolledBack',
+  /** Failed, and some undo steps still failed after their retries; details name them. */
+  RollbackIncomplete: 'RollbackIncomplete',
+  /** Failed with `onFailure: keep`: what it made is left in place for inspection. */
+  FailedAndKept: 'FailedAndKept',
+} as const;
+
+/** Refused at the start, before any side effect. */
+export const REFUSAL = {
+  /** A spec document (environment, backup policy) does not parse; details list each field. */
+  InvalidSpec: 'InvalidSpec',
+  /** An operation's input does not parse; details list each field. */
+  InvalidInput: 'InvalidInput',
+} as const;
+
+/** Named failures of single steps (activities and workflow checks), by system. */
+export const STEP_FAILURE = {
+  // releases
+  ServiceNotRunning: 'ServiceNotRunning',
+  ServiceImagesDiffer: 'ServiceImagesDiffer',
+  UnrecognisedImage: 'UnrecognisedImage',
+  ReleaseNotRunning: 'ReleaseNotRunning',
+  // SSH
+  InvalidSshInput: 'InvalidSshInput',
+  SshHostKeyMismatch: 'SshHostKeyMismatch',
+  SshAuthenticationFailed: 'SshAuthenticationFailed',
+  SshConnectionFailed: 'SshConnectionFailed',
+  SshKeyUnavailable: 'SshKeyUnavailable',
+  SshUnreachable: 'SshUnreachable',
+  RemoteCommandFailed: 'RemoteCommandFailed',
+  RemoteCommandTimedOut: 'RemoteCommandTimedOut',
+  SftpFailed: 'SftpFailed',
+  SecretUnavailable: 'SecretUnavailable',
+  // HTTP health
+  InvalidHealthCheck: 'InvalidHealthCheck',
+  HealthCheckFailed: 'HealthCheckFailed',
+  // cloud (the API's own kinds arrive as DigitalOcean<Kind>, see activities/digitalocean/failures.ts)
+  ResourceConflict: 'ResourceConflict',
+  VpcStillInUse: 'VpcStillInUse',
+  DropletCreateFailed: 'DropletCreateFailed',
+  DigitalOceanActionErrored: 'DigitalOceanActionErrored',
+  DigitalOceanConflict: 'DigitalOceanConflict',
+  SnapshotSourceNotFound: 'SnapshotSourceNotFound',
+  SnapshotSourceAmbiguous: 'SnapshotSourceAmbiguous',
+  SnapshotNotListed: 'SnapshotNotListed',
+  SnapshotChanged: 'SnapshotChanged',
+  // backups
+  BackupsFailed: 'BackupsFailed',
+  VerificationFailed: 'VerificationFailed',
+  RetentionFloorBreached: 'RetentionFloorBreached',
+  NotFound: 'NotFound',
+  DatabaseExists: 'DatabaseExists',
+  NotYetSupported: 'NotYetSupported',
+  Unsupported: 'Unsupported',
+} as const;
+
+export type OutcomeType = (typeof OUTCOME)[keyof typeof OUTCOME];
+export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
+export type StepFailureType = (typeof STEP_FAILURE)[keyof typeof STEP_FAILURE];
+export type FailureType = OutcomeType | RefusalType | StepFailureType;
+
+/**
+ * Names deployRelease ended with before it rolled back through the saga helper. Runs in users'
+ * histories still carry them; `canonicalFailureType` reads them as today's names.
+ */
+export const LEGACY_FAILURE_TYPES: Readonly<Record<string, OutcomeType>> = {
+  ReleaseRolledBack: OUTCOME.RolledBack,
+  RollbackFailed: OUTCOME.RollbackIncomplete,
+};
+
+/** Today's name for a failure type, whichever opsflow version wrote it. */
+export function canonicalFailureType(type: string): string {
+  return LEGACY_FAILURE_TYPES[type] ?? type;
+}
+
+/** A rollback's account: what was undone, and what still failed. */
+export interface FailedCompensation {
+  name: string;
+  error: string;
+}
+export interface RollbackReport {
+  /** Compensations that completed, in the order they ran (newest step first). */
+  compensated: string[];
+  /** Compensations that still failed after their retries. */
+  failed: FailedCompensation[];
+}
+
+interface FailureOptions {
+  details?: unknown[];
+  cause?: Error;
+}
+
+/** Any named failure; nonRetryable unless said otherwise, since most name a decision, not a blip. */
+export function failure(type: FailureType, message: string, options: FailureOptions & { retryable?: boolean; nextRetryDelay?: number } = {}): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: !options.retryable,
+    ...(options.details ? { details: options.details } : {}),
+    ...(options.cause ? { cause: options.cause } : {}),
+    ...(options.nextRetryDelay !== undefined ? { nextRetryDelay: options.nextRetryDelay } : {}),
+  });
+}
+
+/** Everything undone. `extra` joins the report in the details (e.g. what runs again after a release). */
+export function rolledBack(message: string, report: RollbackReport, options: { cause?: Error; extra?: Record<string, unknown> } = {}): ApplicationFailure {
+  return failure(OUTCOME.RolledBack, message, { details: [{ ...report, ...options.extra }], cause: options.cause });
+}
+
+/** Some undo steps still failed; the report names each with its error. */
+export function rollbackIncomplete(message: string, report: RollbackReport, options: { cause?: Error; extra?: Record<string, unknown> } = {}): ApplicationFailure {
+  return failure(OUTCOME.RollbackIncomplete, message, { details: [{ ...report, ...options.extra }], cause: options.cause });
+}
+
+export function failedAndKept(message: string, kept: string[], cause?: Error): ApplicationFailure {
+  return failure(OUTCOME.FailedAndKept, message, { details: [{ kept }], cause });
+}
+
+export function invalidSpec(message: string, problems?: string[]): ApplicationFailure {
+  return failure(REFUSAL.InvalidSpec, message, problems ? { details: [problems] } : {});
+}
+
+export function invalidInput(message: string, problems?: string[]): ApplicationFailure {
+  return failure(REFUSAL.InvalidInput, message, problems ? { details: [problems] } : {});
+}
