@@ -1,16 +1,19 @@
 // deployRelease: the runbook for a new release of a provisioned environment's compose application.
 // Note what runs now, write the new images into .env, pull and restart, and hold the release to the
 // health gate. If anything fails, or the run is cancelled, put the previous images back, restart,
-// and check that they are healthy again: the workflow then fails with ReleaseRolledBack saying
-// which version runs, or with RollbackFailed when even the old version did not come back.
-import { ApplicationFailure, isCancellation, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+// and check that they are healthy again, through the saga helper every workflow uses: the workflow
+// then fails with RolledBack saying which version runs, or with RollbackIncomplete when even the old
+// version did not come back. (Runs before the patch below ended ReleaseRolledBack / RollbackFailed.)
+import { ApplicationFailure, isCancellation, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { DeployInputError, IMAGE_REF, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
+import { IMAGE_REF, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { COMPOSE_UP, imageVariable, RUNNING_IMAGES, SET_IMAGES } from '../environment/host-scripts';
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
-import { describeError, Saga } from '../shared/saga';
+import { failure, LEGACY_FAILURE_TYPES, OUTCOME, STEP_FAILURE } from '../shared/failures';
+import { runSaga } from '../shared/saga';
 import { StatusTracker } from '../shared/status';
+import { validated } from '../shared/validated';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
 
@@ -35,16 +38,18 @@ export interface DeployResult {
   urls: string[];
 }
 
-/** Failure types deployRelease ends with; stable names for alerting, the CLI and tests. */
-export const RELEASE_ROLLED_BACK = 'ReleaseRolledBack';
-export const ROLLBACK_FAILED = 'RollbackFailed';
+/**
+ * From this patch on, a release that fails ends with the saga's failure types (RolledBack,
+ * RollbackIncomplete); runs recorded before it keep their old names when replayed.
+ */
+export const SAGA_FAILURE_TYPES_PATCH = 'deploy-release-saga-failure-types';
 
 const STEPS = ['validate input', 'record running images', 'write new images', 'pull and start', 'health gate'];
 
 export async function deployRelease(input: DeployReleaseInput): Promise<DeployResult> {
   const status = new StatusTracker('deployRelease', STEPS);
   status.step('validate input');
-  const release = validated(input);
+  const release = validated('input', parseDeployReleaseInput, input);
   upsertSearchAttributes([
     { key: OpsEnvironment, value: release.environment },
     { key: OpsOperation, value: 'deploy' },
@@ -63,72 +68,65 @@ export async function deployRelease(input: DeployReleaseInput): Promise<DeployRe
   }
   targets.forEach((target, i) => status.recordResource({ kind: 'rollback target', id: `${target.instance}: ${describeImages(previous[i]!)}` }));
 
-  const saga = new Saga();
   const restored: Record<string, Images> = {};
+  const attempted = describeImages(release.images);
   try {
-    status.step('write new images');
-    // Registered before the write: putting back what already runs is harmless on a host the
-    // write never reached, and it covers a write whose answer was lost.
-    targets.forEach((target, i) =>
-      saga.addCompensation(`restore previous images on ${target.instance}`, async () => {
-        restored[target.instance] = await restore(target, release.directory, previous[i]!, checks);
-      }),
+    return await runSaga(
+      async (saga) => {
+        status.step('write new images');
+        // Registered before the write: putting back what already runs is harmless on a host the
+        // write never reached, and it covers a write whose answer was lost.
+        targets.forEach((target, i) =>
+          saga.addCompensation(`restore previous images on ${target.instance}`, async () => {
+            restored[target.instance] = await restore(target, release.directory, previous[i]!, checks);
+          }),
+        );
+        await Promise.all(targets.map((target) => setImages(target, release.directory, release.images)));
+
+        status.step('pull and start');
+        await Promise.all(targets.map((target) => composeUp(target, release.directory)));
+
+        status.step('health gate');
+        const urls = (await Promise.all(targets.map((target) => healthGate(target.host, checks)))).flat();
+        // A release that crashed after starting is no longer listed as running.
+        const running = await Promise.all(targets.map((target) => expectRunning(target, release.directory, release.images)));
+
+        status.finish('done');
+        return {
+          environment: release.environment,
+          images: release.images,
+          hosts: targets.map((target, i) => ({ instance: target.instance, address: target.host, previous: previous[i]!, running: running[i]! })),
+          urls,
+        };
+      },
+      {
+        onRollback: () => status.finish('rolling back'),
+        // A cancelled run ends cancelled; the status query and the history say what was put back.
+        onRolledBack: (report, err) => status.finish(report.failed.length > 0 ? 'failed' : isCancellation(err) ? 'cancelled' : 'rolled back'),
+        describeRollback: (what, report) => {
+          if (report.failed.length > 0) {
+            const failures = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
+            return {
+              message: `release ${attempted} failed (${what}) and the previous images did not come back: ${failures}. Check the hosts by hand (docker compose ps in ${release.directory}).`,
+              details: { failure: what, attempted: release.images, previous: byInstance(targets, previous), restored, rollbackFailures: report.failed },
+            };
+          }
+          const now = targets.map((target) => `${target.instance} runs ${describeImages(pick(restored[target.instance] ?? {}, Object.keys(release.images)))}`).join('; ');
+          return { message: `release ${attempted} failed (${what}); rolled back, healthy again: ${now}`, details: { failure: what, attempted: release.images, running: restored } };
+        },
+      },
     );
-    await Promise.all(targets.map((target) => setImages(target, release.directory, release.images)));
-
-    status.step('pull and start');
-    await Promise.all(targets.map((target) => composeUp(target, release.directory)));
-
-    status.step('health gate');
-    const urls = (await Promise.all(targets.map((target) => healthGate(target.host, checks)))).flat();
-    // A release that crashed after starting is no longer listed as running.
-    const running = await Promise.all(targets.map((target) => expectRunning(target, release.directory, release.images)));
-
-    status.finish('done');
-    return {
-      environment: release.environment,
-      images: release.images,
-      hosts: targets.map((target, i) => ({ instance: target.instance, address: target.host, previous: previous[i]!, running: running[i]! })),
-      urls,
-    };
   } catch (err) {
-    status.finish('rolling back');
-    const report = await saga.rollback(); // newest first, in a scope cancellation cannot interrupt
-    const what = isCancellation(err) ? 'cancelled' : describeError(err);
-    const cause = err instanceof Error ? err : undefined;
-    if (report.failed.length > 0) {
-      status.finish('failed');
-      const failures = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
-      throw ApplicationFailure.create({
-        type: ROLLBACK_FAILED,
-        message: `release ${describeImages(release.images)} failed (${what}) and the previous images did not come back: ${failures}. Check the hosts by hand (docker compose ps in ${release.directory}).`,
-        details: [{ failure: what, attempted: release.images, previous: byInstance(targets, previous), restored, rollbackFailures: report.failed }],
-        nonRetryable: true,
-        cause,
-      });
-    }
-    status.finish(isCancellation(err) ? 'cancelled' : 'rolled back');
-    // A cancelled run ends cancelled; the status query and the history say what was put back.
-    if (isCancellation(err)) throw err;
-    const now = targets.map((target) => `${target.instance} runs ${describeImages(pick(restored[target.instance] ?? {}, Object.keys(release.images)))}`).join('; ');
-    throw ApplicationFailure.create({
-      type: RELEASE_ROLLED_BACK,
-      message: `release ${describeImages(release.images)} failed (${what}); rolled back, healthy again: ${now}`,
-      details: [{ failure: what, attempted: release.images, running: restored }],
-      nonRetryable: true,
-      cause,
-    });
+    throw withNameOfItsTime(err);
   }
 }
 
-/** Rule 7: the schema the CLI used, again at workflow start; bad input fails before any SSH. */
-function validated(input: DeployReleaseInput): DeployRelease {
-  try {
-    return parseDeployReleaseInput(input);
-  } catch (err) {
-    if (err instanceof DeployInputError) throw ApplicationFailure.create({ type: 'InvalidInput', message: err.message, details: [err.problems], nonRetryable: true });
-    throw err;
-  }
+/** Runs recorded before the saga dialect ended with deployRelease's own names; replaying them must give those back. */
+function withNameOfItsTime(err: unknown): unknown {
+  if (!(err instanceof ApplicationFailure) || (err.type !== OUTCOME.RolledBack && err.type !== OUTCOME.RollbackIncomplete)) return err;
+  if (patched(SAGA_FAILURE_TYPES_PATCH)) return err;
+  const legacy = Object.keys(LEGACY_FAILURE_TYPES).find((old) => LEGACY_FAILURE_TYPES[old] === err.type)!;
+  return ApplicationFailure.create({ type: legacy, message: err.message, details: err.details, nonRetryable: true, cause: err.cause });
 }
 
 function hostTargets(release: DeployRelease): HostTarget[] {
@@ -152,8 +150,7 @@ function previousImages(target: HostTarget, running: Record<string, string[]>, s
   const previous: Images = {};
   for (const service of services) {
     const images = running[service] ?? [];
-    const refuse = (type: string, why: string) =>
-      ApplicationFailure.create({ type, message: `${service} on ${target.instance} ${why}; nothing was changed`, details: [{ instance: target.instance, running }], nonRetryable: true });
+    const refuse = (type: keyof typeof STEP_FAILURE, why: string) => failure(STEP_FAILURE[type], `${service} on ${target.instance} ${why}; nothing was changed`, { details: [{ instance: target.instance, running }] });
     if (images.length === 0) throw refuse('ServiceNotRunning', `is not a running service (running: ${Object.keys(running).sort().join(', ') || 'none'}), so there is no version to go back to`);
     if (images.length > 1) throw refuse('ServiceImagesDiffer', `runs several images at once (${images.join(', ')})`);
     if (!IMAGE_REF.test(images[0]!)) throw refuse('UnrecognisedImage', `runs ${images[0]}, which is not an image with a tag that could be restored`);
@@ -178,7 +175,7 @@ async function expectRunning(target: HostTarget, directory: string, images: Imag
   const wrong = Object.entries(images).filter(([service, image]) => running[service]?.length !== 1 || running[service]![0] !== image);
   if (wrong.length > 0) {
     const what = wrong.map(([service, image]) => `${service} should run ${image} but ${running[service]?.length ? `runs ${running[service]!.join(', ')}` : 'is not running'}`).join('; ');
-    throw ApplicationFailure.create({ type: 'ReleaseNotRunning', message: `on ${target.instance}: ${what}`, details: [{ instance: target.instance, running }], nonRetryable: true });
+    throw failure(STEP_FAILURE.ReleaseNotRunning, `on ${target.instance}: ${what}`, { details: [{ instance: target.instance, running }] });
   }
   return Object.fromEntries(Object.entries(running).map(([service, list]) => [service, list.join(', ')]));
 }
