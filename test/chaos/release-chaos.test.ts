@@ -119,7 +119,7 @@ test('a SIGKILL inside the rollback of an unhealthy release: rolled back to the 
   const kill = await killAimedAt(handle, (a) => `rollback: ${deployStep(a)}`, () => true);
   const err = await handle.result().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
-  expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('ReleaseRolledBack');
+  expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('RolledBack');
   const { perStep } = await landedKills([handle], [kill]);
   expect([...perStep.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
   expect((await handle.query<OperationStatus>('status')).step).toBe('rolled back');

@@ -163,7 +163,7 @@ test('a healthy release of two services goes out: the result and the hosts show 
   expect(history).not.toContain(SECRET);
 });
 
-test('a release that fails its health gate is rolled back: ReleaseRolledBack says what runs, every service is back and healthy', async () => {
+test('a release that fails its health gate is rolled back: RolledBack says what runs, every service is back and healthy', async () => {
   const current = await applicationImages();
   const started = Date.now();
   const { err, status } = await withWorker(async () => {
@@ -176,7 +176,7 @@ test('a release that fails its health gate is rolled back: ReleaseRolledBack say
   });
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-  expect(failure.type).toBe('ReleaseRolledBack');
+  expect(failure.type).toBe('RolledBack');
   expect(failure.message).toContain('release auth ghcr.io/acme/auth:2.0.3-unhealthy, fleet ghcr.io/acme/fleet:1.1.1 failed');
   expect(failure.message).toContain(`http://${address()}:8081/health was not healthy after 3 consecutive failed probes`);
   expect(failure.message).toContain(`rolled back, healthy again: app runs auth ${current.auth}, fleet ${current.fleet}`);
@@ -189,7 +189,7 @@ test('a release that fails its health gate is rolled back: ReleaseRolledBack say
   expect((await onHost()).images).toEqual({ ...current, postgres: 'postgres:15' });
 });
 
-test('when the previous images do not come back healthy either, the run fails with RollbackFailed, not ReleaseRolledBack', async () => {
+test('when the previous images do not come back healthy either, the run fails with RollbackIncomplete, not RolledBack', async () => {
   const current = await applicationImages();
   // A check nothing answers: the release fails it, and so does the version put back.
   const healthChecks = [...spec.healthChecks, { name: 'nothing', port: 9, path: '/health', expectStatus: 200, intervalSeconds: 1, attempts: 2 }];
@@ -197,7 +197,7 @@ test('when the previous images do not come back healthy either, the run fails wi
     env.client.workflow.execute('deployRelease', { taskQueue: TASK_QUEUE, workflowId: 'deploy-rollback-fails', args: [input({ fleet: 'ghcr.io/acme/fleet:1.1.2' }, { healthChecks })] }).catch((e: unknown) => e),
   );
   const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-  expect(failure.type).toBe('RollbackFailed');
+  expect(failure.type).toBe('RollbackIncomplete');
   expect(failure.message).toContain('release fleet ghcr.io/acme/fleet:1.1.2 failed');
   expect(failure.message).toContain(`the previous images did not come back: restore previous images on app: waitHealthy: http://${address()}:9/health was not healthy`);
   // The old images were written back and started; only their health could not be shown.
@@ -279,7 +279,7 @@ test('`opsflow deploy` finds the environment, deploys, follows progress and prin
   await expectServing(now);
 
   const failed = await withWorker(() => cli(['deploy', 'stack-a', '--set', 'booking=3.3.0-unhealthy']).catch((e: unknown) => e));
-  expect(((failed as WorkflowFailedError).cause as ApplicationFailure).type).toBe('ReleaseRolledBack');
+  expect(((failed as WorkflowFailedError).cause as ApplicationFailure).type).toBe('RolledBack');
   expect(((failed as WorkflowFailedError).cause as ApplicationFailure).message).toContain(`app runs booking ${now.booking}`);
   await expectServing(now);
 

@@ -231,7 +231,7 @@ function inClear(texts: string[], needles: string[]): string[] {
 
 test('control, codec off: the raw scan finds every spec value, address and result in clear, and never a secret', async () => {
   await runScenario('clear', undefined, async ({ histories, needles, schedule, deployError }) => {
-    expect(deployError).toContain('ReleaseRolledBack');
+    expect(deployError).toMatch(/^RolledBack: /);
     const found = stored(histories);
     expect(found.payloads.length).toBeGreaterThan(50);
     const texts = [...found.payloads.map(payloadText), ...found.failureTexts];
@@ -246,7 +246,7 @@ test('codec on: no payload or failure in any history holds a value in clear; the
   const codec = await startTestCodec();
   await runScenario('sealed', codec, async ({ env, histories, needles, schedule, deployError, publicIp }) => {
     // The CLI decoded the failure: the health gate's message reached the user in clear.
-    expect(deployError).toContain('ReleaseRolledBack');
+    expect(deployError).toMatch(/^RolledBack: /);
     expect(deployError).toContain('consecutive failed probes');
 
     const found = stored(histories);
