@@ -19,7 +19,8 @@ import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
 import type { DeployResult } from '../workflows/release/deploy-release';
-import { buildDeployInput, deployWorkflowId, formatDeployResult, lastProvisioning, parseSets } from './deploy';
+import { buildDeployInput, formatDeployResult, lastProvisioning, parseSets } from './deploy';
+import { deployWorkflowId, destroyWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { registerCodecServerCommand } from './codec-server-cli';
 
 /** One readable line (or a spec's list of problems) for any failure, never a stack trace. */
@@ -89,7 +90,7 @@ export function buildCli(): Command {
         return;
       }
       await withClient(async (client) => {
-        const handle = await startOperation(client, 'provisionEnvironment', `provision-${spec.name}`, [{ spec }], `provision ${spec.name} in ${spec.region}`);
+        const handle = await startOperation(client, 'provisionEnvironment', provisionWorkflowId(spec.name), [{ spec }], `provision ${spec.name} in ${spec.region}`);
         console.log(`Provisioning ${spec.name}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
         console.log(formatProvisionResult(await followProgress<ProvisionResult>(handle)));
@@ -113,7 +114,7 @@ export function buildCli(): Command {
           return;
         }
         const what = Object.entries(input.images).map(([service, image]) => `${service} ${image}`).join(', ');
-        const handle = await startOperation(client, 'deployRelease', deployWorkflowId(environment), [input], `deploy ${what} to ${environment}`);
+        const handle = await startOperation(client, 'deployRelease', deployWorkflowId(environment, uniqueSuffix()), [input], `deploy ${what} to ${environment}`);
         console.log(`Deploying ${what} to ${environment}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
         console.log(formatDeployResult(await followProgress<DeployResult>(handle)));
@@ -126,7 +127,7 @@ export function buildCli(): Command {
     .argument('<environment>')
     .action(async (environment: string) => {
       await withClient(async (client) => {
-        const handle = await startOperation(client, 'destroyEnvironment', `destroy-${environment}-${Date.now()}`, [{ environment }], `destroy ${environment}`);
+        const handle = await startOperation(client, 'destroyEnvironment', destroyWorkflowId(environment, uniqueSuffix()), [{ environment }], `destroy ${environment}`);
         console.log(`Destroying ${environment}: workflow ${handle.workflowId}`);
         const removed = await followProgress<{ droplets: unknown[]; volumes: unknown[]; firewalls: unknown[]; vpcs: unknown[]; reservedIps: unknown[] }>(handle);
         console.log(`Removed ${removed.droplets.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.vpcs.length} VPC(s), ${removed.reservedIps.length} reserved IP(s).`);

@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { provisionWorkflowId } from '../names/workflow-ids';
 import { dnsLabel } from '../specs/common';
 import { IMAGE_REF, IMAGE_TAG, parseDeployReleaseInput, SERVICE_NAME, type DeployRelease } from '../specs/deploy-release';
 import type { EnvironmentSpec } from '../specs/environment';
@@ -16,11 +17,6 @@ export interface Provisioned {
   runId: string;
   result: ProvisionResult;
   spec: EnvironmentSpec;
-}
-
-/** The environment's provisioning workflow id, as `opsflow provision` starts it. */
-export function provisionWorkflowId(environment: string): string {
-  return `provision-${environment}`;
 }
 
 /**
@@ -112,10 +108,6 @@ export function buildDeployInput(provisioned: Pick<Provisioned, 'result' | 'spec
     healthChecks: spec.healthChecks,
     ...(options.consecutiveFailures !== undefined ? { consecutiveFailures: options.consecutiveFailures } : {}),
   });
-}
-
-export function deployWorkflowId(environment: string, now = Date.now()): string {
-  return `deploy-${environment}-${now}`;
 }
 
 export function formatDeployResult(result: DeployResult): string {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { WorkerDescription } from '../activities/worker/worker-info';
+import { checkWorkerWorkflowId } from '../names/workflow-ids';
 import { loadTemporalTarget, TemporalUnreachableError, type TemporalTarget } from '../temporal/connection';
 import { dataConverterFromEnv } from '../temporal/codec/data-converter';
 import { TASK_QUEUE } from '../temporal/task-queues';
@@ -45,7 +46,7 @@ export async function workerPollerCount(client: Client, taskQueue = TASK_QUEUE):
 
 /** Runs the checkWorker round trip and waits for it, failing after `timeoutMs`. */
 export async function runCheckWorker(client: Client, timeoutMs: number): Promise<{ workflowId: string; result: WorkerDescription }> {
-  const workflowId = `check-worker-${randomUUID()}`;
+  const workflowId = checkWorkerWorkflowId(randomUUID());
   const handle = await client.workflow.start('checkWorker', {
     taskQueue: TASK_QUEUE,
     workflowId,

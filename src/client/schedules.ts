@@ -4,6 +4,7 @@
 // twice changes nothing, and removing a policy from a file removes only that group's schedule.
 import { ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import { backupScheduleId, backupWorkflowId } from '../names/workflow-ids';
 import type { BackupPolicy } from '../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
 import { TASK_QUEUE } from '../temporal/task-queues';
@@ -24,7 +25,7 @@ interface OpsflowMemo {
 
 const OVERLAP = { skip: 'SKIP', 'buffer-one': 'BUFFER_ONE', 'cancel-other': 'CANCEL_OTHER', 'allow-all': 'ALLOW_ALL' } as const;
 
-export const scheduleIdFor = (policy: BackupPolicy) => `backup-${policy.name}`;
+export const scheduleIdFor = (policy: BackupPolicy) => backupScheduleId(policy.name);
 
 function when(policy: BackupPolicy): string {
   const s = policy.schedule;
@@ -48,7 +49,7 @@ function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' 
     action: {
       type: 'startWorkflow',
       workflowType: 'runBackups',
-      workflowId: `backup-${policy.name}`,
+      workflowId: backupWorkflowId(policy.name),
       taskQueue: TASK_QUEUE,
       args: [{ policy }],
       typedSearchAttributes: [

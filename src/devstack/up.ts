@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import { ensureStateDir, openPrivateLog, PROJECT_ROOT } from '../paths';
 import { formatProvisionResult } from '../client/format-status';
 import { followProgress } from '../client/progress';
+import { provisionWorkflowId } from '../names/workflow-ids';
 import { loadEnvironmentSpec } from '../specs/load';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
 import { TASK_QUEUE } from '../temporal/task-queues';
@@ -195,7 +196,7 @@ async function provisionDemo(
   // The spec says 22; where the local cloud had to use another port, the demo follows it.
   spec.ssh.port = where.sshPort;
   say(`Provisioning the demo environment ${path.relative(process.cwd(), DEMO_SPEC) || DEMO_SPEC} on the local cloud:`);
-  const handle = await startOperation(client, 'provisionEnvironment', `provision-${spec.name}`, [{ spec }], `demo: provision ${spec.name}`);
+  const handle = await startOperation(client, 'provisionEnvironment', provisionWorkflowId(spec.name), [{ spec }], `demo: provision ${spec.name}`);
   const watch = `${where.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`;
   say(`  Watch it in the Web UI: ${watch}`);
   const result = await followProgress<ProvisionResult>(handle);
