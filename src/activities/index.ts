@@ -2,6 +2,7 @@
 // tests and the worker wire the same code to different endpoints.
 import { createBackupActivities, type BackupDeps } from './backups/backup-steps';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/cloud-steps';
+import { createEnvironmentActivities } from './environment/claims';
 import { createSnapshotActivities } from './digitalocean/snapshots';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
 import { createSshActivities, type SshActivityDeps } from './ssh/host-steps';
@@ -24,6 +25,7 @@ const NO_SSH_KEYS: SshActivityDeps = {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createWorkerInfoActivities(deps),
+    ...createEnvironmentActivities(),
     ...createBackupActivities(deps.backups),
     ...createSshActivities(deps.ssh ?? NO_SSH_KEYS),
     ...createHttpHealthActivities(deps.http),

@@ -2,6 +2,7 @@
 export { checkWorker } from './shared/check-worker';
 export { provisionEnvironment } from './environment/provision-environment';
 export { destroyEnvironment } from './environment/destroy-environment';
+export { environmentEntity } from './environment/environment-entity';
 export { runBackups } from './backups/run-backups';
 export { verifyBackup } from './backups/verify-backup';
 export { applyRetention } from './backups/apply-retention';

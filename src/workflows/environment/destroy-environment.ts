@@ -1,12 +1,14 @@
 // destroyEnvironment: remove everything an environment owns, found by its tag, in the order the
 // cloud allows (addresses and volumes off the droplets, then droplets, then the network around
 // them). Idempotent: run it twice and the second run finds nothing and does nothing.
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CloudActivities } from '../../activities';
 import type { EnvironmentResources } from '../../activities/digitalocean/cloud-steps';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
+import { withEnvironmentClaim } from '../shared/environment-claim';
+import { environmentNameProblem } from '../../names/environment-name';
 
 const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: { ...CLOUD_RETRY, maximumAttempts: 10 } });
 
@@ -17,6 +19,13 @@ export interface DestroyInput {
 const STEPS = ['find resources', 'release reserved IPs', 'detach volumes', 'delete droplets', 'delete volumes', 'delete firewalls', 'delete VPCs'];
 
 export async function destroyEnvironment(input: DestroyInput): Promise<EnvironmentResources> {
+  // Checked, never cleaned up: `stack.a` once became the tag of `stack-a` and destroyed it.
+  const problem = environmentNameProblem(input?.environment);
+  if (problem) throw ApplicationFailure.create({ type: 'InvalidInput', message: `environment: ${problem}; nothing was deleted`, nonRetryable: true });
+  return withEnvironmentClaim(input.environment, 'destroy', () => destroyClaimed(input), { change: () => ({ kind: 'destroyed' }) });
+}
+
+async function destroyClaimed(input: DestroyInput): Promise<EnvironmentResources> {
   upsertSearchAttributes([
     { key: OpsEnvironment, value: input.environment },
     { key: OpsOperation, value: 'destroy' },

@@ -15,6 +15,8 @@ import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-at
 import { COMPENSATION_RETRY, runSaga } from '../shared/saga';
 import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
+import { withEnvironmentClaim } from '../shared/environment-claim';
+import { provisionedChange } from './provisioned-change';
 import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
 
 // On cancellation a create step in flight is waited for, not abandoned: the cloud may still carry
@@ -59,6 +61,12 @@ const STEPS = [
 ];
 
 export async function provisionEnvironment(input: ProvisionInput): Promise<ProvisionResult> {
+  // A bad spec is refused before the claim; the runbook runs while this run holds the environment.
+  const spec = validated(input.spec);
+  return withEnvironmentClaim(spec.name, 'provision', () => provisionClaimed(input), { change: (result) => provisionedChange(spec, result) });
+}
+
+async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult> {
   const status = new StatusTracker('provisionEnvironment', STEPS);
   status.step('validate spec');
   const spec = validated(input.spec);

@@ -12,6 +12,7 @@ import { COMPOSE_UP, imageVariable, RUNNING_IMAGES, SET_IMAGES } from '../enviro
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
 import { failure, LEGACY_FAILURE_TYPES, OUTCOME, STEP_FAILURE } from '../shared/failures';
 import { runSaga } from '../shared/saga';
+import { withEnvironmentClaim } from '../shared/environment-claim';
 import { StatusTracker } from '../shared/status';
 import { validated } from '../shared/validated';
 
@@ -47,6 +48,12 @@ export const SAGA_FAILURE_TYPES_PATCH = 'deploy-release-saga-failure-types';
 const STEPS = ['validate input', 'record running images', 'write new images', 'pull and start', 'health gate'];
 
 export async function deployRelease(input: DeployReleaseInput): Promise<DeployResult> {
+  // Bad input is refused before the claim; the release runs while this run holds the environment.
+  const { environment } = validated('input', parseDeployReleaseInput, input);
+  return withEnvironmentClaim(environment, 'deploy', () => releaseImages(input), { change: (result) => ({ kind: 'deployed', images: result.images }) });
+}
+
+async function releaseImages(input: DeployReleaseInput): Promise<DeployResult> {
   const status = new StatusTracker('deployRelease', STEPS);
   status.step('validate input');
   const release = validated('input', parseDeployReleaseInput, input);

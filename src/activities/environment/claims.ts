@@ -1,0 +1,67 @@
+// The activities behind an environment's claim: an operation workflow cannot start another
+// workflow and wait for an Update's answer itself, so this activity does the Update-with-Start on
+// the environment's entity with the worker's own Temporal client; and the entity asks, through
+// the other one, whether the run holding it is still open.
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
+import { environmentWorkflowId } from '../../names/workflow-ids';
+import type { ClaimRequest, Inventory } from '../../workflows/environment/inventory';
+
+export interface ClaimInput {
+  environment: string;
+  request: ClaimRequest;
+}
+
+/** Starts the environment's entity if there is none, and claims it; refused when busy. */
+export async function claimEnvironmentWith(client: Client, taskQueue: string, input: ClaimInput): Promise<Inventory> {
+  const startWorkflowOperation = new WithStartWorkflowOperation('environmentEntity', {
+    workflowId: environmentWorkflowId(input.environment),
+    taskQueue,
+    args: [{ environment: input.environment }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `environment ${input.environment}: inventory and the claim of its operations`,
+  });
+  try {
+    // One Update id per holder run: a retried attempt gets the first attempt's answer.
+    return await client.workflow.executeUpdateWithStart<Workflow, Inventory, [ClaimRequest]>('claim', {
+      args: [input.request],
+      updateId: `claim-${input.request.holder.runId}`,
+      startWorkflowOperation,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause as (Error & { type?: string; details?: unknown[] }) | undefined;
+      throw ApplicationFailure.create({ type: cause?.type ?? 'ClaimRefused', message: cause?.message ?? err.message, details: cause?.details as unknown[] | undefined, nonRetryable: true });
+    }
+    throw err;
+  }
+}
+
+export function createEnvironmentActivities() {
+  return {
+    async claimEnvironment(input: ClaimInput): Promise<Inventory> {
+      const ctx = Context.current();
+      // A claim that waits its turn may wait long: heartbeats show the worker still asks.
+      const beat = setInterval(() => ctx.heartbeat(), 5_000);
+      try {
+        return await claimEnvironmentWith(ctx.client, ctx.info.taskQueue, input);
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /** RUNNING while the run is open; otherwise how it closed (or NOT_FOUND). */
+    async workflowRunStatus(input: { workflowId: string; runId: string }): Promise<{ status: string }> {
+      try {
+        const description = await Context.current().client.workflow.getHandle(input.workflowId, input.runId).describe();
+        return { status: description.status.name };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { status: 'NOT_FOUND' };
+        throw err;
+      }
+    },
+  };
+}
+
+export type EnvironmentActivities = ReturnType<typeof createEnvironmentActivities>;

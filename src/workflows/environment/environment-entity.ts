@@ -1,0 +1,165 @@
+// environmentEntity: one long-lived workflow per environment (id `environment-<name>`) that keeps
+// its inventory and hands out its claim. Operations that change the environment (provision,
+// deploy, destroy, and later rollouts and failovers) claim it first through the `claim` Update
+// (see shared/environment-claim.ts) and release it with the `release` signal when they end.
+//
+// Why Updates: the caller learns at once, synchronously, whether it holds the environment, and
+// Temporal serialises the decisions in this one history, so two operations started at the same
+// moment (through opsflow or `temporal workflow start`) cannot both win.
+//
+// A holder that never releases (its run was terminated, or timed out) does not block forever: a
+// claim that finds the environment busy first asks the server whether the holder's run is still
+// open, and takes over a closed one, logging it as abandoned.
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { EnvironmentActivities } from '../../activities/environment/claims';
+import { environmentNameProblem } from '../../names/environment-name';
+import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import {
+  applyChange,
+  describeHolder,
+  emptyInventory,
+  MAX_OPERATIONS,
+  type AttachedBackups,
+  type ClaimRequest,
+  type Holder,
+  type Inventory,
+  type Release,
+} from './inventory';
+
+export const claimUpdate = defineUpdate<Inventory, [ClaimRequest]>('claim');
+export const releaseSignal = defineSignal<[Release]>('release');
+export const backupsSignal = defineSignal<[{ attach?: AttachedBackups[]; detachPolicies?: string[] }]>('backups');
+export const inventoryQuery = defineQuery<Inventory>('inventory');
+
+/** The failure type of a refused claim: another operation holds the environment. */
+export const ENVIRONMENT_BUSY = 'EnvironmentBusy';
+
+export interface EnvironmentEntityInput {
+  environment: string;
+  /** Carried over continue-as-new. */
+  inventory?: Inventory;
+  /** History length after which the entity continues as new (default 2000; tests use less). */
+  historyLimit?: number;
+}
+
+const checks = proxyActivities<EnvironmentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
+});
+
+const OPERATIONS = ['provision', 'deploy', 'destroy', 'rollout', 'failover'];
+
+export async function environmentEntity(input: EnvironmentEntityInput): Promise<void> {
+  const problem = environmentNameProblem(input.environment);
+  if (problem) throw ApplicationFailure.create({ type: 'InvalidInput', message: problem, nonRetryable: true });
+  const inventory: Inventory = input.inventory ?? emptyInventory(input.environment);
+  if (!input.inventory) {
+    upsertSearchAttributes([
+      { key: OpsEnvironment, value: input.environment },
+      { key: OpsOperation, value: 'environment' },
+    ]);
+  }
+  const now = () => new Date().toISOString();
+  const same = (a: Holder, b: Holder) => a.workflowId === b.workflowId && a.runId === b.runId;
+  const recordOf = (h: Holder) => [...inventory.operations].reverse().find((o) => same(o, h));
+
+  const take = (holder: Holder) => {
+    const since = now();
+    inventory.holder = { ...holder, since };
+    inventory.operations.push({ ...holder, startedAt: since, outcome: 'running' });
+    if (inventory.operations.length > MAX_OPERATIONS) inventory.operations.splice(0, inventory.operations.length - MAX_OPERATIONS);
+  };
+
+  // One claim decided at a time: the liveness check awaits an activity, and two claims must not
+  // both see a dead holder and both take over.
+  let deciding = false;
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await condition(() => !deciding);
+    deciding = true;
+    try {
+      return await fn();
+    } finally {
+      deciding = false;
+    }
+  };
+
+  setHandler(
+    claimUpdate,
+    async (request) => {
+      for (;;) {
+        const decision = await exclusive(async (): Promise<'taken' | Holder> => {
+          const held = inventory.holder;
+          if (!held || same(held, request.holder)) {
+            if (!held) take(request.holder);
+            return 'taken';
+          }
+          const run = await checks.workflowRunStatus({ workflowId: held.workflowId, runId: held.runId });
+          if (inventory.holder !== held) return held; // released while we asked: decide again
+          if (run.status !== 'RUNNING') {
+            const record = recordOf(held);
+            if (record) Object.assign(record, { outcome: 'abandoned', endedAt: now(), detail: `its run ended ${run.status.toLowerCase()} without releasing the environment` });
+            inventory.holder = undefined;
+            take(request.holder);
+            return 'taken';
+          }
+          if (!request.wait) {
+            throw ApplicationFailure.create({
+              type: ENVIRONMENT_BUSY,
+              message: `environment ${inventory.environment} is busy: ${held.operation} ${held.workflowId} is running (since ${held.since}); nothing was done. Start again when it ends, or ask to wait for it (opsflow --wait)`,
+              details: [{ environment: inventory.environment, holder: held }],
+              nonRetryable: true,
+            });
+          }
+          return held;
+        });
+        if (decision === 'taken') return inventory;
+        // Waiting our turn; every 30 s the holder is asked about again, in case it died.
+        await condition(() => inventory.holder !== decision, '30 seconds');
+      }
+    },
+    {
+      validator: (request) => {
+        const h = request?.holder;
+        if (!h || typeof h.workflowId !== 'string' || !h.workflowId || typeof h.runId !== 'string' || !h.runId || !OPERATIONS.includes(h.operation)) {
+          throw new Error(`a claim names its holder: { workflowId, runId, operation: ${OPERATIONS.join(' | ')} }`);
+        }
+      },
+    },
+  );
+
+  setHandler(releaseSignal, (release) => {
+    const record = recordOf(release.holder);
+    if (record && record.outcome === 'running') Object.assign(record, { outcome: release.outcome, endedAt: now(), ...(release.detail ? { detail: release.detail } : {}) });
+    // Only the holder's release changes the inventory: a run taken over as abandoned has no say.
+    if (!inventory.holder || !same(inventory.holder, release.holder)) return;
+    if (release.change) applyChange(inventory, release.change);
+    inventory.holder = undefined;
+  });
+
+  setHandler(backupsSignal, ({ attach = [], detachPolicies = [] }) => {
+    const gone = new Set([...detachPolicies, ...attach.map((b) => b.policy)]);
+    inventory.backups = [...inventory.backups.filter((b) => !gone.has(b.policy)), ...attach].sort((a, b) => a.policy.localeCompare(b.policy));
+  });
+
+  setHandler(inventoryQuery, () => inventory);
+
+  // Lives until continued as new; a holder or a waiting claim is carried over in the inventory.
+  const limit = input.historyLimit ?? 2000;
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > limit);
+  await condition(() => allHandlersFinished() && !deciding);
+  await continueAsNew<typeof environmentEntity>({ environment: input.environment, inventory, historyLimit: input.historyLimit });
+}
+
+export { describeHolder };
