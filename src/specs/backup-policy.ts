@@ -4,6 +4,11 @@
 import { z } from 'zod';
 import { absolutePath, dnsLabel, parseSpec, secretRef } from './common';
 import { cloudEndpoint } from './endpoint-url';
+import { notOneOfError, whenAnObject } from './messages';
+import { timeZoneProblem } from './time-zone';
+
+// `when: whenAnObject` on the refinements below: each is said even when another field of its object
+// is wrong, so one error lists every problem instead of the second showing after the first is fixed.
 
 const inDroplet = z.strictObject({
   /** Droplet instance of an environment, such as `platform` in stack-b. */
@@ -34,7 +39,7 @@ const databaseTarget = z
     in: inDroplet.optional(),
     connection: byConnection.optional(),
   })
-  .refine((t) => (t.in === undefined) !== (t.connection === undefined), { message: 'give exactly one of `in` (a droplet container) or `connection`', path: ['in'] });
+  .refine((t) => (t.in === undefined) !== (t.connection === undefined), { message: 'give exactly one of `in` (a droplet container) or `connection`', path: ['in'], when: whenAnObject });
 
 const directoryTarget = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
@@ -57,7 +62,7 @@ const snapshotTarget = z
      */
     powerOff: z.boolean().default(false),
   })
-  .refine((t) => !(t.powerOff && t.kind === 'volume-snapshot'), { message: 'powerOff applies to droplet snapshots only', path: ['powerOff'] });
+  .refine((t) => !(t.powerOff && t.kind === 'volume-snapshot'), { message: 'powerOff applies to droplet snapshots only', path: ['powerOff'], when: whenAnObject });
 
 // By kind, so a mistake is reported on the field itself rather than as "invalid input" for the target.
 const target = z.discriminatedUnion('kind', [databaseTarget, directoryTarget, snapshotTarget]);
@@ -78,12 +83,18 @@ const schedule = z
   .strictObject({
     cron: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as "0 2 * * *"').optional(),
     every: z.string().regex(/^\d+(m|h|d)$/, 'must be an interval such as 6h or 30m').optional(),
-    timeZone: z.string().default('UTC'),
+    timeZone: z
+      .string()
+      .superRefine((name, ctx) => {
+        const problem = timeZoneProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default('UTC'),
     overlap: z.enum(['skip', 'buffer-one', 'cancel-other', 'allow-all']).default('skip'),
     catchupWindow: z.string().regex(/^\d+(m|h|d)$/, 'must be a duration such as 1h').default('1h'),
     jitter: z.string().regex(/^\d+(s|m)$/, 'must be a duration such as 5m').default('0s'),
   })
-  .refine((s) => (s.cron === undefined) !== (s.every === undefined), { message: 'give exactly one of cron or every', path: ['cron'] });
+  .refine((s) => (s.cron === undefined) !== (s.every === undefined), { message: 'give exactly one of cron or every', path: ['cron'], when: whenAnObject });
 
 /** A folder in the bucket: relative, without `.` or `..` parts, so it cannot climb out of its place. */
 export const keyPrefix = z
@@ -104,7 +115,7 @@ const backupPolicyShape = z.strictObject({
     accessKey: secretRef,
     secretKey: secretRef,
   }),
-  compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
+  compression: z.enum(['gzip', 'zstd', 'none'], { error: notOneOfError('a compression', ['gzip', 'zstd', 'none']) }).default('gzip'),
   parallelism: z.number().int().min(1).max(16).default(2),
   retention,
   verify: z.strictObject({ restore: z.boolean().default(true) }).default({ restore: true }),
@@ -116,18 +127,38 @@ export type BackupPolicy = z.infer<typeof backupPolicyShape>;
 export type BackupTarget = BackupPolicy['targets'][number];
 export type RetentionRules = BackupPolicy['retention'];
 
-export const backupPolicySchema = backupPolicyShape.superRefine((policy, ctx) => {
-  const names = new Set<string>();
-  policy.targets.forEach((t, i) => {
-    if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `target name ${t.name} is used twice` });
-    names.add(t.name);
-  });
-});
+// Descriptions and examples for editors (`opsflow schema backup-policy`); the checks stay above.
+const FIELD_DOCS: Record<string, { description: string; examples?: unknown[] }> = {
+  name: { description: 'Policy name: part of every backup key and of its schedule id', examples: ['stack-b-nightly'] },
+  targets: { description: 'What to back up: databases (in a droplet container or by connection), directories, droplet and volume snapshots', examples: [[{ name: 'postgres', kind: 'postgresql', databases: ['app'], in: { environment: 'stack-b', droplet: 'platform', service: 'postgres' } }]] },
+  destination: { description: 'The Spaces (S3) bucket backups go to; keys are secret references', examples: [{ bucket: 'acme-backups', prefix: 'nightly/', accessKey: 'env:OPSFLOW_SECRET_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_SPACES_SECRET_KEY' }] },
+  compression: { description: 'Compression of dumps and archives (zstd is refused when applied: the backup steps write gzip or none)', examples: ['gzip'] },
+  parallelism: { description: 'Targets backed up at once', examples: [2] },
+  retention: { description: 'How long backups are kept; the newest verified ones are never pruned', examples: [{ keepDays: 7, keepWeekly: 4, keepMonthly: 6 }] },
+  verify: { description: 'Restore each backup into a scratch database and compare it with its manifest', examples: [{ restore: true }] },
+  schedule: { description: 'When it runs: a 5-field cron in a time zone, or an interval', examples: [{ cron: '0 2 * * *', timeZone: 'Europe/Berlin' }, { every: '6h' }] },
+  notify: { description: 'A webhook (secret reference) told when a run fails', examples: [{ webhook: 'env:OPSFLOW_SECRET_BACKUP_WEBHOOK' }] },
+};
+const documentedShape = backupPolicyShape.extend(Object.fromEntries(Object.entries(backupPolicyShape.shape).map(([key, field]) => [key, FIELD_DOCS[key] ? field.meta(FIELD_DOCS[key]) : field])) as typeof backupPolicyShape.shape);
+
+export const backupPolicySchema = documentedShape.superRefine(
+  (policy, ctx) => {
+    // Runs even when fields failed (`when`): targets may then be anything but a list of objects.
+    if (!Array.isArray(policy.targets)) return;
+    const names = new Set<string>();
+    policy.targets.forEach((t, i) => {
+      if (typeof t?.name !== 'string') return;
+      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `target name ${t.name} is used twice` });
+      names.add(t.name);
+    });
+  },
+  { when: whenAnObject },
+);
 
 export function parseBackupPolicy(input: unknown): BackupPolicy {
   return parseSpec('backup policy', backupPolicySchema, input);
 }
 
 export function backupPolicyJsonSchema(): unknown {
-  return z.toJSONSchema(backupPolicyShape, { io: 'input', unrepresentable: 'any' });
+  return z.toJSONSchema(documentedShape, { io: 'input', unrepresentable: 'any' });
 }

@@ -1,6 +1,7 @@
 // Building blocks shared by every spec: names, references to secrets, and the one way a spec's
 // problems are reported (each names the field it is about).
 import { z } from 'zod';
+import { specIssueMessage } from './messages';
 
 /**
  * Names the worker uses for itself (its cloud token, its Temporal credentials, its own settings):
@@ -54,7 +55,8 @@ export class SpecError extends Error {
     readonly kind: string,
     readonly problems: string[],
   ) {
-    super(`invalid ${kind} spec:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // A problem of several lines (a YAML code frame) stays indented under its own bullet.
+    super(`invalid ${kind} spec:\n${problems.map((p) => `  - ${p.replace(/\n/g, '\n    ')}`).join('\n')}`);
     this.name = 'SpecError';
   }
 }
@@ -66,7 +68,7 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 
 /** Parses with a zod schema; on failure throws a SpecError listing `path: message` per problem. */
 export function parseSpec<S extends z.ZodType>(kind: string, schema: S, input: unknown): z.infer<S> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { error: specIssueMessage });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issueMessage(issue)}`);
   throw new SpecError(kind, problems);

@@ -48,5 +48,9 @@ export const DROPLET_SIZES: SizeFacts[] = [
 
 export const DISTRIBUTION_IMAGE_SLUGS = ['ubuntu-22-04-x64', 'ubuntu-24-04-x64', 'debian-12-x64', 'docker-20-04'];
 
+/** Slugs as tuples, for zod enums and the JSON Schema's `enum` (editors complete from them). */
+export const REGION_SLUGS = Object.keys(REGION_NAMES) as [string, ...string[]];
+export const DROPLET_SIZE_SLUGS = DROPLET_SIZES.map((s) => s.slug) as [string, ...string[]];
+
 export const isRegion = (slug: string) => slug in REGION_NAMES;
 export const isDropletSize = (slug: string) => DROPLET_SIZES.some((s) => s.slug === slug);

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { overlaps, parseCidr, isPrivateRange } from './cidr';
 import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, ENV_NAME, parseSpec, SECRET_NAME, SECRET_VALUE, SERVICE_NAME, secretRef, stringsWithin } from './common';
-import { DISTRIBUTION_IMAGE_SLUGS, isDropletSize, isRegion } from './digitalocean-catalog';
+import { DISTRIBUTION_IMAGE_SLUGS, DROPLET_SIZE_SLUGS, REGION_SLUGS } from './digitalocean-catalog';
+import { notOneOfError, whenAnObject } from './messages';
 
 const cidr = z.string().refine((c) => c === '::/0' || parseCidr(c) !== undefined, 'must be an IPv4 CIDR such as 10.0.0.0/16 (or ::/0)');
 
@@ -25,8 +26,8 @@ const firewallRule = z.strictObject({
 const droplet = z.strictObject({
   name: dnsLabel,
   count: z.number().int().min(1).max(10).default(1),
-  size: z.string().refine(isDropletSize, 'is not a droplet size opsflow knows (see `opsflow schema environment`)'),
-  image: z.enum(DISTRIBUTION_IMAGE_SLUGS as [string, ...string[]]).default('ubuntu-22-04-x64'),
+  size: z.enum(DROPLET_SIZE_SLUGS, { error: notOneOfError('a droplet size', DROPLET_SIZE_SLUGS) }).meta({ description: 'DigitalOcean droplet size slug', examples: ['s-1vcpu-1gb'] }),
+  image: z.enum(DISTRIBUTION_IMAGE_SLUGS as [string, ...string[]], { error: notOneOfError('a droplet image', DISTRIBUTION_IMAGE_SLUGS) }).default('ubuntu-22-04-x64'),
   tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]{1,255}$/, 'tags may contain letters, digits, colons, dashes and underscores')).default([]),
 });
 
@@ -86,7 +87,7 @@ const application = z
     secrets: z.record(envName, secretRef).default({}),
     images: z.record(serviceName, z.string().regex(/^[\w./:-]+:[\w.-]+$/, 'must be an image with a tag, like registry/app:1.4.2')).default({}),
   })
-  .refine((a) => a.compose !== undefined || a.composeFile !== undefined, { message: 'needs composeFile (or compose)', path: ['composeFile'] });
+  .refine((a) => a.compose !== undefined || a.composeFile !== undefined, { message: 'needs composeFile (or compose)', path: ['composeFile'], when: whenAnObject });
 
 const ssh = z.strictObject({
   user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('root'),
@@ -102,7 +103,7 @@ const ssh = z.strictObject({
 const environmentShape = z.strictObject({
   name: dnsLabel.refine((n) => n.length <= 32, 'must be at most 32 characters'),
   cloud: z.enum(['digitalocean']).default('digitalocean'),
-  region: z.string().refine(isRegion, 'is not a region opsflow knows, such as fra1, lon1 or nyc3'),
+  region: z.enum(REGION_SLUGS, { error: notOneOfError('a region', REGION_SLUGS) }),
   vpc: z.strictObject({ ipRange: cidr }).optional(),
   firewall: z.strictObject({ inbound: z.array(firewallRule).min(1) }).optional(),
   droplets: z.array(droplet).min(1),
@@ -114,6 +115,24 @@ const environmentShape = z.strictObject({
   healthChecks: z.array(healthCheck).default([]),
   onFailure: z.enum(['rollback', 'keep']).default('rollback'),
 });
+
+// Descriptions and examples for editors (`opsflow schema environment`); the checks stay above.
+const FIELD_DOCS: Record<string, { description: string; examples?: unknown[] }> = {
+  name: { description: 'Environment name: prefixes every resource (<name>-<droplet>) and tags what it owns', examples: ['stack-a'] },
+  cloud: { description: 'Cloud provider', examples: ['digitalocean'] },
+  region: { description: 'DigitalOcean region slug', examples: ['fra1', 'lon1'] },
+  vpc: { description: 'Private network for the droplets', examples: [{ ipRange: '10.10.0.0/16' }] },
+  firewall: { description: 'Inbound rules; everything else is closed', examples: [{ inbound: [{ protocol: 'tcp', ports: '22', sources: ['0.0.0.0/0'] }] }] },
+  droplets: { description: 'Droplets to create: count > 1 names them <name>-1 ... <name>-N', examples: [[{ name: 'app', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' }]] },
+  volumes: { description: 'Block storage volumes, formatted and mounted on a droplet', examples: [[{ name: 'data', sizeGb: 10, mountPoint: '/mnt/data', droplet: 'app' }]] },
+  reservedIp: { description: 'A reserved IP pointed at one droplet', examples: [{ droplet: 'app' }] },
+  ssh: { description: 'How the worker logs in: user, port and the name of its key (never the key itself)', examples: [{ user: 'root', key: 'deploy' }] },
+  bootstrap: { description: 'Packages, directories, files, systemd units and commands (argv arrays) run once on each droplet', examples: [{ packages: ['docker.io', 'docker-compose-v2'] }] },
+  application: { description: 'The compose application: its file, environment, secret references and images', examples: [{ composeFile: 'compose.yaml', images: { web: 'ghcr.io/acme/web:1.0.0' } }] },
+  healthChecks: { description: 'HTTP checks every droplet must pass before the environment counts as provisioned', examples: [[{ name: 'web', port: 8080, path: '/health' }]] },
+  onFailure: { description: 'rollback removes what a failed run created; keep leaves it for inspection', examples: ['rollback'] },
+};
+const documentedShape = environmentShape.extend(Object.fromEntries(Object.entries(environmentShape.shape).map(([key, field]) => [key, FIELD_DOCS[key] ? field.meta(FIELD_DOCS[key]) : field])) as typeof environmentShape.shape);
 
 export type EnvironmentSpec = z.infer<typeof environmentShape>;
 
@@ -128,17 +147,23 @@ function sourceRangesOverlap(a: string, b: string): boolean {
   return ra !== undefined && rb !== undefined && overlaps(ra, rb);
 }
 
-// Zod runs these even when a field above already failed, so each check tolerates bad values.
+// Run even when a field above already failed (see environmentSchema), so each check tolerates bad values.
 function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-  const instances = dropletInstances(spec).map((i) => i.instance);
+  // Droplet names other fields refer to are known only when droplets' names and counts are valid;
+  // else those checks wait (saying "not one of ()" beside droplets' own error would only mislead).
+  const dropletsValid = z.array(z.object({ name: dnsLabel, count: droplet.shape.count })).min(1).safeParse(spec.droplets).success;
+  const instances = dropletsValid ? dropletInstances(spec).map((i) => i.instance) : undefined;
+  const unknownInstance = (name: string) => instances !== undefined && !instances.includes(name);
 
-  const seen = new Set<string>();
-  spec.droplets.forEach((d, i) => {
-    if (seen.has(d.name)) issue(['droplets', i, 'name'], `droplet name ${d.name} is used twice`);
-    seen.add(d.name);
-  });
-  if (instances.length > 25) issue(['droplets'], `${instances.length} droplets in all; the account limit is 25`);
+  if (instances) {
+    const seen = new Set<string>();
+    spec.droplets.forEach((d, i) => {
+      if (seen.has(d.name)) issue(['droplets', i, 'name'], `droplet name ${d.name} is used twice`);
+      seen.add(d.name);
+    });
+    if (instances.length > 25) issue(['droplets'], `${instances.length} droplets in all; the account limit is 25`);
+  }
 
   if (spec.vpc) {
     const range = parseCidr(spec.vpc.ipRange);
@@ -159,15 +184,15 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
 
   const volumeNames = new Set<string>();
   spec.volumes.forEach((v, i) => {
-    if (!instances.includes(v.droplet)) issue(['volumes', i, 'droplet'], `${v.droplet} is not one of this environment's droplets (${instances.join(', ')})`);
+    if (unknownInstance(v.droplet)) issue(['volumes', i, 'droplet'], `${v.droplet} is not one of this environment's droplets (${instances?.join(', ')})`);
     if (volumeNames.has(v.name)) issue(['volumes', i, 'name'], `volume name ${v.name} is used twice`);
     volumeNames.add(v.name);
   });
-  if (spec.reservedIp && !instances.includes(spec.reservedIp.droplet)) {
-    issue(['reservedIp', 'droplet'], `${spec.reservedIp.droplet} is not one of this environment's droplets (${instances.join(', ')})`);
+  if (spec.reservedIp && unknownInstance(spec.reservedIp.droplet)) {
+    issue(['reservedIp', 'droplet'], `${spec.reservedIp.droplet} is not one of this environment's droplets (${instances?.join(', ')})`);
   }
   for (const instance of Object.keys(spec.ssh.hostKeys)) {
-    if (!instances.includes(instance)) issue(['ssh', 'hostKeys', instance], `${instance} is not one of this environment's droplets`);
+    if (unknownInstance(instance)) issue(['ssh', 'hostKeys', instance], `${instance} is not one of this environment's droplets`);
   }
 
   // Secrets go by reference (rule 6): refuse anything that looks like one written inline, in any field.
@@ -200,7 +225,19 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
   });
 }
 
-export const environmentSchema = environmentShape.superRefine(crossChecks);
+/**
+ * Cross-field checks run even when fields failed (`when`), so one error lists every problem; a
+ * part too broken to read (droplets not a list) is already reported by its own field's check.
+ */
+function crossChecksOfWhatParsed(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
+  try {
+    crossChecks(spec, ctx);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+  }
+}
+
+export const environmentSchema = documentedShape.superRefine(crossChecksOfWhatParsed, { when: whenAnObject });
 
 export function parseEnvironmentSpec(input: unknown): EnvironmentSpec {
   return parseSpec('environment', environmentSchema, input);
@@ -208,5 +245,5 @@ export function parseEnvironmentSpec(input: unknown): EnvironmentSpec {
 
 /** JSON Schema of the environment spec, for editors (`opsflow schema environment`). */
 export function environmentJsonSchema(): unknown {
-  return z.toJSONSchema(environmentShape, { io: 'input', unrepresentable: 'any' });
+  return z.toJSONSchema(documentedShape, { io: 'input', unrepresentable: 'any' });
 }

@@ -3,9 +3,10 @@
 // a compose file must lie inside the spec's folder (or the root the user names).
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, YAMLParseError } from 'yaml';
 import { SECRET_VALUE, SpecError } from './common';
 import { parseBackupPolicy, type BackupPolicy } from './backup-policy';
+import { compressionProblem } from './compression-support';
 import { MAX_COMPOSE_BYTES, parseEnvironmentSpec, type EnvironmentSpec } from './environment';
 
 /** The largest spec file opsflow reads: specs are small, and YAML costs far more memory than its size. */
@@ -44,7 +45,10 @@ export function readYamlFile(file: string, kind = 'environment'): unknown {
   try {
     return parse(text);
   } catch (err) {
-    throw new SpecError(kind, [`${file}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
+    // The yaml package's message ends in a code frame (the line, a caret under the column): kept
+    // whole, after file:line:col as editors and terminals link it.
+    const at = err instanceof YAMLParseError && err.linePos ? `:${err.linePos[0].line}:${err.linePos[0].col}` : '';
+    throw new SpecError(kind, [`${file}${at}: not valid YAML or JSON: ${(err as Error).message.trimEnd()}`]);
   }
 }
 
@@ -99,11 +103,18 @@ export function loadBackupPolicies(file: string): { group: string; policies: Bac
   if (document && Array.isArray(document.policies)) delete document.group;
   const problems: string[] = [];
   const policies = items.flatMap((item, i) => {
+    const where = (p: string) => (items.length > 1 ? `policies.${i}.${p}` : p);
+    // Checked here, not in the schema: it depends on the Node running this, which workflows must not.
+    const compression = (item as { compression?: unknown } | null)?.compression;
+    const unsupported = typeof compression === 'string' ? compressionProblem(compression) : undefined;
     try {
-      return [parseBackupPolicy(item)];
+      const policy = parseBackupPolicy(item);
+      if (unsupported) problems.push(where(`compression: ${unsupported}`));
+      return unsupported ? [] : [policy];
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
-      problems.push(...err.problems.map((p) => (items.length > 1 ? `policies.${i}.${p}` : p)));
+      problems.push(...err.problems.map(where));
+      if (unsupported) problems.push(where(`compression: ${unsupported}`));
       return [];
     }
   });
