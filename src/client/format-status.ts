@@ -1,6 +1,21 @@
 // Renders a workflow's status for people: where it is, what it made, what is left.
 import type { WorkflowStatusReport } from './opsflow-client';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
+import { canonicalFailureType } from '../workflows/shared/failures';
+
+/**
+ * A failure's type under today's names: runs recorded by older versions carry older names
+ * (deployRelease's ReleaseRolledBack is now RolledBack), shown alongside.
+ */
+export function failureName(type: string): string {
+  const today = canonicalFailureType(type);
+  return today === type ? type : `${today}, recorded as ${type}`;
+}
+
+/** How a workflow failed, in one line. */
+export function formatFailure(type: string | undefined, message: string): string {
+  return type ? `${failureName(type)}: ${message}` : message;
+}
 
 export function formatStatus(report: WorkflowStatusReport): string {
   const lines = [
@@ -9,10 +24,12 @@ export function formatStatus(report: WorkflowStatusReport): string {
   ];
   const status = report.status;
   if (!status) {
+    if (report.failure) lines.push(`  failed: ${formatFailure(report.failure.type, report.failure.message)}`);
     lines.push(`  (no step details: ${report.statusError ?? 'unknown'})`);
     return lines.join('\n');
   }
   lines.push(`  step: ${status.step}`);
+  if (report.failure) lines.push(`  failed: ${formatFailure(report.failure.type, report.failure.message)}`);
   if (status.completedSteps.length) lines.push(`  done: ${status.completedSteps.join(' → ')}`);
   if (status.remainingSteps.length) lines.push(`  left: ${status.remainingSteps.join(' → ')}`);
   if (status.resources.length) {

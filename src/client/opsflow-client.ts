@@ -1,6 +1,6 @@
 // The typed client behind the opsflow CLI: connecting, starting and inspecting opsflow workflows.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { WorkerDescription } from '../activities/worker/worker-info';
 import { checkWorkerWorkflowId } from '../names/workflow-ids';
@@ -89,6 +89,8 @@ export interface WorkflowStatusReport {
   /** The workflow's own `status` query; undefined when no worker could answer it. */
   status?: OperationStatus;
   statusError?: string;
+  /** How a FAILED run ended: its failure's type (as recorded) and message. */
+  failure?: { type?: string; message: string };
 }
 
 export async function workflowStatus(client: Client, workflowId: string): Promise<WorkflowStatusReport> {
@@ -101,6 +103,12 @@ export async function workflowStatus(client: Client, workflowId: string): Promis
     startTime: description.startTime,
     closeTime: description.closeTime,
   };
+  if (description.status.name === 'FAILED') {
+    // A closed run's result comes back at once: the failure it ended with, decoded.
+    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    const cause = err instanceof WorkflowFailedError ? (err.cause as (Error & { type?: string }) | undefined) : undefined;
+    if (cause) report.failure = { type: cause.type, message: cause.message };
+  }
   try {
     report.status = await withTimeout(handle.query<OperationStatus>('status'), 10_000, 'no worker answered the status query within 10 s');
   } catch (err) {

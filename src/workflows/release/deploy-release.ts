@@ -133,7 +133,7 @@ function withNameOfItsTime(err: unknown): unknown {
   if (!(err instanceof ApplicationFailure) || (err.type !== OUTCOME.RolledBack && err.type !== OUTCOME.RollbackIncomplete)) return err;
   if (patched(SAGA_FAILURE_TYPES_PATCH)) return err;
   const legacy = Object.keys(LEGACY_FAILURE_TYPES).find((old) => LEGACY_FAILURE_TYPES[old] === err.type)!;
-  return ApplicationFailure.create({ type: legacy, message: err.message, details: err.details, nonRetryable: true, cause: err.cause });
+  return ApplicationFailure.create({ type: legacy, message: err.message, details: err.details ?? undefined, nonRetryable: true, cause: err.cause });
 }
 
 function hostTargets(release: DeployRelease): HostTarget[] {
