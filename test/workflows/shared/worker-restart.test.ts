@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 function startWorkerProcess(taskQueue: string, journal: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../fixtures/worker-process.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../fixtures/worker-process.ts')], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: env.address,
