@@ -6,12 +6,13 @@ import { createActivities, createCloudActivities } from './activities';
 import { backupDepsFromEnv } from './activities/backups/backup-steps';
 import { secretResolver } from './backups/secrets';
 import { digitalOceanClientFactory } from './integrations/digitalocean/account';
-import { configuredProviders } from './providers';
+import { configuredProviders } from './providers/configured';
+import type { ProviderId } from './providers/cloud-provider';
 import { JsonLogger } from './logging';
 import { parseWorkerEnvironment } from './specs/worker-environment';
 import { describeTarget, loadTemporalTarget } from './temporal/connection';
 import { dataConverterFromEnv, requireCodecBundle } from './temporal/codec/data-converter';
-import { DIGITALOCEAN_ACTIVITIES_PER_SECOND, DIGITALOCEAN_TASK_QUEUE, TASK_QUEUE } from './temporal/task-queues';
+import { PROVIDER_ACTIVITIES_PER_SECOND, providerTaskQueue, TASK_QUEUE } from './temporal/task-queues';
 import { publicKeyOf, readPrivateKey } from './ssh-keys';
 import { OPSFLOW_VERSION } from './version';
 
@@ -43,14 +44,15 @@ export function createOpsWorker(options: OpsWorkerOptions): Promise<Worker> {
   });
 }
 
-/** The worker for DigitalOcean activities: no workflows, and the server-side rate limit. */
-export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' | 'namespace' | 'activities' | 'shutdownGraceTime' | 'dataConverter'>): Promise<Worker> {
+/** The worker for one provider's activities: its own queue, no workflows, and the server-side rate limit. */
+export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' | 'namespace' | 'activities' | 'shutdownGraceTime' | 'dataConverter'> & { provider?: ProviderId }): Promise<Worker> {
+  const provider = options.provider ?? 'digitalocean';
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: DIGITALOCEAN_TASK_QUEUE,
+    taskQueue: providerTaskQueue(provider),
     activities: options.activities,
-    maxTaskQueueActivitiesPerSecond: DIGITALOCEAN_ACTIVITIES_PER_SECOND,
+    maxTaskQueueActivitiesPerSecond: PROVIDER_ACTIVITIES_PER_SECOND[provider],
     // A heartbeat may carry what a retry must know (rememberForRetry): sent within a second, not 16 s.
     maxHeartbeatThrottleInterval: '1s',
     shutdownGraceTime: options.shutdownGraceTime ?? '20s',
@@ -98,11 +100,12 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       connection,
       namespace: target.namespace,
       dataConverter,
+      provider: 'digitalocean',
       activities: createCloudActivities({ digitalOcean: digitalOceanClientFactory(env), sshPublicKey: (name) => publicKeyOf(name, env) }),
     });
     logger.info('worker started', {
       temporal: describeTarget(target),
-      taskQueues: [TASK_QUEUE, DIGITALOCEAN_TASK_QUEUE],
+      taskQueues: [TASK_QUEUE, providerTaskQueue('digitalocean')],
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
       payloadEncryption: dataConverter ? 'on' : 'off',
     });

@@ -1,9 +1,8 @@
 // The activity factories: every activity the worker registers, built from injected clients so
 // tests and the worker wire the same code to different endpoints.
 import { createBackupActivities, type BackupDeps } from './backups/backup-steps';
-import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/cloud-steps';
+import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
-import { createSnapshotActivities } from './digitalocean/snapshots';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
 import { createSshActivities, type SshActivityDeps } from './ssh/host-steps';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker/worker-info';
@@ -33,11 +32,12 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 /**
- * DigitalOcean activities run on their own task queue, which the Temporal server rate-limits for
- * every worker at once (the account allows 250 requests a minute in all).
+ * DigitalOcean's provider activities (src/providers/cloud-provider.ts) run on its own task queue,
+ * which the Temporal server rate-limits for every worker at once (the account allows 250 requests
+ * a minute in all).
  */
 export function createCloudActivities(deps: DigitalOceanDeps) {
-  return { ...createDigitalOceanActivities(deps), ...createSnapshotActivities(deps) };
+  return createDigitalOceanActivities(deps);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -18,6 +18,7 @@ import { loadBackupPolicies, loadEnvironmentSpec } from '../specs/load';
 import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
+import type { EnvironmentResources } from '../providers/cloud-provider';
 import type { DeployResult } from '../workflows/release/deploy-release';
 import { buildDeployInput, formatDeployResult, lastProvisioning, parseSets } from './deploy';
 import { deployWorkflowId, destroyWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
@@ -129,8 +130,8 @@ export function buildCli(): Command {
       await withClient(async (client) => {
         const handle = await startOperation(client, 'destroyEnvironment', destroyWorkflowId(environment, uniqueSuffix()), [{ environment }], `destroy ${environment}`);
         console.log(`Destroying ${environment}: workflow ${handle.workflowId}`);
-        const removed = await followProgress<{ droplets: unknown[]; volumes: unknown[]; firewalls: unknown[]; vpcs: unknown[]; reservedIps: unknown[] }>(handle);
-        console.log(`Removed ${removed.droplets.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.vpcs.length} VPC(s), ${removed.reservedIps.length} reserved IP(s).`);
+        const removed = await followProgress<EnvironmentResources>(handle);
+        console.log(`Removed ${removed.servers.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.networks.length} VPC(s), ${removed.floatingIps.length} reserved IP(s).`);
       });
     });
 

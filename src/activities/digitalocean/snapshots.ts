@@ -7,56 +7,19 @@
 // and deletes only snapshots whose name carries the policy's own prefix.
 import { ApplicationFailure } from '@temporalio/activity';
 import { policySnapshotPrefix, snapshotName, takenAtOfSnapshot } from '../../backups/snapshot-names';
-import type { BackupTarget } from '../../specs/backup-policy';
-import type { DigitalOceanClient } from '../../integrations/digitalocean/client';
+import type { ApiSnapshot } from '../../integrations/digitalocean/resources';
+import type { SnapshotActivities, SnapshotListing, SnapshotResourceType, SnapshotTarget, TakenSnapshot } from '../../providers/snapshots';
+import { resourcesOf, type DigitalOceanDeps } from './deps';
+import { dropletPower } from './droplet-power';
 import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, heartbeatWith, rememberedByEarlierAttempt, rememberForRetry } from './failures';
-import { cloudWaits, type ApiAction } from './wait';
-import type { DigitalOceanDeps } from './cloud-steps';
+import { cloudWaits } from './wait';
 
-export type SnapshotTarget = Extract<BackupTarget, { kind: 'droplet-snapshot' | 'volume-snapshot' }>;
-type ResourceType = 'droplet' | 'volume';
-
-export interface TakenSnapshot {
-  id: string;
-  name: string;
-  resourceType: ResourceType;
-  resourceId: string;
-  /** The droplet or volume, `<environment>-<resource>`. */
-  resourceName: string;
-  sizeGigabytes: number;
-  createdAt: string;
-  durationMs: number;
-}
-
-export interface SnapshotListing {
-  id: string;
-  name: string;
-  target: string;
-  takenAt: string;
-  resourceType: ResourceType;
-  sizeGigabytes: number;
-}
-
-interface ApiSnapshot {
-  id: string | number;
-  name: string;
-  resource_id: string;
-  resource_type: ResourceType;
-  size_gigabytes: number;
-  created_at: string;
-}
-
-interface ApiDroplet {
-  id: number;
-  name: string;
-  status: string;
-  locked: boolean;
-}
+export type { SnapshotTarget, TakenSnapshot, SnapshotListing } from '../../providers/snapshots';
 
 /** The heartbeat memory key for a droplet an attempt shut down for its snapshot. */
 const POWERED_OFF = 'poweredOffDroplet';
 
-const resourceTypeOf = (target: SnapshotTarget): ResourceType => (target.kind === 'droplet-snapshot' ? 'droplet' : 'volume');
+const resourceTypeOf = (target: SnapshotTarget): SnapshotResourceType => (target.kind === 'droplet-snapshot' ? 'droplet' : 'volume');
 
 function onlyOne<T extends { id: string | number }>(found: T[], what: string): T {
   if (found.length === 0) throw ApplicationFailure.nonRetryable(`no ${what} in the account (the target's environment and resource name it)`, 'SnapshotSourceNotFound');
@@ -64,41 +27,22 @@ function onlyOne<T extends { id: string | number }>(found: T[], what: string): T
   return found[0] as T;
 }
 
-export function createSnapshotActivities(deps: DigitalOceanDeps) {
+export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivities {
+  const api = resourcesOf(deps);
   // A droplet snapshot takes minutes (about one per GB on DigitalOcean): polled gently.
   const { waitUntil, waitForAction } = cloudWaits(deps.snapshotPollMs ?? { first: 10_000, max: 30_000 });
-
-  async function dropletAction(client: DigitalOceanClient, dropletId: number, body: { type: string; name?: string }, what: string): Promise<void> {
-    const { action } = await client.request<{ action: ApiAction }>('POST', `/droplets/${dropletId}/actions`, { body });
-    await waitForAction(client, action.id, what);
-  }
-
-  /** A clean shutdown; if the droplet cannot do one (no ACPI in its image), its power is cut. */
-  async function shutDown(client: DigitalOceanClient, dropletId: number, resourceName: string): Promise<void> {
-    try {
-      await dropletAction(client, dropletId, { type: 'shutdown' }, `shut down droplet ${resourceName}`);
-    } catch (err) {
-      if (!(err instanceof ApplicationFailure && err.type === 'DigitalOceanActionErrored')) throw err;
-      await dropletAction(client, dropletId, { type: 'power_off' }, `power off droplet ${resourceName}`);
-    }
-  }
-
-  async function powerOn(client: DigitalOceanClient, dropletId: number, resourceName: string): Promise<void> {
-    const found = await findOrUndefined(() => client.request<{ droplet: ApiDroplet }>('GET', `/droplets/${dropletId}`));
-    if (found?.droplet.status === 'off') await dropletAction(client, dropletId, { type: 'power_on' }, `power on droplet ${resourceName}`);
-  }
+  const power = dropletPower(waitForAction);
 
   return {
-    /** A snapshot of the target's droplet or volume, named for the run; the existing one if it was taken already. */
-    async takeSnapshot(input: { policy: string; target: SnapshotTarget; takenAt: string }): Promise<TakenSnapshot> {
+    async takeSnapshot(input) {
       return digitalOceanStep(async () => {
         const started = Date.now();
-        const client = deps.digitalOcean();
+        const resources = api();
         const { target } = input;
         const name = snapshotName(input.policy, target.name, input.takenAt);
         const resourceType = resourceTypeOf(target);
         const resourceName = `${target.environment}-${target.resource}`;
-        const find = async () => (await client.listAll<ApiSnapshot>('/snapshots', 'snapshots', { resource_type: resourceType })).find((s) => s.name === name);
+        const find = async () => (await resources.snapshots.list({ resource_type: resourceType })).find((s) => s.name === name);
         const taken = (s: ApiSnapshot): TakenSnapshot => ({
           id: String(s.id), name, resourceType, resourceId: String(s.resource_id), resourceName, sizeGigabytes: s.size_gigabytes, createdAt: s.created_at, durationMs: Date.now() - started,
         });
@@ -113,17 +57,17 @@ export function createSnapshotActivities(deps: DigitalOceanDeps) {
 
           if (resourceType === 'volume') {
             // `name` narrows the listing; the exact match is checked here (names repeat across regions).
-            const volume = onlyOne((await client.listAll<{ id: string; name: string }>('/volumes', 'volumes', { name: resourceName })).filter((v) => v.name === resourceName), `volume named ${resourceName}`);
+            const volume = onlyOne((await resources.volumes.list({ name: resourceName })).filter((v) => v.name === resourceName), `volume named ${resourceName}`);
             heartbeatWith({ snapshot: name, of: resourceName });
-            const { snapshot } = await client.request<{ snapshot: ApiSnapshot }>('POST', `/volumes/${volume.id}/snapshots`, { body: { name } });
-            return taken(snapshot);
+            return taken(await resources.volumes.snapshot(volume.id, name));
           }
 
-          let droplet = onlyOne((await client.listAll<ApiDroplet>('/droplets', 'droplets', { name: resourceName })).filter((d) => d.name === resourceName), `droplet named ${resourceName}`);
+          let droplet = onlyOne((await resources.droplets.list({ name: resourceName })).filter((d) => d.name === resourceName), `droplet named ${resourceName}`);
           if (droplet.locked) {
             // An earlier attempt's snapshot (or another change) is under way: let it finish, then look again.
+            const id = droplet.id;
             droplet = await waitUntil(`droplet ${resourceName} to finish its pending event`, async () => {
-              const { droplet: now } = await client.request<{ droplet: ApiDroplet }>('GET', `/droplets/${droplet.id}`);
+              const now = await resources.droplets.get(id);
               return now.locked ? undefined : now;
             }, { pauseFirst: true });
             const after = await find();
@@ -131,26 +75,25 @@ export function createSnapshotActivities(deps: DigitalOceanDeps) {
           }
           if (target.powerOff && droplet.status === 'active') {
             rememberForRetry(POWERED_OFF, (stoppedByUs = droplet.id));
-            await shutDown(client, droplet.id, resourceName);
+            await power.shutDown(resources, droplet.id, resourceName);
           }
-          await dropletAction(client, droplet.id, { type: 'snapshot', name }, `snapshot ${name} of droplet ${resourceName}`);
+          await power.act(resources, droplet.id, { type: 'snapshot', name }, `snapshot ${name} of droplet ${resourceName}`);
           const made = await find();
           if (!made) throw ApplicationFailure.retryable(`snapshot ${name} of droplet ${resourceName}: the action completed but the snapshot is not listed yet`, 'SnapshotNotListed');
           return taken(made);
         } finally {
           // Whatever happened, a droplet this step stopped runs again before the step ends.
           if (stoppedByUs) {
-            await powerOn(client, stoppedByUs, resourceName);
+            await power.powerOn(resources, stoppedByUs, resourceName);
             rememberForRetry(POWERED_OFF, undefined);
           }
         }
       });
     },
 
-    /** Every snapshot of the policy's snapshot targets, newest first. */
-    async listSnapshots(input: { policy: string; targets: string[] }): Promise<SnapshotListing[]> {
+    async listSnapshots(input) {
       return digitalOceanStep(async () => {
-        const all = await deps.digitalOcean().listAll<ApiSnapshot>('/snapshots', 'snapshots');
+        const all = await api().snapshots.list();
         const listings: SnapshotListing[] = [];
         for (const s of all) {
           for (const target of input.targets) {
@@ -166,18 +109,18 @@ export function createSnapshotActivities(deps: DigitalOceanDeps) {
      * Deletes snapshots by id, each only if it still carries the name retention chose it by and
      * that name is the policy's own: an id never reaches someone else's image.
      */
-    async deleteSnapshots(input: { policy: string; snapshots: { id: string; name: string }[] }): Promise<{ deleted: number }> {
+    async deleteSnapshots(input) {
       const own = policySnapshotPrefix(input.policy);
       const foreign = input.snapshots.filter((s) => !s.name.startsWith(own));
       if (foreign.length) throw ApplicationFailure.nonRetryable(`refusing to delete snapshots not named ${own}*: ${foreign.map((s) => s.name).join(', ')}`, 'Unsupported');
       return digitalOceanStep(async () => {
-        const client = deps.digitalOcean();
+        const { snapshots } = api();
         let deleted = 0;
         for (const s of input.snapshots) {
-          const found = await findOrUndefined(() => client.request<{ snapshot: ApiSnapshot }>('GET', `/snapshots/${s.id}`));
+          const found = await findOrUndefined(() => snapshots.get(s.id));
           if (!found) continue;
-          if (found.snapshot.name !== s.name) throw ApplicationFailure.nonRetryable(`snapshot ${s.id} is now named ${found.snapshot.name}, not ${s.name}; not deleting it`, 'SnapshotChanged');
-          if ((await deleteIgnoringNotFound(() => client.request('DELETE', `/snapshots/${s.id}`))) === 'deleted') deleted++;
+          if (found.name !== s.name) throw ApplicationFailure.nonRetryable(`snapshot ${s.id} is now named ${found.name}, not ${s.name}; not deleting it`, 'SnapshotChanged');
+          if ((await deleteIgnoringNotFound(() => snapshots.delete(s.id))) === 'deleted') deleted++;
           heartbeatWith({ deleted, of: input.snapshots.length });
         }
         return { deleted };
@@ -185,5 +128,3 @@ export function createSnapshotActivities(deps: DigitalOceanDeps) {
     },
   };
 }
-
-export type SnapshotActivities = ReturnType<typeof createSnapshotActivities>;

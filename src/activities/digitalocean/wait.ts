@@ -1,7 +1,7 @@
 // Waiting for DigitalOcean: a heartbeating poll with backoff that rides out transient errors, and
 // waiting for an action. Shared by every DigitalOcean activity that has to wait for the cloud.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { DigitalOceanClient } from '../../integrations/digitalocean/client';
+import type { DigitalOceanResources } from '../../integrations/digitalocean/resources';
 import { DigitalOceanApiError } from '../../integrations/digitalocean/errors';
 import { heartbeatWith } from './failures';
 
@@ -9,12 +9,6 @@ import { heartbeatWith } from './failures';
 export interface PollIntervals {
   first: number;
   max: number;
-}
-
-export interface ApiAction {
-  id: number;
-  status: 'in-progress' | 'completed' | 'errored';
-  type: string;
 }
 
 /** Consecutive transient errors a wait rides out before it fails its attempt. */
@@ -68,11 +62,11 @@ export function cloudWaits(poll: PollIntervals) {
    * cannot be called back, and the step must report what it made (an attached volume, an assigned
    * IP, a snapshot) for the workflow to know of it.
    */
-  async function waitForAction(client: DigitalOceanClient, actionId: number, what: string): Promise<void> {
+  async function waitForAction(api: DigitalOceanResources, actionId: number, what: string): Promise<void> {
     await waitUntil(
       `${what} (action ${actionId})`,
       async () => {
-        const { action } = await client.request<{ action: ApiAction }>('GET', `/actions/${actionId}`);
+        const action = await api.actions.get(actionId);
         if (action.status === 'errored') throw ApplicationFailure.retryable(`${what}: DigitalOcean action ${actionId} (${action.type}) errored`, 'DigitalOceanActionErrored');
         return action.status === 'completed' ? true : undefined;
       },

@@ -2,11 +2,12 @@
 // policy check at workflow start, and the pure comparison of restored tables with a manifest.
 import { ApplicationFailure, proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { BackupActivities } from '../../activities/backups/backup-steps';
-import type { SnapshotActivities } from '../../activities/digitalocean/snapshots';
+import { DEFAULT_PROVIDER, type ProviderId } from '../../providers/cloud-provider';
+import type { SnapshotActivities } from '../../providers/snapshots';
 import type { TableStats } from '../../backups/keys';
 import { parseBackupPolicy, type BackupPolicy } from '../../specs/backup-policy';
 import { SpecError } from '../../specs/common';
-import { DIGITALOCEAN_TASK_QUEUE } from '../../temporal/task-queues';
+import { providerTaskQueue } from '../../temporal/task-queues';
 
 /** Dumps and restores run as long as the database needs; a 5 s keep-alive heartbeat proves the worker lives. */
 export const LONG_STEP: ActivityOptions = { startToCloseTimeout: '24 hours', heartbeatTimeout: '1 minute' };
@@ -22,16 +23,17 @@ export interface RetryTuning {
   initialInterval?: string;
 }
 
-export function backupActivities(tuning: RetryTuning = {}) {
+/** `provider`: whose snapshots a policy takes (policies name no cloud yet: the default provider's). */
+export function backupActivities(tuning: RetryTuning = {}, provider: ProviderId = DEFAULT_PROVIDER) {
   const retry: RetryPolicy = { ...BACKUP_RETRY, ...(tuning.maximumAttempts ? { maximumAttempts: tuning.maximumAttempts } : {}), ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}) };
   const shortRetry: RetryPolicy = { ...SHORT_RETRY, ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}) };
   return {
     long: proxyActivities<BackupActivities>({ ...LONG_STEP, retry }),
     short: proxyActivities<BackupActivities>({ ...SHORT_STEP, retry: shortRetry }),
-    // Snapshots are DigitalOcean API calls: on its rate-limited queue, heartbeating while they wait.
-    // A worker that serves no DigitalOcean queue must not leave a run waiting for ever.
-    snapshots: proxyActivities<SnapshotActivities>({ taskQueue: DIGITALOCEAN_TASK_QUEUE, scheduleToCloseTimeout: '12 hours', startToCloseTimeout: '6 hours', heartbeatTimeout: '1 minute', retry }),
-    snapshotListing: proxyActivities<SnapshotActivities>({ taskQueue: DIGITALOCEAN_TASK_QUEUE, scheduleToCloseTimeout: '1 hour', ...SHORT_STEP, retry: shortRetry }),
+    // Snapshots are provider API calls: on its rate-limited queue, heartbeating while they wait.
+    // A worker that serves no provider queue must not leave a run waiting for ever.
+    snapshots: proxyActivities<SnapshotActivities>({ taskQueue: providerTaskQueue(provider), scheduleToCloseTimeout: '12 hours', startToCloseTimeout: '6 hours', heartbeatTimeout: '1 minute', retry }),
+    snapshotListing: proxyActivities<SnapshotActivities>({ taskQueue: providerTaskQueue(provider), scheduleToCloseTimeout: '1 hour', ...SHORT_STEP, retry: shortRetry }),
   };
 }
 

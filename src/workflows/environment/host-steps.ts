@@ -1,4 +1,4 @@
-// The steps a runbook does on the hosts themselves, over SSH: wait until a droplet answers (and
+// The steps a runbook does on the hosts themselves, over SSH: wait until a server answers (and
 // pin its host key), mount a volume, bootstrap, deploy the compose application, and the health
 // gate. Commands are argv lists or the fixed scripts in host-scripts.ts with values as arguments:
 // nothing from a spec is ever pasted into a shell line.
@@ -43,13 +43,8 @@ export async function waitForSsh(spec: EnvironmentSpec, instance: string, host: 
   return { instance, host, port: spec.ssh.port, user: spec.ssh.user, key: spec.ssh.key, fingerprints: [fingerprint] };
 }
 
-/** DigitalOcean's stable device path of an attached volume. */
-export function volumeDevice(volumeName: string): string {
-  return `/dev/disk/by-id/scsi-0DO_Volume_${volumeName}`;
-}
-
-export async function mountVolume(target: HostTarget, volumeName: string, filesystem: string, mountPoint: string): Promise<string> {
-  const device = volumeDevice(volumeName);
+/** Formats (if new) and mounts the volume at `device`, the path its provider gave (Volume.devicePath). */
+export async function mountVolume(target: HostTarget, volumeName: string, device: string, filesystem: string, mountPoint: string): Promise<string> {
   await ssh.runRemoteCommand({ ...target, script: MOUNT_VOLUME, args: [device, filesystem, mountPoint], label: `mount ${volumeName}` });
   // Checked in a new session, as a reboot or the next deploy will see it.
   await ssh.runRemoteCommand({ ...target, argv: ['mountpoint', '-q', mountPoint] });

@@ -2,27 +2,22 @@
 // creates something registers its undo; a failure or a cancellation undoes them newest first, or,
 // with `onFailure: keep`, leaves them for inspection and says what exists.
 //
-// First the infrastructure (VPC, firewall, droplets, volumes, reserved IP) through the DigitalOcean
-// API, then the hosts over SSH (mount, bootstrap, the compose application) and the health gate.
+// First the infrastructure (network, firewall, servers, volumes, floating IP) through the spec's
+// cloud provider (src/providers/cloud-provider.ts, on that provider's queue), then the hosts over
+// SSH (mount, bootstrap, the compose application) and the health gate.
 // Work on hosts needs no undo of its own: rolling back deletes the droplets it happened on.
-import { ActivityCancellationType, ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { CloudActivities } from '../../activities';
-import type { ActiveDroplet } from '../../activities/digitalocean/cloud-steps';
+import { ActivityCancellationType, ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Server } from '../../providers/cloud-provider';
 import { workflowTag, type Owner } from '../../names/ownership-tags';
 import { SpecError } from '../../specs/common';
 import { dropletInstances, parseEnvironmentSpec, type EnvironmentSpec } from '../../specs/environment';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { COMPENSATION_RETRY, runSaga } from '../shared/saga';
-import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
+import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { provisionedChange } from './provisioned-change';
 import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
-
-// On cancellation a create step in flight is waited for, not abandoned: the cloud may still carry
-// its request out, and only a result that reaches the workflow gets its undo registered.
-const cloud = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: CLOUD_RETRY, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
-const undo = proxyActivities<CloudActivities>({ ...CLOUD_CALL, retry: COMPENSATION_RETRY });
 
 export interface ProvisionInput {
   spec: EnvironmentSpec;
@@ -43,7 +38,7 @@ export interface ProvisionResult {
   environment: string;
   vpcId?: string;
   firewallId?: string;
-  droplets: ActiveDroplet[];
+  droplets: Server[];
   volumes: { name: string; id: string; droplet: string; device?: string; mountPoint: string }[];
   reservedIp?: string;
   /** How to reach the hosts again (deployRelease, backups): user, port and the key's name. */
@@ -75,6 +70,10 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
     { key: OpsOperation, value: 'provision' },
     { key: OpsCloud, value: spec.cloud },
   ]);
+  // On cancellation a create step in flight is waited for, not abandoned: the cloud may still carry
+  // its request out, and only a result that reaches the workflow gets its undo registered.
+  const cloud = cloudProvider(spec.cloud, { retry: CLOUD_RETRY, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+  const undo = cloudProvider(spec.cloud, { retry: COMPENSATION_RETRY });
   const owner: Owner = { workflowId: workflowInfo().workflowId, environment: spec.name };
   const result: ProvisionResult = {
     environment: spec.name,
@@ -93,8 +92,8 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
 
       if (spec.vpc) {
         status.step('create VPC');
-        const vpc = await cloud.ensureVpc({ owner, name: `${spec.name}-vpc`, region: spec.region, ipRange: spec.vpc.ipRange });
-        saga.addCompensation('delete VPC', () => undo.deleteVpc({ id: vpc.id }));
+        const vpc = await cloud.ensureNetwork({ owner, name: `${spec.name}-vpc`, region: spec.region, ipRange: spec.vpc.ipRange });
+        saga.addCompensation('delete VPC', () => undo.deleteNetwork({ id: vpc.id }));
         status.recordResource({ kind: 'vpc', id: vpc.id, name: `${spec.name}-vpc` });
         result.vpcId = vpc.id;
       }
@@ -110,18 +109,18 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
       status.step('create droplets');
       // Registered before the create: deleting by this run's tag is safe even if nothing exists,
       // and it also catches a droplet whose create response was lost.
-      saga.addCompensation('delete droplets', () => undo.deleteDropletsByTag({ tag: workflowTag(owner) }));
+      saga.addCompensation('delete droplets', () => undo.deleteServersTagged({ tag: workflowTag(owner) }));
       const created = (
         await Promise.all(
           spec.droplets.map((group) =>
-            cloud.ensureDroplets({
+            cloud.ensureServers({
               owner,
               names: dropletInstances({ droplets: [group] }).map((i) => `${spec.name}-${i.instance}`),
               region: spec.region,
               size: group.size,
               image: group.image,
               tags: group.tags,
-              vpcId: result.vpcId,
+              networkId: result.vpcId,
               sshKeyFingerprints: [deployKey, ...(input.sshKeyFingerprints ?? [])],
             }),
           ),
@@ -130,8 +129,8 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
       for (const d of created) status.recordResource({ kind: 'droplet', id: String(d.id), name: d.name });
 
       status.step('wait for droplets');
-      result.droplets = await cloud.waitForDropletsActive({ droplets: created });
-      const dropletOf = (instance: string) => result.droplets.find((d) => d.name === `${spec.name}-${instance}`) as ActiveDroplet;
+      result.droplets = await cloud.waitForServers({ servers: created });
+      const dropletOf = (instance: string) => result.droplets.find((d) => d.name === `${spec.name}-${instance}`) as Server;
 
       if (spec.volumes.length > 0) status.step('create volumes');
       for (const volumeSpec of spec.volumes) {
@@ -142,15 +141,15 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
         const droplet = dropletOf(volumeSpec.droplet);
         // Registered before the attach, as for droplets: detaching is a no-op when it never
         // happened, and an attach that went through while its attempt failed is undone too.
-        saga.addCompensation(`detach volume ${name}`, () => undo.detachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region }));
-        await cloud.attachVolume({ volumeId: volume.id, dropletId: droplet.id, region: spec.region });
-        result.volumes.push({ name, id: volume.id, droplet: droplet.name, mountPoint: volumeSpec.mountPoint });
+        saga.addCompensation(`detach volume ${name}`, () => undo.detachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region }));
+        await cloud.attachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region });
+        result.volumes.push({ name, id: volume.id, droplet: droplet.name, device: volume.devicePath, mountPoint: volumeSpec.mountPoint });
       }
 
       if (spec.reservedIp) {
         status.step('assign reserved IP');
-        const { ip } = await cloud.ensureReservedIp({ dropletId: dropletOf(spec.reservedIp.droplet).id });
-        saga.addCompensation('release reserved IP', () => undo.releaseReservedIp({ ip }));
+        const { ip } = await cloud.ensureFloatingIp({ serverId: dropletOf(spec.reservedIp.droplet).id });
+        saga.addCompensation('release reserved IP', () => undo.releaseFloatingIp({ ip }));
         status.recordResource({ kind: 'reserved_ip', id: ip });
         result.reservedIp = ip;
       }
@@ -166,7 +165,8 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
 
       if (spec.volumes.length > 0) status.step('mount volumes');
       for (const [i, volumeSpec] of spec.volumes.entries()) {
-        result.volumes[i]!.device = await mountVolume(targetOf(volumeSpec.droplet), result.volumes[i]!.name, volumeSpec.filesystem, volumeSpec.mountPoint);
+        const volume = result.volumes[i]!;
+        await mountVolume(targetOf(volumeSpec.droplet), volume.name, volume.device as string, volumeSpec.filesystem, volumeSpec.mountPoint);
       }
 
       status.step('bootstrap');

@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DigitalOceanClient } from '../../../src/integrations/digitalocean/client';
-import { createDigitalOceanActivities, type DigitalOceanActivities } from '../../../src/activities/digitalocean/cloud-steps';
+import { createDigitalOceanActivities, type DigitalOceanActivities } from '../../../src/activities/digitalocean/provider';
 import type { Owner } from '../../../src/names/ownership-tags';
 import type { LocalCloud } from '../../../src/localcloud';
 import { generateEd25519 } from '../../../src/localcloud/hosts/host-key';
@@ -43,19 +43,19 @@ test('environments registering the same deploy key at once all get its fingerpri
 
 test('an attach retried while its own earlier attach still runs fails retryably, then finds the volume attached', async () => {
   const owner: Owner = { workflowId: 'provision-busy-1', environment: 'busy' };
-  const droplets = await run('ensureDroplets', { owner, names: ['busy-app'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
-  const [droplet] = await run('waitForDropletsActive', { droplets });
+  const droplets = await run('ensureServers', { owner, names: ['busy-app'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
+  const [droplet] = await run('waitForServers', { servers: droplets });
   const volume = await run('ensureVolume', { owner, name: 'busy-pgdata', region: 'fra1', sizeGb: 20, filesystem: 'ext4' });
   // The first attempt's attach went through, then the attempt was cut short (a 429 while polling).
   await api('POST', `/v2/volumes/${volume.id}/actions`, { type: 'attach', droplet_id: droplet!.id, region: 'fra1' });
 
-  const err = await run('attachVolume', { volumeId: volume.id, dropletId: droplet!.id, region: 'fra1' }).catch((e: unknown) => e);
+  const err = await run('attachVolume', { volumeId: volume.id, serverId: droplet!.id, region: 'fra1' }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect(err).toMatchObject({ type: 'DigitalOceanBusy', nonRetryable: false });
   expect((err as Error).message).toContain('pending event');
 
   await new Promise((r) => setTimeout(r, 1800));
-  await run('attachVolume', { volumeId: volume.id, dropletId: droplet!.id, region: 'fra1' });
+  await run('attachVolume', { volumeId: volume.id, serverId: droplet!.id, region: 'fra1' });
   const { volume: attached } = await api<{ volume: { droplet_ids: number[] } }>('GET', `/v2/volumes/${volume.id}`);
   expect(attached.droplet_ids).toEqual([droplet!.id]);
 });
