@@ -2,7 +2,7 @@
 // directories as archives, droplet and volume snapshots), where to (Spaces), how long to keep it,
 // how to verify it, when to run, and whom to tell when it fails.
 import { z } from 'zod';
-import { absolutePath, dnsLabel, parseSpec, secretRef } from './common';
+import { absolutePath, dnsLabel, parseSpec, secretRef, specJsonSchema } from './common';
 import { cloudEndpoint } from './endpoint-url';
 import { notOneOfError, whenAnObject } from './messages';
 import { timeZoneProblem } from './time-zone';
@@ -160,5 +160,5 @@ export function parseBackupPolicy(input: unknown): BackupPolicy {
 }
 
 export function backupPolicyJsonSchema(): unknown {
-  return z.toJSONSchema(documentedShape, { io: 'input', unrepresentable: 'any' });
+  return specJsonSchema(documentedShape);
 }

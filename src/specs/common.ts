@@ -73,3 +73,18 @@ export function parseSpec<S extends z.ZodType>(kind: string, schema: S, input: u
   const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issueMessage(issue)}`);
   throw new SpecError(kind, problems);
 }
+
+/**
+ * A spec's JSON Schema for editors and CI (`opsflow schema <kind>`): what the user writes (input
+ * side, defaults optional). Zod marks startsWith as format "starts_with", which no validator knows;
+ * the pattern beside it says the same, so the format is dropped.
+ */
+export function specJsonSchema(schema: z.ZodType): unknown {
+  return z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: (ctx) => {
+      if (ctx.jsonSchema.format === 'starts_with' && ctx.jsonSchema.pattern) delete ctx.jsonSchema.format;
+    },
+  });
+}
