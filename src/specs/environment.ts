@@ -6,6 +6,7 @@ import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, ENV_NAME, parseSpec, SECRET_NAME, SECRET_VALUE, SERVICE_NAME, secretRef, specJsonSchema, stringsWithin } from './common';
 import { DISTRIBUTION_IMAGE_SLUGS, DROPLET_SIZE_SLUGS, REGION_SLUGS } from './digitalocean-catalog';
 import { notOneOfError, whenAnObject } from './messages';
+import { DEFAULT_PROVIDER, IMPLEMENTED_PROVIDERS } from '../providers/cloud-provider';
 
 const cidr = z.string().refine((c) => c === '::/0' || parseCidr(c) !== undefined, 'must be an IPv4 CIDR such as 10.0.0.0/16 (or ::/0)');
 
@@ -102,7 +103,8 @@ const ssh = z.strictObject({
 
 const environmentShape = z.strictObject({
   name: dnsLabel.refine((n) => n.length <= 32, 'must be at most 32 characters'),
-  cloud: z.enum(['digitalocean']).default('digitalocean'),
+  // Which provider's activities (and task queue) the workflow uses; one implemented today.
+  cloud: z.enum(IMPLEMENTED_PROVIDERS, { error: notOneOfError('a cloud provider this opsflow runs', IMPLEMENTED_PROVIDERS) }).default(DEFAULT_PROVIDER),
   region: z.enum(REGION_SLUGS, { error: notOneOfError('a region', REGION_SLUGS) }),
   vpc: z.strictObject({ ipRange: cidr }).optional(),
   firewall: z.strictObject({ inbound: z.array(firewallRule).min(1) }).optional(),
