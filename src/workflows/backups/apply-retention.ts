@@ -3,11 +3,12 @@
 // and months, and the newest `minVerified` verified ones whatever their age) and delete the rest.
 // Dumps and archives live in Spaces; droplet and volume snapshots in the DigitalOcean account,
 // found by their names, and counted as verified: the API lists a snapshot only once it is whole.
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { BackupPolicy } from '../../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
 import { decideRetention, type BackupRecord } from './retention';
+import { failure, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
 
 export interface ApplyRetentionInput {
@@ -49,7 +50,7 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
     // Belt and braces: the floor is the one promise retention must never break.
     const floor = backups.filter((b) => b.verified).slice(0, policy.retention.minVerified).map((b) => b.key);
     const breach = floor.filter((k) => decision.remove.includes(k));
-    if (breach.length) throw ApplicationFailure.nonRetryable(`retention would delete the newest verified backups ${breach.join(', ')}`, 'RetentionFloorBreached');
+    if (breach.length) throw failure(STEP_FAILURE.RetentionFloorBreached, `retention would delete the newest verified backups ${breach.join(', ')}`);
     result.kept.push(...decision.keep);
     result.removed.push(...decision.remove);
     Object.assign(result.reasons, decision.reasons);

@@ -6,6 +6,7 @@ import type { BackupPolicy } from '../../specs/backup-policy';
 import { restoreKeyProblem } from '../../specs/restore-key';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { DATABASE_NAME, backupActivities, compareTables, validatedPolicy, type RetryTuning } from './backup-steps';
+import { failure, invalidInput, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
 
 export interface RestoreBackupInput {
@@ -31,7 +32,7 @@ export interface RestoreBackupResult {
   differences: string[];
 }
 
-const invalid = (message: string) => ApplicationFailure.create({ type: 'InvalidInput', message, nonRetryable: true });
+const invalid = (message: string) => invalidInput(message, [message]);
 
 export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreBackupResult> {
   const status = new StatusTracker('restoreBackup', ['choose backup', 'check target database', 'restore', 'compare tables']);
@@ -53,7 +54,7 @@ export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreB
   let key = input.backupKey;
   if (!key) {
     const [latest] = await short.listBackups({ policy, target: target.name, database: input.database ?? target.databases[0] });
-    if (!latest) throw ApplicationFailure.create({ type: 'NotFound', message: `no backup of ${target.name}/${input.database ?? target.databases[0]} in ${policy.destination.bucket}`, nonRetryable: true });
+    if (!latest) throw failure(STEP_FAILURE.NotFound, `no backup of ${target.name}/${input.database ?? target.databases[0]} in ${policy.destination.bucket}`);
     key = latest.key;
   }
   const manifest = await short.readManifest({ policy, key });
@@ -64,7 +65,7 @@ export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreB
   await short.checkRestoreTarget({ policy, target: target.name, database: input.intoDatabase, overwrite: input.overwrite === true }).catch((err: unknown) => {
     // Said by the workflow itself, so the Web UI shows the refusal, not an activity's retry story.
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === 'DatabaseExists') throw ApplicationFailure.create({ type: 'DatabaseExists', message: cause.message, nonRetryable: true });
+    if (cause instanceof ApplicationFailure && cause.type === STEP_FAILURE.DatabaseExists) throw failure(STEP_FAILURE.DatabaseExists, cause.message);
     throw err;
   });
 

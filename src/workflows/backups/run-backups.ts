@@ -3,13 +3,14 @@
 // to `parallelism`, each a retried step; one that still fails does not stop the others. Then each new backup is verified by a restore (verifyBackup), retention is
 // applied (applyRetention), and if anything failed, one notice names every failed target and why,
 // and the run fails, visibly, in the Web UI.
-import { ApplicationFailure, executeChild, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BackupOutcome } from '../../activities/backups/backup-steps';
 import type { BackupPolicy, BackupTarget } from '../../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { applyRetention, type ApplyRetentionResult } from './apply-retention';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
 import { describeError } from '../shared/saga';
+import { failure, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
 import { verifyBackup } from './verify-backup';
 
@@ -89,7 +90,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
     try {
       if (target.kind === 'droplet-snapshot' || target.kind === 'volume-snapshot') {
         // Runs recorded before snapshots were supported failed such targets at once; they replay so.
-        if (!patched('snapshot-targets')) throw ApplicationFailure.nonRetryable(`${target.kind} targets are not supported yet`, 'NotYetSupported');
+        if (!patched('snapshot-targets')) throw failure(STEP_FAILURE.NotYetSupported, `${target.kind} targets are not supported yet`);
         const snapshot = await snapshots.takeSnapshot({ policy: policy.name, target, takenAt });
         status.recordResource({ kind: `${snapshot.resourceType}_snapshot`, id: snapshot.id, name: snapshot.name });
         return { target: target.name, ok: true, key: snapshot.name, snapshotId: snapshot.id, sizeGigabytes: snapshot.sizeGigabytes, durationMs: snapshot.durationMs };
@@ -148,10 +149,5 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
     }
   }
   status.finish('failed');
-  throw ApplicationFailure.create({
-    type: 'BackupsFailed',
-    message: `backups of ${policy.name} failed: ${result.failures.join('; ')}${noticeProblem}`,
-    details: [result],
-    nonRetryable: true,
-  });
+  throw failure(STEP_FAILURE.BackupsFailed, `backups of ${policy.name} failed: ${result.failures.join('; ')}${noticeProblem}`, { details: [result] });
 }

@@ -2,11 +2,12 @@
 // database beside the original, every table's row count and checksum is compared with what the
 // dump recorded, and the scratch database is dropped whatever happened. A match is recorded next
 // to the backup (`.verified.json`), which retention's floor counts on.
-import { ApplicationFailure, CancellationScope, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { VerificationRecord } from '../../backups/keys';
 import type { BackupPolicy } from '../../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { backupActivities, compareTables, validatedPolicy, type RetryTuning } from './backup-steps';
+import { failure, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
 
 export interface VerifyBackupInput {
@@ -56,12 +57,11 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
   }
   if (problems.length > 0) {
     status.finish('failed');
-    throw ApplicationFailure.create({
-      type: 'VerificationFailed',
-      message: `${input.key} restored into ${scratch} but does not match its manifest: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
-      details: [problems],
-      nonRetryable: true,
-    });
+    throw failure(
+      STEP_FAILURE.VerificationFailed,
+      `${input.key} restored into ${scratch} but does not match its manifest: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+      { details: [problems] },
+    );
   }
   status.step('record verification');
   const record: VerificationRecord = {
