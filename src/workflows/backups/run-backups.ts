@@ -10,6 +10,7 @@ import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { applyRetention, type ApplyRetentionResult } from './apply-retention';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
 import { describeError } from '../shared/saga';
+import { saidOnce } from '../../messages/said-once';
 import { failure, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
 import { verifyBackup } from './verify-backup';
@@ -139,7 +140,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
     return result;
   }
   const failedTargets = [...new Set(result.results.filter((r) => !r.ok || r.verified === false).map((r) => r.target))];
-  const text = `opsflow: backups of ${policy.name} failed for ${failedTargets.length ? failedTargets.join(', ') : 'retention'} (run ${runId})\n${result.failures.map((f) => `• ${f}`).join('\n')}`;
+  const text = `opsflow: backups of ${policy.name} failed for ${failedTargets.length ? failedTargets.join(', ') : 'retention'} (run ${runId})\n${saidOnce(result.failures).map((f) => `• ${f}`).join('\n')}`;
   let noticeProblem = '';
   if (policy.notify) {
     try {
@@ -149,5 +150,5 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
     }
   }
   status.finish('failed');
-  throw failure(STEP_FAILURE.BackupsFailed, `backups of ${policy.name} failed: ${result.failures.join('; ')}${noticeProblem}`, { details: [result] });
+  throw failure(STEP_FAILURE.BackupsFailed, `backups of ${policy.name} failed: ${saidOnce(result.failures).join('; ')}${noticeProblem}`, { details: [result] });
 }
