@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { DigitalOceanClient } from '../integrations/digitalocean/client';
 import { connect, HostKeyMismatchError, normalizeFingerprint, type SshConnection, type SshTarget } from '../integrations/ssh';
 import { knownHostsName, readKnownHosts } from '../integrations/ssh/known-hosts';
+import { serverName } from '../names/resource-names';
 import type { CommandRunner } from './command-runner';
 import { BackupError } from './errors';
 import { sshFailure, sshRunner } from './ssh-runner';
@@ -55,7 +56,7 @@ export function knownHostsFileFromEnv(env: NodeJS.ProcessEnv = process.env): str
 /** BackupDeps.dropletRunner: resolves the droplet now, connects at the first command. */
 export function dropletRunners(deps: DropletRunnerDeps): (place: DropletAddress) => Promise<CommandRunner> {
   return async (place) => {
-    const name = `${place.environment}-${place.droplet}`;
+    const name = serverName(place.environment, place.droplet);
     const where = `droplet ${name}${place.service ? `, service ${place.service}` : ''}`;
     let client: DigitalOceanClient;
     try {

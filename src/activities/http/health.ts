@@ -1,7 +1,8 @@
 // HTTP health probes: one probe, or probing until healthy with a bound on consecutive failures
 // (the health gate of provisioning and deploys). A probe never follows redirects: the status the
 // URL itself answers is what counts. URLs are shown without credentials or query strings.
-import { ApplicationFailure, CancelledFailure, Context, heartbeat, log } from '@temporalio/activity';
+import { CancelledFailure, Context, heartbeat, log } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 
 export interface HttpHealthDeps {
   /** The fetch to use (default: Node's global fetch). */
@@ -49,15 +50,15 @@ function parseUrl(raw: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw ApplicationFailure.nonRetryable('health check url is not a URL', 'InvalidHealthCheck');
+    throw failure(STEP_FAILURE.InvalidHealthCheck, 'health check url is not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw ApplicationFailure.nonRetryable(`health check url must be http or https, not ${url.protocol}`, 'InvalidHealthCheck');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw failure(STEP_FAILURE.InvalidHealthCheck, `health check url must be http or https, not ${url.protocol}`);
   return url;
 }
 
 function expectedStatuses(expect: number | number[] | undefined): number[] {
   const list = expect === undefined ? [200] : Array.isArray(expect) ? expect : [expect];
-  if (list.length === 0 || !list.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) throw ApplicationFailure.nonRetryable('expectStatus must be HTTP status codes (100-599)', 'InvalidHealthCheck');
+  if (list.length === 0 || !list.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) throw failure(STEP_FAILURE.InvalidHealthCheck, 'expectStatus must be HTTP status codes (100-599)');
   return list;
 }
 
@@ -113,8 +114,8 @@ export function createHttpHealthActivities(deps: HttpHealthDeps = {}) {
       const url = parseUrl(input.url);
       const shown = displayUrl(url);
       const expected = expectedStatuses(input.expectStatus);
-      if (!Number.isInteger(input.attempts) || input.attempts < 1) throw ApplicationFailure.nonRetryable('attempts must be a whole number of at least 1', 'InvalidHealthCheck');
-      if (!(input.intervalMs >= 0)) throw ApplicationFailure.nonRetryable('intervalMs must be zero or more', 'InvalidHealthCheck');
+      if (!Number.isInteger(input.attempts) || input.attempts < 1) throw failure(STEP_FAILURE.InvalidHealthCheck, 'attempts must be a whole number of at least 1');
+      if (!(input.intervalMs >= 0)) throw failure(STEP_FAILURE.InvalidHealthCheck, 'intervalMs must be zero or more');
       const timeoutMs = input.timeoutMs ?? 5000;
       let last: ProbeResult | undefined;
       for (let attempt = 1; attempt <= input.attempts; attempt++) {
@@ -127,10 +128,7 @@ export function createHttpHealthActivities(deps: HttpHealthDeps = {}) {
         if (attempt < input.attempts) await Context.current().sleep(input.intervalMs);
       }
       const lastWhat = last!.status !== null ? `status ${last!.status}` : last!.error;
-      throw ApplicationFailure.create({
-        type: 'HealthCheckFailed',
-        message: `${shown} was not healthy after ${input.attempts} consecutive failed ${input.attempts === 1 ? 'probe' : 'probes'} (expected status ${expected.join(' or ')}); last: ${lastWhat}`,
-        nonRetryable: true,
+      throw failure(STEP_FAILURE.HealthCheckFailed, `${shown} was not healthy after ${input.attempts} consecutive failed ${input.attempts === 1 ? 'probe' : 'probes'} (expected status ${expected.join(' or ')}); last: ${lastWhat}`, {
         details: [{ url: shown, attempts: input.attempts, lastStatus: last!.status, lastError: last!.error ?? null }],
       });
     },

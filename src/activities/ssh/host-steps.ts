@@ -5,6 +5,7 @@
 // Output streams into heartbeat details; cancelling the activity stops the command on the host.
 // Secrets (the private key, environment values) never reach heartbeats, logs or failures.
 import { ApplicationFailure, CancelledFailure, Context, heartbeat, log } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import { connect, describeCommand, commandName, FINGERPRINT, lastLines, SshError, type CommandSpec, type SshConnection } from '../../integrations/ssh';
 
 export interface SshActivityDeps {
@@ -121,7 +122,7 @@ const FAILURE_STDERR_CHARS = 2000;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'InvalidSshInput');
+  return failure(STEP_FAILURE.InvalidSshInput, message);
 }
 
 function hostLabel(input: SshHostInput): string {
@@ -161,20 +162,20 @@ export function toSshFailure(err: unknown, redact: (text: string) => string = (t
   const message = redact(err.message);
   switch (err.kind) {
     case 'host-key':
-      return ApplicationFailure.nonRetryable(message, 'SshHostKeyMismatch');
+      return failure(STEP_FAILURE.SshHostKeyMismatch, message);
     case 'authentication':
-      return ApplicationFailure.nonRetryable(message, 'SshAuthenticationFailed');
+      return failure(STEP_FAILURE.SshAuthenticationFailed, message);
     case 'invalid':
       return invalid(message);
     case 'command-timeout':
-      return ApplicationFailure.retryable(message, 'RemoteCommandTimedOut');
+      return failure(STEP_FAILURE.RemoteCommandTimedOut, message, { retryable: true });
     case 'sftp': {
       // SFTP status 2 (no such file) and 3 (permission denied) will not change by retrying.
       const code = (err.cause as { code?: unknown } | undefined)?.code;
-      return code === 2 || code === 3 ? ApplicationFailure.nonRetryable(message, 'SftpFailed') : ApplicationFailure.retryable(message, 'SftpFailed');
+      return code === 2 || code === 3 ? failure(STEP_FAILURE.SftpFailed, message) : failure(STEP_FAILURE.SftpFailed, message, { retryable: true });
     }
     default:
-      return ApplicationFailure.retryable(message, 'SshConnectionFailed');
+      return failure(STEP_FAILURE.SshConnectionFailed, message, { retryable: true });
   }
 }
 
@@ -189,7 +190,7 @@ export function createSshActivities(deps: SshActivityDeps) {
       return await deps.privateKey(input.key);
     } catch (err) {
       // The loader's message names a key or a file, never the key's content.
-      throw ApplicationFailure.nonRetryable(`SSH key ${input.key ?? '(default)'} is not available to this worker: ${(err as Error).message}`, 'SshKeyUnavailable');
+      throw failure(STEP_FAILURE.SshKeyUnavailable, `SSH key ${input.key ?? '(default)'} is not available to this worker: ${(err as Error).message}`);
     }
   }
 
@@ -250,7 +251,7 @@ export function createSshActivities(deps: SshActivityDeps) {
           }
           const remaining = deadline - Date.now();
           if (remaining <= 0) {
-            throw ApplicationFailure.nonRetryable(`SSH on ${where} did not answer within ${input.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`, 'SshUnreachable');
+            throw failure(STEP_FAILURE.SshUnreachable, `SSH on ${where} did not answer within ${input.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`);
           }
           await ctx.sleep(Math.min(delay, remaining));
           delay = Math.min(backoff.max, delay * 2);
@@ -279,7 +280,7 @@ export function createSshActivities(deps: SshActivityDeps) {
         try {
           env[name] = await deps.resolveSecret(ref);
         } catch (err) {
-          throw ApplicationFailure.nonRetryable(`secret for ${name} (${ref}) cannot be resolved: ${(err as Error).message}`, 'SecretUnavailable');
+          throw failure(STEP_FAILURE.SecretUnavailable, `secret for ${name} (${ref}) cannot be resolved: ${(err as Error).message}`);
         }
       }
       const redact = redactor(Object.values(env));
@@ -330,10 +331,7 @@ export function createSshActivities(deps: SshActivityDeps) {
             if (result.exitCode === null || !okCodes.includes(result.exitCode)) {
               const how = result.exitCode === null ? `was killed by ${result.signal ?? 'an unknown signal'}` : `exited with code ${result.exitCode}`;
               const stderr = outcome.stderrTail.trim().slice(-FAILURE_STDERR_CHARS);
-              throw ApplicationFailure.create({
-                type: 'RemoteCommandFailed',
-                message: `${name} ${how} on ${where}${stderr ? `: ${stderr}` : ' (no stderr)'}`,
-                nonRetryable: true,
+              throw failure(STEP_FAILURE.RemoteCommandFailed, `${name} ${how} on ${where}${stderr ? `: ${stderr}` : ' (no stderr)'}`, {
                 details: [{ ...outcome, exitCode: result.exitCode, signal: result.signal, command: description }],
               });
             }
@@ -390,7 +388,7 @@ export function createSshActivities(deps: SshActivityDeps) {
         try {
           entries.push([name, await deps.resolveSecret(ref)]);
         } catch (err) {
-          throw ApplicationFailure.nonRetryable(`secret for ${name} (${ref}) cannot be resolved: ${(err as Error).message}`, 'SecretUnavailable');
+          throw failure(STEP_FAILURE.SecretUnavailable, `secret for ${name} (${ref}) cannot be resolved: ${(err as Error).message}`);
         }
       }
       const secretValues = entries.slice(Object.keys(input.values ?? {}).length).map(([, v]) => v);
