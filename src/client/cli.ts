@@ -2,7 +2,6 @@
 // The opsflow CLI. Every command connects through Temporal's environment configuration
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, ...); see `opsflow --help`.
 import { Command, InvalidArgumentError } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
 import { up } from '../devstack/up';
 import { DEFAULT_LOCALCLOUD_PORT, registerLocalCloudCommands } from '../localcloud/cli';
 import { backupPolicyJsonSchema } from '../specs/backup-policy';
@@ -23,15 +22,7 @@ import type { DeployResult } from '../workflows/release/deploy-release';
 import { buildDeployInput, formatDeployResult, lastProvisioning, parseSets } from './deploy';
 import { deployWorkflowId, destroyWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { registerCodecServerCommand } from './codec-server-cli';
-
-/** One readable line (or a spec's list of problems) for any failure, never a stack trace. */
-function describeFailure(err: unknown): string {
-  if (err instanceof WorkflowFailedError) {
-    const cause = err.cause as (Error & { type?: string }) | undefined;
-    return `the workflow failed${cause?.type ? ` (${cause.type})` : ''}: ${cause?.message ?? err.message}`;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
+import { describeFailure } from './failure-text';
 
 function port(value: string): number {
   const n = Number(value);

@@ -2,6 +2,7 @@
 // failure with its causes, each message said once (never a stack trace).
 import { WorkflowFailedError } from '@temporalio/client';
 import { chainOnce } from '../messages/said-once';
+import { failureName } from './format-status';
 
 /** What the SDK wraps a failure in; they add nothing the cause does not say. */
 const WRAPPERS = new Set(['Workflow execution failed', 'Activity task failed', 'Child Workflow execution failed', 'Workflow failed']);
@@ -20,7 +21,7 @@ function causeMessages(err: unknown): string[] {
 export function describeFailure(err: unknown): string {
   if (err instanceof WorkflowFailedError) {
     const cause = err.cause as (Error & { type?: string }) | undefined;
-    return `the workflow failed${cause?.type ? ` (${cause.type})` : ''}: ${chainOnce(causeMessages(cause)) || err.message}`;
+    return `the workflow failed${cause?.type ? ` (${failureName(cause.type)})` : ''}: ${chainOnce(causeMessages(cause)) || err.message}`;
   }
   return err instanceof Error ? err.message : String(err);
 }
