@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.opsflow/', 'coverage/'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'node_modules/', '.opsflow/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,6 +13,36 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The local cloud is its own package (packages/localcloud). The product reaches it only from the
+    // two commands that start it, lazily, so the worker never loads it (test/unit/product-imports.test.ts).
+    files: ['src/**/*.ts'],
+    ignores: ['src/devstack/up.ts', 'src/client/cli.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@opsflow/localcloud', '@opsflow/localcloud/*', '**/packages/localcloud', '**/packages/localcloud/**'],
+              message: 'Only `opsflow up` (src/devstack/up.ts) and `opsflow localcloud` (src/client/cli.ts) load the local cloud package; the rest of the product reaches a cloud through DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^@opsflow\\/localcloud|packages\\/localcloud/]',
+          message: 'Only src/devstack/up.ts and src/client/cli.ts load the local cloud package.',
+        },
+        {
+          selector: "CallExpression[callee.name='require'][arguments.0.value=/^@opsflow\\/localcloud|packages\\/localcloud/]",
+          message: 'Only src/devstack/up.ts and src/client/cli.ts load the local cloud package.',
+        },
+      ],
     },
   },
   {

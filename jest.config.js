@@ -2,7 +2,9 @@
 module.exports = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  roots: ['<rootDir>/test', '<rootDir>/packages/localcloud/test'],
+  // Tests read the local cloud package from its source (as tsconfig.json's paths do), not its dist/.
+  moduleNameMapper: { '^@opsflow/localcloud$': '<rootDir>/packages/localcloud/src/index.ts' },
   testMatch: ['**/*.test.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',

@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { resolveS3ServerBinary } from '../src/localcloud/spaces/resolve-binary';
-import { SpacesServer } from '../src/localcloud/spaces/s3-server';
+import { resolveS3ServerBinary, SpacesServer } from '@opsflow/localcloud';
 import { spacesClient } from '../src/backups/spaces';
 import { writeResults, type Row } from './harness';
 

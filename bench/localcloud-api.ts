@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalCloud } from '../src/localcloud';
+import { LocalCloud } from '@opsflow/localcloud';
 import { requestsPerSecond, writeResults, type Row } from './harness';
 
 const TOTAL = 5000;

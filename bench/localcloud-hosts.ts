@@ -8,7 +8,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'ssh2';
-import { generateEd25519 } from '../src/localcloud/hosts/host-key';
+import { generateEd25519 } from '@opsflow/localcloud';
 import { writeResults } from './harness';
 
 const DROPLETS = 50;

@@ -12,12 +12,8 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { dropletSshPort } from '../src/devstack/up';
+import { dropletSshPort, LocalCloud, generateEd25519, type LoggedRequest, REALISTIC_TIMING } from '@opsflow/localcloud';
 import { resolveTemporalCli } from '../src/devstack/temporal-cli';
-import { LocalCloud } from '../src/localcloud';
-import { generateEd25519 } from '../src/localcloud/hosts/host-key';
-import type { LoggedRequest } from '../src/localcloud/request-log';
-import { REALISTIC_TIMING } from '../src/localcloud/timing';
 import { loadEnvironmentSpec } from '../src/specs/load';
 import type { EnvironmentSpec } from '../src/specs/environment';
 import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
@@ -180,7 +176,7 @@ async function main(): Promise<void> {
   writeFileSync(keyFile, generateEd25519().private, { mode: 0o600 });
   const workerLog = path.join(work, 'worker.log');
 
-  const sshPort = await dropletSshPort({ OPSFLOW_LOCALCLOUD_HOST_NETWORK: String(HOST_NETWORK) });
+  const sshPort = await dropletSshPort(HOST_NETWORK);
   const spec = (name: string, n: number): EnvironmentSpec => ({ ...structuredClone(stackA), name, vpc: { ipRange: `10.${n}.0.0/16` }, ssh: { ...stackA.ssh, port: sshPort } });
 
   // The production worker loads a prebuilt bundle (as a Docker image would), so its memory is the load's.

@@ -3,7 +3,8 @@
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, ...); see `opsflow --help`.
 import { Command, InvalidArgumentError } from 'commander';
 import { up } from '../devstack/up';
-import { DEFAULT_LOCALCLOUD_PORT, registerLocalCloudCommands } from '../localcloud/cli';
+import { ensureStateDir } from '../paths';
+import { explainMissingLocalCloud, LOCALCLOUD_PORT, localCloudDir } from '../devstack/localcloud-loading';
 import { backupPolicyJsonSchema } from '../specs/backup-policy';
 import { environmentJsonSchema } from '../specs/environment';
 import { OPSFLOW_VERSION } from '../version';
@@ -46,7 +47,7 @@ export function buildCli(): Command {
     .option('--port <port>', 'Temporal gRPC port', port, 7233)
     .option('--ui-port <port>', 'Web UI port', port, 8233)
     .option('--metrics-port <port>', 'worker Prometheus metrics port', port, 9464)
-    .option('--localcloud-port <port>', 'local cloud API port (used when DIGITALOCEAN_TOKEN is not set)', port, DEFAULT_LOCALCLOUD_PORT)
+    .option('--localcloud-port <port>', 'local cloud API port (used when DIGITALOCEAN_TOKEN is not set)', port, LOCALCLOUD_PORT)
     .option('--no-demo', 'do not provision the demo environment (examples/stack-a.yaml) on the local cloud')
     .action(async (opts: { ip: string; port: number; uiPort: number; metricsPort: number; localcloudPort: number; demo: boolean }) => {
       process.exitCode = await up(opts);
@@ -172,7 +173,20 @@ export function buildCli(): Command {
       });
     });
 
-  registerLocalCloudCommands(program, port);
+  program
+    .command('localcloud')
+    .description('the local DigitalOcean-compatible cloud: start | status | reset | faults (`opsflow localcloud --help`)')
+    // Its own program, in its own package, loaded only now: everything after `localcloud` is its.
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[arguments...]')
+    .action(async (args: string[]) => {
+      const { localCloudCommand } = await explainMissingLocalCloud(import('@opsflow/localcloud'));
+      ensureStateDir(); // the local cloud's folder lives in it, private like it
+      await localCloudCommand({ dir: localCloudDir(), parsePort: port }).parseAsync(args, { from: 'user' });
+    });
+
   registerCodecServerCommand(program, port);
   return program;
 }

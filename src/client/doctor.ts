@@ -11,7 +11,7 @@ import { connectClient, runCheckWorker, workerPollerCount } from './opsflow-clie
 import { checkBearerToken } from './provider-check';
 import { accountFromEnv, DigitalOceanClient } from '../integrations/digitalocean/client';
 import { DigitalOceanApiError } from '../integrations/digitalocean/errors';
-import { readEndpoint } from '../localcloud/endpoint';
+import { missingAccountMessage } from '../integrations/digitalocean/account';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
 
@@ -83,14 +83,13 @@ async function providerChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
 
 /** GET /v2/account through the project's DigitalOcean client, as every activity will call it. */
 async function digitalOceanCheck(env: NodeJS.ProcessEnv): Promise<CheckResult> {
-  const local = env.DIGITALOCEAN_TOKEN ? undefined : readEndpoint(env);
-  const account = accountFromEnv(env) ?? (local && { token: local.token, apiUrl: local.apiUrl });
-  if (!account) return { name: 'digitalocean', state: 'fail', detail: 'no DIGITALOCEAN_TOKEN and no local cloud running: start the local stack with `npm start`, or set DIGITALOCEAN_TOKEN' };
-  const name = local ? 'local cloud' : 'digitalocean';
+  // The local cloud is checked like any endpoint: through DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.
+  const account = accountFromEnv(env);
+  if (!account) return { name: 'digitalocean', state: 'fail', detail: missingAccountMessage(env) };
+  const name = 'digitalocean';
   try {
     const info = await new DigitalOceanClient({ ...account, timeoutMs: 10_000 }).call('GET /v2/account', (lib) => lib.account.getUserInformation());
-    const where = local ? `no DIGITALOCEAN_TOKEN, so opsflow uses the local cloud at ${account.apiUrl}` : `token accepted by ${account.apiUrl}`;
-    return { name, state: 'ok', detail: `${where} (account ${info.email}, droplet limit ${info.droplet_limit})` };
+    return { name, state: 'ok', detail: `token accepted by ${account.apiUrl} (account ${info.email}, droplet limit ${info.droplet_limit})` };
   } catch (err) {
     if (err instanceof DigitalOceanApiError && err.kind === 'authentication') {
       return { name, state: 'fail', detail: `the token was refused (${err.status} Unauthorized); set DIGITALOCEAN_TOKEN to a valid personal access token` };

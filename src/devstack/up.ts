@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { ensureStateDir, openPrivateLog, PROJECT_ROOT } from '../paths';
@@ -21,11 +20,9 @@ import { isPortInUse } from './ports';
 import { resolveTemporalCli } from './temporal-cli';
 import { lookUpRecordedStack, recordStack, recordedStackFile } from './recorded-stack';
 import { loadTemporalTarget } from '../temporal/connection';
-import { readEndpoint, type LocalCloudEndpoint } from '../localcloud/endpoint';
-import { FALLBACK_SSH_PORT } from '../localcloud/hosts/droplet-hosts';
-import { generateEd25519 } from '../localcloud/hosts/host-key';
-import { resolveBwrap } from '../localcloud/hosts/sandbox';
-import { resolveS3ServerBinary } from '../localcloud/spaces/resolve-binary';
+import type { LocalCloudEndpoint } from '@opsflow/localcloud';
+import { generateEd25519 } from './ed25519';
+import { explainMissingLocalCloud, localCloudDir } from './localcloud-loading';
 import { DEFAULT_SECRET_ENV, envSecretRefusal, secretAccessFromEnv } from '../secret-access';
 import { configuredSshKeys } from '../ssh-keys';
 import { BACKUP_KEY_ENV, BACKUP_KEY_FILE_ENV, ensureBackupKeyFile } from '../backups/backup-key';
@@ -104,26 +101,33 @@ export async function up(options: UpOptions): Promise<number> {
     let sshPort: number | undefined;
     /** Recorded for the other commands; undefined when workflows act on a real account. */
     let localcloudUrl: string | undefined;
+    /** What the worker is told to reach the local cloud by, as it would any DigitalOcean endpoint. */
+    let cloudEnv: NodeJS.ProcessEnv = {};
     if (env.DIGITALOCEAN_TOKEN) {
       say(`DIGITALOCEAN_TOKEN is set: workflows act on the real DigitalOcean account (${env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com'}).`);
     } else {
-      const existing = readEndpoint(env);
+      // Loaded only here: with a DigitalOcean token, `opsflow up` never loads the local cloud.
+      const localcloud = await explainMissingLocalCloud(import('@opsflow/localcloud'));
+      const cloudDir = localCloudDir(env);
+      const existing = localcloud.readEndpoint(cloudDir);
       if (existing) {
         say(`Using the local cloud already running at ${existing.apiUrl}.`);
         localcloudUrl = existing.apiUrl;
+        cloudEnv = { DIGITALOCEAN_API_URL: existing.apiUrl, DIGITALOCEAN_TOKEN: existing.token };
       } else {
         try {
-          resolveBwrap();
+          localcloud.resolveBwrap();
         } catch {
           throw new Error('bubblewrap (bwrap) is missing, and the local cloud runs its droplets in it: run `bash scripts/host-packages.sh` (as root; it installs only what is missing), then start again');
         }
         // Built once per machine (minutes the first time); done here so its progress shows.
-        await resolveS3ServerBinary();
+        await localcloud.resolveS3ServerBinary();
         // Chosen here and given explicitly, so the demo spec can be told the same port.
-        sshPort = await dropletSshPort(env);
+        sshPort = await localcloud.dropletSshPort(hostNetwork(env));
         const cloud = spawnCli(env, ['localcloud', 'start', '--port', String(options.localcloudPort), '--ssh-port', String(sshPort)], path.join(dir, 'localcloud.log'));
         children.push({ name: 'local cloud', process: cloud });
-        const endpoint = await waitForEndpoint(env, cloud, 60_000);
+        const endpoint = await waitForEndpoint(() => localcloud.readEndpoint(cloudDir), cloud, 60_000);
+        cloudEnv = { DIGITALOCEAN_API_URL: endpoint.apiUrl, DIGITALOCEAN_TOKEN: endpoint.token };
         localcloudUrl = endpoint.apiUrl;
         say(`Local cloud (DigitalOcean API) is up at ${endpoint.apiUrl}; its token is in ${path.join(dir, 'localcloud', 'token')}.`);
         say(`  Its droplets answer SSH on port ${sshPort}${sshPort === 22 ? '' : ' (port 22 cannot be bound here)'}, each on its own 127.x address.`);
@@ -140,7 +144,7 @@ export async function up(options: UpOptions): Promise<number> {
       } else {
         const secrets = workerSecrets(env, dir, say);
         deployKey = secrets.deployKey;
-        const worker = spawnWorker({ ...clientEnv, ...secrets.env }, options, path.join(dir, 'worker.log'));
+        const worker = spawnWorker({ ...clientEnv, ...secrets.env, ...cloudEnv }, options, path.join(dir, 'worker.log'));
         children.push({ name: 'worker', process: worker });
         say(`Worker started (pid ${worker.pid}); logs in ${path.join(dir, 'worker.log')}.`);
       }
@@ -149,7 +153,7 @@ export async function up(options: UpOptions): Promise<number> {
 
       const check = await runCheckWorker(client, 60_000);
       say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
-      if (options.demo && !env.DIGITALOCEAN_TOKEN) await provisionDemo(client, { address, uiUrl, sshPort: sshPort ?? (await dropletSshPort(env)), deployKey }, say);
+      if (options.demo && !env.DIGITALOCEAN_TOKEN) await provisionDemo(client, { address, uiUrl, sshPort: sshPort ?? (await (await explainMissingLocalCloud(import('@opsflow/localcloud'))).dropletSshPort(hostNetwork(env))), deployKey }, say);
     } finally {
       await connection.close();
     }
@@ -160,7 +164,9 @@ export async function up(options: UpOptions): Promise<number> {
     say(`  Watch it:          temporal workflow list --address ${address}`);
     // Plain `doctor` finds this stack through its record unless TEMPORAL_ADDRESS or a profile say otherwise.
     const doctorFindsIt = loadTemporalTarget(env).connectionOptions.address === address;
-    say(`  Diagnose:          ${doctorFindsIt ? '' : `TEMPORAL_ADDRESS=${address} `}npx opsflow doctor`);
+    // The CLI learns the local cloud as the worker does: from DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.
+    const cloudVars = localcloudUrl ? `DIGITALOCEAN_API_URL=${localcloudUrl} DIGITALOCEAN_TOKEN=$(cat ${path.join(localCloudDir(env), 'token')}) ` : '';
+    say(`  Diagnose:          ${doctorFindsIt ? '' : `TEMPORAL_ADDRESS=${address} `}${cloudVars}npx opsflow doctor`);
     say(`  Worker metrics:    ${metricsUrl}`);
     say('Press Ctrl-C to stop everything.');
   } catch (err) {
@@ -246,19 +252,9 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
   return { env: extra, deployKey };
 }
 
-/**
- * The port the local cloud's droplets can answer SSH on here: 22 when this process can bind it on
- * a droplet network address (root, or a low unprivileged-port start), else the local cloud's
- * fallback. Probed on 127.<network>.0.1, an address no droplet gets.
- */
-export async function dropletSshPort(env: NodeJS.ProcessEnv): Promise<number> {
-  const network = Number(env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ?? 100);
-  const bindable = await new Promise<boolean>((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(22, `127.${network}.0.1`, () => server.close(() => resolve(true)));
-  });
-  return bindable ? 22 : FALLBACK_SSH_PORT;
+/** Second octet of the local cloud's droplet addresses (127.<n>.x.y), as `opsflow localcloud start` reads it. */
+function hostNetwork(env: NodeJS.ProcessEnv): number {
+  return Number(env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ?? 100);
 }
 
 function spawnWorker(env: NodeJS.ProcessEnv, options: UpOptions, logFile: string): ChildProcess {
@@ -278,10 +274,10 @@ function spawnNode(entry: string, args: string[], env: NodeJS.ProcessEnv, logFil
   });
 }
 
-async function waitForEndpoint(env: NodeJS.ProcessEnv, child: ChildProcess, timeoutMs: number): Promise<LocalCloudEndpoint> {
+async function waitForEndpoint(readEndpoint: () => LocalCloudEndpoint | undefined, child: ChildProcess, timeoutMs: number): Promise<LocalCloudEndpoint> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const endpoint = readEndpoint(env);
+    const endpoint = readEndpoint();
     if (endpoint && endpoint.pid === child.pid) return endpoint;
     if (child.exitCode !== null) throw new Error(`the local cloud exited with code ${child.exitCode}; see .opsflow/localcloud.log`);
     await new Promise((r) => setTimeout(r, 100));

@@ -22,7 +22,7 @@ import { runToCompletion } from '../../src/backups/command-runner';
 import { dropletRunners } from '../../src/backups/droplet-runner';
 import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
 import { connect as sshConnect, type SshConnection } from '../../src/integrations/ssh';
-import type { LocalCloud } from '../../src/localcloud';
+import type { LocalCloud } from '@opsflow/localcloud';
 import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
 import type { RestoreBackupResult } from '../../src/workflows/backups/restore-backup';
 import type { RunBackupsResult } from '../../src/workflows/backups/run-backups';

@@ -11,7 +11,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createSnapshotActivities, type SnapshotTarget, type TakenSnapshot } from '../../src/activities/digitalocean/snapshots';
 import { snapshotName } from '../../src/backups/snapshot-names';
 import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
-import type { LocalCloud } from '../../src/localcloud';
+import type { LocalCloud } from '@opsflow/localcloud';
 import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
 import type { ApplyRetentionResult } from '../../src/workflows/backups/apply-retention';
 import type { RunBackupsResult } from '../../src/workflows/backups/run-backups';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildCli } from '../../src/client/cli';
-import type { LocalCloud } from '../../src/localcloud';
+import type { LocalCloud } from '@opsflow/localcloud';
 import { PROJECT_ROOT } from '../../src/paths';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
 import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';

@@ -4,8 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LocalCloud, LocalCloudOptions } from '../../src/localcloud';
-import { generateEd25519 } from '../../src/localcloud/hosts/host-key';
+import { type LocalCloud, type LocalCloudOptions, generateEd25519 } from '@opsflow/localcloud';
 import { loadEnvironmentSpec } from '../../src/specs/load';
 import type { EnvironmentSpec } from '../../src/specs/environment';
 import { startLocalCloud } from './localcloud';

@@ -1,8 +1,7 @@
 // A droplet that is a real host: created through the API with a key, waited on until it answers
 // SSH, and an ssh2 connection to it.
 import { Client } from 'ssh2';
-import type { LocalCloud } from '../../src/localcloud';
-import { fingerprintOf, sha256Fingerprint } from '../../src/localcloud/hosts/host-key';
+import { type LocalCloud, fingerprintOf, sha256Fingerprint } from '@opsflow/localcloud';
 import type { ContractClient } from './do-api';
 import { waitForAction } from './localcloud';
 

@@ -1,5 +1,5 @@
 // Starting a local cloud for a test, and waiting on its actions as a client would.
-import { LocalCloud, type LocalCloudOptions } from '../../src/localcloud';
+import { LocalCloud, type LocalCloudOptions } from '@opsflow/localcloud';
 import { ContractClient } from './do-api';
 import { tempDir } from './temp';
 

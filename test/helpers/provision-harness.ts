@@ -1,7 +1,7 @@
 // The setup every provisioning test file shares: a Temporal dev server, a local cloud with fast
 // timing and droplet hosts, both opsflow workers, and the local cloud's control API.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { LocalCloud, LocalCloudOptions } from '../../src/localcloud';
+import type { LocalCloud, LocalCloudOptions } from '@opsflow/localcloud';
 import { startLocalCloud } from './localcloud';
 import type { TestCodec } from './codec';
 import { startOpsflowWorkers, type OpsflowWorkers } from './opsflow-workers';

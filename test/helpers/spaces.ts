@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { resolveS3ServerBinary } from '../../src/localcloud/spaces/resolve-binary';
-import { SpacesServer } from '../../src/localcloud/spaces/s3-server';
+import { resolveS3ServerBinary, SpacesServer } from '@opsflow/localcloud';
 import { pendingUploads, spacesClient } from '../../src/backups/spaces';
 import { freePort } from './processes';
 

@@ -1,2 +1,2 @@
 // SSH key pairs for tests: the same well-formed generator the local cloud uses for host keys.
-export { generateEd25519 } from '../../src/localcloud/hosts/host-key';
+export { generateEd25519 } from '@opsflow/localcloud';

@@ -4,7 +4,7 @@
 import { instance as sharedAxios } from 'digitalocean-js/src/lib/axios-instance';
 import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
 import { DigitalOceanApiError } from '../../src/integrations/digitalocean/errors';
-import type { LocalCloud } from '../../src/localcloud';
+import type { LocalCloud } from '@opsflow/localcloud';
 import { requestViolations, responseViolations } from '../helpers/contract';
 import { startLocalCloud } from '../helpers/localcloud';
 import { generateEd25519 } from '../helpers/ssh-keys';

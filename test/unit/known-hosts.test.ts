@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { knownHostsName, lookupKnownHosts, readKnownHosts } from '../../src/integrations/ssh/known-hosts';
-import { fingerprintOf, generateEd25519 } from '../../src/localcloud/hosts/host-key';
+import { fingerprintOf, generateEd25519 } from '@opsflow/localcloud';
 
 const [a, b, c, d, e] = Array.from({ length: 5 }, () => generateEd25519().public.split(' ').slice(0, 2).join(' '));
 const fp = (key: string) => fingerprintOf(key as string);

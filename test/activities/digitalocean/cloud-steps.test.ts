@@ -7,7 +7,7 @@ import { DigitalOceanClient } from '../../../src/integrations/digitalocean/clien
 import { createDigitalOceanActivities, type DigitalOceanActivities } from '../../../src/activities/digitalocean/provider';
 import type { Owner } from '../../../src/names/ownership-tags';
 import { resourcesToLegacy } from '../../../src/providers/legacy-activity-names';
-import type { LocalCloud } from '../../../src/localcloud';
+import type { LocalCloud } from '@opsflow/localcloud';
 import { startLocalCloud } from '../../helpers/localcloud';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -7,8 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DigitalOceanClient } from '../../../src/integrations/digitalocean/client';
 import { createDigitalOceanActivities, type DigitalOceanActivities } from '../../../src/activities/digitalocean/provider';
 import type { Owner } from '../../../src/names/ownership-tags';
-import type { LocalCloud } from '../../../src/localcloud';
-import { generateEd25519 } from '../../../src/localcloud/hosts/host-key';
+import { type LocalCloud, generateEd25519 } from '@opsflow/localcloud';
 import { startLocalCloud } from '../../helpers/localcloud';
 
 let cloud: LocalCloud;

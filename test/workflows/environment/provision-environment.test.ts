@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { LocalCloud } from '../../../src/localcloud';
+import type { LocalCloud } from '@opsflow/localcloud';
 import { loadEnvironmentSpec } from '../../../src/specs/load';
 import type { EnvironmentSpec } from '../../../src/specs/environment';
 import { OpsEnvironment } from '../../../src/temporal/search-attributes';

@@ -12,8 +12,7 @@
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { LocalCloud } from '../../../src/localcloud';
-import type { FaultConfig } from '../../../src/localcloud/faults';
+import type { LocalCloud, FaultConfig } from '@opsflow/localcloud';
 import { loadEnvironmentSpec } from '../../../src/specs/load';
 import type { EnvironmentSpec } from '../../../src/specs/environment';
 import { CLOUD_RETRY } from '../../../src/workflows/shared/cloud-activity-options';

@@ -10,7 +10,7 @@ import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temp
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildCli } from '../../../src/client/cli';
 import { buildDeployInput } from '../../../src/client/deploy';
-import type { LocalCloud } from '../../../src/localcloud';
+import type { LocalCloud } from '@opsflow/localcloud';
 import type { DeployReleaseInput } from '../../../src/specs/deploy-release';
 import { loadEnvironmentSpec } from '../../../src/specs/load';
 import type { EnvironmentSpec } from '../../../src/specs/environment';
