@@ -18,10 +18,10 @@ import { loadBackupPolicies, loadEnvironmentSpec } from '../specs/load';
 import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
-import type { EnvironmentResources } from '../providers/cloud-provider';
 import type { DeployResult } from '../workflows/release/deploy-release';
-import { buildDeployInput, formatDeployResult, lastProvisioning, parseSets } from './deploy';
-import { deployWorkflowId, destroyWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
+import { buildDeployInput, deployBasis, formatDeployResult, parseSets } from './deploy';
+import { registerEnvironmentCommands } from './env-commands';
+import { deployWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { registerCodecServerCommand } from './codec-server-cli';
 import { describeFailure } from './failure-text';
 
@@ -76,14 +76,15 @@ export function buildCli(): Command {
     .option('--detach', 'start it and return; follow with `opsflow status provision-<name>`')
     .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --input-file`) and exit')
     .option('--root <folder>', "the folder files the spec names (composeFile) must be inside (default: the spec's folder)")
-    .action(async (file: string, opts: { detach?: boolean; printInput?: boolean; root?: string }) => {
+    .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')
+    .action(async (file: string, opts: { detach?: boolean; printInput?: boolean; root?: string; wait?: boolean }) => {
       const spec = loadEnvironmentSpec(file, { root: opts.root }); // refuses a bad spec before anything starts
       if (opts.printInput) {
         console.log(JSON.stringify({ spec }));
         return;
       }
       await withClient(async (client) => {
-        const handle = await startOperation(client, 'provisionEnvironment', provisionWorkflowId(spec.name), [{ spec }], `provision ${spec.name} in ${spec.region}`);
+        const handle = await startOperation(client, 'provisionEnvironment', provisionWorkflowId(spec.name), [{ spec }], `provision ${spec.name} in ${spec.region}`, opts.wait ? { waitForEnvironment: true } : undefined);
         console.log(`Provisioning ${spec.name}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
         console.log(formatProvisionResult(await followProgress<ProvisionResult>(handle)));
@@ -98,32 +99,20 @@ export function buildCli(): Command {
     .option('--consecutive-failures <n>', 'failed probes in a row that fail the health gate (default: each check\'s attempts)', positiveInteger)
     .option('--detach', 'start it and return; follow with `opsflow status <workflow id>`')
     .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --type deployRelease --input-file`) and exit')
-    .action(async (environment: string, opts: { set: string[]; consecutiveFailures?: number; detach?: boolean; printInput?: boolean }) => {
+    .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')
+    .action(async (environment: string, opts: { set: string[]; consecutiveFailures?: number; detach?: boolean; printInput?: boolean; wait?: boolean }) => {
       const sets = parseSets(opts.set); // refuses a malformed --set before connecting
       await withClient(async (client) => {
-        const input = buildDeployInput(await lastProvisioning(client, environment), sets, { consecutiveFailures: opts.consecutiveFailures });
+        const input = buildDeployInput(await deployBasis(client, environment), sets, { consecutiveFailures: opts.consecutiveFailures });
         if (opts.printInput) {
           console.log(JSON.stringify(input));
           return;
         }
         const what = Object.entries(input.images).map(([service, image]) => `${service} ${image}`).join(', ');
-        const handle = await startOperation(client, 'deployRelease', deployWorkflowId(environment, uniqueSuffix()), [input], `deploy ${what} to ${environment}`);
+        const handle = await startOperation(client, 'deployRelease', deployWorkflowId(environment, uniqueSuffix()), [input], `deploy ${what} to ${environment}`, opts.wait ? { waitForEnvironment: true } : undefined);
         console.log(`Deploying ${what} to ${environment}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
         console.log(formatDeployResult(await followProgress<DeployResult>(handle)));
-      });
-    });
-
-  program
-    .command('destroy')
-    .description('remove everything an environment owns')
-    .argument('<environment>')
-    .action(async (environment: string) => {
-      await withClient(async (client) => {
-        const handle = await startOperation(client, 'destroyEnvironment', destroyWorkflowId(environment, uniqueSuffix()), [{ environment }], `destroy ${environment}`);
-        console.log(`Destroying ${environment}: workflow ${handle.workflowId}`);
-        const removed = await followProgress<EnvironmentResources>(handle);
-        console.log(`Removed ${removed.servers.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.networks.length} VPC(s), ${removed.floatingIps.length} reserved IP(s).`);
       });
     });
 
@@ -187,6 +176,7 @@ export function buildCli(): Command {
       await localCloudCommand({ dir: localCloudDir(), parsePort: port }).parseAsync(args, { from: 'user' });
     });
 
+  registerEnvironmentCommands(program);
   registerCodecServerCommand(program, port);
   return program;
 }

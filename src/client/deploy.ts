@@ -1,55 +1,39 @@
-// `opsflow deploy <environment> --set service=tag`: the deployRelease input built from what the
-// environment's last completed provisioning returned (hosts, pinned host keys, SSH user and key
-// name, the application's directory and images) and the health checks of the spec it was
-// provisioned from, read back from that run's history.
+// `opsflow deploy <environment> --set service=tag`: the deployRelease input built from the
+// environment's inventory, as its entity workflow keeps it (hosts, pinned host keys, SSH user and
+// key name, the application's directory and images, the spec's health checks).
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { provisionWorkflowId } from '../names/workflow-ids';
-import { dnsLabel } from '../specs/common';
 import { IMAGE_REF, IMAGE_TAG, parseDeployReleaseInput, SERVICE_NAME, type DeployRelease } from '../specs/deploy-release';
 import type { EnvironmentSpec } from '../specs/environment';
+import type { Inventory } from '../workflows/environment/inventory';
 import type { DeployResult } from '../workflows/release/deploy-release';
-import type { ProvisionInput, ProvisionResult } from '../workflows/environment/provision-environment';
+import type { ProvisionResult } from '../workflows/environment/provision-environment';
+import { environmentInventory } from './environments';
 
-export interface Provisioned {
-  workflowId: string;
-  runId: string;
-  result: ProvisionResult;
-  spec: EnvironmentSpec;
+/** What a deploy needs to know of an environment. */
+export interface DeployBasis {
+  environment: string;
+  hosts: { instance: string; address: string; hostKey: string }[];
+  ssh?: { user: string; port: number; key: string };
+  application?: { directory: string; images: Record<string, string> };
+  healthChecks: EnvironmentSpec['healthChecks'];
 }
 
-/**
- * The last completed provisionEnvironment run of an environment, with its result and the spec it
- * ran with. Throws a message saying what to do when there is none.
- */
-export async function lastProvisioning(client: Client, environment: string): Promise<Provisioned> {
-  if (!dnsLabel.safeParse(environment).success) throw new Error(`${JSON.stringify(environment)} is not an environment name (lowercase letters, digits and dashes)`);
-  const workflowId = provisionWorkflowId(environment);
-  let latest;
-  try {
-    latest = await client.workflow.getHandle(workflowId).describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`environment ${environment} was never provisioned here (no workflow ${workflowId}): run \`opsflow provision <spec>\` first`);
-    throw err;
+/** The environment as its inventory says, refused when it is not provisioned. */
+export async function deployBasis(client: Client, environment: string): Promise<DeployBasis> {
+  return basisOfInventory(await environmentInventory(client, environment));
+}
+
+export function basisOfInventory(inventory: Inventory): DeployBasis {
+  if (inventory.state !== 'provisioned') {
+    throw new Error(`environment ${inventory.environment} is ${inventory.state === 'new' ? 'not provisioned yet' : 'destroyed'}: deploy needs hosts that provisioning finished (see \`opsflow env show ${inventory.environment}\`)`);
   }
-  let runId = latest.status.name === 'COMPLETED' ? latest.runId : undefined;
-  if (!runId) {
-    // The latest run failed or still runs; an earlier one may have completed.
-    let best: { runId: string; closeTime?: Date } | undefined;
-    for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Completed'` })) {
-      if (!best || (run.closeTime ?? 0) > (best.closeTime ?? 0)) best = run;
-    }
-    runId = best?.runId;
-  }
-  if (!runId) {
-    throw new Error(`environment ${environment} has no completed provisioning: its latest run of ${workflowId} is ${latest.status.name.toLowerCase()}, and no earlier run completed. Deploy needs hosts that provisioning finished (see \`opsflow status ${workflowId}\`).`);
-  }
-  const handle = client.workflow.getHandle(workflowId, runId);
-  const result = (await handle.result()) as ProvisionResult;
-  const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
-  const input = await decodeFromPayloadsAtIndex<ProvisionInput>(client.options.loadedDataConverter, 0, started?.input?.payloads);
-  return { workflowId, runId, result, spec: input.spec };
+  return { environment: inventory.environment, hosts: inventory.hosts, ssh: inventory.ssh, application: inventory.application, healthChecks: inventory.healthChecks };
+}
+
+/** A provisioning result and its spec (tests that provision directly). */
+export function basisOfProvisioning(provisioned: { result: ProvisionResult; spec: EnvironmentSpec }): DeployBasis {
+  const { result, spec } = provisioned;
+  return { environment: result.environment, hosts: result.hosts, ssh: result.ssh, application: result.application, healthChecks: spec.healthChecks };
 }
 
 /** `--set` values: `service=tag` or `service=registry/name:tag`, each service once. */
@@ -84,28 +68,28 @@ export interface DeployOptions {
 
 /**
  * The deployRelease input for new images on a provisioned environment. Each service must be one the
- * environment's application has; a bare tag replaces the tag of the image provisioning deployed.
+ * environment's application has; a bare tag replaces the tag of the image deployed now.
  * Checked with the workflow's own schema before anything starts.
  */
-export function buildDeployInput(provisioned: Pick<Provisioned, 'result' | 'spec'>, sets: Record<string, string>, options: DeployOptions = {}): DeployRelease {
-  const { result, spec } = provisioned;
-  const app = result.application;
-  if (!app || Object.keys(app.images).length === 0) throw new Error(`environment ${result.environment} was provisioned without application images: there is nothing to deploy`);
+export function buildDeployInput(from: DeployBasis | { result: ProvisionResult; spec: EnvironmentSpec }, sets: Record<string, string>, options: DeployOptions = {}): DeployRelease {
+  const basis = 'result' in from ? basisOfProvisioning(from) : from;
+  const app = basis.application;
+  if (!app || Object.keys(app.images).length === 0 || !basis.ssh) throw new Error(`environment ${basis.environment} was provisioned without application images: there is nothing to deploy`);
   const images: Record<string, string> = {};
   for (const [service, value] of Object.entries(sets)) {
     const current = app.images[service];
-    if (current === undefined) throw new Error(`--set ${service}: ${result.environment} has no service ${service}; its services are ${Object.keys(app.images).sort().join(', ')}`);
+    if (current === undefined) throw new Error(`--set ${service}: ${basis.environment} has no service ${service}; its services are ${Object.keys(app.images).sort().join(', ')}`);
     if (IMAGE_REF.test(value)) images[service] = value;
     else if (IMAGE_TAG.test(value)) images[service] = withTag(current, value);
     else throw new Error(`--set ${service}=${value}: not a tag (like 2.0.2) or an image with a tag (like ghcr.io/acme/${service}:2.0.2)`);
   }
   return parseDeployReleaseInput({
-    environment: result.environment,
-    hosts: result.hosts.map((h) => ({ instance: h.instance, address: h.address, hostKey: h.hostKey })),
-    ssh: result.ssh,
+    environment: basis.environment,
+    hosts: basis.hosts.map((h) => ({ instance: h.instance, address: h.address, hostKey: h.hostKey })),
+    ssh: basis.ssh,
     directory: app.directory,
     images,
-    healthChecks: spec.healthChecks,
+    healthChecks: basis.healthChecks,
     ...(options.consecutiveFailures !== undefined ? { consecutiveFailures: options.consecutiveFailures } : {}),
   });
 }

@@ -71,9 +71,10 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>, env: Nod
  * Starts an opsflow operation under a stable workflow id: a second start of the same operation
  * while one runs is refused by Temporal instead of racing it.
  */
-export async function startOperation(client: Client, type: string, workflowId: string, args: unknown[], summary: string) {
+export async function startOperation(client: Client, type: string, workflowId: string, args: unknown[], summary: string, memo?: Record<string, unknown>) {
   try {
-    return await client.workflow.start(type, { taskQueue: TASK_QUEUE, workflowId, args, staticSummary: summary, workflowIdConflictPolicy: 'FAIL' });
+    // memo `waitForEnvironment: true`: the operation waits for its environment's claim instead of being refused.
+    return await client.workflow.start(type, { taskQueue: TASK_QUEUE, workflowId, args, staticSummary: summary, workflowIdConflictPolicy: 'FAIL', ...(memo ? { memo } : {}) });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`${workflowId} is already running: follow it with \`opsflow status ${workflowId}\``);
     throw err;

@@ -6,8 +6,11 @@ import { ScheduleNotFoundError, type Client, type ScheduleOptions } from '@tempo
 import type { Duration } from '@temporalio/common';
 import { backupScheduleId, backupWorkflowId } from '../names/workflow-ids';
 import type { BackupPolicy } from '../specs/backup-policy';
+import { environmentWorkflowId } from '../names/workflow-ids';
 import { OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
 import { TASK_QUEUE } from '../temporal/task-queues';
+import { policyEnvironment, policyEnvironments } from '../workflows/backups/policy-environment';
+import type { AttachedBackups } from '../workflows/environment/inventory';
 
 export type PlanAction = 'create' | 'update' | 'remove' | 'unchanged';
 
@@ -54,7 +57,7 @@ function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' 
       args: [{ policy }],
       typedSearchAttributes: [
         { key: OpsOperation, value: 'backup' },
-        { key: OpsEnvironment, value: policy.name },
+        { key: OpsEnvironment, value: policyEnvironment(policy) },
       ],
       staticSummary: `backups of ${policy.name}: ${policy.targets.map((t) => t.name).join(', ')}`,
     },
@@ -112,7 +115,10 @@ export async function applySchedules(client: Client, policies: BackupPolicy[], g
     const policy = policies.find((p) => scheduleIdFor(p) === item.scheduleId);
     if (item.action === 'create' && policy) await client.schedule.create(scheduleOptions(policy, group));
     if (item.action === 'update' && policy) await client.schedule.getHandle(item.scheduleId).update((previous) => ({ ...previous, ...scheduleBody(policy) }));
+    if (policy) await attachToEnvironments(client, policy, item.scheduleId);
     if (item.action === 'remove') {
+      const removed = (await scheduledPolicy(client, item.scheduleId))?.policy;
+      if (removed) await detachFromEnvironments(client, removed);
       await client.schedule
         .getHandle(item.scheduleId)
         .delete()
@@ -122,6 +128,46 @@ export async function applySchedules(client: Client, policies: BackupPolicy[], g
     }
   }
   return plan;
+}
+
+/**
+ * Each environment a policy's targets live in lists the policy and its schedule in its inventory
+ * (`opsflow env show`), so destroy can say what it keeps. Signal-with-start: an environment not
+ * provisioned yet gets its entity now.
+ */
+async function attachToEnvironments(client: Client, policy: BackupPolicy, scheduleId: string): Promise<void> {
+  const attachedAt = new Date().toISOString();
+  for (const environment of policyEnvironments(policy)) {
+    const targets = policy.targets.filter((t) => ('environment' in t ? t.environment : t.in?.environment) === environment).map((t) => `${t.name} (${t.kind})`);
+    const attach: AttachedBackups[] = [{ policy: policy.name, scheduleId, targets, attachedAt }];
+    await signalEnvironment(client, environment, { attach });
+  }
+}
+
+async function detachFromEnvironments(client: Client, policy: BackupPolicy): Promise<void> {
+  for (const environment of policyEnvironments(policy)) await signalEnvironment(client, environment, { detachPolicies: [policy.name] });
+}
+
+async function signalEnvironment(client: Client, environment: string, change: { attach?: AttachedBackups[]; detachPolicies?: string[] }): Promise<void> {
+  await client.workflow.signalWithStart('environmentEntity', {
+    workflowId: environmentWorkflowId(environment),
+    taskQueue: TASK_QUEUE,
+    args: [{ environment }],
+    signal: 'backups',
+    signalArgs: [change],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `environment ${environment}: inventory and the claim of its operations`,
+  });
+}
+
+/** The schedules whose policies have targets in `environment` (asked of each schedule). */
+export async function schedulesOfEnvironment(client: Client, environment: string): Promise<{ scheduleId: string; policy: BackupPolicy }[]> {
+  const found: { scheduleId: string; policy: BackupPolicy }[] = [];
+  for (const { scheduleId } of await managedSchedules(client)) {
+    const policy = (await scheduledPolicy(client, scheduleId))?.policy;
+    if (policy && policyEnvironments(policy).includes(environment)) found.push({ scheduleId, policy });
+  }
+  return found;
 }
 
 export interface ScheduleListing {

@@ -6,6 +6,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { BackupPolicy } from '../../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { policyEnvironment } from './policy-environment';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
 import { decideRetention, type BackupRecord } from './retention';
 import { failure, STEP_FAILURE } from '../shared/failures';
@@ -30,7 +31,7 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
   status.step('list backups');
   const policy = validatedPolicy(input.policy);
   upsertSearchAttributes([
-    { key: OpsEnvironment, value: policy.name },
+    { key: OpsEnvironment, value: policyEnvironment(policy) },
     { key: OpsOperation, value: 'backup-retention' },
   ]);
   const { short, snapshotListing } = backupActivities(input.retry);

@@ -5,6 +5,7 @@ import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@te
 import type { BackupPolicy } from '../../specs/backup-policy';
 import { restoreKeyProblem } from '../../specs/restore-key';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { policyEnvironment } from './policy-environment';
 import { DATABASE_NAME, backupActivities, compareTables, validatedPolicy, type RetryTuning } from './backup-steps';
 import { failure, invalidInput, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
@@ -39,7 +40,7 @@ export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreB
   status.step('choose backup');
   const policy = validatedPolicy(input.policy);
   upsertSearchAttributes([
-    { key: OpsEnvironment, value: policy.name },
+    { key: OpsEnvironment, value: policyEnvironment(policy) },
     { key: OpsOperation, value: 'backup-restore' },
   ]);
   const target = policy.targets.find((t) => t.name === input.target);

@@ -7,6 +7,7 @@ import { executeChild, patched, upsertSearchAttributes, workflowInfo } from '@te
 import type { BackupOutcome } from '../../activities/backups/backup-steps';
 import type { BackupPolicy, BackupTarget } from '../../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { policyEnvironment } from './policy-environment';
 import { applyRetention, type ApplyRetentionResult } from './apply-retention';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
 import { describeError } from '../shared/saga';
@@ -76,7 +77,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
   status.step('validate policy');
   const policy = validatedPolicy(input.policy);
   upsertSearchAttributes([
-    { key: OpsEnvironment, value: policy.name },
+    { key: OpsEnvironment, value: policyEnvironment(policy) },
     { key: OpsOperation, value: 'backup' },
   ]);
   const { long, short, snapshots } = backupActivities(input.retry);

@@ -6,6 +6,7 @@ import { CancellationScope, upsertSearchAttributes, uuid4, workflowInfo } from '
 import type { VerificationRecord } from '../../backups/keys';
 import type { BackupPolicy } from '../../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { policyEnvironment } from './policy-environment';
 import { backupActivities, compareTables, validatedPolicy, type RetryTuning } from './backup-steps';
 import { failure, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
@@ -24,7 +25,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
   status.step('read manifest');
   const policy = validatedPolicy(input.policy);
   upsertSearchAttributes([
-    { key: OpsEnvironment, value: policy.name },
+    { key: OpsEnvironment, value: policyEnvironment(policy) },
     { key: OpsOperation, value: 'backup-verify' },
   ]);
   const { long, short } = backupActivities(input.retry);
