@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, SERVICE_NAME } from './common';
 import { environmentSchema } from './environment';
+import { specIssueMessage } from './messages';
 
 export { SERVICE_NAME };
 
@@ -79,7 +80,7 @@ export class DeployInputError extends Error {
 
 /** Parses deployRelease's input; throws DeployInputError naming each bad field. */
 export function parseDeployReleaseInput(input: unknown): DeployRelease {
-  const result = deployReleaseInputSchema.safeParse(input);
+  const result = deployReleaseInputSchema.safeParse(input, { error: specIssueMessage });
   if (result.success) return result.data;
   throw new DeployInputError(result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`));
 }

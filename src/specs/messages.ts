@@ -72,6 +72,19 @@ function unknownFields(keys: string[], known: string[]): string {
     .join('; ');
 }
 
+/** A bound in the user's terms: `must be at most 16384, got 20000`, `needs at least 1 item`. */
+function sizeMessage(issue: z.core.$ZodRawIssue & { code: 'too_small' | 'too_big' }): string | undefined {
+  const small = issue.code === 'too_small';
+  const bound = Number(small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum);
+  const exclusive = issue.inclusive === false;
+  const { origin, input } = issue;
+  if (origin === 'number' || origin === 'int') return `must be ${small ? (exclusive ? 'more than' : 'at least') : exclusive ? 'less than' : 'at most'} ${bound}, got ${showValue(input)}`;
+  const count = (unit: string) => `${bound} ${unit}${bound === 1 ? '' : 's'}`;
+  if (origin === 'array' || origin === 'set') return small ? `needs at least ${count('item')}` : `takes at most ${count('item')}, got ${(input as unknown[]).length}`;
+  if (origin === 'string') return small ? (bound === 1 ? 'must not be empty' : `must be at least ${count('character')}`) : `must be at most ${count('character')}, got ${(input as string).length}`;
+  return undefined;
+}
+
 /**
  * Messages for zod's own issues (given at parse, so a field's own message still wins): missing
  * fields, wrong types with the value seen, enums with their choices, unknown fields with the
@@ -88,6 +101,9 @@ export function specIssueMessage(issue: z.core.$ZodRawIssue): string | undefined
       const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
       return unknownFields(issue.keys, Object.keys(shape ?? {}));
     }
+    case 'too_small':
+    case 'too_big':
+      return sizeMessage(issue);
     case 'invalid_union': {
       const { discriminator, options } = issue as { discriminator?: string; options?: unknown[] };
       if (!discriminator || !options) return undefined;

@@ -56,6 +56,10 @@ describe('a bad value is echoed with the valid ones', () => {
     ['a wrong type, with what was written', (s) => (s.healthChecks[0].port = '3000'), 'healthChecks.0.port: must be a number, got the string "3000"'],
     ['a fraction where a whole number goes', (s) => (s.droplets[0].count = 1.5), 'droplets.0.count: must be a whole number, got the number 1.5'],
     ['a missing field', (s) => delete s.ssh.key, 'ssh.key: is required (a string)'],
+    ['a number over its bound', (s) => (s.volumes[0].sizeGb = 20000), 'volumes.0.sizeGb: must be at most 16384, got 20000'],
+    ['a number under its bound', (s) => (s.ssh.port = 0), 'ssh.port: must be at least 1, got 0'],
+    ['an empty list where one is needed', (s) => (s.firewall.inbound = []), 'firewall.inbound: needs at least 1 item'],
+    ['an empty string where text is needed', (s) => (s.bootstrap.systemdUnits[0].content = ''), 'bootstrap.systemdUnits.0.content: must not be empty'],
     ['a shell string where an argv list goes', (s) => (s.bootstrap.commands = ['apt-get update && rm -rf /']), 'bootstrap.commands.0: must be a list, got the string "apt-get update && rm -rf /"'],
   ])('%s', (_what, change, expected) => {
     expect(environmentProblems(change)).toEqual([expected]);
@@ -114,7 +118,7 @@ describe('cross-field problems are reported with field problems, in one error', 
   });
 
   test('checks that need the droplet names wait while droplets itself is broken, rather than say "not one of ()"', () => {
-    expect(environmentProblems((s) => (s.droplets = []))).toEqual(['droplets: Too small: expected array to have >=1 items']);
+    expect(environmentProblems((s) => (s.droplets = []))).toEqual(['droplets: needs at least 1 item']);
   });
 
   test('a field too broken to read is reported, not a crash', () => {
