@@ -1,9 +1,9 @@
 // From a policy's `in: {environment, droplet, service?}` to a CommandRunner over SSH: the droplet
 // `<environment>-<droplet>` found by name through the DigitalOcean API (every page), its public
 // IPv4, root, the policy's `sshPort` (default 22) and `sshKey` (default the worker's), and a host
-// key that must be known before anything is sent: the policy's `hostKey` fingerprint, else the
-// entries for that address in the worker's OpenSSH known_hosts file. A droplet whose host key
-// neither names fails HostKeyUnknown, non-retryable, with how to pin it; nothing is trusted on
+// key that must be known before anything is sent: the policy's `hostKey` fingerprint, else the one
+// provisioning pinned (the environment's inventory), else the entries for that address in the
+// worker's OpenSSH known_hosts file. A droplet whose host key none names fails HostKeyUnknown, non-retryable, with how to pin it; nothing is trusted on
 // first use.
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +32,12 @@ export interface DropletRunnerDeps {
   privateKey: (name: string) => string | Promise<string>;
   /** Key name when the policy names none (the worker's default, `deploy`). */
   defaultKey?: string;
-  /** OpenSSH known_hosts file consulted when the policy pins no host key. */
+  /**
+   * The host key provisioning pinned for `<environment>`'s instance (the environment's inventory),
+   * consulted when the policy pins none, before known_hosts.
+   */
+  pinnedHostKey?: (environment: string, instance: string) => Promise<string | undefined>;
+  /** OpenSSH known_hosts file consulted when neither the policy nor the inventory pins a host key. */
   knownHostsFile: string;
   /** TCP connect, handshake and login (default 20 s). */
   readyTimeoutMs?: number;
@@ -107,6 +112,8 @@ async function hostKeysFor(deps: DropletRunnerDeps, place: DropletAddress, name:
       throw new BackupError('SshRefused', `in.hostKey of droplet ${name}: ${(err as Error).message}`, false);
     }
   }
+  const inventoryKey = await deps.pinnedHostKey?.(place.environment, place.droplet);
+  if (inventoryKey) return [normalizeFingerprint(inventoryKey)];
   let known;
   try {
     known = await readKnownHosts(deps.knownHostsFile, host, port);

@@ -18,6 +18,7 @@ import { BackupError, asBackupError } from '../../backups/errors';
 import { backupKey, manifestKeyOf, MANIFEST_SUFFIX, policyPrefix, seriesPrefix, takenAtOf, verifiedKeyOf, VERIFIED_SUFFIX, type BackupManifest, type DumpFormat, type TableStats, type VerificationRecord } from '../../backups/keys';
 import { authenticateManifest } from '../../backups/manifest-auth';
 import { dropletRunners, knownHostsFileFromEnv, type DropletAddress } from '../../backups/droplet-runner';
+import { inventoryHostKey } from '../environment/pinned-host-keys';
 import { localRunner } from '../../backups/local-runner';
 import { applyVerifiedObject } from '../../backups/restore-from-spaces';
 import { secretResolver, type SecretResolver } from '../../backups/secrets';
@@ -439,6 +440,8 @@ export function backupDepsFromEnv(env: NodeJS.ProcessEnv = process.env): BackupD
       digitalOcean: digitalOceanClientFactory(env),
       privateKey: (name) => readPrivateKey(name, env),
       defaultKey: 'deploy',
+      // The host keys provisioning pinned, from the environment's inventory; then known_hosts.
+      pinnedHostKey: inventoryHostKey,
       knownHostsFile: knownHostsFileFromEnv(env),
     }),
   };
