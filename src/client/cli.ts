@@ -7,6 +7,7 @@ import { ensureStateDir } from '../paths';
 import { explainMissingLocalCloud, LOCALCLOUD_PORT, localCloudDir } from '../devstack/localcloud-loading';
 import { backupPolicyJsonSchema } from '../specs/backup-policy';
 import { environmentJsonSchema } from '../specs/environment';
+import { notOneOf } from '../specs/messages';
 import { OPSFLOW_VERSION } from '../version';
 
 const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema, 'backup-policy': backupPolicyJsonSchema };
@@ -131,7 +132,7 @@ export function buildCli(): Command {
     .argument('<kind>', `one of: ${Object.keys(SPEC_SCHEMAS).join(', ')}`)
     .action((kind: string) => {
       const schema = SPEC_SCHEMAS[kind];
-      if (!schema) throw new Error(`unknown spec kind ${kind}: use one of ${Object.keys(SPEC_SCHEMAS).join(', ')}`);
+      if (!schema) throw new Error(`schema: ${notOneOf('a spec kind', kind, Object.keys(SPEC_SCHEMAS))}`);
       console.log(JSON.stringify(schema(), null, 2));
     });
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { overlaps, parseCidr, isPrivateRange } from './cidr';
 import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, ENV_NAME, parseSpec, SECRET_NAME, SECRET_VALUE, SERVICE_NAME, secretRef, specJsonSchema, stringsWithin } from './common';
-import { DISTRIBUTION_IMAGE_SLUGS, DROPLET_SIZE_SLUGS, REGION_SLUGS } from './digitalocean-catalog';
+import { DISTRIBUTION_IMAGE_SLUGS, DROPLET_SIZE_SLUGS, DROPLET_SIZES, REGION_NAMES, REGION_SLUGS } from './digitalocean-catalog';
 import { notOneOfError, whenAnObject } from './messages';
 import { DEFAULT_PROVIDER, IMPLEMENTED_PROVIDERS } from '../providers/cloud-provider';
 
@@ -24,10 +24,13 @@ const firewallRule = z.strictObject({
   sources: z.array(cidr).min(1).default(['0.0.0.0/0', '::/0']),
 });
 
+// What an editor shows beside the size field, so a choice needs no trip to the pricing page.
+const SIZE_FACTS = DROPLET_SIZES.map((s) => `${s.slug} (${s.memory / 1024} GB, ${s.vcpus} vCPU, ${s.disk} GB disk, $${s.priceMonthly}/month)`).join(', ');
+
 const droplet = z.strictObject({
   name: dnsLabel,
   count: z.number().int().min(1).max(10).default(1),
-  size: z.enum(DROPLET_SIZE_SLUGS, { error: notOneOfError('a droplet size', DROPLET_SIZE_SLUGS) }).meta({ description: 'DigitalOcean droplet size slug', examples: ['s-1vcpu-1gb'] }),
+  size: z.enum(DROPLET_SIZE_SLUGS, { error: notOneOfError('a droplet size', DROPLET_SIZE_SLUGS) }).meta({ description: `DigitalOcean droplet size: ${SIZE_FACTS}`, examples: ['s-1vcpu-1gb'] }),
   image: z.enum(DISTRIBUTION_IMAGE_SLUGS as [string, ...string[]], { error: notOneOfError('a droplet image', DISTRIBUTION_IMAGE_SLUGS) }).default('ubuntu-22-04-x64'),
   tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]{1,255}$/, 'tags may contain letters, digits, colons, dashes and underscores')).default([]),
 });
@@ -122,7 +125,7 @@ const environmentShape = z.strictObject({
 const FIELD_DOCS: Record<string, { description: string; examples?: unknown[] }> = {
   name: { description: 'Environment name: prefixes every resource (<name>-<droplet>) and tags what it owns', examples: ['stack-a'] },
   cloud: { description: 'Cloud provider', examples: ['digitalocean'] },
-  region: { description: 'DigitalOcean region slug', examples: ['fra1', 'lon1'] },
+  region: { description: `DigitalOcean region: ${Object.entries(REGION_NAMES).map(([slug, name]) => `${slug} (${name})`).join(', ')}`, examples: ['fra1', 'lon1'] },
   vpc: { description: 'Private network for the droplets', examples: [{ ipRange: '10.10.0.0/16' }] },
   firewall: { description: 'Inbound rules; everything else is closed', examples: [{ inbound: [{ protocol: 'tcp', ports: '22', sources: ['0.0.0.0/0'] }] }] },
   droplets: { description: 'Droplets to create: count > 1 names them <name>-1 ... <name>-N', examples: [[{ name: 'app', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' }]] },

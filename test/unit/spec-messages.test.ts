@@ -248,6 +248,22 @@ describe('the JSON Schema an editor completes from', () => {
     expect(validate.errors).toEqual([expect.objectContaining({ instancePath: '/region', keyword: 'enum' })]);
   });
 
+  test('`opsflow schema environment` prints it; the region and size descriptions say what each slug is', async () => {
+    const printed: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    try {
+      await buildCli().parseAsync(['schema', 'environment'], { from: 'user' });
+    } finally {
+      log.mockRestore();
+    }
+    expect(printed).toHaveLength(1);
+    const schema = JSON.parse(printed[0]!) as { properties: { region: { description: string }; droplets: { items: { properties: { size: { description: string } } } } } };
+    expect(schema).toEqual(environmentJsonSchema());
+    expect(schema.properties.region.description).toContain('lon1 (London 1)');
+    expect(schema.properties.droplets.items.properties.size.description).toContain('s-1vcpu-1gb (1 GB, 1 vCPU, 25 GB disk, $6/month)');
+    await expect(buildCli().parseAsync(['schema', 'enviroment'], { from: 'user' })).rejects.toThrow('schema: "enviroment" is not a spec kind; did you mean "environment"?; valid: backup-policy, environment');
+  });
+
   test('backup policy: descriptions, and the examples validate', () => {
     const schema = backupPolicyJsonSchema() as { properties: Record<string, { description?: string }> };
     for (const [field, property] of Object.entries(schema.properties)) expect({ field, description: typeof property.description }).toEqual({ field, description: 'string' });
