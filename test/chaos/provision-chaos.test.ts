@@ -6,6 +6,7 @@
 // duplicate and zero orphaned resources counted from the local cloud's inventory, and every host
 // must run its whole compose stack.
 import { writeFileSync } from 'node:fs';
+import { provisionWorkflowId } from '../../src/names/workflow-ids';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -119,7 +120,7 @@ test('a SIGKILL of the worker in every step of stack A provisioning (aimed at st
       if (handles.length < MAX_RUNS && (handles.length === 0 || lastPastCloud)) {
         const spec = environment(handles.length + 1, 'chaos');
         const killedInValidate = await whileStopped(worker, async () => {
-          const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] });
+          const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] });
           handles.push(handle);
           specs.push(spec);
           if (!wanted('validate spec')) return false;
@@ -185,7 +186,7 @@ test('with 20% of API calls failing and 429 storms, every provisioning still suc
   const worker = await startWorker();
   try {
     const specs = [1, 2, 3].map((n) => environment(n, 'faulty'));
-    const handles = await Promise.all(specs.map((spec) => env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] })));
+    const handles = await Promise.all(specs.map((spec) => env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] })));
     const results = (await Promise.all(handles.map((h) => h.result()))) as ProvisionResult[];
     const { requests } = await control('GET', 'requests');
     await control('PUT', 'faults', {});

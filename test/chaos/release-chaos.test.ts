@@ -5,6 +5,7 @@
 // afterwards. The invariants: a release lands or is rolled back to the previous tags, with every
 // service and every image line once; a destroy leaves nothing in the local cloud.
 import type { ChildProcess } from 'node:child_process';
+import { provisionWorkflowId } from '../../src/names/workflow-ids';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildDeployInput } from '../../src/client/deploy';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   env = await startTemporal();
   chaos = await startChaosCloud();
   await startWorker();
-  provisioned = (await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] })) as ProvisionResult;
+  provisioned = (await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] })) as ProvisionResult;
 });
 afterAll(async () => {
   if (worker) await killProcess(worker);

@@ -5,6 +5,7 @@
 // is found from the server (a running attempt of the step), with the step held open by a fault.
 // The invariants: every run finishes, once, with exactly one of each resource and a serving host.
 import type { ChildProcess } from 'node:child_process';
+import { provisionWorkflowId } from '../../src/names/workflow-ids';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
 import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';
@@ -35,7 +36,7 @@ afterAll(async () => {
 });
 
 const provision = (name: string, ipRange: string) =>
-  temporal.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${name}`, args: [{ spec: stackA(name, ipRange) }] });
+  temporal.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(name), args: [{ spec: stackA(name, ipRange) }] });
 
 /** Waits until a run has an attempt of `step` running on the worker; returns that run's id. */
 function untilRunning(handles: WorkflowHandle[], step: string): Promise<string> {

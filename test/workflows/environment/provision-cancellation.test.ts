@@ -3,6 +3,7 @@
 // nothing of that environment (droplet, volume, attachment, firewall, VPC, reserved IP), nothing
 // may keep answering on the droplet's address, and a neighbour environment stays whole.
 import net from 'node:net';
+import { destroyWorkflowId, provisionWorkflowId, uniqueSuffix } from '../../../src/names/workflow-ids';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -87,7 +88,7 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
       // Up to 90% of the time a whole run took: a later run may be quicker, and one that finished
       // before its cancel tests nothing.
       const delayMs = Math.round(random() * 0.9 * fullMs);
-      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${name}`, args: [{ spec: stack(name, i) }] });
+      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(name), args: [{ spec: stack(name, i) }] });
       await new Promise((r) => setTimeout(r, delayMs));
       const { droplets } = await api(`/v2/droplets?tag_name=opsflow-env:${name}`);
       const addresses: string[] = droplets.flatMap((d: Body) => d.networks.v4.filter((n: Body) => n.type === 'public').map((n: Body) => n.ip_address));
@@ -103,7 +104,7 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
       if (err === undefined) {
         // Finished before the cancel arrived: nothing to check here (it is not a leftover).
         report.push(`${name}: had already finished`);
-        await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: `destroy-${name}`, args: [{ environment: name }] });
+        await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: destroyWorkflowId(name, uniqueSuffix()), args: [{ environment: name }] });
         continue;
       }
       expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -149,7 +150,7 @@ test('cancelled while each create request is in flight, the late resource is sti
     for (const [i, c] of cases.entries()) {
       const name = `inflight-${i + 1}`;
       await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify({ rules: [c.rule] }) });
-      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${name}`, args: [{ spec: stack(name, 10 + i) }] });
+      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(name), args: [{ spec: stack(name, 10 + i) }] });
       for (;;) {
         const status = await handle.query<OperationStatus>('status');
         if (status.step === c.step && (!c.when || c.when(await inventory(), name))) break;
@@ -184,7 +185,7 @@ test('cancelled during a long bootstrap command, the command stops on the host b
   const spec = stack(name, 30);
   spec.bootstrap.commands = [['sleep', '300']];
   await harness.workers.withWorkflowWorker(taskQueue, async () => {
-    const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${name}`, args: [{ spec }] });
+    const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(name), args: [{ spec }] });
     const isSleep = (e: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; input?: { payloads?: { data?: Uint8Array | null }[] | null } | null } | null }) =>
       e.activityTaskScheduledEventAttributes?.activityType?.name === 'runRemoteCommand' && Buffer.from(e.activityTaskScheduledEventAttributes.input?.payloads?.[0]?.data ?? []).toString().includes('"sleep","300"');
     // Wait until the sleep is scheduled and a worker runs it (history records an activity's start

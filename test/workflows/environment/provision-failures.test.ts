@@ -10,6 +10,7 @@
 // attach and assign failures start beside them. Attach and assign errors are retryable (a new
 // action may succeed), so they must fail all 8 attempts of CLOUD_RETRY: about 3 minutes of backoff.
 import path from 'node:path';
+import { provisionWorkflowId } from '../../../src/names/workflow-ids';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud, FaultConfig } from '@opsflow/localcloud';
@@ -86,7 +87,7 @@ test('a failure at each step rolls back and leaves nothing of the environment be
   const outcomes = await harness.workers.withWorkflowWorker(taskQueue, async () => {
     const start = async (spec: EnvironmentSpec) => {
       const started = Date.now();
-      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: `provision-${spec.name}`, args: [{ spec }] });
+      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] });
       return { handle, done: outcome(handle, spec.name, started) };
     };
 

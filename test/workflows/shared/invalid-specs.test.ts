@@ -5,6 +5,7 @@
 // pointed at a local cloud whose request log must stay empty. A valid spec through the same path
 // shows that log does fill when something does get through.
 import { execFile } from 'node:child_process';
+import { provisionWorkflowId } from '../../../src/names/workflow-ids';
 import { cpSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -47,7 +48,7 @@ async function requestLog(since = 0): Promise<{ total: number; requests: LoggedR
 
 /** Every workflow id the CLI could have started for these specs (it uses provision-<name>). */
 function cliWorkflowIds(): string[] {
-  return [...new Set(cases.map((c) => `provision-${String(c.spec.name)}`))];
+  return [...new Set(cases.map((c) => provisionWorkflowId(String(c.spec.name))))];
 }
 
 async function expectNoWorkflow(workflowId: string): Promise<void> {
@@ -212,7 +213,7 @@ describe('refused at the edge, with no workflow and no API call', () => {
     const refusals = await cliRefusals(fileCases);
     expect(refusals).toEqual(fileCases.map((c) => ({ what: c.what, refused: true, message: expect.stringContaining(c.expected) })));
     expect(JSON.stringify(refusals)).not.toContain('b3BlbnNzaC1rZXk');
-    for (const name of ['outside', 'keyfile']) await expectNoWorkflow(`provision-${name}`);
+    for (const name of ['outside', 'keyfile']) await expectNoWorkflow(provisionWorkflowId(name));
     expect((await requestLog(before)).requests).toEqual([]);
   });
 

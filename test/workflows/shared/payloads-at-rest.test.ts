@@ -4,6 +4,7 @@
 // with it off (the control) the same scan finds every one, so the scan can fail. Through
 // `opsflow codec-server` (as the Web UI and `temporal --codec-endpoint` call it) they come back.
 import { execFile } from 'node:child_process';
+import { backupScheduleId, provisionWorkflowId } from '../../../src/names/workflow-ids';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -84,7 +85,7 @@ async function runScenario(label: string, codec: TestCodec | undefined, body: (s
   writeFileSync(path.join(mediaDir, 'uploads', 'a.jpg'), Buffer.alloc(10_000, 7));
   try {
     const { provisioned, deployError } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
-      const provisioned = (await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] })) as ProvisionResult;
+      const provisioned = (await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] })) as ProvisionResult;
       // The CLI reads the provisioning result and the deploy's failure through its own client.
       const deployError = await cliRun(['deploy', spec.name, '--set', `auth=${UNHEALTHY}`]).then(
         () => 'no error',
@@ -107,10 +108,10 @@ async function runScenario(label: string, codec: TestCodec | undefined, body: (s
 
     // A schedule as `opsflow schedules apply` makes it, read back as `schedules apply` compares it.
     await applySchedules(env.client, [policy], 'at-rest');
-    const described = await env.client.schedule.getHandle(`backup-${policy.name}`).describe();
+    const described = await env.client.schedule.getHandle(backupScheduleId(policy.name)).describe();
     const scheduleReadBack = { memo: described.memo, policy: (described.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy };
     expect(scheduleReadBack).toEqual({ memo: { managedBy: 'opsflow', group: 'at-rest' }, policy });
-    const schedule = await env.client.workflowService.describeSchedule({ namespace: env.namespace ?? 'default', scheduleId: `backup-${policy.name}` });
+    const schedule = await env.client.workflowService.describeSchedule({ namespace: env.namespace ?? 'default', scheduleId: backupScheduleId(policy.name) });
 
     const app = provisioned.droplets[0]!;
     const needles = [
@@ -134,7 +135,7 @@ async function runScenario(label: string, codec: TestCodec | undefined, body: (s
     ];
     const { workflowIds, histories } = await rawHistories(env);
     // Visibility could lag: the scan must at least cover the three operations.
-    expect(workflowIds).toEqual(expect.arrayContaining([`provision-${spec.name}`, `backups-${label}`, expect.stringMatching(new RegExp(`^deploy-${spec.name}`))]));
+    expect(workflowIds).toEqual(expect.arrayContaining([provisionWorkflowId(spec.name), `backups-${label}`, expect.stringMatching(new RegExp(`^deploy-${spec.name}`))]));
     await body({ env, histories, needles, schedule, deployError, publicIp: app.publicIp });
   } finally {
     await harness.stop();
@@ -280,7 +281,7 @@ test('codec on: no payload or failure in any history holds a value in clear; the
       expect(inClear(clear, needles)).toEqual(needles);
 
       // The temporal CLI shows the provisioning result only through the codec server.
-      const show = ['workflow', 'show', '--workflow-id', `provision-${spec.name}`, '--address', env.address, '--output', 'json'];
+      const show = ['workflow', 'show', '--workflow-id', provisionWorkflowId(spec.name), '--address', env.address, '--output', 'json'];
       expect(payloadsShown((await run(temporalCliPath(), show)).stdout)).not.toContain(publicIp);
       const withCodec = await run(temporalCliPath(), [...show, '--codec-endpoint', base, '--codec-auth', `Bearer ${token}`]);
       expect(payloadsShown(withCodec.stdout)).toContain(publicIp);
