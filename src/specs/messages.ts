@@ -101,6 +101,9 @@ export function specIssueMessage(issue: z.core.$ZodRawIssue): string | undefined
       const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
       return unknownFields(issue.keys, Object.keys(shape ?? {}));
     }
+    case 'invalid_format':
+      // Only patterns without a message of their own get here: echo the value beside the pattern.
+      return issue.format === 'regex' && issue.pattern ? `${showValue(issue.input)} does not match the pattern ${issue.pattern}` : undefined;
     case 'too_small':
     case 'too_big':
       return sizeMessage(issue);

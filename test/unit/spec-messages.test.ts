@@ -56,6 +56,7 @@ describe('a bad value is echoed with the valid ones', () => {
     ['a wrong type, with what was written', (s) => (s.healthChecks[0].port = '3000'), 'healthChecks.0.port: must be a number, got the string "3000"'],
     ['a fraction where a whole number goes', (s) => (s.droplets[0].count = 1.5), 'droplets.0.count: must be a whole number, got the number 1.5'],
     ['a missing field', (s) => delete s.ssh.key, 'ssh.key: is required (a string)'],
+    ['a pattern with no message of its own', (s) => (s.ssh.user = 'Root'), 'ssh.user: "Root" does not match the pattern /^[a-z_][a-z0-9_-]*$/'],
     ['a number over its bound', (s) => (s.volumes[0].sizeGb = 20000), 'volumes.0.sizeGb: must be at most 16384, got 20000'],
     ['a number under its bound', (s) => (s.ssh.port = 0), 'ssh.port: must be at least 1, got 0'],
     ['an empty list where one is needed', (s) => (s.firewall.inbound = []), 'firewall.inbound: needs at least 1 item'],
