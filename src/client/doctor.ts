@@ -12,6 +12,7 @@ import { checkBearerToken } from './provider-check';
 import { accountFromEnv, DigitalOceanClient } from '../integrations/digitalocean/client';
 import { DigitalOceanApiError } from '../integrations/digitalocean/errors';
 import { missingAccountMessage } from '../integrations/digitalocean/account';
+import { recordedLocalCloudEnv } from '../devstack/recorded-stack';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
 
@@ -84,7 +85,8 @@ async function providerChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
 /** GET /v2/account through the project's DigitalOcean client, as every activity will call it. */
 async function digitalOceanCheck(env: NodeJS.ProcessEnv): Promise<CheckResult> {
   // The local cloud is checked like any endpoint: through DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.
-  const account = accountFromEnv(env);
+  // With neither variable set, the local cloud of the stack `opsflow up` is running, if any.
+  const account = accountFromEnv(env) ?? accountFromEnv({ ...env, ...recordedLocalCloudEnv(env) });
   if (!account) return { name: 'digitalocean', state: 'fail', detail: missingAccountMessage(env) };
   const name = 'digitalocean';
   try {

@@ -14,6 +14,8 @@ export interface RecordedStack {
   metricsUrl?: string;
   /** The local cloud's DigitalOcean API, when this stack uses one. */
   localcloudUrl?: string;
+  /** Where its API token is (a path: the token itself stays in its own 0600 file). */
+  localcloudTokenFile?: string;
   startedAt: string;
 }
 
@@ -54,6 +56,21 @@ export function lookUpRecordedStack(env: NodeJS.ProcessEnv = process.env): Recor
     return { state: 'stale', file, note: `ignoring ${file}: the stack it records (Temporal at ${stack.address}, started ${stack.startedAt} by pid ${stack.pid}) is no longer running` };
   }
   return { state: 'running', stack, file };
+}
+
+/**
+ * The local cloud of the running stack as DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN, for a command
+ * run with neither set (they always win); undefined when no running stack has a local cloud.
+ */
+export function recordedLocalCloudEnv(env: NodeJS.ProcessEnv = process.env): { DIGITALOCEAN_API_URL: string; DIGITALOCEAN_TOKEN: string } | undefined {
+  if (env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_API_URL) return undefined;
+  const recorded = lookUpRecordedStack(env);
+  if (recorded.state !== 'running' || !recorded.stack.localcloudUrl || !recorded.stack.localcloudTokenFile) return undefined;
+  try {
+    return { DIGITALOCEAN_API_URL: recorded.stack.localcloudUrl, DIGITALOCEAN_TOKEN: readFileSync(recorded.stack.localcloudTokenFile, 'utf8').trim() };
+  } catch {
+    return undefined;
+  }
 }
 
 function isAlive(pid: number): boolean {

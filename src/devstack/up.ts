@@ -149,7 +149,8 @@ export async function up(options: UpOptions): Promise<number> {
         say(`Worker started (pid ${worker.pid}); logs in ${path.join(dir, 'worker.log')}.`);
       }
       // Every other command (status, provision, doctor, a hand-started worker) finds the stack here.
-      recordStack({ pid: process.pid, address, uiUrl, metricsUrl, localcloudUrl, startedAt: new Date().toISOString() }, env);
+      const localcloudTokenFile = localcloudUrl ? path.join(localCloudDir(env), 'token') : undefined;
+      recordStack({ pid: process.pid, address, uiUrl, metricsUrl, localcloudUrl, localcloudTokenFile, startedAt: new Date().toISOString() }, env);
 
       const check = await runCheckWorker(client, 60_000);
       say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
@@ -164,8 +165,9 @@ export async function up(options: UpOptions): Promise<number> {
     say(`  Watch it:          temporal workflow list --address ${address}`);
     // Plain `doctor` finds this stack through its record unless TEMPORAL_ADDRESS or a profile say otherwise.
     const doctorFindsIt = loadTemporalTarget(env).connectionOptions.address === address;
-    // The CLI learns the local cloud as the worker does: from DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.
-    const cloudVars = localcloudUrl ? `DIGITALOCEAN_API_URL=${localcloudUrl} DIGITALOCEAN_TOKEN=$(cat ${path.join(localCloudDir(env), 'token')}) ` : '';
+    // The CLI learns the local cloud as the worker does: from DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN,
+    // else from the stack's record (recordedLocalCloudEnv), which is used only when neither is set.
+    const cloudVars = localcloudUrl && env.DIGITALOCEAN_API_URL ? `DIGITALOCEAN_API_URL=${localcloudUrl} DIGITALOCEAN_TOKEN=$(cat ${path.join(localCloudDir(env), 'token')}) ` : '';
     say(`  Diagnose:          ${doctorFindsIt ? '' : `TEMPORAL_ADDRESS=${address} `}${cloudVars}npx opsflow doctor`);
     say(`  Worker metrics:    ${metricsUrl}`);
     say('Press Ctrl-C to stop everything.');

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectClient } from '../../src/client/opsflow-client';
-import { lookUpRecordedStack, recordStack, type RecordedStack } from '../../src/devstack/recorded-stack';
+import { lookUpRecordedStack, recordedLocalCloudEnv, recordStack, type RecordedStack } from '../../src/devstack/recorded-stack';
 import { loadTemporalTarget, TemporalUnreachableError } from '../../src/temporal/connection';
 import { freePort } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
@@ -92,4 +92,17 @@ test('a connection failure names the address tried, where it came from, and how 
 
   const explicit = await connectClient({ ...env, TEMPORAL_ADDRESS: address }, 1000).catch((err: Error) => err);
   expect((explicit as Error).message).toContain(`cannot reach Temporal at ${address} (address from TEMPORAL_ADDRESS): `);
+});
+
+test("the running stack's local cloud is offered only when no DIGITALOCEAN_* variable is set", () => {
+  const env = freshEnv();
+  expect(recordedLocalCloudEnv(env)).toBeUndefined();
+  const tokenFile = path.join(tempDir('token'), 'token');
+  writeFileSync(tokenFile, 'local-token\n', { mode: 0o600 });
+  recordStack({ ...stack('127.0.0.1:27233'), localcloudTokenFile: tokenFile }, env);
+  expect(recordedLocalCloudEnv(env)).toEqual({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:28080', DIGITALOCEAN_TOKEN: 'local-token' });
+  expect(recordedLocalCloudEnv({ ...env, DIGITALOCEAN_TOKEN: 'dop_v1_real' })).toBeUndefined();
+  expect(recordedLocalCloudEnv({ ...env, DIGITALOCEAN_API_URL: 'https://api.example' })).toBeUndefined();
+  recordStack({ ...stack('127.0.0.1:27233', deadPid()), localcloudTokenFile: tokenFile }, env);
+  expect(recordedLocalCloudEnv(env)).toBeUndefined();
 });
