@@ -1,12 +1,12 @@
 // What the backup workflows share: how they call backup activities (timeouts, retries), the
 // policy check at workflow start, and the pure comparison of restored tables with a manifest.
-import { ApplicationFailure, proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { BackupActivities } from '../../activities/backups/backup-steps';
 import { DEFAULT_PROVIDER, type ProviderId } from '../../providers/cloud-provider';
 import type { SnapshotActivities } from '../../providers/snapshots';
 import type { TableStats } from '../../backups/keys';
 import { parseBackupPolicy, type BackupPolicy } from '../../specs/backup-policy';
-import { SpecError } from '../../specs/common';
+import { validated } from '../shared/validated';
 import { providerTaskQueue } from '../../temporal/task-queues';
 
 /** Dumps and restores run as long as the database needs; a 5 s keep-alive heartbeat proves the worker lives. */
@@ -39,12 +39,7 @@ export function backupActivities(tuning: RetryTuning = {}, provider: ProviderId 
 
 /** Rule 7: the same schema again at workflow start; a bad policy fails before any side effect. */
 export function validatedPolicy(policy: BackupPolicy): BackupPolicy {
-  try {
-    return parseBackupPolicy(policy);
-  } catch (err) {
-    if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'InvalidSpec', message: err.message, details: [err.problems], nonRetryable: true });
-    throw err;
-  }
+  return validated('spec', parseBackupPolicy, policy);
 }
 
 /** Every difference between the tables a dump recorded and those a restore produced, in words. */

@@ -6,15 +6,16 @@
 // cloud provider (src/providers/cloud-provider.ts, on that provider's queue), then the hosts over
 // SSH (mount, bootstrap, the compose application) and the health gate.
 // Work on hosts needs no undo of its own: rolling back deletes the droplets it happened on.
-import { ActivityCancellationType, ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Server } from '../../providers/cloud-provider';
 import { workflowTag, type Owner } from '../../names/ownership-tags';
-import { SpecError } from '../../specs/common';
+import { firewallName, networkName, serverName, volumeName } from '../../names/resource-names';
 import { dropletInstances, parseEnvironmentSpec, type EnvironmentSpec } from '../../specs/environment';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { COMPENSATION_RETRY, runSaga } from '../shared/saga';
 import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
+import { refuse, validated } from '../shared/validated';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { provisionedChange } from './provisioned-change';
 import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
@@ -57,14 +58,14 @@ const STEPS = [
 
 export async function provisionEnvironment(input: ProvisionInput): Promise<ProvisionResult> {
   // A bad spec is refused before the claim; the runbook runs while this run holds the environment.
-  const spec = validated(input.spec);
+  const spec = validatedSpec(input.spec);
   return withEnvironmentClaim(spec.name, 'provision', () => provisionClaimed(input), { change: (result) => provisionedChange(spec, result) });
 }
 
 async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult> {
   const status = new StatusTracker('provisionEnvironment', STEPS);
   status.step('validate spec');
-  const spec = validated(input.spec);
+  const spec = validatedSpec(input.spec);
   upsertSearchAttributes([
     { key: OpsEnvironment, value: spec.name },
     { key: OpsOperation, value: 'provision' },
@@ -92,17 +93,17 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
 
       if (spec.vpc) {
         status.step('create VPC');
-        const vpc = await cloud.ensureNetwork({ owner, name: `${spec.name}-vpc`, region: spec.region, ipRange: spec.vpc.ipRange });
+        const vpc = await cloud.ensureNetwork({ owner, name: networkName(spec.name), region: spec.region, ipRange: spec.vpc.ipRange });
         saga.addCompensation('delete VPC', () => undo.deleteNetwork({ id: vpc.id }));
-        status.recordResource({ kind: 'vpc', id: vpc.id, name: `${spec.name}-vpc` });
+        status.recordResource({ kind: 'vpc', id: vpc.id, name: networkName(spec.name) });
         result.vpcId = vpc.id;
       }
 
       if (spec.firewall) {
         status.step('create firewall');
-        const firewall = await cloud.ensureFirewall({ owner, name: `${spec.name}-fw`, inbound: spec.firewall.inbound });
+        const firewall = await cloud.ensureFirewall({ owner, name: firewallName(spec.name), inbound: spec.firewall.inbound });
         saga.addCompensation('delete firewall', () => undo.deleteFirewall({ id: firewall.id }));
-        status.recordResource({ kind: 'firewall', id: firewall.id, name: `${spec.name}-fw` });
+        status.recordResource({ kind: 'firewall', id: firewall.id, name: firewallName(spec.name) });
         result.firewallId = firewall.id;
       }
 
@@ -115,7 +116,7 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
           spec.droplets.map((group) =>
             cloud.ensureServers({
               owner,
-              names: dropletInstances({ droplets: [group] }).map((i) => `${spec.name}-${i.instance}`),
+              names: dropletInstances({ droplets: [group] }).map((i) => serverName(spec.name, i.instance)),
               region: spec.region,
               size: group.size,
               image: group.image,
@@ -130,11 +131,11 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
 
       status.step('wait for droplets');
       result.droplets = await cloud.waitForServers({ servers: created });
-      const dropletOf = (instance: string) => result.droplets.find((d) => d.name === `${spec.name}-${instance}`) as Server;
+      const dropletOf = (instance: string) => result.droplets.find((d) => d.name === serverName(spec.name, instance)) as Server;
 
       if (spec.volumes.length > 0) status.step('create volumes');
       for (const volumeSpec of spec.volumes) {
-        const name = `${spec.name}-${volumeSpec.name}`;
+        const name = volumeName(spec.name, volumeSpec.name);
         const volume = await cloud.ensureVolume({ owner, name, region: spec.region, sizeGb: volumeSpec.sizeGb, filesystem: volumeSpec.filesystem });
         saga.addCompensation(`delete volume ${name}`, () => undo.deleteVolume({ id: volume.id }));
         status.recordResource({ kind: 'volume', id: volume.id, name });
@@ -192,20 +193,11 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
 }
 
 /** Rule 7: the same schema again at workflow start; a bad spec fails before any side effect. */
-function validated(spec: EnvironmentSpec): EnvironmentSpec {
-  try {
-    const parsed = parseEnvironmentSpec(spec);
-    if (parsed.application && parsed.application.compose === undefined) {
-      // The opsflow CLI inlines composeFile; a start from the temporal CLI must do the same.
-      throw ApplicationFailure.create({
-        type: 'InvalidSpec',
-        message: 'application.compose: the workflow needs the compose file itself, not only composeFile (opsflow provision inlines it; with the temporal CLI put its text in application.compose)',
-        nonRetryable: true,
-      });
-    }
-    return parsed;
-  } catch (err) {
-    if (err instanceof SpecError) throw ApplicationFailure.create({ type: 'InvalidSpec', message: err.message, details: [err.problems], nonRetryable: true });
-    throw err;
+function validatedSpec(input: EnvironmentSpec): EnvironmentSpec {
+  const spec = validated('spec', parseEnvironmentSpec, input);
+  // The opsflow CLI inlines composeFile; a start from the temporal CLI must do the same.
+  if (spec.application && spec.application.compose === undefined) {
+    refuse('spec', 'application.compose', 'the workflow needs the compose file itself, not only composeFile (opsflow provision inlines it; with the temporal CLI put its text in application.compose)');
   }
+  return spec;
 }
