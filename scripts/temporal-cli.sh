@@ -66,7 +66,7 @@ if [[ -x "$cached_bin" && "$(version_of "$cached_bin")" == "$PINNED_VERSION" ]];
   exit 0
 fi
 
-log "no cached $what: building it with $(go version | awk '{ print $3 }') into $cache_dir."
+log "no cached copy of $what: building it with $(go version | awk '{ print $3 }') into $cache_dir."
 staging=$(mktemp -d "$cache_root/build.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 # A plain `go install` would report version 0.0.0-DEV; stamp the pinned version as releases do.

@@ -52,17 +52,27 @@ take_build_lock() {
   log "got the build lock after $(human_duration $((SECONDS - started)))."
 }
 
+# Counts in the build's log ($1): sets modules, packages and current (the package compiling now).
+build_counts() {
+  modules=$(grep -c '^go: downloading ' "$1" 2>/dev/null || true)
+  # `go install -v` prints each package's import path, alone on its line, as it compiles it.
+  packages=$(grep -cE "$import_path_line" "$1" 2>/dev/null || true)
+  current=$(grep -E "$import_path_line" "$1" 2>/dev/null | tail -n 1 | cut -c1-80 || true)
+  modules=${modules:-0} packages=${packages:-0}
+}
+
 # One progress line for the build logging to $1, started at $2 (SECONDS).
 build_progress_line() {
-  local build_log=$1 started=$2 modules packages current
-  modules=$(grep -c '^go: downloading ' "$build_log" 2>/dev/null || true)
-  # `go install -v` prints each package's import path, alone on its line, as it compiles it.
-  packages=$(grep -cE "$import_path_line" "$build_log" 2>/dev/null || true)
-  current=$(grep -E "$import_path_line" "$build_log" 2>/dev/null | tail -n 1 | cut -c1-80 || true)
-  if [[ "${packages:-0}" -eq 0 ]]; then
-    echo "$(human_duration $((SECONDS - started))) elapsed; downloading modules (${modules:-0} so far)"
+  local modules packages current elapsed
+  build_counts "$1"
+  elapsed="$(human_duration $((SECONDS - $2))) elapsed"
+  if ((packages > 0)); then
+    echo "$elapsed; $modules modules downloaded, $packages of at most ~$packages_total packages compiled (now: $current)"
+  elif ((modules > 0)); then
+    echo "$elapsed; downloading modules ($modules so far)"
   else
-    echo "$(human_duration $((SECONDS - started))) elapsed; ${modules:-0} modules downloaded, ${packages} of at most ~$packages_total packages compiled (now: $current)"
+    # Nothing to download or compile yet: Go is resolving the module or linking from its build cache.
+    echo "$elapsed; resolving modules and reusing Go's build cache (nothing compiled yet)"
   fi
 }
 
@@ -94,6 +104,8 @@ run_build_with_progress() {
     rm -f "$build_log"
     return "$code"
   fi
-  log "built $what in $((SECONDS - started)) s ($(build_progress_line "$build_log" "$started" | sed 's/ (now: .*//'))."
+  local modules packages current
+  build_counts "$build_log"
+  log "built $what in $((SECONDS - started)) s ($modules modules downloaded, $packages packages compiled)."
   rm -f "$build_log"
 }

@@ -153,7 +153,7 @@ describe('progress while waiting', () => {
     writeFileSync(gate, '');
     expect(await script.done).toBe(0);
     expect(script.stdout()).toBe(path.join(cache, 'temporal-cli-v1.5.1', 'temporal'));
-    expect(script.stderr()).toMatch(/built the Temporal CLI v1\.5\.1 in \d+ s \(\d+m\d\ds elapsed; 3 modules downloaded, 2 of at most ~1300 packages compiled\)\./);
+    expect(script.stderr()).toMatch(/built the Temporal CLI v1\.5\.1 in \d+ s \(3 modules downloaded, 2 packages compiled\)\./);
     expect(existsSync(path.join(cache, '.temporal-cli.status'))).toBe(false);
   });
 

@@ -81,7 +81,7 @@ if [[ -x "$cached_bin" && "$(commit_of "$cached_bin")" == "$PINNED_COMMIT" ]]; t
   exit 0
 fi
 
-log "no cached $what: building $PINNED_VERSION with $("$go_bin" version | awk '{ print $3 }') into $cache_dir."
+log "no cached copy of $what: building $PINNED_VERSION with $("$go_bin" version | awk '{ print $3 }') into $cache_dir."
 staging=$(mktemp -d "$cache_root/build.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 # A plain `go install` stamps "DEVELOPMENT.GOGET"; stamp what MinIO's own build (gen-ldflags.go)
