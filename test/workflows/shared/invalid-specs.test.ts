@@ -14,6 +14,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { createCloudActivities } from '../../../src/activities';
+import { createEnvironmentActivities } from '../../../src/activities/environment/claims';
 import { buildCli } from '../../../src/client/cli';
 import { DigitalOceanClient } from '../../../src/integrations/digitalocean/client';
 import type { LocalCloud, LoggedRequest } from '@opsflow/localcloud';
@@ -69,7 +70,8 @@ beforeAll(async () => {
   const cloudDeps = { digitalOcean: () => client, pollMs: { first: 100, max: 400 }, sshPublicKey: () => deployKey };
   // The task queue the CLI starts on: the workflow worker serves it as the real worker does.
   workers = [
-    await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: {} }),
+    // The environment claim (provision holds its environment while it runs) is an activity here.
+    await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: createEnvironmentActivities() }),
     await Worker.create({ connection: env.nativeConnection, taskQueue: DIGITALOCEAN_TASK_QUEUE, activities: createCloudActivities(cloudDeps) }),
   ];
   workersDone = Promise.all(workers.map((w) => w.run()));
