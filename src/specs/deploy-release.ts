@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, SERVICE_NAME } from './common';
 import { environmentSchema } from './environment';
-import { specIssueMessage } from './messages';
+import { specIssueMessage, whenAnObject } from './messages';
 
 export { SERVICE_NAME };
 
@@ -47,10 +47,11 @@ export const deployReleaseInputSchema = z
   })
   .superRefine((input, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    const services = Object.keys(input.images ?? {});
-    if (services.length === 0) issue(['images'], 'names no service to deploy');
+    // Images that are not a mapping are reported by their own check; an empty one here.
+    const services = input.images && typeof input.images === 'object' ? Object.keys(input.images) : undefined;
+    if (services?.length === 0) issue(['images'], 'names no service to deploy');
     const variables = new Map<string, string>();
-    for (const service of services) {
+    for (const service of services ?? []) {
       if (!SERVICE_NAME.test(service)) {
         issue(['images', service], 'is not a compose service name (letters, digits, ".", "_" and "-", starting with a letter or digit)');
         continue;
@@ -62,11 +63,13 @@ export const deployReleaseInputSchema = z
       variables.set(variable, service);
     }
     const instances = new Set<string>();
-    input.hosts?.forEach((h, i) => {
+    if (!Array.isArray(input.hosts)) return;
+    input.hosts.forEach((h, i) => {
+      if (typeof h?.instance !== 'string') return;
       if (instances.has(h.instance)) issue(['hosts', i, 'instance'], `${h.instance} is listed twice`);
       instances.add(h.instance);
     });
-  });
+  }, { when: whenAnObject }); // also when fields failed: every problem in one error
 
 export type DeployReleaseInput = z.input<typeof deployReleaseInputSchema>;
 export type DeployRelease = z.output<typeof deployReleaseInputSchema>;

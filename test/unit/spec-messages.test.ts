@@ -10,6 +10,7 @@ import { buildCli } from '../../src/client/cli';
 import { backupPolicyJsonSchema, parseBackupPolicy } from '../../src/specs/backup-policy';
 import { SpecError } from '../../src/specs/common';
 import { compressionProblem } from '../../src/specs/compression-support';
+import { parseDeployReleaseInput, type DeployInputError } from '../../src/specs/deploy-release';
 import { environmentJsonSchema, parseEnvironmentSpec } from '../../src/specs/environment';
 import { loadBackupPolicies, readYamlFile } from '../../src/specs/load';
 import { closestMatch, editDistance } from '../../src/specs/messages';
@@ -142,6 +143,30 @@ describe('cross-field problems are reported with field problems, in one error', 
   });
 });
 
+test('deployRelease input: field and cross-field problems in one error', () => {
+  const hostKey = `SHA256:${'a'.repeat(43)}`;
+  const input = {
+    environment: 'stack-a',
+    hosts: [{ instance: 'app', address: '127.0.0.1', hostKey }, { instance: 'app', address: '127.0.0.1', hostKey: 'yes' }],
+    ssh: { key: 'deploy' },
+    directory: '/opt/app',
+    images: { 'auth service': 'ghcr.io/acme/auth:2.0.2', web: 'ghcr.io/acme/web' },
+    healthChecks: [],
+  };
+  let problems: string[] = [];
+  try {
+    parseDeployReleaseInput(input);
+  } catch (err) {
+    problems = (err as DeployInputError).problems;
+  }
+  expect(problems).toEqual([
+    'hosts.1.hostKey: must be an OpenSSH SHA256 fingerprint (the one provisioning pinned)',
+    'images.web: must be an image with a tag, like ghcr.io/acme/auth:2.0.2',
+    'images.auth service: is not a compose service name (letters, digits, ".", "_" and "-", starting with a letter or digit)',
+    'hosts.1.instance: app is listed twice',
+  ]);
+});
+
 describe('YAML mistakes keep their code frame', () => {
   test('the line, a caret under the column, and file:line:col', () => {
     const file = path.join(dir, 'indent.yaml');
@@ -162,6 +187,20 @@ describe('YAML mistakes keep their code frame', () => {
         '    ^',
       ].join('\n'),
     );
+  });
+
+  test('`opsflow provision` prints it so, before connecting anywhere', async () => {
+    const file = path.join(dir, 'tab.yaml');
+    writeFileSync(file, 'name: stack-a\nregion: [fra1\n');
+    const saved = process.env.TEMPORAL_ADDRESS;
+    process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+    try {
+      await expect(buildCli().parseAsync(['provision', file], { from: 'user' })).rejects.toThrow(
+        `invalid environment spec:\n  - ${file}:3:1: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1:\n    \n    region: [fra1\n    \n    ^`,
+      );
+    } finally {
+      process.env.TEMPORAL_ADDRESS = saved;
+    }
   });
 
   test('a key written twice', () => {
@@ -211,10 +250,14 @@ describe('time zones and compression are checked when the policy is read', () =>
   });
 
   test('`opsflow schedules apply --dry-run` refuses them before connecting to Temporal', async () => {
+    const zone = policyFile('zone-only', (p) => (p.schedule.timeZone = 'Europe/Berlni'));
     const file = policyFile('zstd-only', (p) => (p.compression = 'zstd'));
     const saved = process.env.TEMPORAL_ADDRESS;
     process.env.TEMPORAL_ADDRESS = '127.0.0.1:1'; // nothing listens: the refusal must come first
     try {
+      await expect(buildCli().parseAsync(['schedules', 'apply', zone, '--dry-run'], { from: 'user' })).rejects.toThrow(
+        'invalid backup policy spec:\n  - zone-only.yaml: schedule.timeZone: "Europe/Berlni" is not a time zone; did you mean "Europe/Berlin"?',
+      );
       const error = await buildCli()
         .parseAsync(['schedules', 'apply', file, '--dry-run'], { from: 'user' })
         .then(() => undefined, (err: unknown) => err);
