@@ -76,11 +76,13 @@ export function parseSpec<S extends z.ZodType>(kind: string, schema: S, input: u
 
 /**
  * A spec's JSON Schema for editors and CI (`opsflow schema <kind>`): what the user writes (input
- * side, defaults optional). Zod marks startsWith as format "starts_with", which no validator knows;
- * the pattern beside it says the same, so the format is dropped.
+ * side, defaults optional). Draft 7, the newest that VS Code's YAML extension (yaml-language-server)
+ * and ajv's default export validate. Zod marks startsWith as format "starts_with", which no
+ * validator knows; the pattern beside it says the same, so the format is dropped.
  */
 export function specJsonSchema(schema: z.ZodType): unknown {
   return z.toJSONSchema(schema, {
+    target: 'draft-7',
     io: 'input',
     unrepresentable: 'any',
     override: (ctx) => {

@@ -4,7 +4,7 @@
 // are refused when the policy is read (`schedules apply --dry-run` included), not at the first run.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv2020 from 'ajv/dist/2020';
+import Ajv from 'ajv';
 import { stringify } from 'yaml';
 import { buildCli } from '../../src/client/cli';
 import { backupPolicyJsonSchema, parseBackupPolicy } from '../../src/specs/backup-policy';
@@ -270,11 +270,13 @@ describe('time zones and compression are checked when the policy is read', () =>
 });
 
 describe('the JSON Schema an editor completes from', () => {
-  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  // ajv's default export validates draft 7, as VS Code's YAML extension does.
+  const ajv = new Ajv({ allErrors: true }); // strict: an unknown keyword or format in the schema fails the compile
 
   test('environment: enums of regions and sizes, a description on every top-level field, examples', () => {
     type Property = { description?: string; examples?: unknown[]; enum?: string[]; items?: { properties: Record<string, Property> } };
-    const schema = environmentJsonSchema() as { properties: Record<string, Property> };
+    const schema = environmentJsonSchema() as { $schema: string; properties: Record<string, Property> };
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(schema.properties.region!.enum!.slice().sort().join(', ')).toBe(REGIONS);
     expect(schema.properties.droplets!.items!.properties.size!.enum!.slice().sort().join(', ')).toBe(SIZES);
     for (const [field, property] of Object.entries(schema.properties)) {
