@@ -34,7 +34,7 @@ if ! S3_SERVER_RESOLVED=$(bash scripts/s3-server.sh); then
 fi
 echo "== S3 server: $S3_SERVER_RESOLVED"
 
-check "build" "$bin/tsc" -p tsconfig.build.json
+check "build" "$bin/tsc" -b tsconfig.build.json  # -b builds the local cloud package (a project reference) first
 check "lint" "$bin/eslint" .
 check "typecheck" "$bin/tsc" -p tsconfig.json --noEmit
 
