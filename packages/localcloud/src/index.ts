@@ -5,6 +5,7 @@ export { DEFAULT_LOCALCLOUD_PORT, localCloudCommand, type LocalCloudCommandOptio
 export { readEndpoint, type LocalCloudEndpoint } from './endpoint';
 export { resolveBwrap } from './hosts/sandbox';
 export { dropletSshPort } from './hosts/ssh-port';
+export { HostNetworkClaim, HostNetworkInUse } from './hosts/isolation/network-claim';
 export { resolveS3ServerBinary } from './spaces/resolve-binary';
 export { SpacesServer } from './spaces/s3-server';
 export { fingerprintOf, generateEd25519, sha256Fingerprint } from './hosts/host-key';

@@ -11,6 +11,8 @@ import { CONTROL_TOKEN_HEADER, newControlToken } from './api/credentials';
 import { RateLimits, type RateLimitBudget } from './api/rate-limit';
 import type { CloudContext, HostHooks } from './context';
 import { DropletHosts } from './hosts/droplet-hosts';
+import { HostNetworkClaim } from './hosts/isolation/network-claim';
+import { checkHostNetwork } from './hosts/isolation/uid-range';
 import { DEFAULT_DROPLET_LIMIT } from './api/routes/droplets';
 import { applyEffect } from './effects';
 import { Faults } from './faults';
@@ -30,7 +32,10 @@ export interface LocalCloudOptions {
   rateLimit?: RateLimitBudget;
   /** Droplets answer SSH as real hosts (the default), on this port (default 22). */
   sshHosts?: false | { sshPort?: number };
-  /** Second octet of the droplets' loopback addresses (default 100: 127.100.x.y). */
+  /**
+   * Second octet of the droplets' loopback addresses (default 100: 127.100.x.y), 1 to 254. With
+   * droplet hosts, one running cloud per network on the machine (refused with HostNetworkInUse).
+   */
   hostNetwork?: number;
   /** The account's droplet limit (default 25, a new DigitalOcean account's). */
   dropletLimit?: number;
@@ -53,6 +58,8 @@ export class LocalCloud {
     readonly requestLog: RequestLog,
     /** The droplets' hosts, unless started with `sshHosts: false`. */
     readonly hosts: DropletHosts | undefined,
+    /** This cloud's hold on its host network, while it has droplet hosts. */
+    private readonly claim: HostNetworkClaim | undefined,
   ) {}
 
   /** The header a control call (/_localcloud/...) carries. */
@@ -61,11 +68,23 @@ export class LocalCloud {
   }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
+    const hostNetwork = checkHostNetwork(options.hostNetwork ?? 100);
+    // Hosts bind 127.N.x.y and run as the network's uids: first make sure no other cloud does.
+    const claim = options.sshHosts === false ? undefined : await HostNetworkClaim.take(hostNetwork);
+    try {
+      return await LocalCloud.startClaimed(options, hostNetwork, claim);
+    } catch (error) {
+      await claim?.release();
+      throw error;
+    }
+  }
+
+  private static async startClaimed(options: LocalCloudOptions, hostNetwork: number, claim: HostNetworkClaim | undefined): Promise<LocalCloud> {
     mkdirSync(options.stateDir, { recursive: true });
     const token = options.token ?? persistentToken(options.stateDir);
     const store = new Store(options.stateDir);
     const faults = new Faults();
-    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: NO_HOSTS, hostNetwork: options.hostNetwork ?? 100, dropletLimit: options.dropletLimit ?? DEFAULT_DROPLET_LIMIT } as CloudContext;
+    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: NO_HOSTS, hostNetwork, dropletLimit: options.dropletLimit ?? DEFAULT_DROPLET_LIMIT } as CloudContext;
     const hosts = options.sshHosts === false ? undefined : new DropletHosts(ctx, { dir: path.join(options.stateDir, 'hosts'), sshPort: options.sshHosts?.sshPort });
     if (hosts) ctx.hosts = hosts;
     ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded), (type) => faults.holdsAction(type));
@@ -83,7 +102,7 @@ export class LocalCloud {
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
     for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
     ctx.actions.resume();
-    return new LocalCloud(app, ctx, rateLimits, token, controlToken, `http://${address}:${port}`, requestLog, hosts);
+    return new LocalCloud(app, ctx, rateLimits, token, controlToken, `http://${address}:${port}`, requestLog, hosts, claim);
   }
 
   async stop(): Promise<void> {
@@ -91,6 +110,8 @@ export class LocalCloud {
     await this.app.close();
     await this.hosts?.close();
     this.ctx.store.flush();
+    // Last: until its droplets have stopped and its table is gone, the network is still this cloud's.
+    await this.claim?.release();
   }
 }
 

@@ -194,6 +194,8 @@ export interface DropletHostRecord {
   authorizedKeys: string[];
   /** Address inside its VPC, reported as its private IPv4. */
   privateAddress: string;
+  /** Which of its cloud's uid ranges the droplet's users get (uid-range.ts); set when it first boots. */
+  uidSlot?: number;
 }
 
 export interface CloudState {

@@ -9,7 +9,7 @@ import type { Droplet, DropletHostRecord } from '../state';
 import { loadOrCreateHostKey } from './host-key';
 import { DropletNamespaces } from './isolation/namespaces';
 import { DropletNetworkPolicy } from './isolation/network-policy';
-import { dropletUidBase } from './isolation/uid-range';
+import { dropletUidBase, freeUidSlot } from './isolation/uid-range';
 import { prepareEtcTemplate, prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
 import { DropletServices } from './services/droplet-services';
 import { DropletSshServer } from './ssh-server';
@@ -46,7 +46,7 @@ export class DropletHosts implements HostHooks {
     private readonly options: DropletHostsOptions,
   ) {
     resolveBwrap();
-    this.network = DropletNetworkPolicy.install();
+    this.network = DropletNetworkPolicy.install(ctx.hostNetwork);
     this.network.catch(() => undefined); // reported by each droplet that cannot start without it
     this.shimDir = path.join(options.dir, '_shims');
     mkdirSync(path.join(this.shimDir, 'bin'), { recursive: true });
@@ -108,9 +108,15 @@ export class DropletHosts implements HostHooks {
   private async bringUp(droplet: Droplet): Promise<RunningHost | undefined> {
     const record = this.ctx.store.state.internal.hosts[droplet.id];
     if (!record) return undefined;
+    // Chosen before any await, so droplets booting together never take the same slot.
+    if (record.uidSlot === undefined) {
+      record.uidSlot = freeUidSlot(Object.values(this.ctx.store.state.internal.hosts).map((h) => h.uidSlot));
+      this.ctx.store.changed();
+    }
+    const uidBase = dropletUidBase(this.ctx.hostNetwork, record.uidSlot);
     const dir = this.dropletDir(droplet.id);
     await this.network;
-    const isolation = await DropletNamespaces.create(dropletUidBase(droplet.id), resolveBwrap());
+    const isolation = await DropletNamespaces.create(uidBase, resolveBwrap());
     try {
       return await this.bringUpIn(droplet, record, dir, isolation);
     } catch (error) {

@@ -9,7 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client } from 'ssh2';
 import type { LocalCloud } from '../../src';
-import { DROPLET_UIDS_FIRST, DROPLET_UIDS_SPAN } from '../../src/hosts/isolation/uid-range';
+import { cloudUidRange } from '../../src/hosts/isolation/uid-range';
 import { connect, createHostDroplet, exec, registerKey, type ExecResult, type TestDroplet } from '../../../../test/helpers/droplet-host';
 import { startLocalCloud } from '../../../../test/helpers/localcloud';
 import { generateEd25519 } from '../../../../test/helpers/ssh-keys';
@@ -101,8 +101,10 @@ test('root in the droplet is root there only: its own processes, an unprivileged
   expect(Number(processes)).toBeLessThan(10);
   expect(capEff).not.toBe('CapEff:\t000001fffeffffff');
   const owner = statSync(path.join(hostDir(web1), 'root', 'root', 'owned-by-me')).uid;
-  expect(owner).toBeGreaterThanOrEqual(DROPLET_UIDS_FIRST);
-  expect(owner).toBeLessThan(DROPLET_UIDS_FIRST + DROPLET_UIDS_SPAN);
+  // A uid of this cloud's own block (its host network's), which no other cloud's droplets use.
+  const block = cloudUidRange(cloud.ctx.hostNetwork);
+  expect(owner).toBeGreaterThanOrEqual(block.first);
+  expect(owner).toBeLessThan(block.end);
 });
 
 test('the machine\'s files are out of reach: /proc/<pid>/root, /etc/shadow, /tmp, another droplet, the deploy key', async () => {

@@ -12,12 +12,16 @@ import { promisify } from 'node:util';
 import { writeDropletFile } from '../../src/hosts/isolation/droplet-files';
 import { DropletNamespaces } from '../../src/hosts/isolation/namespaces';
 import { dropletUidBase } from '../../src/hosts/isolation/uid-range';
+import type { HostNetworkClaim } from '../../src/hosts/isolation/network-claim';
 import { prepareEtcTemplate, prepareRoot, resolveBwrap, sandboxEnv, spawnInSandbox, type DropletSandbox } from '../../src/hosts/sandbox';
 import { DropletServices } from '../../src/hosts/services/droplet-services';
 import { PROJECT_ROOT } from '../../../../src/paths';
 import { until } from '../../../../test/helpers/until';
+import { claimFreeHostNetwork } from '../../../../test/helpers/localcloud';
 
 const run = promisify(execFile);
+/** The package's sources, which a separate process (a crashed local cloud) loads with tsx. */
+const PACKAGE_SRC = path.join(__dirname, '..', '..', 'src');
 // A folder of its own rather than tempDir(): the shared manifest lets another jest run that ends
 // meanwhile delete it under the running servers. Removed in afterAll.
 const dir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-services-'));
@@ -25,17 +29,19 @@ const droplet = {
   dropletId: 9001,
   name: 'svc-1',
   root: path.join(dir, 'root'),
-  address: '127.100.250.10',
+  address: '', // 127.<claimed network>.250.10, set in beforeAll
   privateAddress: '10.250.0.10',
   shimDir: path.join(dir, 'shims'),
 };
+/** No local cloud runs here, but the droplets take a host network's addresses and uids: held, like a cloud's. */
+let claim: HostNetworkClaim;
 /** The droplet with its namespaces, made in beforeAll. */
 let sandbox: DropletSandbox;
-const address = droplet.address;
+let address: string;
 const isolations: DropletNamespaces[] = [];
 
 async function isolated<T extends { dropletId: number }>(spec: T): Promise<T & { isolation: DropletNamespaces }> {
-  const isolation = await DropletNamespaces.create(dropletUidBase(spec.dropletId), resolveBwrap());
+  const isolation = await DropletNamespaces.create(dropletUidBase(claim.network, spec.dropletId % 10), resolveBwrap());
   isolations.push(isolation);
   return { ...spec, isolation };
 }
@@ -137,6 +143,8 @@ volumes:
 `;
 
 beforeAll(async () => {
+  claim = await claimFreeHostNetwork();
+  address = droplet.address = `127.${claim.network}.250.10`;
   sandbox = await isolated(droplet);
   prepareEtcTemplate(path.join(dir, 'etc-template'));
   mkdirSync(sandbox.root, { recursive: true });
@@ -152,6 +160,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await services?.stop();
   for (const isolation of isolations) await isolation.close();
+  await claim?.release();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -384,17 +393,17 @@ test('docker compose down stops every service and frees its ports', async () => 
 });
 
 test('a crash of the local cloud takes every process of the droplet with it; the containers start again', async () => {
-  const second = await isolated({ ...droplet, dropletId: 9002, name: 'svc-2', root: path.join(dir, 'root-2'), address: '127.100.250.11' });
+  const second = await isolated({ ...droplet, dropletId: 9002, name: 'svc-2', root: path.join(dir, 'root-2'), address: `127.${claim.network}.250.11` });
   mkdirSync(second.root, { recursive: true });
   await prepareRoot(second, path.join(dir, 'etc-template'));
   // The local cloud as a process of its own, so it can die without stopping anything; it makes
   // the droplet's namespaces of its own, as DropletHosts does.
   const script = path.join(dir, 'services-process.ts');
   const { isolation: _own, ...spec } = second;
-  writeFileSync(script, `import { DropletServices } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/localcloud/hosts/services/droplet-services'))};
-import { DropletNamespaces } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/localcloud/hosts/isolation/namespaces'))};
-import { resolveBwrap } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/localcloud/hosts/sandbox'))};
-DropletNamespaces.create(${dropletUidBase(second.dropletId)}, resolveBwrap())
+  writeFileSync(script, `import { DropletServices } from ${JSON.stringify(path.join(PACKAGE_SRC, 'hosts/services/droplet-services'))};
+import { DropletNamespaces } from ${JSON.stringify(path.join(PACKAGE_SRC, 'hosts/isolation/namespaces'))};
+import { resolveBwrap } from ${JSON.stringify(path.join(PACKAGE_SRC, 'hosts/sandbox'))};
+DropletNamespaces.create(${dropletUidBase(claim.network, second.dropletId % 10)}, resolveBwrap())
   .then((isolation) => new DropletServices({ ...${JSON.stringify(spec)}, isolation }).start())
   .then(() => console.log('ready'));
 setInterval(() => undefined, 1000);

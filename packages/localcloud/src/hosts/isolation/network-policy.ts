@@ -4,37 +4,44 @@
 // own 127.0.0.1, only the ports a local cloud opened to them (its API, Spaces). Everything else on
 // 127.0.0.1 (Temporal's frontend and Web UI, the worker's metrics, whatever a test starts), the
 // well-known worker ports on any address, IPv6 and anything off the machine are refused.
-// One nftables table for the machine, shared by every local cloud running on it.
+// One nftables table per local cloud, named after its host network (which one running cloud holds
+// at a time: network-claim.ts) and matching only its own uid block: a cloud installs, changes and
+// deletes its own table and never touches another's.
 import { execFile } from 'node:child_process';
-import { DROPLET_UIDS_FIRST, DROPLET_UIDS_SPAN } from './uid-range';
+import { cloudUidRange } from './uid-range';
 
-const TABLE = 'inet opsflow_droplets';
+/** The table of the cloud on `network`. */
+export const policyTable = (network: number) => `inet opsflow_droplets_${network}`;
 /** Temporal's frontend and Web UI, the worker's metrics: refused on every address, in case one listens on 0.0.0.0. */
 export const WORKER_PORTS = [7233, 8233, 9464];
 /** An opened port lasts this long unless its local cloud renews it: a crashed cloud's ports close by themselves. */
 const LEASE = '5m';
 const RENEW_MS = 60_000;
 
-function ruleset(): string {
-  const droplets = `${DROPLET_UIDS_FIRST}-${DROPLET_UIDS_FIRST + DROPLET_UIDS_SPAN - 1}`;
+function ruleset(network: number): string {
+  const table = policyTable(network);
+  const range = cloudUidRange(network);
+  const droplets = `${range.first}-${range.end - 1}`;
   // Droplet sockets jump to their own chain; a packet with no socket (a reset the rules send
   // back) does not match the uid at all and passes. Only connections a droplet opens are judged:
   // its servers answer anyone who reached them (psql on the machine to the droplet's PostgreSQL).
-  return `add table ${TABLE}
-add set ${TABLE} cloud_ports { type inet_service; flags timeout; }
-add chain ${TABLE} output { type filter hook output priority filter; policy accept; }
-add chain ${TABLE} droplet
-flush chain ${TABLE} output
-flush chain ${TABLE} droplet
-add rule ${TABLE} output meta skuid ${droplets} jump droplet
-add rule ${TABLE} droplet ct state established,related accept
-add rule ${TABLE} droplet ip daddr 127.0.0.1 tcp dport @cloud_ports accept
-add rule ${TABLE} droplet ip daddr 127.0.0.0/8 tcp dport { ${WORKER_PORTS.join(', ')} } reject with tcp reset
-add rule ${TABLE} droplet ip daddr 127.0.0.1 meta l4proto tcp reject with tcp reset
-add rule ${TABLE} droplet ip daddr 127.0.0.1 reject
-add rule ${TABLE} droplet ip daddr 127.0.0.0/8 accept
-add rule ${TABLE} droplet meta l4proto tcp reject with tcp reset
-add rule ${TABLE} droplet reject
+  // Added, deleted and made anew in one transaction: what a crashed cloud on this network left
+  // (its ports, older rules) goes, and no packet ever sees the table half made.
+  return `add table ${table}
+delete table ${table}
+add table ${table}
+add set ${table} cloud_ports { type inet_service; flags timeout; }
+add chain ${table} output { type filter hook output priority filter; policy accept; }
+add chain ${table} droplet
+add rule ${table} output meta skuid ${droplets} jump droplet
+add rule ${table} droplet ct state established,related accept
+add rule ${table} droplet ip daddr 127.0.0.1 tcp dport @cloud_ports accept
+add rule ${table} droplet ip daddr 127.0.0.0/8 tcp dport { ${WORKER_PORTS.join(', ')} } reject with tcp reset
+add rule ${table} droplet ip daddr 127.0.0.1 meta l4proto tcp reject with tcp reset
+add rule ${table} droplet ip daddr 127.0.0.1 reject
+add rule ${table} droplet ip daddr 127.0.0.0/8 accept
+add rule ${table} droplet meta l4proto tcp reject with tcp reset
+add rule ${table} droplet reject
 `;
 }
 
@@ -55,10 +62,12 @@ export class DropletNetworkPolicy {
   private readonly ports = new Set<number>();
   private timer?: NodeJS.Timeout;
 
-  /** Installs (or reinstalls, unchanged) the machine's droplet rules. */
-  static async install(): Promise<DropletNetworkPolicy> {
-    await nftScript(ruleset());
-    return new DropletNetworkPolicy();
+  private constructor(private readonly network: number) {}
+
+  /** Installs the rules of the cloud on `network` (the caller holds its claim), replacing any left there. */
+  static async install(network: number): Promise<DropletNetworkPolicy> {
+    await nftScript(ruleset(network));
+    return new DropletNetworkPolicy(network);
   }
 
   /** Opens 127.0.0.1:<port> to droplets (this local cloud's API or Spaces) until close(). */
@@ -69,21 +78,21 @@ export class DropletNetworkPolicy {
     this.timer ??= setInterval(() => void this.renew().catch(() => undefined), RENEW_MS).unref();
   }
 
+  /** Removes this cloud's table, ports and rules (its droplets have stopped). */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    const ports = [...this.ports];
     this.ports.clear();
-    // Added first so the delete never fails on a port whose lease ran out meanwhile.
-    if (ports.length > 0) await nftScript(ports.map((port) => `add element ${TABLE} cloud_ports { ${port} timeout 1s }\ndelete element ${TABLE} cloud_ports { ${port} }\n`).join(''));
+    // Added first so the delete never fails on a table that is already gone.
+    await nftScript(`add table ${policyTable(this.network)}\ndelete table ${policyTable(this.network)}\n`);
   }
 
   private async renew(): Promise<void> {
-    if (this.ports.size > 0) await nftScript([...this.ports].map((port) => refresh(port, LEASE)).join(''));
+    if (this.ports.size > 0) await nftScript([...this.ports].map((port) => refresh(policyTable(this.network), port, LEASE)).join(''));
   }
 }
 
 /** Sets a port's lease, whether or not it is in the set now (add, delete, add: one transaction). */
-function refresh(port: number, lease: string): string {
-  return `add element ${TABLE} cloud_ports { ${port} timeout 1s }\ndelete element ${TABLE} cloud_ports { ${port} }\nadd element ${TABLE} cloud_ports { ${port} timeout ${lease} }\n`;
+function refresh(table: string, port: number, lease: string): string {
+  return `add element ${table} cloud_ports { ${port} timeout 1s }\ndelete element ${table} cloud_ports { ${port} }\nadd element ${table} cloud_ports { ${port} timeout ${lease} }\n`;
 }
