@@ -8,7 +8,7 @@ import { describeFailure } from '../../src/client/failure-text';
 import { chainOnce, saidOnce } from '../../src/messages/said-once';
 import { describeError } from '../../src/workflows/shared/saga';
 
-const ZSTD = 'compression zstd is not available on this worker (Node 20 has no zstd); use gzip or none';
+const ZSTD = "compression: zstd needs Node 22.15 or 23.8 or later (zlib's zstd), and this is Node 20.20.2; use gzip or none";
 const NO_BUCKET = 'NoSuchBucket (HTTP 404): The specified bucket does not exist.';
 
 const activityFailed = (activityType: string, message: string) => new ActivityFailure('Activity task failed', activityType, '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', ApplicationFailure.create({ type: 'Unsupported', message, nonRetryable: true }));

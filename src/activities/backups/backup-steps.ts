@@ -28,6 +28,7 @@ import { postWebhook } from '../../backups/webhook';
 import { digitalOceanClientFactory } from '../../integrations/digitalocean/account';
 import { DigitalOceanApiError } from '../../integrations/digitalocean/errors';
 import type { BackupPolicy, BackupTarget } from '../../specs/backup-policy';
+import { compressionProblem } from '../../specs/compression-support';
 import { endpointProblem } from '../../specs/endpoint-url';
 import { readPrivateKey } from '../../ssh-keys';
 import { toActivityFailure } from '../digitalocean/failures';
@@ -126,7 +127,8 @@ function databaseTargetOf(policy: BackupPolicy, name: string): DatabaseTarget {
 }
 
 function compressionOf(policy: BackupPolicy): 'gzip' | 'none' {
-  if (policy.compression === 'zstd') throw new BackupError('Unsupported', 'compression zstd is not available on this worker (Node 20 has no zstd); use gzip or none', false);
+  // The reason `schedules apply` gives too, for a policy that reached a run without it (started by hand).
+  if (policy.compression === 'zstd') throw new BackupError('Unsupported', `compression: ${compressionProblem('zstd')}`, false);
   return policy.compression;
 }
 

@@ -9,11 +9,12 @@ import { createBackupActivities } from '../../../src/activities/backups/backup-s
 import { localRunner } from '../../../src/backups/local-runner';
 import { secretResolver } from '../../../src/backups/secrets';
 import type { BackupPolicy } from '../../../src/specs/backup-policy';
+import { compressionProblem } from '../../../src/specs/compression-support';
 import type { RunBackupsResult } from '../../../src/workflows/backups/run-backups';
 import { TEST_KEYRING } from '../../helpers/backup-keys';
 import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
 
-const ZSTD_REFUSAL = 'compression zstd is not available on this worker';
+const ZSTD_REFUSAL = `compression: ${compressionProblem('zstd')}`;
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
@@ -54,5 +55,6 @@ test('five databases and a directory refused for zstd: the reason once in the fa
   // The message says it once, after the six names.
   expect(failure.type).toBe('BackupsFailed');
   expect(failure.message.split(ZSTD_REFUSAL)).toHaveLength(2);
-  expect(failure.message).toMatch(new RegExp(`^backups of said-once failed: postgres/accounts, postgres/billing, postgres/catalog, postgres/orders, postgres/users, media: ${ZSTD_REFUSAL}`));
+  const said = `backups of said-once failed: postgres/accounts, postgres/billing, postgres/catalog, postgres/orders, postgres/users, media: ${ZSTD_REFUSAL}; `;
+  expect(failure.message.slice(0, said.length)).toBe(said);
 });
