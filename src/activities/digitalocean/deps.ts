@@ -1,6 +1,7 @@
 // What the DigitalOcean activities are built from: the account's client (a function, so the worker
 // can pick the local cloud or a real account per call), poll intervals and the worker's SSH keys.
 import { ApplicationFailure } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import type { DigitalOceanClient } from '../../integrations/digitalocean/client';
 import { digitalOceanResources, type DigitalOceanResources } from '../../integrations/digitalocean/resources';
 import type { PollIntervals } from './wait';
@@ -22,5 +23,5 @@ export const resourcesOf = (deps: DigitalOceanDeps): (() => DigitalOceanResource
 export const DEFAULT_POLL: PollIntervals = { first: 1000, max: 10_000 };
 
 export function conflict(what: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`${what} already exists and is not managed by this opsflow run; rename it or remove it`, 'ResourceConflict');
+  return failure(STEP_FAILURE.ResourceConflict, `${what} already exists and is not managed by this opsflow run; rename it or remove it`);
 }

@@ -1,6 +1,7 @@
 // The environment's private network (a VPC) and its firewall. Each create first looks for its
 // resource by name and owner mark and returns it if it is there; each delete treats "not found" as done.
 import { ApplicationFailure } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import { environmentTag, ownerDescription } from '../../names/ownership-tags';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import { conflict, resourcesOf, type DigitalOceanDeps } from './deps';
@@ -30,7 +31,7 @@ export function networkActivities(deps: DigitalOceanDeps): NetworkActivities {
       // 409 while droplets are still leaving the VPC is a conflict kind: not retryable by default,
       // so say it here: wait and retry.
       return digitalOceanStep(() => deleteIgnoringNotFound(() => api().vpcs.delete(input.id))).catch((err: unknown) => {
-        if (err instanceof ApplicationFailure && err.type === 'DigitalOceanConflict') throw ApplicationFailure.retryable(err.message, 'VpcStillInUse');
+        if (err instanceof ApplicationFailure && err.type === STEP_FAILURE.DigitalOceanConflict) throw failure(STEP_FAILURE.VpcStillInUse, err.message, { retryable: true });
         throw err;
       });
     },

@@ -1,6 +1,6 @@
 // Servers are droplets: created in batches under the run's tags (a retry finds those an earlier
 // attempt made, by tag and name), waited for until active, deleted by tag.
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import { MAX_DROPLETS_PER_CREATE } from '../../integrations/digitalocean/resources/droplets';
 import type { ApiDroplet } from '../../integrations/digitalocean/resources';
 import { ownerTags, workflowTag } from '../../names/ownership-tags';
@@ -55,7 +55,7 @@ export function serverActivities(deps: DigitalOceanDeps): ServerActivities {
           const stillNew = ++polls % 3 === 0 ? current.filter((c) => c.status === 'new') : [];
           for (const d of stillNew) {
             if ((await droplets.actions(d.id)).some((a) => a.type === 'create' && a.status === 'errored')) {
-              throw ApplicationFailure.nonRetryable(`droplet ${d.name} (${d.id}) was not created: its create action errored`, 'DropletCreateFailed');
+              throw failure(STEP_FAILURE.DropletCreateFailed, `droplet ${d.name} (${d.id}) was not created: its create action errored`);
             }
           }
           return current.some((d) => d.status !== 'active') ? undefined : current.map(serverOf);

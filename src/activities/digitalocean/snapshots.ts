@@ -5,7 +5,8 @@
 // shut down for its snapshot and started again whatever happens, by this attempt or, if its worker
 // died, by the next one (the stopped droplet rides in the attempt's heartbeats). Retention lists
 // and deletes only snapshots whose name carries the policy's own prefix.
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
+import { resourceName as environmentResourceName } from '../../names/resource-names';
 import { policySnapshotPrefix, snapshotName, takenAtOfSnapshot } from '../../backups/snapshot-names';
 import type { ApiSnapshot } from '../../integrations/digitalocean/resources';
 import type { SnapshotActivities, SnapshotListing, SnapshotResourceType, SnapshotTarget, TakenSnapshot } from '../../providers/snapshots';
@@ -22,8 +23,8 @@ const POWERED_OFF = 'poweredOffDroplet';
 const resourceTypeOf = (target: SnapshotTarget): SnapshotResourceType => (target.kind === 'droplet-snapshot' ? 'droplet' : 'volume');
 
 function onlyOne<T extends { id: string | number }>(found: T[], what: string): T {
-  if (found.length === 0) throw ApplicationFailure.nonRetryable(`no ${what} in the account (the target's environment and resource name it)`, 'SnapshotSourceNotFound');
-  if (found.length > 1) throw ApplicationFailure.nonRetryable(`${found.length} of ${what} (ids ${found.map((x) => x.id).join(', ')}); cannot tell which one to snapshot`, 'SnapshotSourceAmbiguous');
+  if (found.length === 0) throw failure(STEP_FAILURE.SnapshotSourceNotFound, `no ${what} in the account (the target's environment and resource name it)`);
+  if (found.length > 1) throw failure(STEP_FAILURE.SnapshotSourceAmbiguous, `${found.length} of ${what} (ids ${found.map((x) => x.id).join(', ')}); cannot tell which one to snapshot`);
   return found[0] as T;
 }
 
@@ -41,7 +42,7 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
         const { target } = input;
         const name = snapshotName(input.policy, target.name, input.takenAt);
         const resourceType = resourceTypeOf(target);
-        const resourceName = `${target.environment}-${target.resource}`;
+        const resourceName = environmentResourceName(target.environment, target.resource);
         const find = async () => (await resources.snapshots.list({ resource_type: resourceType })).find((s) => s.name === name);
         const taken = (s: ApiSnapshot): TakenSnapshot => ({
           id: String(s.id), name, resourceType, resourceId: String(s.resource_id), resourceName, sizeGigabytes: s.size_gigabytes, createdAt: s.created_at, durationMs: Date.now() - started,
@@ -79,7 +80,7 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
           }
           await power.act(resources, droplet.id, { type: 'snapshot', name }, `snapshot ${name} of droplet ${resourceName}`);
           const made = await find();
-          if (!made) throw ApplicationFailure.retryable(`snapshot ${name} of droplet ${resourceName}: the action completed but the snapshot is not listed yet`, 'SnapshotNotListed');
+          if (!made) throw failure(STEP_FAILURE.SnapshotNotListed, `snapshot ${name} of droplet ${resourceName}: the action completed but the snapshot is not listed yet`, { retryable: true });
           return taken(made);
         } finally {
           // Whatever happened, a droplet this step stopped runs again before the step ends.
@@ -112,14 +113,14 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
     async deleteSnapshots(input) {
       const own = policySnapshotPrefix(input.policy);
       const foreign = input.snapshots.filter((s) => !s.name.startsWith(own));
-      if (foreign.length) throw ApplicationFailure.nonRetryable(`refusing to delete snapshots not named ${own}*: ${foreign.map((s) => s.name).join(', ')}`, 'Unsupported');
+      if (foreign.length) throw failure(STEP_FAILURE.Unsupported, `refusing to delete snapshots not named ${own}*: ${foreign.map((s) => s.name).join(', ')}`);
       return digitalOceanStep(async () => {
         const { snapshots } = api();
         let deleted = 0;
         for (const s of input.snapshots) {
           const found = await findOrUndefined(() => snapshots.get(s.id));
           if (!found) continue;
-          if (found.name !== s.name) throw ApplicationFailure.nonRetryable(`snapshot ${s.id} is now named ${found.name}, not ${s.name}; not deleting it`, 'SnapshotChanged');
+          if (found.name !== s.name) throw failure(STEP_FAILURE.SnapshotChanged, `snapshot ${s.id} is now named ${found.name}, not ${s.name}; not deleting it`);
           if ((await deleteIgnoringNotFound(() => snapshots.delete(s.id))) === 'deleted') deleted++;
           heartbeatWith({ deleted, of: input.snapshots.length });
         }

@@ -1,6 +1,6 @@
 // The worker's SSH key in the account, for droplet creation: read on the worker, so history sees
 // only the fingerprint. An account key with the same public key is reused, whatever its name.
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import { DigitalOceanApiError } from '../../integrations/digitalocean/errors';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import { resourcesOf, type DigitalOceanDeps } from './deps';
@@ -13,12 +13,12 @@ export function sshKeyActivities(deps: DigitalOceanDeps): Pick<CloudProviderActi
   const api = resourcesOf(deps);
   return {
     async ensureSshKey(input) {
-      if (!deps.sshPublicKey) throw ApplicationFailure.nonRetryable('this worker has no SSH keys configured (OPSFLOW_SSH_KEYS)', 'SshKeyUnavailable');
+      if (!deps.sshPublicKey) throw failure(STEP_FAILURE.SshKeyUnavailable, 'this worker has no SSH keys configured (OPSFLOW_SSH_KEYS)');
       let body: string;
       try {
         body = keyBody(deps.sshPublicKey(input.name));
       } catch (err) {
-        throw ApplicationFailure.nonRetryable((err as Error).message, 'SshKeyUnavailable');
+        throw failure(STEP_FAILURE.SshKeyUnavailable, (err as Error).message);
       }
       return digitalOceanStep(async () => {
         const { sshKeys } = api();

@@ -1,6 +1,7 @@
 // Waiting for DigitalOcean: a heartbeating poll with backoff that rides out transient errors, and
 // waiting for an action. Shared by every DigitalOcean activity that has to wait for the cloud.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import type { DigitalOceanResources } from '../../integrations/digitalocean/resources';
 import { DigitalOceanApiError } from '../../integrations/digitalocean/errors';
 import { heartbeatWith } from './failures';
@@ -67,7 +68,7 @@ export function cloudWaits(poll: PollIntervals) {
       `${what} (action ${actionId})`,
       async () => {
         const action = await api.actions.get(actionId);
-        if (action.status === 'errored') throw ApplicationFailure.retryable(`${what}: DigitalOcean action ${actionId} (${action.type}) errored`, 'DigitalOceanActionErrored');
+        if (action.status === 'errored') throw failure(STEP_FAILURE.DigitalOceanActionErrored, `${what}: DigitalOcean action ${actionId} (${action.type}) errored`, { retryable: true });
         return action.status === 'completed' ? true : undefined;
       },
       { pauseFirst: true, throughCancellation: true },

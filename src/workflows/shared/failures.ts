@@ -19,6 +19,10 @@ export const REFUSAL = {
   InvalidSpec: 'InvalidSpec',
   /** An operation's input does not parse; details list each field. */
   InvalidInput: 'InvalidInput',
+  /** Another operation holds the environment; details name it (see environment-claim.ts). */
+  EnvironmentBusy: 'EnvironmentBusy',
+  /** The environment entity refused a claim for another reason; the message says which. */
+  ClaimRefused: 'ClaimRefused',
 } as const;
 
 /** Named failures of single steps (activities and workflow checks), by system. */
