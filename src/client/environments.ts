@@ -13,10 +13,17 @@ export async function environmentInventory(client: Client, environment: string):
   return found;
 }
 
-/** The inventory, or undefined when the environment has no entity workflow. */
+/**
+ * The inventory, or undefined when the environment has no entity workflow. Read from the entity's
+ * memo (rewritten at every change), so it answers while no worker runs; the `inventory` query
+ * answers the same when one does.
+ */
 export async function findInventory(client: Client, environment: string): Promise<Inventory | undefined> {
   try {
-    return await client.workflow.getHandle(environmentWorkflowId(environment)).query<Inventory>('inventory');
+    const description = await client.workflow.getHandle(environmentWorkflowId(environment)).describe();
+    const inventory = description.memo?.inventory as Inventory | undefined;
+    if (!inventory) throw new Error(`workflow ${environmentWorkflowId(environment)} has no inventory yet (its first task has not run: is a worker running?)`);
+    return inventory;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
@@ -29,6 +36,7 @@ export async function listEnvironments(client: Client): Promise<Inventory[]> {
   for await (const run of client.workflow.list({ query: "WorkflowType = 'environmentEntity' AND ExecutionStatus = 'Running'" })) {
     if (run.workflowId.startsWith('environment-')) names.add(run.workflowId.slice('environment-'.length));
   }
+  // The list is eventually consistent; a just-started entity may be missing from it for a moment.
   const inventories = await Promise.all([...names].map((name) => findInventory(client, name)));
   return inventories.filter((i): i is Inventory => i !== undefined).sort((a, b) => a.environment.localeCompare(b.environment));
 }

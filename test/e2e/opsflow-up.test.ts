@@ -114,7 +114,7 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(refused.stderr).toContain('droplets: ');
     expect(refused.stderr).not.toMatch(/^\s+at /m);
 
-    const destroy = await runCli(['destroy', 'stack-a'], env);
+    const destroy = await runCli(['destroy', 'stack-a', '--yes'], env);
     expect(destroy.code).toBe(0);
     expect(destroy.stdout).toContain('Removed 1 droplet(s), 1 volume(s), 1 firewall(s), 1 VPC(s), 1 reserved IP(s).');
 

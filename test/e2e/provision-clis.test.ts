@@ -82,7 +82,7 @@ test('with the temporal CLI: workflow start from the input opsflow prints, then 
     expect(result.volumes).toEqual([expect.objectContaining({ name: 'stack-a-pgdata', mountPoint: '/mnt/pgdata', device: '/dev/disk/by-id/scsi-0DO_Volume_stack-a-pgdata' })]);
     expect(result.reservedIp).toMatch(/\./);
     await expectStackAServing(result);
-    expect(await opsflow('destroy', 'stack-a')).toMatch(/Removed 1 droplet\(s\), 1 volume\(s\), 1 firewall\(s\), 1 VPC\(s\), 1 reserved IP\(s\)/);
+    expect(await opsflow('destroy', 'stack-a', '--yes')).toMatch(/Removed 1 droplet\(s\), 1 volume\(s\), 1 firewall\(s\), 1 VPC\(s\), 1 reserved IP\(s\)/);
   });
   await expectNothingLeft();
 });
@@ -98,7 +98,7 @@ test('with opsflow provision: progress, then the result with addresses, mount, r
     const address = /droplet +stack-a-app \(\d+\) +public (\S+)/.exec(printed)![1]!;
     expect((await inventory()).droplets).toHaveLength(1);
     await expectStackAServing({ droplets: [{ publicIp: address } as ProvisionResult['droplets'][number]], urls: SERVICES.map((port) => `http://${address}:${port}/health`) });
-    await opsflow('destroy', 'stack-a');
+    await opsflow('destroy', 'stack-a', '--yes');
   });
   await expectNothingLeft();
 });

@@ -7,6 +7,9 @@
 // Temporal serialises the decisions in this one history, so two operations started at the same
 // moment (through opsflow or `temporal workflow start`) cannot both win.
 //
+// The inventory is also kept in the workflow's memo (`inventory`), rewritten at every change, so
+// the CLI reads it with a describe even while no worker runs; the `inventory` query answers the same.
+//
 // A holder that never releases (its run was terminated, or timed out) does not block forever: a
 // claim that finds the environment busy first asks the server whether the holder's run is still
 // open, and takes over a closed one, logging it as abandoned.
@@ -20,6 +23,7 @@ import {
   defineUpdate,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -72,6 +76,8 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
     ]);
   }
   const now = () => new Date().toISOString();
+  const publish = () => upsertMemo({ inventory });
+  publish();
   const same = (a: Holder, b: Holder) => a.workflowId === b.workflowId && a.runId === b.runId;
   const recordOf = (h: Holder) => [...inventory.operations].reverse().find((o) => same(o, h));
 
@@ -102,7 +108,10 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
         const decision = await exclusive(async (): Promise<'taken' | Holder> => {
           const held = inventory.holder;
           if (!held || same(held, request.holder)) {
-            if (!held) take(request.holder);
+            if (!held) {
+              take(request.holder);
+              publish();
+            }
             return 'taken';
           }
           const run = await checks.workflowRunStatus({ workflowId: held.workflowId, runId: held.runId });
@@ -112,6 +121,7 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
             if (record) Object.assign(record, { outcome: 'abandoned', endedAt: now(), detail: `its run ended ${run.status.toLowerCase()} without releasing the environment` });
             inventory.holder = undefined;
             take(request.holder);
+            publish();
             return 'taken';
           }
           if (!request.wait) {
@@ -143,14 +153,17 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
     const record = recordOf(release.holder);
     if (record && record.outcome === 'running') Object.assign(record, { outcome: release.outcome, endedAt: now(), ...(release.detail ? { detail: release.detail } : {}) });
     // Only the holder's release changes the inventory: a run taken over as abandoned has no say.
-    if (!inventory.holder || !same(inventory.holder, release.holder)) return;
-    if (release.change) applyChange(inventory, release.change);
-    inventory.holder = undefined;
+    if (inventory.holder && same(inventory.holder, release.holder)) {
+      if (release.change) applyChange(inventory, release.change);
+      inventory.holder = undefined;
+    }
+    publish();
   });
 
   setHandler(backupsSignal, ({ attach = [], detachPolicies = [] }) => {
     const gone = new Set([...detachPolicies, ...attach.map((b) => b.policy)]);
     inventory.backups = [...inventory.backups.filter((b) => !gone.has(b.policy)), ...attach].sort((a, b) => a.policy.localeCompare(b.policy));
+    publish();
   });
 
   setHandler(inventoryQuery, () => inventory);

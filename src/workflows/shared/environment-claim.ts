@@ -5,7 +5,7 @@
 // cancelled operation releases too; a run that dies without releasing is taken over later (see
 // environment-entity.ts). Runs recorded before this existed replay without it (patch
 // `environment-claim`).
-import { CancellationScope, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { EnvironmentActivities } from '../../activities/environment/claims';
 import { environmentWorkflowId } from '../../names/workflow-ids';
 import { releaseSignal } from '../environment/environment-entity';
@@ -36,7 +36,11 @@ export async function withEnvironmentClaim<T>(environment: string, operation: Op
   const { workflowId, runId, memo } = workflowInfo();
   const holder = { workflowId, runId, operation };
   const wait = memo?.[WAIT_FOR_ENVIRONMENT_MEMO] === true;
-  const inventory = await (wait ? patient : quick).claimEnvironment({ environment, request: { holder, wait } });
+  const inventory = await (wait ? patient : quick).claimEnvironment({ environment, request: { holder, wait } }).catch((err: unknown) => {
+    // The refusal itself (EnvironmentBusy, naming the holder) is how this run ends, not "activity failed".
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) throw err.cause;
+    throw err;
+  });
 
   let release: Release = { holder, outcome: 'failed' };
   try {

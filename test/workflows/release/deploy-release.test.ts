@@ -244,7 +244,8 @@ test('bad input is refused before any SSH: InvalidInput naming the field; a serv
   const unknown = await withWorker(() => env.client.workflow.execute('deployRelease', { taskQueue: TASK_QUEUE, workflowId: 'deploy-unknown', args: [input({ auth: 'ghcr.io/acme/auth:2.0.2' }, { images: { notifications: 'ghcr.io/acme/notifications:1.0.0' } })] }).catch((e: unknown) => e));
   const failure = (unknown as WorkflowFailedError).cause as ApplicationFailure;
   expect([failure.type, failure.message]).toEqual(['ServiceNotRunning', expect.stringContaining('notifications on app is not a running service (running: auth, booking, fleet, frontend, payment, postgres)')]);
-  expect(await activitiesScheduled('deploy-unknown')).toEqual(['runRemoteCommand']);
+  // The claim of the environment first (refused input never gets that far), then the read.
+  expect(await activitiesScheduled('deploy-unknown')).toEqual(['claimEnvironment', 'runRemoteCommand']);
 
   // The CLI refuses an unknown service or a bad tag before starting anything.
   await expect(cli(['deploy', 'stack-a', '--set', 'notifications=1.0.0'])).rejects.toThrow('--set notifications: stack-a has no service notifications; its services are auth, booking, fleet, frontend, payment');
@@ -284,7 +285,7 @@ test('`opsflow deploy` finds the environment, deploys, follows progress and prin
   await expectServing(now);
 
   // No environment, or none whose provisioning completed: said plainly, nothing started.
-  await expect(cli(['deploy', 'nowhere', '--set', 'auth=1.0.0'])).rejects.toThrow('environment nowhere was never provisioned here (no workflow provision-nowhere)');
+  await expect(cli(['deploy', 'nowhere', '--set', 'auth=1.0.0'])).rejects.toThrow('environment nowhere is unknown here (no workflow environment-nowhere)');
   await withWorker(() => env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'provision-broken', args: [{ spec: { ...spec, name: 'broken', region: 'mars1' } }] }).catch(() => undefined));
-  await expect(cli(['deploy', 'broken', '--set', 'auth=1.0.0'])).rejects.toThrow('environment broken has no completed provisioning: its latest run of provision-broken is failed');
+  await expect(cli(['deploy', 'broken', '--set', 'auth=1.0.0'])).rejects.toThrow('environment broken is unknown here (no workflow environment-broken)');
 });
