@@ -8,6 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { DigitalOceanClient } from '../integrations/digitalocean/client';
+import { dropletsApi } from '../integrations/digitalocean/resources/droplets';
 import { connect, HostKeyMismatchError, normalizeFingerprint, type SshConnection, type SshTarget } from '../integrations/ssh';
 import { knownHostsName, readKnownHosts } from '../integrations/ssh/known-hosts';
 import { serverName } from '../names/resource-names';
@@ -43,13 +44,6 @@ export interface DropletRunnerDeps {
   readyTimeoutMs?: number;
   /** How long an unused connection stays open (default 2 s). */
   idleMs?: number;
-}
-
-interface ApiDroplet {
-  id: number;
-  name: string;
-  status: string;
-  networks: { v4: { ip_address: string; type: string }[] };
 }
 
 /** OPSFLOW_KNOWN_HOSTS, else ~/.ssh/known_hosts. */
@@ -95,10 +89,10 @@ export function dropletRunners(deps: DropletRunnerDeps): (place: DropletAddress)
 
 async function publicAddress(client: DigitalOceanClient, name: string): Promise<string> {
   // `name` narrows the listing where the API supports it; the exact match is checked here.
-  const droplets = (await client.listAll<ApiDroplet>('/droplets', 'droplets', { name })).filter((d) => d.name === name);
+  const droplets = (await dropletsApi(client).list({ name })).filter((d) => d.name === name);
   if (droplets.length === 0) throw new BackupError('DropletNotFound', `no droplet named ${name} in the account (the policy's in.environment and in.droplet name it)`, false);
   if (droplets.length > 1) throw new BackupError('DropletNotFound', `${droplets.length} droplets are named ${name} (ids ${droplets.map((d) => d.id).join(', ')}); cannot tell which one to back up`, false);
-  const droplet = droplets[0] as ApiDroplet;
+  const droplet = droplets[0]!;
   const address = droplet.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
   if (!address) throw new BackupError('DropletUnreachable', `droplet ${name} (id ${droplet.id}, ${droplet.status}) has no public IPv4 address yet`, true);
   return address;

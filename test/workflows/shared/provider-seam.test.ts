@@ -2,7 +2,9 @@
 // id or device path in src/workflows), and one function routes a spec's `cloud:` to its queue.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createDigitalOceanActivities } from '../../../src/activities/digitalocean/provider';
 import { IMPLEMENTED_PROVIDERS, PROVIDER_IDS } from '../../../src/providers/cloud-provider';
+import { legacyCloudActivities } from '../../../src/providers/legacy-activity-names';
 import { SpecError } from '../../../src/specs/common';
 import { parseEnvironmentSpec } from '../../../src/specs/environment';
 import { providerTaskQueue } from '../../../src/temporal/task-queues';
@@ -52,4 +54,44 @@ test('a spec names its cloud (digitalocean by default); a provider without activ
   }
   expect(err).toBeInstanceOf(SpecError);
   expect((err as Error).message).toMatch(/cloud.*"linode" is not a cloud provider this opsflow runs.*valid: digitalocean/);
+});
+
+test('runs from before the seam schedule the old names with the old shapes, and the DigitalOcean worker registers every one', async () => {
+  const calls: [string, unknown][] = [];
+  const oldProxy = new Proxy({} as Record<string, (input: unknown) => Promise<unknown>>, {
+    get: (_, name: string) => async (input: unknown) => {
+      calls.push([name, input]);
+      if (name === 'ensureVolume') return { id: 'vol-1' };
+      if (name === 'findEnvironmentResources') return { tag: 't', droplets: [{ id: 1, name: 'a' }], volumes: [{ id: 'v', region: 'fra1', dropletIds: [1] }], firewalls: ['f'], vpcs: ['n'], reservedIps: ['1.2.3.4'] };
+      return undefined;
+    },
+  });
+  const legacy = legacyCloudActivities(oldProxy);
+  const owner = { workflowId: 'w', environment: 'e' };
+  await legacy.ensureNetwork({ owner, name: 'e-vpc', region: 'fra1', ipRange: '10.0.0.0/16' });
+  await legacy.deleteNetwork({ id: 'n' });
+  await legacy.ensureServers({ owner, names: ['e-app'], region: 'fra1', size: 's', image: 'i', tags: [], networkId: 'n', sshKeyFingerprints: [] });
+  await legacy.waitForServers({ servers: [{ id: 1, name: 'e-app' }] });
+  await legacy.deleteServersTagged({ tag: 't' });
+  expect(await legacy.ensureVolume({ owner, name: 'e-data', region: 'fra1', sizeGb: 1, filesystem: 'ext4' })).toEqual({ id: 'vol-1', name: 'e-data', devicePath: '/dev/disk/by-id/scsi-0DO_Volume_e-data' });
+  await legacy.attachVolume({ volumeId: 'v', serverId: 1, region: 'fra1' });
+  await legacy.detachVolume({ volumeId: 'v', serverId: 1, region: 'fra1' });
+  await legacy.ensureFloatingIp({ serverId: 1 });
+  await legacy.releaseFloatingIp({ ip: '1.2.3.4' });
+  expect(await legacy.listEnvironmentResources({ environment: 'e' })).toEqual({ tag: 't', servers: [{ id: 1, name: 'a' }], volumes: [{ id: 'v', region: 'fra1', serverIds: [1] }], firewalls: ['f'], networks: ['n'], floatingIps: ['1.2.3.4'] });
+  expect(calls).toEqual([
+    ['ensureVpc', { owner, name: 'e-vpc', region: 'fra1', ipRange: '10.0.0.0/16' }],
+    ['deleteVpc', { id: 'n' }],
+    ['ensureDroplets', { owner, names: ['e-app'], region: 'fra1', size: 's', image: 'i', tags: [], vpcId: 'n', sshKeyFingerprints: [] }],
+    ['waitForDropletsActive', { droplets: [{ id: 1, name: 'e-app' }] }],
+    ['deleteDropletsByTag', { tag: 't' }],
+    ['ensureVolume', { owner, name: 'e-data', region: 'fra1', sizeGb: 1, filesystem: 'ext4' }],
+    ['attachVolume', { volumeId: 'v', dropletId: 1, region: 'fra1' }],
+    ['detachVolume', { volumeId: 'v', dropletId: 1, region: 'fra1' }],
+    ['ensureReservedIp', { dropletId: 1 }],
+    ['releaseReservedIp', { ip: '1.2.3.4' }],
+    ['findEnvironmentResources', { environment: 'e' }],
+  ]);
+  const registered = Object.keys(createDigitalOceanActivities({ digitalOcean: () => { throw new Error('not called'); } }));
+  expect(calls.map(([name]) => name).filter((name) => !registered.includes(name))).toEqual([]);
 });
