@@ -10,12 +10,11 @@ module.exports = {
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   // Workflow tests talk to a real Temporal server: jest's 5 s default is far too short.
   testTimeout: 120_000,
-  // One test file at a time. Two local clouds running at once (one per test file) disturb each
-  // other's droplets: their nftables rules are one machine-wide table, and droplets of the same id
-  // share a host uid range (isolation/uid-range.ts). Full runs with two workers lost droplet
-  // processes (postgres, initdb, createdb ended by SIGKILL) in 3 of 3 runs; alone, every such file
-  // passed. Until local clouds are separated (see the README's Security section), files run in turn.
-  maxWorkers: 1,
+  // Two test files at a time (two cores). Each file may run its own local cloud: clouds on one
+  // machine share nothing keyed to it. Each holds its own host network (127.N.x.y) while it runs,
+  // and with it its own block of droplet uids and its own nftables table; the test helpers take a
+  // free network (packages/localcloud/test/hosts/two-clouds.test.ts holds two clouds at once).
+  maxWorkers: 2,
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },

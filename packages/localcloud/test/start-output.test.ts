@@ -13,7 +13,7 @@ const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 test('the token is never printed, and what holds it is the user\'s alone', async () => {
   const stateDir = path.join(tempDir('localcloud-start'), 'fresh', '.opsflow');
   const [port, sshPort] = [await freePort(), await freePort()];
-  const env = { ...process.env, OPSFLOW_STATE_DIR: stateDir, OPSFLOW_LOCALCLOUD_HOST_NETWORK: '97' };
+  const env = { ...process.env, OPSFLOW_STATE_DIR: stateDir, OPSFLOW_LOCALCLOUD_HOST_NETWORK: '96' };
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/client/cli.ts'), 'localcloud', 'start', '--port', String(port), '--ssh-port', String(sshPort), '--no-spaces'], { cwd: PROJECT_ROOT, env });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
