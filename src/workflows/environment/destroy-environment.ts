@@ -1,11 +1,12 @@
 // destroyEnvironment: remove everything an environment owns at its cloud provider, found by its
 // tag, in the order the cloud allows (floating IPs and volumes off the servers, then servers, then
 // the network around them). Idempotent: run it twice and the second run finds nothing and does nothing.
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import { DEFAULT_PROVIDER, IMPLEMENTED_PROVIDERS, isImplementedProvider, type EnvironmentResources, type ProviderId } from '../../providers/cloud-provider';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
+import { refuse } from '../shared/validated';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { environmentNameProblem } from '../../names/environment-name';
 
@@ -20,9 +21,9 @@ const STEPS = ['find resources', 'release reserved IPs', 'detach volumes', 'dele
 export async function destroyEnvironment(input: DestroyInput): Promise<EnvironmentResources> {
   // Checked, never cleaned up: `stack.a` once became the tag of `stack-a` and destroyed it.
   const problem = environmentNameProblem(input?.environment);
-  if (problem) throw ApplicationFailure.create({ type: 'InvalidInput', message: `environment: ${problem}; nothing was deleted`, nonRetryable: true });
+  if (problem) refuse('input', 'environment', `${problem}; nothing was deleted`);
   if (input.cloud !== undefined && !isImplementedProvider(input.cloud)) {
-    throw ApplicationFailure.create({ type: 'InvalidInput', message: `cloud: ${JSON.stringify(input.cloud)} is not a provider this opsflow runs (${IMPLEMENTED_PROVIDERS.join(', ')}); nothing was deleted`, nonRetryable: true });
+    refuse('input', 'cloud', `${JSON.stringify(input.cloud)} is not a provider this opsflow runs (${IMPLEMENTED_PROVIDERS.join(', ')}); nothing was deleted`);
   }
   return withEnvironmentClaim(input.environment, 'destroy', () => destroyClaimed(input), { change: () => ({ kind: 'destroyed' }) });
 }
