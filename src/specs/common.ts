@@ -54,6 +54,8 @@ export class SpecError extends Error {
   constructor(
     readonly kind: string,
     readonly problems: string[],
+    /** Each problem's field, when known: where load.ts finds its line in the file. */
+    readonly paths: readonly (readonly PropertyKey[])[] = [],
   ) {
     // A problem of several lines (a YAML code frame) stays indented under its own bullet.
     super(`invalid ${kind} spec:\n${problems.map((p) => `  - ${p.replace(/\n/g, '\n    ')}`).join('\n')}`);
@@ -71,7 +73,7 @@ export function parseSpec<S extends z.ZodType>(kind: string, schema: S, input: u
   const result = schema.safeParse(input, { error: specIssueMessage });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issueMessage(issue)}`);
-  throw new SpecError(kind, problems);
+  throw new SpecError(kind, problems, result.error.issues.map((issue) => issue.path));
 }
 
 /**

@@ -3,7 +3,7 @@
 // a compose file must lie inside the spec's folder (or the root the user names).
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { parse, YAMLParseError } from 'yaml';
+import { isNode, LineCounter, parseDocument } from 'yaml';
 import { SECRET_VALUE, SpecError } from './common';
 import { parseBackupPolicy, type BackupPolicy } from './backup-policy';
 import { compressionProblem } from './compression-support';
@@ -40,16 +40,48 @@ export function readLimitedText(file: string, limit: number, where: string, kind
   }
 }
 
-export function readYamlFile(file: string, kind = 'environment'): unknown {
+/** A YAML file's value, and where a field of it is written, so a problem names its line. */
+export interface YamlSource {
+  value: unknown;
+  /** `file:line:col` of the field at `path`, or of the nearest part of it that is written. */
+  at(path: readonly PropertyKey[]): string;
+}
+
+export function readYamlSource(file: string, kind = 'environment'): YamlSource {
   const text = readLimitedText(file, MAX_SPEC_BYTES, file, kind);
-  try {
-    return parse(text);
-  } catch (err) {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter });
+  const error = document.errors[0];
+  if (error) {
     // The yaml package's message ends in a code frame (the line, a caret under the column): kept
     // whole, after file:line:col as editors and terminals link it.
-    const at = err instanceof YAMLParseError && err.linePos ? `:${err.linePos[0].line}:${err.linePos[0].col}` : '';
-    throw new SpecError(kind, [`${file}${at}: not valid YAML or JSON: ${(err as Error).message.trimEnd()}`]);
+    const at = error.linePos ? `:${error.linePos[0].line}:${error.linePos[0].col}` : '';
+    throw new SpecError(kind, [`${file}${at}: not valid YAML or JSON: ${error.message.trimEnd()}`]);
   }
+  return {
+    value: document.toJS(),
+    at(path) {
+      // A missing field has no place of its own: the mapping it is missing from is named instead.
+      for (let n = path.length; n >= 0; n--) {
+        const node = n === 0 ? document.contents : document.getIn(path.slice(0, n), true);
+        if (isNode(node) && node.range) {
+          const { line, col } = lineCounter.linePos(node.range[0]);
+          return `${file}:${line}:${col}`;
+        }
+      }
+      return file;
+    },
+  };
+}
+
+export function readYamlFile(file: string, kind = 'environment'): unknown {
+  return readYamlSource(file, kind).value;
+}
+
+/** A spec's problems, each after the place in the file it is about. */
+function located(err: unknown, source: YamlSource): unknown {
+  if (!(err instanceof SpecError)) return err;
+  return new SpecError(err.kind, err.problems.map((p, i) => `${source.at(err.paths[i] ?? [])}: ${p}`), err.paths);
 }
 
 export interface LoadOptions {
@@ -79,7 +111,13 @@ export function resolveInside(specFile: string, reference: string, root: string,
 }
 
 export function loadEnvironmentSpec(file: string, options: LoadOptions = {}): EnvironmentSpec {
-  const spec = parseEnvironmentSpec(readYamlFile(file));
+  const source = readYamlSource(file);
+  let spec: EnvironmentSpec;
+  try {
+    spec = parseEnvironmentSpec(source.value);
+  } catch (err) {
+    throw located(err, source);
+  }
   const composeFile = spec.application?.composeFile;
   if (spec.application && composeFile && spec.application.compose === undefined) {
     const field = 'application.composeFile';
@@ -97,27 +135,34 @@ export function loadEnvironmentSpec(file: string, options: LoadOptions = {}): En
  * names the set (default: the file name without extension) for `opsflow schedules apply`.
  */
 export function loadBackupPolicies(file: string): { group: string; policies: BackupPolicy[] } {
-  const document = readYamlFile(file, 'backup policy') as { policies?: unknown[]; group?: unknown } | null;
+  const source = readYamlSource(file, 'backup policy');
+  const document = source.value as { policies?: unknown[]; group?: unknown } | null;
   const group = typeof document?.group === 'string' && document.group ? document.group : path.basename(file).replace(/\.[^.]*$/, '');
   const items = document && Array.isArray(document.policies) ? document.policies : [document];
   if (document && Array.isArray(document.policies)) delete document.group;
+  const listed = Boolean(document && Array.isArray(document.policies));
   const problems: string[] = [];
+  const paths: PropertyKey[][] = [];
   const policies = items.flatMap((item, i) => {
-    const where = (p: string) => (items.length > 1 ? `policies.${i}.${p}` : p);
+    const base = listed ? ['policies', i] : [];
+    const add = (problem: string, field: readonly PropertyKey[]) => {
+      problems.push(`${source.at([...base, ...field])}: ${items.length > 1 ? `policies.${i}.` : ''}${problem}`);
+      paths.push([...base, ...field]);
+    };
     // Checked here, not in the schema: it depends on the Node running this, which workflows must not.
     const compression = (item as { compression?: unknown } | null)?.compression;
     const unsupported = typeof compression === 'string' ? compressionProblem(compression) : undefined;
     try {
       const policy = parseBackupPolicy(item);
-      if (unsupported) problems.push(where(`compression: ${unsupported}`));
+      if (unsupported) add(`compression: ${unsupported}`, ['compression']);
       return unsupported ? [] : [policy];
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
-      problems.push(...err.problems.map(where));
-      if (unsupported) problems.push(where(`compression: ${unsupported}`));
+      err.problems.forEach((p, j) => add(p, err.paths[j] ?? []));
+      if (unsupported) add(`compression: ${unsupported}`, ['compression']);
       return [];
     }
   });
-  if (problems.length) throw new SpecError('backup policy', problems.map((p) => `${path.basename(file)}: ${p}`));
+  if (problems.length) throw new SpecError('backup policy', problems, paths);
   return { group, policies };
 }

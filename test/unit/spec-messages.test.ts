@@ -2,7 +2,7 @@
 // echoed with the valid ones; a misspelt field gets a "did you mean"; cross-field problems come in
 // the same error as field problems; a YAML mistake keeps its code frame; a time-zone typo and zstd
 // are refused when the policy is read (`schedules apply --dry-run` included), not at the first run.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { stringify } from 'yaml';
@@ -12,7 +12,7 @@ import { SpecError } from '../../src/specs/common';
 import { compressionProblem } from '../../src/specs/compression-support';
 import { parseDeployReleaseInput, type DeployInputError } from '../../src/specs/deploy-release';
 import { environmentJsonSchema, parseEnvironmentSpec } from '../../src/specs/environment';
-import { loadBackupPolicies, readYamlFile } from '../../src/specs/load';
+import { loadBackupPolicies, loadEnvironmentSpec, readYamlFile } from '../../src/specs/load';
 import { closestMatch, editDistance } from '../../src/specs/messages';
 import { timeZoneProblem } from '../../src/specs/time-zone';
 import { baseSpec, EXAMPLES_DIR, type Spec } from '../fixtures/invalid-environment-specs';
@@ -22,6 +22,14 @@ const dir = tempDir('spec-messages');
 const REGIONS = 'ams3, blr1, fra1, lon1, nyc1, nyc3, sfo3, sgp1, syd1, tor1';
 const SIZES = 'c-2, g-2vcpu-8gb, s-1vcpu-1gb, s-1vcpu-2gb, s-1vcpu-512mb-10gb, s-2vcpu-2gb, s-2vcpu-4gb, s-4vcpu-8gb, s-8vcpu-16gb';
 const stackB = (): Spec => structuredClone(readYamlFile(path.join(EXAMPLES_DIR, 'backup-stack-b.yaml')) as Spec);
+
+/** `file:line:col` of the first place `value` is written as a field's value (`key: value`). */
+function placeOf(file: string, value: string): string {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const line = lines.findIndex((l) => l.endsWith(`: ${value}`));
+  if (line < 0) throw new Error(`${value} is not a field value in ${file}`);
+  return `${file}:${line + 1}:${lines[line]!.length - value.length + 1}`;
+}
 
 /** The problems a spec is refused with (each `path: message`), or a failure if it is accepted. */
 function problemsOf(parse: () => unknown): string[] {
@@ -167,6 +175,34 @@ test('deployRelease input: field and cross-field problems in one error', () => {
   ]);
 });
 
+describe('a problem in a file names its line', () => {
+  const spec = [
+    'name: stack-a', //                   1
+    'region: london', //                  2
+    'droplets:', //                       3
+    '  - name: app', //                   4
+    '    size: s-1vcpu-1gb', //           5
+    '    sise: s-1vcpu-1gb', //           6
+    'ssh:', //                            7
+    '  port: 0', //                       8
+    'healthChecks:', //                   9
+    '  - { name: web, port: "3000" }', // 10
+    '',
+  ].join('\n');
+
+  test('each field problem after file:line:col of its value (or of the mapping a missing field belongs in)', () => {
+    const file = path.join(dir, 'located.yaml');
+    writeFileSync(file, spec);
+    expect(problemsOf(() => loadEnvironmentSpec(file))).toEqual([
+      `${file}:2:9: region: "london" is not a region; valid: ${REGIONS}`,
+      `${file}:4:5: droplets.0: unknown field "sise"; did you mean "size"?`,
+      `${file}:8:9: ssh.port: must be at least 1, got 0`,
+      `${file}:8:3: ssh.key: is required (a string)`,
+      `${file}:10:24: healthChecks.0.port: must be a number, got the string "3000"`,
+    ]);
+  });
+});
+
 describe('YAML mistakes keep their code frame', () => {
   test('the line, a caret under the column, and file:line:col', () => {
     const file = path.join(dir, 'indent.yaml');
@@ -244,8 +280,8 @@ describe('time zones and compression are checked when the policy is read', () =>
     });
     const problems = problemsOf(() => loadBackupPolicies(file));
     expect(problems).toEqual([
-      'zstd-and-zone.yaml: schedule.timeZone: "Europe/Berlni" is not a time zone; did you mean "Europe/Berlin"? (an IANA name such as UTC, Europe/Berlin or America/New_York)',
-      `zstd-and-zone.yaml: compression: ${compressionProblem('zstd')}`,
+      `${placeOf(file, 'Europe/Berlni')}: schedule.timeZone: "Europe/Berlni" is not a time zone; did you mean "Europe/Berlin"? (an IANA name such as UTC, Europe/Berlin or America/New_York)`,
+      `${placeOf(file, 'zstd')}: compression: ${compressionProblem('zstd')}`,
     ]);
   });
 
@@ -256,13 +292,13 @@ describe('time zones and compression are checked when the policy is read', () =>
     process.env.TEMPORAL_ADDRESS = '127.0.0.1:1'; // nothing listens: the refusal must come first
     try {
       await expect(buildCli().parseAsync(['schedules', 'apply', zone, '--dry-run'], { from: 'user' })).rejects.toThrow(
-        'invalid backup policy spec:\n  - zone-only.yaml: schedule.timeZone: "Europe/Berlni" is not a time zone; did you mean "Europe/Berlin"?',
+        `invalid backup policy spec:\n  - ${placeOf(zone, 'Europe/Berlni')}: schedule.timeZone: "Europe/Berlni" is not a time zone; did you mean "Europe/Berlin"?`,
       );
       const error = await buildCli()
         .parseAsync(['schedules', 'apply', file, '--dry-run'], { from: 'user' })
         .then(() => undefined, (err: unknown) => err);
       expect(error).toBeInstanceOf(SpecError);
-      expect((error as Error).message).toBe(`invalid backup policy spec:\n  - zstd-only.yaml: compression: ${compressionProblem('zstd')}`);
+      expect((error as Error).message).toBe(`invalid backup policy spec:\n  - ${placeOf(file, 'zstd')}: compression: ${compressionProblem('zstd')}`);
     } finally {
       process.env.TEMPORAL_ADDRESS = saved;
     }
