@@ -141,9 +141,9 @@ test('destroyEnvironment removes everything the environment owns, and a second r
     // Something that belongs to another environment must survive.
     await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-neighbour', args: [{ spec: spec({ name: 'neighbour', vpc: { ipRange: '10.77.0.0/16' }, volumes: [], reservedIp: undefined }) }] });
     const destroyed = (await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: 'destroy-stack-a', args: [{ environment: 'stack-a' }] })) as Body;
-    expect([destroyed.droplets.length, destroyed.volumes.length, destroyed.firewalls.length, destroyed.vpcs.length, destroyed.reservedIps.length]).toEqual([1, 1, 1, 1, 1]);
+    expect([destroyed.servers.length, destroyed.volumes.length, destroyed.firewalls.length, destroyed.networks.length, destroyed.floatingIps.length]).toEqual([1, 1, 1, 1, 1]);
     const again = (await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: 'destroy-stack-a-again', args: [{ environment: 'stack-a' }] })) as Body;
-    expect([again.droplets, again.volumes, again.firewalls, again.vpcs, again.reservedIps]).toEqual([[], [], [], [], []]);
+    expect([again.servers, again.volumes, again.firewalls, again.networks, again.floatingIps]).toEqual([[], [], [], [], []]);
   });
   const inv = await inventory();
   expect(inv.droplets.map((d: Body) => d.name)).toEqual(['neighbour-app']);
