@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { checkedEnvironmentName } from '../names/environment-name';
 import { destroyWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { environmentTag } from '../names/ownership-tags';
+import { serverName } from '../names/resource-names';
 import type { EnvironmentResources } from '../providers/cloud-provider';
 import type { Inventory } from '../workflows/environment/inventory';
 import { environmentInventory, formatEnvironment, formatEnvironmentList, listEnvironments } from './environments';
@@ -60,7 +61,7 @@ export async function destroyPlan(client: Client, inventory: Inventory): Promise
   const environment = inventory.environment;
   const r = inventory.resources;
   const removes = [
-    ...inventory.hosts.map((h) => `droplet ${environment}-${h.instance} (${h.address})`),
+    ...inventory.hosts.map((h) => `droplet ${serverName(environment, h.instance)} (${h.address})`),
     ...r.volumes.map((v) => `volume ${v.name}`),
     ...(r.reservedIp ? [`reserved IP ${r.reservedIp}`] : []),
     ...(r.firewallId ? [`firewall ${r.firewallId}`] : []),

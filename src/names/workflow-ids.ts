@@ -20,6 +20,12 @@ export const destroyWorkflowId = (environment: string, unique: string) => `destr
 export const backupWorkflowId = (policy: string) => `backup-${policy}`;
 export const backupScheduleId = backupWorkflowId;
 
+/** A backup run's verification of one database (or archive): a child of that run, so named after it. */
+export const verifyBackupWorkflowId = (backupRunId: string, target: string, database: string | undefined) => `${backupRunId}-verify-${target}-${database ?? 'archive'}`;
+
+/** A backup run's retention step, also its child. */
+export const retentionWorkflowId = (backupRunId: string) => `${backupRunId}-retention`;
+
 /** The worker round trip `opsflow doctor` and `opsflow worker check` start. */
 export const checkWorkerWorkflowId = (unique: string) => `check-worker-${unique}`;
 

@@ -2,6 +2,7 @@
 // exactly one of each resource per environment and nothing else; on each host, the whole compose
 // stack running on its mounted volume.
 import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';
+import { firewallName, networkName, serverName, volumeName } from '../../src/names/resource-names';
 import { connect, exec } from './droplet-host';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -9,14 +10,14 @@ type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 /** Every resource belongs to exactly one environment, and each environment has exactly one of each. */
 export function expectExactlyOneEach(inv: Body, results: ProvisionResult[]): void {
   const names = results.map((r) => r.environment).sort();
-  expect(inv.droplets.map((d: Body) => d.name).sort()).toEqual(names.map((n) => `${n}-app`));
-  expect(inv.volumes.map((v: Body) => v.name).sort()).toEqual(names.map((n) => `${n}-pgdata`));
-  expect(inv.vpcs.map((v: Body) => v.name).sort()).toEqual(names.map((n) => `${n}-vpc`));
-  expect(inv.firewalls.map((f: Body) => f.name).sort()).toEqual(names.map((n) => `${n}-fw`));
+  expect(inv.droplets.map((d: Body) => d.name).sort()).toEqual(names.map((n) => serverName(n, 'app')));
+  expect(inv.volumes.map((v: Body) => v.name).sort()).toEqual(names.map((n) => volumeName(n, 'pgdata')));
+  expect(inv.vpcs.map((v: Body) => v.name).sort()).toEqual(names.map(networkName));
+  expect(inv.firewalls.map((f: Body) => f.name).sort()).toEqual(names.map(firewallName));
   // Each volume on its own environment's droplet, each reserved IP on one, none spare.
-  const dropletOf = (environment: string) => inv.droplets.find((d: Body) => d.name === `${environment}-app`).id;
+  const dropletOf = (environment: string) => inv.droplets.find((d: Body) => d.name === serverName(environment, 'app')).id;
   for (const r of results) {
-    expect(inv.volumes.find((v: Body) => v.name === `${r.environment}-pgdata`).droplet_ids).toEqual([dropletOf(r.environment)]);
+    expect(inv.volumes.find((v: Body) => v.name === volumeName(r.environment, 'pgdata')).droplet_ids).toEqual([dropletOf(r.environment)]);
     expect(inv.reserved_ips.filter((ip: Body) => ip.droplet_id === dropletOf(r.environment))).toEqual([{ ip: r.reservedIp, droplet_id: dropletOf(r.environment) }]);
   }
   expect(inv.reserved_ips).toHaveLength(names.length);

@@ -13,6 +13,7 @@ import { backupActivities, validatedPolicy, type RetryTuning } from './backup-st
 import { describeError } from '../shared/saga';
 import { saidOnce } from '../../messages/said-once';
 import { failure, STEP_FAILURE } from '../shared/failures';
+import { retentionWorkflowId, verifyBackupWorkflowId } from '../../names/workflow-ids';
 import { StatusTracker } from '../shared/status';
 import { verifyBackup } from './verify-backup';
 
@@ -117,7 +118,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
       policy.parallelism,
       async (r) => {
         try {
-          await executeChild(verifyBackup, { workflowId: `${runId}-verify-${r.target}-${r.database ?? 'archive'}`, args: [{ policy, target: r.target, key: r.key as string, retry: input.retry }] });
+          await executeChild(verifyBackup, { workflowId: verifyBackupWorkflowId(runId, r.target, r.database), args: [{ policy, target: r.target, key: r.key as string, retry: input.retry }] });
           r.verified = true;
         } catch (err) {
           r.verified = false;
@@ -129,7 +130,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
 
   status.step('apply retention');
   try {
-    const retention: ApplyRetentionResult = await executeChild(applyRetention, { workflowId: `${runId}-retention`, args: [{ policy, retry: input.retry }] });
+    const retention: ApplyRetentionResult = await executeChild(applyRetention, { workflowId: retentionWorkflowId(runId), args: [{ policy, retry: input.retry }] });
     result.retention = { kept: retention.kept.length, removed: retention.removed };
   } catch (err) {
     result.failures.push(`retention: ${describeError(err)}`);
