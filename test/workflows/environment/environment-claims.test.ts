@@ -303,7 +303,7 @@ test("a holder whose run was terminated does not block the environment: the next
   expect(after.operations.at(-1)).toMatchObject({ operation: 'deploy', outcome: 'succeeded' });
 });
 
-test('`opsflow destroy stack.a` with only stack-a existing is refused and deletes nothing; destroy says what it removes and keeps, and wants --yes', async () => {
+test('`opsflow destroy stack.a` with only stack-a existing is refused and deletes nothing; destroy says what it removes and keeps, wants --yes, and with --wait waits for the running deploy', async () => {
   await expect(opsflow('destroy', 'stack.a', '--yes')).rejects.toThrow('"stack.a" is not an environment name (lowercase letters, digits and dashes');
   await temporal('workflow', 'start', '--type', 'destroyEnvironment', '--task-queue', TASK_QUEUE, '--workflow-id', 'destroy-stack.a', '--input', '{"environment":"stack.a"}');
   const refused = await failureOf('destroy-stack.a');
@@ -322,8 +322,28 @@ test('`opsflow destroy stack.a` with only stack-a existing is refused and delete
   expect(asked?.printed).toMatch(/It keeps:\n {2}- schedule backup-stack-a-app-files \(policy stack-a-app-files\), its backups in s3:\/\/backups\/claims\//);
   expect((await cloudHolds()).droplets).toHaveLength(1);
 
-  expect(await opsflow('destroy', 'stack-a', '--yes')).toMatch(/Removed 1 droplet\(s\), 1 volume\(s\), 1 firewall\(s\), 1 VPC\(s\), 1 reserved IP\(s\)\./);
-  await released();
+  // --wait: a destroy started while a deploy holds stack-a waits its turn (its claim pending,
+  // nothing deleted), and runs once the deploy has ended.
+  const held = armGate();
+  const holder = /workflow (deploy-stack-a-\S+)/.exec(await opsflow('deploy', 'stack-a', '--set', 'fleet=1.1.3', '--detach'))![1]!;
+  let destroyed: Promise<string> | undefined;
+  try {
+    expect(await held.entered).toBe(holder);
+    destroyed = opsflow('destroy', 'stack-a', '--yes', '--wait');
+    destroyed.catch(() => undefined); // awaited below
+    const waiting = await until('the destroy to start', async () => {
+      for await (const w of env.client.workflow.list({ query: "WorkflowType = 'destroyEnvironment' AND ExecutionStatus = 'Running'" })) return w.workflowId;
+      return undefined;
+    });
+    await until('its claim to be pending', async () => ((await env.client.workflow.getHandle(waiting).describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'claimEnvironment') ? true : undefined));
+    expect([(await cloudHolds()).droplets?.length, (await inventory()).holder?.workflowId]).toEqual([1, holder]);
+  } finally {
+    held.release();
+  }
+  expect(await destroyed).toMatch(/Removed 1 droplet\(s\), 1 volume\(s\), 1 firewall\(s\), 1 VPC\(s\), 1 reserved IP\(s\)\./);
+  const log = (await released()).operations;
+  const [deployRun, destroyRun] = [log.find((o) => o.workflowId === holder)!, log.at(-1)!];
+  expect([deployRun.outcome, destroyRun.operation, destroyRun.outcome, destroyRun.startedAt >= deployRun.endedAt!]).toEqual(['succeeded', 'destroy', 'succeeded', true]);
   const shown = await opsflow('env', 'show', 'stack-a');
   expect(shown).toMatch(/Environment stack-a: destroyed/);
   expect(shown).toMatch(/stack-a-app-files +schedule backup-stack-a-app-files/); // kept, and still listed
