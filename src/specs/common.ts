@@ -73,7 +73,9 @@ export function parseSpec<S extends z.ZodType>(kind: string, schema: S, input: u
   const result = schema.safeParse(input, { error: specIssueMessage });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issueMessage(issue)}`);
-  throw new SpecError(kind, problems, result.error.issues.map((issue) => issue.path));
+  // An unknown field's place is its own key, not the mapping it was found in.
+  const paths = result.error.issues.map((issue) => (issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path));
+  throw new SpecError(kind, problems, paths);
 }
 
 /**

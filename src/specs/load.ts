@@ -3,7 +3,7 @@
 // a compose file must lie inside the spec's folder (or the root the user names).
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { SECRET_VALUE, SpecError } from './common';
 import { parseBackupPolicy, type BackupPolicy } from './backup-policy';
 import { compressionProblem } from './compression-support';
@@ -61,15 +61,17 @@ export function readYamlSource(file: string, kind = 'environment'): YamlSource {
   return {
     value: document.toJS(),
     at(path) {
-      // A missing field has no place of its own: the mapping it is missing from is named instead.
-      for (let n = path.length; n >= 0; n--) {
-        const node = n === 0 ? document.contents : document.getIn(path.slice(0, n), true);
-        if (isNode(node) && node.range) {
-          const { line, col } = lineCounter.linePos(node.range[0]);
-          return `${file}:${line}:${col}`;
-        }
+      const place = (node: unknown) => (isNode(node) && node.range ? lineCounter.linePos(node.range[0]) : undefined);
+      // The field's key (or list item); a missing field has no place of its own, so the nearest
+      // written part of its path is named instead.
+      for (let n = path.length; n > 0; n--) {
+        const parent = n === 1 ? document.contents : document.getIn(path.slice(0, n - 1), true);
+        const last = path[n - 1];
+        const found = isMap(parent) ? place(parent.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === String(last))?.key) : isSeq(parent) ? place(parent.items[Number(last)]) : undefined;
+        if (found) return `${file}:${found.line}:${found.col}`;
       }
-      return file;
+      const top = place(document.contents);
+      return top ? `${file}:${top.line}:${top.col}` : file;
     },
   };
 }

@@ -23,12 +23,12 @@ const REGIONS = 'ams3, blr1, fra1, lon1, nyc1, nyc3, sfo3, sgp1, syd1, tor1';
 const SIZES = 'c-2, g-2vcpu-8gb, s-1vcpu-1gb, s-1vcpu-2gb, s-1vcpu-512mb-10gb, s-2vcpu-2gb, s-2vcpu-4gb, s-4vcpu-8gb, s-8vcpu-16gb';
 const stackB = (): Spec => structuredClone(readYamlFile(path.join(EXAMPLES_DIR, 'backup-stack-b.yaml')) as Spec);
 
-/** `file:line:col` of the first place `value` is written as a field's value (`key: value`). */
+/** `file:line:col` of the key of the first field written `key: value`. */
 function placeOf(file: string, value: string): string {
   const lines = readFileSync(file, 'utf8').split('\n');
   const line = lines.findIndex((l) => l.endsWith(`: ${value}`));
   if (line < 0) throw new Error(`${value} is not a field value in ${file}`);
-  return `${file}:${line + 1}:${lines[line]!.length - value.length + 1}`;
+  return `${file}:${line + 1}:${lines[line]!.search(/\S/) + 1}`;
 }
 
 /** The problems a spec is refused with (each `path: message`), or a failure if it is accepted. */
@@ -190,15 +190,15 @@ describe('a problem in a file names its line', () => {
     '',
   ].join('\n');
 
-  test('each field problem after file:line:col of its value (or of the mapping a missing field belongs in)', () => {
+  test('each field problem after file:line:col of its key (a missing one: of the mapping it belongs in)', () => {
     const file = path.join(dir, 'located.yaml');
     writeFileSync(file, spec);
     expect(problemsOf(() => loadEnvironmentSpec(file))).toEqual([
-      `${file}:2:9: region: "london" is not a region; valid: ${REGIONS}`,
-      `${file}:4:5: droplets.0: unknown field "sise"; did you mean "size"?`,
-      `${file}:8:9: ssh.port: must be at least 1, got 0`,
-      `${file}:8:3: ssh.key: is required (a string)`,
-      `${file}:10:24: healthChecks.0.port: must be a number, got the string "3000"`,
+      `${file}:2:1: region: "london" is not a region; valid: ${REGIONS}`,
+      `${file}:6:5: droplets.0: unknown field "sise"; did you mean "size"?`,
+      `${file}:8:3: ssh.port: must be at least 1, got 0`,
+      `${file}:7:1: ssh.key: is required (a string)`,
+      `${file}:10:18: healthChecks.0.port: must be a number, got the string "3000"`,
     ]);
   });
 });
