@@ -91,8 +91,9 @@ run_build_with_progress() {
     sleep 1 # polling cadence for the progress line, not a proof of anything
     if ((SECONDS - last >= progress_interval)); then
       line=$(build_progress_line "$build_log" "$started")
-      log "building $what: $line; $estimate"
+      # The status first: whoever has read the printed line finds the file at least as new.
       echo "$line" >>"$status_file"
+      log "building $what: $line; $estimate"
       last=$SECONDS
     fi
   done
