@@ -5,13 +5,16 @@
 #   openssh-client       ssh-keygen (host keys, fingerprints)
 #   openssh-server       sshd, the real SSH server the SSH client and activity tests run against
 #   openssh-sftp-server  SFTP for that server
+#   nginx-light          the real nginx the rollout traffic tests weight upstreams with
+#   prometheus           the real Prometheus the rollout analysis tests query
 #
 # Prints one summary line. Needs root only when something is missing (then: apt-get update and
 # apt-get install -y --no-install-recommends). Services are not started by the install: the
-# tests start their own sshd on a free port, and nothing should listen on port 22 because of us.
+# tests start their own sshd, nginx and Prometheus on free ports, and nothing should listen on
+# port 22, 80 or 9090 because of us.
 set -euo pipefail
 
-readonly PACKAGES=(bubblewrap nftables openssh-client openssh-server openssh-sftp-server)
+readonly PACKAGES=(bubblewrap nftables openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
 
 installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
