@@ -10,7 +10,7 @@ import { configuredProviders } from './providers/configured';
 import type { ProviderId } from './providers/cloud-provider';
 import { JsonLogger } from './logging';
 import { parseWorkerEnvironment } from './specs/worker-environment';
-import { describeTarget, loadTemporalTarget } from './temporal/connection';
+import { describeTarget, loadTemporalTarget, TemporalUnreachableError } from './temporal/connection';
 import { dataConverterFromEnv, requireCodecBundle } from './temporal/codec/data-converter';
 import { PROVIDER_ACTIVITIES_PER_SECOND, providerTaskQueue, TASK_QUEUE } from './temporal/task-queues';
 import { publicKeyOf, readPrivateKey } from './ssh-keys';
@@ -81,7 +81,11 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   if (dataConverter && settings.OPSFLOW_WORKFLOW_BUNDLE) requireCodecBundle(settings.OPSFLOW_WORKFLOW_BUNDLE);
   installRuntime(logger, metricsAddress);
 
-  const connection = await NativeConnection.connect(target.connectionOptions);
+  if (target.note) logger.warn(target.note);
+  // Named address and how to change it, instead of the SDK's bare "Failed to connect before the deadline".
+  const connection = await NativeConnection.connect(target.connectionOptions).catch((err: unknown) => {
+    throw new TemporalUnreachableError(target, err);
+  });
   try {
     const worker = await createOpsWorker({
       connection,
