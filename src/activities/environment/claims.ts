@@ -15,10 +15,11 @@ export interface ClaimInput {
 
 /** Starts the environment's entity if there is none, and claims it; refused when busy. */
 export async function claimEnvironmentWith(client: Client, taskQueue: string, input: ClaimInput): Promise<Inventory> {
+  const carried = await moveIfStranded(client, taskQueue, input.environment);
   const startWorkflowOperation = new WithStartWorkflowOperation('environmentEntity', {
     workflowId: environmentWorkflowId(input.environment),
     taskQueue,
-    args: [{ environment: input.environment }],
+    args: [{ environment: input.environment, ...(carried ? { inventory: carried } : {}) }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `environment ${input.environment}: inventory and the claim of its operations`,
   });
@@ -36,6 +37,27 @@ export async function claimEnvironmentWith(client: Client, taskQueue: string, in
     }
     throw err;
   }
+}
+
+/**
+ * The entity runs on the task queue of the operations that claim it (one queue, `opsflow`, in a
+ * deployment). One left idle on another queue (a test's, a renamed deployment's) may have no worker
+ * any more and would never answer the claim: it is restarted here with the inventory its memo
+ * holds. One with a holder is left where it is: its holder's worker answers for it.
+ */
+async function moveIfStranded(client: Client, taskQueue: string, environment: string): Promise<Inventory | undefined> {
+  const handle = client.workflow.getHandle(environmentWorkflowId(environment));
+  const description = await handle.describe().catch((err: unknown) => {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  });
+  if (!description || description.status.name !== 'RUNNING' || description.taskQueue === taskQueue) return undefined;
+  const inventory = description.memo?.inventory as Inventory | undefined;
+  if (!inventory || inventory.holder) return undefined;
+  await handle.terminate(`moved from task queue ${description.taskQueue} to ${taskQueue}, the claiming operation's`).catch((err: unknown) => {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  });
+  return inventory;
 }
 
 export function createEnvironmentActivities() {
