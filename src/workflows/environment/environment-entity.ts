@@ -14,7 +14,6 @@
 // claim that finds the environment busy first asks the server whether the holder's run is still
 // open, and takes over a closed one, logging it as abandoned.
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -30,6 +29,7 @@ import {
 import type { EnvironmentActivities } from '../../activities/environment/claims';
 import { environmentNameProblem } from '../../names/environment-name';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { failure, invalidInput, REFUSAL } from '../shared/failures';
 import {
   applyChange,
   describeHolder,
@@ -47,8 +47,8 @@ export const releaseSignal = defineSignal<[Release]>('release');
 export const backupsSignal = defineSignal<[{ attach?: AttachedBackups[]; detachPolicies?: string[] }]>('backups');
 export const inventoryQuery = defineQuery<Inventory>('inventory');
 
-/** The failure type of a refused claim: another operation holds the environment. */
-export const ENVIRONMENT_BUSY = 'EnvironmentBusy';
+/** The failure type of a refused claim: another operation holds the environment (named in failures.ts). */
+export const ENVIRONMENT_BUSY = REFUSAL.EnvironmentBusy;
 
 export interface EnvironmentEntityInput {
   environment: string;
@@ -67,7 +67,7 @@ const OPERATIONS = ['provision', 'deploy', 'destroy', 'rollout', 'failover'];
 
 export async function environmentEntity(input: EnvironmentEntityInput): Promise<void> {
   const problem = environmentNameProblem(input.environment);
-  if (problem) throw ApplicationFailure.create({ type: 'InvalidInput', message: problem, nonRetryable: true });
+  if (problem) throw invalidInput(problem, [problem]);
   const inventory: Inventory = input.inventory ?? emptyInventory(input.environment);
   if (!input.inventory) {
     upsertSearchAttributes([
@@ -125,12 +125,11 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
             return 'taken';
           }
           if (!request.wait) {
-            throw ApplicationFailure.create({
-              type: ENVIRONMENT_BUSY,
-              message: `environment ${inventory.environment} is busy: ${held.operation} ${held.workflowId} is running (since ${held.since}); nothing was done. Start again when it ends, or ask to wait for it (opsflow --wait)`,
-              details: [{ environment: inventory.environment, holder: held }],
-              nonRetryable: true,
-            });
+            throw failure(
+              REFUSAL.EnvironmentBusy,
+              `environment ${inventory.environment} is busy: ${held.operation} ${held.workflowId} is running (since ${held.since}); nothing was done. Start again when it ends, or ask to wait for it (opsflow --wait)`,
+              { details: [{ environment: inventory.environment, holder: held }] },
+            );
           }
           return held;
         });
