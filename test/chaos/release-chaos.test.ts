@@ -131,7 +131,7 @@ test('a SIGKILL inside the rollback of an unhealthy release: rolled back to the 
 // The destroy steps that wait on the cloud (an action or a listing); reads are held 1.5 s meanwhile
 // so a look finds their attempts running. Each kill costs its attempt the 20 s heartbeat timeout.
 const DESTROY_AIMS = ['release reserved IPs', 'detach volumes', 'delete droplets'];
-const DESTROY_ACTIVITIES: Record<string, string> = { findEnvironmentResources: 'find resources', releaseReservedIp: 'release reserved IPs', detachVolume: 'detach volumes', deleteDropletsByTag: 'delete droplets', deleteVolume: 'delete volumes', deleteFirewall: 'delete firewalls', deleteVpc: 'delete VPCs' };
+const DESTROY_ACTIVITIES: Record<string, string> = { listEnvironmentResources: 'find resources', releaseFloatingIp: 'release reserved IPs', detachVolume: 'detach volumes', deleteServersTagged: 'delete droplets', deleteVolume: 'delete volumes', deleteFirewall: 'delete firewalls', deleteNetwork: 'delete VPCs' };
 
 test('SIGKILLs in each waiting step of destroyEnvironment: everything is removed, nothing orphaned', async () => {
   const handle = await env.client.workflow.start('destroyEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'destroy-chaos', args: [{ environment: spec.name }] });

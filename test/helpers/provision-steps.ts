@@ -15,12 +15,13 @@ export function provisionStepOf(attempt: ActivityAttempt): string {
   const input = attempt.input;
   switch (attempt.type) {
     case 'ensureSshKey': return 'register SSH key';
-    case 'ensureVpc': return 'create VPC';
+    // Neutral names since the provider seam; the old ones for runs recorded before it.
+    case 'ensureNetwork': case 'ensureVpc': return 'create VPC';
     case 'ensureFirewall': return 'create firewall';
-    case 'ensureDroplets': return 'create droplets';
-    case 'waitForDropletsActive': return 'wait for droplets';
+    case 'ensureServers': case 'ensureDroplets': return 'create droplets';
+    case 'waitForServers': case 'waitForDropletsActive': return 'wait for droplets';
     case 'ensureVolume': case 'attachVolume': return 'create volumes';
-    case 'ensureReservedIp': return 'assign reserved IP';
+    case 'ensureFloatingIp': case 'ensureReservedIp': return 'assign reserved IP';
     case 'waitForSsh': return 'wait for SSH';
     case 'waitHealthy': return 'health gate';
     case 'writeEnvFile': return 'deploy application';

@@ -118,12 +118,12 @@ test('a failure at each step rolls back and leaves nothing of the environment be
   });
 
   const expected: Record<string, [string, RegExp]> = {
-    'fail-create': ['waitForDropletsActive', /droplet fail-create-app \(\d+\) was not created: its create action errored/],
+    'fail-create': ['waitForServers', /droplet fail-create-app \(\d+\) was not created: its create action errored/],
     'fail-ssh': ['waitForSsh', /SSH on 127\.[\d.]+:22 did not answer within 8000 ms/],
     'fail-bootstrap': ['runRemoteCommand', /false exited with code 1/],
     'fail-health': ['waitHealthy', /http:\/\/127\.[\d.]+:8081\/health was not healthy after 3 consecutive failed probes .*status 503/],
     'fail-attach': ['attachVolume', /DigitalOcean action \d+ \(attach_volume\) errored/],
-    'fail-ip': ['ensureReservedIp', /DigitalOcean action \d+ \(assign_ip\) errored/],
+    'fail-ip': ['ensureFloatingIp', /DigitalOcean action \d+ \(assign_ip\) errored/],
   };
   const summary = outcomes.map((o) => `${o.environment} ${(o.ms / 1000).toFixed(1)} s: ${o.failure.message}`);
   console.log(`provision failures:\n${summary.join('\n')}`);
