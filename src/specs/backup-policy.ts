@@ -2,6 +2,7 @@
 // directories as archives, droplet and volume snapshots), where to (Spaces), how long to keep it,
 // how to verify it, when to run, and whom to tell when it fails.
 import { z } from 'zod';
+import { environmentName } from './environment-name';
 import { absolutePath, dnsLabel, parseSpec, secretRef, specJsonSchema } from './common';
 import { cloudEndpoint } from './endpoint-url';
 import { notOneOfError, whenAnObject } from './messages';
@@ -12,7 +13,7 @@ import { timeZoneProblem } from './time-zone';
 
 const inDroplet = z.strictObject({
   /** Droplet instance of an environment, such as `platform` in stack-b. */
-  environment: dnsLabel,
+  environment: environmentName,
   droplet: z.string().min(1),
   /** Compose service the database runs in. */
   service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a compose service name'),
@@ -53,7 +54,7 @@ const snapshotTarget = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
     kind: z.enum(['droplet-snapshot', 'volume-snapshot']),
-    environment: dnsLabel,
+    environment: environmentName,
     /** Droplet instance or volume name within the environment. */
     resource: z.string().min(1),
     /**

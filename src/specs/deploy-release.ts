@@ -3,6 +3,7 @@
 // checks it with this schema; the workflow checks it again at start (rule 7), so a start from the
 // temporal CLI with a bad service name or image is refused before anything reaches a host.
 import { z } from 'zod';
+import { environmentName } from './environment-name';
 import { imageVariable } from '../workflows/environment/host-scripts';
 import { absolutePath, dnsLabel, SERVICE_NAME } from './common';
 import { environmentSchema } from './environment';
@@ -32,7 +33,7 @@ const host = z.object({
 
 export const deployReleaseInputSchema = z
   .strictObject({
-    environment: dnsLabel,
+    environment: environmentName,
     hosts: z.array(host).min(1, 'needs at least one host'),
     /** User, port and the name of the worker's key, as provisioning used them. */
     ssh: environmentSchema.shape.ssh.pick({ user: true, port: true, key: true }),
