@@ -60,7 +60,7 @@ export function formatEnvironment(i: Inventory): string {
   lines.push('  hosts:');
   if (i.hosts.length === 0) lines.push('    none');
   for (const h of i.hosts) lines.push(`    ${h.instance.padEnd(12)} ${h.address.padEnd(15)} ${h.privateAddress ?? '-'}  droplet ${h.dropletId ?? '-'}  host key ${h.hostKey}`);
-  if (i.ssh) lines.push(`  ssh: ${i.ssh.user}@:${i.ssh.port} with key ${i.ssh.key}`);
+  if (i.ssh) lines.push(`  ssh: user ${i.ssh.user}, port ${i.ssh.port}, key ${i.ssh.key}`);
   lines.push(`  application: ${i.application ? i.application.directory : 'none'}`);
   for (const [service, image] of images(i)) lines.push(`    ${service.padEnd(12)} ${image}`);
   if (i.healthChecks.length) lines.push(`  health checks: ${i.healthChecks.map((c) => `${c.name} :${c.port}${c.path}`).join(', ')}`);
