@@ -7,10 +7,11 @@ import { ensureStateDir } from '../paths';
 import { explainMissingLocalCloud, LOCALCLOUD_PORT, localCloudDir } from '../devstack/localcloud-loading';
 import { backupPolicyJsonSchema } from '../specs/backup-policy';
 import { environmentJsonSchema } from '../specs/environment';
+import { rolloutJsonSchema } from '../specs/rollout';
 import { notOneOf } from '../specs/messages';
 import { OPSFLOW_VERSION } from '../version';
 
-const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema, 'backup-policy': backupPolicyJsonSchema };
+const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema, 'backup-policy': backupPolicyJsonSchema, rollout: rolloutJsonSchema };
 import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
 import { connectClient, startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';

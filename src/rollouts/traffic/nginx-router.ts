@@ -1,0 +1,92 @@
+// Weights applied by nginx: the upstream file is rewritten, `nginx -t` checks the whole
+// configuration with it, and only then `nginx -s reload` (graceful: requests in flight finish on
+// the old workers). A file nginx refuses is taken back at once, so the old split keeps serving;
+// the split before the last change is kept beside the file as `.previous` for rollback.
+import type { ConfigHost } from './config-host';
+import { renderUpstream, weightsInUpstream, type UpstreamLayout } from './nginx-config';
+import { TrafficWeightsError, type TrafficRouter, type Weights } from './router';
+
+export interface NginxRouterOptions {
+  host: ConfigHost;
+  layout: UpstreamLayout;
+  /** The upstream file, which nginx's configuration includes. */
+  upstreamFile: string;
+  /** The nginx program (default `nginx`). */
+  nginx?: string;
+  /** Arguments that select this nginx instance, such as ['-c', '/etc/nginx/nginx.conf']; added to -t and -s reload. */
+  instanceArgs?: readonly string[];
+}
+
+/** nginx refused the new configuration (`nginx -t`); its own words are in the message. */
+export class NginxConfigRefusedError extends Error {
+  constructor(readonly output: string) {
+    super(`nginx -t refused the new upstream file, so the previous one was put back and keeps serving: ${output.trim()}`);
+    this.name = 'NginxConfigRefusedError';
+  }
+}
+
+export class NginxReloadError extends Error {
+  constructor(readonly output: string) {
+    super(`nginx -s reload failed (is this nginx running?): ${output.trim()}`);
+    this.name = 'NginxReloadError';
+  }
+}
+
+export class NginxRouter implements TrafficRouter {
+  private readonly nginx: string;
+  private readonly instanceArgs: readonly string[];
+
+  constructor(private readonly options: NginxRouterOptions) {
+    this.nginx = options.nginx ?? 'nginx';
+    this.instanceArgs = options.instanceArgs ?? [];
+  }
+
+  private get previousFile(): string {
+    return `${this.options.upstreamFile}.previous`;
+  }
+
+  async setWeights(weights: Weights): Promise<void> {
+    const text = renderUpstream(this.options.layout, weights);
+    const { host, upstreamFile } = this.options;
+    const old = await host.read(upstreamFile);
+    // Already in place (a retried activity): the file and its .previous stay as they are, and a
+    // reload (idempotent) covers a crash between writing and reloading.
+    if (old === text) return this.reload();
+    await this.install(text, old);
+    if (old !== undefined) await host.write(this.previousFile, old);
+    await this.reload();
+  }
+
+  async currentWeights(): Promise<Weights | undefined> {
+    const text = await this.options.host.read(this.options.upstreamFile);
+    return text === undefined ? undefined : weightsInUpstream(text);
+  }
+
+  async rollback(): Promise<Weights> {
+    const { host, upstreamFile } = this.options;
+    const previous = await host.read(this.previousFile);
+    const weights = previous === undefined ? undefined : weightsInUpstream(previous);
+    if (previous === undefined || !weights) throw new TrafficWeightsError(`there is no previous split to roll back to (${this.previousFile} is missing or not written by opsflow)`);
+    const current = await host.read(upstreamFile);
+    await this.install(previous, current);
+    // The undone split becomes the previous one, so a second rollback undoes the first.
+    if (current !== undefined) await host.write(this.previousFile, current);
+    await this.reload();
+    return weights;
+  }
+
+  /** Puts `text` in place if nginx accepts the whole configuration with it; else puts `old` back. */
+  private async install(text: string, old: string | undefined): Promise<void> {
+    const { host, upstreamFile } = this.options;
+    await host.write(upstreamFile, text);
+    const check = await host.run(this.nginx, ['-t', '-q', ...this.instanceArgs]);
+    if (check.code === 0) return;
+    if (old !== undefined) await host.write(upstreamFile, old);
+    throw new NginxConfigRefusedError(check.stderr || check.stdout);
+  }
+
+  private async reload(): Promise<void> {
+    const result = await this.options.host.run(this.nginx, ['-s', 'reload', ...this.instanceArgs]);
+    if (result.code !== 0) throw new NginxReloadError(result.stderr || result.stdout);
+  }
+}
