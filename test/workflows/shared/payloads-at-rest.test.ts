@@ -200,6 +200,8 @@ function stored(node: unknown, into: Stored = { payloads: [], failureTexts: [] }
     return into;
   }
   const o = node as Record<string, unknown>;
+  // patched(): the SDK's core writes the marker itself, in clear, holding only the patch id (a name in the code).
+  if (o.markerName === 'core_patch') return into;
   if (o.data instanceof Uint8Array && typeof o.metadata === 'object') {
     into.payloads.push(o as Payload);
     return into;
