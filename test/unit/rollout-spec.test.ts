@@ -1,0 +1,156 @@
+// Issue 14, item 1: the rollout spec. The three examples parse; each mistake is named at its field;
+// conditions are parsed by a grammar, never evaluated as code; `opsflow schema rollout` exists.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import Ajv from 'ajv';
+import { SpecError } from '../../src/specs/common';
+import { durationMs, parseRolloutSpec, rolloutJsonSchema } from '../../src/specs/rollout';
+import { ConditionSyntaxError, parseCondition } from '../../src/rollouts/analysis/condition';
+import { metricPlan } from '../../src/rollouts/analysis/metric-rules';
+import { renderQuery } from '../../src/rollouts/analysis/query-args';
+
+const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
+const example = (stack: string) => parse(readFileSync(path.join(EXAMPLES, `rollout-stack-${stack}.yaml`), 'utf8')) as Record<string, unknown>;
+
+function problems(input: unknown): string[] {
+  try {
+    parseRolloutSpec(input);
+  } catch (err) {
+    if (err instanceof SpecError) return err.problems;
+    throw err;
+  }
+  throw new Error('the spec was accepted');
+}
+
+const minimal = () => ({
+  environment: 'stack-c',
+  prometheus: { address: 'http://127.0.0.1:9090' },
+  traffic: { nginx: { upstream: 'backend' } },
+  canary: { steps: [{ setWeight: 10 }, { analysis: { templates: ['errors'] } }, { pause: {} }, { setWeight: 100 }] },
+  analysisTemplates: { errors: { metrics: [{ name: 'error-ratio', query: 'sum(x)', successCondition: 'result < 0.05' }] } },
+});
+
+describe('the examples', () => {
+  test.each(['b', 'c', 'e'])('stack %s parses, with Argo defaults filled in', (stack) => {
+    const spec = parseRolloutSpec(example(stack));
+    expect(spec.environment).toMatch(/^stack-/);
+    for (const template of Object.values(spec.analysisTemplates)) for (const metric of template.metrics) expect(metric.noData).toMatch(/^(inconclusive|fail)$/);
+  });
+
+  test('stack b: canary with background analysis and Argo defaults', () => {
+    const spec = parseRolloutSpec(example('b'));
+    expect(spec.canary!.steps.map((s) => s.setWeight).filter((w) => w !== undefined)).toEqual([10, 25, 50, 100]);
+    expect(spec.canary!.analysis).toEqual({ templates: ['error-ratio'], args: {}, startingStep: 0 });
+    const latency = spec.analysisTemplates.latency!.metrics[0]!;
+    expect([latency.inconclusiveLimit, latency.consecutiveErrorLimit, latency.initialDelay, latency.noData]).toEqual([0, 4, '0s', 'inconclusive']);
+  });
+
+  test('stack c: blue-green with a comparison against stable', () => {
+    const spec = parseRolloutSpec(example('c'));
+    expect(spec.blueGreen).toMatchObject({ previewFleet: { size: 1 }, autoPromotion: { enabled: false }, scaleDownDelay: '10m' });
+    const plan = metricPlan(spec.analysisTemplates['errors-against-stable']!.metrics[0]!);
+    expect(plan.rule).toMatchObject({ kind: 'comparison', rule: { better: 'lower', margin: { absolute: 0.005 }, noData: 'inconclusive' } });
+    expect(plan.limits).toEqual({ count: 5, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4 });
+    expect(plan.intervalMs).toBe(60_000);
+  });
+
+  test('stack e: membership traffic and a pause that escalates', () => {
+    const spec = parseRolloutSpec(example('e'));
+    expect(spec.traffic).toEqual({ loadBalancerMembership: {} });
+    expect(spec.canary!.steps[2]).toEqual({ pause: { escalateAfter: '4h', onEscalation: 'keep-waiting' } });
+    expect(spec.canary!.steps[1]!.analysis!.args).toEqual({ route: 'checkout' });
+  });
+});
+
+describe('mistakes are named at their field', () => {
+  test('a misspelt step field, and a step with two kinds', () => {
+    const spec = minimal();
+    (spec.canary.steps as unknown[]).push({ setWieght: 20 }, { setWeight: 20, pause: {} });
+    const found = problems(spec);
+    expect(found).toContain('canary.steps.4: unknown field "setWieght"; did you mean "setWeight"?');
+    expect(found).toContain('canary.steps.5: a step is exactly one of setWeight, pause or analysis');
+  });
+
+  test('both strategies, or neither', () => {
+    expect(problems({ ...minimal(), blueGreen: {} })).toContain('canary: give exactly one strategy: canary or blueGreen');
+    const { canary: _canary, ...none } = minimal();
+    expect(problems(none)).toContain('canary: give exactly one strategy: canary or blueGreen');
+  });
+
+  test('a weight out of range, a bad duration, a bad count', () => {
+    const spec = minimal();
+    spec.canary.steps[0] = { setWeight: 120 };
+    spec.canary.steps[2] = { pause: { duration: '5 minutes' } } as never;
+    Object.assign(spec.analysisTemplates.errors.metrics[0]!, { count: 3 });
+    const found = problems(spec);
+    expect(found).toContain('canary.steps.0.setWeight: must be at most 100, got 120');
+    expect(found).toContain('canary.steps.2.pause.duration: must be a duration such as 30s, 5m or 1h');
+    expect(found).toContain('analysisTemplates.errors.metrics.0.interval: is required when count is more than 1 (got count 3)');
+  });
+
+  test('an unknown template, a missing arg, an undeclared placeholder, no prometheus', () => {
+    const spec = minimal() as ReturnType<typeof minimal> & { prometheus?: unknown };
+    delete spec.prometheus;
+    spec.canary.steps[1] = { analysis: { templates: ['errros'] } };
+    (spec.canary as Record<string, unknown>).analysis = { templates: ['errors'], args: { colour: 'red' } };
+    spec.analysisTemplates.errors.metrics[0]!.query = 'sum(x{job="{{args.job}}"})';
+    const found = problems(spec);
+    expect(found).toContain('canary.steps.1.analysis.templates.0: names "errros", which analysisTemplates does not define (defined: errors)');
+    expect(found).toContain('canary.analysis.args.colour: is not an arg of errors');
+    expect(found).toContain("analysisTemplates.errors.metrics.0.query: uses {{args.job}}, which the template's args do not declare (built in: canary-version, stable-version, environment)");
+    expect(found).toContain('prometheus: is required: the spec runs analyses, which query Prometheus');
+  });
+
+  test('a metric with neither condition, one with a query and a comparison, a margin with both kinds', () => {
+    const spec = minimal();
+    spec.analysisTemplates.errors.metrics = [
+      { name: 'a', query: 'up' } as never,
+      { name: 'b', query: 'up', successCondition: 'result == 1', compare: { canary: 'x', stable: 'y', margin: { relative: 0.1, absolute: 1 } } } as never,
+    ];
+    const found = problems(spec);
+    expect(found).toContain('analysisTemplates.errors.metrics.0.successCondition: a query needs a successCondition or a failureCondition (or both)');
+    expect(found).toContain('analysisTemplates.errors.metrics.1.query: give exactly one of query (with conditions) or compare (canary against stable)');
+    expect(found).toContain('analysisTemplates.errors.metrics.1.compare: a comparison is judged by its margin; remove successCondition and failureCondition');
+    expect(found).toContain('analysisTemplates.errors.metrics.1.compare.margin: give exactly one of relative or absolute');
+  });
+
+  test('a condition that is code, not a comparison, is refused before anything runs', () => {
+    const spec = minimal();
+    spec.analysisTemplates.errors.metrics[0]!.successCondition = 'result < 0.05 || process.exit(1)';
+    const found = problems(spec);
+    expect(found.join('\n')).toMatch(/successCondition: "result < 0\.05 \|\| process\.exit\(1\)" is not a condition opsflow reads: cannot read "process\.exit\(1\)"/);
+  });
+
+  test('an arg value that could break out of a PromQL string', () => {
+    const spec = minimal();
+    spec.canary.steps[1] = { analysis: { templates: ['errors'], args: { x: 'a"}or vector(1)' } } } as never;
+    expect(problems(spec).join('\n')).toContain('canary.steps.1.analysis.args.x: may hold only letters, digits');
+  });
+});
+
+describe('the condition grammar', () => {
+  test('reads comparisons into a structure', () => {
+    expect(parseCondition('result < 0.05')).toEqual({ join: 'and', comparisons: [{ op: '<', value: 0.05 }], text: 'result < 0.05' });
+    expect(parseCondition('result[0] <= 0.3')).toEqual({ join: 'and', comparisons: [{ index: 0, op: '<=', value: 0.3 }], text: 'result[0] <= 0.3' });
+    expect(parseCondition('result >= 1e-3 || result[1]!=2').comparisons).toEqual([{ op: '>=', value: 0.001 }, { index: 1, op: '!=', value: 2 }]);
+  });
+
+  test.each(['result < 0.05 && result > 0 || result == 1', 'len(result) > 0', 'result <', 'result < 0.05 &&', 'true', 'result = 1'])('refuses %j', (text) => {
+    expect(() => parseCondition(text)).toThrow(ConditionSyntaxError);
+  });
+});
+
+test('durations and query args', () => {
+  expect([durationMs('250ms'), durationMs('30s'), durationMs('5m'), durationMs('4h')]).toEqual([250, 30_000, 300_000, 14_400_000]);
+  expect(renderQuery('x{version="{{args.canary-version}}"}', { 'canary-version': '2.1.0-err5' })).toBe('x{version="2.1.0-err5"}');
+  expect(() => renderQuery('x{version="{{args.canary-version}}"}', {})).toThrow('the query needs args.canary-version, which no one gave');
+  expect(() => renderQuery('x', { v: 'a"b' })).toThrow(/args\.v = "a\\"b" may hold only/);
+});
+
+test('opsflow schema rollout: a draft-7 JSON Schema that accepts the examples', () => {
+  const ajv = new Ajv({ strict: false });
+  const validate = ajv.compile(rolloutJsonSchema() as object);
+  for (const stack of ['b', 'c', 'e']) expect(validate(example(stack))).toBe(true);
+  expect(validate({ ...example('b'), colour: 'red' })).toBe(false);
+});
