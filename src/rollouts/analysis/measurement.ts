@@ -83,6 +83,6 @@ export function judgeComparison(rule: ComparisonRule, canary: Observation, stabl
   const worseBy = rule.better === 'lower' ? c - s : s - c;
   const marginText = 'relative' in rule.margin ? `${rule.margin.relative * 100}% of stable` : `${rule.margin.absolute}`;
   const values = [c, s];
-  if (worseBy > allowance) return { phase: 'failed', values, message: `canary ${c} is worse than stable ${s} by ${worseBy}, more than the margin (${marginText})` };
+  if (worseBy > allowance) return { phase: 'failed', values, message: `canary ${c} is worse than stable ${s} by ${Number(worseBy.toPrecision(6))}, more than the margin (${marginText})` };
   return { phase: 'successful', values, message: `canary ${c} is within the margin (${marginText}) of stable ${s}` };
 }
