@@ -147,3 +147,23 @@ test('two local clouds with droplets of the same ids: disjoint users and tables,
   expect(a.ready.droplets.filter((d) => processInfo(d.postgresPid).alive)).toEqual([]);
   expect(await tableExists(a.ready.network)).toBe(false);
 });
+
+test('a cloud killed without stopping takes its processes along and leaves its table; the next cloud to start removes that table', async () => {
+  const killed = await startCloudProcess();
+  const exited = new Promise((resolve) => killed.child.once('exit', resolve));
+  killed.child.kill('SIGKILL');
+  await exited;
+  // Its droplets' processes die with it (their namespaces' init dies with the cloud); the kernel
+  // ends them, so this waits for that, boundedly, on what /proc says.
+  for (let i = 0; killed.ready.droplets.some((d) => processInfo(d.postgresPid).alive); i++) {
+    if (i === 300) throw new Error('droplet processes outlived their killed cloud');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(await tableExists(killed.ready.network)).toBe(true);
+
+  const next = await startCloudProcess();
+  expect(next.ready.network).not.toBe(killed.ready.network);
+  expect([await tableExists(killed.ready.network), await tableExists(next.ready.network)]).toEqual([false, true]);
+  next.send('stop');
+  expect(await next.next()).toEqual({ stopped: true });
+});

@@ -27,22 +27,30 @@ export class HostNetworkClaim {
     private readonly server: net.Server,
   ) {}
 
-  /** Claims `network` for this process, or throws HostNetworkInUse naming the process that has it. */
-  static async take(network: number): Promise<HostNetworkClaim> {
+  /**
+   * Claims `network` for this process, or throws HostNetworkInUse naming the process that has it.
+   * A `sweep` claim is held for a moment only (to delete an abandoned table: network-policy.ts):
+   * a cloud that meets one waits for it to end instead of being refused.
+   */
+  static async take(network: number, purpose: 'cloud' | 'sweep' = 'cloud'): Promise<HostNetworkClaim> {
     checkHostNetwork(network);
-    // Whoever connects learns who holds the network, for the error message above.
-    const server = net.createServer((socket) => socket.end(`pid ${process.pid}`));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(socketName(network), () => resolve());
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      throw new HostNetworkInUse(network, await holderOf(network));
+    for (let attempt = 0; ; attempt++) {
+      // Whoever connects learns who holds the network, for the error message above.
+      const server = net.createServer((socket) => socket.end(`pid ${process.pid}${purpose === 'sweep' ? ' sweeping' : ''}`));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(socketName(network), () => resolve());
+        });
+        server.unref(); // the claim alone never keeps the process running
+        return new HostNetworkClaim(network, server);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        const holder = await holderOf(network);
+        if (purpose === 'sweep' || !holder.endsWith(' sweeping') || attempt === 100) throw new HostNetworkInUse(network, holder);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     }
-    server.unref(); // the claim alone never keeps the process running
-    return new HostNetworkClaim(network, server);
   }
 
   async release(): Promise<void> {
@@ -59,7 +67,7 @@ function holderOf(network: number): Promise<string> {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve(/^pid \d+$/.test(said) ? said : 'a process that does not say which');
+      resolve(/^pid \d+( sweeping)?$/.test(said) ? said : 'a process that does not say which');
     });
   });
 }

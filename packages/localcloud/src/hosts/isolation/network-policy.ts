@@ -8,6 +8,7 @@
 // at a time: network-claim.ts) and matching only its own uid block: a cloud installs, changes and
 // deletes its own table and never touches another's.
 import { execFile } from 'node:child_process';
+import { HostNetworkClaim } from './network-claim';
 import { cloudUidRange } from './uid-range';
 
 /** The table of the cloud on `network`. */
@@ -45,6 +46,25 @@ add rule ${table} droplet reject
 `;
 }
 
+/**
+ * Deletes the tables of clouds that ended without removing theirs (killed): a table whose network
+ * no running cloud holds. Its network is claimed while its table is deleted, so a cloud starting
+ * there meanwhile cannot have its new table deleted: it waits for the sweep's claim to end.
+ */
+async function removeAbandonedTables(own: number): Promise<void> {
+  const listed = await new Promise<string>((resolve, reject) => execFile('nft', ['list', 'tables'], { timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  const networks = [...listed.matchAll(/^table inet opsflow_droplets_(\d+)$/gm)].map((m) => Number(m[1])).filter((n) => n !== own);
+  for (const network of networks) {
+    const claim = await HostNetworkClaim.take(network, 'sweep').catch(() => undefined); // held: that cloud runs
+    if (!claim) continue;
+    try {
+      await nftScript(`add table ${policyTable(network)}\ndelete table ${policyTable(network)}\n`);
+    } finally {
+      await claim.release();
+    }
+  }
+}
+
 /** Runs an nft script from stdin. */
 function nftScript(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -67,6 +87,7 @@ export class DropletNetworkPolicy {
   /** Installs the rules of the cloud on `network` (the caller holds its claim), replacing any left there. */
   static async install(network: number): Promise<DropletNetworkPolicy> {
     await nftScript(ruleset(network));
+    await removeAbandonedTables(network).catch(() => undefined); // tidiness only: an abandoned table matches no process
     return new DropletNetworkPolicy(network);
   }
 
