@@ -90,8 +90,7 @@ describe('mistakes are named at their field', () => {
   });
 
   test('an unknown template, a missing arg, an undeclared placeholder, no prometheus', () => {
-    const spec = minimal() as ReturnType<typeof minimal> & { prometheus?: unknown };
-    delete spec.prometheus;
+    const { prometheus: _prometheus, ...spec } = minimal();
     spec.canary.steps[1] = { analysis: { templates: ['errros'] } };
     (spec.canary as Record<string, unknown>).analysis = { templates: ['errors'], args: { colour: 'red' } };
     spec.analysisTemplates.errors.metrics[0]!.query = 'sum(x{job="{{args.job}}"})';
