@@ -58,6 +58,8 @@ async function main(): Promise<void> {
   const deploy = (images: Record<string, string>, consecutiveFailures?: number) => (provisioned: ProvisionResult) => [buildDeployInput({ result: provisioned, spec: stackA }, images, { consecutiveFailures })];
   const runs: { file: string; type: string; args: unknown[] | ((provisioned: ProvisionResult) => unknown[]) }[] = [
     { file: 'provision-environment-stack-a.json', type: 'provisionEnvironment', args: [{ spec: stackA }] },
+    // The same stack through the provider seam's neutral activities (patch provider-seam); the one above predates it.
+    { file: 'provision-environment-provider-seam.json', type: 'provisionEnvironment', args: [{ spec: stackA }] },
     { file: 'deploy-release-healthy.json', type: 'deployRelease', args: deploy({ auth: '2.0.2', booking: '3.2.1' }) },
     { file: 'deploy-release-rolled-back.json', type: 'deployRelease', args: deploy({ auth: '2.0.3-unhealthy' }, 2) },
     { file: 'check-worker.json', type: 'checkWorker', args: [] },
