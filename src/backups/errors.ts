@@ -2,28 +2,10 @@
 // BackupError into an ApplicationFailure of the same type, retryable or not.
 import { CommandFailed } from './command-runner';
 
-export type BackupErrorType =
-  | 'DumpFailed' // the dump command failed or died mid-way
-  | 'DumpRefused' // authentication, unknown database, missing tool: retrying cannot help
-  | 'SpacesUnavailable' // network, 5xx, throttling
-  | 'SpacesRefused' // bad keys, no such bucket, access denied
-  | 'ChecksumMismatch' // the object is not the bytes its (authentic) manifest describes
-  | 'BackupNotAuthentic' // the manifest is not signed by a key this worker holds, or not for this key
-  | 'BackupFormatRefused' // written before backups were signed (plain SQL): cannot be proven ours
-  | 'BackupKeyMissing' // the worker has no OPSFLOW_BACKUP_KEY / OPSFLOW_BACKUP_KEY_FILE
-  | 'NoTempSpace' // not enough room to hold the object while it is verified
-  | 'RestoreFailed'
-  | 'DatabaseExists'
-  | 'NotFound'
-  | 'Unsupported'
-  | 'WebhookFailed'
-  | 'SecretUnavailable'
-  | 'DropletNotFound' // no droplet (or more than one) by the policy's environment and droplet name
-  | 'DropletUnreachable' // SSH to the droplet refused, reset or timed out; it may come back
-  | 'SshRefused' // the droplet refused the worker's key, or its host key is not the one expected
-  | 'HostKeyUnknown' // neither the policy nor the worker's known_hosts names the droplet's host key
-  | 'VerificationFailed'
-  | 'Cancelled';
+// The names are defined with every other failure type, in workflows/shared/failures.ts.
+import type { BackupErrorType } from '../workflows/shared/failures';
+
+export type { BackupErrorType };
 
 export class BackupError extends Error {
   constructor(

@@ -56,8 +56,37 @@ export const STEP_FAILURE = {
   SnapshotSourceAmbiguous: 'SnapshotSourceAmbiguous',
   SnapshotNotListed: 'SnapshotNotListed',
   SnapshotChanged: 'SnapshotChanged',
-  // backups
+  // backups: a run's outcome, then what a backup step can meet (src/backups/errors.ts)
   BackupsFailed: 'BackupsFailed',
+  /** The dump command failed or died mid-way. */
+  DumpFailed: 'DumpFailed',
+  /** Authentication, unknown database, missing tool: retrying cannot help. */
+  DumpRefused: 'DumpRefused',
+  /** Network, 5xx, throttling. */
+  SpacesUnavailable: 'SpacesUnavailable',
+  /** Bad keys, no such bucket, access denied. */
+  SpacesRefused: 'SpacesRefused',
+  /** The object is not the bytes its (authentic) manifest describes. */
+  ChecksumMismatch: 'ChecksumMismatch',
+  /** The manifest is not signed by a key this worker holds, or not for this key. */
+  BackupNotAuthentic: 'BackupNotAuthentic',
+  /** Written before backups were signed (plain SQL): cannot be proven ours. */
+  BackupFormatRefused: 'BackupFormatRefused',
+  /** The worker has no OPSFLOW_BACKUP_KEY / OPSFLOW_BACKUP_KEY_FILE. */
+  BackupKeyMissing: 'BackupKeyMissing',
+  /** Not enough room to hold the object while it is verified. */
+  NoTempSpace: 'NoTempSpace',
+  RestoreFailed: 'RestoreFailed',
+  WebhookFailed: 'WebhookFailed',
+  /** No droplet (or more than one) by the policy's environment and droplet name. */
+  DropletNotFound: 'DropletNotFound',
+  /** SSH to the droplet refused, reset or timed out; it may come back. */
+  DropletUnreachable: 'DropletUnreachable',
+  /** The droplet refused the worker's key, or its host key is not the one expected. */
+  SshRefused: 'SshRefused',
+  /** Neither the policy, the environment nor the worker's known_hosts names the droplet's host key. */
+  HostKeyUnknown: 'HostKeyUnknown',
+  Cancelled: 'Cancelled',
   VerificationFailed: 'VerificationFailed',
   RetentionFloorBreached: 'RetentionFloorBreached',
   NotFound: 'NotFound',
@@ -70,6 +99,14 @@ export type OutcomeType = (typeof OUTCOME)[keyof typeof OUTCOME];
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
 export type StepFailureType = (typeof STEP_FAILURE)[keyof typeof STEP_FAILURE];
 export type FailureType = OutcomeType | RefusalType | StepFailureType;
+
+/** What a backup step can fail with (a BackupError's type, src/backups/errors.ts). */
+export const BACKUP_ERROR_TYPES = [
+  'DumpFailed', 'DumpRefused', 'SpacesUnavailable', 'SpacesRefused', 'ChecksumMismatch', 'BackupNotAuthentic', 'BackupFormatRefused', 'BackupKeyMissing',
+  'NoTempSpace', 'RestoreFailed', 'DatabaseExists', 'NotFound', 'Unsupported', 'WebhookFailed', 'SecretUnavailable', 'DropletNotFound', 'DropletUnreachable',
+  'SshRefused', 'HostKeyUnknown', 'VerificationFailed', 'Cancelled',
+] as const satisfies readonly StepFailureType[];
+export type BackupErrorType = (typeof BACKUP_ERROR_TYPES)[number];
 
 /**
  * Names deployRelease ended with before it rolled back through the saga helper. Runs in users'
