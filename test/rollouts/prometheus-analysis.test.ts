@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { queryPrometheus } from '../../src/integrations/prometheus/client';
 import { PrometheusQueryError, PrometheusResponseError, PrometheusTimeoutError, PrometheusUnreachableError } from '../../src/integrations/prometheus/errors';
+import { measureMetric } from '../../src/integrations/prometheus/measure';
 import { observe } from '../../src/integrations/prometheus/observe';
 import { judgeComparison, judgeMeasurement, type Measurement } from '../../src/rollouts/analysis/measurement';
 import { metricPlan } from '../../src/rollouts/analysis/metric-rules';
@@ -125,6 +126,15 @@ test('canary against stable, measured at the same moment: 0.05 vs 0.000999 is be
   const good = { 'canary-version': '1.4.0', 'stable-version': '1.4.0' };
   const [gc, gs] = await Promise.all([observe(prometheus.address, renderQuery(canary, good), { timeoutMs: 5000, time }), observe(prometheus.address, renderQuery(stable, good), { timeoutMs: 5000, time })]);
   expect(judgeComparison(rule, gc, gs).phase).toBe('successful');
+});
+
+test('measureMetric: one call renders, asks and judges, for conditions and comparisons alike', async () => {
+  const args = { 'canary-version': '2.1.0-err5', 'stable-version': '1.4.0' };
+  expect(await measureMetric(prometheus.address, errorRatio!, args)).toEqual({ phase: 'failed', values: [0.05], message: '0.05 meets the failure condition result >= 0.05' });
+  expect(await measureMetric(prometheus.address, versusStable!, args)).toMatchObject({ phase: 'failed', values: [0.05, 2 / 2002] });
+  expect(await measureMetric(prometheus.address, errorRatio!, { ...args, 'canary-version': '1.4.0' })).toMatchObject({ phase: 'successful' });
+  // Prometheus gone: an error measurement naming it, not a thrown activity failure.
+  expect(await measureMetric(`http://127.0.0.1:${await freePort()}`, errorRatio!, args)).toMatchObject({ phase: 'error', message: expect.stringMatching(/^PrometheusUnreachableError: .* is unreachable: ECONNREFUSED/) });
 });
 
 describe('errors are named, and count as errors, not verdicts', () => {
