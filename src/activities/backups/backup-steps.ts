@@ -32,6 +32,7 @@ import { compressionProblem } from '../../specs/compression-support';
 import { endpointProblem } from '../../specs/endpoint-url';
 import { readPrivateKey } from '../../ssh-keys';
 import { toActivityFailure } from '../digitalocean/failures';
+import { STEP_FAILURE } from '../../workflows/shared/failures';
 
 type DatabaseTarget = Extract<BackupTarget, { kind: 'postgresql' | 'mysql' | 'mariadb' }>;
 type DirectoryTarget = Extract<BackupTarget, { kind: 'directory' }>;
@@ -179,7 +180,7 @@ export function createBackupActivities(deps: BackupDeps = {}) {
   /** A backup an earlier attempt finished: only if this worker signed it; anything else is overwritten. */
   async function finishedBackup(s3: S3Client, bucket: string, key: string): Promise<BackupManifest | undefined> {
     return readManifest(s3, bucket, key).catch((err: unknown) => {
-      if (err instanceof BackupError && (err.type === 'NotFound' || err.type === 'BackupNotAuthentic' || err.type === 'BackupFormatRefused')) return undefined;
+      if (err instanceof BackupError && (err.type === STEP_FAILURE.NotFound || err.type === STEP_FAILURE.BackupNotAuthentic || err.type === STEP_FAILURE.BackupFormatRefused)) return undefined;
       throw err;
     });
   }

@@ -5,6 +5,7 @@ import type { DigitalOceanResources } from '../../integrations/digitalocean/reso
 import type { DropletActionBody } from '../../integrations/digitalocean/resources/droplets';
 import { findOrUndefined } from './failures';
 import type { cloudWaits } from './wait';
+import { STEP_FAILURE } from '../../workflows/shared/failures';
 
 export function dropletPower(waitForAction: ReturnType<typeof cloudWaits>['waitForAction']) {
   async function act(api: DigitalOceanResources, dropletId: number, body: DropletActionBody, what: string): Promise<void> {
@@ -17,7 +18,7 @@ export function dropletPower(waitForAction: ReturnType<typeof cloudWaits>['waitF
     try {
       await act(api, dropletId, { type: 'shutdown' }, `shut down droplet ${name}`);
     } catch (err) {
-      if (!(err instanceof ApplicationFailure && err.type === 'DigitalOceanActionErrored')) throw err;
+      if (!(err instanceof ApplicationFailure && err.type === STEP_FAILURE.DigitalOceanActionErrored)) throw err;
       await act(api, dropletId, { type: 'power_off' }, `power off droplet ${name}`);
     }
   }

@@ -8,6 +8,7 @@ import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import { DEFAULT_POLL, resourcesOf, type DigitalOceanDeps } from './deps';
 import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, rememberedByEarlierAttempt, rememberForRetry } from './failures';
 import { cloudWaits } from './wait';
+import { STEP_FAILURE } from '../../workflows/shared/failures';
 
 /** The heartbeat memory key for the reserved IP an attempt created. */
 const CREATED_RESERVED_IP = 'createdReservedIp';
@@ -47,7 +48,7 @@ export function floatingIpActivities(deps: DigitalOceanDeps): FloatingIpActiviti
         try {
           for (const actionId of created.actionIds) await waitForAction(resources, actionId, `assign reserved IP ${created.ip}`);
         } catch (err) {
-          if (err instanceof ApplicationFailure && err.type === 'DigitalOceanActionErrored') await deleteIgnoringNotFound(() => reservedIps.delete(created.ip));
+          if (err instanceof ApplicationFailure && err.type === STEP_FAILURE.DigitalOceanActionErrored) await deleteIgnoringNotFound(() => reservedIps.delete(created.ip));
           throw err;
         }
         return { ip: created.ip };

@@ -6,6 +6,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { environmentWorkflowId } from '../../names/workflow-ids';
+import { REFUSAL } from '../../workflows/shared/failures';
 import type { ClaimRequest, Inventory } from '../../workflows/environment/inventory';
 
 export interface ClaimInput {
@@ -33,7 +34,7 @@ export async function claimEnvironmentWith(client: Client, taskQueue: string, in
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause as (Error & { type?: string; details?: unknown[] }) | undefined;
-      throw ApplicationFailure.create({ type: cause?.type ?? 'ClaimRefused', message: cause?.message ?? err.message, details: cause?.details as unknown[] | undefined, nonRetryable: true });
+      throw ApplicationFailure.create({ type: cause?.type ?? REFUSAL.ClaimRefused, message: cause?.message ?? err.message, details: cause?.details as unknown[] | undefined, nonRetryable: true });
     }
     throw err;
   }
