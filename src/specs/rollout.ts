@@ -124,14 +124,16 @@ const analysisRef = z.strictObject({
   args: z.record(argName, argValue).default({}),
 });
 
-const pause = z.strictObject({
-  /** Wait this long, then go on; without it, wait until promoted. */
-  duration: duration.optional(),
-  /** A pause with no duration tells the notification hook after this long... */
-  escalateAfter: duration.optional(),
-  /** ...and then keeps waiting or aborts the rollout. */
-  onEscalation: z.enum(['keep-waiting', 'abort']).default('keep-waiting'),
-});
+const pause = z
+  .strictObject({
+    /** Wait this long, then go on; without it, wait until promoted. */
+    duration: duration.optional(),
+    /** A pause with no duration tells the notification hook after this long... */
+    escalateAfter: duration.optional(),
+    /** ...and then keeps waiting or aborts the rollout. */
+    onEscalation: z.enum(['keep-waiting', 'abort']).default('keep-waiting'),
+  })
+  .refine((p) => !(p.duration !== undefined && p.escalateAfter !== undefined), { message: 'escalateAfter is for a pause that waits for a human; a pause with a duration ends by itself', path: ['escalateAfter'], when: whenAnObject });
 
 const canaryStep = z
   .strictObject({

@@ -82,10 +82,12 @@ describe('mistakes are named at their field', () => {
     const spec = minimal();
     spec.canary.steps[0] = { setWeight: 120 };
     spec.canary.steps[2] = { pause: { duration: '5 minutes' } } as never;
+    (spec.canary.steps as unknown[]).push({ pause: { duration: '5m', escalateAfter: '1h' } });
     Object.assign(spec.analysisTemplates.errors.metrics[0]!, { count: 3 });
     const found = problems(spec);
     expect(found).toContain('canary.steps.0.setWeight: must be at most 100, got 120');
     expect(found).toContain('canary.steps.2.pause.duration: must be a duration such as 30s, 5m or 1h');
+    expect(found).toContain('canary.steps.4.pause.escalateAfter: escalateAfter is for a pause that waits for a human; a pause with a duration ends by itself');
     expect(found).toContain('analysisTemplates.errors.metrics.0.interval: is required when count is more than 1 (got count 3)');
   });
 
