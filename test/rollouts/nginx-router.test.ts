@@ -41,7 +41,7 @@ afterAll(async () => {
 
 test('100:0 sends everything to stable', async () => {
   expect(await router.currentWeights()).toEqual({ stable: 100, canary: 0 });
-  expect(await sequential(nginx.port, 50)).toEqual({ byBody: { stable: 50 }, failures: [], done: 50 });
+  expect(await sequential(nginx.port, 50)).toEqual({ byBody: { stable: 50 }, failures: [], done: 50, stoppedBy: 'count' });
 });
 
 test('at 9:1, exactly 180 of 200 requests reach stable and 20 the canary; a reweight by reload changes it', async () => {
@@ -80,7 +80,7 @@ test('a configuration nginx -t refuses is taken back; the old split keeps servin
   expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(inPlace);
   expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(previous);
   expect(nginx.workers()).toEqual(workers); // never reloaded
-  expect((await sequential(nginx.port, 100))).toEqual({ byBody: { stable: 90, canary: 10 }, failures: [], done: 100 });
+  expect((await sequential(nginx.port, 100))).toEqual({ byBody: { stable: 90, canary: 10 }, failures: [], done: 100, stoppedBy: 'count' });
 });
 
 test('no request fails while the split changes four times under load (8 requests at a time, at most 6000)', async () => {
@@ -112,6 +112,7 @@ test('no request fails while the split changes four times under load (8 requests
   expect(tally.failures).toEqual([]);
   expect(tally.byBody.stable! + tally.byBody.canary!).toBe(tally.done);
   expect(tally.done).toBeLessThan(6000);
+  expect(tally.stoppedBy).toBe('enough');
   // Requests were answered while each switch was under way.
   for (const s of switches) expect(s.finishedAt).toBeGreaterThan(s.startedAt);
   expect(await router.currentWeights()).toEqual({ stable: 90, canary: 10 });

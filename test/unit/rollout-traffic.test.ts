@@ -3,6 +3,7 @@
 import { renderUpstream, weightsInUpstream } from '../../src/rollouts/traffic/nginx-config';
 import { membersForWeight } from '../../src/rollouts/traffic/membership';
 import { TrafficWeightsError } from '../../src/rollouts/traffic/router';
+import { checkLoadTarget, generateLoad } from '../../src/rollouts/load-generator';
 
 const layout = { upstream: 'app', stable: ['10.0.0.1:3001', '10.0.0.2:3001'], canary: ['10.0.0.9:3001'] };
 
@@ -72,5 +73,18 @@ describe('membersForWeight (a load balancer without weights)', () => {
   test('weights with no host to carry them are refused', () => {
     expect(() => membersForWeight(stable, [], { stable: 90, canary: 10 })).toThrow('canary weight 10 but no canary host');
     expect(() => membersForWeight([], canary, { stable: 10, canary: 90 })).toThrow('stable weight 10 but no stable host');
+  });
+});
+
+describe('the load generator', () => {
+  test('sends to loopback only', async () => {
+    expect(checkLoadTarget('http://127.0.0.1:8080/').port).toBe('8080');
+    expect(checkLoadTarget('http://localhost:8080/').hostname).toBe('localhost');
+    await expect(generateLoad('http://10.0.0.5/', { total: 1 })).rejects.toThrow('the load generator sends to loopback only (127.0.0.0/8, ::1, localhost), not 10.0.0.5');
+    await expect(generateLoad('https://127.0.0.1/', { total: 1 })).rejects.toThrow('the load generator speaks http only, not https:');
+  });
+  test('is bounded', async () => {
+    await expect(generateLoad('http://127.0.0.1:1/', { total: 0 })).rejects.toThrow('total must be a whole number from 1 to 1000000, got 0');
+    await expect(generateLoad('http://127.0.0.1:1/', { total: 10, concurrency: 1000 })).rejects.toThrow('concurrency must be a whole number from 1 to 256, got 1000');
   });
 });
