@@ -46,6 +46,25 @@ export default tseslint.config(
     },
   },
   {
+    // Specs are what users write: parsed by the CLI, the client and the workflows alike, so they
+    // depend on nothing that decides or does (a spec importing a workflow pulled workflow code into
+    // every CLI command).
+    files: ['src/specs/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows', '**/workflows/**', '**/activities', '**/activities/**', '**/client/**', '**/integrations/**', '**/devstack/**'],
+              message: 'Specs are pure schemas: they may import zod, yaml, other specs and src/names, never workflows, activities or clients.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Rule 1 of the house: workflow code is deterministic, so it may not reach the outside world.
     files: ['src/workflows/**/*.ts'],
     rules: {

@@ -4,7 +4,7 @@
 // temporal CLI with a bad service name or image is refused before anything reaches a host.
 import { z } from 'zod';
 import { environmentName } from './environment-name';
-import { imageVariable } from '../workflows/environment/host-scripts';
+import { imageVariable } from '../names/image-variable';
 import { absolutePath, dnsLabel, SERVICE_NAME } from './common';
 import { environmentSchema } from './environment';
 import { specIssueMessage, whenAnObject } from './messages';

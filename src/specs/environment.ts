@@ -2,7 +2,7 @@
 // validated the same way by the CLI, the client and the workflow before anything is created.
 import { z } from 'zod';
 import { overlaps, parseCidr, isPrivateRange } from './cidr';
-import { imageVariable } from '../workflows/environment/host-scripts';
+import { imageVariable } from '../names/image-variable';
 import { absolutePath, dnsLabel, ENV_NAME, parseSpec, SECRET_NAME, SECRET_VALUE, SERVICE_NAME, secretRef, specJsonSchema, stringsWithin } from './common';
 import { DISTRIBUTION_IMAGE_SLUGS, DROPLET_SIZE_SLUGS, DROPLET_SIZES, REGION_NAMES, REGION_SLUGS } from './digitalocean-catalog';
 import { notOneOfError, whenAnObject } from './messages';

@@ -5,11 +5,6 @@
 /** The compose project's environment file, next to compose.yaml. */
 export const ENV_FILE = '.env';
 
-/** `booking-api` → `BOOKING_API_IMAGE`, the variable compose.yaml reads the image from. */
-export function imageVariable(service: string): string {
-  return `${service.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_IMAGE`;
-}
-
 /**
  * $1 device, $2 filesystem, $3 mount point. Formats only a device with no filesystem (never
  * over data), adds one fstab line (nofail, as DigitalOcean recommends) and mounts it.

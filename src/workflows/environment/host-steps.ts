@@ -5,7 +5,8 @@
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { EnvironmentSpec } from '../../specs/environment';
-import { ENV_FILE, imageVariable, MOUNT_VOLUME, MAKE_DIRECTORIES, COMPOSE_UP } from './host-scripts';
+import { imageVariable } from '../../names/image-variable';
+import { ENV_FILE, MOUNT_VOLUME, MAKE_DIRECTORIES, COMPOSE_UP } from './host-scripts';
 
 /** Where and how to reach one droplet; `fingerprints` holds its pinned host key. */
 export interface HostTarget {

@@ -8,7 +8,8 @@ import { ApplicationFailure, isCancellation, patched, proxyActivities, upsertSea
 import type { Activities } from '../../activities';
 import { IMAGE_REF, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
-import { COMPOSE_UP, imageVariable, RUNNING_IMAGES, SET_IMAGES } from '../environment/host-scripts';
+import { imageVariable } from '../../names/image-variable';
+import { COMPOSE_UP, RUNNING_IMAGES, SET_IMAGES } from '../environment/host-scripts';
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
 import { failure, LEGACY_FAILURE_TYPES, OUTCOME, STEP_FAILURE } from '../shared/failures';
 import { runSaga } from '../shared/saga';
