@@ -1,6 +1,6 @@
 // The nginx router on a host reached over REAL SSH (OpenSSH's sshd on loopback; its "remote" files
 // are this machine's, so the real nginx here is the droplet's nginx): weights applied by writing
-// the file over SFTP and running `nginx -t` and `nginx -s reload` as argv.
+// the file over SFTP, running `nginx -t` and `nginx -s reload` as argv, the reload confirmed from /proc.
 import { readFileSync } from 'node:fs';
 import { connect, type SshConnection } from '../../src/integrations/ssh';
 import { renderUpstream } from '../../src/rollouts/traffic/nginx-config';
@@ -29,7 +29,7 @@ beforeAll(async () => {
   canary = await startNamedServer('canary');
   layout = { upstream: 'app', stable: [stable.address], canary: [canary.address] };
   nginx = await startNginx('app', renderUpstream(layout, { stable: 100, canary: 0 }));
-  router = new NginxRouter({ host: new SshConfigHost(conn), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs });
+  router = new NginxRouter({ host: new SshConfigHost(conn), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs, confirmReload: { pidFile: `${nginx.dir}/nginx.pid` } });
 });
 
 afterAll(async () => {
@@ -43,6 +43,8 @@ afterAll(async () => {
 test('9:1 over SSH: exactly 180/20 of 200; the previous file kept; currentWeights read back over SSH', async () => {
   const before = nginx.workers();
   await router.setWeights({ stable: 90, canary: 10 });
+  // Confirmed over SSH (nginx's /proc read on the host): a new worker runs when setWeights returns.
+  expect(nginx.workers().some((pid) => !before.includes(pid))).toBe(true);
   await reloadDone(nginx, before);
   expect((await sequential(nginx.port, 200)).byBody).toEqual({ stable: 180, canary: 20 });
   expect(await router.currentWeights()).toEqual({ stable: 90, canary: 10 });

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { LocalConfigHost } from '../../src/rollouts/traffic/config-host';
 import { renderUpstream } from '../../src/rollouts/traffic/nginx-config';
-import { NginxConfigRefusedError, NginxRouter } from '../../src/rollouts/traffic/nginx-router';
+import { NginxConfigRefusedError, NginxReloadNotConfirmedError, NginxRouter } from '../../src/rollouts/traffic/nginx-router';
 import type { Weights } from '../../src/rollouts/traffic/router';
 import { load, sequential, startNamedServer, type NamedServer } from './helpers/http-load';
 import { NGINX, reloadDone, startNginx, type NginxInstance } from './helpers/nginx-instance';
@@ -18,10 +18,14 @@ let nginx: NginxInstance;
 let router: NginxRouter;
 let layout: { upstream: string; stable: string[]; canary: string[] };
 
-/** Applies weights and waits until nginx's workers are the reloaded ones. */
+/**
+ * Applies weights: the router itself returns once a new worker runs (confirmReload); for exact
+ * counts the test also waits until the old workers are gone.
+ */
 async function setWeights(weights: Weights): Promise<void> {
   const before = nginx.workers();
   await router.setWeights(weights);
+  expect(nginx.workers().some((pid) => !before.includes(pid))).toBe(true);
   await reloadDone(nginx, before);
 }
 
@@ -30,7 +34,7 @@ beforeAll(async () => {
   canary = await startNamedServer('canary');
   layout = { upstream: 'app', stable: [stable.address], canary: [canary.address] };
   nginx = await startNginx('app', renderUpstream(layout, { stable: 100, canary: 0 }));
-  router = new NginxRouter({ host: new LocalConfigHost(), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs });
+  router = new NginxRouter({ host: new LocalConfigHost(), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs, confirmReload: { pidFile: `${nginx.dir}/nginx.pid` } });
 });
 
 afterAll(async () => {
@@ -81,6 +85,13 @@ test('a configuration nginx -t refuses is taken back; the old split keeps servin
   expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(previous);
   expect(nginx.workers()).toEqual(workers); // never reloaded
   expect((await sequential(nginx.port, 100))).toEqual({ byBody: { stable: 90, canary: 10 }, failures: [], done: 100, stoppedBy: 'count' });
+});
+
+test('a reload that cannot be confirmed is an error, raised before nginx is signalled', async () => {
+  const workers = nginx.workers();
+  const blind = new NginxRouter({ host: new LocalConfigHost(), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs, confirmReload: { pidFile: `${nginx.dir}/no-such.pid` } });
+  await expect(blind.setWeights({ stable: 90, canary: 10 })).rejects.toThrow(NginxReloadNotConfirmedError);
+  expect(nginx.workers()).toEqual(workers);
 });
 
 test('no request fails while the split changes four times under load (8 requests at a time, at most 6000)', async () => {

@@ -15,6 +15,11 @@ export interface NginxRouterOptions {
   nginx?: string;
   /** Arguments that select this nginx instance, such as ['-c', '/etc/nginx/nginx.conf']; added to -t and -s reload. */
   instanceArgs?: readonly string[];
+  /**
+   * nginx's pid file (Linux hosts): when given, a change returns only once the master runs a worker
+   * started by this reload, i.e. once the new split is live (`nginx -s reload` only sends a signal).
+   */
+  confirmReload?: { pidFile: string; timeoutMs?: number };
 }
 
 /** nginx refused the new configuration (`nginx -t`); its own words are in the message. */
@@ -29,6 +34,13 @@ export class NginxReloadError extends Error {
   constructor(readonly output: string) {
     super(`nginx -s reload failed (is this nginx running?): ${output.trim()}`);
     this.name = 'NginxReloadError';
+  }
+}
+
+export class NginxReloadNotConfirmedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NginxReloadNotConfirmedError';
   }
 }
 
@@ -86,7 +98,29 @@ export class NginxRouter implements TrafficRouter {
   }
 
   private async reload(): Promise<void> {
+    const before = this.options.confirmReload ? await this.workers() : [];
     const result = await this.options.host.run(this.nginx, ['-s', 'reload', ...this.instanceArgs]);
     if (result.code !== 0) throw new NginxReloadError(result.stderr || result.stdout);
+    if (this.options.confirmReload) await this.newWorkerRunning(before, this.options.confirmReload.timeoutMs ?? 10_000);
+  }
+
+  /** The master's worker pids, from /proc (its children). */
+  private async workers(): Promise<number[]> {
+    const { host, confirmReload } = this.options;
+    const master = (await host.read(confirmReload!.pidFile))?.trim();
+    if (!master || !/^\d+$/.test(master)) throw new NginxReloadNotConfirmedError(`nginx's pid file ${confirmReload!.pidFile} is missing or holds no pid (is nginx running?)`);
+    const children = await host.read(`/proc/${master}/task/${master}/children`);
+    return (children ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+  }
+
+  // Polling a state on the host, not a workflow timer: this runs inside an activity.
+  private async newWorkerRunning(before: readonly number[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await this.workers();
+      if (now.some((pid) => !before.includes(pid))) return;
+      if (Date.now() > deadline) throw new NginxReloadNotConfirmedError(`nginx started no new worker within ${timeoutMs} ms of the reload (workers still ${now.join(', ') || 'none'}); its error log says why`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
