@@ -37,7 +37,8 @@ const condition = z.string().superRefine((text, ctx) => {
 });
 
 /** How many hosts: a number, or a percentage of the fleet such as `25%`. */
-const hostCount = z.union([z.number().int().min(0).max(1000), z.string().regex(/^(100|[1-9]?\d)%$/, 'must be a number of hosts or a percentage such as 25%')]);
+const HOST_COUNT = 'must be a whole number of hosts (0-1000) or a percentage such as 25%';
+const hostCount = z.union([z.number().int(HOST_COUNT).min(0, HOST_COUNT).max(1000, HOST_COUNT), z.string().regex(/^(100|[1-9]?\d)%$/, HOST_COUNT)], { error: HOST_COUNT });
 
 const margin = z
   .strictObject({

@@ -72,6 +72,12 @@ describe('mistakes are named at their field', () => {
     expect(found).toContain('canary.steps.5: a step is exactly one of setWeight, pause or analysis');
   });
 
+  test.each([1.5, 'abc', '150%', true])('maxSurge %j', (maxSurge) => {
+    const spec = minimal();
+    Object.assign(spec.canary, { maxSurge });
+    expect(problems(spec)).toEqual(['canary.maxSurge: must be a whole number of hosts (0-1000) or a percentage such as 25%']);
+  });
+
   test('both strategies, or neither', () => {
     expect(problems({ ...minimal(), blueGreen: {} })).toContain('canary: give exactly one strategy: canary or blueGreen');
     const { canary: _canary, ...none } = minimal();
