@@ -6,6 +6,9 @@ import { parse } from 'yaml';
 import Ajv from 'ajv';
 import { SpecError } from '../../src/specs/common';
 import { durationMs, parseRolloutSpec, rolloutJsonSchema } from '../../src/specs/rollout';
+import { loadRolloutSpec } from '../../src/specs/load-rollout';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp';
 import { ConditionSyntaxError, parseCondition } from '../../src/rollouts/analysis/condition';
 import { metricPlan } from '../../src/rollouts/analysis/metric-rules';
 import { renderQuery } from '../../src/rollouts/analysis/query-args';
@@ -160,4 +163,13 @@ test('opsflow schema rollout: a draft-7 JSON Schema that accepts the examples', 
   const validate = ajv.compile(rolloutJsonSchema() as object);
   for (const stack of ['b', 'c', 'e']) expect(validate(example(stack))).toBe(true);
   expect(validate({ ...example('b'), colour: 'red' })).toBe(false);
+});
+
+test('a spec file: each problem after the file:line:col of its field', () => {
+  const file = path.join(tempDir('rollout-spec'), 'rollout.yaml');
+  const text = readFileSync(path.join(EXAMPLES, 'rollout-stack-b.yaml'), 'utf8').replace('    - setWeight: 25\n', '    - setWieght: 25\n');
+  writeFileSync(file, text);
+  const line = text.split('\n').findIndex((l) => l.includes('setWieght')) + 1;
+  expect(() => loadRolloutSpec(file)).toThrow(`${file}:${line}:7: canary.steps.3: unknown field "setWieght"; did you mean "setWeight"?`);
+  expect(loadRolloutSpec(path.join(EXAMPLES, 'rollout-stack-e.yaml')).environment).toBe('stack-e-fra1');
 });
