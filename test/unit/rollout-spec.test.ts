@@ -10,7 +10,7 @@ import { loadRolloutSpec } from '../../src/specs/load-rollout';
 import { writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/temp';
 import { ConditionSyntaxError, parseCondition } from '../../src/rollouts/analysis/condition';
-import { metricPlan } from '../../src/rollouts/analysis/metric-rules';
+import { analysisArgs, metricPlan } from '../../src/rollouts/analysis/metric-rules';
 import { renderQuery } from '../../src/rollouts/analysis/query-args';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
@@ -172,4 +172,17 @@ test('a spec file: each problem after the file:line:col of its field', () => {
   const line = text.split('\n').findIndex((l) => l.includes('setWieght')) + 1;
   expect(() => loadRolloutSpec(file)).toThrow(`${file}:${line}:7: canary.steps.3: unknown field "setWieght"; did you mean "setWeight"?`);
   expect(loadRolloutSpec(path.join(EXAMPLES, 'rollout-stack-e.yaml')).environment).toBe('stack-e-fra1');
+});
+
+test('analysis args: template defaults, then the reference, then the rollout built-ins', () => {
+  const spec = parseRolloutSpec(example('e'));
+  const template = spec.analysisTemplates['latency-against-stable']!;
+  const builtIn = { 'canary-version': '2.1.0', 'stable-version': '2.0.9', environment: 'stack-e-fra1' };
+  const args = analysisArgs(template, spec.canary!.steps[1]!.analysis!.args, builtIn);
+  expect(args).toEqual({ route: 'checkout', ...builtIn });
+  const plan = metricPlan(template.metrics[0]!);
+  if (plan.rule.kind !== 'comparison') throw new Error('expected a comparison');
+  expect(renderQuery(plan.rule.canary, args)).toContain('route="checkout",version="2.1.0"');
+  const defaulted = { ...template, args: [{ name: 'route', value: 'home' }] };
+  expect(analysisArgs(defaulted, {}, builtIn).route).toBe('home');
 });

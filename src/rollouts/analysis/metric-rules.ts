@@ -1,6 +1,6 @@
 // A spec's metric turned into what the pure judges take: its rule for one measurement, its counting
 // limits, and its timing. The rollout workflow calls this once per metric it starts measuring.
-import { durationMs, type AnalysisMetric } from '../../specs/rollout';
+import { durationMs, type AnalysisMetric, type AnalysisTemplate } from '../../specs/rollout';
 import { parseCondition } from './condition';
 import type { ComparisonRule, ConditionRule } from './measurement';
 import type { CountingLimits } from './verdict';
@@ -33,4 +33,22 @@ export function metricPlan(metric: AnalysisMetric): MetricPlan {
         },
       };
   return { name: metric.name, rule, limits, initialDelayMs: durationMs(metric.initialDelay), intervalMs, timeoutMs: durationMs(metric.timeout) };
+}
+
+/** What the rollout itself knows and every analysis may use (BUILT_IN_ARGS in the spec). */
+export interface BuiltInArgs {
+  'canary-version': string;
+  'stable-version': string;
+  environment: string;
+}
+
+/**
+ * The args a template's queries are rendered with: the template's defaults, then what the step's
+ * reference gives, then the rollout's own (built in last, so a reference cannot fake a version).
+ */
+export function analysisArgs(template: AnalysisTemplate, given: Readonly<Record<string, string>>, builtIn: BuiltInArgs): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const arg of template.args) if (arg.value !== undefined) args[arg.name] = arg.value;
+  for (const arg of template.args) if (given[arg.name] !== undefined) args[arg.name] = given[arg.name]!;
+  return { ...args, ...builtIn };
 }
