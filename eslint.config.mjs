@@ -27,7 +27,8 @@ export default tseslint.config(
           patterns: [
             {
               group: ['@opsflow/localcloud', '@opsflow/localcloud/*', '**/packages/localcloud', '**/packages/localcloud/**'],
-              message: 'Only `opsflow up` (src/devstack/up.ts) and `opsflow localcloud` (src/client/cli.ts) load the local cloud package; the rest of the product reaches a cloud through DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.',
+              message:
+                'Only `opsflow up` (src/devstack/up.ts) and `opsflow localcloud` (src/client/cli.ts) load the local cloud package; the rest of the product reaches a cloud through DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.',
             },
           ],
         },
@@ -56,8 +57,17 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/workflows', '**/workflows/**', '**/activities', '**/activities/**', '**/client/**', '**/integrations/**', '**/devstack/**'],
-              message: 'Specs are pure schemas: they may import zod, yaml, other specs and src/names, never workflows, activities or clients.',
+              group: [
+                '**/workflows',
+                '**/workflows/**',
+                '**/activities',
+                '**/activities/**',
+                '**/client/**',
+                '**/integrations/**',
+                '**/devstack/**',
+              ],
+              message:
+                'Specs are pure schemas: they may import zod, yaml, other specs and src/names, never workflows, activities or clients.',
             },
           ],
         },
@@ -75,7 +85,30 @@ export default tseslint.config(
           patterns: [
             {
               allowTypeImports: true,
-              group: ['node:*', 'fs', 'fs/*', 'child_process', 'net', 'http', 'https', 'crypto', 'os', 'path', 'ssh2', 'axios', 'digitalocean-js', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '**/activities/**', '**/activities', '**/client/**', '**/devstack/**', '**/integrations/**', '**/localcloud/**'],
+              group: [
+                'node:*',
+                'fs',
+                'fs/*',
+                'child_process',
+                'net',
+                'http',
+                'https',
+                'crypto',
+                'os',
+                'path',
+                'ssh2',
+                'axios',
+                'digitalocean-js',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+                '**/activities/**',
+                '**/activities',
+                '**/client/**',
+                '**/devstack/**',
+                '**/integrations/**',
+                '**/localcloud/**',
+              ],
               message: 'Workflows decide, activities do: workflow files import only @temporalio/workflow, specs and pure helpers.',
             },
           ],

@@ -11,7 +11,9 @@ import { streamBackupToSpaces } from '../src/backups/stream-to-spaces';
 
 /** kB from /proc/self/status: VmHWM is the peak resident set size, VmRSS the current one. */
 function status(field: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(field + ':'));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(field + ':'));
   return Number(line?.split(/\s+/)[1] ?? NaN);
 }
 
@@ -19,7 +21,12 @@ async function main(): Promise<void> {
   const env = process.env;
   const database = env.BENCH_DATABASE as string;
   const access = { runner: localRunner(), host: '127.0.0.1', port: 5432, user: 'postgres' };
-  const s3 = spacesClient({ endpoint: env.BENCH_ENDPOINT as string, region: 'us-east-1', accessKeyId: env.BENCH_ACCESS_KEY as string, secretAccessKey: env.BENCH_SECRET_KEY as string });
+  const s3 = spacesClient({
+    endpoint: env.BENCH_ENDPOINT as string,
+    region: 'us-east-1',
+    accessKeyId: env.BENCH_ACCESS_KEY as string,
+    secretAccessKey: env.BENCH_SECRET_KEY as string,
+  });
   const rssAtStartKb = status('VmRSS');
 
   // With statistics: what the backupDatabase activity does (per-table counts and checksums in the
@@ -37,7 +44,22 @@ async function main(): Promise<void> {
     sizeHint = prepared.sizeHint;
   } else {
     sizeHint = Number(env.BENCH_DATABASE_BYTES) || undefined;
-    source = commandSource(access.runner, { argv: ['pg_dump', '--no-password', '--host', '127.0.0.1', '--port', '5432', '--username', 'postgres', '--format=custom', '--compress=0', '--dbname', database] });
+    source = commandSource(access.runner, {
+      argv: [
+        'pg_dump',
+        '--no-password',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '5432',
+        '--username',
+        'postgres',
+        '--format=custom',
+        '--compress=0',
+        '--dbname',
+        database,
+      ],
+    });
   }
   const started = performance.now();
   const manifest = await streamBackupToSpaces({
@@ -51,12 +73,31 @@ async function main(): Promise<void> {
     bucket: env.BENCH_BUCKET as string,
     key: env.BENCH_KEY as string,
     signingKey: backupKeyring(parseBackupKeys(generateBackupKey(), 'bench')).signingKey(),
-    manifest: { format: 'postgresql-custom', policy: 'bench', target: 'bench', kind: 'postgresql', database, serverVersion: '', toolVersion: '', takenAt: new Date().toISOString(), tables: [] },
+    manifest: {
+      format: 'postgresql-custom',
+      policy: 'bench',
+      target: 'bench',
+      kind: 'postgresql',
+      database,
+      serverVersion: '',
+      toolVersion: '',
+      takenAt: new Date().toISOString(),
+      tables: [],
+    },
   });
   const streamMs = performance.now() - started;
   await release();
   s3.destroy();
-  console.log(JSON.stringify({ statsMs, streamMs, uncompressedBytes: manifest.uncompressedBytes, compressedBytes: manifest.compressedBytes, peakRssKb: status('VmHWM'), rssAtStartKb }));
+  console.log(
+    JSON.stringify({
+      statsMs,
+      streamMs,
+      uncompressedBytes: manifest.uncompressedBytes,
+      compressedBytes: manifest.compressedBytes,
+      peakRssKb: status('VmHWM'),
+      rssAtStartKb,
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

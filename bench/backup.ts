@@ -28,7 +28,11 @@ interface ChildResult {
 }
 
 function psql(database: string, sql: string): Promise<string> {
-  return run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', 'postgres', '-w', '-d', database, '-c', sql], { maxBuffer: 1 << 20 }).then((r) => r.stdout.trim());
+  return run(
+    'psql',
+    ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', 'postgres', '-w', '-d', database, '-c', sql],
+    { maxBuffer: 1 << 20 },
+  ).then((r) => r.stdout.trim());
 }
 
 function freePort(): Promise<number> {
@@ -48,8 +52,14 @@ async function createDatabase(name: string, bytes: number): Promise<number> {
   const chunk = bytes < 500 * MB ? 100_000 : 1_000_000;
   await psql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await psql('postgres', `CREATE DATABASE ${name}`);
-  await psql(name, 'CREATE TABLE accounts (id int PRIMARY KEY, email text, created timestamptz); INSERT INTO accounts SELECT g, md5(g::text) || \'@example.com\', now() - g * interval \'1 hour\' FROM generate_series(1, 10007) g;');
-  await psql(name, 'CREATE TABLE events (id bigint, at timestamptz NOT NULL, account int NOT NULL, kind text NOT NULL, payload text NOT NULL)');
+  await psql(
+    name,
+    "CREATE TABLE accounts (id int PRIMARY KEY, email text, created timestamptz); INSERT INTO accounts SELECT g, md5(g::text) || '@example.com', now() - g * interval '1 hour' FROM generate_series(1, 10007) g;",
+  );
+  await psql(
+    name,
+    'CREATE TABLE events (id bigint, at timestamptz NOT NULL, account int NOT NULL, kind text NOT NULL, payload text NOT NULL)',
+  );
   for (let from = 1; Number(await psql(name, `SELECT pg_database_size('${name}')`)) < bytes; from += chunk) {
     await psql(
       name,
@@ -64,11 +74,22 @@ async function createDatabase(name: string, bytes: number): Promise<number> {
 /** `pg_dump | gzip > /dev/null`, timed; the shell is the baseline's, as an operator would type it. */
 async function baseline(database: string): Promise<number> {
   const started = performance.now();
-  await run('bash', ['-o', 'pipefail', '-c', `pg_dump -h 127.0.0.1 -U postgres -w --format=custom --compress=0 --dbname ${database} | gzip -6 > /dev/null`]);
+  await run('bash', [
+    '-o',
+    'pipefail',
+    '-c',
+    `pg_dump -h 127.0.0.1 -U postgres -w --format=custom --compress=0 --dbname ${database} | gzip -6 > /dev/null`,
+  ]);
   return performance.now() - started;
 }
 
-function opsflow(database: string, databaseBytes: number, spaces: { endpoint: string; accessKey: string; secretKey: string }, key: string, withStats: boolean): Promise<ChildResult> {
+function opsflow(
+  database: string,
+  databaseBytes: number,
+  spaces: { endpoint: string; accessKey: string; secretKey: string },
+  key: string,
+  withStats: boolean,
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(__dirname, '..', 'node_modules', '.bin', 'tsx'), [path.join(__dirname, 'backup-child.ts')], {
       env: {
@@ -88,7 +109,11 @@ function opsflow(database: string, databaseBytes: number, spaces: { endpoint: st
     });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as ChildResult) : reject(new Error(`backup child exited ${code}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as ChildResult)
+        : reject(new Error(`backup child exited ${code}`)),
+    );
   });
 }
 
@@ -103,10 +128,21 @@ const mbps = (bytes: number, ms: number) => bytes / MB / (ms / 1000);
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-bench-spaces-'));
   const keys = { accessKey: 'opsflow-bench', secretKey: randomBytes(18).toString('base64url') };
-  const server = new SpacesServer({ address: '127.0.0.1', port: await freePort(), dataDir, ...keys, binaryPath: await resolveS3ServerBinary() });
+  const server = new SpacesServer({
+    address: '127.0.0.1',
+    port: await freePort(),
+    dataDir,
+    ...keys,
+    binaryPath: await resolveS3ServerBinary(),
+  });
   await server.start();
   const spaces = { endpoint: server.endpoint, ...keys };
-  const s3 = spacesClient({ endpoint: server.endpoint, region: server.region, accessKeyId: keys.accessKey, secretAccessKey: keys.secretKey });
+  const s3 = spacesClient({
+    endpoint: server.endpoint,
+    region: server.region,
+    accessKeyId: keys.accessKey,
+    secretAccessKey: keys.secretKey,
+  });
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
   const sizes = [
     { name: 'opsflow_bench_100mb', bytes: 100 * MB, label: '100 MB' },
@@ -126,7 +162,9 @@ async function main(): Promise<void> {
         base.push(await baseline(size.name));
         ours.push(await opsflow(size.name, dbBytes, spaces, `${size.name}/${round}.sql.gz`, false));
         await emptyBucket(s3);
-        console.log(`${size.label} round ${round + 1}: baseline ${(base.at(-1)! / 1000).toFixed(1)} s, opsflow ${(ours.at(-1)!.streamMs / 1000).toFixed(1)} s, peak RSS ${(ours.at(-1)!.peakRssKb / 1024).toFixed(0)} MiB`);
+        console.log(
+          `${size.label} round ${round + 1}: baseline ${(base.at(-1)! / 1000).toFixed(1)} s, opsflow ${(ours.at(-1)!.streamMs / 1000).toFixed(1)} s, peak RSS ${(ours.at(-1)!.peakRssKb / 1024).toFixed(0)} MiB`,
+        );
       }
       const full = await opsflow(size.name, dbBytes, spaces, `${size.name}/full.sql.gz`, true);
       await emptyBucket(s3);
@@ -144,13 +182,31 @@ async function main(): Promise<void> {
         target: size.label === '1 GB' ? '≥ 0.8 of `pg_dump \\| gzip`' : 'info',
         verdict: size.label === '1 GB' ? (ratio >= 0.8 ? 'met' : 'missed') : 'info',
       });
-      rows.push({ measure: `${size.label}: peak RSS of the backing-up process (VmHWM)`, value: `${peak.toFixed(0)} MiB`, baseline: `${(best.rssAtStartKb / 1024).toFixed(0)} MiB at start`, target: '< 200 MiB', verdict: peak < 200 ? 'met' : 'missed' });
-      rows.push({ measure: `${size.label}: with per-table statistics first (what backupDatabase does)`, value: `${(full.statsMs / 1000).toFixed(1)} s statistics + ${(full.streamMs / 1000).toFixed(1)} s stream`, verdict: 'info' });
-      notes.push(`${size.label}: every round, baseline then opsflow (s): ${base.map((b, i) => `${(b / 1000).toFixed(1)} / ${(ours[i]!.streamMs / 1000).toFixed(1)}`).join(', ')}; the best of each is compared`);
+      rows.push({
+        measure: `${size.label}: peak RSS of the backing-up process (VmHWM)`,
+        value: `${peak.toFixed(0)} MiB`,
+        baseline: `${(best.rssAtStartKb / 1024).toFixed(0)} MiB at start`,
+        target: '< 200 MiB',
+        verdict: peak < 200 ? 'met' : 'missed',
+      });
+      rows.push({
+        measure: `${size.label}: with per-table statistics first (what backupDatabase does)`,
+        value: `${(full.statsMs / 1000).toFixed(1)} s statistics + ${(full.streamMs / 1000).toFixed(1)} s stream`,
+        verdict: 'info',
+      });
+      notes.push(
+        `${size.label}: every round, baseline then opsflow (s): ${base.map((b, i) => `${(b / 1000).toFixed(1)} / ${(ours[i]!.streamMs / 1000).toFixed(1)}`).join(', ')}; the best of each is compared`,
+      );
       await psql('postgres', `DROP DATABASE IF EXISTS ${size.name} WITH (FORCE)`);
     }
     const [small, big] = [peaks['100 MB'] ?? 0, peaks['1 GB'] ?? 0];
-    rows.push({ measure: 'peak RSS growth from 100 MB to 1 GB database', value: `${(big - small).toFixed(0)} MiB`, ratio: (big / small).toFixed(2), target: 'flat (does not grow with size)', verdict: big / small < 1.25 ? 'met' : 'missed' });
+    rows.push({
+      measure: 'peak RSS growth from 100 MB to 1 GB database',
+      value: `${(big - small).toFixed(0)} MiB`,
+      ratio: (big / small).toFixed(2),
+      target: 'flat (does not grow with size)',
+      verdict: big / small < 1.25 ? 'met' : 'missed',
+    });
   } finally {
     for (const size of sizes) await psql('postgres', `DROP DATABASE IF EXISTS ${size.name} WITH (FORCE)`).catch(() => undefined);
     s3.destroy();

@@ -14,7 +14,12 @@ export interface Row {
 }
 
 /** Sends `total` requests with `concurrency` in flight; returns requests per second. */
-export async function requestsPerSecond(url: string, init: RequestInit, total: number, concurrency: number): Promise<{ rps: number; failures: number }> {
+export async function requestsPerSecond(
+  url: string,
+  init: RequestInit,
+  total: number,
+  concurrency: number,
+): Promise<{ rps: number; failures: number }> {
   let sent = 0;
   let failures = 0;
   const started = process.hrtime.bigint();
@@ -36,9 +41,22 @@ export function writeResults(name: string, title: string, rows: Row[], notes: st
   const dir = path.join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const header = '| measure | value | baseline (same run) | ratio | target | verdict |\n| --- | --- | --- | --- | --- | --- |';
-  const lines = rows.map((r) => `| ${r.measure} | ${r.value} | ${r.baseline ?? ''} | ${r.ratio ?? ''} | ${r.target ?? ''} | ${r.verdict ?? ''} |`);
+  const lines = rows.map(
+    (r) => `| ${r.measure} | ${r.value} | ${r.baseline ?? ''} | ${r.ratio ?? ''} | ${r.target ?? ''} | ${r.verdict ?? ''} |`,
+  );
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
-  const text = [`# ${title}`, '', `Date: ${new Date().toISOString()}  `, `Machine: ${machine}`, '', header, ...lines, '', ...notes.map((n) => `- ${n}`), ''].join('\n');
+  const text = [
+    `# ${title}`,
+    '',
+    `Date: ${new Date().toISOString()}  `,
+    `Machine: ${machine}`,
+    '',
+    header,
+    ...lines,
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
   const file = path.join(dir, `${name}.md`);
   writeFileSync(file, text);
   return file;

@@ -50,10 +50,25 @@ async function freePort(): Promise<number> {
 
 async function startCloud(stateDir: string): Promise<{ child: ChildProcess; endpoint: Endpoint }> {
   const cli = path.join(__dirname, '..', 'src', 'client', 'cli.ts');
-  const child = spawn(path.join(__dirname, '..', 'node_modules', '.bin', 'tsx'), [cli, 'localcloud', 'start', '--port', String(await freePort()), '--no-spaces', '--droplet-limit', String(DROPLETS), '--rate-limit', '100000'], {
-    env: { ...process.env, OPSFLOW_STATE_DIR: stateDir, OPSFLOW_LOCALCLOUD_HOST_NETWORK: '98', DIGITALOCEAN_TOKEN: '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    path.join(__dirname, '..', 'node_modules', '.bin', 'tsx'),
+    [
+      cli,
+      'localcloud',
+      'start',
+      '--port',
+      String(await freePort()),
+      '--no-spaces',
+      '--droplet-limit',
+      String(DROPLETS),
+      '--rate-limit',
+      '100000',
+    ],
+    {
+      env: { ...process.env, OPSFLOW_STATE_DIR: stateDir, OPSFLOW_LOCALCLOUD_HOST_NETWORK: '98', DIGITALOCEAN_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -80,13 +95,17 @@ function sshOnce(address: string, privateKey: string): Promise<boolean> {
   return new Promise((resolve) => {
     const client = new Client();
     client
-      .on('ready', () => client.exec('true', (err, channel) => {
-        if (err) return resolve(false);
-        channel.on('exit', (code: number) => {
-          client.end();
-          resolve(code === 0);
-        }).resume();
-      }))
+      .on('ready', () =>
+        client.exec('true', (err, channel) => {
+          if (err) return resolve(false);
+          channel
+            .on('exit', (code: number) => {
+              client.end();
+              resolve(code === 0);
+            })
+            .resume();
+        }),
+      )
       .on('error', () => resolve(false))
       .connect({ host: address, port: 22, username: 'root', privateKey, readyTimeout: 5000 });
   });
@@ -100,14 +119,18 @@ async function untilSsh(address: () => string | undefined, privateKey: string): 
   }
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
 
 async function main(): Promise<void> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-bench-hosts-'));
   const { child, endpoint } = await startCloud(stateDir);
   try {
     const key = generateEd25519();
-    const { ssh_key } = await api<{ ssh_key: { id: number } }>(endpoint, 'POST', '/v2/account/keys', { name: 'bench', public_key: key.public });
+    const { ssh_key } = await api<{ ssh_key: { id: number } }>(endpoint, 'POST', '/v2/account/keys', {
+      name: 'bench',
+      public_key: key.public,
+    });
     await new Promise((r) => setTimeout(r, 1000));
     const baselineMb = rssMb(endpoint.pid);
     // tsx keeps an esbuild child of its own; only processes beyond those count against the hosts.
@@ -119,14 +142,23 @@ async function main(): Promise<void> {
       Array.from({ length: DROPLETS / 10 }, async (_, batch) => {
         const t0 = Date.now();
         const names = Array.from({ length: 10 }, (_, i) => `host-${batch * 10 + i}`);
-        const { droplets } = await api<{ droplets: { id: number }[] }>(endpoint, 'POST', '/v2/droplets', { names, region: 'fra1', size: 's-1vcpu-1gb', image: 'debian-12-x64', ssh_keys: [ssh_key.id] });
+        const { droplets } = await api<{ droplets: { id: number }[] }>(endpoint, 'POST', '/v2/droplets', {
+          names,
+          region: 'fra1',
+          size: 's-1vcpu-1gb',
+          image: 'debian-12-x64',
+          ssh_keys: [ssh_key.id],
+        });
         await Promise.all(
           droplets.map(async (d) => {
             let address: string | undefined;
             const poll = setInterval(() => {
-              api<{ droplet: { networks: { v4: { type: string; ip_address: string }[] } } }>(endpoint, 'GET', `/v2/droplets/${d.id}`).then((r) => {
-                address = r.droplet.networks.v4.find((n) => n.type === 'public')?.ip_address;
-              }, () => undefined);
+              api<{ droplet: { networks: { v4: { type: string; ip_address: string }[] } } }>(endpoint, 'GET', `/v2/droplets/${d.id}`).then(
+                (r) => {
+                  address = r.droplet.networks.v4.find((n) => n.type === 'public')?.ip_address;
+                },
+                () => undefined,
+              );
             }, 50);
             await untilSsh(() => address, key.private);
             clearInterval(poll);
@@ -142,20 +174,37 @@ async function main(): Promise<void> {
     const perHostMb = (loadedMb - baselineMb) / DROPLETS;
     const diskKb = Number(execFileSync('du', ['-sk', path.join(stateDir, 'localcloud', 'hosts')], { encoding: 'utf8' }).split('\t')[0]);
 
-    const file = writeResults('localcloud-hosts', `Local cloud: ${DROPLETS} droplets as SSH hosts`, [
-      { measure: 'create → SSH answers `true`, median', value: `${percentile(readyMs, 50)} ms`, verdict: 'info' },
-      { measure: 'create → SSH answers `true`, p95', value: `${percentile(readyMs, 95)} ms`, verdict: 'info' },
-      { measure: `all ${DROPLETS} SSH-ready`, value: `${allReadyMs} ms`, verdict: 'info' },
-      { measure: 'local cloud RSS with 0 droplets', value: `${baselineMb.toFixed(0)} MB`, verdict: 'info' },
-      { measure: `local cloud RSS with ${DROPLETS} idle droplet hosts`, value: `${loadedMb.toFixed(0)} MB`, baseline: `${baselineMb.toFixed(0)} MB`, ratio: (loadedMb / baselineMb).toFixed(2), target: `< ${TARGET_TOTAL_MB} MB in all`, verdict: loadedMb < TARGET_TOTAL_MB ? 'met' : 'missed' },
-      { measure: 'memory per idle droplet host', value: `${perHostMb.toFixed(2)} MB`, target: `< ${(TARGET_TOTAL_MB / DROPLETS).toFixed(0)} MB`, verdict: perHostMb < TARGET_TOTAL_MB / DROPLETS ? 'met' : 'missed' },
-      { measure: 'processes kept by idle hosts', value: String(processes), verdict: 'info' },
-      { measure: `disk for ${DROPLETS} droplet folders`, value: `${(diskKb / 1024).toFixed(1)} MB`, verdict: 'info' },
-    ], [
-      'Fast timing: a droplet becomes active 1 s after its create call (the API\'s own delay), then its SSH daemon listens.',
-      'A droplet host at rest is an ssh2 server object on its own address and a folder; commands run in bubblewrap only while they run, so idle hosts hold no processes.',
-      'Memory is the local cloud process\'s resident set (VmRSS), read from /proc, after 2 s idle.',
-    ]);
+    const file = writeResults(
+      'localcloud-hosts',
+      `Local cloud: ${DROPLETS} droplets as SSH hosts`,
+      [
+        { measure: 'create → SSH answers `true`, median', value: `${percentile(readyMs, 50)} ms`, verdict: 'info' },
+        { measure: 'create → SSH answers `true`, p95', value: `${percentile(readyMs, 95)} ms`, verdict: 'info' },
+        { measure: `all ${DROPLETS} SSH-ready`, value: `${allReadyMs} ms`, verdict: 'info' },
+        { measure: 'local cloud RSS with 0 droplets', value: `${baselineMb.toFixed(0)} MB`, verdict: 'info' },
+        {
+          measure: `local cloud RSS with ${DROPLETS} idle droplet hosts`,
+          value: `${loadedMb.toFixed(0)} MB`,
+          baseline: `${baselineMb.toFixed(0)} MB`,
+          ratio: (loadedMb / baselineMb).toFixed(2),
+          target: `< ${TARGET_TOTAL_MB} MB in all`,
+          verdict: loadedMb < TARGET_TOTAL_MB ? 'met' : 'missed',
+        },
+        {
+          measure: 'memory per idle droplet host',
+          value: `${perHostMb.toFixed(2)} MB`,
+          target: `< ${(TARGET_TOTAL_MB / DROPLETS).toFixed(0)} MB`,
+          verdict: perHostMb < TARGET_TOTAL_MB / DROPLETS ? 'met' : 'missed',
+        },
+        { measure: 'processes kept by idle hosts', value: String(processes), verdict: 'info' },
+        { measure: `disk for ${DROPLETS} droplet folders`, value: `${(diskKb / 1024).toFixed(1)} MB`, verdict: 'info' },
+      ],
+      [
+        "Fast timing: a droplet becomes active 1 s after its create call (the API's own delay), then its SSH daemon listens.",
+        'A droplet host at rest is an ssh2 server object on its own address and a folder; commands run in bubblewrap only while they run, so idle hosts hold no processes.',
+        "Memory is the local cloud process's resident set (VmRSS), read from /proc, after 2 s idle.",
+      ],
+    );
     console.log(readFileSync(file, 'utf8'));
   } finally {
     child.kill('SIGTERM');

@@ -49,7 +49,11 @@ function kindOf(request: LoggedRequest): string {
     .split('/')
     .map((part) => (/^\d+$|^[0-9a-f]{8}-[0-9a-f-]{27}$|^\d+\.\d+\.\d+\.\d+$/.test(part) ? ':id' : part))
     .join('/');
-  const filter = new URLSearchParams(query ?? '').has('tag_name') ? '?tag_name' : new URLSearchParams(query ?? '').has('name') ? '?name' : '';
+  const filter = new URLSearchParams(query ?? '').has('tag_name')
+    ? '?tag_name'
+    : new URLSearchParams(query ?? '').has('name')
+      ? '?name'
+      : '';
   return `${request.method} ${folded}${filter}`;
 }
 
@@ -130,7 +134,13 @@ async function provision(temporal: TestWorkflowEnvironment, cloud: LocalCloud, s
   const startedAt = Date.now();
   const started = performance.now();
   const handles = await Promise.all(
-    specs.map((spec) => temporal.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: `provision-${spec.name}`, args: [{ spec }] })),
+    specs.map((spec) =>
+      temporal.client.workflow.start('provisionEnvironment', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `provision-${spec.name}`,
+        args: [{ spec }],
+      }),
+    ),
   );
   const failures: string[] = [];
   await Promise.all(
@@ -143,7 +153,14 @@ async function provision(temporal: TestWorkflowEnvironment, cloud: LocalCloud, s
   );
   const wallMs = performance.now() - started;
   const attempts = (await Promise.all(handles.map(attemptsOf))).flat();
-  return { startedAt, wallMs, requests: cloud.requestLog.list(since).requests, failures, retries: attempts.reduce((sum, a) => sum + a - 1, 0), maxAttempt: Math.max(...attempts) };
+  return {
+    startedAt,
+    wallMs,
+    requests: cloud.requestLog.list(since).requests,
+    failures,
+    retries: attempts.reduce((sum, a) => sum + a - 1, 0),
+    maxAttempt: Math.max(...attempts),
+  };
 }
 
 type Inventory = Record<string, { name?: string; ip?: string; droplet_id?: number | null }[]>;
@@ -177,17 +194,40 @@ async function main(): Promise<void> {
   const workerLog = path.join(work, 'worker.log');
 
   const sshPort = await dropletSshPort(HOST_NETWORK);
-  const spec = (name: string, n: number): EnvironmentSpec => ({ ...structuredClone(stackA), name, vpc: { ipRange: `10.${n}.0.0/16` }, ssh: { ...stackA.ssh, port: sshPort } });
+  const spec = (name: string, n: number): EnvironmentSpec => ({
+    ...structuredClone(stackA),
+    name,
+    vpc: { ipRange: `10.${n}.0.0/16` },
+    ssh: { ...stackA.ssh, port: sshPort },
+  });
 
   // The production worker loads a prebuilt bundle (as a Docker image would), so its memory is the load's.
   const bundle = path.join(work, 'workflow-bundle.js');
-  writeFileSync(bundle, (await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'dist', 'workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } })).code);
+  writeFileSync(
+    bundle,
+    (
+      await bundleWorkflowCode({
+        workflowsPath: path.join(ROOT, 'dist', 'workflows'),
+        logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+      })
+    ).code,
+  );
 
   const temporal = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: await resolveTemporalCli() }, ip: '127.0.0.1', searchAttributes: [...OPS_SEARCH_ATTRIBUTES] },
+    server: {
+      executable: { type: 'existing-path', path: await resolveTemporalCli() },
+      ip: '127.0.0.1',
+      searchAttributes: [...OPS_SEARCH_ATTRIBUTES],
+    },
   });
   // DigitalOcean's own budget (250 a minute, 5,000 an hour) and durations close to its own.
-  const cloud = await LocalCloud.start({ stateDir: path.join(work, 'cloud'), hostNetwork: HOST_NETWORK, dropletLimit: ENVIRONMENTS + 10, timing: REALISTIC_TIMING, sshHosts: { sshPort } });
+  const cloud = await LocalCloud.start({
+    stateDir: path.join(work, 'cloud'),
+    hostNetwork: HOST_NETWORK,
+    dropletLimit: ENVIRONMENTS + 10,
+    timing: REALISTIC_TIMING,
+    sshHosts: { sshPort },
+  });
   let worker: ChildProcess | undefined;
   try {
     const workerEnv: NodeJS.ProcessEnv = {
@@ -223,7 +263,11 @@ async function main(): Promise<void> {
       }
     }, 1000);
     console.log(`(b) ${ENVIRONMENTS} stack-A environments at once...`);
-    const many = await provision(temporal, cloud, Array.from({ length: ENVIRONMENTS }, (_, i) => spec(`bench-${String(i + 1).padStart(2, '0')}`, 101 + i)));
+    const many = await provision(
+      temporal,
+      cloud,
+      Array.from({ length: ENVIRONMENTS }, (_, i) => spec(`bench-${String(i + 1).padStart(2, '0')}`, 101 + i)),
+    );
     clearInterval(sampler);
     peakKb = Math.max(peakKb, procStatusKb(pid, 'VmHWM'));
     await stopWorker(worker);
@@ -239,16 +283,63 @@ async function main(): Promise<void> {
     const rows: Row[] = [
       { measure: '(a) API requests for one stack-A environment', value: String(served(one).length), target: 'count', verdict: 'info' },
       { measure: '(a) its wall time, alone', value: `${(one.wallMs / 1000).toFixed(1)} s`, verdict: 'info' },
-      { measure: `(b) API requests for ${ENVIRONMENTS} environments at once (429s not counted)`, value: String(served(many).length), baseline: `${served(one).length * ENVIRONMENTS} (${ENVIRONMENTS} × one alone)`, ratio: (served(many).length / (served(one).length * ENVIRONMENTS)).toFixed(2), target: 'info', verdict: 'info' },
-      { measure: '(b) API requests per environment', value: perEnv.toFixed(1), baseline: String(served(one).length), ratio: (perEnv / served(one).length).toFixed(2), verdict: 'info' },
+      {
+        measure: `(b) API requests for ${ENVIRONMENTS} environments at once (429s not counted)`,
+        value: String(served(many).length),
+        baseline: `${served(one).length * ENVIRONMENTS} (${ENVIRONMENTS} × one alone)`,
+        ratio: (served(many).length / (served(one).length * ENVIRONMENTS)).toFixed(2),
+        target: 'info',
+        verdict: 'info',
+      },
+      {
+        measure: '(b) API requests per environment',
+        value: perEnv.toFixed(1),
+        baseline: String(served(one).length),
+        ratio: (perEnv / served(one).length).toFixed(2),
+        verdict: 'info',
+      },
       { measure: '(b) 429s the cloud served', value: String(throttled), verdict: 'info' },
-      { measure: '(b) workflows failed (429s or anything else surfacing)', value: String(many.failures.length), target: '0', verdict: many.failures.length === 0 ? 'met' : 'missed' },
+      {
+        measure: '(b) workflows failed (429s or anything else surfacing)',
+        value: String(many.failures.length),
+        target: '0',
+        verdict: many.failures.length === 0 ? 'met' : 'missed',
+      },
       { measure: '(b) other 4xx/5xx the cloud served', value: String(other.length), target: 'info', verdict: 'info' },
-      { measure: '(b) resources other than one of each per environment (duplicates, orphans)', value: leftOver.length ? leftOver.join('; ') : '0', target: '0', verdict: leftOver.length ? 'missed' : 'met' },
-      { measure: '(b) activity retries (attempts beyond the first); most attempts of one activity', value: `${many.retries}; ${many.maxAttempt}`, target: 'most < 8 (CLOUD_RETRY)', verdict: many.maxAttempt < 8 ? 'met' : 'missed' },
-      { measure: '(b) most requests served in any 60 s', value: String(busiestMinute(many.requests)), target: `≤ ${PER_MINUTE}`, verdict: busiestMinute(many.requests) <= PER_MINUTE ? 'met' : 'missed' },
-      { measure: `(b) wall time, ${ENVIRONMENTS} environments`, value: `${(many.wallMs / 1000).toFixed(1)} s`, baseline: `${(floorMs / 1000).toFixed(1)} s floor (${served(many).length} requests at ${PER_MINUTE}/min)`, ratio: ratio.toFixed(2), target: `≤ ${TARGET_RATIO}`, verdict: ratio <= TARGET_RATIO ? 'met' : 'missed' },
-      { measure: '(b) worker peak RSS (VmHWM)', value: `${(peakKb / 1024).toFixed(0)} MiB`, baseline: `${(idleRssKb / 1024).toFixed(0)} MiB at start`, ratio: (peakKb / idleRssKb).toFixed(2), target: 'info', verdict: 'info' },
+      {
+        measure: '(b) resources other than one of each per environment (duplicates, orphans)',
+        value: leftOver.length ? leftOver.join('; ') : '0',
+        target: '0',
+        verdict: leftOver.length ? 'missed' : 'met',
+      },
+      {
+        measure: '(b) activity retries (attempts beyond the first); most attempts of one activity',
+        value: `${many.retries}; ${many.maxAttempt}`,
+        target: 'most < 8 (CLOUD_RETRY)',
+        verdict: many.maxAttempt < 8 ? 'met' : 'missed',
+      },
+      {
+        measure: '(b) most requests served in any 60 s',
+        value: String(busiestMinute(many.requests)),
+        target: `≤ ${PER_MINUTE}`,
+        verdict: busiestMinute(many.requests) <= PER_MINUTE ? 'met' : 'missed',
+      },
+      {
+        measure: `(b) wall time, ${ENVIRONMENTS} environments`,
+        value: `${(many.wallMs / 1000).toFixed(1)} s`,
+        baseline: `${(floorMs / 1000).toFixed(1)} s floor (${served(many).length} requests at ${PER_MINUTE}/min)`,
+        ratio: ratio.toFixed(2),
+        target: `≤ ${TARGET_RATIO}`,
+        verdict: ratio <= TARGET_RATIO ? 'met' : 'missed',
+      },
+      {
+        measure: '(b) worker peak RSS (VmHWM)',
+        value: `${(peakKb / 1024).toFixed(0)} MiB`,
+        baseline: `${(idleRssKb / 1024).toFixed(0)} MiB at start`,
+        ratio: (peakKb / idleRssKb).toFixed(2),
+        target: 'info',
+        verdict: 'info',
+      },
     ];
     const notes = [
       `(a) requests by kind: ${byKind(served(one))}`,
@@ -259,10 +350,17 @@ async function main(): Promise<void> {
       ...many.failures.map((f) => `(b) failed: ${f}`),
       `local cloud: rate limit ${PER_MINUTE}/min and 5,000/h (its defaults, DigitalOcean's), realistic timing (droplet active ${REALISTIC_TIMING.dropletCreateMs / 1000} s after create, actions ${REALISTIC_TIMING.actionMs / 1000} s), droplet limit ${ENVIRONMENTS + 10}, droplets as SSH hosts on 127.${HOST_NETWORK}.x.y:${sshPort}`,
       `worker: dist/worker.js as a child process (prebuilt workflow bundle), DigitalOcean task queue limited to ${DIGITALOCEAN_ACTIVITIES_PER_SECOND} activity starts a second across workers, each request paced in the worker (250 in any 60.5 s, DIGITALOCEAN_REQUESTS_PER_MINUTE unset); Temporal dev server on this machine`,
-      'floor = requests served ÷ 250 a minute: the time the account budget alone needs for that many requests; the wall time also holds each environment\'s SSH work (mount, apt, compose up of PostgreSQL and five services, health gate) on the same 2 cores',
+      "floor = requests served ÷ 250 a minute: the time the account budget alone needs for that many requests; the wall time also holds each environment's SSH work (mount, apt, compose up of PostgreSQL and five services, health gate) on the same 2 cores",
       'each environment: register SSH key, VPC, firewall, droplet, wait, 20 GB volume, attach, reserved IP, then over SSH: mount, bootstrap, compose up, health gate (stack A as in examples/stack-a.yaml, names and VPC ranges distinct)',
     ];
-    console.log(writeResults('provision', `Provisioning stack A: API requests and ${ENVIRONMENTS} environments under 250 requests a minute`, rows, notes));
+    console.log(
+      writeResults(
+        'provision',
+        `Provisioning stack A: API requests and ${ENVIRONMENTS} environments under 250 requests a minute`,
+        rows,
+        notes,
+      ),
+    );
     for (const row of rows) console.log(`${row.measure}: ${row.value}${row.ratio ? ` (${row.ratio})` : ''} ${row.verdict ?? ''}`);
   } finally {
     if (worker) await stopWorker(worker);

@@ -47,15 +47,26 @@ async function main(): Promise<void> {
     },
   });
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-record-'));
-  const cloud = await LocalCloud.start({ stateDir, hostNetwork: 97, timing: { dropletCreateMs: 1000, actionMs: 150 }, rateLimit: { perMinute: 1e6, perHour: 1e6 } });
+  const cloud = await LocalCloud.start({
+    stateDir,
+    hostNetwork: 97,
+    timing: { dropletCreateMs: 1000, actionMs: 150 },
+    rateLimit: { perMinute: 1e6, perHour: 1e6 },
+  });
   const cloudWorker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: DIGITALOCEAN_TASK_QUEUE,
-    activities: createCloudActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), pollMs: { first: 100, max: 400 }, sshPublicKey: () => deployKey.public }),
+    activities: createCloudActivities({
+      digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }),
+      pollMs: { first: 100, max: 400 },
+      sshPublicKey: () => deployKey.public,
+    }),
   });
   const stackA = loadEnvironmentSpec(path.join(__dirname, '..', 'examples', 'stack-a.yaml'));
   // Runs on the stack A hosts take their arguments from its provisioning result.
-  const deploy = (images: Record<string, string>, consecutiveFailures?: number) => (provisioned: ProvisionResult) => [buildDeployInput({ result: provisioned, spec: stackA }, images, { consecutiveFailures })];
+  const deploy = (images: Record<string, string>, consecutiveFailures?: number) => (provisioned: ProvisionResult) => [
+    buildDeployInput({ result: provisioned, spec: stackA }, images, { consecutiveFailures }),
+  ];
   const runs: { file: string; type: string; args: unknown[] | ((provisioned: ProvisionResult) => unknown[]) }[] = [
     { file: 'provision-environment-stack-a.json', type: 'provisionEnvironment', args: [{ spec: stackA }] },
     // The same stack through the provider seam's neutral activities (patch provider-seam); the one above predates it.
@@ -68,21 +79,40 @@ async function main(): Promise<void> {
   ];
   const only = process.argv.slice(2);
   let provisioned: ProvisionResult | undefined;
-  await cloudWorker.runUntil(() => worker.runUntil(async () => {
-    for (const run of runs.filter((r) => only.length === 0 || only.includes(r.file))) {
-      if (typeof run.args === 'function' && !provisioned) {
-        provisioned = await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'provision-stack-a-for-recording', args: [{ spec: stackA }] });
+  await cloudWorker.runUntil(() =>
+    worker.runUntil(async () => {
+      for (const run of runs.filter((r) => only.length === 0 || only.includes(r.file))) {
+        if (typeof run.args === 'function' && !provisioned) {
+          provisioned = await env.client.workflow.execute('provisionEnvironment', {
+            taskQueue: TASK_QUEUE,
+            workflowId: 'provision-stack-a-for-recording',
+            args: [{ spec: stackA }],
+          });
+        }
+        const args = typeof run.args === 'function' ? run.args(provisioned!) : run.args;
+        const handle = await env.client.workflow.start(run.type, {
+          taskQueue: TASK_QUEUE,
+          workflowId: run.file.replace('.json', ''),
+          args,
+        });
+        const result: unknown = await handle.result().catch(() => undefined);
+        if (run.file === 'provision-environment-stack-a.json' && result) provisioned = result as ProvisionResult;
+        // The CLI's JSON is the format users export from production too (`temporal workflow show -o json`).
+        const json = execFileSync(cli, [
+          'workflow',
+          'show',
+          '--address',
+          env.address,
+          '--workflow-id',
+          handle.workflowId,
+          '--output',
+          'json',
+        ]);
+        writeFileSync(path.join(OUT, run.file), json);
+        console.log(`recorded ${run.file}`);
       }
-      const args = typeof run.args === 'function' ? run.args(provisioned!) : run.args;
-      const handle = await env.client.workflow.start(run.type, { taskQueue: TASK_QUEUE, workflowId: run.file.replace('.json', ''), args });
-      const result: unknown = await handle.result().catch(() => undefined);
-      if (run.file === 'provision-environment-stack-a.json' && result) provisioned = result as ProvisionResult;
-      // The CLI's JSON is the format users export from production too (`temporal workflow show -o json`).
-      const json = execFileSync(cli, ['workflow', 'show', '--address', env.address, '--workflow-id', handle.workflowId, '--output', 'json']);
-      writeFileSync(path.join(OUT, run.file), json);
-      console.log(`recorded ${run.file}`);
-    }
-  }));
+    }),
+  );
   await cloud.stop();
   rmSync(stateDir, { recursive: true, force: true });
   await env.teardown();

@@ -36,6 +36,7 @@ echo "== S3 server: $S3_SERVER_RESOLVED"
 
 check "build" "$bin/tsc" -b tsconfig.build.json  # -b builds the local cloud package (a project reference) first
 check "lint" "$bin/eslint" .
+check "format" "$bin/prettier" --check --log-level warn .
 check "typecheck" "$bin/tsc" -p tsconfig.json --noEmit
 
 results=.opsflow/jest-results.json

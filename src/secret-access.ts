@@ -17,7 +17,10 @@ export interface SecretAccess {
 }
 
 export function secretAccessFromEnv(env: NodeJS.ProcessEnv = process.env): SecretAccess {
-  const entries = (env.OPSFLOW_SECRET_ENV?.trim() || DEFAULT_SECRET_ENV).split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = (env.OPSFLOW_SECRET_ENV?.trim() || DEFAULT_SECRET_ENV)
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   return {
     envNames: entries.filter((e) => !e.endsWith('*')),
     envPrefixes: entries.filter((e) => e.endsWith('*')).map((e) => e.slice(0, -1)),

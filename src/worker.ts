@@ -45,7 +45,11 @@ export function createOpsWorker(options: OpsWorkerOptions): Promise<Worker> {
 }
 
 /** The worker for one provider's activities: its own queue, no workflows, and the server-side rate limit. */
-export function createCloudWorker(options: Pick<OpsWorkerOptions, 'connection' | 'namespace' | 'activities' | 'shutdownGraceTime' | 'dataConverter'> & { provider?: ProviderId }): Promise<Worker> {
+export function createCloudWorker(
+  options: Pick<OpsWorkerOptions, 'connection' | 'namespace' | 'activities' | 'shutdownGraceTime' | 'dataConverter'> & {
+    provider?: ProviderId;
+  },
+): Promise<Worker> {
   const provider = options.provider ?? 'digitalocean';
   return Worker.create({
     connection: options.connection,

@@ -35,11 +35,15 @@ export const generateBackupKey = () => randomBytes(MIN_KEY_BYTES).toString('base
 
 /** Keys from a setting's text; `source` names the setting in errors, never the value. */
 export function parseBackupKeys(text: string, source: string): BackupKey[] {
-  const values = text.split(/[\n,]/).map((v) => v.trim()).filter(Boolean);
+  const values = text
+    .split(/[\n,]/)
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (values.length === 0) throw new Error(`${source} holds no key`);
   return values.map((value, i) => {
     const secret = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
-    if (secret.length < MIN_KEY_BYTES) throw new Error(`${source}: key ${i + 1} is not base64 of at least ${MIN_KEY_BYTES} bytes (make one with: openssl rand -base64 32)`);
+    if (secret.length < MIN_KEY_BYTES)
+      throw new Error(`${source}: key ${i + 1} is not base64 of at least ${MIN_KEY_BYTES} bytes (make one with: openssl rand -base64 32)`);
     return { id: backupKeyId(secret), secret };
   });
 }

@@ -50,7 +50,9 @@ export class CommandFailed extends Error {
     readonly where: string,
     readonly exit: CommandExit,
   ) {
-    super(`${command} on ${where} ${exitDescription(exit)}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+    super(
+      `${command} on ${where} ${exitDescription(exit)}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+    );
     this.name = 'CommandFailed';
   }
 }
@@ -82,7 +84,10 @@ export class TailBuffer {
  * Runs a short command (a query, `--version`) to completion and returns its stdout; throws
  * CommandFailed unless it exits 0. Not for dumps: it keeps stdout in memory (up to maxBytes).
  */
-export async function runToCompletion(runner: CommandRunner, command: CommandSpec & { input?: string; maxBytes?: number }): Promise<string> {
+export async function runToCompletion(
+  runner: CommandRunner,
+  command: CommandSpec & { input?: string; maxBytes?: number },
+): Promise<string> {
   const running = await runner.start(command);
   const limit = command.maxBytes ?? 16 * 1024 * 1024;
   const chunks: Buffer[] = [];

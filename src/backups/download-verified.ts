@@ -81,7 +81,11 @@ export async function downloadVerified(input: DownloadInput): Promise<VerifiedOb
     }
     const actual = hash.digest('hex');
     if (bytes !== expected || actual !== manifest.sha256) {
-      throw new BackupError('ChecksumMismatch', `${key}: ${bytes} bytes with SHA-256 ${actual}; its manifest says ${expected} bytes with SHA-256 ${manifest.sha256}`, false);
+      throw new BackupError(
+        'ChecksumMismatch',
+        `${key}: ${bytes} bytes with SHA-256 ${actual}; its manifest says ${expected} bytes with SHA-256 ${manifest.sha256}`,
+        false,
+      );
     }
     input.onProgress?.({ bytesDownloaded: bytes });
     return {
@@ -96,8 +100,13 @@ export async function downloadVerified(input: DownloadInput): Promise<VerifiedOb
 }
 
 async function* chunksOf(handle: FileHandle, size: number): AsyncGenerator<Buffer> {
-  for (let position = 0; position < size; ) {
-    const { bytesRead, buffer } = await handle.read(Buffer.alloc(Math.min(256 * 1024, size - position)), 0, Math.min(256 * 1024, size - position), position);
+  for (let position = 0; position < size;) {
+    const { bytesRead, buffer } = await handle.read(
+      Buffer.alloc(Math.min(256 * 1024, size - position)),
+      0,
+      Math.min(256 * 1024, size - position),
+      position,
+    );
     if (bytesRead === 0) throw new Error(`the downloaded copy ended at ${position} of ${size} bytes`);
     position += bytesRead;
     yield buffer.subarray(0, bytesRead);
@@ -111,10 +120,18 @@ async function anonymousFile(tmpDir: string, needed: number): Promise<FileHandle
     const fs = await statfs(tmpDir);
     free = fs.bavail * fs.bsize;
   } catch (err) {
-    throw new BackupError('NoTempSpace', `cannot use ${tmpDir} for the download (OPSFLOW_BACKUP_TMPDIR): ${(err as NodeJS.ErrnoException).code ?? String(err)}`, false);
+    throw new BackupError(
+      'NoTempSpace',
+      `cannot use ${tmpDir} for the download (OPSFLOW_BACKUP_TMPDIR): ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      false,
+    );
   }
   if (free < needed) {
-    throw new BackupError('NoTempSpace', `the backup is ${needed} bytes and ${tmpDir} has ${free} free; the whole object is checked before any of it is restored, so set OPSFLOW_BACKUP_TMPDIR to a folder with room`, false);
+    throw new BackupError(
+      'NoTempSpace',
+      `the backup is ${needed} bytes and ${tmpDir} has ${free} free; the whole object is checked before any of it is restored, so set OPSFLOW_BACKUP_TMPDIR to a folder with room`,
+      false,
+    );
   }
   const dir = await mkdtemp(path.join(tmpDir, 'opsflow-restore-'));
   try {

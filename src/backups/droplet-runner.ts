@@ -90,11 +90,26 @@ export function dropletRunners(deps: DropletRunnerDeps): (place: DropletAddress)
 async function publicAddress(client: DigitalOceanClient, name: string): Promise<string> {
   // `name` narrows the listing where the API supports it; the exact match is checked here.
   const droplets = (await dropletsApi(client).list({ name })).filter((d) => d.name === name);
-  if (droplets.length === 0) throw new BackupError('DropletNotFound', `no droplet named ${name} in the account (the policy's in.environment and in.droplet name it)`, false);
-  if (droplets.length > 1) throw new BackupError('DropletNotFound', `${droplets.length} droplets are named ${name} (ids ${droplets.map((d) => d.id).join(', ')}); cannot tell which one to back up`, false);
+  if (droplets.length === 0)
+    throw new BackupError(
+      'DropletNotFound',
+      `no droplet named ${name} in the account (the policy's in.environment and in.droplet name it)`,
+      false,
+    );
+  if (droplets.length > 1)
+    throw new BackupError(
+      'DropletNotFound',
+      `${droplets.length} droplets are named ${name} (ids ${droplets.map((d) => d.id).join(', ')}); cannot tell which one to back up`,
+      false,
+    );
   const droplet = droplets[0]!;
   const address = droplet.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
-  if (!address) throw new BackupError('DropletUnreachable', `droplet ${name} (id ${droplet.id}, ${droplet.status}) has no public IPv4 address yet`, true);
+  if (!address)
+    throw new BackupError(
+      'DropletUnreachable',
+      `droplet ${name} (id ${droplet.id}, ${droplet.status}) has no public IPv4 address yet`,
+      true,
+    );
   return address;
 }
 
@@ -112,7 +127,11 @@ async function hostKeysFor(deps: DropletRunnerDeps, place: DropletAddress, name:
   try {
     known = await readKnownHosts(deps.knownHostsFile, host, port);
   } catch (err) {
-    throw new BackupError('HostKeyUnknown', `cannot read the known_hosts file ${deps.knownHostsFile} for droplet ${name}: ${(err as Error).message}`, false);
+    throw new BackupError(
+      'HostKeyUnknown',
+      `cannot read the known_hosts file ${deps.knownHostsFile} for droplet ${name}: ${(err as Error).message}`,
+      false,
+    );
   }
   if (known.fingerprints.length > 0) return known.fingerprints;
 
@@ -138,7 +157,10 @@ async function hostKeysFor(deps: DropletRunnerDeps, place: DropletAddress, name:
 async function presentedFingerprint(host: string, port: number, readyTimeoutMs = 10_000): Promise<string | undefined> {
   try {
     const impossible = 'SHA256:' + 'A'.repeat(43);
-    const c = await connect({ host, port, username: 'root', privateKey: '', hostKey: { pinned: [impossible] } }, { readyTimeoutMs: Math.min(readyTimeoutMs, 10_000) });
+    const c = await connect(
+      { host, port, username: 'root', privateKey: '', hostKey: { pinned: [impossible] } },
+      { readyTimeoutMs: Math.min(readyTimeoutMs, 10_000) },
+    );
     c.close();
   } catch (err) {
     if (err instanceof HostKeyMismatchError) return err.presented;

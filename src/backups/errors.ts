@@ -37,7 +37,15 @@ export function classifyCommandFailure(err: CommandFailed, what: string): Backup
   return new BackupError(permanent ? 'DumpRefused' : 'DumpFailed', `${what}: ${err.message}`, !permanent, { cause: err });
 }
 
-const REFUSED_S3_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'NoSuchBucket', 'InvalidBucketName', 'AuthorizationHeaderMalformed', 'InvalidArgument']);
+const REFUSED_S3_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'NoSuchBucket',
+  'InvalidBucketName',
+  'AuthorizationHeaderMalformed',
+  'InvalidArgument',
+]);
 
 /** An S3 SDK error (or a socket error under it) as a BackupError. */
 export function classifyS3Failure(err: unknown, what: string): BackupError {

@@ -91,7 +91,15 @@ export function seriesPrefix(destinationPrefix: string, policy: string, target: 
   return `${policyPrefix(destinationPrefix, policy)}${target}/${database ?? 'archive'}/`;
 }
 
-export function backupKey(input: { prefix: string; policy: string; target: string; database?: string; takenAt: string; compression: 'gzip' | 'none'; format?: DumpFormat }): string {
+export function backupKey(input: {
+  prefix: string;
+  policy: string;
+  target: string;
+  database?: string;
+  takenAt: string;
+  compression: 'gzip' | 'none';
+  format?: DumpFormat;
+}): string {
   const body = input.format === 'postgresql-custom' ? 'pgdump' : input.database === undefined ? 'tar' : 'sql';
   const suffix = input.compression === 'gzip' ? '.gz' : '';
   return `${seriesPrefix(input.prefix, input.policy, input.target, input.database)}${compactTime(input.takenAt)}.${body}${suffix}`;

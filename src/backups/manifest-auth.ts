@@ -47,7 +47,11 @@ export function authenticateManifest(raw: unknown, keyring: BackupKeyring, key: 
     );
   }
   if (version !== 2 || typeof m.keyId !== 'string' || typeof m.mac !== 'string') {
-    throw new BackupError('BackupNotAuthentic', `${key}: its manifest is not a signed opsflow manifest (format ${JSON.stringify(version)})`, false);
+    throw new BackupError(
+      'BackupNotAuthentic',
+      `${key}: its manifest is not a signed opsflow manifest (format ${JSON.stringify(version)})`,
+      false,
+    );
   }
   const signer = keyring.find(m.keyId);
   if (!signer) {
@@ -67,9 +71,14 @@ export function authenticateManifest(raw: unknown, keyring: BackupKeyring, key: 
   }
   const given = /^[0-9a-f]{64}$/.test(mac) ? Buffer.from(mac, 'hex') : Buffer.alloc(0);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new BackupError('BackupNotAuthentic', `${key}: its manifest's signature does not match its content (key ${signer.id}): it was changed or written by someone else`, false);
+    throw new BackupError(
+      'BackupNotAuthentic',
+      `${key}: its manifest's signature does not match its content (key ${signer.id}): it was changed or written by someone else`,
+      false,
+    );
   }
   // Authentic, but a genuine manifest copied beside another object is not that object's.
-  if (m.key !== key) throw new BackupError('BackupNotAuthentic', `${key}: its manifest was signed for ${JSON.stringify(m.key)}, not for this key`, false);
+  if (m.key !== key)
+    throw new BackupError('BackupNotAuthentic', `${key}: its manifest was signed for ${JSON.stringify(m.key)}, not for this key`, false);
   return m as BackupManifest;
 }

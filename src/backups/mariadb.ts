@@ -29,18 +29,41 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
 
   function query(access: DatabaseAccess, database: string | undefined, sql: string): Promise<string> {
     const { args, env } = connection(access);
-    const spec: CommandSpec = { argv: [client, ...args, '--batch', '--skip-column-names', '--connect-timeout=10', ...(database ? [`--database=${assertDatabaseName(database)}`] : [])], env };
+    const spec: CommandSpec = {
+      argv: [
+        client,
+        ...args,
+        '--batch',
+        '--skip-column-names',
+        '--connect-timeout=10',
+        ...(database ? [`--database=${assertDatabaseName(database)}`] : []),
+      ],
+      env,
+    };
     return runToCompletion(access.runner, { ...spec, input: sql });
   }
 
   async function tableStats(access: DatabaseAccess, database: string): Promise<TableStats[]> {
-    const tables = (await query(access, database, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name;\n"))
+    const tables = (
+      await query(
+        access,
+        database,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name;\n",
+      )
+    )
       .split('\n')
       .filter(Boolean);
     if (tables.length === 0) return [];
     const counts = tables.map((t) => `SELECT ${literal(t)}, COUNT(*) FROM ${quoted(t)}`).join(' UNION ALL ');
-    const out = await query(access, database, `START TRANSACTION WITH CONSISTENT SNAPSHOT;\n${counts};\nCOMMIT;\nCHECKSUM TABLE ${tables.map(quoted).join(', ')};\n`);
-    const lines = out.split('\n').filter(Boolean).map((l) => l.split('\t'));
+    const out = await query(
+      access,
+      database,
+      `START TRANSACTION WITH CONSISTENT SNAPSHOT;\n${counts};\nCOMMIT;\nCHECKSUM TABLE ${tables.map(quoted).join(', ')};\n`,
+    );
+    const lines = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'));
     const rows = new Map(lines.slice(0, tables.length).map(([t, n]) => [t, Number(n)]));
     // CHECKSUM TABLE names each table `<database>.<table>`.
     const sums = new Map(lines.slice(tables.length).map(([t, sum]) => [(t ?? '').slice(database.length + 1), sum ?? '']));
@@ -54,17 +77,48 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
       const toolVersion = firstLine(await runToCompletion(access.runner, { argv: [dumper, '--version'] }));
       const serverVersion = (await query(access, undefined, 'SELECT VERSION();\n')).trim();
       const tables = await tableStats(access, database);
-      const size = (await query(access, database, 'SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE();\n')).trim();
+      const size = (
+        await query(
+          access,
+          database,
+          'SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE();\n',
+        )
+      ).trim();
       const { args, env } = connection(access);
       // No --databases: the dump has no CREATE DATABASE / USE, so it restores under any name.
-      const argv = [dumper, ...args, '--single-transaction', '--routines', '--triggers', '--hex-blob', '--default-character-set=utf8mb4', assertDatabaseName(database)];
-      return { source: commandSource(access.runner, { argv, env }), format: 'mysql-sql', tables, serverVersion, toolVersion, sizeHint: Number(size) || undefined, release: async () => undefined };
+      const argv = [
+        dumper,
+        ...args,
+        '--single-transaction',
+        '--routines',
+        '--triggers',
+        '--hex-blob',
+        '--default-character-set=utf8mb4',
+        assertDatabaseName(database),
+      ];
+      return {
+        source: commandSource(access.runner, { argv, env }),
+        format: 'mysql-sql',
+        tables,
+        serverVersion,
+        toolVersion,
+        sizeHint: Number(size) || undefined,
+        release: async () => undefined,
+      };
     },
 
     tableStats,
 
     async exists(access, database) {
-      return (await query(access, undefined, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${assertDatabaseName(database)}';\n`)).trim() === '1';
+      return (
+        (
+          await query(
+            access,
+            undefined,
+            `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${assertDatabaseName(database)}';\n`,
+          )
+        ).trim() === '1'
+      );
     },
 
     async create(access, database) {
@@ -77,7 +131,10 @@ function mariadbEngine(kind: 'mysql' | 'mariadb'): DatabaseEngine {
 
     async startRestore(access, database) {
       const { args, env } = connection(access);
-      const running = await access.runner.start({ argv: [client, ...args, '--binary-mode', '--local-infile=0', `--database=${assertDatabaseName(database)}`], env });
+      const running = await access.runner.start({
+        argv: [client, ...args, '--binary-mode', '--local-infile=0', `--database=${assertDatabaseName(database)}`],
+        env,
+      });
       return { running, command: client, where: access.runner.where };
     },
   };

@@ -6,7 +6,14 @@
 // pg_restore: an archive holds SQL for the server only, never psql meta-commands (`\!` runs a
 // shell command in psql), so nothing in a backup can run a program on the machine restoring it.
 import { CommandFailed, runToCompletion, type CommandSpec, type RunningCommand } from './command-runner';
-import { assertDatabaseName, firstLine, restoreStagingNames, type DatabaseAccess, type DatabaseEngine, type PreparedDump } from './database';
+import {
+  assertDatabaseName,
+  firstLine,
+  restoreStagingNames,
+  type DatabaseAccess,
+  type DatabaseEngine,
+  type PreparedDump,
+} from './database';
 import { commandSource } from './dump-source';
 import type { TableStats } from './keys';
 
@@ -29,7 +36,21 @@ function connection(access: DatabaseAccess): { args: string[]; env: Record<strin
 /** psql for opsflow's own queries only: what it reads is written here, never taken from a bucket. */
 function psql(access: DatabaseAccess, database: string): CommandSpec {
   const { args, env } = connection(access);
-  return { argv: ['psql', '--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '--set', 'ON_ERROR_STOP=1', ...args, '--dbname', assertDatabaseName(database)], env };
+  return {
+    argv: [
+      'psql',
+      '--no-psqlrc',
+      '--quiet',
+      '--no-align',
+      '--tuples-only',
+      '--set',
+      'ON_ERROR_STOP=1',
+      ...args,
+      '--dbname',
+      assertDatabaseName(database),
+    ],
+    env,
+  };
 }
 
 /**
@@ -70,7 +91,9 @@ export const postgresql: DatabaseEngine = {
   async prepareDump(access: DatabaseAccess, database: string): Promise<PreparedDump> {
     const toolVersion = firstLine(await runToCompletion(access.runner, { argv: ['pg_dump', '--version'] }));
     const session = await access.runner.start(psql(access, database));
-    session.stdin.write(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\nSELECT version();\nSELECT pg_database_size(current_database());\n${STATS_SQL};\n\\echo ${READY}\n`);
+    session.stdin.write(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\nSELECT version();\nSELECT pg_database_size(current_database());\n${STATS_SQL};\n\\echo ${READY}\n`,
+    );
     let lines: string[];
     try {
       lines = await readUntil(session, READY, 'psql');
@@ -82,7 +105,10 @@ export const postgresql: DatabaseEngine = {
     session.stdout.resume();
     const [snapshot, serverVersion, size, stats] = lines.filter((l) => l.trim() !== '');
     const { args, env } = connection(access);
-    const source = commandSource(access.runner, { argv: ['pg_dump', ...args, '--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--dbname', assertDatabaseName(database)], env });
+    const source = commandSource(access.runner, {
+      argv: ['pg_dump', ...args, '--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--dbname', assertDatabaseName(database)],
+      env,
+    });
     return {
       source,
       format: 'postgresql-custom',
@@ -104,17 +130,26 @@ export const postgresql: DatabaseEngine = {
   },
 
   async exists(access, database) {
-    const out = await runToCompletion(access.runner, { ...psql(access, MAINTENANCE_DB), input: `SELECT count(*) FROM pg_database WHERE datname = ${literal(database)};\n` });
+    const out = await runToCompletion(access.runner, {
+      ...psql(access, MAINTENANCE_DB),
+      input: `SELECT count(*) FROM pg_database WHERE datname = ${literal(database)};\n`,
+    });
     return out.trim() === '1';
   },
 
   async create(access, database) {
     // template0: a dump restores into a database with nothing in it, as pg_dump's manual advises.
-    await runToCompletion(access.runner, { ...psql(access, MAINTENANCE_DB), input: `CREATE DATABASE ${ident(database)} TEMPLATE template0;\n` });
+    await runToCompletion(access.runner, {
+      ...psql(access, MAINTENANCE_DB),
+      input: `CREATE DATABASE ${ident(database)} TEMPLATE template0;\n`,
+    });
   },
 
   async drop(access, database) {
-    await runToCompletion(access.runner, { ...psql(access, MAINTENANCE_DB), input: `DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE);\n` });
+    await runToCompletion(access.runner, {
+      ...psql(access, MAINTENANCE_DB),
+      input: `DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE);\n`,
+    });
   },
 
   async startRestore(access, database) {
@@ -133,7 +168,10 @@ export const postgresql: DatabaseEngine = {
     const swap = exists
       ? `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(database)} AND pid <> pg_backend_pid();\nALTER DATABASE ${ident(database)} RENAME TO ${ident(replaced)};\n`
       : '';
-    await runToCompletion(access.runner, { ...psql(access, MAINTENANCE_DB), input: `BEGIN;\n${swap}ALTER DATABASE ${ident(staging)} RENAME TO ${ident(database)};\nCOMMIT;\n` });
+    await runToCompletion(access.runner, {
+      ...psql(access, MAINTENANCE_DB),
+      input: `BEGIN;\n${swap}ALTER DATABASE ${ident(staging)} RENAME TO ${ident(database)};\nCOMMIT;\n`,
+    });
     await this.drop(access, replaced);
   },
 };

@@ -57,5 +57,9 @@ export async function applyVerifiedObject(input: ApplyInput): Promise<{ bytesRes
 }
 
 function restoreFailed(input: ApplyInput, exit: CommandExit): BackupError {
-  return new BackupError('RestoreFailed', `restore of ${input.key}: ${new CommandFailed(input.sinkLabel.command, input.sinkLabel.where, exit).message}`, false);
+  return new BackupError(
+    'RestoreFailed',
+    `restore of ${input.key}: ${new CommandFailed(input.sinkLabel.command, input.sinkLabel.where, exit).message}`,
+    false,
+  );
 }

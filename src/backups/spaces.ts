@@ -59,27 +59,42 @@ export async function getJson<T>(s3: S3Client, bucket: string, key: string): Pro
 }
 
 export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value, null, 2) + '\n', ContentType: 'application/json' }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value, null, 2) + '\n', ContentType: 'application/json' }),
+  );
 }
 
 /** Deletes keys, 1000 per request (the S3 limit); a key already gone counts as deleted. */
 export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) {
     const batch = keys.slice(i, i + 1000);
-    const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    const result = await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+    );
     const failed = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-    if (failed.length) throw Object.assign(new Error(`could not delete ${failed.map((e) => `${e.Key} (${e.Code})`).join(', ')}`), { name: failed[0]?.Code ?? 'DeleteFailed' });
+    if (failed.length)
+      throw Object.assign(new Error(`could not delete ${failed.map((e) => `${e.Key} (${e.Code})`).join(', ')}`), {
+        name: failed[0]?.Code ?? 'DeleteFailed',
+      });
   }
 }
 
 /** Multipart uploads still pending under exactly `key` (or every key under a prefix). */
-export async function pendingUploads(s3: S3Client, bucket: string, keyOrPrefix: string, exact = true): Promise<{ key: string; uploadId: string }[]> {
+export async function pendingUploads(
+  s3: S3Client,
+  bucket: string,
+  keyOrPrefix: string,
+  exact = true,
+): Promise<{ key: string; uploadId: string }[]> {
   const found: { key: string; uploadId: string }[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
-    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: keyOrPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
-    for (const u of page.Uploads ?? []) if (u.Key && u.UploadId && (!exact || u.Key === keyOrPrefix)) found.push({ key: u.Key, uploadId: u.UploadId });
+    const page = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: keyOrPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+    );
+    for (const u of page.Uploads ?? [])
+      if (u.Key && u.UploadId && (!exact || u.Key === keyOrPrefix)) found.push({ key: u.Key, uploadId: u.UploadId });
     if (!page.IsTruncated) return found;
     keyMarker = page.NextKeyMarker;
     uploadIdMarker = page.NextUploadIdMarker;

@@ -26,7 +26,8 @@ export interface SshRunnerOptions {
 /** SSH client failures while opening a channel or connecting, in backup terms. */
 export function sshFailure(err: unknown, what: string): BackupError {
   if (err instanceof BackupError) return err;
-  if (!(err instanceof SshError)) return new BackupError('DropletUnreachable', `${what}: ${(err as Error)?.message ?? String(err)}`, true, { cause: err });
+  if (!(err instanceof SshError))
+    return new BackupError('DropletUnreachable', `${what}: ${(err as Error)?.message ?? String(err)}`, true, { cause: err });
   switch (err.kind) {
     case 'authentication':
     case 'host-key':
@@ -69,7 +70,10 @@ export function sshRunner(options: SshRunnerOptions): CommandRunner {
     idleTimer = setTimeout(() => {
       if (active > 0 || connection !== closing) return;
       connection = undefined;
-      void closing.then((c) => c.close(), () => undefined);
+      void closing.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     }, idleMs);
     idleTimer.unref();
   }
@@ -80,13 +84,28 @@ export function sshRunner(options: SshRunnerOptions): CommandRunner {
    */
   function containerOf(ssh: SshConnection, service: string): Promise<string> {
     container ??= (async () => {
-      const found = await ssh.exec(['docker', 'ps', '--filter', `label=com.docker.compose.service=${service}`, '--format', '{{.Names}}'], { tailBytes: 16 * 1024, timeoutMs: 30_000 });
+      const found = await ssh.exec(['docker', 'ps', '--filter', `label=com.docker.compose.service=${service}`, '--format', '{{.Names}}'], {
+        tailBytes: 16 * 1024,
+        timeoutMs: 30_000,
+      });
       if (found.exitCode !== 0) {
         const detail = found.stderrTail.trim().split('\n').slice(-2).join(' | ');
-        throw new BackupError('DumpFailed', `listing the containers on ${options.where}: docker ps exited with status ${found.exitCode}${detail ? `: ${detail}` : ''}`, true);
+        throw new BackupError(
+          'DumpFailed',
+          `listing the containers on ${options.where}: docker ps exited with status ${found.exitCode}${detail ? `: ${detail}` : ''}`,
+          true,
+        );
       }
-      const names = found.stdoutTail.split('\n').map((n) => n.trim()).filter(Boolean);
-      if (names.length > 1) throw new BackupError('Unsupported', `compose service ${service} runs in ${names.length} containers on ${options.where} (${names.join(', ')}); a backup needs exactly one`, false);
+      const names = found.stdoutTail
+        .split('\n')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      if (names.length > 1)
+        throw new BackupError(
+          'Unsupported',
+          `compose service ${service} runs in ${names.length} containers on ${options.where} (${names.join(', ')}); a backup needs exactly one`,
+          false,
+        );
       return names[0] ?? service;
     })().catch((err: unknown) => {
       container = undefined;
@@ -115,9 +134,19 @@ export function sshRunner(options: SshRunnerOptions): CommandRunner {
       let stream;
       try {
         const argv = options.service
-          ? ['docker', 'exec', '-i', ...Object.keys(env).flatMap((name) => ['-e', name]), await containerOf(ssh, options.service), ...command.argv]
+          ? [
+              'docker',
+              'exec',
+              '-i',
+              ...Object.keys(env).flatMap((name) => ['-e', name]),
+              await containerOf(ssh, options.service),
+              ...command.argv,
+            ]
           : command.argv;
-        stream = await ssh.execStream({ argv }, { stdin, env, signal: stopper.signal, tailBytes: 4096, onStderr: (chunk) => stderr.push(chunk) });
+        stream = await ssh.execStream(
+          { argv },
+          { stdin, env, signal: stopper.signal, tailBytes: 4096, onStderr: (chunk) => stderr.push(chunk) },
+        );
       } catch (err) {
         releaseOnce();
         throw sshFailure(err, `starting ${command.argv[0]} on ${options.where}`);
@@ -127,7 +156,11 @@ export function sshRunner(options: SshRunnerOptions): CommandRunner {
         (err: unknown): CommandExit => {
           const tail = stderr.toString();
           if (killed) return { exitCode: null, signal: 'SIGTERM', stderrTail: tail };
-          return { exitCode: null, signal: null, stderrTail: `${tail}${tail && !tail.endsWith('\n') ? '\n' : ''}${(err as Error).message}` };
+          return {
+            exitCode: null,
+            signal: null,
+            stderrTail: `${tail}${tail && !tail.endsWith('\n') ? '\n' : ''}${(err as Error).message}`,
+          };
         },
       );
       void completion.finally(releaseOnce);

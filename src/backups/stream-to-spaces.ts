@@ -24,7 +24,10 @@ export interface BackupProgress {
 }
 
 /** What the caller knows of the backup before it starts; the rest of the manifest is measured. */
-export type ManifestBase = Omit<BackupManifest, 'formatVersion' | 'key' | 'compression' | 'compressedBytes' | 'uncompressedBytes' | 'sha256' | 'startedAt' | 'endedAt' | 'keyId' | 'mac'>;
+export type ManifestBase = Omit<
+  BackupManifest,
+  'formatVersion' | 'key' | 'compression' | 'compressedBytes' | 'uncompressedBytes' | 'sha256' | 'startedAt' | 'endedAt' | 'keyId' | 'mac'
+>;
 
 export interface StreamBackupInput {
   source: DumpSource;
@@ -102,7 +105,12 @@ export async function streamBackupToSpaces(input: StreamBackupInput): Promise<Ba
 
   const upload = new Upload({
     client: s3,
-    params: { Bucket: bucket, Key: key, Body: body, ContentType: input.compression === 'gzip' ? 'application/gzip' : 'application/octet-stream' },
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: input.compression === 'gzip' ? 'application/gzip' : 'application/octet-stream',
+    },
     partSize: input.partSize ?? partSizeFor(input.sizeHint),
     queueSize: input.queueSize ?? 4,
     leavePartsOnError: false,
@@ -135,17 +143,20 @@ export async function streamBackupToSpaces(input: StreamBackupInput): Promise<Ba
     input.signal?.removeEventListener('abort', onAbort);
   }
 
-  const manifest = signManifest({
-    formatVersion: 2,
-    ...input.manifest,
-    key,
-    compression: input.compression,
-    compressedBytes,
-    uncompressedBytes: bytesRead,
-    sha256: hash.digest('hex'),
-    startedAt,
-    endedAt: new Date().toISOString(),
-  }, input.signingKey);
+  const manifest = signManifest(
+    {
+      formatVersion: 2,
+      ...input.manifest,
+      key,
+      compression: input.compression,
+      compressedBytes,
+      uncompressedBytes: bytesRead,
+      sha256: hash.digest('hex'),
+      startedAt,
+      endedAt: new Date().toISOString(),
+    },
+    input.signingKey,
+  );
   bytesUploaded = compressedBytes;
   report(true);
   try {

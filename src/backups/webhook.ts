@@ -11,9 +11,18 @@ export async function postWebhook(url: string, text: string, fetchImpl: typeof f
   }
   let response: Response;
   try {
-    response = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }), signal: AbortSignal.timeout(15_000) });
+    response = await fetchImpl(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text }),
+      signal: AbortSignal.timeout(15_000),
+    });
   } catch (err) {
-    throw new BackupError('WebhookFailed', `webhook at ${host} unreachable: ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`, true);
+    throw new BackupError(
+      'WebhookFailed',
+      `webhook at ${host} unreachable: ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`,
+      true,
+    );
   }
   await response.arrayBuffer().catch(() => undefined);
   if (response.ok) return { status: response.status };

@@ -11,7 +11,11 @@ import { rolloutJsonSchema } from '../specs/rollout';
 import { notOneOf } from '../specs/messages';
 import { OPSFLOW_VERSION } from '../version';
 
-const SPEC_SCHEMAS: Record<string, () => unknown> = { environment: environmentJsonSchema, 'backup-policy': backupPolicyJsonSchema, rollout: rolloutJsonSchema };
+const SPEC_SCHEMAS: Record<string, () => unknown> = {
+  environment: environmentJsonSchema,
+  'backup-policy': backupPolicyJsonSchema,
+  rollout: rolloutJsonSchema,
+};
 import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
 import { connectClient, startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
@@ -86,7 +90,14 @@ export function buildCli(): Command {
         return;
       }
       await withClient(async (client) => {
-        const handle = await startOperation(client, 'provisionEnvironment', provisionWorkflowId(spec.name), [{ spec }], `provision ${spec.name} in ${spec.region}`, opts.wait ? { waitForEnvironment: true } : undefined);
+        const handle = await startOperation(
+          client,
+          'provisionEnvironment',
+          provisionWorkflowId(spec.name),
+          [{ spec }],
+          `provision ${spec.name} in ${spec.region}`,
+          opts.wait ? { waitForEnvironment: true } : undefined,
+        );
         console.log(`Provisioning ${spec.name}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
         console.log(formatProvisionResult(await followProgress<ProvisionResult>(handle)));
@@ -95,28 +106,51 @@ export function buildCli(): Command {
 
   program
     .command('deploy')
-    .description("deploy new images to a provisioned environment; a release that fails its health gate is rolled back")
+    .description('deploy new images to a provisioned environment; a release that fails its health gate is rolled back')
     .argument('<environment>')
-    .option('--set <service=tag>', 'a service and its new tag, or a full image (registry/name:tag); repeat per service', (value: string, list: string[]) => [...list, value], [] as string[])
-    .option('--consecutive-failures <n>', 'failed probes in a row that fail the health gate (default: each check\'s attempts)', positiveInteger)
+    .option(
+      '--set <service=tag>',
+      'a service and its new tag, or a full image (registry/name:tag); repeat per service',
+      (value: string, list: string[]) => [...list, value],
+      [] as string[],
+    )
+    .option(
+      '--consecutive-failures <n>',
+      "failed probes in a row that fail the health gate (default: each check's attempts)",
+      positiveInteger,
+    )
     .option('--detach', 'start it and return; follow with `opsflow status <workflow id>`')
     .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --type deployRelease --input-file`) and exit')
     .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')
-    .action(async (environment: string, opts: { set: string[]; consecutiveFailures?: number; detach?: boolean; printInput?: boolean; wait?: boolean }) => {
-      const sets = parseSets(opts.set); // refuses a malformed --set before connecting
-      await withClient(async (client) => {
-        const input = buildDeployInput(await deployBasis(client, environment), sets, { consecutiveFailures: opts.consecutiveFailures });
-        if (opts.printInput) {
-          console.log(JSON.stringify(input));
-          return;
-        }
-        const what = Object.entries(input.images).map(([service, image]) => `${service} ${image}`).join(', ');
-        const handle = await startOperation(client, 'deployRelease', deployWorkflowId(environment, uniqueSuffix()), [input], `deploy ${what} to ${environment}`, opts.wait ? { waitForEnvironment: true } : undefined);
-        console.log(`Deploying ${what} to ${environment}: workflow ${handle.workflowId}`);
-        if (opts.detach) return;
-        console.log(formatDeployResult(await followProgress<DeployResult>(handle)));
-      });
-    });
+    .action(
+      async (
+        environment: string,
+        opts: { set: string[]; consecutiveFailures?: number; detach?: boolean; printInput?: boolean; wait?: boolean },
+      ) => {
+        const sets = parseSets(opts.set); // refuses a malformed --set before connecting
+        await withClient(async (client) => {
+          const input = buildDeployInput(await deployBasis(client, environment), sets, { consecutiveFailures: opts.consecutiveFailures });
+          if (opts.printInput) {
+            console.log(JSON.stringify(input));
+            return;
+          }
+          const what = Object.entries(input.images)
+            .map(([service, image]) => `${service} ${image}`)
+            .join(', ');
+          const handle = await startOperation(
+            client,
+            'deployRelease',
+            deployWorkflowId(environment, uniqueSuffix()),
+            [input],
+            `deploy ${what} to ${environment}`,
+            opts.wait ? { waitForEnvironment: true } : undefined,
+          );
+          console.log(`Deploying ${what} to ${environment}: workflow ${handle.workflowId}`);
+          if (opts.detach) return;
+          console.log(formatDeployResult(await followProgress<DeployResult>(handle)));
+        });
+      },
+    );
 
   program
     .command('doctor')
@@ -147,7 +181,10 @@ export function buildCli(): Command {
       const { group, policies } = loadBackupPolicies(file); // refuses a bad policy before touching anything
       await withClient(async (client) => {
         const plan = opts.dryRun ? await planSchedules(client, policies, group) : await applySchedules(client, policies, group);
-        for (const item of plan) console.log(`${opts.dryRun && item.action !== 'unchanged' ? `would ${item.action}` : item.action}  ${item.scheduleId}  (${item.describe})`);
+        for (const item of plan)
+          console.log(
+            `${opts.dryRun && item.action !== 'unchanged' ? `would ${item.action}` : item.action}  ${item.scheduleId}  (${item.describe})`,
+          );
       });
     });
   schedules
@@ -158,8 +195,12 @@ export function buildCli(): Command {
         const listings = await listSchedules(client);
         if (listings.length === 0) console.log('no opsflow schedules');
         for (const l of listings) {
-          const last = l.lastRun ? `last ${l.lastRun.workflowId} ${l.lastRun.status} at ${l.lastRun.startedAt.toISOString()}` : 'not run yet';
-          console.log(`${l.scheduleId}  ${l.spec}${l.paused ? '  PAUSED' : ''}  next ${l.nextRun?.toISOString() ?? '-'}  ${last}  (group ${l.group})`);
+          const last = l.lastRun
+            ? `last ${l.lastRun.workflowId} ${l.lastRun.status} at ${l.lastRun.startedAt.toISOString()}`
+            : 'not run yet';
+          console.log(
+            `${l.scheduleId}  ${l.spec}${l.paused ? '  PAUSED' : ''}  next ${l.nextRun?.toISOString() ?? '-'}  ${last}  (group ${l.group})`,
+          );
         }
       });
     });

@@ -23,17 +23,28 @@ function codecServerToken(flags: CodecServerFlags, env: NodeJS.ProcessEnv): stri
 export function registerCodecServerCommand(program: Command, port: (value: string) => number): void {
   program
     .command('codec-server')
-    .description('decode encrypted payloads for the Web UI and the temporal CLI (--codec-endpoint); needs the worker\'s keys and a token')
+    .description("decode encrypted payloads for the Web UI and the temporal CLI (--codec-endpoint); needs the worker's keys and a token")
     .option('--ip <address>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on', port, 8888)
-    .option('--origin <url>', `a Web UI origin allowed to call it; repeat for more (default: ${DEFAULT_UI_ORIGINS.join(', ')})`, (value: string, list: string[]) => [...list, value], [] as string[])
+    .option(
+      '--origin <url>',
+      `a Web UI origin allowed to call it; repeat for more (default: ${DEFAULT_UI_ORIGINS.join(', ')})`,
+      (value: string, list: string[]) => [...list, value],
+      [] as string[],
+    )
     .option('--token-file <path>', 'a 0600 file holding the bearer token (else OPSFLOW_CODEC_SERVER_TOKEN)')
     .action(async (flags: CodecServerFlags) => {
       const keys = codecKeysFromEnv(process.env);
       if (!keys) throw new Error('no payload encryption keys: set OPSFLOW_CODEC_KEY_FILE or OPSFLOW_CODEC_KEYS as for the worker');
-      const server = createCodecServer({ codec: new EncryptionCodec(keys), token: codecServerToken(flags, process.env), origins: flags.origin.length > 0 ? flags.origin : DEFAULT_UI_ORIGINS });
+      const server = createCodecServer({
+        codec: new EncryptionCodec(keys),
+        token: codecServerToken(flags, process.env),
+        origins: flags.origin.length > 0 ? flags.origin : DEFAULT_UI_ORIGINS,
+      });
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(flags.port, flags.ip, resolve));
-      console.log(`Codec server on http://${flags.ip}:${flags.port} (keys: ${[...keys.keys.keys()].join(', ')}; encrypts with ${keys.encryptWith}); Ctrl-C stops it.`);
+      console.log(
+        `Codec server on http://${flags.ip}:${flags.port} (keys: ${[...keys.keys.keys()].join(', ')}; encrypts with ${keys.encryptWith}); Ctrl-C stops it.`,
+      );
       await new Promise<void>((resolve) => process.once('SIGINT', () => server.close(() => resolve())));
     });
 }

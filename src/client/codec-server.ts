@@ -39,7 +39,10 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 function presentedToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   if (auth) return /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim() ?? '';
-  const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
+  const cookie = (req.headers.cookie ?? '')
+    .split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${COOKIE}=`));
   return cookie ? decodeURIComponent(cookie.slice(COOKIE.length + 1)) : undefined;
 }
 
@@ -60,7 +63,12 @@ function fromJson(body: unknown): Payload[] {
 
 function toJson(payloads: Payload[]): { payloads: JsonPayload[] } {
   const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? new Uint8Array()).toString('base64');
-  return { payloads: payloads.map((p) => ({ metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(p.data) })) };
+  return {
+    payloads: payloads.map((p) => ({
+      metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+      data: b64(p.data),
+    })),
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -25,15 +25,29 @@ export async function deployBasis(client: Client, environment: string): Promise<
 
 export function basisOfInventory(inventory: Inventory): DeployBasis {
   if (inventory.state !== 'provisioned') {
-    throw new Error(`environment ${inventory.environment} is ${inventory.state === 'new' ? 'not provisioned yet' : 'destroyed'}: deploy needs hosts that provisioning finished (see \`opsflow env show ${inventory.environment}\`)`);
+    throw new Error(
+      `environment ${inventory.environment} is ${inventory.state === 'new' ? 'not provisioned yet' : 'destroyed'}: deploy needs hosts that provisioning finished (see \`opsflow env show ${inventory.environment}\`)`,
+    );
   }
-  return { environment: inventory.environment, hosts: inventory.hosts, ssh: inventory.ssh, application: inventory.application, healthChecks: inventory.healthChecks };
+  return {
+    environment: inventory.environment,
+    hosts: inventory.hosts,
+    ssh: inventory.ssh,
+    application: inventory.application,
+    healthChecks: inventory.healthChecks,
+  };
 }
 
 /** A provisioning result and its spec (tests that provision directly). */
 export function basisOfProvisioning(provisioned: { result: ProvisionResult; spec: EnvironmentSpec }): DeployBasis {
   const { result, spec } = provisioned;
-  return { environment: result.environment, hosts: result.hosts, ssh: result.ssh, application: result.application, healthChecks: spec.healthChecks };
+  return {
+    environment: result.environment,
+    hosts: result.hosts,
+    ssh: result.ssh,
+    application: result.application,
+    healthChecks: spec.healthChecks,
+  };
 }
 
 /** `--set` values: `service=tag` or `service=registry/name:tag`, each service once. */
@@ -46,8 +60,12 @@ export function parseSets(values: string[]): Record<string, string> {
     const service = value.slice(0, eq);
     const image = value.slice(eq + 1);
     // Checked here, before connecting: the same rules the workflow applies at start.
-    if (!SERVICE_NAME.test(service)) throw new Error(`--set ${value}: ${service} is not a compose service name (letters, digits, ".", "_" and "-")`);
-    if (!IMAGE_REF.test(image) && !IMAGE_TAG.test(image)) throw new Error(`--set ${/[\n\r]/.test(value) ? service : value}: not a tag (like 2.0.2) or an image with a tag (like ghcr.io/acme/${service}:2.0.2)`);
+    if (!SERVICE_NAME.test(service))
+      throw new Error(`--set ${value}: ${service} is not a compose service name (letters, digits, ".", "_" and "-")`);
+    if (!IMAGE_REF.test(image) && !IMAGE_TAG.test(image))
+      throw new Error(
+        `--set ${/[\n\r]/.test(value) ? service : value}: not a tag (like 2.0.2) or an image with a tag (like ghcr.io/acme/${service}:2.0.2)`,
+      );
     if (service in sets) throw new Error(`--set ${service} is given twice`);
     sets[service] = image;
   }
@@ -71,14 +89,22 @@ export interface DeployOptions {
  * environment's application has; a bare tag replaces the tag of the image deployed now.
  * Checked with the workflow's own schema before anything starts.
  */
-export function buildDeployInput(from: DeployBasis | { result: ProvisionResult; spec: EnvironmentSpec }, sets: Record<string, string>, options: DeployOptions = {}): DeployRelease {
+export function buildDeployInput(
+  from: DeployBasis | { result: ProvisionResult; spec: EnvironmentSpec },
+  sets: Record<string, string>,
+  options: DeployOptions = {},
+): DeployRelease {
   const basis = 'result' in from ? basisOfProvisioning(from) : from;
   const app = basis.application;
-  if (!app || Object.keys(app.images).length === 0 || !basis.ssh) throw new Error(`environment ${basis.environment} was provisioned without application images: there is nothing to deploy`);
+  if (!app || Object.keys(app.images).length === 0 || !basis.ssh)
+    throw new Error(`environment ${basis.environment} was provisioned without application images: there is nothing to deploy`);
   const images: Record<string, string> = {};
   for (const [service, value] of Object.entries(sets)) {
     const current = app.images[service];
-    if (current === undefined) throw new Error(`--set ${service}: ${basis.environment} has no service ${service}; its services are ${Object.keys(app.images).sort().join(', ')}`);
+    if (current === undefined)
+      throw new Error(
+        `--set ${service}: ${basis.environment} has no service ${service}; its services are ${Object.keys(app.images).sort().join(', ')}`,
+      );
     if (IMAGE_REF.test(value)) images[service] = value;
     else if (IMAGE_TAG.test(value)) images[service] = withTag(current, value);
     else throw new Error(`--set ${service}=${value}: not a tag (like 2.0.2) or an image with a tag (like ghcr.io/acme/${service}:2.0.2)`);
@@ -95,7 +121,11 @@ export function buildDeployInput(from: DeployBasis | { result: ProvisionResult; 
 }
 
 export function formatDeployResult(result: DeployResult): string {
-  const lines = [`Released to ${result.environment}: ${Object.entries(result.images).map(([s, i]) => `${s} ${i}`).join(', ')}`];
+  const lines = [
+    `Released to ${result.environment}: ${Object.entries(result.images)
+      .map(([s, i]) => `${s} ${i}`)
+      .join(', ')}`,
+  ];
   for (const host of result.hosts) {
     lines.push(`  ${host.instance} (${host.address}) runs:`);
     for (const [service, image] of Object.entries(host.running).sort(([a], [b]) => a.localeCompare(b))) {

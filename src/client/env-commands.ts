@@ -17,7 +17,7 @@ import { followProgress } from './progress';
 import { schedulesOfEnvironment } from './schedules';
 
 export function registerEnvironmentCommands(program: Command): void {
-  const env = program.command('env').description("environments opsflow keeps: hosts, host keys, images, backups and the log of operations");
+  const env = program.command('env').description('environments opsflow keeps: hosts, host keys, images, backups and the log of operations');
   env
     .command('list')
     .description('every environment with its state, hosts, backups and last operation')
@@ -44,14 +44,29 @@ export function registerEnvironmentCommands(program: Command): void {
       const environment = checkedEnvironmentName(name); // `stack.a` stops here: nothing is looked up or deleted
       await withClient(async (client) => {
         const inventory = await environmentInventory(client, environment);
-        if (inventory.holder && !opts.wait) throw new Error(`environment ${environment} is busy: ${inventory.holder.operation} ${inventory.holder.workflowId} is running; nothing was deleted (wait for it with --wait)`);
+        if (inventory.holder && !opts.wait)
+          throw new Error(
+            `environment ${environment} is busy: ${inventory.holder.operation} ${inventory.holder.workflowId} is running; nothing was deleted (wait for it with --wait)`,
+          );
         console.log(await destroyPlan(client, inventory));
-        if (!opts.yes && !(await confirmed(environment))) throw new Error(`not destroyed: confirm with --yes${process.stdin.isTTY ? ` or by typing ${environment}` : ' (no terminal to ask at)'}`);
-        const handle = await startOperation(client, 'destroyEnvironment', destroyWorkflowId(environment, uniqueSuffix()), [{ environment }], `destroy ${environment}`, opts.wait ? { waitForEnvironment: true } : undefined);
+        if (!opts.yes && !(await confirmed(environment)))
+          throw new Error(
+            `not destroyed: confirm with --yes${process.stdin.isTTY ? ` or by typing ${environment}` : ' (no terminal to ask at)'}`,
+          );
+        const handle = await startOperation(
+          client,
+          'destroyEnvironment',
+          destroyWorkflowId(environment, uniqueSuffix()),
+          [{ environment }],
+          `destroy ${environment}`,
+          opts.wait ? { waitForEnvironment: true } : undefined,
+        );
         console.log(`Destroying ${environment}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
         const removed = await followProgress<EnvironmentResources>(handle);
-        console.log(`Removed ${removed.servers.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.networks.length} VPC(s), ${removed.floatingIps.length} reserved IP(s).`);
+        console.log(
+          `Removed ${removed.servers.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.networks.length} VPC(s), ${removed.floatingIps.length} reserved IP(s).`,
+        );
       });
     });
 }

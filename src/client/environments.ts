@@ -9,7 +9,10 @@ import type { Inventory } from '../workflows/environment/inventory';
 export async function environmentInventory(client: Client, environment: string): Promise<Inventory> {
   checkedEnvironmentName(environment);
   const found = await findInventory(client, environment);
-  if (!found) throw new Error(`environment ${environment} is unknown here (no workflow ${environmentWorkflowId(environment)}): provision it first with \`opsflow provision <spec>\` (see \`opsflow env list\`)`);
+  if (!found)
+    throw new Error(
+      `environment ${environment} is unknown here (no workflow ${environmentWorkflowId(environment)}): provision it first with \`opsflow provision <spec>\` (see \`opsflow env list\`)`,
+    );
   return found;
 }
 
@@ -22,7 +25,10 @@ export async function findInventory(client: Client, environment: string): Promis
   try {
     const description = await client.workflow.getHandle(environmentWorkflowId(environment)).describe();
     const inventory = description.memo?.inventory as Inventory | undefined;
-    if (!inventory) throw new Error(`workflow ${environmentWorkflowId(environment)} has no inventory yet (its first task has not run: is a worker running?)`);
+    if (!inventory)
+      throw new Error(
+        `workflow ${environmentWorkflowId(environment)} has no inventory yet (its first task has not run: is a worker running?)`,
+      );
     return inventory;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
@@ -59,19 +65,28 @@ export function formatEnvironment(i: Inventory): string {
   if (i.holder) lines.push(`  busy: ${i.holder.operation} ${i.holder.workflowId} since ${i.holder.since}`);
   lines.push('  hosts:');
   if (i.hosts.length === 0) lines.push('    none');
-  for (const h of i.hosts) lines.push(`    ${h.instance.padEnd(12)} ${h.address.padEnd(15)} ${h.privateAddress ?? '-'}  droplet ${h.dropletId ?? '-'}  host key ${h.hostKey}`);
+  for (const h of i.hosts)
+    lines.push(
+      `    ${h.instance.padEnd(12)} ${h.address.padEnd(15)} ${h.privateAddress ?? '-'}  droplet ${h.dropletId ?? '-'}  host key ${h.hostKey}`,
+    );
   if (i.ssh) lines.push(`  ssh: user ${i.ssh.user}, port ${i.ssh.port}, key ${i.ssh.key}`);
   lines.push(`  application: ${i.application ? i.application.directory : 'none'}`);
   for (const [service, image] of images(i)) lines.push(`    ${service.padEnd(12)} ${image}`);
   if (i.healthChecks.length) lines.push(`  health checks: ${i.healthChecks.map((c) => `${c.name} :${c.port}${c.path}`).join(', ')}`);
   const r = i.resources;
-  const resources = [r.vpcId && `VPC ${r.vpcId}`, r.firewallId && `firewall ${r.firewallId}`, ...r.volumes.map((v) => `volume ${v.name} (${v.id})`), r.reservedIp && `reserved IP ${r.reservedIp}`].filter(Boolean);
+  const resources = [
+    r.vpcId && `VPC ${r.vpcId}`,
+    r.firewallId && `firewall ${r.firewallId}`,
+    ...r.volumes.map((v) => `volume ${v.name} (${v.id})`),
+    r.reservedIp && `reserved IP ${r.reservedIp}`,
+  ].filter(Boolean);
   lines.push(`  resources: ${resources.join(', ') || 'none recorded'}`);
   lines.push('  backups:');
   if (i.backups.length === 0) lines.push('    none attached (opsflow schedules apply <policy file>)');
   for (const b of i.backups) lines.push(`    ${b.policy.padEnd(20)} schedule ${b.scheduleId}  targets ${b.targets.join(', ')}`);
   lines.push('  operations (oldest first):');
   if (i.operations.length === 0) lines.push('    none');
-  for (const o of i.operations) lines.push(`    ${o.startedAt}  ${o.operation.padEnd(9)} ${o.outcome.padEnd(9)} ${o.workflowId}${o.detail ? `  ${o.detail}` : ''}`);
+  for (const o of i.operations)
+    lines.push(`    ${o.startedAt}  ${o.operation.padEnd(9)} ${o.outcome.padEnd(9)} ${o.workflowId}${o.detail ? `  ${o.detail}` : ''}`);
   return lines.join('\n');
 }

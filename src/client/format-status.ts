@@ -47,11 +47,15 @@ export function formatProvisionResult(result: ProvisionResult): string {
   if (result.firewallId) lines.push(`  firewall    ${result.firewallId}`);
   for (const d of result.droplets) {
     const host = result.hosts?.find((h) => h.dropletId === d.id);
-    lines.push(`  droplet     ${d.name} (${d.id})  public ${d.publicIp}  private ${d.privateIp}${host ? `  host key ${host.hostKey}` : ''}`);
+    lines.push(
+      `  droplet     ${d.name} (${d.id})  public ${d.publicIp}  private ${d.privateIp}${host ? `  host key ${host.hostKey}` : ''}`,
+    );
   }
-  for (const v of result.volumes) lines.push(`  volume      ${v.name} (${v.id}) on ${v.droplet}${v.device ? `, mounted at ${v.mountPoint}` : ''}`);
+  for (const v of result.volumes)
+    lines.push(`  volume      ${v.name} (${v.id}) on ${v.droplet}${v.device ? `, mounted at ${v.mountPoint}` : ''}`);
   if (result.reservedIp) lines.push(`  reserved IP ${result.reservedIp}`);
-  if (result.ssh && result.hosts?.length) lines.push(`  ssh         ${result.ssh.user}@${result.hosts[0]!.address} -p ${result.ssh.port} (key ${result.ssh.key})`);
+  if (result.ssh && result.hosts?.length)
+    lines.push(`  ssh         ${result.ssh.user}@${result.hosts[0]!.address} -p ${result.ssh.port} (key ${result.ssh.key})`);
   if (result.application) {
     lines.push(`  application ${result.application.directory}`);
     for (const [service, image] of Object.entries(result.application.images)) lines.push(`    ${service.padEnd(12)}${image}`);

@@ -71,12 +71,27 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>, env: Nod
  * Starts an opsflow operation under a stable workflow id: a second start of the same operation
  * while one runs is refused by Temporal instead of racing it.
  */
-export async function startOperation(client: Client, type: string, workflowId: string, args: unknown[], summary: string, memo?: Record<string, unknown>) {
+export async function startOperation(
+  client: Client,
+  type: string,
+  workflowId: string,
+  args: unknown[],
+  summary: string,
+  memo?: Record<string, unknown>,
+) {
   try {
     // memo `waitForEnvironment: true`: the operation waits for its environment's claim instead of being refused.
-    return await client.workflow.start(type, { taskQueue: TASK_QUEUE, workflowId, args, staticSummary: summary, workflowIdConflictPolicy: 'FAIL', ...(memo ? { memo } : {}) });
+    return await client.workflow.start(type, {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args,
+      staticSummary: summary,
+      workflowIdConflictPolicy: 'FAIL',
+      ...(memo ? { memo } : {}),
+    });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`${workflowId} is already running: follow it with \`opsflow status ${workflowId}\``);
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new Error(`${workflowId} is already running: follow it with \`opsflow status ${workflowId}\``);
     throw err;
   }
 }
@@ -106,7 +121,10 @@ export async function workflowStatus(client: Client, workflowId: string): Promis
   };
   if (description.status.name === 'FAILED') {
     // A closed run's result comes back at once: the failure it ended with, decoded.
-    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const cause = err instanceof WorkflowFailedError ? (err.cause as (Error & { type?: string }) | undefined) : undefined;
     if (cause) report.failure = { type: cause.type, message: cause.message };
   }

@@ -53,7 +53,10 @@ export async function followProgress<T>(handle: WorkflowHandle, options: Progres
   const result = handle.result().finally(() => {
     closed = true;
   }) as Promise<T>;
-  const settled = result.then(() => undefined, () => undefined);
+  const settled = result.then(
+    () => undefined,
+    () => undefined,
+  );
   while (!closed) {
     const status = await handle.query<OperationStatus>('status').catch(() => undefined);
     if (status) printer.show(status);

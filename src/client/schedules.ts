@@ -104,7 +104,8 @@ export async function planSchedules(client: Client, policies: BackupPolicy[], gr
   }
   const wanted = new Set(policies.map(scheduleIdFor));
   for (const e of existing) {
-    if (e.memo.group === group && !wanted.has(e.scheduleId)) plan.push({ action: 'remove', scheduleId: e.scheduleId, describe: `no longer in group ${group}` });
+    if (e.memo.group === group && !wanted.has(e.scheduleId))
+      plan.push({ action: 'remove', scheduleId: e.scheduleId, describe: `no longer in group ${group}` });
   }
   return plan;
 }
@@ -114,7 +115,8 @@ export async function applySchedules(client: Client, policies: BackupPolicy[], g
   for (const item of plan) {
     const policy = policies.find((p) => scheduleIdFor(p) === item.scheduleId);
     if (item.action === 'create' && policy) await client.schedule.create(scheduleOptions(policy, group));
-    if (item.action === 'update' && policy) await client.schedule.getHandle(item.scheduleId).update((previous) => ({ ...previous, ...scheduleBody(policy) }));
+    if (item.action === 'update' && policy)
+      await client.schedule.getHandle(item.scheduleId).update((previous) => ({ ...previous, ...scheduleBody(policy) }));
     if (policy) await attachToEnvironments(client, policy, item.scheduleId);
     if (item.action === 'remove') {
       const removed = (await scheduledPolicy(client, item.scheduleId))?.policy;
@@ -138,7 +140,9 @@ export async function applySchedules(client: Client, policies: BackupPolicy[], g
 async function attachToEnvironments(client: Client, policy: BackupPolicy, scheduleId: string): Promise<void> {
   const attachedAt = new Date().toISOString();
   for (const environment of policyEnvironments(policy)) {
-    const targets = policy.targets.filter((t) => ('environment' in t ? t.environment : t.in?.environment) === environment).map((t) => `${t.name} (${t.kind})`);
+    const targets = policy.targets
+      .filter((t) => ('environment' in t ? t.environment : t.in?.environment) === environment)
+      .map((t) => `${t.name} (${t.kind})`);
     const attach: AttachedBackups[] = [{ policy: policy.name, scheduleId, targets, attachedAt }];
     await signalEnvironment(client, environment, { attach });
   }
@@ -148,7 +152,11 @@ async function detachFromEnvironments(client: Client, policy: BackupPolicy): Pro
   for (const environment of policyEnvironments(policy)) await signalEnvironment(client, environment, { detachPolicies: [policy.name] });
 }
 
-async function signalEnvironment(client: Client, environment: string, change: { attach?: AttachedBackups[]; detachPolicies?: string[] }): Promise<void> {
+async function signalEnvironment(
+  client: Client,
+  environment: string,
+  change: { attach?: AttachedBackups[]; detachPolicies?: string[] },
+): Promise<void> {
   await client.workflow.signalWithStart('environmentEntity', {
     workflowId: environmentWorkflowId(environment),
     taskQueue: TASK_QUEUE,
@@ -183,20 +191,36 @@ export async function listSchedules(client: Client): Promise<ScheduleListing[]> 
   const listings: ScheduleListing[] = [];
   for (const { scheduleId, memo } of await managedSchedules(client)) {
     // The list may still show a schedule deleted a moment ago: skip it.
-    const description = await client.schedule.getHandle(scheduleId).describe().catch((err: unknown) => {
-      if (err instanceof ScheduleNotFoundError) return undefined;
-      throw err;
-    });
+    const description = await client.schedule
+      .getHandle(scheduleId)
+      .describe()
+      .catch((err: unknown) => {
+        if (err instanceof ScheduleNotFoundError) return undefined;
+        throw err;
+      });
     if (!description) continue;
     const last = description.info.recentActions.at(-1);
     let lastRun: ScheduleListing['lastRun'];
     if (last) {
       const workflowId = last.action.workflow.workflowId;
-      const status = await client.workflow.getHandle(workflowId, last.action.workflow.firstExecutionRunId).describe().then((d) => d.status.name, () => 'UNKNOWN');
+      const status = await client.workflow
+        .getHandle(workflowId, last.action.workflow.firstExecutionRunId)
+        .describe()
+        .then(
+          (d) => d.status.name,
+          () => 'UNKNOWN',
+        );
       lastRun = { workflowId, startedAt: last.takenAt, status };
     }
     const policy = description.action.args?.[0] as { policy?: BackupPolicy } | undefined;
-    listings.push({ scheduleId, group: memo.group, spec: policy?.policy ? when(policy.policy) : '', paused: description.state.paused, nextRun: description.info.nextActionTimes[0], lastRun });
+    listings.push({
+      scheduleId,
+      group: memo.group,
+      spec: policy?.policy ? when(policy.policy) : '',
+      paused: description.state.paused,
+      nextRun: description.info.nextActionTimes[0],
+      lastRun,
+    });
   }
   return listings;
 }

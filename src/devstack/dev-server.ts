@@ -15,12 +15,18 @@ export interface DevServerOptions {
 
 export function devServerArgs(options: Omit<DevServerOptions, 'cliPath' | 'logFile'>): string[] {
   return [
-    'server', 'start-dev',
-    '--ip', options.ip,
-    '--port', String(options.port),
-    '--ui-port', String(options.uiPort),
-    '--db-filename', options.dbFile,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    options.ip,
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--db-filename',
+    options.dbFile,
+    '--log-level',
+    'warn',
     ...devServerSearchAttributeArgs(),
   ];
 }

@@ -16,6 +16,8 @@ export async function explainMissingLocalCloud<T>(loading: Promise<T>): Promise<
     return await loading;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
-    throw new Error('the local cloud (@opsflow/localcloud) is not installed here (the worker image leaves it out): run from a checkout after `npm ci`, or set DIGITALOCEAN_TOKEN to use DigitalOcean');
+    throw new Error(
+      'the local cloud (@opsflow/localcloud) is not installed here (the worker image leaves it out): run from a checkout after `npm ci`, or set DIGITALOCEAN_TOKEN to use DigitalOcean',
+    );
   }
 }

@@ -50,10 +50,18 @@ export function lookUpRecordedStack(env: NodeJS.ProcessEnv = process.env): Recor
     stack = JSON.parse(text) as RecordedStack;
     if (!Number.isInteger(stack.pid) || typeof stack.address !== 'string') throw new Error('no pid or address');
   } catch (err) {
-    return { state: 'stale', file, note: `ignoring ${file}: it is not a stack record (${err instanceof Error ? err.message : String(err)})` };
+    return {
+      state: 'stale',
+      file,
+      note: `ignoring ${file}: it is not a stack record (${err instanceof Error ? err.message : String(err)})`,
+    };
   }
   if (!isAlive(stack.pid)) {
-    return { state: 'stale', file, note: `ignoring ${file}: the stack it records (Temporal at ${stack.address}, started ${stack.startedAt} by pid ${stack.pid}) is no longer running` };
+    return {
+      state: 'stale',
+      file,
+      note: `ignoring ${file}: the stack it records (Temporal at ${stack.address}, started ${stack.startedAt} by pid ${stack.pid}) is no longer running`,
+    };
   }
   return { state: 'running', stack, file };
 }
@@ -62,12 +70,17 @@ export function lookUpRecordedStack(env: NodeJS.ProcessEnv = process.env): Recor
  * The local cloud of the running stack as DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN, for a command
  * run with neither set (they always win); undefined when no running stack has a local cloud.
  */
-export function recordedLocalCloudEnv(env: NodeJS.ProcessEnv = process.env): { DIGITALOCEAN_API_URL: string; DIGITALOCEAN_TOKEN: string } | undefined {
+export function recordedLocalCloudEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): { DIGITALOCEAN_API_URL: string; DIGITALOCEAN_TOKEN: string } | undefined {
   if (env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_API_URL) return undefined;
   const recorded = lookUpRecordedStack(env);
   if (recorded.state !== 'running' || !recorded.stack.localcloudUrl || !recorded.stack.localcloudTokenFile) return undefined;
   try {
-    return { DIGITALOCEAN_API_URL: recorded.stack.localcloudUrl, DIGITALOCEAN_TOKEN: readFileSync(recorded.stack.localcloudTokenFile, 'utf8').trim() };
+    return {
+      DIGITALOCEAN_API_URL: recorded.stack.localcloudUrl,
+      DIGITALOCEAN_TOKEN: readFileSync(recorded.stack.localcloudTokenFile, 'utf8').trim(),
+    };
   } catch {
     return undefined;
   }

@@ -13,7 +13,11 @@ export function resolveTemporalCli(onProgress?: (line: string) => void): Promise
  * Runs one of the scripts that find or build a pinned binary (scripts/temporal-cli.sh,
  * scripts/s3-server.sh): their progress goes to `onProgress`, the binary's path comes back.
  */
-export function resolveWithScript(script: string, what: string, onProgress: (line: string) => void = (l) => process.stderr.write(l)): Promise<string> {
+export function resolveWithScript(
+  script: string,
+  what: string,
+  onProgress: (line: string) => void = (l) => process.stderr.write(l),
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile('bash', [script], { maxBuffer: 1 << 20 }, (err, stdout) => {
       if (err) reject(new Error(`could not find or build ${what} (see the messages above)`));

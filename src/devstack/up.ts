@@ -56,7 +56,9 @@ export async function up(options: UpOptions): Promise<number> {
   if (recorded.state === 'running') {
     const running = recorded.stack;
     say(`opsflow stack already running (pid ${running.pid}, since ${running.startedAt}).`);
-    say(`  Temporal: ${running.address}   Web UI: ${running.uiUrl}${running.localcloudUrl ? `   local cloud: ${running.localcloudUrl}` : ''}`);
+    say(
+      `  Temporal: ${running.address}   Web UI: ${running.uiUrl}${running.localcloudUrl ? `   local cloud: ${running.localcloudUrl}` : ''}`,
+    );
     say('  Stop it with Ctrl-C in its terminal, or `kill -INT ' + running.pid + '`.');
     return 0;
   }
@@ -76,11 +78,13 @@ export async function up(options: UpOptions): Promise<number> {
   try {
     if (await isPortInUse(options.ip, options.port)) {
       const version = await temporalServerVersion(address).catch(() => undefined);
-      if (!version) throw new Error(`port ${options.port} on ${options.ip} is in use by something that is not Temporal; stop it or pass --port`);
+      if (!version)
+        throw new Error(`port ${options.port} on ${options.ip} is in use by something that is not Temporal; stop it or pass --port`);
       say(`Using the Temporal server already running at ${address} (server ${version}).`);
     } else {
       for (const port of [options.uiPort]) {
-        if (await isPortInUse(options.ip, port)) throw new Error(`port ${port} on ${options.ip} is in use; stop what holds it or pass --ui-port`);
+        if (await isPortInUse(options.ip, port))
+          throw new Error(`port ${port} on ${options.ip} is in use; stop what holds it or pass --ui-port`);
       }
       const cliPath = await resolveTemporalCli();
       say(`Starting the Temporal dev server (${cliPath})...`);
@@ -104,7 +108,9 @@ export async function up(options: UpOptions): Promise<number> {
     /** What the worker is told to reach the local cloud by, as it would any DigitalOcean endpoint. */
     let cloudEnv: NodeJS.ProcessEnv = {};
     if (env.DIGITALOCEAN_TOKEN) {
-      say(`DIGITALOCEAN_TOKEN is set: workflows act on the real DigitalOcean account (${env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com'}).`);
+      say(
+        `DIGITALOCEAN_TOKEN is set: workflows act on the real DigitalOcean account (${env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com'}).`,
+      );
     } else {
       // Loaded only here: with a DigitalOcean token, `opsflow up` never loads the local cloud.
       const localcloud = await explainMissingLocalCloud(import('@opsflow/localcloud'));
@@ -118,20 +124,31 @@ export async function up(options: UpOptions): Promise<number> {
         try {
           localcloud.resolveBwrap();
         } catch {
-          throw new Error('bubblewrap (bwrap) is missing, and the local cloud runs its droplets in it: run `bash scripts/host-packages.sh` (as root; it installs only what is missing), then start again');
+          throw new Error(
+            'bubblewrap (bwrap) is missing, and the local cloud runs its droplets in it: run `bash scripts/host-packages.sh` (as root; it installs only what is missing), then start again',
+          );
         }
         // Built once per machine (minutes the first time); done here so its progress shows.
         await localcloud.resolveS3ServerBinary();
         // Chosen here and given explicitly, so the demo spec can be told the same port.
         sshPort = await localcloud.dropletSshPort(hostNetwork(env));
-        const cloud = spawnCli(env, ['localcloud', 'start', '--port', String(options.localcloudPort), '--ssh-port', String(sshPort)], path.join(dir, 'localcloud.log'));
+        const cloud = spawnCli(
+          env,
+          ['localcloud', 'start', '--port', String(options.localcloudPort), '--ssh-port', String(sshPort)],
+          path.join(dir, 'localcloud.log'),
+        );
         children.push({ name: 'local cloud', process: cloud });
         const endpoint = await waitForEndpoint(() => localcloud.readEndpoint(cloudDir), cloud, 60_000);
         cloudEnv = { DIGITALOCEAN_API_URL: endpoint.apiUrl, DIGITALOCEAN_TOKEN: endpoint.token };
         localcloudUrl = endpoint.apiUrl;
         say(`Local cloud (DigitalOcean API) is up at ${endpoint.apiUrl}; its token is in ${path.join(dir, 'localcloud', 'token')}.`);
-        say(`  Its droplets answer SSH on port ${sshPort}${sshPort === 22 ? '' : ' (port 22 cannot be bound here)'}, each on its own 127.x address.`);
-        if (endpoint.spaces) say(`Spaces (S3) for backups is at ${endpoint.spaces.endpoint}; its keys are in ${path.join(dir, 'localcloud', 'spaces-keys.json')}.`);
+        say(
+          `  Its droplets answer SSH on port ${sshPort}${sshPort === 22 ? '' : ' (port 22 cannot be bound here)'}, each on its own 127.x address.`,
+        );
+        if (endpoint.spaces)
+          say(
+            `Spaces (S3) for backups is at ${endpoint.spaces.endpoint}; its keys are in ${path.join(dir, 'localcloud', 'spaces-keys.json')}.`,
+          );
       }
     }
 
@@ -150,11 +167,24 @@ export async function up(options: UpOptions): Promise<number> {
       }
       // Every other command (status, provision, doctor, a hand-started worker) finds the stack here.
       const localcloudTokenFile = localcloudUrl ? path.join(localCloudDir(env), 'token') : undefined;
-      recordStack({ pid: process.pid, address, uiUrl, metricsUrl, localcloudUrl, localcloudTokenFile, startedAt: new Date().toISOString() }, env);
+      recordStack(
+        { pid: process.pid, address, uiUrl, metricsUrl, localcloudUrl, localcloudTokenFile, startedAt: new Date().toISOString() },
+        env,
+      );
 
       const check = await runCheckWorker(client, 60_000);
       say(`First workflow ${check.workflowId} completed on worker ${check.result.hostname} (pid ${check.result.pid}).`);
-      if (options.demo && !env.DIGITALOCEAN_TOKEN) await provisionDemo(client, { address, uiUrl, sshPort: sshPort ?? (await (await explainMissingLocalCloud(import('@opsflow/localcloud'))).dropletSshPort(hostNetwork(env))), deployKey }, say);
+      if (options.demo && !env.DIGITALOCEAN_TOKEN)
+        await provisionDemo(
+          client,
+          {
+            address,
+            uiUrl,
+            sshPort: sshPort ?? (await (await explainMissingLocalCloud(import('@opsflow/localcloud'))).dropletSshPort(hostNetwork(env))),
+            deployKey,
+          },
+          say,
+        );
     } finally {
       await connection.close();
     }
@@ -167,7 +197,10 @@ export async function up(options: UpOptions): Promise<number> {
     const doctorFindsIt = loadTemporalTarget(env).connectionOptions.address === address;
     // The CLI learns the local cloud as the worker does: from DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN,
     // else from the stack's record (recordedLocalCloudEnv), which is used only when neither is set.
-    const cloudVars = localcloudUrl && env.DIGITALOCEAN_API_URL ? `DIGITALOCEAN_API_URL=${localcloudUrl} DIGITALOCEAN_TOKEN=$(cat ${path.join(localCloudDir(env), 'token')}) ` : '';
+    const cloudVars =
+      localcloudUrl && env.DIGITALOCEAN_API_URL
+        ? `DIGITALOCEAN_API_URL=${localcloudUrl} DIGITALOCEAN_TOKEN=$(cat ${path.join(localCloudDir(env), 'token')}) `
+        : '';
     say(`  Diagnose:          ${doctorFindsIt ? '' : `TEMPORAL_ADDRESS=${address} `}${cloudVars}npx opsflow doctor`);
     say(`  Worker metrics:    ${metricsUrl}`);
     say('Press Ctrl-C to stop everything.');
@@ -204,7 +237,13 @@ async function provisionDemo(
   // The spec says 22; where the local cloud had to use another port, the demo follows it.
   spec.ssh.port = where.sshPort;
   say(`Provisioning the demo environment ${path.relative(process.cwd(), DEMO_SPEC) || DEMO_SPEC} on the local cloud:`);
-  const handle = await startOperation(client, 'provisionEnvironment', provisionWorkflowId(spec.name), [{ spec }], `demo: provision ${spec.name}`);
+  const handle = await startOperation(
+    client,
+    'provisionEnvironment',
+    provisionWorkflowId(spec.name),
+    [{ spec }],
+    `demo: provision ${spec.name}`,
+  );
   const watch = `${where.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`;
   say(`  Watch it in the Web UI: ${watch}`);
   const result = await followProgress<ProvisionResult>(handle);
@@ -244,11 +283,13 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
     extra[DEMO_SECRET] = readFileSync(file, 'utf8').trim();
   }
   // The worker hands out only the secrets it is told to: the demo's, beside what the user allows.
-  if (envSecretRefusal(DEMO_SECRET, secretAccessFromEnv(env))) extra.OPSFLOW_SECRET_ENV = [env.OPSFLOW_SECRET_ENV?.trim() || DEFAULT_SECRET_ENV, DEMO_SECRET].join(',');
+  if (envSecretRefusal(DEMO_SECRET, secretAccessFromEnv(env)))
+    extra.OPSFLOW_SECRET_ENV = [env.OPSFLOW_SECRET_ENV?.trim() || DEFAULT_SECRET_ENV, DEMO_SECRET].join(',');
   // The key that signs backups and that restores require (backup-key.ts); made once, never printed.
   if (!env[BACKUP_KEY_ENV] && !env[BACKUP_KEY_FILE_ENV]) {
     const file = path.join(dir, 'secrets', 'backup-key');
-    if (ensureBackupKeyFile(file).created) say(`Generated the backup signing key into ${file} (the worker reads it as ${BACKUP_KEY_FILE_ENV}; keep a copy: restores need it).`);
+    if (ensureBackupKeyFile(file).created)
+      say(`Generated the backup signing key into ${file} (the worker reads it as ${BACKUP_KEY_FILE_ENV}; keep a copy: restores need it).`);
     extra[BACKUP_KEY_FILE_ENV] = file;
   }
   return { env: extra, deployKey };
@@ -276,7 +317,11 @@ function spawnNode(entry: string, args: string[], env: NodeJS.ProcessEnv, logFil
   });
 }
 
-async function waitForEndpoint(readEndpoint: () => LocalCloudEndpoint | undefined, child: ChildProcess, timeoutMs: number): Promise<LocalCloudEndpoint> {
+async function waitForEndpoint(
+  readEndpoint: () => LocalCloudEndpoint | undefined,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<LocalCloudEndpoint> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const endpoint = readEndpoint();

@@ -5,7 +5,8 @@
 /** Lowercase letters, digits and dashes, starting with a letter, 2 to 32 characters. */
 export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
-export const ENVIRONMENT_NAME_RULE = 'lowercase letters, digits and dashes, starting with a letter and not ending with a dash, 2 to 32 characters';
+export const ENVIRONMENT_NAME_RULE =
+  'lowercase letters, digits and dashes, starting with a letter and not ending with a dash, 2 to 32 characters';
 
 /** Undefined when `name` is a valid environment name, else what is wrong with it. */
 export function environmentNameProblem(name: unknown): string | undefined {

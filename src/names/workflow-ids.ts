@@ -21,7 +21,8 @@ export const backupWorkflowId = (policy: string) => `backup-${policy}`;
 export const backupScheduleId = backupWorkflowId;
 
 /** A backup run's verification of one database (or archive): a child of that run, so named after it. */
-export const verifyBackupWorkflowId = (backupRunId: string, target: string, database: string | undefined) => `${backupRunId}-verify-${target}-${database ?? 'archive'}`;
+export const verifyBackupWorkflowId = (backupRunId: string, target: string, database: string | undefined) =>
+  `${backupRunId}-verify-${target}-${database ?? 'archive'}`;
 
 /** A backup run's retention step, also its child. */
 export const retentionWorkflowId = (backupRunId: string) => `${backupRunId}-retention`;
@@ -38,4 +39,3 @@ export function uniqueSuffix(now: number = Date.now()): string {
   lastSuffix = now === lastSuffix.at ? { at: now, count: lastSuffix.count + 1 } : { at: now, count: 0 };
   return lastSuffix.count === 0 ? String(now) : `${now}-${lastSuffix.count}`;
 }
-

@@ -20,7 +20,8 @@ export type ImplementedProviderId = (typeof IMPLEMENTED_PROVIDERS)[number];
 /** Where an environment lives when its spec (or a destroy) names no cloud. */
 export const DEFAULT_PROVIDER: ImplementedProviderId = 'digitalocean';
 
-export const isImplementedProvider = (value: unknown): value is ImplementedProviderId => (IMPLEMENTED_PROVIDERS as readonly unknown[]).includes(value);
+export const isImplementedProvider = (value: unknown): value is ImplementedProviderId =>
+  (IMPLEMENTED_PROVIDERS as readonly unknown[]).includes(value);
 
 /** Both providers opsflow targets number their servers. */
 export type ServerId = number;
@@ -87,7 +88,16 @@ export interface CloudProviderActivities extends SnapshotActivities {
   deleteNetwork(input: { id: string }): Promise<DeleteOutcome>;
   ensureFirewall(input: { owner: Owner; name: string; inbound: FirewallRule[] }): Promise<{ id: string }>;
   deleteFirewall(input: { id: string }): Promise<DeleteOutcome>;
-  ensureServers(input: { owner: Owner; names: string[]; region: string; size: string; image: string; tags: string[]; networkId?: string; sshKeyFingerprints: string[] }): Promise<ServerRef[]>;
+  ensureServers(input: {
+    owner: Owner;
+    names: string[];
+    region: string;
+    size: string;
+    image: string;
+    tags: string[];
+    networkId?: string;
+    sshKeyFingerprints: string[];
+  }): Promise<ServerRef[]>;
   waitForServers(input: { servers: ServerRef[] }): Promise<Server[]>;
   /** Deletes every server carrying the mark, then waits until none is listed; returns how many there were. */
   deleteServersTagged(input: { tag: string }): Promise<number>;

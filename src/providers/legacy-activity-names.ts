@@ -70,14 +70,16 @@ export function legacyCloudActivities(old: AnyActivities): CloudProviderActiviti
 }
 
 /** A volume step's server, from a neutral input or one a run without the patch scheduled. */
-export const serverIdOf = (input: { serverId?: ServerId; dropletId?: ServerId }): ServerId => (input.serverId ?? input.dropletId) as ServerId;
+export const serverIdOf = (input: { serverId?: ServerId; dropletId?: ServerId }): ServerId =>
+  (input.serverId ?? input.dropletId) as ServerId;
 
 /** The old names, as the DigitalOcean worker registers them next to the neutral ones. */
 export function legacyActivityAliases(neutral: CloudProviderActivities) {
   return {
     ensureVpc: (i: Parameters<CloudProviderActivities['ensureNetwork']>[0]) => neutral.ensureNetwork(i),
     deleteVpc: (i: { id: string }) => neutral.deleteNetwork(i),
-    ensureDroplets: ({ vpcId, ...i }: Omit<Parameters<CloudProviderActivities['ensureServers']>[0], 'networkId'> & { vpcId?: string }) => neutral.ensureServers({ ...i, networkId: vpcId }),
+    ensureDroplets: ({ vpcId, ...i }: Omit<Parameters<CloudProviderActivities['ensureServers']>[0], 'networkId'> & { vpcId?: string }) =>
+      neutral.ensureServers({ ...i, networkId: vpcId }),
     waitForDropletsActive: (i: { droplets: ServerRef[] }) => neutral.waitForServers({ servers: i.droplets }),
     deleteDropletsByTag: (i: { tag: string }) => neutral.deleteServersTagged(i),
     ensureReservedIp: (i: { dropletId: ServerId }) => neutral.ensureFloatingIp({ serverId: i.dropletId }),

@@ -36,7 +36,8 @@ const MAX_CONCURRENCY = 256;
 export function checkLoadTarget(url: string): URL {
   const target = new URL(url);
   if (target.protocol !== 'http:') throw new Error(`the load generator speaks http only, not ${target.protocol}`);
-  if (!isLoopbackHost(target.hostname)) throw new Error(`the load generator sends to loopback only (127.0.0.0/8, ::1, localhost), not ${target.hostname}`);
+  if (!isLoopbackHost(target.hostname))
+    throw new Error(`the load generator sends to loopback only (127.0.0.0/8, ::1, localhost), not ${target.hostname}`);
   return target;
 }
 
@@ -57,8 +58,10 @@ function get(target: URL, timeoutMs: number): Promise<{ status: number; body: st
 export async function generateLoad(url: string, options: LoadOptions): Promise<LoadTally> {
   const target = checkLoadTarget(url);
   const concurrency = options.concurrency ?? 1;
-  if (!Number.isInteger(options.total) || options.total < 1 || options.total > MAX_TOTAL) throw new Error(`total must be a whole number from 1 to ${MAX_TOTAL}, got ${options.total}`);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) throw new Error(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`);
+  if (!Number.isInteger(options.total) || options.total < 1 || options.total > MAX_TOTAL)
+    throw new Error(`total must be a whole number from 1 to ${MAX_TOTAL}, got ${options.total}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
+    throw new Error(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`);
   const deadline = Date.now() + (options.deadlineMs ?? 60_000);
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000;
   const tally: LoadTally = { byBody: {}, failures: [], done: 0, stoppedBy: 'count' };

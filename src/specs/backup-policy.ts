@@ -20,9 +20,15 @@ const inDroplet = z.strictObject({
   /** The droplet's SSH port (default 22). */
   sshPort: z.number().int().min(1).max(65535).optional(),
   /** Name of a key in the worker's OPSFLOW_SSH_KEYS to log in as root with (default: the worker's `deploy`). */
-  sshKey: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must name a key from OPSFLOW_SSH_KEYS, not hold the key itself').optional(),
+  sshKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must name a key from OPSFLOW_SSH_KEYS, not hold the key itself')
+    .optional(),
   /** The droplet's host key fingerprint; without it the worker's known_hosts file (OPSFLOW_KNOWN_HOSTS) must know the droplet. */
-  hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint (SHA256:...)').optional(),
+  hostKey: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint (SHA256:...)')
+    .optional(),
 });
 
 const byConnection = z.strictObject({
@@ -40,7 +46,11 @@ const databaseTarget = z
     in: inDroplet.optional(),
     connection: byConnection.optional(),
   })
-  .refine((t) => (t.in === undefined) !== (t.connection === undefined), { message: 'give exactly one of `in` (a droplet container) or `connection`', path: ['in'], when: whenAnObject });
+  .refine((t) => (t.in === undefined) !== (t.connection === undefined), {
+    message: 'give exactly one of `in` (a droplet container) or `connection`',
+    path: ['in'],
+    when: whenAnObject,
+  });
 
 const directoryTarget = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
@@ -63,27 +73,36 @@ const snapshotTarget = z
      */
     powerOff: z.boolean().default(false),
   })
-  .refine((t) => !(t.powerOff && t.kind === 'volume-snapshot'), { message: 'powerOff applies to droplet snapshots only', path: ['powerOff'], when: whenAnObject });
+  .refine((t) => !(t.powerOff && t.kind === 'volume-snapshot'), {
+    message: 'powerOff applies to droplet snapshots only',
+    path: ['powerOff'],
+    when: whenAnObject,
+  });
 
 // By kind, so a mistake is reported on the field itself rather than as "invalid input" for the target.
 const target = z.discriminatedUnion('kind', [databaseTarget, directoryTarget, snapshotTarget]);
 
-const retention = z
-  .strictObject({
-    /** Keep every backup this many days. */
-    keepDays: z.number().int().min(1).max(3650),
-    /** Additionally keep the newest backup of each of the last N ISO weeks. */
-    keepWeekly: z.number().int().min(0).max(520).default(0),
-    /** Additionally keep the newest backup of each of the last N months. */
-    keepMonthly: z.number().int().min(0).max(240).default(0),
-    /** Never delete the newest N verified backups, whatever their age: a run of failures never prunes the last good copy. */
-    minVerified: z.number().int().min(1).max(100).default(3),
-  });
+const retention = z.strictObject({
+  /** Keep every backup this many days. */
+  keepDays: z.number().int().min(1).max(3650),
+  /** Additionally keep the newest backup of each of the last N ISO weeks. */
+  keepWeekly: z.number().int().min(0).max(520).default(0),
+  /** Additionally keep the newest backup of each of the last N months. */
+  keepMonthly: z.number().int().min(0).max(240).default(0),
+  /** Never delete the newest N verified backups, whatever their age: a run of failures never prunes the last good copy. */
+  minVerified: z.number().int().min(1).max(100).default(3),
+});
 
 const schedule = z
   .strictObject({
-    cron: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as "0 2 * * *"').optional(),
-    every: z.string().regex(/^\d+(m|h|d)$/, 'must be an interval such as 6h or 30m').optional(),
+    cron: z
+      .string()
+      .regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron expression such as "0 2 * * *"')
+      .optional(),
+    every: z
+      .string()
+      .regex(/^\d+(m|h|d)$/, 'must be an interval such as 6h or 30m')
+      .optional(),
     timeZone: z
       .string()
       .superRefine((name, ctx) => {
@@ -92,17 +111,30 @@ const schedule = z
       })
       .default('UTC'),
     overlap: z.enum(['skip', 'buffer-one', 'cancel-other', 'allow-all']).default('skip'),
-    catchupWindow: z.string().regex(/^\d+(m|h|d)$/, 'must be a duration such as 1h').default('1h'),
-    jitter: z.string().regex(/^\d+(s|m)$/, 'must be a duration such as 5m').default('0s'),
+    catchupWindow: z
+      .string()
+      .regex(/^\d+(m|h|d)$/, 'must be a duration such as 1h')
+      .default('1h'),
+    jitter: z
+      .string()
+      .regex(/^\d+(s|m)$/, 'must be a duration such as 5m')
+      .default('0s'),
   })
-  .refine((s) => (s.cron === undefined) !== (s.every === undefined), { message: 'give exactly one of cron or every', path: ['cron'], when: whenAnObject });
+  .refine((s) => (s.cron === undefined) !== (s.every === undefined), {
+    message: 'give exactly one of cron or every',
+    path: ['cron'],
+    when: whenAnObject,
+  });
 
 /** A folder in the bucket: relative, without `.` or `..` parts, so it cannot climb out of its place. */
 export const keyPrefix = z
   .string()
   .regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'must be a plain key prefix')
   .refine((p) => !p.startsWith('/'), 'must not start with /')
-  .refine((p) => !p.split('/').some((part, i, parts) => part === '..' || part === '.' || (part === '' && i < parts.length - 1)), 'must not contain .., . or // parts');
+  .refine(
+    (p) => !p.split('/').some((part, i, parts) => part === '..' || part === '.' || (part === '' && i < parts.length - 1)),
+    'must not contain .., . or // parts',
+  );
 
 const backupPolicyShape = z.strictObject({
   name: dnsLabel,
@@ -131,16 +163,54 @@ export type RetentionRules = BackupPolicy['retention'];
 // Descriptions and examples for editors (`opsflow schema backup-policy`); the checks stay above.
 const FIELD_DOCS: Record<string, { description: string; examples?: unknown[] }> = {
   name: { description: 'Policy name: part of every backup key and of its schedule id', examples: ['stack-b-nightly'] },
-  targets: { description: 'What to back up: databases (in a droplet container or by connection), directories, droplet and volume snapshots', examples: [[{ name: 'postgres', kind: 'postgresql', databases: ['app'], in: { environment: 'stack-b', droplet: 'platform', service: 'postgres' } }]] },
-  destination: { description: 'The Spaces (S3) bucket backups go to; keys are secret references', examples: [{ bucket: 'acme-backups', prefix: 'nightly/', accessKey: 'env:OPSFLOW_SECRET_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_SPACES_SECRET_KEY' }] },
-  compression: { description: 'Compression of dumps and archives (zstd is refused when applied: the backup steps write gzip or none)', examples: ['gzip'] },
+  targets: {
+    description: 'What to back up: databases (in a droplet container or by connection), directories, droplet and volume snapshots',
+    examples: [
+      [
+        {
+          name: 'postgres',
+          kind: 'postgresql',
+          databases: ['app'],
+          in: { environment: 'stack-b', droplet: 'platform', service: 'postgres' },
+        },
+      ],
+    ],
+  },
+  destination: {
+    description: 'The Spaces (S3) bucket backups go to; keys are secret references',
+    examples: [
+      {
+        bucket: 'acme-backups',
+        prefix: 'nightly/',
+        accessKey: 'env:OPSFLOW_SECRET_SPACES_ACCESS_KEY',
+        secretKey: 'env:OPSFLOW_SECRET_SPACES_SECRET_KEY',
+      },
+    ],
+  },
+  compression: {
+    description: 'Compression of dumps and archives (zstd is refused when applied: the backup steps write gzip or none)',
+    examples: ['gzip'],
+  },
   parallelism: { description: 'Targets backed up at once', examples: [2] },
-  retention: { description: 'How long backups are kept; the newest verified ones are never pruned', examples: [{ keepDays: 7, keepWeekly: 4, keepMonthly: 6 }] },
+  retention: {
+    description: 'How long backups are kept; the newest verified ones are never pruned',
+    examples: [{ keepDays: 7, keepWeekly: 4, keepMonthly: 6 }],
+  },
   verify: { description: 'Restore each backup into a scratch database and compare it with its manifest', examples: [{ restore: true }] },
-  schedule: { description: 'When it runs: a 5-field cron in a time zone, or an interval', examples: [{ cron: '0 2 * * *', timeZone: 'Europe/Berlin' }, { every: '6h' }] },
-  notify: { description: 'A webhook (secret reference) told when a run fails', examples: [{ webhook: 'env:OPSFLOW_SECRET_BACKUP_WEBHOOK' }] },
+  schedule: {
+    description: 'When it runs: a 5-field cron in a time zone, or an interval',
+    examples: [{ cron: '0 2 * * *', timeZone: 'Europe/Berlin' }, { every: '6h' }],
+  },
+  notify: {
+    description: 'A webhook (secret reference) told when a run fails',
+    examples: [{ webhook: 'env:OPSFLOW_SECRET_BACKUP_WEBHOOK' }],
+  },
 };
-const documentedShape = backupPolicyShape.extend(Object.fromEntries(Object.entries(backupPolicyShape.shape).map(([key, field]) => [key, FIELD_DOCS[key] ? field.meta(FIELD_DOCS[key]) : field])) as typeof backupPolicyShape.shape);
+const documentedShape = backupPolicyShape.extend(
+  Object.fromEntries(
+    Object.entries(backupPolicyShape.shape).map(([key, field]) => [key, FIELD_DOCS[key] ? field.meta(FIELD_DOCS[key]) : field]),
+  ) as typeof backupPolicyShape.shape,
+);
 
 export const backupPolicySchema = documentedShape.superRefine(
   (policy, ctx) => {

@@ -23,10 +23,25 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const secretRef = z
   .string()
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/\S+)$/, 'must be a secret reference: env:VARIABLE or file:/absolute/path')
-  .refine((ref) => !(ref.startsWith('env:') && WORKER_OWN_ENV.test(ref.slice(4))), 'names one of the worker\'s own settings or credentials, which it never hands out; use an OPSFLOW_SECRET_* variable')
-  .refine((ref) => !(ref.startsWith('file:') && ref.slice(5).split('/').some((part, i) => i > 0 && (part === '..' || part === '.' || part === ''))), 'must be a plain absolute path (no .., . or //)');
+  .refine(
+    (ref) => !(ref.startsWith('env:') && WORKER_OWN_ENV.test(ref.slice(4))),
+    "names one of the worker's own settings or credentials, which it never hands out; use an OPSFLOW_SECRET_* variable",
+  )
+  .refine(
+    (ref) =>
+      !(
+        ref.startsWith('file:') &&
+        ref
+          .slice(5)
+          .split('/')
+          .some((part, i) => i > 0 && (part === '..' || part === '.' || part === ''))
+      ),
+    'must be a plain absolute path (no .., . or //)',
+  );
 
-export const dnsLabel = z.string().regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, 'must be lowercase letters, digits and dashes, starting with a letter');
+export const dnsLabel = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, 'must be lowercase letters, digits and dashes, starting with a letter');
 
 export const absolutePath = z
   .string()
@@ -46,7 +61,8 @@ export const SECRET_VALUE =
 export function stringsWithin(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; text: string }[] {
   if (typeof value === 'string') return [{ path, text: value }];
   if (Array.isArray(value)) return value.flatMap((item, i) => stringsWithin(item, [...path, i]));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => stringsWithin(item, [...path, key]));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, item]) => stringsWithin(item, [...path, key]));
   return [];
 }
 
@@ -72,7 +88,9 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 export function parseSpec<S extends z.ZodType>(kind: string, schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input, { error: specIssueMessage });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issueMessage(issue)}`);
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issueMessage(issue)}`,
+  );
   // An unknown field's place is its own key, not the mapping it was found in.
   const paths = result.error.issues.map((issue) => (issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path));
   throw new SpecError(kind, problems, paths);

@@ -11,8 +11,12 @@ export const ZSTD_NODE = '22.15 or 23.8';
  * running Node lacks it that is the reason given; where it has it, the backup steps still write
  * only gzip or none (src/activities/backups/backup-steps.ts refuses zstd at run time).
  */
-export function compressionProblem(compression: string, runtime: { node: string; zlib: object } = { node: process.versions.node, zlib }): string | undefined {
+export function compressionProblem(
+  compression: string,
+  runtime: { node: string; zlib: object } = { node: process.versions.node, zlib },
+): string | undefined {
   if (compression !== 'zstd') return undefined;
-  if (!('createZstdCompress' in runtime.zlib)) return `zstd needs Node ${ZSTD_NODE} or later (zlib's zstd), and this is Node ${runtime.node}; use gzip or none`;
+  if (!('createZstdCompress' in runtime.zlib))
+    return `zstd needs Node ${ZSTD_NODE} or later (zlib's zstd), and this is Node ${runtime.node}; use gzip or none`;
   return 'zstd is not written by the backup steps yet (they write gzip or none), although this Node has it; use gzip or none';
 }

@@ -46,31 +46,34 @@ export const deployReleaseInputSchema = z
     /** Consecutive failed probes that fail the health gate (default: each check's `attempts`). */
     consecutiveFailures: z.number().int().min(1).max(100).optional(),
   })
-  .superRefine((input, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    // Images that are not a mapping are reported by their own check; an empty one here.
-    const services = input.images && typeof input.images === 'object' ? Object.keys(input.images) : undefined;
-    if (services?.length === 0) issue(['images'], 'names no service to deploy');
-    const variables = new Map<string, string>();
-    for (const service of services ?? []) {
-      if (!SERVICE_NAME.test(service)) {
-        issue(['images', service], 'is not a compose service name (letters, digits, ".", "_" and "-", starting with a letter or digit)');
-        continue;
+  .superRefine(
+    (input, ctx) => {
+      const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+      // Images that are not a mapping are reported by their own check; an empty one here.
+      const services = input.images && typeof input.images === 'object' ? Object.keys(input.images) : undefined;
+      if (services?.length === 0) issue(['images'], 'names no service to deploy');
+      const variables = new Map<string, string>();
+      for (const service of services ?? []) {
+        if (!SERVICE_NAME.test(service)) {
+          issue(['images', service], 'is not a compose service name (letters, digits, ".", "_" and "-", starting with a letter or digit)');
+          continue;
+        }
+        // The .env line a service's image goes in: `booking-api` and `booking_api` would share one.
+        const variable = imageVariable(service);
+        const other = variables.get(variable);
+        if (other !== undefined) issue(['images', service], `would share ${variable} with ${other}`);
+        variables.set(variable, service);
       }
-      // The .env line a service's image goes in: `booking-api` and `booking_api` would share one.
-      const variable = imageVariable(service);
-      const other = variables.get(variable);
-      if (other !== undefined) issue(['images', service], `would share ${variable} with ${other}`);
-      variables.set(variable, service);
-    }
-    const instances = new Set<string>();
-    if (!Array.isArray(input.hosts)) return;
-    input.hosts.forEach((h, i) => {
-      if (typeof h?.instance !== 'string') return;
-      if (instances.has(h.instance)) issue(['hosts', i, 'instance'], `${h.instance} is listed twice`);
-      instances.add(h.instance);
-    });
-  }, { when: whenAnObject }); // also when fields failed: every problem in one error
+      const instances = new Set<string>();
+      if (!Array.isArray(input.hosts)) return;
+      input.hosts.forEach((h, i) => {
+        if (typeof h?.instance !== 'string') return;
+        if (instances.has(h.instance)) issue(['hosts', i, 'instance'], `${h.instance} is listed twice`);
+        instances.add(h.instance);
+      });
+    },
+    { when: whenAnObject },
+  ); // also when fields failed: every problem in one error
 
 export type DeployReleaseInput = z.input<typeof deployReleaseInputSchema>;
 export type DeployRelease = z.output<typeof deployReleaseInputSchema>;
@@ -86,5 +89,7 @@ export class DeployInputError extends Error {
 export function parseDeployReleaseInput(input: unknown): DeployRelease {
   const result = deployReleaseInputSchema.safeParse(input, { error: specIssueMessage });
   if (result.success) return result.data;
-  throw new DeployInputError(result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`));
+  throw new DeployInputError(
+    result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`),
+  );
 }

@@ -24,7 +24,15 @@ export interface SizeFacts {
   description: string;
 }
 
-const size = (slug: string, memory: number, vcpus: number, disk: number, transfer: number, priceMonthly: number, description: string): SizeFacts => ({
+const size = (
+  slug: string,
+  memory: number,
+  vcpus: number,
+  disk: number,
+  transfer: number,
+  priceMonthly: number,
+  description: string,
+): SizeFacts => ({
   slug,
   memory,
   vcpus,

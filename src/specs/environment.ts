@@ -3,7 +3,18 @@
 import { z } from 'zod';
 import { overlaps, parseCidr, isPrivateRange } from './cidr';
 import { imageVariable } from '../names/image-variable';
-import { absolutePath, dnsLabel, ENV_NAME, parseSpec, SECRET_NAME, SECRET_VALUE, SERVICE_NAME, secretRef, specJsonSchema, stringsWithin } from './common';
+import {
+  absolutePath,
+  dnsLabel,
+  ENV_NAME,
+  parseSpec,
+  SECRET_NAME,
+  SECRET_VALUE,
+  SERVICE_NAME,
+  secretRef,
+  specJsonSchema,
+  stringsWithin,
+} from './common';
 import { DISTRIBUTION_IMAGE_SLUGS, DROPLET_SIZE_SLUGS, DROPLET_SIZES, REGION_NAMES, REGION_SLUGS } from './digitalocean-catalog';
 import { notOneOfError, whenAnObject } from './messages';
 import { DEFAULT_PROVIDER, IMPLEMENTED_PROVIDERS } from '../providers/cloud-provider';
@@ -25,21 +36,32 @@ const firewallRule = z.strictObject({
 });
 
 // What an editor shows beside the size field, so a choice needs no trip to the pricing page.
-const SIZE_FACTS = DROPLET_SIZES.map((s) => `${s.slug} (${s.memory / 1024} GB, ${s.vcpus} vCPU, ${s.disk} GB disk, $${s.priceMonthly}/month)`).join(', ');
+const SIZE_FACTS = DROPLET_SIZES.map(
+  (s) => `${s.slug} (${s.memory / 1024} GB, ${s.vcpus} vCPU, ${s.disk} GB disk, $${s.priceMonthly}/month)`,
+).join(', ');
 
 const droplet = z.strictObject({
   name: dnsLabel,
   count: z.number().int().min(1).max(10).default(1),
-  size: z.enum(DROPLET_SIZE_SLUGS, { error: notOneOfError('a droplet size', DROPLET_SIZE_SLUGS) }).meta({ description: `DigitalOcean droplet size: ${SIZE_FACTS}`, examples: ['s-1vcpu-1gb'] }),
-  image: z.enum(DISTRIBUTION_IMAGE_SLUGS as [string, ...string[]], { error: notOneOfError('a droplet image', DISTRIBUTION_IMAGE_SLUGS) }).default('ubuntu-22-04-x64'),
-  tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]{1,255}$/, 'tags may contain letters, digits, colons, dashes and underscores')).default([]),
+  size: z
+    .enum(DROPLET_SIZE_SLUGS, { error: notOneOfError('a droplet size', DROPLET_SIZE_SLUGS) })
+    .meta({ description: `DigitalOcean droplet size: ${SIZE_FACTS}`, examples: ['s-1vcpu-1gb'] }),
+  image: z
+    .enum(DISTRIBUTION_IMAGE_SLUGS as [string, ...string[]], { error: notOneOfError('a droplet image', DISTRIBUTION_IMAGE_SLUGS) })
+    .default('ubuntu-22-04-x64'),
+  tags: z
+    .array(z.string().regex(/^[a-zA-Z0-9_:-]{1,255}$/, 'tags may contain letters, digits, colons, dashes and underscores'))
+    .default([]),
 });
 
 const volume = z.strictObject({
   name: dnsLabel,
   sizeGb: z.number().int().min(1).max(16384),
   filesystem: z.enum(['ext4', 'xfs']).default('ext4'),
-  mountPoint: absolutePath.refine((p) => p !== '/' && !/^\/(proc|sys|dev|usr|etc|bin|boot)(\/|$)/.test(p), 'must not be / or a system directory'),
+  mountPoint: absolutePath.refine(
+    (p) => p !== '/' && !/^\/(proc|sys|dev|usr|etc|bin|boot)(\/|$)/.test(p),
+    'must not be / or a system directory',
+  ),
   /** The droplet instance it attaches to, such as `app` or `app-2`. */
   droplet: z.string(),
 });
@@ -47,7 +69,10 @@ const volume = z.strictObject({
 const file = z.strictObject({
   path: absolutePath,
   content: z.string(),
-  mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal mode like "0644"').default('0644'),
+  mode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, 'must be an octal mode like "0644"')
+    .default('0644'),
 });
 
 const systemdUnit = z.strictObject({
@@ -58,7 +83,17 @@ const systemdUnit = z.strictObject({
 
 const bootstrap = z.strictObject({
   packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name')).default([]),
-  directories: z.array(z.strictObject({ path: absolutePath, mode: z.string().regex(/^0?[0-7]{3}$/).default('0755') })).default([]),
+  directories: z
+    .array(
+      z.strictObject({
+        path: absolutePath,
+        mode: z
+          .string()
+          .regex(/^0?[0-7]{3}$/)
+          .default('0755'),
+      }),
+    )
+    .default([]),
   files: z.array(file).default([]),
   systemdUnits: z.array(systemdUnit).default([]),
   /** Each command is an argv array, never a shell string, so nothing is pasted into a shell. */
@@ -79,7 +114,9 @@ export const MAX_COMPOSE_BYTES = 1024 * 1024;
 const envName = z.string().regex(ENV_NAME, 'must be an environment variable name (letters, digits and _, not starting with a digit)');
 const serviceName = z.string().regex(SERVICE_NAME, 'must be a compose service name (letters, digits, ".", "_" and "-")');
 // Written single-quoted into compose's .env, which has no way to escape a quote or a line break.
-const dotenvValue = z.string().refine((v) => !/['\n\r\0]/.test(v), 'holds a single quote, a line break or a NUL, which a compose .env file cannot carry');
+const dotenvValue = z
+  .string()
+  .refine((v) => !/['\n\r\0]/.test(v), 'holds a single quote, a line break or a NUL, which a compose .env file cannot carry');
 
 const application = z
   .strictObject({
@@ -89,12 +126,21 @@ const application = z
     compose: z.string().max(MAX_COMPOSE_BYTES, 'is over 1 MiB').optional(),
     environment: z.record(envName, dotenvValue).default({}),
     secrets: z.record(envName, secretRef).default({}),
-    images: z.record(serviceName, z.string().regex(/^[\w./:-]+:[\w.-]+$/, 'must be an image with a tag, like registry/app:1.4.2')).default({}),
+    images: z
+      .record(serviceName, z.string().regex(/^[\w./:-]+:[\w.-]+$/, 'must be an image with a tag, like registry/app:1.4.2'))
+      .default({}),
   })
-  .refine((a) => a.compose !== undefined || a.composeFile !== undefined, { message: 'needs composeFile (or compose)', path: ['composeFile'], when: whenAnObject });
+  .refine((a) => a.compose !== undefined || a.composeFile !== undefined, {
+    message: 'needs composeFile (or compose)',
+    path: ['composeFile'],
+    when: whenAnObject,
+  });
 
 const ssh = z.strictObject({
-  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('root'),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*$/)
+    .default('root'),
   port: z.number().int().min(1).max(65535).default(22),
   /** Name of a key in the worker's OPSFLOW_SSH_KEYS; never the key itself. */
   key: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must name a key from OPSFLOW_SSH_KEYS, not hold the key itself'),
@@ -107,7 +153,9 @@ const ssh = z.strictObject({
 const environmentShape = z.strictObject({
   name: dnsLabel.refine((n) => n.length <= 32, 'must be at most 32 characters'),
   // Which provider's activities (and task queue) the workflow uses; one implemented today.
-  cloud: z.enum(IMPLEMENTED_PROVIDERS, { error: notOneOfError('a cloud provider this opsflow runs', IMPLEMENTED_PROVIDERS) }).default(DEFAULT_PROVIDER),
+  cloud: z
+    .enum(IMPLEMENTED_PROVIDERS, { error: notOneOfError('a cloud provider this opsflow runs', IMPLEMENTED_PROVIDERS) })
+    .default(DEFAULT_PROVIDER),
   region: z.enum(REGION_SLUGS, { error: notOneOfError('a region', REGION_SLUGS) }),
   vpc: z.strictObject({ ipRange: cidr }).optional(),
   firewall: z.strictObject({ inbound: z.array(firewallRule).min(1) }).optional(),
@@ -125,25 +173,61 @@ const environmentShape = z.strictObject({
 const FIELD_DOCS: Record<string, { description: string; examples?: unknown[] }> = {
   name: { description: 'Environment name: prefixes every resource (<name>-<droplet>) and tags what it owns', examples: ['stack-a'] },
   cloud: { description: 'Cloud provider', examples: ['digitalocean'] },
-  region: { description: `DigitalOcean region: ${Object.entries(REGION_NAMES).map(([slug, name]) => `${slug} (${name})`).join(', ')}`, examples: ['fra1', 'lon1'] },
+  region: {
+    description: `DigitalOcean region: ${Object.entries(REGION_NAMES)
+      .map(([slug, name]) => `${slug} (${name})`)
+      .join(', ')}`,
+    examples: ['fra1', 'lon1'],
+  },
   vpc: { description: 'Private network for the droplets', examples: [{ ipRange: '10.10.0.0/16' }] },
-  firewall: { description: 'Inbound rules; everything else is closed', examples: [{ inbound: [{ protocol: 'tcp', ports: '22', sources: ['0.0.0.0/0'] }] }] },
-  droplets: { description: 'Droplets to create: count > 1 names them <name>-1 ... <name>-N', examples: [[{ name: 'app', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' }]] },
-  volumes: { description: 'Block storage volumes, formatted and mounted on a droplet', examples: [[{ name: 'data', sizeGb: 10, mountPoint: '/mnt/data', droplet: 'app' }]] },
+  firewall: {
+    description: 'Inbound rules; everything else is closed',
+    examples: [{ inbound: [{ protocol: 'tcp', ports: '22', sources: ['0.0.0.0/0'] }] }],
+  },
+  droplets: {
+    description: 'Droplets to create: count > 1 names them <name>-1 ... <name>-N',
+    examples: [[{ name: 'app', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' }]],
+  },
+  volumes: {
+    description: 'Block storage volumes, formatted and mounted on a droplet',
+    examples: [[{ name: 'data', sizeGb: 10, mountPoint: '/mnt/data', droplet: 'app' }]],
+  },
   reservedIp: { description: 'A reserved IP pointed at one droplet', examples: [{ droplet: 'app' }] },
-  ssh: { description: 'How the worker logs in: user, port and the name of its key (never the key itself)', examples: [{ user: 'root', key: 'deploy' }] },
-  bootstrap: { description: 'Packages, directories, files, systemd units and commands (argv arrays) run once on each droplet', examples: [{ packages: ['docker.io', 'docker-compose-v2'] }] },
-  application: { description: 'The compose application: its file, environment, secret references and images', examples: [{ composeFile: 'compose.yaml', images: { web: 'ghcr.io/acme/web:1.0.0' } }] },
-  healthChecks: { description: 'HTTP checks every droplet must pass before the environment counts as provisioned', examples: [[{ name: 'web', port: 8080, path: '/health' }]] },
+  ssh: {
+    description: 'How the worker logs in: user, port and the name of its key (never the key itself)',
+    examples: [{ user: 'root', key: 'deploy' }],
+  },
+  bootstrap: {
+    description: 'Packages, directories, files, systemd units and commands (argv arrays) run once on each droplet',
+    examples: [{ packages: ['docker.io', 'docker-compose-v2'] }],
+  },
+  application: {
+    description: 'The compose application: its file, environment, secret references and images',
+    examples: [{ composeFile: 'compose.yaml', images: { web: 'ghcr.io/acme/web:1.0.0' } }],
+  },
+  healthChecks: {
+    description: 'HTTP checks every droplet must pass before the environment counts as provisioned',
+    examples: [[{ name: 'web', port: 8080, path: '/health' }]],
+  },
   onFailure: { description: 'rollback removes what a failed run created; keep leaves it for inspection', examples: ['rollback'] },
 };
-const documentedShape = environmentShape.extend(Object.fromEntries(Object.entries(environmentShape.shape).map(([key, field]) => [key, FIELD_DOCS[key] ? field.meta(FIELD_DOCS[key]) : field])) as typeof environmentShape.shape);
+const documentedShape = environmentShape.extend(
+  Object.fromEntries(
+    Object.entries(environmentShape.shape).map(([key, field]) => [key, FIELD_DOCS[key] ? field.meta(FIELD_DOCS[key]) : field]),
+  ) as typeof environmentShape.shape,
+);
 
 export type EnvironmentSpec = z.infer<typeof environmentShape>;
 
 /** Droplet instance names: `app` when count is 1, else `app-1` ... `app-N`. */
-export function dropletInstances(spec: Pick<EnvironmentSpec, 'droplets'>): { instance: string; droplet: EnvironmentSpec['droplets'][number] }[] {
-  return spec.droplets.flatMap((d) => (d.count === 1 ? [{ instance: d.name, droplet: d }] : Array.from({ length: d.count }, (_, i) => ({ instance: `${d.name}-${i + 1}`, droplet: d }))));
+export function dropletInstances(
+  spec: Pick<EnvironmentSpec, 'droplets'>,
+): { instance: string; droplet: EnvironmentSpec['droplets'][number] }[] {
+  return spec.droplets.flatMap((d) =>
+    d.count === 1
+      ? [{ instance: d.name, droplet: d }]
+      : Array.from({ length: d.count }, (_, i) => ({ instance: `${d.name}-${i + 1}`, droplet: d })),
+  );
 }
 
 function sourceRangesOverlap(a: string, b: string): boolean {
@@ -157,7 +241,10 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   // Droplet names other fields refer to are known only when droplets' names and counts are valid;
   // else those checks wait (saying "not one of ()" beside droplets' own error would only mislead).
-  const dropletsValid = z.array(z.object({ name: dnsLabel, count: droplet.shape.count })).min(1).safeParse(spec.droplets).success;
+  const dropletsValid = z
+    .array(z.object({ name: dnsLabel, count: droplet.shape.count }))
+    .min(1)
+    .safeParse(spec.droplets).success;
   const instances = dropletsValid ? dropletInstances(spec).map((i) => i.instance) : undefined;
   const unknownInstance = (name: string) => instances !== undefined && !instances.includes(name);
 
@@ -172,8 +259,10 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
 
   if (spec.vpc) {
     const range = parseCidr(spec.vpc.ipRange);
-    if (range && !isPrivateRange(range)) issue(['vpc', 'ipRange'], `${spec.vpc.ipRange} is not a private range (10/8, 172.16/12, 192.168/16)`);
-    if (range && (range.prefix < 16 || range.prefix > 28)) issue(['vpc', 'ipRange'], `${spec.vpc.ipRange}: the prefix must be from /16 to /28`);
+    if (range && !isPrivateRange(range))
+      issue(['vpc', 'ipRange'], `${spec.vpc.ipRange} is not a private range (10/8, 172.16/12, 192.168/16)`);
+    if (range && (range.prefix < 16 || range.prefix > 28))
+      issue(['vpc', 'ipRange'], `${spec.vpc.ipRange}: the prefix must be from /16 to /28`);
   }
 
   spec.firewall?.inbound.forEach((rule, i) => {
@@ -183,13 +272,15 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
       const [b1, b2 = b1] = rule.ports.split('-').map(Number) as [number, number?];
       const portsOverlap = a1 <= (b2 as number) && b1 <= (a2 as number);
       const sourcesOverlap = earlier.sources.some((s) => rule.sources.some((t) => s === t || sourceRangesOverlap(s, t)));
-      if (portsOverlap && sourcesOverlap) issue(['firewall', 'inbound', i], `overlaps firewall.inbound.${j} (${rule.protocol} ${earlier.ports} and ${rule.ports})`);
+      if (portsOverlap && sourcesOverlap)
+        issue(['firewall', 'inbound', i], `overlaps firewall.inbound.${j} (${rule.protocol} ${earlier.ports} and ${rule.ports})`);
     });
   });
 
   const volumeNames = new Set<string>();
   spec.volumes.forEach((v, i) => {
-    if (unknownInstance(v.droplet)) issue(['volumes', i, 'droplet'], `${v.droplet} is not one of this environment's droplets (${instances?.join(', ')})`);
+    if (unknownInstance(v.droplet))
+      issue(['volumes', i, 'droplet'], `${v.droplet} is not one of this environment's droplets (${instances?.join(', ')})`);
     if (volumeNames.has(v.name)) issue(['volumes', i, 'name'], `volume name ${v.name} is used twice`);
     volumeNames.add(v.name);
   });
@@ -202,10 +293,18 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
 
   // Secrets go by reference (rule 6): refuse anything that looks like one written inline, in any field.
   for (const [key, value] of Object.entries(spec.application?.environment ?? {})) {
-    if (SECRET_NAME.test(key) && value !== '') issue(['application', 'environment', key], `looks like a secret written inline; move it to application.secrets as ${key}: env:OPSFLOW_SECRET_VARIABLE`);
+    if (SECRET_NAME.test(key) && value !== '')
+      issue(
+        ['application', 'environment', key],
+        `looks like a secret written inline; move it to application.secrets as ${key}: env:OPSFLOW_SECRET_VARIABLE`,
+      );
   }
   for (const found of stringsWithin(spec)) {
-    if (SECRET_VALUE.test(found.text)) issue(found.path, 'holds what looks like a private key or API token; secrets must be referenced (application.secrets), never written into the spec');
+    if (SECRET_VALUE.test(found.text))
+      issue(
+        found.path,
+        'holds what looks like a private key or API token; secrets must be referenced (application.secrets), never written into the spec',
+      );
   }
   // The .env file holds environment, secrets and one <SERVICE>_IMAGE per image: each name once.
   const app = spec.application;
@@ -216,7 +315,10 @@ function crossChecks(spec: EnvironmentSpec, ctx: z.core.$RefinementCtx): void {
     if (other) issue(['application', 'images', service], `would share ${variable} with ${other} in the .env file`);
     envNames.set(variable, `application.images.${service}`);
   }
-  for (const [field, names] of [['environment', Object.keys(app?.environment ?? {})], ['secrets', Object.keys(app?.secrets ?? {})]] as const) {
+  for (const [field, names] of [
+    ['environment', Object.keys(app?.environment ?? {})],
+    ['secrets', Object.keys(app?.secrets ?? {})],
+  ] as const) {
     for (const name of names) {
       const other = envNames.get(name);
       if (other) issue(['application', field, name], `${name} is also set by ${other}; the .env file can hold it once`);

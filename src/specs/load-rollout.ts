@@ -10,6 +10,10 @@ export function loadRolloutSpec(file: string): RolloutSpec {
     return parseRolloutSpec(source.value);
   } catch (err) {
     if (!(err instanceof SpecError)) throw err;
-    throw new SpecError(err.kind, err.problems.map((p, i) => `${source.at(err.paths[i] ?? [])}: ${p}`), err.paths);
+    throw new SpecError(
+      err.kind,
+      err.problems.map((p, i) => `${source.at(err.paths[i] ?? [])}: ${p}`),
+      err.paths,
+    );
   }
 }

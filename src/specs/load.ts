@@ -28,11 +28,12 @@ export function readLimitedText(file: string, limit: number, where: string, kind
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new SpecError(kind, [`${where}: not a regular file`]);
-    const tooLarge = () => new SpecError(kind, [`${where}: over the limit of ${limit / 1024 / 1024} MiB (${stat.size} bytes), refused without reading it`]);
+    const tooLarge = () =>
+      new SpecError(kind, [`${where}: over the limit of ${limit / 1024 / 1024} MiB (${stat.size} bytes), refused without reading it`]);
     if (stat.size > limit) throw tooLarge();
     const buffer = Buffer.alloc(limit + 1);
     let length = 0;
-    for (let n; length <= limit && (n = readSync(fd, buffer, length, limit + 1 - length, null)) > 0; ) length += n;
+    for (let n; length <= limit && (n = readSync(fd, buffer, length, limit + 1 - length, null)) > 0;) length += n;
     if (length > limit) throw tooLarge();
     return buffer.subarray(0, length).toString('utf8');
   } finally {
@@ -67,7 +68,11 @@ export function readYamlSource(file: string, kind = 'environment'): YamlSource {
       for (let n = path.length; n > 0; n--) {
         const parent = n === 1 ? document.contents : document.getIn(path.slice(0, n - 1), true);
         const last = path[n - 1];
-        const found = isMap(parent) ? place(parent.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === String(last))?.key) : isSeq(parent) ? place(parent.items[Number(last)]) : undefined;
+        const found = isMap(parent)
+          ? place(parent.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === String(last))?.key)
+          : isSeq(parent)
+            ? place(parent.items[Number(last)])
+            : undefined;
         if (found) return `${file}:${found.line}:${found.col}`;
       }
       const top = place(document.contents);
@@ -83,7 +88,11 @@ export function readYamlFile(file: string, kind = 'environment'): unknown {
 /** A spec's problems, each after the place in the file it is about. */
 function located(err: unknown, source: YamlSource): unknown {
   if (!(err instanceof SpecError)) return err;
-  return new SpecError(err.kind, err.problems.map((p, i) => `${source.at(err.paths[i] ?? [])}: ${p}`), err.paths);
+  return new SpecError(
+    err.kind,
+    err.problems.map((p, i) => `${source.at(err.paths[i] ?? [])}: ${p}`),
+    err.paths,
+  );
 }
 
 export interface LoadOptions {
@@ -107,7 +116,9 @@ export function resolveInside(specFile: string, reference: string, root: string,
     throw new SpecError('environment', [`${field}: cannot read ${wanted} (${errnoOf(err)})`]);
   }
   if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
-    throw new SpecError('environment', [`${field}: ${reference} is outside ${realRoot}; files a spec names must be inside the spec's folder (or the folder given with --root)`]);
+    throw new SpecError('environment', [
+      `${field}: ${reference} is outside ${realRoot}; files a spec names must be inside the spec's folder (or the folder given with --root)`,
+    ]);
   }
   return real;
 }
@@ -126,7 +137,10 @@ export function loadEnvironmentSpec(file: string, options: LoadOptions = {}): En
     const composePath = resolveInside(file, composeFile, options.root ?? path.dirname(path.resolve(file)), field);
     const compose = readLimitedText(composePath, MAX_COMPOSE_BYTES, `${field}: ${composeFile}`, 'environment');
     // Checked here too, so the message names the file the user wrote rather than the inlined field.
-    if (SECRET_VALUE.test(compose)) throw new SpecError('environment', [`${field}: ${composeFile} holds what looks like a private key or API token; it would be copied into the workflow's history`]);
+    if (SECRET_VALUE.test(compose))
+      throw new SpecError('environment', [
+        `${field}: ${composeFile} holds what looks like a private key or API token; it would be copied into the workflow's history`,
+      ]);
     spec.application.compose = compose;
   }
   return spec;

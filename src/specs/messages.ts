@@ -14,7 +14,9 @@ export function showValue(value: unknown): string {
  * npm because the common packages (fastest-levenshtein, leven) count a swap as two edits.
  */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -53,7 +55,15 @@ export const notOneOfError =
   (issue: z.core.$ZodRawIssue): string | undefined =>
     issue.code === 'invalid_value' ? notOneOf(noun, issue.input, valid) : undefined;
 
-const TYPE_NAMES: Record<string, string> = { string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false', array: 'a list', object: 'a mapping of fields', record: 'a mapping' };
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping of fields',
+  record: 'a mapping',
+};
 
 /** What the user wrote, by kind: `got the string "3000"`, `got a list`. */
 function got(input: unknown): string {
@@ -78,10 +88,17 @@ function sizeMessage(issue: z.core.$ZodRawIssue & { code: 'too_small' | 'too_big
   const bound = Number(small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum);
   const exclusive = issue.inclusive === false;
   const { origin, input } = issue;
-  if (origin === 'number' || origin === 'int') return `must be ${small ? (exclusive ? 'more than' : 'at least') : exclusive ? 'less than' : 'at most'} ${bound}, got ${showValue(input)}`;
+  if (origin === 'number' || origin === 'int')
+    return `must be ${small ? (exclusive ? 'more than' : 'at least') : exclusive ? 'less than' : 'at most'} ${bound}, got ${showValue(input)}`;
   const count = (unit: string) => `${bound} ${unit}${bound === 1 ? '' : 's'}`;
-  if (origin === 'array' || origin === 'set') return small ? `needs at least ${count('item')}` : `takes at most ${count('item')}, got ${(input as unknown[]).length}`;
-  if (origin === 'string') return small ? (bound === 1 ? 'must not be empty' : `must be at least ${count('character')}`) : `must be at most ${count('character')}, got ${(input as string).length}`;
+  if (origin === 'array' || origin === 'set')
+    return small ? `needs at least ${count('item')}` : `takes at most ${count('item')}, got ${(input as unknown[]).length}`;
+  if (origin === 'string')
+    return small
+      ? bound === 1
+        ? 'must not be empty'
+        : `must be at least ${count('character')}`
+      : `must be at most ${count('character')}, got ${(input as string).length}`;
   return undefined;
 }
 
@@ -103,7 +120,9 @@ export function specIssueMessage(issue: z.core.$ZodRawIssue): string | undefined
     }
     case 'invalid_format':
       // Only patterns without a message of their own get here: echo the value beside the pattern.
-      return issue.format === 'regex' && issue.pattern ? `${showValue(issue.input)} does not match the pattern ${issue.pattern}` : undefined;
+      return issue.format === 'regex' && issue.pattern
+        ? `${showValue(issue.input)} does not match the pattern ${issue.pattern}`
+        : undefined;
     case 'too_small':
     case 'too_big':
       return sizeMessage(issue);
@@ -123,4 +142,5 @@ export function specIssueMessage(issue: z.core.$ZodRawIssue): string | undefined
  * default), so cross-field problems are said together with field problems, in one error. Only an
  * object is checked: a refinement reads its fields, and a null or a string has none.
  */
-export const whenAnObject = (payload: { value: unknown }): boolean => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value);
+export const whenAnObject = (payload: { value: unknown }): boolean =>
+  typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value);

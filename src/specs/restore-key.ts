@@ -9,7 +9,7 @@ export function restoreKeyProblem(policy: Pick<BackupPolicy, 'name' | 'destinati
   if (typeof key !== 'string' || key === '') return 'must be a backup key (a string)';
   const folder = policyPrefix(policy.destination.prefix, policy.name);
   if (key.length > 1024) return 'is longer than an object key can be (1024)';
-  if (!/^[A-Za-z0-9!_.*'()/-]+$/.test(key)) return 'must be a plain object key (letters, digits and !_.*\'()/-)';
+  if (!/^[A-Za-z0-9!_.*'()/-]+$/.test(key)) return "must be a plain object key (letters, digits and !_.*'()/-)";
   if (key.split('/').some((part) => part === '..' || part === '.' || part === '')) return 'must not contain .., . or empty parts';
   if (!key.startsWith(folder) || key.length === folder.length) return `must be a backup of policy ${policy.name}: a key under ${folder}`;
   return undefined;

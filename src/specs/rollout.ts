@@ -24,7 +24,9 @@ export const BUILT_IN_ARGS = ['canary-version', 'stable-version', 'environment']
 const duration = z.string().regex(DURATION, 'must be a duration such as 30s, 5m or 1h');
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes, starting with a letter');
 const argName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must be letters, digits, "_" and "-", starting with a letter');
-const argValue = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'may hold only letters, digits, ".", "_", ":" and "-" (it is pasted into PromQL)');
+const argValue = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'may hold only letters, digits, ".", "_", ":" and "-" (it is pasted into PromQL)');
 const promql = z.string().min(1).max(4000);
 
 /** A condition such as `result < 0.05`, checked by the same parser that judges measurements. */
@@ -38,7 +40,10 @@ const condition = z.string().superRefine((text, ctx) => {
 
 /** How many hosts: a number, or a percentage of the fleet such as `25%`. */
 const HOST_COUNT = 'must be a whole number of hosts (0-1000) or a percentage such as 25%';
-const hostCount = z.union([z.number().int(HOST_COUNT).min(0, HOST_COUNT).max(1000, HOST_COUNT), z.string().regex(/^(100|[1-9]?\d)%$/, HOST_COUNT)], { error: HOST_COUNT });
+const hostCount = z.union(
+  [z.number().int(HOST_COUNT).min(0, HOST_COUNT).max(1000, HOST_COUNT), z.string().regex(/^(100|[1-9]?\d)%$/, HOST_COUNT)],
+  { error: HOST_COUNT },
+);
 
 const margin = z
   .strictObject({
@@ -47,7 +52,10 @@ const margin = z
     /** The canary may be worse than stable by this amount, in the metric's unit. */
     absolute: z.number().min(0).optional(),
   })
-  .refine((m) => (m.relative === undefined) !== (m.absolute === undefined), { message: 'give exactly one of relative or absolute', when: whenAnObject });
+  .refine((m) => (m.relative === undefined) !== (m.absolute === undefined), {
+    message: 'give exactly one of relative or absolute',
+    when: whenAnObject,
+  });
 
 const comparison = z.strictObject({
   /** PromQL for the canary hosts, one series (use {{args.canary-version}}). */
@@ -88,36 +96,46 @@ const metric = z
   .superRefine(
     (m, ctx) => {
       const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-      if ((m.query === undefined) === (m.compare === undefined)) issue(['query'], 'give exactly one of query (with conditions) or compare (canary against stable)');
-      if (m.query !== undefined && m.successCondition === undefined && m.failureCondition === undefined) issue(['successCondition'], 'a query needs a successCondition or a failureCondition (or both)');
-      if (m.compare !== undefined && (m.successCondition !== undefined || m.failureCondition !== undefined)) issue(['compare'], 'a comparison is judged by its margin; remove successCondition and failureCondition');
-      if (m.count !== undefined && m.count > 1 && m.interval === undefined) issue(['interval'], `is required when count is more than 1 (got count ${m.count})`);
+      if ((m.query === undefined) === (m.compare === undefined))
+        issue(['query'], 'give exactly one of query (with conditions) or compare (canary against stable)');
+      if (m.query !== undefined && m.successCondition === undefined && m.failureCondition === undefined)
+        issue(['successCondition'], 'a query needs a successCondition or a failureCondition (or both)');
+      if (m.compare !== undefined && (m.successCondition !== undefined || m.failureCondition !== undefined))
+        issue(['compare'], 'a comparison is judged by its margin; remove successCondition and failureCondition');
+      if (m.count !== undefined && m.count > 1 && m.interval === undefined)
+        issue(['interval'], `is required when count is more than 1 (got count ${m.count})`);
     },
     { when: whenAnObject },
   );
 
-const templateArg = z.strictObject({ name: argName, /** Default value; without one, every reference must give it. */ value: argValue.optional() });
+const templateArg = z.strictObject({
+  name: argName,
+  /** Default value; without one, every reference must give it. */ value: argValue.optional(),
+});
 
-const analysisTemplate = z
-  .strictObject({ args: z.array(templateArg).default([]), metrics: z.array(metric).min(1) })
-  .superRefine(
-    (t, ctx) => {
-      if (!Array.isArray(t.metrics)) return;
-      const declared = new Set([...BUILT_IN_ARGS, ...(Array.isArray(t.args) ? t.args.map((a) => a?.name) : [])]);
-      const seen = new Set<string>();
-      t.metrics.forEach((m, i) => {
-        if (typeof m?.name === 'string') {
-          if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'name'], message: `metric ${m.name} is named twice` });
-          seen.add(m.name);
-        }
-        const queries = [m?.query, m?.compare?.canary, m?.compare?.stable].filter((q): q is string => typeof q === 'string');
-        for (const arg of queries.flatMap(queryArgs)) {
-          if (!declared.has(arg)) ctx.addIssue({ code: 'custom', path: ['metrics', i, m?.query !== undefined ? 'query' : 'compare'], message: `uses {{args.${arg}}}, which the template's args do not declare (built in: ${BUILT_IN_ARGS.join(', ')})` });
-        }
-      });
-    },
-    { when: whenAnObject },
-  );
+const analysisTemplate = z.strictObject({ args: z.array(templateArg).default([]), metrics: z.array(metric).min(1) }).superRefine(
+  (t, ctx) => {
+    if (!Array.isArray(t.metrics)) return;
+    const declared = new Set([...BUILT_IN_ARGS, ...(Array.isArray(t.args) ? t.args.map((a) => a?.name) : [])]);
+    const seen = new Set<string>();
+    t.metrics.forEach((m, i) => {
+      if (typeof m?.name === 'string') {
+        if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'name'], message: `metric ${m.name} is named twice` });
+        seen.add(m.name);
+      }
+      const queries = [m?.query, m?.compare?.canary, m?.compare?.stable].filter((q): q is string => typeof q === 'string');
+      for (const arg of queries.flatMap(queryArgs)) {
+        if (!declared.has(arg))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metrics', i, m?.query !== undefined ? 'query' : 'compare'],
+            message: `uses {{args.${arg}}}, which the template's args do not declare (built in: ${BUILT_IN_ARGS.join(', ')})`,
+          });
+      }
+    });
+  },
+  { when: whenAnObject },
+);
 
 const analysisRef = z.strictObject({
   /** Templates from analysisTemplates, run together; the worst metric decides. */
@@ -134,7 +152,11 @@ const pause = z
     /** ...and then keeps waiting or aborts the rollout. */
     onEscalation: z.enum(['keep-waiting', 'abort']).default('keep-waiting'),
   })
-  .refine((p) => !(p.duration !== undefined && p.escalateAfter !== undefined), { message: 'escalateAfter is for a pause that waits for a human; a pause with a duration ends by itself', path: ['escalateAfter'], when: whenAnObject });
+  .refine((p) => !(p.duration !== undefined && p.escalateAfter !== undefined), {
+    message: 'escalateAfter is for a pause that waits for a human; a pause with a duration ends by itself',
+    path: ['escalateAfter'],
+    when: whenAnObject,
+  });
 
 const canaryStep = z
   .strictObject({
@@ -144,7 +166,10 @@ const canaryStep = z
     /** An analysis run inline: the step ends when it does, and the rollout aborts if it fails. */
     analysis: analysisRef.optional(),
   })
-  .refine((s) => [s.setWeight, s.pause, s.analysis].filter((v) => v !== undefined).length === 1, { message: 'a step is exactly one of setWeight, pause or analysis', when: whenAnObject });
+  .refine((s) => [s.setWeight, s.pause, s.analysis].filter((v) => v !== undefined).length === 1, {
+    message: 'a step is exactly one of setWeight, pause or analysis',
+    when: whenAnObject,
+  });
 
 const canary = z.strictObject({
   steps: z.array(canaryStep).min(1),
@@ -176,11 +201,16 @@ const traffic = z
     /** A load balancer without weights (DigitalOcean's): weight by how many members run the canary. */
     loadBalancerMembership: z.strictObject({}).optional(),
   })
-  .refine((t) => (t.nginx === undefined) !== (t.loadBalancerMembership === undefined), { message: 'give exactly one of nginx or loadBalancerMembership', when: whenAnObject });
+  .refine((t) => (t.nginx === undefined) !== (t.loadBalancerMembership === undefined), {
+    message: 'give exactly one of nginx or loadBalancerMembership',
+    when: whenAnObject,
+  });
 
 const prometheus = z.strictObject({
   /** Where the Prometheus HTTP API answers, such as http://10.10.0.5:9090. */
-  address: z.string().regex(/^https?:\/\/[A-Za-z0-9.[\]:-]+(\/[A-Za-z0-9._~/-]*)?$/, 'must be an http(s) URL such as http://10.10.0.5:9090'),
+  address: z
+    .string()
+    .regex(/^https?:\/\/[A-Za-z0-9.[\]:-]+(\/[A-Za-z0-9._~/-]*)?$/, 'must be an http(s) URL such as http://10.10.0.5:9090'),
 });
 
 export const rolloutShape = z.strictObject({
@@ -204,25 +234,36 @@ export const rolloutSchema = rolloutShape.superRefine(
     if (spec.canary?.analysis) {
       refs.push({ path: ['canary', 'analysis'], ref: spec.canary.analysis });
       const start = spec.canary.analysis.startingStep;
-      if (typeof start === 'number' && steps.length && start >= steps.length) issue(['canary', 'analysis', 'startingStep'], `is ${start}, but there are only ${steps.length} steps (0-based)`);
+      if (typeof start === 'number' && steps.length && start >= steps.length)
+        issue(['canary', 'analysis', 'startingStep'], `is ${start}, but there are only ${steps.length} steps (0-based)`);
     }
-    if (spec.blueGreen?.prePromotionAnalysis) refs.push({ path: ['blueGreen', 'prePromotionAnalysis'], ref: spec.blueGreen.prePromotionAnalysis });
-    if (spec.blueGreen?.postPromotionAnalysis) refs.push({ path: ['blueGreen', 'postPromotionAnalysis'], ref: spec.blueGreen.postPromotionAnalysis });
+    if (spec.blueGreen?.prePromotionAnalysis)
+      refs.push({ path: ['blueGreen', 'prePromotionAnalysis'], ref: spec.blueGreen.prePromotionAnalysis });
+    if (spec.blueGreen?.postPromotionAnalysis)
+      refs.push({ path: ['blueGreen', 'postPromotionAnalysis'], ref: spec.blueGreen.postPromotionAnalysis });
     if (refs.length && !spec.prometheus) issue(['prometheus'], 'is required: the spec runs analyses, which query Prometheus');
     for (const { path, ref } of refs) {
       const given = ref.args && typeof ref.args === 'object' ? Object.keys(ref.args) : [];
       for (const [j, template] of (Array.isArray(ref.templates) ? ref.templates : []).entries()) {
         const found = (templates as Record<string, { args?: { name: string; value?: string }[] }>)[template];
         if (!found) {
-          issue([...path, 'templates', j], `names ${JSON.stringify(template)}, which analysisTemplates does not define${Object.keys(templates).length ? ` (defined: ${Object.keys(templates).join(', ')})` : ''}`);
+          issue(
+            [...path, 'templates', j],
+            `names ${JSON.stringify(template)}, which analysisTemplates does not define${Object.keys(templates).length ? ` (defined: ${Object.keys(templates).join(', ')})` : ''}`,
+          );
           continue;
         }
         const declared = Array.isArray(found.args) ? found.args : [];
-        for (const arg of declared) if (arg?.value === undefined && !given.includes(arg?.name)) issue([...path, 'args'], `must give ${arg?.name}, which template ${template} needs`);
+        for (const arg of declared)
+          if (arg?.value === undefined && !given.includes(arg?.name))
+            issue([...path, 'args'], `must give ${arg?.name}, which template ${template} needs`);
       }
       for (const arg of given) {
-        const known = (Array.isArray(ref.templates) ? ref.templates : []).some((t) => (templates as Record<string, { args?: { name: string }[] }>)[t]?.args?.some((a) => a?.name === arg));
-        if (!known) issue([...path, 'args', arg], `is not an arg of ${Array.isArray(ref.templates) ? ref.templates.join(', ') : 'these templates'}`);
+        const known = (Array.isArray(ref.templates) ? ref.templates : []).some((t) =>
+          (templates as Record<string, { args?: { name: string }[] }>)[t]?.args?.some((a) => a?.name === arg),
+        );
+        if (!known)
+          issue([...path, 'args', arg], `is not an arg of ${Array.isArray(ref.templates) ? ref.templates.join(', ') : 'these templates'}`);
       }
     }
   },

@@ -15,6 +15,7 @@ export function timeZoneProblem(name: string): string | undefined {
     const near = closestMatch(name, [...Intl.supportedValuesOf('timeZone'), 'UTC']);
     return `"${name}" is not a time zone${near ? `; did you mean "${near}"?` : ''} (an IANA name such as UTC, Europe/Berlin or America/New_York)`;
   }
-  if (resolved !== name && resolved.toLowerCase() === name.toLowerCase()) return `"${name}" must be spelt as the time-zone database spells it: "${resolved}"`;
+  if (resolved !== name && resolved.toLowerCase() === name.toLowerCase())
+    return `"${name}" must be spelt as the time-zone database spells it: "${resolved}"`;
   return undefined;
 }

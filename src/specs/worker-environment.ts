@@ -15,12 +15,22 @@ export const workerEnvironmentSchema = z.object({
     .optional(),
   DIGITALOCEAN_API_URL: cloudEndpoint.optional(),
   /** The share of the account's 250 requests a minute this worker spends (lower when other tools share it). */
-  DIGITALOCEAN_REQUESTS_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number from 1 to 250').refine((v) => Number(v) >= 1 && Number(v) <= 250, 'must be a whole number from 1 to 250').optional(),
+  DIGITALOCEAN_REQUESTS_PER_MINUTE: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number from 1 to 250')
+    .refine((v) => Number(v) >= 1 && Number(v) <= 250, 'must be a whole number from 1 to 250')
+    .optional(),
   LINODE_API_URL: cloudEndpoint.optional(),
   /** Spaces (S3) endpoint for backup policies that name none. */
   SPACES_ENDPOINT: cloudEndpoint.optional(),
   /** Variables the worker hands out for `env:` secret references: names, or prefixes ending in * (default OPSFLOW_SECRET_*). */
-  OPSFLOW_SECRET_ENV: z.string().regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\*?(\s*,\s*[A-Za-z_][A-Za-z0-9_]*\*?)*\s*$/, 'must look like OPSFLOW_SECRET_*,STACK_A_POSTGRES_PASSWORD (names, or prefixes ending in *)').optional(),
+  OPSFLOW_SECRET_ENV: z
+    .string()
+    .regex(
+      /^\s*[A-Za-z_][A-Za-z0-9_]*\*?(\s*,\s*[A-Za-z_][A-Za-z0-9_]*\*?)*\s*$/,
+      'must look like OPSFLOW_SECRET_*,STACK_A_POSTGRES_PASSWORD (names, or prefixes ending in *)',
+    )
+    .optional(),
   /** The folder `file:` secret references must lie in (default /run/secrets). */
   OPSFLOW_SECRETS_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
 });

@@ -18,9 +18,7 @@ export interface TemporalTarget {
 }
 
 export function loadTemporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  const overrideEnvVars = Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
+  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const config = loadClientConnectConfig({ overrideEnvVars });
   const namespace = config.namespace ?? DEFAULT_NAMESPACE;
   // Explicit settings always win: the variable or the profile's address.

@@ -19,6 +19,5 @@ export const DIGITALOCEAN_TASK_QUEUE = providerTaskQueue('digitalocean');
  */
 export const PROVIDER_ACTIVITIES_PER_SECOND: Record<ProviderId, number> = { digitalocean: 3, linode: 3 };
 
-
 /** DigitalOcean's pace (bench/provision.ts reports it). */
 export const DIGITALOCEAN_ACTIVITIES_PER_SECOND = PROVIDER_ACTIVITIES_PER_SECOND.digitalocean;

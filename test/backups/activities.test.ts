@@ -27,7 +27,12 @@ function policy(changes: Record<string, unknown> = {}): BackupPolicy {
   return parseBackupPolicy({
     name: 'act-test',
     targets: [{ name: 'pg', kind: 'postgresql', databases: [db], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } }],
-    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_ACT_ACCESS_KEY', secretKey: `file:${path.join(secretsDir, 'secret-key')}` },
+    destination: {
+      bucket: spaces.bucket,
+      endpoint: spaces.endpoint,
+      accessKey: 'env:OPSFLOW_SECRET_ACT_ACCESS_KEY',
+      secretKey: `file:${path.join(secretsDir, 'secret-key')}`,
+    },
     retention: { keepDays: 7 },
     schedule: { cron: '0 2 * * *' },
     notify: { webhook: 'env:OPSFLOW_SECRET_ACT_WEBHOOK' },
@@ -36,11 +41,24 @@ function policy(changes: Record<string, unknown> = {}): BackupPolicy {
 }
 
 function activities(env: Record<string, string> = {}) {
-  return createBackupActivities({ resolveSecret: secretResolver({ OPSFLOW_SECRET_ACT_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_ACT_WEBHOOK: hookUrl, OPSFLOW_SECRETS_DIR: secretsDir, ...env }), upload: { partSize: 5 * 1024 * 1024 }, backupKeys: TEST_KEYRING });
+  return createBackupActivities({
+    resolveSecret: secretResolver({
+      OPSFLOW_SECRET_ACT_ACCESS_KEY: spaces.accessKey,
+      OPSFLOW_SECRET_ACT_WEBHOOK: hookUrl,
+      OPSFLOW_SECRETS_DIR: secretsDir,
+      ...env,
+    }),
+    upload: { partSize: 5 * 1024 * 1024 },
+    backupKeys: TEST_KEYRING,
+  });
 }
 
 /** Runs one activity in a mock activity context; returns its result (or failure) and heartbeats. */
-async function run<K extends keyof ReturnType<typeof activities>>(name: K, input: Parameters<ReturnType<typeof activities>[K]>[0], env?: Record<string, string>) {
+async function run<K extends keyof ReturnType<typeof activities>>(
+  name: K,
+  input: Parameters<ReturnType<typeof activities>[K]>[0],
+  env?: Record<string, string>,
+) {
   const mock = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
   const heartbeats: unknown[] = [];
   mock.on('heartbeat', (d: unknown) => heartbeats.push(d));
@@ -89,7 +107,9 @@ test('the failure notice is one Slack-style JSON POST {text}', async () => {
   received.length = 0;
   const { outcome } = await run('postFailureNotice', { policy: policy(), text: 'backups of act-test failed for pg' });
   expect(outcome).toEqual({ sent: true });
-  expect(received).toEqual([{ path: '/services/T0/B0/very-secret-token', contentType: 'application/json', body: { text: 'backups of act-test failed for pg' } }]);
+  expect(received).toEqual([
+    { path: '/services/T0/B0/very-secret-token', contentType: 'application/json', body: { text: 'backups of act-test failed for pg' } },
+  ]);
   // No webhook in the policy: nothing is sent.
   expect((await run('postFailureNotice', { policy: policy({ notify: undefined }), text: 'x' })).outcome).toEqual({ sent: false });
   expect(received).toHaveLength(1);
@@ -115,17 +135,65 @@ test.each([
 
 test('what cannot work fails at once, non-retryable, naming the reason', async () => {
   const cases: [string, Promise<{ outcome: unknown }>, string, RegExp][] = [
-    ['missing secret', run('listBackups', { policy: policy() }, { OPSFLOW_SECRET_ACT_ACCESS_KEY: '' }), 'SecretUnavailable', /env:OPSFLOW_SECRET_ACT_ACCESS_KEY: the worker has no environment variable OPSFLOW_SECRET_ACT_ACCESS_KEY/],
-    ['wrong key', run('listBackups', { policy: policy() }, { OPSFLOW_SECRET_ACT_ACCESS_KEY: 'someone-else' }), 'SpacesRefused', /InvalidAccessKeyId/],
-    ['zstd', run('backupDatabase', { policy: policy({ compression: 'zstd' }), target: 'pg', database: db, takenAt: '2026-03-01T02:00:00.000Z' }), 'Unsupported', /zstd/],
+    [
+      'missing secret',
+      run('listBackups', { policy: policy() }, { OPSFLOW_SECRET_ACT_ACCESS_KEY: '' }),
+      'SecretUnavailable',
+      /env:OPSFLOW_SECRET_ACT_ACCESS_KEY: the worker has no environment variable OPSFLOW_SECRET_ACT_ACCESS_KEY/,
+    ],
+    [
+      'wrong key',
+      run('listBackups', { policy: policy() }, { OPSFLOW_SECRET_ACT_ACCESS_KEY: 'someone-else' }),
+      'SpacesRefused',
+      /InvalidAccessKeyId/,
+    ],
+    [
+      'zstd',
+      run('backupDatabase', { policy: policy({ compression: 'zstd' }), target: 'pg', database: db, takenAt: '2026-03-01T02:00:00.000Z' }),
+      'Unsupported',
+      /zstd/,
+    ],
     [
       'droplet target',
-      run('backupDatabase', { policy: policy({ targets: [{ name: 'pg', kind: 'postgresql', databases: ['app'], in: { environment: 'stack-b', droplet: 'platform', service: 'postgres' } }] }), target: 'pg', database: 'app', takenAt: '2026-03-01T02:00:00.000Z' }),
+      run('backupDatabase', {
+        policy: policy({
+          targets: [
+            {
+              name: 'pg',
+              kind: 'postgresql',
+              databases: ['app'],
+              in: { environment: 'stack-b', droplet: 'platform', service: 'postgres' },
+            },
+          ],
+        }),
+        target: 'pg',
+        database: 'app',
+        takenAt: '2026-03-01T02:00:00.000Z',
+      }),
       'Unsupported',
       /lives in droplet platform of stack-b: this worker has no SSH runner/,
     ],
-    ['unknown database', run('backupDatabase', { policy: policy({ targets: [{ name: 'pg', kind: 'postgresql', databases: ['no_such_db'], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } }] }), target: 'pg', database: 'no_such_db', takenAt: '2026-03-01T02:00:00.000Z' }), 'DumpRefused', /database "no_such_db" does not exist/],
-    ['foreign key', run('deleteBackups', { policy: policy(), keys: ['other-policy/pg/db/20260101T020000Z.sql.gz'] }), 'Unsupported', /refusing to delete keys outside act-test\//],
+    [
+      'unknown database',
+      run('backupDatabase', {
+        policy: policy({
+          targets: [
+            { name: 'pg', kind: 'postgresql', databases: ['no_such_db'], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } },
+          ],
+        }),
+        target: 'pg',
+        database: 'no_such_db',
+        takenAt: '2026-03-01T02:00:00.000Z',
+      }),
+      'DumpRefused',
+      /database "no_such_db" does not exist/,
+    ],
+    [
+      'foreign key',
+      run('deleteBackups', { policy: policy(), keys: ['other-policy/pg/db/20260101T020000Z.sql.gz'] }),
+      'Unsupported',
+      /refusing to delete keys outside act-test\//,
+    ],
   ];
   for (const [what, pending, type, message] of cases) {
     const { outcome } = await pending;
@@ -136,7 +204,9 @@ test('what cannot work fails at once, non-retryable, naming the reason', async (
 });
 
 test('an unreachable database server is retryable', async () => {
-  const p = policy({ targets: [{ name: 'pg', kind: 'postgresql', databases: ['app'], connection: { host: '127.0.0.1', port: 1, user: 'postgres' } }] });
+  const p = policy({
+    targets: [{ name: 'pg', kind: 'postgresql', databases: ['app'], connection: { host: '127.0.0.1', port: 1, user: 'postgres' } }],
+  });
   const { outcome } = await run('backupDatabase', { policy: p, target: 'pg', database: 'app', takenAt: '2026-03-01T02:00:00.000Z' });
   expect((outcome as ApplicationFailure).type).toBe('DumpFailed');
   expect((outcome as ApplicationFailure).nonRetryable).toBe(false);

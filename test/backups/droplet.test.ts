@@ -122,7 +122,12 @@ function policy(changes: { pgIn?: Record<string, unknown>; mariaIn?: Record<stri
       { name: 'pg', kind: 'postgresql', databases: ['shop'], in: { ...place, service: 'postgres', hostKey, ...changes.pgIn } },
       { name: 'maria', kind: 'mariadb', databases: ['shop'], in: { ...place, service: 'mariadb', ...changes.mariaIn } },
     ],
-    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY' },
+    destination: {
+      bucket: spaces.bucket,
+      endpoint: spaces.endpoint,
+      accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY',
+      secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY',
+    },
     parallelism: 2,
     retention: { keepDays: 7, minVerified: 1 },
     schedule: { every: '1h' },
@@ -131,12 +136,17 @@ function policy(changes: { pgIn?: Record<string, unknown>; mariaIn?: Record<stri
 
 /** Runs argv in a compose service of the droplet, over SSH, as an operator would. */
 async function inService(service: string, argv: string[], stdin?: string): Promise<string> {
-  const result = await ssh.execScript('cd /root/dbstack && exec docker compose exec -T "$@"', [service, ...argv], { stdin, timeoutMs: 60_000, tailBytes: 4 * 1024 * 1024 });
+  const result = await ssh.execScript('cd /root/dbstack && exec docker compose exec -T "$@"', [service, ...argv], {
+    stdin,
+    timeoutMs: 60_000,
+    tailBytes: 4 * 1024 * 1024,
+  });
   if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} in ${service} exited with ${result.exitCode}: ${result.stderrTail}`);
   return result.stdoutTail;
 }
 
-const pgQuery = (database: string, sql: string) => inService('postgres', ['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', database], sql);
+const pgQuery = (database: string, sql: string) =>
+  inService('postgres', ['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', database], sql);
 const mariaQuery = (database: string, sql: string) => inService('mariadb', ['mariadb', '-N', '-B', database], sql);
 
 async function runActivity<T>(fn: (input: never) => Promise<T>, input: unknown): Promise<T | ApplicationFailure> {
@@ -147,7 +157,11 @@ async function runActivity<T>(fn: (input: never) => Promise<T>, input: unknown):
 beforeAll(async () => {
   writeFileSync(keyFile, key.private, { mode: 0o600 });
   let api;
-  [env, spaces, { cloud, api, stateDir }] = await Promise.all([startTemporal(), startSpaces(), startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } })]);
+  [env, spaces, { cloud, api, stateDir }] = await Promise.all([
+    startTemporal(),
+    startSpaces(),
+    startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } }),
+  ]);
   droplet = await createHostDroplet(cloud, api, 'dbtest-db', [await registerKey(api, 'deploy', key.public)]);
   const publicHostKey = readFileSync(path.join(stateDir, 'hosts', String(droplet.id), 'ssh_host_ed25519_key.pub'), 'utf8').trim();
   hostKey = fingerprintOf(publicHostKey);
@@ -157,14 +171,28 @@ beforeAll(async () => {
   await execFileAsync('ssh-keygen', ['-H', '-f', knownHosts]);
   expect(readFileSync(knownHosts, 'utf8')).not.toContain(droplet.address);
 
-  ssh = await sshConnect({ host: droplet.address, port: droplet.port, username: 'root', privateKey: key.private, hostKey: { pinned: [hostKey] } });
+  ssh = await sshConnect({
+    host: droplet.address,
+    port: droplet.port,
+    username: 'root',
+    privateKey: key.private,
+    hostKey: { pinned: [hostKey] },
+  });
   await ssh.mkdirp('/root/dbstack');
   await ssh.putFile('/root/dbstack/compose.yaml', COMPOSE);
-  const up = await ssh.execScript('cd /root/dbstack && docker compose up -d --wait', [], { env: { PG_PASSWORD: 'pg secret', MARIADB_PASSWORD: 'maria secret' }, timeoutMs: 60_000 });
+  const up = await ssh.execScript('cd /root/dbstack && docker compose up -d --wait', [], {
+    env: { PG_PASSWORD: 'pg secret', MARIADB_PASSWORD: 'maria secret' },
+    timeoutMs: 60_000,
+  });
   if (up.exitCode !== 0) throw new Error(`docker compose up failed: ${up.stderrTail}`);
   await Promise.all([pgQuery('shop', PG_SEED), mariaQuery('shop', MARIADB_SEED)]);
 
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities: activitiesFor(workerEnv()) });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: workflowBundlePath() },
+    activities: activitiesFor(workerEnv()),
+  });
   workerDone = worker.run();
 }, 90_000);
 
@@ -180,7 +208,11 @@ afterAll(async () => {
 
 test('PostgreSQL and MariaDB in the droplet are dumped over SSH to Spaces, verified, and restored into fresh databases equal to the originals', async () => {
   const p = policy();
-  const backups = (await env.client.workflow.execute('runBackups', { taskQueue, workflowId: 'droplet-backups-run', args: [{ policy: p, retry: FAST }] })) as RunBackupsResult;
+  const backups = (await env.client.workflow.execute('runBackups', {
+    taskQueue,
+    workflowId: 'droplet-backups-run',
+    args: [{ policy: p, retry: FAST }],
+  })) as RunBackupsResult;
   expect(backups.failures).toEqual([]);
   expect(backups.results.map((r) => [r.target, r.database, r.ok, r.verified])).toEqual([
     ['pg', 'shop', true, true],
@@ -189,13 +221,30 @@ test('PostgreSQL and MariaDB in the droplet are dumped over SSH to Spaces, verif
 
   // Dumped in the containers: the droplet's servers and their own pg_dump / mariadb-dump.
   const activities = activitiesFor(workerEnv());
-  const [pgManifest, mariaManifest] = await Promise.all(backups.results.map((r) => runActivity(activities.readManifest, { policy: p, key: r.key })));
-  expect(pgManifest).toMatchObject({ kind: 'postgresql', database: 'shop', serverVersion: expect.stringMatching(/^PostgreSQL /), toolVersion: expect.stringMatching(/^pg_dump \(PostgreSQL\)/) });
-  expect(mariaManifest).toMatchObject({ kind: 'mariadb', database: 'shop', serverVersion: expect.stringMatching(/MariaDB/), toolVersion: expect.stringMatching(/mariadb-dump|mysqldump/) });
+  const [pgManifest, mariaManifest] = await Promise.all(
+    backups.results.map((r) => runActivity(activities.readManifest, { policy: p, key: r.key })),
+  );
+  expect(pgManifest).toMatchObject({
+    kind: 'postgresql',
+    database: 'shop',
+    serverVersion: expect.stringMatching(/^PostgreSQL /),
+    toolVersion: expect.stringMatching(/^pg_dump \(PostgreSQL\)/),
+  });
+  expect(mariaManifest).toMatchObject({
+    kind: 'mariadb',
+    database: 'shop',
+    serverVersion: expect.stringMatching(/MariaDB/),
+    toolVersion: expect.stringMatching(/mariadb-dump|mysqldump/),
+  });
 
   const restored = await Promise.all(
-    ['pg', 'maria'].map((target) =>
-      env.client.workflow.execute('restoreBackup', { taskQueue, workflowId: `droplet-backups-restore-${target}`, args: [{ policy: p, target, intoDatabase: 'shop_restored', retry: FAST }] }) as Promise<RestoreBackupResult>,
+    ['pg', 'maria'].map(
+      (target) =>
+        env.client.workflow.execute('restoreBackup', {
+          taskQueue,
+          workflowId: `droplet-backups-restore-${target}`,
+          args: [{ policy: p, target, intoDatabase: 'shop_restored', retry: FAST }],
+        }) as Promise<RestoreBackupResult>,
     ),
   );
   for (const r of restored) expect([r.database, r.matchesManifest, r.differences]).toEqual(['shop_restored', true, []]);
@@ -206,7 +255,13 @@ test('PostgreSQL and MariaDB in the droplet are dumped over SSH to Spaces, verif
     const copy = await runActivity(activities.tableStats, { policy: p, target, database: 'shop_restored' });
     expect(Array.isArray(original) && original.length).toBe(4);
     expect(copy).toEqual(original);
-    expect(original).toEqual(expect.arrayContaining([expect.objectContaining({ rows: 40_000 }), expect.objectContaining({ rows: 3000 }), expect.objectContaining({ rows: 0 })]));
+    expect(original).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ rows: 40_000 }),
+        expect.objectContaining({ rows: 3000 }),
+        expect.objectContaining({ rows: 0 }),
+      ]),
+    );
   }
   // And the content itself, read by the servers' own clients rather than opsflow's checksums.
   const pgCustomers = 'SELECT * FROM customers ORDER BY id;';
@@ -234,9 +289,21 @@ test('a directory in the droplet (a media volume) is archived over SSH, verified
   const p = parseBackupPolicy({
     ...base,
     name: 'droplet-media',
-    targets: [{ name: 'media', kind: 'directory', path: '/srv/media', exclude: ['./cache'], in: { environment: 'dbtest', droplet: 'db', sshPort: droplet.port, hostKey } }],
+    targets: [
+      {
+        name: 'media',
+        kind: 'directory',
+        path: '/srv/media',
+        exclude: ['./cache'],
+        in: { environment: 'dbtest', droplet: 'db', sshPort: droplet.port, hostKey },
+      },
+    ],
   });
-  const backup = (await env.client.workflow.execute('runBackups', { taskQueue, workflowId: 'droplet-backups-media', args: [{ policy: p, retry: FAST }] })) as RunBackupsResult;
+  const backup = (await env.client.workflow.execute('runBackups', {
+    taskQueue,
+    workflowId: 'droplet-backups-media',
+    args: [{ policy: p, retry: FAST }],
+  })) as RunBackupsResult;
   expect(backup.failures).toEqual([]);
   expect(backup.results.map((r) => [r.target, r.ok, r.verified])).toEqual([['media', true, true]]);
 
@@ -255,13 +322,22 @@ test('a droplet refusing SSH fails the backup as DropletUnreachable (retryable),
   cloud.ctx.faults.set({ refuseSsh: [droplet.id] });
   try {
     const p = policy();
-    const failure = (await runActivity(activitiesFor(workerEnv()).backupDatabase, { policy: p, target: 'pg', database: 'shop', takenAt: '2026-03-01T02:00:00.000Z' })) as ApplicationFailure;
+    const failure = (await runActivity(activitiesFor(workerEnv()).backupDatabase, {
+      policy: p,
+      target: 'pg',
+      database: 'shop',
+      takenAt: '2026-03-01T02:00:00.000Z',
+    })) as ApplicationFailure;
     expect([failure.type, failure.nonRetryable]).toEqual(['DropletUnreachable', false]);
     expect(failure.message).toContain(`SSH to droplet dbtest-db, service postgres (${droplet.address}:${droplet.port})`);
     expect(failure.message).toMatch(/ECONNRESET|closed the connection/);
 
     const err = await env.client.workflow
-      .execute('runBackups', { taskQueue, workflowId: 'droplet-backups-refused', args: [{ policy: { ...p, targets: [p.targets[0]], verify: { restore: false } }, retry: FAST }] })
+      .execute('runBackups', {
+        taskQueue,
+        workflowId: 'droplet-backups-refused',
+        args: [{ policy: { ...p, targets: [p.targets[0]], verify: { restore: false } }, retry: FAST }],
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
@@ -274,34 +350,59 @@ test('a droplet refusing SSH fails the backup as DropletUnreachable (retryable),
 
 test('a host key neither the policy nor known_hosts names is refused before anything is sent; a wrong pinned key too', async () => {
   const input = { target: 'maria', database: 'shop', takenAt: '2026-03-01T03:00:00.000Z' };
-  const unknown = (await runActivity(activitiesFor(workerEnv({ OPSFLOW_KNOWN_HOSTS: path.join(dir, 'no-such-file') })).backupDatabase, { policy: policy(), ...input })) as ApplicationFailure;
+  const unknown = (await runActivity(activitiesFor(workerEnv({ OPSFLOW_KNOWN_HOSTS: path.join(dir, 'no-such-file') })).backupDatabase, {
+    policy: policy(),
+    ...input,
+  })) as ApplicationFailure;
   expect([unknown.type, unknown.nonRetryable]).toEqual(['HostKeyUnknown', true]);
   expect(unknown.message).toContain(`host key of droplet dbtest-db (${droplet.address}:${droplet.port}) is not known`);
   expect(unknown.message).toContain('in.hostKey: SHA256:');
   expect(unknown.message).toContain(`The host presents ${hostKey} (unverified)`);
 
-  const wrong = (await runActivity(activitiesFor(workerEnv()).backupDatabase, { policy: policy({ mariaIn: { hostKey: fingerprintOf(generateEd25519().public) } }), ...input })) as ApplicationFailure;
+  const wrong = (await runActivity(activitiesFor(workerEnv()).backupDatabase, {
+    policy: policy({ mariaIn: { hostKey: fingerprintOf(generateEd25519().public) } }),
+    ...input,
+  })) as ApplicationFailure;
   expect([wrong.type, wrong.nonRetryable]).toEqual(['SshRefused', true]);
   expect(wrong.message).toMatch(/host key of .* is SHA256:\S+, which is not the pinned fingerprint/);
 
-  const noDroplet = (await runActivity(activitiesFor(workerEnv()).backupDatabase, { policy: policy({ mariaIn: { droplet: 'gone' } }), ...input })) as ApplicationFailure;
-  expect([noDroplet.type, noDroplet.nonRetryable, noDroplet.message]).toEqual(['DropletNotFound', true, expect.stringContaining('no droplet named dbtest-gone')]);
+  const noDroplet = (await runActivity(activitiesFor(workerEnv()).backupDatabase, {
+    policy: policy({ mariaIn: { droplet: 'gone' } }),
+    ...input,
+  })) as ApplicationFailure;
+  expect([noDroplet.type, noDroplet.nonRetryable, noDroplet.message]).toEqual([
+    'DropletNotFound',
+    true,
+    expect.stringContaining('no droplet named dbtest-gone'),
+  ]);
 }, 30_000);
 
 test('the runner: environment values reach the container by `docker exec -e NAME`, never argv; kill stops the command in the droplet', async () => {
-  const runners = dropletRunners({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), privateKey: () => key.private, knownHostsFile: knownHosts, idleMs: 200 });
+  const runners = dropletRunners({
+    digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }),
+    privateKey: () => key.private,
+    knownHostsFile: knownHosts,
+    idleMs: 200,
+  });
   const runner = await runners({ environment: 'dbtest', droplet: 'db', service: 'postgres', sshPort: droplet.port });
   expect(runner.where).toBe('droplet dbtest-db, service postgres');
   const marker = `opsflow-${process.pid}-${Date.now()}`;
   // printenv sees the value; ps inside the droplet shows no process whose command line holds it.
-  const seen = await runToCompletion(runner, { argv: ['sh', '-c', 'printenv OPSFLOW_TEST_SECRET; ps -eo args'], env: { OPSFLOW_TEST_SECRET: marker } });
+  const seen = await runToCompletion(runner, {
+    argv: ['sh', '-c', 'printenv OPSFLOW_TEST_SECRET; ps -eo args'],
+    env: { OPSFLOW_TEST_SECRET: marker },
+  });
   expect(seen.split('\n')[0]).toBe(marker);
   expect(seen.split('\n').slice(1).join('\n')).not.toContain(marker);
 
-  const sleeping = async () => (await ssh.exec(['ps', '-eo', 'pid,args'], { tailBytes: 1024 * 1024 })).stdoutTail.split('\n').filter((line) => / sleep 37\.5$/.test(line));
+  const sleeping = async () =>
+    (await ssh.exec(['ps', '-eo', 'pid,args'], { tailBytes: 1024 * 1024 })).stdoutTail
+      .split('\n')
+      .filter((line) => / sleep 37\.5$/.test(line));
   const waitFor = async (wanted: boolean) => {
     for (let i = 0; (await sleeping()).length > 0 !== wanted; i++) {
-      if (i === 20) throw new Error(wanted ? 'sleep never showed in the droplet' : `sleep still runs in the droplet: ${(await sleeping()).join('; ')}`);
+      if (i === 20)
+        throw new Error(wanted ? 'sleep never showed in the droplet' : `sleep still runs in the droplet: ${(await sleeping()).join('; ')}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   };

@@ -33,7 +33,17 @@ test('seeded tables are dumped to Spaces, restored into a fresh database and com
     key,
     partSize: 5 * 1024 * 1024,
     signingKey: TEST_KEYRING.signingKey(),
-    manifest: { format: prepared.format, policy: 'test', target: 'mdb', kind: 'mariadb', database: source, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt: new Date().toISOString(), tables: prepared.tables },
+    manifest: {
+      format: prepared.format,
+      policy: 'test',
+      target: 'mdb',
+      kind: 'mariadb',
+      database: source,
+      serverVersion: prepared.serverVersion,
+      toolVersion: prepared.toolVersion,
+      takenAt: new Date().toISOString(),
+      tables: prepared.tables,
+    },
   });
   await prepared.release();
   expect(manifest.tables.map((t) => [t.table, t.rows])).toEqual([
@@ -53,11 +63,13 @@ test('seeded tables are dumped to Spaces, restored into a fresh database and com
   expect(await mariadb.exists(MARIADB, into)).toBe(true);
   const sink = await mariadb.startRestore(MARIADB, into);
   const object = await downloadVerified({ s3: spaces.s3, bucket: spaces.bucket, key, manifest });
-  const restored = await applyVerifiedObject({ key, object, compression: 'gzip', sink: sink.running, sinkLabel: sink }).finally(() => object.dispose());
+  const restored = await applyVerifiedObject({ key, object, compression: 'gzip', sink: sink.running, sinkLabel: sink }).finally(() =>
+    object.dispose(),
+  );
   expect(restored.bytesRestored).toBe(manifest.uncompressedBytes);
   expect(await mariadb.tableStats(MARIADB, into)).toEqual(manifest.tables);
   expect((await mariadbQuery(into, 'SELECT COUNT(*) FROM big_customers;')).trim()).toBe('420');
-  expect((await mariadbQuery(into, "SELECT name FROM customers WHERE id = 7;")).trim()).toBe('customer 7 – ünïcødé ✓');
+  expect((await mariadbQuery(into, 'SELECT name FROM customers WHERE id = 7;')).trim()).toBe('customer 7 – ünïcødé ✓');
 
   await mariadb.drop(MARIADB, into);
   expect(await mariadb.exists(MARIADB, into)).toBe(false);

@@ -42,7 +42,17 @@ async function backup(database: string, key: string, access = PG) {
       key,
       partSize: 5 * 1024 * 1024,
       signingKey: TEST_KEYRING.signingKey(),
-      manifest: { format: prepared.format, policy: 'test', target: 'pg', kind: 'postgresql', database, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt: new Date().toISOString(), tables: prepared.tables },
+      manifest: {
+        format: prepared.format,
+        policy: 'test',
+        target: 'pg',
+        kind: 'postgresql',
+        database,
+        serverVersion: prepared.serverVersion,
+        toolVersion: prepared.toolVersion,
+        takenAt: new Date().toISOString(),
+        tables: prepared.tables,
+      },
     });
   } finally {
     await prepared.release();
@@ -101,7 +111,8 @@ test('statistics and dump share one snapshot: writes during the dump are in neit
   let writing = true;
   const writer = (async () => {
     let n = 0;
-    while (writing) await psql(db, `INSERT INTO customers (name) VALUES ('written during the dump ${n++}'); DELETE FROM bulk WHERE id = ${n};`);
+    while (writing)
+      await psql(db, `INSERT INTO customers (name) VALUES ('written during the dump ${n++}'); DELETE FROM bulk WHERE id = ${n};`);
     return n;
   })();
   const manifest = await backup(db, 'pg/busy.pgdump.gz');
@@ -149,7 +160,17 @@ test('a pg_dump killed mid-stream leaves no object, no manifest and no pending m
     key,
     partSize: 5 * 1024 * 1024,
     signingKey: TEST_KEYRING.signingKey(),
-    manifest: { format: 'postgresql-custom', policy: 'test', target: 'pg', kind: 'postgresql', database: source, serverVersion: '', toolVersion: '', takenAt: new Date().toISOString(), tables: [] },
+    manifest: {
+      format: 'postgresql-custom',
+      policy: 'test',
+      target: 'pg',
+      kind: 'postgresql',
+      database: source,
+      serverVersion: '',
+      toolVersion: '',
+      takenAt: new Date().toISOString(),
+      tables: [],
+    },
   }).catch((e: unknown) => e);
   await prepared.release();
   expect(killedAfter).toBeGreaterThan(15_000_000);

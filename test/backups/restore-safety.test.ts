@@ -12,7 +12,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createBackupActivities } from '../../src/activities/backups/backup-steps';
-import { backupKeyring, backupKeyringFromEnv, ensureBackupKeyFile, generateBackupKey, type BackupKeyring } from '../../src/backups/backup-key';
+import {
+  backupKeyring,
+  backupKeyringFromEnv,
+  ensureBackupKeyFile,
+  generateBackupKey,
+  type BackupKeyring,
+} from '../../src/backups/backup-key';
 import { runToCompletion } from '../../src/backups/command-runner';
 import { manifestKeyOf, type BackupManifest } from '../../src/backups/keys';
 import { mariadb } from '../../src/backups/mariadb';
@@ -44,17 +50,30 @@ function policy(): BackupPolicy {
       { name: 'pg', kind: 'postgresql', databases: [pgSource], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } },
       { name: 'maria', kind: 'mariadb', databases: [mdbSource], connection: { host: '127.0.0.1', port: 3306, user: 'root' } },
     ],
-    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_SAFE_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_SAFE_SECRET_KEY' },
+    destination: {
+      bucket: spaces.bucket,
+      endpoint: spaces.endpoint,
+      accessKey: 'env:OPSFLOW_SECRET_SAFE_ACCESS_KEY',
+      secretKey: 'env:OPSFLOW_SECRET_SAFE_SECRET_KEY',
+    },
     retention: { keepDays: 7 },
     schedule: { cron: '0 2 * * *' },
   });
 }
 
 function activities(keys: BackupKeyring = TEST_KEYRING) {
-  return createBackupActivities({ resolveSecret: secretResolver({ OPSFLOW_SECRET_SAFE_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_SAFE_SECRET_KEY: spaces.secretKey }), backupKeys: keys, restoreTmpDir: tmpDir });
+  return createBackupActivities({
+    resolveSecret: secretResolver({ OPSFLOW_SECRET_SAFE_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_SAFE_SECRET_KEY: spaces.secretKey }),
+    backupKeys: keys,
+    restoreTmpDir: tmpDir,
+  });
 }
 
-async function run<K extends keyof ReturnType<typeof activities>>(name: K, input: Parameters<ReturnType<typeof activities>[K]>[0], keys?: BackupKeyring): Promise<unknown> {
+async function run<K extends keyof ReturnType<typeof activities>>(
+  name: K,
+  input: Parameters<ReturnType<typeof activities>[K]>[0],
+  keys?: BackupKeyring,
+): Promise<unknown> {
   const mock = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
   const fn = activities(keys)[name] as (i: typeof input) => Promise<unknown>;
   return mock.run(fn, input).catch((err: unknown) => err);
@@ -82,7 +101,24 @@ async function genuineManifest(key: string): Promise<BackupManifest> {
 /** What an opsflow before signing wrote: format 1, the right SHA-256 and sizes, no signature. */
 function formatOneManifest(key: string, body: Buffer, kind: 'postgresql' | 'mariadb', database: string) {
   const now = new Date().toISOString();
-  return { formatVersion: 1, policy: 'safe', target: kind === 'postgresql' ? 'pg' : 'maria', kind, database, key, compression: 'gzip', serverVersion: '', toolVersion: '', compressedBytes: body.length, uncompressedBytes: 0, sha256: sha256(body), takenAt: now, startedAt: now, endedAt: now, tables: [] };
+  return {
+    formatVersion: 1,
+    policy: 'safe',
+    target: kind === 'postgresql' ? 'pg' : 'maria',
+    kind,
+    database,
+    key,
+    compression: 'gzip',
+    serverVersion: '',
+    toolVersion: '',
+    compressedBytes: body.length,
+    uncompressedBytes: 0,
+    sha256: sha256(body),
+    takenAt: now,
+    startedAt: now,
+    endedAt: now,
+    tables: [],
+  };
 }
 
 const targetState = {
@@ -127,10 +163,20 @@ afterAll(async () => {
 test('a backup is a PostgreSQL custom archive (or SQL for MariaDB) with a signed format-2 manifest', async () => {
   expect(pgKey).toMatch(/^safe\/pg\/opsflow_safesrc_[0-9a-f]+\/20260301T020000Z\.pgdump\.gz$/);
   const manifest = await genuineManifest(pgKey);
-  expect(manifest).toMatchObject({ formatVersion: 2, format: 'postgresql-custom', key: pgKey, keyId: TEST_KEYRING.signingKey().id, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect(manifest).toMatchObject({
+    formatVersion: 2,
+    format: 'postgresql-custom',
+    key: pgKey,
+    keyId: TEST_KEYRING.signingKey().id,
+    mac: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
   // pg_dump's custom archive starts with PGDMP; pg_restore reads nothing else.
   const { gunzipSync } = await import('node:zlib');
-  expect(gunzipSync(await readObject(pgKey)).subarray(0, 5).toString()).toBe('PGDMP');
+  expect(
+    gunzipSync(await readObject(pgKey))
+      .subarray(0, 5)
+      .toString(),
+  ).toBe('PGDMP');
   expect(await genuineManifest(mdbKey)).toMatchObject({ formatVersion: 2, format: 'mysql-sql', key: mdbKey });
 });
 
@@ -146,10 +192,17 @@ test('the planted dump of the report (`\\! touch` with a format-1 manifest whose
 
 test('a genuine old-format backup (plain SQL from pg_dump, format-1 manifest) is refused with the reason and what to do', async () => {
   const key = `safe/pg/${pgSource}/20260101T020000Z.sql.gz`;
-  const plain = await runToCompletion(PG.runner, { argv: ['pg_dump', '--no-password', '--host', '127.0.0.1', '--username', 'postgres', '--format=plain', '--dbname', pgSource] });
+  const plain = await runToCompletion(PG.runner, {
+    argv: ['pg_dump', '--no-password', '--host', '127.0.0.1', '--username', 'postgres', '--format=plain', '--dbname', pgSource],
+  });
   const body = gzipSync(plain);
   await put(key, body, formatOneManifest(key, body, 'postgresql', pgSource));
-  await expectRefused('pg', key, 'BackupFormatRefused', /restore it by hand on a machine that holds no secrets; backups taken from now on are signed/);
+  await expectRefused(
+    'pg',
+    key,
+    'BackupFormatRefused',
+    /restore it by hand on a machine that holds no secrets; backups taken from now on are signed/,
+  );
 });
 
 test('a dump planted with a manifest signed by another key, or with a made-up signature, is refused', async () => {
@@ -162,14 +215,22 @@ test('a dump planted with a manifest signed by another key, or with a made-up si
   const { keyId: _k, mac: _m, ...unsigned } = forged;
   const attackerKey = testKeyring(generateBackupKey()).signingKey();
   await put(key, body, signManifest(unsigned, attackerKey));
-  await expectRefused('pg', key, 'BackupNotAuthentic', new RegExp(`names signing key "${attackerKey.id}", which this worker does not hold`));
+  await expectRefused(
+    'pg',
+    key,
+    'BackupNotAuthentic',
+    new RegExp(`names signing key "${attackerKey.id}", which this worker does not hold`),
+  );
   // The worker's key id, a signature that is not the key's.
   await put(key, body, { ...forged, mac: 'ab'.repeat(32) });
   await expectRefused('pg', key, 'BackupNotAuthentic', /signature does not match its content/);
 });
 
 test('a genuine backup whose dump was replaced and whose manifest got the new SHA-256 and size is refused', async () => {
-  for (const [target, key] of [['pg', pgKey], ['maria', mdbKey]] as const) {
+  for (const [target, key] of [
+    ['pg', pgKey],
+    ['maria', mdbKey],
+  ] as const) {
     const genuine = await genuineManifest(key);
     const genuineBody = await readObject(key);
     const body = gzipSync(PLANTED);
@@ -184,7 +245,10 @@ test('a genuine backup whose dump was replaced and whose manifest got the new SH
 
 test('a tampered manifest (table figures changed), or a genuine one copied beside another object, is refused', async () => {
   const genuine = await genuineManifest(pgKey);
-  await putJson(spaces.s3, spaces.bucket, manifestKeyOf(pgKey), { ...genuine, tables: genuine.tables.map((t) => ({ ...t, rows: t.rows + 1 })) });
+  await putJson(spaces.s3, spaces.bucket, manifestKeyOf(pgKey), {
+    ...genuine,
+    tables: genuine.tables.map((t) => ({ ...t, rows: t.rows + 1 })),
+  });
   try {
     await expectRefused('pg', pgKey, 'BackupNotAuthentic', /signature does not match/);
     // readManifest (what the workflows read first) refuses it too.
@@ -209,7 +273,9 @@ test('with an authentic manifest, an object that is not its bytes is refused bef
     await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: pgKey, Body: changed }));
     await expectRefused('pg', pgKey, 'ChecksumMismatch', /SHA-256 .*its manifest says/);
     // Longer than the manifest says: refused from the object's size, nothing downloaded.
-    await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: pgKey, Body: Buffer.concat([genuineBody, gzipSync(PLANTED)]) }));
+    await spaces.s3.send(
+      new PutObjectCommand({ Bucket: spaces.bucket, Key: pgKey, Body: Buffer.concat([genuineBody, gzipSync(PLANTED)]) }),
+    );
     await expectRefused('pg', pgKey, 'ChecksumMismatch', /bytes; its manifest says/);
   } finally {
     await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: pgKey, Body: genuineBody }));
@@ -230,7 +296,14 @@ test('the restore clients themselves run no client commands: pg_restore and mari
     expect(existsSync(marker)).toBe(false);
   }
   expect((await psql(pgTarget, "SELECT count(*) FROM pg_tables WHERE tablename IN ('customers', 'planted');")).trim()).toBe('1');
-  expect((await mariadbQuery(mdbTarget, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('customers', 'planted');")).trim()).toBe('1');
+  expect(
+    (
+      await mariadbQuery(
+        mdbTarget,
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('customers', 'planted');",
+      )
+    ).trim(),
+  ).toBe('1');
 });
 
 test('a genuine backup still restores over the target, equal to its source, and leaves no file behind', async () => {
@@ -251,17 +324,34 @@ test('keys rotate: a backup signed with the previous key restores while that key
   const newKey = generateBackupKey();
   // Held: the new key signs, the old one (which signed pgKey) still verifies.
   const rotated = testKeyring(newKey, TEST_BACKUP_KEY);
-  expect(await run('readManifest', { policy: policy(), key: pgKey }, rotated)).toMatchObject({ key: pgKey, keyId: TEST_KEYRING.signingKey().id });
-  const fresh = (await run('backupDatabase', { policy: policy(), target: 'pg', database: pgSource, takenAt: '2026-03-05T02:00:00.000Z' }, rotated)) as { key: string };
+  expect(await run('readManifest', { policy: policy(), key: pgKey }, rotated)).toMatchObject({
+    key: pgKey,
+    keyId: TEST_KEYRING.signingKey().id,
+  });
+  const fresh = (await run(
+    'backupDatabase',
+    { policy: policy(), target: 'pg', database: pgSource, takenAt: '2026-03-05T02:00:00.000Z' },
+    rotated,
+  )) as { key: string };
   expect((await genuineManifest(fresh.key)).keyId).toBe(testKeyring(newKey).signingKey().id);
   // Dropped: refused, naming the key id it was signed with.
-  await expectRefused('pg', pgKey, 'BackupNotAuthentic', new RegExp(`names signing key "${TEST_KEYRING.signingKey().id}", which this worker does not hold`), testKeyring(newKey));
+  await expectRefused(
+    'pg',
+    pgKey,
+    'BackupNotAuthentic',
+    new RegExp(`names signing key "${TEST_KEYRING.signingKey().id}", which this worker does not hold`),
+    testKeyring(newKey),
+  );
 });
 
 test('a worker without a key refuses to back up (naming the setting) before dumping anything, and restores nothing', async () => {
   const none = backupKeyring([]);
   const takenAt = '2026-03-06T02:00:00.000Z';
-  const outcome = (await run('backupDatabase', { policy: policy(), target: 'pg', database: pgSource, takenAt }, none)) as ApplicationFailure;
+  const outcome = (await run(
+    'backupDatabase',
+    { policy: policy(), target: 'pg', database: pgSource, takenAt },
+    none,
+  )) as ApplicationFailure;
   expect([outcome.type, outcome.nonRetryable]).toEqual(['BackupKeyMissing', true]);
   expect(outcome.message).toMatch(/set OPSFLOW_BACKUP_KEY .* or OPSFLOW_BACKUP_KEY_FILE/);
   expect(await keysUnder(spaces.s3, spaces.bucket, `safe/pg/${pgSource}/20260306`)).toEqual([]);
@@ -283,15 +373,25 @@ test('the key settings: read at start, refused when malformed, doubled or readab
   expect(two.find(TEST_KEYRING.signingKey().id)).toBeDefined();
   expect(backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY: `${TEST_BACKUP_KEY}` }).ids).toEqual(TEST_KEYRING.ids);
   chmodSync(file, 0o644);
-  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY_FILE: file })).toThrow(`OPSFLOW_BACKUP_KEY_FILE ${file}: others may read it (mode 0644); chmod 600 it`);
-  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY: 'short' })).toThrow('OPSFLOW_BACKUP_KEY: key 1 is not base64 of at least 32 bytes');
-  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY: TEST_BACKUP_KEY, OPSFLOW_BACKUP_KEY_FILE: file })).toThrow('set one of OPSFLOW_BACKUP_KEY and OPSFLOW_BACKUP_KEY_FILE, not both');
-  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY_FILE: path.join(dir, 'missing') })).toThrow(/OPSFLOW_BACKUP_KEY_FILE .*missing: ENOENT/);
+  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY_FILE: file })).toThrow(
+    `OPSFLOW_BACKUP_KEY_FILE ${file}: others may read it (mode 0644); chmod 600 it`,
+  );
+  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY: 'short' })).toThrow(
+    'OPSFLOW_BACKUP_KEY: key 1 is not base64 of at least 32 bytes',
+  );
+  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY: TEST_BACKUP_KEY, OPSFLOW_BACKUP_KEY_FILE: file })).toThrow(
+    'set one of OPSFLOW_BACKUP_KEY and OPSFLOW_BACKUP_KEY_FILE, not both',
+  );
+  expect(() => backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY_FILE: path.join(dir, 'missing') })).toThrow(
+    /OPSFLOW_BACKUP_KEY_FILE .*missing: ENOENT/,
+  );
   // A message never holds the key itself.
   try {
     backupKeyringFromEnv({ OPSFLOW_BACKUP_KEY: `${TEST_BACKUP_KEY},tooshort` });
     throw new Error('accepted');
   } catch (err) {
-    expect((err as Error).message).toBe('OPSFLOW_BACKUP_KEY: key 2 is not base64 of at least 32 bytes (make one with: openssl rand -base64 32)');
+    expect((err as Error).message).toBe(
+      'OPSFLOW_BACKUP_KEY: key 2 is not base64 of at least 32 bytes (make one with: openssl rand -base64 32)',
+    );
   }
 });

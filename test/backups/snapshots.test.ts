@@ -40,7 +40,8 @@ interface CloudSnapshot {
   resource_type: 'droplet' | 'volume';
 }
 
-const snapshotsInCloud = (): CloudSnapshot[] => cloud.ctx.store.state.snapshots.map(({ id, name, resource_id, resource_type }) => ({ id, name, resource_id, resource_type }));
+const snapshotsInCloud = (): CloudSnapshot[] =>
+  cloud.ctx.store.state.snapshots.map(({ id, name, resource_id, resource_type }) => ({ id, name, resource_id, resource_type }));
 const named = (name: string) => snapshotsInCloud().filter((s) => s.name === name);
 
 function policy(name: string, changes: Record<string, unknown> = {}): BackupPolicy {
@@ -50,7 +51,12 @@ function policy(name: string, changes: Record<string, unknown> = {}): BackupPoli
       { name: 'web', kind: 'droplet-snapshot', environment: 'snapenv', resource: 'web' },
       { name: 'data', kind: 'volume-snapshot', environment: 'snapenv', resource: 'data' },
     ],
-    destination: { bucket: spaces.bucket, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_SNAPSHOT_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_SNAPSHOT_SECRET_KEY' },
+    destination: {
+      bucket: spaces.bucket,
+      endpoint: spaces.endpoint,
+      accessKey: 'env:OPSFLOW_SECRET_SNAPSHOT_ACCESS_KEY',
+      secretKey: 'env:OPSFLOW_SECRET_SNAPSHOT_SECRET_KEY',
+    },
     retention: { keepDays: 7, keepWeekly: 4, keepMonthly: 3, minVerified: 3 },
     schedule: { cron: '30 3 * * 0' },
     ...changes,
@@ -69,16 +75,33 @@ async function runBackups(workflowId: string, p: BackupPolicy): Promise<RunBacku
 
 async function applyRetention(workflowId: string, p: BackupPolicy, now: string): Promise<ApplyRetentionResult> {
   const taskQueue = uniqueTaskQueue('snapshot-retention');
-  return workers.withWorkflowWorker(taskQueue, () => env.client.workflow.execute('applyRetention', { taskQueue, workflowId, args: [{ policy: p, now, retry: FAST }] }) as Promise<ApplyRetentionResult>);
+  return workers.withWorkflowWorker(
+    taskQueue,
+    () =>
+      env.client.workflow.execute('applyRetention', {
+        taskQueue,
+        workflowId,
+        args: [{ policy: p, now, retry: FAST }],
+      }) as Promise<ApplyRetentionResult>,
+  );
 }
 
 beforeAll(async () => {
   // Actions take 3 s here, so a retried step meets its earlier attempt's snapshot still being taken.
-  [env, spaces, { cloud, api }] = await Promise.all([startTemporal(), startSpaces(), startLocalCloud({ timing: { dropletCreateMs: 300, actionMs: 3000 }, rateLimit: { perMinute: 100_000, perHour: 100_000 } })]);
+  [env, spaces, { cloud, api }] = await Promise.all([
+    startTemporal(),
+    startSpaces(),
+    startLocalCloud({ timing: { dropletCreateMs: 300, actionMs: 3000 }, rateLimit: { perMinute: 100_000, perHour: 100_000 } }),
+  ]);
   process.env.OPSFLOW_SECRET_SNAPSHOT_ACCESS_KEY = spaces.accessKey;
   process.env.OPSFLOW_SECRET_SNAPSHOT_SECRET_KEY = spaces.secretKey;
   droplet = await createHostDroplet(cloud, api, 'snapenv-web', []);
-  const created = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', { name: 'snapenv-data', region: droplet.region, size_gigabytes: 10, filesystem_type: 'ext4' });
+  const created = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', {
+    name: 'snapenv-data',
+    region: droplet.region,
+    size_gigabytes: 10,
+    filesystem_type: 'ext4',
+  });
   volumeId = created.body.volume.id;
   workers = await startOpsflowWorkers(env, cloud);
 }, 120_000);
@@ -111,7 +134,12 @@ test('runBackups takes a snapshot of the droplet and of the volume, named for th
   expect(result.results.map((r) => r.verified)).toEqual([undefined, undefined]);
   expect(result.retention).toEqual({ kept: 2, removed: [] });
   expect(result.status!.step).toBe('done');
-  expect(result.status!.resources.map((r) => [r.kind, r.id])).toEqual(expect.arrayContaining([['droplet_snapshot', web!.snapshotId], ['volume_snapshot', data!.snapshotId]]));
+  expect(result.status!.resources.map((r) => [r.kind, r.id])).toEqual(
+    expect.arrayContaining([
+      ['droplet_snapshot', web!.snapshotId],
+      ['volume_snapshot', data!.snapshotId],
+    ]),
+  );
 }, 120_000);
 
 test('a lost response to the snapshot request, or a snapshot action that errors, is retried into exactly one snapshot', async () => {
@@ -189,14 +217,22 @@ test('with powerOff the droplet is shut down for its snapshot and started again,
   const p = policy('snap-power-failing', { targets: [web] });
   const taskQueue = uniqueTaskQueue('snapshots-power');
   const failed = await statusesDuring(() =>
-    workers.withWorkflowWorker(taskQueue, () => env.client.workflow.execute('runBackups', { taskQueue, workflowId: 'snapshots-power-off-failing', args: [{ policy: p, retry: { maximumAttempts: 2, initialInterval: '200ms' } }] })),
+    workers.withWorkflowWorker(taskQueue, () =>
+      env.client.workflow.execute('runBackups', {
+        taskQueue,
+        workflowId: 'snapshots-power-off-failing',
+        args: [{ policy: p, retry: { maximumAttempts: 2, initialInterval: '200ms' } }],
+      }),
+    ),
   );
   expect(((failed.result as WorkflowFailedError).cause as ApplicationFailure).type).toBe('BackupsFailed');
   expect(failed.statuses).toEqual(['active', 'off', 'active', 'off', 'active']);
 }, 180_000);
 
 test('a droplet stopped by an attempt whose worker died is started again by the retry, even when the snapshot was already taken', async () => {
-  const web = policy('snap-revive', { targets: [{ name: 'web', kind: 'droplet-snapshot', environment: 'snapenv', resource: 'web', powerOff: true }] }).targets[0] as SnapshotTarget;
+  const web = policy('snap-revive', {
+    targets: [{ name: 'web', kind: 'droplet-snapshot', environment: 'snapenv', resource: 'web', powerOff: true }],
+  }).targets[0] as SnapshotTarget;
   const takenAt = '2026-03-01T02:00:00.000Z';
   // What the dead attempt left: the droplet off, its snapshot taken, no power-on.
   for (const body of [{ type: 'shutdown' }, { type: 'snapshot', name: snapshotName('snap-revive', 'web', takenAt) }]) {
@@ -205,8 +241,14 @@ test('a droplet stopped by an attempt whose worker died is started again by the 
   }
   expect(cloud.ctx.store.state.droplets.find((d) => d.id === droplet.id)!.status).toBe('off');
 
-  const activities = createSnapshotActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }), snapshotPollMs: { first: 100, max: 400 } });
-  const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { remembered: { poweredOffDroplet: droplet.id } } }, { logger: new DefaultLogger('ERROR') });
+  const activities = createSnapshotActivities({
+    digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }),
+    snapshotPollMs: { first: 100, max: 400 },
+  });
+  const retry = new MockActivityEnvironment(
+    { attempt: 2, heartbeatDetails: { remembered: { poweredOffDroplet: droplet.id } } },
+    { logger: new DefaultLogger('ERROR') },
+  );
   const taken = (await retry.run(activities.takeSnapshot, { policy: 'snap-revive', target: web, takenAt })) as TakenSnapshot;
   expect(taken.name).toBe(snapshotName('snap-revive', 'web', takenAt));
   expect(named(taken.name)).toHaveLength(1);
@@ -229,16 +271,30 @@ const keptDays = (p: BackupPolicy) =>
     .map((s) => s.name.slice(-16, -8).replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3'))
     .sort();
 
-test('retention over 60 simulated days keeps exactly 7 daily, 4 weekly and 3 monthly snapshots, and no one else\'s', async () => {
+test("retention over 60 simulated days keeps exactly 7 daily, 4 weekly and 3 monthly snapshots, and no one else's", async () => {
   const p = policy('snap-retention', { targets: [policy('base').targets[1]] });
   await seedSixtyNights(p);
   // Snapshots retention must never touch: another policy's whose name starts the same, and a hand-made one.
-  const { status: s1 } = await api.call('POST', `/v2/volumes/${volumeId}/snapshots`, { name: snapshotName('snap-retention-x', 'data', '2026-01-01T02:00:00.000Z') });
+  const { status: s1 } = await api.call('POST', `/v2/volumes/${volumeId}/snapshots`, {
+    name: snapshotName('snap-retention-x', 'data', '2026-01-01T02:00:00.000Z'),
+  });
   const { status: s2 } = await api.call('POST', `/v2/volumes/${volumeId}/snapshots`, { name: 'before-upgrade' });
   expect([s1, s2]).toEqual([201, 201]);
 
   const result = await applyRetention('snapshots-retention', p, '2026-03-01T12:00:00.000Z');
-  expect(keptDays(p)).toEqual(['2026-01-31', '2026-02-08', '2026-02-15', '2026-02-22', '2026-02-23', '2026-02-24', '2026-02-25', '2026-02-26', '2026-02-27', '2026-02-28', '2026-03-01']);
+  expect(keptDays(p)).toEqual([
+    '2026-01-31',
+    '2026-02-08',
+    '2026-02-15',
+    '2026-02-22',
+    '2026-02-23',
+    '2026-02-24',
+    '2026-02-25',
+    '2026-02-26',
+    '2026-02-27',
+    '2026-02-28',
+    '2026-03-01',
+  ]);
   expect(result.removed).toHaveLength(49);
   expect(result.reasons[snapshotName(p.name, 'data', '2026-01-31T02:00:00.000Z')]).toEqual(['newest of month 2026-01']);
   expect(named(snapshotName('snap-retention-x', 'data', '2026-01-01T02:00:00.000Z'))).toHaveLength(1);
@@ -258,20 +314,33 @@ test('with the last five nights missing, the floor keeps the newest three snapsh
 test('deleting refuses any snapshot not named for the policy, and one whose name changed under its id', async () => {
   const activities = createSnapshotActivities({ digitalOcean: () => new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl }) });
   const run = <T>(fn: (input: never) => Promise<T>, input: unknown) =>
-    (new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(fn as (i: unknown) => Promise<T>, input) as Promise<T>).catch((err: unknown) => err as ApplicationFailure);
+    (
+      new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(fn as (i: unknown) => Promise<T>, input) as Promise<T>
+    ).catch((err: unknown) => err as ApplicationFailure);
   const { body } = await api.call<{ snapshot: { id: string } }>('POST', `/v2/volumes/${volumeId}/snapshots`, { name: 'hand-made' });
   const foreign = await run(activities.deleteSnapshots, { policy: 'snap-run', snapshots: [{ id: body.snapshot.id, name: 'hand-made' }] });
   expect(foreign).toMatchObject({ type: 'Unsupported', nonRetryable: true, message: expect.stringContaining('hand-made') });
-  const renamed = await run(activities.deleteSnapshots, { policy: 'snap-run', snapshots: [{ id: body.snapshot.id, name: 'opsflow.snap-run.data.20260101T020000Z' }] });
+  const renamed = await run(activities.deleteSnapshots, {
+    policy: 'snap-run',
+    snapshots: [{ id: body.snapshot.id, name: 'opsflow.snap-run.data.20260101T020000Z' }],
+  });
   expect(renamed).toMatchObject({ type: 'SnapshotChanged', nonRetryable: true });
   expect(named('hand-made')).toHaveLength(1);
   // Already gone counts as done.
-  expect(await run(activities.deleteSnapshots, { policy: 'snap-run', snapshots: [{ id: 'no-such-id', name: 'opsflow.snap-run.data.20260101T020000Z' }] })).toEqual({ deleted: 0 });
+  expect(
+    await run(activities.deleteSnapshots, {
+      policy: 'snap-run',
+      snapshots: [{ id: 'no-such-id', name: 'opsflow.snap-run.data.20260101T020000Z' }],
+    }),
+  ).toEqual({ deleted: 0 });
 });
 
 test('the snapshot action waits are real: the local cloud locks the droplet while its snapshot is taken', async () => {
   // Guards the premise of the lost-response test: with 3 s actions a retry meets a locked droplet.
-  const { body } = await api.call<{ action: { id: number } }>('POST', `/v2/droplets/${droplet.id}/actions`, { type: 'snapshot', name: 'lock-check' });
+  const { body } = await api.call<{ action: { id: number } }>('POST', `/v2/droplets/${droplet.id}/actions`, {
+    type: 'snapshot',
+    name: 'lock-check',
+  });
   const { body: during } = await api.call<{ droplet: { locked: boolean } }>('GET', `/v2/droplets/${droplet.id}`);
   expect(during.droplet.locked).toBe(true);
   expect(await waitForAction(api, body.action.id)).toBe('completed');

@@ -46,7 +46,17 @@ function run(source: DumpSource, key: string, extra: Partial<StreamBackupInput> 
     key,
     partSize: 5 * MiB,
     signingKey: TEST_KEYRING.signingKey(),
-    manifest: { format: 'postgresql-custom', policy: 'test', target: 'fake', kind: 'postgresql', database: 'fake', serverVersion: 'fake', toolVersion: 'bash', takenAt: new Date().toISOString(), tables: [] },
+    manifest: {
+      format: 'postgresql-custom',
+      policy: 'test',
+      target: 'fake',
+      kind: 'postgresql',
+      database: 'fake',
+      serverVersion: 'fake',
+      toolVersion: 'bash',
+      takenAt: new Date().toISOString(),
+      tables: [],
+    },
     ...extra,
   });
 }
@@ -58,7 +68,11 @@ async function nothingLeft(key: string): Promise<void> {
 
 test.each([
   ['1 KB', 'head -c 1024 /dev/urandom; echo "pg_dump: error: query failed" >&2; exit 1', 'fail/small.sql.gz'],
-  ['12 MiB (three parts)', 'head -c 12582912 /dev/urandom; echo "mariadb-dump: Error 2013: Lost connection" >&2; exit 1', 'fail/parts.sql.gz'],
+  [
+    '12 MiB (three parts)',
+    'head -c 12582912 /dev/urandom; echo "mariadb-dump: Error 2013: Lost connection" >&2; exit 1',
+    'fail/parts.sql.gz',
+  ],
 ])('a dump that exits 1 after writing %s leaves no object and no pending multipart upload', async (_size, text, key) => {
   const err = await run(script(text), key).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(BackupError);
@@ -69,7 +83,10 @@ test.each([
 });
 
 test('a refused login is not retryable', async () => {
-  const err = await run(script('echo \'pg_dump: error: connection to server failed: FATAL:  password authentication failed for user "backup"\' >&2; exit 1'), 'fail/auth.sql.gz').catch((e: unknown) => e);
+  const err = await run(
+    script('echo \'pg_dump: error: connection to server failed: FATAL:  password authentication failed for user "backup"\' >&2; exit 1'),
+    'fail/auth.sql.gz',
+  ).catch((e: unknown) => e);
   expect((err as BackupError).type).toBe('DumpRefused');
   expect((err as BackupError).retryable).toBe(false);
 });
@@ -132,7 +149,19 @@ test('a directory is archived with tar, compressed, checksummed and described by
   writeFileSync(path.join(dir, 'uploads', 'notes.txt'), 'hello\n');
   writeFileSync(path.join(dir, 'cache.tmp'), 'skip me');
   const key = 'media/archive.tar.gz';
-  const manifest = await run(directorySource(runner, { path: dir, exclude: ['*.tmp'] }), key, { manifest: { format: 'tar', policy: 'test', target: 'media', kind: 'directory', database: dir, serverVersion: '', toolVersion: 'tar', takenAt: new Date().toISOString(), tables: [] } });
+  const manifest = await run(directorySource(runner, { path: dir, exclude: ['*.tmp'] }), key, {
+    manifest: {
+      format: 'tar',
+      policy: 'test',
+      target: 'media',
+      kind: 'directory',
+      database: dir,
+      serverVersion: '',
+      toolVersion: 'tar',
+      takenAt: new Date().toISOString(),
+      tables: [],
+    },
+  });
   const { Body } = await spaces.s3.send(new GetObjectCommand({ Bucket: spaces.bucket, Key: key }));
   const bytes = Buffer.from(await (Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
   expect(createHash('sha256').update(bytes).digest('hex')).toBe(manifest.sha256);
@@ -141,5 +170,12 @@ test('a directory is archived with tar, compressed, checksummed and described by
   writeFileSync(tarFile, gunzipSync(bytes));
   const listing = (await runToCompletion(runner, { argv: ['tar', '-tf', tarFile] })).split('\n').filter(Boolean).sort();
   expect(listing).toEqual(['./', './uploads/', './uploads/2026/', './uploads/2026/photo.jpg', './uploads/notes.txt']);
-  expect(await getJson<BackupManifest>(spaces.s3, spaces.bucket, manifestKeyOf(key))).toMatchObject({ formatVersion: 2, format: 'tar', kind: 'directory', sha256: manifest.sha256, keyId: TEST_KEYRING.signingKey().id, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect(await getJson<BackupManifest>(spaces.s3, spaces.bucket, manifestKeyOf(key))).toMatchObject({
+    formatVersion: 2,
+    format: 'tar',
+    kind: 'directory',
+    sha256: manifest.sha256,
+    keyId: TEST_KEYRING.signingKey().id,
+    mac: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
 });

@@ -33,7 +33,11 @@ const PREFIX = 'chaos/';
 const startWorker = async () =>
   (worker = await startProductionWorker({
     temporalAddress: env.address,
-    env: { OPSFLOW_BACKUP_KEY: signingKey, OPSFLOW_SECRET_SPACES_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_SPACES_SECRET_KEY: spaces.secretKey },
+    env: {
+      OPSFLOW_BACKUP_KEY: signingKey,
+      OPSFLOW_SECRET_SPACES_ACCESS_KEY: spaces.accessKey,
+      OPSFLOW_SECRET_SPACES_SECRET_KEY: spaces.secretKey,
+    },
   }));
 const signingKey = generateBackupKey();
 
@@ -41,24 +45,39 @@ let policy: BackupPolicy;
 
 /** Every row of every table, in order, as one digest per table: equal digests, equal contents. */
 const contents = (database: string) =>
-  psql(database, "SELECT 'bulk', md5(string_agg(id || ':' || md5(payload), ',' ORDER BY id)) FROM bulk UNION ALL SELECT 'notes', md5(string_agg(id || ':' || note, ',' ORDER BY id)) FROM notes;");
+  psql(
+    database,
+    "SELECT 'bulk', md5(string_agg(id || ':' || md5(payload), ',' ORDER BY id)) FROM bulk UNION ALL SELECT 'notes', md5(string_agg(id || ':' || note, ',' ORDER BY id)) FROM notes;",
+  );
 
 beforeAll(async () => {
   [env, spaces] = await Promise.all([startTemporal(), startSpaces()]);
   // About 24 MB of incompressible bytes: a dump of several 8 MiB parts, however well gzip does.
   await psql('postgres', `CREATE DATABASE "${source}";`);
-  await psql(source, `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea);
+  await psql(
+    source,
+    `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea);
 INSERT INTO bulk SELECT g, decode(string_agg(md5(g::text || '-' || i::text || random()::text), ''), 'hex') FROM generate_series(1, 1500) g, generate_series(1, 1000) i GROUP BY g;
 CREATE TABLE notes (id int PRIMARY KEY, note text);
-INSERT INTO notes SELECT g, 'source note ' || g FROM generate_series(1, 1000) g;`);
+INSERT INTO notes SELECT g, 'source note ' || g FROM generate_series(1, 1000) g;`,
+  );
   // The restore target exists, with other contents: the restore overwrites it.
   await psql('postgres', `CREATE DATABASE "${target}";`);
-  await psql(target, `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea); INSERT INTO bulk VALUES (1, 'old');
-CREATE TABLE notes (id int PRIMARY KEY, note text); INSERT INTO notes VALUES (1, 'old note');`);
+  await psql(
+    target,
+    `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea); INSERT INTO bulk VALUES (1, 'old');
+CREATE TABLE notes (id int PRIMARY KEY, note text); INSERT INTO notes VALUES (1, 'old note');`,
+  );
   policy = parseBackupPolicy({
     name: 'chaos',
     targets: [{ name: 'pg', kind: 'postgresql', databases: [source], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } }],
-    destination: { bucket: spaces.bucket, prefix: PREFIX, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_SPACES_SECRET_KEY' },
+    destination: {
+      bucket: spaces.bucket,
+      prefix: PREFIX,
+      endpoint: spaces.endpoint,
+      accessKey: 'env:OPSFLOW_SECRET_SPACES_ACCESS_KEY',
+      secretKey: 'env:OPSFLOW_SECRET_SPACES_SECRET_KEY',
+    },
     retention: { keepDays: 30, minVerified: 1 },
     schedule: { every: '1h' },
   });
@@ -76,10 +95,17 @@ afterAll(async () => {
  * Looks at the stopped worker until `inside` says the run is where the kill must land, then kills
  * it there and starts it again. Returns the attempt it hit (activity id and attempt number).
  */
-async function killInside(handle: WorkflowHandle, activityType: string, inside: (attempt: ActivityAttempt) => Promise<boolean>): Promise<{ activityId: string; attempt: number }> {
+async function killInside(
+  handle: WorkflowHandle,
+  activityType: string,
+  inside: (attempt: ActivityAttempt) => Promise<boolean>,
+): Promise<{ activityId: string; attempt: number }> {
   const hit = await until(`${activityType} of ${handle.workflowId} at the aimed point`, async () => {
     if ((await handle.describe()).status.name !== 'RUNNING') {
-      const outcome = await handle.result().then((r: unknown) => JSON.stringify(r), (e: { cause?: Error }) => String(e.cause ?? e));
+      const outcome = await handle.result().then(
+        (r: unknown) => JSON.stringify(r),
+        (e: { cause?: Error }) => String(e.cause ?? e),
+      );
       throw new Error(`${handle.workflowId} ended before the aimed point: ${outcome}`);
     }
     return whileStopped(worker!, async () => {
@@ -102,15 +128,32 @@ let backupKeyOfRun: string;
 
 /** The worker's sessions (pg_restore's) connected to the restore target or its staging database. */
 const restoreSessions = async () =>
-  Number(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname IN ('${target}', '${restoreStagingNames(target).staging}') AND application_name = 'opsflow-backup';`));
+  Number(
+    await psql(
+      'postgres',
+      `SELECT count(*) FROM pg_stat_activity WHERE datname IN ('${target}', '${restoreStagingNames(target).staging}') AND application_name = 'opsflow-backup';`,
+    ),
+  );
 
 test('a SIGKILL while the dump is uploaded in parts: the run succeeds, no multipart upload is left, the backup exists once', async () => {
-  const handle = await env.client.workflow.start('runBackups', { taskQueue: TASK_QUEUE, workflowId: 'backup-chaos', args: [{ policy, retry: { initialInterval: '1s' } }] });
+  const handle = await env.client.workflow.start('runBackups', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'backup-chaos',
+    args: [{ policy, retry: { initialInterval: '1s' } }],
+  });
   // Mid-upload by construction: the worker is stopped while the S3 server holds the multipart upload
   // of the attempt's key pending. (Heartbeats cannot say so: the SDK sends them at most every 48 s.)
   let key = '';
   const hit = await killInside(handle, 'backupDatabase', async (a) => {
-    key = backupKey({ prefix: policy.destination.prefix, policy: policy.name, target: 'pg', database: source, takenAt: a.input.takenAt, compression: 'gzip', format: 'postgresql-custom' });
+    key = backupKey({
+      prefix: policy.destination.prefix,
+      policy: policy.name,
+      target: 'pg',
+      database: source,
+      takenAt: a.input.takenAt,
+      compression: 'gzip',
+      format: 'postgresql-custom',
+    });
     return (await pendingUploads(spaces.s3, spaces.bucket, key)).length > 0;
   });
   const result = (await handle.result()) as RunBackupsResult;
@@ -125,7 +168,9 @@ test('a SIGKILL while the dump is uploaded in parts: the run succeeds, no multip
   // One dump under the policy's folder: the retry wrote the same key, not a second backup.
   const dumps = (await keysUnder(spaces.s3, spaces.bucket, PREFIX)).filter((k) => k.endsWith('.pgdump.gz'));
   expect(dumps).toEqual([backupKeyOfRun]);
-  console.log(`backup chaos: killed mid-upload (attempt ${hit.attempt}); ${result.results[0]!.compressedBytes} bytes uploaded once, 0 uploads pending; objects: ${(await keysUnder(spaces.s3, spaces.bucket, PREFIX)).length}`);
+  console.log(
+    `backup chaos: killed mid-upload (attempt ${hit.attempt}); ${result.results[0]!.compressedBytes} bytes uploaded once, 0 uploads pending; objects: ${(await keysUnder(spaces.s3, spaces.bucket, PREFIX)).length}`,
+  );
 });
 
 test('a SIGKILL while restoreBackup overwrites a database: the run succeeds and the database is exactly the backed-up one', async () => {
@@ -139,7 +184,7 @@ test('a SIGKILL while restoreBackup overwrites a database: the run succeeds and 
   // Inside the restore proper: the worker is stopped while its pg_restore is connected.
   const hit = await killInside(handle, 'restoreIntoDatabase', async () => (await restoreSessions()) > 0);
   // What a reader finds with the worker dead, once its pg_restore has ended too.
-  await until('the dead worker\'s pg_restore to end', async () => ((await restoreSessions()) === 0 ? true : undefined));
+  await until("the dead worker's pg_restore to end", async () => ((await restoreSessions()) === 0 ? true : undefined));
   const atKill = await contents(target).catch((err: unknown) => `unreadable: ${String(err).split('\n')[0]}`);
   const outcome = await handle.result().catch((e: unknown) => e);
   if (outcome instanceof WorkflowFailedError) throw outcome;
@@ -152,5 +197,7 @@ test('a SIGKILL while restoreBackup overwrites a database: the run succeeds and 
   // Neither the staging database nor the replaced one is left behind.
   const { staging, replaced } = restoreStagingNames(target);
   expect((await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname IN ('${staging}', '${replaced}');`)).trim()).toBe('0');
-  console.log(`restore chaos: killed mid-restore (attempt ${hit.attempt}); the target was ${stateAtKill} at the kill and is exactly the source after the run`);
+  console.log(
+    `restore chaos: killed mid-restore (attempt ${hit.attempt}); the target was ${stateAtKill} at the kill and is exactly the source after the run`,
+  );
 });

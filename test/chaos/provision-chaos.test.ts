@@ -38,7 +38,10 @@ const stackA = loadEnvironmentSpec(path.join(__dirname, '..', '..', 'examples', 
 
 beforeAll(async () => {
   env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1200, actionMs: 300 } }));
+  ({ cloud } = await startLocalCloud({
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 1200, actionMs: 300 },
+  }));
   deployKey = generateEd25519().private;
   keyFile = path.join(tempDir('chaos-keys'), 'deploy');
   writeFileSync(keyFile, deployKey, { mode: 0o600 });
@@ -52,7 +55,12 @@ afterAll(async () => {
 const startWorker = () =>
   startProductionWorker({
     temporalAddress: env.address,
-    env: { OPSFLOW_SSH_KEYS: `deploy=${keyFile}`, ...stackASecretEnv('chaos-horse-battery'), DIGITALOCEAN_TOKEN: cloud.token, DIGITALOCEAN_API_URL: cloud.apiUrl },
+    env: {
+      OPSFLOW_SSH_KEYS: `deploy=${keyFile}`,
+      ...stackASecretEnv('chaos-horse-battery'),
+      DIGITALOCEAN_TOKEN: cloud.token,
+      DIGITALOCEAN_API_URL: cloud.apiUrl,
+    },
   });
 
 function environment(n: number, prefix: string): EnvironmentSpec {
@@ -60,7 +68,8 @@ function environment(n: number, prefix: string): EnvironmentSpec {
   // The health gate's probes are quick, so a look could miss the step on an idle machine: a `slow`
   // tag makes the payment service answer each probe after 2 s (the probe waits 5 s), which holds
   // the step open as the held reads below hold the cloud steps.
-  if (prefix === 'chaos' && spec.application) spec.application.images = { ...spec.application.images, payment: 'ghcr.io/acme/payment:1.0.7-slow' };
+  if (prefix === 'chaos' && spec.application)
+    spec.application.images = { ...spec.application.images, payment: 'ghcr.io/acme/payment:1.0.7-slow' };
   return spec;
 }
 
@@ -81,7 +90,9 @@ const HELD_READS: Record<string, string> = {
 };
 const holdSteps = (steps: Set<string>) =>
   control('PUT', 'faults', {
-    rules: Object.entries(HELD_READS).filter(([step]) => steps.has(step)).map(([, prefix]) => ({ method: 'GET', path: prefix, latencyMs: 3000 })),
+    rules: Object.entries(HELD_READS)
+      .filter(([step]) => steps.has(step))
+      .map(([, prefix]) => ({ method: 'GET', path: prefix, latencyMs: 3000 })),
     refuseSsh: steps.has('wait for SSH') ? Array.from({ length: MAX_RUNS }, (_, i) => `chaos-${i + 1}-app`) : [],
   });
 
@@ -116,11 +127,20 @@ test('a SIGKILL of the worker in every step of stack A provisioning (aimed at st
       // when none is left running. A run starts while the worker is stopped: its first workflow
       // task (validate spec) then waits on the stopped worker, where the kill finds it.
       const lastLook = handles.length > 0 ? await lookAtRun(handles.at(-1)!) : undefined;
-      const lastPastCloud = lastLook && (!lastLook.running || lastLook.activities.some((a) => ['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate'].includes(stepOf(a))));
+      const lastPastCloud =
+        lastLook &&
+        (!lastLook.running ||
+          lastLook.activities.some((a) =>
+            ['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate'].includes(stepOf(a)),
+          ));
       if (handles.length < MAX_RUNS && (handles.length === 0 || lastPastCloud)) {
         const spec = environment(handles.length + 1, 'chaos');
         const killedInValidate = await whileStopped(worker, async () => {
-          const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] });
+          const handle = await env.client.workflow.start('provisionEnvironment', {
+            taskQueue: TASK_QUEUE,
+            workflowId: provisionWorkflowId(spec.name),
+            args: [{ spec }],
+          });
           handles.push(handle);
           specs.push(spec);
           if (!wanted('validate spec')) return false;
@@ -158,9 +178,13 @@ test('a SIGKILL of the worker in every step of stack A provisioning (aimed at st
     // cut short (a later attempt exists); validate spec, which runs no activity, had its first
     // workflow task time out on a dead worker.
     const { perStep, notRetried } = await landedKills(handles, kills);
-    const validateLanded = (await Promise.all(handles.filter((h) => validateKills.includes(h.workflowId)).map((h) => firstTaskTimedOut(h)))).filter(Boolean).length;
+    const validateLanded = (
+      await Promise.all(handles.filter((h) => validateKills.includes(h.workflowId)).map((h) => firstTaskTimedOut(h)))
+    ).filter(Boolean).length;
     perStep.set('validate spec', validateLanded);
-    expect(Object.fromEntries(STEPS.map((step) => [step, (perStep.get(step) ?? 0) >= 1]))).toEqual(Object.fromEntries(STEPS.map((step) => [step, true])));
+    expect(Object.fromEntries(STEPS.map((step) => [step, (perStep.get(step) ?? 0) >= 1]))).toEqual(
+      Object.fromEntries(STEPS.map((step) => [step, true])),
+    );
     expectExactlyOneEach(await control('GET', 'inventory'), results);
     await expectHostsServing(results, deployKey);
     const allKills = kills.length + validateKills.length;
@@ -181,12 +205,26 @@ test('a SIGKILL of the worker in every step of stack A provisioning (aimed at st
 // polled) answer 429 three times in ten. Waits ride out failed polls; any other failed call costs
 // an activity attempt, and a cloud step has 8.
 test('with 20% of API calls failing and 429 storms, every provisioning still succeeds', async () => {
-  await control('PUT', 'faults', { seed: 5, rules: [{ path: '/v2/', errorRate: 0.2, statuses: [500, 503] }, { path: '/v2/droplets', errorRate: 0.3, statuses: [429] }] });
+  await control('PUT', 'faults', {
+    seed: 5,
+    rules: [
+      { path: '/v2/', errorRate: 0.2, statuses: [500, 503] },
+      { path: '/v2/droplets', errorRate: 0.3, statuses: [429] },
+    ],
+  });
   const started = Date.now();
   const worker = await startWorker();
   try {
     const specs = [1, 2, 3].map((n) => environment(n, 'faulty'));
-    const handles = await Promise.all(specs.map((spec) => env.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] })));
+    const handles = await Promise.all(
+      specs.map((spec) =>
+        env.client.workflow.start('provisionEnvironment', {
+          taskQueue: TASK_QUEUE,
+          workflowId: provisionWorkflowId(spec.name),
+          args: [{ spec }],
+        }),
+      ),
+    );
     const results = (await Promise.all(handles.map((h) => h.result()))) as ProvisionResult[];
     const { requests } = await control('GET', 'requests');
     await control('PUT', 'faults', {});
@@ -195,7 +233,9 @@ test('with 20% of API calls failing and 429 storms, every provisioning still suc
     await expectHostsServing(results, deployKey);
     const failed = requests.filter((r: Body) => r.status >= 500).length;
     const throttled = requests.filter((r: Body) => r.status === 429).length;
-    console.log(`faults: 3 provisioned in ${((Date.now() - started) / 1000).toFixed(1)} s through ${requests.length} API requests, ${failed} answered 5xx and ${throttled} 429`);
+    console.log(
+      `faults: 3 provisioned in ${((Date.now() - started) / 1000).toFixed(1)} s through ${requests.length} API requests, ${failed} answered 5xx and ${throttled} 429`,
+    );
   } finally {
     await killProcess(worker);
   }

@@ -37,7 +37,11 @@ beforeAll(async () => {
   env = await startTemporal();
   chaos = await startChaosCloud();
   await startWorker();
-  provisioned = (await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] })) as ProvisionResult;
+  provisioned = (await env.client.workflow.execute('provisionEnvironment', {
+    taskQueue: TASK_QUEUE,
+    workflowId: provisionWorkflowId(spec.name),
+    args: [{ spec }],
+  })) as ProvisionResult;
 });
 afterAll(async () => {
   if (worker) await killProcess(worker);
@@ -49,16 +53,25 @@ afterAll(async () => {
 function deployStep(attempt: ActivityAttempt): string {
   if (attempt.type === 'waitHealthy') return 'health gate';
   const label = attempt.input.label as string | undefined;
-  return { 'running images': 'record running images', 'set images': 'write new images', 'docker compose pull and up': 'pull and start' }[label ?? ''] ?? `unknown (${attempt.type} ${label})`;
+  return (
+    { 'running images': 'record running images', 'set images': 'write new images', 'docker compose pull and up': 'pull and start' }[
+      label ?? ''
+    ] ?? `unknown (${attempt.type} ${label})`
+  );
 }
 
 /**
  * Looks at the stopped worker until `wanted` finds an attempt to kill it in (bounded), then kills it
  * and starts it again. Returns the kill.
  */
-async function killAimedAt(handle: WorkflowHandle, stepOf: (a: ActivityAttempt) => string, wanted: (step: string) => boolean): Promise<AimedKill> {
+async function killAimedAt(
+  handle: WorkflowHandle,
+  stepOf: (a: ActivityAttempt) => string,
+  wanted: (step: string) => boolean,
+): Promise<AimedKill> {
   const kill = await until(`a running attempt of the aimed step in ${handle.workflowId}`, async () => {
-    if (!(await handle.describe()).status.name.startsWith('RUNNING')) throw new Error(`${handle.workflowId} ended before the aimed step was found running`);
+    if (!(await handle.describe()).status.name.startsWith('RUNNING'))
+      throw new Error(`${handle.workflowId} ended before the aimed step was found running`);
     return (await lookAndAim(worker!, [handle], stepOf, wanted)).kill;
   });
   await startWorker();
@@ -68,7 +81,10 @@ async function killAimedAt(handle: WorkflowHandle, stepOf: (a: ActivityAttempt) 
 /** The host as compose and .env show it: every service line and every image line, duplicates kept. */
 async function onHost(): Promise<{ services: string[]; imageLines: string[] }> {
   const host = provisioned.hosts[0]!;
-  const { client } = await connect({ id: host.dropletId, address: host.address, port: provisioned.ssh.port, region: spec.region }, chaos.deployKey);
+  const { client } = await connect(
+    { id: host.dropletId, address: host.address, port: provisioned.ssh.port, region: spec.region },
+    chaos.deployKey,
+  );
   try {
     const ps = await exec(client, "cd /opt/app && docker compose ps --format '{{.Service}} {{.Image}}'");
     const envFile = await exec(client, "grep '_IMAGE=' /opt/app/.env");
@@ -82,8 +98,12 @@ async function onHost(): Promise<{ services: string[]; imageLines: string[] }> {
 async function expectRunningOnce(images: Record<string, string>): Promise<void> {
   const all = { ...images, postgres: 'postgres:15' };
   expect(await onHost()).toEqual({
-    services: Object.entries(all).map(([service, image]) => `${service} ${image}`).sort(),
-    imageLines: Object.entries(images).map(([service, image]) => `${service.toUpperCase()}_IMAGE='${image}'`).sort(),
+    services: Object.entries(all)
+      .map(([service, image]) => `${service} ${image}`)
+      .sort(),
+    imageLines: Object.entries(images)
+      .map(([service, image]) => `${service.toUpperCase()}_IMAGE='${image}'`)
+      .sort(),
   });
   for (const [service, image] of Object.entries(images)) {
     const version = await fetch(`http://${provisioned.hosts[0]!.address}:${PORTS[service]}/version`);
@@ -97,7 +117,11 @@ test('a SIGKILL while a release is pulled and started (or in its health gate): t
   const before = provisioned.application!.images;
   // A slow auth answers each probe after about 2 s: its health gate is held open that long.
   const images = { auth: 'ghcr.io/acme/auth:2.0.2-slow', booking: 'ghcr.io/acme/booking:3.2.1' };
-  const handle = await env.client.workflow.start('deployRelease', { taskQueue: TASK_QUEUE, workflowId: 'deploy-chaos', args: [deployInput(images)] });
+  const handle = await env.client.workflow.start('deployRelease', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'deploy-chaos',
+    args: [deployInput(images)],
+  });
   const kill = await killAimedAt(handle, deployStep, (step) => step === 'pull and start' || step === 'health gate');
   const result = (await handle.result()) as DeployResult;
   expect(result.images).toEqual(images);
@@ -116,8 +140,14 @@ test('a SIGKILL inside the rollback of an unhealthy release: rolled back to the 
   });
   // Rolling back lasts until the saga ends: every attempt running from now on is the rollback's
   // (its health gate waits on the slow auth put back, about 2 s a probe).
-  await until('the release to be rolling back', async () => ((await handle.query<OperationStatus>('status')).step === 'rolling back' ? true : undefined));
-  const kill = await killAimedAt(handle, (a) => `rollback: ${deployStep(a)}`, () => true);
+  await until('the release to be rolling back', async () =>
+    (await handle.query<OperationStatus>('status')).step === 'rolling back' ? true : undefined,
+  );
+  const kill = await killAimedAt(
+    handle,
+    (a) => `rollback: ${deployStep(a)}`,
+    () => true,
+  );
   const err = await handle.result().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('RolledBack');
@@ -131,17 +161,33 @@ test('a SIGKILL inside the rollback of an unhealthy release: rolled back to the 
 // The destroy steps that wait on the cloud (an action or a listing); reads are held 1.5 s meanwhile
 // so a look finds their attempts running. Each kill costs its attempt the 20 s heartbeat timeout.
 const DESTROY_AIMS = ['release reserved IPs', 'detach volumes', 'delete droplets'];
-const DESTROY_ACTIVITIES: Record<string, string> = { listEnvironmentResources: 'find resources', releaseFloatingIp: 'release reserved IPs', detachVolume: 'detach volumes', deleteServersTagged: 'delete droplets', deleteVolume: 'delete volumes', deleteFirewall: 'delete firewalls', deleteNetwork: 'delete VPCs' };
+const DESTROY_ACTIVITIES: Record<string, string> = {
+  listEnvironmentResources: 'find resources',
+  releaseFloatingIp: 'release reserved IPs',
+  detachVolume: 'detach volumes',
+  deleteServersTagged: 'delete droplets',
+  deleteVolume: 'delete volumes',
+  deleteFirewall: 'delete firewalls',
+  deleteNetwork: 'delete VPCs',
+};
 
 test('SIGKILLs in each waiting step of destroyEnvironment: everything is removed, nothing orphaned', async () => {
-  const handle = await env.client.workflow.start('destroyEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'destroy-chaos', args: [{ environment: spec.name }] });
+  const handle = await env.client.workflow.start('destroyEnvironment', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'destroy-chaos',
+    args: [{ environment: spec.name }],
+  });
   const kills: AimedKill[] = [];
   const hit = new Set<string>();
   try {
     await chaos.control('PUT', 'faults', { rules: [{ method: 'GET', path: '/v2/', latencyMs: 1500 }] });
     for (const aim of DESTROY_AIMS) {
       if (hit.has(aim)) continue;
-      const kill = await killAimedAt(handle, (a) => DESTROY_ACTIVITIES[a.type] ?? `unknown (${a.type})`, (step) => step === aim);
+      const kill = await killAimedAt(
+        handle,
+        (a) => DESTROY_ACTIVITIES[a.type] ?? `unknown (${a.type})`,
+        (step) => step === aim,
+      );
       kills.push(kill);
       for (const step of kill.steps) hit.add(step);
     }
@@ -150,13 +196,23 @@ test('SIGKILLs in each waiting step of destroyEnvironment: everything is removed
   }
   await handle.result();
   const { perStep } = await landedKills([handle], kills);
-  expect(Object.fromEntries(DESTROY_AIMS.map((s) => [s, (perStep.get(s) ?? 0) >= 1]))).toEqual(Object.fromEntries(DESTROY_AIMS.map((s) => [s, true])));
+  expect(Object.fromEntries(DESTROY_AIMS.map((s) => [s, (perStep.get(s) ?? 0) >= 1]))).toEqual(
+    Object.fromEntries(DESTROY_AIMS.map((s) => [s, true])),
+  );
   // The whole local cloud, not only what carries the environment's name: nothing is left but the account's key.
   const inventory = await chaos.control('GET', 'inventory');
   expect(leftovers(inventory, spec.name, { unassignedIps: true })).toEqual([]);
-  expect({ droplets: inventory.droplets, volumes: inventory.volumes, firewalls: inventory.firewalls, vpcs: inventory.vpcs, reservedIps: inventory.reserved_ips }).toEqual({ droplets: [], volumes: [], firewalls: [], vpcs: [], reservedIps: [] });
+  expect({
+    droplets: inventory.droplets,
+    volumes: inventory.volumes,
+    firewalls: inventory.firewalls,
+    vpcs: inventory.vpcs,
+    reservedIps: inventory.reserved_ips,
+  }).toEqual({ droplets: [], volumes: [], firewalls: [], vpcs: [], reservedIps: [] });
   // The droplet's host is gone with it: its SSH port no longer answers.
   const host = provisioned.hosts[0]!;
-  await expect(connect({ id: host.dropletId, address: host.address, port: provisioned.ssh.port, region: spec.region }, chaos.deployKey)).rejects.toThrow();
+  await expect(
+    connect({ id: host.dropletId, address: host.address, port: provisioned.ssh.port, region: spec.region }, chaos.deployKey),
+  ).rejects.toThrow();
   console.log(`destroy chaos: ${kills.length} kills, landed per step: ${[...perStep.entries()].map(([s, n]) => `${s} ${n}`).join(', ')}`);
 });

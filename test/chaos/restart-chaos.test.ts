@@ -36,7 +36,11 @@ afterAll(async () => {
 });
 
 const provision = (name: string, ipRange: string) =>
-  temporal.client.workflow.start('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(name), args: [{ spec: stackA(name, ipRange) }] });
+  temporal.client.workflow.start('provisionEnvironment', {
+    taskQueue: TASK_QUEUE,
+    workflowId: provisionWorkflowId(name),
+    args: [{ spec: stackA(name, ipRange) }],
+  });
 
 /** Waits until a run has an attempt of `step` running on the worker; returns that run's id. */
 function untilRunning(handles: WorkflowHandle[], step: string): Promise<string> {
@@ -46,7 +50,8 @@ function untilRunning(handles: WorkflowHandle[], step: string): Promise<string> 
   });
 }
 
-const dropletCreates = async () => (await chaos.control('GET', 'requests')).requests.filter((r: Body) => r.method === 'POST' && r.url === '/v2/droplets').length;
+const dropletCreates = async () =>
+  (await chaos.control('GET', 'requests')).requests.filter((r: Body) => r.method === 'POST' && r.url === '/v2/droplets').length;
 
 test('the Temporal server SIGKILLed while two runs create droplets, started again after the worker went on alone: both finish, nothing doubled', async () => {
   // The lookup that starts the step is held 3 s, so the step is running when the server dies.
@@ -63,7 +68,8 @@ test('the Temporal server SIGKILLed while two runs create droplets, started agai
   expect(results.map((r) => r.environment)).toEqual(['restart-t-1', 'restart-t-2']);
   // One run per environment in the restarted server's records, and one of each resource.
   const runs: string[] = [];
-  for await (const run of temporal.client.workflow.list({ query: "WorkflowType = 'provisionEnvironment'" })) runs.push(`${run.workflowId} ${run.status.name}`);
+  for await (const run of temporal.client.workflow.list({ query: "WorkflowType = 'provisionEnvironment'" }))
+    runs.push(`${run.workflowId} ${run.status.name}`);
   expect(runs.sort()).toEqual(['provision-restart-t-1 COMPLETED', 'provision-restart-t-2 COMPLETED']);
   expectExactlyOneEach(await chaos.control('GET', 'inventory'), results);
   await expectHostsServing(results, chaos.deployKey);
@@ -81,5 +87,7 @@ test('the local cloud restarted while a droplet is being created and again while
   const result = (await handle.result()) as ProvisionResult;
   expectExactlyOneEach(await chaos.control('GET', 'inventory'), [result]);
   await expectHostsServing([result], chaos.deployKey);
-  console.log(`local cloud restart: twice mid-run (droplet ${statusAtRestart.join(', ')} at the first, host bootstrapping at the second); the run finished`);
+  console.log(
+    `local cloud restart: twice mid-run (droplet ${statusAtRestart.join(', ')} at the first, host bootstrapping at the second); the run finished`,
+  );
 });

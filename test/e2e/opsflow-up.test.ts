@@ -21,7 +21,17 @@ const stateDir = tempDir('up');
 
 beforeAll(async () => {
   ports = { port: await freePort(), uiPort: await freePort(), metricsPort: await freePort(), localcloudPort: await freePort() };
-  upArgs = ['up', '--port', String(ports.port), '--ui-port', String(ports.uiPort), '--metrics-port', String(ports.metricsPort), '--localcloud-port', String(ports.localcloudPort)];
+  upArgs = [
+    'up',
+    '--port',
+    String(ports.port),
+    '--ui-port',
+    String(ports.uiPort),
+    '--metrics-port',
+    String(ports.metricsPort),
+    '--localcloud-port',
+    String(ports.localcloudPort),
+  ];
   env = {
     ...process.env,
     OPSFLOW_STATE_DIR: stateDir,
@@ -53,7 +63,9 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(out).toContain('Its droplets answer SSH on port 22');
     expect(out).toContain(`Watch it in the Web UI: http://127.0.0.1:${ports.uiPort}/namespaces/default/workflows/provision-stack-a`);
     expect(out).toMatch(/Environment stack-a is provisioned\.\n/);
-    const address = /droplet +stack-a-app \(\d+\) +public (127\.99\.\d+\.\d+) +private 10\.10\.\d+\.\d+ +host key SHA256:/.exec(out)?.[1] as string;
+    const address = /droplet +stack-a-app \(\d+\) +public (127\.99\.\d+\.\d+) +private 10\.10\.\d+\.\d+ +host key SHA256:/.exec(
+      out,
+    )?.[1] as string;
     expect(address).toBeDefined();
     expect(out).toMatch(/volume +stack-a-pgdata \(\S+\) on stack-a-app, mounted at \/mnt\/pgdata\n/);
     expect(out).toMatch(/reserved IP 127\.200\.\d+\.\d+\n/);
@@ -73,11 +85,22 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     const { client: ssh } = await connect({ id: 0, address, port: 22, region: 'fra1' }, readFileSync(deployKeyFile(), 'utf8'));
     try {
       const ps = await exec(ssh, "cd /opt/app && docker compose ps --format '{{.Service}} {{.State}}'");
-      expect(ps.stdout.trim().split('\n').sort()).toEqual(['auth running', 'booking running', 'fleet running', 'frontend running', 'payment running', 'postgres running']);
+      expect(ps.stdout.trim().split('\n').sort()).toEqual([
+        'auth running',
+        'booking running',
+        'fleet running',
+        'frontend running',
+        'payment running',
+        'postgres running',
+      ]);
     } finally {
       ssh.end();
     }
-    const query = execFileSync('psql', ['-X', '-A', '-t', '-h', address, '-U', 'postgres', '-d', 'booking', '-c', 'SELECT current_database()'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' } });
+    const query = execFileSync(
+      'psql',
+      ['-X', '-A', '-t', '-h', address, '-U', 'postgres', '-d', 'booking', '-c', 'SELECT current_database()'],
+      { encoding: 'utf8', env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' } },
+    );
     expect(query.trim()).toBe('booking');
 
     const firstId = /First workflow (\S+) completed/.exec(output())?.[1];
@@ -155,14 +178,18 @@ test('a restarted stack still has the earlier history, and doctor reports every 
     // The CLI learns the local cloud as any endpoint: from DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN,
     // else (neither set) from the stack up recorded. Half of the pair is refused, saying what to set.
     const halfSet = await runCli(['doctor'], { ...env, DIGITALOCEAN_API_URL: `http://127.0.0.1:${ports.localcloudPort}` });
-    expect(halfSet.stdout).toMatch(/^fail +digitalocean +DIGITALOCEAN_API_URL is http:\/\/127\.0\.0\.1:\d+ but no DIGITALOCEAN_TOKEN is set: set DIGITALOCEAN_TOKEN .*for the local cloud, set DIGITALOCEAN_API_URL to its API URL and DIGITALOCEAN_TOKEN to the token in its folder/m);
+    expect(halfSet.stdout).toMatch(
+      /^fail +digitalocean +DIGITALOCEAN_API_URL is http:\/\/127\.0\.0\.1:\d+ but no DIGITALOCEAN_TOKEN is set: set DIGITALOCEAN_TOKEN .*for the local cloud, set DIGITALOCEAN_API_URL to its API URL and DIGITALOCEAN_TOKEN to the token in its folder/m,
+    );
     expect(halfSet.code).toBe(1);
     const doctor = await runCli(['doctor'], env);
     expect(doctor.stdout).toMatch(/^ok +temporal +reached 127\.0\.0\.1:\d+ namespace default/m);
     expect(doctor.stdout).toMatch(/^ok +search attributes +OpsEnvironment, OpsOperation, OpsCloud/m);
     expect(doctor.stdout).toMatch(/^ok +worker +1 worker\(s\) polling task queue opsflow/m);
     expect(doctor.stdout).toMatch(/^ok +worker round trip +check-worker-\S+ ran on/m);
-    expect(doctor.stdout).toMatch(new RegExp(`^ok +digitalocean +token accepted by http://127\\.0\\.0\\.1:${ports.localcloudPort} \\(account ops@opsflow\\.local`, 'm'));
+    expect(doctor.stdout).toMatch(
+      new RegExp(`^ok +digitalocean +token accepted by http://127\\.0\\.0\\.1:${ports.localcloudPort} \\(account ops@opsflow\\.local`, 'm'),
+    );
     expect(doctor.stdout).toMatch(/^warn +ssh keys +none configured/m);
     expect(doctor.code).toBe(0);
   } finally {
@@ -180,9 +207,16 @@ test('doctor against a wrong DigitalOcean token says it was refused, with no sta
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const { port } = server.address() as { port: number };
   try {
-    const doctor = await runCli(['doctor'], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1', DIGITALOCEAN_TOKEN: 'dop_v1_wrong', DIGITALOCEAN_API_URL: `http://127.0.0.1:${port}` });
+    const doctor = await runCli(['doctor'], {
+      ...env,
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      DIGITALOCEAN_TOKEN: 'dop_v1_wrong',
+      DIGITALOCEAN_API_URL: `http://127.0.0.1:${port}`,
+    });
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout).toMatch(/^fail +digitalocean +the token was refused \(401 Unauthorized\); set DIGITALOCEAN_TOKEN to a valid personal access token$/m);
+    expect(doctor.stdout).toMatch(
+      /^fail +digitalocean +the token was refused \(401 Unauthorized\); set DIGITALOCEAN_TOKEN to a valid personal access token$/m,
+    );
     expect(doctor.stdout).toMatch(/^fail +temporal +cannot reach Temporal at 127\.0\.0\.1:1/m);
     expect(doctor.stdout + doctor.stderr).not.toMatch(/^\s+at /m);
     expect(doctor.stdout + doctor.stderr).not.toContain('dop_v1_wrong');

@@ -29,7 +29,10 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1000, actionMs: 150 } }));
+  ({ cloud } = await startLocalCloud({
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 1000, actionMs: 150 },
+  }));
   workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'a-test-password' });
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
@@ -46,7 +49,9 @@ async function opsflow(...args: string[]): Promise<string> {
   const printed: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void printed.push(parts.join(' ')));
   try {
-    await buildCli().exitOverride().parseAsync(['node', 'opsflow', ...args]);
+    await buildCli()
+      .exitOverride()
+      .parseAsync(['node', 'opsflow', ...args]);
   } finally {
     log.mockRestore();
   }
@@ -54,7 +59,9 @@ async function opsflow(...args: string[]): Promise<string> {
 }
 
 async function inventory(): Promise<Record<string, unknown[]>> {
-  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<Record<string, unknown[]>>;
+  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<
+    Record<string, unknown[]>
+  >;
 }
 
 async function expectStackAServing(result: Pick<ProvisionResult, 'droplets' | 'urls'>): Promise<void> {
@@ -74,15 +81,37 @@ test('with the temporal CLI: workflow start from the input opsflow prints, then 
   await workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const cli = temporalCliPath();
     const where = ['--address', env.address, '--namespace', env.namespace ?? 'default'];
-    await run(cli, ['workflow', 'start', '--type', 'provisionEnvironment', '--task-queue', TASK_QUEUE, '--workflow-id', 'provision-stack-a', '--input-file', input, ...where]);
-    const { stdout } = await run(cli, ['workflow', 'result', '--workflow-id', 'provision-stack-a', '--output', 'json', ...where], { maxBuffer: 16 << 20 });
+    await run(cli, [
+      'workflow',
+      'start',
+      '--type',
+      'provisionEnvironment',
+      '--task-queue',
+      TASK_QUEUE,
+      '--workflow-id',
+      'provision-stack-a',
+      '--input-file',
+      input,
+      ...where,
+    ]);
+    const { stdout } = await run(cli, ['workflow', 'result', '--workflow-id', 'provision-stack-a', '--output', 'json', ...where], {
+      maxBuffer: 16 << 20,
+    });
     const outcome = JSON.parse(stdout) as { status: string; result: ProvisionResult };
     expect(outcome.status).toMatch(/COMPLETED/);
     const result = outcome.result;
-    expect(result.volumes).toEqual([expect.objectContaining({ name: 'stack-a-pgdata', mountPoint: '/mnt/pgdata', device: '/dev/disk/by-id/scsi-0DO_Volume_stack-a-pgdata' })]);
+    expect(result.volumes).toEqual([
+      expect.objectContaining({
+        name: 'stack-a-pgdata',
+        mountPoint: '/mnt/pgdata',
+        device: '/dev/disk/by-id/scsi-0DO_Volume_stack-a-pgdata',
+      }),
+    ]);
     expect(result.reservedIp).toMatch(/\./);
     await expectStackAServing(result);
-    expect(await opsflow('destroy', 'stack-a', '--yes')).toMatch(/Removed 1 droplet\(s\), 1 volume\(s\), 1 firewall\(s\), 1 VPC\(s\), 1 reserved IP\(s\)/);
+    expect(await opsflow('destroy', 'stack-a', '--yes')).toMatch(
+      /Removed 1 droplet\(s\), 1 volume\(s\), 1 firewall\(s\), 1 VPC\(s\), 1 reserved IP\(s\)/,
+    );
   });
   await expectNothingLeft();
 });
@@ -97,7 +126,10 @@ test('with opsflow provision: progress, then the result with addresses, mount, r
     for (const port of SERVICES) expect(printed).toMatch(new RegExp(`healthy +http://127\\.[0-9.]+:${port}/health`));
     const address = /droplet +stack-a-app \(\d+\) +public (\S+)/.exec(printed)![1]!;
     expect((await inventory()).droplets).toHaveLength(1);
-    await expectStackAServing({ droplets: [{ publicIp: address } as ProvisionResult['droplets'][number]], urls: SERVICES.map((port) => `http://${address}:${port}/health`) });
+    await expectStackAServing({
+      droplets: [{ publicIp: address } as ProvisionResult['droplets'][number]],
+      urls: SERVICES.map((port) => `http://${address}:${port}/health`),
+    });
     await opsflow('destroy', 'stack-a', '--yes');
   });
   await expectNothingLeft();

@@ -28,7 +28,18 @@ test('every command finds a stack started on other ports, by itself', async () =
     DIGITALOCEAN_API_URL: undefined,
     OPSFLOW_SSH_KEYS: '',
   };
-  const upArgs = ['up', '--no-demo', '--port', String(ports.port), '--ui-port', String(ports.uiPort), '--metrics-port', String(ports.metricsPort), '--localcloud-port', String(ports.localcloudPort)];
+  const upArgs = [
+    'up',
+    '--no-demo',
+    '--port',
+    String(ports.port),
+    '--ui-port',
+    String(ports.uiPort),
+    '--metrics-port',
+    String(ports.metricsPort),
+    '--localcloud-port',
+    String(ports.localcloudPort),
+  ];
   const recordFile = path.join(stateDir, 'stack.json');
 
   const { child, output } = await startCli(upArgs, env, 'Press Ctrl-C', 180_000);
@@ -53,7 +64,9 @@ test('every command finds a stack started on other ports, by itself', async () =
     expect(doctor.stdout).toMatch(/^ok +worker +1 worker\(s\) polling task queue opsflow/m);
     expect(doctor.stdout).toMatch(/^ok +worker round trip +check-worker-\S+ ran on/m);
     // No DIGITALOCEAN_* variable either: the local cloud comes from the record too.
-    expect(doctor.stdout).toMatch(new RegExp(`^ok +digitalocean +token accepted by http://127\\.0\\.0\\.1:${ports.localcloudPort} \\(account `, 'm'));
+    expect(doctor.stdout).toMatch(
+      new RegExp(`^ok +digitalocean +token accepted by http://127\\.0\\.0\\.1:${ports.localcloudPort} \\(account `, 'm'),
+    );
     expect(doctor.code).toBe(0);
 
     const firstId = /First workflow (\S+) completed/.exec(output())?.[1] as string;
@@ -75,7 +88,9 @@ test('every command finds a stack started on other ports, by itself', async () =
     const again = await runCli(upArgs, env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`opsflow stack already running (pid ${child.pid}`);
-    expect(again.stdout).toContain(`Temporal: ${address}   Web UI: http://127.0.0.1:${ports.uiPort}   local cloud: http://127.0.0.1:${ports.localcloudPort}`);
+    expect(again.stdout).toContain(
+      `Temporal: ${address}   Web UI: http://127.0.0.1:${ports.uiPort}   local cloud: http://127.0.0.1:${ports.localcloudPort}`,
+    );
   } finally {
     child.kill('SIGINT');
   }
@@ -84,9 +99,15 @@ test('every command finds a stack started on other ports, by itself', async () =
   expect(() => statSync(recordFile)).toThrow(/ENOENT/);
 
   // A record whose up was killed (not stopped) is ignored, with a note; its address is not tried.
-  writeFileSync(recordFile, JSON.stringify({ pid: stalePid, address, uiUrl: `http://127.0.0.1:${ports.uiPort}`, startedAt: '2026-12-01T00:00:00.000Z' }), { mode: 0o600 });
+  writeFileSync(
+    recordFile,
+    JSON.stringify({ pid: stalePid, address, uiUrl: `http://127.0.0.1:${ports.uiPort}`, startedAt: '2026-12-01T00:00:00.000Z' }),
+    { mode: 0o600 },
+  );
   const stale = await runCli(['status', 'check-worker-none'], env);
-  expect(stale.stderr).toContain(`opsflow: ignoring ${recordFile}: the stack it records (Temporal at ${address}, started 2026-12-01T00:00:00.000Z by pid ${stalePid}) is no longer running`);
+  expect(stale.stderr).toContain(
+    `opsflow: ignoring ${recordFile}: the stack it records (Temporal at ${address}, started 2026-12-01T00:00:00.000Z by pid ${stalePid}) is no longer running`,
+  );
   expect(stale.stderr).not.toContain(`cannot reach Temporal at ${address}`);
   expect(stale.code).toBe(1);
 });

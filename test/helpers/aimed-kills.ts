@@ -29,7 +29,10 @@ export async function lookAndAim(
     const attempts = looks.flatMap((look) => look.activities.filter((a) => a.started).map((a) => ({ attempt: a, step: stepOf(a, look) })));
     if (!attempts.some((a) => wanted(a.step))) return { looks };
     await killProcess(worker);
-    return { looks, kill: { steps: [...new Set(attempts.map((a) => a.step))], attempts: attempts.map((a) => ({ ...a.attempt, step: a.step })) } };
+    return {
+      looks,
+      kill: { steps: [...new Set(attempts.map((a) => a.step))], attempts: attempts.map((a) => ({ ...a.attempt, step: a.step })) },
+    };
   });
 }
 
@@ -38,7 +41,10 @@ export async function lookAndAim(
  * for every step it hit a running attempt of), and the hit attempts that were not retried (an
  * attempt whose completion was already on its way to the server when the worker stopped).
  */
-export async function landedKills(handles: WorkflowHandle[], kills: AimedKill[]): Promise<{ perStep: Map<string, number>; notRetried: ActivityAttempt[] }> {
+export async function landedKills(
+  handles: WorkflowHandle[],
+  kills: AimedKill[],
+): Promise<{ perStep: Map<string, number>; notRetried: ActivityAttempt[] }> {
   const byRun = new Map<string, Map<string, number>>();
   for (const handle of handles) byRun.set(handle.workflowId, await lastAttempts(handle));
   const retried = (a: ActivityAttempt) => (byRun.get(a.workflowId)?.get(a.activityId) ?? 0) > a.attempt;

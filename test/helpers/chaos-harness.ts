@@ -44,7 +44,11 @@ export interface ChaosCloud {
 }
 
 export async function startChaosCloud(options: Partial<LocalCloudOptions> = {}): Promise<ChaosCloud> {
-  const cloudOptions = { rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1200, actionMs: 300 }, ...options };
+  const cloudOptions = {
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 1200, actionMs: 300 },
+    ...options,
+  };
   const { cloud, stateDir } = await startLocalCloud(cloudOptions);
   const deployKey = generateEd25519().private;
   const keyFile = path.join(tempDir('chaos-keys'), 'deploy');
@@ -56,7 +60,13 @@ export async function startChaosCloud(options: Partial<LocalCloudOptions> = {}):
     startWorker: (temporalAddress, extraEnv = {}) =>
       startProductionWorker({
         temporalAddress,
-        env: { OPSFLOW_SSH_KEYS: `deploy=${keyFile}`, ...stackASecretEnv(CHAOS_SECRET), DIGITALOCEAN_TOKEN: chaos.cloud.token, DIGITALOCEAN_API_URL: chaos.cloud.apiUrl, ...extraEnv },
+        env: {
+          OPSFLOW_SSH_KEYS: `deploy=${keyFile}`,
+          ...stackASecretEnv(CHAOS_SECRET),
+          DIGITALOCEAN_TOKEN: chaos.cloud.token,
+          DIGITALOCEAN_API_URL: chaos.cloud.apiUrl,
+          ...extraEnv,
+        },
       }),
     control: (method, what, body) => localCloudControl(chaos.cloud, method, what, body),
     async restart() {
@@ -70,4 +80,3 @@ export async function startChaosCloud(options: Partial<LocalCloudOptions> = {}):
 }
 
 export { until } from './until';
-

@@ -11,11 +11,17 @@ export const MARIADB: DatabaseAccess = { runner: localRunner(), host: '127.0.0.1
 export const uniqueDbName = (prefix: string) => `opsflow_${prefix}_${randomBytes(4).toString('hex')}`;
 
 export function psql(database: string, sql: string): Promise<string> {
-  return runToCompletion(PG.runner, { argv: ['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', 'postgres', '-w', '-d', database], input: sql });
+  return runToCompletion(PG.runner, {
+    argv: ['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', 'postgres', '-w', '-d', database],
+    input: sql,
+  });
 }
 
 export function mariadbQuery(database: string | undefined, sql: string): Promise<string> {
-  return runToCompletion(MARIADB.runner, { argv: ['mariadb', '--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', ...(database ? [database] : [])], input: sql });
+  return runToCompletion(MARIADB.runner, {
+    argv: ['mariadb', '--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', ...(database ? [database] : [])],
+    input: sql,
+  });
 }
 
 /** Tables of several types (unicode, newlines, NULLs, bytea, jsonb, arrays, odd names) and `bulkRows` of md5 text. */

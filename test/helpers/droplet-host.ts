@@ -18,9 +18,19 @@ export async function registerKey(api: ContractClient, name: string, publicKey: 
   return body.ssh_key.id;
 }
 
-export async function createHostDroplet(cloud: LocalCloud, api: ContractClient, name: string, keyIds: number[], region = 'nyc3'): Promise<TestDroplet> {
+export async function createHostDroplet(
+  cloud: LocalCloud,
+  api: ContractClient,
+  name: string,
+  keyIds: number[],
+  region = 'nyc3',
+): Promise<TestDroplet> {
   const { status, body } = await api.call<{ droplet: { id: number }; links: { actions: { id: number }[] } }>('POST', '/v2/droplets', {
-    name, region, size: 's-1vcpu-1gb', image: 'debian-12-x64', ssh_keys: keyIds,
+    name,
+    region,
+    size: 's-1vcpu-1gb',
+    image: 'debian-12-x64',
+    ssh_keys: keyIds,
   });
   if (status !== 202) throw new Error(`creating ${name} failed: ${status} ${JSON.stringify(body)}`);
   await waitForAction(api, body.links.actions[0]!.id);
@@ -38,7 +48,11 @@ export function connect(droplet: TestDroplet, privateKey: string, readyTimeout =
       .on('ready', () => resolve({ client, fingerprint }))
       .on('error', reject)
       .connect({
-        host: droplet.address, port: droplet.port, username: 'root', privateKey, readyTimeout,
+        host: droplet.address,
+        port: droplet.port,
+        username: 'root',
+        privateKey,
+        readyTimeout,
         hostVerifier: (key: Buffer) => {
           fingerprint = sha256Fingerprint(key);
           return true;

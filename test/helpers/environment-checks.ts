@@ -18,7 +18,9 @@ export function expectExactlyOneEach(inv: Body, results: ProvisionResult[]): voi
   const dropletOf = (environment: string) => inv.droplets.find((d: Body) => d.name === serverName(environment, 'app')).id;
   for (const r of results) {
     expect(inv.volumes.find((v: Body) => v.name === volumeName(r.environment, 'pgdata')).droplet_ids).toEqual([dropletOf(r.environment)]);
-    expect(inv.reserved_ips.filter((ip: Body) => ip.droplet_id === dropletOf(r.environment))).toEqual([{ ip: r.reservedIp, droplet_id: dropletOf(r.environment) }]);
+    expect(inv.reserved_ips.filter((ip: Body) => ip.droplet_id === dropletOf(r.environment))).toEqual([
+      { ip: r.reservedIp, droplet_id: dropletOf(r.environment) },
+    ]);
   }
   expect(inv.reserved_ips).toHaveLength(names.length);
   // The deploy key once, however many workers raced to register it.
@@ -30,10 +32,16 @@ export async function expectHostsServing(results: ProvisionResult[], deployKey: 
   for (const r of results) {
     for (const url of r.urls) expect({ url, status: (await fetch(url)).status }).toEqual({ url, status: 200 });
     const host = r.hosts[0]!;
-    const { client, fingerprint } = await connect({ id: host.dropletId, address: host.address, port: r.ssh.port, region: 'fra1' }, deployKey);
+    const { client, fingerprint } = await connect(
+      { id: host.dropletId, address: host.address, port: r.ssh.port, region: 'fra1' },
+      deployKey,
+    );
     try {
       expect(fingerprint).toBe(host.hostKey);
-      const ps = await exec(client, "cd /opt/app && docker compose ps --format '{{.Service}} {{.State}}' && mountpoint -q /mnt/pgdata && echo mounted");
+      const ps = await exec(
+        client,
+        "cd /opt/app && docker compose ps --format '{{.Service}} {{.State}}' && mountpoint -q /mnt/pgdata && echo mounted",
+      );
       expect({ environment: r.environment, ps: ps.stdout.trim().split('\n').sort() }).toEqual({
         environment: r.environment,
         ps: ['auth running', 'booking running', 'fleet running', 'frontend running', 'mounted', 'payment running', 'postgres running'],

@@ -31,9 +31,14 @@ export function claimFreeHostNetwork(): Promise<HostNetworkClaim> {
   return onFreeNetwork((network) => HostNetworkClaim.take(network));
 }
 
-export async function startLocalCloud(options: Partial<LocalCloudOptions> = {}): Promise<{ cloud: LocalCloud; api: ContractClient; stateDir: string }> {
+export async function startLocalCloud(
+  options: Partial<LocalCloudOptions> = {},
+): Promise<{ cloud: LocalCloud; api: ContractClient; stateDir: string }> {
   const stateDir = options.stateDir ?? tempDir('localcloud');
-  const cloud = options.hostNetwork !== undefined ? await LocalCloud.start({ ...options, stateDir }) : await onFreeNetwork((hostNetwork) => LocalCloud.start({ ...options, hostNetwork, stateDir }));
+  const cloud =
+    options.hostNetwork !== undefined
+      ? await LocalCloud.start({ ...options, stateDir })
+      : await onFreeNetwork((hostNetwork) => LocalCloud.start({ ...options, hostNetwork, stateDir }));
   return { cloud, api: new ContractClient(cloud.apiUrl, cloud.token), stateDir };
 }
 

@@ -21,7 +21,12 @@ export interface OpsflowWorkers {
 }
 
 /** With `codec`, both workers encrypt payloads as a worker with OPSFLOW_CODEC_KEYS does. */
-export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: LocalCloud, secrets: Record<string, string> = {}, codec?: TestCodec): Promise<OpsflowWorkers> {
+export async function startOpsflowWorkers(
+  env: TestWorkflowEnvironment,
+  cloud: LocalCloud,
+  secrets: Record<string, string> = {},
+  codec?: TestCodec,
+): Promise<OpsflowWorkers> {
   const pair = generateEd25519();
   const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
   const cloudWorker = await Worker.create({
@@ -29,7 +34,12 @@ export async function startOpsflowWorkers(env: TestWorkflowEnvironment, cloud: L
     taskQueue: DIGITALOCEAN_TASK_QUEUE,
     maxHeartbeatThrottleInterval: '1s', // as createCloudWorker: what a retry must know is sent at once
     dataConverter: codec?.dataConverter,
-    activities: createCloudActivities({ digitalOcean: () => client, pollMs: { first: 100, max: 400 }, snapshotPollMs: { first: 100, max: 400 }, sshPublicKey: () => pair.public }),
+    activities: createCloudActivities({
+      digitalOcean: () => client,
+      pollMs: { first: 100, max: 400 },
+      snapshotPollMs: { first: 100, max: 400 },
+      sshPublicKey: () => pair.public,
+    }),
   });
   const cloudWorkerDone = cloudWorker.run();
   const activities = createActivities({

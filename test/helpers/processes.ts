@@ -35,7 +35,12 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<RunResul
 }
 
 /** Starts a long-running CLI command and resolves once its output contains `marker`. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv, marker: string, timeoutMs = 120_000): Promise<{ child: ChildProcess; output: () => string }> {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  marker: string,
+  timeoutMs = 120_000,
+): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, [CLI, ...args], { env });
   let output = '';
   const collect = (c: Buffer) => (output += c.toString());

@@ -19,7 +19,11 @@ export interface ProvisionHarness {
 /** With `codec`, the test's client and both workers encrypt payloads. */
 export async function startProvisionHarness(cloudOptions: Partial<LocalCloudOptions> = {}, codec?: TestCodec): Promise<ProvisionHarness> {
   const env = await startTemporal({ dataConverter: codec?.dataConverter });
-  const { cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 }, ...cloudOptions });
+  const { cloud } = await startLocalCloud({
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 1500, actionMs: 150 },
+    ...cloudOptions,
+  });
   const workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: 'correct-horse-battery' }, codec);
   return {
     env,

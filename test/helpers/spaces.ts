@@ -30,7 +30,14 @@ export async function startSpaces(bucket = 'backups'): Promise<TestSpaces> {
   const accessKey = 'opsflow-test';
   const secretKey = randomBytes(18).toString('base64url');
   const dataDir = privateTempDir('spaces');
-  const server = new SpacesServer({ address: '127.0.0.1', port: await freePort(), dataDir, accessKey, secretKey, binaryPath: await resolveS3ServerBinary() });
+  const server = new SpacesServer({
+    address: '127.0.0.1',
+    port: await freePort(),
+    dataDir,
+    accessKey,
+    secretKey,
+    binaryPath: await resolveS3ServerBinary(),
+  });
   await server.start();
   const s3 = spacesClient({ endpoint: server.endpoint, region: server.region, accessKeyId: accessKey, secretAccessKey: secretKey });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));

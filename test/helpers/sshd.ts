@@ -42,7 +42,9 @@ export async function startSshd(options: { authorizedKeys: string[]; port?: numb
   process.once('exit', removeDir);
   const hostKeyFile = path.join(dir, 'ssh_host_ed25519_key');
   execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'opsflow-test-host', '-f', hostKeyFile]);
-  const hostFingerprint = execFileSync('/usr/bin/ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKeyFile}.pub`], { encoding: 'utf8' }).split(/\s+/)[1]!;
+  const hostFingerprint = execFileSync('/usr/bin/ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKeyFile}.pub`], {
+    encoding: 'utf8',
+  }).split(/\s+/)[1]!;
   writeFileSync(path.join(dir, 'authorized_keys'), options.authorizedKeys.map((k) => k.trim() + '\n').join(''), { mode: 0o600 });
   const port = options.port ?? (await freePort());
   const config = path.join(dir, 'sshd_config');

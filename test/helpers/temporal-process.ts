@@ -21,7 +21,14 @@ export interface TemporalProcess {
 
 export async function startTemporalProcess(): Promise<TemporalProcess> {
   const dir = tempDir('temporal-server');
-  const options = { cliPath: temporalCliPath(), ip: '127.0.0.1', port: await freePort(), uiPort: await freePort(), dbFile: path.join(dir, 'history.db'), logFile: path.join(dir, 'server.log') };
+  const options = {
+    cliPath: temporalCliPath(),
+    ip: '127.0.0.1',
+    port: await freePort(),
+    uiPort: await freePort(),
+    dbFile: path.join(dir, 'history.db'),
+    logFile: path.join(dir, 'server.log'),
+  };
   const address = `127.0.0.1:${options.port}`;
   let server: ChildProcess | undefined;
   const start = async () => {

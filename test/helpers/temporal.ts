@@ -45,12 +45,7 @@ export function uniqueTaskQueue(prefix: string): string {
 }
 
 /** Runs `fn` while an in-process worker serves `taskQueue`, then shuts the worker down. */
-export async function withWorker<T>(
-  env: TestWorkflowEnvironment,
-  taskQueue: string,
-  activities: object,
-  fn: () => Promise<T>,
-): Promise<T> {
+export async function withWorker<T>(env: TestWorkflowEnvironment, taskQueue: string, activities: object, fn: () => Promise<T>): Promise<T> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',

@@ -16,16 +16,21 @@ let client: DigitalOceanClient;
 const violations: string[] = [];
 
 // Check the library's traffic against the spec as it passes.
-sharedAxios.interceptors.response.use(
-  (response) => {
-    const url = new URL(response.config.url ?? '', response.config.baseURL + '/');
-    const path = new URL(`${response.config.baseURL}${response.config.url}`).pathname || url.pathname;
-    const sent = typeof response.config.data === 'string' ? JSON.parse(response.config.data) : response.config.data;
-    violations.push(...requestViolations(response.config.method?.toUpperCase() ?? 'GET', path, sent));
-    violations.push(...responseViolations(response.config.method?.toUpperCase() ?? 'GET', path, response.status, response.status === 204 ? undefined : response.data));
-    return response;
-  },
-);
+sharedAxios.interceptors.response.use((response) => {
+  const url = new URL(response.config.url ?? '', response.config.baseURL + '/');
+  const path = new URL(`${response.config.baseURL}${response.config.url}`).pathname || url.pathname;
+  const sent = typeof response.config.data === 'string' ? JSON.parse(response.config.data) : response.config.data;
+  violations.push(...requestViolations(response.config.method?.toUpperCase() ?? 'GET', path, sent));
+  violations.push(
+    ...responseViolations(
+      response.config.method?.toUpperCase() ?? 'GET',
+      path,
+      response.status,
+      response.status === 204 ? undefined : response.data,
+    ),
+  );
+  return response;
+});
 
 beforeAll(async () => {
   ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } }));
@@ -47,7 +52,14 @@ async function untilActionDone(actionId: number): Promise<string> {
 test('droplets, keys, actions and snapshots through digitalocean-js', async () => {
   const key = await client.call('add key', (lib) => lib.ssh.createNewKey({ name: 'deploy', public_key: generateEd25519().public }));
   const droplet = await client.call('create droplet', (lib) =>
-    lib.droplets.createNewDroplet({ name: 'app-1', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', ssh_keys: [key.fingerprint], tags: ['stack-a'] } as never),
+    lib.droplets.createNewDroplet({
+      name: 'app-1',
+      region: 'fra1',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-22-04-x64',
+      ssh_keys: [key.fingerprint],
+      tags: ['stack-a'],
+    } as never),
   );
   expect(droplet.status).toBe('new');
   const [create] = await client.call('droplet actions', (lib) => lib.droplets.getDropletActions(droplet.id));
@@ -71,16 +83,27 @@ test('volumes with attach, firewalls, floating IPs, load balancers, tags and dom
   const droplets = await client.call('droplets by tag', (lib) => lib.droplets.getDropletsByTag('stack-a'));
   const dropletId = (droplets[0] as Body).id as number;
 
-  const volume = await client.call('create volume', (lib) => lib.blockStorage.createBlockStorage({ name: 'pgdata', region: 'fra1', size_gigabytes: 20 } as never));
-  const attach = await client.call('attach volume', (lib) => lib.blockStorageActions.attachVolumeToDroplet(volume.id, { type: 'attach', droplet_id: dropletId, region: 'fra1' } as never));
+  const volume = await client.call('create volume', (lib) =>
+    lib.blockStorage.createBlockStorage({ name: 'pgdata', region: 'fra1', size_gigabytes: 20 } as never),
+  );
+  const attach = await client.call('attach volume', (lib) =>
+    lib.blockStorageActions.attachVolumeToDroplet(volume.id, { type: 'attach', droplet_id: dropletId, region: 'fra1' } as never),
+  );
   expect(await untilActionDone(attach.id)).toBe('completed');
   expect((await client.call('get volume', (lib) => lib.blockStorage.getBlockStorageById(volume.id))).droplet_ids).toEqual([dropletId]);
 
   const anywhere = { addresses: ['0.0.0.0/0'] };
   const firewall = await client.call('create firewall', (lib) =>
-    lib.firewalls.createFirewall({ name: 'stack-a', inbound_rules: [{ protocol: 'tcp', ports: '22', sources: anywhere }], outbound_rules: [{ protocol: 'tcp', ports: 'all', destinations: anywhere }], droplet_ids: [dropletId] } as never),
+    lib.firewalls.createFirewall({
+      name: 'stack-a',
+      inbound_rules: [{ protocol: 'tcp', ports: '22', sources: anywhere }],
+      outbound_rules: [{ protocol: 'tcp', ports: 'all', destinations: anywhere }],
+      droplet_ids: [dropletId],
+    } as never),
   );
-  expect((await client.call('get firewall', (lib) => lib.firewalls.getExistingFirewall(firewall.id as string))).droplet_ids).toEqual([dropletId]);
+  expect((await client.call('get firewall', (lib) => lib.firewalls.getExistingFirewall(firewall.id as string))).droplet_ids).toEqual([
+    dropletId,
+  ]);
 
   const ip = await client.call('floating ip', (lib) => lib.floatingIPs.createFloatingIPForRegion('fra1'));
   const assign = await client.call('assign ip', (lib) => lib.floatingIPActions.assignFloatingIPToDroplet(ip.ip, dropletId as never));
@@ -88,7 +111,12 @@ test('volumes with attach, firewalls, floating IPs, load balancers, tags and dom
   expect((await client.call('get ip', (lib) => lib.floatingIPs.getExistingFloatingIP(ip.ip))).droplet?.id).toBe(dropletId);
 
   const lb = await client.call('create lb', (lib) =>
-    lib.loadBalancers.createLoadBalancer({ name: 'front', region: 'fra1', forwarding_rules: [{ entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: 3000 }], droplet_ids: [dropletId] } as never),
+    lib.loadBalancers.createLoadBalancer({
+      name: 'front',
+      region: 'fra1',
+      forwarding_rules: [{ entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: 3000 }],
+      droplet_ids: [dropletId],
+    } as never),
   );
   expect((await client.call('list lbs', (lib) => lib.loadBalancers.getAllLoadBalancers())).map((l: Body) => l.id)).toEqual([lb.id]);
 
@@ -97,8 +125,12 @@ test('volumes with attach, firewalls, floating IPs, load balancers, tags and dom
   expect((await client.call('get tag', (lib) => lib.tags.getTagByName('env-prod'))).resources?.droplets?.count).toBe(1);
 
   await client.call('create domain', (lib) => lib.domains.createDomain({ name: 'opsflow-test.com', ip_address: ip.ip } as never));
-  const record = await client.call('create record', (lib) => lib.domainRecords.createDomainRecord('opsflow-test.com', { type: 'A', name: 'www', data: ip.ip, ttl: 300 } as never));
-  expect((await client.call('list records', (lib) => lib.domainRecords.getAllDomainRecords('opsflow-test.com'))).map((r: Body) => r.id)).toContain(record.id);
+  const record = await client.call('create record', (lib) =>
+    lib.domainRecords.createDomainRecord('opsflow-test.com', { type: 'A', name: 'www', data: ip.ip, ttl: 300 } as never),
+  );
+  expect(
+    (await client.call('list records', (lib) => lib.domainRecords.getAllDomainRecords('opsflow-test.com'))).map((r: Body) => r.id),
+  ).toContain(record.id);
 
   // Tear down in reverse; the local cloud must then hold nothing but the droplet.
   await client.call('delete record', (lib) => lib.domainRecords.deleteDomainRecord('opsflow-test.com', record.id));
@@ -109,11 +141,19 @@ test('volumes with attach, firewalls, floating IPs, load balancers, tags and dom
   await untilActionDone(unassign.id);
   await client.call('delete ip', (lib) => lib.floatingIPs.deleteFloatingIP(ip.ip));
   await client.call('delete firewall', (lib) => lib.firewalls.deleteFirewall(firewall.id as string));
-  const detach = await client.call('detach', (lib) => lib.blockStorageActions.detachVolumeFromDroplet(volume.id, { type: 'detach', droplet_id: dropletId, region: 'fra1' } as never));
+  const detach = await client.call('detach', (lib) =>
+    lib.blockStorageActions.detachVolumeFromDroplet(volume.id, { type: 'detach', droplet_id: dropletId, region: 'fra1' } as never),
+  );
   await untilActionDone(detach.id);
   await client.call('delete volume', (lib) => lib.blockStorage.deleteBlockStorageById(volume.id));
   const inventory = (await (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json()) as Body;
-  expect([inventory.volumes, inventory.firewalls, inventory.reserved_ips, inventory.load_balancers, inventory.domains]).toEqual([[], [], [], [], []]);
+  expect([inventory.volumes, inventory.firewalls, inventory.reserved_ips, inventory.load_balancers, inventory.domains]).toEqual([
+    [],
+    [],
+    [],
+    [],
+    [],
+  ]);
 });
 
 test('endpoints the library lacks (VPCs, reserved IPs, volume snapshots) through request()', async () => {
@@ -126,8 +166,24 @@ test('endpoints the library lacks (VPCs, reserved IPs, volume snapshots) through
 });
 
 test('lists: the library stops at the first page, listAll reads every page', async () => {
-  await client.call('many droplets', (lib) => lib.droplets.createMultipleDroplets({ names: Array.from({ length: 10 }, (_, i) => `page-${i}`), region: 'nyc3', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['paged'] } as never));
-  await client.call('more droplets', (lib) => lib.droplets.createMultipleDroplets({ names: Array.from({ length: 10 }, (_, i) => `page-${10 + i}`), region: 'nyc3', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['paged'] } as never));
+  await client.call('many droplets', (lib) =>
+    lib.droplets.createMultipleDroplets({
+      names: Array.from({ length: 10 }, (_, i) => `page-${i}`),
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-22-04-x64',
+      tags: ['paged'],
+    } as never),
+  );
+  await client.call('more droplets', (lib) =>
+    lib.droplets.createMultipleDroplets({
+      names: Array.from({ length: 10 }, (_, i) => `page-${10 + i}`),
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-22-04-x64',
+      tags: ['paged'],
+    } as never),
+  );
   const total = 21; // 20 here plus app-1 from the first test
   expect((await client.call('library list', (lib) => lib.droplets.getAllDroplets())).length).toBe(20);
   expect((await client.listAll<Body>('/droplets', 'droplets', {}, 4)).length).toBe(total);
@@ -153,7 +209,11 @@ test('two accounts at once never borrow each other’s token or URL', async () =
 
 test('failures are classified: refused token, rate limit with its delay, server error, timeout', async () => {
   const wrong = new DigitalOceanClient({ token: 'dop_v1_wrong', apiUrl: cloud.apiUrl });
-  await expect(wrong.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({ kind: 'authentication', status: 401, retryable: false });
+  await expect(wrong.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({
+    kind: 'authentication',
+    status: 401,
+    retryable: false,
+  });
 
   const limited = await startLocalCloud({ rateLimit: { perMinute: 2, perHour: 100 } });
   try {
@@ -171,13 +231,26 @@ test('failures are classified: refused token, rate limit with its delay, server 
 
   const faulty = await startLocalCloud();
   try {
-    const put = (body: unknown) => fetch(`${faulty.cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...faulty.cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const put = (body: unknown) =>
+      fetch(`${faulty.cloud.apiUrl}/_localcloud/faults`, {
+        method: 'PUT',
+        headers: { ...faulty.cloud.controlHeaders, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     await put({ rules: [{ path: '/v2/account', errorRate: 1, statuses: [503] }] });
     const c = new DigitalOceanClient({ token: faulty.cloud.token, apiUrl: faulty.cloud.apiUrl, timeoutMs: 300 });
-    await expect(c.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({ kind: 'server', status: 503, retryable: true });
+    await expect(c.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({
+      kind: 'server',
+      status: 503,
+      retryable: true,
+    });
     await put({ rules: [{ path: '/v2/account', latencyMs: 2000 }] });
     await expect(c.call('account', (lib) => lib.account.getUserInformation())).rejects.toMatchObject({ kind: 'network', retryable: true });
-    await expect(c.call('invalid', (lib) => lib.droplets.createNewDroplet({ name: 'x', region: 'fra1', size: 'nope', image: 'ubuntu-22-04-x64' } as never))).rejects.toMatchObject({ kind: 'validation', status: 422, retryable: false });
+    await expect(
+      c.call('invalid', (lib) =>
+        lib.droplets.createNewDroplet({ name: 'x', region: 'fra1', size: 'nope', image: 'ubuntu-22-04-x64' } as never),
+      ),
+    ).rejects.toMatchObject({ kind: 'validation', status: 422, retryable: false });
   } finally {
     await faulty.cloud.stop();
   }
@@ -187,7 +260,11 @@ test('with a budget, calls beyond it wait their turn instead of being refused, a
   const paced = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 100_000, perHour: 100_000 } });
   try {
     // 6 calls at once on a budget of 4 in any 2 s: 4 go now, 2 wait for the window, none is refused.
-    const c = new DigitalOceanClient({ token: paced.cloud.token, apiUrl: paced.cloud.apiUrl, requestBudget: { perWindow: 4, windowMs: 2000 } });
+    const c = new DigitalOceanClient({
+      token: paced.cloud.token,
+      apiUrl: paced.cloud.apiUrl,
+      requestBudget: { perWindow: 4, windowMs: 2000 },
+    });
     const started = Date.now();
     const calls = Array.from({ length: 6 }, () => c.request('GET', '/account'));
     await new Promise((r) => setTimeout(r, 500));
@@ -218,7 +295,11 @@ test('what is safe to resend is resent: a GET after a 5xx, any request after a s
   const flaky = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 100_000, perHour: 100_000 } });
   try {
     const c = new DigitalOceanClient({ token: flaky.cloud.token, apiUrl: flaky.cloud.apiUrl });
-    const log = (path: string) => flaky.cloud.requestLog.list(0).requests.filter((r) => r.url.startsWith(path)).map((r) => `${r.method} ${r.status}`);
+    const log = (path: string) =>
+      flaky.cloud.requestLog
+        .list(0)
+        .requests.filter((r) => r.url.startsWith(path))
+        .map((r) => `${r.method} ${r.status}`);
     /** Faults on `path` until the first one has been answered, then none. */
     const failOnce = async (rule: Record<string, unknown>, path: string, call: () => Promise<unknown>) => {
       flaky.cloud.ctx.faults.set({ rules: [{ path, errorRate: 1, ...rule }] });
@@ -231,13 +312,19 @@ test('what is safe to resend is resent: a GET after a 5xx, any request after a s
       return result;
     };
 
-    expect(await failOnce({ statuses: [503] }, '/v2/regions', () => c.request('GET', '/regions'))).toEqual({ value: expect.objectContaining({ regions: expect.any(Array) }) });
+    expect(await failOnce({ statuses: [503] }, '/v2/regions', () => c.request('GET', '/regions'))).toEqual({
+      value: expect.objectContaining({ regions: expect.any(Array) }),
+    });
     expect(log('/v2/regions')).toEqual(['GET 503', 'GET 200']);
 
-    expect(await failOnce({ statuses: [429] }, '/v2/tags', () => c.request('POST', '/tags', { body: { name: 'resent-after-429' } }))).toEqual({ value: expect.objectContaining({ tag: expect.objectContaining({ name: 'resent-after-429' }) }) });
+    expect(
+      await failOnce({ statuses: [429] }, '/v2/tags', () => c.request('POST', '/tags', { body: { name: 'resent-after-429' } })),
+    ).toEqual({ value: expect.objectContaining({ tag: expect.objectContaining({ name: 'resent-after-429' }) }) });
     expect(log('/v2/tags')).toEqual(['POST 429', 'POST 201']);
 
-    const failed = await failOnce({ statuses: [503], method: 'POST' }, '/v2/vpcs', () => c.request('POST', '/vpcs', { body: { name: 'not-resent', region: 'fra1' } }));
+    const failed = await failOnce({ statuses: [503], method: 'POST' }, '/v2/vpcs', () =>
+      c.request('POST', '/vpcs', { body: { name: 'not-resent', region: 'fra1' } }),
+    );
     expect(failed).toEqual({ error: expect.objectContaining({ kind: 'server', status: 503 }) });
     expect(log('/v2/vpcs')).toEqual(['POST 503']);
   } finally {

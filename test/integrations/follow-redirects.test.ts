@@ -18,10 +18,21 @@ const atLeast = (version: string, floor: number[]) => {
 /** The follow-redirects a package resolves from its own folder. */
 function followRedirectsVersionFor(pkg: string): string {
   const from = path.dirname(require.resolve(`${pkg}/package.json`));
-  return (JSON.parse(readFileSync(require.resolve('follow-redirects/package.json', { paths: [from] }), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(require.resolve('follow-redirects/package.json', { paths: [from] }), 'utf8')) as { version: string })
+    .version;
 }
 
-const account = { account: { droplet_limit: 25, floating_ip_limit: 3, email: 'ops@example.com', uuid: 'u', email_verified: true, status: 'active', status_message: '' } };
+const account = {
+  account: {
+    droplet_limit: 25,
+    floating_ip_limit: 3,
+    email: 'ops@example.com',
+    uuid: 'u',
+    email_verified: true,
+    status: 'active',
+    status_message: '',
+  },
+};
 let origin: Server;
 let elsewhere: Server;
 const seen: { server: string; url: string; authorization?: string }[] = [];
@@ -29,7 +40,8 @@ const seen: { server: string; url: string; authorization?: string }[] = [];
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
-const record = (server: string, url: string | undefined, headers: IncomingHttpHeaders) => seen.push({ server, url: url ?? '', authorization: headers.authorization });
+const record = (server: string, url: string | undefined, headers: IncomingHttpHeaders) =>
+  seen.push({ server, url: url ?? '', authorization: headers.authorization });
 
 let originPort: number;
 let elsewherePort: number;
@@ -42,7 +54,8 @@ beforeAll(async () => {
   origin = createServer((req, res) => {
     record('origin', req.url, req.headers);
     if (req.url === '/v2/account') return void res.writeHead(302, { location: '/v2/account/moved' }).end();
-    if (req.url === '/v2/account/moved') return void res.writeHead(302, { location: `http://localhost:${elsewherePort}/v2/account/elsewhere` }).end();
+    if (req.url === '/v2/account/moved')
+      return void res.writeHead(302, { location: `http://localhost:${elsewherePort}/v2/account/elsewhere` }).end();
     res.writeHead(404).end();
   });
   originPort = await listen(origin);
@@ -52,7 +65,8 @@ afterAll(async () => {
 });
 
 test('every copy digitalocean-js and axios load is past the published fixes', () => {
-  for (const pkg of ['digitalocean-js', 'axios']) expect({ pkg, fixed: atLeast(followRedirectsVersionFor(pkg), FIXED) }).toEqual({ pkg, fixed: true });
+  for (const pkg of ['digitalocean-js', 'axios'])
+    expect({ pkg, fixed: atLeast(followRedirectsVersionFor(pkg), FIXED) }).toEqual({ pkg, fixed: true });
 });
 
 test('the DigitalOcean client follows redirects through it, and the token stays with the host it was meant for', async () => {

@@ -25,5 +25,9 @@ test('workflow ids escape reversibly: ids that used to collide get different tag
   // Plain ids (all opsflow makes) keep the tags they always had.
   expect(workflowTag({ workflowId: 'provision-stack-a', environment: 'stack-a' })).toBe('opsflow:provision-stack-a');
   const long = escapeTagPart('x'.repeat(300));
-  expect([long.length <= 200, long === escapeTagPart('x'.repeat(300)), long === escapeTagPart('x'.repeat(301))]).toEqual([true, true, false]);
+  expect([long.length <= 200, long === escapeTagPart('x'.repeat(300)), long === escapeTagPart('x'.repeat(301))]).toEqual([
+    true,
+    true,
+    false,
+  ]);
 });

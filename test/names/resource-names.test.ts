@@ -3,13 +3,13 @@
 import { firewallName, networkName, resourceName, serverName, volumeName } from '../../src/names/resource-names';
 
 test('every resource of an environment is `<environment>-<name>`', () => {
-  expect([networkName('stack-a'), firewallName('stack-a'), serverName('stack-a', 'web-2'), volumeName('stack-a', 'pgdata'), resourceName('stack-a', 'app')]).toEqual([
-    'stack-a-vpc',
-    'stack-a-fw',
-    'stack-a-web-2',
-    'stack-a-pgdata',
-    'stack-a-app',
-  ]);
+  expect([
+    networkName('stack-a'),
+    firewallName('stack-a'),
+    serverName('stack-a', 'web-2'),
+    volumeName('stack-a', 'pgdata'),
+    resourceName('stack-a', 'app'),
+  ]).toEqual(['stack-a-vpc', 'stack-a-fw', 'stack-a-web-2', 'stack-a-pgdata', 'stack-a-app']);
 });
 
 test('two environments never share a resource name for the same spec name', () => {

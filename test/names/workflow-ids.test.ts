@@ -14,21 +14,25 @@ import {
 } from '../../src/names/workflow-ids';
 
 test('each operation has its own prefix and the environment in its id', () => {
-  expect([environmentWorkflowId('stack-a'), provisionWorkflowId('stack-a'), deployWorkflowId('stack-a', '17'), destroyWorkflowId('stack-a', '17')]).toEqual([
-    'environment-stack-a',
-    'provision-stack-a',
-    'deploy-stack-a-17',
-    'destroy-stack-a-17',
+  expect([
+    environmentWorkflowId('stack-a'),
+    provisionWorkflowId('stack-a'),
+    deployWorkflowId('stack-a', '17'),
+    destroyWorkflowId('stack-a', '17'),
+  ]).toEqual(['environment-stack-a', 'provision-stack-a', 'deploy-stack-a-17', 'destroy-stack-a-17']);
+  expect([backupWorkflowId('stack-b-nightly'), backupScheduleId('stack-b-nightly'), checkWorkerWorkflowId('abc')]).toEqual([
+    'backup-stack-b-nightly',
+    'backup-stack-b-nightly',
+    'check-worker-abc',
   ]);
-  expect([backupWorkflowId('stack-b-nightly'), backupScheduleId('stack-b-nightly'), checkWorkerWorkflowId('abc')]).toEqual(['backup-stack-b-nightly', 'backup-stack-b-nightly', 'check-worker-abc']);
 });
 
 test("a backup run's children are named after the run (as recorded histories have them)", () => {
-  expect([verifyBackupWorkflowId('backup-b', 'postgres', 'accounts'), verifyBackupWorkflowId('backup-b', 'files', undefined), retentionWorkflowId('backup-b')]).toEqual([
-    'backup-b-verify-postgres-accounts',
-    'backup-b-verify-files-archive',
-    'backup-b-retention',
-  ]);
+  expect([
+    verifyBackupWorkflowId('backup-b', 'postgres', 'accounts'),
+    verifyBackupWorkflowId('backup-b', 'files', undefined),
+    retentionWorkflowId('backup-b'),
+  ]).toEqual(['backup-b-verify-postgres-accounts', 'backup-b-verify-files-archive', 'backup-b-retention']);
 });
 
 test('unique suffixes differ for starts in the same millisecond, and start over in the next', () => {

@@ -20,7 +20,10 @@ async function replayEnding(file: string): Promise<{ replayed: string[]; recorde
   });
   const replayed: string[] = [];
   await Worker.runReplayHistory(
-    { workflowBundle: { code }, sinks: { ending: { failed: { fn: (_info, type: string) => void replayed.push(type), callDuringReplay: true } } } },
+    {
+      workflowBundle: { code },
+      sinks: { ending: { failed: { fn: (_info, type: string) => void replayed.push(type), callDuringReplay: true } } },
+    },
     history,
     file.replace(/\.json$/, ''),
   );

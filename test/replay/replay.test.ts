@@ -18,7 +18,9 @@ test('there are recorded histories to replay', () => {
 
 test.each(histories)('%s replays against the current workflow code', async (file) => {
   // Recorded with the file's name as workflow id: workflows that derive child ids from it need the same.
-  await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, load(file), file.replace(/\.json$/, ''))).resolves.toBeUndefined();
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, load(file), file.replace(/\.json$/, '')),
+  ).resolves.toBeUndefined();
 });
 
 test('replay does catch a history that the code would not produce', async () => {
@@ -26,5 +28,7 @@ test('replay does catch a history that the code would not produce', async () => 
   const started = history.events[0]?.workflowExecutionStartedEventAttributes;
   if (!started) throw new Error('first event is not WorkflowExecutionStarted');
   started.workflowType.name = 'checkWorker';
-  await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, 'tampered')).rejects.toBeInstanceOf(DeterminismViolationError);
+  await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, 'tampered')).rejects.toBeInstanceOf(
+    DeterminismViolationError,
+  );
 });

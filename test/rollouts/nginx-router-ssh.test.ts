@@ -24,12 +24,25 @@ let layout: { upstream: string; stable: string[]; canary: string[] };
 
 beforeAll(async () => {
   sshd = await startSshd({ authorizedKeys: [key.public] });
-  conn = await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: key.private, hostKey: { pinned: [sshd.hostFingerprint] } });
+  conn = await connect({
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.user,
+    privateKey: key.private,
+    hostKey: { pinned: [sshd.hostFingerprint] },
+  });
   stable = await startNamedServer('stable');
   canary = await startNamedServer('canary');
   layout = { upstream: 'app', stable: [stable.address], canary: [canary.address] };
   nginx = await startNginx('app', renderUpstream(layout, { stable: 100, canary: 0 }));
-  router = new NginxRouter({ host: new SshConfigHost(conn), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs, confirmReload: { pidFile: `${nginx.dir}/nginx.pid` } });
+  router = new NginxRouter({
+    host: new SshConfigHost(conn),
+    layout,
+    upstreamFile: nginx.upstreamFile,
+    nginx: NGINX,
+    instanceArgs: nginx.instanceArgs,
+    confirmReload: { pidFile: `${nginx.dir}/nginx.pid` },
+  });
 });
 
 afterAll(async () => {
@@ -54,7 +67,13 @@ test('9:1 over SSH: exactly 180/20 of 200; the previous file kept; currentWeight
 test('a refused configuration over SSH is put back, nginx untouched', async () => {
   const inPlace = readFileSync(nginx.upstreamFile, 'utf8');
   const workers = nginx.workers();
-  const broken = new NginxRouter({ host: new SshConfigHost(conn), layout: { ...layout, canary: ['canary.invalid:8080'] }, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs });
+  const broken = new NginxRouter({
+    host: new SshConfigHost(conn),
+    layout: { ...layout, canary: ['canary.invalid:8080'] },
+    upstreamFile: nginx.upstreamFile,
+    nginx: NGINX,
+    instanceArgs: nginx.instanceArgs,
+  });
   await expect(broken.setWeights({ stable: 50, canary: 50 })).rejects.toThrow(NginxConfigRefusedError);
   expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(inPlace);
   expect(nginx.workers()).toEqual(workers);

@@ -34,7 +34,14 @@ beforeAll(async () => {
   canary = await startNamedServer('canary');
   layout = { upstream: 'app', stable: [stable.address], canary: [canary.address] };
   nginx = await startNginx('app', renderUpstream(layout, { stable: 100, canary: 0 }));
-  router = new NginxRouter({ host: new LocalConfigHost(), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs, confirmReload: { pidFile: `${nginx.dir}/nginx.pid` } });
+  router = new NginxRouter({
+    host: new LocalConfigHost(),
+    layout,
+    upstreamFile: nginx.upstreamFile,
+    nginx: NGINX,
+    instanceArgs: nginx.instanceArgs,
+    confirmReload: { pidFile: `${nginx.dir}/nginx.pid` },
+  });
 });
 
 afterAll(async () => {
@@ -77,19 +84,34 @@ test('a configuration nginx -t refuses is taken back; the old split keeps servin
   const inPlace = readFileSync(nginx.upstreamFile, 'utf8');
   const previous = readFileSync(`${nginx.upstreamFile}.previous`, 'utf8');
   const workers = nginx.workers();
-  const broken = new NginxRouter({ host: new LocalConfigHost(), layout: { ...layout, canary: ['canary.invalid:8080'] }, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs });
+  const broken = new NginxRouter({
+    host: new LocalConfigHost(),
+    layout: { ...layout, canary: ['canary.invalid:8080'] },
+    upstreamFile: nginx.upstreamFile,
+    nginx: NGINX,
+    instanceArgs: nginx.instanceArgs,
+  });
   const refused = broken.setWeights({ stable: 50, canary: 50 });
   await expect(refused).rejects.toBeInstanceOf(NginxConfigRefusedError);
-  await expect(refused).rejects.toThrow(/nginx -t refused the new upstream file, so the previous one was put back and keeps serving: .*host not found in upstream "canary\.invalid:8080"/);
+  await expect(refused).rejects.toThrow(
+    /nginx -t refused the new upstream file, so the previous one was put back and keeps serving: .*host not found in upstream "canary\.invalid:8080"/,
+  );
   expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(inPlace);
   expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(previous);
   expect(nginx.workers()).toEqual(workers); // never reloaded
-  expect((await sequential(nginx.port, 100))).toEqual({ byBody: { stable: 90, canary: 10 }, failures: [], done: 100, stoppedBy: 'count' });
+  expect(await sequential(nginx.port, 100)).toEqual({ byBody: { stable: 90, canary: 10 }, failures: [], done: 100, stoppedBy: 'count' });
 });
 
 test('a reload that cannot be confirmed is an error, raised before nginx is signalled', async () => {
   const workers = nginx.workers();
-  const blind = new NginxRouter({ host: new LocalConfigHost(), layout, upstreamFile: nginx.upstreamFile, nginx: NGINX, instanceArgs: nginx.instanceArgs, confirmReload: { pidFile: `${nginx.dir}/no-such.pid` } });
+  const blind = new NginxRouter({
+    host: new LocalConfigHost(),
+    layout,
+    upstreamFile: nginx.upstreamFile,
+    nginx: NGINX,
+    instanceArgs: nginx.instanceArgs,
+    confirmReload: { pidFile: `${nginx.dir}/no-such.pid` },
+  });
   await expect(blind.setWeights({ stable: 90, canary: 10 })).rejects.toThrow(NginxReloadNotConfirmedError);
   expect(nginx.workers()).toEqual(workers);
 });
@@ -97,7 +119,12 @@ test('a reload that cannot be confirmed is an error, raised before nginx is sign
 test('no request fails while the split changes four times under load (8 requests at a time, at most 6000)', async () => {
   // Each switch starts once 150 requests have answered since the previous one finished, and the
   // load stops 150 requests after the last: every switch happens with requests in flight.
-  const plan: Weights[] = [{ stable: 50, canary: 50 }, { stable: 0, canary: 100 }, { stable: 100, canary: 0 }, { stable: 90, canary: 10 }];
+  const plan: Weights[] = [
+    { stable: 50, canary: 50 },
+    { stable: 0, canary: 100 },
+    { stable: 100, canary: 0 },
+    { stable: 90, canary: 10 },
+  ];
   const switches: { startedAt: number; finishedAt: number }[] = [];
   let nextAt = 150;
   let switching: Promise<void> | undefined;

@@ -18,8 +18,22 @@ test.each(['backup-stack-b', 'backup-stack-b-snapshots', 'backup-stack-d'])('%s 
 const invalid: [string, (s: Spec) => void, string][] = [
   ['no targets', (s) => (s.targets = []), 'targets: '],
   ['unknown database kind', (s) => (s.targets[0].kind = 'oracle'), 'targets.0'],
-  ['database target in two places', (s) => (s.targets[0].connection = { host: 'db', port: 5432, user: 'u' }), 'give exactly one of `in` (a droplet container) or `connection`'],
-  ['password written inline', (s) => (s.targets[0] = { name: 'x', kind: 'postgresql', databases: ['a'], connection: { host: 'db', port: 5432, user: 'u', password: 'hunter2' } }), 'must be a secret reference'],
+  [
+    'database target in two places',
+    (s) => (s.targets[0].connection = { host: 'db', port: 5432, user: 'u' }),
+    'give exactly one of `in` (a droplet container) or `connection`',
+  ],
+  [
+    'password written inline',
+    (s) =>
+      (s.targets[0] = {
+        name: 'x',
+        kind: 'postgresql',
+        databases: ['a'],
+        connection: { host: 'db', port: 5432, user: 'u', password: 'hunter2' },
+      }),
+    'must be a secret reference',
+  ],
   ['target named twice', (s) => (s.targets[1].name = 'postgres'), 'targets.1.name: target name postgres is used twice'],
   ['bad bucket', (s) => (s.destination.bucket = 'Bad_Bucket'), 'destination.bucket: must be an S3 bucket name'],
   ['access key inline', (s) => (s.destination.accessKey = 'AKIAEXAMPLE'), 'destination.accessKey: must be a secret reference'],
@@ -33,10 +47,26 @@ const invalid: [string, (s: Spec) => void, string][] = [
   ['prefix climbing out', (s) => (s.destination.prefix = '../../etc/'), 'destination.prefix: must not contain .., . or // parts'],
   ['prefix absolute', (s) => (s.destination.prefix = '/etc/'), 'destination.prefix: must not start with /'],
   ['prefix with an empty part', (s) => (s.destination.prefix = 'nightly//x/'), 'destination.prefix: must not contain .., . or // parts'],
-  ['access key naming the worker\'s token', (s) => (s.destination.accessKey = 'env:DIGITALOCEAN_TOKEN'), "destination.accessKey: names one of the worker's own settings"],
-  ['Spaces endpoint over plain http', (s) => (s.destination.endpoint = 'http://fra1.digitaloceanspaces.com'), 'destination.endpoint: must use https (http is allowed only for 127.0.0.0/8, ::1 and localhost, not fra1.digitaloceanspaces.com)'],
-  ['Spaces endpoint posing as loopback', (s) => (s.destination.endpoint = 'http://127.0.0.1.nip.io:9000'), 'destination.endpoint: must use https'],
-  ['Spaces endpoint not http at all', (s) => (s.destination.endpoint = 'ftp://127.0.0.1/'), 'destination.endpoint: must be an https URL, not ftp:'],
+  [
+    "access key naming the worker's token",
+    (s) => (s.destination.accessKey = 'env:DIGITALOCEAN_TOKEN'),
+    "destination.accessKey: names one of the worker's own settings",
+  ],
+  [
+    'Spaces endpoint over plain http',
+    (s) => (s.destination.endpoint = 'http://fra1.digitaloceanspaces.com'),
+    'destination.endpoint: must use https (http is allowed only for 127.0.0.0/8, ::1 and localhost, not fra1.digitaloceanspaces.com)',
+  ],
+  [
+    'Spaces endpoint posing as loopback',
+    (s) => (s.destination.endpoint = 'http://127.0.0.1.nip.io:9000'),
+    'destination.endpoint: must use https',
+  ],
+  [
+    'Spaces endpoint not http at all',
+    (s) => (s.destination.endpoint = 'ftp://127.0.0.1/'),
+    'destination.endpoint: must be an https URL, not ftp:',
+  ],
 ];
 
 test.each(invalid)('refused: %s', (_what, breakIt, expected) => {
@@ -55,5 +85,7 @@ test.each(invalid)('refused: %s', (_what, breakIt, expected) => {
 
 test('the JSON Schema describes the policy', () => {
   const schema = backupPolicyJsonSchema() as { properties: Record<string, unknown> };
-  expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['name', 'targets', 'destination', 'retention', 'schedule', 'notify']));
+  expect(Object.keys(schema.properties)).toEqual(
+    expect.arrayContaining(['name', 'targets', 'destination', 'retention', 'schedule', 'notify']),
+  );
 });

@@ -11,7 +11,10 @@ function scratchCheckout(): string {
   const root = tempDir('build-stale');
   mkdirSync(path.join(root, 'scripts'));
   copyFileSync(path.join(PROJECT_ROOT, 'scripts', 'build-if-stale.sh'), path.join(root, 'scripts', 'build-if-stale.sh'));
-  writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'scratch', private: true, scripts: { build: 'echo built > built.mark' } }));
+  writeFileSync(
+    path.join(root, 'package.json'),
+    JSON.stringify({ name: 'scratch', private: true, scripts: { build: 'echo built > built.mark' } }),
+  );
   for (const dir of ['src', 'dist/client', 'packages/cloud/src']) mkdirSync(path.join(root, dir), { recursive: true });
   writeFileSync(path.join(root, 'src', 'cli.ts'), '');
   writeFileSync(path.join(root, 'packages', 'cloud', 'src', 'index.ts'), '');
@@ -37,7 +40,7 @@ test('no build when dist/ is newer than every source (as right after npm ci)', (
   age(root, SOURCES, 0);
   writeFileSync(path.join(root, 'dist', 'client', 'cli.js'), '');
   age(root, ['dist/client/cli.js'], 60);
-  expect(run(root)).toEqual({ status: 0, stderr: "opsflow: dist/ is up to date with the sources; not building again.\n", built: false });
+  expect(run(root)).toEqual({ status: 0, stderr: 'opsflow: dist/ is up to date with the sources; not building again.\n', built: false });
 });
 
 test('a build when a source (of the product or a workspace package) is newer, or nothing was built', () => {

@@ -12,7 +12,9 @@ test('every region a spec may name is offered by the local cloud, under the same
 
 test('every droplet size a spec may name is offered, with the same memory, vCPUs and disk', () => {
   const offered = new Map(SIZES.map((s) => [s.slug, { memory: s.memory, vcpus: s.vcpus, disk: s.disk }]));
-  const differing = DROPLET_SIZES.filter((s) => JSON.stringify(offered.get(s.slug)) !== JSON.stringify({ memory: s.memory, vcpus: s.vcpus, disk: s.disk })).map((s) => s.slug);
+  const differing = DROPLET_SIZES.filter(
+    (s) => JSON.stringify(offered.get(s.slug)) !== JSON.stringify({ memory: s.memory, vcpus: s.vcpus, disk: s.disk }),
+  ).map((s) => s.slug);
   expect(differing).toEqual([]);
 });
 

@@ -32,7 +32,11 @@ const clearPayload = () => {
   return { metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, b64(v)])), data: b64(p.data!) };
 };
 const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${base}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers }, body: JSON.stringify(body) });
+  fetch(`${base}${route}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers },
+    body: JSON.stringify(body),
+  });
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
 test('encode then decode through the server gives the value back; the encoded form holds none of it', async () => {
@@ -48,8 +52,20 @@ test('encode then decode through the server gives the value back; the encoded fo
 
 test('no token, a wrong token or a wrong scheme is refused with 401 and nothing decoded', async () => {
   const [encoded] = await codec.encode([defaultPayloadConverter.toPayload('secret-value')]);
-  const body = { payloads: [{ metadata: { encoding: b64(encoded!.metadata!.encoding!), 'encryption-key-id': b64(encoded!.metadata!['encryption-key-id']!) }, data: b64(encoded!.data!) }] };
-  const attempts: Record<string, string>[] = [{}, { Authorization: 'Bearer not-the-token' }, { Authorization: `Basic ${TOKEN}` }, { Cookie: 'opsflow-codec=nope' }];
+  const body = {
+    payloads: [
+      {
+        metadata: { encoding: b64(encoded!.metadata!.encoding!), 'encryption-key-id': b64(encoded!.metadata!['encryption-key-id']!) },
+        data: b64(encoded!.data!),
+      },
+    ],
+  };
+  const attempts: Record<string, string>[] = [
+    {},
+    { Authorization: 'Bearer not-the-token' },
+    { Authorization: `Basic ${TOKEN}` },
+    { Cookie: 'opsflow-codec=nope' },
+  ];
   for (const headers of attempts) {
     const response = await post('/decode', body, headers);
     expect(response.status).toBe(401);
@@ -59,7 +75,14 @@ test('no token, a wrong token or a wrong scheme is refused with 401 and nothing 
 });
 
 test('CORS: the Web UI origin gets its preflight answered and may send credentials; another origin is refused', async () => {
-  const preflight = await fetch(`${base}/decode`, { method: 'OPTIONS', headers: { Origin: UI, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-namespace,authorization' } });
+  const preflight = await fetch(`${base}/decode`, {
+    method: 'OPTIONS',
+    headers: {
+      Origin: UI,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type,x-namespace,authorization',
+    },
+  });
   expect(preflight.status).toBe(204);
   expect(preflight.headers.get('access-control-allow-origin')).toBe(UI);
   expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
@@ -68,17 +91,28 @@ test('CORS: the Web UI origin gets its preflight answered and may send credentia
   const fromUi = await post('/encode', { payloads: [] }, { ...auth, Origin: UI });
   expect(fromUi.headers.get('access-control-allow-origin')).toBe(UI);
 
-  const evil = await fetch(`${base}/decode`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+  const evil = await fetch(`${base}/decode`, {
+    method: 'OPTIONS',
+    headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+  });
   expect(evil.status).toBe(403);
   expect(evil.headers.get('access-control-allow-origin')).toBeNull();
   expect((await post('/decode', { payloads: [] }, { ...auth, Origin: 'http://evil.example' })).status).toBe(403);
 });
 
 test('a browser session: the token posted to /session sets an HttpOnly cookie that decodes; a wrong one sets none', async () => {
-  const wrong = await fetch(`${base}/session`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'token=nope' });
+  const wrong = await fetch(`${base}/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'token=nope',
+  });
   expect(wrong.status).toBe(401);
   expect(wrong.headers.get('set-cookie')).toBeNull();
-  const right = await fetch(`${base}/session`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(TOKEN)}` });
+  const right = await fetch(`${base}/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: `token=${encodeURIComponent(TOKEN)}`,
+  });
   expect(right.status).toBe(200);
   const cookie = right.headers.get('set-cookie')!;
   expect(cookie).toMatch(/HttpOnly/);
@@ -105,7 +139,18 @@ test('bad requests name what is wrong: content type, body shape, unknown key id'
   const shape = await post('/decode', { payloads: [{ data: 5 }] }, auth);
   expect(shape.status).toBe(400);
   expect(await shape.json()).toEqual({ error: 'body.payloads[0].data must be a base64 string' });
-  const unknown = await post('/decode', { payloads: [{ metadata: { encoding: b64(Buffer.from('binary/encrypted')), 'encryption-key-id': b64(Buffer.from('k7')) }, data: b64(randomBytes(40)) }] }, auth);
+  const unknown = await post(
+    '/decode',
+    {
+      payloads: [
+        {
+          metadata: { encoding: b64(Buffer.from('binary/encrypted')), 'encryption-key-id': b64(Buffer.from('k7')) },
+          data: b64(randomBytes(40)),
+        },
+      ],
+    },
+    auth,
+  );
   expect(unknown.status).toBe(422);
   expect(((await unknown.json()) as { error: string }).error).toContain('encrypted with key k7');
   expect((await fetch(`${base}/other`, { method: 'POST', headers: auth })).status).toBe(404);
@@ -118,10 +163,12 @@ describe('opsflow codec-server refuses to start', () => {
   });
   const start = (args: string[]) => buildCli().parseAsync(['codec-server', '--port', '1', ...args], { from: 'user' });
 
-  test('without the worker\'s keys', async () => {
+  test("without the worker's keys", async () => {
     delete process.env.OPSFLOW_CODEC_KEYS;
     delete process.env.OPSFLOW_CODEC_KEY_FILE;
-    await expect(start([])).rejects.toThrow('no payload encryption keys: set OPSFLOW_CODEC_KEY_FILE or OPSFLOW_CODEC_KEYS as for the worker');
+    await expect(start([])).rejects.toThrow(
+      'no payload encryption keys: set OPSFLOW_CODEC_KEY_FILE or OPSFLOW_CODEC_KEYS as for the worker',
+    );
   });
 
   test('without a token, or with a short one', async () => {

@@ -42,7 +42,9 @@ describe('SSH key references', () => {
   });
 
   test('a malformed entry is refused with the entry named', () => {
-    expect(() => configuredSshKeys({ OPSFLOW_SSH_KEYS: 'deploy' })).toThrow('OPSFLOW_SSH_KEYS entry "deploy" must look like name=/path/to/private_key');
+    expect(() => configuredSshKeys({ OPSFLOW_SSH_KEYS: 'deploy' })).toThrow(
+      'OPSFLOW_SSH_KEYS entry "deploy" must look like name=/path/to/private_key',
+    );
   });
 
   test('doctor accepts a private key and explains every other case', () => {
@@ -72,24 +74,44 @@ describe('structured logs', () => {
     logger.debug('hidden');
     logger.info('provisioned', { droplet: 42, apiToken: 'dop_v1_x', dbPassword: 'hunter2' });
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'INFO', message: 'provisioned', droplet: 42, apiToken: '[redacted]', dbPassword: '[redacted]' });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: 'INFO',
+      message: 'provisioned',
+      droplet: 42,
+      apiToken: '[redacted]',
+      dbPassword: '[redacted]',
+    });
   });
 });
 
 describe('worker settings', () => {
   test('defaults apply and empty variables count as unset', () => {
-    expect(parseWorkerEnvironment({ OPSFLOW_LOG_LEVEL: '' })).toMatchObject({ OPSFLOW_LOG_LEVEL: 'INFO', OPSFLOW_METRICS_ADDRESS: '127.0.0.1:9464' });
+    expect(parseWorkerEnvironment({ OPSFLOW_LOG_LEVEL: '' })).toMatchObject({
+      OPSFLOW_LOG_LEVEL: 'INFO',
+      OPSFLOW_METRICS_ADDRESS: '127.0.0.1:9464',
+    });
   });
 
   test('every bad variable is named in one message', () => {
     expect(() =>
-      parseWorkerEnvironment({ OPSFLOW_LOG_LEVEL: 'LOUD', OPSFLOW_METRICS_ADDRESS: '9464', DIGITALOCEAN_API_URL: 'api.digitalocean.com', DIGITALOCEAN_REQUESTS_PER_MINUTE: '400' }),
-    ).toThrow(/^invalid worker settings: OPSFLOW_LOG_LEVEL: .*; OPSFLOW_METRICS_ADDRESS: .*; DIGITALOCEAN_API_URL: .*; DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number from 1 to 250/);
+      parseWorkerEnvironment({
+        OPSFLOW_LOG_LEVEL: 'LOUD',
+        OPSFLOW_METRICS_ADDRESS: '9464',
+        DIGITALOCEAN_API_URL: 'api.digitalocean.com',
+        DIGITALOCEAN_REQUESTS_PER_MINUTE: '400',
+      }),
+    ).toThrow(
+      /^invalid worker settings: OPSFLOW_LOG_LEVEL: .*; OPSFLOW_METRICS_ADDRESS: .*; DIGITALOCEAN_API_URL: .*; DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number from 1 to 250/,
+    );
   });
 
   test('a share of the account budget is a whole number of requests a minute', () => {
     expect(parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '120' })).toMatchObject({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '120' });
-    expect(() => parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '2.5' })).toThrow(/DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number/);
-    expect(() => parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '0' })).toThrow(/DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number/);
+    expect(() => parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '2.5' })).toThrow(
+      /DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number/,
+    );
+    expect(() => parseWorkerEnvironment({ DIGITALOCEAN_REQUESTS_PER_MINUTE: '0' })).toThrow(
+      /DIGITALOCEAN_REQUESTS_PER_MINUTE: must be a whole number/,
+    );
   });
 });

@@ -20,7 +20,11 @@ describe('restore keys', () => {
   });
 
   test.each([
-    ['another policy', 'nightly/other-policy/postgres/platform/20260301T020000Z.sql.gz', `must be a backup of policy ${policy.name}: a key under ${folder}`],
+    [
+      'another policy',
+      'nightly/other-policy/postgres/platform/20260301T020000Z.sql.gz',
+      `must be a backup of policy ${policy.name}: a key under ${folder}`,
+    ],
     ['outside any prefix', 'etc/passwd', 'must be a backup of policy'],
     ['climbing out of the folder', `${folder}../../etc/passwd`, 'must not contain .., . or empty parts'],
     ['absolute', `/${folder}x.sql.gz`, 'must not contain .., . or empty parts'],
@@ -34,7 +38,10 @@ describe('restore keys', () => {
 
 describe('opsflow deploy --set', () => {
   test('good values pass', () => {
-    expect(parseSets(['auth=2.0.2', 'frontend=ghcr.io/acme/frontend:1.5.0'])).toEqual({ auth: '2.0.2', frontend: 'ghcr.io/acme/frontend:1.5.0' });
+    expect(parseSets(['auth=2.0.2', 'frontend=ghcr.io/acme/frontend:1.5.0'])).toEqual({
+      auth: '2.0.2',
+      frontend: 'ghcr.io/acme/frontend:1.5.0',
+    });
   });
 
   test.each([
@@ -52,22 +59,35 @@ describe('cloud endpoints: https, or http on loopback only', () => {
   test.each(['localhost', '127.0.0.1', '127.5.6.7', '[::1]', 'api.localhost'])('%s is loopback', (host) => {
     expect(isLoopbackHost(host)).toBe(true);
   });
-  test.each(['10.0.0.1', '128.0.0.1', '127.0.0.1.nip.io', '127.1', 'localhost.evil.com', '[::2]', '0.0.0.0'])('%s is not loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(false);
-  });
+  test.each(['10.0.0.1', '128.0.0.1', '127.0.0.1.nip.io', '127.1', 'localhost.evil.com', '[::2]', '0.0.0.0'])(
+    '%s is not loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(false);
+    },
+  );
 
   test('http to a remote API is refused with the reason', () => {
-    expect(endpointProblem('http://api.digitalocean.com')).toBe('must use https (http is allowed only for 127.0.0.0/8, ::1 and localhost, not api.digitalocean.com)');
+    expect(endpointProblem('http://api.digitalocean.com')).toBe(
+      'must use https (http is allowed only for 127.0.0.0/8, ::1 and localhost, not api.digitalocean.com)',
+    );
     expect(endpointProblem('https://api.digitalocean.com')).toBeUndefined();
     expect(endpointProblem('http://127.0.0.1:7300')).toBeUndefined();
     expect(endpointProblem('http://[::1]:7300')).toBeUndefined();
   });
 
   test('the worker refuses http DIGITALOCEAN_API_URL, SPACES_ENDPOINT and LINODE_API_URL at start, naming each', () => {
-    expect(() => parseWorkerEnvironment({ DIGITALOCEAN_API_URL: 'http://api.digitalocean.com', SPACES_ENDPOINT: 'http://fra1.digitaloceanspaces.com', LINODE_API_URL: 'http://api.linode.com' })).toThrow(
+    expect(() =>
+      parseWorkerEnvironment({
+        DIGITALOCEAN_API_URL: 'http://api.digitalocean.com',
+        SPACES_ENDPOINT: 'http://fra1.digitaloceanspaces.com',
+        LINODE_API_URL: 'http://api.linode.com',
+      }),
+    ).toThrow(
       /^invalid worker settings: DIGITALOCEAN_API_URL: must use https .*; LINODE_API_URL: must use https .*; SPACES_ENDPOINT: must use https/,
     );
-    expect(parseWorkerEnvironment({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:7300', SPACES_ENDPOINT: 'https://fra1.digitaloceanspaces.com' })).toMatchObject({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:7300' });
+    expect(
+      parseWorkerEnvironment({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:7300', SPACES_ENDPOINT: 'https://fra1.digitaloceanspaces.com' }),
+    ).toMatchObject({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:7300' });
   });
 
   test('the DigitalOcean client will not send its token over plain http to another machine', () => {

@@ -22,7 +22,9 @@ describe('EncryptionCodec', () => {
     const [encoded] = await codec.encode([payload]);
     expect(meta(encoded!, 'encoding')).toBe('binary/encrypted');
     expect(meta(encoded!, KEY_ID_METADATA)).toBe('k1');
-    const stored = Buffer.concat([Buffer.from(encoded!.data!), ...Object.values(encoded!.metadata!).map((v) => Buffer.from(v))]).toString('latin1');
+    const stored = Buffer.concat([Buffer.from(encoded!.data!), ...Object.values(encoded!.metadata!).map((v) => Buffer.from(v))]).toString(
+      'latin1',
+    );
     expect(stored).not.toContain('correct-horse-battery');
     expect(stored).not.toContain('json/plain'); // the inner metadata is encrypted too
     const [decoded] = await codec.decode([encoded!]);
@@ -58,7 +60,9 @@ describe('EncryptionCodec', () => {
 
   test('a payload under a key this process does not hold names that key id', async () => {
     const [fresh] = await new EncryptionCodec(parseCodecKeys(keyText('k2'), 'test')).encode([payload]);
-    await expect(new EncryptionCodec(parseCodecKeys(k1, 'test')).decode([fresh!])).rejects.toThrow(/encrypted with key k2, which this process does not hold \(it holds: k1\)/);
+    await expect(new EncryptionCodec(parseCodecKeys(k1, 'test')).decode([fresh!])).rejects.toThrow(
+      /encrypted with key k2, which this process does not hold \(it holds: k1\)/,
+    );
   });
 
   test('payloads written before the codec was turned on pass through decoding', async () => {
@@ -100,7 +104,9 @@ describe('codec keys', () => {
     expect(isLocalTemporal('temporal:7233')).toBe(false);
     expect(isLocalTemporal('ns.a1b2c.tmprl.cloud:7233')).toBe(false);
     expect(dataConverterFromEnv({}, '127.0.0.1:7233')).toBeUndefined();
-    expect(() => dataConverterFromEnv({}, 'temporal:7233')).toThrow(/the Temporal server temporal:7233 is not on this machine, and no payload encryption key is configured/);
+    expect(() => dataConverterFromEnv({}, 'temporal:7233')).toThrow(
+      /the Temporal server temporal:7233 is not on this machine, and no payload encryption key is configured/,
+    );
     expect(() => dataConverterFromEnv({ OPSFLOW_REQUIRE_CODEC: '1' }, '127.0.0.1:7233')).toThrow(/OPSFLOW_REQUIRE_CODEC=1/);
     expect(dataConverterFromEnv({ OPSFLOW_CODEC_KEYS: keyText('k1') }, 'temporal:7233')?.payloadCodecs).toHaveLength(1);
   });

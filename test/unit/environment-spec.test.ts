@@ -13,7 +13,13 @@ test.each(['stack-a', 'stack-b', 'stack-c'])('%s parses, with its compose file i
 });
 
 test('defaults fill in, and instances are named from count', () => {
-  const spec = parseEnvironmentSpec({ ...base(), droplets: [{ name: 'app', size: 's-1vcpu-1gb' }, { name: 'worker', size: 's-1vcpu-1gb', count: 2 }] });
+  const spec = parseEnvironmentSpec({
+    ...base(),
+    droplets: [
+      { name: 'app', size: 's-1vcpu-1gb' },
+      { name: 'worker', size: 's-1vcpu-1gb', count: 2 },
+    ],
+  });
   expect(spec.onFailure).toBe('rollback');
   expect(spec.droplets[0]?.image).toBe('ubuntu-22-04-x64');
   expect(dropletInstances(spec).map((i) => i.instance)).toEqual(['app', 'worker-1', 'worker-2']);
@@ -53,12 +59,46 @@ test('every problem in a spec is reported at once', () => {
 
 test('the JSON Schema describes the spec for editors', () => {
   const schema = environmentJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-  expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['name', 'region', 'vpc', 'firewall', 'droplets', 'volumes', 'reservedIp', 'ssh', 'bootstrap', 'application', 'healthChecks', 'onFailure']));
+  expect(Object.keys(schema.properties)).toEqual(
+    expect.arrayContaining([
+      'name',
+      'region',
+      'vpc',
+      'firewall',
+      'droplets',
+      'volumes',
+      'reservedIp',
+      'ssh',
+      'bootstrap',
+      'application',
+      'healthChecks',
+      'onFailure',
+    ]),
+  );
   expect(schema.required).toEqual(expect.arrayContaining(['name', 'region', 'droplets', 'ssh']));
 });
 
 test('wrong types anywhere give a SpecError, never a crash', () => {
-  const paths: string[][] = [['name'], ['region'], ['vpc'], ['vpc', 'ipRange'], ['firewall'], ['firewall', 'inbound'], ['droplets'], ['volumes'], ['volumes', '0'], ['reservedIp'], ['ssh'], ['ssh', 'hostKeys'], ['bootstrap'], ['bootstrap', 'files'], ['application'], ['application', 'environment'], ['healthChecks'], ['healthChecks', '0']];
+  const paths: string[][] = [
+    ['name'],
+    ['region'],
+    ['vpc'],
+    ['vpc', 'ipRange'],
+    ['firewall'],
+    ['firewall', 'inbound'],
+    ['droplets'],
+    ['volumes'],
+    ['volumes', '0'],
+    ['reservedIp'],
+    ['ssh'],
+    ['ssh', 'hostKeys'],
+    ['bootstrap'],
+    ['bootstrap', 'files'],
+    ['application'],
+    ['application', 'environment'],
+    ['healthChecks'],
+    ['healthChecks', '0'],
+  ];
   for (const at of paths) {
     for (const junk of [null, 42, 'x', [], {}, true]) {
       const spec = base();

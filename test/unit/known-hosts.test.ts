@@ -48,7 +48,11 @@ test.each([
 });
 
 test('revoked keys and certificate authorities are reported, not accepted', () => {
-  expect(lookupKnownHosts(FILE, '203.0.113.12', 22)).toEqual({ fingerprints: [fp(b as string)], revoked: [fp(a as string)], certificateAuthorities: 0 });
+  expect(lookupKnownHosts(FILE, '203.0.113.12', 22)).toEqual({
+    fingerprints: [fp(b as string)],
+    revoked: [fp(a as string)],
+    certificateAuthorities: 0,
+  });
   expect(lookupKnownHosts(FILE, 'web.example.org', 22)).toEqual({ fingerprints: [], revoked: [], certificateAuthorities: 1 });
   expect(knownHostsName('Host', 22)).toBe('host');
   expect(knownHostsName('10.0.0.1', 2222)).toBe('[10.0.0.1]:2222');
@@ -60,7 +64,13 @@ test('a file hashed by ssh-keygen -H finds the same keys, and ssh-keygen -F agre
   execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
   const hashed = readFileSync(file, 'utf8');
   expect(hashed).not.toMatch(/203\.0\.113|example/);
-  for (const [host, port, keys] of [['203.0.113.10', 22, [a]], ['203.0.113.10', 2222, [b]], ['203.0.113.11', 22, [c]], ['db.example.com', 22, [c]], ['203.0.113.11', 2222, []]] as const) {
+  for (const [host, port, keys] of [
+    ['203.0.113.10', 22, [a]],
+    ['203.0.113.10', 2222, [b]],
+    ['203.0.113.11', 22, [c]],
+    ['db.example.com', 22, [c]],
+    ['203.0.113.11', 2222, []],
+  ] as const) {
     const ours = await readKnownHosts(file, host, port);
     expect([host, port, ours.fingerprints]).toEqual([host, port, keys.map((k) => fp(k as string))]);
     let found = '';
@@ -69,8 +79,16 @@ test('a file hashed by ssh-keygen -H finds the same keys, and ssh-keygen -F agre
     } catch {
       found = ''; // exit 1: not found
     }
-    const theirs = found.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => fp(l.split(' ').slice(1, 3).join(' ')));
+    const theirs = found
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => fp(l.split(' ').slice(1, 3).join(' ')));
     expect(theirs).toEqual(ours.fingerprints);
   }
-  expect(await readKnownHosts(path.join(dir, 'missing'), '203.0.113.10', 22)).toEqual({ fingerprints: [], revoked: [], certificateAuthorities: 0, fileExists: false });
+  expect(await readKnownHosts(path.join(dir, 'missing'), '203.0.113.10', 22)).toEqual({
+    fingerprints: [],
+    revoked: [],
+    certificateAuthorities: 0,
+    fileExists: false,
+  });
 });

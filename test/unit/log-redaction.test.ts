@@ -16,13 +16,19 @@ const keyBlock = '-----BEGIN OPENSSH ' + 'PRIVATE KEY-----\nAAAA';
 test('nested secret keys are redacted at any depth, in arrays too', () => {
   const entry = logged('connected', {
     db: { host: 'db.internal', password: 'hunter2', options: { sslmode: 'require', passphrase: 'p' } },
-    targets: [{ name: 'a', credentials: { apiKey: 'k1' } }, { name: 'b', token: 't2' }],
+    targets: [
+      { name: 'a', credentials: { apiKey: 'k1' } },
+      { name: 'b', token: 't2' },
+    ],
     headers: [['Authorization', 'Bearer x']],
     Authorization: 'Bearer y',
   });
   expect(entry).toMatchObject({
     db: { host: 'db.internal', password: '[redacted]', options: { sslmode: 'require', passphrase: '[redacted]' } },
-    targets: [{ name: 'a', credentials: '[redacted]' }, { name: 'b', token: '[redacted]' }],
+    targets: [
+      { name: 'a', credentials: '[redacted]' },
+      { name: 'b', token: '[redacted]' },
+    ],
     Authorization: '[redacted]',
   });
   expect(JSON.stringify(entry)).not.toMatch(/hunter2|"p"|k1|t2|Bearer y/);
@@ -30,13 +36,21 @@ test('nested secret keys are redacted at any depth, in arrays too', () => {
 
 test('a token or a private key is redacted whatever its key, in the message too', () => {
   const entry = logged(`calling with ${token}`, { note: token, list: ['fine', keyBlock], err: new Error(`bad key ${keyBlock}`) });
-  expect(entry).toMatchObject({ message: '[redacted]', note: '[redacted]', list: ['fine', '[redacted]'], err: { name: 'Error', message: '[redacted]' } });
+  expect(entry).toMatchObject({
+    message: '[redacted]',
+    note: '[redacted]',
+    list: ['fine', '[redacted]'],
+    err: { name: 'Error', message: '[redacted]' },
+  });
   expect(JSON.stringify(entry)).not.toContain('abcdef0123456789');
 });
 
 test("the local cloud's token (dop_v1_local...) is redacted wherever it appears", () => {
   const local = 'dop_v1_local' + '0123456789abcdef'.repeat(3);
-  const entry = logged('calling the local cloud', { request: { url: 'http://127.0.0.1:7300/v2/account', headers: [`Bearer ${local}`] }, endpoint: { apiUrl: 'http://127.0.0.1:7300', token: local } });
+  const entry = logged('calling the local cloud', {
+    request: { url: 'http://127.0.0.1:7300/v2/account', headers: [`Bearer ${local}`] },
+    endpoint: { apiUrl: 'http://127.0.0.1:7300', token: local },
+  });
   expect(JSON.stringify(entry)).not.toContain('0123456789abcdef');
 });
 

@@ -14,13 +14,24 @@ const ALLOWED = ['src/devstack/up.ts', 'src/client/cli.ts'];
 function specifiersOf(fileName: string, text: string): string[] {
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       found.push(node.moduleSpecifier.text);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       found.push(node.moduleReference.expression.text);
     } else if (ts.isCallExpression(node) && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
       const callee = node.expression;
-      const loads = callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require') || (ts.isPropertyAccessExpression(callee) && callee.getText() === 'require.resolve');
+      const loads =
+        callee.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(callee) && callee.text === 'require') ||
+        (ts.isPropertyAccessExpression(callee) && callee.getText() === 'require.resolve');
       if (loads) found.push(node.arguments[0].text);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       found.push(node.argument.literal.text);
@@ -94,7 +105,11 @@ test('the two allowed commands load it lazily (a dynamic import), so loading the
     const text = readFileSync(file, 'utf8');
     const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
     const staticValueImports = source.statements.filter(
-      (s) => ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && reachesLocalCloud(file, s.moduleSpecifier.text) && !s.importClause?.isTypeOnly,
+      (s) =>
+        ts.isImportDeclaration(s) &&
+        ts.isStringLiteral(s.moduleSpecifier) &&
+        reachesLocalCloud(file, s.moduleSpecifier.text) &&
+        !s.importClause?.isTypeOnly,
     );
     expect({ file: relative, staticValueImports: staticValueImports.length }).toEqual({ file: relative, staticValueImports: 0 });
     expect(specifiersOf(file, text).filter((s) => reachesLocalCloud(file, s)).length).toBeGreaterThan(0);

@@ -17,7 +17,14 @@ function freshEnv(): NodeJS.ProcessEnv {
 }
 
 function stack(address: string, pid = process.pid): RecordedStack {
-  return { pid, address, uiUrl: 'http://127.0.0.1:28233', metricsUrl: 'http://127.0.0.1:29464/metrics', localcloudUrl: 'http://127.0.0.1:28080', startedAt: '2026-12-01T00:00:00.000Z' };
+  return {
+    pid,
+    address,
+    uiUrl: 'http://127.0.0.1:28233',
+    metricsUrl: 'http://127.0.0.1:29464/metrics',
+    localcloudUrl: 'http://127.0.0.1:28080',
+    startedAt: '2026-12-01T00:00:00.000Z',
+  };
 }
 
 /** The pid of a process that has exited (and been reaped). */
@@ -67,7 +74,9 @@ test('a record whose up is gone is ignored, with a note that says so', () => {
   const file = recordStack(stack('127.0.0.1:27233', pid), env);
   const target = loadTemporalTarget(env);
   expect(target.connectionOptions.address).toBe('127.0.0.1:7233');
-  expect(target.note).toBe(`ignoring ${file}: the stack it records (Temporal at 127.0.0.1:27233, started 2026-12-01T00:00:00.000Z by pid ${pid}) is no longer running`);
+  expect(target.note).toBe(
+    `ignoring ${file}: the stack it records (Temporal at 127.0.0.1:27233, started 2026-12-01T00:00:00.000Z by pid ${pid}) is no longer running`,
+  );
 
   writeFileSync(file, '{ not json');
   expect(loadTemporalTarget(env).note).toMatch(new RegExp(`^ignoring ${file}: it is not a stack record \\(`));

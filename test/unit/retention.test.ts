@@ -5,7 +5,11 @@ import { decideRetention, isoWeek, type BackupRecord } from '../../src/workflows
 const day = (iso: string) => `${iso}T02:00:00.000Z`;
 
 /** Nightly backups at 02:00 UTC from 2026-01-01 for `days` days, applying retention after each. */
-function simulate(days: number, rules: Parameters<typeof decideRetention>[1], failedFromDay = Infinity): { kept: string[]; minVerifiedSeen: number } {
+function simulate(
+  days: number,
+  rules: Parameters<typeof decideRetention>[1],
+  failedFromDay = Infinity,
+): { kept: string[]; minVerifiedSeen: number } {
   let backups: BackupRecord[] = [];
   let minVerifiedSeen = Infinity;
   for (let i = 0; i < days; i++) {
@@ -31,7 +35,19 @@ test('60 days of nightly backups keep exactly 7 daily, 4 weekly and 3 monthly (1
   const { kept } = simulate(60, { keepDays: 7, keepWeekly: 4, keepMonthly: 3, minVerified: 3 });
   // Day 60 is Sunday 2026-03-01. Daily: Feb 23 - Mar 1. Weekly (newest of W09, W08, W07, W06):
   // Mar 1, Feb 22, Feb 15, Feb 8. Monthly (newest of March, February, January): Mar 1, Feb 28, Jan 31.
-  expect(kept).toEqual(['2026-01-31', '2026-02-08', '2026-02-15', '2026-02-22', '2026-02-23', '2026-02-24', '2026-02-25', '2026-02-26', '2026-02-27', '2026-02-28', '2026-03-01']);
+  expect(kept).toEqual([
+    '2026-01-31',
+    '2026-02-08',
+    '2026-02-15',
+    '2026-02-22',
+    '2026-02-23',
+    '2026-02-24',
+    '2026-02-25',
+    '2026-02-26',
+    '2026-02-27',
+    '2026-02-28',
+    '2026-03-01',
+  ]);
 });
 
 test('with the last five runs failed, the floor keeps the newest verified backups', () => {
@@ -49,7 +65,12 @@ test('each kept backup says why', () => {
     { key: 'c', takenAt: day('2025-12-01'), verified: false },
   ];
   const decision = decideRetention(backups, { keepDays: 7, keepWeekly: 1, keepMonthly: 2, minVerified: 2 }, new Date(day('2026-03-01')));
-  expect(decision.reasons.a).toEqual(['within 7 days', 'newest of week 2026-W09', 'newest of month 2026-03', 'one of the newest 2 verified']);
+  expect(decision.reasons.a).toEqual([
+    'within 7 days',
+    'newest of week 2026-W09',
+    'newest of month 2026-03',
+    'one of the newest 2 verified',
+  ]);
   expect(decision.reasons.b).toEqual(['one of the newest 2 verified']);
   expect(decision.remove).toEqual(['c']);
 });

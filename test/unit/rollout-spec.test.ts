@@ -14,7 +14,8 @@ import { analysisArgs, metricPlan } from '../../src/rollouts/analysis/metric-rul
 import { renderQuery } from '../../src/rollouts/analysis/query-args';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
-const example = (stack: string) => parse(readFileSync(path.join(EXAMPLES, `rollout-stack-${stack}.yaml`), 'utf8')) as Record<string, unknown>;
+const example = (stack: string) =>
+  parse(readFileSync(path.join(EXAMPLES, `rollout-stack-${stack}.yaml`), 'utf8')) as Record<string, unknown>;
 
 function problems(input: unknown): string[] {
   try {
@@ -38,7 +39,8 @@ describe('the examples', () => {
   test.each(['b', 'c', 'e'])('stack %s parses, with Argo defaults filled in', (stack) => {
     const spec = parseRolloutSpec(example(stack));
     expect(spec.environment).toMatch(/^stack-/);
-    for (const template of Object.values(spec.analysisTemplates)) for (const metric of template.metrics) expect(metric.noData).toMatch(/^(inconclusive|fail)$/);
+    for (const template of Object.values(spec.analysisTemplates))
+      for (const metric of template.metrics) expect(metric.noData).toMatch(/^(inconclusive|fail)$/);
   });
 
   test('stack b: canary with background analysis and Argo defaults', () => {
@@ -46,7 +48,12 @@ describe('the examples', () => {
     expect(spec.canary!.steps.map((s) => s.setWeight).filter((w) => w !== undefined)).toEqual([10, 25, 50, 100]);
     expect(spec.canary!.analysis).toEqual({ templates: ['error-ratio'], args: {}, startingStep: 0 });
     const latency = spec.analysisTemplates.latency!.metrics[0]!;
-    expect([latency.inconclusiveLimit, latency.consecutiveErrorLimit, latency.initialDelay, latency.noData]).toEqual([0, 4, '0s', 'inconclusive']);
+    expect([latency.inconclusiveLimit, latency.consecutiveErrorLimit, latency.initialDelay, latency.noData]).toEqual([
+      0,
+      4,
+      '0s',
+      'inconclusive',
+    ]);
   });
 
   test('stack c: blue-green with a comparison against stable', () => {
@@ -96,7 +103,9 @@ describe('mistakes are named at their field', () => {
     const found = problems(spec);
     expect(found).toContain('canary.steps.0.setWeight: must be at most 100, got 120');
     expect(found).toContain('canary.steps.2.pause.duration: must be a duration such as 30s, 5m or 1h');
-    expect(found).toContain('canary.steps.4.pause.escalateAfter: escalateAfter is for a pause that waits for a human; a pause with a duration ends by itself');
+    expect(found).toContain(
+      'canary.steps.4.pause.escalateAfter: escalateAfter is for a pause that waits for a human; a pause with a duration ends by itself',
+    );
     expect(found).toContain('analysisTemplates.errors.metrics.0.interval: is required when count is more than 1 (got count 3)');
   });
 
@@ -106,9 +115,13 @@ describe('mistakes are named at their field', () => {
     (spec.canary as Record<string, unknown>).analysis = { templates: ['errors'], args: { colour: 'red' } };
     spec.analysisTemplates.errors.metrics[0]!.query = 'sum(x{job="{{args.job}}"})';
     const found = problems(spec);
-    expect(found).toContain('canary.steps.1.analysis.templates.0: names "errros", which analysisTemplates does not define (defined: errors)');
+    expect(found).toContain(
+      'canary.steps.1.analysis.templates.0: names "errros", which analysisTemplates does not define (defined: errors)',
+    );
     expect(found).toContain('canary.analysis.args.colour: is not an arg of errors');
-    expect(found).toContain("analysisTemplates.errors.metrics.0.query: uses {{args.job}}, which the template's args do not declare (built in: canary-version, stable-version, environment)");
+    expect(found).toContain(
+      "analysisTemplates.errors.metrics.0.query: uses {{args.job}}, which the template's args do not declare (built in: canary-version, stable-version, environment)",
+    );
     expect(found).toContain('prometheus: is required: the spec runs analyses, which query Prometheus');
   });
 
@@ -116,12 +129,23 @@ describe('mistakes are named at their field', () => {
     const spec = minimal();
     spec.analysisTemplates.errors.metrics = [
       { name: 'a', query: 'up' } as never,
-      { name: 'b', query: 'up', successCondition: 'result == 1', compare: { canary: 'x', stable: 'y', margin: { relative: 0.1, absolute: 1 } } } as never,
+      {
+        name: 'b',
+        query: 'up',
+        successCondition: 'result == 1',
+        compare: { canary: 'x', stable: 'y', margin: { relative: 0.1, absolute: 1 } },
+      } as never,
     ];
     const found = problems(spec);
-    expect(found).toContain('analysisTemplates.errors.metrics.0.successCondition: a query needs a successCondition or a failureCondition (or both)');
-    expect(found).toContain('analysisTemplates.errors.metrics.1.query: give exactly one of query (with conditions) or compare (canary against stable)');
-    expect(found).toContain('analysisTemplates.errors.metrics.1.compare: a comparison is judged by its margin; remove successCondition and failureCondition');
+    expect(found).toContain(
+      'analysisTemplates.errors.metrics.0.successCondition: a query needs a successCondition or a failureCondition (or both)',
+    );
+    expect(found).toContain(
+      'analysisTemplates.errors.metrics.1.query: give exactly one of query (with conditions) or compare (canary against stable)',
+    );
+    expect(found).toContain(
+      'analysisTemplates.errors.metrics.1.compare: a comparison is judged by its margin; remove successCondition and failureCondition',
+    );
     expect(found).toContain('analysisTemplates.errors.metrics.1.compare.margin: give exactly one of relative or absolute');
   });
 
@@ -129,7 +153,9 @@ describe('mistakes are named at their field', () => {
     const spec = minimal();
     spec.analysisTemplates.errors.metrics[0]!.successCondition = 'result < 0.05 || process.exit(1)';
     const found = problems(spec);
-    expect(found.join('\n')).toMatch(/successCondition: "result < 0\.05 \|\| process\.exit\(1\)" is not a condition opsflow reads: cannot read "process\.exit\(1\)"/);
+    expect(found.join('\n')).toMatch(
+      /successCondition: "result < 0\.05 \|\| process\.exit\(1\)" is not a condition opsflow reads: cannot read "process\.exit\(1\)"/,
+    );
   });
 
   test('an arg value that could break out of a PromQL string', () => {
@@ -142,13 +168,23 @@ describe('mistakes are named at their field', () => {
 describe('the condition grammar', () => {
   test('reads comparisons into a structure', () => {
     expect(parseCondition('result < 0.05')).toEqual({ join: 'and', comparisons: [{ op: '<', value: 0.05 }], text: 'result < 0.05' });
-    expect(parseCondition('result[0] <= 0.3')).toEqual({ join: 'and', comparisons: [{ index: 0, op: '<=', value: 0.3 }], text: 'result[0] <= 0.3' });
-    expect(parseCondition('result >= 1e-3 || result[1]!=2').comparisons).toEqual([{ op: '>=', value: 0.001 }, { index: 1, op: '!=', value: 2 }]);
+    expect(parseCondition('result[0] <= 0.3')).toEqual({
+      join: 'and',
+      comparisons: [{ index: 0, op: '<=', value: 0.3 }],
+      text: 'result[0] <= 0.3',
+    });
+    expect(parseCondition('result >= 1e-3 || result[1]!=2').comparisons).toEqual([
+      { op: '>=', value: 0.001 },
+      { index: 1, op: '!=', value: 2 },
+    ]);
   });
 
-  test.each(['result < 0.05 && result > 0 || result == 1', 'len(result) > 0', 'result <', 'result < 0.05 &&', 'true', 'result = 1'])('refuses %j', (text) => {
-    expect(() => parseCondition(text)).toThrow(ConditionSyntaxError);
-  });
+  test.each(['result < 0.05 && result > 0 || result == 1', 'len(result) > 0', 'result <', 'result < 0.05 &&', 'true', 'result = 1'])(
+    'refuses %j',
+    (text) => {
+      expect(() => parseCondition(text)).toThrow(ConditionSyntaxError);
+    },
+  );
 });
 
 test('durations and query args', () => {

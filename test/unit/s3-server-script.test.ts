@@ -17,7 +17,9 @@ test('waiting on another MinIO build names the holder and goes on when its binar
   const holder = spawn('flock', [lock, 'sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => holder.stdout.on('data', (c: Buffer) => c.toString().includes('locked') && resolve()));
 
-  const child = spawn('bash', [SCRIPT], { env: { HOME: os.tmpdir(), PATH: `/usr/local/go/bin:/usr/bin:/bin`, OPSFLOW_CACHE_DIR: cache, OPSFLOW_PROGRESS_INTERVAL: '1' } });
+  const child = spawn('bash', [SCRIPT], {
+    env: { HOME: os.tmpdir(), PATH: `/usr/local/go/bin:/usr/bin:/bin`, OPSFLOW_CACHE_DIR: cache, OPSFLOW_PROGRESS_INTERVAL: '1' },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -29,9 +31,15 @@ test('waiting on another MinIO build names the holder and goes on when its binar
   );
   const done = new Promise<number | null>((resolve) => child.once('close', resolve));
   await secondReport;
-  expect(stderr).toContain(`s3-server: waiting for the build lock ${lock}, held by pid ${holder.pid} (flock ${lock} sh -c echo locked; exec cat, running `);
+  expect(stderr).toContain(
+    `s3-server: waiting for the build lock ${lock}, held by pid ${holder.pid} (flock ${lock} sh -c echo locked; exec cat, running `,
+  );
   expect(stderr).toContain("another clone or test run is building MinIO (the local cloud's S3 server) 7aac2a2c5b7c (typically 5-15 min)");
-  expect(stderr).toMatch(new RegExp(`still waiting for MinIO \\(the local cloud's S3 server\\) 7aac2a2c5b7c after \\d+m\\d\\ds \\(lock held by pid ${holder.pid} `));
+  expect(stderr).toMatch(
+    new RegExp(
+      `still waiting for MinIO \\(the local cloud's S3 server\\) 7aac2a2c5b7c after \\d+m\\d\\ds \\(lock held by pid ${holder.pid} `,
+    ),
+  );
 
   // The holder's build is done: the pinned binary is in the cache and the lock is let go.
   const dir = path.join(cache, 'minio-v0.0.0-20260212201848-7aac2a2c5b7c');

@@ -44,7 +44,11 @@ test('a compose file inside the spec folder is inlined', () => {
 test('composeFile: ../fake-key/id_ed25519 is refused as outside the folder, and nothing of it is read', () => {
   const { compose: inlined, problems } = load('../fake-key/id_ed25519');
   expect(inlined).toBeUndefined();
-  expect(problems).toEqual([expect.stringMatching(/^application\.composeFile: \.\.\/fake-key\/id_ed25519 is outside .*project; files a spec names must be inside the spec's folder/)]);
+  expect(problems).toEqual([
+    expect.stringMatching(
+      /^application\.composeFile: \.\.\/fake-key\/id_ed25519 is outside .*project; files a spec names must be inside the spec's folder/,
+    ),
+  ]);
   expect(problems!.join()).not.toContain('b3BlbnNzaC1rZXk');
 });
 
@@ -54,7 +58,9 @@ test('an absolute path, and a link inside the folder that points out of it, are 
 });
 
 test('a key inside the folder is refused for what it holds, before it can reach the workflow input', () => {
-  expect(load('app/id_ed25519').problems).toEqual(['application.composeFile: app/id_ed25519 holds what looks like a private key or API token; it would be copied into the workflow\'s history']);
+  expect(load('app/id_ed25519').problems).toEqual([
+    "application.composeFile: app/id_ed25519 holds what looks like a private key or API token; it would be copied into the workflow's history",
+  ]);
 });
 
 test('--root widens the folder to one the user names, and no further', () => {
@@ -83,10 +89,14 @@ test('a compose file over 1 MiB is refused naming application.composeFile', () =
   const big = path.join(specDir, 'app', 'big.yaml');
   writeFileSync(big, 'services: {}\n');
   truncateSync(big, 2 * 1024 * 1024);
-  expect(load('app/big.yaml').problems).toEqual([expect.stringMatching(/^application\.composeFile: app\/big\.yaml: over the limit of 1 MiB/)]);
+  expect(load('app/big.yaml').problems).toEqual([
+    expect.stringMatching(/^application\.composeFile: app\/big\.yaml: over the limit of 1 MiB/),
+  ]);
 });
 
 test('a folder or a missing file is refused naming the field', () => {
   expect(load('app').problems).toEqual(['application.composeFile: app: not a regular file']);
-  expect(load('app/missing.yaml').problems).toEqual([expect.stringMatching(/^application\.composeFile: cannot read .*missing\.yaml \(ENOENT\)/)]);
+  expect(load('app/missing.yaml').problems).toEqual([
+    expect.stringMatching(/^application\.composeFile: cannot read .*missing\.yaml \(ENOENT\)/),
+  ]);
 });

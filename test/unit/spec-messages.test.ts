@@ -58,31 +58,69 @@ describe('a bad value is echoed with the valid ones', () => {
     ['region', (s) => (s.region = 'london'), `region: "london" is not a region; valid: ${REGIONS}`],
     ['region missing', (s) => delete s.region, `region: is required: a region; valid: ${REGIONS}`],
     ['region close to a real one', (s) => (s.region = 'fra2'), `region: "fra2" is not a region; did you mean "fra1"?; valid: ${REGIONS}`],
-    ['size', (s) => (s.droplets[0].size = 's-1vcpu-1g'), `droplets.0.size: "s-1vcpu-1g" is not a droplet size; did you mean "s-1vcpu-1gb"?; valid: ${SIZES}`],
+    [
+      'size',
+      (s) => (s.droplets[0].size = 's-1vcpu-1g'),
+      `droplets.0.size: "s-1vcpu-1g" is not a droplet size; did you mean "s-1vcpu-1gb"?; valid: ${SIZES}`,
+    ],
     ['size as a number', (s) => (s.droplets[0].size = 1024), `droplets.0.size: 1024 is not a droplet size; valid: ${SIZES}`],
-    ['image', (s) => (s.droplets[0].image = 'windows-11'), 'droplets.0.image: "windows-11" is not a droplet image; valid: debian-12-x64, docker-20-04, ubuntu-22-04-x64, ubuntu-24-04-x64'],
-    ['an enum without a noun of its own', (s) => (s.volumes[0].filesystem = 'ntfs'), 'volumes.0.filesystem: "ntfs" is not one of the choices; valid: ext4, xfs'],
-    ['a wrong type, with what was written', (s) => (s.healthChecks[0].port = '3000'), 'healthChecks.0.port: must be a number, got the string "3000"'],
-    ['a fraction where a whole number goes', (s) => (s.droplets[0].count = 1.5), 'droplets.0.count: must be a whole number, got the number 1.5'],
+    [
+      'image',
+      (s) => (s.droplets[0].image = 'windows-11'),
+      'droplets.0.image: "windows-11" is not a droplet image; valid: debian-12-x64, docker-20-04, ubuntu-22-04-x64, ubuntu-24-04-x64',
+    ],
+    [
+      'an enum without a noun of its own',
+      (s) => (s.volumes[0].filesystem = 'ntfs'),
+      'volumes.0.filesystem: "ntfs" is not one of the choices; valid: ext4, xfs',
+    ],
+    [
+      'a wrong type, with what was written',
+      (s) => (s.healthChecks[0].port = '3000'),
+      'healthChecks.0.port: must be a number, got the string "3000"',
+    ],
+    [
+      'a fraction where a whole number goes',
+      (s) => (s.droplets[0].count = 1.5),
+      'droplets.0.count: must be a whole number, got the number 1.5',
+    ],
     ['a missing field', (s) => delete s.ssh.key, 'ssh.key: is required (a string)'],
-    ['a pattern with no message of its own', (s) => (s.ssh.user = 'Root'), 'ssh.user: "Root" does not match the pattern /^[a-z_][a-z0-9_-]*$/'],
+    [
+      'a pattern with no message of its own',
+      (s) => (s.ssh.user = 'Root'),
+      'ssh.user: "Root" does not match the pattern /^[a-z_][a-z0-9_-]*$/',
+    ],
     ['a number over its bound', (s) => (s.volumes[0].sizeGb = 20000), 'volumes.0.sizeGb: must be at most 16384, got 20000'],
     ['a number under its bound', (s) => (s.ssh.port = 0), 'ssh.port: must be at least 1, got 0'],
     ['an empty list where one is needed', (s) => (s.firewall.inbound = []), 'firewall.inbound: needs at least 1 item'],
-    ['an empty string where text is needed', (s) => (s.bootstrap.systemdUnits[0].content = ''), 'bootstrap.systemdUnits.0.content: must not be empty'],
-    ['a shell string where an argv list goes', (s) => (s.bootstrap.commands = ['apt-get update && rm -rf /']), 'bootstrap.commands.0: must be a list, got the string "apt-get update && rm -rf /"'],
+    [
+      'an empty string where text is needed',
+      (s) => (s.bootstrap.systemdUnits[0].content = ''),
+      'bootstrap.systemdUnits.0.content: must not be empty',
+    ],
+    [
+      'a shell string where an argv list goes',
+      (s) => (s.bootstrap.commands = ['apt-get update && rm -rf /']),
+      'bootstrap.commands.0: must be a list, got the string "apt-get update && rm -rf /"',
+    ],
   ])('%s', (_what, change, expected) => {
     expect(environmentProblems(change)).toEqual([expected]);
   });
 
   test('a long value is cut short rather than filling the screen', () => {
-    expect(environmentProblems((s) => (s.region = 'x'.repeat(100)))).toEqual([`region: "${'x'.repeat(56)}... is not a region; valid: ${REGIONS}`]);
+    expect(environmentProblems((s) => (s.region = 'x'.repeat(100)))).toEqual([
+      `region: "${'x'.repeat(56)}... is not a region; valid: ${REGIONS}`,
+    ]);
   });
 
   test('backup policies alike: compression, target kind, overlap', () => {
     expect(policyProblems((p) => (p.compression = 'xz'))).toEqual(['compression: "xz" is not a compression; valid: gzip, none, zstd']);
-    expect(policyProblems((p) => (p.targets[0].kind = 'oracle'))).toEqual(['targets.0.kind: "oracle" is not a kind opsflow knows; valid: directory, droplet-snapshot, mariadb, mysql, postgresql, volume-snapshot']);
-    expect(policyProblems((p) => (p.schedule.overlap = 'maybe'))).toEqual(['schedule.overlap: "maybe" is not one of the choices; valid: allow-all, buffer-one, cancel-other, skip']);
+    expect(policyProblems((p) => (p.targets[0].kind = 'oracle'))).toEqual([
+      'targets.0.kind: "oracle" is not a kind opsflow knows; valid: directory, droplet-snapshot, mariadb, mysql, postgresql, volume-snapshot',
+    ]);
+    expect(policyProblems((p) => (p.schedule.overlap = 'maybe'))).toEqual([
+      'schedule.overlap: "maybe" is not one of the choices; valid: allow-all, buffer-one, cancel-other, skip',
+    ]);
   });
 });
 
@@ -92,13 +130,19 @@ describe('"did you mean" for a misspelt field', () => {
     ['two letters swapped', (s) => (s.dorplets = []), '(top level): unknown field "dorplets"; did you mean "droplets"?'],
     ['other letter case', (s) => (s.OnFailure = 'keep'), '(top level): unknown field "OnFailure"; did you mean "onFailure"?'],
     ['nested', (s) => (s.droplets[0].sise = 's-1vcpu-1gb'), 'droplets.0: unknown field "sise"; did you mean "size"?'],
-    ['nothing close: the valid fields instead', (s) => (s.ssh.keyfile = '/root/.ssh/id'), 'ssh: unknown field "keyfile"; valid fields: user, port, key, hostKeys, waitSeconds'],
+    [
+      'nothing close: the valid fields instead',
+      (s) => (s.ssh.keyfile = '/root/.ssh/id'),
+      'ssh: unknown field "keyfile"; valid fields: user, port, key, hostKeys, waitSeconds',
+    ],
   ])('%s', (_what, change, expected) => {
     expect(environmentProblems(change)).toEqual([expected]);
   });
 
   test('in a backup policy too, inside a target', () => {
-    expect(policyProblems((p) => (p.targets[0].databse = ['x']))).toEqual(['targets.0: unknown field "databse"; did you mean "databases"?']);
+    expect(policyProblems((p) => (p.targets[0].databse = ['x']))).toEqual([
+      'targets.0: unknown field "databse"; did you mean "databases"?',
+    ]);
   });
 
   test('the distance counts a swap as one edit, and a short word is not "corrected" into another', () => {
@@ -155,7 +199,10 @@ test('deployRelease input: field and cross-field problems in one error', () => {
   const hostKey = `SHA256:${'a'.repeat(43)}`;
   const input = {
     environment: 'stack-a',
-    hosts: [{ instance: 'app', address: '127.0.0.1', hostKey }, { instance: 'app', address: '127.0.0.1', hostKey: 'yes' }],
+    hosts: [
+      { instance: 'app', address: '127.0.0.1', hostKey },
+      { instance: 'app', address: '127.0.0.1', hostKey: 'yes' },
+    ],
     ssh: { key: 'deploy' },
     directory: '/opt/app',
     images: { 'auth service': 'ghcr.io/acme/auth:2.0.2', web: 'ghcr.io/acme/web' },
@@ -242,7 +289,9 @@ describe('YAML mistakes keep their code frame', () => {
   test('a key written twice', () => {
     const file = path.join(dir, 'twice.yaml');
     writeFileSync(file, 'name: stack-a\nregion: fra1\nregion: lon1\n');
-    expect(() => readYamlFile(file)).toThrow(`${file}:3:1: not valid YAML or JSON: Map keys must be unique at line 3, column 1:\n    \n    region: fra1\n    region: lon1\n    ^`);
+    expect(() => readYamlFile(file)).toThrow(
+      `${file}:3:1: not valid YAML or JSON: Map keys must be unique at line 3, column 1:\n    \n    region: fra1\n    region: lon1\n    ^`,
+    );
   });
 });
 
@@ -251,7 +300,10 @@ describe('time zones and compression are checked when the policy is read', () =>
     ['UTC', undefined],
     ['Europe/Berlin', undefined],
     ['US/Eastern', undefined],
-    ['Europe/Berlni', '"Europe/Berlni" is not a time zone; did you mean "Europe/Berlin"? (an IANA name such as UTC, Europe/Berlin or America/New_York)'],
+    [
+      'Europe/Berlni',
+      '"Europe/Berlni" is not a time zone; did you mean "Europe/Berlin"? (an IANA name such as UTC, Europe/Berlin or America/New_York)',
+    ],
     ['Mars/Olympus_Mons', '"Mars/Olympus_Mons" is not a time zone (an IANA name such as UTC, Europe/Berlin or America/New_York)'],
     ['europe/berlin', '"europe/berlin" must be spelt as the time-zone database spells it: "Europe/Berlin"'],
     ['utc', '"utc" must be spelt as the time-zone database spells it: "UTC"'],
@@ -261,8 +313,12 @@ describe('time zones and compression are checked when the policy is read', () =>
 
   test('zstd: the reason is the running Node when it lacks zstd, the backup steps when it has it', () => {
     expect(compressionProblem('gzip')).toBeUndefined();
-    expect(compressionProblem('zstd', { node: '20.20.2', zlib: {} })).toBe("zstd needs Node 22.15 or 23.8 or later (zlib's zstd), and this is Node 20.20.2; use gzip or none");
-    expect(compressionProblem('zstd', { node: '24.1.0', zlib: { createZstdCompress: () => undefined } })).toBe('zstd is not written by the backup steps yet (they write gzip or none), although this Node has it; use gzip or none');
+    expect(compressionProblem('zstd', { node: '20.20.2', zlib: {} })).toBe(
+      "zstd needs Node 22.15 or 23.8 or later (zlib's zstd), and this is Node 20.20.2; use gzip or none",
+    );
+    expect(compressionProblem('zstd', { node: '24.1.0', zlib: { createZstdCompress: () => undefined } })).toBe(
+      'zstd is not written by the backup steps yet (they write gzip or none), although this Node has it; use gzip or none',
+    );
   });
 
   function policyFile(name: string, change: (p: Spec) => void): string {
@@ -296,9 +352,14 @@ describe('time zones and compression are checked when the policy is read', () =>
       );
       const error = await buildCli()
         .parseAsync(['schedules', 'apply', file, '--dry-run'], { from: 'user' })
-        .then(() => undefined, (err: unknown) => err);
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
       expect(error).toBeInstanceOf(SpecError);
-      expect((error as Error).message).toBe(`invalid backup policy spec:\n  - ${placeOf(file, 'zstd')}: compression: ${compressionProblem('zstd')}`);
+      expect((error as Error).message).toBe(
+        `invalid backup policy spec:\n  - ${placeOf(file, 'zstd')}: compression: ${compressionProblem('zstd')}`,
+      );
     } finally {
       process.env.TEMPORAL_ADDRESS = saved;
     }
@@ -316,7 +377,11 @@ describe('the JSON Schema an editor completes from', () => {
     expect(schema.properties.region!.enum!.slice().sort().join(', ')).toBe(REGIONS);
     expect(schema.properties.droplets!.items!.properties.size!.enum!.slice().sort().join(', ')).toBe(SIZES);
     for (const [field, property] of Object.entries(schema.properties)) {
-      expect({ field, description: typeof property.description, examples: Array.isArray(property.examples) }).toEqual({ field, description: 'string', examples: true });
+      expect({ field, description: typeof property.description, examples: Array.isArray(property.examples) }).toEqual({
+        field,
+        description: 'string',
+        examples: true,
+      });
     }
   });
 
@@ -339,16 +404,21 @@ describe('the JSON Schema an editor completes from', () => {
       log.mockRestore();
     }
     expect(printed).toHaveLength(1);
-    const schema = JSON.parse(printed[0]!) as { properties: { region: { description: string }; droplets: { items: { properties: { size: { description: string } } } } } };
+    const schema = JSON.parse(printed[0]!) as {
+      properties: { region: { description: string }; droplets: { items: { properties: { size: { description: string } } } } };
+    };
     expect(schema).toEqual(environmentJsonSchema());
     expect(schema.properties.region.description).toContain('lon1 (London 1)');
     expect(schema.properties.droplets.items.properties.size.description).toContain('s-1vcpu-1gb (1 GB, 1 vCPU, 25 GB disk, $6/month)');
-    await expect(buildCli().parseAsync(['schema', 'enviroment'], { from: 'user' })).rejects.toThrow('schema: "enviroment" is not a spec kind; did you mean "environment"?; valid: backup-policy, environment');
+    await expect(buildCli().parseAsync(['schema', 'enviroment'], { from: 'user' })).rejects.toThrow(
+      'schema: "enviroment" is not a spec kind; did you mean "environment"?; valid: backup-policy, environment',
+    );
   });
 
   test('backup policy: descriptions, and the examples validate', () => {
     const schema = backupPolicyJsonSchema() as { properties: Record<string, { description?: string }> };
-    for (const [field, property] of Object.entries(schema.properties)) expect({ field, description: typeof property.description }).toEqual({ field, description: 'string' });
+    for (const [field, property] of Object.entries(schema.properties))
+      expect({ field, description: typeof property.description }).toEqual({ field, description: 'string' });
     const validate = ajv.compile(schema);
     for (const file of ['backup-stack-b.yaml', 'backup-stack-b-snapshots.yaml', 'backup-stack-d.yaml']) {
       const policy = readYamlFile(path.join(EXAMPLES_DIR, file));

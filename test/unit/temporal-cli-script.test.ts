@@ -98,15 +98,24 @@ describe('progress while waiting', () => {
     const holder = spawn('flock', [lock, 'sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => holder.stdout.on('data', (c: Buffer) => c.toString().includes('locked') && resolve()));
     // What a building holder writes for the clones that wait on it.
-    writeFileSync(path.join(cache, '.temporal-cli.status'), `pid ${holder.pid} started building the Temporal CLI v1.5.1 at 00:00:00 UTC\n2m10s elapsed; 40 modules downloaded, 300 of at most ~1300 packages compiled (now: go.temporal.io/server/common)\n`);
+    writeFileSync(
+      path.join(cache, '.temporal-cli.status'),
+      `pid ${holder.pid} started building the Temporal CLI v1.5.1 at 00:00:00 UTC\n2m10s elapsed; 40 modules downloaded, 300 of at most ~1300 packages compiled (now: go.temporal.io/server/common)\n`,
+    );
 
     const script = startScript({ PATH: `${goNeverRun()}:${systemPath}`, OPSFLOW_CACHE_DIR: cache });
     await whenStderr(script.child, script.stderr, /(still waiting[^\n]*\n[^]*){2}/);
 
     const lines = script.stderr();
-    expect(lines).toContain(`temporal-cli: waiting for the build lock ${lock}, held by pid ${holder.pid} (flock ${lock} sh -c echo locked; exec cat, running 0m`);
+    expect(lines).toContain(
+      `temporal-cli: waiting for the build lock ${lock}, held by pid ${holder.pid} (flock ${lock} sh -c echo locked; exec cat, running 0m`,
+    );
     expect(lines).toContain('another clone or test run is building the Temporal CLI v1.5.1 (typically 3-15 min)');
-    expect(lines).toMatch(new RegExp(`still waiting for the Temporal CLI v1\\.5\\.1 after \\d+m\\d\\ds \\(lock held by pid ${holder.pid} [^\\n]*\\); it reports: 2m10s elapsed; 40 modules downloaded, 300 of at most ~1300 packages compiled`));
+    expect(lines).toMatch(
+      new RegExp(
+        `still waiting for the Temporal CLI v1\\.5\\.1 after \\d+m\\d\\ds \\(lock held by pid ${holder.pid} [^\\n]*\\); it reports: 2m10s elapsed; 40 modules downloaded, 300 of at most ~1300 packages compiled`,
+      ),
+    );
 
     // The holder finished: its binary is in the cache, and it lets go of the lock.
     const built = fakeTemporal(path.join(cache, 'temporal-cli-v1.5.1'), '1.5.1');
@@ -142,12 +151,22 @@ describe('progress while waiting', () => {
     const cache = tmp();
     const gate = path.join(tmp(), 'go-may-finish');
     const script = startScript({ PATH: `${fakeGo(gate)}:${systemPath}`, OPSFLOW_CACHE_DIR: cache });
-    await whenStderr(script.child, script.stderr, /3 modules downloaded, 2 of at most ~1300 packages compiled \(now: example\.com\/b\/pkg\)/);
-    expect(script.stderr()).toContain('temporal-cli: building the Temporal CLI v1.5.1: first run on this machine only, typically 3-15 min; progress every 1 s.');
-    expect(script.stderr()).toMatch(/temporal-cli: building the Temporal CLI v1\.5\.1: \d+m\d\ds elapsed; 3 modules downloaded, 2 of at most ~1300 packages compiled \(now: example\.com\/b\/pkg\); typically 3-15 min\n/);
+    await whenStderr(
+      script.child,
+      script.stderr,
+      /3 modules downloaded, 2 of at most ~1300 packages compiled \(now: example\.com\/b\/pkg\)/,
+    );
+    expect(script.stderr()).toContain(
+      'temporal-cli: building the Temporal CLI v1.5.1: first run on this machine only, typically 3-15 min; progress every 1 s.',
+    );
+    expect(script.stderr()).toMatch(
+      /temporal-cli: building the Temporal CLI v1\.5\.1: \d+m\d\ds elapsed; 3 modules downloaded, 2 of at most ~1300 packages compiled \(now: example\.com\/b\/pkg\); typically 3-15 min\n/,
+    );
     // A clone waiting on the lock reads this file.
     const status = readFileSync(path.join(cache, '.temporal-cli.status'), 'utf8');
-    expect(status).toMatch(new RegExp(`^pid ${script.child.pid} started building the Temporal CLI v1\\.5\\.1 at \\d\\d:\\d\\d:\\d\\d UTC\\n`));
+    expect(status).toMatch(
+      new RegExp(`^pid ${script.child.pid} started building the Temporal CLI v1\\.5\\.1 at \\d\\d:\\d\\d:\\d\\d UTC\\n`),
+    );
     expect(status).toContain('3 modules downloaded, 2 of at most ~1300 packages compiled');
 
     writeFileSync(gate, '');
@@ -164,7 +183,9 @@ describe('progress while waiting', () => {
     const script = startScript({ PATH: `${fakeGo(gate, 2)}:${systemPath}`, OPSFLOW_CACHE_DIR: cache });
     expect(await script.done).toBe(2);
     expect(script.stdout()).toBe('');
-    expect(script.stderr()).toMatch(/building the Temporal CLI v1\.5\.1 failed \(exit 2\) after \d+m\d\ds; the last lines of its output:\n/);
+    expect(script.stderr()).toMatch(
+      /building the Temporal CLI v1\.5\.1 failed \(exit 2\) after \d+m\d\ds; the last lines of its output:\n/,
+    );
     expect(script.stderr()).toContain('  example.com/b/pkg: compile: out of memory');
     expect(existsSync(path.join(cache, 'temporal-cli-v1.5.1', 'temporal'))).toBe(false);
   });

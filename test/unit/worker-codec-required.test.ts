@@ -17,7 +17,12 @@ test('a Temporal server not on this machine, and no key: the worker refuses to s
 test('with a key, a prebuilt bundle without the failure converter is refused', async () => {
   const bundle = path.join(tempDir('codec-bundle'), 'bundle.js');
   writeFileSync(bundle, '// a workflow bundle built without failureConverterPath\n');
-  await expect(runWorkerFromEnv({ ...base, TEMPORAL_ADDRESS: 'temporal.internal.example:7233', OPSFLOW_CODEC_KEYS: newCodecKeyText('k1'), OPSFLOW_WORKFLOW_BUNDLE: bundle })).rejects.toThrow(
-    /was built without opsflow's failure converter/,
-  );
+  await expect(
+    runWorkerFromEnv({
+      ...base,
+      TEMPORAL_ADDRESS: 'temporal.internal.example:7233',
+      OPSFLOW_CODEC_KEYS: newCodecKeyText('k1'),
+      OPSFLOW_WORKFLOW_BUNDLE: bundle,
+    }),
+  ).rejects.toThrow(/was built without opsflow's failure converter/);
 });

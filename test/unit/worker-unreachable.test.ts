@@ -8,6 +8,11 @@ test('the worker names the address it could not reach', async () => {
   // A port nothing listens on: freePort closed it again.
   const address = `127.0.0.1:${await freePort()}`;
   await expect(
-    runWorkerFromEnv({ OPSFLOW_METRICS_ADDRESS: 'off', OPSFLOW_LOG_LEVEL: 'ERROR', OPSFLOW_STATE_DIR: tempDir('worker-unreachable'), TEMPORAL_ADDRESS: address }),
+    runWorkerFromEnv({
+      OPSFLOW_METRICS_ADDRESS: 'off',
+      OPSFLOW_LOG_LEVEL: 'ERROR',
+      OPSFLOW_STATE_DIR: tempDir('worker-unreachable'),
+      TEMPORAL_ADDRESS: address,
+    }),
   ).rejects.toThrow(`cannot reach Temporal at ${address} (address from TEMPORAL_ADDRESS): `);
 });

@@ -19,7 +19,7 @@ const [tool, ...args] = process.argv.slice(2);
 const UNREACHABLE = {
   docker: ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', 1],
   'docker-compose': ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', 1],
-  systemctl: ['System has not been booted with systemd as init system (PID 1). Can\'t operate.\nFailed to connect to bus: Host is down', 1],
+  systemctl: ["System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down", 1],
   'apt-get': ['E: Could not open lock file /var/lib/dpkg/lock-frontend - open (11: Resource temporarily unavailable)', 100],
   apt: ['E: Could not open lock file /var/lib/dpkg/lock-frontend - open (11: Resource temporarily unavailable)', 100],
 };
@@ -46,7 +46,7 @@ socket.on('error', (error) => {
   if (ended) return;
   ended = true;
   if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
-    const [message, code] = UNREACHABLE[tool] || ['localcloud: the droplet\'s services are not running', 1];
+    const [message, code] = UNREACHABLE[tool] || ["localcloud: the droplet's services are not running", 1];
     fail(message, code);
   } else {
     fail(`localcloud: ${error.message}`, 1);
@@ -67,7 +67,7 @@ socket.on('data', (chunk) => {
 socket.on('close', () => {
   if (!ended) {
     ended = true;
-    fail('localcloud: lost the connection to the droplet\'s services', 1);
+    fail("localcloud: lost the connection to the droplet's services", 1);
   }
 });
 
@@ -97,13 +97,19 @@ function run({ argv, env, cwd, stdin }) {
   try {
     process.chdir(cwd);
   } catch {
-    fail(`OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("${cwd}") set in config.json failed: no such file or directory: unknown`, 126);
+    fail(
+      `OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ("${cwd}") set in config.json failed: no such file or directory: unknown`,
+      126,
+    );
     return;
   }
   const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
   child.on('error', (error) => {
     if (error.code === 'ENOENT') {
-      fail(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${argv[0]}": executable file not found in $PATH: unknown`, 127);
+      fail(
+        `OCI runtime exec failed: exec failed: unable to start container process: exec: "${argv[0]}": executable file not found in $PATH: unknown`,
+        127,
+      );
     } else {
       fail(`OCI runtime exec failed: exec failed: unable to start container process: ${error.message}: unknown`, 126);
     }

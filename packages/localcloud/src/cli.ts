@@ -27,7 +27,10 @@ function parsePositive(value: string, option: string): number {
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions): Command {
@@ -38,49 +41,61 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
     .description('run the local cloud in the foreground; prints its API URL, where its token is, and its Spaces endpoint')
     .option('--port <port>', 'API port (Spaces listens on the next one)', parsePort, DEFAULT_LOCALCLOUD_PORT)
     .option('--ssh-port <port>', "port the droplets' SSH daemons listen on (default 22, or 2222 when 22 cannot be bound)", parsePort)
-    .option('--droplet-limit <n>', "the account's droplet limit (DigitalOcean's default for a new account: 25)", (v) => parsePositive(v, '--droplet-limit'))
-    .option('--rate-limit <perMinute>', 'API requests allowed a minute (DigitalOcean: 250; the hourly budget is 20 times it)', (v) => parsePositive(v, '--rate-limit'))
+    .option('--droplet-limit <n>', "the account's droplet limit (DigitalOcean's default for a new account: 25)", (v) =>
+      parsePositive(v, '--droplet-limit'),
+    )
+    .option('--rate-limit <perMinute>', 'API requests allowed a minute (DigitalOcean: 250; the hourly budget is 20 times it)', (v) =>
+      parsePositive(v, '--rate-limit'),
+    )
     .option('--no-spaces', 'run without Spaces (the S3 server)')
     .option('--realistic', 'droplets and actions take as long as on DigitalOcean (default: fast)')
-    .action(async (opts: { port: number; sshPort?: number; dropletLimit?: number; rateLimit?: number; spaces: boolean; realistic?: boolean }) => {
-      const existing = readEndpoint(dir);
-      if (existing) throw new Error(`a local cloud is already running: ${existing.apiUrl}`);
-      // Its token and keys live here: the user's alone, however the folder was made before.
-      const stateDir = ensurePrivateDir(dir);
-      const cloud = await LocalCloud.start({
-        stateDir,
-        port: opts.port,
-        timing: opts.realistic ? REALISTIC_TIMING : FAST_TIMING,
-        sshHosts: { sshPort: opts.sshPort },
-        dropletLimit: opts.dropletLimit,
-        rateLimit: opts.rateLimit ? { perMinute: opts.rateLimit, perHour: opts.rateLimit * 20 } : undefined,
-        hostNetwork: process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ? Number(process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK) : undefined,
-      });
-      const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;
-      // Droplets reach Spaces as real ones do; the machine's other ports on 127.0.0.1 stay closed to them.
-      if (spaces) await cloud.hosts?.allowMachinePort(Number(new URL(spaces.server.endpoint).port));
-      const spacesInfo = spaces && { endpoint: spaces.server.endpoint, region: spaces.server.region, ...spaces.keys };
-      writeEndpoint(dir, { apiUrl: cloud.apiUrl, token: cloud.token, controlToken: cloud.controlToken, pid: process.pid, spaces: spacesInfo });
-      console.log(`Local cloud API: ${cloud.apiUrl}`);
-      // Only where the token is: this output often ends up in a log file (`opsflow up` keeps one).
-      console.log(`Token:           in ${stateDir}/token (0600)`);
-      if (spacesInfo) {
-        console.log(`Spaces (S3):     ${spacesInfo.endpoint} (region ${spacesInfo.region})`);
-        console.log(`Spaces keys:     access key ${spacesInfo.accessKey}; secret key in ${stateDir}/spaces-keys.json`);
-      }
-      console.log(`Droplet SSH:     port ${opts.sshPort ?? 22} on each droplet's 127.x address, keys as given at creation`);
-      console.log(`Control token:   in ${stateDir}/control-token (new at every start; for /_localcloud)`);
-      console.log(`State:           ${stateDir}`);
-      console.log(`Use it:          DIGITALOCEAN_API_URL=${cloud.apiUrl} DIGITALOCEAN_TOKEN=$(cat ${stateDir}/token)`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await cloud.stop();
-      await spaces?.server.stop();
-      removeEndpoint(dir);
-      console.log('Local cloud stopped.');
-    });
+    .action(
+      async (opts: { port: number; sshPort?: number; dropletLimit?: number; rateLimit?: number; spaces: boolean; realistic?: boolean }) => {
+        const existing = readEndpoint(dir);
+        if (existing) throw new Error(`a local cloud is already running: ${existing.apiUrl}`);
+        // Its token and keys live here: the user's alone, however the folder was made before.
+        const stateDir = ensurePrivateDir(dir);
+        const cloud = await LocalCloud.start({
+          stateDir,
+          port: opts.port,
+          timing: opts.realistic ? REALISTIC_TIMING : FAST_TIMING,
+          sshHosts: { sshPort: opts.sshPort },
+          dropletLimit: opts.dropletLimit,
+          rateLimit: opts.rateLimit ? { perMinute: opts.rateLimit, perHour: opts.rateLimit * 20 } : undefined,
+          hostNetwork: process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ? Number(process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK) : undefined,
+        });
+        const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;
+        // Droplets reach Spaces as real ones do; the machine's other ports on 127.0.0.1 stay closed to them.
+        if (spaces) await cloud.hosts?.allowMachinePort(Number(new URL(spaces.server.endpoint).port));
+        const spacesInfo = spaces && { endpoint: spaces.server.endpoint, region: spaces.server.region, ...spaces.keys };
+        writeEndpoint(dir, {
+          apiUrl: cloud.apiUrl,
+          token: cloud.token,
+          controlToken: cloud.controlToken,
+          pid: process.pid,
+          spaces: spacesInfo,
+        });
+        console.log(`Local cloud API: ${cloud.apiUrl}`);
+        // Only where the token is: this output often ends up in a log file (`opsflow up` keeps one).
+        console.log(`Token:           in ${stateDir}/token (0600)`);
+        if (spacesInfo) {
+          console.log(`Spaces (S3):     ${spacesInfo.endpoint} (region ${spacesInfo.region})`);
+          console.log(`Spaces keys:     access key ${spacesInfo.accessKey}; secret key in ${stateDir}/spaces-keys.json`);
+        }
+        console.log(`Droplet SSH:     port ${opts.sshPort ?? 22} on each droplet's 127.x address, keys as given at creation`);
+        console.log(`Control token:   in ${stateDir}/control-token (new at every start; for /_localcloud)`);
+        console.log(`State:           ${stateDir}`);
+        console.log(`Use it:          DIGITALOCEAN_API_URL=${cloud.apiUrl} DIGITALOCEAN_TOKEN=$(cat ${stateDir}/token)`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await cloud.stop();
+        await spaces?.server.stop();
+        removeEndpoint(dir);
+        console.log('Local cloud stopped.');
+      },
+    );
 
   localcloud
     .command('status')
@@ -116,7 +131,9 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
     .option('--clear', 'remove every fault')
     .action(async (opts: Record<string, string | number | boolean | undefined>) => {
       const endpoint = running(dir);
-      const setting = ['errorRate', 'latency', 'failNext', 'holdActions', 'darkRegion', 'refuseSsh', 'clear', 'seed'].some((k) => opts[k] !== undefined);
+      const setting = ['errorRate', 'latency', 'failNext', 'holdActions', 'darkRegion', 'refuseSsh', 'clear', 'seed'].some(
+        (k) => opts[k] !== undefined,
+      );
       if (!setting) {
         console.log(JSON.stringify(await controlCall(endpoint, 'GET', 'faults'), null, 2));
         return;
@@ -127,12 +144,22 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
             seed: opts.seed,
             rules:
               opts.errorRate !== undefined || opts.latency !== undefined
-                ? [{ path: opts.path, method: opts.method, errorRate: opts.errorRate ?? 0, latencyMs: opts.latency ?? 0, statuses: list(String(opts.status)).map(Number) }]
+                ? [
+                    {
+                      path: opts.path,
+                      method: opts.method,
+                      errorRate: opts.errorRate ?? 0,
+                      latencyMs: opts.latency ?? 0,
+                      statuses: list(String(opts.status)).map(Number),
+                    },
+                  ]
                 : [],
-            failNextActions: Object.fromEntries(list(String(opts.failNext ?? '')).map((pair) => {
-              const [type, count] = pair.split('=');
-              return [type, Number(count ?? 1)];
-            })),
+            failNextActions: Object.fromEntries(
+              list(String(opts.failNext ?? '')).map((pair) => {
+                const [type, count] = pair.split('=');
+                return [type, Number(count ?? 1)];
+              }),
+            ),
             holdActions: list(String(opts.holdActions ?? '')),
             darkRegions: list(String(opts.darkRegion ?? '')),
             refuseSsh: list(String(opts.refuseSsh ?? '')).map((v) => (/^\d+$/.test(v) ? Number(v) : v)),

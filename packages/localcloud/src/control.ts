@@ -34,7 +34,8 @@ export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, r
   // The API requests received: { total, requests: [{ seq, at, method, url, status }] }, after `?since=<seq>`.
   app.get('/_localcloud/requests', async (request) => {
     const query = requestsQuery.safeParse(request.query);
-    if (!query.success) throw new ApiError(422, 'unprocessable_entity', query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!query.success)
+      throw new ApiError(422, 'unprocessable_entity', query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     return requestLog.list(query.data.since);
   });
 
@@ -55,14 +56,16 @@ export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, r
     try {
       return parsed(request.body ?? {});
     } catch (err) {
-      if (err instanceof z.ZodError) throw new ApiError(422, 'unprocessable_entity', err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (err instanceof z.ZodError)
+        throw new ApiError(422, 'unprocessable_entity', err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       throw err;
     }
   });
 
   app.put('/_localcloud/rate-limit', async (request) => {
     const result = budgetSchema.safeParse(request.body);
-    if (!result.success) throw new ApiError(422, 'unprocessable_entity', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!result.success)
+      throw new ApiError(422, 'unprocessable_entity', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     rateLimits.budget = result.data;
     return rateLimits.budget;
   });

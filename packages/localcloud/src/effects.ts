@@ -37,7 +37,17 @@ export function applyEffect(ctx: CloudContext, effect: ActionEffect, succeeded: 
       const d = droplet(effect.dropletId);
       if (!d) return;
       const id = ctx.store.nextId();
-      s.snapshots.push({ id: String(id), name: effect.snapshotName, created_at: new Date().toISOString(), regions: [d.region.slug], resource_id: String(d.id), resource_type: 'droplet', min_disk_size: d.disk, size_gigabytes: 1.2, tags: [] });
+      s.snapshots.push({
+        id: String(id),
+        name: effect.snapshotName,
+        created_at: new Date().toISOString(),
+        regions: [d.region.slug],
+        resource_id: String(d.id),
+        resource_type: 'droplet',
+        min_disk_size: d.disk,
+        size_gigabytes: 1.2,
+        tags: [],
+      });
       d.snapshot_ids.push(id);
       return;
     }

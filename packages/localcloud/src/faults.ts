@@ -11,7 +11,10 @@ export const faultConfigSchema = z.object({
         /** Path prefix, such as /v2/droplets; '/' matches every API call. */
         path: z.string().startsWith('/'),
         errorRate: z.number().min(0).max(1).default(0),
-        statuses: z.array(z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503)])).min(1).default([500]),
+        statuses: z
+          .array(z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503)]))
+          .min(1)
+          .default([500]),
         latencyMs: z.number().int().min(0).max(60_000).default(0),
         /** The request is carried out but its response is lost: the client sees the error. */
         loseResponse: z.boolean().default(false),

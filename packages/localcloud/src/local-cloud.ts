@@ -79,20 +79,43 @@ export class LocalCloud {
     }
   }
 
-  private static async startClaimed(options: LocalCloudOptions, hostNetwork: number, claim: HostNetworkClaim | undefined): Promise<LocalCloud> {
+  private static async startClaimed(
+    options: LocalCloudOptions,
+    hostNetwork: number,
+    claim: HostNetworkClaim | undefined,
+  ): Promise<LocalCloud> {
     mkdirSync(options.stateDir, { recursive: true });
     const token = options.token ?? persistentToken(options.stateDir);
     const store = new Store(options.stateDir);
     const faults = new Faults();
-    const ctx = { store, faults, timing: options.timing ?? FAST_TIMING, hosts: NO_HOSTS, hostNetwork, dropletLimit: options.dropletLimit ?? DEFAULT_DROPLET_LIMIT } as CloudContext;
-    const hosts = options.sshHosts === false ? undefined : new DropletHosts(ctx, { dir: path.join(options.stateDir, 'hosts'), sshPort: options.sshHosts?.sshPort });
+    const ctx = {
+      store,
+      faults,
+      timing: options.timing ?? FAST_TIMING,
+      hosts: NO_HOSTS,
+      hostNetwork,
+      dropletLimit: options.dropletLimit ?? DEFAULT_DROPLET_LIMIT,
+    } as CloudContext;
+    const hosts =
+      options.sshHosts === false
+        ? undefined
+        : new DropletHosts(ctx, { dir: path.join(options.stateDir, 'hosts'), sshPort: options.sshHosts?.sshPort });
     if (hosts) ctx.hosts = hosts;
-    ctx.actions = new ActionEngine(store, (effect, succeeded) => applyEffect(ctx, effect, succeeded), (type) => faults.holdsAction(type));
+    ctx.actions = new ActionEngine(
+      store,
+      (effect, succeeded) => applyEffect(ctx, effect, succeeded),
+      (type) => faults.holdsAction(type),
+    );
     faults.onChange(() => ctx.actions.releaseHeld());
     const controlToken = newControlToken(options.stateDir);
     const rateLimits = new RateLimits(options.rateLimit);
     const requestLog = new RequestLog();
-    const app = buildApiServer(ctx, { credentials: { apiToken: token, controlToken }, rateLimits, requestLog, registerControl: (a) => registerControlRoutes(a, ctx, rateLimits, requestLog) });
+    const app = buildApiServer(ctx, {
+      credentials: { apiToken: token, controlToken },
+      rateLimits,
+      requestLog,
+      registerControl: (a) => registerControlRoutes(a, ctx, rateLimits, requestLog),
+    });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
     const { address, port } = app.server.address() as AddressInfo;
     // Droplets reach the cloud API, as real ones reach api.digitalocean.com; the rest of the machine is closed to them.

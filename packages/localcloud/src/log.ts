@@ -10,11 +10,15 @@ function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return SECRET_VALUE.test(value) ? '[redacted]' : value;
   if (value === null || typeof value !== 'object' || depth > 8) return value;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? '[redacted]' : redact(item, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? '[redacted]' : redact(item, depth + 1)]),
+  );
 }
 
 function write(level: 'INFO' | 'WARN' | 'ERROR', message: string, fields: Fields = {}): void {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, message: redact(message), ...(redact(fields) as Fields) }) + '\n');
+  process.stderr.write(
+    JSON.stringify({ time: new Date().toISOString(), level, message: redact(message), ...(redact(fields) as Fields) }) + '\n',
+  );
 }
 
 export const log = {

@@ -26,16 +26,27 @@ afterAll(async () => {
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const json = { 'content-type': 'application/json' };
-const send = (method: string, p: string, headers: Record<string, string> = {}, body?: string | Buffer | Buffer[], localAddress?: string): Promise<RawResponse> =>
-  rawRequest(cloud.apiUrl, { method, path: p, headers, body, localAddress });
+const send = (
+  method: string,
+  p: string,
+  headers: Record<string, string> = {},
+  body?: string | Buffer | Buffer[],
+  localAddress?: string,
+): Promise<RawResponse> => rawRequest(cloud.apiUrl, { method, path: p, headers, body, localAddress });
 
 async function control(method: string, what: string, body?: unknown): Promise<Body> {
-  const r = await send(method, `/_localcloud/${what}`, { ...cloud.controlHeaders, ...json }, body === undefined ? undefined : JSON.stringify(body));
+  const r = await send(
+    method,
+    `/_localcloud/${what}`,
+    { ...cloud.controlHeaders, ...json },
+    body === undefined ? undefined : JSON.stringify(body),
+  );
   expect(r.status).toBe(200);
   return r.body as Body;
 }
 
-const requestsSince = async (seq: number) => (await control('GET', `requests?since=${seq}`)) as { total: number; requests: LoggedRequest[] };
+const requestsSince = async (seq: number) =>
+  (await control('GET', `requests?since=${seq}`)) as { total: number; requests: LoggedRequest[] };
 const newKey = () => JSON.stringify({ name: 'planted', public_key: generateEd25519().public });
 
 // Every way found (or likely) to make a prefix check and a decoding router disagree.
@@ -84,12 +95,28 @@ const CONTROL_BYPASSES: [method: string, path: string, refused: number][] = [
   ['PUT', '/v2/../_localcloud/faults', 401],
 ];
 const bodyFor = (method: string, p: string) =>
-  method === 'GET' ? undefined : /keys/i.test(p) ? newKey() : /faults/.test(p) ? JSON.stringify({ rules: [{ path: '/', errorRate: 1 }] }) : /rate-limit/.test(p) ? '{"perMinute":1,"perHour":1}' : '{}';
+  method === 'GET'
+    ? undefined
+    : /keys/i.test(p)
+      ? newKey()
+      : /faults/.test(p)
+        ? JSON.stringify({ rules: [{ path: '/', errorRate: 1 }] })
+        : /rate-limit/.test(p)
+          ? '{"perMinute":1,"perHour":1}'
+          : '{}';
 
 test('encoded, doubled, dotted and re-cased paths get nothing without the token, and change nothing', async () => {
-  const before = { inventory: await control('GET', 'inventory'), faults: await control('GET', 'faults'), seq: (await requestsSince(0)).total };
+  const before = {
+    inventory: await control('GET', 'inventory'),
+    faults: await control('GET', 'faults'),
+    seq: (await requestsSince(0)).total,
+  };
   const attempts = [...API_BYPASSES, ...CONTROL_BYPASSES];
-  const credentials: Record<string, Record<string, string>> = { none: {}, 'a wrong token': bearer('dop_v1_wrong'), 'the control token as a bearer token': bearer(cloud.controlToken) };
+  const credentials: Record<string, Record<string, string>> = {
+    none: {},
+    'a wrong token': bearer('dop_v1_wrong'),
+    'the control token as a bearer token': bearer(cloud.controlToken),
+  };
   const refused: string[] = [];
   const remaining: number[] = [];
   for (const [name, headers] of Object.entries(credentials)) {
@@ -140,7 +167,7 @@ test('with the API token, the same paths route to what was checked: the API, nev
   expect((await send('GET', '/_LOCALCLOUD/inventory', cloud.controlHeaders)).status).toBe(404);
 });
 
-test('requests without a valid token spend a budget of their own: limited, never the account\'s', async () => {
+test("requests without a valid token spend a budget of their own: limited, never the account's", async () => {
   const limited = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 3, perHour: 1000 } });
   try {
     const attempt = () => rawRequest(limited.cloud.apiUrl, { method: 'GET', path: '/%762/account' });
@@ -149,7 +176,12 @@ test('requests without a valid token spend a budget of their own: limited, never
       const r = await attempt();
       statuses.push([r.status, r.headers.get('ratelimit-remaining')]);
     }
-    expect(statuses).toEqual([[401, '2'], [401, '1'], [401, '0'], [429, '0']]);
+    expect(statuses).toEqual([
+      [401, '2'],
+      [401, '1'],
+      [401, '0'],
+      [429, '0'],
+    ]);
     const account = await rawRequest(limited.cloud.apiUrl, { method: 'GET', path: '/v2/account', headers: bearer(limited.cloud.token) });
     expect([account.status, account.headers.get('ratelimit-remaining')]).toEqual([200, '2']);
   } finally {
@@ -191,24 +223,47 @@ test('a restart makes a new control token and the old one stops working', async 
     expect(second.cloud.token).toBe(first.cloud.token);
     expect(second.cloud.controlToken).not.toBe(first.cloud.controlToken);
     expect((await rawRequest(second.cloud.apiUrl, { method: 'GET', path: '/_localcloud/inventory', headers: old })).status).toBe(401);
-    expect((await rawRequest(second.cloud.apiUrl, { method: 'GET', path: '/_localcloud/inventory', headers: second.cloud.controlHeaders })).status).toBe(200);
+    expect(
+      (await rawRequest(second.cloud.apiUrl, { method: 'GET', path: '/_localcloud/inventory', headers: second.cloud.controlHeaders }))
+        .status,
+    ).toBe(200);
   } finally {
     await second.cloud.stop();
   }
 });
 
-test('a body over the limit is a 413 and another content type a 415, in DigitalOcean\'s error shape', async () => {
+test("a body over the limit is a 413 and another content type a 415, in DigitalOcean's error shape", async () => {
   const token = bearer(cloud.token);
   const seq = (await requestsSince(0)).total;
   const huge = JSON.stringify({ name: 'huge', public_key: 'x'.repeat(BODY_LIMIT_BYTES) });
   const cases: [what: string, response: Promise<RawResponse>, status: number, id: string][] = [
     ['a body over the limit', send('POST', '/v2/account/keys', { ...token, ...json }, huge), 413, 'request_entity_too_large'],
-    ['a chunked body over the limit', send('POST', '/v2/account/keys', { ...token, ...json }, [Buffer.from(huge.slice(0, 600_000)), Buffer.from(huge.slice(600_000))]), 413, 'request_entity_too_large'],
+    [
+      'a chunked body over the limit',
+      send('POST', '/v2/account/keys', { ...token, ...json }, [Buffer.from(huge.slice(0, 600_000)), Buffer.from(huge.slice(600_000))]),
+      413,
+      'request_entity_too_large',
+    ],
     ['text/plain', send('POST', '/v2/account/keys', { ...token, 'content-type': 'text/plain' }, newKey()), 415, 'unsupported_media_type'],
-    ['a form', send('POST', '/v2/account/keys', { ...token, 'content-type': 'application/x-www-form-urlencoded' }, 'name=x&public_key=y'), 415, 'unsupported_media_type'],
+    [
+      'a form',
+      send('POST', '/v2/account/keys', { ...token, 'content-type': 'application/x-www-form-urlencoded' }, 'name=x&public_key=y'),
+      415,
+      'unsupported_media_type',
+    ],
     ['no content type', send('POST', '/v2/account/keys', token, newKey()), 415, 'unsupported_media_type'],
-    ['a control call over the limit', send('PUT', '/_localcloud/faults', { ...cloud.controlHeaders, ...json }, huge), 413, 'request_entity_too_large'],
-    ['a control call as text/plain', send('PUT', '/_localcloud/faults', { ...cloud.controlHeaders, 'content-type': 'text/plain' }, '{}'), 415, 'unsupported_media_type'],
+    [
+      'a control call over the limit',
+      send('PUT', '/_localcloud/faults', { ...cloud.controlHeaders, ...json }, huge),
+      413,
+      'request_entity_too_large',
+    ],
+    [
+      'a control call as text/plain',
+      send('PUT', '/_localcloud/faults', { ...cloud.controlHeaders, 'content-type': 'text/plain' }, '{}'),
+      415,
+      'unsupported_media_type',
+    ],
     // Without the token, nothing is read: the refusal is the 401.
     ['an unauthenticated body over the limit', send('POST', '/v2/account/keys', json, huge), 401, 'Unauthorized'],
   ];
@@ -235,5 +290,12 @@ test('a 401 carries the ratelimit-* headers the spec documents for it, and the c
     expect(Number(r.headers.get('ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
   }
   expect(responseHeaderViolations('GET', '/v2/account', 401, new Headers())).toHaveLength(3);
-  expect(responseHeaderViolations('GET', '/v2/account', 401, new Headers({ 'ratelimit-limit': 'lots', 'ratelimit-remaining': '1', 'ratelimit-reset': '2' }))).toHaveLength(1);
+  expect(
+    responseHeaderViolations(
+      'GET',
+      '/v2/account',
+      401,
+      new Headers({ 'ratelimit-limit': 'lots', 'ratelimit-remaining': '1', 'ratelimit-reset': '2' }),
+    ),
+  ).toHaveLength(1);
 });

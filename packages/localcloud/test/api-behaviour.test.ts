@@ -74,11 +74,17 @@ test('seeded error rates: the same seed gives the same failures, in the real err
 test('a dark region: its resources and new work there fail, other regions carry on', async () => {
   const { cloud, api } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } });
   try {
-    const fra = (await api.call<Body>('POST', '/v2/droplets', { name: 'fra-app', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).body.droplet;
+    const fra = (
+      await api.call<Body>('POST', '/v2/droplets', { name: 'fra-app', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })
+    ).body.droplet;
     await control(cloud, 'PUT', 'faults', { darkRegions: ['fra1'] });
     expect((await api.call('GET', `/v2/droplets/${fra.id}`)).status).toBe(503);
-    expect((await api.call('POST', '/v2/droplets', { name: 'fra-2', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).status).toBe(503);
-    expect((await api.call('POST', '/v2/droplets', { name: 'lon-app', region: 'lon1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).status).toBe(202);
+    expect(
+      (await api.call('POST', '/v2/droplets', { name: 'fra-2', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).status,
+    ).toBe(503);
+    expect(
+      (await api.call('POST', '/v2/droplets', { name: 'lon-app', region: 'lon1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).status,
+    ).toBe(202);
     await control(cloud, 'PUT', 'faults', {});
     expect((await api.call('GET', `/v2/droplets/${fra.id}`)).status).toBe(200);
     expect(api.violations).toEqual([]);
@@ -91,10 +97,13 @@ test('the next N actions of a type fail, then actions succeed again', async () =
   const { cloud, api } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } });
   try {
     await control(cloud, 'PUT', 'faults', { failNextActions: { attach_volume: 1 } });
-    const droplet = (await api.call<Body>('POST', '/v2/droplets', { name: 'db', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).body;
+    const droplet = (
+      await api.call<Body>('POST', '/v2/droplets', { name: 'db', region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })
+    ).body;
     await waitForAction(api, droplet.links.actions[0].id);
     const volume = (await api.call<Body>('POST', '/v2/volumes', { name: 'data', region: 'fra1', size_gigabytes: 10 })).body.volume;
-    const attach = (id: number) => api.call<Body>('POST', `/v2/volumes/${volume.id}/actions`, { type: 'attach', droplet_id: id, region: 'fra1' });
+    const attach = (id: number) =>
+      api.call<Body>('POST', `/v2/volumes/${volume.id}/actions`, { type: 'attach', droplet_id: id, region: 'fra1' });
     const first = await attach(droplet.droplet.id);
     expect(await waitForAction(api, first.body.action.id)).toBe('errored');
     expect((await api.call<Body>('GET', `/v2/volumes/${volume.id}`)).body.volume.droplet_ids).toEqual([]);
@@ -110,7 +119,14 @@ test('the next N actions of a type fail, then actions succeed again', async () =
 test('an action held by a fault stays in progress, holding its lock, until the hold is lifted', async () => {
   const { cloud, api } = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 100_000, perHour: 100_000 } });
   try {
-    const created = (await api.call<Body>('POST', '/v2/droplets', { names: ['held', 'witness'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' })).body;
+    const created = (
+      await api.call<Body>('POST', '/v2/droplets', {
+        names: ['held', 'witness'],
+        region: 'fra1',
+        size: 's-1vcpu-1gb',
+        image: 'ubuntu-22-04-x64',
+      })
+    ).body;
     await Promise.all(created.links.actions.map((a: Body) => waitForAction(api, a.id)));
     const [held, witness] = created.droplets.map((d: Body) => d.id);
     await control(cloud, 'PUT', 'faults', { holdActions: ['power_off'] });
@@ -139,7 +155,15 @@ test('state survives a restart, unfinished actions finish, and a reset empties e
   const first = await startLocalCloud();
   // The create is held open across the restart (faults are not kept, so the hold ends with it).
   await control(first.cloud, 'PUT', 'faults', { holdActions: ['create'] });
-  const created = (await first.api.call<Body>('POST', '/v2/droplets', { name: 'survivor', region: 'tor1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['keep'] })).body;
+  const created = (
+    await first.api.call<Body>('POST', '/v2/droplets', {
+      name: 'survivor',
+      region: 'tor1',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-22-04-x64',
+      tags: ['keep'],
+    })
+  ).body;
   await first.api.call('POST', '/v2/volumes', { name: 'kept', region: 'tor1', size_gigabytes: 5 });
   expect((await first.api.call<Body>('GET', `/v2/actions/${created.links.actions[0].id}`)).body.action.status).toBe('in-progress');
   await first.cloud.stop();

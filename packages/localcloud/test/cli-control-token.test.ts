@@ -20,7 +20,16 @@ let printed = '';
 beforeAll(async () => {
   process.env.OPSFLOW_STATE_DIR = stateDir;
   const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
-  const args = [path.join(PROJECT_ROOT, 'src', 'client', 'cli.ts'), 'localcloud', 'start', '--port', String(await freePort()), '--ssh-port', String(await freePort()), '--no-spaces'];
+  const args = [
+    path.join(PROJECT_ROOT, 'src', 'client', 'cli.ts'),
+    'localcloud',
+    'start',
+    '--port',
+    String(await freePort()),
+    '--ssh-port',
+    String(await freePort()),
+    '--no-spaces',
+  ];
   child = spawn(tsx, args, { env: { ...process.env, OPSFLOW_STATE_DIR: stateDir } });
   child.stdout?.on('data', (c: Buffer) => (printed += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (printed += c.toString()));
@@ -40,7 +49,9 @@ async function opsflow(...args: string[]): Promise<string> {
   const lines: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void lines.push(parts.join(' ')));
   try {
-    await buildCli().exitOverride().parseAsync(['node', 'opsflow', ...args]);
+    await buildCli()
+      .exitOverride()
+      .parseAsync(['node', 'opsflow', ...args]);
   } finally {
     log.mockRestore();
   }
@@ -60,7 +71,9 @@ test('the control token is kept 0600 where the CLI finds it, and never printed',
 });
 
 test('the localcloud commands use it; the API token opens nothing of the control API', async () => {
-  expect(JSON.parse(await opsflow('localcloud', 'faults', '--hold-actions', 'power_off,reboot'))).toMatchObject({ holdActions: ['power_off', 'reboot'] });
+  expect(JSON.parse(await opsflow('localcloud', 'faults', '--hold-actions', 'power_off,reboot'))).toMatchObject({
+    holdActions: ['power_off', 'reboot'],
+  });
   expect(await opsflow('localcloud', 'status')).toContain('"pending_actions": 0');
   await opsflow('localcloud', 'faults', '--clear');
   const endpoint = JSON.parse(readFileSync(path.join(cloudDir, 'endpoint.json'), 'utf8')) as { apiUrl: string; token: string };

@@ -14,7 +14,11 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-async function call(method: string, path: string, headers: Record<string, string> = { Authorization: `Bearer ${cloud.token}` }): Promise<number> {
+async function call(
+  method: string,
+  path: string,
+  headers: Record<string, string> = { Authorization: `Bearer ${cloud.token}` },
+): Promise<number> {
   const response = await fetch(`${cloud.apiUrl}${path}`, { method, headers });
   await response.arrayBuffer();
   return response.status;

@@ -10,11 +10,26 @@ import { tempDir } from '../../../test/helpers/temp';
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 
-test('the token is never printed, and what holds it is the user\'s alone', async () => {
+test("the token is never printed, and what holds it is the user's alone", async () => {
   const stateDir = path.join(tempDir('localcloud-start'), 'fresh', '.opsflow');
   const [port, sshPort] = [await freePort(), await freePort()];
   const env = { ...process.env, OPSFLOW_STATE_DIR: stateDir, OPSFLOW_LOCALCLOUD_HOST_NETWORK: '96' };
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/client/cli.ts'), 'localcloud', 'start', '--port', String(port), '--ssh-port', String(sshPort), '--no-spaces'], { cwd: PROJECT_ROOT, env });
+  const child = spawn(
+    process.execPath,
+    [
+      '--require',
+      'tsx/cjs',
+      path.join(PROJECT_ROOT, 'src/client/cli.ts'),
+      'localcloud',
+      'start',
+      '--port',
+      String(port),
+      '--ssh-port',
+      String(sshPort),
+      '--no-spaces',
+    ],
+    { cwd: PROJECT_ROOT, env },
+  );
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -29,7 +44,12 @@ test('the token is never printed, and what holds it is the user\'s alone', async
     expect(token).toMatch(/^dop_v1_/);
     expect(output).not.toContain(token);
     expect(output).toContain(`Token:           in ${localcloud}/token`);
-    expect({ stateDir: mode(stateDir), localcloud: mode(localcloud), token: mode(path.join(localcloud, 'token')), endpoint: mode(path.join(localcloud, 'endpoint.json')) }).toEqual({ stateDir: '700', localcloud: '700', token: '600', endpoint: '600' });
+    expect({
+      stateDir: mode(stateDir),
+      localcloud: mode(localcloud),
+      token: mode(path.join(localcloud, 'token')),
+      endpoint: mode(path.join(localcloud, 'endpoint.json')),
+    }).toEqual({ stateDir: '700', localcloud: '700', token: '600', endpoint: '600' });
   } finally {
     child.kill('SIGINT');
     await exitOf(child);

@@ -15,7 +15,20 @@ import { downloadVerified, restoreTmpDirFromEnv, type VerifiedObject } from '../
 import { directorySource } from '../../backups/dump-source';
 import { engineFor } from '../../backups/engines';
 import { BackupError, asBackupError } from '../../backups/errors';
-import { backupKey, manifestKeyOf, MANIFEST_SUFFIX, policyPrefix, seriesPrefix, takenAtOf, verifiedKeyOf, VERIFIED_SUFFIX, type BackupManifest, type DumpFormat, type TableStats, type VerificationRecord } from '../../backups/keys';
+import {
+  backupKey,
+  manifestKeyOf,
+  MANIFEST_SUFFIX,
+  policyPrefix,
+  seriesPrefix,
+  takenAtOf,
+  verifiedKeyOf,
+  VERIFIED_SUFFIX,
+  type BackupManifest,
+  type DumpFormat,
+  type TableStats,
+  type VerificationRecord,
+} from '../../backups/keys';
 import { authenticateManifest } from '../../backups/manifest-auth';
 import { dropletRunners, knownHostsFileFromEnv, type DropletAddress } from '../../backups/droplet-runner';
 import { inventoryHostKey } from '../environment/pinned-host-keys';
@@ -97,7 +110,12 @@ function toFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
   // Finding a droplet target through the API: DigitalOcean* types, with the API's own retry delay.
   if (err instanceof DigitalOceanApiError) return toActivityFailure(err);
-  const e = err instanceof BackupError ? err : err instanceof CommandFailed || (err as { $metadata?: unknown })?.$metadata ? asBackupError(err, 'backup step') : undefined;
+  const e =
+    err instanceof BackupError
+      ? err
+      : err instanceof CommandFailed || (err as { $metadata?: unknown })?.$metadata
+        ? asBackupError(err, 'backup step')
+        : undefined;
   if (!e) return err;
   return ApplicationFailure.create({ type: e.type, message: e.message, nonRetryable: !e.retryable });
 }
@@ -141,10 +159,16 @@ export function createBackupActivities(deps: BackupDeps = {}) {
   async function withSpaces<T>(policy: BackupPolicy, use: (s: { s3: S3Client; bucket: string; prefix: string }) => Promise<T>): Promise<T> {
     const d = policy.destination;
     const endpoint = d.endpoint ?? deps.defaultEndpoint;
-    if (!endpoint) throw new BackupError('SpacesRefused', `policy ${policy.name}: no Spaces endpoint; set destination.endpoint, or SPACES_ENDPOINT on the worker`, false);
+    if (!endpoint)
+      throw new BackupError(
+        'SpacesRefused',
+        `policy ${policy.name}: no Spaces endpoint; set destination.endpoint, or SPACES_ENDPOINT on the worker`,
+        false,
+      );
     // The keys sign every request: never over plain http to anything but this machine.
     const endpointRefusal = endpointProblem(endpoint);
-    if (endpointRefusal) throw new BackupError('SpacesRefused', `policy ${policy.name}: Spaces endpoint ${endpoint}: ${endpointRefusal}`, false);
+    if (endpointRefusal)
+      throw new BackupError('SpacesRefused', `policy ${policy.name}: Spaces endpoint ${endpoint}: ${endpointRefusal}`, false);
     const [accessKeyId, secretAccessKey] = await Promise.all([resolve(d.accessKey), resolve(d.secretKey)]);
     const s3 = (deps.s3Client ?? spacesClient)({ endpoint, region: d.region, accessKeyId, secretAccessKey });
     try {
@@ -155,7 +179,12 @@ export function createBackupActivities(deps: BackupDeps = {}) {
   }
 
   async function dropletRunner(target: BackupTarget, place: DropletPlace): Promise<CommandRunner> {
-    if (!deps.dropletRunner) throw new BackupError('Unsupported', `target ${target.name} lives in droplet ${place.droplet} of ${place.environment}: this worker has no SSH runner for droplet targets yet`, false);
+    if (!deps.dropletRunner)
+      throw new BackupError(
+        'Unsupported',
+        `target ${target.name} lives in droplet ${place.droplet} of ${place.environment}: this worker has no SSH runner for droplet targets yet`,
+        false,
+      );
     return deps.dropletRunner(place);
   }
 
@@ -180,15 +209,29 @@ export function createBackupActivities(deps: BackupDeps = {}) {
   /** A backup an earlier attempt finished: only if this worker signed it; anything else is overwritten. */
   async function finishedBackup(s3: S3Client, bucket: string, key: string): Promise<BackupManifest | undefined> {
     return readManifest(s3, bucket, key).catch((err: unknown) => {
-      if (err instanceof BackupError && (err.type === STEP_FAILURE.NotFound || err.type === STEP_FAILURE.BackupNotAuthentic || err.type === STEP_FAILURE.BackupFormatRefused)) return undefined;
+      if (
+        err instanceof BackupError &&
+        (err.type === STEP_FAILURE.NotFound ||
+          err.type === STEP_FAILURE.BackupNotAuthentic ||
+          err.type === STEP_FAILURE.BackupFormatRefused)
+      )
+        return undefined;
       throw err;
     });
   }
 
   /** The authenticated manifest of `key` and its object, downloaded whole and checked against it. */
-  async function verifiedBackup(s3: S3Client, bucket: string, key: string, format: DumpFormat, signal: AbortSignal, phase: Record<string, unknown>): Promise<{ manifest: BackupManifest; object: VerifiedObject }> {
+  async function verifiedBackup(
+    s3: S3Client,
+    bucket: string,
+    key: string,
+    format: DumpFormat,
+    signal: AbortSignal,
+    phase: Record<string, unknown>,
+  ): Promise<{ manifest: BackupManifest; object: VerifiedObject }> {
     const manifest = await readManifest(s3, bucket, key);
-    if (manifest.format !== format) throw new BackupError('Unsupported', `${key} holds ${manifest.format}; this restore reads ${format}`, false);
+    if (manifest.format !== format)
+      throw new BackupError('Unsupported', `${key} holds ${manifest.format}; this restore reads ${format}`, false);
     const object = await downloadVerified({
       s3,
       bucket,
@@ -218,12 +261,21 @@ export function createBackupActivities(deps: BackupDeps = {}) {
       return step(async (signal) => {
         const { policy, database, takenAt } = input;
         const target = databaseTargetOf(policy, input.target);
-        if (!target.databases.includes(database)) throw new BackupError('NotFound', `target ${target.name} has no database ${database}`, false);
+        if (!target.databases.includes(database))
+          throw new BackupError('NotFound', `target ${target.name} has no database ${database}`, false);
         const compression = compressionOf(policy);
         const signingKey = keyring.signingKey(); // before anything is dumped
         const engine = engineFor(target.kind);
         return withSpaces(policy, async ({ s3, bucket, prefix }) => {
-          const key = backupKey({ prefix, policy: policy.name, target: target.name, database, takenAt, compression, format: engine.dumpFormat });
+          const key = backupKey({
+            prefix,
+            policy: policy.name,
+            target: target.name,
+            database,
+            takenAt,
+            compression,
+            format: engine.dumpFormat,
+          });
           const done = await finishedBackup(s3, bucket, key);
           if (done) return outcomeOf(done, target.name, database); // an earlier attempt finished
           const access = await databaseAccess(target);
@@ -240,7 +292,17 @@ export function createBackupActivities(deps: BackupDeps = {}) {
               signingKey,
               sizeHint: prepared.sizeHint,
               ...deps.upload,
-              manifest: { format: prepared.format, policy: policy.name, target: target.name, kind: target.kind, database, serverVersion: prepared.serverVersion, toolVersion: prepared.toolVersion, takenAt, tables: prepared.tables },
+              manifest: {
+                format: prepared.format,
+                policy: policy.name,
+                target: target.name,
+                kind: target.kind,
+                database,
+                serverVersion: prepared.serverVersion,
+                toolVersion: prepared.toolVersion,
+                takenAt,
+                tables: prepared.tables,
+              },
               onProgress: (p) => progress({ phase: 'dumping', database, ...p }),
             });
             return outcomeOf(manifest, target.name, database);
@@ -256,7 +318,8 @@ export function createBackupActivities(deps: BackupDeps = {}) {
       return step(async (signal) => {
         const { policy, takenAt } = input;
         const target = targetOf(policy, input.target);
-        if (target.kind !== 'directory') throw new BackupError('Unsupported', `target ${target.name} is a ${target.kind}, not a directory`, false);
+        if (target.kind !== 'directory')
+          throw new BackupError('Unsupported', `target ${target.name} is a ${target.kind}, not a directory`, false);
         const compression = compressionOf(policy);
         const signingKey = keyring.signingKey();
         return withSpaces(policy, async ({ s3, bucket, prefix }) => {
@@ -275,7 +338,17 @@ export function createBackupActivities(deps: BackupDeps = {}) {
             signal,
             signingKey,
             ...deps.upload,
-            manifest: { format: 'tar', policy: policy.name, target: target.name, kind: 'directory', database: dir.path, serverVersion: '', toolVersion, takenAt, tables: [] },
+            manifest: {
+              format: 'tar',
+              policy: policy.name,
+              target: target.name,
+              kind: 'directory',
+              database: dir.path,
+              serverVersion: '',
+              toolVersion,
+              takenAt,
+              tables: [],
+            },
             onProgress: (p) => progress({ phase: 'archiving', path: dir.path, ...p }),
           });
           return outcomeOf(manifest, target.name);
@@ -292,7 +365,11 @@ export function createBackupActivities(deps: BackupDeps = {}) {
       return step(() =>
         withSpaces(input.policy, async ({ s3, bucket, prefix }) => {
           const ownPrefix = policyPrefix(prefix, input.policy.name);
-          const listPrefix = !input.target ? ownPrefix : input.database ? seriesPrefix(prefix, input.policy.name, input.target, input.database) : `${ownPrefix}${input.target}/`;
+          const listPrefix = !input.target
+            ? ownPrefix
+            : input.database
+              ? seriesPrefix(prefix, input.policy.name, input.target, input.database)
+              : `${ownPrefix}${input.target}/`;
           const objects = await listAll(s3, bucket, listPrefix);
           const sizes = new Map(objects.map((o) => [o.Key as string, o.Size ?? 0]));
           const listings: BackupListing[] = [];
@@ -303,7 +380,14 @@ export function createBackupActivities(deps: BackupDeps = {}) {
             // A manifest is written last, so with its object it marks a complete backup.
             if (!sizes.has(key) || !takenAt) continue;
             const [target = '', database = ''] = key.slice(ownPrefix.length).split('/');
-            listings.push({ key, target, database: database === 'archive' ? undefined : database, takenAt, verified: sizes.has(key + VERIFIED_SUFFIX), compressedBytes: sizes.get(key) ?? 0 });
+            listings.push({
+              key,
+              target,
+              database: database === 'archive' ? undefined : database,
+              takenAt,
+              verified: sizes.has(key + VERIFIED_SUFFIX),
+              compressedBytes: sizes.get(key) ?? 0,
+            });
           }
           return listings.sort((a, b) => b.takenAt.localeCompare(a.takenAt));
         }),
@@ -317,19 +401,32 @@ export function createBackupActivities(deps: BackupDeps = {}) {
           const own = policyPrefix(prefix, input.policy.name);
           const foreign = input.keys.filter((k) => !k.startsWith(own));
           if (foreign.length) throw new BackupError('Unsupported', `refusing to delete keys outside ${own}: ${foreign.join(', ')}`, false);
-          await deleteKeys(s3, bucket, input.keys.flatMap((k) => [manifestKeyOf(k), verifiedKeyOf(k), k]));
+          await deleteKeys(
+            s3,
+            bucket,
+            input.keys.flatMap((k) => [manifestKeyOf(k), verifiedKeyOf(k), k]),
+          );
           return { deleted: input.keys.length };
         }),
       );
     },
 
     /** Refuses (DatabaseExists) when the database exists and overwriting was not asked for. */
-    async checkRestoreTarget(input: { policy: BackupPolicy; target: string; database: string; overwrite: boolean }): Promise<{ exists: boolean }> {
+    async checkRestoreTarget(input: {
+      policy: BackupPolicy;
+      target: string;
+      database: string;
+      overwrite: boolean;
+    }): Promise<{ exists: boolean }> {
       return step(async () => {
         const target = databaseTargetOf(input.policy, input.target);
         const exists = await engineFor(target.kind).exists(await databaseAccess(target), input.database);
         if (exists && !input.overwrite) {
-          throw new BackupError('DatabaseExists', `database ${input.database} already exists on target ${target.name}; restoring over it needs overwrite: true`, false);
+          throw new BackupError(
+            'DatabaseExists',
+            `database ${input.database} already exists on target ${target.name}; restoring over it needs overwrite: true`,
+            false,
+          );
         }
         return { exists };
       });
@@ -342,7 +439,13 @@ export function createBackupActivities(deps: BackupDeps = {}) {
      * Nothing is dropped, created or fed before the manifest is authenticated and the whole object
      * matched it. On failure the half-restored database is dropped.
      */
-    async restoreIntoDatabase(input: { policy: BackupPolicy; target: string; key: string; database: string; replace: boolean }): Promise<{ key: string; database: string; bytesRestored: number; durationMs: number }> {
+    async restoreIntoDatabase(input: {
+      policy: BackupPolicy;
+      target: string;
+      key: string;
+      database: string;
+      replace: boolean;
+    }): Promise<{ key: string; database: string; bytesRestored: number; durationMs: number }> {
       return step(async (signal) => {
         const target = databaseTargetOf(input.policy, input.target);
         const engine = engineFor(target.kind);
@@ -351,9 +454,15 @@ export function createBackupActivities(deps: BackupDeps = {}) {
           const started = Date.now();
           const { manifest, object } = await verifiedBackup(s3, bucket, input.key, engine.dumpFormat, signal, { database: input.database });
           try {
-            if (manifest.kind !== target.kind) throw new BackupError('Unsupported', `${input.key} is a ${manifest.kind} backup; target ${target.name} is ${target.kind}`, false);
+            if (manifest.kind !== target.kind)
+              throw new BackupError(
+                'Unsupported',
+                `${input.key} is a ${manifest.kind} backup; target ${target.name} is ${target.kind}`,
+                false,
+              );
             if (await engine.exists(access, input.database)) {
-              if (!input.replace) throw new BackupError('DatabaseExists', `database ${input.database} already exists on target ${target.name}`, false);
+              if (!input.replace)
+                throw new BackupError('DatabaseExists', `database ${input.database} already exists on target ${target.name}`, false);
               // Without an atomic swap the old database goes first; with one it stays until the swap.
               if (!engine.replaceWith) await engine.drop(access, input.database);
             }
@@ -365,7 +474,14 @@ export function createBackupActivities(deps: BackupDeps = {}) {
             const sink = await engine.startRestore(access, into);
             let bytesRestored: number;
             try {
-              ({ bytesRestored } = await applyVerifiedObject({ key: input.key, object, compression: manifest.compression, sink: sink.running, sinkLabel: sink, signal }));
+              ({ bytesRestored } = await applyVerifiedObject({
+                key: input.key,
+                object,
+                compression: manifest.compression,
+                sink: sink.running,
+                sinkLabel: sink,
+                signal,
+              }));
             } catch (err) {
               await engine.drop(access, into).catch(() => undefined);
               throw err;
@@ -400,7 +516,14 @@ export function createBackupActivities(deps: BackupDeps = {}) {
           const { manifest, object } = await verifiedBackup(s3, bucket, input.key, 'tar', signal, { key: input.key });
           try {
             const running = await runLocally.start({ argv: ['tar', '-tf', '-'] });
-            await applyVerifiedObject({ key: input.key, object, compression: manifest.compression, sink: running, sinkLabel: { command: 'tar', where: runLocally.where }, signal });
+            await applyVerifiedObject({
+              key: input.key,
+              object,
+              compression: manifest.compression,
+              sink: running,
+              sinkLabel: { command: 'tar', where: runLocally.where },
+              signal,
+            });
             return { bytes: object.bytes };
           } finally {
             await object.dispose();

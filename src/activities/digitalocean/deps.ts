@@ -18,7 +18,10 @@ export interface DigitalOceanDeps {
 }
 
 /** The typed API of the account the deps name, resolved at each call. */
-export const resourcesOf = (deps: DigitalOceanDeps): (() => DigitalOceanResources) => () => digitalOceanResources(deps.digitalOcean());
+export const resourcesOf =
+  (deps: DigitalOceanDeps): (() => DigitalOceanResources) =>
+  () =>
+    digitalOceanResources(deps.digitalOcean());
 
 export const DEFAULT_POLL: PollIntervals = { first: 1000, max: 10_000 };
 

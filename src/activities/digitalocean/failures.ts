@@ -4,7 +4,12 @@
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { DigitalOceanApiError } from '../../integrations/digitalocean/errors';
 
-const typeName = (kind: string) => 'DigitalOcean' + kind.split('_').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+const typeName = (kind: string) =>
+  'DigitalOcean' +
+  kind
+    .split('_')
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
 
 export function toActivityFailure(err: unknown): unknown {
   if (!(err instanceof DigitalOceanApiError)) return err;

@@ -48,7 +48,8 @@ export function floatingIpActivities(deps: DigitalOceanDeps): FloatingIpActiviti
         try {
           for (const actionId of created.actionIds) await waitForAction(resources, actionId, `assign reserved IP ${created.ip}`);
         } catch (err) {
-          if (err instanceof ApplicationFailure && err.type === STEP_FAILURE.DigitalOceanActionErrored) await deleteIgnoringNotFound(() => reservedIps.delete(created.ip));
+          if (err instanceof ApplicationFailure && err.type === STEP_FAILURE.DigitalOceanActionErrored)
+            await deleteIgnoringNotFound(() => reservedIps.delete(created.ip));
           throw err;
         }
         return { ip: created.ip };

@@ -31,7 +31,8 @@ export function networkActivities(deps: DigitalOceanDeps): NetworkActivities {
       // 409 while droplets are still leaving the VPC is a conflict kind: not retryable by default,
       // so say it here: wait and retry.
       return digitalOceanStep(() => deleteIgnoringNotFound(() => api().vpcs.delete(input.id))).catch((err: unknown) => {
-        if (err instanceof ApplicationFailure && err.type === STEP_FAILURE.DigitalOceanConflict) throw failure(STEP_FAILURE.VpcStillInUse, err.message, { retryable: true });
+        if (err instanceof ApplicationFailure && err.type === STEP_FAILURE.DigitalOceanConflict)
+          throw failure(STEP_FAILURE.VpcStillInUse, err.message, { retryable: true });
         throw err;
       });
     },
@@ -46,7 +47,12 @@ export function networkActivities(deps: DigitalOceanDeps): NetworkActivities {
           return { id: existing.id };
         }
         // The firewall follows the environment's tag, so droplets are covered as they appear.
-        const firewall = await firewalls.create({ name: input.name, tags: [envTag], inbound_rules: inboundRules(input.inbound), outbound_rules: OPEN_OUTBOUND });
+        const firewall = await firewalls.create({
+          name: input.name,
+          tags: [envTag],
+          inbound_rules: inboundRules(input.inbound),
+          outbound_rules: OPEN_OUTBOUND,
+        });
         return { id: firewall.id };
       });
     },

@@ -47,19 +47,23 @@ export function serverActivities(deps: DigitalOceanDeps): ServerActivities {
         const { droplets } = api();
         let polls = 0;
         // Paused first: the droplets were created a moment ago and take tens of seconds.
-        return waitUntil(`${input.servers.length} droplet(s) to become active`, async () => {
-          const current = await Promise.all(input.servers.map((s) => droplets.get(s.id)));
-          // A droplet whose create action errored stays `new` for ever: say so instead of waiting
-          // out the activity's timeout and its retries. Every third poll, so a normal create costs
-          // a request or two more per droplet, not one per poll.
-          const stillNew = ++polls % 3 === 0 ? current.filter((c) => c.status === 'new') : [];
-          for (const d of stillNew) {
-            if ((await droplets.actions(d.id)).some((a) => a.type === 'create' && a.status === 'errored')) {
-              throw failure(STEP_FAILURE.DropletCreateFailed, `droplet ${d.name} (${d.id}) was not created: its create action errored`);
+        return waitUntil(
+          `${input.servers.length} droplet(s) to become active`,
+          async () => {
+            const current = await Promise.all(input.servers.map((s) => droplets.get(s.id)));
+            // A droplet whose create action errored stays `new` for ever: say so instead of waiting
+            // out the activity's timeout and its retries. Every third poll, so a normal create costs
+            // a request or two more per droplet, not one per poll.
+            const stillNew = ++polls % 3 === 0 ? current.filter((c) => c.status === 'new') : [];
+            for (const d of stillNew) {
+              if ((await droplets.actions(d.id)).some((a) => a.type === 'create' && a.status === 'errored')) {
+                throw failure(STEP_FAILURE.DropletCreateFailed, `droplet ${d.name} (${d.id}) was not created: its create action errored`);
+              }
             }
-          }
-          return current.some((d) => d.status !== 'active') ? undefined : current.map(serverOf);
-        }, { pauseFirst: true });
+            return current.some((d) => d.status !== 'active') ? undefined : current.map(serverOf);
+          },
+          { pauseFirst: true },
+        );
       });
     },
 
@@ -68,7 +72,9 @@ export function serverActivities(deps: DigitalOceanDeps): ServerActivities {
         const { droplets } = api();
         const before = await droplets.list({ tag_name: input.tag });
         if (before.length > 0) await droplets.deleteTagged(input.tag);
-        await waitUntil(`droplets tagged ${input.tag} to be gone`, async () => ((await droplets.list({ tag_name: input.tag })).length === 0 ? true : undefined));
+        await waitUntil(`droplets tagged ${input.tag} to be gone`, async () =>
+          (await droplets.list({ tag_name: input.tag })).length === 0 ? true : undefined,
+        );
         return before.length;
       });
     },

@@ -12,7 +12,14 @@ import type { ApiSnapshot } from '../../integrations/digitalocean/resources';
 import type { SnapshotActivities, SnapshotListing, SnapshotResourceType, SnapshotTarget, TakenSnapshot } from '../../providers/snapshots';
 import { resourcesOf, type DigitalOceanDeps } from './deps';
 import { dropletPower } from './droplet-power';
-import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, heartbeatWith, rememberedByEarlierAttempt, rememberForRetry } from './failures';
+import {
+  deleteIgnoringNotFound,
+  digitalOceanStep,
+  findOrUndefined,
+  heartbeatWith,
+  rememberedByEarlierAttempt,
+  rememberForRetry,
+} from './failures';
 import { cloudWaits } from './wait';
 
 export type { SnapshotTarget, TakenSnapshot, SnapshotListing } from '../../providers/snapshots';
@@ -23,8 +30,13 @@ const POWERED_OFF = 'poweredOffDroplet';
 const resourceTypeOf = (target: SnapshotTarget): SnapshotResourceType => (target.kind === 'droplet-snapshot' ? 'droplet' : 'volume');
 
 function onlyOne<T extends { id: string | number }>(found: T[], what: string): T {
-  if (found.length === 0) throw failure(STEP_FAILURE.SnapshotSourceNotFound, `no ${what} in the account (the target's environment and resource name it)`);
-  if (found.length > 1) throw failure(STEP_FAILURE.SnapshotSourceAmbiguous, `${found.length} of ${what} (ids ${found.map((x) => x.id).join(', ')}); cannot tell which one to snapshot`);
+  if (found.length === 0)
+    throw failure(STEP_FAILURE.SnapshotSourceNotFound, `no ${what} in the account (the target's environment and resource name it)`);
+  if (found.length > 1)
+    throw failure(
+      STEP_FAILURE.SnapshotSourceAmbiguous,
+      `${found.length} of ${what} (ids ${found.map((x) => x.id).join(', ')}); cannot tell which one to snapshot`,
+    );
   return found[0] as T;
 }
 
@@ -45,7 +57,14 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
         const resourceName = environmentResourceName(target.environment, target.resource);
         const find = async () => (await resources.snapshots.list({ resource_type: resourceType })).find((s) => s.name === name);
         const taken = (s: ApiSnapshot): TakenSnapshot => ({
-          id: String(s.id), name, resourceType, resourceId: String(s.resource_id), resourceName, sizeGigabytes: s.size_gigabytes, createdAt: s.created_at, durationMs: Date.now() - started,
+          id: String(s.id),
+          name,
+          resourceType,
+          resourceId: String(s.resource_id),
+          resourceName,
+          sizeGigabytes: s.size_gigabytes,
+          createdAt: s.created_at,
+          durationMs: Date.now() - started,
         });
 
         // A droplet an earlier attempt shut down for its snapshot: that attempt may have died before
@@ -58,19 +77,29 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
 
           if (resourceType === 'volume') {
             // `name` narrows the listing; the exact match is checked here (names repeat across regions).
-            const volume = onlyOne((await resources.volumes.list({ name: resourceName })).filter((v) => v.name === resourceName), `volume named ${resourceName}`);
+            const volume = onlyOne(
+              (await resources.volumes.list({ name: resourceName })).filter((v) => v.name === resourceName),
+              `volume named ${resourceName}`,
+            );
             heartbeatWith({ snapshot: name, of: resourceName });
             return taken(await resources.volumes.snapshot(volume.id, name));
           }
 
-          let droplet = onlyOne((await resources.droplets.list({ name: resourceName })).filter((d) => d.name === resourceName), `droplet named ${resourceName}`);
+          let droplet = onlyOne(
+            (await resources.droplets.list({ name: resourceName })).filter((d) => d.name === resourceName),
+            `droplet named ${resourceName}`,
+          );
           if (droplet.locked) {
             // An earlier attempt's snapshot (or another change) is under way: let it finish, then look again.
             const id = droplet.id;
-            droplet = await waitUntil(`droplet ${resourceName} to finish its pending event`, async () => {
-              const now = await resources.droplets.get(id);
-              return now.locked ? undefined : now;
-            }, { pauseFirst: true });
+            droplet = await waitUntil(
+              `droplet ${resourceName} to finish its pending event`,
+              async () => {
+                const now = await resources.droplets.get(id);
+                return now.locked ? undefined : now;
+              },
+              { pauseFirst: true },
+            );
             const after = await find();
             if (after) return taken(after);
           }
@@ -80,7 +109,12 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
           }
           await power.act(resources, droplet.id, { type: 'snapshot', name }, `snapshot ${name} of droplet ${resourceName}`);
           const made = await find();
-          if (!made) throw failure(STEP_FAILURE.SnapshotNotListed, `snapshot ${name} of droplet ${resourceName}: the action completed but the snapshot is not listed yet`, { retryable: true });
+          if (!made)
+            throw failure(
+              STEP_FAILURE.SnapshotNotListed,
+              `snapshot ${name} of droplet ${resourceName}: the action completed but the snapshot is not listed yet`,
+              { retryable: true },
+            );
           return taken(made);
         } finally {
           // Whatever happened, a droplet this step stopped runs again before the step ends.
@@ -99,7 +133,15 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
         for (const s of all) {
           for (const target of input.targets) {
             const takenAt = takenAtOfSnapshot(s.name, input.policy, target);
-            if (takenAt) listings.push({ id: String(s.id), name: s.name, target, takenAt, resourceType: s.resource_type, sizeGigabytes: s.size_gigabytes });
+            if (takenAt)
+              listings.push({
+                id: String(s.id),
+                name: s.name,
+                target,
+                takenAt,
+                resourceType: s.resource_type,
+                sizeGigabytes: s.size_gigabytes,
+              });
           }
         }
         return listings.sort((a, b) => b.takenAt.localeCompare(a.takenAt));
@@ -113,14 +155,16 @@ export function createSnapshotActivities(deps: DigitalOceanDeps): SnapshotActivi
     async deleteSnapshots(input) {
       const own = policySnapshotPrefix(input.policy);
       const foreign = input.snapshots.filter((s) => !s.name.startsWith(own));
-      if (foreign.length) throw failure(STEP_FAILURE.Unsupported, `refusing to delete snapshots not named ${own}*: ${foreign.map((s) => s.name).join(', ')}`);
+      if (foreign.length)
+        throw failure(STEP_FAILURE.Unsupported, `refusing to delete snapshots not named ${own}*: ${foreign.map((s) => s.name).join(', ')}`);
       return digitalOceanStep(async () => {
         const { snapshots } = api();
         let deleted = 0;
         for (const s of input.snapshots) {
           const found = await findOrUndefined(() => snapshots.get(s.id));
           if (!found) continue;
-          if (found.name !== s.name) throw failure(STEP_FAILURE.SnapshotChanged, `snapshot ${s.id} is now named ${found.name}, not ${s.name}; not deleting it`);
+          if (found.name !== s.name)
+            throw failure(STEP_FAILURE.SnapshotChanged, `snapshot ${s.id} is now named ${found.name}, not ${s.name}; not deleting it`);
           if ((await deleteIgnoringNotFound(() => snapshots.delete(s.id))) === 'deleted') deleted++;
           heartbeatWith({ deleted, of: input.snapshots.length });
         }

@@ -19,7 +19,8 @@ export function volumeDevicePath(volumeName: string): string {
 
 const ANYWHERE = { addresses: ['0.0.0.0/0', '::/0'] };
 
-export const inboundRules = (rules: FirewallRule[]): ApiFirewallRule[] => rules.map((r) => ({ protocol: r.protocol, ports: r.ports, sources: { addresses: r.sources } }));
+export const inboundRules = (rules: FirewallRule[]): ApiFirewallRule[] =>
+  rules.map((r) => ({ protocol: r.protocol, ports: r.ports, sources: { addresses: r.sources } }));
 
 /** Servers may reach anything: the firewall guards what comes in. */
 export const OPEN_OUTBOUND: ApiFirewallRule[] = [

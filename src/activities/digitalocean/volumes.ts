@@ -18,7 +18,15 @@ export function volumeActivities(deps: DigitalOceanDeps): VolumeActivities {
         const { volumes } = api();
         const [existing] = await volumes.list({ name: input.name, region: input.region });
         if (existing && !existing.tags.includes(workflowTag(input.owner))) throw conflict(`volume ${input.name} in ${input.region}`);
-        const volume = existing ?? (await volumes.create({ name: input.name, region: input.region, size_gigabytes: input.sizeGb, filesystem_type: input.filesystem, tags: ownerTags(input.owner) }));
+        const volume =
+          existing ??
+          (await volumes.create({
+            name: input.name,
+            region: input.region,
+            size_gigabytes: input.sizeGb,
+            filesystem_type: input.filesystem,
+            tags: ownerTags(input.owner),
+          }));
         return { id: volume.id, name: input.name, devicePath: volumeDevicePath(input.name) };
       });
     },

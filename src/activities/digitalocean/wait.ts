@@ -28,8 +28,13 @@ export function cloudWaits(poll: PollIntervals) {
    * never done yet, and a check that cannot succeed still spends the account's 250 requests a minute.
    * With `throughCancellation` a cancellation does not end it (see waitForAction).
    */
-  async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, options: { pauseFirst?: boolean; throughCancellation?: boolean } = {}): Promise<T> {
-    const sleep = (ms: number) => (options.throughCancellation ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Context.current().sleep(ms));
+  async function waitUntil<T>(
+    what: string,
+    check: () => Promise<T | undefined>,
+    options: { pauseFirst?: boolean; throughCancellation?: boolean } = {},
+  ): Promise<T> {
+    const sleep = (ms: number) =>
+      options.throughCancellation ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Context.current().sleep(ms);
     let delay = poll.first;
     if (options.pauseFirst) {
       heartbeatWith({ waitingFor: what, attempt: 0 });
@@ -68,7 +73,10 @@ export function cloudWaits(poll: PollIntervals) {
       `${what} (action ${actionId})`,
       async () => {
         const action = await api.actions.get(actionId);
-        if (action.status === 'errored') throw failure(STEP_FAILURE.DigitalOceanActionErrored, `${what}: DigitalOcean action ${actionId} (${action.type}) errored`, { retryable: true });
+        if (action.status === 'errored')
+          throw failure(STEP_FAILURE.DigitalOceanActionErrored, `${what}: DigitalOcean action ${actionId} (${action.type}) errored`, {
+            retryable: true,
+          });
         return action.status === 'completed' ? true : undefined;
       },
       { pauseFirst: true, throughCancellation: true },

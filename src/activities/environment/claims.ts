@@ -34,7 +34,12 @@ export async function claimEnvironmentWith(client: Client, taskQueue: string, in
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause as (Error & { type?: string; details?: unknown[] }) | undefined;
-      throw ApplicationFailure.create({ type: cause?.type ?? REFUSAL.ClaimRefused, message: cause?.message ?? err.message, details: cause?.details as unknown[] | undefined, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: cause?.type ?? REFUSAL.ClaimRefused,
+        message: cause?.message ?? err.message,
+        details: cause?.details as unknown[] | undefined,
+        nonRetryable: true,
+      });
     }
     throw err;
   }
@@ -55,9 +60,11 @@ async function moveIfStranded(client: Client, taskQueue: string, environment: st
   if (!description || description.status.name !== 'RUNNING' || description.taskQueue === taskQueue) return undefined;
   const inventory = description.memo?.inventory as Inventory | undefined;
   if (!inventory || inventory.holder) return undefined;
-  await handle.terminate(`moved from task queue ${description.taskQueue} to ${taskQueue}, the claiming operation's`).catch((err: unknown) => {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  });
+  await handle
+    .terminate(`moved from task queue ${description.taskQueue} to ${taskQueue}, the claiming operation's`)
+    .catch((err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    });
   return inventory;
 }
 

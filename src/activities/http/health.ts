@@ -52,13 +52,15 @@ function parseUrl(raw: string): URL {
   } catch {
     throw failure(STEP_FAILURE.InvalidHealthCheck, 'health check url is not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw failure(STEP_FAILURE.InvalidHealthCheck, `health check url must be http or https, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw failure(STEP_FAILURE.InvalidHealthCheck, `health check url must be http or https, not ${url.protocol}`);
   return url;
 }
 
 function expectedStatuses(expect: number | number[] | undefined): number[] {
   const list = expect === undefined ? [200] : Array.isArray(expect) ? expect : [expect];
-  if (list.length === 0 || !list.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) throw failure(STEP_FAILURE.InvalidHealthCheck, 'expectStatus must be HTTP status codes (100-599)');
+  if (list.length === 0 || !list.every((s) => Number.isInteger(s) && s >= 100 && s <= 599))
+    throw failure(STEP_FAILURE.InvalidHealthCheck, 'expectStatus must be HTTP status codes (100-599)');
   return list;
 }
 
@@ -114,13 +116,22 @@ export function createHttpHealthActivities(deps: HttpHealthDeps = {}) {
       const url = parseUrl(input.url);
       const shown = displayUrl(url);
       const expected = expectedStatuses(input.expectStatus);
-      if (!Number.isInteger(input.attempts) || input.attempts < 1) throw failure(STEP_FAILURE.InvalidHealthCheck, 'attempts must be a whole number of at least 1');
+      if (!Number.isInteger(input.attempts) || input.attempts < 1)
+        throw failure(STEP_FAILURE.InvalidHealthCheck, 'attempts must be a whole number of at least 1');
       if (!(input.intervalMs >= 0)) throw failure(STEP_FAILURE.InvalidHealthCheck, 'intervalMs must be zero or more');
       const timeoutMs = input.timeoutMs ?? 5000;
       let last: ProbeResult | undefined;
       for (let attempt = 1; attempt <= input.attempts; attempt++) {
         last = await probe(url, expected, timeoutMs);
-        heartbeat({ url: shown, attempt, attempts: input.attempts, status: last.status, ok: last.ok, ms: last.ms, ...(last.error ? { error: last.error } : {}) });
+        heartbeat({
+          url: shown,
+          attempt,
+          attempts: input.attempts,
+          status: last.status,
+          ok: last.ok,
+          ms: last.ms,
+          ...(last.error ? { error: last.error } : {}),
+        });
         if (last.ok) {
           log.info('healthy', { url: shown, status: last.status, attempts: attempt, ms: last.ms });
           return { status: last.status as number, ms: last.ms, attempts: attempt };
@@ -128,9 +139,13 @@ export function createHttpHealthActivities(deps: HttpHealthDeps = {}) {
         if (attempt < input.attempts) await Context.current().sleep(input.intervalMs);
       }
       const lastWhat = last!.status !== null ? `status ${last!.status}` : last!.error;
-      throw failure(STEP_FAILURE.HealthCheckFailed, `${shown} was not healthy after ${input.attempts} consecutive failed ${input.attempts === 1 ? 'probe' : 'probes'} (expected status ${expected.join(' or ')}); last: ${lastWhat}`, {
-        details: [{ url: shown, attempts: input.attempts, lastStatus: last!.status, lastError: last!.error ?? null }],
-      });
+      throw failure(
+        STEP_FAILURE.HealthCheckFailed,
+        `${shown} was not healthy after ${input.attempts} consecutive failed ${input.attempts === 1 ? 'probe' : 'probes'} (expected status ${expected.join(' or ')}); last: ${lastWhat}`,
+        {
+          details: [{ url: shown, attempts: input.attempts, lastStatus: last!.status, lastError: last!.error ?? null }],
+        },
+      );
     },
   };
 }

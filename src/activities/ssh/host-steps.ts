@@ -6,7 +6,16 @@
 // Secrets (the private key, environment values) never reach heartbeats, logs or failures.
 import { ApplicationFailure, CancelledFailure, Context, heartbeat, log } from '@temporalio/activity';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
-import { connect, describeCommand, commandName, FINGERPRINT, lastLines, SshError, type CommandSpec, type SshConnection } from '../../integrations/ssh';
+import {
+  connect,
+  describeCommand,
+  commandName,
+  FINGERPRINT,
+  lastLines,
+  SshError,
+  type CommandSpec,
+  type SshConnection,
+} from '../../integrations/ssh';
 
 export interface SshActivityDeps {
   /**
@@ -172,7 +181,9 @@ export function toSshFailure(err: unknown, redact: (text: string) => string = (t
     case 'sftp': {
       // SFTP status 2 (no such file) and 3 (permission denied) will not change by retrying.
       const code = (err.cause as { code?: unknown } | undefined)?.code;
-      return code === 2 || code === 3 ? failure(STEP_FAILURE.SftpFailed, message) : failure(STEP_FAILURE.SftpFailed, message, { retryable: true });
+      return code === 2 || code === 3
+        ? failure(STEP_FAILURE.SftpFailed, message)
+        : failure(STEP_FAILURE.SftpFailed, message, { retryable: true });
     }
     default:
       return failure(STEP_FAILURE.SshConnectionFailed, message, { retryable: true });
@@ -190,12 +201,19 @@ export function createSshActivities(deps: SshActivityDeps) {
       return await deps.privateKey(input.key);
     } catch (err) {
       // The loader's message names a key or a file, never the key's content.
-      throw failure(STEP_FAILURE.SshKeyUnavailable, `SSH key ${input.key ?? '(default)'} is not available to this worker: ${(err as Error).message}`);
+      throw failure(
+        STEP_FAILURE.SshKeyUnavailable,
+        `SSH key ${input.key ?? '(default)'} is not available to this worker: ${(err as Error).message}`,
+      );
     }
   }
 
   /** Connects with the host key pinned, runs the body, always closes. */
-  async function withConnection<T>(input: SshHostInput & { fingerprints: string[] }, body: (conn: SshConnection) => Promise<T>, redact?: (text: string) => string): Promise<T> {
+  async function withConnection<T>(
+    input: SshHostInput & { fingerprints: string[] },
+    body: (conn: SshConnection) => Promise<T>,
+    redact?: (text: string) => string,
+  ): Promise<T> {
     const pinned = checkFingerprints(input.fingerprints, 'fingerprints', true)!;
     let conn: SshConnection | undefined;
     try {
@@ -251,7 +269,10 @@ export function createSshActivities(deps: SshActivityDeps) {
           }
           const remaining = deadline - Date.now();
           if (remaining <= 0) {
-            throw failure(STEP_FAILURE.SshUnreachable, `SSH on ${where} did not answer within ${input.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`);
+            throw failure(
+              STEP_FAILURE.SshUnreachable,
+              `SSH on ${where} did not answer within ${input.timeoutMs} ms (${attempt} attempts); last error: ${lastError}`,
+            );
           }
           await ctx.sleep(Math.min(delay, remaining));
           delay = Math.min(backoff.max, delay * 2);
@@ -268,7 +289,11 @@ export function createSshActivities(deps: SshActivityDeps) {
      */
     async runRemoteCommand(input: RunRemoteCommandInput): Promise<RunRemoteCommandResult> {
       if ((input.argv === undefined) === (input.script === undefined)) throw invalid('give either argv or script, not both or neither');
-      if (input.argv !== undefined && (!Array.isArray(input.argv) || input.argv.length === 0 || !input.argv.every((w) => typeof w === 'string'))) throw invalid('argv must be a non-empty list of strings');
+      if (
+        input.argv !== undefined &&
+        (!Array.isArray(input.argv) || input.argv.length === 0 || !input.argv.every((w) => typeof w === 'string'))
+      )
+        throw invalid('argv must be a non-empty list of strings');
       if (input.args !== undefined && input.script === undefined) throw invalid('args go with script; with argv, put them in argv');
       const spec: CommandSpec = input.argv !== undefined ? { argv: input.argv } : { script: input.script!, args: input.args ?? [] };
 
@@ -327,9 +352,16 @@ export function createSshActivities(deps: SshActivityDeps) {
               stderrBytes: result.stderrBytes,
               durationMs: result.durationMs,
             };
-            log.info('remote command finished', { host: where, command: description, exitCode: result.exitCode, signal: result.signal, ms: result.durationMs });
+            log.info('remote command finished', {
+              host: where,
+              command: description,
+              exitCode: result.exitCode,
+              signal: result.signal,
+              ms: result.durationMs,
+            });
             if (result.exitCode === null || !okCodes.includes(result.exitCode)) {
-              const how = result.exitCode === null ? `was killed by ${result.signal ?? 'an unknown signal'}` : `exited with code ${result.exitCode}`;
+              const how =
+                result.exitCode === null ? `was killed by ${result.signal ?? 'an unknown signal'}` : `exited with code ${result.exitCode}`;
               const stderr = outcome.stderrTail.trim().slice(-FAILURE_STDERR_CHARS);
               throw failure(STEP_FAILURE.RemoteCommandFailed, `${name} ${how} on ${where}${stderr ? `: ${stderr}` : ' (no stderr)'}`, {
                 details: [{ ...outcome, exitCode: result.exitCode, signal: result.signal, command: description }],
@@ -348,9 +380,11 @@ export function createSshActivities(deps: SshActivityDeps) {
     async uploadFiles(input: UploadFilesInput): Promise<UploadFilesResult> {
       if (!Array.isArray(input.files)) throw invalid('files must be a list');
       const contents = input.files.map((file, i) => {
-        if (typeof file.path !== 'string' || !file.path.startsWith('/') || file.path.split('/').includes('..')) throw invalid(`files[${i}].path must be an absolute path without ..`);
+        if (typeof file.path !== 'string' || !file.path.startsWith('/') || file.path.split('/').includes('..'))
+          throw invalid(`files[${i}].path must be an absolute path without ..`);
         if (typeof file.content !== 'string') throw invalid(`files[${i}].content must be a string`);
-        if (file.mode !== undefined && (!Number.isInteger(file.mode) || file.mode < 0 || file.mode > 0o7777)) throw invalid(`files[${i}].mode must be permission bits such as 0o644 (420)`);
+        if (file.mode !== undefined && (!Number.isInteger(file.mode) || file.mode < 0 || file.mode > 0o7777))
+          throw invalid(`files[${i}].mode must be permission bits such as 0o644 (420)`);
         return file.encoding === 'base64' ? Buffer.from(file.content, 'base64') : Buffer.from(file.content, 'utf8');
       });
       const where = hostLabel(input);
@@ -380,7 +414,8 @@ export function createSshActivities(deps: SshActivityDeps) {
      * single-quoted, which compose reads literally (no interpolation).
      */
     async writeEnvFile(input: WriteEnvFileInput): Promise<{ path: string; names: string[] }> {
-      if (typeof input.path !== 'string' || !input.path.startsWith('/') || input.path.split('/').includes('..')) throw invalid('path must be an absolute path without ..');
+      if (typeof input.path !== 'string' || !input.path.startsWith('/') || input.path.split('/').includes('..'))
+        throw invalid('path must be an absolute path without ..');
       const entries: [string, string][] = Object.entries(input.values ?? {});
       for (const [name, ref] of Object.entries(input.secrets ?? {})) {
         if (name in (input.values ?? {})) throw invalid(`${name} is both a value and a secret`);
@@ -395,7 +430,8 @@ export function createSshActivities(deps: SshActivityDeps) {
       const redact = redactor(secretValues);
       const lines = entries.map(([name, value]) => {
         if (!ENV_NAME.test(name)) throw invalid(`${name} is not a valid environment variable name`);
-        if (/['\n\r]/.test(value)) throw invalid(`the value of ${name} holds a quote or a line break, which a compose .env file cannot carry literally`);
+        if (/['\n\r]/.test(value))
+          throw invalid(`the value of ${name} holds a quote or a line break, which a compose .env file cannot carry literally`);
         return `${name}='${value}'\n`;
       });
       const dir = input.path.slice(0, input.path.lastIndexOf('/')) || '/';

@@ -19,7 +19,9 @@ export function digitalOceanClientFactory(env: NodeJS.ProcessEnv = process.env):
 
 /** Neither variable (or only the URL) is set: say what to set, for either kind of endpoint. */
 export function missingAccountMessage(env: NodeJS.ProcessEnv): string {
-  const url = env.DIGITALOCEAN_API_URL ? `DIGITALOCEAN_API_URL is ${env.DIGITALOCEAN_API_URL} but no DIGITALOCEAN_TOKEN is set` : 'neither DIGITALOCEAN_TOKEN nor DIGITALOCEAN_API_URL is set';
+  const url = env.DIGITALOCEAN_API_URL
+    ? `DIGITALOCEAN_API_URL is ${env.DIGITALOCEAN_API_URL} but no DIGITALOCEAN_TOKEN is set`
+    : 'neither DIGITALOCEAN_TOKEN nor DIGITALOCEAN_API_URL is set';
   return (
     `${url}: set DIGITALOCEAN_TOKEN to the account's personal access token (DIGITALOCEAN_API_URL defaults to https://api.digitalocean.com); ` +
     'for the local cloud, set DIGITALOCEAN_API_URL to its API URL and DIGITALOCEAN_TOKEN to the token in its folder (.opsflow/localcloud/token), as `opsflow up` does for the worker it starts'

@@ -77,7 +77,8 @@ export class DigitalOceanClient {
   constructor(private readonly account: DigitalOceanAccount) {
     // The token goes with every request: never over plain http to anything but this machine.
     const problem = endpointProblem(account.apiUrl);
-    if (problem) throw new DigitalOceanApiError('validation', `DigitalOcean API URL ${account.apiUrl}: ${problem}`, undefined, undefined, undefined);
+    if (problem)
+      throw new DigitalOceanApiError('validation', `DigitalOcean API URL ${account.apiUrl}: ${problem}`, undefined, undefined, undefined);
     this.baseUrl = `${account.apiUrl.replace(/\/+$/, '')}/v2`;
     this.pacer = account.requestBudget ? new RequestPacer(account.requestBudget) : undefined;
   }
@@ -127,7 +128,11 @@ export class DigitalOceanClient {
   }
 
   /** A raw API request, for endpoints digitalocean-js lacks. */
-  request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, options: { body?: unknown; params?: Record<string, string | number> } = {}): Promise<T> {
+  request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    options: { body?: unknown; params?: Record<string, string | number> } = {},
+  ): Promise<T> {
     return this.call(`${method} ${path}`, async () => {
       const response = await sharedAxios.request<T>({ method, url: path, data: options.body, params: options.params });
       return response.data;
@@ -138,7 +143,9 @@ export class DigitalOceanClient {
   async listAll<T>(path: string, key: string, params: Record<string, string | number> = {}, perPage = 200): Promise<T[]> {
     const items: T[] = [];
     for (let page = 1; ; page++) {
-      const body = await this.request<Record<string, unknown> & { links?: { pages?: { next?: string } } }>('GET', path, { params: { ...params, per_page: perPage, page } });
+      const body = await this.request<Record<string, unknown> & { links?: { pages?: { next?: string } } }>('GET', path, {
+        params: { ...params, per_page: perPage, page },
+      });
       items.push(...((body[key] as T[] | undefined) ?? []));
       if (!body.links?.pages?.next) return items;
     }
@@ -176,7 +183,11 @@ export class DigitalOceanClient {
 /** The account from the environment: DIGITALOCEAN_TOKEN and DIGITALOCEAN_API_URL. */
 export function accountFromEnv(env: NodeJS.ProcessEnv = process.env): DigitalOceanAccount | undefined {
   if (!env.DIGITALOCEAN_TOKEN) return undefined;
-  return { token: env.DIGITALOCEAN_TOKEN, apiUrl: env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com', requestBudget: requestBudgetFromEnv(env) };
+  return {
+    token: env.DIGITALOCEAN_TOKEN,
+    apiUrl: env.DIGITALOCEAN_API_URL ?? 'https://api.digitalocean.com',
+    requestBudget: requestBudgetFromEnv(env),
+  };
 }
 
 /**
@@ -191,6 +202,7 @@ function requestsPerMinuteFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env.DIGITALOCEAN_REQUESTS_PER_MINUTE?.trim();
   if (!raw) return 250;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 250) throw new Error(`DIGITALOCEAN_REQUESTS_PER_MINUTE must be a whole number from 1 to 250, not ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < 1 || value > 250)
+    throw new Error(`DIGITALOCEAN_REQUESTS_PER_MINUTE must be a whole number from 1 to 250, not ${JSON.stringify(raw)}`);
   return value;
 }

@@ -79,7 +79,13 @@ export function classify(err: AxiosError, what: string): DigitalOceanApiError {
   const axiosError = err as AxiosError<ErrorBody>;
   const response = axiosError.response;
   if (!response) {
-    return new DigitalOceanApiError('network', `${what}: no response from the DigitalOcean API (${axiosError.code ?? axiosError.message})`, undefined, undefined, undefined);
+    return new DigitalOceanApiError(
+      'network',
+      `${what}: no response from the DigitalOcean API (${axiosError.code ?? axiosError.message})`,
+      undefined,
+      undefined,
+      undefined,
+    );
   }
   const body: ErrorBody = typeof response.data === 'object' && response.data !== null ? response.data : {};
   const kind = kindOf(response.status, body);

@@ -32,7 +32,8 @@ function queryUrl(address: string, query: string, options: QueryOptions): URL {
 }
 
 function sampleValue(pair: unknown, where: string): number {
-  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[1] !== 'string') throw new PrometheusResponseError(`${where}: a sample is not [time, "value"]`);
+  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[1] !== 'string')
+    throw new PrometheusResponseError(`${where}: a sample is not [time, "value"]`);
   return Number(pair[1]); // "NaN", "+Inf" and "-Inf" read as Number does
 }
 
@@ -46,7 +47,8 @@ export async function queryPrometheus(address: string, query: string, options: Q
     text = await response.text();
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new PrometheusTimeoutError(`${where} did not answer within ${options.timeoutMs} ms`);
+    if (e.name === 'TimeoutError' || e.name === 'AbortError')
+      throw new PrometheusTimeoutError(`${where} did not answer within ${options.timeoutMs} ms`);
     throw new PrometheusUnreachableError(`${where} is unreachable: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
   }
   if (text.length > MAX_BODY_BYTES) throw new PrometheusResponseError(`${where} answered more than ${MAX_BODY_BYTES} bytes`);
@@ -54,17 +56,29 @@ export async function queryPrometheus(address: string, query: string, options: Q
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
-    throw new PrometheusResponseError(`${where} answered HTTP ${response.status} with something other than JSON (is the address the Prometheus API?): ${text.slice(0, 120)}`);
+    throw new PrometheusResponseError(
+      `${where} answered HTTP ${response.status} with something other than JSON (is the address the Prometheus API?): ${text.slice(0, 120)}`,
+    );
   }
-  if (body.status === 'error') throw new PrometheusQueryError(String(body.errorType ?? 'unknown'), `${where} refused the query (${String(body.errorType)}): ${String(body.error)}`);
-  if (body.status !== 'success' || !body.data) throw new PrometheusResponseError(`${where} answered HTTP ${response.status} without status "success"`);
+  if (body.status === 'error')
+    throw new PrometheusQueryError(
+      String(body.errorType ?? 'unknown'),
+      `${where} refused the query (${String(body.errorType)}): ${String(body.error)}`,
+    );
+  if (body.status !== 'success' || !body.data)
+    throw new PrometheusResponseError(`${where} answered HTTP ${response.status} without status "success"`);
   const { resultType, result } = body.data;
   if (resultType === 'scalar') return { resultType, samples: [{ labels: {}, value: sampleValue(result, where) }] };
   if (resultType === 'vector' && Array.isArray(result)) {
     return {
       resultType,
-      samples: result.map((series: { metric?: Record<string, string>; value?: unknown }) => ({ labels: series?.metric ?? {}, value: sampleValue(series?.value, where) })),
+      samples: result.map((series: { metric?: Record<string, string>; value?: unknown }) => ({
+        labels: series?.metric ?? {},
+        value: sampleValue(series?.value, where),
+      })),
     };
   }
-  throw new PrometheusResponseError(`${where} answered a ${String(resultType)} result; opsflow judges instant vectors and scalars (wrap a range query in an aggregation)`);
+  throw new PrometheusResponseError(
+    `${where} answered a ${String(resultType)} result; opsflow judges instant vectors and scalars (wrap a range query in an aggregation)`,
+  );
 }

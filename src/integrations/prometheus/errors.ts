@@ -16,7 +16,10 @@ export class PrometheusTimeoutError extends PrometheusError {}
 
 /** Prometheus answered `status: error` (a bad query, an execution timeout): its errorType and message. */
 export class PrometheusQueryError extends PrometheusError {
-  constructor(readonly errorType: string, message: string) {
+  constructor(
+    readonly errorType: string,
+    message: string,
+  ) {
     super(message);
   }
 }

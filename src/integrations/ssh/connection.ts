@@ -68,7 +68,10 @@ export class SshConnection {
   }
 
   /** Runs a command whose stdout the caller streams; nothing is buffered beyond SSH's window. */
-  execStream(command: readonly string[] | CommandSpec, options?: Omit<ExecOptions, 'onOutput'> & { onStderr?: (chunk: Buffer) => void }): Promise<ExecStream> {
+  execStream(
+    command: readonly string[] | CommandSpec,
+    options?: Omit<ExecOptions, 'onOutput'> & { onStderr?: (chunk: Buffer) => void },
+  ): Promise<ExecStream> {
     const spec: CommandSpec = Array.isArray(command) ? { argv: command as readonly string[] } : (command as CommandSpec);
     return execStream(this.endpoint(), spec, options);
   }
@@ -78,7 +81,15 @@ export class SshConnection {
       this.client.sftp((err, sftp) => {
         if (err) {
           this.sftpSession = undefined;
-          reject(new SshError(this.closed ? 'disconnected' : 'channel', `${this.host}:${this.port} refused the sftp subsystem: ${err.message}`, this.host, this.port, { cause: err }));
+          reject(
+            new SshError(
+              this.closed ? 'disconnected' : 'channel',
+              `${this.host}:${this.port} refused the sftp subsystem: ${err.message}`,
+              this.host,
+              this.port,
+              { cause: err },
+            ),
+          );
         } else {
           sftp.on('close', () => (this.sftpSession = undefined));
           resolve(sftp);
@@ -146,7 +157,9 @@ export function connect(target: SshTarget, options: ConnectOptions = {}): Promis
       resolve(new SshConnection(client, host, port, presented as string));
     });
     client.on('error', (err: Error & { level?: string; code?: string | number }) => fail(mismatch ?? classifyClientError(err, host, port)));
-    client.on('close', () => fail(mismatch ?? new SshError('connect', `${host}:${port} closed the connection during the SSH handshake`, host, port)));
+    client.on('close', () =>
+      fail(mismatch ?? new SshError('connect', `${host}:${port} closed the connection during the SSH handshake`, host, port)),
+    );
 
     try {
       client.connect({

@@ -37,8 +37,18 @@ export class SshError extends Error {
 }
 
 export class HostKeyMismatchError extends SshError {
-  constructor(host: string, port: number, readonly presented: string, readonly expected: readonly string[]) {
-    super('host-key', `host key of ${host}:${port} is ${presented}, which is not the pinned ${expected.length === 1 ? 'fingerprint' : 'fingerprints'} ${expected.join(', ')}; refusing to connect (the host was replaced, or someone is in the middle)`, host, port);
+  constructor(
+    host: string,
+    port: number,
+    readonly presented: string,
+    readonly expected: readonly string[],
+  ) {
+    super(
+      'host-key',
+      `host key of ${host}:${port} is ${presented}, which is not the pinned ${expected.length === 1 ? 'fingerprint' : 'fingerprints'} ${expected.join(', ')}; refusing to connect (the host was replaced, or someone is in the middle)`,
+      host,
+      port,
+    );
     this.name = 'HostKeyMismatchError';
   }
 }
@@ -48,9 +58,13 @@ export function classifyClientError(err: Error & { level?: string; code?: string
   if (err instanceof SshError) return err;
   const where = `${host}:${port}`;
   const level = err.level ?? '';
-  if (level === 'client-authentication') return new SshError('authentication', `${where} refused the SSH key (${err.message})`, host, port, { cause: err });
-  if (level === 'client-timeout') return new SshError('handshake-timeout', `no SSH handshake from ${where} in time`, host, port, { cause: err });
-  if (level === 'client-socket' || typeof err.code === 'string') return new SshError('connect', `cannot reach ${where}: ${err.code ?? err.message}`, host, port, { cause: err });
-  if (/parse privateKey|privateKey value|Unsupported key format|Encrypted private (OpenSSH )?key detected/i.test(err.message)) return new SshError('invalid', `the SSH private key for ${where} cannot be used: ${err.message.replace(/:.*$/s, '')}`, host, port);
+  if (level === 'client-authentication')
+    return new SshError('authentication', `${where} refused the SSH key (${err.message})`, host, port, { cause: err });
+  if (level === 'client-timeout')
+    return new SshError('handshake-timeout', `no SSH handshake from ${where} in time`, host, port, { cause: err });
+  if (level === 'client-socket' || typeof err.code === 'string')
+    return new SshError('connect', `cannot reach ${where}: ${err.code ?? err.message}`, host, port, { cause: err });
+  if (/parse privateKey|privateKey value|Unsupported key format|Encrypted private (OpenSSH )?key detected/i.test(err.message))
+    return new SshError('invalid', `the SSH private key for ${where} cannot be used: ${err.message.replace(/:.*$/s, '')}`, host, port);
   return new SshError('connect', `SSH connection to ${where} failed: ${err.message}`, host, port, { cause: err });
 }

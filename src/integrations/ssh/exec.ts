@@ -74,7 +74,15 @@ function openExec(endpoint: Endpoint, commandLine: string): Promise<{ channel: C
     try {
       endpoint.client.exec(commandLine, (err, channel) => {
         if (err) {
-          reject(new SshError(endpoint.isClosed() ? 'disconnected' : 'channel', `${endpoint.host}:${endpoint.port} refused to run a command: ${err.message}`, endpoint.host, endpoint.port, { cause: err }));
+          reject(
+            new SshError(
+              endpoint.isClosed() ? 'disconnected' : 'channel',
+              `${endpoint.host}:${endpoint.port} refused to run a command: ${err.message}`,
+              endpoint.host,
+              endpoint.port,
+              { cause: err },
+            ),
+          );
           return;
         }
         let exit: ExitStatus | undefined;
@@ -85,7 +93,15 @@ function openExec(endpoint: Endpoint, commandLine: string): Promise<{ channel: C
         resolve({ channel, exitStatus: () => exit });
       });
     } catch (err) {
-      reject(new SshError('disconnected', `no connection to ${endpoint.host}:${endpoint.port}: ${(err as Error).message}`, endpoint.host, endpoint.port, { cause: err }));
+      reject(
+        new SshError(
+          'disconnected',
+          `no connection to ${endpoint.host}:${endpoint.port}: ${(err as Error).message}`,
+          endpoint.host,
+          endpoint.port,
+          { cause: err },
+        ),
+      );
     }
   });
 }
@@ -96,7 +112,10 @@ function openExec(endpoint: Endpoint, commandLine: string): Promise<{ channel: C
  * so it is sent through the protocol object directly in that state.
  */
 function sendSignal(channel: ClientChannel, name: string): void {
-  const internal = channel as unknown as { outgoing?: { state?: string; id?: number }; _client?: { _protocol?: { signal?: (id: number, name: string) => void } } };
+  const internal = channel as unknown as {
+    outgoing?: { state?: string; id?: number };
+    _client?: { _protocol?: { signal?: (id: number, name: string) => void } };
+  };
   const state = internal.outgoing?.state;
   const protocol = internal._client?._protocol;
   if ((state === 'open' || state === 'eof') && typeof internal.outgoing?.id === 'number' && typeof protocol?.signal === 'function') {
@@ -197,13 +216,25 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
       });
     };
     abort = stop;
-    const onAbort = () => stop(new SshError('aborted', `command on ${host}:${port} aborted; it was stopped`, host, port, { cause: options.signal?.reason }));
+    const onAbort = () =>
+      stop(new SshError('aborted', `command on ${host}:${port} aborted; it was stopped`, host, port, { cause: options.signal?.reason }));
     const cleanup = () => {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
     };
     if (options.timeoutMs !== undefined) {
-      timer = setTimeout(() => stop(new SshError('command-timeout', `command on ${host}:${port} ran longer than ${options.timeoutMs} ms; it was stopped`, host, port)), options.timeoutMs);
+      timer = setTimeout(
+        () =>
+          stop(
+            new SshError(
+              'command-timeout',
+              `command on ${host}:${port} ran longer than ${options.timeoutMs} ms; it was stopped`,
+              host,
+              port,
+            ),
+          ),
+        options.timeoutMs,
+      );
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // Aborted while the channel was being opened: the event has already fired.
@@ -217,7 +248,16 @@ async function start(endpoint: Endpoint, spec: CommandSpec, options: ExecOptions
       if (stopped) return;
       if (!exit) {
         const lost = endpoint.isClosed();
-        reject(new SshError(lost ? 'disconnected' : 'channel', lost ? `connection to ${host}:${port} was lost while a command ran` : `${host}:${port} closed the command's channel without an exit status`, host, port));
+        reject(
+          new SshError(
+            lost ? 'disconnected' : 'channel',
+            lost
+              ? `connection to ${host}:${port} was lost while a command ran`
+              : `${host}:${port} closed the command's channel without an exit status`,
+            host,
+            port,
+          ),
+        );
         return;
       }
       resolve({
@@ -249,8 +289,17 @@ export async function exec(endpoint: Endpoint, spec: CommandSpec, options: ExecO
  * Runs a command whose stdout is the caller's to read (a dump piped into an upload): nothing of
  * stdout is kept here, and the host's command waits while the caller does not read.
  */
-export async function execStream(endpoint: Endpoint, spec: CommandSpec, options: Omit<ExecOptions, 'onOutput'> & { onStderr?: (chunk: Buffer) => void } = {}): Promise<ExecStream> {
-  const { channel, result, stdoutCount, stop } = await start(endpoint, spec, { ...options, onOutput: options.onStderr && ((chunk) => options.onStderr!(chunk)) }, undefined);
+export async function execStream(
+  endpoint: Endpoint,
+  spec: CommandSpec,
+  options: Omit<ExecOptions, 'onOutput'> & { onStderr?: (chunk: Buffer) => void } = {},
+): Promise<ExecStream> {
+  const { channel, result, stdoutCount, stop } = await start(
+    endpoint,
+    spec,
+    { ...options, onOutput: options.onStderr && ((chunk) => options.onStderr!(chunk)) },
+    undefined,
+  );
   let ended = false;
   const stdout = new Readable({
     highWaterMark: 64 * 1024,
@@ -273,7 +322,14 @@ export async function execStream(endpoint: Endpoint, spec: CommandSpec, options:
     // Drain what is left so the channel can close: `done` then settles, with the exit status if
     // the command had already finished, else with the stop below.
     channel.resume();
-    stop(new SshError('aborted', `the reader of a command's output on ${endpoint.host}:${endpoint.port} went away; the command was stopped`, endpoint.host, endpoint.port));
+    stop(
+      new SshError(
+        'aborted',
+        `the reader of a command's output on ${endpoint.host}:${endpoint.port} went away; the command was stopped`,
+        endpoint.host,
+        endpoint.port,
+      ),
+    );
   });
   // A stopped or lost command ends the stream: with the same error as `done` when someone listens
   // for errors on it, else without one (an unheard 'error' would crash the process).

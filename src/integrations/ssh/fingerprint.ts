@@ -10,8 +10,12 @@ export function sha256Fingerprint(publicKeyBlob: Buffer): string {
 
 /** Accepts `SHA256:...` as given, also without the prefix or with base64 padding. */
 export function normalizeFingerprint(fingerprint: string): string {
-  const bare = fingerprint.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
+  const bare = fingerprint
+    .trim()
+    .replace(/^SHA256:/i, '')
+    .replace(/=+$/, '');
   const normal = `SHA256:${bare}`;
-  if (!FINGERPRINT.test(normal)) throw new Error(`${JSON.stringify(fingerprint)} is not an OpenSSH SHA256 host key fingerprint (SHA256:<43 base64 characters>)`);
+  if (!FINGERPRINT.test(normal))
+    throw new Error(`${JSON.stringify(fingerprint)} is not an OpenSSH SHA256 host key fingerprint (SHA256:<43 base64 characters>)`);
   return normal;
 }

@@ -25,7 +25,10 @@ export function knownHostsName(host: string, port: number): string {
 
 /** OpenSSH's pattern matching: `*` any run of characters, `?` any one, everything else literal. */
 function globMatches(pattern: string, text: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 's').test(text);
 }
 
@@ -96,7 +99,8 @@ export async function readKnownHosts(file: string, host: string, port: number): 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { fingerprints: [], revoked: [], certificateAuthorities: 0, fileExists: false };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { fingerprints: [], revoked: [], certificateAuthorities: 0, fileExists: false };
     throw err;
   }
   return { ...lookupKnownHosts(text, host, port), fileExists: true };

@@ -20,9 +20,14 @@ const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
  * A short human description of a command for logs, heartbeats and failure messages: words as a
  * shell would show them, environment values never shown (they may be secrets), long commands cut.
  */
-export function describeCommand(command: { argv?: readonly string[]; script?: string; label?: string; env?: Record<string, string> }, maxLength = 200): string {
+export function describeCommand(
+  command: { argv?: readonly string[]; script?: string; label?: string; env?: Record<string, string> },
+  maxLength = 200,
+): string {
   const env = Object.keys(command.env ?? {}).map((name) => `${name}=[redacted]`);
-  const words = command.argv ? command.argv.map((w) => (SAFE_WORD.test(w) ? w : quoteArg(w).replace(/\n/g, '\\n'))) : [`bash -s (${command.label ?? 'script'})`];
+  const words = command.argv
+    ? command.argv.map((w) => (SAFE_WORD.test(w) ? w : quoteArg(w).replace(/\n/g, '\\n')))
+    : [`bash -s (${command.label ?? 'script'})`];
   const text = [...env, ...words].join(' ');
   return text.length > maxLength ? text.slice(0, maxLength - 1) + '…' : text;
 }

@@ -15,7 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { quoteArg, quoteArgv } from './quote';
 
-const STOP_GROUP = 'kill -TERM -- -"$job" 2>/dev/null; if [ -z "$killer" ]; then ( sleep 10; kill -KILL -- -"$job" ) </dev/null >/dev/null 2>&1 4>&- & killer=$!; fi';
+const STOP_GROUP =
+  'kill -TERM -- -"$job" 2>/dev/null; if [ -z "$killer" ]; then ( sleep 10; kill -KILL -- -"$job" ) </dev/null >/dev/null 2>&1 4>&- & killer=$!; fi';
 
 export const SUPERVISOR = [
   'n=$1; shift',
@@ -40,8 +41,7 @@ export const SUPERVISOR = [
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export type CommandSpec =
-  | { argv: readonly string[]; script?: undefined; args?: undefined }
-  | { script: string; args?: readonly string[]; argv?: undefined };
+  { argv: readonly string[]; script?: undefined; args?: undefined } | { script: string; args?: readonly string[]; argv?: undefined };
 
 export interface RemoteCommand {
   /** The command line sent in the exec request. */
@@ -56,7 +56,12 @@ export interface RemoteCommand {
  * Builds the exec request for a command. `supervise: false` sends the bare quoted argv (for hosts
  * without bash): no environment, no script, and cancellation relies on sshd's signal support alone.
  */
-export function buildRemoteCommand(spec: CommandSpec, env: Record<string, string> = {}, supervise = true, token = randomBytes(9).toString('hex')): RemoteCommand {
+export function buildRemoteCommand(
+  spec: CommandSpec,
+  env: Record<string, string> = {},
+  supervise = true,
+  token = randomBytes(9).toString('hex'),
+): RemoteCommand {
   if (!/^[0-9a-f]{8,}$/.test(token)) throw new Error('the supervisor token must be lowercase hex');
   const entries = Object.entries(env);
   for (const [name, value] of entries) {

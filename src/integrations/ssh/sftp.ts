@@ -26,10 +26,17 @@ interface Where {
 
 function sftpError(where: Where, operation: string, remotePath: string, err: unknown): SshError {
   const message = err instanceof Error ? err.message : String(err);
-  return new SshError('sftp', `sftp ${operation} ${remotePath} on ${where.host}:${where.port}: ${message}`, where.host, where.port, { cause: err });
+  return new SshError('sftp', `sftp ${operation} ${remotePath} on ${where.host}:${where.port}: ${message}`, where.host, where.port, {
+    cause: err,
+  });
 }
 
-function call<T>(where: Where, operation: string, remotePath: string, run: (cb: (err: Error | undefined | null, value?: T) => void) => void): Promise<T> {
+function call<T>(
+  where: Where,
+  operation: string,
+  remotePath: string,
+  run: (cb: (err: Error | undefined | null, value?: T) => void) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     try {
       run((err, value) => (err ? reject(sftpError(where, operation, remotePath, err)) : resolve(value as T)));
@@ -55,10 +62,20 @@ async function* chunksOf(content: Buffer | string | Readable): AsyncGenerator<Bu
   }
 }
 
-export async function putFile(sftp: SFTPWrapper, where: Where, remotePath: string, content: Buffer | string | Readable, options: PutFileOptions = {}): Promise<{ bytes: number }> {
-  if (!remotePath.startsWith('/')) throw new SshError('invalid', `remote path ${JSON.stringify(remotePath)} must be absolute`, where.host, where.port);
+export async function putFile(
+  sftp: SFTPWrapper,
+  where: Where,
+  remotePath: string,
+  content: Buffer | string | Readable,
+  options: PutFileOptions = {},
+): Promise<{ bytes: number }> {
+  if (!remotePath.startsWith('/'))
+    throw new SshError('invalid', `remote path ${JSON.stringify(remotePath)} must be absolute`, where.host, where.port);
   const mode = options.mode ?? 0o644;
-  const temp = path.posix.join(path.posix.dirname(remotePath), `.${path.posix.basename(remotePath)}.opsflow-${randomBytes(6).toString('hex')}`);
+  const temp = path.posix.join(
+    path.posix.dirname(remotePath),
+    `.${path.posix.basename(remotePath)}.opsflow-${randomBytes(6).toString('hex')}`,
+  );
   const handle = await call<Buffer>(where, 'open', temp, (cb) => sftp.open(temp, 'w', { mode: 0o600 }, cb));
   let bytes = 0;
   let open = true;
@@ -95,14 +112,22 @@ async function rename(sftp: SFTPWrapper, where: Where, from: string, to: string)
 export async function getFile(sftp: SFTPWrapper, where: Where, remotePath: string, options: GetFileOptions = {}): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const stats = await call<Stats>(where, 'stat', remotePath, (cb) => sftp.stat(remotePath, cb));
-  if (!stats.isFile()) throw new SshError('sftp', `sftp get ${remotePath} on ${where.host}:${where.port}: not a regular file`, where.host, where.port);
-  if (stats.size > maxBytes) throw new SshError('sftp', `sftp get ${remotePath} on ${where.host}:${where.port}: ${stats.size} bytes is more than the ${maxBytes} allowed`, where.host, where.port);
+  if (!stats.isFile())
+    throw new SshError('sftp', `sftp get ${remotePath} on ${where.host}:${where.port}: not a regular file`, where.host, where.port);
+  if (stats.size > maxBytes)
+    throw new SshError(
+      'sftp',
+      `sftp get ${remotePath} on ${where.host}:${where.port}: ${stats.size} bytes is more than the ${maxBytes} allowed`,
+      where.host,
+      where.port,
+    );
   return call<Buffer>(where, 'read', remotePath, (cb) => sftp.readFile(remotePath, cb));
 }
 
 /** Creates the directory and any missing parents; existing directories are fine, other files are not. */
 export async function mkdirp(sftp: SFTPWrapper, where: Where, remotePath: string, options: { mode?: number } = {}): Promise<void> {
-  if (!remotePath.startsWith('/')) throw new SshError('invalid', `remote path ${JSON.stringify(remotePath)} must be absolute`, where.host, where.port);
+  if (!remotePath.startsWith('/'))
+    throw new SshError('invalid', `remote path ${JSON.stringify(remotePath)} must be absolute`, where.host, where.port);
   const parts = path.posix.normalize(remotePath).split('/').filter(Boolean);
   let current = '';
   for (const part of parts) {
@@ -112,7 +137,13 @@ export async function mkdirp(sftp: SFTPWrapper, where: Where, remotePath: string
       throw err;
     });
     if (stats) {
-      if (!stats.isDirectory()) throw new SshError('sftp', `sftp mkdir ${remotePath} on ${where.host}:${where.port}: ${current} exists and is not a directory`, where.host, where.port);
+      if (!stats.isDirectory())
+        throw new SshError(
+          'sftp',
+          `sftp mkdir ${remotePath} on ${where.host}:${where.port}: ${current} exists and is not a directory`,
+          where.host,
+          where.port,
+        );
       continue;
     }
     const dir = current;

@@ -22,7 +22,9 @@ export interface Condition {
 
 export class ConditionSyntaxError extends Error {
   constructor(text: string, problem: string) {
-    super(`${JSON.stringify(text)} is not a condition opsflow reads: ${problem}; write comparisons such as "result < 0.05" or "result[0] <= 0.3", joined by && or ||`);
+    super(
+      `${JSON.stringify(text)} is not a condition opsflow reads: ${problem}; write comparisons such as "result < 0.05" or "result[0] <= 0.3", joined by && or ||`,
+    );
     this.name = 'ConditionSyntaxError';
   }
 }
@@ -57,12 +59,18 @@ export class ConditionInputError extends Error {
 
 function compare(left: number, op: Comparator, right: number): boolean {
   switch (op) {
-    case '<': return left < right;
-    case '<=': return left <= right;
-    case '>': return left > right;
-    case '>=': return left >= right;
-    case '==': return left === right;
-    case '!=': return left !== right;
+    case '<':
+      return left < right;
+    case '<=':
+      return left <= right;
+    case '>':
+      return left > right;
+    case '>=':
+      return left >= right;
+    case '==':
+      return left === right;
+    case '!=':
+      return left !== right;
   }
 }
 
@@ -71,11 +79,17 @@ export function conditionHolds(condition: Condition, values: readonly number[]):
   const results = condition.comparisons.map((c) => {
     let value: number | undefined;
     if (c.index === undefined) {
-      if (values.length !== 1) throw new ConditionInputError(`${JSON.stringify(condition.text)} reads "result", but the query returned ${values.length} series; name one as result[0]`);
+      if (values.length !== 1)
+        throw new ConditionInputError(
+          `${JSON.stringify(condition.text)} reads "result", but the query returned ${values.length} series; name one as result[0]`,
+        );
       value = values[0];
     } else {
       value = values[c.index];
-      if (value === undefined) throw new ConditionInputError(`${JSON.stringify(condition.text)} reads result[${c.index}], but the query returned ${values.length} series`);
+      if (value === undefined)
+        throw new ConditionInputError(
+          `${JSON.stringify(condition.text)} reads result[${c.index}], but the query returned ${values.length} series`,
+        );
     }
     return compare(value!, c.op, c.value);
   });

@@ -36,7 +36,11 @@ export interface ComparisonRule {
 const show = (values: readonly number[]) => (values.length === 1 ? String(values[0]) : `[${values.join(', ')}]`);
 
 function noData(policy: NoDataPolicy, what: string): Measurement {
-  return { phase: policy === 'fail' ? 'failed' : 'inconclusive', values: [], message: `${what} returned no data (no series, or NaN: no traffic?)` };
+  return {
+    phase: policy === 'fail' ? 'failed' : 'inconclusive',
+    values: [],
+    message: `${what} returned no data (no series, or NaN: no traffic?)`,
+  };
 }
 
 const hasNoData = (values: readonly number[]) => values.length === 0 || values.some((v) => Number.isNaN(v));
@@ -50,13 +54,21 @@ export function judgeMeasurement(rule: ConditionRule, observation: Observation):
   const { values } = observation;
   if (hasNoData(values)) return noData(rule.noData, 'the query');
   try {
-    if (rule.failureCondition && conditionHolds(rule.failureCondition, values)) return { phase: 'failed', values, message: `${show(values)} meets the failure condition ${rule.failureCondition.text}` };
+    if (rule.failureCondition && conditionHolds(rule.failureCondition, values))
+      return { phase: 'failed', values, message: `${show(values)} meets the failure condition ${rule.failureCondition.text}` };
     if (rule.successCondition) {
-      if (conditionHolds(rule.successCondition, values)) return { phase: 'successful', values, message: `${show(values)} meets ${rule.successCondition.text}` };
-      if (rule.failureCondition) return { phase: 'inconclusive', values, message: `${show(values)} meets neither ${rule.successCondition.text} nor ${rule.failureCondition.text}` };
+      if (conditionHolds(rule.successCondition, values))
+        return { phase: 'successful', values, message: `${show(values)} meets ${rule.successCondition.text}` };
+      if (rule.failureCondition)
+        return {
+          phase: 'inconclusive',
+          values,
+          message: `${show(values)} meets neither ${rule.successCondition.text} nor ${rule.failureCondition.text}`,
+        };
       return { phase: 'failed', values, message: `${show(values)} does not meet ${rule.successCondition.text}` };
     }
-    if (rule.failureCondition) return { phase: 'successful', values, message: `${show(values)} does not meet the failure condition ${rule.failureCondition.text}` };
+    if (rule.failureCondition)
+      return { phase: 'successful', values, message: `${show(values)} does not meet the failure condition ${rule.failureCondition.text}` };
   } catch (err) {
     if (err instanceof ConditionInputError) return { phase: 'error', values, message: err.message };
     throw err;
@@ -74,8 +86,16 @@ export function judgeComparison(rule: ComparisonRule, canary: Observation, stabl
   if ('error' in stable) return { phase: 'error', values: [], message: `stable query: ${stable.error}` };
   if (hasNoData(canary.values)) return noData(rule.noData, 'the canary query');
   if (hasNoData(stable.values)) return noData(rule.noData, 'the stable query');
-  for (const [side, obs] of [['canary', canary], ['stable', stable]] as const) {
-    if (obs.values.length !== 1) return { phase: 'error', values: [], message: `the ${side} query returned ${obs.values.length} series; a comparison needs exactly one (aggregate it, e.g. sum(...))` };
+  for (const [side, obs] of [
+    ['canary', canary],
+    ['stable', stable],
+  ] as const) {
+    if (obs.values.length !== 1)
+      return {
+        phase: 'error',
+        values: [],
+        message: `the ${side} query returned ${obs.values.length} series; a comparison needs exactly one (aggregate it, e.g. sum(...))`,
+      };
   }
   const c = canary.values[0]!;
   const s = stable.values[0]!;
@@ -83,6 +103,11 @@ export function judgeComparison(rule: ComparisonRule, canary: Observation, stabl
   const worseBy = rule.better === 'lower' ? c - s : s - c;
   const marginText = 'relative' in rule.margin ? `${rule.margin.relative * 100}% of stable` : `${rule.margin.absolute}`;
   const values = [c, s];
-  if (worseBy > allowance) return { phase: 'failed', values, message: `canary ${c} is worse than stable ${s} by ${Number(worseBy.toPrecision(6))}, more than the margin (${marginText})` };
+  if (worseBy > allowance)
+    return {
+      phase: 'failed',
+      values,
+      message: `canary ${c} is worse than stable ${s} by ${Number(worseBy.toPrecision(6))}, more than the margin (${marginText})`,
+    };
   return { phase: 'successful', values, message: `canary ${c} is within the margin (${marginText}) of stable ${s}` };
 }

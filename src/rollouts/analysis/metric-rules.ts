@@ -7,7 +7,9 @@ import type { CountingLimits } from './verdict';
 
 export interface MetricPlan {
   name: string;
-  rule: { kind: 'condition'; query: string; rule: ConditionRule } | { kind: 'comparison'; canary: string; stable: string; rule: ComparisonRule };
+  rule:
+    | { kind: 'condition'; query: string; rule: ConditionRule }
+    | { kind: 'comparison'; canary: string; stable: string; rule: ComparisonRule };
   limits: CountingLimits;
   initialDelayMs: number;
   /** Time between measurements (0: measured once). */
@@ -19,10 +21,26 @@ export function metricPlan(metric: AnalysisMetric): MetricPlan {
   const intervalMs = metric.interval ? durationMs(metric.interval) : 0;
   // Argo: no interval means one measurement; an interval without count measures until stopped.
   const count = metric.count ?? (intervalMs ? undefined : 1);
-  const limits: CountingLimits = { failureLimit: metric.failureLimit, inconclusiveLimit: metric.inconclusiveLimit, consecutiveErrorLimit: metric.consecutiveErrorLimit };
+  const limits: CountingLimits = {
+    failureLimit: metric.failureLimit,
+    inconclusiveLimit: metric.inconclusiveLimit,
+    consecutiveErrorLimit: metric.consecutiveErrorLimit,
+  };
   if (count !== undefined) limits.count = count;
   const rule: MetricPlan['rule'] = metric.compare
-    ? { kind: 'comparison', canary: metric.compare.canary, stable: metric.compare.stable, rule: { better: metric.compare.better, margin: metric.compare.margin.relative !== undefined ? { relative: metric.compare.margin.relative } : { absolute: metric.compare.margin.absolute! }, noData: metric.noData } }
+    ? {
+        kind: 'comparison',
+        canary: metric.compare.canary,
+        stable: metric.compare.stable,
+        rule: {
+          better: metric.compare.better,
+          margin:
+            metric.compare.margin.relative !== undefined
+              ? { relative: metric.compare.margin.relative }
+              : { absolute: metric.compare.margin.absolute! },
+          noData: metric.noData,
+        },
+      }
     : {
         kind: 'condition',
         query: metric.query!,
@@ -32,7 +50,14 @@ export function metricPlan(metric: AnalysisMetric): MetricPlan {
           ...(metric.failureCondition ? { failureCondition: parseCondition(metric.failureCondition) } : {}),
         },
       };
-  return { name: metric.name, rule, limits, initialDelayMs: durationMs(metric.initialDelay), intervalMs, timeoutMs: durationMs(metric.timeout) };
+  return {
+    name: metric.name,
+    rule,
+    limits,
+    initialDelayMs: durationMs(metric.initialDelay),
+    intervalMs,
+    timeoutMs: durationMs(metric.timeout),
+  };
 }
 
 /** What the rollout itself knows and every analysis may use (BUILT_IN_ARGS in the spec). */
@@ -46,7 +71,11 @@ export interface BuiltInArgs {
  * The args a template's queries are rendered with: the template's defaults, then what the step's
  * reference gives, then the rollout's own (built in last, so a reference cannot fake a version).
  */
-export function analysisArgs(template: AnalysisTemplate, given: Readonly<Record<string, string>>, builtIn: BuiltInArgs): Record<string, string> {
+export function analysisArgs(
+  template: AnalysisTemplate,
+  given: Readonly<Record<string, string>>,
+  builtIn: BuiltInArgs,
+): Record<string, string> {
   const args: Record<string, string> = {};
   for (const arg of template.args) if (arg.value !== undefined) args[arg.name] = arg.value;
   for (const arg of template.args) if (given[arg.name] !== undefined) args[arg.name] = given[arg.name]!;

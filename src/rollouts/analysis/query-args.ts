@@ -13,7 +13,10 @@ export function renderQuery(query: string, args: Readonly<Record<string, string>
   const missing = queryArgs(query).filter((name) => args[name] === undefined);
   if (missing.length) throw new Error(`the query needs ${missing.map((n) => `args.${n}`).join(', ')}, which no one gave`);
   for (const [name, value] of Object.entries(args)) {
-    if (!SAFE_VALUE.test(value)) throw new Error(`args.${name} = ${JSON.stringify(value.slice(0, 60))} may hold only letters, digits, ".", "_", ":" and "-" (it is pasted into PromQL)`);
+    if (!SAFE_VALUE.test(value))
+      throw new Error(
+        `args.${name} = ${JSON.stringify(value.slice(0, 60))} may hold only letters, digits, ".", "_", ":" and "-" (it is pasted into PromQL)`,
+      );
   }
   return query.replace(PLACEHOLDER, (_, name: string) => args[name]!);
 }

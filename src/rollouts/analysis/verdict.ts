@@ -49,11 +49,24 @@ export function assessMetric(limits: CountingLimits, measurements: readonly Meas
   const last = measurements[measurements.length - 1];
   const lastSaid = last ? `; last: ${last.message}` : '';
   const verdict = (phase: MetricPhase, reason: string): MetricVerdict => ({ phase, done: phase !== 'running', tally: t, reason });
-  if (t.failed > limits.failureLimit) return verdict('failed', `${t.failed} failed measurement${t.failed === 1 ? '' : 's'}, more than failureLimit ${limits.failureLimit}${lastSaid}`);
-  if (t.consecutiveErrors > limits.consecutiveErrorLimit) return verdict('error', `${t.consecutiveErrors} errors in a row, more than consecutiveErrorLimit ${limits.consecutiveErrorLimit}${lastSaid}`);
-  if (t.inconclusive > limits.inconclusiveLimit) return verdict('inconclusive', `${t.inconclusive} inconclusive measurement${t.inconclusive === 1 ? '' : 's'}, more than inconclusiveLimit ${limits.inconclusiveLimit}${lastSaid}`);
+  if (t.failed > limits.failureLimit)
+    return verdict(
+      'failed',
+      `${t.failed} failed measurement${t.failed === 1 ? '' : 's'}, more than failureLimit ${limits.failureLimit}${lastSaid}`,
+    );
+  if (t.consecutiveErrors > limits.consecutiveErrorLimit)
+    return verdict(
+      'error',
+      `${t.consecutiveErrors} errors in a row, more than consecutiveErrorLimit ${limits.consecutiveErrorLimit}${lastSaid}`,
+    );
+  if (t.inconclusive > limits.inconclusiveLimit)
+    return verdict(
+      'inconclusive',
+      `${t.inconclusive} inconclusive measurement${t.inconclusive === 1 ? '' : 's'}, more than inconclusiveLimit ${limits.inconclusiveLimit}${lastSaid}`,
+    );
   if (limits.count !== undefined && t.measured >= limits.count) {
-    if (t.successful === 0) return verdict('inconclusive', `${t.measured} measurement${t.measured === 1 ? '' : 's'} taken and none succeeded${lastSaid}`);
+    if (t.successful === 0)
+      return verdict('inconclusive', `${t.measured} measurement${t.measured === 1 ? '' : 's'} taken and none succeeded${lastSaid}`);
     return verdict('successful', `${t.successful} of ${t.measured} measurements succeeded`);
   }
   return verdict('running', `${t.measured} of ${limits.count ?? 'unbounded'} measurements taken${lastSaid}`);
@@ -63,7 +76,11 @@ export function assessMetric(limits: CountingLimits, measurements: readonly Meas
 const SEVERITY: MetricPhase[] = ['failed', 'error', 'inconclusive', 'running', 'successful'];
 
 /** An analysis's phase from its metrics' verdicts: the worst of them (no metric: successful). */
-export function assessAnalysis(verdicts: readonly { metric: string; verdict: MetricVerdict }[]): { phase: MetricPhase; metric?: string; reason: string } {
+export function assessAnalysis(verdicts: readonly { metric: string; verdict: MetricVerdict }[]): {
+  phase: MetricPhase;
+  metric?: string;
+  reason: string;
+} {
   for (const phase of SEVERITY) {
     const hit = verdicts.find((v) => v.verdict.phase === phase);
     if (hit && phase !== 'successful') return { phase, metric: hit.metric, reason: `${hit.metric}: ${hit.verdict.reason}` };

@@ -39,7 +39,7 @@ export class LocalConfigHost implements ConfigHost {
   run(program: string, args: readonly string[]): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       execFile(program, [...args], { timeout: this.commandTimeoutMs, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
         if (err && code === -1) return reject(new Error(`${program} did not run: ${err.message}`));
         resolve({ code, stdout, stderr });
       });

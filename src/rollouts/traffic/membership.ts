@@ -38,6 +38,8 @@ export function membersForWeight(stableHosts: readonly string[], canaryHosts: re
   const exact = (100 * c) / (c + s) === canary;
   const status =
     `weight ${canary}% asked; the load balancer has no weights, so ${c} of ${c + s} members run the canary` +
-    (exact ? ` (${effectiveCanary}%)` : ` (about ${effectiveCanary}%, the closest ${stableHosts.length} stable and ${canaryHosts.length} canary hosts allow)`);
+    (exact
+      ? ` (${effectiveCanary}%)`
+      : ` (about ${effectiveCanary}%, the closest ${stableHosts.length} stable and ${canaryHosts.length} canary hosts allow)`);
   return { stable: stableHosts.slice(0, s), canary: canaryHosts.slice(0, c), effective, status };
 }

@@ -24,11 +24,13 @@ function gcd(a: number, b: number): number {
 }
 
 function checkLayout(layout: UpstreamLayout): void {
-  if (!UPSTREAM_NAME.test(layout.upstream)) throw new TrafficWeightsError(`upstream name ${JSON.stringify(layout.upstream)} must be lowercase letters, digits, "_" and "-"`);
+  if (!UPSTREAM_NAME.test(layout.upstream))
+    throw new TrafficWeightsError(`upstream name ${JSON.stringify(layout.upstream)} must be lowercase letters, digits, "_" and "-"`);
   const seen = new Set<string>();
   for (const server of [...layout.stable, ...layout.canary]) {
     const match = SERVER.exec(server);
-    if (!match || Number(match[1]) < 1 || Number(match[1]) > 65535) throw new TrafficWeightsError(`server ${JSON.stringify(server)} must be host:port (an IPv4 address or DNS name, a port 1-65535)`);
+    if (!match || Number(match[1]) < 1 || Number(match[1]) > 65535)
+      throw new TrafficWeightsError(`server ${JSON.stringify(server)} must be host:port (an IPv4 address or DNS name, a port 1-65535)`);
     if (seen.has(server)) throw new TrafficWeightsError(`server ${server} is listed twice (a host is stable or canary, not both)`);
     seen.add(server);
   }

@@ -78,7 +78,10 @@ export class NginxRouter implements TrafficRouter {
     const { host, upstreamFile } = this.options;
     const previous = await host.read(this.previousFile);
     const weights = previous === undefined ? undefined : weightsInUpstream(previous);
-    if (previous === undefined || !weights) throw new TrafficWeightsError(`there is no previous split to roll back to (${this.previousFile} is missing or not written by opsflow)`);
+    if (previous === undefined || !weights)
+      throw new TrafficWeightsError(
+        `there is no previous split to roll back to (${this.previousFile} is missing or not written by opsflow)`,
+      );
     const current = await host.read(upstreamFile);
     await this.install(previous, current);
     // The undone split becomes the previous one, so a second rollback undoes the first.
@@ -108,7 +111,8 @@ export class NginxRouter implements TrafficRouter {
   private async workers(): Promise<number[]> {
     const { host, confirmReload } = this.options;
     const master = (await host.read(confirmReload!.pidFile))?.trim();
-    if (!master || !/^\d+$/.test(master)) throw new NginxReloadNotConfirmedError(`nginx's pid file ${confirmReload!.pidFile} is missing or holds no pid (is nginx running?)`);
+    if (!master || !/^\d+$/.test(master))
+      throw new NginxReloadNotConfirmedError(`nginx's pid file ${confirmReload!.pidFile} is missing or holds no pid (is nginx running?)`);
     const children = await host.read(`/proc/${master}/task/${master}/children`);
     return (children ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
   }
@@ -119,7 +123,10 @@ export class NginxRouter implements TrafficRouter {
     for (;;) {
       const now = await this.workers();
       if (now.some((pid) => !before.includes(pid))) return;
-      if (Date.now() > deadline) throw new NginxReloadNotConfirmedError(`nginx started no new worker within ${timeoutMs} ms of the reload (workers still ${now.join(', ') || 'none'}); its error log says why`);
+      if (Date.now() > deadline)
+        throw new NginxReloadNotConfirmedError(
+          `nginx started no new worker within ${timeoutMs} ms of the reload (workers still ${now.join(', ') || 'none'}); its error log says why`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

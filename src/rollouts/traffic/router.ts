@@ -26,9 +26,14 @@ export class TrafficWeightsError extends Error {
 
 export function checkWeights(weights: Weights): Weights {
   const { stable, canary } = weights;
-  for (const [side, value] of [['stable', stable], ['canary', canary]] as const) {
-    if (!Number.isInteger(value) || value < 0 || value > 100) throw new TrafficWeightsError(`the ${side} weight must be a whole percent from 0 to 100, got ${JSON.stringify(value)}`);
+  for (const [side, value] of [
+    ['stable', stable],
+    ['canary', canary],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > 100)
+      throw new TrafficWeightsError(`the ${side} weight must be a whole percent from 0 to 100, got ${JSON.stringify(value)}`);
   }
-  if (stable + canary !== 100) throw new TrafficWeightsError(`weights must add up to 100, got stable ${stable} + canary ${canary} = ${stable + canary}`);
+  if (stable + canary !== 100)
+    throw new TrafficWeightsError(`weights must add up to 100, got stable ${stable} + canary ${canary} = ${stable + canary}`);
   return { stable, canary };
 }

@@ -18,8 +18,12 @@ export class SshConfigHost implements ConfigHost {
   async read(path: string): Promise<string | undefined> {
     const result = await this.connection.execScript(READ_IF_PRESENT, [path], { timeoutMs: this.commandTimeoutMs, tailBytes: 1024 * 1024 });
     if (result.exitCode === MISSING) return undefined;
-    if (result.exitCode !== 0) throw new Error(`reading ${path} on ${this.connection.host} failed (exit ${result.exitCode ?? result.signal}): ${result.stderrTail.trim()}`);
-    if (result.stdoutBytes > Buffer.byteLength(result.stdoutTail)) throw new Error(`${path} on ${this.connection.host} is larger than 1 MiB; not an upstream file opsflow wrote`);
+    if (result.exitCode !== 0)
+      throw new Error(
+        `reading ${path} on ${this.connection.host} failed (exit ${result.exitCode ?? result.signal}): ${result.stderrTail.trim()}`,
+      );
+    if (result.stdoutBytes > Buffer.byteLength(result.stdoutTail))
+      throw new Error(`${path} on ${this.connection.host} is larger than 1 MiB; not an upstream file opsflow wrote`);
     return result.stdoutTail;
   }
 
@@ -27,12 +31,16 @@ export class SshConfigHost implements ConfigHost {
     const temporary = `${path}.opsflow-tmp`;
     await this.connection.putFile(temporary, text, { mode: 0o644 });
     const moved = await this.connection.exec(['mv', '-f', '--', temporary, path], { timeoutMs: this.commandTimeoutMs });
-    if (moved.exitCode !== 0) throw new Error(`moving ${temporary} over ${path} on ${this.connection.host} failed: ${moved.stderrTail.trim()}`);
+    if (moved.exitCode !== 0)
+      throw new Error(`moving ${temporary} over ${path} on ${this.connection.host} failed: ${moved.stderrTail.trim()}`);
   }
 
   async run(program: string, args: readonly string[]): Promise<CommandResult> {
     const result = await this.connection.exec([program, ...args], { timeoutMs: this.commandTimeoutMs });
-    if (result.exitCode === null) throw new Error(`${program} on ${this.connection.host} ended by ${result.signal ?? 'a signal'} (timeout ${this.commandTimeoutMs} ms?)`);
+    if (result.exitCode === null)
+      throw new Error(
+        `${program} on ${this.connection.host} ended by ${result.signal ?? 'a signal'} (timeout ${this.commandTimeoutMs} ms?)`,
+      );
     return { code: result.exitCode, stdout: result.stdoutTail, stderr: result.stderrTail };
   }
 }

@@ -28,14 +28,24 @@ export function isLocalTemporal(address: string): boolean {
 export function dataConverterFromEnv(env: NodeJS.ProcessEnv, temporalAddress: string): DataConverter | undefined {
   const keys = codecKeysFromEnv(env);
   if (keys) return codecDataConverter(keys);
-  const why = env.OPSFLOW_REQUIRE_CODEC === '1' ? 'OPSFLOW_REQUIRE_CODEC=1 is set' : !isLocalTemporal(temporalAddress) ? `the Temporal server ${temporalAddress} is not on this machine` : undefined;
-  if (why) throw new Error(`${why}, and no payload encryption key is configured: set OPSFLOW_CODEC_KEY_FILE (a 0600 file of id:base64 keys) or OPSFLOW_CODEC_KEYS, so inputs, results and failures are not stored in clear`);
+  const why =
+    env.OPSFLOW_REQUIRE_CODEC === '1'
+      ? 'OPSFLOW_REQUIRE_CODEC=1 is set'
+      : !isLocalTemporal(temporalAddress)
+        ? `the Temporal server ${temporalAddress} is not on this machine`
+        : undefined;
+  if (why)
+    throw new Error(
+      `${why}, and no payload encryption key is configured: set OPSFLOW_CODEC_KEY_FILE (a 0600 file of id:base64 keys) or OPSFLOW_CODEC_KEYS, so inputs, results and failures are not stored in clear`,
+    );
   return undefined;
 }
 
 /** A prebuilt workflow bundle must carry the encoding failure converter, or workflow failures go out in clear. */
 export function requireCodecBundle(bundlePath: string): void {
   if (!readFileSync(bundlePath, 'utf8').includes(FAILURE_CONVERTER_MARK)) {
-    throw new Error(`the workflow bundle ${bundlePath} was built without opsflow's failure converter: bundle it with failureConverterPath: ${FAILURE_CONVERTER_PATH}`);
+    throw new Error(
+      `the workflow bundle ${bundlePath} was built without opsflow's failure converter: bundle it with failureConverterPath: ${FAILURE_CONVERTER_PATH}`,
+    );
   }
 }

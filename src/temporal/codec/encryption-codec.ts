@@ -17,7 +17,8 @@ const utf8 = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(byte
 
 export class EncryptionCodec implements PayloadCodec {
   constructor(private readonly config: CodecKeys) {
-    if (!config.keys.has(config.encryptWith)) throw new ValueError(`the encryption key ${config.encryptWith} is not among the codec's keys`);
+    if (!config.keys.has(config.encryptWith))
+      throw new ValueError(`the encryption key ${config.encryptWith} is not among the codec's keys`);
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -25,7 +26,9 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => (utf8(payload.metadata?.[METADATA_ENCODING_KEY]) === ENCRYPTED_ENCODING ? this.decrypt(payload) : payload));
+    return payloads.map((payload) =>
+      utf8(payload.metadata?.[METADATA_ENCODING_KEY]) === ENCRYPTED_ENCODING ? this.decrypt(payload) : payload,
+    );
   }
 
   private encrypt(payload: Payload): Payload {
@@ -45,7 +48,10 @@ export class EncryptionCodec implements PayloadCodec {
     const keyId = utf8(payload.metadata?.[KEY_ID_METADATA]);
     if (!keyId) throw new ValueError(`an encrypted payload has no ${KEY_ID_METADATA}`);
     const key = this.config.keys.get(keyId);
-    if (!key) throw new ValueError(`a payload is encrypted with key ${keyId}, which this process does not hold (it holds: ${[...this.config.keys.keys()].join(', ')})`);
+    if (!key)
+      throw new ValueError(
+        `a payload is encrypted with key ${keyId}, which this process does not hold (it holds: ${[...this.config.keys.keys()].join(', ')})`,
+      );
     const sealed = Buffer.from(payload.data ?? new Uint8Array());
     if (sealed.length < IV_BYTES + TAG_BYTES) throw new ValueError(`a payload encrypted with key ${keyId} is too short to be one`);
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
@@ -55,7 +61,9 @@ export class EncryptionCodec implements PayloadCodec {
     try {
       clear = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
     } catch {
-      throw new ValueError(`a payload encrypted with key ${keyId} failed authentication: it was altered or the key is not the one that encrypted it`);
+      throw new ValueError(
+        `a payload encrypted with key ${keyId} failed authentication: it was altered or the key is not the one that encrypted it`,
+      );
     }
     return temporal.api.common.v1.Payload.decode(clear);
   }

@@ -26,7 +26,10 @@ export function parseCodecKeys(text: string, source: string): CodecKeys {
     const colon = entry.indexOf(':');
     const id = colon > 0 ? entry.slice(0, colon) : '';
     const value = colon > 0 ? entry.slice(colon + 1).trim() : '';
-    if (!KEY_ID.test(id)) throw new Error(`${source}: entry ${index + 1} must look like id:base64-of-32-bytes with an id of letters, digits, . _ - (at most 64)`);
+    if (!KEY_ID.test(id))
+      throw new Error(
+        `${source}: entry ${index + 1} must look like id:base64-of-32-bytes with an id of letters, digits, . _ - (at most 64)`,
+      );
     const key = BASE64.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
     if (key.length !== 32) throw new Error(`${source}: key ${id} must be 32 bytes in base64 (openssl rand -base64 32)`);
     if (keys.has(id)) throw new Error(`${source}: key id ${id} is listed twice`);
@@ -39,7 +42,8 @@ export function parseCodecKeys(text: string, source: string): CodecKeys {
 export function readOwnerOnlyFile(file: string, label: string): string {
   const stat = statSync(file, { throwIfNoEntry: false });
   if (!stat) throw new Error(`${label}: ${file} does not exist`);
-  if ((stat.mode & 0o077) !== 0) throw new Error(`${label}: ${file} is open to group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
+  if ((stat.mode & 0o077) !== 0)
+    throw new Error(`${label}: ${file} is open to group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
   return readFileSync(file, 'utf8');
 }
 

@@ -49,9 +49,13 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
   for (const backups of series.values()) {
     const decision = decideRetention(backups, policy.retention, now);
     // Belt and braces: the floor is the one promise retention must never break.
-    const floor = backups.filter((b) => b.verified).slice(0, policy.retention.minVerified).map((b) => b.key);
+    const floor = backups
+      .filter((b) => b.verified)
+      .slice(0, policy.retention.minVerified)
+      .map((b) => b.key);
     const breach = floor.filter((k) => decision.remove.includes(k));
-    if (breach.length) throw failure(STEP_FAILURE.RetentionFloorBreached, `retention would delete the newest verified backups ${breach.join(', ')}`);
+    if (breach.length)
+      throw failure(STEP_FAILURE.RetentionFloorBreached, `retention would delete the newest verified backups ${breach.join(', ')}`);
     result.kept.push(...decision.keep);
     result.removed.push(...decision.remove);
     Object.assign(result.reasons, decision.reasons);
@@ -63,7 +67,8 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
   const removedSnapshots = result.removed.flatMap((k) => snapshotByName.get(k) ?? []).map(({ id, name }) => ({ id, name }));
   // Bounded batches keep each activity's input small whatever the backlog.
   for (let i = 0; i < removedObjects.length; i += 200) await short.deleteBackups({ policy, keys: removedObjects.slice(i, i + 200) });
-  for (let i = 0; i < removedSnapshots.length; i += 50) await snapshotListing.deleteSnapshots({ policy: policy.name, snapshots: removedSnapshots.slice(i, i + 50) });
+  for (let i = 0; i < removedSnapshots.length; i += 50)
+    await snapshotListing.deleteSnapshots({ policy: policy.name, snapshots: removedSnapshots.slice(i, i + 50) });
   status.finish('done');
   return result;
 }

@@ -14,7 +14,12 @@ export const LONG_STEP: ActivityOptions = { startToCloseTimeout: '24 hours', hea
 /** Listing, reading a manifest, deleting, posting a notice. */
 export const SHORT_STEP: ActivityOptions = { startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute' };
 
-export const BACKUP_RETRY: RetryPolicy = { initialInterval: '30s', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 5 };
+export const BACKUP_RETRY: RetryPolicy = {
+  initialInterval: '30s',
+  backoffCoefficient: 2,
+  maximumInterval: '10 minutes',
+  maximumAttempts: 5,
+};
 export const SHORT_RETRY: RetryPolicy = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6 };
 
 /** Optional tuning of the retry of each backup step (tests shorten it; schedules leave it out). */
@@ -25,15 +30,33 @@ export interface RetryTuning {
 
 /** `provider`: whose snapshots a policy takes (policies name no cloud yet: the default provider's). */
 export function backupActivities(tuning: RetryTuning = {}, provider: ProviderId = DEFAULT_PROVIDER) {
-  const retry: RetryPolicy = { ...BACKUP_RETRY, ...(tuning.maximumAttempts ? { maximumAttempts: tuning.maximumAttempts } : {}), ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}) };
-  const shortRetry: RetryPolicy = { ...SHORT_RETRY, ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}) };
+  const retry: RetryPolicy = {
+    ...BACKUP_RETRY,
+    ...(tuning.maximumAttempts ? { maximumAttempts: tuning.maximumAttempts } : {}),
+    ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}),
+  };
+  const shortRetry: RetryPolicy = {
+    ...SHORT_RETRY,
+    ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}),
+  };
   return {
     long: proxyActivities<BackupActivities>({ ...LONG_STEP, retry }),
     short: proxyActivities<BackupActivities>({ ...SHORT_STEP, retry: shortRetry }),
     // Snapshots are provider API calls: on its rate-limited queue, heartbeating while they wait.
     // A worker that serves no provider queue must not leave a run waiting for ever.
-    snapshots: proxyActivities<SnapshotActivities>({ taskQueue: providerTaskQueue(provider), scheduleToCloseTimeout: '12 hours', startToCloseTimeout: '6 hours', heartbeatTimeout: '1 minute', retry }),
-    snapshotListing: proxyActivities<SnapshotActivities>({ taskQueue: providerTaskQueue(provider), scheduleToCloseTimeout: '1 hour', ...SHORT_STEP, retry: shortRetry }),
+    snapshots: proxyActivities<SnapshotActivities>({
+      taskQueue: providerTaskQueue(provider),
+      scheduleToCloseTimeout: '12 hours',
+      startToCloseTimeout: '6 hours',
+      heartbeatTimeout: '1 minute',
+      retry,
+    }),
+    snapshotListing: proxyActivities<SnapshotActivities>({
+      taskQueue: providerTaskQueue(provider),
+      scheduleToCloseTimeout: '1 hour',
+      ...SHORT_STEP,
+      retry: shortRetry,
+    }),
   };
 }
 
@@ -50,7 +73,8 @@ export function compareTables(recorded: TableStats[], restored: TableStats[]): s
     const r = after.get(t.table);
     if (!r) problems.push(`${t.table}: missing after restore`);
     else if (r.rows !== t.rows) problems.push(`${t.table}: ${r.rows} rows restored, ${t.rows} dumped`);
-    else if (r.checksum !== t.checksum) problems.push(`${t.table}: content checksum differs (${r.checksum} restored, ${t.checksum} dumped)`);
+    else if (r.checksum !== t.checksum)
+      problems.push(`${t.table}: content checksum differs (${r.checksum} restored, ${t.checksum} dumped)`);
     after.delete(t.table);
   }
   for (const extra of after.keys()) problems.push(`${extra}: restored but not in the manifest`);

@@ -5,7 +5,9 @@ import type { BackupPolicy } from '../../specs/backup-policy';
 
 /** Every environment the policy's targets name, in target order, each once. */
 export function policyEnvironments(policy: Pick<BackupPolicy, 'targets'>): string[] {
-  const names = policy.targets.map((t) => ('environment' in t ? t.environment : t.in?.environment)).filter((n): n is string => typeof n === 'string');
+  const names = policy.targets
+    .map((t) => ('environment' in t ? t.environment : t.in?.environment))
+    .filter((n): n is string => typeof n === 'string');
   return [...new Set(names)];
 }
 

@@ -49,13 +49,18 @@ export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreB
   if (!DATABASE_NAME.test(input.intoDatabase)) throw invalid('intoDatabase: must be a database name (letters, digits, _, $ and -)');
   const keyProblem = input.backupKey === undefined ? undefined : restoreKeyProblem(policy, input.backupKey);
   if (keyProblem) throw invalid(`backupKey: ${keyProblem}`);
-  if (!input.backupKey && !input.database && target.databases.length > 1) throw invalid(`database: target ${target.name} has ${target.databases.join(', ')}; say which, or give backupKey`);
+  if (!input.backupKey && !input.database && target.databases.length > 1)
+    throw invalid(`database: target ${target.name} has ${target.databases.join(', ')}; say which, or give backupKey`);
   const { long, short } = backupActivities(input.retry);
 
   let key = input.backupKey;
   if (!key) {
     const [latest] = await short.listBackups({ policy, target: target.name, database: input.database ?? target.databases[0] });
-    if (!latest) throw failure(STEP_FAILURE.NotFound, `no backup of ${target.name}/${input.database ?? target.databases[0]} in ${policy.destination.bucket}`);
+    if (!latest)
+      throw failure(
+        STEP_FAILURE.NotFound,
+        `no backup of ${target.name}/${input.database ?? target.databases[0]} in ${policy.destination.bucket}`,
+      );
     key = latest.key;
   }
   const manifest = await short.readManifest({ policy, key });
@@ -63,12 +68,15 @@ export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreB
 
   status.step('check target database');
   // Refuses (DatabaseExists) unless overwrite; past this point a database of that name is ours to replace.
-  await short.checkRestoreTarget({ policy, target: target.name, database: input.intoDatabase, overwrite: input.overwrite === true }).catch((err: unknown) => {
-    // Said by the workflow itself, so the Web UI shows the refusal, not an activity's retry story.
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === STEP_FAILURE.DatabaseExists) throw failure(STEP_FAILURE.DatabaseExists, cause.message);
-    throw err;
-  });
+  await short
+    .checkRestoreTarget({ policy, target: target.name, database: input.intoDatabase, overwrite: input.overwrite === true })
+    .catch((err: unknown) => {
+      // Said by the workflow itself, so the Web UI shows the refusal, not an activity's retry story.
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === STEP_FAILURE.DatabaseExists)
+        throw failure(STEP_FAILURE.DatabaseExists, cause.message);
+      throw err;
+    });
 
   status.step('restore');
   const restored = await long.restoreIntoDatabase({ policy, target: target.name, key, database: input.intoDatabase, replace: true });
@@ -77,5 +85,13 @@ export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreB
   status.step('compare tables');
   const differences = compareTables(manifest.tables, await short.tableStats({ policy, target: target.name, database: input.intoDatabase }));
   status.finish('done');
-  return { key, database: input.intoDatabase, takenAt: manifest.takenAt, bytesRestored: restored.bytesRestored, durationMs: restored.durationMs, matchesManifest: differences.length === 0, differences };
+  return {
+    key,
+    database: input.intoDatabase,
+    takenAt: manifest.takenAt,
+    bytesRestored: restored.bytesRestored,
+    durationMs: restored.durationMs,
+    matchesManifest: differences.length === 0,
+    differences,
+  };
 }

@@ -55,10 +55,19 @@ export function decideRetention(backups: BackupRecord[], rules: RetentionRules, 
       if (chosen) keep(chosen, `${label} ${period}`);
     }
   };
-  newestIn(isoWeek, recentPeriods(now, rules.keepWeekly, isoWeek, (d, n) => new Date(d.getTime() - n * 7 * DAY_MS)), 'newest of week');
-  newestIn(monthKey, recentPeriods(now, rules.keepMonthly, monthKey, (d, n) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, 1))), 'newest of month');
+  newestIn(
+    isoWeek,
+    recentPeriods(now, rules.keepWeekly, isoWeek, (d, n) => new Date(d.getTime() - n * 7 * DAY_MS)),
+    'newest of week',
+  );
+  newestIn(
+    monthKey,
+    recentPeriods(now, rules.keepMonthly, monthKey, (d, n) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, 1))),
+    'newest of month',
+  );
 
-  for (const b of newestFirst.filter((x) => x.verified).slice(0, rules.minVerified)) keep(b, `one of the newest ${rules.minVerified} verified`);
+  for (const b of newestFirst.filter((x) => x.verified).slice(0, rules.minVerified))
+    keep(b, `one of the newest ${rules.minVerified} verified`);
 
   return {
     keep: newestFirst.filter((b) => reasons[b.key]).map((b) => b.key),

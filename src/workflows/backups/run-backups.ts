@@ -88,7 +88,9 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
   const result: RunBackupsResult = { policy: policy.name, takenAt, results: [], failures: [], notified: false };
 
   status.step('back up');
-  const units = policy.targets.flatMap((target): Unit[] => ('databases' in target ? target.databases.map((database) => ({ target, database })) : [{ target }]));
+  const units = policy.targets.flatMap((target): Unit[] =>
+    'databases' in target ? target.databases.map((database) => ({ target, database })) : [{ target }],
+  );
   result.results = await mapWithLimit(units, policy.parallelism, async ({ target, database }): Promise<TargetResult> => {
     try {
       if (target.kind === 'droplet-snapshot' || target.kind === 'volume-snapshot') {
@@ -96,7 +98,14 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
         if (!patched('snapshot-targets')) throw failure(STEP_FAILURE.NotYetSupported, `${target.kind} targets are not supported yet`);
         const snapshot = await snapshots.takeSnapshot({ policy: policy.name, target, takenAt });
         status.recordResource({ kind: `${snapshot.resourceType}_snapshot`, id: snapshot.id, name: snapshot.name });
-        return { target: target.name, ok: true, key: snapshot.name, snapshotId: snapshot.id, sizeGigabytes: snapshot.sizeGigabytes, durationMs: snapshot.durationMs };
+        return {
+          target: target.name,
+          ok: true,
+          key: snapshot.name,
+          snapshotId: snapshot.id,
+          sizeGigabytes: snapshot.sizeGigabytes,
+          durationMs: snapshot.durationMs,
+        };
       }
       let outcome: BackupOutcome;
       if (database !== undefined) outcome = await long.backupDatabase({ policy, target: target.name, database, takenAt });
@@ -118,7 +127,10 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
       policy.parallelism,
       async (r) => {
         try {
-          await executeChild(verifyBackup, { workflowId: verifyBackupWorkflowId(runId, r.target, r.database), args: [{ policy, target: r.target, key: r.key as string, retry: input.retry }] });
+          await executeChild(verifyBackup, {
+            workflowId: verifyBackupWorkflowId(runId, r.target, r.database),
+            args: [{ policy, target: r.target, key: r.key as string, retry: input.retry }],
+          });
           r.verified = true;
         } catch (err) {
           r.verified = false;
@@ -130,7 +142,10 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
 
   status.step('apply retention');
   try {
-    const retention: ApplyRetentionResult = await executeChild(applyRetention, { workflowId: retentionWorkflowId(runId), args: [{ policy, retry: input.retry }] });
+    const retention: ApplyRetentionResult = await executeChild(applyRetention, {
+      workflowId: retentionWorkflowId(runId),
+      args: [{ policy, retry: input.retry }],
+    });
     result.retention = { kept: retention.kept.length, removed: retention.removed };
   } catch (err) {
     result.failures.push(`retention: ${describeError(err)}`);
@@ -142,7 +157,11 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
     return result;
   }
   const failedTargets = [...new Set(result.results.filter((r) => !r.ok || r.verified === false).map((r) => r.target))];
-  const text = `opsflow: backups of ${policy.name} failed for ${failedTargets.length ? failedTargets.join(', ') : 'retention'} (run ${runId})\n${saidOnce(result.failures).map((f) => `• ${f}`).join('\n')}`;
+  const text = `opsflow: backups of ${policy.name} failed for ${failedTargets.length ? failedTargets.join(', ') : 'retention'} (run ${runId})\n${saidOnce(
+    result.failures,
+  )
+    .map((f) => `• ${f}`)
+    .join('\n')}`;
   let noticeProblem = '';
   if (policy.notify) {
     try {
@@ -152,5 +171,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
     }
   }
   status.finish('failed');
-  throw failure(STEP_FAILURE.BackupsFailed, `backups of ${policy.name} failed: ${saidOnce(result.failures).join('; ')}${noticeProblem}`, { details: [result] });
+  throw failure(STEP_FAILURE.BackupsFailed, `backups of ${policy.name} failed: ${saidOnce(result.failures).join('; ')}${noticeProblem}`, {
+    details: [result],
+  });
 }

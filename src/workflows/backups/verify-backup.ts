@@ -21,7 +21,13 @@ export interface VerifyBackupInput {
 export type VerifyBackupResult = VerificationRecord;
 
 export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBackupResult> {
-  const status = new StatusTracker('verifyBackup', ['read manifest', 'restore into scratch database', 'compare tables', 'drop scratch database', 'record verification']);
+  const status = new StatusTracker('verifyBackup', [
+    'read manifest',
+    'restore into scratch database',
+    'compare tables',
+    'drop scratch database',
+    'record verification',
+  ]);
   status.step('read manifest');
   const policy = validatedPolicy(input.policy);
   upsertSearchAttributes([

@@ -2,7 +2,13 @@
 // tag, in the order the cloud allows (floating IPs and volumes off the servers, then servers, then
 // the network around them). Idempotent: run it twice and the second run finds nothing and does nothing.
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import { DEFAULT_PROVIDER, IMPLEMENTED_PROVIDERS, isImplementedProvider, type EnvironmentResources, type ProviderId } from '../../providers/cloud-provider';
+import {
+  DEFAULT_PROVIDER,
+  IMPLEMENTED_PROVIDERS,
+  isImplementedProvider,
+  type EnvironmentResources,
+  type ProviderId,
+} from '../../providers/cloud-provider';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
@@ -16,14 +22,26 @@ export interface DestroyInput {
   cloud?: ProviderId;
 }
 
-const STEPS = ['find resources', 'release reserved IPs', 'detach volumes', 'delete droplets', 'delete volumes', 'delete firewalls', 'delete VPCs'];
+const STEPS = [
+  'find resources',
+  'release reserved IPs',
+  'detach volumes',
+  'delete droplets',
+  'delete volumes',
+  'delete firewalls',
+  'delete VPCs',
+];
 
 export async function destroyEnvironment(input: DestroyInput): Promise<EnvironmentResources> {
   // Checked, never cleaned up: `stack.a` once became the tag of `stack-a` and destroyed it.
   const problem = environmentNameProblem(input?.environment);
   if (problem) refuse('input', 'environment', `${problem}; nothing was deleted`);
   if (input.cloud !== undefined && !isImplementedProvider(input.cloud)) {
-    refuse('input', 'cloud', `${JSON.stringify(input.cloud)} is not a provider this opsflow runs (${IMPLEMENTED_PROVIDERS.join(', ')}); nothing was deleted`);
+    refuse(
+      'input',
+      'cloud',
+      `${JSON.stringify(input.cloud)} is not a provider this opsflow runs (${IMPLEMENTED_PROVIDERS.join(', ')}); nothing was deleted`,
+    );
   }
   return withEnvironmentClaim(input.environment, 'destroy', () => destroyClaimed(input), { change: () => ({ kind: 'destroyed' }) });
 }
@@ -46,7 +64,9 @@ async function destroyClaimed(input: DestroyInput): Promise<EnvironmentResources
   await Promise.all(found.floatingIps.map((ip) => cloud.releaseFloatingIp({ ip })));
 
   status.step('detach volumes');
-  await Promise.all(found.volumes.flatMap((v) => v.serverIds.map((serverId) => cloud.detachVolume({ volumeId: v.id, serverId, region: v.region }))));
+  await Promise.all(
+    found.volumes.flatMap((v) => v.serverIds.map((serverId) => cloud.detachVolume({ volumeId: v.id, serverId, region: v.region }))),
+  );
 
   status.step('delete droplets');
   await cloud.deleteServersTagged({ tag: found.tag });

@@ -118,7 +118,12 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
           if (inventory.holder !== held) return held; // released while we asked: decide again
           if (run.status !== 'RUNNING') {
             const record = recordOf(held);
-            if (record) Object.assign(record, { outcome: 'abandoned', endedAt: now(), detail: `its run ended ${run.status.toLowerCase()} without releasing the environment` });
+            if (record)
+              Object.assign(record, {
+                outcome: 'abandoned',
+                endedAt: now(),
+                detail: `its run ended ${run.status.toLowerCase()} without releasing the environment`,
+              });
             inventory.holder = undefined;
             take(request.holder);
             publish();
@@ -141,7 +146,14 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
     {
       validator: (request) => {
         const h = request?.holder;
-        if (!h || typeof h.workflowId !== 'string' || !h.workflowId || typeof h.runId !== 'string' || !h.runId || !OPERATIONS.includes(h.operation)) {
+        if (
+          !h ||
+          typeof h.workflowId !== 'string' ||
+          !h.workflowId ||
+          typeof h.runId !== 'string' ||
+          !h.runId ||
+          !OPERATIONS.includes(h.operation)
+        ) {
           throw new Error(`a claim names its holder: { workflowId, runId, operation: ${OPERATIONS.join(' | ')} }`);
         }
       },
@@ -150,7 +162,8 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
 
   setHandler(releaseSignal, (release) => {
     const record = recordOf(release.holder);
-    if (record && record.outcome === 'running') Object.assign(record, { outcome: release.outcome, endedAt: now(), ...(release.detail ? { detail: release.detail } : {}) });
+    if (record && record.outcome === 'running')
+      Object.assign(record, { outcome: release.outcome, endedAt: now(), ...(release.detail ? { detail: release.detail } : {}) });
     // Only the holder's release changes the inventory: a run taken over as abandoned has no say.
     if (inventory.holder && same(inventory.holder, release.holder)) {
       if (release.change) applyChange(inventory, release.change);
@@ -161,7 +174,9 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
 
   setHandler(backupsSignal, ({ attach = [], detachPolicies = [] }) => {
     const gone = new Set([...detachPolicies, ...attach.map((b) => b.policy)]);
-    inventory.backups = [...inventory.backups.filter((b) => !gone.has(b.policy)), ...attach].sort((a, b) => a.policy.localeCompare(b.policy));
+    inventory.backups = [...inventory.backups.filter((b) => !gone.has(b.policy)), ...attach].sort((a, b) =>
+      a.policy.localeCompare(b.policy),
+    );
     publish();
   });
 

@@ -45,7 +45,13 @@ export async function waitForSsh(spec: EnvironmentSpec, instance: string, host: 
 }
 
 /** Formats (if new) and mounts the volume at `device`, the path its provider gave (Volume.devicePath). */
-export async function mountVolume(target: HostTarget, volumeName: string, device: string, filesystem: string, mountPoint: string): Promise<string> {
+export async function mountVolume(
+  target: HostTarget,
+  volumeName: string,
+  device: string,
+  filesystem: string,
+  mountPoint: string,
+): Promise<string> {
   await ssh.runRemoteCommand({ ...target, script: MOUNT_VOLUME, args: [device, filesystem, mountPoint], label: `mount ${volumeName}` });
   // Checked in a new session, as a reboot or the next deploy will see it.
   await ssh.runRemoteCommand({ ...target, argv: ['mountpoint', '-q', mountPoint] });
@@ -84,8 +90,19 @@ export type Application = NonNullable<EnvironmentSpec['application']>;
 export async function deployApplication(target: HostTarget, app: Application): Promise<void> {
   await ssh.uploadFiles({ ...target, files: [{ path: `${app.directory}/compose.yaml`, content: app.compose ?? '', mode: 0o644 }] });
   const images = Object.fromEntries(Object.entries(app.images).map(([service, image]) => [imageVariable(service), image]));
-  await ssh.writeEnvFile({ ...target, path: `${app.directory}/${ENV_FILE}`, values: { ...app.environment, ...images }, secrets: app.secrets });
-  await ssh.runRemoteCommand({ ...target, script: COMPOSE_UP, args: [app.directory], label: 'docker compose pull and up', timeoutMs: 20 * 60_000 });
+  await ssh.writeEnvFile({
+    ...target,
+    path: `${app.directory}/${ENV_FILE}`,
+    values: { ...app.environment, ...images },
+    secrets: app.secrets,
+  });
+  await ssh.runRemoteCommand({
+    ...target,
+    script: COMPOSE_UP,
+    args: [app.directory],
+    label: 'docker compose pull and up',
+    timeoutMs: 20 * 60_000,
+  });
 }
 
 export type HealthCheck = EnvironmentSpec['healthChecks'][number];

@@ -96,7 +96,15 @@ export interface ClaimRequest {
 
 export const MAX_OPERATIONS = 50;
 
-export const emptyInventory = (environment: string): Inventory => ({ environment, state: 'new', hosts: [], healthChecks: [], resources: { volumes: [] }, backups: [], operations: [] });
+export const emptyInventory = (environment: string): Inventory => ({
+  environment,
+  state: 'new',
+  hosts: [],
+  healthChecks: [],
+  resources: { volumes: [] },
+  backups: [],
+  operations: [],
+});
 
 export function applyChange(inventory: Inventory, change: InventoryChange): void {
   if (change.kind === 'provisioned') {

@@ -52,14 +52,27 @@ export interface ProvisionResult {
 }
 
 const STEPS = [
-  'validate spec', 'register SSH key', 'create VPC', 'create firewall', 'create droplets', 'wait for droplets', 'create volumes', 'assign reserved IP',
-  'wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate',
+  'validate spec',
+  'register SSH key',
+  'create VPC',
+  'create firewall',
+  'create droplets',
+  'wait for droplets',
+  'create volumes',
+  'assign reserved IP',
+  'wait for SSH',
+  'mount volumes',
+  'bootstrap',
+  'deploy application',
+  'health gate',
 ];
 
 export async function provisionEnvironment(input: ProvisionInput): Promise<ProvisionResult> {
   // A bad spec is refused before the claim; the runbook runs while this run holds the environment.
   const spec = validatedSpec(input.spec);
-  return withEnvironmentClaim(spec.name, 'provision', () => provisionClaimed(input), { change: (result) => provisionedChange(spec, result) });
+  return withEnvironmentClaim(spec.name, 'provision', () => provisionClaimed(input), {
+    change: (result) => provisionedChange(spec, result),
+  });
 }
 
 async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult> {
@@ -136,13 +149,21 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
       if (spec.volumes.length > 0) status.step('create volumes');
       for (const volumeSpec of spec.volumes) {
         const name = volumeName(spec.name, volumeSpec.name);
-        const volume = await cloud.ensureVolume({ owner, name, region: spec.region, sizeGb: volumeSpec.sizeGb, filesystem: volumeSpec.filesystem });
+        const volume = await cloud.ensureVolume({
+          owner,
+          name,
+          region: spec.region,
+          sizeGb: volumeSpec.sizeGb,
+          filesystem: volumeSpec.filesystem,
+        });
         saga.addCompensation(`delete volume ${name}`, () => undo.deleteVolume({ id: volume.id }));
         status.recordResource({ kind: 'volume', id: volume.id, name });
         const droplet = dropletOf(volumeSpec.droplet);
         // Registered before the attach, as for droplets: detaching is a no-op when it never
         // happened, and an attach that went through while its attempt failed is undone too.
-        saga.addCompensation(`detach volume ${name}`, () => undo.detachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region }));
+        saga.addCompensation(`detach volume ${name}`, () =>
+          undo.detachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region }),
+        );
         await cloud.attachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region });
         result.volumes.push({ name, id: volume.id, droplet: droplet.name, device: volume.devicePath, mountPoint: volumeSpec.mountPoint });
       }
@@ -161,7 +182,13 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
       const targetOf = (instance: string) => targets.find((t) => t.instance === instance) as HostTarget;
       result.hosts = targets.map((t) => {
         const droplet = dropletOf(t.instance);
-        return { instance: t.instance, dropletId: droplet.id, address: droplet.publicIp, privateAddress: droplet.privateIp, hostKey: t.fingerprints[0]! };
+        return {
+          instance: t.instance,
+          dropletId: droplet.id,
+          address: droplet.publicIp,
+          privateAddress: droplet.privateIp,
+          hostKey: t.fingerprints[0]!,
+        };
       });
 
       if (spec.volumes.length > 0) status.step('mount volumes');
@@ -197,7 +224,11 @@ function validatedSpec(input: EnvironmentSpec): EnvironmentSpec {
   const spec = validated('spec', parseEnvironmentSpec, input);
   // The opsflow CLI inlines composeFile; a start from the temporal CLI must do the same.
   if (spec.application && spec.application.compose === undefined) {
-    refuse('spec', 'application.compose', 'the workflow needs the compose file itself, not only composeFile (opsflow provision inlines it; with the temporal CLI put its text in application.compose)');
+    refuse(
+      'spec',
+      'application.compose',
+      'the workflow needs the compose file itself, not only composeFile (opsflow provision inlines it; with the temporal CLI put its text in application.compose)',
+    );
   }
   return spec;
 }

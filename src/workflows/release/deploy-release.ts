@@ -51,7 +51,9 @@ const STEPS = ['validate input', 'record running images', 'write new images', 'p
 export async function deployRelease(input: DeployReleaseInput): Promise<DeployResult> {
   // Bad input is refused before the claim; the release runs while this run holds the environment.
   const { environment } = validated('input', parseDeployReleaseInput, input);
-  return withEnvironmentClaim(environment, 'deploy', () => releaseImages(input), { change: (result) => ({ kind: 'deployed', images: result.images }) });
+  return withEnvironmentClaim(environment, 'deploy', () => releaseImages(input), {
+    change: (result) => ({ kind: 'deployed', images: result.images }),
+  });
 }
 
 async function releaseImages(input: DeployReleaseInput): Promise<DeployResult> {
@@ -69,12 +71,16 @@ async function releaseImages(input: DeployReleaseInput): Promise<DeployResult> {
   // Read only: a failure up to here has changed nothing.
   let previous: Images[];
   try {
-    previous = await Promise.all(targets.map(async (target) => previousImages(target, await runningImages(target, release.directory), Object.keys(release.images))));
+    previous = await Promise.all(
+      targets.map(async (target) => previousImages(target, await runningImages(target, release.directory), Object.keys(release.images))),
+    );
   } catch (err) {
     status.finish(isCancellation(err) ? 'cancelled' : 'failed');
     throw err;
   }
-  targets.forEach((target, i) => status.recordResource({ kind: 'rollback target', id: `${target.instance}: ${describeImages(previous[i]!)}` }));
+  targets.forEach((target, i) =>
+    status.recordResource({ kind: 'rollback target', id: `${target.instance}: ${describeImages(previous[i]!)}` }),
+  );
 
   const restored: Record<string, Images> = {};
   const attempted = describeImages(release.images);
@@ -103,24 +109,43 @@ async function releaseImages(input: DeployReleaseInput): Promise<DeployResult> {
         return {
           environment: release.environment,
           images: release.images,
-          hosts: targets.map((target, i) => ({ instance: target.instance, address: target.host, previous: previous[i]!, running: running[i]! })),
+          hosts: targets.map((target, i) => ({
+            instance: target.instance,
+            address: target.host,
+            previous: previous[i]!,
+            running: running[i]!,
+          })),
           urls,
         };
       },
       {
         onRollback: () => status.finish('rolling back'),
         // A cancelled run ends cancelled; the status query and the history say what was put back.
-        onRolledBack: (report, err) => status.finish(report.failed.length > 0 ? 'failed' : isCancellation(err) ? 'cancelled' : 'rolled back'),
+        onRolledBack: (report, err) =>
+          status.finish(report.failed.length > 0 ? 'failed' : isCancellation(err) ? 'cancelled' : 'rolled back'),
         describeRollback: (what, report) => {
           if (report.failed.length > 0) {
             const failures = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
             return {
               message: `release ${attempted} failed (${what}) and the previous images did not come back: ${failures}. Check the hosts by hand (docker compose ps in ${release.directory}).`,
-              details: { failure: what, attempted: release.images, previous: byInstance(targets, previous), restored, rollbackFailures: report.failed },
+              details: {
+                failure: what,
+                attempted: release.images,
+                previous: byInstance(targets, previous),
+                restored,
+                rollbackFailures: report.failed,
+              },
             };
           }
-          const now = targets.map((target) => `${target.instance} runs ${describeImages(pick(restored[target.instance] ?? {}, Object.keys(release.images)))}`).join('; ');
-          return { message: `release ${attempted} failed (${what}); rolled back, healthy again: ${now}`, details: { failure: what, attempted: release.images, running: restored } };
+          const now = targets
+            .map(
+              (target) => `${target.instance} runs ${describeImages(pick(restored[target.instance] ?? {}, Object.keys(release.images)))}`,
+            )
+            .join('; ');
+          return {
+            message: `release ${attempted} failed (${what}); rolled back, healthy again: ${now}`,
+            details: { failure: what, attempted: release.images, running: restored },
+          };
         },
       },
     );
@@ -134,11 +159,24 @@ function withNameOfItsTime(err: unknown): unknown {
   if (!(err instanceof ApplicationFailure) || (err.type !== OUTCOME.RolledBack && err.type !== OUTCOME.RollbackIncomplete)) return err;
   if (patched(SAGA_FAILURE_TYPES_PATCH)) return err;
   const legacy = Object.keys(LEGACY_FAILURE_TYPES).find((old) => LEGACY_FAILURE_TYPES[old] === err.type)!;
-  return ApplicationFailure.create({ type: legacy, message: err.message, details: err.details ?? undefined, nonRetryable: true, cause: err.cause });
+  return ApplicationFailure.create({
+    type: legacy,
+    message: err.message,
+    details: err.details ?? undefined,
+    nonRetryable: true,
+    cause: err.cause,
+  });
 }
 
 function hostTargets(release: DeployRelease): HostTarget[] {
-  return release.hosts.map((h) => ({ instance: h.instance, host: h.address, port: release.ssh.port, user: release.ssh.user, key: release.ssh.key, fingerprints: [h.hostKey] }));
+  return release.hosts.map((h) => ({
+    instance: h.instance,
+    host: h.address,
+    port: release.ssh.port,
+    user: release.ssh.user,
+    key: release.ssh.key,
+    fingerprints: [h.hostKey],
+  }));
 }
 
 /** `docker compose ps` on the host: every running service with its image. */
@@ -158,10 +196,18 @@ function previousImages(target: HostTarget, running: Record<string, string[]>, s
   const previous: Images = {};
   for (const service of services) {
     const images = running[service] ?? [];
-    const refuse = (type: keyof typeof STEP_FAILURE, why: string) => failure(STEP_FAILURE[type], `${service} on ${target.instance} ${why}; nothing was changed`, { details: [{ instance: target.instance, running }] });
-    if (images.length === 0) throw refuse('ServiceNotRunning', `is not a running service (running: ${Object.keys(running).sort().join(', ') || 'none'}), so there is no version to go back to`);
+    const refuse = (type: keyof typeof STEP_FAILURE, why: string) =>
+      failure(STEP_FAILURE[type], `${service} on ${target.instance} ${why}; nothing was changed`, {
+        details: [{ instance: target.instance, running }],
+      });
+    if (images.length === 0)
+      throw refuse(
+        'ServiceNotRunning',
+        `is not a running service (running: ${Object.keys(running).sort().join(', ') || 'none'}), so there is no version to go back to`,
+      );
     if (images.length > 1) throw refuse('ServiceImagesDiffer', `runs several images at once (${images.join(', ')})`);
-    if (!IMAGE_REF.test(images[0]!)) throw refuse('UnrecognisedImage', `runs ${images[0]}, which is not an image with a tag that could be restored`);
+    if (!IMAGE_REF.test(images[0]!))
+      throw refuse('UnrecognisedImage', `runs ${images[0]}, which is not an image with a tag that could be restored`);
     previous[service] = images[0]!;
   }
   return previous;
@@ -174,7 +220,13 @@ async function setImages(target: HostTarget, directory: string, images: Images):
 }
 
 async function composeUp(target: HostTarget, directory: string): Promise<void> {
-  await ssh.runRemoteCommand({ ...target, script: COMPOSE_UP, args: [directory], label: 'docker compose pull and up', timeoutMs: 20 * 60_000 });
+  await ssh.runRemoteCommand({
+    ...target,
+    script: COMPOSE_UP,
+    args: [directory],
+    label: 'docker compose pull and up',
+    timeoutMs: 20 * 60_000,
+  });
 }
 
 /** Every service in `images` runs exactly that image; returns all running services' images. */
@@ -182,7 +234,12 @@ async function expectRunning(target: HostTarget, directory: string, images: Imag
   const running = await runningImages(target, directory);
   const wrong = Object.entries(images).filter(([service, image]) => running[service]?.length !== 1 || running[service]![0] !== image);
   if (wrong.length > 0) {
-    const what = wrong.map(([service, image]) => `${service} should run ${image} but ${running[service]?.length ? `runs ${running[service]!.join(', ')}` : 'is not running'}`).join('; ');
+    const what = wrong
+      .map(
+        ([service, image]) =>
+          `${service} should run ${image} but ${running[service]?.length ? `runs ${running[service]!.join(', ')}` : 'is not running'}`,
+      )
+      .join('; ');
     throw failure(STEP_FAILURE.ReleaseNotRunning, `on ${target.instance}: ${what}`, { details: [{ instance: target.instance, running }] });
   }
   return Object.fromEntries(Object.entries(running).map(([service, list]) => [service, list.join(', ')]));
@@ -197,7 +254,11 @@ async function restore(target: HostTarget, directory: string, previous: Images, 
 }
 
 function describeImages(images: Images): string {
-  return Object.entries(images).map(([service, image]) => `${service} ${image}`).join(', ') || 'nothing';
+  return (
+    Object.entries(images)
+      .map(([service, image]) => `${service} ${image}`)
+      .join(', ') || 'nothing'
+  );
 }
 
 function pick(images: Images, services: string[]): Images {

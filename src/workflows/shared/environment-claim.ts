@@ -5,7 +5,17 @@
 // cancelled operation releases too; a run that dies without releasing is taken over later (see
 // environment-entity.ts). Runs recorded before this existed replay without it (patch
 // `environment-claim`).
-import { ActivityFailure, ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { EnvironmentActivities } from '../../activities/environment/claims';
 import { environmentWorkflowId } from '../../names/workflow-ids';
 import { releaseSignal } from '../environment/environment-entity';
@@ -32,13 +42,25 @@ export interface ClaimOptions<T> {
   change?: (result: T) => InventoryChange;
 }
 
-export async function withEnvironmentClaim<T>(environment: string, operation: OperationKind, body: (inventory?: Inventory) => Promise<T>, options: ClaimOptions<T> = {}): Promise<T> {
+export async function withEnvironmentClaim<T>(
+  environment: string,
+  operation: OperationKind,
+  body: (inventory?: Inventory) => Promise<T>,
+  options: ClaimOptions<T> = {},
+): Promise<T> {
   if (!patched('environment-claim')) return body();
   const { workflowId, runId, memo, workflowType } = workflowInfo();
   const holder = { workflowId, runId, operation };
   const wait = memo?.[WAIT_FOR_ENVIRONMENT_MEMO] === true;
   // `status` answers from the first moment; the body's own StatusTracker takes over once claimed.
-  const status: OperationStatus = { operation: workflowType, workflowId, step: wait ? `waiting for environment ${environment}` : `claim environment ${environment}`, completedSteps: [], remainingSteps: [], resources: [] };
+  const status: OperationStatus = {
+    operation: workflowType,
+    workflowId,
+    step: wait ? `waiting for environment ${environment}` : `claim environment ${environment}`,
+    completedSteps: [],
+    remainingSteps: [],
+    resources: [],
+  };
   setHandler(statusQuery, () => status);
   const inventory = await (wait ? patient : quick).claimEnvironment({ environment, request: { holder, wait } }).catch((err: unknown) => {
     // The refusal itself (EnvironmentBusy, naming the holder) is how this run ends, not "activity failed".
@@ -57,6 +79,8 @@ export async function withEnvironmentClaim<T>(environment: string, operation: Op
     throw err;
   } finally {
     // A failed signal (the entity was terminated by hand) must not hide how the operation ended.
-    await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(environmentWorkflowId(environment)).signal(releaseSignal, release)).catch(() => undefined);
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(environmentWorkflowId(environment)).signal(releaseSignal, release),
+    ).catch(() => undefined);
   }
 }

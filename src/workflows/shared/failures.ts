@@ -102,9 +102,27 @@ export type FailureType = OutcomeType | RefusalType | StepFailureType;
 
 /** What a backup step can fail with (a BackupError's type, src/backups/errors.ts). */
 export const BACKUP_ERROR_TYPES = [
-  'DumpFailed', 'DumpRefused', 'SpacesUnavailable', 'SpacesRefused', 'ChecksumMismatch', 'BackupNotAuthentic', 'BackupFormatRefused', 'BackupKeyMissing',
-  'NoTempSpace', 'RestoreFailed', 'DatabaseExists', 'NotFound', 'Unsupported', 'WebhookFailed', 'SecretUnavailable', 'DropletNotFound', 'DropletUnreachable',
-  'SshRefused', 'HostKeyUnknown', 'VerificationFailed', 'Cancelled',
+  'DumpFailed',
+  'DumpRefused',
+  'SpacesUnavailable',
+  'SpacesRefused',
+  'ChecksumMismatch',
+  'BackupNotAuthentic',
+  'BackupFormatRefused',
+  'BackupKeyMissing',
+  'NoTempSpace',
+  'RestoreFailed',
+  'DatabaseExists',
+  'NotFound',
+  'Unsupported',
+  'WebhookFailed',
+  'SecretUnavailable',
+  'DropletNotFound',
+  'DropletUnreachable',
+  'SshRefused',
+  'HostKeyUnknown',
+  'VerificationFailed',
+  'Cancelled',
 ] as const satisfies readonly StepFailureType[];
 export type BackupErrorType = (typeof BACKUP_ERROR_TYPES)[number];
 
@@ -140,7 +158,11 @@ interface FailureOptions {
 }
 
 /** Any named failure; nonRetryable unless said otherwise, since most name a decision, not a blip. */
-export function failure(type: FailureType, message: string, options: FailureOptions & { retryable?: boolean; nextRetryDelay?: number } = {}): ApplicationFailure {
+export function failure(
+  type: FailureType,
+  message: string,
+  options: FailureOptions & { retryable?: boolean; nextRetryDelay?: number } = {},
+): ApplicationFailure {
   return ApplicationFailure.create({
     type,
     message,
@@ -152,12 +174,20 @@ export function failure(type: FailureType, message: string, options: FailureOpti
 }
 
 /** Everything undone. `extra` joins the report in the details (e.g. what runs again after a release). */
-export function rolledBack(message: string, report: RollbackReport, options: { cause?: Error; extra?: Record<string, unknown> } = {}): ApplicationFailure {
+export function rolledBack(
+  message: string,
+  report: RollbackReport,
+  options: { cause?: Error; extra?: Record<string, unknown> } = {},
+): ApplicationFailure {
   return failure(OUTCOME.RolledBack, message, { details: [{ ...report, ...options.extra }], cause: options.cause });
 }
 
 /** Some undo steps still failed; the report names each with its error. */
-export function rollbackIncomplete(message: string, report: RollbackReport, options: { cause?: Error; extra?: Record<string, unknown> } = {}): ApplicationFailure {
+export function rollbackIncomplete(
+  message: string,
+  report: RollbackReport,
+  options: { cause?: Error; extra?: Record<string, unknown> } = {},
+): ApplicationFailure {
   return failure(OUTCOME.RollbackIncomplete, message, { details: [{ ...report, ...options.extra }], cause: options.cause });
 }
 

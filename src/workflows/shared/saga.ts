@@ -83,7 +83,11 @@ export async function runSaga<T>(body: (saga: Saga) => Promise<T>, options: Saga
     return await body(saga);
   } catch (err) {
     if (options.rollbackOnFailure === false && !isCancellation(err)) {
-      throw failedAndKept(`${describeError(err)}; kept for inspection (onFailure: keep): ${saga.pending.join(', ') || 'nothing created'}`, saga.pending, err instanceof Error ? err : undefined);
+      throw failedAndKept(
+        `${describeError(err)}; kept for inspection (onFailure: keep): ${saga.pending.join(', ') || 'nothing created'}`,
+        saga.pending,
+        err instanceof Error ? err : undefined,
+      );
     }
     options.onRollback?.();
     const report = await saga.rollback();
@@ -101,7 +105,10 @@ function rollbackOutcome(original: unknown, report: RollbackReport, describe: Sa
     return rolledBack(own?.message ?? `${what}; rolled back ${report.compensated.length} step(s)`, report, { cause, extra: own?.details });
   }
   const names = report.failed.map((f) => `${f.name} (${f.error})`).join('; ');
-  return rollbackIncomplete(own?.message ?? `${what}; rollback incomplete, compensations failed: ${names}`, report, { cause, extra: own?.details });
+  return rollbackIncomplete(own?.message ?? `${what}; rollback incomplete, compensations failed: ${names}`, report, {
+    cause,
+    extra: own?.details,
+  });
 }
 
 /** One line naming what failed: the activity (if any) and the innermost cause's message. */

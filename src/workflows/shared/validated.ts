@@ -16,7 +16,8 @@ export function validated<T>(kind: InputKind, parse: (input: unknown) => T, inpu
   try {
     return parse(input);
   } catch (err) {
-    if (err instanceof SpecError || err instanceof DeployInputError) throw (kind === 'spec' ? invalidSpec : invalidInput)(err.message, err.problems);
+    if (err instanceof SpecError || err instanceof DeployInputError)
+      throw (kind === 'spec' ? invalidSpec : invalidInput)(err.message, err.problems);
     throw err;
   }
 }

@@ -15,7 +15,11 @@ let activities: DigitalOceanActivities;
 const deployKey = generateEd25519().public;
 
 beforeAll(async () => {
-  ({ cloud } = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 200, actionMs: 1500 } }));
+  ({ cloud } = await startLocalCloud({
+    sshHosts: false,
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 200, actionMs: 1500 },
+  }));
   const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
   activities = createDigitalOceanActivities({ digitalOcean: () => client, pollMs: { first: 50, max: 200 }, sshPublicKey: () => deployKey });
 });
@@ -23,13 +27,20 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-function run<K extends keyof DigitalOceanActivities>(name: K, ...args: Parameters<DigitalOceanActivities[K]>): ReturnType<DigitalOceanActivities[K]> {
+function run<K extends keyof DigitalOceanActivities>(
+  name: K,
+  ...args: Parameters<DigitalOceanActivities[K]>
+): ReturnType<DigitalOceanActivities[K]> {
   const activity = activities[name] as (...a: unknown[]) => Promise<never>;
   return new MockActivityEnvironment().run(activity, ...(args as unknown[])) as ReturnType<DigitalOceanActivities[K]>;
 }
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${cloud.apiUrl}${path}`, { method, headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${cloud.apiUrl}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return (await response.json()) as T;
 }
 
@@ -42,7 +53,15 @@ test('environments registering the same deploy key at once all get its fingerpri
 
 test('an attach retried while its own earlier attach still runs fails retryably, then finds the volume attached', async () => {
   const owner: Owner = { workflowId: 'provision-busy-1', environment: 'busy' };
-  const droplets = await run('ensureServers', { owner, names: ['busy-app'], region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: [], sshKeyFingerprints: [] });
+  const droplets = await run('ensureServers', {
+    owner,
+    names: ['busy-app'],
+    region: 'fra1',
+    size: 's-1vcpu-1gb',
+    image: 'ubuntu-22-04-x64',
+    tags: [],
+    sshKeyFingerprints: [],
+  });
   const [droplet] = await run('waitForServers', { servers: droplets });
   const volume = await run('ensureVolume', { owner, name: 'busy-pgdata', region: 'fra1', sizeGb: 20, filesystem: 'ext4' });
   // The first attempt's attach went through, then the attempt was cut short (a 429 while polling).

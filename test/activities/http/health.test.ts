@@ -64,7 +64,10 @@ test('probeHealth: the status and how long it took; redirects are not followed; 
   expect(ok.ms).toBeGreaterThanOrEqual(0);
   expect(ok.ms).toBeLessThan(1000);
   expect(await run(activities.probeHealth, { url: `${base}/missing` }).result).toMatchObject({ status: 404, ok: false });
-  expect(await run(activities.probeHealth, { url: `${base}/missing`, expectStatus: [200, 404] }).result).toMatchObject({ status: 404, ok: true });
+  expect(await run(activities.probeHealth, { url: `${base}/missing`, expectStatus: [200, 404] }).result).toMatchObject({
+    status: 404,
+    ok: true,
+  });
   expect(await run(activities.probeHealth, { url: `${base}/redirect` }).result).toMatchObject({ status: 301, ok: false });
   expect(requests.filter((r) => r === '/ok')).toHaveLength(1); // the redirect was not followed
   const big = await run(activities.probeHealth, { url: `${base}/big` }).result;
@@ -101,16 +104,30 @@ test('waitHealthy fails after N consecutive failures: HealthCheckFailed names th
   const err = await r.result.catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect(err).toMatchObject({ type: 'HealthCheckFailed', nonRetryable: true });
-  expect((err as Error).message).toBe(`${base}/sequence?… was not healthy after 4 consecutive failed probes (expected status 200); last: status 500`);
+  expect((err as Error).message).toBe(
+    `${base}/sequence?… was not healthy after 4 consecutive failed probes (expected status 200); last: status 500`,
+  );
   expect((err as ApplicationFailure).details?.[0]).toEqual({ url: `${base}/sequence?…`, attempts: 4, lastStatus: 500, lastError: null });
   expect(r.heartbeats).toHaveLength(4);
   expect(requests).toHaveLength(4);
   expect(JSON.stringify(r.heartbeats)).not.toContain('abc123');
 
-  const down = await run(activities.waitHealthy, { url: `http://127.0.0.1:${await freePort()}/`, intervalMs: 10, attempts: 2 }).result.catch((e: unknown) => e);
-  expect((down as Error).message).toMatch(/was not healthy after 2 consecutive failed probes \(expected status 200\); last: connection refused \(ECONNREFUSED\)$/);
+  const down = await run(activities.waitHealthy, {
+    url: `http://127.0.0.1:${await freePort()}/`,
+    intervalMs: 10,
+    attempts: 2,
+  }).result.catch((e: unknown) => e);
+  expect((down as Error).message).toMatch(
+    /was not healthy after 2 consecutive failed probes \(expected status 200\); last: connection refused \(ECONNREFUSED\)$/,
+  );
 
-  const hung = await run(activities.waitHealthy, { url: `${base}/hang`, intervalMs: 10, attempts: 2, timeoutMs: 150, expectStatus: 204 }).result.catch((e: unknown) => e);
+  const hung = await run(activities.waitHealthy, {
+    url: `${base}/hang`,
+    intervalMs: 10,
+    attempts: 2,
+    timeoutMs: 150,
+    expectStatus: 204,
+  }).result.catch((e: unknown) => e);
   expect((hung as Error).message).toMatch(/after 2 consecutive failed probes \(expected status 204\); last: no response within 150 ms$/);
 });
 

@@ -93,10 +93,15 @@ test('waitForSsh keeps trying (heartbeating each attempt) until sshd comes up, t
     // One heartbeat per attempt at least (the keep-alive repeats the current one in between).
     const seen = [...new Set((waiting.heartbeats as { attempt: number }[]).map((h) => h.attempt))];
     expect(seen).toEqual(Array.from({ length: attempts }, (_, i) => i + 1));
-    expect((waiting.heartbeats as { attempt: number }[]).find((h) => h.attempt === 2)).toEqual({ waitingFor: `ssh root@127.0.0.1:${port}`, attempt: 2, lastError: expect.stringContaining('ECONNREFUSED') });
+    expect((waiting.heartbeats as { attempt: number }[]).find((h) => h.attempt === 2)).toEqual({
+      waitingFor: `ssh root@127.0.0.1:${port}`,
+      attempt: 2,
+      lastError: expect.stringContaining('ECONNREFUSED'),
+    });
     expect(waiting.logs.join('\n')).toContain('SSH is up');
     // The fingerprint returned on first contact is then what the run pins.
-    const pinned = await run('runRemoteCommand', { host: '127.0.0.1', port, user: 'root', fingerprints: [fingerprint], argv: ['hostname'] }).result;
+    const pinned = await run('runRemoteCommand', { host: '127.0.0.1', port, user: 'root', fingerprints: [fingerprint], argv: ['hostname'] })
+      .result;
     expect(pinned.exitCode).toBe(0);
   } finally {
     await late.stop();
@@ -113,23 +118,36 @@ test('waitForSsh: a host key other than the expected fails at once; a host that 
   expect((err as Error).message).toContain(wrong);
   expect((mismatch.heartbeats as { attempt: number }[]).every((h) => h.attempt === 1)).toBe(true);
 
-  expect(await run('waitForSsh', { ...host, expectedFingerprints: [sshd.hostFingerprint], timeoutMs: 5000 }).result).toEqual({ fingerprint: sshd.hostFingerprint, attempts: 1 });
+  expect(await run('waitForSsh', { ...host, expectedFingerprints: [sshd.hostFingerprint], timeoutMs: 5000 }).result).toEqual({
+    fingerprint: sshd.hostFingerprint,
+    attempts: 1,
+  });
 
   const started = Date.now();
-  const nobody = await run('waitForSsh', { host: '127.0.0.1', port: await freePort(), user: 'root', timeoutMs: 1000 }).result.catch((e: unknown) => e);
+  const nobody = await run('waitForSsh', { host: '127.0.0.1', port: await freePort(), user: 'root', timeoutMs: 1000 }).result.catch(
+    (e: unknown) => e,
+  );
   expect(nobody).toMatchObject({ type: 'SshUnreachable', nonRetryable: true });
   expect((nobody as Error).message).toMatch(/did not answer within 1000 ms \(\d+ attempts\); last error: .*ECONNREFUSED/);
   expect(Date.now() - started).toBeLessThan(3000);
 });
 
 test('runRemoteCommand streams progress into heartbeat details: last lines and byte counts', async () => {
-  const r = run('runRemoteCommand', { ...host, argv: ['bash', '-c', 'for i in $(seq 1 10); do echo "line $i"; sleep 0.1; done; echo warn >&2'] });
+  const r = run('runRemoteCommand', {
+    ...host,
+    argv: ['bash', '-c', 'for i in $(seq 1 10); do echo "line $i"; sleep 0.1; done; echo warn >&2'],
+  });
   const result = await r.result;
   expect(result).toMatchObject({ exitCode: 0, stdoutBytes: 71, stderrBytes: 5, stderrTail: 'warn\n' });
   expect(result.stdoutTail).toContain('line 10\n');
   const details = r.heartbeats as { command: string; stdoutBytes: number; lastLines: string[] }[];
   expect(details.length).toBeGreaterThanOrEqual(5);
-  expect(details[0]).toMatchObject({ host: `${sshd.host}:${sshd.port}`, command: `bash -c 'for i in $(seq 1 10); do echo "line $i"; sleep 0.1; done; echo warn >&2'`, stdoutBytes: 0, lastLines: [] });
+  expect(details[0]).toMatchObject({
+    host: `${sshd.host}:${sshd.port}`,
+    command: `bash -c 'for i in $(seq 1 10); do echo "line $i"; sleep 0.1; done; echo warn >&2'`,
+    stdoutBytes: 0,
+    lastLines: [],
+  });
   const middle = details.find((d) => d.stdoutBytes > 0 && d.stdoutBytes < 71);
   expect(middle?.lastLines.at(-1)).toMatch(/^line \d$/);
   expect(middle!.lastLines.length).toBeLessThanOrEqual(5);
@@ -138,7 +156,14 @@ test('runRemoteCommand streams progress into heartbeat details: last lines and b
 });
 
 test('a script with values as arguments and stdin; okExitCodes widen success', async () => {
-  const result = await run('runRemoteCommand', { ...host, script: 'printf "[%s]" "$@"; tr a-z A-Z; exit 1', args: ['$(id)', "o'k"], stdin: 'quiet\n', label: 'shout', okExitCodes: [0, 1] }).result;
+  const result = await run('runRemoteCommand', {
+    ...host,
+    script: 'printf "[%s]" "$@"; tr a-z A-Z; exit 1',
+    args: ['$(id)', "o'k"],
+    stdin: 'quiet\n',
+    label: 'shout',
+    okExitCodes: [0, 1],
+  }).result;
   expect(result).toMatchObject({ exitCode: 1, stdoutTail: "[$(id)][o'k]QUIET\n" });
 });
 
@@ -146,17 +171,22 @@ test('a non-zero exit is a non-retryable RemoteCommandFailed naming the command,
   const err = await run('runRemoteCommand', { ...host, argv: ['ls', '/no/such/dir'] }).result.catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect(err).toMatchObject({ type: 'RemoteCommandFailed', nonRetryable: true });
-  expect((err as Error).message).toMatch(/^ls exited with code 2 on 127\.0\.0\.1:\d+: ls: cannot access '\/no\/such\/dir': No such file or directory$/);
+  expect((err as Error).message).toMatch(
+    /^ls exited with code 2 on 127\.0\.0\.1:\d+: ls: cannot access '\/no\/such\/dir': No such file or directory$/,
+  );
   expect((err as ApplicationFailure).details?.[0]).toMatchObject({ exitCode: 2, command: 'ls /no/such/dir' });
 
-  const script = await run('runRemoteCommand', { ...host, script: 'echo "step 3 broke" >&2; exit 7', label: 'bootstrap' }).result.catch((e: unknown) => e);
+  const script = await run('runRemoteCommand', { ...host, script: 'echo "step 3 broke" >&2; exit 7', label: 'bootstrap' }).result.catch(
+    (e: unknown) => e,
+  );
   expect((script as Error).message).toMatch(/^bootstrap exited with code 7 on .*: step 3 broke$/);
 });
 
 test('secrets: environment values reach the command but never heartbeats, logs, results or failure messages', async () => {
   const r = run('runRemoteCommand', {
     ...host,
-    script: 'printf %s "$DB_PASSWORD" | sha256sum; echo "connecting with $DB_PASSWORD"; sleep 0.4; echo "auth failed for $DB_PASSWORD and $API_TOKEN" >&2; exit 3',
+    script:
+      'printf %s "$DB_PASSWORD" | sha256sum; echo "connecting with $DB_PASSWORD"; sleep 0.4; echo "auth failed for $DB_PASSWORD and $API_TOKEN" >&2; exit 3',
     env: { API_TOKEN: 'tok-plain-but-private' },
     secretEnv: { DB_PASSWORD: 'env:DB_PASSWORD' },
   });
@@ -193,13 +223,22 @@ test('a command past its timeout is stopped and fails retryably (RemoteCommandTi
 });
 
 test('host keys and connections: pins required, a wrong pin is final, a closed port is retryable, bad input is final', async () => {
-  expect(await run('runRemoteCommand', { ...host, fingerprints: [], argv: ['true'] }).result.catch((e: unknown) => e)).toMatchObject({ type: 'InvalidSshInput', nonRetryable: true });
-  const wrong = await run('runRemoteCommand', { ...host, fingerprints: ['SHA256:' + 'y'.repeat(43)], argv: ['true'] }).result.catch((e: unknown) => e);
+  expect(await run('runRemoteCommand', { ...host, fingerprints: [], argv: ['true'] }).result.catch((e: unknown) => e)).toMatchObject({
+    type: 'InvalidSshInput',
+    nonRetryable: true,
+  });
+  const wrong = await run('runRemoteCommand', { ...host, fingerprints: ['SHA256:' + 'y'.repeat(43)], argv: ['true'] }).result.catch(
+    (e: unknown) => e,
+  );
   expect(wrong).toMatchObject({ type: 'SshHostKeyMismatch', nonRetryable: true });
   const closed = await run('runRemoteCommand', { ...host, port: await freePort(), argv: ['true'] }).result.catch((e: unknown) => e);
   expect(closed).toMatchObject({ type: 'SshConnectionFailed', nonRetryable: false });
-  expect(await run('runRemoteCommand', { ...host, argv: ['a'], script: 'b' }).result.catch((e: unknown) => e)).toMatchObject({ type: 'InvalidSshInput' });
-  expect(await run('runRemoteCommand', { ...host, argv: ['true'], env: { 'NOT-A-NAME': 'x' } }).result.catch((e: unknown) => e)).toMatchObject({ type: 'InvalidSshInput' });
+  expect(await run('runRemoteCommand', { ...host, argv: ['a'], script: 'b' }).result.catch((e: unknown) => e)).toMatchObject({
+    type: 'InvalidSshInput',
+  });
+  expect(
+    await run('runRemoteCommand', { ...host, argv: ['true'], env: { 'NOT-A-NAME': 'x' } }).result.catch((e: unknown) => e),
+  ).toMatchObject({ type: 'InvalidSshInput' });
 
   const stranger = generateEd25519();
   const refused = createSshActivities({ privateKey: () => stranger.private });
@@ -232,10 +271,21 @@ test('uploadFiles writes each file with its mode, creating directories, text or 
   expect(statSync(`${root}/etc/app/compose.yaml`).mode & 0o777).toBe(0o644);
   expect(readFileSync(`${root}/opt/bin/blob`).equals(binary)).toBe(true);
   expect(statSync(`${root}/opt/bin/blob`).mode & 0o777).toBe(0o755);
-  expect(r.heartbeats).toEqual([1, 2, 3].map((n, i) => ({ host: `${sshd.host}:${sshd.port}`, uploading: [`${root}/etc/app/app.env`, `${root}/etc/app/compose.yaml`, `${root}/opt/bin/blob`][i], file: n, of: 3 })));
+  expect(r.heartbeats).toEqual(
+    [1, 2, 3].map((n, i) => ({
+      host: `${sshd.host}:${sshd.port}`,
+      uploading: [`${root}/etc/app/app.env`, `${root}/etc/app/compose.yaml`, `${root}/opt/bin/blob`][i],
+      file: n,
+      of: 3,
+    })),
+  );
   expect(JSON.stringify(r.heartbeats)).not.toContain('MODE=prod');
 
-  expect(await run('uploadFiles', { ...host, files: [{ path: 'relative/path', content: '' }] }).result.catch((e: unknown) => e)).toMatchObject({ type: 'InvalidSshInput' });
-  const blocked = await run('uploadFiles', { ...host, files: [{ path: `${root}/etc/app/app.env/inside`, content: 'x' }] }).result.catch((e: unknown) => e);
+  expect(
+    await run('uploadFiles', { ...host, files: [{ path: 'relative/path', content: '' }] }).result.catch((e: unknown) => e),
+  ).toMatchObject({ type: 'InvalidSshInput' });
+  const blocked = await run('uploadFiles', { ...host, files: [{ path: `${root}/etc/app/app.env/inside`, content: 'x' }] }).result.catch(
+    (e: unknown) => e,
+  );
   expect(blocked).toMatchObject({ type: 'SftpFailed' });
 });

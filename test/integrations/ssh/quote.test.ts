@@ -35,13 +35,19 @@ test('the supervised command line carries argv through two shells unchanged, and
   // Run it as sshd would: the login shell gets the command line with -c, stdin carries the env.
   const out = execFileSync('/bin/bash', ['-c', command.commandLine], { input: command.preamble });
   expect(out.toString('utf8').split('\0').slice(0, -1)).toEqual(HOSTILE);
-  const env = execFileSync('/bin/bash', ['-c', buildRemoteCommand({ argv: ['printenv', 'DB_PASSWORD'] }, { DB_PASSWORD: secret }).commandLine], { input: command.preamble });
+  const env = execFileSync(
+    '/bin/bash',
+    ['-c', buildRemoteCommand({ argv: ['printenv', 'DB_PASSWORD'] }, { DB_PASSWORD: secret }).commandLine],
+    { input: command.preamble },
+  );
   expect(env.toString()).toBe(secret + '\n');
 });
 
 test('a script gets its values as positional arguments and the caller stdin after its own text', () => {
   const command = buildRemoteCommand({ script: 'printf "%s|" "$@"; read -r first; echo "first=$first"; cat', args: ['$(id)', "a'b"] });
-  const out = execFileSync('/bin/bash', ['-c', command.commandLine], { input: Buffer.concat([command.preamble, Buffer.from('one\ntwo\nthree\n')]) });
+  const out = execFileSync('/bin/bash', ['-c', command.commandLine], {
+    input: Buffer.concat([command.preamble, Buffer.from('one\ntwo\nthree\n')]),
+  });
   expect(out.toString()).toBe("$(id)|a'b|first=one\ntwo\nthree\n");
 });
 
@@ -54,7 +60,9 @@ test('bad environment names and NUL bytes are refused before anything runs', () 
 });
 
 test('descriptions never show environment values and quote what a shell would', () => {
-  expect(describeCommand({ argv: ['docker', 'compose', 'up', '-d'], env: { TOKEN: 'dop_v1_secret' } })).toBe('TOKEN=[redacted] docker compose up -d');
+  expect(describeCommand({ argv: ['docker', 'compose', 'up', '-d'], env: { TOKEN: 'dop_v1_secret' } })).toBe(
+    'TOKEN=[redacted] docker compose up -d',
+  );
   expect(describeCommand({ argv: ['echo', 'a b', 'x\ny'] })).toBe(`echo 'a b' 'x\\ny'`);
   expect(describeCommand({ script: 'echo hi', label: 'bootstrap' })).toBe('bash -s (bootstrap)');
   expect(describeCommand({ argv: ['x'.repeat(500)] }).length).toBe(200);

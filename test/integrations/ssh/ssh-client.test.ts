@@ -79,10 +79,13 @@ test('stdin (string, Buffer, stream) and env reach the command; env values never
   const data = randomBytes(3 * 1024 * 1024);
   const sha = createHash('sha256').update(data).digest('hex');
   expect((await conn.exec(['sha256sum'], { stdin: data })).stdoutTail).toBe(`${sha}  -\n`);
-  expect((await conn.exec(['sha256sum'], { stdin: Readable.from([data.subarray(0, 1000), data.subarray(1000)]) })).stdoutTail).toBe(`${sha}  -\n`);
+  expect((await conn.exec(['sha256sum'], { stdin: Readable.from([data.subarray(0, 1000), data.subarray(1000)]) })).stdoutTail).toBe(
+    `${sha}  -\n`,
+  );
   const secret = `s3cr3t $(id) '"\n${randomBytes(4).toString('hex')}`;
   // Every process's arguments on the host, searched with a pattern read from a file (not an argument).
-  const scan = 'printf %s "$DB_PASSWORD" | sha256sum; for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" 2>/dev/null; echo; done | grep -c -F -f <(printf "%s\\n" "$MARK") || true';
+  const scan =
+    'printf %s "$DB_PASSWORD" | sha256sum; for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" 2>/dev/null; echo; done | grep -c -F -f <(printf "%s\\n" "$MARK") || true';
   const env = await conn.execScript(scan, [], { env: { DB_PASSWORD: secret, MARK: secret.slice(0, 6) } });
   expect(env.stdoutTail.split('\n')[0]).toBe(`${createHash('sha256').update(secret).digest('hex')}  -`);
   expect(env.stdoutTail.split('\n')[1]).toBe('0'); // no process had the value in its arguments
@@ -100,7 +103,9 @@ test('a script gets values only as positional arguments, and stdin after its own
 
 test('only the tails of huge outputs are kept, with the full byte counts; onOutput sees every chunk', async () => {
   let seen = 0;
-  const result = await conn.exec(['bash', '-c', 'head -c 5000000 /dev/zero | tr "\\0" x; echo END; head -c 300000 /dev/zero >&2'], { onOutput: (chunk) => (seen += chunk.length) });
+  const result = await conn.exec(['bash', '-c', 'head -c 5000000 /dev/zero | tr "\\0" x; echo END; head -c 300000 /dev/zero >&2'], {
+    onOutput: (chunk) => (seen += chunk.length),
+  });
   expect(result.stdoutBytes).toBe(5_000_004);
   expect(result.stderrBytes).toBe(300_000);
   expect(seen).toBe(5_300_004);
@@ -142,7 +147,10 @@ test('an unknown key is refused, a closed port is a connect error, and neither m
   const closed = await connect({ ...target, port: await freePort() }).catch((e: unknown) => e);
   expect(closed).toMatchObject({ kind: 'connect' });
   expect((closed as Error).message).toContain('ECONNREFUSED');
-  const garbage = await connect({ ...target, privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nnot really\n-----END OPENSSH PRIVATE KEY-----' }).catch((e: unknown) => e);
+  const garbage = await connect({
+    ...target,
+    privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nnot really\n-----END OPENSSH PRIVATE KEY-----',
+  }).catch((e: unknown) => e);
   expect(garbage).toMatchObject({ kind: 'invalid' });
   for (const err of [refused, closed, garbage]) {
     const text = `${(err as Error).message} ${(err as Error).stack} ${JSON.stringify(err)}`;
@@ -254,7 +262,10 @@ test('execStream: a consumer that stops reading does not let the host run ahead'
   expect(ahead).toBeGreaterThan(1024 * 1024);
   expect(ahead).toBeLessThanOrEqual(4 * 1024 * 1024 + 64 * 1024);
   let settled = false;
-  void done.then(() => (settled = true), () => (settled = true));
+  void done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   expect(settled).toBe(false);
   let total = 0;
   for await (const chunk of stdout) total += (chunk as Buffer).length;

@@ -54,7 +54,9 @@ export async function startNginx(upstream: string, upstreamText: string): Promis
     chmodSync(dir, 0o755);
     for (const p of [dir, path.join(dir, 'tmp'), path.join(dir, 'logs')]) chownSync(p, NOBODY, NOBODY);
   }
-  const [program, args] = asRoot ? ['/usr/bin/setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', NGINX, ...instanceArgs]] : [NGINX, instanceArgs];
+  const [program, args] = asRoot
+    ? ['/usr/bin/setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', NGINX, ...instanceArgs]]
+    : [NGINX, instanceArgs];
   const child: ChildProcess = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -64,7 +66,16 @@ export async function startNginx(upstream: string, upstreamText: string): Promis
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   };
-  await until(`nginx listening on 127.0.0.1:${port} (stderr: ${stderr})`, async () => (child.exitCode === null ? (existsSync(path.join(dir, 'nginx.pid')) && workers().length > 0 ? true : undefined) : Promise.reject(new Error(`nginx exited: ${stderr}`))), 15_000);
+  await until(
+    `nginx listening on 127.0.0.1:${port} (stderr: ${stderr})`,
+    async () =>
+      child.exitCode === null
+        ? existsSync(path.join(dir, 'nginx.pid')) && workers().length > 0
+          ? true
+          : undefined
+        : Promise.reject(new Error(`nginx exited: ${stderr}`)),
+    15_000,
+  );
   return {
     port,
     dir,
@@ -80,8 +91,12 @@ export async function startNginx(upstream: string, upstreamText: string): Promis
 
 /** Waits until a reload has replaced every worker in `before` (a new one runs, none of the old). */
 export async function reloadDone(instance: NginxInstance, before: readonly number[]): Promise<void> {
-  await until('nginx reload finished (old workers gone, a new one running)', async () => {
-    const now = instance.workers();
-    return now.length > 0 && now.every((pid) => !before.includes(pid)) ? true : undefined;
-  }, 15_000);
+  await until(
+    'nginx reload finished (old workers gone, a new one running)',
+    async () => {
+      const now = instance.workers();
+      return now.length > 0 && now.every((pid) => !before.includes(pid)) ? true : undefined;
+    },
+    15_000,
+  );
 }

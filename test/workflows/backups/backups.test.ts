@@ -30,7 +30,17 @@ import type { RestoreBackupResult } from '../../../src/workflows/backups/restore
 import type { RunBackupsResult } from '../../../src/workflows/backups/run-backups';
 import type { OperationStatus } from '../../../src/workflows/shared/status';
 import { TEST_KEYRING } from '../../helpers/backup-keys';
-import { MARIADB, PG, dropMariadb, dropPostgres, mariadbQuery, psql, seedMariadb, seedPostgres, uniqueDbName } from '../../helpers/databases';
+import {
+  MARIADB,
+  PG,
+  dropMariadb,
+  dropPostgres,
+  mariadbQuery,
+  psql,
+  seedMariadb,
+  seedPostgres,
+  uniqueDbName,
+} from '../../helpers/databases';
 import { keysUnder, pendingAt, privateTempDir, startSpaces, type TestSpaces } from '../../helpers/spaces';
 import { startTemporal, temporalCliPath, uniqueTaskQueue, workflowBundlePath } from '../../helpers/temporal';
 
@@ -60,11 +70,22 @@ function policy(changes: Record<string, unknown> = {}): BackupPolicy {
   return parseBackupPolicy({
     name: 'wf-test',
     targets: [
-      { name: 'pg', kind: 'postgresql', databases: [pgDb], connection: { host: '127.0.0.1', port: 5432, user: 'postgres', password: `file:${passwordFile}` } },
+      {
+        name: 'pg',
+        kind: 'postgresql',
+        databases: [pgDb],
+        connection: { host: '127.0.0.1', port: 5432, user: 'postgres', password: `file:${passwordFile}` },
+      },
       { name: 'shop-db', kind: 'mariadb', databases: [mdb], connection: { host: '127.0.0.1', port: 3306, user: 'root' } },
       { name: 'media', kind: 'directory', path: mediaDir, in: { environment: 'test-env', droplet: 'app' } },
     ],
-    destination: { bucket: spaces.bucket, prefix: 'runs/', endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY' },
+    destination: {
+      bucket: spaces.bucket,
+      prefix: 'runs/',
+      endpoint: spaces.endpoint,
+      accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY',
+      secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY',
+    },
     parallelism: 2,
     retention: { keepDays: 30, minVerified: 3 },
     schedule: { every: '1h' },
@@ -99,8 +120,18 @@ beforeAll(async () => {
     OPSFLOW_SECRETS_DIR: path.dirname(passwordFile),
   });
   // Directory targets live in droplets; until the SSH runner lands, the worker itself stands in for the droplet.
-  activities = createBackupActivities({ resolveSecret: secrets, upload: { partSize: 5 * 1024 * 1024 }, dropletRunner: () => localRunner(), backupKeys: TEST_KEYRING });
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities });
+  activities = createBackupActivities({
+    resolveSecret: secrets,
+    upload: { partSize: 5 * 1024 * 1024 },
+    dropletRunner: () => localRunner(),
+    backupKeys: TEST_KEYRING,
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: workflowBundlePath() },
+    activities,
+  });
   workerDone = worker.run();
 }, 10 * 60_000);
 
@@ -115,7 +146,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const start = (type: string, workflowId: string, input: object) => env.client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+const start = (type: string, workflowId: string, input: object) =>
+  env.client.workflow.start(type, { taskQueue, workflowId, args: [input] });
 const failureOf = async (promise: Promise<unknown>) => {
   const err = await promise.catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -124,13 +156,25 @@ const failureOf = async (promise: Promise<unknown>) => {
 
 /** What listBackups says now, run as the worker runs it. */
 async function list(p: BackupPolicy): Promise<BackupListing[]> {
-  const activities = createBackupActivities({ resolveSecret: secretResolver({ OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY: spaces.secretKey }), backupKeys: TEST_KEYRING });
+  const activities = createBackupActivities({
+    resolveSecret: secretResolver({
+      OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY: spaces.accessKey,
+      OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY: spaces.secretKey,
+    }),
+    backupKeys: TEST_KEYRING,
+  });
   return new MockActivityEnvironment().run(activities.listBackups, { policy: p });
 }
 
 async function scratchDatabases(): Promise<string[]> {
-  const pg = (await psql('postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'opsflow\\_verify\\_%';")).split('\n').filter(Boolean);
-  const maria = (await mariadbQuery(undefined, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'opsflow\\_verify\\_%';")).split('\n').filter(Boolean);
+  const pg = (await psql('postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'opsflow\\_verify\\_%';"))
+    .split('\n')
+    .filter(Boolean);
+  const maria = (
+    await mariadbQuery(undefined, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'opsflow\\_verify\\_%';")
+  )
+    .split('\n')
+    .filter(Boolean);
   return [...pg, ...maria];
 }
 
@@ -153,36 +197,66 @@ test('a run backs up PostgreSQL, MariaDB and a directory, verifies each by a res
   expect(status.resources.filter((x) => x.kind === 'backup')).toHaveLength(3);
 
   const listed = await list(policy());
-  expect(listed.map((b) => [b.target, b.verified])).toEqual(expect.arrayContaining([['pg', true], ['shop-db', true], ['media', true]]));
+  expect(listed.map((b) => [b.target, b.verified])).toEqual(
+    expect.arrayContaining([
+      ['pg', true],
+      ['shop-db', true],
+      ['media', true],
+    ]),
+  );
   const record = await getJson<{ tables: number; rows: number }>(spaces.s3, spaces.bucket, verifiedKeyOf(result.results[0]!.key!));
   expect(record).toMatchObject({ tables: 4, rows: 20_000 + 500 + 3000 });
   expect(await scratchDatabases()).toEqual([]);
   expect(notices).toEqual([]);
-  expect(await pendingAt(spaces.s3, spaces.bucket, result.results.map((r) => r.key!))).toEqual([]);
+  expect(
+    await pendingAt(
+      spaces.s3,
+      spaces.bucket,
+      result.results.map((r) => r.key!),
+    ),
+  ).toEqual([]);
 });
 
 test('restoreBackup restores the latest backup; refuses an existing database without overwrite; replaces it with overwrite', async () => {
   const into = uniqueDbName('wfrestored');
   madePg.push(into);
-  const restored = (await env.client.workflow.execute('restoreBackup', { taskQueue, workflowId: 'restore-pg-1', args: [{ policy: policy(), target: 'pg', intoDatabase: into }] })) as RestoreBackupResult;
+  const restored = (await env.client.workflow.execute('restoreBackup', {
+    taskQueue,
+    workflowId: 'restore-pg-1',
+    args: [{ policy: policy(), target: 'pg', intoDatabase: into }],
+  })) as RestoreBackupResult;
   expect(restored).toMatchObject({ database: into, matchesManifest: true, differences: [] });
   expect(restored.key).toMatch(/^runs\/wf-test\/pg\//);
   expect(await postgresql.tableStats(PG, into)).toEqual(await postgresql.tableStats(PG, pgDb));
 
   // Someone works in it now; a restore without overwrite must not touch it.
   await psql(into, "INSERT INTO customers (name) VALUES ('written after the restore');");
-  const refused = await failureOf(env.client.workflow.execute('restoreBackup', { taskQueue, workflowId: 'backups-restore-refused', args: [{ policy: policy(), target: 'pg', intoDatabase: into, retry: FAST }] }));
+  const refused = await failureOf(
+    env.client.workflow.execute('restoreBackup', {
+      taskQueue,
+      workflowId: 'backups-restore-refused',
+      args: [{ policy: policy(), target: 'pg', intoDatabase: into, retry: FAST }],
+    }),
+  );
   expect(refused.type).toBe('DatabaseExists');
   expect(refused.message).toContain(`database ${into} already exists on target pg; restoring over it needs overwrite: true`);
   expect((await psql(into, 'SELECT count(*) FROM customers;')).trim()).toBe('501');
 
-  const replaced = (await env.client.workflow.execute('restoreBackup', { taskQueue, workflowId: 'restore-pg-3', args: [{ policy: policy(), target: 'pg', intoDatabase: into, overwrite: true }] })) as RestoreBackupResult;
+  const replaced = (await env.client.workflow.execute('restoreBackup', {
+    taskQueue,
+    workflowId: 'restore-pg-3',
+    args: [{ policy: policy(), target: 'pg', intoDatabase: into, overwrite: true }],
+  })) as RestoreBackupResult;
   expect(replaced.matchesManifest).toBe(true);
   expect((await psql(into, 'SELECT count(*) FROM customers;')).trim()).toBe('500');
 
   const intoMaria = uniqueDbName('wfmdbrestored');
   madeMariadb.push(intoMaria);
-  const maria = (await env.client.workflow.execute('restoreBackup', { taskQueue, workflowId: 'restore-mdb-1', args: [{ policy: policy(), target: 'shop-db', intoDatabase: intoMaria }] })) as RestoreBackupResult;
+  const maria = (await env.client.workflow.execute('restoreBackup', {
+    taskQueue,
+    workflowId: 'restore-mdb-1',
+    args: [{ policy: policy(), target: 'shop-db', intoDatabase: intoMaria }],
+  })) as RestoreBackupResult;
   expect(maria.matchesManifest).toBe(true);
   expect(await mariadb.tableStats(MARIADB, intoMaria)).toEqual(await mariadb.tableStats(MARIADB, mdb));
 });
@@ -193,12 +267,34 @@ test('restoreBackup of a planted latest backup (`\\! touch`, format-1 manifest w
   await seedPostgres(into, 10);
   const before = await postgresql.tableStats(PG, into);
   const marker = path.join(ownDir('wf-planted'), 'ran');
-  const key = backupKey({ prefix: 'runs/', policy: 'wf-test', target: 'pg', database: pgDb, takenAt: '2099-01-01T00:00:00.000Z', compression: 'gzip' });
+  const key = backupKey({
+    prefix: 'runs/',
+    policy: 'wf-test',
+    target: 'pg',
+    database: pgDb,
+    takenAt: '2099-01-01T00:00:00.000Z',
+    compression: 'gzip',
+  });
   const body = gzipSync(`\\! touch ${marker}\nDROP TABLE customers;\n`);
   await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: key, Body: body }));
-  await putJson(spaces.s3, spaces.bucket, manifestKeyOf(key), { formatVersion: 1, key, kind: 'postgresql', compression: 'gzip', compressedBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), takenAt: '2099-01-01T00:00:00.000Z', tables: [] });
+  await putJson(spaces.s3, spaces.bucket, manifestKeyOf(key), {
+    formatVersion: 1,
+    key,
+    kind: 'postgresql',
+    compression: 'gzip',
+    compressedBytes: body.length,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    takenAt: '2099-01-01T00:00:00.000Z',
+    tables: [],
+  });
   try {
-    const handle = await start('restoreBackup', 'restore-planted', { policy: policy(), target: 'pg', intoDatabase: into, overwrite: true, retry: FAST });
+    const handle = await start('restoreBackup', 'restore-planted', {
+      policy: policy(),
+      target: 'pg',
+      intoDatabase: into,
+      overwrite: true,
+      retry: FAST,
+    });
     const failure = await failureOf(handle.result());
     const cause = (failure.cause as ApplicationFailure | undefined) ?? failure;
     expect([cause.type, cause.nonRetryable]).toEqual(['BackupFormatRefused', true]);
@@ -219,13 +315,25 @@ test('verifyBackup fails loudly when the restored tables do not match the manife
   try {
     // Figures that do not match, in a manifest the worker's key signed (a dump that lost rows).
     await putJson(spaces.s3, spaces.bucket, manifestKeyOf(latest!.key), signManifest(wrongFigures, TEST_KEYRING.signingKey()));
-    const failure = await failureOf(env.client.workflow.execute('verifyBackup', { taskQueue, workflowId: 'verify-tampered', args: [{ policy: policy(), target: 'pg', key: latest!.key }] }));
+    const failure = await failureOf(
+      env.client.workflow.execute('verifyBackup', {
+        taskQueue,
+        workflowId: 'verify-tampered',
+        args: [{ policy: policy(), target: 'pg', key: latest!.key }],
+      }),
+    );
     expect(failure.type).toBe('VerificationFailed');
     expect(failure.message).toContain('public.customers: 500 rows restored, 499 dumped');
     expect(await scratchDatabases()).toEqual([]);
     // The same change made by someone without the key: refused when the manifest is read.
     await putJson(spaces.s3, spaces.bucket, manifestKeyOf(latest!.key), { ...wrongFigures, keyId: manifest.keyId, mac: manifest.mac });
-    const refused = await failureOf(env.client.workflow.execute('verifyBackup', { taskQueue, workflowId: 'verify-forged', args: [{ policy: policy(), target: 'pg', key: latest!.key, retry: FAST }] }));
+    const refused = await failureOf(
+      env.client.workflow.execute('verifyBackup', {
+        taskQueue,
+        workflowId: 'verify-forged',
+        args: [{ policy: policy(), target: 'pg', key: latest!.key, retry: FAST }],
+      }),
+    );
     expect((refused.cause as ApplicationFailure | undefined)?.type ?? refused.type).toBe('BackupNotAuthentic');
     expect(await scratchDatabases()).toEqual([]);
   } finally {
@@ -242,10 +350,18 @@ test('Spaces unavailable for a while: the backup step is retried and the run the
   const result = (await handle.result()) as RunBackupsResult;
   expect(result.results.map((r) => r.ok)).toEqual([true]);
   const history = await handle.fetchHistory();
-  const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+  const attempts = (history.events ?? [])
+    .filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(Math.max(...attempts)).toBeGreaterThan(1);
   expect(await keysUnder(spaces.s3, spaces.bucket, 'runs/wf-outage/')).toHaveLength(2); // the dump and its manifest
-  expect(await pendingAt(spaces.s3, spaces.bucket, result.results.map((r) => r.key!))).toEqual([]);
+  expect(
+    await pendingAt(
+      spaces.s3,
+      spaces.bucket,
+      result.results.map((r) => r.key!),
+    ),
+  ).toEqual([]);
 });
 
 test('a target that keeps failing: the others are backed up, the webhook gets exactly one notice naming it, the run fails', async () => {
@@ -275,16 +391,25 @@ test('a target that keeps failing: the others are backed up, the webhook gets ex
   expect(notices[0]!.text).toMatch(/orders-db\/orders: .*Connection refused/i);
   // Three attempts of the failing dump, as the retry policy allows.
   const history = await handle.fetchHistory();
-  const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+  const attempts = (history.events ?? [])
+    .filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(attempts).toContain(3);
   expect((await handle.query<OperationStatus>('status')).step).toBe('failed');
 });
 
 test('a schedule made by `opsflow schedules apply` runs the backup when triggered; the run shows in describe, the list and the workflow list', async () => {
   const p = policy({ name: 'wf-scheduled', targets: [policy().targets[0]], verify: { restore: false } });
-  expect((await applySchedules(env.client, [p], 'wf-test')).map((i) => [i.action, i.scheduleId])).toEqual([['create', 'backup-wf-scheduled']]);
+  expect((await applySchedules(env.client, [p], 'wf-test')).map((i) => [i.action, i.scheduleId])).toEqual([
+    ['create', 'backup-wf-scheduled'],
+  ]);
   // Schedules start runBackups on the production task queue: a worker serves it here.
-  const scheduled = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities });
+  const scheduled = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: { codePath: workflowBundlePath() },
+    activities,
+  });
   await scheduled.runUntil(async () => {
     const schedule = env.client.schedule.getHandle('backup-wf-scheduled');
     await schedule.trigger();
@@ -294,26 +419,46 @@ test('a schedule made by `opsflow schedules apply` runs the backup when triggere
       if (!action) await new Promise((r) => setTimeout(r, 100));
     }
     expect(action?.workflow.workflowId).toMatch(/^backup-wf-scheduled-/);
-    const result = (await env.client.workflow.getHandle(action!.workflow.workflowId, action!.workflow.firstExecutionRunId).result()) as RunBackupsResult;
+    const result = (await env.client.workflow
+      .getHandle(action!.workflow.workflowId, action!.workflow.firstExecutionRunId)
+      .result()) as RunBackupsResult;
     expect(result.results.map((r) => [r.target, r.ok])).toEqual([['pg', true]]);
     let listed: string[] = [];
     for (let i = 0; i < 100 && listed.length === 0; i++) {
       listed = [];
-      for await (const w of env.client.workflow.list({ query: `WorkflowType = 'runBackups' AND OpsEnvironment = 'wf-scheduled' AND ExecutionStatus = 'Completed'` })) listed.push(w.workflowId);
+      for await (const w of env.client.workflow.list({
+        query: `WorkflowType = 'runBackups' AND OpsEnvironment = 'wf-scheduled' AND ExecutionStatus = 'Completed'`,
+      }))
+        listed.push(w.workflowId);
       if (listed.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
     expect(listed).toEqual([action!.workflow.workflowId]);
     const [listing] = (await listSchedules(env.client)).filter((l) => l.scheduleId === 'backup-wf-scheduled');
     expect(listing?.lastRun).toMatchObject({ workflowId: action!.workflow.workflowId, status: 'COMPLETED' });
     // The same through the temporal CLI, as the README shows it.
-    const described = await runToCompletion(localRunner(), { argv: [temporalCliPath(), 'schedule', 'describe', '--schedule-id', 'backup-wf-scheduled', '--address', env.address, '--output', 'json'] });
+    const described = await runToCompletion(localRunner(), {
+      argv: [
+        temporalCliPath(),
+        'schedule',
+        'describe',
+        '--schedule-id',
+        'backup-wf-scheduled',
+        '--address',
+        env.address,
+        '--output',
+        'json',
+      ],
+    });
     expect(described).toContain(action!.workflow.workflowId);
   });
   await applySchedules(env.client, [], 'wf-test');
 });
 
 /** 60 nightly runs from 2026-01-01, applyRetention after each, on real objects in Spaces. */
-async function simulate(p: BackupPolicy, outcome: (day: number) => 'verified' | 'unverified' | 'none'): Promise<{ kept: string[]; verifiedAlways: number }> {
+async function simulate(
+  p: BackupPolicy,
+  outcome: (day: number) => 'verified' | 'unverified' | 'none',
+): Promise<{ kept: string[]; verifiedAlways: number }> {
   let verifiedAlways = Infinity;
   for (let i = 0; i < 60; i++) {
     const takenAt = new Date(Date.UTC(2026, 0, 1 + i, 2)).toISOString();
@@ -324,7 +469,11 @@ async function simulate(p: BackupPolicy, outcome: (day: number) => 'verified' | 
       await putJson(spaces.s3, spaces.bucket, manifestKeyOf(key), { key, takenAt });
       if (result === 'verified') await putJson(spaces.s3, spaces.bucket, verifiedKeyOf(key), { key });
     }
-    await env.client.workflow.execute('applyRetention', { taskQueue, workflowId: `retention-${p.name}-${i}`, args: [{ policy: p, now: new Date(Date.UTC(2026, 0, 1 + i, 12)).toISOString() }] });
+    await env.client.workflow.execute('applyRetention', {
+      taskQueue,
+      workflowId: `retention-${p.name}-${i}`,
+      args: [{ policy: p, now: new Date(Date.UTC(2026, 0, 1 + i, 12)).toISOString() }],
+    });
     if (i >= 2) verifiedAlways = Math.min(verifiedAlways, (await list(p)).filter((b) => b.verified).length);
   }
   const kept = (await list(p)).map((b) => b.takenAt.slice(0, 10)).sort();
@@ -334,25 +483,45 @@ async function simulate(p: BackupPolicy, outcome: (day: number) => 'verified' | 
 test('retention over 60 simulated days keeps exactly 7 daily, 4 weekly and 3 monthly backups', async () => {
   const p = policy({ name: 'wf-retention', retention: { keepDays: 7, keepWeekly: 4, keepMonthly: 3, minVerified: 3 } });
   const { kept } = await simulate(p, () => 'verified');
-  expect(kept).toEqual(['2026-01-31', '2026-02-08', '2026-02-15', '2026-02-22', '2026-02-23', '2026-02-24', '2026-02-25', '2026-02-26', '2026-02-27', '2026-02-28', '2026-03-01']);
+  expect(kept).toEqual([
+    '2026-01-31',
+    '2026-02-08',
+    '2026-02-15',
+    '2026-02-22',
+    '2026-02-23',
+    '2026-02-24',
+    '2026-02-25',
+    '2026-02-26',
+    '2026-02-27',
+    '2026-02-28',
+    '2026-03-01',
+  ]);
   // Each deleted backup took its manifest and verification record with it.
   expect(await keysUnder(spaces.s3, spaces.bucket, 'runs/wf-retention/')).toHaveLength(11 * 3);
 }, 240_000);
 
 test('with the last five runs failed, the floor keeps the newest verified backups', async () => {
   // Runs 56-60 failed outright: no backup at all. keepDays 3 alone would leave nothing.
-  const none = await simulate(policy({ name: 'wf-floor-none', retention: { keepDays: 3, minVerified: 3 } }), (day) => (day >= 55 ? 'none' : 'verified'));
+  const none = await simulate(policy({ name: 'wf-floor-none', retention: { keepDays: 3, minVerified: 3 } }), (day) =>
+    day >= 55 ? 'none' : 'verified',
+  );
   expect(none.kept).toEqual(['2026-02-22', '2026-02-23', '2026-02-24']);
   expect(none.verifiedAlways).toBeGreaterThanOrEqual(3);
   // Runs 56-60 produced backups whose verification failed.
-  const unverified = await simulate(policy({ name: 'wf-floor-unverified', retention: { keepDays: 3, minVerified: 3 } }), (day) => (day >= 55 ? 'unverified' : 'verified'));
+  const unverified = await simulate(policy({ name: 'wf-floor-unverified', retention: { keepDays: 3, minVerified: 3 } }), (day) =>
+    day >= 55 ? 'unverified' : 'verified',
+  );
   expect(unverified.kept).toEqual(['2026-02-22', '2026-02-23', '2026-02-24', '2026-02-27', '2026-02-28', '2026-03-01']);
   expect(unverified.verifiedAlways).toBeGreaterThanOrEqual(3);
 }, 480_000);
 
 test('applyRetention result says why each backup is kept', async () => {
   const p = policy({ name: 'wf-retention', retention: { keepDays: 7, keepWeekly: 4, keepMonthly: 3, minVerified: 3 } });
-  const result = (await env.client.workflow.execute('applyRetention', { taskQueue, workflowId: 'backups-retention', args: [{ policy: p, now: '2026-03-01T12:00:00.000Z' }] })) as ApplyRetentionResult;
+  const result = (await env.client.workflow.execute('applyRetention', {
+    taskQueue,
+    workflowId: 'backups-retention',
+    args: [{ policy: p, now: '2026-03-01T12:00:00.000Z' }],
+  })) as ApplyRetentionResult;
   expect(result.removed).toEqual([]);
   const jan31 = result.kept.find((k) => k.includes('20260131'))!;
   expect(result.reasons[jan31]).toEqual(['newest of month 2026-01']);
@@ -363,10 +532,16 @@ test('the runs above replay against the current workflow code (rule 8) and their
   // Workflow ids are the file names, as test/replay replays them; OPSFLOW_RECORD_HISTORIES=1 records them there.
   for (const workflowId of ['backups-run-verified', 'backups-run-failing-notice', 'backups-restore-refused', 'backups-retention']) {
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, workflowId)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, workflowId),
+    ).resolves.toBeUndefined();
     // The CLI's JSON, as `temporal workflow show -o json` exports it from production too.
-    const json = await runToCompletion(localRunner(), { argv: [temporalCliPath(), 'workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'] });
-    const payloads = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8')).join('\n');
+    const json = await runToCompletion(localRunner(), {
+      argv: [temporalCliPath(), 'workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json'],
+    });
+    const payloads = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)]
+      .map((m) => Buffer.from(m[1] as string, 'base64').toString('utf8'))
+      .join('\n');
     expect(payloads).toContain('env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY');
     for (const secret of secrets) expect(payloads.includes(secret) || json.includes(secret)).toBe(false);
     if (process.env.OPSFLOW_RECORD_HISTORIES === '1') writeFileSync(path.join(__dirname, '..', '..', 'replay', `${workflowId}.json`), json);

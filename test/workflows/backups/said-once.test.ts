@@ -40,10 +40,21 @@ test('five databases and a directory refused for zstd: the reason once in the fa
     verify: { restore: false },
     schedule: { every: '6h' },
   } as unknown as BackupPolicy;
-  const activities = createBackupActivities({ resolveSecret: secretResolver({}), dropletRunner: () => localRunner(), backupKeys: TEST_KEYRING });
+  const activities = createBackupActivities({
+    resolveSecret: secretResolver({}),
+    dropletRunner: () => localRunner(),
+    backupKeys: TEST_KEYRING,
+  });
   const taskQueue = uniqueTaskQueue('said-once');
   const error = await withWorker(env, taskQueue, activities, () =>
-    env.client.workflow.execute('runBackups', { taskQueue, workflowId: 'said-once', args: [{ policy, retry: { maximumAttempts: 1, initialInterval: '1s' } }], workflowExecutionTimeout: '2 minutes' }).catch((e: unknown) => e),
+    env.client.workflow
+      .execute('runBackups', {
+        taskQueue,
+        workflowId: 'said-once',
+        args: [{ policy, retry: { maximumAttempts: 1, initialInterval: '1s' } }],
+        workflowExecutionTimeout: '2 minutes',
+      })
+      .catch((e: unknown) => e),
   );
   expect(error).toBeInstanceOf(WorkflowFailedError);
   const failure = (error as WorkflowFailedError).cause as ApplicationFailure;
@@ -51,7 +62,14 @@ test('five databases and a directory refused for zstd: the reason once in the fa
 
   // As before: one entry per target in the details, each carrying the whole reason (six times in all).
   const zstdEntries = details.failures.filter((f) => f.includes(ZSTD_REFUSAL));
-  expect(zstdEntries.map((f) => f.slice(0, f.indexOf(': ')))).toEqual(['postgres/accounts', 'postgres/billing', 'postgres/catalog', 'postgres/orders', 'postgres/users', 'media']);
+  expect(zstdEntries.map((f) => f.slice(0, f.indexOf(': ')))).toEqual([
+    'postgres/accounts',
+    'postgres/billing',
+    'postgres/catalog',
+    'postgres/orders',
+    'postgres/users',
+    'media',
+  ]);
   // The message says it once, after the six names.
   expect(failure.type).toBe('BackupsFailed');
   expect(failure.message.split(ZSTD_REFUSAL)).toHaveLength(2);

@@ -113,7 +113,12 @@ function activities() {
 }
 
 async function startWorker(): Promise<void> {
-  const w = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: activities() });
+  const w = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: { codePath: workflowBundlePath() },
+    activities: activities(),
+  });
   worker = { worker: w, done: w.run() };
 }
 
@@ -130,7 +135,9 @@ async function opsflow(...args: string[]): Promise<string> {
   const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void printed.push(parts.join(' ')));
   const write = jest.spyOn(process.stdout, 'write').mockImplementation((text: string | Uint8Array) => printed.push(String(text)) > 0);
   try {
-    await buildCli().exitOverride().parseAsync(['node', 'opsflow', ...args]);
+    await buildCli()
+      .exitOverride()
+      .parseAsync(['node', 'opsflow', ...args]);
   } catch (err) {
     throw Object.assign(err as Error, { printed: printed.join('\n') });
   } finally {
@@ -141,15 +148,20 @@ async function opsflow(...args: string[]): Promise<string> {
 }
 
 async function temporal(...args: string[]): Promise<string> {
-  const { stdout } = await run(temporalCliPath(), [...args, '--address', env.address, '--namespace', env.namespace ?? 'default'], { maxBuffer: 16 << 20 });
+  const { stdout } = await run(temporalCliPath(), [...args, '--address', env.address, '--namespace', env.namespace ?? 'default'], {
+    maxBuffer: 16 << 20,
+  });
   return stdout;
 }
 
 async function failureOf(workflowId: string): Promise<ApplicationFailure> {
-  const err = await env.client.workflow.getHandle(workflowId).result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const err = await env.client.workflow
+    .getHandle(workflowId)
+    .result()
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   return (err as WorkflowFailedError).cause as ApplicationFailure;
 }
@@ -169,13 +181,18 @@ const released = () => until('stack-a released', async () => ((await inventory()
 
 /** What the local cloud holds (its own view, not opsflow's). */
 async function cloudHolds(): Promise<Record<string, { name?: string }[]>> {
-  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<Record<string, { name?: string }[]>>;
+  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<
+    Record<string, { name?: string }[]>
+  >;
 }
 
 beforeAll(async () => {
   dir = privateTempDir('claims');
   [env, spaces] = await Promise.all([startTemporal(), startSpaces()]);
-  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1000, actionMs: 150 } }));
+  ({ cloud } = await startLocalCloud({
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 1000, actionMs: 150 },
+  }));
   workers = await startOpsflowWorkers(env, cloud, SECRETS);
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
@@ -195,11 +212,17 @@ afterAll(async () => {
 
 test('env show after provision, deploy and a backup: the same hosts, host keys, images, backups and log after a worker restart; the backup found its host key in the inventory', async () => {
   // The entity made ahead with a short history limit, so this run also crosses continue-as-new.
-  await env.client.workflow.start('environmentEntity', { taskQueue: TASK_QUEUE, workflowId: 'environment-stack-a', args: [{ environment: 'stack-a', historyLimit: 25 }] });
+  await env.client.workflow.start('environmentEntity', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'environment-stack-a',
+    args: [{ environment: 'stack-a', historyLimit: 25 }],
+  });
 
   expect(await opsflow('provision', STACK_A)).toMatch(/Environment stack-a is provisioned\./);
   provisioned = (await env.client.workflow.getHandle('provision-stack-a').result()) as ProvisionResult;
-  expect(await opsflow('deploy', 'stack-a', '--set', 'payment=1.0.8')).toMatch(/Released to stack-a: payment ghcr\.io\/acme\/payment:1\.0\.8/);
+  expect(await opsflow('deploy', 'stack-a', '--set', 'payment=1.0.8')).toMatch(
+    /Released to stack-a: payment ghcr\.io\/acme\/payment:1\.0\.8/,
+  );
 
   const policyFile = path.join(dir, 'backup-stack-a.yaml');
   writeFileSync(
@@ -219,7 +242,11 @@ test('env show after provision, deploy and a backup: the same hosts, host keys, 
   const [policy] = loadBackupPolicies(policyFile).policies;
   expect(policy!.targets[0]).not.toHaveProperty('in.hostKey');
   expect(existsSync(path.join(dir, 'no-known-hosts'))).toBe(false);
-  const backup = (await env.client.workflow.execute('runBackups', { taskQueue: TASK_QUEUE, workflowId: 'backup-stack-a-app-files-now', args: [{ policy }] })) as RunBackupsResult;
+  const backup = (await env.client.workflow.execute('runBackups', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'backup-stack-a-app-files-now',
+    args: [{ policy }],
+  })) as RunBackupsResult;
   expect([backup.failures, backup.results.map((r) => [r.target, r.ok])]).toEqual([[], [['app-dir', true]]]);
   const described = await env.client.workflow.getHandle('backup-stack-a-app-files-now').describe();
   expect(described.searchAttributes.OpsEnvironment).toEqual(['stack-a']); // the environment, not the policy
@@ -252,7 +279,18 @@ test('a deploy held open holds stack-a: destroy and a second deploy, through the
   try {
     expect(await held.entered).toBe(first); // the first deploy holds the claim and waits at its first read of the host
     // destroyEnvironment through the temporal CLI: refused by the claim inside the workflow.
-    await temporal('workflow', 'start', '--type', 'destroyEnvironment', '--task-queue', TASK_QUEUE, '--workflow-id', 'destroy-stack-a-by-cli', '--input', '{"environment":"stack-a"}');
+    await temporal(
+      'workflow',
+      'start',
+      '--type',
+      'destroyEnvironment',
+      '--task-queue',
+      TASK_QUEUE,
+      '--workflow-id',
+      'destroy-stack-a-by-cli',
+      '--input',
+      '{"environment":"stack-a"}',
+    );
     const destroyRefused = await failureOf('destroy-stack-a-by-cli');
     expect(destroyRefused.type).toBe('EnvironmentBusy');
     expect(destroyRefused.message).toContain(`environment stack-a is busy: deploy ${first} is running`);
@@ -261,15 +299,31 @@ test('a deploy held open holds stack-a: destroy and a second deploy, through the
     // A second deploy through the temporal CLI, from the input opsflow prints.
     const inputFile = path.join(dir, 'deploy.json');
     writeFileSync(inputFile, await opsflow('deploy', 'stack-a', '--set', 'fleet=1.1.3', '--print-input'));
-    await temporal('workflow', 'start', '--type', 'deployRelease', '--task-queue', TASK_QUEUE, '--workflow-id', 'deploy-stack-a-by-cli', '--input-file', inputFile);
+    await temporal(
+      'workflow',
+      'start',
+      '--type',
+      'deployRelease',
+      '--task-queue',
+      TASK_QUEUE,
+      '--workflow-id',
+      'deploy-stack-a-by-cli',
+      '--input-file',
+      inputFile,
+    );
     const deployRefused = await failureOf('deploy-stack-a-by-cli');
     expect([deployRefused.type, deployRefused.message]).toEqual(['EnvironmentBusy', expect.stringContaining(`deploy ${first} is running`)]);
     expect(await activitiesScheduled('deploy-stack-a-by-cli')).toEqual(['claimEnvironment']);
 
     // Through opsflow: destroy is refused before it starts anything; a deploy started is refused by its claim.
-    await expect(opsflow('destroy', 'stack-a', '--yes')).rejects.toThrow(`environment stack-a is busy: deploy ${first} is running; nothing was deleted`);
+    await expect(opsflow('destroy', 'stack-a', '--yes')).rejects.toThrow(
+      `environment stack-a is busy: deploy ${first} is running; nothing was deleted`,
+    );
     const viaOpsflow = (await opsflow('deploy', 'stack-a', '--set', 'fleet=1.1.3').catch((e: unknown) => e)) as WorkflowFailedError;
-    expect([(viaOpsflow.cause as ApplicationFailure).type, viaOpsflow.cause?.message]).toEqual(['EnvironmentBusy', expect.stringContaining(`deploy ${first} is running`)]);
+    expect([(viaOpsflow.cause as ApplicationFailure).type, viaOpsflow.cause?.message]).toEqual([
+      'EnvironmentBusy',
+      expect.stringContaining(`deploy ${first} is running`),
+    ]);
 
     expect((await inventory()).holder).toMatchObject({ workflowId: first, operation: 'deploy' });
   } finally {
@@ -281,10 +335,14 @@ test('a deploy held open holds stack-a: destroy and a second deploy, through the
   const holds = await cloudHolds();
   expect([holds.droplets?.map((d) => d.name), holds.volumes?.map((v) => v.name)]).toEqual([['stack-a-app'], ['stack-a-pgdata']]);
   const after = await released();
-  expect([after.holder, after.application?.images.auth, after.operations.at(-1)]).toEqual([undefined, 'ghcr.io/acme/auth:2.0.2', expect.objectContaining({ workflowId: first, outcome: 'succeeded' })]);
+  expect([after.holder, after.application?.images.auth, after.operations.at(-1)]).toEqual([
+    undefined,
+    'ghcr.io/acme/auth:2.0.2',
+    expect.objectContaining({ workflowId: first, outcome: 'succeeded' }),
+  ]);
 });
 
-test("a holder whose run was terminated does not block the environment: the next operation takes over and the log says it was abandoned", async () => {
+test('a holder whose run was terminated does not block the environment: the next operation takes over and the log says it was abandoned', async () => {
   const held = armGate();
   const started = await opsflow('deploy', 'stack-a', '--set', 'booking=3.2.1', '--detach');
   const dead = /workflow (deploy-stack-a-\S+)/.exec(started)![1]!;
@@ -296,21 +354,44 @@ test("a holder whose run was terminated does not block the environment: the next
   }
   expect((await inventory()).holder?.workflowId).toBe(dead); // it never released
 
-  expect(await opsflow('deploy', 'stack-a', '--set', 'booking=3.2.1')).toMatch(/Released to stack-a: booking ghcr\.io\/acme\/booking:3\.2\.1/);
+  expect(await opsflow('deploy', 'stack-a', '--set', 'booking=3.2.1')).toMatch(
+    /Released to stack-a: booking ghcr\.io\/acme\/booking:3\.2\.1/,
+  );
   const after = await released();
   expect(after.holder).toBeUndefined();
-  expect(after.operations.find((o) => o.workflowId === dead)).toMatchObject({ outcome: 'abandoned', detail: 'its run ended terminated without releasing the environment' });
+  expect(after.operations.find((o) => o.workflowId === dead)).toMatchObject({
+    outcome: 'abandoned',
+    detail: 'its run ended terminated without releasing the environment',
+  });
   expect(after.operations.at(-1)).toMatchObject({ operation: 'deploy', outcome: 'succeeded' });
 });
 
 test('`opsflow destroy stack.a` with only stack-a existing is refused and deletes nothing; destroy says what it removes and keeps, wants --yes, and with --wait waits for the running deploy', async () => {
-  await expect(opsflow('destroy', 'stack.a', '--yes')).rejects.toThrow('"stack.a" is not an environment name (lowercase letters, digits and dashes');
-  await temporal('workflow', 'start', '--type', 'destroyEnvironment', '--task-queue', TASK_QUEUE, '--workflow-id', 'destroy-stack.a', '--input', '{"environment":"stack.a"}');
+  await expect(opsflow('destroy', 'stack.a', '--yes')).rejects.toThrow(
+    '"stack.a" is not an environment name (lowercase letters, digits and dashes',
+  );
+  await temporal(
+    'workflow',
+    'start',
+    '--type',
+    'destroyEnvironment',
+    '--task-queue',
+    TASK_QUEUE,
+    '--workflow-id',
+    'destroy-stack.a',
+    '--input',
+    '{"environment":"stack.a"}',
+  );
   const refused = await failureOf('destroy-stack.a');
   expect([refused.type, refused.message]).toEqual(['InvalidInput', expect.stringContaining('"stack.a" is not an environment name')]);
   expect(await activitiesScheduled('destroy-stack.a')).toEqual([]);
   const holds = await cloudHolds();
-  expect([holds.droplets?.map((d) => d.name), holds.volumes?.map((v) => v.name), holds.firewalls?.length, holds.vpcs?.length]).toEqual([['stack-a-app'], ['stack-a-pgdata'], 1, 1]);
+  expect([holds.droplets?.map((d) => d.name), holds.volumes?.map((v) => v.name), holds.firewalls?.length, holds.vpcs?.length]).toEqual([
+    ['stack-a-app'],
+    ['stack-a-pgdata'],
+    1,
+    1,
+  ]);
 
   // Not at a terminal and no --yes: the plan is printed, nothing is started.
   const asked = await opsflow('destroy', 'stack-a').then(
@@ -318,8 +399,12 @@ test('`opsflow destroy stack.a` with only stack-a existing is refused and delete
     (e: Error & { printed?: string }) => e,
   );
   expect(asked?.message).toContain('not destroyed: confirm with --yes');
-  expect(asked?.printed).toMatch(/removes everything tagged opsflow-env:stack-a in the cloud:\n {2}- droplet stack-a-app \(\S+\)\n {2}- volume stack-a-pgdata/);
-  expect(asked?.printed).toMatch(/It keeps:\n {2}- schedule backup-stack-a-app-files \(policy stack-a-app-files\), its backups in s3:\/\/backups\/claims\//);
+  expect(asked?.printed).toMatch(
+    /removes everything tagged opsflow-env:stack-a in the cloud:\n {2}- droplet stack-a-app \(\S+\)\n {2}- volume stack-a-pgdata/,
+  );
+  expect(asked?.printed).toMatch(
+    /It keeps:\n {2}- schedule backup-stack-a-app-files \(policy stack-a-app-files\), its backups in s3:\/\/backups\/claims\//,
+  );
   expect((await cloudHolds()).droplets).toHaveLength(1);
 
   // --wait: a destroy started while a deploy holds stack-a waits its turn (its claim pending,
@@ -332,10 +417,17 @@ test('`opsflow destroy stack.a` with only stack-a existing is refused and delete
     destroyed = opsflow('destroy', 'stack-a', '--yes', '--wait');
     destroyed.catch(() => undefined); // awaited below
     const waiting = await until('the destroy to start', async () => {
-      for await (const w of env.client.workflow.list({ query: "WorkflowType = 'destroyEnvironment' AND ExecutionStatus = 'Running'" })) return w.workflowId;
+      for await (const w of env.client.workflow.list({ query: "WorkflowType = 'destroyEnvironment' AND ExecutionStatus = 'Running'" }))
+        return w.workflowId;
       return undefined;
     });
-    await until('its claim to be pending', async () => ((await env.client.workflow.getHandle(waiting).describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'claimEnvironment') ? true : undefined));
+    await until('its claim to be pending', async () =>
+      (await env.client.workflow.getHandle(waiting).describe()).raw.pendingActivities?.some(
+        (a) => a.activityType?.name === 'claimEnvironment',
+      )
+        ? true
+        : undefined,
+    );
     expect([(await cloudHolds()).droplets?.length, (await inventory()).holder?.workflowId]).toEqual([1, holder]);
   } finally {
     held.release();
@@ -343,7 +435,12 @@ test('`opsflow destroy stack.a` with only stack-a existing is refused and delete
   expect(await destroyed).toMatch(/Removed 1 droplet\(s\), 1 volume\(s\), 1 firewall\(s\), 1 VPC\(s\), 1 reserved IP\(s\)\./);
   const log = (await released()).operations;
   const [deployRun, destroyRun] = [log.find((o) => o.workflowId === holder)!, log.at(-1)!];
-  expect([deployRun.outcome, destroyRun.operation, destroyRun.outcome, destroyRun.startedAt >= deployRun.endedAt!]).toEqual(['succeeded', 'destroy', 'succeeded', true]);
+  expect([deployRun.outcome, destroyRun.operation, destroyRun.outcome, destroyRun.startedAt >= deployRun.endedAt!]).toEqual([
+    'succeeded',
+    'destroy',
+    'succeeded',
+    true,
+  ]);
   const shown = await opsflow('env', 'show', 'stack-a');
   expect(shown).toMatch(/Environment stack-a: destroyed/);
   expect(shown).toMatch(/stack-a-app-files +schedule backup-stack-a-app-files/); // kept, and still listed

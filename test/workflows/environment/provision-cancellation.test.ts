@@ -52,7 +52,6 @@ function stack(name: string, n: number): EnvironmentSpec {
   return spec;
 }
 
-
 /** True once nothing accepts connections on the port (a destroyed droplet's services stop shortly after). */
 async function closed(host: string, port: number, withinMs = 10_000): Promise<boolean> {
   const deadline = Date.now() + withinMs;
@@ -71,7 +70,7 @@ async function closed(host: string, port: number, withinMs = 10_000): Promise<bo
 
 test(`${RUNS} provisionings cancelled at seeded random moments leave nothing behind`, async () => {
   let seed = SEED;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const taskQueue = uniqueTaskQueue('provision-cancel');
   const report = progress;
   report.push(`provision cancellations (seed ${SEED}):`);
@@ -79,7 +78,11 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
   await harness.workers.withWorkflowWorker(taskQueue, async () => {
     // The neighbour: a whole stack A, which also measures how long one takes here.
     const started = Date.now();
-    const neighbour = (await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-cancel-neighbour', args: [{ spec: stack('neighbour', 0) }] })) as ProvisionResult;
+    const neighbour = (await env.client.workflow.execute('provisionEnvironment', {
+      taskQueue,
+      workflowId: 'provision-cancel-neighbour',
+      args: [{ spec: stack('neighbour', 0) }],
+    })) as ProvisionResult;
     const fullMs = Date.now() - started;
     report.push(`neighbour provisioned in ${(fullMs / 1000).toFixed(1)} s`);
 
@@ -88,10 +91,16 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
       // Up to 90% of the time a whole run took: a later run may be quicker, and one that finished
       // before its cancel tests nothing.
       const delayMs = Math.round(random() * 0.9 * fullMs);
-      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(name), args: [{ spec: stack(name, i) }] });
+      const handle = await env.client.workflow.start('provisionEnvironment', {
+        taskQueue,
+        workflowId: provisionWorkflowId(name),
+        args: [{ spec: stack(name, i) }],
+      });
       await new Promise((r) => setTimeout(r, delayMs));
       const { droplets } = await api(`/v2/droplets?tag_name=opsflow-env:${name}`);
-      const addresses: string[] = droplets.flatMap((d: Body) => d.networks.v4.filter((n: Body) => n.type === 'public').map((n: Body) => n.ip_address));
+      const addresses: string[] = droplets.flatMap((d: Body) =>
+        d.networks.v4.filter((n: Body) => n.type === 'public').map((n: Body) => n.ip_address),
+      );
       const step = (await handle.query<OperationStatus>('status')).step;
       report.push(`${name}: cancelling after ${(delayMs / 1000).toFixed(1)} s during "${step}"`);
       const cancelledAt = Date.now();
@@ -104,16 +113,25 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
       if (err === undefined) {
         // Finished before the cancel arrived: nothing to check here (it is not a leftover).
         report.push(`${name}: had already finished`);
-        await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: destroyWorkflowId(name, uniqueSuffix()), args: [{ environment: name }] });
+        await env.client.workflow.execute('destroyEnvironment', {
+          taskQueue,
+          workflowId: destroyWorkflowId(name, uniqueSuffix()),
+          args: [{ environment: name }],
+        });
         continue;
       }
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const cause = (err as WorkflowFailedError).cause;
       // Every compensation succeeded: the run ends with the cancellation itself.
-      expect({ name, step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message) }).toEqual({ name, step, cause: 'cancelled' });
+      expect({ name, step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message) }).toEqual({
+        name,
+        step,
+        cause: 'cancelled',
+      });
       expect({ name, step, leftovers: leftovers(await inventory(), name, { unassignedIps: true }) }).toEqual({ name, step, leftovers: [] });
       for (const address of addresses) {
-        for (const port of [22, 3000, 5432, 8081]) expect({ name, address, port, closed: await closed(address, port) }).toEqual({ name, address, port, closed: true });
+        for (const port of [22, 3000, 5432, 8081])
+          expect({ name, address, port, closed: await closed(address, port) }).toEqual({ name, address, port, closed: true });
       }
     }
 
@@ -134,13 +152,32 @@ test(`${RUNS} provisionings cancelled at seeded random moments leave nothing beh
 test('cancelled while each create request is in flight, the late resource is still undone', async () => {
   const HELD_MS = 2000;
   const cases: { step: string; rule: FaultConfig['rules'][number]; when?: (inv: Body, name: string) => boolean }[] = [
-    { step: 'create VPC', rule: { method: 'POST', path: '/v2/vpcs', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
-    { step: 'create firewall', rule: { method: 'POST', path: '/v2/firewalls', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
-    { step: 'create droplets', rule: { method: 'POST', path: '/v2/droplets', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
-    { step: 'create volumes', rule: { method: 'POST', path: '/v2/volumes', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
+    {
+      step: 'create VPC',
+      rule: { method: 'POST', path: '/v2/vpcs', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false },
+    },
+    {
+      step: 'create firewall',
+      rule: { method: 'POST', path: '/v2/firewalls', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false },
+    },
+    {
+      step: 'create droplets',
+      rule: { method: 'POST', path: '/v2/droplets', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false },
+    },
+    {
+      step: 'create volumes',
+      rule: { method: 'POST', path: '/v2/volumes', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false },
+    },
     // The attach request itself (the volume exists by then).
-    { step: 'create volumes', rule: { method: 'POST', path: '/v2/volumes/', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false }, when: (inv, name) => inv.volumes.some((v: Body) => v.name === `${name}-pgdata`) },
-    { step: 'assign reserved IP', rule: { method: 'POST', path: '/v2/reserved_ips', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false } },
+    {
+      step: 'create volumes',
+      rule: { method: 'POST', path: '/v2/volumes/', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false },
+      when: (inv, name) => inv.volumes.some((v: Body) => v.name === `${name}-pgdata`),
+    },
+    {
+      step: 'assign reserved IP',
+      rule: { method: 'POST', path: '/v2/reserved_ips', latencyMs: HELD_MS, errorRate: 0, statuses: [500], loseResponse: false },
+    },
   ];
   const taskQueue = uniqueTaskQueue('provision-cancel-inflight');
   const report = progress;
@@ -149,8 +186,16 @@ test('cancelled while each create request is in flight, the late resource is sti
   await harness.workers.withWorkflowWorker(taskQueue, async () => {
     for (const [i, c] of cases.entries()) {
       const name = `inflight-${i + 1}`;
-      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: JSON.stringify({ rules: [c.rule] }) });
-      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(name), args: [{ spec: stack(name, 10 + i) }] });
+      await fetch(`${cloud.apiUrl}/_localcloud/faults`, {
+        method: 'PUT',
+        headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ rules: [c.rule] }),
+      });
+      const handle = await env.client.workflow.start('provisionEnvironment', {
+        taskQueue,
+        workflowId: provisionWorkflowId(name),
+        args: [{ spec: stack(name, 10 + i) }],
+      });
       for (;;) {
         const status = await handle.query<OperationStatus>('status');
         if (status.step === c.step && (!c.when || c.when(await inventory(), name))) break;
@@ -167,10 +212,21 @@ test('cancelled while each create request is in flight, the late resource is sti
       const endedMs = Date.now() - cancelledAt;
       // Whatever the cloud still does with the held request is done by now.
       await new Promise((r) => setTimeout(r, Math.max(0, HELD_MS + 500 - endedMs)));
-      await fetch(`${cloud.apiUrl}/_localcloud/faults`, { method: 'PUT', headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' }, body: '{}' });
+      await fetch(`${cloud.apiUrl}/_localcloud/faults`, {
+        method: 'PUT',
+        headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' },
+        body: '{}',
+      });
       const cause = (err as WorkflowFailedError | undefined)?.cause;
-      report.push(`${name} ${c.rule.method} ${c.rule.path} held during "${c.step}": ended ${(endedMs / 1000).toFixed(1)} s after the cancel`);
-      outcomes.push({ name, step: c.step, cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message ?? err), leftovers: leftovers(await inventory(), name, { unassignedIps: true }) });
+      report.push(
+        `${name} ${c.rule.method} ${c.rule.path} held during "${c.step}": ended ${(endedMs / 1000).toFixed(1)} s after the cancel`,
+      );
+      outcomes.push({
+        name,
+        step: c.step,
+        cause: cause instanceof CancelledFailure ? 'cancelled' : String(cause?.message ?? err),
+        leftovers: leftovers(await inventory(), name, { unassignedIps: true }),
+      });
     }
   });
   expect(outcomes).toEqual(outcomes.map(({ name, step }) => ({ name, step, cause: 'cancelled', leftovers: [] })));
@@ -185,15 +241,35 @@ test('cancelled during a long bootstrap command, the command stops on the host b
   const spec = stack(name, 30);
   spec.bootstrap.commands = [['sleep', '300']];
   await harness.workers.withWorkflowWorker(taskQueue, async () => {
-    const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(name), args: [{ spec }] });
-    const isSleep = (e: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; input?: { payloads?: { data?: Uint8Array | null }[] | null } | null } | null }) =>
-      e.activityTaskScheduledEventAttributes?.activityType?.name === 'runRemoteCommand' && Buffer.from(e.activityTaskScheduledEventAttributes.input?.payloads?.[0]?.data ?? []).toString().includes('"sleep","300"');
+    const handle = await env.client.workflow.start('provisionEnvironment', {
+      taskQueue,
+      workflowId: provisionWorkflowId(name),
+      args: [{ spec }],
+    });
+    const isSleep = (e: {
+      activityTaskScheduledEventAttributes?: {
+        activityType?: { name?: string | null } | null;
+        input?: { payloads?: { data?: Uint8Array | null }[] | null } | null;
+      } | null;
+    }) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'runRemoteCommand' &&
+      Buffer.from(e.activityTaskScheduledEventAttributes.input?.payloads?.[0]?.data ?? [])
+        .toString()
+        .includes('"sleep","300"');
     // Wait until the sleep is scheduled and a worker runs it (history records an activity's start
     // only when it ends; the pending activity shows it meanwhile).
     for (let i = 0; ; i++) {
       const scheduled = ((await handle.fetchHistory()).events ?? []).some(isSleep);
       const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      if (scheduled && pending.some((a) => a.activityType?.name === 'runRemoteCommand' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)) break;
+      if (
+        scheduled &&
+        pending.some(
+          (a) =>
+            a.activityType?.name === 'runRemoteCommand' &&
+            a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        )
+      )
+        break;
       if (i > 600) throw new Error('the bootstrap command never started');
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -208,7 +284,13 @@ test('cancelled during a long bootstrap command, the command stops on the host b
     const events = (await handle.fetchHistory()).events ?? [];
     const sleepId = events.find(isSleep)!.eventId!.toString();
     const cancelledAt = events.findIndex((e) => e.activityTaskCanceledEventAttributes?.scheduledEventId?.toString() === sleepId);
-    const firstUndoAt = events.findIndex((e, i) => i > events.findIndex(isSleep) && e.activityTaskScheduledEventAttributes !== undefined && e.activityTaskScheduledEventAttributes !== null && !isSleep(e));
+    const firstUndoAt = events.findIndex(
+      (e, i) =>
+        i > events.findIndex(isSleep) &&
+        e.activityTaskScheduledEventAttributes !== undefined &&
+        e.activityTaskScheduledEventAttributes !== null &&
+        !isSleep(e),
+    );
     expect(cancelledAt).toBeGreaterThan(-1);
     expect(firstUndoAt).toBeGreaterThan(cancelledAt);
     expect(leftovers(await inventory(), name, { unassignedIps: true })).toEqual([]);

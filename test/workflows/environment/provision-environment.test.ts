@@ -47,11 +47,17 @@ function spec(changes: Partial<EnvironmentSpec> = {}): EnvironmentSpec {
 
 test('stack A whole: infrastructure, volume mounted, five services and PostgreSQL healthy, reserved IP', async () => {
   const result = await withWorkflowWorker(async (taskQueue) => {
-    const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: 'provision-stack-a', args: [{ spec: spec() }] });
+    const handle = await env.client.workflow.start('provisionEnvironment', {
+      taskQueue,
+      workflowId: 'provision-stack-a',
+      args: [{ spec: spec() }],
+    });
     const value = (await handle.result()) as ProvisionResult;
     const status = await handle.query<OperationStatus>('status');
     expect(status.step).toBe('done');
-    expect(status.completedSteps).toEqual(expect.arrayContaining(['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate']));
+    expect(status.completedSteps).toEqual(
+      expect.arrayContaining(['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate']),
+    );
     expect(status.resources.map((r) => r.kind)).toEqual(['vpc', 'firewall', 'droplet', 'volume', 'reserved_ip']);
     expect((await handle.describe()).searchAttributes[OpsEnvironment.name]).toEqual(['stack-a']);
     // The secret went to the host, never into history.
@@ -61,9 +67,29 @@ test('stack A whole: infrastructure, volume mounted, five services and PostgreSQ
   });
   expect(result.droplets).toHaveLength(1);
   const app = result.droplets[0]!;
-  expect(app).toMatchObject({ name: 'stack-a-app', publicIp: expect.stringMatching(/^127\./), privateIp: expect.stringMatching(/^10\.10\./) });
-  expect(result.volumes).toEqual([{ name: 'stack-a-pgdata', id: expect.any(String), droplet: 'stack-a-app', mountPoint: '/mnt/pgdata', device: '/dev/disk/by-id/scsi-0DO_Volume_stack-a-pgdata' }]);
-  expect(result.hosts).toEqual([{ instance: 'app', dropletId: app.id, address: app.publicIp, privateAddress: app.privateIp, hostKey: expect.stringMatching(/^SHA256:/) }]);
+  expect(app).toMatchObject({
+    name: 'stack-a-app',
+    publicIp: expect.stringMatching(/^127\./),
+    privateIp: expect.stringMatching(/^10\.10\./),
+  });
+  expect(result.volumes).toEqual([
+    {
+      name: 'stack-a-pgdata',
+      id: expect.any(String),
+      droplet: 'stack-a-app',
+      mountPoint: '/mnt/pgdata',
+      device: '/dev/disk/by-id/scsi-0DO_Volume_stack-a-pgdata',
+    },
+  ]);
+  expect(result.hosts).toEqual([
+    {
+      instance: 'app',
+      dropletId: app.id,
+      address: app.publicIp,
+      privateAddress: app.privateIp,
+      hostKey: expect.stringMatching(/^SHA256:/),
+    },
+  ]);
   expect(result.urls.sort()).toEqual([3000, 8081, 8082, 8083, 8084].map((port) => `http://${app.publicIp}:${port}/health`));
   expect(result.application).toEqual({ directory: '/opt/app', images: stackA.application!.images });
   const inv = await inventory();
@@ -72,12 +98,25 @@ test('stack A whole: infrastructure, volume mounted, five services and PostgreSQ
 
   // What an operator would check by hand: the services answer, PostgreSQL's data is on the volume.
   for (const url of result.urls) expect((await fetch(url)).status).toBe(200);
-  const { client, fingerprint } = await connect({ id: app.id, address: app.publicIp, port: result.ssh.port, region: 'fra1' }, workers.deployKey);
+  const { client, fingerprint } = await connect(
+    { id: app.id, address: app.publicIp, port: result.ssh.port, region: 'fra1' },
+    workers.deployKey,
+  );
   try {
     expect(fingerprint).toBe(result.hosts[0]!.hostKey);
     const ps = await exec(client, "cd /opt/app && docker compose ps --format '{{.Service}} {{.State}}'");
-    expect(ps.stdout.trim().split('\n').sort()).toEqual(['auth running', 'booking running', 'fleet running', 'frontend running', 'payment running', 'postgres running']);
-    const mounted = await exec(client, 'mountpoint -q /mnt/pgdata && ls /mnt/pgdata && stat -c %a /opt/app/.env && systemctl is-enabled booking.service');
+    expect(ps.stdout.trim().split('\n').sort()).toEqual([
+      'auth running',
+      'booking running',
+      'fleet running',
+      'frontend running',
+      'payment running',
+      'postgres running',
+    ]);
+    const mounted = await exec(
+      client,
+      'mountpoint -q /mnt/pgdata && ls /mnt/pgdata && stat -c %a /opt/app/.env && systemctl is-enabled booking.service',
+    );
     expect(mounted.stdout).toMatch(/PG_VERSION/);
     expect(mounted.stdout).toMatch(/\n600\nenabled\n$/);
   } finally {
@@ -88,8 +127,16 @@ test('stack A whole: infrastructure, volume mounted, five services and PostgreSQ
 
 test('a failure at the volume step rolls everything of ours back and leaves others’ resources alone', async () => {
   // Someone else's volume already holds the name this environment needs.
-  await fetch(`${cloud.apiUrl}/v2/volumes`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'stack-a-pgdata', region: 'fra1', size_gigabytes: 5 }) });
-  const err = await withWorkflowWorker((taskQueue) => env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-conflict', args: [{ spec: spec() }] }).catch((e: unknown) => e));
+  await fetch(`${cloud.apiUrl}/v2/volumes`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'stack-a-pgdata', region: 'fra1', size_gigabytes: 5 }),
+  });
+  const err = await withWorkflowWorker((taskQueue) =>
+    env.client.workflow
+      .execute('provisionEnvironment', { taskQueue, workflowId: 'provision-conflict', args: [{ spec: spec() }] })
+      .catch((e: unknown) => e),
+  );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(failure.type).toBe('RolledBack');
@@ -102,15 +149,36 @@ test('a failure at the volume step rolls everything of ours back and leaves othe
 
 test('onFailure keep leaves what exists and names it', async () => {
   const err = await withWorkflowWorker((taskQueue) =>
-    env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-keep', args: [{ spec: spec({ onFailure: 'keep', droplets: [{ name: 'app', count: 1, size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['x'.repeat(300)] }] }) }] }).catch((e: unknown) => e),
+    env.client.workflow
+      .execute('provisionEnvironment', {
+        taskQueue,
+        workflowId: 'provision-keep',
+        args: [
+          {
+            spec: spec({
+              onFailure: 'keep',
+              droplets: [{ name: 'app', count: 1, size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64', tags: ['x'.repeat(300)] }],
+            }),
+          },
+        ],
+      })
+      .catch((e: unknown) => e),
   );
   // An invalid tag is refused at validation, before anything exists.
   expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('InvalidSpec');
   expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toContain('droplets.0.tags.0');
   expect((await inventory()).vpcs).toEqual([]);
 
-  await fetch(`${cloud.apiUrl}/v2/volumes`, { method: 'POST', headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'stack-a-pgdata', region: 'fra1', size_gigabytes: 5 }) });
-  const kept = await withWorkflowWorker((taskQueue) => env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-keep-2', args: [{ spec: spec({ onFailure: 'keep' }) }] }).catch((e: unknown) => e));
+  await fetch(`${cloud.apiUrl}/v2/volumes`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'stack-a-pgdata', region: 'fra1', size_gigabytes: 5 }),
+  });
+  const kept = await withWorkflowWorker((taskQueue) =>
+    env.client.workflow
+      .execute('provisionEnvironment', { taskQueue, workflowId: 'provision-keep-2', args: [{ spec: spec({ onFailure: 'keep' }) }] })
+      .catch((e: unknown) => e),
+  );
   const failure = (kept as WorkflowFailedError).cause as ApplicationFailure;
   expect(failure.type).toBe('FailedAndKept');
   expect(failure.message).toContain('delete VPC, delete firewall, delete droplets');
@@ -121,7 +189,11 @@ test('onFailure keep leaves what exists and names it', async () => {
 
 test('cancelling while droplets are being created leaves nothing behind', async () => {
   await withWorkflowWorker(async (taskQueue) => {
-    const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: 'provision-cancel', args: [{ spec: spec() }] });
+    const handle = await env.client.workflow.start('provisionEnvironment', {
+      taskQueue,
+      workflowId: 'provision-cancel',
+      args: [{ spec: spec() }],
+    });
     for (let i = 0; i < 100; i++) {
       if ((await handle.query<OperationStatus>('status')).step === 'wait for droplets') break;
       await new Promise((r) => setTimeout(r, 50));
@@ -137,12 +209,34 @@ test('cancelling while droplets are being created leaves nothing behind', async 
 
 test('destroyEnvironment removes everything the environment owns, and a second run finds nothing', async () => {
   await withWorkflowWorker(async (taskQueue) => {
-    await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-then-destroy', args: [{ spec: spec() }] });
+    await env.client.workflow.execute('provisionEnvironment', {
+      taskQueue,
+      workflowId: 'provision-then-destroy',
+      args: [{ spec: spec() }],
+    });
     // Something that belongs to another environment must survive.
-    await env.client.workflow.execute('provisionEnvironment', { taskQueue, workflowId: 'provision-neighbour', args: [{ spec: spec({ name: 'neighbour', vpc: { ipRange: '10.77.0.0/16' }, volumes: [], reservedIp: undefined }) }] });
-    const destroyed = (await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: 'destroy-stack-a', args: [{ environment: 'stack-a' }] })) as Body;
-    expect([destroyed.servers.length, destroyed.volumes.length, destroyed.firewalls.length, destroyed.networks.length, destroyed.floatingIps.length]).toEqual([1, 1, 1, 1, 1]);
-    const again = (await env.client.workflow.execute('destroyEnvironment', { taskQueue, workflowId: 'destroy-stack-a-again', args: [{ environment: 'stack-a' }] })) as Body;
+    await env.client.workflow.execute('provisionEnvironment', {
+      taskQueue,
+      workflowId: 'provision-neighbour',
+      args: [{ spec: spec({ name: 'neighbour', vpc: { ipRange: '10.77.0.0/16' }, volumes: [], reservedIp: undefined }) }],
+    });
+    const destroyed = (await env.client.workflow.execute('destroyEnvironment', {
+      taskQueue,
+      workflowId: 'destroy-stack-a',
+      args: [{ environment: 'stack-a' }],
+    })) as Body;
+    expect([
+      destroyed.servers.length,
+      destroyed.volumes.length,
+      destroyed.firewalls.length,
+      destroyed.networks.length,
+      destroyed.floatingIps.length,
+    ]).toEqual([1, 1, 1, 1, 1]);
+    const again = (await env.client.workflow.execute('destroyEnvironment', {
+      taskQueue,
+      workflowId: 'destroy-stack-a-again',
+      args: [{ environment: 'stack-a' }],
+    })) as Body;
     expect([again.servers, again.volumes, again.firewalls, again.networks, again.floatingIps]).toEqual([[], [], [], [], []]);
   });
   const inv = await inventory();

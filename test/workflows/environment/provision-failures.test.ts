@@ -56,7 +56,6 @@ function stack(name: string, n: number, change: (spec: EnvironmentSpec) => void 
   return spec;
 }
 
-
 interface Outcome {
   environment: string;
   failure: ApplicationFailure;
@@ -87,7 +86,11 @@ test('a failure at each step rolls back and leaves nothing of the environment be
   const outcomes = await harness.workers.withWorkflowWorker(taskQueue, async () => {
     const start = async (spec: EnvironmentSpec) => {
       const started = Date.now();
-      const handle = await env.client.workflow.start('provisionEnvironment', { taskQueue, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] });
+      const handle = await env.client.workflow.start('provisionEnvironment', {
+        taskQueue,
+        workflowId: provisionWorkflowId(spec.name),
+        args: [{ spec }],
+      });
       return { handle, done: outcome(handle, spec.name, started) };
     };
 
@@ -129,7 +132,11 @@ test('a failure at each step rolls back and leaves nothing of the environment be
   console.log(`provision failures:\n${summary.join('\n')}`);
   for (const o of outcomes) {
     const [activity, message] = expected[o.environment]!;
-    expect({ environment: o.environment, type: o.failure.type, leftovers: o.leftovers }).toEqual({ environment: o.environment, type: 'RolledBack', leftovers: [] });
+    expect({ environment: o.environment, type: o.failure.type, leftovers: o.leftovers }).toEqual({
+      environment: o.environment,
+      type: 'RolledBack',
+      leftovers: [],
+    });
     expect(o.failure.message).toContain(`${activity}: `);
     expect(o.failure.message).toMatch(message);
     // Every compensation ran and none failed.
@@ -138,6 +145,12 @@ test('a failure at each step rolls back and leaves nothing of the environment be
 
   // Nothing at all is left: every run failed, and the faults were all taken.
   const inv = await inventory();
-  expect({ droplets: inv.droplets, volumes: inv.volumes, firewalls: inv.firewalls, vpcs: inv.vpcs, reserved_ips: inv.reserved_ips }).toEqual({ droplets: [], volumes: [], firewalls: [], vpcs: [], reserved_ips: [] });
+  expect({
+    droplets: inv.droplets,
+    volumes: inv.volumes,
+    firewalls: inv.firewalls,
+    vpcs: inv.vpcs,
+    reserved_ips: inv.reserved_ips,
+  }).toEqual({ droplets: [], volumes: [], firewalls: [], vpcs: [], reserved_ips: [] });
   expect((await control('GET', 'faults')).failNextActions).toEqual({ create: 0, attach_volume: 0, assign_ip: 0 });
 });

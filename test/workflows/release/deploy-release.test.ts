@@ -61,13 +61,21 @@ async function answers(service: string, urlPath: string): Promise<{ status: numb
 /** What the droplet itself says: each running service's image (docker compose ps), and its .env. */
 async function onHost(): Promise<{ images: Record<string, string>; env: string; envMode: string }> {
   const host = provisioned.hosts[0]!;
-  const { client } = await connect({ id: host.dropletId, address: host.address, port: provisioned.ssh.port, region: spec.region }, workers.deployKey);
+  const { client } = await connect(
+    { id: host.dropletId, address: host.address, port: provisioned.ssh.port, region: spec.region },
+    workers.deployKey,
+  );
   try {
     const ps = await exec(client, "cd /opt/app && docker compose ps --format '{{.Service}} {{.Image}}'");
     const envFile = await exec(client, 'cat /opt/app/.env; stat -c %a /opt/app/.env');
     const lines = envFile.stdout.trim().split('\n');
     return {
-      images: Object.fromEntries(ps.stdout.trim().split('\n').map((line) => line.split(' ') as [string, string])),
+      images: Object.fromEntries(
+        ps.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split(' ') as [string, string]),
+      ),
       env: lines.slice(0, -1).join('\n'),
       envMode: lines.at(-1)!,
     };
@@ -115,12 +123,17 @@ async function cli(args: string[]): Promise<string> {
 
 beforeAll(async () => {
   env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 }, timing: { dropletCreateMs: 1500, actionMs: 150 } }));
+  ({ cloud } = await startLocalCloud({
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 1500, actionMs: 150 },
+  }));
   workers = await startOpsflowWorkers(env, cloud, { STACK_A_POSTGRES_PASSWORD: SECRET });
   // The CLI connects through Temporal's environment configuration, as a user's shell would.
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
-  provisioned = await withWorker(() => env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'provision-stack-a', args: [{ spec }] }));
+  provisioned = await withWorker(() =>
+    env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'provision-stack-a', args: [{ spec }] }),
+  );
 });
 
 afterAll(async () => {
@@ -133,10 +146,18 @@ afterAll(async () => {
 test('a healthy release of two services goes out: the result and the hosts show the new images, secrets stay on the host', async () => {
   const images = { auth: 'ghcr.io/acme/auth:2.0.2', booking: 'ghcr.io/acme/booking:3.2.1' };
   const { result, history } = await withWorker(async () => {
-    const handle = await env.client.workflow.start('deployRelease', { taskQueue: TASK_QUEUE, workflowId: 'deploy-healthy', args: [input(images)] });
+    const handle = await env.client.workflow.start('deployRelease', {
+      taskQueue: TASK_QUEUE,
+      workflowId: 'deploy-healthy',
+      args: [input(images)],
+    });
     const value = (await handle.result()) as DeployResult;
     const status = await handle.query<OperationStatus>('status');
-    expect(status).toMatchObject({ step: 'done', completedSteps: ['validate input', 'record running images', 'write new images', 'pull and start', 'health gate'], remainingSteps: [] });
+    expect(status).toMatchObject({
+      step: 'done',
+      completedSteps: ['validate input', 'record running images', 'write new images', 'pull and start', 'health gate'],
+      remainingSteps: [],
+    });
     const attributes = (await handle.describe()).searchAttributes;
     expect([attributes[OpsEnvironment.name], attributes[OpsOperation.name]]).toEqual([['stack-a'], ['deploy']]);
     return { result: value, history: JSON.stringify(await handle.fetchHistory()) };
@@ -145,12 +166,14 @@ test('a healthy release of two services goes out: the result and the hosts show 
   expect(result).toEqual({
     environment: 'stack-a',
     images,
-    hosts: [{
-      instance: 'app',
-      address: address(),
-      previous: { auth: before.auth, booking: before.booking },
-      running: { ...before, ...images, postgres: 'postgres:15' },
-    }],
+    hosts: [
+      {
+        instance: 'app',
+        address: address(),
+        previous: { auth: before.auth, booking: before.booking },
+        running: { ...before, ...images, postgres: 'postgres:15' },
+      },
+    ],
     urls: Object.values(PORTS).map((port) => `http://${address()}:${port}/health`),
   });
   await expectServing({ ...before, ...images });
@@ -180,7 +203,9 @@ test('a release that fails its health gate is rolled back: RolledBack says what 
   expect(failure.message).toContain('release auth ghcr.io/acme/auth:2.0.3-unhealthy, fleet ghcr.io/acme/fleet:1.1.1 failed');
   expect(failure.message).toContain(`http://${address()}:8081/health was not healthy after 3 consecutive failed probes`);
   expect(failure.message).toContain(`rolled back, healthy again: app runs auth ${current.auth}, fleet ${current.fleet}`);
-  expect(failure.details).toEqual([expect.objectContaining({ running: { app: expect.objectContaining({ auth: current.auth, fleet: current.fleet }) } })]);
+  expect(failure.details).toEqual([
+    expect.objectContaining({ running: { app: expect.objectContaining({ auth: current.auth, fleet: current.fleet }) } }),
+  ]);
   expect(status.step).toBe('rolled back');
   // Three probes a second apart, then the restore: seconds, not minutes.
   expect(Date.now() - started).toBeLessThan(30_000);
@@ -192,14 +217,25 @@ test('a release that fails its health gate is rolled back: RolledBack says what 
 test('when the previous images do not come back healthy either, the run fails with RollbackIncomplete, not RolledBack', async () => {
   const current = await applicationImages();
   // A check nothing answers: the release fails it, and so does the version put back.
-  const healthChecks = [...spec.healthChecks, { name: 'nothing', port: 9, path: '/health', expectStatus: 200, intervalSeconds: 1, attempts: 2 }];
+  const healthChecks = [
+    ...spec.healthChecks,
+    { name: 'nothing', port: 9, path: '/health', expectStatus: 200, intervalSeconds: 1, attempts: 2 },
+  ];
   const err = await withWorker(() =>
-    env.client.workflow.execute('deployRelease', { taskQueue: TASK_QUEUE, workflowId: 'deploy-rollback-fails', args: [input({ fleet: 'ghcr.io/acme/fleet:1.1.2' }, { healthChecks })] }).catch((e: unknown) => e),
+    env.client.workflow
+      .execute('deployRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'deploy-rollback-fails',
+        args: [input({ fleet: 'ghcr.io/acme/fleet:1.1.2' }, { healthChecks })],
+      })
+      .catch((e: unknown) => e),
   );
   const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(failure.type).toBe('RollbackIncomplete');
   expect(failure.message).toContain('release fleet ghcr.io/acme/fleet:1.1.2 failed');
-  expect(failure.message).toContain(`the previous images did not come back: restore previous images on app: waitHealthy: http://${address()}:9/health was not healthy`);
+  expect(failure.message).toContain(
+    `the previous images did not come back: restore previous images on app: waitHealthy: http://${address()}:9/health was not healthy`,
+  );
   // The old images were written back and started; only their health could not be shown.
   expect((await onHost()).images).toEqual({ ...current, postgres: 'postgres:15' });
 });
@@ -208,8 +244,13 @@ test('cancelling a release during its health gate puts the previous images back'
   const current = await applicationImages();
   const err = await withWorker(async () => {
     // Twenty failures allowed: it would take 20 s to give up on its own.
-    const handle = await env.client.workflow.start('deployRelease', { taskQueue: TASK_QUEUE, workflowId: 'deploy-cancelled', args: [input({ payment: 'ghcr.io/acme/payment:1.0.9-unhealthy' }, { consecutiveFailures: 20 })] });
-    for (let i = 0; i < 200 && (await handle.query<OperationStatus>('status')).step !== 'health gate'; i++) await new Promise((r) => setTimeout(r, 100));
+    const handle = await env.client.workflow.start('deployRelease', {
+      taskQueue: TASK_QUEUE,
+      workflowId: 'deploy-cancelled',
+      args: [input({ payment: 'ghcr.io/acme/payment:1.0.9-unhealthy' }, { consecutiveFailures: 20 })],
+    });
+    for (let i = 0; i < 200 && (await handle.query<OperationStatus>('status')).step !== 'health gate'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await answers('payment', '/version')).body).toBe('1.0.9-unhealthy');
     await handle.cancel();
     const e = await handle.result().catch((x: unknown) => x);
@@ -226,29 +267,50 @@ test('bad input is refused before any SSH: InvalidInput naming the field; a serv
     ['shell in an image', { images: { auth: "ghcr.io/acme/auth:1'; rm -rf /" } }, 'images.auth: must be an image with a tag'],
     ['bad service name', { images: { 'auth service': 'ghcr.io/acme/auth:2.0.2' } }, 'images.auth service: is not a compose service name'],
     ['no images', { images: {} }, 'images: names no service to deploy'],
-    ['host key not pinned', { hosts: [{ instance: 'app', address: '127.0.0.1', hostKey: 'yes' }] }, 'hosts.0.hostKey: must be an OpenSSH SHA256 fingerprint'],
+    [
+      'host key not pinned',
+      { hosts: [{ instance: 'app', address: '127.0.0.1', hostKey: 'yes' }] },
+      'hosts.0.hostKey: must be an OpenSSH SHA256 fingerprint',
+    ],
   ];
   const outcomes = await withWorker(() =>
     Promise.all(
       cases.map(async ([what, changes], i) => {
         const workflowId = `deploy-bad-${i}`;
-        const error = await env.client.workflow.execute('deployRelease', { taskQueue: TASK_QUEUE, workflowId, args: [input({ auth: 'ghcr.io/acme/auth:2.0.2' }, changes)] }).catch((e: unknown) => e);
+        const error = await env.client.workflow
+          .execute('deployRelease', { taskQueue: TASK_QUEUE, workflowId, args: [input({ auth: 'ghcr.io/acme/auth:2.0.2' }, changes)] })
+          .catch((e: unknown) => e);
         const failure = (error as WorkflowFailedError).cause as ApplicationFailure;
         return { what, type: failure.type, message: failure.message, activities: (await activitiesScheduled(workflowId)).length };
       }),
     ),
   );
-  expect(outcomes).toEqual(cases.map(([what, , field]) => ({ what, type: 'InvalidInput', message: expect.stringContaining(field), activities: 0 })));
+  expect(outcomes).toEqual(
+    cases.map(([what, , field]) => ({ what, type: 'InvalidInput', message: expect.stringContaining(field), activities: 0 })),
+  );
 
   // Well formed, but not a service of this application: found by reading the host, nothing written.
-  const unknown = await withWorker(() => env.client.workflow.execute('deployRelease', { taskQueue: TASK_QUEUE, workflowId: 'deploy-unknown', args: [input({ auth: 'ghcr.io/acme/auth:2.0.2' }, { images: { notifications: 'ghcr.io/acme/notifications:1.0.0' } })] }).catch((e: unknown) => e));
+  const unknown = await withWorker(() =>
+    env.client.workflow
+      .execute('deployRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'deploy-unknown',
+        args: [input({ auth: 'ghcr.io/acme/auth:2.0.2' }, { images: { notifications: 'ghcr.io/acme/notifications:1.0.0' } })],
+      })
+      .catch((e: unknown) => e),
+  );
   const failure = (unknown as WorkflowFailedError).cause as ApplicationFailure;
-  expect([failure.type, failure.message]).toEqual(['ServiceNotRunning', expect.stringContaining('notifications on app is not a running service (running: auth, booking, fleet, frontend, payment, postgres)')]);
+  expect([failure.type, failure.message]).toEqual([
+    'ServiceNotRunning',
+    expect.stringContaining('notifications on app is not a running service (running: auth, booking, fleet, frontend, payment, postgres)'),
+  ]);
   // The claim of the environment first (refused input never gets that far), then the read.
   expect(await activitiesScheduled('deploy-unknown')).toEqual(['claimEnvironment', 'runRemoteCommand']);
 
   // The CLI refuses an unknown service or a bad tag before starting anything.
-  await expect(cli(['deploy', 'stack-a', '--set', 'notifications=1.0.0'])).rejects.toThrow('--set notifications: stack-a has no service notifications; its services are auth, booking, fleet, frontend, payment');
+  await expect(cli(['deploy', 'stack-a', '--set', 'notifications=1.0.0'])).rejects.toThrow(
+    '--set notifications: stack-a has no service notifications; its services are auth, booking, fleet, frontend, payment',
+  );
   await expect(cli(['deploy', 'stack-a', '--set', 'auth=2.0 2'])).rejects.toThrow('--set auth=2.0 2: not a tag');
   await expect(cli(['deploy', 'stack-a', '--set', 'auth'])).rejects.toThrow('--set auth: write service=tag');
   const started: string[] = [];
@@ -259,20 +321,53 @@ test('bad input is refused before any SSH: InvalidInput naming the field; a serv
 test('`opsflow deploy` finds the environment, deploys, follows progress and prints what runs; a failing release says it was rolled back', async () => {
   // --print-input: the input for `temporal workflow start --type deployRelease --input-file`.
   const printedInput = await cli(['deploy', 'stack-a', '--set', 'fleet=1.1.3', '--print-input']);
-  expect(JSON.parse(printedInput)).toMatchObject({ environment: 'stack-a', directory: '/opt/app', images: { fleet: 'ghcr.io/acme/fleet:1.1.3' }, hosts: [{ instance: 'app', address: address(), hostKey: provisioned.hosts[0]!.hostKey }], ssh: provisioned.ssh });
+  expect(JSON.parse(printedInput)).toMatchObject({
+    environment: 'stack-a',
+    directory: '/opt/app',
+    images: { fleet: 'ghcr.io/acme/fleet:1.1.3' },
+    hosts: [{ instance: 'app', address: address(), hostKey: provisioned.hosts[0]!.hostKey }],
+    ssh: provisioned.ssh,
+  });
   const inputFile = path.join(tempDir('deploy-input'), 'deploy.json');
   writeFileSync(inputFile, printedInput);
   await withWorker(async () => {
     const where = ['--address', env.address, '--namespace', env.namespace ?? 'default'];
-    await run(temporalCliPath(), ['workflow', 'start', '--type', 'deployRelease', '--task-queue', TASK_QUEUE, '--workflow-id', 'deploy-from-temporal-cli', '--input-file', inputFile, ...where]);
-    const { stdout } = await run(temporalCliPath(), ['workflow', 'result', '--workflow-id', 'deploy-from-temporal-cli', '--output', 'json', ...where]);
-    expect(JSON.parse(stdout)).toMatchObject({ status: expect.stringMatching(/COMPLETED/), result: { images: { fleet: 'ghcr.io/acme/fleet:1.1.3' } } });
+    await run(temporalCliPath(), [
+      'workflow',
+      'start',
+      '--type',
+      'deployRelease',
+      '--task-queue',
+      TASK_QUEUE,
+      '--workflow-id',
+      'deploy-from-temporal-cli',
+      '--input-file',
+      inputFile,
+      ...where,
+    ]);
+    const { stdout } = await run(temporalCliPath(), [
+      'workflow',
+      'result',
+      '--workflow-id',
+      'deploy-from-temporal-cli',
+      '--output',
+      'json',
+      ...where,
+    ]);
+    expect(JSON.parse(stdout)).toMatchObject({
+      status: expect.stringMatching(/COMPLETED/),
+      result: { images: { fleet: 'ghcr.io/acme/fleet:1.1.3' } },
+    });
   });
   expect((await answers('fleet', '/version')).body).toBe('1.1.3');
 
   const before = await applicationImages();
-  const output = await withWorker(() => cli(['deploy', 'stack-a', '--set', 'payment=1.0.8', '--set', 'frontend=ghcr.io/acme/frontend:1.5.0']));
-  expect(output).toMatch(/Deploying payment ghcr.io\/acme\/payment:1.0.8, frontend ghcr.io\/acme\/frontend:1.5.0 to stack-a: workflow deploy-stack-a-\d+/);
+  const output = await withWorker(() =>
+    cli(['deploy', 'stack-a', '--set', 'payment=1.0.8', '--set', 'frontend=ghcr.io/acme/frontend:1.5.0']),
+  );
+  expect(output).toMatch(
+    /Deploying payment ghcr.io\/acme\/payment:1.0.8, frontend ghcr.io\/acme\/frontend:1.5.0 to stack-a: workflow deploy-stack-a-\d+/,
+  );
   expect(output).toContain('✔ health gate');
   expect(output).toContain('Released to stack-a: payment ghcr.io/acme/payment:1.0.8, frontend ghcr.io/acme/frontend:1.5.0');
   expect(output).toContain(`payment      ghcr.io/acme/payment:1.0.8  (was ${before.payment})`);
@@ -285,7 +380,19 @@ test('`opsflow deploy` finds the environment, deploys, follows progress and prin
   await expectServing(now);
 
   // No environment, or none whose provisioning completed: said plainly, nothing started.
-  await expect(cli(['deploy', 'nowhere', '--set', 'auth=1.0.0'])).rejects.toThrow('environment nowhere is unknown here (no workflow environment-nowhere)');
-  await withWorker(() => env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'provision-broken', args: [{ spec: { ...spec, name: 'broken', region: 'mars1' } }] }).catch(() => undefined));
-  await expect(cli(['deploy', 'broken', '--set', 'auth=1.0.0'])).rejects.toThrow('environment broken is unknown here (no workflow environment-broken)');
+  await expect(cli(['deploy', 'nowhere', '--set', 'auth=1.0.0'])).rejects.toThrow(
+    'environment nowhere is unknown here (no workflow environment-nowhere)',
+  );
+  await withWorker(() =>
+    env.client.workflow
+      .execute('provisionEnvironment', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'provision-broken',
+        args: [{ spec: { ...spec, name: 'broken', region: 'mars1' } }],
+      })
+      .catch(() => undefined),
+  );
+  await expect(cli(['deploy', 'broken', '--set', 'auth=1.0.0'])).rejects.toThrow(
+    'environment broken is unknown here (no workflow environment-broken)',
+  );
 });

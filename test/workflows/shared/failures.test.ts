@@ -24,10 +24,20 @@ const report = { compensated: ['delete b', 'delete a'], failed: [] };
 
 test('outcome constructors: type, non-retryable, the rollback report (and extra words) in the details', () => {
   const done = rolledBack('broke; rolled back 2 step(s)', report, { extra: { running: { app: 'x' } } });
-  expect([done.type, done.nonRetryable, done.message, done.details]).toEqual([OUTCOME.RolledBack, true, 'broke; rolled back 2 step(s)', [{ ...report, running: { app: 'x' } }]]);
+  expect([done.type, done.nonRetryable, done.message, done.details]).toEqual([
+    OUTCOME.RolledBack,
+    true,
+    'broke; rolled back 2 step(s)',
+    [{ ...report, running: { app: 'x' } }],
+  ]);
   const cause = new Error('root');
   const stuck = rollbackIncomplete('stuck', { compensated: [], failed: [{ name: 'delete a', error: 'boom' }] }, { cause });
-  expect([stuck.type, stuck.nonRetryable, stuck.cause, stuck.details]).toEqual([OUTCOME.RollbackIncomplete, true, cause, [{ compensated: [], failed: [{ name: 'delete a', error: 'boom' }] }]]);
+  expect([stuck.type, stuck.nonRetryable, stuck.cause, stuck.details]).toEqual([
+    OUTCOME.RollbackIncomplete,
+    true,
+    cause,
+    [{ compensated: [], failed: [{ name: 'delete a', error: 'boom' }] }],
+  ]);
   const kept = failedAndKept('kept', ['vpc']);
   expect([kept.type, kept.details]).toEqual([OUTCOME.FailedAndKept, [{ kept: ['vpc'] }]]);
   expect([ROLLED_BACK, ROLLBACK_INCOMPLETE]).toEqual(['RolledBack', 'RollbackIncomplete']);
@@ -82,11 +92,19 @@ test('validated(): what parses is returned; other errors pass through untouched'
   const odd = new RangeError('not a parse error');
   expect(
     thrown(() =>
-      validated('input', () => {
-        throw odd;
-      }, 1),
+      validated(
+        'input',
+        () => {
+          throw odd;
+        },
+        1,
+      ),
     ),
   ).toBe(odd);
   const refused = thrown(() => refuse('spec', 'application.compose', 'the workflow needs the compose file itself'));
-  expect([refused.type, refused.message, refused.details]).toEqual(['InvalidSpec', 'application.compose: the workflow needs the compose file itself', [['application.compose: the workflow needs the compose file itself']]]);
+  expect([refused.type, refused.message, refused.details]).toEqual([
+    'InvalidSpec',
+    'application.compose: the workflow needs the compose file itself',
+    [['application.compose: the workflow needs the compose file itself']],
+  ]);
 });

@@ -71,8 +71,17 @@ beforeAll(async () => {
   // The task queue the CLI starts on: the workflow worker serves it as the real worker does.
   workers = [
     // The environment claim (provision holds its environment while it runs) is an activity here.
-    await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: createEnvironmentActivities() }),
-    await Worker.create({ connection: env.nativeConnection, taskQueue: DIGITALOCEAN_TASK_QUEUE, activities: createCloudActivities(cloudDeps) }),
+    await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: TASK_QUEUE,
+      workflowBundle: { codePath: workflowBundlePath() },
+      activities: createEnvironmentActivities(),
+    }),
+    await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: DIGITALOCEAN_TASK_QUEUE,
+      activities: createCloudActivities(cloudDeps),
+    }),
   ];
   workersDone = Promise.all(workers.map((w) => w.run()));
   // The CLI connects through Temporal's environment configuration, as a user's shell would.
@@ -108,7 +117,10 @@ async function cliRefusals(items: { what: string; file: string }[]): Promise<{ w
   for (const c of items) {
     const error = await buildCli()
       .parseAsync(['provision', c.file], { from: 'user' })
-      .then(() => undefined, (err: unknown) => err);
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     refusals.push({ what: c.what, refused: error instanceof SpecError, message: (error as Error | undefined)?.message ?? '' });
   }
   return refusals;
@@ -123,18 +135,34 @@ test('`opsflow provision <file>` refuses every bad spec with a message naming th
 
 test('the opsflow process itself exits 1 with the named field on stderr, and nothing on stdout', async () => {
   // A process per spec costs a second of TypeScript loading; one of each kind the issue names.
-  const kinds = ['name missing', 'health check port wrong type', 'VPC range with host bits', 'droplet size unknown', 'overlapping firewall rules', 'secret written inline'];
+  const kinds = [
+    'name missing',
+    'health check port wrong type',
+    'VPC range with host bits',
+    'droplet size unknown',
+    'overlapping firewall rules',
+    'secret written inline',
+  ];
   const sample = cases.filter((c) => kinds.includes(c.what));
   expect(sample).toHaveLength(kinds.length);
   const results = await Promise.all(
     sample.map((c) =>
-      run(process.execPath, ['--require', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/client/cli.ts'), 'provision', c.file], { cwd: PROJECT_ROOT, env: process.env }).then(
+      run(process.execPath, ['--require', 'tsx/cjs', path.join(PROJECT_ROOT, 'src/client/cli.ts'), 'provision', c.file], {
+        cwd: PROJECT_ROOT,
+        env: process.env,
+      }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
         (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
       ),
     ),
   );
-  expect(results).toEqual(sample.map((c) => ({ code: 1, stdout: '', stderr: expect.stringMatching(new RegExp(`^opsflow: invalid environment spec:\\n[\\s\\S]*${escapeRegExp(c.expected)}`)) })));
+  expect(results).toEqual(
+    sample.map((c) => ({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(new RegExp(`^opsflow: invalid environment spec:\\n[\\s\\S]*${escapeRegExp(c.expected)}`)),
+    })),
+  );
   for (const result of results) expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   for (const workflowId of cliWorkflowIds()) await expectNoWorkflow(workflowId);
   expect(await requestLog()).toEqual({ total: 0, requests: [] });
@@ -144,15 +172,38 @@ test('provisionEnvironment started directly re-validates: InvalidSpec naming the
   const outcomes = await Promise.all(
     cases.map(async (c) => {
       const error = await env.client.workflow
-        .execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: c.workflowId, args: [{ spec: c.spec }], workflowExecutionTimeout: '30s' })
-        .then(() => undefined, (err: unknown) => err);
+        .execute('provisionEnvironment', {
+          taskQueue: TASK_QUEUE,
+          workflowId: c.workflowId,
+          args: [{ spec: c.spec }],
+          workflowExecutionTimeout: '30s',
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
       const failure = error instanceof WorkflowFailedError ? (error.cause as ApplicationFailure) : undefined;
       let activities = 0;
-      for (const event of (await env.client.workflow.getHandle(c.workflowId).fetchHistory()).events ?? []) if (event.activityTaskScheduledEventAttributes) activities++;
-      return { what: c.what, type: failure?.type, nonRetryable: failure?.nonRetryable, message: failure?.message ?? String(error), activities };
+      for (const event of (await env.client.workflow.getHandle(c.workflowId).fetchHistory()).events ?? [])
+        if (event.activityTaskScheduledEventAttributes) activities++;
+      return {
+        what: c.what,
+        type: failure?.type,
+        nonRetryable: failure?.nonRetryable,
+        message: failure?.message ?? String(error),
+        activities,
+      };
     }),
   );
-  expect(outcomes).toEqual(cases.map((c) => ({ what: c.what, type: 'InvalidSpec', nonRetryable: true, message: expect.stringContaining(c.expected), activities: 0 })));
+  expect(outcomes).toEqual(
+    cases.map((c) => ({
+      what: c.what,
+      type: 'InvalidSpec',
+      nonRetryable: true,
+      message: expect.stringContaining(c.expected),
+      activities: 0,
+    })),
+  );
   expect(await requestLog()).toEqual({ total: 0, requests: [] });
   expect((await cloudInventory()).vpcs).toEqual([]);
 });
@@ -177,7 +228,13 @@ test('control: a valid spec through the same CLI, worker and cloud does reach th
   expect(total).toBeGreaterThan(0);
   // Every request is there, from the first: nothing before this run reached the cloud.
   expect(requests).toHaveLength(total);
-  expect(requests[0]).toEqual({ seq: 1, at: expect.any(String), method: expect.any(String), url: expect.stringMatching(/^\/v2\//), status: expect.any(Number) });
+  expect(requests[0]).toEqual({
+    seq: 1,
+    at: expect.any(String),
+    method: expect.any(String),
+    url: expect.stringMatching(/^\/v2\//),
+    status: expect.any(Number),
+  });
 });
 
 // Issue 11, item 5: what the spec showed but used to pass the edge. Files the spec pulls in, and
@@ -199,8 +256,16 @@ describe('refused at the edge, with no workflow and no API call', () => {
       return file;
     };
     fileCases.push(
-      { what: 'compose file outside the spec folder', file: withCompose('outside', '../fake-key/id_ed25519'), expected: 'application.composeFile: ../fake-key/id_ed25519 is outside' },
-      { what: 'private key as the compose file', file: withCompose('keyfile', 'id_ed25519'), expected: 'application.composeFile: id_ed25519 holds what looks like a private key' },
+      {
+        what: 'compose file outside the spec folder',
+        file: withCompose('outside', '../fake-key/id_ed25519'),
+        expected: 'application.composeFile: ../fake-key/id_ed25519 is outside',
+      },
+      {
+        what: 'private key as the compose file',
+        file: withCompose('keyfile', 'id_ed25519'),
+        expected: 'application.composeFile: id_ed25519 holds what looks like a private key',
+      },
     );
     // 50 MB that used to take 31 s and 1.8 GB: refused from its size (sparse, so cheap to make).
     const huge = path.join(specDir, 'huge.yaml');
@@ -223,7 +288,11 @@ describe('refused at the edge, with no workflow and no API call', () => {
     const saved = process.env.TEMPORAL_ADDRESS;
     process.env.TEMPORAL_ADDRESS = '127.0.0.1:1'; // nothing listens there: a refusal must come first
     try {
-      for (const [value, expected] of [["auth=2.0.2'", "--set auth=2.0.2': not a tag"], ['auth=2.0.2\nX=1', '--set auth: not a tag'], ['a b=2.0.2', 'a b is not a compose service name']]) {
+      for (const [value, expected] of [
+        ["auth=2.0.2'", "--set auth=2.0.2': not a tag"],
+        ['auth=2.0.2\nX=1', '--set auth: not a tag'],
+        ['a b=2.0.2', 'a b is not a compose service name'],
+      ]) {
         await expect(buildCli().parseAsync(['deploy', 'stack-a', '--set', value!], { from: 'user' })).rejects.toThrow(expected);
       }
     } finally {
@@ -235,21 +304,52 @@ describe('refused at the edge, with no workflow and no API call', () => {
     const policy = parse(readFileSync(path.join(EXAMPLES_DIR, 'backup-stack-b.yaml'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const climbing = { ...policy, destination: { ...policy.destination, prefix: '../../etc/' } };
     const starts: { what: string; type: string; args: unknown; expected: string; failure: string }[] = [
-      { what: 'backup prefix climbing out', type: 'runBackups', args: { policy: climbing }, expected: 'destination.prefix: must not contain .., . or // parts', failure: 'InvalidSpec' },
-      { what: 'restore key climbing out', type: 'restoreBackup', args: { policy, target: 'postgres', backupKey: 'nightly/stack-b-nightly/../../../etc/passwd', intoDatabase: 'restored' }, expected: 'backupKey: must not contain ..', failure: 'InvalidInput' },
-      { what: "another policy's key", type: 'restoreBackup', args: { policy, target: 'postgres', backupKey: 'nightly/other/postgres/accounts/20260301T020000Z.sql.gz', intoDatabase: 'restored' }, expected: 'backupKey: must be a backup of policy stack-b-nightly: a key under nightly/stack-b-nightly/', failure: 'InvalidInput' },
+      {
+        what: 'backup prefix climbing out',
+        type: 'runBackups',
+        args: { policy: climbing },
+        expected: 'destination.prefix: must not contain .., . or // parts',
+        failure: 'InvalidSpec',
+      },
+      {
+        what: 'restore key climbing out',
+        type: 'restoreBackup',
+        args: { policy, target: 'postgres', backupKey: 'nightly/stack-b-nightly/../../../etc/passwd', intoDatabase: 'restored' },
+        expected: 'backupKey: must not contain ..',
+        failure: 'InvalidInput',
+      },
+      {
+        what: "another policy's key",
+        type: 'restoreBackup',
+        args: {
+          policy,
+          target: 'postgres',
+          backupKey: 'nightly/other/postgres/accounts/20260301T020000Z.sql.gz',
+          intoDatabase: 'restored',
+        },
+        expected: 'backupKey: must be a backup of policy stack-b-nightly: a key under nightly/stack-b-nightly/',
+        failure: 'InvalidInput',
+      },
     ];
     const outcomes = await Promise.all(
       starts.map(async (c, i) => {
         const workflowId = `edge-refusal-${i}`;
-        const error = await env.client.workflow.execute(c.type, { taskQueue: TASK_QUEUE, workflowId, args: [c.args], workflowExecutionTimeout: '30s' }).then(() => undefined, (err: unknown) => err);
+        const error = await env.client.workflow
+          .execute(c.type, { taskQueue: TASK_QUEUE, workflowId, args: [c.args], workflowExecutionTimeout: '30s' })
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
         const failure = error instanceof WorkflowFailedError ? (error.cause as ApplicationFailure) : undefined;
         let activities = 0;
-        for (const event of (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) if (event.activityTaskScheduledEventAttributes) activities++;
+        for (const event of (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [])
+          if (event.activityTaskScheduledEventAttributes) activities++;
         return { what: c.what, type: failure?.type, message: failure?.message ?? String(error), activities };
       }),
     );
-    expect(outcomes).toEqual(starts.map((c) => ({ what: c.what, type: c.failure, message: expect.stringContaining(c.expected), activities: 0 })));
+    expect(outcomes).toEqual(
+      starts.map((c) => ({ what: c.what, type: c.failure, message: expect.stringContaining(c.expected), activities: 0 })),
+    );
   });
 });
 

@@ -85,11 +85,16 @@ async function runScenario(label: string, codec: TestCodec | undefined, body: (s
   writeFileSync(path.join(mediaDir, 'uploads', 'a.jpg'), Buffer.alloc(10_000, 7));
   try {
     const { provisioned, deployError } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
-      const provisioned = (await env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: provisionWorkflowId(spec.name), args: [{ spec }] })) as ProvisionResult;
+      const provisioned = (await env.client.workflow.execute('provisionEnvironment', {
+        taskQueue: TASK_QUEUE,
+        workflowId: provisionWorkflowId(spec.name),
+        args: [{ spec }],
+      })) as ProvisionResult;
       // The CLI reads the provisioning result and the deploy's failure through its own client.
       const deployError = await cliRun(['deploy', spec.name, '--set', `auth=${UNHEALTHY}`]).then(
         () => 'no error',
-        (err: unknown) => (err instanceof WorkflowFailedError ? `${(err.cause as ApplicationFailure).type}: ${err.cause?.message}` : String(err)),
+        (err: unknown) =>
+          err instanceof WorkflowFailedError ? `${(err.cause as ApplicationFailure).type}: ${err.cause?.message}` : String(err),
       );
       return { provisioned, deployError };
     });
@@ -97,21 +102,38 @@ async function runScenario(label: string, codec: TestCodec | undefined, body: (s
     const backupQueue = uniqueTaskQueue('at-rest-backups');
     const policy = backupPolicy(mediaDir, label);
     const activities = createBackupActivities({
-      resolveSecret: secretResolver({ OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY: spaces.accessKey, OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY: spaces.secretKey }),
+      resolveSecret: secretResolver({
+        OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY: spaces.accessKey,
+        OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY: spaces.secretKey,
+      }),
       dropletRunner: () => localRunner(), // the worker stands in for the droplet, as in backups.test.ts
       backupKeys: TEST_KEYRING,
     });
-    const backupWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: backupQueue, workflowBundle: { codePath: codec?.workflowBundlePath ?? workflowBundlePath() }, activities, dataConverter: codec?.dataConverter });
-    const backup = (await backupWorker.runUntil(env.client.workflow.execute('runBackups', { taskQueue: backupQueue, workflowId: `backups-${label}`, args: [{ policy }] }))) as RunBackupsResult;
+    const backupWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: backupQueue,
+      workflowBundle: { codePath: codec?.workflowBundlePath ?? workflowBundlePath() },
+      activities,
+      dataConverter: codec?.dataConverter,
+    });
+    const backup = (await backupWorker.runUntil(
+      env.client.workflow.execute('runBackups', { taskQueue: backupQueue, workflowId: `backups-${label}`, args: [{ policy }] }),
+    )) as RunBackupsResult;
     expect(backup.failures).toEqual([]);
     const backedUp = backup.results[0]!;
 
     // A schedule as `opsflow schedules apply` makes it, read back as `schedules apply` compares it.
     await applySchedules(env.client, [policy], 'at-rest');
     const described = await env.client.schedule.getHandle(backupScheduleId(policy.name)).describe();
-    const scheduleReadBack = { memo: described.memo, policy: (described.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy };
+    const scheduleReadBack = {
+      memo: described.memo,
+      policy: (described.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy,
+    };
     expect(scheduleReadBack).toEqual({ memo: { managedBy: 'opsflow', group: 'at-rest' }, policy });
-    const schedule = await env.client.workflowService.describeSchedule({ namespace: env.namespace ?? 'default', scheduleId: backupScheduleId(policy.name) });
+    const schedule = await env.client.workflowService.describeSchedule({
+      namespace: env.namespace ?? 'default',
+      scheduleId: backupScheduleId(policy.name),
+    });
 
     const app = provisioned.droplets[0]!;
     const needles = [
@@ -135,7 +157,13 @@ async function runScenario(label: string, codec: TestCodec | undefined, body: (s
     ];
     const { workflowIds, histories } = await rawHistories(env);
     // Visibility could lag: the scan must at least cover the three operations.
-    expect(workflowIds).toEqual(expect.arrayContaining([provisionWorkflowId(spec.name), `backups-${label}`, expect.stringMatching(new RegExp(`^deploy-${spec.name}`))]));
+    expect(workflowIds).toEqual(
+      expect.arrayContaining([
+        provisionWorkflowId(spec.name),
+        `backups-${label}`,
+        expect.stringMatching(new RegExp(`^deploy-${spec.name}`)),
+      ]),
+    );
     await body({ env, histories, needles, schedule, deployError, publicIp: app.publicIp });
   } finally {
     await harness.stop();
@@ -146,7 +174,13 @@ function backupPolicy(mediaDir: string, label: string): BackupPolicy {
   return parseBackupPolicy({
     name: `at-rest-${label}`,
     targets: [{ name: 'media', kind: 'directory', path: mediaDir, in: { environment: 'test-env', droplet: 'app' } }],
-    destination: { bucket: spaces.bucket, prefix: `at-rest-${label}/`, endpoint: spaces.endpoint, accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY', secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY' },
+    destination: {
+      bucket: spaces.bucket,
+      prefix: `at-rest-${label}/`,
+      endpoint: spaces.endpoint,
+      accessKey: 'env:OPSFLOW_SECRET_TEST_SPACES_ACCESS_KEY',
+      secretKey: 'env:OPSFLOW_SECRET_TEST_SPACES_SECRET_KEY',
+    },
     retention: { keepDays: 30, minVerified: 1 },
     schedule: { every: '24h' },
   });
@@ -165,7 +199,9 @@ async function cliRun(args: string[]): Promise<void> {
 }
 
 /** Every event of every workflow in the namespace, as the server stores them: no codec applied. */
-async function rawHistories(env: TestWorkflowEnvironment): Promise<{ workflowIds: string[]; histories: temporal.api.history.v1.IHistory[] }> {
+async function rawHistories(
+  env: TestWorkflowEnvironment,
+): Promise<{ workflowIds: string[]; histories: temporal.api.history.v1.IHistory[] }> {
   const namespace = env.namespace ?? 'default';
   const histories: temporal.api.history.v1.IHistory[] = [];
   const listed = await env.client.workflowService.listWorkflowExecutions({ namespace, pageSize: 1000 });
@@ -173,7 +209,12 @@ async function rawHistories(env: TestWorkflowEnvironment): Promise<{ workflowIds
     const events: temporal.api.history.v1.IHistoryEvent[] = [];
     let nextPageToken: Uint8Array | undefined;
     do {
-      const page = await env.client.workflowService.getWorkflowExecutionHistory({ namespace, execution: execution.execution, nextPageToken, maximumPageSize: 1000 });
+      const page = await env.client.workflowService.getWorkflowExecutionHistory({
+        namespace,
+        execution: execution.execution,
+        nextPageToken,
+        maximumPageSize: 1000,
+      });
       events.push(...(page.history?.events ?? []));
       nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
     } while (nextPageToken);
@@ -206,12 +247,14 @@ function stored(node: unknown, into: Stored = { payloads: [], failureTexts: [] }
     into.payloads.push(o as Payload);
     return into;
   }
-  if (typeof o.message === 'string' && ('stackTrace' in o || 'encodedAttributes' in o || 'source' in o)) into.failureTexts.push(`${o.message}\n${String(o.stackTrace ?? '')}`);
+  if (typeof o.message === 'string' && ('stackTrace' in o || 'encodedAttributes' in o || 'source' in o))
+    into.failureTexts.push(`${o.message}\n${String(o.stackTrace ?? '')}`);
   for (const [key, value] of Object.entries(o)) if (key !== 'searchAttributes') stored(value, into);
   return into;
 }
 
-const payloadText = (p: Payload) => [Buffer.from(p.data ?? []), ...Object.values(p.metadata ?? {}).map((v) => Buffer.from(v))].map((b) => b.toString('latin1')).join('\n');
+const payloadText = (p: Payload) =>
+  [Buffer.from(p.data ?? []), ...Object.values(p.metadata ?? {}).map((v) => Buffer.from(v))].map((b) => b.toString('latin1')).join('\n');
 const encodingOf = (p: Payload) => Buffer.from(p.metadata?.encoding ?? []).toString();
 
 /** The payload data `temporal workflow show --output json` printed (base64 in its JSON), as text. */
@@ -271,15 +314,27 @@ test('codec on: no payload or failure in any history holds a value in clear; the
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
-      const asJson = found.payloads.map((p) => ({ metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(p.data) }));
+      const asJson = found.payloads.map((p) => ({
+        metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+        data: b64(p.data),
+      }));
       const headers = { 'Content-Type': 'application/json', 'X-Namespace': env.namespace ?? 'default', Origin: DEFAULT_UI_ORIGINS[0]! };
-      const preflight = await fetch(`${base}/decode`, { method: 'OPTIONS', headers: { Origin: DEFAULT_UI_ORIGINS[0]!, 'Access-Control-Request-Method': 'POST' } });
+      const preflight = await fetch(`${base}/decode`, {
+        method: 'OPTIONS',
+        headers: { Origin: DEFAULT_UI_ORIGINS[0]!, 'Access-Control-Request-Method': 'POST' },
+      });
       expect([preflight.status, preflight.headers.get('access-control-allow-origin')]).toEqual([204, DEFAULT_UI_ORIGINS[0]]);
       const refused = await fetch(`${base}/decode`, { method: 'POST', headers, body: JSON.stringify({ payloads: asJson.slice(0, 5) }) });
       expect(refused.status).toBe(401);
-      const decoded = await fetch(`${base}/decode`, { method: 'POST', headers: { ...headers, Authorization: `Bearer ${token}` }, body: JSON.stringify({ payloads: asJson }) });
+      const decoded = await fetch(`${base}/decode`, {
+        method: 'POST',
+        headers: { ...headers, Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ payloads: asJson }),
+      });
       expect(decoded.status).toBe(200);
-      const clear = ((await decoded.json()) as { payloads: { data: string }[] }).payloads.map((p) => Buffer.from(p.data, 'base64').toString('utf8'));
+      const clear = ((await decoded.json()) as { payloads: { data: string }[] }).payloads.map((p) =>
+        Buffer.from(p.data, 'base64').toString('utf8'),
+      );
       expect(inClear(clear, needles)).toEqual(needles);
 
       // The temporal CLI shows the provisioning result only through the codec server.

@@ -23,13 +23,26 @@ const answering = (provider: ProviderId) => ({
 
 test('a run naming linode calls opsflow-linode, one naming digitalocean calls opsflow-digitalocean, with the same workflow', async () => {
   const taskQueue = uniqueTaskQueue('routing');
-  const workflows = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../fixtures/provider-routing-workflow') });
+  const workflows = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../fixtures/provider-routing-workflow'),
+  });
   const providers = await Promise.all(
-    (['digitalocean', 'linode'] as const).map((p) => Worker.create({ connection: env.nativeConnection, taskQueue: providerTaskQueue(p), activities: answering(p) })),
+    (['digitalocean', 'linode'] as const).map((p) =>
+      Worker.create({ connection: env.nativeConnection, taskQueue: providerTaskQueue(p), activities: answering(p) }),
+    ),
   );
   const tags = await workflows.runUntil(async () => {
     const runs = Promise.all(
-      (['linode', 'digitalocean'] as const).map(async (p) => (await env.client.workflow.execute('resourcesThroughProvider', { taskQueue, workflowId: `routing-${p}`, args: [p] })) as EnvironmentResources),
+      (['linode', 'digitalocean'] as const).map(
+        async (p) =>
+          (await env.client.workflow.execute('resourcesThroughProvider', {
+            taskQueue,
+            workflowId: `routing-${p}`,
+            args: [p],
+          })) as EnvironmentResources,
+      ),
     );
     const providerRuns = providers.map((w) => w.run());
     try {
@@ -41,6 +54,8 @@ test('a run naming linode calls opsflow-linode, one naming digitalocean calls op
   });
   expect(tags).toEqual(['linode:stack-e', 'digitalocean:stack-e']);
   // And the history says where each step went.
-  const scheduled = (await env.client.workflow.getHandle('routing-linode').fetchHistory()).events?.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+  const scheduled = (await env.client.workflow.getHandle('routing-linode').fetchHistory()).events?.find(
+    (e) => e.activityTaskScheduledEventAttributes,
+  )?.activityTaskScheduledEventAttributes;
   expect([scheduled?.activityType?.name, scheduled?.taskQueue?.name]).toEqual(['listEnvironmentResources', 'opsflow-linode']);
 });

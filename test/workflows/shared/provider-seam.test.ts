@@ -19,13 +19,16 @@ function sources(dir: string): { file: string; text: string }[] {
   });
 }
 
-const importsOf = (text: string) => [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]!);
+const importsOf = (text: string) =>
+  [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]!);
 
 test('no workflow imports anything of DigitalOcean, names it as a provider, or assumes its device paths', () => {
   const files = sources(workflowsDir);
   expect(files.length).toBeGreaterThan(10);
   const offending = files.flatMap(({ file, text }) => [
-    ...importsOf(text).filter((spec) => /digitalocean/i.test(spec)).map((spec) => `${file} imports ${spec}`),
+    ...importsOf(text)
+      .filter((spec) => /digitalocean/i.test(spec))
+      .map((spec) => `${file} imports ${spec}`),
     ...(/['"`]digitalocean['"`]/i.test(text) ? [`${file} names the digitalocean provider`] : []),
     ...(/scsi-0DO_Volume/.test(text) ? [`${file} writes DigitalOcean's volume device path`] : []),
   ]);
@@ -33,14 +36,22 @@ test('no workflow imports anything of DigitalOcean, names it as a provider, or a
 });
 
 test('the check above would see such an import', () => {
-  expect(importsOf("import type { X } from '../../activities/digitalocean/provider';\nimport('../integrations/digitalocean/client')")).toEqual(['../../activities/digitalocean/provider', '../integrations/digitalocean/client']);
+  expect(
+    importsOf("import type { X } from '../../activities/digitalocean/provider';\nimport('../integrations/digitalocean/client')"),
+  ).toEqual(['../../activities/digitalocean/provider', '../integrations/digitalocean/client']);
 });
 
 test('each provider has its own queue, chosen by one function', () => {
   expect(PROVIDER_IDS.map(providerTaskQueue)).toEqual(['opsflow-digitalocean', 'opsflow-linode']);
 });
 
-const spec = (cloud?: string) => ({ name: 'stack-a', ...(cloud ? { cloud } : {}), region: 'fra1', droplets: [{ name: 'app', size: 's-1vcpu-1gb' }], ssh: { key: 'deploy' } });
+const spec = (cloud?: string) => ({
+  name: 'stack-a',
+  ...(cloud ? { cloud } : {}),
+  region: 'fra1',
+  droplets: [{ name: 'app', size: 's-1vcpu-1gb' }],
+  ssh: { key: 'deploy' },
+});
 
 test('a spec names its cloud (digitalocean by default); a provider without activities yet is refused by name', () => {
   expect(parseEnvironmentSpec(spec()).cloud).toBe('digitalocean');
@@ -62,7 +73,15 @@ test('runs from before the seam schedule the old names with the old shapes, and 
     get: (_, name: string) => async (input: unknown) => {
       calls.push([name, input]);
       if (name === 'ensureVolume') return { id: 'vol-1' };
-      if (name === 'findEnvironmentResources') return { tag: 't', droplets: [{ id: 1, name: 'a' }], volumes: [{ id: 'v', region: 'fra1', dropletIds: [1] }], firewalls: ['f'], vpcs: ['n'], reservedIps: ['1.2.3.4'] };
+      if (name === 'findEnvironmentResources')
+        return {
+          tag: 't',
+          droplets: [{ id: 1, name: 'a' }],
+          volumes: [{ id: 'v', region: 'fra1', dropletIds: [1] }],
+          firewalls: ['f'],
+          vpcs: ['n'],
+          reservedIps: ['1.2.3.4'],
+        };
       return undefined;
     },
   });
@@ -70,15 +89,35 @@ test('runs from before the seam schedule the old names with the old shapes, and 
   const owner = { workflowId: 'w', environment: 'e' };
   await legacy.ensureNetwork({ owner, name: 'e-vpc', region: 'fra1', ipRange: '10.0.0.0/16' });
   await legacy.deleteNetwork({ id: 'n' });
-  await legacy.ensureServers({ owner, names: ['e-app'], region: 'fra1', size: 's', image: 'i', tags: [], networkId: 'n', sshKeyFingerprints: [] });
+  await legacy.ensureServers({
+    owner,
+    names: ['e-app'],
+    region: 'fra1',
+    size: 's',
+    image: 'i',
+    tags: [],
+    networkId: 'n',
+    sshKeyFingerprints: [],
+  });
   await legacy.waitForServers({ servers: [{ id: 1, name: 'e-app' }] });
   await legacy.deleteServersTagged({ tag: 't' });
-  expect(await legacy.ensureVolume({ owner, name: 'e-data', region: 'fra1', sizeGb: 1, filesystem: 'ext4' })).toEqual({ id: 'vol-1', name: 'e-data', devicePath: '/dev/disk/by-id/scsi-0DO_Volume_e-data' });
+  expect(await legacy.ensureVolume({ owner, name: 'e-data', region: 'fra1', sizeGb: 1, filesystem: 'ext4' })).toEqual({
+    id: 'vol-1',
+    name: 'e-data',
+    devicePath: '/dev/disk/by-id/scsi-0DO_Volume_e-data',
+  });
   await legacy.attachVolume({ volumeId: 'v', serverId: 1, region: 'fra1' });
   await legacy.detachVolume({ volumeId: 'v', serverId: 1, region: 'fra1' });
   await legacy.ensureFloatingIp({ serverId: 1 });
   await legacy.releaseFloatingIp({ ip: '1.2.3.4' });
-  expect(await legacy.listEnvironmentResources({ environment: 'e' })).toEqual({ tag: 't', servers: [{ id: 1, name: 'a' }], volumes: [{ id: 'v', region: 'fra1', serverIds: [1] }], firewalls: ['f'], networks: ['n'], floatingIps: ['1.2.3.4'] });
+  expect(await legacy.listEnvironmentResources({ environment: 'e' })).toEqual({
+    tag: 't',
+    servers: [{ id: 1, name: 'a' }],
+    volumes: [{ id: 'v', region: 'fra1', serverIds: [1] }],
+    firewalls: ['f'],
+    networks: ['n'],
+    floatingIps: ['1.2.3.4'],
+  });
   expect(calls).toEqual([
     ['ensureVpc', { owner, name: 'e-vpc', region: 'fra1', ipRange: '10.0.0.0/16' }],
     ['deleteVpc', { id: 'n' }],
@@ -92,6 +131,12 @@ test('runs from before the seam schedule the old names with the old shapes, and 
     ['releaseReservedIp', { ip: '1.2.3.4' }],
     ['findEnvironmentResources', { environment: 'e' }],
   ]);
-  const registered = Object.keys(createDigitalOceanActivities({ digitalOcean: () => { throw new Error('not called'); } }));
+  const registered = Object.keys(
+    createDigitalOceanActivities({
+      digitalOcean: () => {
+        throw new Error('not called');
+      },
+    }),
+  );
   expect(calls.map(([name]) => name).filter((name) => !registered.includes(name))).toEqual([]);
 });

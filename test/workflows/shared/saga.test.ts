@@ -40,7 +40,13 @@ test('a failure after three steps runs three compensations in reverse order', as
   const log: CallLog = { calls: [] };
   const taskQueue = uniqueTaskQueue('saga');
   const err = await withWorker(env, taskQueue, createSagaFixtureActivities(log), () =>
-    failureOf(env.client.workflow.execute('threeStepsThen', { taskQueue, workflowId: taskQueue, args: [{ after: 'fail' } satisfies ThreeStepsInput] })),
+    failureOf(
+      env.client.workflow.execute('threeStepsThen', {
+        taskQueue,
+        workflowId: taskQueue,
+        args: [{ after: 'fail' } satisfies ThreeStepsInput],
+      }),
+    ),
   );
   expect(log.calls).toEqual([...CREATED, 'delete thing-3', 'delete thing-2', 'delete thing-1']);
   const failure = err.cause as ApplicationFailure;
@@ -54,7 +60,11 @@ test('cancelling mid-way still runs the compensations, and the workflow ends can
   const log: CallLog = { calls: [] };
   const taskQueue = uniqueTaskQueue('saga-cancel');
   await withWorker(env, taskQueue, createSagaFixtureActivities(log), async () => {
-    const handle = await env.client.workflow.start('threeStepsThen', { taskQueue, workflowId: taskQueue, args: [{ after: 'wait-for-cancel' } satisfies ThreeStepsInput] });
+    const handle = await env.client.workflow.start('threeStepsThen', {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [{ after: 'wait-for-cancel' } satisfies ThreeStepsInput],
+    });
     const status = await waitForStep(handle, 'finish');
     expect(status.resources.map((r) => r.name)).toEqual(['thing-1', 'thing-2', 'thing-3']);
     expect(status.completedSteps).toEqual(['thing-1', 'thing-2', 'thing-3']);
@@ -70,13 +80,21 @@ test('a compensation that keeps failing is retried, the rest still run, and it i
   const log: CallLog = { calls: [] };
   const taskQueue = uniqueTaskQueue('saga-stuck');
   const err = await withWorker(env, taskQueue, createSagaFixtureActivities(log, { undeletable: ['thing-2'] }), () =>
-    failureOf(env.client.workflow.execute('threeStepsThen', { taskQueue, workflowId: taskQueue, args: [{ after: 'fail' } satisfies ThreeStepsInput] })),
+    failureOf(
+      env.client.workflow.execute('threeStepsThen', {
+        taskQueue,
+        workflowId: taskQueue,
+        args: [{ after: 'fail' } satisfies ThreeStepsInput],
+      }),
+    ),
   );
   // deleteThing has maximumAttempts 3 in the fixture's retry policy.
   expect(log.calls).toEqual([...CREATED, 'delete thing-3', 'delete thing-2', 'delete thing-2', 'delete thing-2', 'delete thing-1']);
   const failure = err.cause as ApplicationFailure;
   expect(failure.type).toBe(ROLLBACK_INCOMPLETE);
-  expect(failure.message).toBe('the fourth step broke; rollback incomplete, compensations failed: delete thing-2 (deleteThing: thing-2 is stuck)');
+  expect(failure.message).toBe(
+    'the fourth step broke; rollback incomplete, compensations failed: delete thing-2 (deleteThing: thing-2 is stuck)',
+  );
   const report = failure.details?.[0] as RollbackReport;
   expect(report.failed.map((f) => f.name)).toEqual(['delete thing-2']);
   expect(report.compensated).toEqual(['delete thing-3', 'delete thing-1']);
@@ -86,7 +104,11 @@ test('a cancellation whose rollback is incomplete fails the workflow instead of 
   const log: CallLog = { calls: [] };
   const taskQueue = uniqueTaskQueue('saga-cancel-stuck');
   await withWorker(env, taskQueue, createSagaFixtureActivities(log, { undeletable: ['thing-1'] }), async () => {
-    const handle = await env.client.workflow.start('threeStepsThen', { taskQueue, workflowId: taskQueue, args: [{ after: 'wait-for-cancel' } satisfies ThreeStepsInput] });
+    const handle = await env.client.workflow.start('threeStepsThen', {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [{ after: 'wait-for-cancel' } satisfies ThreeStepsInput],
+    });
     await waitForStep(handle, 'finish');
     await handle.cancel();
     const failure = (await failureOf(handle.result())).cause as ApplicationFailure;
@@ -100,7 +122,13 @@ test('onFailure keep leaves what exists and says what was kept', async () => {
   const log: CallLog = { calls: [] };
   const taskQueue = uniqueTaskQueue('saga-keep');
   const err = await withWorker(env, taskQueue, createSagaFixtureActivities(log), () =>
-    failureOf(env.client.workflow.execute('threeStepsThen', { taskQueue, workflowId: taskQueue, args: [{ after: 'fail', onFailure: 'keep' } satisfies ThreeStepsInput] })),
+    failureOf(
+      env.client.workflow.execute('threeStepsThen', {
+        taskQueue,
+        workflowId: taskQueue,
+        args: [{ after: 'fail', onFailure: 'keep' } satisfies ThreeStepsInput],
+      }),
+    ),
   );
   expect(log.calls).toEqual(CREATED);
   const failure = err.cause as ApplicationFailure;

@@ -17,7 +17,11 @@ export const badRequest = (message: string) => new ApiError(400, 'bad_request', 
 export const unauthorized = () => new ApiError(401, 'Unauthorized', 'Unable to authenticate you');
 export const tooManyRequests = () => new ApiError(429, 'too_many_requests', 'API Rate limit exceeded.');
 export const serverError = (status: number) =>
-  new ApiError(status, status === 503 ? 'service_unavailable' : 'server_error', status === 503 ? 'Service is temporarily unavailable.' : 'Server was unable to give you a response.');
+  new ApiError(
+    status,
+    status === 503 ? 'service_unavailable' : 'server_error',
+    status === 503 ? 'Service is temporarily unavailable.' : 'Server was unable to give you a response.',
+  );
 
 /**
  * An error the HTTP framework raised before a route ran (body too large, wrong content type, bad
@@ -27,7 +31,8 @@ export function fromFrameworkError(error: unknown, bodyLimitBytes: number): ApiE
   if (error instanceof ApiError) return error;
   const status = (error as { statusCode?: number }).statusCode ?? 500;
   if (status === 413) return new ApiError(413, 'request_entity_too_large', `The request body is larger than ${bodyLimitBytes} bytes.`);
-  if (status === 415) return new ApiError(415, 'unsupported_media_type', 'The request body must be sent as Content-Type: application/json.');
+  if (status === 415)
+    return new ApiError(415, 'unsupported_media_type', 'The request body must be sent as Content-Type: application/json.');
   if (status >= 400 && status < 500) return new ApiError(status, status === 400 ? 'bad_request' : 'client_error', (error as Error).message);
   return new ApiError(500, 'server_error', 'Server was unable to give you a response.');
 }
@@ -45,6 +50,9 @@ export function answerUnreadableRequest(error: Error & { code?: string }, socket
         ? [408, 'Request Timeout', 'request_timeout', 'The request was not received in time.']
         : [400, 'Bad Request', 'bad_request', 'The request could not be read as HTTP.'];
   const body = JSON.stringify({ id, message });
-  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
   socket.destroy(error);
 }

@@ -29,5 +29,9 @@ export function paginate<T>(all: T[], query: Record<string, string | undefined>,
     pages.next = url(page + 1);
     pages.last = url(lastPage);
   }
-  return { items: all.slice((page - 1) * perPage, page * perPage), links: Object.keys(pages).length ? { pages } : {}, meta: { total: all.length } };
+  return {
+    items: all.slice((page - 1) * perPage, page * perPage),
+    links: Object.keys(pages).length ? { pages } : {},
+    meta: { total: all.length },
+  };
 }

@@ -17,7 +17,8 @@ export type RequestTarget =
 
 const BROKEN_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 // A segment that decodes to a separator or a control character would read differently to another parser.
-const ambiguous = (segment: string) => /[/\\]/.test(segment) || [...segment].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+const ambiguous = (segment: string) =>
+  /[/\\]/.test(segment) || [...segment].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
 export function normalizeTarget(raw: string): RequestTarget {
   if (!raw.startsWith('/')) return { ok: false, reason: 'the request target must be a path starting with /' };

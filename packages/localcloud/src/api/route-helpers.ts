@@ -67,6 +67,8 @@ export function stringArray(value: unknown, field: string): string[] {
 const TAG_NAME = /^[a-zA-Z0-9_\-:]{1,255}$/;
 export function tagNames(value: unknown): string[] {
   const tags = stringArray(value, 'tags');
-  for (const tag of tags) if (!TAG_NAME.test(tag)) throw unprocessable(`tag name ${JSON.stringify(tag)} may contain only letters, numbers, colons, dashes and underscores`);
+  for (const tag of tags)
+    if (!TAG_NAME.test(tag))
+      throw unprocessable(`tag name ${JSON.stringify(tag)} may contain only letters, numbers, colons, dashes and underscores`);
   return tags;
 }

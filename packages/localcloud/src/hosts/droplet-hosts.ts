@@ -63,10 +63,13 @@ export class DropletHosts implements HostHooks {
 
   dropletActive(droplet: Droplet): void {
     if (this.running.has(droplet.id)) return;
-    this.running.set(droplet.id, this.bringUp(droplet).catch((error: Error) => {
-      this.log.error('droplet host failed to start', { droplet: droplet.id, error: error.message });
-      return undefined;
-    }));
+    this.running.set(
+      droplet.id,
+      this.bringUp(droplet).catch((error: Error) => {
+        this.log.error('droplet host failed to start', { droplet: droplet.id, error: error.message });
+        return undefined;
+      }),
+    );
   }
 
   dropletDestroyed(dropletId: number): void {

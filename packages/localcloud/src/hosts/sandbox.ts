@@ -30,10 +30,33 @@ export const SANDBOX_PATH = '/opt/localcloud/bin:/usr/local/sbin:/usr/local/bin:
 
 /** Host /etc entries a droplet starts with: what programs need to run, never the host's secrets. */
 const ETC_FROM_HOST = [
-  'alternatives', 'bash.bashrc', 'ca-certificates.conf', 'debian_version', 'environment', 'gai.conf',
-  'host.conf', 'inputrc', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'localtime', 'login.defs',
-  'mime.types', 'mysql', 'networks', 'nsswitch.conf', 'os-release', 'perl', 'postgresql-common',
-  'profile', 'profile.d', 'protocols', 'services', 'ssl/certs', 'ssl/openssl.cnf', 'terminfo',
+  'alternatives',
+  'bash.bashrc',
+  'ca-certificates.conf',
+  'debian_version',
+  'environment',
+  'gai.conf',
+  'host.conf',
+  'inputrc',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'localtime',
+  'login.defs',
+  'mime.types',
+  'mysql',
+  'networks',
+  'nsswitch.conf',
+  'os-release',
+  'perl',
+  'postgresql-common',
+  'profile',
+  'profile.d',
+  'protocols',
+  'services',
+  'ssl/certs',
+  'ssl/openssl.cnf',
+  'terminfo',
 ];
 
 /** Folders every droplet has, like a fresh Debian image. */
@@ -49,7 +72,9 @@ export function resolveBwrap(): string {
     const candidate = path.join(dir, 'bwrap');
     if (existsSync(candidate)) return (bwrapPath = candidate);
   }
-  throw new Error('bubblewrap (bwrap) is not installed; droplet hosts need it: run `bash scripts/host-packages.sh` (apt-get install bubblewrap)');
+  throw new Error(
+    'bubblewrap (bwrap) is not installed; droplet hosts need it: run `bash scripts/host-packages.sh` (apt-get install bubblewrap)',
+  );
 }
 
 /**
@@ -97,7 +122,18 @@ async function createRoot(sandbox: DropletSandbox, etcTemplateDir: string): Prom
  * its files, switch to its users, signal its processes. Not mount, chroot, ptrace, load modules
  * or anything else a container runtime would not give.
  */
-const DROPLET_CAPABILITIES = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_NET_BIND_SERVICE', 'CAP_AUDIT_WRITE'];
+const DROPLET_CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_AUDIT_WRITE',
+];
 
 /**
  * bwrap sets the droplet up as the machine's root (so nothing of the droplet can touch it while
@@ -123,22 +159,44 @@ export function spawnInSandbox(sandbox: DropletSandbox, argv: string[], options:
   const userAt = options.stdio.length;
   const binds = sandbox.binds?.() ?? [];
   const args = [
-    '--bind', sandbox.root, '/',
-    '--ro-bind', '/usr', '/usr',
+    '--bind',
+    sandbox.root,
+    '/',
+    '--ro-bind',
+    '/usr',
+    '/usr',
     ...hostTopLevelBinds(),
-    '--proc', '/proc',
-    '--dev', '/dev',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
     // Made by bwrap as the machine's root: open them to the droplet's users, as on a real host.
-    '--perms', '01777', '--tmpfs', '/dev/shm',
+    '--perms',
+    '01777',
+    '--tmpfs',
+    '/dev/shm',
     ...devFolders(binds.map((b) => b.target)).flatMap((dir) => ['--perms', '0755', '--dir', dir]),
-    '--ro-bind', sandbox.shimDir, '/opt/localcloud',
+    '--ro-bind',
+    sandbox.shimDir,
+    '/opt/localcloud',
     ...binds.flatMap((b) => ['--bind', b.source, b.target]),
-    '--unshare-ipc', '--unshare-uts', '--hostname', sandbox.name,
-    '--pidns', String(userAt + 1), '--userns2', String(userAt),
-    '--cap-drop', 'ALL', ...DROPLET_CAPABILITIES.flatMap((cap) => ['--cap-add', cap]),
-    '--chdir', options.cwd ?? '/root',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--hostname',
+    sandbox.name,
+    '--pidns',
+    String(userAt + 1),
+    '--userns2',
+    String(userAt),
+    '--cap-drop',
+    'ALL',
+    ...DROPLET_CAPABILITIES.flatMap((cap) => ['--cap-add', cap]),
+    '--chdir',
+    options.cwd ?? '/root',
     ...(options.bwrapOptions ?? []),
-    '--', ...AS_DROPLET_ROOT, ...argv,
+    '--',
+    ...AS_DROPLET_ROOT,
+    ...argv,
   ];
   return spawn(resolveBwrap(), args, { env: options.env, stdio: [...options.stdio, userFd, pidFd], detached: options.detached });
 }
@@ -220,24 +278,32 @@ function ensureUsrMerge(root: string): void {
 
 /** Top-level system folders that are real folders on this machine (not merged into /usr): read-only. */
 function hostTopLevelBinds(): string[] {
-  return TOP_LEVEL.filter((dir) => lstatSync(`/${dir}`, { throwIfNoEntry: false })?.isDirectory()).flatMap((dir) => ['--ro-bind', `/${dir}`, `/${dir}`]);
+  return TOP_LEVEL.filter((dir) => lstatSync(`/${dir}`, { throwIfNoEntry: false })?.isDirectory()).flatMap((dir) => [
+    '--ro-bind',
+    `/${dir}`,
+    `/${dir}`,
+  ]);
 }
 
 function passwdWithoutHostUsers(): string {
   // System accounts (uid < 1000) keep server binaries such as postgres happy; people's accounts stay on the host.
-  return execFileSync('getent', ['passwd'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => {
-      const uid = Number(line.split(':')[2]);
-      return line !== '' && (uid < 1000 || uid === 65534);
-    })
-    .join('\n') + '\n';
+  return (
+    execFileSync('getent', ['passwd'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => {
+        const uid = Number(line.split(':')[2]);
+        return line !== '' && (uid < 1000 || uid === 65534);
+      })
+      .join('\n') + '\n'
+  );
 }
 
 function groupFileFromHost(): string {
-  return execFileSync('getent', ['group'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line !== '' && Number(line.split(':')[2]) < 1000)
-    .map((line) => line.split(':').slice(0, 3).join(':') + ':')
-    .join('\n') + '\n';
+  return (
+    execFileSync('getent', ['group'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line !== '' && Number(line.split(':')[2]) < 1000)
+      .map((line) => line.split(':').slice(0, 3).join(':') + ':')
+      .join('\n') + '\n'
+  );
 }

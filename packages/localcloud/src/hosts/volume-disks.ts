@@ -29,7 +29,10 @@ export class VolumeDisks {
   /** Device files for the droplet's attached volumes, and binds for what is mounted. */
   binds(sandbox: DropletSandbox): Bind[] {
     const attached = this.ctx.store.state.volumes.filter((v) => v.droplet_ids.includes(sandbox.dropletId));
-    const binds: Bind[] = attached.map((volume) => ({ source: this.deviceFile(volume.id, volume.filesystem_type), target: VOLUME_DEVICE_PREFIX + volume.name }));
+    const binds: Bind[] = attached.map((volume) => ({
+      source: this.deviceFile(volume.id, volume.filesystem_type),
+      target: VOLUME_DEVICE_PREFIX + volume.name,
+    }));
     for (const mount of readMounts(sandbox)) {
       const volume = attached.find((v) => VOLUME_DEVICE_PREFIX + v.name === mount.device);
       // A detached volume's mount is gone, as its disk is; an unformatted one cannot be mounted.
@@ -46,7 +49,10 @@ export class VolumeDisks {
   boot(sandbox: DropletSandbox): void {
     const fstab = hostPath(sandbox, '/etc/fstab');
     const entries = existsSync(fstab)
-      ? readFileSync(fstab, 'utf8').split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 3 && f[0]!.startsWith(VOLUME_DEVICE_PREFIX))
+      ? readFileSync(fstab, 'utf8')
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .filter((f) => f.length >= 3 && f[0]!.startsWith(VOLUME_DEVICE_PREFIX))
       : [];
     writeDropletFile(sandbox, hostPath(sandbox, MOUNTS_FILE), entries.map((f) => `${f[0]} ${f[1]} ${f[2]}\n`).join(''));
   }

@@ -20,7 +20,11 @@ function persistentKeys(stateDir: string): SpacesKeys {
 }
 
 /** Builds the S3 server on first use (once per machine), then starts it on address:port. */
-export async function startLocalSpaces(stateDir: string, address: string, port: number): Promise<{ server: SpacesServer; keys: SpacesKeys }> {
+export async function startLocalSpaces(
+  stateDir: string,
+  address: string,
+  port: number,
+): Promise<{ server: SpacesServer; keys: SpacesKeys }> {
   const binaryPath = await resolveS3ServerBinary();
   const keys = persistentKeys(stateDir);
   const server = new SpacesServer({ address, port, dataDir: path.join(stateDir, 'spaces'), binaryPath, ...keys });

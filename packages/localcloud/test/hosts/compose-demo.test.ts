@@ -42,14 +42,19 @@ services:
 /** The real psql binary: on PATH, or from a Debian PostgreSQL package's bin folder. */
 function psqlBinary(): string {
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(`${dir}/psql`)) return `${dir}/psql`;
-  for (const version of [17, 16, 15, 14, 13]) if (existsSync(`/usr/lib/postgresql/${version}/bin/psql`)) return `/usr/lib/postgresql/${version}/bin/psql`;
+  for (const version of [17, 16, 15, 14, 13])
+    if (existsSync(`/usr/lib/postgresql/${version}/bin/psql`)) return `/usr/lib/postgresql/${version}/bin/psql`;
   throw new Error('psql not found on PATH or under /usr/lib/postgresql/*/bin');
 }
 
 async function psql(sql: string): Promise<string> {
-  const { stdout } = await run(psqlBinary(), ['-h', droplet.address, '-p', '5432', '-U', 'postgres', '-d', 'demo', '-v', 'ON_ERROR_STOP=1', '-Atc', sql], {
-    env: { ...process.env, PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'disable' },
-  });
+  const { stdout } = await run(
+    psqlBinary(),
+    ['-h', droplet.address, '-p', '5432', '-U', 'postgres', '-d', 'demo', '-v', 'ON_ERROR_STOP=1', '-Atc', sql],
+    {
+      env: { ...process.env, PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'disable' },
+    },
+  );
   return stdout.trim();
 }
 
@@ -109,10 +114,16 @@ test('the compose file goes up over SFTP, and docker compose up -d over SSH star
   expect((await ok('cat /opt/demo/compose.yaml')).stdout).toBe(COMPOSE);
 
   const up = await ok('cd /opt/demo && docker compose up -d');
-  for (const container of ['demo-db-1', 'demo-api-1', 'demo-web-1']) expect(up.stderr).toMatch(new RegExp(`Container ${container}\\s+Started`));
+  for (const container of ['demo-db-1', 'demo-api-1', 'demo-web-1'])
+    expect(up.stderr).toMatch(new RegExp(`Container ${container}\\s+Started`));
 
   const ps = await ok('cd /opt/demo && docker compose ps --format json');
-  const rows = ps.stdout.trim().split('\n').map((line) => JSON.parse(line) as { Service: string; State: string; Image: string; Publishers: { URL: string; PublishedPort: number }[] });
+  const rows = ps.stdout
+    .trim()
+    .split('\n')
+    .map(
+      (line) => JSON.parse(line) as { Service: string; State: string; Image: string; Publishers: { URL: string; PublishedPort: number }[] },
+    );
   expect(rows.map((row) => [row.Service, row.State, row.Image]).sort()).toEqual([
     ['api', 'running', 'ghcr.io/acme/api:1.2.0'],
     ['db', 'running', 'postgres:16'],
@@ -133,9 +144,19 @@ test("psql on this machine reaches the droplet's PostgreSQL on the droplet's add
   expect(await psql('select guest, nights from bookings order by id')).toBe('ada|3\ngrace|5\nlinus|1');
   expect(await psql('select count(*), sum(nights) from bookings')).toBe('3|9');
   // The server really is the droplet's: the same rows from inside it, through docker compose exec.
-  expect((await ok('cd /opt/demo && docker compose exec -T db psql -U postgres -d demo -Atc "select string_agg(guest, \',\' order by id) from bookings"')).stdout).toBe('ada,grace,linus\n');
+  expect(
+    (
+      await ok(
+        'cd /opt/demo && docker compose exec -T db psql -U postgres -d demo -Atc "select string_agg(guest, \',\' order by id) from bookings"',
+      )
+    ).stdout,
+  ).toBe('ada,grace,linus\n');
   // And a wrong password is refused, so the login above was a real one.
-  await expect(run(psqlBinary(), ['-h', droplet.address, '-U', 'postgres', '-d', 'demo', '-c', 'select 1'], { env: { ...process.env, PGPASSWORD: 'wrong', PGCONNECT_TIMEOUT: '5' } })).rejects.toMatchObject({
+  await expect(
+    run(psqlBinary(), ['-h', droplet.address, '-U', 'postgres', '-d', 'demo', '-c', 'select 1'], {
+      env: { ...process.env, PGPASSWORD: 'wrong', PGCONNECT_TIMEOUT: '5' },
+    }),
+  ).rejects.toMatchObject({
     stderr: expect.stringContaining('password authentication failed for user "postgres"'),
   });
 });
@@ -149,7 +170,8 @@ test("each application answers /health with 200 and /version with its tag on the
 
 test('docker compose down stops the three services and frees their ports', async () => {
   const down = await ok('cd /opt/demo && docker compose down');
-  for (const container of ['demo-db-1', 'demo-api-1', 'demo-web-1']) expect(down.stderr).toMatch(new RegExp(`Container ${container}\\s+Removed`));
+  for (const container of ['demo-db-1', 'demo-api-1', 'demo-web-1'])
+    expect(down.stderr).toMatch(new RegExp(`Container ${container}\\s+Removed`));
   expect((await ok('cd /opt/demo && docker compose ps --format json')).stdout.trim()).toBe('');
   for (const port of [5432, 8080, 3000]) expect(await refused(port)).toBe(true);
 });

@@ -107,7 +107,7 @@ test('root in the droplet is root there only: its own processes, an unprivileged
   expect(owner).toBeLessThan(block.end);
 });
 
-test('the machine\'s files are out of reach: /proc/<pid>/root, /etc/shadow, /tmp, another droplet, the deploy key', async () => {
+test("the machine's files are out of reach: /proc/<pid>/root, /etc/shadow, /tmp, another droplet, the deploy key", async () => {
   const shadow = readFileSync('/etc/shadow', 'utf8').split('\n')[0]!;
   // 1. The local cloud's own root through /proc, by its pid and by every pid the droplet sees.
   await refused(`ls /proc/${process.pid}/root${keyDir}`);
@@ -119,7 +119,9 @@ test('the machine\'s files are out of reach: /proc/<pid>/root, /etc/shadow, /tmp
   const shadows = await inDroplet('cat /proc/[0-9]*/root/etc/shadow 2>&1; true');
   expect(shadows.stdout).not.toContain(shadow);
   // 3. The machine's /tmp: nothing written there appears on the machine.
-  await inDroplet(`echo x > /proc/${process.pid}/root/tmp/${marker}; for p in /proc/[0-9]*; do echo x > "$p/root/tmp/${marker}"; done; true`);
+  await inDroplet(
+    `echo x > /proc/${process.pid}/root/tmp/${marker}; for p in /proc/[0-9]*; do echo x > "$p/root/tmp/${marker}"; done; true`,
+  );
   expect(existsSync(path.join('/tmp', marker))).toBe(false);
   // 4. Another droplet's host private key, and 5. its root.
   const web2Key = path.join(hostDir(web2), 'ssh_host_ed25519_key');
@@ -135,7 +137,7 @@ test('the machine\'s files are out of reach: /proc/<pid>/root, /etc/shadow, /tmp
   await refused(`cat /proc/${process.pid}/root${deployKey}`, 'PRIVATE KEY');
 });
 
-test('the machine\'s processes are out of reach: environ, kill, ptrace, /proc/<pid>/mem, cgroups', async () => {
+test("the machine's processes are out of reach: environ, kill, ptrace, /proc/<pid>/mem, cgroups", async () => {
   const pid = worker.pid!;
   expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).toContain(marker);
   // 7. A worker's environment (database passwords).
@@ -183,7 +185,7 @@ test('no way to gain privilege: mount, nsenter, unshare, chroot, raw devices', a
   await refused('echo 1 > /proc/sys/kernel/sysrq');
 });
 
-test('the machine\'s services on 127.0.0.1 are out of reach; other droplets and the cloud API are not', async () => {
+test("the machine's services on 127.0.0.1 are out of reach; other droplets and the cloud API are not", async () => {
   // 16. Temporal's frontend, its Web UI, the worker's metrics, any other machine port on 127.0.0.1:
   // each answers the machine, none answers the droplet.
   for (const port of machinePorts) {

@@ -54,8 +54,14 @@ interface ShResult {
 }
 
 /** Runs a bash script inside the droplet, as an SSH exec would. */
-function sh(script: string, options: { env?: Record<string, string>; onStdout?: (text: string) => void; in?: DropletSandbox } = {}): Promise<ShResult> {
-  const child = spawnInSandbox(options.in ?? sandbox, ['/bin/bash', '-c', script], { env: sandboxEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+function sh(
+  script: string,
+  options: { env?: Record<string, string>; onStdout?: (text: string) => void; in?: DropletSandbox } = {},
+): Promise<ShResult> {
+  const child = spawnInSandbox(options.in ?? sandbox, ['/bin/bash', '-c', script], {
+    env: sandboxEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -104,7 +110,9 @@ function alive(pid: number): boolean {
 
 /** psql from the machine, over TCP to the droplet's address, with a password. */
 async function psql(sql: string): Promise<string> {
-  const { stdout } = await run('psql', ['-h', address, '-p', '5432', '-U', 'app', '-d', 'appdb', '-Atc', sql], { env: { ...process.env, PGPASSWORD: 's3cret pass', PGCONNECT_TIMEOUT: '5' } });
+  const { stdout } = await run('psql', ['-h', address, '-p', '5432', '-U', 'app', '-d', 'appdb', '-Atc', sql], {
+    env: { ...process.env, PGPASSWORD: 's3cret pass', PGCONNECT_TIMEOUT: '5' },
+  });
   return stdout.trim();
 }
 
@@ -174,7 +182,10 @@ test('a compose file with PostgreSQL and two application services comes up; psql
   expect(await psql('select current_database()')).toBe('appdb');
 
   const ps = await ok('cd /root/shop && docker compose ps --format json');
-  const rows = ps.stdout.trim().split('\n').map((line) => JSON.parse(line) as { Service: string; State: string; Publishers: { URL: string; PublishedPort: number }[] });
+  const rows = ps.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { Service: string; State: string; Publishers: { URL: string; PublishedPort: number }[] });
   expect(rows.map((row) => row.Service).sort()).toEqual(['api', 'db', 'web']);
   expect(rows.every((row) => row.State === 'running')).toBe(true);
   expect(rows.find((row) => row.Service === 'web')!.Publishers).toEqual([expect.objectContaining({ URL: address, PublishedPort: 8081 })]);
@@ -206,7 +217,10 @@ test('up -d again recreates only the service whose configuration changed', async
   expect((await get(8081, '/version')).body).toBe('1.5.0\n');
   expect((await ok("docker inspect --format '{{.Id}}' db")).stdout.trim()).toBe(before);
   expect((await ok("docker inspect --format '{{.Config.Image}}' shop-web-1")).stdout).toBe('registry.example.com/shop/web:1.5.0\n');
-  const inspected = JSON.parse((await ok('docker inspect shop-web-1')).stdout) as { State: { Running: boolean }; Config: { Env: string[] } }[];
+  const inspected = JSON.parse((await ok('docker inspect shop-web-1')).stdout) as {
+    State: { Running: boolean };
+    Config: { Env: string[] };
+  }[];
   expect(inspected[0]!.State.Running).toBe(true);
   expect(inspected[0]!.Config.Env).toEqual(expect.arrayContaining(['LOG_LEVEL=info', 'DATABASE_URL=postgres://app@db/appdb']));
 });
@@ -228,7 +242,9 @@ SQL`);
   const bad = await sh('docker exec db psql -U app appdb -v ON_ERROR_STOP=1 -c "select nonsense"');
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain('column "nonsense" does not exist');
-  expect((await ok('cd /root/shop && docker compose exec -T db psql -U app appdb -Atc "select count(*) from items"')).stdout).toBe('50000\n');
+  expect((await ok('cd /root/shop && docker compose exec -T db psql -U app appdb -Atc "select count(*) from items"')).stdout).toBe(
+    '50000\n',
+  );
   expect((await sh('docker exec nosuch true')).stderr).toContain('No such container: nosuch');
 
   // Output arrives while the command still runs: the command goes on only once the test has seen
@@ -250,7 +266,9 @@ test('logs and ps show the containers as docker does', async () => {
 });
 
 test('image tags make an application misbehave: erroring, slow, crashing', async () => {
-  await ok('docker run -d --name flaky -p 8090:80 example/app:3.1-erroring && docker run -d --name sluggish -p 8091:80 example/app:3.1-slow');
+  await ok(
+    'docker run -d --name flaky -p 8090:80 example/app:3.1-erroring && docker run -d --name sluggish -p 8091:80 example/app:3.1-slow',
+  );
   const statuses = [];
   for (let i = 0; i < 4; i++) statuses.push((await get(8090, '/health')).status);
   expect(statuses).toEqual([200, 500, 200, 500]);
@@ -275,7 +293,10 @@ test('bad compose files fail with a message that names the problem', async () =>
     ['services:\n  web:\n    image: nginx\n   ports: [80]\n', /yaml: .*compose\.yaml: line \d+/],
     ['services:\n  web:\n    imagee: nginx\n', /services\.web additional property imagee is not allowed/],
     ['services:\n  web:\n    image: nginx\n    depends_on: [db]\n', /service "web" depends on undefined service "db"/],
-    ['services:\n  db:\n    image: postgres:15\n    volumes: ["data:/var/lib/postgresql/data"]\n', /service "db" refers to undefined volume data/],
+    [
+      'services:\n  db:\n    image: postgres:15\n    volumes: ["data:/var/lib/postgresql/data"]\n',
+      /service "db" refers to undefined volume data/,
+    ],
     ['services:\n  web:\n    image: nginx\n    ports: ["80:http"]\n', /services\.web\.ports\[0\]: invalid container port "http"/],
     ['services:\n  web:\n    build: .\n', /service "web" has a build section and no image/],
     ['services:\n  web:\n    image: nginx:${TAG:?set TAG first}\n', /required variable TAG is missing a value: set TAG first/],
@@ -294,7 +315,9 @@ test('bad compose files fail with a message that names the problem', async () =>
 });
 
 test('MariaDB and Redis images run the real servers on the droplet address', async () => {
-  put('/root/data/docker-compose.yml', `
+  put(
+    '/root/data/docker-compose.yml',
+    `
 services:
   mariadb:
     image: mariadb:11
@@ -307,9 +330,21 @@ services:
   cache:
     image: redis:7-alpine
     ports: ["6379:6379"]
-`);
+`,
+  );
   await ok('cd /root/data && docker compose up -d');
-  const { stdout } = await run('mariadb', ['-h', address, '-P', '3306', '-ushop', "-pit's 'quoted'", 'shop', '-N', '-e', 'select database(), current_user()']);
+  const { stdout } = await run('mariadb', [
+    '-h',
+    address,
+    '-P',
+    '3306',
+    '-ushop',
+    "-pit's 'quoted'",
+    'shop',
+    '-N',
+    '-e',
+    'select database(), current_user()',
+  ]);
   expect(stdout.trim()).toBe('shop\tshop@%');
   expect((await ok('cd /root/data && docker compose exec -T mariadb mariadb -N -e "show databases"')).stdout).toContain('shop');
   expect((await run('redis-cli', ['-h', address, '-p', '6379', 'ping'])).stdout.trim()).toBe('PONG');
@@ -321,7 +356,9 @@ services:
 });
 
 test('systemctl: a unit starts, outlives the command that started it, reports is-active, and stops', async () => {
-  put('/etc/systemd/system/ticker.service', `[Unit]
+  put(
+    '/etc/systemd/system/ticker.service',
+    `[Unit]
 Description=Writes a line every 100 ms
 
 [Service]
@@ -332,7 +369,8 @@ Restart=always
 
 [Install]
 WantedBy=multi-user.target
-`);
+`,
+  );
   const enable = await ok('systemctl daemon-reload && systemctl enable --now ticker');
   expect(enable.stderr).toContain('Created symlink /etc/systemd/system/multi-user.target.wants/ticker.service');
   const ticks = path.join(sandbox.root, 'srv/ticks');
@@ -350,7 +388,10 @@ WantedBy=multi-user.target
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(count()).toBe(stopped);
 
-  expect(await sh('systemctl start nosuch')).toMatchObject({ code: 5, stderr: 'Failed to start nosuch.service: Unit nosuch.service not found.\n' });
+  expect(await sh('systemctl start nosuch')).toMatchObject({
+    code: 5,
+    stderr: 'Failed to start nosuch.service: Unit nosuch.service not found.\n',
+  });
   expect((await sh('systemctl is-active docker')).code).toBe(0);
   await ok('systemctl start ticker'); // enabled and running again for the restart below
 });
@@ -361,7 +402,10 @@ test('apt-get installs what the machine has and refuses the rest with status 100
   expect(install.stdout).toContain('Setting up curl');
   expect(readFileSync(path.join(sandbox.root, 'var/lib/localcloud/packages'), 'utf8')).toBe('curl\ndocker.io\n');
   expect((await ok('apt-get install -y curl')).stdout).toContain('curl is already the newest version');
-  expect(await sh('apt-get install -y no-such-package-here')).toMatchObject({ code: 100, stderr: 'E: Unable to locate package no-such-package-here\n' });
+  expect(await sh('apt-get install -y no-such-package-here')).toMatchObject({
+    code: 100,
+    stderr: 'E: Unable to locate package no-such-package-here\n',
+  });
 });
 
 test('a restart of the local cloud brings the containers and units back', async () => {
@@ -393,22 +437,34 @@ test('docker compose down stops every service and frees its ports', async () => 
 });
 
 test('a crash of the local cloud takes every process of the droplet with it; the containers start again', async () => {
-  const second = await isolated({ ...droplet, dropletId: 9002, name: 'svc-2', root: path.join(dir, 'root-2'), address: `127.${claim.network}.250.11` });
+  const second = await isolated({
+    ...droplet,
+    dropletId: 9002,
+    name: 'svc-2',
+    root: path.join(dir, 'root-2'),
+    address: `127.${claim.network}.250.11`,
+  });
   mkdirSync(second.root, { recursive: true });
   await prepareRoot(second, path.join(dir, 'etc-template'));
   // The local cloud as a process of its own, so it can die without stopping anything; it makes
   // the droplet's namespaces of its own, as DropletHosts does.
   const script = path.join(dir, 'services-process.ts');
   const { isolation: _own, ...spec } = second;
-  writeFileSync(script, `import { DropletServices } from ${JSON.stringify(path.join(PACKAGE_SRC, 'hosts/services/droplet-services'))};
+  writeFileSync(
+    script,
+    `import { DropletServices } from ${JSON.stringify(path.join(PACKAGE_SRC, 'hosts/services/droplet-services'))};
 import { DropletNamespaces } from ${JSON.stringify(path.join(PACKAGE_SRC, 'hosts/isolation/namespaces'))};
 import { resolveBwrap } from ${JSON.stringify(path.join(PACKAGE_SRC, 'hosts/sandbox'))};
 DropletNamespaces.create(${dropletUidBase(claim.network, second.dropletId % 10)}, resolveBwrap())
   .then((isolation) => new DropletServices({ ...${JSON.stringify(spec)}, isolation }).start())
   .then(() => console.log('ready'));
 setInterval(() => undefined, 1000);
-`);
-  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+`,
+  );
+  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', script], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let pid: number;
   try {
@@ -455,11 +511,26 @@ test('a services.json planted by the droplet, naming a machine process, kills no
     const process = { pid, startTime };
     const planted = {
       units: { 'planted.service': { enabled: false, active: false, process } },
-      containers: { planted: { id: 'planted', name: 'planted', spec: { image: 'redis:7', env: {}, ports: [], volumes: [], restart: 'no', healthcheck: false }, configHash: 'x', created: new Date().toISOString(), desired: 'stopped', status: 'running', exitCode: 0, process } },
+      containers: {
+        planted: {
+          id: 'planted',
+          name: 'planted',
+          spec: { image: 'redis:7', env: {}, ports: [], volumes: [], restart: 'no', healthcheck: false },
+          configHash: 'x',
+          created: new Date().toISOString(),
+          desired: 'stopped',
+          status: 'running',
+          exitCode: 0,
+          process,
+        },
+      },
       images: {},
     };
     // Root in the droplet writes it, as a droplet can: a new file moved over the manager's.
-    await ok(`printf '%s' "$PLANTED" > /var/lib/localcloud/planted.json && mv -f /var/lib/localcloud/planted.json /var/lib/localcloud/services.json`, { PLANTED: JSON.stringify(planted) });
+    await ok(
+      `printf '%s' "$PLANTED" > /var/lib/localcloud/planted.json && mv -f /var/lib/localcloud/planted.json /var/lib/localcloud/services.json`,
+      { PLANTED: JSON.stringify(planted) },
+    );
 
     await services.stop();
     services = new DropletServices(sandbox);

@@ -63,7 +63,10 @@ test('writes to /etc, /opt and /root change only the droplet, never the machine'
   const marker = `proof-${process.pid}-${Date.now()}`;
   const { client } = await connect(droplet, key.private);
   try {
-    const result = await exec(client, `echo ${marker} > /etc/${marker} && mkdir -p /opt/${marker} && touch /root/${marker} && ls /etc/${marker}`);
+    const result = await exec(
+      client,
+      `echo ${marker} > /etc/${marker} && mkdir -p /opt/${marker} && touch /root/${marker} && ls /etc/${marker}`,
+    );
     expect(result.code).toBe(0);
     for (const dir of ['etc', 'opt', 'root']) {
       expect(existsSync(path.join('/', dir, marker))).toBe(false);
@@ -88,7 +91,9 @@ test('SFTP over ssh2 copies a file in and out of the droplet', async () => {
     const back = await new Promise<Buffer>((resolve, reject) => sftp.readFile('/root/release.txt', (e, b) => (e ? reject(e) : resolve(b))));
     expect(back).toEqual(content);
     // SFTP is confined too: the machine's /etc/shadow is not there.
-    await expect(new Promise((resolve, reject) => sftp.readFile('/etc/shadow', (e, b) => (e ? reject(e) : resolve(b))))).rejects.toThrow(/No such file/);
+    await expect(new Promise((resolve, reject) => sftp.readFile('/etc/shadow', (e, b) => (e ? reject(e) : resolve(b))))).rejects.toThrow(
+      /No such file/,
+    );
   } finally {
     client.end();
   }
@@ -98,7 +103,20 @@ test("OpenSSH's ssh and sftp log in with the key, checking the droplet's host ke
   const hostPub = readFileSync(path.join(stateDir, 'hosts', String(droplet.id), 'ssh_host_ed25519_key.pub'), 'utf8').trim();
   const knownHosts = path.join(keyDir, 'known_hosts');
   writeFileSync(knownHosts, `${droplet.address} ${hostPub}\n`);
-  const options = ['-i', keyFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'IdentitiesOnly=yes', '-p', String(droplet.port)];
+  const options = [
+    '-i',
+    keyFile,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-p',
+    String(droplet.port),
+  ];
   const { stdout } = await run('ssh', [...options, `root@${droplet.address}`, 'uname -s; cat /etc/hostname']);
   expect(stdout).toBe('Linux\nweb-1\n');
   const local = path.join(keyDir, 'upload.txt');
@@ -111,7 +129,9 @@ test("OpenSSH's ssh and sftp log in with the key, checking the droplet's host ke
   expect(readFileSync(`${local}.back`, 'utf8')).toBe('hello from openssh\n');
   // A wrong known host key makes OpenSSH refuse, as it must.
   writeFileSync(knownHosts, `${droplet.address} ${generateEd25519().public}\n`);
-  await expect(run('ssh', [...options, `root@${droplet.address}`, 'true'])).rejects.toMatchObject({ stderr: expect.stringMatching(/HOST IDENTIFICATION HAS CHANGED|Host key verification failed/) });
+  await expect(run('ssh', [...options, `root@${droplet.address}`, 'true'])).rejects.toMatchObject({
+    stderr: expect.stringMatching(/HOST IDENTIFICATION HAS CHANGED|Host key verification failed/),
+  });
 });
 
 test('a key that was not given at creation is refused', async () => {
@@ -119,7 +139,22 @@ test('a key that was not given at creation is refused', async () => {
   const strangerFile = path.join(keyDir, 'stranger');
   writeFileSync(strangerFile, stranger.private, { mode: 0o600 });
   await expect(
-    run('ssh', ['-i', strangerFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-p', String(droplet.port), `root@${droplet.address}`, 'true']),
+    run('ssh', [
+      '-i',
+      strangerFile,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-p',
+      String(droplet.port),
+      `root@${droplet.address}`,
+      'true',
+    ]),
   ).rejects.toMatchObject({ stderr: expect.stringMatching(/Permission denied \(publickey\)/) });
 });
 
@@ -153,7 +188,7 @@ test('faults: a host refusing SSH, and a dark region whose droplets never answer
   client.end();
 });
 
-test('the host key stays the same for the droplet\'s whole life, across a restart of the local cloud', async () => {
+test("the host key stays the same for the droplet's whole life, across a restart of the local cloud", async () => {
   const before = await connect(droplet, key.private);
   await exec(before.client, 'echo kept > /root/kept');
   before.client.end();
@@ -163,7 +198,9 @@ test('the host key stays the same for the droplet\'s whole life, across a restar
   const after = await connect(droplet, key.private);
   try {
     expect(after.fingerprint).toBe(before.fingerprint);
-    expect(after.fingerprint).toBe(fingerprintOf(readFileSync(path.join(stateDir, 'hosts', String(droplet.id), 'ssh_host_ed25519_key.pub'), 'utf8')));
+    expect(after.fingerprint).toBe(
+      fingerprintOf(readFileSync(path.join(stateDir, 'hosts', String(droplet.id), 'ssh_host_ed25519_key.pub'), 'utf8')),
+    );
     expect((await exec(after.client, 'cat /root/kept')).stdout).toBe('kept\n');
   } finally {
     after.client.end();

@@ -43,7 +43,10 @@ async function startCloudProcess(): Promise<CloudProcess> {
   const probe = await claimFreeHostNetwork();
   const network = probe.network;
   await probe.release();
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', FIXTURE, String(network)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', FIXTURE, String(network)], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const reports: Record<string, unknown>[] = [];
   const waiting: ((report: Record<string, unknown>) => void)[] = [];
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -52,9 +55,15 @@ async function startCloudProcess(): Promise<CloudProcess> {
     if (waiter) waiter(report);
     else reports.push(report);
   });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`cloud process on network ${network} exited (${code})`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`cloud process on network ${network} exited (${code})`))),
+  );
   exited.catch(() => undefined);
-  const next = () => Promise.race([exited, new Promise<Record<string, unknown>>((resolve) => (reports.length > 0 ? resolve(reports.shift()!) : waiting.push(resolve)))]);
+  const next = () =>
+    Promise.race([
+      exited,
+      new Promise<Record<string, unknown>>((resolve) => (reports.length > 0 ? resolve(reports.shift()!) : waiting.push(resolve))),
+    ]);
   const cloud: CloudProcess = { child, ready: undefined as unknown as Ready, next, send: (line) => child.stdin!.write(line + '\n') };
   started.push(cloud);
   cloud.ready = (await next()) as unknown as Ready;
@@ -78,7 +87,10 @@ function inBlock(uid: number | undefined, network: number): boolean {
 
 async function tableExists(network: number): Promise<boolean> {
   const [family, name] = policyTable(network).split(' ');
-  return run('nft', ['list', 'table', family!, name!]).then(() => true, () => false);
+  return run('nft', ['list', 'table', family!, name!]).then(
+    () => true,
+    () => false,
+  );
 }
 
 afterAll(async () => {
@@ -95,7 +107,10 @@ test('two local clouds with droplets of the same ids: disjoint users and tables,
   const before = { a: a.ready.droplets.map((d) => processInfo(d.postgresPid)), b: b.ready.droplets.map((d) => processInfo(d.postgresPid)) };
   expect(before.a.map((p) => p.alive && inBlock(p.uid, a.ready.network))).toEqual([true, true]);
   expect(before.b.map((p) => p.alive && inBlock(p.uid, b.ready.network))).toEqual([true, true]);
-  expect(cloudUidRange(a.ready.network).end <= cloudUidRange(b.ready.network).first || cloudUidRange(b.ready.network).end <= cloudUidRange(a.ready.network).first).toBe(true);
+  expect(
+    cloudUidRange(a.ready.network).end <= cloudUidRange(b.ready.network).first ||
+      cloudUidRange(b.ready.network).end <= cloudUidRange(a.ready.network).first,
+  ).toBe(true);
   // Each cloud has a table of its own.
   expect([await tableExists(a.ready.network), await tableExists(b.ready.network)]).toEqual([true, true]);
 
@@ -108,7 +123,9 @@ test('two local clouds with droplets of the same ids: disjoint users and tables,
     { churned: 2, of: 2, destroyed: expect.any(Number) },
   ]);
   expect(churnB.destroyed).toBe(churnA.destroyed); // the same id made and destroyed in both
-  const lostAfterChurn = [...a.ready.droplets, ...b.ready.droplets].filter((d) => !processInfo(d.postgresPid).alive).map((d) => d.postgresPid);
+  const lostAfterChurn = [...a.ready.droplets, ...b.ready.droplets]
+    .filter((d) => !processInfo(d.postgresPid).alive)
+    .map((d) => d.postgresPid);
   expect(lostAfterChurn).toEqual([]);
 
   // B stops: its servers end (so a stop that reached across clouds would show), A's do not.

@@ -35,13 +35,20 @@ async function sh(droplet: TestDroplet, command: string) {
 }
 
 async function volumeAction(volumeId: string, body: Record<string, unknown>): Promise<void> {
-  const { status, body: reply } = await api.call<{ action: { id: number } }>('POST', `/v2/volumes/${volumeId}/actions`, { region: 'nyc3', ...body });
+  const { status, body: reply } = await api.call<{ action: { id: number } }>('POST', `/v2/volumes/${volumeId}/actions`, {
+    region: 'nyc3',
+    ...body,
+  });
   expect(status).toBe(202);
   expect(await waitForAction(api, reply.action.id)).toBe('completed');
 }
 
 test('an attached volume is formatted, mounted, written, and follows the volume to another droplet', async () => {
-  const { body } = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', { name: 'pgdata', region: 'nyc3', size_gigabytes: 10 });
+  const { body } = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', {
+    name: 'pgdata',
+    region: 'nyc3',
+    size_gigabytes: 10,
+  });
   const volumeId = body.volume.id;
   const device = '/dev/disk/by-id/scsi-0DO_Volume_pgdata';
   expect((await sh(web, `ls ${device}`)).code).not.toBe(0); // not attached yet
@@ -50,12 +57,15 @@ test('an attached volume is formatted, mounted, written, and follows the volume 
   expect((await sh(web, `blkid ${device}`)).code).toBe(2); // unformatted
   expect((await sh(web, `mkdir -p /mnt/pgdata && mount ${device} /mnt/pgdata`)).stderr).toMatch(/wrong fs type/);
   expect((await sh(web, `mkfs.ext4 ${device} && mount ${device} /mnt/nowhere`)).stderr).toMatch(/mount point does not exist/);
-  const setup = await sh(web, [
-    `mkfs.ext4 -F ${device}`,
-    'mkdir -p /mnt/pgdata',
-    `mount -o defaults,nofail,discard,noatime ${device} /mnt/pgdata`,
-    `echo '${device} /mnt/pgdata ext4 defaults,nofail,discard,noatime 0 2' >> /etc/fstab`,
-  ].join(' && '));
+  const setup = await sh(
+    web,
+    [
+      `mkfs.ext4 -F ${device}`,
+      'mkdir -p /mnt/pgdata',
+      `mount -o defaults,nofail,discard,noatime ${device} /mnt/pgdata`,
+      `echo '${device} /mnt/pgdata ext4 defaults,nofail,discard,noatime 0 2' >> /etc/fstab`,
+    ].join(' && '),
+  );
   expect(setup.code).toBe(0);
   expect((await sh(web, `blkid -o value -s TYPE ${device}`)).stdout).toBe('ext4\n');
   // A new session sees the mount; what it writes lands on the volume, not in the droplet's folder.
@@ -82,12 +92,19 @@ test('an attached volume is formatted, mounted, written, and follows the volume 
 });
 
 test('/etc/fstab is read at boot: after a restart the volume is mounted again', async () => {
-  const { body } = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', { name: 'media', region: 'nyc3', size_gigabytes: 5, filesystem_type: 'xfs' });
+  const { body } = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', {
+    name: 'media',
+    region: 'nyc3',
+    size_gigabytes: 5,
+    filesystem_type: 'xfs',
+  });
   await volumeAction(body.volume.id, { type: 'attach', droplet_id: web.id });
   const device = '/dev/disk/by-id/scsi-0DO_Volume_media';
   // Created with a filesystem_type, it comes formatted, as on DigitalOcean.
   expect((await sh(web, `blkid -o value -s TYPE ${device}`)).stdout).toBe('xfs\n');
-  expect((await sh(web, `mkdir -p /srv/media && echo '${device} /srv/media xfs defaults,nofail 0 0' >> /etc/fstab && mount -a && true`)).code).toBe(0);
+  expect(
+    (await sh(web, `mkdir -p /srv/media && echo '${device} /srv/media xfs defaults,nofail 0 0' >> /etc/fstab && mount -a && true`)).code,
+  ).toBe(0);
   expect((await sh(web, 'echo kept > /srv/media/photo')).code).toBe(0);
   await cloud.stop();
   ({ cloud, api } = await startLocalCloud({ stateDir, rateLimit: { perMinute: 100_000, perHour: 100_000 } }));

@@ -97,7 +97,14 @@ beforeAll(async () => {
   // The first run on a machine builds MinIO from source (about 6 minutes on 2 cores).
   const binaryPath = await resolveS3ServerBinary();
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-spaces-'));
-  server = new SpacesServer({ address: '127.0.0.1', port: await freePort(), dataDir, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, binaryPath });
+  server = new SpacesServer({
+    address: '127.0.0.1',
+    port: await freePort(),
+    dataDir,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+    binaryPath,
+  });
   await server.start();
   client = clientFor();
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -137,11 +144,16 @@ test('put, get, head, list with a prefix and delete objects', async () => {
 
   const paged = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'db/', MaxKeys: 1 }));
   expect(paged.IsTruncated).toBe(true);
-  const rest = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'db/', ContinuationToken: paged.NextContinuationToken }));
+  const rest = await client.send(
+    new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'db/', ContinuationToken: paged.NextContinuationToken }),
+  );
   expect(rest.Contents?.map((o) => o.Key)).toEqual(['db/2024-01-02.sql']);
 
   await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'db/2024-01-01.sql' }));
-  expect(await s3ErrorOf(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'db/2024-01-01.sql' })))).toEqual({ name: 'NoSuchKey', status: 404 });
+  expect(await s3ErrorOf(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'db/2024-01-01.sql' })))).toEqual({
+    name: 'NoSuchKey',
+    status: 404,
+  });
   expect(await s3ErrorOf(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'db/2024-01-01.sql' })))).toMatchObject({ status: 404 });
   const after = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'db/' }));
   expect(after.Contents?.map((o) => o.Key)).toEqual(['db/2024-01-02.sql']);
@@ -151,7 +163,7 @@ test('a 12 MiB stream is uploaded in parts with lib-storage and downloads byte f
   const total = 12 * MiB + 12_345; // not a multiple of the part size: the last part is short
   const sent = createHash('sha256');
   async function* source(): AsyncGenerator<Buffer> {
-    for (let left = total; left > 0; ) {
+    for (let left = total; left > 0;) {
       const chunk = randomBytes(Math.min(left, 256 * 1024));
       sent.update(chunk);
       left -= chunk.length;
@@ -218,7 +230,10 @@ test('an aborted multipart upload leaves no object and no listed upload', async 
 
   const after = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }));
   expect(after.Uploads ?? []).toEqual([]);
-  expect(await s3ErrorOf(client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId })))).toEqual({ name: 'NoSuchUpload', status: 404 });
+  expect(await s3ErrorOf(client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId })))).toEqual({
+    name: 'NoSuchUpload',
+    status: 404,
+  });
   expect(await s3ErrorOf(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })))).toMatchObject({ status: 404 });
   const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
   expect(listed.KeyCount).toBe(0);
@@ -261,7 +276,9 @@ test('setUnavailable(true) makes requests fail; setUnavailable(false) brings the
 
   await server.setUnavailable(true);
   expect(await connectionErrorOf(oneShot.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'outage/before.txt' })))).toMatch(RESET);
-  expect(await connectionErrorOf(oneShot.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'outage/during.txt', Body: 'lost' })))).toMatch(RESET);
+  expect(await connectionErrorOf(oneShot.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'outage/during.txt', Body: 'lost' })))).toMatch(
+    RESET,
+  );
   // Idempotent: a second switch while already dark changes nothing.
   await server.setUnavailable(true);
 

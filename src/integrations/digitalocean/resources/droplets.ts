@@ -26,6 +26,7 @@ export function dropletsApi(client: DigitalOceanClient) {
     create: async (body: DropletCreate) => (await client.request<{ droplets: ApiDroplet[] }>('POST', '/droplets', { body })).droplets,
     deleteTagged: (tag: string) => client.request<void>('DELETE', '/droplets', { params: { tag_name: tag } }),
     actions: async (id: number) => (await client.request<{ actions: ApiAction[] }>('GET', `/droplets/${id}/actions`)).actions,
-    act: async (id: number, body: DropletActionBody) => (await client.request<{ action: ApiAction }>('POST', `/droplets/${id}/actions`, { body })).action,
+    act: async (id: number, body: DropletActionBody) =>
+      (await client.request<{ action: ApiAction }>('POST', `/droplets/${id}/actions`, { body })).action,
   };
 }

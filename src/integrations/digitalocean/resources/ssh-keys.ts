@@ -5,6 +5,7 @@ import type { ApiSshKey } from './types';
 export function sshKeysApi(client: DigitalOceanClient) {
   return {
     list: () => client.listAll<ApiSshKey>('/account/keys', 'ssh_keys'),
-    create: async (body: { name: string; public_key: string }) => (await client.request<{ ssh_key: ApiSshKey }>('POST', '/account/keys', { body })).ssh_key,
+    create: async (body: { name: string; public_key: string }) =>
+      (await client.request<{ ssh_key: ApiSshKey }>('POST', '/account/keys', { body })).ssh_key,
   };
 }

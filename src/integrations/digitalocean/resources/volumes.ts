@@ -19,6 +19,7 @@ export function volumesApi(client: DigitalOceanClient) {
     delete: (id: string) => client.request<void>('DELETE', `/volumes/${id}`),
     act: async (id: string, body: { type: 'attach' | 'detach'; droplet_id: number; region: string }) =>
       (await client.request<{ action: ApiAction }>('POST', `/volumes/${id}/actions`, { body })).action,
-    snapshot: async (id: string, name: string) => (await client.request<{ snapshot: ApiSnapshot }>('POST', `/volumes/${id}/snapshots`, { body: { name } })).snapshot,
+    snapshot: async (id: string, name: string) =>
+      (await client.request<{ snapshot: ApiSnapshot }>('POST', `/volumes/${id}/snapshots`, { body: { name } })).snapshot,
   };
 }

@@ -5,7 +5,8 @@ import type { ApiVpc } from './types';
 export function vpcsApi(client: DigitalOceanClient) {
   return {
     list: () => client.listAll<ApiVpc>('/vpcs', 'vpcs'),
-    create: async (body: { name: string; region: string; ip_range: string; description: string }) => (await client.request<{ vpc: ApiVpc }>('POST', '/vpcs', { body })).vpc,
+    create: async (body: { name: string; region: string; ip_range: string; description: string }) =>
+      (await client.request<{ vpc: ApiVpc }>('POST', '/vpcs', { body })).vpc,
     delete: (id: string) => client.request<void>('DELETE', `/vpcs/${id}`),
   };
 }

@@ -8,7 +8,21 @@ import { notFound, unprocessable } from '../errors';
 import { body, list, numericParam, query, requireString } from '../route-helpers';
 import { dropletFromRequest } from './droplets';
 
-const DROPLET_ACTIONS = ['power_off', 'power_on', 'shutdown', 'reboot', 'power_cycle', 'snapshot', 'resize', 'rebuild', 'rename', 'enable_backups', 'disable_backups', 'enable_ipv6', 'password_reset'];
+const DROPLET_ACTIONS = [
+  'power_off',
+  'power_on',
+  'shutdown',
+  'reboot',
+  'power_cycle',
+  'snapshot',
+  'resize',
+  'rebuild',
+  'rename',
+  'enable_backups',
+  'disable_backups',
+  'enable_ipv6',
+  'password_reset',
+];
 
 function dropletActionEffect(droplet: Droplet, type: string, input: Record<string, unknown>): ActionEffect {
   switch (type) {
@@ -21,7 +35,11 @@ function dropletActionEffect(droplet: Droplet, type: string, input: Record<strin
     case 'rebuild':
       return { kind: 'droplet-power', dropletId: droplet.id, status: 'active' };
     case 'snapshot':
-      return { kind: 'droplet-snapshot', dropletId: droplet.id, snapshotName: typeof input.name === 'string' && input.name ? input.name : `${droplet.name}-${Date.now()}` };
+      return {
+        kind: 'droplet-snapshot',
+        dropletId: droplet.id,
+        snapshotName: typeof input.name === 'string' && input.name ? input.name : `${droplet.name}-${Date.now()}`,
+      };
     case 'resize': {
       const size = requireString(input.size, 'size');
       if (!findSize(size)) throw unprocessable(`You specified an invalid size for Droplet resize.`);
@@ -78,7 +96,11 @@ export function registerActionRoutes(app: FastifyInstance, ctx: CloudContext): v
 
   app.get('/v2/droplets/:droplet_id/actions', async (request) => {
     const droplet = dropletFromRequest(ctx, request);
-    return list(request, 'actions', ctx.store.state.actions.filter((a) => a.resource_type === 'droplet' && a.resource_id === droplet.id).reverse());
+    return list(
+      request,
+      'actions',
+      ctx.store.state.actions.filter((a) => a.resource_type === 'droplet' && a.resource_id === droplet.id).reverse(),
+    );
   });
 
   app.get('/v2/droplets/:droplet_id/actions/:action_id', async (request) => {

@@ -41,7 +41,8 @@ function applyRecord(record: DomainRecord, input: Record<string, unknown>, parti
   }
   if (!partial || input.name !== undefined) record.name = requireString(input.name, 'name');
   if (!partial || input.data !== undefined) record.data = requireString(input.data, 'data');
-  if (record.type === 'A' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(record.data)) throw unprocessable('data must be an IPv4 address for an A record');
+  if (record.type === 'A' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(record.data))
+    throw unprocessable('data must be an IPv4 address for an A record');
   for (const field of ['priority', 'port', 'weight', 'flags'] as const) {
     if (input[field] !== undefined) record[field] = input[field] === null ? null : Number(input[field]);
   }
@@ -54,7 +55,13 @@ function applyRecord(record: DomainRecord, input: Record<string, unknown>, parti
 }
 
 export function registerDomainRoutes(app: FastifyInstance, ctx: CloudContext): void {
-  app.get('/v2/domains', async (request) => list(request, 'domains', ctx.store.state.domains.map((d) => render(ctx, d))));
+  app.get('/v2/domains', async (request) =>
+    list(
+      request,
+      'domains',
+      ctx.store.state.domains.map((d) => render(ctx, d)),
+    ),
+  );
 
   app.post('/v2/domains', async (request, reply) => {
     const input = body(request);
@@ -64,7 +71,19 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: CloudContext): v
     const domain: Domain = { name, ttl: 1800, zone_file: '' };
     ctx.store.state.domains.push(domain);
     if (typeof input.ip_address === 'string') {
-      ctx.store.state.domainRecords.push({ id: ctx.store.nextId(), domain: name, type: 'A', name: '@', data: input.ip_address, priority: null, port: null, ttl: 1800, weight: null, flags: null, tag: null });
+      ctx.store.state.domainRecords.push({
+        id: ctx.store.nextId(),
+        domain: name,
+        type: 'A',
+        name: '@',
+        data: input.ip_address,
+        priority: null,
+        port: null,
+        ttl: 1800,
+        weight: null,
+        flags: null,
+        tag: null,
+      });
     }
     ctx.store.changed();
     return reply.code(201).send({ domain: render(ctx, domain) });
@@ -84,14 +103,37 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: CloudContext): v
     const domain = findDomain(ctx, request);
     const { name, type } = query(request);
     const records = ctx.store.state.domainRecords.filter(
-      (r) => r.domain === domain.name && (!type || r.type === type) && (!name || (r.name === '@' ? domain.name : `${r.name}.${domain.name}`) === name),
+      (r) =>
+        r.domain === domain.name &&
+        (!type || r.type === type) &&
+        (!name || (r.name === '@' ? domain.name : `${r.name}.${domain.name}`) === name),
     );
-    return list(request, 'domain_records', records.map(({ domain: _d, ...r }) => r));
+    return list(
+      request,
+      'domain_records',
+      records.map(({ domain: _d, ...r }) => r),
+    );
   });
 
   app.post('/v2/domains/:domain_name/records', async (request, reply) => {
     const domain = findDomain(ctx, request);
-    const record = applyRecord({ id: ctx.store.nextId(), domain: domain.name, type: '', name: '', data: '', priority: null, port: null, ttl: 1800, weight: null, flags: null, tag: null }, body(request), false);
+    const record = applyRecord(
+      {
+        id: ctx.store.nextId(),
+        domain: domain.name,
+        type: '',
+        name: '',
+        data: '',
+        priority: null,
+        port: null,
+        ttl: 1800,
+        weight: null,
+        flags: null,
+        tag: null,
+      },
+      body(request),
+      false,
+    );
     ctx.store.state.domainRecords.push(record);
     ctx.store.changed();
     const { domain: _d, ...shown } = record;

@@ -21,7 +21,8 @@ export function findDroplet(ctx: CloudContext, id: number): Droplet {
 /** A request's `droplet_ids`, each checked to exist. */
 export function dropletIds(ctx: CloudContext, value: unknown): number[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((id) => typeof id !== 'number')) throw unprocessable('droplet_ids must be an array of droplet ids');
+  if (!Array.isArray(value) || value.some((id) => typeof id !== 'number'))
+    throw unprocessable('droplet_ids must be an array of droplet ids');
   for (const id of value as number[]) findDroplet(ctx, id);
   return value as number[];
 }
@@ -32,12 +33,18 @@ export function dropletFromRequest(ctx: CloudContext, request: FastifyRequest): 
 
 function resolveImage(ctx: CloudContext, image: unknown): Image {
   const found =
-    typeof image === 'number'
-      ? DISTRIBUTION_IMAGES.find((i) => i.id === image)
-      : DISTRIBUTION_IMAGES.find((i) => i.slug === image);
+    typeof image === 'number' ? DISTRIBUTION_IMAGES.find((i) => i.id === image) : DISTRIBUTION_IMAGES.find((i) => i.slug === image);
   if (found) return found;
-  const snapshot = ctx.store.state.snapshots.find((s) => s.resource_type === 'droplet' && (String(image) === s.id));
-  if (snapshot) return { ...(DISTRIBUTION_IMAGES[0] as Image), id: Number(snapshot.id), name: snapshot.name, slug: null, type: 'snapshot', public: false };
+  const snapshot = ctx.store.state.snapshots.find((s) => s.resource_type === 'droplet' && String(image) === s.id);
+  if (snapshot)
+    return {
+      ...(DISTRIBUTION_IMAGES[0] as Image),
+      id: Number(snapshot.id),
+      name: snapshot.name,
+      slug: null,
+      type: 'snapshot',
+      public: false,
+    };
   throw unprocessable(`You specified an invalid image for Droplet creation.`);
 }
 
@@ -64,7 +71,8 @@ function createDroplets(ctx: CloudContext, request: FastifyRequest) {
   const names = input.names !== undefined ? input.names : [requireString(input.name, 'name')];
   if (!Array.isArray(names) || names.length === 0 || names.length > 10) throw unprocessable('names must list 1 to 10 droplet names');
   for (const name of names) {
-    if (typeof name !== 'string' || !HOSTNAME.test(name)) throw unprocessable(`Name ${JSON.stringify(name)} is not a valid hostname: use letters, numbers, dots and dashes`);
+    if (typeof name !== 'string' || !HOSTNAME.test(name))
+      throw unprocessable(`Name ${JSON.stringify(name)} is not a valid hostname: use letters, numbers, dots and dashes`);
   }
   const region = requireRegion(ctx, input.region);
   const size = findSize(requireString(input.size, 'size'));
@@ -122,8 +130,16 @@ function createDroplets(ctx: CloudContext, request: FastifyRequest) {
     return { droplet, action };
   });
   ctx.store.changed();
-  const links = { actions: created.map(({ action }) => ({ id: action.id, rel: 'create', href: `${request.protocol}://${request.headers.host}/v2/actions/${action.id}` })) };
-  return input.names !== undefined ? { droplets: created.map((c) => c.droplet), links } : { droplet: (created[0] as { droplet: Droplet }).droplet, links };
+  const links = {
+    actions: created.map(({ action }) => ({
+      id: action.id,
+      rel: 'create',
+      href: `${request.protocol}://${request.headers.host}/v2/actions/${action.id}`,
+    })),
+  };
+  return input.names !== undefined
+    ? { droplets: created.map((c) => c.droplet), links }
+    : { droplet: (created[0] as { droplet: Droplet }).droplet, links };
 }
 
 /** Removes a droplet and everything that points at it. */
@@ -166,11 +182,30 @@ export function registerDropletRoutes(app: FastifyInstance, ctx: CloudContext): 
   app.get('/v2/droplets/:droplet_id/snapshots', async (request) => {
     const droplet = dropletFromRequest(ctx, request);
     const snapshots = ctx.store.state.snapshots.filter((s) => s.resource_type === 'droplet' && s.resource_id === String(droplet.id));
-    return list(request, 'snapshots', snapshots.map((s) => ({ id: Number(s.id), name: s.name, distribution: droplet.image.distribution, slug: null, public: false, regions: s.regions, created_at: s.created_at, min_disk_size: s.min_disk_size, size_gigabytes: s.size_gigabytes, type: 'snapshot' })));
+    return list(
+      request,
+      'snapshots',
+      snapshots.map((s) => ({
+        id: Number(s.id),
+        name: s.name,
+        distribution: droplet.image.distribution,
+        slug: null,
+        public: false,
+        regions: s.regions,
+        created_at: s.created_at,
+        min_disk_size: s.min_disk_size,
+        size_gigabytes: s.size_gigabytes,
+        type: 'snapshot',
+      })),
+    );
   });
 
   app.get('/v2/droplets/:droplet_id/firewalls', async (request) => {
     const droplet = dropletFromRequest(ctx, request);
-    return list(request, 'firewalls', ctx.store.state.firewalls.filter((f) => f.droplet_ids.includes(droplet.id) || f.tags.some((t) => droplet.tags.includes(t))));
+    return list(
+      request,
+      'firewalls',
+      ctx.store.state.firewalls.filter((f) => f.droplet_ids.includes(droplet.id) || f.tags.some((t) => droplet.tags.includes(t))),
+    );
   });
 }

@@ -18,7 +18,8 @@ function rules(value: unknown, field: 'inbound_rules' | 'outbound_rules'): Firew
     const ports = rule.protocol === 'icmp' ? '0' : String(rule.ports ?? '');
     if (!PORTS.test(ports)) throw unprocessable(`${where}.ports must be a port, a range like 8081-8084, or "all"`);
     const [low, high] = ports.split('-').map(Number);
-    if ((low ?? 0) > 65535 || (high ?? 0) > 65535 || (high !== undefined && high < (low as number))) throw unprocessable(`${where}.ports ${ports} is not a valid port range`);
+    if ((low ?? 0) > 65535 || (high ?? 0) > 65535 || (high !== undefined && high < (low as number)))
+      throw unprocessable(`${where}.ports ${ports} is not a valid port range`);
     const target = rule[side];
     if (typeof target !== 'object' || target === null) throw unprocessable(`${where}.${side} is required`);
     return { protocol: rule.protocol as FirewallRule['protocol'], ports, [side]: target };
@@ -33,7 +34,8 @@ function findFirewall(ctx: CloudContext, request: FastifyRequest): Firewall {
 
 function fill(ctx: CloudContext, firewall: Firewall, input: Record<string, unknown>): Firewall {
   firewall.name = requireString(input.name, 'name');
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(firewall.name)) throw unprocessable(`name ${firewall.name} may contain only letters, numbers, dots, dashes and underscores`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(firewall.name))
+    throw unprocessable(`name ${firewall.name} may contain only letters, numbers, dots, dashes and underscores`);
   firewall.inbound_rules = rules(input.inbound_rules, 'inbound_rules');
   firewall.outbound_rules = rules(input.outbound_rules, 'outbound_rules');
   firewall.droplet_ids = dropletIds(ctx, input.droplet_ids);
@@ -45,7 +47,21 @@ export function registerFirewallRoutes(app: FastifyInstance, ctx: CloudContext):
   app.get('/v2/firewalls', async (request) => list(request, 'firewalls', ctx.store.state.firewalls));
 
   app.post('/v2/firewalls', async (request, reply) => {
-    const firewall = fill(ctx, { id: uuid(), name: '', status: 'succeeded', created_at: now(), pending_changes: [], inbound_rules: [], outbound_rules: [], droplet_ids: [], tags: [] }, body(request));
+    const firewall = fill(
+      ctx,
+      {
+        id: uuid(),
+        name: '',
+        status: 'succeeded',
+        created_at: now(),
+        pending_changes: [],
+        inbound_rules: [],
+        outbound_rules: [],
+        droplet_ids: [],
+        tags: [],
+      },
+      body(request),
+    );
     ctx.store.state.firewalls.push(firewall);
     ctx.store.changed();
     return reply.code(202).send({ firewall });
@@ -68,7 +84,10 @@ export function registerFirewallRoutes(app: FastifyInstance, ctx: CloudContext):
   });
 
   const edit = (sub: string, apply: (firewall: Firewall, input: Record<string, unknown>, adding: boolean) => void) => {
-    for (const [method, adding] of [['POST', true], ['DELETE', false]] as const) {
+    for (const [method, adding] of [
+      ['POST', true],
+      ['DELETE', false],
+    ] as const) {
       app.route({
         method,
         url: `/v2/firewalls/:firewall_id/${sub}`,
@@ -83,7 +102,9 @@ export function registerFirewallRoutes(app: FastifyInstance, ctx: CloudContext):
   };
   edit('droplets', (firewall, input, adding) => {
     const ids = dropletIds(ctx, input.droplet_ids);
-    firewall.droplet_ids = adding ? [...new Set([...firewall.droplet_ids, ...ids])] : firewall.droplet_ids.filter((id) => !ids.includes(id));
+    firewall.droplet_ids = adding
+      ? [...new Set([...firewall.droplet_ids, ...ids])]
+      : firewall.droplet_ids.filter((id) => !ids.includes(id));
   });
   edit('tags', (firewall, input, adding) => {
     const tags = tagNames(input.tags);

@@ -14,11 +14,13 @@ function forwardingRules(value: unknown): ForwardingRule[] {
   if (!Array.isArray(value) || value.length === 0) throw unprocessable('forwarding_rules must list at least one rule');
   return value.map((rule: Record<string, unknown>, i) => {
     for (const field of ['entry_protocol', 'target_protocol']) {
-      if (!PROTOCOLS.includes(rule[field] as string)) throw unprocessable(`forwarding_rules[${i}].${field} must be one of ${PROTOCOLS.join(', ')}`);
+      if (!PROTOCOLS.includes(rule[field] as string))
+        throw unprocessable(`forwarding_rules[${i}].${field} must be one of ${PROTOCOLS.join(', ')}`);
     }
     for (const field of ['entry_port', 'target_port']) {
       const port = rule[field];
-      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw unprocessable(`forwarding_rules[${i}].${field} must be a port from 1 to 65535`);
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+        throw unprocessable(`forwarding_rules[${i}].${field} must be a port from 1 to 65535`);
     }
     return {
       entry_protocol: rule.entry_protocol as string,
@@ -40,7 +42,8 @@ function findLb(ctx: CloudContext, request: FastifyRequest): LoadBalancer {
 function configure(ctx: CloudContext, lb: LoadBalancer, input: Record<string, unknown>): LoadBalancer {
   lb.name = requireString(input.name, 'name');
   lb.forwarding_rules = forwardingRules(input.forwarding_rules);
-  if (input.algorithm !== undefined && input.algorithm !== 'round_robin' && input.algorithm !== 'least_connections') throw unprocessable('algorithm must be round_robin or least_connections');
+  if (input.algorithm !== undefined && input.algorithm !== 'round_robin' && input.algorithm !== 'least_connections')
+    throw unprocessable('algorithm must be round_robin or least_connections');
   lb.algorithm = (input.algorithm as LoadBalancer['algorithm'] | undefined) ?? lb.algorithm;
   if (input.health_check !== undefined) lb.health_check = input.health_check as Record<string, unknown>;
   if (input.droplet_ids !== undefined && input.tag !== undefined) throw unprocessable('give droplet_ids or tag, not both');
@@ -60,25 +63,37 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, ctx: CloudConte
     const input = body(request);
     const region = requireRegion(ctx, input.region);
     const n = ctx.store.state.internal.nextReservedAddress++;
-    const lb = configure(ctx, {
-      id: uuid(),
-      name: '',
-      ip: `127.200.${Math.floor(n / 250)}.${(n % 250) + 2}`,
-      size_unit: typeof input.size_unit === 'number' ? input.size_unit : 1,
-      algorithm: 'round_robin',
-      status: 'new',
-      created_at: now(),
-      forwarding_rules: [],
-      health_check: { protocol: 'http', port: 80, path: '/', check_interval_seconds: 10, response_timeout_seconds: 5, healthy_threshold: 5, unhealthy_threshold: 3 },
-      sticky_sessions: { type: 'none' },
-      redirect_http_to_https: false,
-      enable_proxy_protocol: false,
-      enable_backend_keepalive: false,
-      vpc_uuid: typeof input.vpc_uuid === 'string' ? input.vpc_uuid : ensureDefaultVpc(ctx, region.slug).id,
-      region,
-      droplet_ids: [],
-      tag: '',
-    }, input);
+    const lb = configure(
+      ctx,
+      {
+        id: uuid(),
+        name: '',
+        ip: `127.200.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+        size_unit: typeof input.size_unit === 'number' ? input.size_unit : 1,
+        algorithm: 'round_robin',
+        status: 'new',
+        created_at: now(),
+        forwarding_rules: [],
+        health_check: {
+          protocol: 'http',
+          port: 80,
+          path: '/',
+          check_interval_seconds: 10,
+          response_timeout_seconds: 5,
+          healthy_threshold: 5,
+          unhealthy_threshold: 3,
+        },
+        sticky_sessions: { type: 'none' },
+        redirect_http_to_https: false,
+        enable_proxy_protocol: false,
+        enable_backend_keepalive: false,
+        vpc_uuid: typeof input.vpc_uuid === 'string' ? input.vpc_uuid : ensureDefaultVpc(ctx, region.slug).id,
+        region,
+        droplet_ids: [],
+        tag: '',
+      },
+      input,
+    );
     ctx.store.state.loadBalancers.push(lb);
     ctx.store.changed();
     // Load balancers take a while to provision; they report `new` until then.
@@ -104,7 +119,10 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, ctx: CloudConte
     return reply.code(204).send();
   });
 
-  for (const [method, adding] of [['POST', true], ['DELETE', false]] as const) {
+  for (const [method, adding] of [
+    ['POST', true],
+    ['DELETE', false],
+  ] as const) {
     app.route({
       method,
       url: '/v2/load_balancers/:lb_id/droplets',
@@ -124,7 +142,9 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, ctx: CloudConte
         const lb = findLb(ctx, request);
         const rules = forwardingRules(body(request).forwarding_rules);
         const key = (r: ForwardingRule) => `${r.entry_protocol}:${r.entry_port}:${r.target_protocol}:${r.target_port}`;
-        lb.forwarding_rules = adding ? [...lb.forwarding_rules, ...rules] : lb.forwarding_rules.filter((r) => !rules.some((x) => key(x) === key(r)));
+        lb.forwarding_rules = adding
+          ? [...lb.forwarding_rules, ...rules]
+          : lb.forwarding_rules.filter((r) => !rules.some((x) => key(x) === key(r)));
         ctx.store.changed();
         return reply.code(204).send();
       },

@@ -24,15 +24,32 @@ function startIpAction(ctx: CloudContext, ip: ReservedIp, input: Record<string, 
   if (type === 'assign') {
     if (typeof input.droplet_id !== 'number') throw unprocessable('droplet_id is required');
     const droplet = findDroplet(ctx, input.droplet_id);
-    if (droplet.region.slug !== ip.region.slug) throw unprocessable(`Droplet ${droplet.id} is in ${droplet.region.slug}; the reserved IP is in ${ip.region.slug}`);
+    if (droplet.region.slug !== ip.region.slug)
+      throw unprocessable(`Droplet ${droplet.id} is in ${droplet.region.slug}; the reserved IP is in ${ip.region.slug}`);
     if (droplet.status === 'new') throw unprocessable('Droplet is still being created.');
     ip.locked = true;
-    return ctx.actions.start({ type: 'assign_ip', resourceId: ipAsNumber(ip.ip), resourceType: 'reserved_ip', region: ip.region, effect: { kind: 'reserved-ip-assign', ip: ip.ip, dropletId: droplet.id }, durationMs: ctx.timing.actionMs, fail: ctx.faults.takeActionFailure('assign_ip') });
+    return ctx.actions.start({
+      type: 'assign_ip',
+      resourceId: ipAsNumber(ip.ip),
+      resourceType: 'reserved_ip',
+      region: ip.region,
+      effect: { kind: 'reserved-ip-assign', ip: ip.ip, dropletId: droplet.id },
+      durationMs: ctx.timing.actionMs,
+      fail: ctx.faults.takeActionFailure('assign_ip'),
+    });
   }
   if (type === 'unassign') {
     if (!ip.droplet) throw unprocessable('The reserved IP is not assigned.');
     ip.locked = true;
-    return ctx.actions.start({ type: 'unassign_ip', resourceId: ipAsNumber(ip.ip), resourceType: 'reserved_ip', region: ip.region, effect: { kind: 'reserved-ip-unassign', ip: ip.ip }, durationMs: ctx.timing.actionMs, fail: ctx.faults.takeActionFailure('unassign_ip') });
+    return ctx.actions.start({
+      type: 'unassign_ip',
+      resourceId: ipAsNumber(ip.ip),
+      resourceType: 'reserved_ip',
+      region: ip.region,
+      effect: { kind: 'reserved-ip-unassign', ip: ip.ip },
+      durationMs: ctx.timing.actionMs,
+      fail: ctx.faults.takeActionFailure('unassign_ip'),
+    });
   }
   throw unprocessable(`${type} is not a valid reserved IP action type`);
 }
@@ -49,7 +66,13 @@ export function ipAsNumber(ip: string): number {
 
 export function registerReservedIpRoutes(app: FastifyInstance, ctx: CloudContext): void {
   for (const flavour of FLAVOURS) {
-    app.get(flavour.path, async (request) => list(request, flavour.many, ctx.store.state.reservedIps.map((ip) => render(ctx, ip))));
+    app.get(flavour.path, async (request) =>
+      list(
+        request,
+        flavour.many,
+        ctx.store.state.reservedIps.map((ip) => render(ctx, ip)),
+      ),
+    );
 
     app.post(flavour.path, async (request, reply) => {
       const input = body(request);
@@ -57,12 +80,24 @@ export function registerReservedIpRoutes(app: FastifyInstance, ctx: CloudContext
       const droplet = input.droplet_id !== undefined ? findDroplet(ctx, Number(input.droplet_id)) : undefined;
       const region = droplet ? droplet.region : requireRegion(ctx, input.region);
       const n = state.internal.nextReservedAddress++;
-      const ip: ReservedIp = { ip: `127.200.${Math.floor(n / 250)}.${(n % 250) + 2}`, region, droplet: null, locked: false, project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988' };
+      const ip: ReservedIp = {
+        ip: `127.200.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+        region,
+        droplet: null,
+        locked: false,
+        project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988',
+      };
       state.reservedIps.push(ip);
       const actions = droplet ? [startIpAction(ctx, ip, { type: 'assign', droplet_id: droplet.id })] : [];
       ctx.store.changed();
       const base = `${request.protocol}://${request.headers.host}`;
-      return reply.code(202).send({ [flavour.one]: render(ctx, ip), links: { droplets: droplet ? [{ id: droplet.id, rel: 'droplet', href: `${base}/v2/droplets/${droplet.id}` }] : [], actions: actions.map((a) => ({ id: a.id, rel: 'assign_ip', href: `${base}/v2/actions/${a.id}` })) } });
+      return reply.code(202).send({
+        [flavour.one]: render(ctx, ip),
+        links: {
+          droplets: droplet ? [{ id: droplet.id, rel: 'droplet', href: `${base}/v2/droplets/${droplet.id}` }] : [],
+          actions: actions.map((a) => ({ id: a.id, rel: 'assign_ip', href: `${base}/v2/actions/${a.id}` })),
+        },
+      });
     });
 
     app.get(`${flavour.path}/:${flavour.param}`, async (request) => ({ [flavour.one]: render(ctx, findIp(ctx, request, flavour.param)) }));
@@ -82,7 +117,11 @@ export function registerReservedIpRoutes(app: FastifyInstance, ctx: CloudContext
 
     app.get(`${flavour.path}/:${flavour.param}/actions`, async (request) => {
       const ip = findIp(ctx, request, flavour.param);
-      return list(request, 'actions', ctx.store.state.actions.filter((a) => a.resource_type === 'reserved_ip' && a.resource_id === ipAsNumber(ip.ip)));
+      return list(
+        request,
+        'actions',
+        ctx.store.state.actions.filter((a) => a.resource_type === 'reserved_ip' && a.resource_id === ipAsNumber(ip.ip)),
+      );
     });
 
     app.get(`${flavour.path}/:${flavour.param}/actions/:action_id`, async (request) => {

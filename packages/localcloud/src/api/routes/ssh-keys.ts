@@ -11,7 +11,8 @@ import { body, list, param, requireString } from '../route-helpers';
 export function md5Fingerprint(publicKey: string): string {
   const parsed = utils.parseKey(publicKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key instanceof Error || key.isPrivateKey()) throw unprocessable('public_key is not a valid SSH public key (expected a line like "ssh-ed25519 AAAA... comment")');
+  if (!key || key instanceof Error || key.isPrivateKey())
+    throw unprocessable('public_key is not a valid SSH public key (expected a line like "ssh-ed25519 AAAA... comment")');
   return createHash('md5').update(key.getPublicSSH()).digest('hex').match(/../g)!.join(':');
 }
 
@@ -30,7 +31,8 @@ export function registerSshKeyRoutes(app: FastifyInstance, ctx: CloudContext): v
     const name = requireString(input.name, 'name');
     const publicKey = requireString(input.public_key, 'public_key').trim();
     const fingerprint = md5Fingerprint(publicKey);
-    if (ctx.store.state.sshKeys.some((k) => k.fingerprint === fingerprint)) throw unprocessable('SSH Key is already in use on your account');
+    if (ctx.store.state.sshKeys.some((k) => k.fingerprint === fingerprint))
+      throw unprocessable('SSH Key is already in use on your account');
     const key: SshKey = { id: ctx.store.nextId(), fingerprint, public_key: publicKey, name };
     ctx.store.state.sshKeys.push(key);
     ctx.store.changed();

@@ -7,7 +7,12 @@ import { body, list, param, tagNames } from '../route-helpers';
 
 function allTagNames(ctx: CloudContext): string[] {
   const s = ctx.store.state;
-  const names = new Set([...s.tags, ...s.droplets.flatMap((d) => d.tags), ...s.volumes.flatMap((v) => v.tags), ...s.snapshots.flatMap((v) => v.tags)]);
+  const names = new Set([
+    ...s.tags,
+    ...s.droplets.flatMap((d) => d.tags),
+    ...s.volumes.flatMap((v) => v.tags),
+    ...s.snapshots.flatMap((v) => v.tags),
+  ]);
   return [...names].sort();
 }
 
@@ -45,10 +50,13 @@ function retag(ctx: CloudContext, name: string, input: Record<string, unknown>, 
   for (const [i, ref] of (resources as { resource_id?: unknown; resource_type?: unknown }[]).entries()) {
     const id = String(ref.resource_id);
     const holder =
-      ref.resource_type === 'droplet' ? s.droplets.find((d) => String(d.id) === id)
-      : ref.resource_type === 'volume' ? s.volumes.find((v) => v.id === id)
-      : ref.resource_type === 'volume_snapshot' ? s.snapshots.find((v) => v.id === id)
-      : undefined;
+      ref.resource_type === 'droplet'
+        ? s.droplets.find((d) => String(d.id) === id)
+        : ref.resource_type === 'volume'
+          ? s.volumes.find((v) => v.id === id)
+          : ref.resource_type === 'volume_snapshot'
+            ? s.snapshots.find((v) => v.id === id)
+            : undefined;
     if (!holder) throw unprocessable(`resources[${i}]: no ${String(ref.resource_type)} with id ${id}`);
     holder.tags = adding ? [...new Set([...holder.tags, name])] : holder.tags.filter((t) => t !== name);
   }
@@ -56,7 +64,13 @@ function retag(ctx: CloudContext, name: string, input: Record<string, unknown>, 
 }
 
 export function registerTagRoutes(app: FastifyInstance, ctx: CloudContext): void {
-  app.get('/v2/tags', async (request) => list(request, 'tags', allTagNames(ctx).map((name) => describeTag(ctx, name))));
+  app.get('/v2/tags', async (request) =>
+    list(
+      request,
+      'tags',
+      allTagNames(ctx).map((name) => describeTag(ctx, name)),
+    ),
+  );
 
   app.post('/v2/tags', async (request, reply) => {
     const [name] = tagNames([body(request).name]);

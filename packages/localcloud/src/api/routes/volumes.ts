@@ -18,9 +18,13 @@ function findVolume(ctx: CloudContext, id: string): Volume {
 
 function createVolume(ctx: CloudContext, input: Record<string, unknown>): Volume {
   const name = requireString(input.name, 'name');
-  if (!VOLUME_NAME.test(name)) throw unprocessable(`name ${name} must start with a lowercase letter and contain only lowercase letters, numbers and dashes (at most 64)`);
+  if (!VOLUME_NAME.test(name))
+    throw unprocessable(
+      `name ${name} must start with a lowercase letter and contain only lowercase letters, numbers and dashes (at most 64)`,
+    );
   const size = input.size_gigabytes;
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 16384) throw unprocessable('size_gigabytes must be an integer from 1 to 16384');
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 16384)
+    throw unprocessable('size_gigabytes must be an integer from 1 to 16384');
   const region = requireRegion(ctx, input.region);
   if (ctx.store.state.volumes.some((v) => v.name === name && v.region.slug === region.slug)) {
     throw new ApiError(409, 'conflict', `a volume with the name ${name} already exists in ${region.slug}`);
@@ -62,8 +66,10 @@ function volumeAction(ctx: CloudContext, volume: Volume, input: Record<string, u
   if (type === 'attach' || type === 'detach') {
     if (typeof input.droplet_id !== 'number') throw unprocessable('droplet_id is required');
     const droplet = findDroplet(ctx, input.droplet_id);
-    if (droplet.region.slug !== volume.region.slug) throw unprocessable(`Droplet ${droplet.id} is in ${droplet.region.slug}; the volume is in ${volume.region.slug}`);
-    if (type === 'attach' && volume.droplet_ids.length > 0 && !volume.droplet_ids.includes(droplet.id)) throw unprocessable('Volume is already attached to another Droplet.');
+    if (droplet.region.slug !== volume.region.slug)
+      throw unprocessable(`Droplet ${droplet.id} is in ${droplet.region.slug}; the volume is in ${volume.region.slug}`);
+    if (type === 'attach' && volume.droplet_ids.length > 0 && !volume.droplet_ids.includes(droplet.id))
+      throw unprocessable('Volume is already attached to another Droplet.');
     if (type === 'detach' && !volume.droplet_ids.includes(droplet.id)) throw unprocessable('Volume is not attached to this Droplet.');
     if (droplet.locked) throw unprocessable('Droplet already has a pending event.');
     return ctx.actions.start({
@@ -79,8 +85,17 @@ function volumeAction(ctx: CloudContext, volume: Volume, input: Record<string, u
   }
   if (type === 'resize') {
     const size = input.size_gigabytes;
-    if (typeof size !== 'number' || !Number.isInteger(size) || size <= volume.size_gigabytes) throw unprocessable('size_gigabytes must be an integer larger than the current size');
-    return ctx.actions.start({ type: 'resize_volume', resourceId: null, resourceType: 'volume', region: volume.region, effect: { kind: 'volume-resize', volumeId: volume.id, sizeGigabytes: size }, durationMs: ctx.timing.actionMs, fail: ctx.faults.takeActionFailure('resize_volume') });
+    if (typeof size !== 'number' || !Number.isInteger(size) || size <= volume.size_gigabytes)
+      throw unprocessable('size_gigabytes must be an integer larger than the current size');
+    return ctx.actions.start({
+      type: 'resize_volume',
+      resourceId: null,
+      resourceType: 'volume',
+      region: volume.region,
+      effect: { kind: 'volume-resize', volumeId: volume.id, sizeGigabytes: size },
+      durationMs: ctx.timing.actionMs,
+      fail: ctx.faults.takeActionFailure('resize_volume'),
+    });
   }
   throw unprocessable(`${type} is not a valid volume action type`);
 }
@@ -125,8 +140,16 @@ export function registerVolumeRoutes(app: FastifyInstance, ctx: CloudContext): v
 
   app.get('/v2/volumes/:volume_id/actions', async (request) => {
     const volume = findVolume(ctx, param(request, 'volume_id'));
-    const ids = new Set(Object.entries(ctx.store.state.internal.volumeActions).filter(([, v]) => v === volume.id).map(([k]) => Number(k)));
-    return list(request, 'actions', ctx.store.state.actions.filter((a) => ids.has(a.id)));
+    const ids = new Set(
+      Object.entries(ctx.store.state.internal.volumeActions)
+        .filter(([, v]) => v === volume.id)
+        .map(([k]) => Number(k)),
+    );
+    return list(
+      request,
+      'actions',
+      ctx.store.state.actions.filter((a) => ids.has(a.id)),
+    );
   });
 
   app.post('/v2/volumes/:volume_id/snapshots', async (request, reply) => {
@@ -150,6 +173,10 @@ export function registerVolumeRoutes(app: FastifyInstance, ctx: CloudContext): v
 
   app.get('/v2/volumes/:volume_id/snapshots', async (request) => {
     const volume = findVolume(ctx, param(request, 'volume_id'));
-    return list(request, 'snapshots', ctx.store.state.snapshots.filter((s) => s.resource_id === volume.id));
+    return list(
+      request,
+      'snapshots',
+      ctx.store.state.snapshots.filter((s) => s.resource_id === volume.id),
+    );
   });
 }

@@ -59,7 +59,9 @@ export function registerVpcRoutes(app: FastifyInstance, ctx: CloudContext): void
     const region = requireRegion(ctx, input.region).slug;
     if (ctx.store.state.vpcs.some((v) => v.name === name)) throw unprocessable(`A VPC named ${name} already exists`);
     const range = input.ip_range === undefined ? undefined : validRange(ctx, input.ip_range, region);
-    const vpc = range ? newVpc(ctx, name, region, range, String(input.description ?? ''), false) : newVpc(ctx, name, region, nextFreeRange(ctx, region), String(input.description ?? ''), false);
+    const vpc = range
+      ? newVpc(ctx, name, region, range, String(input.description ?? ''), false)
+      : newVpc(ctx, name, region, nextFreeRange(ctx, region), String(input.description ?? ''), false);
     return reply.code(201).send({ vpc });
   });
 
@@ -79,7 +81,8 @@ export function registerVpcRoutes(app: FastifyInstance, ctx: CloudContext): void
   app.delete('/v2/vpcs/:vpc_id', async (request, reply) => {
     const vpc = findVpc(ctx, request);
     if (vpc.default) throw new ApiError(403, 'forbidden', 'A default VPC cannot be deleted.');
-    if (ctx.store.state.droplets.some((d) => d.vpc_uuid === vpc.id)) throw new ApiError(409, 'conflict', 'The VPC still has members; remove them first.');
+    if (ctx.store.state.droplets.some((d) => d.vpc_uuid === vpc.id))
+      throw new ApiError(409, 'conflict', 'The VPC still has members; remove them first.');
     ctx.store.state.vpcs = ctx.store.state.vpcs.filter((v) => v.id !== vpc.id);
     ctx.store.changed();
     return reply.code(204).send();

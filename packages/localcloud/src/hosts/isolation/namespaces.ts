@@ -61,7 +61,9 @@ export class DropletNamespaces {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const ended = new Promise((resolve) => (this.init.exitCode !== null || this.init.signalCode !== null ? resolve(undefined) : this.init.once('exit', resolve)));
+    const ended = new Promise((resolve) =>
+      this.init.exitCode !== null || this.init.signalCode !== null ? resolve(undefined) : this.init.once('exit', resolve),
+    );
     this.init.kill('SIGKILL');
     await ended;
     closeSync(this.userFd);
@@ -74,7 +76,9 @@ export class DropletNamespaces {
  * that made it is only needed until the maps are written and the descriptor is open.
  */
 async function makeUserNamespace(uidBase: number): Promise<number> {
-  const holder = spawn('unshare', ['--user', '--', '/bin/sh', '-c', `echo ready; exec ${SLEEP} infinity`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn('unshare', ['--user', '--', '/bin/sh', '-c', `echo ready; exec ${SLEEP} infinity`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await firstLine(holder, 'unshare --user');
     const pid = holder.pid!;
@@ -97,18 +101,37 @@ async function makeUserNamespace(uidBase: number): Promise<number> {
 
 /** A pid namespace whose init is a bubblewrap holding no capabilities, rooted in an empty folder. */
 async function makePidNamespace(bwrap: string): Promise<{ init: ChildProcess; pidFd: number }> {
-  const init = spawn(bwrap, [
-    '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', '--json-status-fd', '3',
-    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
-    '--', SLEEP, 'infinity',
-  ], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], detached: true });
+  const init = spawn(
+    bwrap,
+    [
+      '--unshare-pid',
+      '--die-with-parent',
+      '--cap-drop',
+      'ALL',
+      '--json-status-fd',
+      '3',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--',
+      SLEEP,
+      'infinity',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], detached: true },
+  );
   try {
     const status = JSON.parse(await firstLine(init, 'bwrap --unshare-pid', 3)) as { 'child-pid': number; 'pid-namespace': number };
     const pidFd = openSync(`/proc/${status['child-pid']}/ns/pid`, 'r');
     // The namespace opened is the one bwrap reported, not one of a process that took a reused pid.
     if (fstatSync(pidFd).ino !== status['pid-namespace']) {
       closeSync(pidFd);
-      throw new Error('the droplet\'s pid namespace ended while it was being opened');
+      throw new Error("the droplet's pid namespace ended while it was being opened");
     }
     // bwrap reports before its init has tied itself to bwrap's life (PR_SET_PDEATHSIG): until
     // the init waits on its children, ending bwrap would leave it behind. Wait for that.
@@ -130,8 +153,9 @@ async function untilWaiting(pid: number, owner: ChildProcess): Promise<void> {
       // gone: reported below
     }
     if (wchan === 'do_wait') return;
-    if (owner.exitCode !== null || owner.signalCode !== null || wchan === '') throw new Error('the droplet\'s pid namespace ended while it was being made');
-    if (i === 3000) throw new Error('the droplet\'s pid namespace did not settle within 30 s');
+    if (owner.exitCode !== null || owner.signalCode !== null || wchan === '')
+      throw new Error("the droplet's pid namespace ended while it was being made");
+    if (i === 3000) throw new Error("the droplet's pid namespace did not settle within 30 s");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

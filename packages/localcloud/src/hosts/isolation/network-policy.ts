@@ -52,7 +52,9 @@ add rule ${table} droplet reject
  * there meanwhile cannot have its new table deleted: it waits for the sweep's claim to end.
  */
 async function removeAbandonedTables(own: number): Promise<void> {
-  const listed = await new Promise<string>((resolve, reject) => execFile('nft', ['list', 'tables'], { timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  const listed = await new Promise<string>((resolve, reject) =>
+    execFile('nft', ['list', 'tables'], { timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
   const networks = [...listed.matchAll(/^table inet opsflow_droplets_(\d+)$/gm)].map((m) => Number(m[1])).filter((n) => n !== own);
   for (const network of networks) {
     const claim = await HostNetworkClaim.take(network, 'sweep').catch(() => undefined); // held: that cloud runs
@@ -71,7 +73,11 @@ function nftScript(script: string): Promise<void> {
     const child = execFile('nft', ['-f', '-'], { timeout: 30_000 }, (error, _stdout, stderr) => {
       if (!error) return resolve();
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return reject(new Error('nftables (nft) is not installed; droplet hosts need it to keep droplets off the machine\'s services: run `bash scripts/host-packages.sh` (apt-get install nftables)'));
+        return reject(
+          new Error(
+            "nftables (nft) is not installed; droplet hosts need it to keep droplets off the machine's services: run `bash scripts/host-packages.sh` (apt-get install nftables)",
+          ),
+        );
       }
       reject(new Error(`nft refused the droplet network policy: ${stderr.trim() || error.message}`));
     });

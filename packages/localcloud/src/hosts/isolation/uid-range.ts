@@ -31,7 +31,9 @@ export interface UidRange {
 
 export function checkHostNetwork(network: number): number {
   if (!Number.isInteger(network) || network < FIRST_HOST_NETWORK || network > LAST_HOST_NETWORK) {
-    throw new Error(`host network ${network} is not a whole number from ${FIRST_HOST_NETWORK} to ${LAST_HOST_NETWORK} (the second octet of the droplets' 127.N.x.y addresses)`);
+    throw new Error(
+      `host network ${network} is not a whole number from ${FIRST_HOST_NETWORK} to ${LAST_HOST_NETWORK} (the second octet of the droplets' 127.N.x.y addresses)`,
+    );
   }
   return network;
 }
@@ -44,7 +46,8 @@ export function cloudUidRange(network: number): UidRange {
 
 /** The host uid (and gid) that is root inside the droplet in `slot` of the cloud on `network`. */
 export function dropletUidBase(network: number, slot: number): number {
-  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS_PER_CLOUD) throw new Error(`uid slot ${slot} is not from 0 to ${SLOTS_PER_CLOUD - 1}`);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS_PER_CLOUD)
+    throw new Error(`uid slot ${slot} is not from 0 to ${SLOTS_PER_CLOUD - 1}`);
   return cloudUidRange(network).first + slot * UIDS_PER_DROPLET;
 }
 
@@ -76,7 +79,11 @@ export function shiftOwnership(top: string, base: number): number {
     if (st.isDirectory()) for (const name of readdirSync(entry)) walk(path.join(entry, name));
     // Children first: the top is in the range only once everything below it is.
     if (!inRange(st.uid, base) || !inRange(st.gid, base)) {
-      lchownSync(entry, inRange(st.uid, base) ? st.uid : hostId(base, st.uid % UIDS_PER_DROPLET), inRange(st.gid, base) ? st.gid : hostId(base, st.gid % UIDS_PER_DROPLET));
+      lchownSync(
+        entry,
+        inRange(st.uid, base) ? st.uid : hostId(base, st.uid % UIDS_PER_DROPLET),
+        inRange(st.gid, base) ? st.gid : hostId(base, st.gid % UIDS_PER_DROPLET),
+      );
       changed++;
     }
   };

@@ -14,7 +14,9 @@ export const appDriver: ContainerDriver = {
     }
     const service = new AppService(ctx.sandbox.address, ctx.image, ctx.record.name);
     const ports = await service.listen(ctx.record.spec.ports);
-    for (const port of ports) if (port.protocol === 'tcp') appendLog(ctx, `${ctx.image.repository} ${ctx.image.tag} listening on http://${ctx.sandbox.address}:${port.published}`);
+    for (const port of ports)
+      if (port.protocol === 'tcp')
+        appendLog(ctx, `${ctx.image.repository} ${ctx.image.tag} listening on http://${ctx.sandbox.address}:${port.published}`);
     if (ports.length === 0) appendLog(ctx, `${ctx.image.repository} ${ctx.image.tag} started (no published ports)`);
     let stopped!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (stopped = resolve));

@@ -63,11 +63,16 @@ export class AppService {
   async close(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    await Promise.all(this.servers.splice(0).map((server) => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Idle keep-alive connections would otherwise hold the port's server open.
-      server.closeAllConnections();
-    })));
+    await Promise.all(
+      this.servers.splice(0).map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            // Idle keep-alive connections would otherwise hold the port's server open.
+            server.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   private handle(request: http.IncomingMessage, response: http.ServerResponse): void {
@@ -86,7 +91,11 @@ export class AppService {
         return this.behaviour.unhealthy ? send(503, 'unhealthy\n') : send(200, 'ok\n');
       }
       if (url.pathname === '/version') return send(200, `${this.image.tag}\n`);
-      send(200, JSON.stringify({ service: this.name, image: this.image.reference, version: this.image.tag, path: url.pathname }) + '\n', 'application/json');
+      send(
+        200,
+        JSON.stringify({ service: this.name, image: this.image.reference, version: this.image.tag, path: url.pathname }) + '\n',
+        'application/json',
+      );
     };
     if (!this.behaviour.slow) return respond();
     const timer = setTimeout(() => {

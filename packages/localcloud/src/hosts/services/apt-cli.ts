@@ -13,29 +13,62 @@ import { PACKAGES_FILE } from './state';
 
 /** Packages the droplet provides without the machine having them, with the version apt reports. */
 export const PROVIDED_PACKAGES: Record<string, string> = {
-  'docker.io': '24.0.7-localcloud', 'docker-ce': '5:24.0.7-localcloud', 'docker-ce-cli': '5:24.0.7-localcloud', 'containerd.io': '1.6.24-localcloud',
-  'docker-compose-plugin': '2.24.6-localcloud', 'docker-compose': '2.24.6-localcloud', 'docker-buildx-plugin': '0.11.2-localcloud',
-  'apt-transport-https': '2.6.1', 'software-properties-common': '0.99.30', systemd: '252-localcloud',
+  'docker.io': '24.0.7-localcloud',
+  'docker-ce': '5:24.0.7-localcloud',
+  'docker-ce-cli': '5:24.0.7-localcloud',
+  'containerd.io': '1.6.24-localcloud',
+  'docker-compose-plugin': '2.24.6-localcloud',
+  'docker-compose': '2.24.6-localcloud',
+  'docker-buildx-plugin': '0.11.2-localcloud',
+  'apt-transport-https': '2.6.1',
+  'software-properties-common': '0.99.30',
+  systemd: '252-localcloud',
 };
 
 const OPTIONS = {
-  'y|yes|assume-yes': false, 'q|quiet': false, qq: false, 'no-install-recommends': false, 'install-suggests': false, 'o|option': true,
-  'allow-downgrades': false, 'allow-change-held-packages': false, 'allow-unauthenticated': false, 'fix-broken': false, 'f': false,
-  'reinstall': false, 'purge': false, 'autoremove': false, 'no-upgrade': false, 'only-upgrade': false, 'dry-run|simulate|s': false,
-  'download-only|d': false, 'show-progress': false, 'list-cleanup': false, 'update': false, 'V|verbose-versions': false, 'installed': false, 'upgradable': false,
+  'y|yes|assume-yes': false,
+  'q|quiet': false,
+  qq: false,
+  'no-install-recommends': false,
+  'install-suggests': false,
+  'o|option': true,
+  'allow-downgrades': false,
+  'allow-change-held-packages': false,
+  'allow-unauthenticated': false,
+  'fix-broken': false,
+  f: false,
+  reinstall: false,
+  purge: false,
+  autoremove: false,
+  'no-upgrade': false,
+  'only-upgrade': false,
+  'dry-run|simulate|s': false,
+  'download-only|d': false,
+  'show-progress': false,
+  'list-cleanup': false,
+  update: false,
+  'V|verbose-versions': false,
+  installed: false,
+  upgradable: false,
 };
 
 export async function aptCommand(inv: Invocation, sandbox: DropletSandbox): Promise<Outcome> {
   const tool = inv.request.tool;
   try {
-    const parsed = parseArgs(inv.request.args.map((arg) => (arg === '-qq' ? '--qq' : arg)), OPTIONS, { usageExit: 100 });
+    const parsed = parseArgs(
+      inv.request.args.map((arg) => (arg === '-qq' ? '--qq' : arg)),
+      OPTIONS,
+      { usageExit: 100 },
+    );
     const [command, ...names] = parsed.positionals;
     const quiet = flag(parsed, 'qq') || flag(parsed, 'quiet');
     if (tool === 'apt') inv.io.err('\nWARNING: apt does not have a stable CLI interface. Use with caution in scripts.\n\n');
     switch (command) {
       case 'update':
         if (!flag(parsed, 'qq')) {
-          inv.io.out('Hit:1 http://deb.debian.org/debian bookworm InRelease\nHit:2 http://deb.debian.org/debian bookworm-updates InRelease\nHit:3 http://deb.debian.org/debian-security bookworm-security InRelease\nReading package lists... Done\n');
+          inv.io.out(
+            'Hit:1 http://deb.debian.org/debian bookworm InRelease\nHit:2 http://deb.debian.org/debian bookworm-updates InRelease\nHit:3 http://deb.debian.org/debian-security bookworm-security InRelease\nReading package lists... Done\n',
+          );
         }
         return 0;
       case 'upgrade':
@@ -45,7 +78,8 @@ export async function aptCommand(inv: Invocation, sandbox: DropletSandbox): Prom
       case 'clean':
       case 'autoclean':
         if (!quiet) inv.io.out('Reading package lists... Done\nBuilding dependency tree... Done\nReading state information... Done\n');
-        if (!quiet && command !== 'clean' && command !== 'autoclean') inv.io.out('0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n');
+        if (!quiet && command !== 'clean' && command !== 'autoclean')
+          inv.io.out('0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n');
         return 0;
       case 'install':
       case 'reinstall':
@@ -62,7 +96,9 @@ export async function aptCommand(inv: Invocation, sandbox: DropletSandbox): Prom
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    inv.io.err(`${error.message.startsWith('E: ') || error.exitCode !== 100 ? error.message : `E: Command line option ${error.message.replace(/^unknown (shorthand )?flag: /, '')} is not understood in combination with the other options`}\n`);
+    inv.io.err(
+      `${error.message.startsWith('E: ') || error.exitCode !== 100 ? error.message : `E: Command line option ${error.message.replace(/^unknown (shorthand )?flag: /, '')} is not understood in combination with the other options`}\n`,
+    );
     return error.exitCode;
   }
 }
@@ -78,12 +114,22 @@ export function installedPackages(sandbox: DropletSandbox): string[] {
 
 function writePackages(sandbox: DropletSandbox, names: string[]): void {
   const file = packageFile(sandbox);
-  writeDropletFile(sandbox, file, [...new Set(names)].sort().map((name) => `${name}\n`).join(''));
+  writeDropletFile(
+    sandbox,
+    file,
+    [...new Set(names)]
+      .sort()
+      .map((name) => `${name}\n`)
+      .join(''),
+  );
 }
 
 async function install(inv: Invocation, sandbox: DropletSandbox, requested: string[], quiet: boolean): Promise<Outcome> {
   if (requested.length === 0) {
-    if (!quiet) inv.io.out('Reading package lists... Done\nBuilding dependency tree... Done\nReading state information... Done\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n');
+    if (!quiet)
+      inv.io.out(
+        'Reading package lists... Done\nBuilding dependency tree... Done\nReading state information... Done\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n',
+      );
     return 0;
   }
   if (!quiet) inv.io.out('Reading package lists...\nBuilding dependency tree...\nReading state information...\n');
@@ -100,8 +146,10 @@ async function install(inv: Invocation, sandbox: DropletSandbox, requested: stri
     found.push({ name, version });
   }
   const fresh = found.filter((pkg) => !installed.has(pkg.name));
-  for (const pkg of found.filter((p) => installed.has(p.name))) if (!quiet) inv.io.out(`${pkg.name} is already the newest version (${pkg.version}).\n`);
-  if (!quiet && fresh.length > 0) inv.io.out(`The following NEW packages will be installed:\n  ${fresh.map((pkg) => pkg.name).join(' ')}\n`);
+  for (const pkg of found.filter((p) => installed.has(p.name)))
+    if (!quiet) inv.io.out(`${pkg.name} is already the newest version (${pkg.version}).\n`);
+  if (!quiet && fresh.length > 0)
+    inv.io.out(`The following NEW packages will be installed:\n  ${fresh.map((pkg) => pkg.name).join(' ')}\n`);
   if (!quiet) inv.io.out(`0 upgraded, ${fresh.length} newly installed, 0 to remove and 0 not upgraded.\n`);
   for (const pkg of fresh) {
     if (!quiet) inv.io.out(`Selecting previously unselected package ${pkg.name}.\nSetting up ${pkg.name} (${pkg.version}) ...\n`);
@@ -116,7 +164,10 @@ function remove(inv: Invocation, sandbox: DropletSandbox, names: string[], quiet
   for (const name of names.filter((n) => !installed.includes(n))) inv.io.out(`Package '${name}' is not installed, so not removed\n`);
   if (!quiet) inv.io.out(`0 upgraded, 0 newly installed, ${removing.length} to remove and 0 not upgraded.\n`);
   for (const name of removing) if (!quiet) inv.io.out(`Removing ${name} ...\n`);
-  writePackages(sandbox, installed.filter((name) => !removing.includes(name)));
+  writePackages(
+    sandbox,
+    installed.filter((name) => !removing.includes(name)),
+  );
   return 0;
 }
 

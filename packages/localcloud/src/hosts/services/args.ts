@@ -31,7 +31,7 @@ export function parseArgs(args: string[], spec: OptionSpec, mode: { stopAtPositi
       positionals.push(...args.slice(i + 1));
       break;
     }
-    if (arg.startsWith('--') ) {
+    if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const key = arg.slice(2, eq === -1 ? undefined : eq);
       const option = aliases.get(key) ?? fail(`unknown flag: --${key}`);

@@ -16,8 +16,18 @@ import { VOLUMES_DIR, type ContainerRecord } from './state';
 export const COMPOSE_VERSION = 'v2.24.6';
 
 const GLOBAL_OPTIONS = {
-  'f|file': true, 'p|project-name': true, 'project-directory': true, 'env-file': true, profile: true,
-  ansi: true, progress: true, parallel: true, compatibility: false, 'dry-run': false, 'v|version': false, 'h|help': false,
+  'f|file': true,
+  'p|project-name': true,
+  'project-directory': true,
+  'env-file': true,
+  profile: true,
+  ansi: true,
+  progress: true,
+  parallel: true,
+  compatibility: false,
+  'dry-run': false,
+  'v|version': false,
+  'h|help': false,
 };
 
 export async function composeCommand(inv: Invocation, runtime: DropletRuntime): Promise<Outcome> {
@@ -30,25 +40,39 @@ export async function composeCommand(inv: Invocation, runtime: DropletRuntime): 
       return 0;
     }
     if (!command || flag(global, 'help')) {
-      inv.io.out('Usage:  docker compose [OPTIONS] COMMAND\n\nCommands: config down exec logs ls ps pull restart rm start stop up version\n');
+      inv.io.out(
+        'Usage:  docker compose [OPTIONS] COMMAND\n\nCommands: config down exec logs ls ps pull restart rm start stop up version\n',
+      );
       return 0;
     }
     const session = new ComposeSession(inv, runtime, global);
     switch (command) {
-      case 'config': return session.config(args);
-      case 'pull': return await runtime.exclusive(async () => session.pull(args));
-      case 'up': return await runtime.exclusive(() => session.up(args));
-      case 'down': return await runtime.exclusive(() => session.down(args));
-      case 'ps': return session.ps(args);
-      case 'logs': return await session.logs(args);
-      case 'exec': return session.exec(args);
+      case 'config':
+        return session.config(args);
+      case 'pull':
+        return await runtime.exclusive(async () => session.pull(args));
+      case 'up':
+        return await runtime.exclusive(() => session.up(args));
+      case 'down':
+        return await runtime.exclusive(() => session.down(args));
+      case 'ps':
+        return session.ps(args);
+      case 'logs':
+        return await session.logs(args);
+      case 'exec':
+        return session.exec(args);
       case 'restart':
       case 'start':
-      case 'stop': return await runtime.exclusive(() => session.lifecycle(command, args));
-      case 'rm': return await runtime.exclusive(() => session.rm(args));
-      case 'ls': return session.ls(args);
-      case 'build': throw new ComposeError('building images is not supported in a local cloud droplet: build and push elsewhere, then pull');
-      default: throw new UsageError(`unknown docker command: "compose ${command}"`, 1);
+      case 'stop':
+        return await runtime.exclusive(() => session.lifecycle(command, args));
+      case 'rm':
+        return await runtime.exclusive(() => session.rm(args));
+      case 'ls':
+        return session.ls(args);
+      case 'build':
+        throw new ComposeError('building images is not supported in a local cloud droplet: build and push elsewhere, then pull');
+      default:
+        throw new UsageError(`unknown docker command: "compose ${command}"`, 1);
     }
   } catch (error) {
     if (error instanceof ComposeError || error instanceof UsageError || error instanceof TemplateError) {
@@ -136,21 +160,46 @@ class ComposeSession {
     if (flag(parsed, 'quiet')) return 0;
     if (flag(parsed, 'services')) this.io.out(project.services.map((service) => `${service.name}\n`).join(''));
     else if (flag(parsed, 'images')) this.io.out(project.services.map((service) => `${service.spec.image}\n`).join(''));
-    else if (flag(parsed, 'volumes')) this.io.out(Object.keys(project.volumes).map((volume) => `${volume}\n`).join(''));
+    else if (flag(parsed, 'volumes'))
+      this.io.out(
+        Object.keys(project.volumes)
+          .map((volume) => `${volume}\n`)
+          .join(''),
+      );
     else {
       const model = {
         name: project.name,
-        services: Object.fromEntries(project.services.map((service) => [service.name, {
-          container_name: service.containerName,
-          image: service.spec.image,
-          ...(service.spec.command ? { command: service.spec.command } : {}),
-          ...(service.dependsOn.length ? { depends_on: service.dependsOn } : {}),
-          environment: service.spec.env,
-          ports: service.spec.ports.map((port) => ({ target: port.target, published: port.published === undefined ? undefined : String(port.published), protocol: port.protocol })),
-          volumes: service.spec.volumes.map((mount) => ({ type: mount.volumeName ? 'volume' : 'bind', source: mount.volumeName ?? mount.source, target: mount.target, read_only: mount.readOnly || undefined })),
-          restart: service.spec.restart,
-        }])),
-        ...(Object.keys(project.volumes).length ? { volumes: Object.fromEntries(Object.keys(project.volumes).map((volume) => [volume, { name: path.posix.basename(project.volumes[volume]!) }])) } : {}),
+        services: Object.fromEntries(
+          project.services.map((service) => [
+            service.name,
+            {
+              container_name: service.containerName,
+              image: service.spec.image,
+              ...(service.spec.command ? { command: service.spec.command } : {}),
+              ...(service.dependsOn.length ? { depends_on: service.dependsOn } : {}),
+              environment: service.spec.env,
+              ports: service.spec.ports.map((port) => ({
+                target: port.target,
+                published: port.published === undefined ? undefined : String(port.published),
+                protocol: port.protocol,
+              })),
+              volumes: service.spec.volumes.map((mount) => ({
+                type: mount.volumeName ? 'volume' : 'bind',
+                source: mount.volumeName ?? mount.source,
+                target: mount.target,
+                read_only: mount.readOnly || undefined,
+              })),
+              restart: service.spec.restart,
+            },
+          ]),
+        ),
+        ...(Object.keys(project.volumes).length
+          ? {
+              volumes: Object.fromEntries(
+                Object.keys(project.volumes).map((volume) => [volume, { name: path.posix.basename(project.volumes[volume]!) }]),
+              ),
+            }
+          : {}),
       };
       this.io.out(lastValue(parsed, 'format') === 'json' ? JSON.stringify(model, null, 2) + '\n' : YAML.stringify(model));
     }
@@ -158,7 +207,11 @@ class ComposeSession {
   }
 
   pull(args: string[]): Outcome {
-    const parsed = parseArgs(args, { 'q|quiet': false, 'ignore-pull-failures': false, 'include-deps': false, policy: true, 'ignore-buildable': false }, {});
+    const parsed = parseArgs(
+      args,
+      { 'q|quiet': false, 'ignore-pull-failures': false, 'include-deps': false, policy: true, 'ignore-buildable': false },
+      {},
+    );
     const services = this.selected(parsed.positionals, flag(parsed, 'include-deps'));
     let failure: string | undefined;
     for (const service of services) {
@@ -180,13 +233,37 @@ class ComposeSession {
   }
 
   async up(args: string[]): Promise<Outcome> {
-    const parsed = parseArgs(args, {
-      'd|detach': false, pull: true, 'force-recreate': false, 'no-recreate': false, 'no-deps': false, 'remove-orphans': false, wait: false,
-      'wait-timeout': true, 'quiet-pull': false, 'no-start': false, 't|timeout': true, build: false, 'no-build': false, 'always-recreate-deps': false,
-      'renew-anon-volumes': false, 'V': false, 'y|yes': false, 'abort-on-container-exit': false, 'no-color': false, 'no-log-prefix': false, scale: true,
-    }, {});
-    if (flag(parsed, 'build')) throw new ComposeError('building images is not supported in a local cloud droplet: build and push elsewhere, then pull');
-    if (!flag(parsed, 'detach')) this.io.err('WARN[0000] attached mode is not supported in a local cloud droplet: starting in the background as with -d\n');
+    const parsed = parseArgs(
+      args,
+      {
+        'd|detach': false,
+        pull: true,
+        'force-recreate': false,
+        'no-recreate': false,
+        'no-deps': false,
+        'remove-orphans': false,
+        wait: false,
+        'wait-timeout': true,
+        'quiet-pull': false,
+        'no-start': false,
+        't|timeout': true,
+        build: false,
+        'no-build': false,
+        'always-recreate-deps': false,
+        'renew-anon-volumes': false,
+        V: false,
+        'y|yes': false,
+        'abort-on-container-exit': false,
+        'no-color': false,
+        'no-log-prefix': false,
+        scale: true,
+      },
+      {},
+    );
+    if (flag(parsed, 'build'))
+      throw new ComposeError('building images is not supported in a local cloud droplet: build and push elsewhere, then pull');
+    if (!flag(parsed, 'detach'))
+      this.io.err('WARN[0000] attached mode is not supported in a local cloud droplet: starting in the background as with -d\n');
     const project = this.project();
     const services = this.selected(parsed.positionals, !flag(parsed, 'no-deps'));
     const pullPolicy = lastValue(parsed, 'pull') ?? 'missing';
@@ -212,12 +289,16 @@ class ComposeSession {
           this.progress(record.name, 'Removed');
         }
       } else {
-        this.io.err(`WARN[0000] Found orphan containers (${orphans.map((record) => record.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.\n`);
+        this.io.err(
+          `WARN[0000] Found orphan containers (${orphans.map((record) => record.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.\n`,
+        );
       }
     }
     for (const service of services) {
       const outcome = await this.bringUp(project, service, {
-        forceRecreate: flag(parsed, 'force-recreate'), noRecreate: flag(parsed, 'no-recreate'), noStart: flag(parsed, 'no-start'),
+        forceRecreate: flag(parsed, 'force-recreate'),
+        noRecreate: flag(parsed, 'no-recreate'),
+        noStart: flag(parsed, 'no-start'),
       });
       if (outcome !== 0) return outcome;
     }
@@ -240,7 +321,11 @@ class ComposeSession {
     return 0;
   }
 
-  private async bringUp(project: ComposeProject, service: ComposeService, options: { forceRecreate: boolean; noRecreate: boolean; noStart: boolean }): Promise<Outcome> {
+  private async bringUp(
+    project: ComposeProject,
+    service: ComposeService,
+    options: { forceRecreate: boolean; noRecreate: boolean; noStart: boolean },
+  ): Promise<Outcome> {
     const containers = this.runtime.containers;
     const existing = this.containersOf(project.name, [service.name])[0];
     const hash = configHash(service.spec);
@@ -261,10 +346,17 @@ class ComposeSession {
       }
       const clash = containers.find(service.containerName);
       if (clash && clash.name === service.containerName) {
-        throw new DaemonError(`Conflict. The container name "/${service.containerName}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+        throw new DaemonError(
+          `Conflict. The container name "/${service.containerName}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+        );
       }
       record = containers.create({
-        name: service.containerName, project: project.name, service: service.name, spec: service.spec, configFiles: project.configFiles, workingDir: project.workingDir,
+        name: service.containerName,
+        project: project.name,
+        service: service.name,
+        spec: service.spec,
+        configFiles: project.configFiles,
+        workingDir: project.workingDir,
       });
       this.progress(record.name, recreated ? 'Recreated' : 'Created');
       if (options.noStart) return 0;
@@ -314,13 +406,27 @@ class ComposeSession {
   }
 
   ps(args: string[]): Outcome {
-    const parsed = parseArgs(args, { 'a|all': false, 'q|quiet': false, format: true, services: false, status: true, 'f|filter': true, 'no-trunc': false, orphans: false }, {});
+    const parsed = parseArgs(
+      args,
+      {
+        'a|all': false,
+        'q|quiet': false,
+        format: true,
+        services: false,
+        status: true,
+        'f|filter': true,
+        'no-trunc': false,
+        orphans: false,
+      },
+      {},
+    );
     const name = this.projectName();
     let records = this.containersOf(name, parsed.positionals).reverse();
     const containers = this.runtime.containers;
     if (!flag(parsed, 'all')) records = records.filter((record) => containers.isRunning(record) || containers.isRestarting(record));
     const statuses = allValues(parsed, 'status');
-    if (statuses.length > 0) records = records.filter((record) => statuses.includes(composePsObject(containers, record, '').State as string));
+    if (statuses.length > 0)
+      records = records.filter((record) => statuses.includes(composePsObject(containers, record, '').State as string));
     if (flag(parsed, 'quiet')) {
       this.io.out(records.map((record) => `${flag(parsed, 'no-trunc') ? record.id : record.id.slice(0, 12)}\n`).join(''));
       return 0;
@@ -334,19 +440,49 @@ class ComposeSession {
     if (format === 'json') {
       this.io.out(records.map((record) => JSON.stringify(composePsObject(containers, record, address)) + '\n').join(''));
     } else if (format === 'table') {
-      this.io.out(table(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], records.map((record) => {
-        const row = psRow(containers, record, address);
-        return [record.name, record.spec.image, String(row.Command), record.service ?? '', String(row.RunningFor), String(row.Status), String(row.Ports)];
-      })));
+      this.io.out(
+        table(
+          ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'],
+          records.map((record) => {
+            const row = psRow(containers, record, address);
+            return [
+              record.name,
+              record.spec.image,
+              String(row.Command),
+              record.service ?? '',
+              String(row.RunningFor),
+              String(row.Status),
+              String(row.Ports),
+            ];
+          }),
+        ),
+      );
     } else {
       const template = format.replace(/^table\s+/, '');
-      this.io.out(records.map((record) => renderTemplate(template, { ...composePsObject(containers, record, address), Names: record.name }) + '\n').join(''));
+      this.io.out(
+        records
+          .map((record) => renderTemplate(template, { ...composePsObject(containers, record, address), Names: record.name }) + '\n')
+          .join(''),
+      );
     }
     return 0;
   }
 
   async logs(args: string[]): Promise<Outcome> {
-    const parsed = parseArgs(args, { 'f|follow': false, 'n|tail': true, 't|timestamps': false, 'no-color': false, 'no-log-prefix': false, since: true, until: true, index: true }, {});
+    const parsed = parseArgs(
+      args,
+      {
+        'f|follow': false,
+        'n|tail': true,
+        't|timestamps': false,
+        'no-color': false,
+        'no-log-prefix': false,
+        since: true,
+        until: true,
+        index: true,
+      },
+      {},
+    );
     const name = this.projectName();
     const records = this.containersOf(name, parsed.positionals).reverse();
     if (parsed.positionals.length > 0 && records.length === 0) throw new ComposeError(`no such service: ${parsed.positionals[0]}`);
@@ -354,26 +490,54 @@ class ComposeSession {
     const prefix = (record: ContainerRecord) => (flag(parsed, 'no-log-prefix') ? undefined : `${record.name.padEnd(width)}  | `);
     const tail = tailOption(lastValue(parsed, 'tail'));
     // Followed logs of several containers interleave as they come, like compose's.
-    await Promise.all(records.map((record) => writeLog(this.io, this.runtime.containers.logFile(record), {
-      tail, follow: flag(parsed, 'follow'), prefix: prefix(record), signal: this.inv.signal, running: () => this.runtime.containers.isRunning(record),
-    })));
+    await Promise.all(
+      records.map((record) =>
+        writeLog(this.io, this.runtime.containers.logFile(record), {
+          tail,
+          follow: flag(parsed, 'follow'),
+          prefix: prefix(record),
+          signal: this.inv.signal,
+          running: () => this.runtime.containers.isRunning(record),
+        }),
+      ),
+    );
     return 0;
   }
 
   exec(args: string[]): Outcome {
-    const parsed = parseArgs(args, {
-      'T|no-TTY': false, 'd|detach': false, 'e|env': true, 'u|user': true, 'w|workdir': true, index: true, privileged: false, 'i|interactive': false, t: false,
-    }, { stopAtPositional: true });
+    const parsed = parseArgs(
+      args,
+      {
+        'T|no-TTY': false,
+        'd|detach': false,
+        'e|env': true,
+        'u|user': true,
+        'w|workdir': true,
+        index: true,
+        privileged: false,
+        'i|interactive': false,
+        t: false,
+      },
+      { stopAtPositional: true },
+    );
     const [serviceName, ...command] = parsed.positionals;
     if (!serviceName || command.length === 0) throw new UsageError('"docker compose exec" requires at least 2 arguments.', 1);
     if (flag(parsed, 'detach')) throw new UsageError('docker compose exec -d is not supported in a local cloud droplet', 1);
     const project = this.project();
-    if (!project.services.some((service) => service.name === serviceName)) throw new ComposeError(`service "${serviceName}" is not running`);
+    if (!project.services.some((service) => service.name === serviceName))
+      throw new ComposeError(`service "${serviceName}" is not running`);
     const record = this.containersOf(project.name, [serviceName]).find((candidate) => this.runtime.containers.isRunning(candidate));
     if (!record) throw new ComposeError(`service "${serviceName}" is not running`);
     const env = execEnv(this.inv, this.runtime, allValues(parsed, 'env'), []);
     // compose exec attaches stdin unless -T or -d, as `docker exec -i` does.
-    return { exec: this.runtime.containers.exec(record, command, { interactive: true, env, user: lastValue(parsed, 'user'), workdir: lastValue(parsed, 'workdir') }) };
+    return {
+      exec: this.runtime.containers.exec(record, command, {
+        interactive: true,
+        env,
+        user: lastValue(parsed, 'user'),
+        workdir: lastValue(parsed, 'workdir'),
+      }),
+    };
   }
 
   async lifecycle(command: 'restart' | 'start' | 'stop', args: string[]): Promise<Outcome> {
@@ -422,13 +586,26 @@ class ComposeSession {
       if (!record.project) continue;
       projects.set(record.project, [...(projects.get(record.project) ?? []), record]);
     }
-    const rows = [...projects.entries()].map(([project, records]) => {
-      const running = records.filter((record) => this.runtime.containers.isRunning(record)).length;
-      return { Name: project, Status: running > 0 ? `running(${running})` : `exited(${records.length})`, ConfigFiles: (records[0]!.configFiles ?? []).join(','), running };
-    }).filter((row) => flag(parsed, 'all') || row.running > 0);
+    const rows = [...projects.entries()]
+      .map(([project, records]) => {
+        const running = records.filter((record) => this.runtime.containers.isRunning(record)).length;
+        return {
+          Name: project,
+          Status: running > 0 ? `running(${running})` : `exited(${records.length})`,
+          ConfigFiles: (records[0]!.configFiles ?? []).join(','),
+          running,
+        };
+      })
+      .filter((row) => flag(parsed, 'all') || row.running > 0);
     if (flag(parsed, 'quiet')) this.io.out(rows.map((row) => `${row.Name}\n`).join(''));
     else if (lastValue(parsed, 'format') === 'json') this.io.out(JSON.stringify(rows.map(({ running: _running, ...row }) => row)) + '\n');
-    else this.io.out(table(['NAME', 'STATUS', 'CONFIG FILES'], rows.map((row) => [row.Name, row.Status, row.ConfigFiles])));
+    else
+      this.io.out(
+        table(
+          ['NAME', 'STATUS', 'CONFIG FILES'],
+          rows.map((row) => [row.Name, row.Status, row.ConfigFiles]),
+        ),
+      );
     return 0;
   }
 }

@@ -48,13 +48,67 @@ const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'do
 const TOP_LEVEL = new Set(['version', 'name', 'services', 'volumes', 'networks', 'configs', 'secrets', 'include']);
 /** Service keys compose accepts; those that change nothing here are accepted and ignored. */
 const SERVICE_KEYS = new Set([
-  'image', 'build', 'container_name', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'expose', 'volumes',
-  'depends_on', 'healthcheck', 'restart', 'working_dir', 'user', 'profiles', 'networks', 'network_mode', 'labels',
-  'logging', 'deploy', 'hostname', 'domainname', 'extra_hosts', 'dns', 'dns_search', 'cap_add', 'cap_drop', 'privileged',
-  'ulimits', 'stop_grace_period', 'stop_signal', 'tty', 'stdin_open', 'init', 'shm_size', 'tmpfs', 'sysctls', 'secrets',
-  'configs', 'mem_limit', 'memswap_limit', 'mem_reservation', 'cpus', 'cpu_shares', 'pull_policy', 'platform', 'read_only',
-  'security_opt', 'devices', 'links', 'external_links', 'pid', 'ipc', 'userns_mode', 'group_add', 'scale', 'oom_score_adj',
-  'annotations', 'attach', 'develop',
+  'image',
+  'build',
+  'container_name',
+  'command',
+  'entrypoint',
+  'environment',
+  'env_file',
+  'ports',
+  'expose',
+  'volumes',
+  'depends_on',
+  'healthcheck',
+  'restart',
+  'working_dir',
+  'user',
+  'profiles',
+  'networks',
+  'network_mode',
+  'labels',
+  'logging',
+  'deploy',
+  'hostname',
+  'domainname',
+  'extra_hosts',
+  'dns',
+  'dns_search',
+  'cap_add',
+  'cap_drop',
+  'privileged',
+  'ulimits',
+  'stop_grace_period',
+  'stop_signal',
+  'tty',
+  'stdin_open',
+  'init',
+  'shm_size',
+  'tmpfs',
+  'sysctls',
+  'secrets',
+  'configs',
+  'mem_limit',
+  'memswap_limit',
+  'mem_reservation',
+  'cpus',
+  'cpu_shares',
+  'pull_policy',
+  'platform',
+  'read_only',
+  'security_opt',
+  'devices',
+  'links',
+  'external_links',
+  'pid',
+  'ipc',
+  'userns_mode',
+  'group_add',
+  'scale',
+  'oom_score_adj',
+  'annotations',
+  'attach',
+  'develop',
 ]);
 
 export function loadComposeProject(sandbox: DropletSandbox, options: ComposeOptions): ComposeProject {
@@ -77,9 +131,11 @@ export function loadComposeProject(sandbox: DropletSandbox, options: ComposeOpti
   }
 
   for (const key of Object.keys(model)) {
-    if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) throw new ComposeError(`validating ${files[0]}: (root) additional property ${key} is not allowed`);
+    if (!TOP_LEVEL.has(key) && !key.startsWith('x-'))
+      throw new ComposeError(`validating ${files[0]}: (root) additional property ${key} is not allowed`);
   }
-  if ('version' in model) warnings.push(`${files[0]}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
+  if ('version' in model)
+    warnings.push(`${files[0]}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
   const name = projectName(options, model, workingDir);
   const services = asMap(model.services, 'services', files[0]!);
   if (!services || Object.keys(services).length === 0) throw new ComposeError('no service selected');
@@ -88,7 +144,8 @@ export function loadComposeProject(sandbox: DropletSandbox, options: ComposeOpti
 
   const result: ComposeService[] = [];
   for (const [serviceName, raw] of Object.entries(services)) {
-    if (!/^[a-zA-Z0-9._-]+$/.test(serviceName)) throw new ComposeError(`invalid service name ${JSON.stringify(serviceName)}: only [a-zA-Z0-9._-] are allowed`);
+    if (!/^[a-zA-Z0-9._-]+$/.test(serviceName))
+      throw new ComposeError(`invalid service name ${JSON.stringify(serviceName)}: only [a-zA-Z0-9._-] are allowed`);
     const definition = asMap(raw, `services.${serviceName}`, files[0]!) ?? {};
     const wanted = asStringList(definition.profiles, `services.${serviceName}.profiles`);
     if (wanted.length > 0 && !wanted.some((profile) => profiles.has(profile))) continue;
@@ -97,13 +154,15 @@ export function loadComposeProject(sandbox: DropletSandbox, options: ComposeOpti
   const known = new Set(Object.keys(services));
   for (const service of result) {
     for (const dependency of service.dependsOn) {
-      if (!known.has(dependency)) throw new ComposeError(`service "${service.name}" depends on undefined service "${dependency}": invalid compose project`);
+      if (!known.has(dependency))
+        throw new ComposeError(`service "${service.name}" depends on undefined service "${dependency}": invalid compose project`);
     }
   }
   const names = new Map<string, string>();
   for (const service of result) {
     const other = names.get(service.containerName);
-    if (other) throw new ComposeError(`services.${service.name}: container name "${service.containerName}" is already in use by service ${other}`);
+    if (other)
+      throw new ComposeError(`services.${service.name}: container name "${service.containerName}" is already in use by service ${other}`);
     names.set(service.containerName, service.name);
   }
   return { name, workingDir, configFiles: files, services: dependencyOrder(result), volumes, warnings };
@@ -127,7 +186,10 @@ function composeFiles(sandbox: DropletSandbox, options: ComposeOptions): string[
 }
 
 function projectEnv(sandbox: DropletSandbox, workingDir: string, options: ComposeOptions): Record<string, string> {
-  const files = options.envFiles.length > 0 ? options.envFiles.map((file) => path.posix.resolve(options.cwd, file)) : [path.posix.join(workingDir, '.env')];
+  const files =
+    options.envFiles.length > 0
+      ? options.envFiles.map((file) => path.posix.resolve(options.cwd, file))
+      : [path.posix.join(workingDir, '.env')];
   let env: Record<string, string> = {};
   for (const file of files) {
     const host = hostPath(sandbox, file);
@@ -158,7 +220,12 @@ function parseYaml(sandbox: DropletSandbox, file: string): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-function interpolateAll(value: unknown, lookup: (name: string) => string | undefined, warn: (message: string) => void, file: string): unknown {
+function interpolateAll(
+  value: unknown,
+  lookup: (name: string) => string | undefined,
+  warn: (message: string) => void,
+  file: string,
+): unknown {
   if (typeof value === 'string') {
     try {
       return interpolate(value, lookup, warn);
@@ -185,10 +252,16 @@ function merge(base: unknown, override: unknown): unknown {
 }
 
 function projectName(options: ComposeOptions, model: Record<string, unknown>, workingDir: string): string {
-  const raw = options.projectName ?? options.env.COMPOSE_PROJECT_NAME ?? (typeof model.name === 'string' ? model.name : undefined) ?? path.posix.basename(workingDir);
+  const raw =
+    options.projectName ??
+    options.env.COMPOSE_PROJECT_NAME ??
+    (typeof model.name === 'string' ? model.name : undefined) ??
+    path.posix.basename(workingDir);
   const name = raw.toLowerCase().replace(/[^a-z0-9_-]/g, '');
   if (!/^[a-z0-9]/.test(name)) {
-    throw new ComposeError(`project name ${JSON.stringify(raw)} must contain only lowercase letters, digits, dashes and underscores, and begin with a letter or digit`);
+    throw new ComposeError(
+      `project name ${JSON.stringify(raw)} must contain only lowercase letters, digits, dashes and underscores, and begin with a letter or digit`,
+    );
   }
   return name;
 }
@@ -200,7 +273,8 @@ function namedVolumes(raw: unknown, project: string, file: string): Record<strin
     const options = asMap(definition, `volumes.${volume}`, file) ?? {};
     const external = options.external === true;
     const name = typeof options.name === 'string' ? options.name : external ? volume : `${project}_${volume}`;
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new ComposeError(`volumes.${volume}: invalid volume name ${JSON.stringify(name)}`);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
+      throw new ComposeError(`volumes.${volume}: invalid volume name ${JSON.stringify(name)}`);
     result[volume] = path.posix.join(VOLUMES_DIR, name);
   }
   return result;
@@ -217,10 +291,14 @@ interface ServiceContext {
 function normaliseService(sandbox: DropletSandbox, name: string, definition: Record<string, unknown>, ctx: ServiceContext): ComposeService {
   const where = `services.${name}`;
   for (const key of Object.keys(definition)) {
-    if (!SERVICE_KEYS.has(key) && !key.startsWith('x-')) throw new ComposeError(`validating ${ctx.file}: ${where} additional property ${key} is not allowed`);
+    if (!SERVICE_KEYS.has(key) && !key.startsWith('x-'))
+      throw new ComposeError(`validating ${ctx.file}: ${where} additional property ${key} is not allowed`);
   }
   if (typeof definition.image !== 'string' || definition.image === '') {
-    if (definition.build !== undefined) throw new ComposeError(`service "${name}" has a build section and no image: building images is not supported in a local cloud droplet; push the image and name it`);
+    if (definition.build !== undefined)
+      throw new ComposeError(
+        `service "${name}" has a build section and no image: building images is not supported in a local cloud droplet; push the image and name it`,
+      );
     throw new ComposeError(`service "${name}" has neither an image nor a build context specified: invalid compose project`);
   }
   try {
@@ -229,18 +307,22 @@ function normaliseService(sandbox: DropletSandbox, name: string, definition: Rec
     throw new ComposeError(`${where}.image: ${(error as Error).message}`);
   }
   const containerName = definition.container_name === undefined ? `${ctx.project}-${name}-1` : String(definition.container_name);
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(containerName)) throw new ComposeError(`${where}.container_name: invalid container name ${JSON.stringify(containerName)}`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(containerName))
+    throw new ComposeError(`${where}.container_name: invalid container name ${JSON.stringify(containerName)}`);
   const env = { ...envFiles(sandbox, definition.env_file, where, ctx), ...environment(definition.environment, where, ctx) };
   const healthcheck = asMap(definition.healthcheck, `${where}.healthcheck`, ctx.file);
   const restart = definition.restart === undefined ? 'no' : String(definition.restart);
-  if (!/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(restart)) throw new ComposeError(`${where}.restart: invalid restart policy ${JSON.stringify(restart)}`);
+  if (!/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(restart))
+    throw new ComposeError(`${where}.restart: invalid restart policy ${JSON.stringify(restart)}`);
   const spec: ContainerSpec = {
     image: definition.image,
     command: commandOf(definition.command, `${where}.command`),
     entrypoint: commandOf(definition.entrypoint, `${where}.entrypoint`),
     env,
     ports: asList(definition.ports, `${where}.ports`).map((port, index) => parsePort(port, `${where}.ports[${index}]`)),
-    volumes: asList(definition.volumes, `${where}.volumes`).flatMap((volume, index) => parseVolume(volume, `${where}.volumes[${index}]`, ctx)),
+    volumes: asList(definition.volumes, `${where}.volumes`).flatMap((volume, index) =>
+      parseVolume(volume, `${where}.volumes[${index}]`, ctx),
+    ),
     restart,
     healthcheck: healthcheck !== undefined && healthcheck.disable !== true,
     workingDir: typeof definition.working_dir === 'string' ? definition.working_dir : undefined,
@@ -334,7 +416,8 @@ function parsePort(raw: unknown, where: string): PortBinding {
     if (protocol !== 'tcp' && protocol !== 'udp') throw new ComposeError(`${where}: invalid protocol ${JSON.stringify(protocol)}`);
     // An IPv6 host address comes in brackets: [::1]:8080:80.
     const parts = spec.replace(/^\[[^\]]*\]/, 'ip').split(':');
-    if (parts.length > 3 || parts.some((part, index) => part === '' && index !== 1)) throw new ComposeError(`${where}: invalid port mapping ${JSON.stringify(raw)}`);
+    if (parts.length > 3 || parts.some((part, index) => part === '' && index !== 1))
+      throw new ComposeError(`${where}: invalid port mapping ${JSON.stringify(raw)}`);
     const target = number(parts[parts.length - 1]!, 'container');
     const published = parts.length >= 2 && parts[parts.length - 2] !== '' ? number(parts[parts.length - 2]!, 'published') : undefined;
     return { published, target, protocol };
@@ -356,7 +439,8 @@ function parseVolume(raw: unknown, where: string, ctx: ServiceContext): VolumeMo
   let readOnly = false;
   if (typeof raw === 'string') {
     const parts = raw.split(':');
-    if (parts.length > 3 || parts.some((part) => part === '')) throw new ComposeError(`${where}: invalid volume specification ${JSON.stringify(raw)}`);
+    if (parts.length > 3 || parts.some((part) => part === ''))
+      throw new ComposeError(`${where}: invalid volume specification ${JSON.stringify(raw)}`);
     if (parts.length === 1) {
       target = parts[0]!;
     } else {
@@ -397,7 +481,8 @@ function dependencyOrder(services: ComposeService[]): ComposeService[] {
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (service: ComposeService, trail: string[]) => {
     if (state.get(service.name) === 'done') return;
-    if (state.get(service.name) === 'visiting') throw new ComposeError(`dependency cycle detected: ${[...trail, service.name].join(' -> ')}`);
+    if (state.get(service.name) === 'visiting')
+      throw new ComposeError(`dependency cycle detected: ${[...trail, service.name].join(' -> ')}`);
     state.set(service.name, 'visiting');
     for (const dependency of service.dependsOn) {
       const next = byName.get(dependency);

@@ -45,7 +45,10 @@ export interface ContainerDriver {
 
 /** A start that failed in the container itself: the container exits with this status. */
 export class ContainerFailed extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -123,16 +126,27 @@ export function userOf(sandbox: DropletSandbox, user: string): { name: string; u
  */
 export async function ownedFolders(ctx: ContainerContext, user: string, folders: string[], privateFolder?: string): Promise<void> {
   if (!userOf(ctx.sandbox, user)) throw new ContainerFailed(`user ${user} does not exist in the droplet's /etc/passwd`);
-  const script = 'owner="$1"; private="$2"; shift 2; mkdir -p -- "$@" && chown -R -- "$owner:$owner" "$@" && { [ -z "$private" ] || chmod 700 -- "$private"; }';
-  const result = await runInSandbox(ctx.sandbox, ['/bin/sh', '-c', script, 'sh', user, privateFolder ?? '', ...folders], { env: sandboxEnv() });
+  const script =
+    'owner="$1"; private="$2"; shift 2; mkdir -p -- "$@" && chown -R -- "$owner:$owner" "$@" && { [ -z "$private" ] || chmod 700 -- "$private"; }';
+  const result = await runInSandbox(ctx.sandbox, ['/bin/sh', '-c', script, 'sh', user, privateFolder ?? '', ...folders], {
+    env: sandboxEnv(),
+  });
   if (result.code !== 0) throw new ContainerFailed(`cannot prepare ${folders.join(', ')}: ${result.stderr.trim()}`);
 }
 
 /** Runs a setup step (initdb and the like) in the droplet, its output going to the container's log. */
-export async function setupStep(ctx: ContainerContext, what: string, argv: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<void> {
+export async function setupStep(
+  ctx: ContainerContext,
+  what: string,
+  argv: string[],
+  options: { env?: Record<string, string>; input?: string } = {},
+): Promise<void> {
   const result = await runInSandbox(ctx.sandbox, argv, { env: sandboxEnv(options.env), input: options.input });
   appendLog(ctx, result.stdout + result.stderr);
-  if (result.code !== 0) throw new ContainerFailed(`${what} failed (exit status ${result.code}):\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`);
+  if (result.code !== 0)
+    throw new ContainerFailed(
+      `${what} failed (exit status ${result.code}):\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
+    );
 }
 
 /** Starts a server in the droplet and waits until its log says it is ready. */

@@ -30,7 +30,9 @@ export function statusText(containers: Containers, record: ContainerRecord, now 
 
 export function portsText(containers: Containers, record: ContainerRecord, address: string): string {
   const ports = containers.isRunning(record) ? (record.boundPorts ?? []) : [];
-  return ports.map((port) => (port.published ? `${address}:${port.published}->${port.target}/${port.protocol}` : `${port.target}/${port.protocol}`)).join(', ');
+  return ports
+    .map((port) => (port.published ? `${address}:${port.published}->${port.target}/${port.protocol}` : `${port.target}/${port.protocol}`))
+    .join(', ');
 }
 
 export function labelsOf(record: ContainerRecord): Record<string, string> {
@@ -54,14 +56,19 @@ export function psRow(containers: Containers, record: ContainerRecord, address: 
     ID: record.id.slice(0, 12),
     Image: record.spec.image,
     Command: `"${truncate(commandOf(record), 20)}"`,
-    CreatedAt: new Date(record.created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+    CreatedAt: new Date(record.created)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' +0000 UTC'),
     RunningFor: `${humanDuration(Date.now() - Date.parse(record.created))} ago`,
     Ports: portsText(containers, record, address),
     State: stateOf(containers, record),
     Status: statusText(containers, record),
     Size: '0B',
     Names: record.name,
-    Labels: Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(','),
+    Labels: Object.entries(labels)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(','),
     Mounts: record.spec.volumes.map((mount) => mount.volumeName ?? mount.source).join(','),
     Networks: record.project ? `${record.project}_default` : 'bridge',
   };
@@ -84,7 +91,12 @@ export function composePsObject(containers: Containers, record: ContainerRecord,
     Status: row.Status,
     Health: containers.health(record) ?? '',
     ExitCode: running ? 0 : record.exitCode,
-    Publishers: (running ? (record.boundPorts ?? []) : []).map((port) => ({ URL: address, TargetPort: port.target, PublishedPort: port.published ?? 0, Protocol: port.protocol })),
+    Publishers: (running ? (record.boundPorts ?? []) : []).map((port) => ({
+      URL: address,
+      TargetPort: port.target,
+      PublishedPort: port.published ?? 0,
+      Protocol: port.protocol,
+    })),
     Labels: row.Labels,
     LocalVolumes: String(record.spec.volumes.filter((mount) => mount.volumeName).length),
     Mounts: row.Mounts,
@@ -102,7 +114,9 @@ export function inspectObject(containers: Containers, record: ContainerRecord, a
   const health = containers.health(record);
   const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
   for (const port of record.spec.ports) ports[`${port.target}/${port.protocol}`] = null;
-  if (running) for (const port of record.boundPorts ?? []) ports[`${port.target}/${port.protocol}`] = [{ HostIp: address, HostPort: String(port.published ?? '') }];
+  if (running)
+    for (const port of record.boundPorts ?? [])
+      ports[`${port.target}/${port.protocol}`] = [{ HostIp: address, HostPort: String(port.published ?? '') }];
   const command = commandOf(record).split(' ');
   return {
     Id: record.id,
@@ -126,9 +140,16 @@ export function inspectObject(containers: Containers, record: ContainerRecord, a
     Image: imageDigest(image),
     Name: `/${record.name}`,
     RestartCount: 0,
-    HostConfig: { RestartPolicy: { Name: record.spec.restart.split(':')[0], MaximumRetryCount: Number(record.spec.restart.split(':')[1] ?? 0) }, Binds: record.spec.volumes.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`) },
+    HostConfig: {
+      RestartPolicy: { Name: record.spec.restart.split(':')[0], MaximumRetryCount: Number(record.spec.restart.split(':')[1] ?? 0) },
+      Binds: record.spec.volumes.map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
+    },
     Mounts: record.spec.volumes.map((mount) => ({
-      Type: mount.volumeName ? 'volume' : 'bind', Name: mount.volumeName, Source: mount.source, Destination: mount.target, RW: !mount.readOnly,
+      Type: mount.volumeName ? 'volume' : 'bind',
+      Name: mount.volumeName,
+      Source: mount.source,
+      Destination: mount.target,
+      RW: !mount.readOnly,
     })),
     Config: {
       Hostname: record.id.slice(0, 12),

@@ -7,7 +7,18 @@ import { existsSync } from 'node:fs';
 import { writeDropletFile } from '../isolation/droplet-files';
 import { SANDBOX_PATH, sandboxEnv, type DropletSandbox } from '../sandbox';
 import { appDriver } from './app-container';
-import { appendLog, asUser, ContainerFailed, containerDir, logFileOf, pathInContainer, userOf, type ContainerContext, type ContainerDriver, type RunningContainer } from './container-driver';
+import {
+  appendLog,
+  asUser,
+  ContainerFailed,
+  containerDir,
+  logFileOf,
+  pathInContainer,
+  userOf,
+  type ContainerContext,
+  type ContainerDriver,
+  type RunningContainer,
+} from './container-driver';
 import { visiblePath } from './droplet-paths';
 import { imageKind, misbehaviourOf, parseImage, type ImageKind } from './image';
 import { mariadbDriver } from './mariadb-container';
@@ -20,7 +31,12 @@ import type { ContainerRecord, ContainerSpec, ServicesState } from './state';
 /** An error the docker daemon would report: printed as "Error response from daemon: ...". */
 export class DaemonError extends Error {}
 
-const DRIVERS: Record<ImageKind, ContainerDriver> = { postgres: postgresDriver, mariadb: mariadbDriver, redis: redisDriver, app: appDriver };
+const DRIVERS: Record<ImageKind, ContainerDriver> = {
+  postgres: postgresDriver,
+  mariadb: mariadbDriver,
+  redis: redisDriver,
+  app: appDriver,
+};
 
 export interface NewContainer {
   name: string;
@@ -55,7 +71,9 @@ export class Containers {
   /** Newest first, as `docker ps` lists them. */
   all(): ContainerRecord[] {
     // Reversed first so that containers created in the same millisecond still come newest first.
-    return Object.values(this.state.containers).reverse().sort((a, b) => b.created.localeCompare(a.created));
+    return Object.values(this.state.containers)
+      .reverse()
+      .sort((a, b) => b.created.localeCompare(a.created));
   }
 
   inProject(project: string): ContainerRecord[] {
@@ -93,7 +111,9 @@ export class Containers {
   create(input: NewContainer): ContainerRecord {
     const taken = this.find(input.name);
     if (taken && taken.name === input.name) {
-      throw new DaemonError(`Conflict. The container name "/${input.name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      throw new DaemonError(
+        `Conflict. The container name "/${input.name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
     }
     const record: ContainerRecord = {
       id: randomBytes(32).toString('hex'),
@@ -134,7 +154,13 @@ export class Containers {
       appendLog(ctx, message);
       throw new DaemonError(error instanceof ContainerFailed ? `container ${record.name} failed to start: ${message}` : message);
     }
-    Object.assign(record, { status: 'running', exitCode: 0, startedAt: new Date().toISOString(), boundPorts: running.ports, process: running.process });
+    Object.assign(record, {
+      status: 'running',
+      exitCode: 0,
+      startedAt: new Date().toISOString(),
+      boundPorts: running.ports,
+      process: running.process,
+    });
     this.running.set(record.id, running);
     this.save();
     void running.exited.then((code) => this.exitedBy(record, running, code));
@@ -253,7 +279,13 @@ export class Containers {
   }
 
   private context(record: ContainerRecord): ContainerContext {
-    return { sandbox: this.sandbox, record, image: parseImage(record.spec.image), dir: containerDir(record.name), logFile: logFileOf(this.sandbox, record.name) };
+    return {
+      sandbox: this.sandbox,
+      record,
+      image: parseImage(record.spec.image),
+      dir: containerDir(record.name),
+      logFile: logFileOf(this.sandbox, record.name),
+    };
   }
 
   private exitedBy(record: ContainerRecord, running: RunningContainer, code: number): void {
@@ -267,10 +299,13 @@ export class Containers {
     const ranFor = Date.now() - Date.parse(record.startedAt ?? record.created);
     const count = ranFor > 10_000 ? 0 : (this.restarts.get(record.id) ?? 0);
     this.restarts.set(record.id, count + 1);
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(record.id);
-      this.start(record).catch((error: Error) => this.log('container restart failed', { container: record.name, error: error.message }));
-    }, Math.min(500 * 2 ** count, 20_000));
+    const timer = setTimeout(
+      () => {
+        this.restartTimers.delete(record.id);
+        this.start(record).catch((error: Error) => this.log('container restart failed', { container: record.name, error: error.message }));
+      },
+      Math.min(500 * 2 ** count, 20_000),
+    );
     this.restartTimers.set(record.id, timer);
   }
 
@@ -292,20 +327,36 @@ function sane(record: ContainerRecord): boolean {
   if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || typeof record.name !== 'string') return false;
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(record.name) || typeof record.spec !== 'object' || record.spec === null) return false;
   const { spec } = record;
-  if (!Array.isArray(spec.ports) || !Array.isArray(spec.volumes) || typeof spec.env !== 'object' || spec.env === null || typeof spec.restart !== 'string') return false;
+  if (
+    !Array.isArray(spec.ports) ||
+    !Array.isArray(spec.volumes) ||
+    typeof spec.env !== 'object' ||
+    spec.env === null ||
+    typeof spec.restart !== 'string'
+  )
+    return false;
   try {
     parseImage(spec.image);
   } catch {
     return false;
   }
-  return spec.volumes.every((mount) => typeof mount?.source === 'string' && mount.source.startsWith('/') && typeof mount.target === 'string');
+  return spec.volumes.every(
+    (mount) => typeof mount?.source === 'string' && mount.source.startsWith('/') && typeof mount.target === 'string',
+  );
 }
 
 export function configHash(spec: ContainerSpec): string {
   const sorted = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(sorted);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((key) => [key, sorted((value as Record<string, unknown>)[key])]),
+      );
     return value;
   };
-  return createHash('sha256').update(JSON.stringify(sorted(spec))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(sorted(spec)))
+    .digest('hex');
 }

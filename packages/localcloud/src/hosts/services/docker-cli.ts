@@ -30,16 +30,21 @@ export async function dockerCommand(inv: Invocation, runtime: DropletRuntime): P
         inv.io.out(`Docker version ${DOCKER_VERSION}, build localcloud\n`);
         return 0;
       case 'version':
-        inv.io.out(`Client:\n Version:           ${DOCKER_VERSION}\n\nServer:\n Engine:\n  Version:          ${DOCKER_VERSION}\n  (localcloud droplet)\n`);
+        inv.io.out(
+          `Client:\n Version:           ${DOCKER_VERSION}\n\nServer:\n Engine:\n  Version:          ${DOCKER_VERSION}\n  (localcloud droplet)\n`,
+        );
         return 0;
       case 'info':
-        inv.io.out(`Server:\n Containers: ${runtime.containers.all().length}\n  Running: ${runtime.containers.all().filter((r) => runtime.containers.isRunning(r)).length}\n Server Version: ${DOCKER_VERSION}\n Name: ${runtime.sandbox.name}\n`);
+        inv.io.out(
+          `Server:\n Containers: ${runtime.containers.all().length}\n  Running: ${runtime.containers.all().filter((r) => runtime.containers.isRunning(r)).length}\n Server Version: ${DOCKER_VERSION}\n Name: ${runtime.sandbox.name}\n`,
+        );
         return 0;
       case 'compose':
         return await composeCommand({ ...inv, request: { ...inv.request, args: rest } }, runtime);
       case 'ps':
       case 'container':
-        if (command === 'container' && rest[0] !== 'ls' && rest[0] !== 'ps') throw new UsageError(`docker container ${rest[0] ?? ''} is not supported here`, 125);
+        if (command === 'container' && rest[0] !== 'ls' && rest[0] !== 'ps')
+          throw new UsageError(`docker container ${rest[0] ?? ''} is not supported here`, 125);
         return ps(inv, runtime, command === 'container' ? rest.slice(1) : rest);
       case 'pull':
         return await runtime.exclusive(async () => pull(inv, runtime, rest));
@@ -108,9 +113,23 @@ function usage(_command: string) {
 }
 
 function ps(inv: Invocation, runtime: DropletRuntime, args: string[]): Outcome {
-  const parsed = parseArgs(args, { 'a|all': false, 'q|quiet': false, 'no-trunc': false, format: true, 'f|filter': true, 'n|last': true, 'l|latest': false, 's|size': false }, usage('ps'));
+  const parsed = parseArgs(
+    args,
+    {
+      'a|all': false,
+      'q|quiet': false,
+      'no-trunc': false,
+      format: true,
+      'f|filter': true,
+      'n|last': true,
+      'l|latest': false,
+      's|size': false,
+    },
+    usage('ps'),
+  );
   let records = runtime.containers.all();
-  if (!flag(parsed, 'all')) records = records.filter((record) => runtime.containers.isRunning(record) || runtime.containers.isRestarting(record));
+  if (!flag(parsed, 'all'))
+    records = records.filter((record) => runtime.containers.isRunning(record) || runtime.containers.isRestarting(record));
   for (const filter of allValues(parsed, 'filter')) records = records.filter(matchesFilter(runtime, filter));
   if (flag(parsed, 'latest')) records = records.slice(0, 1);
   const last = lastValue(parsed, 'last');
@@ -132,7 +151,15 @@ function ps(inv: Invocation, runtime: DropletRuntime, args: string[]): Outcome {
   }
   const rows = records.map((record) => {
     const row = psRow(runtime.containers, record, address);
-    return [String(row.ID), String(row.Image), String(row.Command), String(row.RunningFor), String(row.Status), String(row.Ports), String(row.Names)];
+    return [
+      String(row.ID),
+      String(row.Image),
+      String(row.Command),
+      String(row.RunningFor),
+      String(row.Status),
+      String(row.Ports),
+      String(row.Names),
+    ];
   });
   inv.io.out(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
   return 0;
@@ -154,7 +181,8 @@ function matchesFilter(runtime: DropletRuntime, filter: string): (record: Contai
       return (record) => record.spec.image === value || record.spec.image.split(':')[0] === value;
     case 'label': {
       const [labelKey, labelValue] = value.split('=') as [string, string | undefined];
-      const labels = (record: ContainerRecord): Record<string, string> => (record.project ? { 'com.docker.compose.project': record.project, 'com.docker.compose.service': record.service ?? '' } : {});
+      const labels = (record: ContainerRecord): Record<string, string> =>
+        record.project ? { 'com.docker.compose.project': record.project, 'com.docker.compose.service': record.service ?? '' } : {};
       return (record) => labelKey in labels(record) && (labelValue === undefined || labels(record)[labelKey] === labelValue);
     }
     default:
@@ -165,14 +193,17 @@ function matchesFilter(runtime: DropletRuntime, filter: string): (record: Contai
 function pull(inv: Invocation, runtime: DropletRuntime, args: string[]): Outcome {
   const parsed = parseArgs(args, { 'q|quiet': false, 'a|all-tags': false, platform: true }, usage('pull'));
   const reference = parsed.positionals[0];
-  if (!reference || parsed.positionals.length > 1) throw new UsageError('"docker pull" requires exactly 1 argument.\nSee \'docker pull --help\'.', 1);
+  if (!reference || parsed.positionals.length > 1)
+    throw new UsageError('"docker pull" requires exactly 1 argument.\nSee \'docker pull --help\'.', 1);
   const image = parseImage(withTag(reference));
   const { digest } = pullImage(runtime, image.reference);
   if (flag(parsed, 'quiet')) {
     inv.io.out(`${image.reference}\n`);
     return 0;
   }
-  inv.io.out(`${image.tag}: Pulling from ${image.repository}\nDigest: ${digest}\nStatus: Downloaded newer image for ${image.reference}\n${image.reference}\n`);
+  inv.io.out(
+    `${image.tag}: Pulling from ${image.repository}\nDigest: ${digest}\nStatus: Downloaded newer image for ${image.reference}\n${image.reference}\n`,
+  );
   return 0;
 }
 
@@ -185,11 +216,24 @@ function images(inv: Invocation, runtime: DropletRuntime, args: string[]): Outco
   const parsed = parseArgs(args, { 'q|quiet': false, 'a|all': false, format: true }, usage('images'));
   const entries = Object.entries(runtime.state.images).map(([reference, pulled]) => {
     const image = parseImage(reference);
-    return { Repository: reference.slice(0, reference.length - (reference.endsWith(`:${image.tag}`) ? image.tag.length + 1 : 0)), Tag: image.tag, ID: imageDigest(image).slice(7, 19), CreatedSince: `${humanDuration(Date.now() - Date.parse(pulled))} ago`, Size: '0B' };
+    return {
+      Repository: reference.slice(0, reference.length - (reference.endsWith(`:${image.tag}`) ? image.tag.length + 1 : 0)),
+      Tag: image.tag,
+      ID: imageDigest(image).slice(7, 19),
+      CreatedSince: `${humanDuration(Date.now() - Date.parse(pulled))} ago`,
+      Size: '0B',
+    };
   });
   if (flag(parsed, 'quiet')) inv.io.out(entries.map((entry) => `${entry.ID}\n`).join(''));
-  else if (lastValue(parsed, 'format')) inv.io.out(entries.map((entry) => renderTemplate(lastValue(parsed, 'format')!, entry) + '\n').join(''));
-  else inv.io.out(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], entries.map((e) => [e.Repository, e.Tag, e.ID, e.CreatedSince, e.Size])));
+  else if (lastValue(parsed, 'format'))
+    inv.io.out(entries.map((entry) => renderTemplate(lastValue(parsed, 'format')!, entry) + '\n').join(''));
+  else
+    inv.io.out(
+      table(
+        ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'],
+        entries.map((e) => [e.Repository, e.Tag, e.ID, e.CreatedSince, e.Size]),
+      ),
+    );
   return 0;
 }
 
@@ -210,9 +254,14 @@ function housekeeping(inv: Invocation, runtime: DropletRuntime, command: string,
 }
 
 async function logs(inv: Invocation, runtime: DropletRuntime, args: string[]): Promise<Outcome> {
-  const parsed = parseArgs(args, { 'f|follow': false, 'n|tail': true, 't|timestamps': false, since: true, until: true, details: false }, usage('logs'));
+  const parsed = parseArgs(
+    args,
+    { 'f|follow': false, 'n|tail': true, 't|timestamps': false, since: true, until: true, details: false },
+    usage('logs'),
+  );
   const reference = parsed.positionals[0];
-  if (!reference || parsed.positionals.length > 1) throw new UsageError('"docker logs" requires exactly 1 argument.\nSee \'docker logs --help\'.', 1);
+  if (!reference || parsed.positionals.length > 1)
+    throw new UsageError('"docker logs" requires exactly 1 argument.\nSee \'docker logs --help\'.', 1);
   const record = runtime.containers.get(reference);
   await writeLog(inv.io, runtime.containers.logFile(record), {
     tail: tailOption(lastValue(parsed, 'tail')),
@@ -224,20 +273,42 @@ async function logs(inv: Invocation, runtime: DropletRuntime, args: string[]): P
 }
 
 function exec(inv: Invocation, runtime: DropletRuntime, args: string[]): Outcome {
-  const parsed = parseArgs(args, {
-    'i|interactive': false, 't|tty': false, 'd|detach': false, 'e|env': true, 'env-file': true, 'u|user': true, 'w|workdir': true, privileged: false, 'detach-keys': true,
-  }, { stopAtPositional: true, usageExit: 125 });
+  const parsed = parseArgs(
+    args,
+    {
+      'i|interactive': false,
+      't|tty': false,
+      'd|detach': false,
+      'e|env': true,
+      'env-file': true,
+      'u|user': true,
+      'w|workdir': true,
+      privileged: false,
+      'detach-keys': true,
+    },
+    { stopAtPositional: true, usageExit: 125 },
+  );
   const [reference, ...command] = parsed.positionals;
-  if (!reference || command.length === 0) throw new UsageError('"docker exec" requires at least 2 arguments.\nSee \'docker exec --help\'.', 1);
-  if (flag(parsed, 'detach')) throw new UsageError('docker exec -d is not supported in a local cloud droplet; use nohup ... & inside docker exec', 125);
+  if (!reference || command.length === 0)
+    throw new UsageError('"docker exec" requires at least 2 arguments.\nSee \'docker exec --help\'.', 1);
+  if (flag(parsed, 'detach'))
+    throw new UsageError('docker exec -d is not supported in a local cloud droplet; use nohup ... & inside docker exec', 125);
   const record = runtime.containers.get(reference);
   const env = execEnv(inv, runtime, allValues(parsed, 'env'), allValues(parsed, 'env-file'));
-  return { exec: runtime.containers.exec(record, command, { interactive: flag(parsed, 'interactive'), env, user: lastValue(parsed, 'user'), workdir: lastValue(parsed, 'workdir') }) };
+  return {
+    exec: runtime.containers.exec(record, command, {
+      interactive: flag(parsed, 'interactive'),
+      env,
+      user: lastValue(parsed, 'user'),
+      workdir: lastValue(parsed, 'workdir'),
+    }),
+  };
 }
 
 function inspect(inv: Invocation, runtime: DropletRuntime, args: string[]): Outcome {
   const parsed = parseArgs(args, { 'f|format': true, type: true, 's|size': false }, usage('inspect'));
-  if (parsed.positionals.length === 0) throw new UsageError('"docker inspect" requires at least 1 argument.\nSee \'docker inspect --help\'.', 1);
+  if (parsed.positionals.length === 0)
+    throw new UsageError('"docker inspect" requires at least 1 argument.\nSee \'docker inspect --help\'.', 1);
   const format = lastValue(parsed, 'format');
   const found: Record<string, unknown>[] = [];
   let missing = false;
@@ -256,13 +327,36 @@ function inspect(inv: Invocation, runtime: DropletRuntime, args: string[]): Outc
 }
 
 async function run(inv: Invocation, runtime: DropletRuntime, args: string[]): Promise<Outcome> {
-  const parsed = parseArgs(args, {
-    'd|detach': false, name: true, 'p|publish': true, 'e|env': true, 'env-file': true, 'v|volume': true, restart: true, 'w|workdir': true,
-    'u|user': true, 'i|interactive': false, 't|tty': false, network: true, 'l|label': true, 'health-cmd': true, hostname: true, pull: true, rm: false,
-  }, { stopAtPositional: true, usageExit: 125 });
+  const parsed = parseArgs(
+    args,
+    {
+      'd|detach': false,
+      name: true,
+      'p|publish': true,
+      'e|env': true,
+      'env-file': true,
+      'v|volume': true,
+      restart: true,
+      'w|workdir': true,
+      'u|user': true,
+      'i|interactive': false,
+      't|tty': false,
+      network: true,
+      'l|label': true,
+      'health-cmd': true,
+      hostname: true,
+      pull: true,
+      rm: false,
+    },
+    { stopAtPositional: true, usageExit: 125 },
+  );
   const [reference, ...command] = parsed.positionals;
   if (!reference) throw new UsageError('"docker run" requires at least 1 argument.\nSee \'docker run --help\'.', 1);
-  if (!flag(parsed, 'detach')) throw new UsageError('only detached containers (docker run -d) are supported in a local cloud droplet; use docker exec for one-off commands', 125);
+  if (!flag(parsed, 'detach'))
+    throw new UsageError(
+      'only detached containers (docker run -d) are supported in a local cloud droplet; use docker exec for one-off commands',
+      125,
+    );
   const image = parseImage(withTag(reference));
   try {
     pullImage(runtime, image.reference);
@@ -273,8 +367,14 @@ async function run(inv: Invocation, runtime: DropletRuntime, args: string[]): Pr
     }
     throw error;
   }
-  const name = lastValue(parsed, 'name') ?? `${ADJECTIVES[Math.floor(Math.random() * ADJECTIVES.length)]}_${NAMES[Math.floor(Math.random() * NAMES.length)]}`;
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new UsageError(`docker: Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`, 125);
+  const name =
+    lastValue(parsed, 'name') ??
+    `${ADJECTIVES[Math.floor(Math.random() * ADJECTIVES.length)]}_${NAMES[Math.floor(Math.random() * NAMES.length)]}`;
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
+    throw new UsageError(
+      `docker: Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.`,
+      125,
+    );
   const spec: ContainerSpec = {
     image: image.reference,
     command: command.length > 0 ? command : undefined,
@@ -286,7 +386,8 @@ async function run(inv: Invocation, runtime: DropletRuntime, args: string[]): Pr
     workingDir: lastValue(parsed, 'workdir'),
     user: lastValue(parsed, 'user'),
   };
-  if (!/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(spec.restart)) throw new UsageError(`docker: invalid restart policy '${spec.restart}'`, 125);
+  if (!/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(spec.restart))
+    throw new UsageError(`docker: invalid restart policy '${spec.restart}'`, 125);
   const record = runtime.containers.create({ name, spec });
   try {
     await runtime.containers.start(record);
@@ -301,12 +402,17 @@ async function run(inv: Invocation, runtime: DropletRuntime, args: string[]): Pr
 function runPort(spec: string): PortBinding {
   const match = /^(?:\d+\.\d+\.\d+\.\d+:)?(?:(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(spec);
   if (!match) throw new UsageError(`docker: invalid publish spec: ${spec}`, 125);
-  return { published: match[1] ? Number(match[1]) : undefined, target: Number(match[2]), protocol: (match[3] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
+  return {
+    published: match[1] ? Number(match[1]) : undefined,
+    target: Number(match[2]),
+    protocol: (match[3] as 'tcp' | 'udp' | undefined) ?? 'tcp',
+  };
 }
 
 function runVolume(spec: string, cwd: string): VolumeMount {
   const [source, target, mode] = spec.split(':');
-  if (!source || !target || !target.startsWith('/')) throw new UsageError(`docker: invalid volume spec: ${spec} (use /source:/target or name:/target)`, 125);
+  if (!source || !target || !target.startsWith('/'))
+    throw new UsageError(`docker: invalid volume spec: ${spec} (use /source:/target or name:/target)`, 125);
   if (source.startsWith('/') || source.startsWith('.')) return { source: path.posix.resolve(cwd, source), target, readOnly: mode === 'ro' };
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(source)) throw new UsageError(`docker: invalid volume name: ${source}`, 125);
   return { source: path.posix.join(VOLUMES_DIR, source), target, readOnly: mode === 'ro', volumeName: source };
@@ -315,9 +421,19 @@ function runVolume(spec: string, cwd: string): VolumeMount {
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'keen', 'quiet', 'sharp', 'witty'];
 const NAMES = ['curie', 'hopper', 'lovelace', 'noether', 'ritchie', 'turing'];
 
-async function lifecycle(inv: Invocation, runtime: DropletRuntime, command: 'start' | 'stop' | 'restart' | 'rm', args: string[]): Promise<Outcome> {
-  const parsed = parseArgs(args, { 'f|force': false, 'v|volumes': false, 't|time': true, s: true, signal: true, 'a|attach': false, 'i|interactive': false }, usage(command));
-  if (parsed.positionals.length === 0) throw new UsageError(`"docker ${command}" requires at least 1 argument.\nSee 'docker ${command} --help'.`, 1);
+async function lifecycle(
+  inv: Invocation,
+  runtime: DropletRuntime,
+  command: 'start' | 'stop' | 'restart' | 'rm',
+  args: string[],
+): Promise<Outcome> {
+  const parsed = parseArgs(
+    args,
+    { 'f|force': false, 'v|volumes': false, 't|time': true, s: true, signal: true, 'a|attach': false, 'i|interactive': false },
+    usage(command),
+  );
+  if (parsed.positionals.length === 0)
+    throw new UsageError(`"docker ${command}" requires at least 1 argument.\nSee 'docker ${command} --help'.`, 1);
   let failed = false;
   for (const reference of parsed.positionals) {
     try {
@@ -327,7 +443,9 @@ async function lifecycle(inv: Invocation, runtime: DropletRuntime, command: 'sta
       else if (command === 'restart') await runtime.containers.restart(record);
       else {
         if (runtime.containers.isRunning(record) && !flag(parsed, 'force')) {
-          throw new DaemonError(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
+          throw new DaemonError(
+            `You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`,
+          );
         }
         await runtime.containers.remove(record, flag(parsed, 'volumes'));
       }
@@ -340,4 +458,3 @@ async function lifecycle(inv: Invocation, runtime: DropletRuntime, command: 'sta
   }
   return failed ? 1 : 0;
 }
-

@@ -62,7 +62,8 @@ export class DropletServices {
         this.log.warn('droplet services state not saved', { droplet: this.sandbox.dropletId, error: (error as Error).message });
       }
     };
-    const log = (message: string, fields: Record<string, unknown>) => this.log.warn(message, { droplet: this.sandbox.dropletId, ...fields });
+    const log = (message: string, fields: Record<string, unknown>) =>
+      this.log.warn(message, { droplet: this.sandbox.dropletId, ...fields });
     this.containers = new Containers(this.sandbox, this.state, save, log);
     this.units = new Units(this.sandbox, this.state, save, log);
     await this.listen();
@@ -144,17 +145,24 @@ export class DropletServices {
       io: {
         out: (text) => text && send({ stdout: text }),
         err: (text) => text && send({ stderr: text }),
-        drain: () => (socket.writableNeedDrain && !socket.destroyed ? new Promise((resolve) => {
-          socket.once('drain', resolve);
-          socket.once('close', resolve);
-        }) : Promise.resolve()),
+        drain: () =>
+          socket.writableNeedDrain && !socket.destroyed
+            ? new Promise((resolve) => {
+                socket.once('drain', resolve);
+                socket.once('close', resolve);
+              })
+            : Promise.resolve(),
       },
     };
     let outcome: Outcome;
     try {
       outcome = await this.dispatch(inv);
     } catch (error) {
-      this.log.error('droplet command failed', { droplet: this.sandbox.dropletId, tool: request.tool, error: (error as Error).stack ?? String(error) });
+      this.log.error('droplet command failed', {
+        droplet: this.sandbox.dropletId,
+        tool: request.tool,
+        error: (error as Error).stack ?? String(error),
+      });
       send({ stderr: `localcloud: ${request.tool} failed: ${(error as Error).message}\n` });
       outcome = 1;
     }

@@ -20,7 +20,11 @@ export function humanDuration(ms: number): string {
 /** Columns separated by at least three spaces, as docker prints them. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, index) => (index === cells.length - 1 ? cell : cell.padEnd(widths[index]! + 3))).join('').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => (index === cells.length - 1 ? cell : cell.padEnd(widths[index]! + 3)))
+      .join('')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -77,7 +81,10 @@ function show(value: unknown): string {
   if (value === null) return '<nil>';
   if (Array.isArray(value)) return `[${value.map(show).join(' ')}]`;
   if (typeof value === 'object') {
-    return `map[${Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}:${show(v)}`).join(' ')}]`;
+    return `map[${Object.entries(value)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}:${show(v)}`)
+      .join(' ')}]`;
   }
   return String(value);
 }

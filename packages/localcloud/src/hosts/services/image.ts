@@ -19,7 +19,8 @@ export interface ImageRef {
 }
 
 export function parseImage(reference: string): ImageRef {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/.test(reference) || reference.includes('//')) throw new Error(`invalid reference format: ${reference}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/.test(reference) || reference.includes('//'))
+    throw new Error(`invalid reference format: ${reference}`);
   const withoutDigest = reference.split('@')[0]!;
   const parts = withoutDigest.split('/');
   // A first part with a dot, a port or `localhost` names a registry, as Docker reads it.
@@ -34,9 +35,15 @@ export function parseImage(reference: string): ImageRef {
 }
 
 const KNOWN: Record<string, ImageKind> = {
-  postgres: 'postgres', postgresql: 'postgres', postgis: 'postgres',
-  mariadb: 'mariadb', mysql: 'mariadb', 'mysql-server': 'mariadb',
-  redis: 'redis', valkey: 'redis', 'redis-stack-server': 'redis',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  postgis: 'postgres',
+  mariadb: 'mariadb',
+  mysql: 'mariadb',
+  'mysql-server': 'mariadb',
+  redis: 'redis',
+  valkey: 'redis',
+  'redis-stack-server': 'redis',
 };
 
 export function imageKind(image: ImageRef): ImageKind {
@@ -53,7 +60,12 @@ export interface Misbehaviour {
 
 export function misbehaviourOf(image: ImageRef): Misbehaviour {
   const tag = image.tag.toLowerCase();
-  return { unhealthy: tag.includes('unhealthy'), erroring: tag.includes('erroring'), slow: tag.includes('slow'), crashing: tag.includes('crashing') };
+  return {
+    unhealthy: tag.includes('unhealthy'),
+    erroring: tag.includes('erroring'),
+    slow: tag.includes('slow'),
+    crashing: tag.includes('crashing'),
+  };
 }
 
 /** Whether the registry has the image: every name does except tags that say `missing`. */

@@ -97,7 +97,8 @@ export function parseEnvFile(text: string, lookup: Lookup = () => undefined, sou
     const body = line.replace(/^export\s+/, '');
     const eq = body.indexOf('=');
     const key = (eq === -1 ? body : body.slice(0, eq)).trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) throw new InterpolationError(`${source} line ${index + 1}: unexpected character in variable name ${JSON.stringify(key)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key))
+      throw new InterpolationError(`${source} line ${index + 1}: unexpected character in variable name ${JSON.stringify(key)}`);
     if (eq === -1) return;
     const rawValue = body.slice(eq + 1).trim();
     result[key] = envValue(rawValue, scoped, `${source} line ${index + 1}`);

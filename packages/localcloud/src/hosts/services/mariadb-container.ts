@@ -10,13 +10,27 @@ import path from 'node:path';
 import { writeDropletFile } from '../isolation/droplet-files';
 import { hostPath } from '../sandbox';
 import {
-  appendLog, ContainerFailed, initScripts, ownedFolders, pathInContainer, serverArgs, serverPort, setupStep, startServer,
-  type ContainerContext, type ContainerDriver, type ExecAdditions, type RunningContainer,
+  appendLog,
+  ContainerFailed,
+  initScripts,
+  ownedFolders,
+  pathInContainer,
+  serverArgs,
+  serverPort,
+  setupStep,
+  startServer,
+  type ContainerContext,
+  type ContainerDriver,
+  type ExecAdditions,
+  type RunningContainer,
 } from './container-driver';
 
 function binary(...candidates: string[]): string {
   const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found) throw new ContainerFailed('MariaDB is not installed on this machine (apt-get install mariadb-server): mariadb and mysql images need its server binaries');
+  if (!found)
+    throw new ContainerFailed(
+      'MariaDB is not installed on this machine (apt-get install mariadb-server): mariadb and mysql images need its server binaries',
+    );
   return found;
 }
 
@@ -52,19 +66,41 @@ export const mariadbDriver: ContainerDriver = {
     const firstStart = !existsSync(hostPath(ctx.sandbox, path.posix.join(s.data, 'mysql')));
     if (firstStart) {
       if (!s.rootPassword && !s.allowEmpty && !s.randomRoot) {
-        appendLog(ctx, 'error: database is uninitialized and password option is not specified\n\tYou need to specify one of MARIADB_ROOT_PASSWORD, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD');
-        throw new ContainerFailed('database is uninitialized and password option is not specified: set MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD');
+        appendLog(
+          ctx,
+          'error: database is uninitialized and password option is not specified\n\tYou need to specify one of MARIADB_ROOT_PASSWORD, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD',
+        );
+        throw new ContainerFailed(
+          'database is uninitialized and password option is not specified: set MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD',
+        );
       }
       await setupStep(ctx, 'mariadb-install-db', [
-        binary('/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'), '--no-defaults', '--user=mysql', `--datadir=${s.data}`,
-        `--tmpdir=${s.tmp}`, '--skip-test-db', '--auth-root-authentication-method=socket',
+        binary('/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'),
+        '--no-defaults',
+        '--user=mysql',
+        `--datadir=${s.data}`,
+        `--tmpdir=${s.tmp}`,
+        '--skip-test-db',
+        '--auth-root-authentication-method=socket',
       ]);
     }
-    const running = await startServer(ctx, [
-      server, '--no-defaults', ...serverArgs(ctx, ['mariadbd', 'mysqld']), '--user=mysql', `--datadir=${s.data}`, `--tmpdir=${s.tmp}`,
-      `--bind-address=${ctx.sandbox.address}`, `--port=${s.port.port}`, `--socket=${s.socket}`, `--pid-file=${path.posix.join(s.run, 'mysqld.pid')}`,
-      '--skip-name-resolve',
-    ], { env: {}, ready: /ready for connections/, stopSignal: 'SIGTERM', ports: s.port.bound });
+    const running = await startServer(
+      ctx,
+      [
+        server,
+        '--no-defaults',
+        ...serverArgs(ctx, ['mariadbd', 'mysqld']),
+        '--user=mysql',
+        `--datadir=${s.data}`,
+        `--tmpdir=${s.tmp}`,
+        `--bind-address=${ctx.sandbox.address}`,
+        `--port=${s.port.port}`,
+        `--socket=${s.socket}`,
+        `--pid-file=${path.posix.join(s.run, 'mysqld.pid')}`,
+        '--skip-name-resolve',
+      ],
+      { env: {}, ready: /ready for connections/, stopSignal: 'SIGTERM', ports: s.port.bound },
+    );
     if (firstStart) {
       try {
         await firstStartSetup(ctx, s);
@@ -96,7 +132,8 @@ async function firstStartSetup(ctx: ContainerContext, s: ReturnType<typeof setti
     appendLog(ctx, `GENERATED ROOT PASSWORD: ${rootPassword}`);
   }
   const sql = ['SET @@SESSION.SQL_LOG_BIN=0;'];
-  if (rootPassword) sql.push(`ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(${literal(rootPassword)});`);
+  if (rootPassword)
+    sql.push(`ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(${literal(rootPassword)});`);
   sql.push(`CREATE USER 'root'@'%' IDENTIFIED BY ${literal(rootPassword)};`, `GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;`);
   if (s.database) sql.push(`CREATE DATABASE IF NOT EXISTS ${identifier(s.database)};`);
   if (s.user && s.user !== 'root') {
@@ -110,7 +147,9 @@ async function firstStartSetup(ctx: ContainerContext, s: ReturnType<typeof setti
   for (const script of initScripts(ctx)) {
     appendLog(ctx, `[Entrypoint]: running ${script}`);
     if (script.endsWith('.sql')) {
-      await setupStep(ctx, script, ['/bin/sh', '-c', 'exec "$@" < "$0"', script, ...connect, ...(s.database ? [s.database] : [])], { env: { MYSQL_PWD: rootPassword } });
+      await setupStep(ctx, script, ['/bin/sh', '-c', 'exec "$@" < "$0"', script, ...connect, ...(s.database ? [s.database] : [])], {
+        env: { MYSQL_PWD: rootPassword },
+      });
     } else if (script.endsWith('.sh')) {
       await setupStep(ctx, script, ['/bin/bash', script], { env: { ...ctx.record.spec.env, MYSQL_UNIX_PORT: s.socket } });
     } else {

@@ -9,8 +9,21 @@ import path from 'node:path';
 import { giveToDroplet } from '../isolation/droplet-files';
 import { hostPath } from '../sandbox';
 import {
-  appendLog, asUser, ContainerFailed, initScripts, ownedFolders, pathInContainer, serverArgs, serverPort, setupStep, startServer, userOf,
-  type ContainerContext, type ContainerDriver, type ExecAdditions, type RunningContainer,
+  appendLog,
+  asUser,
+  ContainerFailed,
+  initScripts,
+  ownedFolders,
+  pathInContainer,
+  serverArgs,
+  serverPort,
+  setupStep,
+  startServer,
+  userOf,
+  type ContainerContext,
+  type ContainerDriver,
+  type ExecAdditions,
+  type RunningContainer,
 } from './container-driver';
 
 let binDir: string | undefined;
@@ -19,11 +32,15 @@ let binDir: string | undefined;
 export function postgresBin(): string {
   if (binDir) return binDir;
   const versions = existsSync('/usr/lib/postgresql')
-    ? readdirSync('/usr/lib/postgresql').filter((v) => existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)).sort((a, b) => Number(b) - Number(a))
+    ? readdirSync('/usr/lib/postgresql')
+        .filter((v) => existsSync(`/usr/lib/postgresql/${v}/bin/postgres`))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions[0]) return (binDir = `/usr/lib/postgresql/${versions[0]}/bin`);
   if (existsSync('/usr/local/bin/postgres')) return (binDir = path.dirname(realpathSync('/usr/local/bin/postgres')));
-  throw new ContainerFailed('PostgreSQL is not installed on this machine (apt-get install postgresql): postgres images need its server binaries');
+  throw new ContainerFailed(
+    'PostgreSQL is not installed on this machine (apt-get install postgresql): postgres images need its server binaries',
+  );
 }
 
 function settings(ctx: ContainerContext) {
@@ -50,7 +67,10 @@ export const postgresDriver: ContainerDriver = {
     const firstStart = !existsSync(hostPath(ctx.sandbox, path.posix.join(s.data, 'PG_VERSION')));
     if (firstStart) {
       if (!s.password && s.hostAuth !== 'trust') {
-        appendLog(ctx, 'Error: Database is uninitialized and superuser password is not specified.\n       You must specify POSTGRES_PASSWORD to a non-empty value for the\n       superuser. For example, "-e POSTGRES_PASSWORD=password" on "docker run".');
+        appendLog(
+          ctx,
+          'Error: Database is uninitialized and superuser password is not specified.\n       You must specify POSTGRES_PASSWORD to a non-empty value for the\n       superuser. For example, "-e POSTGRES_PASSWORD=password" on "docker run".',
+        );
         throw new ContainerFailed('Database is uninitialized and superuser password is not specified: set POSTGRES_PASSWORD');
       }
       // initdb reads the password from a file: one only postgres can read, gone right after.
@@ -61,20 +81,44 @@ export const postgresDriver: ContainerDriver = {
       const account = userOf(ctx.sandbox, 'postgres')!;
       giveToDroplet(ctx.sandbox, hostPwfile, account.uid, account.gid);
       try {
-        await setupStep(ctx, 'initdb', asUser(ctx.sandbox, 'postgres', [
-          `${bin}/initdb`, '-D', s.data, '-U', s.user, `--pwfile=${pwfile}`, '--auth-local=trust', `--auth-host=${s.hostAuth}`,
-          '--encoding=UTF8', '--locale=C.UTF-8',
-        ]));
+        await setupStep(
+          ctx,
+          'initdb',
+          asUser(ctx.sandbox, 'postgres', [
+            `${bin}/initdb`,
+            '-D',
+            s.data,
+            '-U',
+            s.user,
+            `--pwfile=${pwfile}`,
+            '--auth-local=trust',
+            `--auth-host=${s.hostAuth}`,
+            '--encoding=UTF8',
+            '--locale=C.UTF-8',
+          ]),
+        );
       } finally {
         rmSync(hostPwfile, { force: true });
       }
       // Clients come from any loopback address, not only 127.0.0.1: accept them all, by password.
       appendFileSync(hostPath(ctx.sandbox, path.posix.join(s.data, 'pg_hba.conf')), `\nhost all all all ${s.hostAuth}\n`);
     }
-    const running = await startServer(ctx, asUser(ctx.sandbox, 'postgres', [
-      `${bin}/postgres`, '-D', s.data, ...serverArgs(ctx, ['postgres']),
-      '-c', `listen_addresses=${ctx.sandbox.address}`, '-c', `port=${s.port.port}`, '-c', `unix_socket_directories=${s.socketDir}`,
-    ]), { env: {}, ready: /database system is ready to accept connections/, stopSignal: 'SIGINT', ports: s.port.bound });
+    const running = await startServer(
+      ctx,
+      asUser(ctx.sandbox, 'postgres', [
+        `${bin}/postgres`,
+        '-D',
+        s.data,
+        ...serverArgs(ctx, ['postgres']),
+        '-c',
+        `listen_addresses=${ctx.sandbox.address}`,
+        '-c',
+        `port=${s.port.port}`,
+        '-c',
+        `unix_socket_directories=${s.socketDir}`,
+      ]),
+      { env: {}, ready: /database system is ready to accept connections/, stopSignal: 'SIGINT', ports: s.port.bound },
+    );
     if (firstStart) {
       try {
         await firstStartSetup(ctx, bin, s);
@@ -99,7 +143,9 @@ async function firstStartSetup(ctx: ContainerContext, bin: string, s: ReturnType
   for (const script of initScripts(ctx)) {
     appendLog(ctx, `/usr/local/bin/docker-entrypoint.sh: running ${script}`);
     if (script.endsWith('.sql')) {
-      await setupStep(ctx, script, [`${bin}/psql`, ...connection, '-d', s.database, '-v', 'ON_ERROR_STOP=1', '--no-psqlrc', '-f', script], { env });
+      await setupStep(ctx, script, [`${bin}/psql`, ...connection, '-d', s.database, '-v', 'ON_ERROR_STOP=1', '--no-psqlrc', '-f', script], {
+        env,
+      });
     } else if (script.endsWith('.sh')) {
       await setupStep(ctx, script, ['/bin/bash', script], { env });
     } else {

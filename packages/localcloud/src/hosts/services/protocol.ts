@@ -14,11 +14,7 @@ export interface ShimRequest {
 }
 
 /** Lines the manager sends back, in order; `exit` or `exec` ends the conversation. */
-export type ShimReply =
-  | { stdout: string }
-  | { stderr: string }
-  | { exit: number }
-  | { exec: ExecInstruction };
+export type ShimReply = { stdout: string } | { stderr: string } | { exit: number } | { exec: ExecInstruction };
 
 /** A command the shim runs in its own place in the droplet, with its own stdio. */
 export interface ExecInstruction {
@@ -52,7 +48,10 @@ export type Outcome = number | { exec: ExecInstruction };
 
 /** A mistake in how a command was called: printed to stderr, then the tool's usage exit status. */
 export class UsageError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -62,7 +61,13 @@ export const MAX_REQUEST_BYTES = 1024 * 1024;
 export function parseRequest(line: string): ShimRequest {
   const value = JSON.parse(line) as Partial<ShimRequest>;
   const strings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === 'string');
-  if (typeof value.tool !== 'string' || !strings(value.args) || typeof value.cwd !== 'string' || typeof value.env !== 'object' || value.env === null) {
+  if (
+    typeof value.tool !== 'string' ||
+    !strings(value.args) ||
+    typeof value.cwd !== 'string' ||
+    typeof value.env !== 'object' ||
+    value.env === null
+  ) {
     throw new Error('malformed request');
   }
   const env: Record<string, string> = {};

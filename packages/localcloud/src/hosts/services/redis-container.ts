@@ -7,13 +7,28 @@ import path from 'node:path';
 import { writeDropletFile } from '../isolation/droplet-files';
 import { hostPath } from '../sandbox';
 import {
-  asUser, ContainerFailed, ownedFolders, pathInContainer, serverArgs, serverPort, startServer,
-  type ContainerContext, type ContainerDriver, type ExecAdditions, type RunningContainer,
+  asUser,
+  ContainerFailed,
+  ownedFolders,
+  pathInContainer,
+  serverArgs,
+  serverPort,
+  startServer,
+  type ContainerContext,
+  type ContainerDriver,
+  type ExecAdditions,
+  type RunningContainer,
 } from './container-driver';
 
 function settings(ctx: ContainerContext) {
   const run = path.posix.join(ctx.dir, 'run');
-  return { data: pathInContainer(ctx, '/data'), run, socket: path.posix.join(run, 'redis.sock'), bin: path.posix.join(ctx.dir, 'bin'), port: serverPort(ctx, 6379) };
+  return {
+    data: pathInContainer(ctx, '/data'),
+    run,
+    socket: path.posix.join(run, 'redis.sock'),
+    bin: path.posix.join(ctx.dir, 'bin'),
+    port: serverPort(ctx, 6379),
+  };
 }
 
 export const redisDriver: ContainerDriver = {
@@ -21,15 +36,37 @@ export const redisDriver: ContainerDriver = {
 
   async start(ctx: ContainerContext): Promise<RunningContainer> {
     const server = ['/usr/bin/redis-server', '/usr/bin/valkey-server'].find((candidate) => existsSync(candidate));
-    if (!server) throw new ContainerFailed('Redis is not installed on this machine (apt-get install redis-server): redis images need its server binary');
+    if (!server)
+      throw new ContainerFailed(
+        'Redis is not installed on this machine (apt-get install redis-server): redis images need its server binary',
+      );
     const s = settings(ctx);
     await ownedFolders(ctx, 'redis', [s.data, s.run]);
     writeCliWrapper(ctx, s);
-    return startServer(ctx, asUser(ctx.sandbox, 'redis', [
-      server, '--save', '', ...serverArgs(ctx, ['redis-server', 'valkey-server']),
-      '--bind', ctx.sandbox.address, '--port', String(s.port.port), '--dir', s.data,
-      '--unixsocket', s.socket, '--unixsocketperm', '777', '--daemonize', 'no', '--protected-mode', 'no',
-    ]), { env: {}, ready: /Ready to accept connections/, stopSignal: 'SIGTERM', ports: s.port.bound });
+    return startServer(
+      ctx,
+      asUser(ctx.sandbox, 'redis', [
+        server,
+        '--save',
+        '',
+        ...serverArgs(ctx, ['redis-server', 'valkey-server']),
+        '--bind',
+        ctx.sandbox.address,
+        '--port',
+        String(s.port.port),
+        '--dir',
+        s.data,
+        '--unixsocket',
+        s.socket,
+        '--unixsocketperm',
+        '777',
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'no',
+      ]),
+      { env: {}, ready: /Ready to accept connections/, stopSignal: 'SIGTERM', ports: s.port.bound },
+    );
   },
 
   execEnv(ctx: ContainerContext): ExecAdditions {

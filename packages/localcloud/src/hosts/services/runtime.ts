@@ -45,7 +45,10 @@ export function execEnv(inv: Invocation, runtime: DropletRuntime, pairs: string[
   for (const file of files) {
     const full = path.posix.resolve(inv.request.cwd, file);
     try {
-      Object.assign(env, parseEnvFile(readFileSync(hostPath(runtime.sandbox, full), 'utf8'), () => undefined, full));
+      Object.assign(
+        env,
+        parseEnvFile(readFileSync(hostPath(runtime.sandbox, full), 'utf8'), () => undefined, full),
+      );
     } catch (error) {
       throw new UsageError(`open ${full}: ${(error as Error).message}`, 125);
     }

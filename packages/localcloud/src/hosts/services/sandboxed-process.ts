@@ -110,7 +110,12 @@ export function runInSandbox(
   argv: string[],
   options: { env: Record<string, string>; cwd?: string; input?: string },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawnInSandbox(sandbox, argv, { env: options.env, cwd: options.cwd ?? '/', stdio: ['pipe', 'pipe', 'pipe'], bwrapOptions: ['--die-with-parent'] });
+  const child = spawnInSandbox(sandbox, argv, {
+    env: options.env,
+    cwd: options.cwd ?? '/',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    bwrapOptions: ['--die-with-parent'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -127,7 +132,13 @@ export function runInSandbox(
  * Waits until the log file shows `marker` after byte `from` (a server saying it is ready), failing
  * with the log's tail if the process ends first or the time runs out.
  */
-export async function waitForLog(logFile: string, from: number, marker: RegExp, service: SandboxedProcess, timeoutMs: number): Promise<void> {
+export async function waitForLog(
+  logFile: string,
+  from: number,
+  marker: RegExp,
+  service: SandboxedProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // Whether it still runs is asked before the log is read: what a process writes as it fails

@@ -12,7 +12,9 @@ export const SHIM_CLIENT_ASSET = path.join(PACKAGE_ROOT, 'assets', 'shim-client.
 function nodeInDroplet(): string {
   if (process.execPath.startsWith('/usr/')) return process.execPath;
   if (existsSync('/usr/bin/node')) return '/usr/bin/node';
-  throw new Error(`node runs from ${process.execPath}, outside /usr: droplets cannot run the docker and systemctl shims (install nodejs from the distribution)`);
+  throw new Error(
+    `node runs from ${process.execPath}, outside /usr: droplets cannot run the docker and systemctl shims (install nodejs from the distribution)`,
+  );
 }
 
 export function writeShims(shimDir: string): void {

@@ -11,8 +11,22 @@ import { BUILTIN_UNITS, type Units } from './units';
 import { readUnit, unitExists, unitName, UnitError, UNIT_DIR } from './unit-file';
 
 const OPTIONS = {
-  now: false, 'q|quiet': false, 'no-pager': false, 'no-block': false, 'no-legend': false, plain: false, 'l|full': false, 'a|all': false,
-  't|type': true, state: true, 'p|property': true, value: false, system: false, 'n|lines': true, 'f|force': false, 'no-ask-password': false,
+  now: false,
+  'q|quiet': false,
+  'no-pager': false,
+  'no-block': false,
+  'no-legend': false,
+  plain: false,
+  'l|full': false,
+  'a|all': false,
+  't|type': true,
+  state: true,
+  'p|property': true,
+  value: false,
+  system: false,
+  'n|lines': true,
+  'f|force': false,
+  'no-ask-password': false,
 };
 
 export async function systemctlCommand(
@@ -101,7 +115,10 @@ export async function systemctlCommand(
     }
   } catch (error) {
     if (error instanceof UnitError) {
-      const message = error.exitCode === 5 ? `Failed to ${inv.request.args.find((arg) => !arg.startsWith('-'))} ${error.message.replace(/^Unit (\S+) not found\.$/, '$1: Unit $1 not found.')}` : error.message;
+      const message =
+        error.exitCode === 5
+          ? `Failed to ${inv.request.args.find((arg) => !arg.startsWith('-'))} ${error.message.replace(/^Unit (\S+) not found\.$/, '$1: Unit $1 not found.')}`
+          : error.message;
       inv.io.err(`${message}\n`);
       return error.exitCode;
     }
@@ -129,13 +146,18 @@ async function status(inv: Invocation, units: Units, sandbox: DropletSandbox, na
     }
     const s = units.status(name);
     const dot = s.state === 'active' ? '●' : s.state === 'failed' ? '×' : '○';
-    const since = s.since.getTime() > 0 ? ` since ${systemdTime(s.since)}; ${humanDuration(Date.now() - s.since.getTime()).toLowerCase()} ago` : '';
+    const since =
+      s.since.getTime() > 0 ? ` since ${systemdTime(s.since)}; ${humanDuration(Date.now() - s.since.getTime()).toLowerCase()} ago` : '';
     const detail = s.state === 'failed' ? `failed (Result: ${s.result ?? 'exit-code'})` : `${s.state} (${s.sub})`;
     inv.io.out(`${dot} ${name} - ${unit?.description ?? name}\n`);
-    inv.io.out(`     Loaded: loaded (${unit?.path ?? `/lib/systemd/system/${name}`}; ${units.isEnabled(name) ? 'enabled' : 'disabled'}; preset: enabled)\n`);
+    inv.io.out(
+      `     Loaded: loaded (${unit?.path ?? `/lib/systemd/system/${name}`}; ${units.isEnabled(name) ? 'enabled' : 'disabled'}; preset: enabled)\n`,
+    );
     inv.io.out(`     Active: ${detail}${since}\n`);
-    if (s.mainPid && s.state === 'active') inv.io.out(`   Main PID: ${s.mainPid} (${unit?.execStart[0]?.argv[0]?.split('/').pop() ?? name})\n`);
-    if (s.state === 'failed' && s.exitCode !== undefined) inv.io.out(`    Process: ExecStart=${unit?.execStart[0]?.argv.join(' ') ?? ''} (code=exited, status=${s.exitCode})\n`);
+    if (s.mainPid && s.state === 'active')
+      inv.io.out(`   Main PID: ${s.mainPid} (${unit?.execStart[0]?.argv[0]?.split('/').pop() ?? name})\n`);
+    if (s.state === 'failed' && s.exitCode !== undefined)
+      inv.io.out(`    Process: ExecStart=${unit?.execStart[0]?.argv.join(' ') ?? ''} (code=exited, status=${s.exitCode})\n`);
     if (!builtin) {
       inv.io.out('\n');
       await writeLog(inv.io, units.logFile(name), { tail: lines, follow: false, signal: inv.signal, running: () => false });
@@ -145,7 +167,14 @@ async function status(inv: Invocation, units: Units, sandbox: DropletSandbox, na
   return code;
 }
 
-function show(inv: Invocation, units: Units, sandbox: DropletSandbox, names: string[], property: string | undefined, valueOnly: boolean): Outcome {
+function show(
+  inv: Invocation,
+  units: Units,
+  sandbox: DropletSandbox,
+  names: string[],
+  property: string | undefined,
+  valueOnly: boolean,
+): Outcome {
   for (const name of names) {
     const s = units.status(name);
     const known = BUILTIN_UNITS.has(name) || unitExists(sandbox, name);
@@ -168,7 +197,11 @@ function show(inv: Invocation, units: Units, sandbox: DropletSandbox, names: str
 
 function unitFiles(sandbox: DropletSandbox): string[] {
   const dir = hostPath(sandbox, UNIT_DIR);
-  return existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith('.service')).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((file) => file.endsWith('.service'))
+        .sort()
+    : [];
 }
 
 function listUnits(inv: Invocation, units: Units, sandbox: DropletSandbox, state: string | undefined): Outcome {
@@ -184,7 +217,12 @@ function listUnits(inv: Invocation, units: Units, sandbox: DropletSandbox, state
 
 function listUnitFiles(inv: Invocation, units: Units, sandbox: DropletSandbox): Outcome {
   const names = [...new Set([...BUILTIN_UNITS, ...unitFiles(sandbox)])].sort();
-  inv.io.out(table(['UNIT FILE', 'STATE'], names.map((name) => [name, units.isEnabled(name) ? 'enabled' : 'disabled'])));
+  inv.io.out(
+    table(
+      ['UNIT FILE', 'STATE'],
+      names.map((name) => [name, units.isEnabled(name) ? 'enabled' : 'disabled']),
+    ),
+  );
   inv.io.out(`\n${names.length} unit files listed.\n`);
   return 0;
 }

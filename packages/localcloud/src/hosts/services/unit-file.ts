@@ -35,7 +35,10 @@ export interface UnitFile {
 }
 
 export class UnitError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -77,14 +80,18 @@ export function readUnit(sandbox: DropletSandbox, name: string): UnitFile | unde
     execStartPre: execLines(all('Service', 'ExecStartPre')),
     execStop: execLines(all('Service', 'ExecStop')),
     environment,
-    environmentFiles: all('Service', 'EnvironmentFile').filter(Boolean).map((value) => ({ path: value.replace(/^-/, ''), optional: value.startsWith('-') })),
+    environmentFiles: all('Service', 'EnvironmentFile')
+      .filter(Boolean)
+      .map((value) => ({ path: value.replace(/^-/, ''), optional: value.startsWith('-') })),
     workingDirectory: last('Service', 'WorkingDirectory'),
     user: last('Service', 'User'),
     type: last('Service', 'Type') ?? 'simple',
     remainAfterExit: /^(yes|true|1|on)$/i.test(last('Service', 'RemainAfterExit') ?? ''),
     restart: last('Service', 'Restart') ?? 'no',
     restartMs: duration(last('Service', 'RestartSec') ?? '100ms'),
-    wantedBy: all('Install', 'WantedBy').flatMap((value) => value.split(/\s+/)).filter(Boolean),
+    wantedBy: all('Install', 'WantedBy')
+      .flatMap((value) => value.split(/\s+/))
+      .filter(Boolean),
   };
 }
 
@@ -97,7 +104,10 @@ export function unitEnvironment(sandbox: DropletSandbox, unit: UnitFile, base: R
       if (file.optional) continue;
       throw new UnitError(`Failed to load environment files: ${file.path}: No such file or directory`, 1);
     }
-    Object.assign(env, parseEnvFile(readFileSync(host, 'utf8'), () => undefined, file.path));
+    Object.assign(
+      env,
+      parseEnvFile(readFileSync(host, 'utf8'), () => undefined, file.path),
+    );
   }
   return env;
 }

@@ -174,12 +174,23 @@ export class Units {
   private async launch(unit: UnitFile): Promise<void> {
     const name = unit.name;
     const fail = (result: string, message: string, exitCode?: number): never => {
-      this.statuses.set(name, { state: 'failed', sub: 'failed', since: new Date(), result, exitCode, restarts: this.status(name).restarts });
+      this.statuses.set(name, {
+        state: 'failed',
+        sub: 'failed',
+        since: new Date(),
+        result,
+        exitCode,
+        restarts: this.status(name).restarts,
+      });
       this.appendLog(name, message);
-      throw new UnitError(`Job for ${name} failed because ${message}.\nSee "systemctl status ${name}" and "journalctl -xeu ${name}" for details.`, 1);
+      throw new UnitError(
+        `Job for ${name} failed because ${message}.\nSee "systemctl status ${name}" and "journalctl -xeu ${name}" for details.`,
+        1,
+      );
     };
     if (unit.execStart.length === 0) fail('resources', 'the unit has no ExecStart= setting (bad unit file setting)');
-    if (unit.type !== 'oneshot' && unit.execStart.length > 1) fail('resources', 'only oneshot services may have more than one ExecStart= command');
+    if (unit.type !== 'oneshot' && unit.execStart.length > 1)
+      fail('resources', 'only oneshot services may have more than one ExecStart= command');
     let env: Record<string, string>;
     try {
       env = unitEnvironment(this.sandbox, unit, sandboxEnv());
@@ -188,32 +199,47 @@ export class Units {
     }
     if (unit.user && !userOf(this.sandbox, unit.user)) fail('exit-code', `the user ${unit.user} does not exist (status=217/USER)`, 217);
     const cwd = unit.workingDirectory?.replace(/^~$/, '/root').replace(/^-/, '');
-    if (cwd && !existsSync(visiblePath(this.sandbox, cwd))) fail('exit-code', `its working directory ${cwd} does not exist (status=200/CHDIR)`, 200);
+    if (cwd && !existsSync(visiblePath(this.sandbox, cwd)))
+      fail('exit-code', `its working directory ${cwd} does not exist (status=200/CHDIR)`, 200);
     this.statuses.set(name, { state: 'activating', sub: 'start-pre', since: new Date(), restarts: this.status(name).restarts });
 
     for (const line of unit.execStartPre) {
       const code = await this.runToEnd(unit, line, env, cwd);
-      if (code !== 0 && !line.ignoreFailure) fail('exit-code', `the control process exited with error code (ExecStartPre, status=${code})`, code);
+      if (code !== 0 && !line.ignoreFailure)
+        fail('exit-code', `the control process exited with error code (ExecStartPre, status=${code})`, code);
     }
     if (unit.type === 'oneshot') {
       for (const line of unit.execStart) {
         const code = await this.runToEnd(unit, line, env, cwd);
         if (code !== 0 && !line.ignoreFailure) fail('exit-code', `the control process exited with error code (status=${code})`, code);
       }
-      this.statuses.set(name, unit.remainAfterExit
-        ? { state: 'active', sub: 'exited', since: new Date(), result: 'success', restarts: 0 }
-        : { state: 'inactive', sub: 'dead', since: new Date(), result: 'success', restarts: 0 });
+      this.statuses.set(
+        name,
+        unit.remainAfterExit
+          ? { state: 'active', sub: 'exited', since: new Date(), result: 'success', restarts: 0 }
+          : { state: 'inactive', sub: 'dead', since: new Date(), result: 'success', restarts: 0 },
+      );
       return;
     }
     const argv = this.command(unit, unit.execStart[0]!, env);
     if (!this.executable(argv[0]!)) fail('exit-code', `${argv[0]} could not be executed: No such file or directory (status=203/EXEC)`, 203);
     this.appendLog(name, `Started ${unit.description}.`);
-    const service = SandboxedProcess.spawn(this.sandbox, unit.user ? asUser(this.sandbox, unit.user, argv) : argv, { env, cwd: cwd ?? '/', logFile: this.logFile(name) });
+    const service = SandboxedProcess.spawn(this.sandbox, unit.user ? asUser(this.sandbox, unit.user, argv) : argv, {
+      env,
+      cwd: cwd ?? '/',
+      logFile: this.logFile(name),
+    });
     this.processes.set(name, service);
     const ref = await service.ref;
     this.record(name).process = ref;
     this.save();
-    this.statuses.set(name, { state: 'active', sub: 'running', since: new Date(), mainPid: ref?.pid, restarts: this.status(name).restarts });
+    this.statuses.set(name, {
+      state: 'active',
+      sub: 'running',
+      since: new Date(),
+      mainPid: ref?.pid,
+      restarts: this.status(name).restarts,
+    });
     void service.exited.then((code) => this.exited(unit, service, code));
   }
 
@@ -224,28 +250,42 @@ export class Units {
     if (this.state.units[name]) this.record(name).process = undefined;
     const stopped = this.stopping.has(name) || this.closed;
     const clean = code === 0 || stopped;
-    this.statuses.set(name, clean
-      ? { state: 'inactive', sub: 'dead', since: new Date(), result: 'success', restarts: this.status(name).restarts }
-      : { state: 'failed', sub: 'failed', since: new Date(), result: 'exit-code', exitCode: code, restarts: this.status(name).restarts });
+    this.statuses.set(
+      name,
+      clean
+        ? { state: 'inactive', sub: 'dead', since: new Date(), result: 'success', restarts: this.status(name).restarts }
+        : { state: 'failed', sub: 'failed', since: new Date(), result: 'exit-code', exitCode: code, restarts: this.status(name).restarts },
+    );
     if (!stopped) this.appendLog(name, `${name}: Main process exited, code=exited, status=${code}`);
     this.save();
-    const wanted = unit.restart === 'always' || (unit.restart === 'on-failure' && code !== 0) || (unit.restart === 'on-abnormal' && code > 128);
+    const wanted =
+      unit.restart === 'always' || (unit.restart === 'on-failure' && code !== 0) || (unit.restart === 'on-abnormal' && code > 128);
     if (stopped || !wanted) return;
     const now = Date.now();
     const recent = (this.startTimes.get(name) ?? []).filter((time) => now - time < START_LIMIT_WINDOW_MS);
     if (recent.length >= START_LIMIT) {
-      this.statuses.set(name, { state: 'failed', sub: 'failed', since: new Date(), result: 'start-limit-hit', exitCode: code, restarts: this.status(name).restarts });
+      this.statuses.set(name, {
+        state: 'failed',
+        sub: 'failed',
+        since: new Date(),
+        result: 'start-limit-hit',
+        exitCode: code,
+        restarts: this.status(name).restarts,
+      });
       this.appendLog(name, `${name}: Start request repeated too quickly.`);
       return;
     }
     this.startTimes.set(name, [...recent, now]);
     this.statuses.set(name, { ...this.status(name), state: 'activating', sub: 'auto-restart' });
-    const timer = setTimeout(() => {
-      this.timers.delete(name);
-      const status = this.status(name);
-      this.statuses.set(name, { ...status, restarts: status.restarts + 1 });
-      this.start(name).catch((error: Error) => this.log('unit restart failed', { unit: name, error: error.message }));
-    }, Math.max(unit.restartMs, 100));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(name);
+        const status = this.status(name);
+        this.statuses.set(name, { ...status, restarts: status.restarts + 1 });
+        this.start(name).catch((error: Error) => this.log('unit restart failed', { unit: name, error: error.message }));
+      },
+      Math.max(unit.restartMs, 100),
+    );
     this.timers.set(name, timer);
   }
 
@@ -274,7 +314,8 @@ export class Units {
     const program = argv[0] ?? '';
     // Units name docker where a real install puts it (/usr/bin/docker); here it is the shim.
     const tool = path.posix.basename(program);
-    if ((SHIM_TOOLS as readonly string[]).includes(tool) && /^(\/usr)?(\/local)?\/s?bin\/[^/]+$/.test(program)) return [`/opt/localcloud/bin/${tool}`, ...argv.slice(1)];
+    if ((SHIM_TOOLS as readonly string[]).includes(tool) && /^(\/usr)?(\/local)?\/s?bin\/[^/]+$/.test(program))
+      return [`/opt/localcloud/bin/${tool}`, ...argv.slice(1)];
     if (program.startsWith('/')) return argv;
     // systemd looks a bare name up in a fixed PATH.
     for (const dir of ['/opt/localcloud/bin', '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
