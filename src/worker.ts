@@ -102,6 +102,8 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
         backups: backupDepsFromEnv(env),
         // Keys and secrets are read from their files at each use, never held in workflow history.
         ssh: { privateKey: (name) => readPrivateKey(name ?? 'deploy', env), resolveSecret: secretResolver(env) },
+        // The secrets preflight resolves from the same environment the deploy step does.
+        secrets: { env: () => env },
       }),
     });
     const cloudWorker = await createCloudWorker({

@@ -4,6 +4,7 @@ import { createBackupActivities, type BackupDeps } from './backups/backup-steps'
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
+import { createSecretActivities, type SecretCheckDeps } from './secrets/check-secret-references';
 import { createSshActivities, type SshActivityDeps } from './ssh/host-steps';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker/worker-info';
 
@@ -12,6 +13,8 @@ export type ActivityDeps = WorkerInfoDeps & {
   /** Without it, SSH activities fail with SshKeyUnavailable (a worker with no keys configured). */
   ssh?: SshActivityDeps;
   http?: HttpHealthDeps;
+  /** Where the secrets preflight resolves references (default: the worker's process.env). */
+  secrets?: SecretCheckDeps;
 };
 
 const NO_SSH_KEYS: SshActivityDeps = {
@@ -28,6 +31,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createBackupActivities(deps.backups),
     ...createSshActivities(deps.ssh ?? NO_SSH_KEYS),
     ...createHttpHealthActivities(deps.http),
+    // Without its own settings the preflight resolves as the deploy step will (tests' secret maps).
+    ...createSecretActivities(deps.secrets ?? { resolve: deps.ssh?.resolveSecret }),
   };
 }
 

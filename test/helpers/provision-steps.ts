@@ -25,6 +25,8 @@ export const PROVISION_STEPS = [
 export function provisionStepOf(attempt: ActivityAttempt): string {
   const input = attempt.input;
   switch (attempt.type) {
+    case 'checkSecretReferences':
+      return 'validate spec';
     case 'ensureSshKey':
       return 'register SSH key';
     // Neutral names since the provider seam; the old ones for runs recorded before it.

@@ -19,6 +19,7 @@ import { refuse, validated } from '../shared/validated';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { provisionedChange } from './provisioned-change';
 import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
+import { checkSpecSecrets } from './secrets-preflight';
 
 export interface ProvisionInput {
   spec: EnvironmentSpec;
@@ -84,6 +85,8 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
     { key: OpsOperation, value: 'provision' },
     { key: OpsCloud, value: spec.cloud },
   ]);
+  // Every secret the spec references, checked on the worker before anything reaches the cloud.
+  await checkSpecSecrets(spec);
   // On cancellation a create step in flight is waited for, not abandoned: the cloud may still carry
   // its request out, and only a result that reaches the workflow gets its undo registered.
   const cloud = cloudProvider(spec.cloud, { retry: CLOUD_RETRY, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });

@@ -23,6 +23,8 @@ export const REFUSAL = {
   EnvironmentBusy: 'EnvironmentBusy',
   /** The environment entity refused a claim for another reason; the message says which. */
   ClaimRefused: 'ClaimRefused',
+  /** Secret references the worker cannot resolve; details list each with why (names only, no value). */
+  SecretsMissing: 'SecretsMissing',
 } as const;
 
 /** Named failures of single steps (activities and workflow checks), by system. */

@@ -15,6 +15,7 @@ import { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { createCloudActivities } from '../../../src/activities';
 import { createEnvironmentActivities } from '../../../src/activities/environment/claims';
+import { createSecretActivities } from '../../../src/activities/secrets/check-secret-references';
 import { buildCli } from '../../../src/client/cli';
 import { DigitalOceanClient } from '../../../src/integrations/digitalocean/client';
 import type { LocalCloud, LoggedRequest } from '@opsflow/localcloud';
@@ -75,7 +76,11 @@ beforeAll(async () => {
       connection: env.nativeConnection,
       taskQueue: TASK_QUEUE,
       workflowBundle: { codePath: workflowBundlePath() },
-      activities: createEnvironmentActivities(),
+      // The secrets preflight runs before the cloud: the control run's one secret is there.
+      activities: {
+        ...createEnvironmentActivities(),
+        ...createSecretActivities({ env: () => ({ OPSFLOW_SECRET_ENV: 'STACK_A_POSTGRES_PASSWORD', STACK_A_POSTGRES_PASSWORD: 'x' }) }),
+      },
     }),
     await Worker.create({
       connection: env.nativeConnection,
