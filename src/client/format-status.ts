@@ -2,6 +2,7 @@
 import type { WorkflowStatusReport } from './opsflow-client';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
 import { canonicalFailureType } from '../workflows/shared/failures';
+import type { ResourceRecord } from '../workflows/shared/status';
 
 /**
  * A failure's type under today's names: runs recorded by older versions carry older names
@@ -28,15 +29,34 @@ export function formatStatus(report: WorkflowStatusReport): string {
     lines.push(`  (no step details: ${report.statusError ?? 'unknown'})`);
     return lines.join('\n');
   }
-  lines.push(`  step: ${status.step}`);
-  if (report.failure) lines.push(`  failed: ${formatFailure(report.failure.type, report.failure.message)}`);
+  const outcome = status.outcome;
+  if (outcome) {
+    lines.push(`  state: ${outcome.state}`);
+    if (outcome.reason) lines.push(`  reason: ${outcome.reason}`);
+  } else {
+    lines.push(`  step: ${status.step}`);
+  }
+  // The reason already says how it failed; the failure is shown only when the run did not record one.
+  if (report.failure && !outcome?.reason) lines.push(`  failed: ${formatFailure(report.failure.type, report.failure.message)}`);
   if (status.completedSteps.length) lines.push(`  done: ${status.completedSteps.join(' → ')}`);
-  if (status.remainingSteps.length) lines.push(`  left: ${status.remainingSteps.join(' → ')}`);
-  if (status.resources.length) {
-    lines.push('  resources:');
-    for (const r of status.resources) lines.push(`    ${r.kind.padEnd(12)} ${r.id}${r.name ? `  ${r.name}` : ''}`);
+  for (const failed of status.failedSteps ?? []) lines.push(`  failed step: ${failed}`);
+  if (status.remainingSteps.length && !outcome) lines.push(`  left: ${status.remainingSteps.join(' → ')}`);
+  if (outcome?.undone.length) lines.push(`  undone: ${outcome.undone.join(', ')}`);
+  for (const f of outcome?.notUndone ?? []) lines.push(`  not undone: ${f.name} (${f.error})`);
+  if (outcome?.kept.length) lines.push(`  kept: ${outcome.kept.join(', ')}`);
+  const existing = status.resources.filter((r) => !r.undone);
+  const undone = status.resources.filter((r) => r.undone);
+  const width = Math.max(0, ...status.resources.map((r) => r.kind.length)) + 1;
+  const resourceLine = (r: ResourceRecord) => `    ${r.kind.padEnd(width)} ${r.id}${r.name ? `  ${r.name}` : ''}`;
+  if (existing.length) {
+    lines.push(outcome && outcome.state !== 'completed' ? '  resources still existing:' : '  resources:');
+    for (const r of existing) lines.push(resourceLine(r));
   } else {
     lines.push('  resources: none');
+  }
+  if (undone.length) {
+    lines.push('  resources deleted by the rollback:');
+    for (const r of undone) lines.push(resourceLine(r));
   }
   return lines.join('\n');
 }
@@ -58,7 +78,9 @@ export function formatProvisionResult(result: ProvisionResult): string {
     lines.push(`  ssh         ${result.ssh.user}@${result.hosts[0]!.address} -p ${result.ssh.port} (key ${result.ssh.key})`);
   if (result.application) {
     lines.push(`  application ${result.application.directory}`);
-    for (const [service, image] of Object.entries(result.application.images)) lines.push(`    ${service.padEnd(12)}${image}`);
+    // Sized to the longest service name, so a long one never runs into its image.
+    const width = Math.max(0, ...Object.keys(result.application.images).map((s) => s.length)) + 2;
+    for (const [service, image] of Object.entries(result.application.images)) lines.push(`    ${service.padEnd(width)}${image}`);
   }
   for (const url of result.urls ?? []) lines.push(`  healthy     ${url}`);
   return lines.join('\n');

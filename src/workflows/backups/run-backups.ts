@@ -114,6 +114,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
       const { key, compressedBytes, uncompressedBytes, sha256, durationMs } = outcome;
       return { target: target.name, database, ok: true, key, compressedBytes, uncompressedBytes, sha256, durationMs };
     } catch (err) {
+      status.failCurrent(`${label({ target: target.name, database })}: ${describeError(err)}`);
       return { target: target.name, database, ok: false, error: describeError(err) };
     }
   });
@@ -134,6 +135,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
           r.verified = true;
         } catch (err) {
           r.verified = false;
+          status.failCurrent(`${label(r)}: ${describeError(err)}`);
           result.failures.push(`${label(r)}: verification failed: ${describeError(err)}`);
         }
       },
@@ -148,6 +150,7 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
     });
     result.retention = { kept: retention.kept.length, removed: retention.removed };
   } catch (err) {
+    status.failCurrent(describeError(err));
     result.failures.push(`retention: ${describeError(err)}`);
   }
 
@@ -170,8 +173,9 @@ export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResu
       noticeProblem = `; the failure notice could not be posted either: ${describeError(err)}`;
     }
   }
-  status.finish('failed');
-  throw failure(STEP_FAILURE.BackupsFailed, `backups of ${policy.name} failed: ${saidOnce(result.failures).join('; ')}${noticeProblem}`, {
+  const reason = `backups of ${policy.name} failed: ${saidOnce(result.failures).join('; ')}${noticeProblem}`;
+  status.failed(reason, { stepFailed: false });
+  throw failure(STEP_FAILURE.BackupsFailed, reason, {
     details: [result],
   });
 }

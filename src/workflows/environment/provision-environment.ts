@@ -6,13 +6,13 @@
 // cloud provider (src/providers/cloud-provider.ts, on that provider's queue), then the hosts over
 // SSH (mount, bootstrap, the compose application) and the health gate.
 // Work on hosts needs no undo of its own: rolling back deletes the droplets it happened on.
-import { ActivityCancellationType, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Server } from '../../providers/cloud-provider';
 import { workflowTag, type Owner } from '../../names/ownership-tags';
 import { firewallName, networkName, serverName, volumeName } from '../../names/resource-names';
 import { dropletInstances, parseEnvironmentSpec, type EnvironmentSpec } from '../../specs/environment';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
-import { COMPENSATION_RETRY, runSaga } from '../shared/saga';
+import { COMPENSATION_RETRY, describeError, runSaga } from '../shared/saga';
 import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
 import { refuse, validated } from '../shared/validated';
@@ -218,7 +218,12 @@ async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult>
       status.finish('done');
       return result;
     },
-    { rollbackOnFailure: spec.onFailure === 'rollback', onRollback: () => status.finish('rolling back') },
+    {
+      rollbackOnFailure: spec.onFailure === 'rollback',
+      onRollback: () => status.finish('rolling back'),
+      onKept: (kept, err) => status.keptForInspection(kept, describeError(err)),
+      onRolledBack: (report, err) => status.rolledBack(report, isCancellation(err) ? 'cancelled' : describeError(err)),
+    },
   );
 }
 

@@ -61,6 +61,8 @@ export class Saga {
 export interface SagaOptions {
   /** When false (`onFailure: keep`), a failure leaves what exists in place for inspection. */
   rollbackOnFailure?: boolean;
+  /** Told when a failure leaves what exists in place (`onFailure: keep`), with what is kept. */
+  onKept?: (kept: string[], original: unknown) => void;
   /** Told before compensations start, so a status query can say so. */
   onRollback?: () => void;
   /** Told when the rollback has ended, with its report (a status query can say how it ended). */
@@ -83,6 +85,7 @@ export async function runSaga<T>(body: (saga: Saga) => Promise<T>, options: Saga
     return await body(saga);
   } catch (err) {
     if (options.rollbackOnFailure === false && !isCancellation(err)) {
+      options.onKept?.(saga.pending, err);
       throw failedAndKept(
         `${describeError(err)}; kept for inspection (onFailure: keep): ${saga.pending.join(', ') || 'nothing created'}`,
         saga.pending,
