@@ -395,7 +395,12 @@ test('a target that keeps failing: the others are backed up, the webhook gets ex
     .filter((e) => e.activityTaskStartedEventAttributes)
     .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(attempts).toContain(3);
-  expect((await handle.query<OperationStatus>('status')).step).toBe('failed');
+  const finished = await handle.query<OperationStatus>('status');
+  expect(finished.step).toBe('failed');
+  // The failed target's step is listed as failed, not done (issue 13 item 5).
+  expect(finished.completedSteps).not.toContain('back up');
+  expect(finished.failedSteps).toEqual([expect.stringMatching(/^back up: orders-db\/orders: .*Connection refused/i)]);
+  expect(finished.outcome?.state).toBe('failed');
 });
 
 test('a schedule made by `opsflow schedules apply` runs the backup when triggered; the run shows in describe, the list and the workflow list', async () => {
