@@ -116,7 +116,8 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     const workflowStatus = await runCli(['status', firstId as string], env);
     expect(workflowStatus.code).toBe(0);
     expect(workflowStatus.stdout).toContain('checkWorker  COMPLETED');
-    expect(workflowStatus.stdout).toContain('step: done');
+    expect(workflowStatus.stdout).toContain('state: completed');
+    expect(workflowStatus.stdout).toContain('done: describe worker');
 
     const examples = path.join(__dirname, '..', '..', 'examples');
     // Provisioning again finds the demo's resources instead of making new ones.
@@ -125,7 +126,7 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(provision.code).toBe(0);
     expect(provision.stdout).toContain('Provisioning stack-a: workflow provision-stack-a');
     expect(provision.stdout).toMatch(/✔ create droplets/);
-    expect(provision.stdout).toMatch(/\+ droplet stack-a-app \d+/);
+    expect(provision.stdout).toMatch(/\+ droplet +stack-a-app \d+/);
     expect(provision.stdout).toMatch(/Environment stack-a is provisioned\.\n[\s\S]*reserved IP 127\.200\./);
 
     const badSpec = path.join(stateDir, 'bad.yaml');
