@@ -4,6 +4,7 @@ import { createBackupActivities, type BackupDeps } from './backups/backup-steps'
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
+import { createPrometheusActivities } from './prometheus/measure-metric';
 import { createSecretActivities, type SecretCheckDeps } from './secrets/check-secret-references';
 import { createSshActivities, type SshActivityDeps } from './ssh/host-steps';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker/worker-info';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBackupActivities(deps.backups),
     ...createSshActivities(deps.ssh ?? NO_SSH_KEYS),
     ...createHttpHealthActivities(deps.http),
+    ...createPrometheusActivities(),
     // Without its own settings the preflight resolves as the deploy step will (tests' secret maps).
     ...createSecretActivities(deps.secrets ?? { resolve: deps.ssh?.resolveSecret }),
   };
