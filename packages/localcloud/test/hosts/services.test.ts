@@ -200,7 +200,7 @@ test('each application answers /health, /version with its tag and /metrics with 
   expect((await get(8081, '/anything')).status).toBe(200);
   const metrics = await get(8081, '/metrics');
   expect(metrics.body).toContain('# TYPE http_requests_total counter');
-  expect(metrics.body).toContain('http_requests_total{code="200"} 3');
+  expect(metrics.body).toContain('http_requests_total{version="1.4.2",code="200"} 3');
   expect(metrics.body).toContain('http_request_errors_total 0');
 
   expect(await get(8082, '/health')).toEqual({ status: 503, body: 'unhealthy\n' });

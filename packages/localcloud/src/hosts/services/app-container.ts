@@ -1,5 +1,6 @@
 // Any image that is not a known database becomes an AppService in the local cloud's process; a
-// `crashing` tag makes it exit with status 1 right after it starts, as a broken release would.
+// `crashing` tag makes it exit with status 1 right after it starts, as a broken release would (and so
+// does a tag asking for the impossible, such as `err150`, naming why).
 import { AppService } from './app-service';
 import { appendLog, type ContainerContext, type ContainerDriver, type RunningContainer } from './container-driver';
 import { misbehaviourOf } from './image';
@@ -8,8 +9,12 @@ export const appDriver: ContainerDriver = {
   stopSignal: 'SIGTERM',
 
   async start(ctx: ContainerContext): Promise<RunningContainer> {
-    if (misbehaviourOf(ctx.image).crashing) {
-      appendLog(ctx, `${ctx.record.name}: fatal: cannot start (this ${ctx.image.tag} release crashes on start)`);
+    const behaviour = misbehaviourOf(ctx.image);
+    if (behaviour.crashing || behaviour.invalid) {
+      const why = behaviour.invalid
+        ? `its tag ${ctx.image.tag} asks for what cannot be: ${behaviour.invalid}`
+        : `this ${ctx.image.tag} release crashes on start`;
+      appendLog(ctx, `${ctx.record.name}: fatal: cannot start (${why})`);
       return { ports: [], exited: Promise.resolve(1), stop: async () => undefined };
     }
     const service = new AppService(ctx.sandbox.address, ctx.image, ctx.record.name);
