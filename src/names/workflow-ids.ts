@@ -16,6 +16,13 @@ export const provisionWorkflowId = (environment: string) => `provision-${environ
 export const deployWorkflowId = (environment: string, unique: string) => `deploy-${environment}-${unique}`;
 export const destroyWorkflowId = (environment: string, unique: string) => `destroy-${environment}-${unique}`;
 
+/**
+ * A rollout: one at a time per environment (the environment's claim enforces it too), so
+ * `opsflow rollout status|promote|abort <env>` finds the running one by name. A later rollout
+ * reuses the id once the earlier run has closed.
+ */
+export const rolloutWorkflowId = (environment: string) => `rollout-${environment}`;
+
 /** Backup runs started by a policy's schedule (the schedule id is the same string). */
 export const backupWorkflowId = (policy: string) => `backup-${policy}`;
 export const backupScheduleId = backupWorkflowId;

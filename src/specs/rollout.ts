@@ -197,7 +197,16 @@ const blueGreen = z.strictObject({
 const traffic = z
   .strictObject({
     /** Weighted upstreams in nginx on the front host (stacks B, C): exact weights. */
-    nginx: z.strictObject({ upstream: name, configDir: absolutePath.default('/etc/nginx/opsflow') }).optional(),
+    nginx: z
+      .strictObject({
+        upstream: name,
+        configDir: absolutePath.default('/etc/nginx/opsflow'),
+        /** The droplet (instance name) nginx runs on; the upstream file is written there over SSH. */
+        frontHost: dnsLabel,
+        /** nginx's pid file there, so a weight change returns only once the reload is live. */
+        pidFile: absolutePath.default('/run/nginx.pid'),
+      })
+      .optional(),
     /** A load balancer without weights (DigitalOcean's): weight by how many members run the canary. */
     loadBalancerMembership: z.strictObject({}).optional(),
   })
@@ -213,9 +222,18 @@ const prometheus = z.strictObject({
     .regex(/^https?:\/\/[A-Za-z0-9.[\]:-]+(\/[A-Za-z0-9._~/-]*)?$/, 'must be an http(s) URL such as http://10.10.0.5:9090'),
 });
 
+/** Which hosts run the application the rollout changes, and where nginx reaches each. */
+const fleet = z.strictObject({
+  /** The droplets (instance names) serving the application; default: every host given except nginx's front host. */
+  instances: z.array(dnsLabel).min(1, 'needs at least one instance').optional(),
+  /** The port each fleet host's application answers on (nginx's upstream servers are address:port). */
+  port: z.number({ error: 'must be the port the application answers on, 1-65535' }).int().min(1).max(65535),
+});
+
 export const rolloutShape = z.strictObject({
   /** The environment whose fleet this rolls out on. */
   environment: dnsLabel,
+  fleet,
   prometheus: prometheus.optional(),
   traffic,
   canary: canary.optional(),
@@ -227,6 +245,10 @@ export const rolloutSchema = rolloutShape.superRefine(
   (spec, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     if ((spec.canary === undefined) === (spec.blueGreen === undefined)) issue(['canary'], 'give exactly one strategy: canary or blueGreen');
+    const instances = Array.isArray(spec.fleet?.instances) ? spec.fleet.instances : [];
+    instances.forEach((instance, i) => {
+      if (instances.indexOf(instance) !== i) issue(['fleet', 'instances', i], `${instance} is listed twice`);
+    });
     const templates = spec.analysisTemplates && typeof spec.analysisTemplates === 'object' ? spec.analysisTemplates : {};
     const refs: { path: (string | number)[]; ref: { templates?: unknown; args?: unknown } }[] = [];
     const steps = Array.isArray(spec.canary?.steps) ? spec.canary.steps : [];
@@ -275,6 +297,7 @@ export type RolloutSpec = z.output<typeof rolloutSchema>;
 export type AnalysisTemplate = RolloutSpec['analysisTemplates'][string];
 export type AnalysisMetric = AnalysisTemplate['metrics'][number];
 export type CanaryStep = NonNullable<RolloutSpec['canary']>['steps'][number];
+export type AnalysisRef = CanaryStep['analysis'] & {};
 
 export function parseRolloutSpec(input: unknown): RolloutSpec {
   return parseSpec('rollout', rolloutSchema, input);

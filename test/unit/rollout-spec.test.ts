@@ -29,8 +29,9 @@ function problems(input: unknown): string[] {
 
 const minimal = () => ({
   environment: 'stack-c',
+  fleet: { port: 8080 },
   prometheus: { address: 'http://127.0.0.1:9090' },
-  traffic: { nginx: { upstream: 'backend' } },
+  traffic: { nginx: { upstream: 'backend', frontHost: 'front' } },
   canary: { steps: [{ setWeight: 10 }, { analysis: { templates: ['errors'] } }, { pause: {} }, { setWeight: 100 }] },
   analysisTemplates: { errors: { metrics: [{ name: 'error-ratio', query: 'sum(x)', successCondition: 'result < 0.05' }] } },
 });
@@ -86,6 +87,16 @@ describe('mistakes are named at their field', () => {
     const spec = minimal();
     Object.assign(spec.canary, { maxSurge });
     expect(problems(spec)).toEqual(['canary.maxSurge: must be a whole number of hosts (0-1000) or a percentage such as 25%']);
+  });
+
+  test('the fleet: its port, its instances listed once, and the nginx front host', () => {
+    const { fleet: _fleet, ...noFleet } = minimal();
+    expect(problems(noFleet)).toContain('fleet: is required');
+    const spec = { ...minimal(), fleet: { port: 0, instances: ['app-1', 'app-1'] }, traffic: { nginx: { upstream: 'backend' } } };
+    const found = problems(spec);
+    expect(found).toContain('fleet.port: must be at least 1, got 0');
+    expect(found).toContain('fleet.instances.1: app-1 is listed twice');
+    expect(found).toContain('traffic.nginx.frontHost: is required');
   });
 
   test('both strategies, or neither', () => {

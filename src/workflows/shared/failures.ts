@@ -11,6 +11,8 @@ export const OUTCOME = {
   RollbackIncomplete: 'RollbackIncomplete',
   /** Failed with `onFailure: keep`: what it made is left in place for inspection. */
   FailedAndKept: 'FailedAndKept',
+  /** A rollout stopped by a failed analysis or a human: traffic and hosts are back on the stable version. */
+  RolloutAborted: 'RolloutAborted',
 } as const;
 
 /** Refused at the start, before any side effect. */

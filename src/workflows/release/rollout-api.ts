@@ -1,0 +1,148 @@
+// rolloutRelease's public surface: what it takes, the updates that steer it, what its `status`
+// query shows and what it returns. The CLI, tests and the workflow import these names from here
+// only, so the workflow's insides can change without breaking a caller.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { DeployReleaseInput } from '../../specs/deploy-release';
+import type { RolloutSpecInput } from '../../specs/rollout';
+import type { MeasurementPhase } from '../../rollouts/analysis/measurement';
+import type { MetricPhase } from '../../rollouts/analysis/verdict';
+import type { Weights } from '../../rollouts/traffic/router';
+import { OUTCOME } from '../shared/failures';
+import type { OperationStatus } from '../shared/status';
+
+export { rolloutWorkflowId } from '../../names/workflow-ids';
+export type { Weights };
+
+/**
+ * The environment's hosts (the fleet and nginx's front host), how to reach them, the new images and
+ * health checks, all as deployRelease takes them; then the rollout spec and who asked.
+ */
+export type RolloutReleaseInput = DeployReleaseInput & {
+  /** The rollout spec (src/specs/rollout.ts); its environment must be this input's. */
+  spec: RolloutSpecInput;
+  /** Who started it (recorded in the status and the result). */
+  requestedBy: string;
+};
+
+/** Everyone who steers a rollout says who they are; it is recorded with the update. */
+export interface PromoteArgs {
+  /** Skip every remaining step and pause, straight to 100% and the end (Argo's --full). */
+  full?: boolean;
+  by: string;
+}
+export interface AbortArgs {
+  reason?: string;
+  by: string;
+}
+export interface PauseArgs {
+  by: string;
+}
+export type ResumeArgs = PauseArgs;
+
+/** What an accepted update did, in words. */
+export interface UpdateAccepted {
+  accepted: string;
+}
+
+export const promoteUpdate = defineUpdate<UpdateAccepted, [PromoteArgs]>('promote');
+export const abortUpdate = defineUpdate<UpdateAccepted, [AbortArgs]>('abort');
+export const pauseUpdate = defineUpdate<UpdateAccepted, [PauseArgs]>('pause');
+export const resumeUpdate = defineUpdate<UpdateAccepted, [ResumeArgs]>('resume');
+
+/** The failure type a rollout aborted by analysis or by a human ends with (traffic and hosts back on stable). */
+export const ROLLOUT_ABORTED = OUTCOME.RolloutAborted;
+
+export type RolloutPhase =
+  | 'starting'
+  | 'progressing'
+  /** Waiting: for a timer, a human (promote/resume), or after a `pause` update. */
+  | 'paused'
+  /** Every step passed; the hosts still on stable get the new images. An abort is refused from here. */
+  | 'completing'
+  | 'completed'
+  | 'aborting'
+  | 'aborted';
+
+export type StepKind = 'setWeight' | 'pause' | 'analysis';
+
+export interface MeasurementView {
+  /** Workflow time the measurement was taken (ISO). */
+  at: string;
+  phase: MeasurementPhase;
+  values: number[];
+  message: string;
+}
+
+export interface MetricView {
+  name: string;
+  phase: MetricPhase;
+  reason: string;
+  measurements: MeasurementView[];
+}
+
+export interface AnalysisView {
+  /** `step 2` for an inline analysis, `background` for the canary's background analysis. */
+  name: string;
+  templates: string[];
+  phase: MetricPhase;
+  reason: string;
+  metrics: MetricView[];
+}
+
+export interface UpdateRecord {
+  name: 'promote' | 'abort' | 'pause' | 'resume';
+  by: string;
+  at: string;
+  /** What it did ("promoted past step 2 (pause)", "aborted: too slow"). */
+  detail: string;
+}
+
+export interface RolloutView {
+  strategy: 'canary';
+  phase: RolloutPhase;
+  requestedBy: string;
+  stableImages: Record<string, string>;
+  canaryImages: Record<string, string>;
+  /** The split asked by the steps so far, and the one really in place (they differ under LB membership). */
+  weight: { asked: Weights; effective: Weights; note?: string };
+  /** The step running now (0-based) and how many there are; stepIndex = stepCount once all ran. */
+  stepIndex: number;
+  stepCount: number;
+  step?: { index: number; kind: StepKind; detail: string };
+  canaryHosts: string[];
+  stableHosts: string[];
+  analyses: AnalysisView[];
+  /** Why it waits, while it waits. */
+  pause?: { reason: string; since: string; waitingFor: 'timer' | 'human'; until?: string; escalated?: boolean };
+  /** Why it aborted (or is aborting). */
+  abort?: { reason: string; metric?: string; values?: number[][]; by?: string };
+  updates: UpdateRecord[];
+}
+
+/** The `status` query of a rollout: the house status (steps, outcome) with the rollout's own view. */
+export type RolloutStatus = OperationStatus & { rollout?: RolloutView };
+export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
+
+export interface RolloutResult {
+  environment: string;
+  /** The images every fleet host runs now. */
+  images: Record<string, string>;
+  /** What ran before. */
+  previousImages: Record<string, string>;
+  hosts: string[];
+  requestedBy: string;
+  analyses: AnalysisView[];
+  updates: UpdateRecord[];
+}
+
+/** Details of a RolloutAborted failure. */
+export interface RolloutAbortedDetails {
+  reason: string;
+  metric?: string;
+  /** The metric's measured values, one array per measurement. */
+  values?: number[][];
+  by?: string;
+  /** What the abort put back. */
+  weights: Weights;
+  hostsRestored: string[];
+}
