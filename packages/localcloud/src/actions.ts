@@ -4,6 +4,7 @@
 import type { Region } from './catalog';
 import type { Store } from './store';
 import type { Action, ActionEffect } from './state';
+import { apiTimestamp } from './timestamps';
 
 export interface StartAction {
   type: string;
@@ -14,6 +15,8 @@ export interface StartAction {
   durationMs: number;
   lockDropletId?: number;
   fail?: boolean;
+  /** When the caller needs it beforehand (a snapshot's created_at is its action's started_at). */
+  startedAt?: string;
 }
 
 export class ActionEngine {
@@ -34,7 +37,7 @@ export class ActionEngine {
       id: this.store.nextId(),
       status: 'in-progress',
       type: request.type,
-      started_at: new Date().toISOString(),
+      started_at: request.startedAt ?? apiTimestamp(),
       completed_at: null,
       resource_id: request.resourceId,
       resource_type: request.resourceType,
@@ -99,7 +102,7 @@ export class ActionEngine {
     if (pending.lockedDropletId !== undefined) this.setLock(pending.lockedDropletId, false);
     this.applyEffect(pending.effect, !pending.fail);
     action.status = pending.fail ? 'errored' : 'completed';
-    action.completed_at = new Date().toISOString();
+    action.completed_at = apiTimestamp();
     this.store.changed();
   }
 

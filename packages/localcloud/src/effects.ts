@@ -3,6 +3,7 @@
 import type { CloudContext } from './context';
 import type { ActionEffect, Droplet } from './state';
 import { findSize } from './catalog';
+import { apiTimestamp } from './timestamps';
 
 export function applyEffect(ctx: CloudContext, effect: ActionEffect, succeeded: boolean): void {
   const s = ctx.store.state;
@@ -40,7 +41,8 @@ export function applyEffect(ctx: CloudContext, effect: ActionEffect, succeeded: 
       s.snapshots.push({
         id: String(id),
         name: effect.snapshotName,
-        created_at: new Date().toISOString(),
+        // DigitalOcean dates a snapshot by its action's start.
+        created_at: effect.createdAt ?? apiTimestamp(),
         regions: [d.region.slug],
         resource_id: String(d.id),
         resource_type: 'droplet',

@@ -168,7 +168,7 @@ export interface DomainRecord {
 export type ActionEffect =
   | { kind: 'droplet-active'; dropletId: number }
   | { kind: 'droplet-power'; dropletId: number; status: 'active' | 'off' }
-  | { kind: 'droplet-snapshot'; dropletId: number; snapshotName: string }
+  | { kind: 'droplet-snapshot'; dropletId: number; snapshotName: string; createdAt?: string }
   | { kind: 'droplet-resize'; dropletId: number; sizeSlug: string }
   | { kind: 'droplet-rename'; dropletId: number; name: string }
   | { kind: 'volume-attach'; volumeId: string; dropletId: number }

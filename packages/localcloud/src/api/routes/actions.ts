@@ -7,6 +7,7 @@ import type { ActionEffect, Droplet } from '../../state';
 import { notFound, unprocessable } from '../errors';
 import { body, list, numericParam, query, requireString } from '../route-helpers';
 import { dropletFromRequest } from './droplets';
+import { apiTimestamp } from '../../timestamps';
 
 const DROPLET_ACTIONS = [
   'power_off',
@@ -24,7 +25,7 @@ const DROPLET_ACTIONS = [
   'password_reset',
 ];
 
-function dropletActionEffect(droplet: Droplet, type: string, input: Record<string, unknown>): ActionEffect {
+function dropletActionEffect(droplet: Droplet, type: string, input: Record<string, unknown>, startedAt: string): ActionEffect {
   switch (type) {
     case 'power_off':
     case 'shutdown':
@@ -39,6 +40,7 @@ function dropletActionEffect(droplet: Droplet, type: string, input: Record<strin
         kind: 'droplet-snapshot',
         dropletId: droplet.id,
         snapshotName: typeof input.name === 'string' && input.name ? input.name : `${droplet.name}-${Date.now()}`,
+        createdAt: startedAt,
       };
     case 'resize': {
       const size = requireString(input.size, 'size');
@@ -58,12 +60,14 @@ export function startDropletAction(ctx: CloudContext, droplet: Droplet, input: R
   if (!DROPLET_ACTIONS.includes(type)) throw unprocessable(`${type} is not a valid droplet action type`);
   if (droplet.locked) throw unprocessable('Droplet already has a pending event.');
   if (droplet.status === 'new') throw unprocessable('Droplet is still being created.');
+  const startedAt = apiTimestamp();
   return ctx.actions.start({
     type,
     resourceId: droplet.id,
     resourceType: 'droplet',
     region: droplet.region,
-    effect: dropletActionEffect(droplet, type, input),
+    effect: dropletActionEffect(droplet, type, input, startedAt),
+    startedAt,
     durationMs: ctx.timing.actionMs,
     lockDropletId: droplet.id,
     fail: ctx.faults.takeActionFailure(type),

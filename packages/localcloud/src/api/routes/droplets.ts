@@ -18,9 +18,9 @@ export function findDroplet(ctx: CloudContext, id: number): Droplet {
   return droplet;
 }
 
-/** A request's `droplet_ids`, each checked to exist. */
+/** A request's `droplet_ids`, each checked to exist; null is none (godo sends it for an empty list, DigitalOcean accepts it). */
 export function dropletIds(ctx: CloudContext, value: unknown): number[] {
-  if (value === undefined) return [];
+  if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || value.some((id) => typeof id !== 'number'))
     throw unprocessable('droplet_ids must be an array of droplet ids');
   for (const id of value as number[]) findDroplet(ctx, id);

@@ -9,7 +9,8 @@ import { dropletIds } from './droplets';
 const PORTS = /^(all|0|\d{1,5}(-\d{1,5})?)$/;
 
 function rules(value: unknown, field: 'inbound_rules' | 'outbound_rules'): FirewallRule[] {
-  if (value === undefined) return [];
+  // null is an empty list (the spec allows it; godo sends it for no rules).
+  if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw unprocessable(`${field} must be an array`);
   const side = field === 'inbound_rules' ? 'sources' : 'destinations';
   return value.map((rule: Record<string, unknown>, i) => {

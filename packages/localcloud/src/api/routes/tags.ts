@@ -28,8 +28,9 @@ function describeTag(ctx: CloudContext, name: string) {
       count: droplets.length + volumes.length + snapshots.length,
       ...(last ? { last_tagged_uri: `https://api.digitalocean.com/v2/droplets/${last.id}` } : {}),
       droplets: { count: droplets.length, ...(last ? { last_tagged_uri: `https://api.digitalocean.com/v2/droplets/${last.id}` } : {}) },
-      // Sic: DigitalOcean's API (and its OpenAPI spec) spell this key "imgages".
-      imgages: { count: 0 },
+      // "images", as the API sends it, the spec's own example shows, and clients read (godo, so the
+      // Terraform provider, crashes on a tag without it); the spec's schema misspells it "imgages".
+      images: { count: 0 },
       volumes: { count: volumes.length },
       volume_snapshots: { count: snapshots.length },
       databases: { count: 0 },

@@ -1,0 +1,86 @@
+// Requests as DigitalOcean's Terraform provider (its Go client, godo) sends them, and what it reads
+// back, as plain HTTP: each test is one place the local cloud was stricter or different than
+// DigitalOcean, found by applying, planning and destroying with the provider (test/terraform/).
+// Every request and response is checked against DigitalOcean's published spec as well.
+import type { LocalCloud } from '../src';
+import type { ContractClient } from '../../../test/helpers/do-api';
+import { startLocalCloud, waitForAction } from '../../../test/helpers/localcloud';
+
+type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let cloud: LocalCloud;
+let api: ContractClient;
+beforeAll(async () => {
+  ({ cloud, api } = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 100_000, perHour: 100_000 } }));
+});
+afterAll(async () => {
+  await cloud?.stop();
+});
+afterEach(() => {
+  expect(api.violations).toEqual([]);
+});
+
+async function activeDroplet(name: string): Promise<Body> {
+  const created = await api.call<Body>('POST', '/v2/droplets', { name, region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' });
+  expect(created.status).toBe(202);
+  expect(await waitForAction(api, created.body.links.actions[0].id)).toBe('completed');
+  return (await api.call<Body>('GET', `/v2/droplets/${created.body.droplet.id}`)).body.droplet;
+}
+
+test('a firewall create with "droplet_ids": null, "tags": null and no outbound rules is accepted, as DigitalOcean does', async () => {
+  // godo marshals an empty Go slice as null: a firewall that names no droplets (or no tags) sends these.
+  const created = await api.call<Body>('POST', '/v2/firewalls', {
+    name: 'tf-null-lists',
+    inbound_rules: [{ protocol: 'tcp', ports: '443', sources: { addresses: ['0.0.0.0/0'] } }],
+    outbound_rules: null,
+    droplet_ids: null,
+    tags: null,
+  });
+  expect(created.status).toBe(202);
+  expect(created.body.firewall).toMatchObject({ droplet_ids: [], tags: [], outbound_rules: [] });
+  const droplet = await activeDroplet('tf-fw-null');
+  const updated = await api.call<Body>('PUT', `/v2/firewalls/${created.body.firewall.id}`, {
+    name: 'tf-null-lists',
+    inbound_rules: null,
+    outbound_rules: [{ protocol: 'tcp', ports: 'all', destinations: { addresses: ['0.0.0.0/0'] } }],
+    droplet_ids: [droplet.id],
+    tags: null,
+  });
+  expect(updated.status).toBe(200);
+  expect(updated.body.firewall).toMatchObject({ droplet_ids: [droplet.id], inbound_rules: [] });
+  // A list that is not a list is still refused, naming the field.
+  const wrong = await api.call<Body>('POST', '/v2/firewalls', { name: 'tf-wrong', droplet_ids: 'all' });
+  expect(wrong.status).toBe(422);
+  expect(wrong.body.message).toMatch(/droplet_ids/);
+});
+
+test('a tag reports resources.images (the key clients read), not only the spec schema misspelling', async () => {
+  // The provider's tag read dereferences resources.images: without it, it crashed on every tag.
+  const created = await api.call<Body>('POST', '/v2/tags', { name: 'tf-images' });
+  expect(created.status).toBe(201);
+  expect(created.body.tag.resources.images).toEqual({ count: 0 });
+  const read = await api.call<Body>('GET', '/v2/tags/tf-images');
+  expect(read.body.tag.resources).toMatchObject({ count: 0, images: { count: 0 }, volumes: { count: 0 }, databases: { count: 0 } });
+  expect((await api.call('DELETE', '/v2/tags/tf-images')).status).toBe(204);
+});
+
+test("a droplet snapshot's created_at is its action's started_at, both in whole seconds as DigitalOcean writes them", async () => {
+  // The provider finds the snapshot it made by parsing created_at as "2006-01-02T15:04:05Z" (no
+  // fractions) and comparing it with the action's started_at: with milliseconds it never matched.
+  const droplet = await activeDroplet('tf-snap');
+  const started = await api.call<Body>('POST', `/v2/droplets/${droplet.id}/actions`, { type: 'snapshot', name: 'tf-snap-1' });
+  expect(started.status).toBe(201);
+  const action = started.body.action;
+  expect(action.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  expect(await waitForAction(api, action.id)).toBe('completed');
+  const finished = (await api.call<Body>('GET', `/v2/actions/${action.id}`)).body.action;
+  expect(finished.completed_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const snapshots = (await api.call<Body>('GET', `/v2/droplets/${droplet.id}/snapshots?per_page=200`)).body.snapshots;
+  const matching = snapshots.filter((s: Body) => s.created_at === action.started_at);
+  expect(matching.map((s: Body) => s.name)).toEqual(['tf-snap-1']);
+  expect((await api.call<Body>('GET', `/v2/snapshots/${matching[0].id}`)).body.snapshot).toMatchObject({
+    name: 'tf-snap-1',
+    resource_id: String(droplet.id),
+    created_at: action.started_at,
+  });
+});

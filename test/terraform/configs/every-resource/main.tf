@@ -1,0 +1,146 @@
+# Every resource the local cloud serves, applied by DigitalOcean's own Terraform provider.
+# test/terraform/every-resource.test.ts applies it, plans again (no changes allowed) and destroys it.
+# The provider reads its endpoint and token from DIGITALOCEAN_API_URL and DIGITALOCEAN_TOKEN.
+terraform {
+  required_providers {
+    digitalocean = { source = "digitalocean/digitalocean" }
+  }
+}
+
+variable "name" {
+  type = string
+}
+
+variable "public_key" {
+  type = string
+}
+
+variable "region" {
+  type    = string
+  default = "fra1"
+}
+
+resource "digitalocean_tag" "env" {
+  name = "${var.name}-env"
+}
+
+resource "digitalocean_ssh_key" "deploy" {
+  name       = "${var.name}-deploy"
+  public_key = var.public_key
+}
+
+resource "digitalocean_vpc" "net" {
+  name     = "${var.name}-net"
+  region   = var.region
+  ip_range = "10.40.0.0/16"
+}
+
+resource "digitalocean_droplet" "app" {
+  name     = "${var.name}-app"
+  image    = "ubuntu-22-04-x64"
+  region   = var.region
+  size     = "s-1vcpu-1gb"
+  vpc_uuid = digitalocean_vpc.net.id
+  ssh_keys = [digitalocean_ssh_key.deploy.fingerprint]
+  tags     = [digitalocean_tag.env.id]
+}
+
+resource "digitalocean_volume" "data" {
+  name                    = "${var.name}-data"
+  region                  = var.region
+  size                    = 20
+  initial_filesystem_type = "ext4"
+  description             = "data for ${var.name}"
+}
+
+resource "digitalocean_volume_attachment" "data" {
+  droplet_id = digitalocean_droplet.app.id
+  volume_id  = digitalocean_volume.data.id
+}
+
+# A firewall naming its droplet, and one with no droplets at all (the provider sends
+# "droplet_ids": null for it).
+resource "digitalocean_firewall" "app" {
+  name        = "${var.name}-app"
+  droplet_ids = [digitalocean_droplet.app.id]
+
+  inbound_rule {
+    protocol         = "tcp"
+    port_range       = "22"
+    source_addresses = ["0.0.0.0/0", "::/0"]
+  }
+  inbound_rule {
+    protocol         = "icmp"
+    source_addresses = ["0.0.0.0/0"]
+  }
+  outbound_rule {
+    protocol              = "tcp"
+    port_range            = "1-65535"
+    destination_addresses = ["0.0.0.0/0", "::/0"]
+  }
+}
+
+resource "digitalocean_firewall" "by_tag" {
+  name = "${var.name}-by-tag"
+  tags = [digitalocean_tag.env.id]
+
+  inbound_rule {
+    protocol         = "tcp"
+    port_range       = "443"
+    source_addresses = ["0.0.0.0/0"]
+  }
+}
+
+resource "digitalocean_reserved_ip" "public" {
+  region = var.region
+}
+
+resource "digitalocean_reserved_ip_assignment" "public" {
+  ip_address = digitalocean_reserved_ip.public.ip_address
+  droplet_id = digitalocean_droplet.app.id
+}
+
+resource "digitalocean_loadbalancer" "web" {
+  name        = "${var.name}-web"
+  region      = var.region
+  vpc_uuid    = digitalocean_vpc.net.id
+  droplet_ids = [digitalocean_droplet.app.id]
+
+  forwarding_rule {
+    entry_protocol  = "http"
+    entry_port      = 80
+    target_protocol = "http"
+    target_port     = 8080
+  }
+
+  healthcheck {
+    protocol = "http"
+    port     = 8080
+    path     = "/healthz"
+  }
+}
+
+resource "digitalocean_domain" "zone" {
+  name = "${var.name}.example.com"
+}
+
+resource "digitalocean_record" "www" {
+  domain = digitalocean_domain.zone.id
+  type   = "A"
+  name   = "www"
+  value  = digitalocean_reserved_ip.public.ip_address
+  ttl    = 300
+}
+
+# After the attach: a droplet takes one action at a time (DigitalOcean answers 422 "Droplet already
+# has a pending event" to a second), and Terraform would otherwise start both at once.
+resource "digitalocean_droplet_snapshot" "app" {
+  droplet_id = digitalocean_droplet.app.id
+  name       = "${var.name}-app-snap"
+  depends_on = [digitalocean_volume_attachment.data]
+}
+
+resource "digitalocean_volume_snapshot" "data" {
+  volume_id = digitalocean_volume.data.id
+  name      = "${var.name}-data-snap"
+}
