@@ -66,7 +66,8 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
         });
         const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;
         // Droplets reach Spaces as real ones do; the machine's other ports on 127.0.0.1 stay closed to them.
-        if (spaces) await cloud.hosts?.allowMachinePort(Number(new URL(spaces.server.endpoint).port));
+        if (spaces)
+          await cloud.hosts?.allowMachinePort(Number(new URL(spaces.server.endpoint).port), new URL(spaces.server.endpoint).hostname);
         const spacesInfo = spaces && { endpoint: spaces.server.endpoint, region: spaces.server.region, ...spaces.keys };
         writeEndpoint(dir, {
           apiUrl: cloud.apiUrl,

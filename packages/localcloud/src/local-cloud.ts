@@ -1,7 +1,7 @@
 // The local cloud: a DigitalOcean-compatible provider on this machine, the embedded default when
 // no DIGITALOCEAN_TOKEN is given. Its state lives in a folder and survives restarts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +10,7 @@ import { buildApiServer } from './api/server';
 import { CONTROL_TOKEN_HEADER, newControlToken } from './api/credentials';
 import { RateLimits, type RateLimitBudget } from './api/rate-limit';
 import type { CloudContext, HostHooks } from './context';
+import { ensurePrivateDir } from './endpoint';
 import { DropletHosts } from './hosts/droplet-hosts';
 import { HostNetworkClaim } from './hosts/isolation/network-claim';
 import { checkHostNetwork } from './hosts/isolation/uid-range';
@@ -84,7 +85,8 @@ export class LocalCloud {
     hostNetwork: number,
     claim: HostNetworkClaim | undefined,
   ): Promise<LocalCloud> {
-    mkdirSync(options.stateDir, { recursive: true });
+    // Its token, keys, droplets' roots and Spaces' objects: the machine's root's alone (tightened if older code left it open).
+    ensurePrivateDir(options.stateDir);
     const token = options.token ?? persistentToken(options.stateDir);
     const store = new Store(options.stateDir);
     const faults = new Faults();
@@ -119,7 +121,7 @@ export class LocalCloud {
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
     const { address, port } = app.server.address() as AddressInfo;
     // Droplets reach the cloud API, as real ones reach api.digitalocean.com; the rest of the machine is closed to them.
-    await hosts?.allowMachinePort(port);
+    await hosts?.allowMachinePort(port, address);
     // Droplets that were active before a restart come back as hosts; unfinished actions finish.
     for (const droplet of store.state.droplets) if (droplet.status !== 'new') ctx.hosts.dropletActive(droplet);
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.

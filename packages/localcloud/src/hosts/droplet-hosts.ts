@@ -6,6 +6,7 @@ import path from 'node:path';
 import { log } from '../log';
 import type { CloudContext, HostHooks } from '../context';
 import type { Droplet, DropletHostRecord } from '../state';
+import { ensurePrivateDir } from '../endpoint';
 import { loadOrCreateHostKey } from './host-key';
 import { DropletNamespaces } from './isolation/namespaces';
 import { DropletNetworkPolicy } from './isolation/network-policy';
@@ -46,6 +47,8 @@ export class DropletHosts implements HostHooks {
     private readonly options: DropletHostsOptions,
   ) {
     resolveBwrap();
+    // Droplets never walk these folders (each sees its own root only); other local users must not either.
+    ensurePrivateDir(options.dir);
     this.network = DropletNetworkPolicy.install(ctx.hostNetwork);
     this.network.catch(() => undefined); // reported by each droplet that cannot start without it
     this.shimDir = path.join(options.dir, '_shims');
@@ -91,9 +94,9 @@ export class DropletHosts implements HostHooks {
     return (await this.running.get(dropletId))?.sandbox;
   }
 
-  /** Lets droplets reach 127.0.0.1:<port>, a port of this local cloud (its API, Spaces), until close(). */
-  async allowMachinePort(port: number): Promise<void> {
-    await (await this.network).open(port);
+  /** Lets droplets reach <address>:<port> (127.0.0.1 by default), a server of this local cloud (its API, Spaces), until close(). */
+  async allowMachinePort(port: number, address = '127.0.0.1'): Promise<void> {
+    await (await this.network).open(port, address);
   }
 
   /** Stops every host but keeps their folders, for a restart. */
@@ -139,6 +142,7 @@ export class DropletHosts implements HostHooks {
       binds: () => this.disks.binds(sandbox),
       isolation,
     };
+    ensurePrivateDir(dir); // its host key
     mkdirSync(sandbox.root, { recursive: true });
     await prepareRoot(sandbox, this.etcTemplate);
     this.disks.boot(sandbox);

@@ -1,21 +1,37 @@
-// What a droplet may connect to. Droplets share the machine's network (their addresses are
-// loopback addresses, 127.N.x.y), so the line is drawn by owner: a socket whose owner is in the
-// droplets' uid range (uid-range.ts) may reach other droplets' addresses and, on the machine's
-// own 127.0.0.1, only the ports a local cloud opened to them (its API, Spaces). Everything else on
-// 127.0.0.1 (Temporal's frontend and Web UI, the worker's metrics, whatever a test starts), the
-// well-known worker ports on any address, IPv6 and anything off the machine are refused.
+// What a droplet may connect to, as on a real cloud: the other droplets, the cloud API and Spaces,
+// nothing of the machine. Droplets share the machine's network (their addresses are loopback
+// addresses, 127.N.x.y), so the line is drawn by owner: a socket whose owner is in the cloud's
+// droplet uid range (uid-range.ts) may open connections to
+//   - its cloud's droplet addresses (127.N.0.0/16), its own among them, but only to a socket bound
+//     to such an address: a machine service bound to 0.0.0.0 answers on every 127.x address, so a
+//     connection that would land on a wildcard socket is refused where it arrives (input hook,
+//     `socket wildcard`, the kernel's own lookup of the socket it would reach);
+//   - the exact address:port of its local cloud's API and Spaces (cloud_endpoints, opened by open());
+// and nothing else: 127.0.0.1 and the rest of 127/8 (Temporal's frontend and Web UI, the worker's
+// metrics, PostgreSQL, MariaDB, Redis, RabbitMQ, whatever a test starts), IPv6, anything off the
+// machine. Refusals are resets or ICMP errors, never silent drops, so a tool fails at once.
+// Only connections a droplet opens are judged: its servers answer anyone who reached them (psql
+// on the machine to the droplet's PostgreSQL, the worker's SSH), and packets of connections the
+// machine opened pass both ways.
 // One nftables table per local cloud, named after its host network (which one running cloud holds
 // at a time: network-claim.ts) and matching only its own uid block: a cloud installs, changes and
 // deletes its own table and never touches another's.
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { HostNetworkClaim } from './network-claim';
 import { cloudUidRange } from './uid-range';
 
 /** The table of the cloud on `network`. */
 export const policyTable = (network: number) => `inet opsflow_droplets_${network}`;
-/** Temporal's frontend and Web UI, the worker's metrics: refused on every address, in case one listens on 0.0.0.0. */
+/** Temporal's frontend and Web UI, the worker's metrics: named in the rules so a refusal there is plain to read. */
 export const WORKER_PORTS = [7233, 8233, 9464];
-/** An opened port lasts this long unless its local cloud renews it: a crashed cloud's ports close by themselves. */
+/**
+ * Conntrack mark bit of a connection a droplet opened to a droplet address, set on the way out and
+ * read on the way in (the same connection on loopback). Every cloud's table uses the same bit for
+ * the same meaning, so their rules never disagree about a connection.
+ */
+export const DROPLET_CONNECTION_MARK = 0x00d50000;
+/** An opened endpoint lasts this long unless its local cloud renews it: a crashed cloud's endpoints close by themselves. */
 const LEASE = '5m';
 const RENEW_MS = 60_000;
 
@@ -23,26 +39,28 @@ function ruleset(network: number): string {
   const table = policyTable(network);
   const range = cloudUidRange(network);
   const droplets = `${range.first}-${range.end - 1}`;
+  const mark = `0x${DROPLET_CONNECTION_MARK.toString(16).padStart(8, '0')}`;
+  const marked = `ct mark & ${mark} == ${mark} ct state new`;
   // Droplet sockets jump to their own chain; a packet with no socket (a reset the rules send
-  // back) does not match the uid at all and passes. Only connections a droplet opens are judged:
-  // its servers answer anyone who reached them (psql on the machine to the droplet's PostgreSQL).
+  // back) does not match the uid at all and passes.
   // Added, deleted and made anew in one transaction: what a crashed cloud on this network left
-  // (its ports, older rules) goes, and no packet ever sees the table half made.
+  // (its endpoints, older rules) goes, and no packet ever sees the table half made.
   return `add table ${table}
 delete table ${table}
 add table ${table}
-add set ${table} cloud_ports { type inet_service; flags timeout; }
+add set ${table} cloud_endpoints { type ipv4_addr . inet_service; flags timeout; }
 add chain ${table} output { type filter hook output priority filter; policy accept; }
+add chain ${table} input { type filter hook input priority filter; policy accept; }
 add chain ${table} droplet
 add rule ${table} output meta skuid ${droplets} jump droplet
 add rule ${table} droplet ct state established,related accept
-add rule ${table} droplet ip daddr 127.0.0.1 tcp dport @cloud_ports accept
+add rule ${table} droplet ip daddr . tcp dport @cloud_endpoints accept
 add rule ${table} droplet ip daddr 127.0.0.0/8 tcp dport { ${WORKER_PORTS.join(', ')} } reject with tcp reset
-add rule ${table} droplet ip daddr 127.0.0.1 meta l4proto tcp reject with tcp reset
-add rule ${table} droplet ip daddr 127.0.0.1 reject
-add rule ${table} droplet ip daddr 127.0.0.0/8 accept
+add rule ${table} droplet ip daddr 127.${network}.0.0/16 ct mark set ct mark | ${mark} accept
 add rule ${table} droplet meta l4proto tcp reject with tcp reset
 add rule ${table} droplet reject
+add rule ${table} input ${marked} meta l4proto tcp socket wildcard 1 reject with tcp reset
+add rule ${table} input ${marked} meta l4proto udp socket wildcard 1 reject
 `;
 }
 
@@ -85,7 +103,8 @@ function nftScript(script: string): Promise<void> {
   });
 }
 export class DropletNetworkPolicy {
-  private readonly ports = new Set<number>();
+  /** Opened endpoints, as nft writes them: `127.0.0.1 . 8080`. */
+  private readonly endpoints = new Set<string>();
   private timer?: NodeJS.Timeout;
 
   private constructor(private readonly network: number) {}
@@ -97,29 +116,35 @@ export class DropletNetworkPolicy {
     return new DropletNetworkPolicy(network);
   }
 
-  /** Opens 127.0.0.1:<port> to droplets (this local cloud's API or Spaces) until close(). */
-  async open(port: number): Promise<void> {
+  /** Opens <address>:<port> of the machine to droplets (this local cloud's API or Spaces) until close(). */
+  async open(port: number, address = '127.0.0.1'): Promise<void> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port ${port} is not a TCP port`);
-    this.ports.add(port);
+    // A server on every address (0.0.0.0) is reached by droplets at 127.0.0.1; nothing else of the machine is theirs.
+    const reached = address === '0.0.0.0' ? '127.0.0.1' : address;
+    if (net.isIPv4(reached) === false || !reached.startsWith('127.'))
+      throw new Error(`${address} is not a loopback IPv4 address: droplets reach the machine only there`);
+    this.endpoints.add(`${reached} . ${port}`);
     await this.renew();
     this.timer ??= setInterval(() => void this.renew().catch(() => undefined), RENEW_MS).unref();
   }
 
-  /** Removes this cloud's table, ports and rules (its droplets have stopped). */
+  /** Removes this cloud's table, endpoints and rules (its droplets have stopped). */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.ports.clear();
+    this.endpoints.clear();
     // Added first so the delete never fails on a table that is already gone.
     await nftScript(`add table ${policyTable(this.network)}\ndelete table ${policyTable(this.network)}\n`);
   }
 
   private async renew(): Promise<void> {
-    if (this.ports.size > 0) await nftScript([...this.ports].map((port) => refresh(policyTable(this.network), port, LEASE)).join(''));
+    const table = policyTable(this.network);
+    if (this.endpoints.size > 0) await nftScript([...this.endpoints].map((endpoint) => refresh(table, endpoint, LEASE)).join(''));
   }
 }
 
-/** Sets a port's lease, whether or not it is in the set now (add, delete, add: one transaction). */
-function refresh(table: string, port: number, lease: string): string {
-  return `add element ${table} cloud_ports { ${port} timeout 1s }\ndelete element ${table} cloud_ports { ${port} }\nadd element ${table} cloud_ports { ${port} timeout ${lease} }\n`;
+/** Sets an endpoint's lease, whether or not it is in the set now (add, delete, add: one transaction). */
+function refresh(table: string, endpoint: string, lease: string): string {
+  const element = `add element ${table} cloud_endpoints { ${endpoint} timeout`;
+  return `${element} 1s }\ndelete element ${table} cloud_endpoints { ${endpoint} }\n${element} ${lease} }\n`;
 }
