@@ -26,9 +26,11 @@ import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
 import type { DeployResult } from '../workflows/release/deploy-release';
 import { buildDeployInput, deployBasis, formatDeployResult, parseSets } from './deploy';
+import { loadDeployAnalysis } from '../specs/load-deploy-analysis';
 import { registerEnvironmentCommands } from './env-commands';
 import { deployWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { registerCodecServerCommand } from './codec-server-cli';
+import { registerSpacesCommands } from './spaces-commands';
 import { describeFailure } from './failure-text';
 
 function port(value: string): number {
@@ -119,17 +121,22 @@ export function buildCli(): Command {
       "failed probes in a row that fail the health gate (default: each check's attempts)",
       positiveInteger,
     )
+    .option('--analysis <file>', 'Prometheus analysis to pass after the health gate, or the release is rolled back (YAML or JSON)')
     .option('--detach', 'start it and return; follow with `opsflow status <workflow id>`')
     .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --type deployRelease --input-file`) and exit')
     .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')
     .action(
       async (
         environment: string,
-        opts: { set: string[]; consecutiveFailures?: number; detach?: boolean; printInput?: boolean; wait?: boolean },
+        opts: { set: string[]; consecutiveFailures?: number; analysis?: string; detach?: boolean; printInput?: boolean; wait?: boolean },
       ) => {
         const sets = parseSets(opts.set); // refuses a malformed --set before connecting
+        const analysis = opts.analysis === undefined ? undefined : loadDeployAnalysis(opts.analysis);
         await withClient(async (client) => {
-          const input = buildDeployInput(await deployBasis(client, environment), sets, { consecutiveFailures: opts.consecutiveFailures });
+          const input = buildDeployInput(await deployBasis(client, environment), sets, {
+            consecutiveFailures: opts.consecutiveFailures,
+            analysis,
+          });
           if (opts.printInput) {
             console.log(JSON.stringify(input));
             return;
@@ -221,6 +228,7 @@ export function buildCli(): Command {
 
   registerEnvironmentCommands(program);
   registerCodecServerCommand(program, port);
+  registerSpacesCommands(program);
   return program;
 }
 

@@ -3,6 +3,7 @@
 // key name, the application's directory and images, the spec's health checks).
 import type { Client } from '@temporalio/client';
 import { IMAGE_REF, IMAGE_TAG, parseDeployReleaseInput, SERVICE_NAME, type DeployRelease } from '../specs/deploy-release';
+import type { DeployAnalysisInput } from '../specs/deploy-analysis';
 import type { EnvironmentSpec } from '../specs/environment';
 import type { Inventory } from '../workflows/environment/inventory';
 import type { DeployResult } from '../workflows/release/deploy-release';
@@ -82,6 +83,8 @@ export function withTag(image: string, tag: string): string {
 
 export interface DeployOptions {
   consecutiveFailures?: number;
+  /** Run after the health gate (`--analysis <file>`); a release that does not pass it is rolled back. */
+  analysis?: DeployAnalysisInput;
 }
 
 /**
@@ -117,6 +120,7 @@ export function buildDeployInput(
     images,
     healthChecks: basis.healthChecks,
     ...(options.consecutiveFailures !== undefined ? { consecutiveFailures: options.consecutiveFailures } : {}),
+    ...(options.analysis !== undefined ? { analysis: options.analysis } : {}),
   });
 }
 

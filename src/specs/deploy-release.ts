@@ -7,6 +7,7 @@ import { environmentName } from './environment-name';
 import { imageVariable } from '../names/image-variable';
 import { absolutePath, dnsLabel, SERVICE_NAME } from './common';
 import { environmentSchema } from './environment';
+import { deployAnalysisSchema, usesDeployedVersion } from './deploy-analysis';
 import { specIssueMessage, whenAnObject } from './messages';
 
 export { SERVICE_NAME };
@@ -45,6 +46,8 @@ export const deployReleaseInputSchema = z
     healthChecks: environmentSchema.shape.healthChecks,
     /** Consecutive failed probes that fail the health gate (default: each check's `attempts`). */
     consecutiveFailures: z.number().int().min(1).max(100).optional(),
+    /** Run after the health gate: Prometheus metrics the release must pass, or it is rolled back. */
+    analysis: deployAnalysisSchema.optional(),
   })
   .superRefine(
     (input, ctx) => {
@@ -64,6 +67,12 @@ export const deployReleaseInputSchema = z
         if (other !== undefined) issue(['images', service], `would share ${variable} with ${other}`);
         variables.set(variable, service);
       }
+      const tags = new Set(Object.values(input.images ?? {}).map((image) => imageTag(String(image))));
+      if (tags.size > 1 && usesDeployedVersion(input.analysis))
+        issue(
+          ['analysis'],
+          `a query uses {{args.canary-version}}, but the images have different tags (${[...tags].join(', ')}): deploy them one version at a time`,
+        );
       const instances = new Set<string>();
       if (!Array.isArray(input.hosts)) return;
       input.hosts.forEach((h, i) => {
@@ -74,6 +83,13 @@ export const deployReleaseInputSchema = z
     },
     { when: whenAnObject },
   ); // also when fields failed: every problem in one error
+
+/** The tag of an image reference (`ghcr.io/acme/auth:2.0.2@sha256:...` → `2.0.2`): the version an analysis asks about. */
+export function imageTag(image: string): string {
+  const name = image.split('@')[0]!;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : 'latest';
+}
 
 export type DeployReleaseInput = z.input<typeof deployReleaseInputSchema>;
 export type DeployRelease = z.output<typeof deployReleaseInputSchema>;

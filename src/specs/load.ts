@@ -86,7 +86,7 @@ export function readYamlFile(file: string, kind = 'environment'): unknown {
 }
 
 /** A spec's problems, each after the place in the file it is about. */
-function located(err: unknown, source: YamlSource): unknown {
+export function located(err: unknown, source: YamlSource): unknown {
   if (!(err instanceof SpecError)) return err;
   return new SpecError(
     err.kind,

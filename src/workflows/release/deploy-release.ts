@@ -4,18 +4,21 @@
 // and check that they are healthy again, through the saga helper every workflow uses: the workflow
 // then fails with RolledBack saying which version runs, or with RollbackIncomplete when even the old
 // version did not come back. (Runs before the patch below ended ReleaseRolledBack / RollbackFailed.)
+// With an analysis in its input, the release must also pass it after the health gate (its metrics
+// from Prometheus), or it is rolled back the same way (see release-analysis.ts).
 import { ApplicationFailure, isCancellation, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { IMAGE_REF, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
+import { IMAGE_REF, imageTag, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { imageVariable } from '../../names/image-variable';
 import { COMPOSE_UP, RUNNING_IMAGES, SET_IMAGES } from '../environment/host-scripts';
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
 import { failure, LEGACY_FAILURE_TYPES, OUTCOME, STEP_FAILURE } from '../shared/failures';
-import { runSaga } from '../shared/saga';
+import { describeError, runSaga } from '../shared/saga';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { StatusTracker } from '../shared/status';
 import { validated } from '../shared/validated';
+import { verifyRelease } from './release-analysis';
 
 const ssh = proxyActivities<Activities>(SSH_STEP);
 
@@ -46,6 +49,9 @@ export interface DeployResult {
  */
 export const SAGA_FAILURE_TYPES_PATCH = 'deploy-release-saga-failure-types';
 
+/** A release whose input names an analysis runs it after the health gate; runs recorded before it have none. */
+export const ANALYSIS_PATCH = 'deploy-release-analysis';
+
 const STEPS = ['validate input', 'record running images', 'write new images', 'pull and start', 'health gate'];
 
 export async function deployRelease(input: DeployReleaseInput): Promise<DeployResult> {
@@ -57,7 +63,7 @@ export async function deployRelease(input: DeployReleaseInput): Promise<DeployRe
 }
 
 async function releaseImages(input: DeployReleaseInput): Promise<DeployResult> {
-  const status = new StatusTracker('deployRelease', STEPS);
+  const status = new StatusTracker('deployRelease', input.analysis ? [...STEPS, 'analysis'] : STEPS);
   status.step('validate input');
   const release = validated('input', parseDeployReleaseInput, input);
   upsertSearchAttributes([
@@ -105,6 +111,11 @@ async function releaseImages(input: DeployReleaseInput): Promise<DeployResult> {
         // A release that crashed after starting is no longer listed as running.
         const running = await Promise.all(targets.map((target) => expectRunning(target, release.directory, release.images)));
 
+        if (release.analysis && patched(ANALYSIS_PATCH)) {
+          status.step('analysis');
+          await verifyRelease(release, replacedTags(previous), status);
+        }
+
         status.finish('done');
         return {
           environment: release.environment,
@@ -120,9 +131,8 @@ async function releaseImages(input: DeployReleaseInput): Promise<DeployResult> {
       },
       {
         onRollback: () => status.finish('rolling back'),
-        // A cancelled run ends cancelled; the status query and the history say what was put back.
-        onRolledBack: (report, err) =>
-          status.finish(report.failed.length > 0 ? 'failed' : isCancellation(err) ? 'cancelled' : 'rolled back'),
+        // Final state, reason and what was put back, for `opsflow status` and the Web UI.
+        onRolledBack: (report, err) => status.rolledBack(report, isCancellation(err) ? 'cancelled' : describeError(err)),
         describeRollback: (what, report) => {
           if (report.failed.length > 0) {
             const failures = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
@@ -259,6 +269,11 @@ function describeImages(images: Images): string {
       .map(([service, image]) => `${service} ${image}`)
       .join(', ') || 'nothing'
   );
+}
+
+/** The tags the release replaces, once each. */
+function replacedTags(previous: Images[]): string[] {
+  return [...new Set(previous.flatMap((images) => Object.values(images).map(imageTag)))];
 }
 
 function pick(images: Images, services: string[]): Images {

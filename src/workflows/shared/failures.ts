@@ -36,6 +36,8 @@ export const STEP_FAILURE = {
   ServiceImagesDiffer: 'ServiceImagesDiffer',
   UnrecognisedImage: 'UnrecognisedImage',
   ReleaseNotRunning: 'ReleaseNotRunning',
+  /** The release's post-deploy analysis did not pass (failed, could not measure, or inconclusive); it is rolled back. */
+  AnalysisFailed: 'AnalysisFailed',
   // SSH
   InvalidSshInput: 'InvalidSshInput',
   SshHostKeyMismatch: 'SshHostKeyMismatch',
