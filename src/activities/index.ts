@@ -5,6 +5,7 @@ import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitaloc
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
 import { createPrometheusActivities } from './prometheus/measure-metric';
+import { createRolloutActivities } from './rollout/nginx-weights';
 import { createSecretActivities, type SecretCheckDeps } from './secrets/check-secret-references';
 import { createSshActivities, type SshActivityDeps } from './ssh/host-steps';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker/worker-info';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSshActivities(deps.ssh ?? NO_SSH_KEYS),
     ...createHttpHealthActivities(deps.http),
     ...createPrometheusActivities(),
+    ...createRolloutActivities(deps.ssh ?? NO_SSH_KEYS),
     // Without its own settings the preflight resolves as the deploy step will (tests' secret maps).
     ...createSecretActivities(deps.secrets ?? { resolve: deps.ssh?.resolveSecret }),
   };

@@ -8,3 +8,4 @@ export { verifyBackup } from './backups/verify-backup';
 export { applyRetention } from './backups/apply-retention';
 export { restoreBackup } from './backups/restore-backup';
 export { deployRelease } from './release/deploy-release';
+export { rolloutRelease } from './release/rollout-release';

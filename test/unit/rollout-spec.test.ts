@@ -91,7 +91,7 @@ describe('mistakes are named at their field', () => {
 
   test('the fleet: its port, its instances listed once, and the nginx front host', () => {
     const { fleet: _fleet, ...noFleet } = minimal();
-    expect(problems(noFleet)).toContain('fleet: is required');
+    expect(problems(noFleet)).toContain('fleet: is required (a mapping of fields)');
     const spec = { ...minimal(), fleet: { port: 0, instances: ['app-1', 'app-1'] }, traffic: { nginx: { upstream: 'backend' } } };
     const found = problems(spec);
     expect(found).toContain('fleet.port: must be at least 1, got 0');

@@ -178,7 +178,7 @@ function withNameOfItsTime(err: unknown): unknown {
   });
 }
 
-function hostTargets(release: DeployRelease): HostTarget[] {
+export function hostTargets(release: DeployRelease): HostTarget[] {
   return release.hosts.map((h) => ({
     instance: h.instance,
     host: h.address,
@@ -190,7 +190,7 @@ function hostTargets(release: DeployRelease): HostTarget[] {
 }
 
 /** `docker compose ps` on the host: every running service with its image. */
-async function runningImages(target: HostTarget, directory: string): Promise<Record<string, string[]>> {
+export async function runningImages(target: HostTarget, directory: string): Promise<Record<string, string[]>> {
   const { stdoutTail } = await ssh.runRemoteCommand({ ...target, script: RUNNING_IMAGES, args: [directory], label: 'running images' });
   const running: Record<string, string[]> = {};
   for (const line of stdoutTail.split('\n')) {
@@ -202,7 +202,7 @@ async function runningImages(target: HostTarget, directory: string): Promise<Rec
 }
 
 /** What to go back to: each service being deployed must run, with one recognisable image. */
-function previousImages(target: HostTarget, running: Record<string, string[]>, services: string[]): Images {
+export function previousImages(target: HostTarget, running: Record<string, string[]>, services: string[]): Images {
   const previous: Images = {};
   for (const service of services) {
     const images = running[service] ?? [];
@@ -224,12 +224,12 @@ function previousImages(target: HostTarget, running: Record<string, string[]>, s
 }
 
 /** Rewrites only the `<SERVICE>_IMAGE` lines of .env; every other line (secrets too) stays on the host. */
-async function setImages(target: HostTarget, directory: string, images: Images): Promise<void> {
+export async function setImages(target: HostTarget, directory: string, images: Images): Promise<void> {
   const pairs = Object.entries(images).flatMap(([service, image]) => [imageVariable(service), image]);
   await ssh.runRemoteCommand({ ...target, script: SET_IMAGES, args: [directory, ...pairs], label: 'set images' });
 }
 
-async function composeUp(target: HostTarget, directory: string): Promise<void> {
+export async function composeUp(target: HostTarget, directory: string): Promise<void> {
   await ssh.runRemoteCommand({
     ...target,
     script: COMPOSE_UP,
@@ -240,7 +240,7 @@ async function composeUp(target: HostTarget, directory: string): Promise<void> {
 }
 
 /** Every service in `images` runs exactly that image; returns all running services' images. */
-async function expectRunning(target: HostTarget, directory: string, images: Images): Promise<Images> {
+export async function expectRunning(target: HostTarget, directory: string, images: Images): Promise<Images> {
   const running = await runningImages(target, directory);
   const wrong = Object.entries(images).filter(([service, image]) => running[service]?.length !== 1 || running[service]![0] !== image);
   if (wrong.length > 0) {
@@ -256,14 +256,14 @@ async function expectRunning(target: HostTarget, directory: string, images: Imag
 }
 
 /** The undo of a release on one host: the previous images, restarted, running and healthy. */
-async function restore(target: HostTarget, directory: string, previous: Images, checks: HealthCheck[]): Promise<Images> {
+export async function restore(target: HostTarget, directory: string, previous: Images, checks: HealthCheck[]): Promise<Images> {
   await setImages(target, directory, previous);
   await composeUp(target, directory);
   await healthGate(target.host, checks);
   return expectRunning(target, directory, previous);
 }
 
-function describeImages(images: Images): string {
+export function describeImages(images: Images): string {
   return (
     Object.entries(images)
       .map(([service, image]) => `${service} ${image}`)

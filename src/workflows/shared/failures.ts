@@ -36,6 +36,8 @@ export const STEP_FAILURE = {
   ServiceImagesDiffer: 'ServiceImagesDiffer',
   UnrecognisedImage: 'UnrecognisedImage',
   ReleaseNotRunning: 'ReleaseNotRunning',
+  /** A rollout's traffic split that nginx refused (`nginx -t`) or that cannot be drawn over the hosts given. */
+  TrafficRefused: 'TrafficRefused',
   /** The release's post-deploy analysis did not pass (failed, could not measure, or inconclusive); it is rolled back. */
   AnalysisFailed: 'AnalysisFailed',
   // SSH

@@ -1,0 +1,137 @@
+// A canary rollout's hosts and traffic: which fleet hosts run the canary, and the split nginx on the
+// front host applies over them. Canary hosts are taken from the fleet a batch (maxUnavailable) at a
+// time: out of nginx's upstream, the new images written and started, the health gate, then back
+// in as canary servers. Every traffic change is one idempotent activity (the same split over the
+// same servers writes nothing), so a retry or a replay after a worker kill never applies it twice.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { Weights } from '../../rollouts/traffic/router';
+import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
+import { composeUp, expectRunning, restore, setImages, type Images } from './deploy-release';
+
+const traffic = proxyActivities<Activities>({
+  ...SSH_STEP,
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: undefined,
+});
+
+export interface FleetSetup {
+  fleet: HostTarget[];
+  front: HostTarget;
+  /** Where each fleet host's application answers (nginx's upstream servers are address:port). */
+  port: number;
+  upstream: string;
+  upstreamFile: string;
+  pidFile: string;
+  directory: string;
+  checks: HealthCheck[];
+  stableImages: Images;
+  canaryImages: Images;
+  batchSize: number;
+  changed: () => void;
+}
+
+export class RolloutFleet {
+  stable: HostTarget[];
+  canary: HostTarget[] = [];
+  weights: Weights = { stable: 100, canary: 0 };
+  /** Traffic changes applied (each one nginx -t and a reload on the front host). */
+  trafficChanges = 0;
+
+  constructor(private readonly setup: FleetSetup) {
+    this.stable = [...setup.fleet];
+  }
+
+  /** Canary hosts a weight needs: its share of the fleet, at least one, and always one host left stable. */
+  canaryHostsFor(weight: number): number {
+    const n = this.setup.fleet.length;
+    if (weight === 0) return this.canary.length;
+    return Math.max(this.canary.length, Math.min(n - 1, Math.max(1, Math.ceil((weight * n) / 100))));
+  }
+
+  /** The split over the hosts as they stand; `without` are out of rotation while they change. */
+  async route(weights: Weights, without: HostTarget[] = []): Promise<void> {
+    const servers = (hosts: HostTarget[]) => hosts.filter((h) => !without.includes(h)).map((h) => `${h.host}:${this.setup.port}`);
+    const { front } = this.setup;
+    const result = await traffic.setNginxWeights({
+      host: front.host,
+      port: front.port,
+      user: front.user,
+      key: front.key,
+      fingerprints: front.fingerprints,
+      upstream: this.setup.upstream,
+      upstreamFile: this.setup.upstreamFile,
+      pidFile: this.setup.pidFile,
+      stable: servers(this.stable),
+      canary: servers(this.canary),
+      weights,
+    });
+    if (result.changed) this.trafficChanges++;
+    this.weights = weights;
+    this.setup.changed();
+  }
+
+  /** Enough canary hosts for `weight`, then the split. */
+  async setWeight(weight: number): Promise<void> {
+    const needed = this.canaryHostsFor(weight);
+    while (this.canary.length < needed) {
+      const batch = this.stable.slice(0, Math.min(this.setup.batchSize, needed - this.canary.length));
+      await this.route(this.weights, batch);
+      await Promise.all(batch.map((host) => this.deploy(host, this.setup.canaryImages)));
+      this.stable = this.stable.filter((h) => !batch.includes(h));
+      this.canary.push(...batch);
+      await this.route(this.weights);
+    }
+    await this.route({ stable: 100 - weight, canary: weight });
+  }
+
+  /** The abort's first undo: all traffic to the hosts still on the stable version (false if none is left). */
+  async trafficToStable(): Promise<boolean> {
+    if (this.stable.length === 0) return false;
+    await this.route({ stable: 100, canary: 0 });
+    return true;
+  }
+
+  /** The abort's second undo: the canary hosts back on the stable images, healthy, and back in as stable. */
+  async restoreCanaries(): Promise<string[]> {
+    const restored: string[] = [];
+    while (this.canary.length > 0) {
+      const batch = this.canary.slice(0, this.setup.batchSize);
+      // Out of rotation unless they still carry all the traffic (no stable host was left to take it).
+      const others = this.canary.length > batch.length || this.weights.canary === 0;
+      if (others && this.weights.canary > 0) await this.route(this.weights, batch);
+      await Promise.all(batch.map((host) => restore(host, this.setup.directory, this.setup.stableImages, this.setup.checks)));
+      this.canary = this.canary.filter((h) => !batch.includes(h));
+      this.stable.push(...batch);
+      restored.push(...batch.map((h) => h.instance));
+    }
+    this.stable = this.setup.fleet.filter((h) => this.stable.includes(h));
+    await this.route({ stable: 100, canary: 0 });
+    return restored;
+  }
+
+  /** Every step passed: all traffic to the canary, the rest of the fleet updated, then all of it the new stable. */
+  async complete(): Promise<void> {
+    if (this.canary.length === 0) await this.setWeight(100);
+    if (this.weights.canary !== 100) await this.route({ stable: 0, canary: 100 });
+    while (this.stable.length > 0) {
+      // They carry no traffic now (stable weight 0), so nothing waits on them while they change.
+      const batch = this.stable.slice(0, this.setup.batchSize);
+      await Promise.all(batch.map((host) => this.deploy(host, this.setup.canaryImages)));
+      this.stable = this.stable.filter((h) => !batch.includes(h));
+      this.canary.push(...batch);
+      await this.route(this.weights);
+    }
+    this.stable = [...this.setup.fleet];
+    this.canary = [];
+    await this.route({ stable: 100, canary: 0 });
+  }
+
+  /** The new images on one host, started, healthy, and running as asked. */
+  private async deploy(host: HostTarget, images: Images): Promise<void> {
+    await setImages(host, this.setup.directory, images);
+    await composeUp(host, this.setup.directory);
+    await healthGate(host.host, this.setup.checks);
+    await expectRunning(host, this.setup.directory, images);
+  }
+}

@@ -1,0 +1,286 @@
+// rolloutRelease: a canary release on a droplet fleet behind nginx. Canary hosts are taken from the
+// fleet (maxUnavailable at a time) and get the new images through the same host steps and health
+// gate as deployRelease; nginx on the front host splits real traffic by the spec's weights; the
+// spec's analyses measure the canary in Prometheus, one activity per measurement. A failed analysis
+// or an abort puts all traffic back on the stable hosts first, then the canary hosts back on the
+// stable images, through the saga, and the run ends RolloutAborted naming the metric and its
+// values. An inconclusive analysis waits for a human; humans steer with updates (rollout-steering).
+import { ApplicationFailure, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { parseRolloutReleaseInput } from '../../specs/rollout-release';
+import { durationMs, type CanaryStep } from '../../specs/rollout';
+import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import type { HostTarget } from '../environment/host-steps';
+import { failure, OUTCOME, STEP_FAILURE } from '../shared/failures';
+import { describeError, runSaga } from '../shared/saga';
+import { withEnvironmentClaim } from '../shared/environment-claim';
+import { StatusTracker } from '../shared/status';
+import { finalLine } from '../shared/status-outcome';
+import { validated } from '../shared/validated';
+import { describeImages, hostTargets, previousImages, runningImages, type Images } from './deploy-release';
+import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollout-analysis';
+import {
+  rolloutStatusQuery,
+  ROLLOUT_ABORTED,
+  type RolloutAbortedDetails,
+  type RolloutReleaseInput,
+  type RolloutResult,
+  type RolloutView,
+} from './rollout-api';
+import { RolloutFleet } from './rollout-fleet';
+import { RolloutSteering } from './rollout-steering';
+import { describeStep, describeView, imageTag } from './rollout-words';
+
+export async function rolloutRelease(input: RolloutReleaseInput): Promise<RolloutResult> {
+  // Bad input is refused before the claim; the rollout runs while this run holds the environment.
+  const { release } = validated('input', parseRolloutReleaseInput, input);
+  return withEnvironmentClaim(release.environment, 'rollout', () => rollOut(input), {
+    change: (result) => ({ kind: 'deployed', images: result.images }),
+  });
+}
+
+async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
+  const { release, spec, requestedBy, fleet: fleetNames, batchSize } = validated('input', parseRolloutReleaseInput, input);
+  const canary = spec.canary!;
+  const nginx = spec.traffic.nginx!;
+  const stepNames = canary.steps.map((step, i) => `step ${i + 1}/${canary.steps.length}: ${describeStep(step)}`);
+  const status = new StatusTracker('rolloutRelease', [
+    'validate input',
+    'record running images',
+    'take over traffic',
+    ...stepNames,
+    'complete',
+  ]);
+  const view: RolloutView = {
+    strategy: 'canary',
+    phase: 'starting',
+    requestedBy,
+    stableImages: {},
+    canaryImages: release.images,
+    weight: { asked: { stable: 100, canary: 0 }, effective: { stable: 100, canary: 0 } },
+    stepIndex: 0,
+    stepCount: canary.steps.length,
+    canaryHosts: [],
+    stableHosts: [...fleetNames],
+    analyses: [],
+    updates: [],
+  };
+  // Set once the running images are known; the status reads the hosts and weights from it.
+  const live: { fleet?: RolloutFleet } = {};
+  const changed = () => {
+    if (live.fleet) {
+      view.weight.asked = view.weight.effective = { ...live.fleet.weights };
+      view.canaryHosts = live.fleet.canary.map((h) => h.instance);
+      view.stableHosts = live.fleet.stable.map((h) => h.instance);
+    }
+    const snapshot = status.snapshot();
+    const head = snapshot.outcome ? finalLine(snapshot.outcome) : snapshot.step;
+    setCurrentDetails(`**rolloutRelease** ${release.environment}: ${head}\n\n${describeView(view)}`);
+  };
+  const steering = new RolloutSteering(view, changed);
+  setHandler(rolloutStatusQuery, () => ({ ...status.snapshot(), rollout: JSON.parse(JSON.stringify(view)) as RolloutView }));
+  steering.register();
+  const step = (name: string) => {
+    status.step(name);
+    changed();
+  };
+
+  step('validate input');
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: release.environment },
+    { key: OpsOperation, value: 'rollout' },
+  ]);
+  const targets = hostTargets(release);
+  const byName = (instance: string) => targets.find((t) => t.instance === instance)!;
+  const fleetTargets = fleetNames.map(byName);
+  const checks = release.healthChecks.map((check) => ({ ...check, attempts: release.consecutiveFailures ?? check.attempts }));
+
+  step('record running images');
+  let stableImages: Images;
+  try {
+    stableImages = await sameImagesEverywhere(fleetTargets, release.directory, Object.keys(release.images));
+  } catch (err) {
+    status.failed(describeError(err));
+    changed();
+    throw err;
+  }
+  view.stableImages = stableImages;
+  const service = Object.keys(release.images)[0]!;
+  const builtIn = {
+    environment: release.environment,
+    'canary-version': imageTag(release.images[service]!),
+    'stable-version': imageTag(stableImages[service]!),
+  };
+  const hosts = new RolloutFleet({
+    fleet: fleetTargets,
+    front: byName(nginx.frontHost),
+    port: spec.fleet.port,
+    upstream: nginx.upstream,
+    upstreamFile: `${nginx.configDir}/${nginx.upstream}.conf`,
+    pidFile: nginx.pidFile,
+    directory: release.directory,
+    checks,
+    stableImages,
+    canaryImages: release.images,
+    batchSize,
+    changed,
+  });
+  live.fleet = hosts;
+
+  const analysisRun = (name: string, ref: NonNullable<CanaryStep['analysis']>, stop: () => boolean) => {
+    const analysis = analysisView(name, ref);
+    view.analyses.push(analysis);
+    return runRolloutAnalysis({
+      view: analysis,
+      address: spec.prometheus!.address,
+      ref,
+      templates: spec.analysisTemplates,
+      builtIn,
+      stop: () => steering.aborting || stop(),
+      changed,
+    });
+  };
+  const abortOn = (outcome: AnalysisOutcome, where: string) =>
+    steering.requestAbort({ reason: `${where} ${outcome.phase}: ${outcome.reason}`, metric: outcome.metric, values: outcome.values });
+
+  // Background analysis: from its starting step until the steps are done; a failure aborts at once,
+  // an inconclusive result holds the rollout for a human at the next step.
+  let background: Promise<void> | undefined;
+  let backgroundDone = false;
+  let backgroundHold: string | undefined;
+  const startBackground = () => {
+    background = analysisRun('background', canary.analysis!, () => backgroundDone).then((outcome) => {
+      if (outcome.phase === 'failed' || outcome.phase === 'error') abortOn(outcome, 'background analysis');
+      else if (outcome.phase === 'inconclusive') backgroundHold = `background analysis inconclusive: ${outcome.reason}`;
+    });
+  };
+
+  let restored: string[] = [];
+  try {
+    return await runSaga(
+      async (saga) => {
+        // Newest first on rollback: traffic to stable before any host changes back.
+        saga.addCompensation('canary hosts back to the stable images', async () => {
+          restored = await hosts.restoreCanaries();
+        });
+        saga.addCompensation('all traffic to the stable version', () => hosts.trafficToStable());
+
+        step('take over traffic');
+        await hosts.route({ stable: 100, canary: 0 });
+        view.phase = 'progressing';
+
+        for (let i = 0; i < canary.steps.length && !steering.promotedFull; i++) {
+          if (canary.analysis && canary.analysis.startingStep === i) startBackground();
+          await steering.holdWhilePaused();
+          if (backgroundHold) {
+            const why = backgroundHold;
+            backgroundHold = undefined;
+            if ((await steering.waitForHuman(why)) === 'promoted' && !steering.promotedFull) startBackground();
+          }
+          steering.throwIfAborted();
+          if (steering.promotedFull) break;
+          const current = canary.steps[i]!;
+          view.stepIndex = i;
+          view.step = { index: i, kind: stepKind(current), detail: describeStep(current) };
+          step(stepNames[i]!);
+          await runStep(i, current);
+          steering.throwIfAborted();
+        }
+
+        view.phase = 'completing';
+        view.stepIndex = canary.steps.length;
+        view.step = undefined;
+        step('complete');
+        backgroundDone = true;
+        await background;
+        steering.throwIfAborted();
+        await hosts.complete();
+        view.phase = 'completed';
+        status.finish('done');
+        changed();
+        return {
+          environment: release.environment,
+          images: release.images,
+          previousImages: stableImages,
+          hosts: fleetNames,
+          requestedBy,
+          analyses: view.analyses,
+          updates: view.updates,
+        };
+      },
+      {
+        onRollback: () => {
+          view.phase = 'aborting';
+          status.finish('rolling back');
+          changed();
+        },
+        onRolledBack: (report, err) => {
+          view.phase = 'aborted';
+          status.rolledBack(report, isCancellation(err) ? 'cancelled' : describeError(err));
+          changed();
+        },
+        describeRollback: (what, report) => ({
+          message:
+            report.failed.length > 0
+              ? `rollout of ${describeImages(release.images)} stopped (${what}) and putting the stable version back failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}. Check nginx on ${nginx.frontHost} and the hosts by hand.`
+              : `rollout of ${describeImages(release.images)} aborted (${what}); all traffic is on ${describeImages(stableImages)} again and ${restored.length ? `${restored.join(', ')} run${restored.length === 1 ? 's' : ''} it again` : 'no host had changed'}`,
+          details: { failure: what, stable: stableImages, attempted: release.images, restored, rollout: view },
+        }),
+      },
+    );
+  } catch (err) {
+    throw asRolloutAborted(err, steering.abortRequest && { ...steering.abortRequest, weights: hosts.weights, hostsRestored: restored });
+  }
+
+  async function runStep(i: number, current: CanaryStep): Promise<void> {
+    if (current.setWeight !== undefined) return hosts.setWeight(current.setWeight);
+    if (current.pause) {
+      const what = `step ${i + 1}: pause`;
+      if (current.pause.duration !== undefined) {
+        await steering.pauseFor(durationMs(current.pause.duration), `${what} for ${current.pause.duration}`);
+        return;
+      }
+      const escalateAfter = current.pause.escalateAfter;
+      await steering.waitForHuman(`${what} until promoted`, escalateAfter ? durationMs(escalateAfter) : undefined, () => {
+        const why = `no one promoted step ${i + 1} within ${escalateAfter}`;
+        status.recordResource({ kind: 'escalation', id: `${why}; onEscalation: ${current.pause!.onEscalation}` });
+        if (current.pause!.onEscalation === 'abort') steering.requestAbort({ reason: `${why} (onEscalation: abort)` });
+      });
+      return;
+    }
+    const outcome = await analysisRun(`step ${i + 1}`, current.analysis!, () => steering.promotedFull);
+    if (outcome.phase === 'failed' || outcome.phase === 'error') abortOn(outcome, `step ${i + 1} analysis`);
+    else if (outcome.phase === 'inconclusive') await steering.waitForHuman(`step ${i + 1} analysis inconclusive: ${outcome.reason}`);
+  }
+}
+
+/** The stable version: every fleet host must run the same images for the services being changed. */
+async function sameImagesEverywhere(targets: HostTarget[], directory: string, services: string[]): Promise<Images> {
+  const each = await Promise.all(targets.map(async (t) => previousImages(t, await runningImages(t, directory), services)));
+  const first = JSON.stringify(each[0]);
+  const odd = targets.filter((_, i) => JSON.stringify(each[i]) !== first);
+  if (odd.length > 0)
+    throw failure(
+      STEP_FAILURE.ServiceImagesDiffer,
+      `the fleet does not run one version: ${targets.map((t, i) => `${t.instance} runs ${describeImages(each[i]!)}`).join('; ')}; nothing was changed (finish or undo the last release first)`,
+    );
+  return each[0]!;
+}
+
+function stepKind(step: CanaryStep): 'setWeight' | 'pause' | 'analysis' {
+  return step.setWeight !== undefined ? 'setWeight' : step.pause ? 'pause' : 'analysis';
+}
+
+/** A rollback the rollout itself asked for (abort, failed analysis) ends RolloutAborted, naming why. */
+function asRolloutAborted(err: unknown, abort: RolloutAbortedDetails | undefined): unknown {
+  if (!abort || !(err instanceof ApplicationFailure) || err.type !== OUTCOME.RolledBack) return err;
+  const values = abort.values?.length
+    ? ` (values: ${abort.values.map((v) => (v.length === 1 ? v[0] : `[${v.join(', ')}]`)).join(', ')})`
+    : '';
+  return ApplicationFailure.create({
+    type: ROLLOUT_ABORTED,
+    message: `${err.message}${values}`,
+    details: [abort],
+    nonRetryable: true,
+    cause: err,
+  });
+}

@@ -1,0 +1,38 @@
+// A rollout in words, for the status steps and the Web UI's current details: each step, the split
+// now, each analysis's last measurements and verdict, why it waits or aborted. Pure.
+import type { CanaryStep } from '../../specs/rollout';
+import type { RolloutView } from './rollout-api';
+
+export function describeStep(step: CanaryStep): string {
+  if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
+  if (step.pause) return step.pause.duration ? `pause ${step.pause.duration}` : 'pause until promoted';
+  return `analysis ${step.analysis!.templates.join(', ')}`;
+}
+
+/** The tag of an image reference (`ghcr.io/acme/app:2.1.0-err5@sha256:...` gives `2.1.0-err5`): the version label metrics carry. */
+export function imageTag(image: string): string {
+  const name = image.split('@')[0]!;
+  return name.slice(name.lastIndexOf(':') + 1);
+}
+
+const show = (values: number[]) => (values.length === 1 ? String(Number(values[0]!.toPrecision(4))) : `[${values.join(', ')}]`);
+
+export function describeView(view: RolloutView): string {
+  const lines = [
+    `phase **${view.phase}** · canary ${view.weight.effective.canary}% / stable ${view.weight.effective.stable}%` +
+      ` · canary hosts: ${view.canaryHosts.join(', ') || 'none'}` +
+      (view.step ? ` · step ${view.step.index + 1}/${view.stepCount}: ${view.step.detail}` : ''),
+  ];
+  if (view.pause) lines.push(`waiting (${view.pause.waitingFor}${view.pause.escalated ? ', escalated' : ''}): ${view.pause.reason}`);
+  if (view.abort) lines.push(`abort: ${view.abort.reason}${view.abort.by ? ` (by ${view.abort.by})` : ''}`);
+  for (const analysis of view.analyses.slice(-3)) {
+    const metrics = analysis.metrics.map((m) => {
+      const last = m.measurements[m.measurements.length - 1];
+      return `${m.name} ${m.phase}${last ? ` (last ${last.values.length ? show(last.values) : 'no data'}, ${m.measurements.length} taken)` : ''}`;
+    });
+    lines.push(`${analysis.name} analysis ${analysis.phase}: ${metrics.join('; ')}`);
+  }
+  const last = view.updates[view.updates.length - 1];
+  if (last) lines.push(`last update: ${last.name} by ${last.by}: ${last.detail}`);
+  return lines.join('\n\n');
+}
