@@ -1,6 +1,6 @@
 // What the backup workflows share: how they call backup activities (timeouts, retries), the
 // policy check at workflow start, and the pure comparison of restored tables with a manifest.
-import { proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import { type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { BackupActivities } from '../../activities/backups/backup-steps';
 import { DEFAULT_PROVIDER, type ProviderId } from '../../providers/cloud-provider';
 import type { SnapshotActivities } from '../../providers/snapshots';
@@ -8,6 +8,7 @@ import type { TableStats } from '../../backups/keys';
 import { parseBackupPolicy, type BackupPolicy } from '../../specs/backup-policy';
 import { validated } from '../shared/validated';
 import { providerTaskQueue } from '../../temporal/task-queues';
+import { summarizedActivities } from '../shared/summarized-activities';
 
 /** Dumps and restores run as long as the database needs; a 5 s keep-alive heartbeat proves the worker lives. */
 export const LONG_STEP: ActivityOptions = { startToCloseTimeout: '24 hours', heartbeatTimeout: '1 minute' };
@@ -40,18 +41,18 @@ export function backupActivities(tuning: RetryTuning = {}, provider: ProviderId 
     ...(tuning.initialInterval ? { initialInterval: tuning.initialInterval as RetryPolicy['initialInterval'] } : {}),
   };
   return {
-    long: proxyActivities<BackupActivities>({ ...LONG_STEP, retry }),
-    short: proxyActivities<BackupActivities>({ ...SHORT_STEP, retry: shortRetry }),
+    long: summarizedActivities<BackupActivities>({ ...LONG_STEP, retry }),
+    short: summarizedActivities<BackupActivities>({ ...SHORT_STEP, retry: shortRetry }),
     // Snapshots are provider API calls: on its rate-limited queue, heartbeating while they wait.
     // A worker that serves no provider queue must not leave a run waiting for ever.
-    snapshots: proxyActivities<SnapshotActivities>({
+    snapshots: summarizedActivities<SnapshotActivities>({
       taskQueue: providerTaskQueue(provider),
       scheduleToCloseTimeout: '12 hours',
       startToCloseTimeout: '6 hours',
       heartbeatTimeout: '1 minute',
       retry,
     }),
-    snapshotListing: proxyActivities<SnapshotActivities>({
+    snapshotListing: summarizedActivities<SnapshotActivities>({
       taskQueue: providerTaskQueue(provider),
       scheduleToCloseTimeout: '1 hour',
       ...SHORT_STEP,

@@ -20,7 +20,6 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
-  proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -30,6 +29,7 @@ import type { EnvironmentActivities } from '../../activities/environment/claims'
 import { environmentNameProblem } from '../../names/environment-name';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { failure, invalidInput, REFUSAL } from '../shared/failures';
+import { summarizedActivities } from '../shared/summarized-activities';
 import {
   applyChange,
   describeHolder,
@@ -58,7 +58,7 @@ export interface EnvironmentEntityInput {
   historyLimit?: number;
 }
 
-const checks = proxyActivities<EnvironmentActivities>({
+const checks = summarizedActivities<EnvironmentActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
 });

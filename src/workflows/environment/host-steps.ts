@@ -2,11 +2,12 @@
 // pin its host key), mount a volume, bootstrap, deploy the compose application, and the health
 // gate. Commands are argv lists or the fixed scripts in host-scripts.ts with values as arguments:
 // nothing from a spec is ever pasted into a shell line.
-import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { EnvironmentSpec } from '../../specs/environment';
 import { imageVariable } from '../../names/image-variable';
 import { ENV_FILE, MOUNT_VOLUME, MAKE_DIRECTORIES, COMPOSE_UP } from './host-scripts';
+import { summarizedActivities } from '../shared/summarized-activities';
 
 /** Where and how to reach one droplet; `fingerprints` holds its pinned host key. */
 export interface HostTarget {
@@ -27,7 +28,7 @@ export const SSH_STEP: ActivityOptions = {
   // kills it when its heartbeat hears of the cancel), so nothing runs on a droplet being deleted.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
-const ssh = proxyActivities<Activities>(SSH_STEP);
+const ssh = summarizedActivities<Activities>(SSH_STEP);
 
 export async function waitForSsh(spec: EnvironmentSpec, instance: string, host: string): Promise<HostTarget> {
   const expected = spec.ssh.hostKeys[instance];
@@ -117,7 +118,7 @@ export async function healthGate(host: string, checks: HealthCheck[]): Promise<s
     checks.map(async (check) => {
       const url = healthUrl(host, check);
       const intervalMs = check.intervalSeconds * 1000;
-      const probes = proxyActivities<Activities>({
+      const probes = summarizedActivities<Activities>({
         startToCloseTimeout: `${check.attempts * (check.intervalSeconds + 5) + 60} seconds`,
         heartbeatTimeout: `${check.intervalSeconds + 30} seconds`,
         // An unhealthy service fails for good (HealthCheckFailed); a lost worker is retried.

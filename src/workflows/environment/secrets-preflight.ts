@@ -1,15 +1,16 @@
 // Before any cloud side effect, the worker checks every secret the spec references and the run
 // stops with SecretsMissing naming all it cannot resolve, instead of the deploy step naming the
 // first one after the network, firewall and droplets were made. Only names and reasons come back.
-import { patched, proxyActivities } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { EnvironmentSpec } from '../../specs/environment';
 import { REFUSAL, failure } from '../shared/failures';
+import { summarizedActivities } from '../shared/summarized-activities';
 
 /** Runs begun before the preflight existed replay without it. */
 export const SECRETS_PREFLIGHT_PATCH = 'secrets-preflight';
 
-const secrets = proxyActivities<Activities>({
+const secrets = summarizedActivities<Activities>({
   startToCloseTimeout: '1 minute',
   // A lost worker is worth retrying; a missing secret comes back as a result, not an error.
   retry: { maximumAttempts: 3 },

@@ -1,10 +1,10 @@
 // checkWorker: the end-to-end round trip `opsflow doctor` uses to prove a worker really runs
 // workflows and activities on the task queue (not just that something is polling it).
-import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { StatusTracker } from './status';
+import { summarizedActivities } from './summarized-activities';
 
-const { describeWorker } = proxyActivities<Activities>({
+const { describeWorker } = summarizedActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
 });

@@ -12,7 +12,6 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   patched,
-  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -21,17 +20,18 @@ import { environmentWorkflowId } from '../../names/workflow-ids';
 import { releaseSignal } from '../environment/environment-entity';
 import type { Inventory, InventoryChange, OperationKind, Release } from '../environment/inventory';
 import { describeError } from './saga';
+import { summarizedActivities } from './summarized-activities';
 import { statusQuery, type OperationStatus } from './status';
 
 /** Memo key asking a claim to wait for the running operation instead of being refused. */
 export const WAIT_FOR_ENVIRONMENT_MEMO = 'waitForEnvironment';
 
-const quick = proxyActivities<EnvironmentActivities>({
+const quick = summarizedActivities<EnvironmentActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
 });
 // Waiting a turn may take as long as the operation before it; the heartbeat shows it is alive.
-const patient = proxyActivities<EnvironmentActivities>({
+const patient = summarizedActivities<EnvironmentActivities>({
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
