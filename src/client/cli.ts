@@ -31,6 +31,7 @@ import { registerEnvironmentCommands } from './env-commands';
 import { deployWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { registerCodecServerCommand } from './codec-server-cli';
 import { registerSpacesCommands } from './spaces-commands';
+import { registerRestoreCommand } from './restore-command';
 import { describeFailure } from './failure-text';
 
 function port(value: string): number {
@@ -229,6 +230,7 @@ export function buildCli(): Command {
   registerEnvironmentCommands(program);
   registerCodecServerCommand(program, port);
   registerSpacesCommands(program);
+  registerRestoreCommand(program);
   return program;
 }
 

@@ -27,6 +27,9 @@ export const rolloutWorkflowId = (environment: string) => `rollout-${environment
 export const backupWorkflowId = (policy: string) => `backup-${policy}`;
 export const backupScheduleId = backupWorkflowId;
 
+/** A restore started by `opsflow restore`: many per target over time, so the caller's unique part. */
+export const restoreWorkflowId = (policy: string, target: string, unique: string) => `restore-${policy}-${target}-${unique}`;
+
 /** A backup run's verification of one database (or archive): a child of that run, so named after it. */
 export const verifyBackupWorkflowId = (backupRunId: string, target: string, database: string | undefined) =>
   `${backupRunId}-verify-${target}-${database ?? 'archive'}`;

@@ -31,6 +31,18 @@ const inDroplet = z.strictObject({
     .optional(),
 });
 
+/** A database in a droplet's container, and the role its dumps and restores run as. */
+const databaseInDroplet = inDroplet.extend({
+  /**
+   * The database role dumps and restores connect as, over the container's local socket. Default:
+   * `postgres` for PostgreSQL (the official image's superuser unless POSTGRES_USER renames it),
+   * the client's own default (root) for MySQL and MariaDB.
+   */
+  user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'must be a database role name').optional(),
+  /** The role's password as a secret reference, for servers that ask for one on the local socket. */
+  password: secretRef.optional(),
+});
+
 const byConnection = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
@@ -43,7 +55,7 @@ const databaseTarget = z
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
     kind: z.enum(['postgresql', 'mysql', 'mariadb']),
     databases: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'must be a database name')).min(1),
-    in: inDroplet.optional(),
+    in: databaseInDroplet.optional(),
     connection: byConnection.optional(),
   })
   .refine((t) => (t.in === undefined) !== (t.connection === undefined), {
@@ -136,11 +148,14 @@ export const keyPrefix = z
     'must not contain .., . or // parts',
   );
 
+/** A Spaces (S3) bucket name: 3-63 lowercase letters, digits, dots and dashes. */
+export const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
+
 const backupPolicyShape = z.strictObject({
   name: dnsLabel,
   targets: z.array(target).min(1),
   destination: z.strictObject({
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    bucket: bucketName,
     prefix: keyPrefix.default(''),
     /** Spaces endpoint, such as https://fra1.digitaloceanspaces.com; default: the local cloud's. */
     endpoint: cloudEndpoint.optional(),

@@ -30,9 +30,11 @@ import {
   type VerificationRecord,
 } from '../../backups/keys';
 import { authenticateManifest } from '../../backups/manifest-auth';
+import { signVerification, verificationRefusal } from '../../backups/verification-auth';
 import { dropletRunners, knownHostsFileFromEnv, type DropletAddress } from '../../backups/droplet-runner';
 import { inventoryHostKey } from '../environment/pinned-host-keys';
 import { localRunner } from '../../backups/local-runner';
+import { isMissingBucket, missingBucketMessage } from '../../backups/missing-bucket';
 import { applyVerifiedObject } from '../../backups/restore-from-spaces';
 import { secretResolver, type SecretResolver } from '../../backups/secrets';
 import { deleteKeys, getJson, listAll, putJson, spacesClient, type SpacesAccess } from '../../backups/spaces';
@@ -173,6 +175,10 @@ export function createBackupActivities(deps: BackupDeps = {}) {
     const s3 = (deps.s3Client ?? spacesClient)({ endpoint, region: d.region, accessKeyId, secretAccessKey });
     try {
       return await use({ s3, bucket: d.bucket, prefix: d.prefix });
+    } catch (err) {
+      // Said once, with how to create it, instead of S3's bare NoSuchBucket; retrying cannot help.
+      if (isMissingBucket(err)) throw new BackupError('SpacesRefused', missingBucketMessage(d.bucket, endpoint), false, { cause: err });
+      throw err;
     } finally {
       s3.destroy();
     }
@@ -194,9 +200,13 @@ export function createBackupActivities(deps: BackupDeps = {}) {
       return { runner: runLocally, host, port, user, password: password ? await resolve(password) : undefined };
     }
     const place = target.in as NonNullable<DatabaseTarget['in']>;
-    // Inside the official images the client tools connect over the local socket; PostgreSQL's
-    // superuser there is `postgres`. MariaDB's root password is the runner's business.
-    return { runner: await dropletRunner(target, place), user: target.kind === 'postgresql' ? 'postgres' : undefined };
+    // Inside the official images the client tools connect over the local socket, as the target's
+    // role; without one, PostgreSQL's default superuser `postgres`, and the client's default (root) otherwise.
+    return {
+      runner: await dropletRunner(target, place),
+      user: place.user ?? (target.kind === 'postgresql' ? 'postgres' : undefined),
+      password: place.password ? await resolve(place.password) : undefined,
+    };
   }
 
   /** The manifest of `key`, authenticated; nothing in it is used before that. */
@@ -204,6 +214,13 @@ export function createBackupActivities(deps: BackupDeps = {}) {
     const raw = await getJson<unknown>(s3, bucket, manifestKeyOf(key));
     if (raw === undefined) throw new BackupError('NotFound', `no backup ${key}: its manifest ${manifestKeyOf(key)} does not exist`, false);
     return authenticateManifest(raw, keyring, key);
+  }
+
+  /** Whether `key`'s verification record is one this worker signed for it; a forged or unsigned one is named in the log and ignored. */
+  async function verifiedByThisWorker(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+    const refusal = verificationRefusal(await getJson<unknown>(s3, bucket, verifiedKeyOf(key)), keyring, key);
+    if (refusal) Context.current().log.warn(`${verifiedKeyOf(key)} is not counted as a verification: ${refusal}`);
+    return refusal === undefined;
   }
 
   /** A backup an earlier attempt finished: only if this worker signed it; anything else is overwritten. */
@@ -389,6 +406,8 @@ export function createBackupActivities(deps: BackupDeps = {}) {
               compressedBytes: sizes.get(key) ?? 0,
             });
           }
+          // A record is there: it counts only if this worker signed it for this backup.
+          for (const listing of listings.filter((l) => l.verified)) listing.verified = await verifiedByThisWorker(s3, bucket, listing.key);
           return listings.sort((a, b) => b.takenAt.localeCompare(a.takenAt));
         }),
       );
@@ -533,7 +552,11 @@ export function createBackupActivities(deps: BackupDeps = {}) {
     },
 
     async recordVerification(input: { policy: BackupPolicy; record: VerificationRecord }): Promise<void> {
-      return step(() => withSpaces(input.policy, ({ s3, bucket }) => putJson(s3, bucket, verifiedKeyOf(input.record.key), input.record)));
+      return step(() =>
+        withSpaces(input.policy, ({ s3, bucket }) =>
+          putJson(s3, bucket, verifiedKeyOf(input.record.key), signVerification(input.record, keyring.signingKey())),
+        ),
+      );
     },
 
     /** One message to the policy's Slack-compatible webhook, if it has one. */

@@ -3,12 +3,13 @@
 // restored tables are compared with the manifest and the result says whether they match.
 import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import type { BackupPolicy } from '../../specs/backup-policy';
-import { restoreKeyProblem } from '../../specs/restore-key';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { policyEnvironment } from './policy-environment';
-import { DATABASE_NAME, backupActivities, compareTables, validatedPolicy, type RetryTuning } from './backup-steps';
+import { backupActivities, compareTables, validatedPolicy, type RetryTuning } from './backup-steps';
+import { restoreRefusal } from './restore-checks';
 import { failure, invalidInput, STEP_FAILURE } from '../shared/failures';
 import { StatusTracker } from '../shared/status';
+import { endsInStatus } from '../shared/ends-in-status';
 
 export interface RestoreBackupInput {
   policy: BackupPolicy;
@@ -37,20 +38,20 @@ const invalid = (message: string) => invalidInput(message, [message]);
 
 export async function restoreBackup(input: RestoreBackupInput): Promise<RestoreBackupResult> {
   const status = new StatusTracker('restoreBackup', ['choose backup', 'check target database', 'restore', 'compare tables']);
+  // A refused input, a missing backup or an existing database ends "failed" with its reason.
+  return endsInStatus(status, () => restore(input, status));
+}
+
+async function restore(input: RestoreBackupInput, status: StatusTracker): Promise<RestoreBackupResult> {
   status.step('choose backup');
   const policy = validatedPolicy(input.policy);
   upsertSearchAttributes([
     { key: OpsEnvironment, value: policyEnvironment(policy) },
     { key: OpsOperation, value: 'backup-restore' },
   ]);
-  const target = policy.targets.find((t) => t.name === input.target);
-  if (!target) throw invalid(`target: policy ${policy.name} has no target ${input.target}`);
-  if (!('databases' in target)) throw invalid(`target: ${target.name} is a ${target.kind}; restoreBackup restores databases`);
-  if (!DATABASE_NAME.test(input.intoDatabase)) throw invalid('intoDatabase: must be a database name (letters, digits, _, $ and -)');
-  const keyProblem = input.backupKey === undefined ? undefined : restoreKeyProblem(policy, input.backupKey);
-  if (keyProblem) throw invalid(`backupKey: ${keyProblem}`);
-  if (!input.backupKey && !input.database && target.databases.length > 1)
-    throw invalid(`database: target ${target.name} has ${target.databases.join(', ')}; say which, or give backupKey`);
+  const checked = restoreRefusal(policy, input);
+  if ('problem' in checked) throw invalid(checked.problem);
+  const { target } = checked;
   const { long, short } = backupActivities(input.retry);
 
   let key = input.backupKey;

@@ -15,6 +15,7 @@ import { saidOnce } from '../../messages/said-once';
 import { failure, STEP_FAILURE } from '../shared/failures';
 import { retentionWorkflowId, verifyBackupWorkflowId } from '../../names/workflow-ids';
 import { StatusTracker } from '../shared/status';
+import { endsInStatus } from '../shared/ends-in-status';
 import { verifyBackup } from './verify-backup';
 
 export interface RunBackupsInput {
@@ -75,6 +76,11 @@ const label = (r: { target: string; database?: string }) => (r.database ? `${r.t
 
 export async function runBackups(input: RunBackupsInput): Promise<RunBackupsResult> {
   const status = new StatusTracker('runBackups', STEPS);
+  // A policy refused at the start ends "failed" with its reason too.
+  return endsInStatus(status, () => backUp(input, status));
+}
+
+async function backUp(input: RunBackupsInput, status: StatusTracker): Promise<RunBackupsResult> {
   status.step('validate policy');
   const policy = validatedPolicy(input.policy);
   upsertSearchAttributes([

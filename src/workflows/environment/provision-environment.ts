@@ -15,6 +15,7 @@ import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-at
 import { COMPENSATION_RETRY, describeError, runSaga } from '../shared/saga';
 import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { StatusTracker } from '../shared/status';
+import { endsInStatus } from '../shared/ends-in-status';
 import { refuse, validated } from '../shared/validated';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { provisionedChange } from './provisioned-change';
@@ -69,17 +70,19 @@ const STEPS = [
 ];
 
 export async function provisionEnvironment(input: ProvisionInput): Promise<ProvisionResult> {
-  // A bad spec is refused before the claim; the runbook runs while this run holds the environment.
-  const spec = validatedSpec(input.spec);
-  return withEnvironmentClaim(spec.name, 'provision', () => provisionClaimed(input), {
-    change: (result) => provisionedChange(spec, result),
+  // From the first line, so a run refused before its saga (spec, busy environment, secrets) ends "failed" with the reason.
+  const status = new StatusTracker('provisionEnvironment', STEPS);
+  return endsInStatus(status, () => {
+    status.step('validate spec');
+    // A bad spec is refused before the claim; the runbook runs while this run holds the environment.
+    const spec = validatedSpec(input.spec);
+    return withEnvironmentClaim(spec.name, 'provision', () => provisionClaimed(input, spec, status), {
+      change: (result) => provisionedChange(spec, result),
+    });
   });
 }
 
-async function provisionClaimed(input: ProvisionInput): Promise<ProvisionResult> {
-  const status = new StatusTracker('provisionEnvironment', STEPS);
-  status.step('validate spec');
-  const spec = validatedSpec(input.spec);
+async function provisionClaimed(input: ProvisionInput, spec: EnvironmentSpec, status: StatusTracker): Promise<ProvisionResult> {
   upsertSearchAttributes([
     { key: OpsEnvironment, value: spec.name },
     { key: OpsOperation, value: 'provision' },

@@ -27,6 +27,11 @@ export function rollbackOutcome(report: RollbackReport, reason: string): FinalOu
   };
 }
 
+/** A run that failed (or was cancelled) with nothing to undo: before its saga began, or with no saga at all. */
+export function failedOutcome(reason: string | undefined, state: 'failed' | 'cancelled' = 'failed'): FinalOutcome {
+  return { state, ...(reason === undefined ? {} : { reason }), undone: [], notUndone: [], kept: [] };
+}
+
 /** The one line shown as current details, by `opsflow status` and by the progress printer. */
 export function finalLine(outcome: FinalOutcome): string {
   const parts: string[] = [outcome.state];

@@ -3,7 +3,7 @@
 // It also mirrors the current step, then that final line, into the Web UI's "current details".
 import { defineQuery, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RollbackReport } from './failures';
-import { compensationRemoves, finalLine, rollbackOutcome, type FinalOutcome } from './status-outcome';
+import { compensationRemoves, failedOutcome, finalLine, rollbackOutcome, type FinalOutcome } from './status-outcome';
 
 export type { FinalOutcome, FinalState } from './status-outcome';
 
@@ -84,7 +84,7 @@ export class StatusTracker {
     }
     if (state === 'failed' || state === 'cancelled') {
       this.failCurrentIfNot(state);
-      this.end({ state, undone: [], notUndone: [], kept: [] }, state);
+      this.end(failedOutcome(undefined, state), state);
       return;
     }
     if (state === 'rolling back' && this.status.step !== 'rolling back') this.interrupted = this.status.step;
@@ -99,7 +99,12 @@ export class StatusTracker {
   failed(reason: string, options: { stepFailed?: boolean } = {}): void {
     if (options.stepFailed === false) this.finishCurrent();
     else this.failCurrentIfNot(reason);
-    this.end({ state: 'failed', reason, undone: [], notUndone: [], kept: [] }, 'failed');
+    this.end(failedOutcome(reason), 'failed');
+  }
+
+  /** Whether the run's final state is set (the printers and `endsInStatus` read it). */
+  get ended(): boolean {
+    return this.status.outcome !== undefined;
   }
 
   /** A saga's rollback ended (give it to runSaga's onRolledBack): what it undid is marked so. */
