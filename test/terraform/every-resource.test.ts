@@ -1,6 +1,7 @@
 // The Terraform tier: DigitalOcean's own Terraform provider applies every resource the local cloud
-// serves (configs/every-resource/main.tf), a second plan must find nothing to change, and destroy
-// must leave nothing behind. It needs the provider binary (OPSFLOW_TF_PROVIDER_DIR, or the cached
+// serves (configs/every-resource/main.tf), a second plan must find nothing to change, an update of
+// four of them (volume size, firewall port, load balancer ports, record TTL) must apply and plan
+// clean too, and destroy must leave nothing behind. It needs the provider binary (OPSFLOW_TF_PROVIDER_DIR, or the cached
 // build in ~/.cache/opsflow; README "Terraform against the local cloud") and terraform; without them
 // it is skipped, and says why.
 import { copyFileSync } from 'node:fs';
@@ -26,14 +27,15 @@ const refusals = (requests: LoggedRequest[]) =>
   requests.filter((r) => r.status >= 400 && !(r.status === 404 && r.method === 'GET')).map((r) => `${r.status} ${r.method} ${r.url}`);
 
 tier(`Terraform with DigitalOcean's provider against the local cloud${setup.ok ? '' : ` (skipped: ${setup.reason})`}`, () => {
-  test('every resource: apply, a second plan with no changes, destroy leaving nothing', async () => {
+  test('every resource: apply, a second plan with no changes, an update, destroy leaving nothing', async () => {
     if (!setup.ok) return;
     // DigitalOcean's rate limit (the default budget): the provider must live with it as it does there.
     const { cloud } = await startLocalCloud({ sshHosts: false });
     try {
       const work = tempDir('terraform');
       copyFileSync(path.join(__dirname, 'configs', 'every-resource', 'main.tf'), path.join(work, 'main.tf'));
-      const terraform = terraformIn(setup, work, cloud, { name: 'tfall', public_key: generateEd25519().public });
+      const vars = { name: 'tfall', public_key: generateEd25519().public };
+      const terraform = terraformIn(setup, work, cloud, vars);
 
       const apply = await terraform.run(['apply', '-auto-approve']);
       expect({ code: apply.code, output: apply.code === 0 ? '' : apply.output }).toEqual({ code: 0, output: '' });
@@ -70,7 +72,29 @@ tier(`Terraform with DigitalOcean's provider against the local cloud${setup.ok ?
         output: '',
       });
 
-      const destroy = await terraform.run(['destroy', '-auto-approve']);
+      const changed = terraformIn(setup, work, cloud, {
+        ...vars,
+        volume_size: '30',
+        https_port: '8443',
+        app_port: '8081',
+        record_ttl: '600',
+      });
+      const update = await changed.run(['apply', '-auto-approve']);
+      expect({ code: update.code, output: update.code === 0 ? '' : update.output }).toEqual({ code: 0, output: '' });
+      expect(plannedChanges(update.output).sort()).toEqual([
+        'digitalocean_firewall.by_tag updated in-place',
+        'digitalocean_loadbalancer.web updated in-place',
+        'digitalocean_record.www updated in-place',
+        'digitalocean_volume.data updated in-place',
+      ]);
+      const replan = await changed.run(['plan', '-detailed-exitcode']);
+      expect({ code: replan.code, changes: plannedChanges(replan.output), output: replan.code === 0 ? '' : replan.output }).toEqual({
+        code: 0,
+        changes: [],
+        output: '',
+      });
+
+      const destroy = await changed.run(['destroy', '-auto-approve']);
       expect({ code: destroy.code, output: destroy.code === 0 ? '' : destroy.output }).toEqual({ code: 0, output: '' });
       expect(await inventory(cloud)).toEqual({
         droplets: [],

@@ -84,3 +84,36 @@ test("a droplet snapshot's created_at is its action's started_at, both in whole 
     created_at: action.started_at,
   });
 });
+
+test("a domain record PUT without type keeps the record's type, as DigitalOcean does; PATCH still needs it", async () => {
+  expect((await api.call('POST', '/v2/domains', { name: 'tf-records.example.com' })).status).toBe(201);
+  const created = await api.call<Body>('POST', '/v2/domains/tf-records.example.com/records', {
+    type: 'A',
+    name: 'www',
+    data: '127.200.0.9',
+    ttl: 300,
+  });
+  expect(created.status).toBe(201);
+  const path = `/v2/domains/tf-records.example.com/records/${created.body.domain_record.id}`;
+  // Byte for byte what the provider's update sends (godo's DomainRecordEditRequest: type omitted,
+  // priority, port, weight and flags always present). The published spec marks type required, so
+  // this one goes around the contract-checking client: DigitalOcean itself takes it.
+  const put = await fetch(new URL(path, cloud.apiUrl), {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
+    body: '{"name":"www","data":"127.200.0.9","priority":0,"port":0,"ttl":600,"weight":0,"flags":0}',
+  });
+  expect(put.status).toBe(200);
+  expect(((await put.json()) as Body).domain_record).toMatchObject({ type: 'A', name: 'www', data: '127.200.0.9', ttl: 600 });
+  expect((await api.call<Body>('GET', path)).body.domain_record).toMatchObject({ type: 'A', ttl: 600 });
+  // The record's own type still rules its data, and a PATCH without type is still refused.
+  const wrongData = await fetch(new URL(path, cloud.apiUrl), {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
+    body: '{"name":"www","data":"not-an-address","ttl":600}',
+  });
+  expect(wrongData.status).toBe(422);
+  expect((await api.call<Body>('GET', path)).body.domain_record).toMatchObject({ type: 'A', data: '127.200.0.9', ttl: 600 });
+  expect((await api.call('PATCH', path, { ttl: 900 })).status).toBe(422);
+  expect((await api.call('DELETE', '/v2/domains/tf-records.example.com')).status).toBe(204);
+});

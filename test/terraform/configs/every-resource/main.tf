@@ -20,6 +20,27 @@ variable "region" {
   default = "fra1"
 }
 
+# Changed by the test's second apply: updates must read back as written too.
+variable "volume_size" {
+  type    = number
+  default = 20
+}
+
+variable "https_port" {
+  type    = string
+  default = "443"
+}
+
+variable "app_port" {
+  type    = number
+  default = 8080
+}
+
+variable "record_ttl" {
+  type    = number
+  default = 300
+}
+
 resource "digitalocean_tag" "env" {
   name = "${var.name}-env"
 }
@@ -48,7 +69,7 @@ resource "digitalocean_droplet" "app" {
 resource "digitalocean_volume" "data" {
   name                    = "${var.name}-data"
   region                  = var.region
-  size                    = 20
+  size                    = var.volume_size
   initial_filesystem_type = "ext4"
   description             = "data for ${var.name}"
 }
@@ -86,7 +107,7 @@ resource "digitalocean_firewall" "by_tag" {
 
   inbound_rule {
     protocol         = "tcp"
-    port_range       = "443"
+    port_range       = var.https_port
     source_addresses = ["0.0.0.0/0"]
   }
 }
@@ -110,12 +131,12 @@ resource "digitalocean_loadbalancer" "web" {
     entry_protocol  = "http"
     entry_port      = 80
     target_protocol = "http"
-    target_port     = 8080
+    target_port     = var.app_port
   }
 
   healthcheck {
     protocol = "http"
-    port     = 8080
+    port     = var.app_port
     path     = "/healthz"
   }
 }
@@ -129,7 +150,7 @@ resource "digitalocean_record" "www" {
   type   = "A"
   name   = "www"
   value  = digitalocean_reserved_ip.public.ip_address
-  ttl    = 300
+  ttl    = var.record_ttl
 }
 
 # After the attach: a droplet takes one action at a time (DigitalOcean answers 422 "Droplet already

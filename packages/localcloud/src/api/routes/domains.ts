@@ -32,9 +32,10 @@ function render(ctx: CloudContext, domain: Domain): Domain {
   return { ...domain, zone_file: zoneFile(ctx, domain.name) };
 }
 
-function applyRecord(record: DomainRecord, input: Record<string, unknown>, partial: boolean): DomainRecord {
-  // DigitalOcean requires `type` on every write, PATCH included.
-  {
+function applyRecord(record: DomainRecord, input: Record<string, unknown>, partial: boolean, typeRequired = true): DomainRecord {
+  // `type` is required on create and PATCH. A PUT without it keeps the record's type, as DigitalOcean
+  // does (its spec says required; its own Terraform provider updates records with PUTs that omit it).
+  if (typeRequired || input.type !== undefined) {
     const type = requireString(input.type, 'type');
     if (!RECORD_TYPES.includes(type)) throw unprocessable(`type must be one of ${RECORD_TYPES.join(', ')}`);
     record.type = type;
@@ -150,8 +151,9 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: CloudContext): v
       method,
       url: '/v2/domains/:domain_name/records/:domain_record_id',
       handler: async (request) => {
-        const record = findRecord(ctx, request, findDomain(ctx, request));
-        applyRecord(record, body(request), true);
+        // Changed on a copy: a refused update leaves the record as it was.
+        const record = applyRecord({ ...findRecord(ctx, request, findDomain(ctx, request)) }, body(request), true, method === 'PATCH');
+        ctx.store.state.domainRecords = ctx.store.state.domainRecords.map((r) => (r.id === record.id ? record : r));
         ctx.store.changed();
         const { domain: _d, ...shown } = record;
         return { domain_record: shown };
