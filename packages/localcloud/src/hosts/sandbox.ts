@@ -151,6 +151,11 @@ export interface SandboxSpawnOptions {
   detached?: boolean;
   /** More bwrap options, such as --die-with-parent or --json-status-fd 3. */
   bwrapOptions?: string[];
+  /**
+   * A program (and its arguments) run first, on the machine, that ends by exec'ing bwrap with the
+   * rest of the arguments: it does what only the machine may, such as binding nginx's port 80.
+   */
+  launcher?: string[];
 }
 
 /** Starts argv inside the droplet. */
@@ -198,7 +203,8 @@ export function spawnInSandbox(sandbox: DropletSandbox, argv: string[], options:
     ...AS_DROPLET_ROOT,
     ...argv,
   ];
-  return spawn(resolveBwrap(), args, { env: options.env, stdio: [...options.stdio, userFd, pidFd], detached: options.detached });
+  const [program, ...programArgs] = [...(options.launcher ?? []), resolveBwrap(), ...args];
+  return spawn(program!, programArgs, { env: options.env, stdio: [...options.stdio, userFd, pidFd], detached: options.detached });
 }
 
 /** Folders under /dev that mounts go into (/dev/disk/by-id), parents first; bwrap would make them 0700. */

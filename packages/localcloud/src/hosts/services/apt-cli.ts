@@ -2,14 +2,23 @@
 // "installed" exactly when the machine has it: dpkg on the machine says it is installed, or it is
 // one of the names the droplet provides itself (docker and compose are the shims). Installing
 // records the package in the droplet's /var/lib/localcloud/packages; anything else is
-// "Unable to locate package", exit status 100, as apt says it.
+// "Unable to locate package", exit status 100, as apt says it. nginx (any of Debian's builds) is
+// installed as dpkg would: its files in /etc and /var (nginx-package.ts), then enabled and started.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeDropletFile } from '../isolation/droplet-files';
 import { hostPath, type DropletSandbox } from '../sandbox';
 import { parseArgs, flag } from './args';
 import { UsageError, type Invocation, type Outcome } from './protocol';
+import { NGINX_PACKAGES, NGINX_UNIT, nginxOnMachine, writeNginxPackageFiles } from './nginx-package';
 import { PACKAGES_FILE } from './state';
+
+/** What installing or removing a package that brings a service does to the droplet's units. */
+export interface PackageServices {
+  /** Enables and starts a unit; returns the lines systemctl prints. */
+  enableAndStart(unit: string): Promise<string[]>;
+  stopAndDisable(unit: string): Promise<void>;
+}
 
 /** Packages the droplet provides without the machine having them, with the version apt reports. */
 export const PROVIDED_PACKAGES: Record<string, string> = {
@@ -52,7 +61,7 @@ const OPTIONS = {
   upgradable: false,
 };
 
-export async function aptCommand(inv: Invocation, sandbox: DropletSandbox): Promise<Outcome> {
+export async function aptCommand(inv: Invocation, sandbox: DropletSandbox, services?: PackageServices): Promise<Outcome> {
   const tool = inv.request.tool;
   try {
     const parsed = parseArgs(
@@ -83,10 +92,10 @@ export async function aptCommand(inv: Invocation, sandbox: DropletSandbox): Prom
         return 0;
       case 'install':
       case 'reinstall':
-        return await install(inv, sandbox, names, quiet);
+        return await install(inv, sandbox, names, quiet, services);
       case 'remove':
       case 'purge':
-        return remove(inv, sandbox, names, quiet);
+        return await remove(inv, sandbox, names, quiet, services);
       case 'list':
         return list(inv, sandbox);
       case undefined:
@@ -124,7 +133,13 @@ function writePackages(sandbox: DropletSandbox, names: string[]): void {
   );
 }
 
-async function install(inv: Invocation, sandbox: DropletSandbox, requested: string[], quiet: boolean): Promise<Outcome> {
+async function install(
+  inv: Invocation,
+  sandbox: DropletSandbox,
+  requested: string[],
+  quiet: boolean,
+  services: PackageServices | undefined,
+): Promise<Outcome> {
   if (requested.length === 0) {
     if (!quiet)
       inv.io.out(
@@ -155,12 +170,37 @@ async function install(inv: Invocation, sandbox: DropletSandbox, requested: stri
     if (!quiet) inv.io.out(`Selecting previously unselected package ${pkg.name}.\nSetting up ${pkg.name} (${pkg.version}) ...\n`);
   }
   writePackages(sandbox, [...installed, ...fresh.map((pkg) => pkg.name)]);
+  if (fresh.some((pkg) => NGINX_PACKAGES.has(pkg.name)) && !installed.has('nginx-common')) {
+    writeNginxPackageFiles(sandbox);
+    writePackages(sandbox, [...installedPackages(sandbox), 'nginx-common']);
+    if (services) {
+      try {
+        for (const line of await services.enableAndStart(NGINX_UNIT)) if (!quiet) inv.io.out(`${line}\n`);
+      } catch (error) {
+        inv.io.err(`${(error as Error).message}\ninvoke-rc.d: initscript nginx, action "start" failed.\n`);
+        inv.io.err('E: Sub-process /usr/bin/dpkg returned an error code (1)\n');
+        return 100;
+      }
+    }
+  }
   return 0;
 }
 
-function remove(inv: Invocation, sandbox: DropletSandbox, names: string[], quiet: boolean): Outcome {
+async function remove(
+  inv: Invocation,
+  sandbox: DropletSandbox,
+  names: string[],
+  quiet: boolean,
+  services: PackageServices | undefined,
+): Promise<Outcome> {
   const installed = installedPackages(sandbox);
   const removing = names.filter((name) => installed.includes(name));
+  // The last nginx build going takes its service with it (its files in /etc stay, as remove leaves conffiles).
+  const nginxLeft = installed.filter((name) => NGINX_PACKAGES.has(name) && !removing.includes(name));
+  if (removing.some((name) => NGINX_PACKAGES.has(name)) && nginxLeft.length === 0) {
+    await services?.stopAndDisable(NGINX_UNIT);
+    removing.push('nginx-common');
+  }
   for (const name of names.filter((n) => !installed.includes(n))) inv.io.out(`Package '${name}' is not installed, so not removed\n`);
   if (!quiet) inv.io.out(`0 upgraded, 0 newly installed, ${removing.length} to remove and 0 not upgraded.\n`);
   for (const name of removing) if (!quiet) inv.io.out(`Removing ${name} ...\n`);
@@ -178,8 +218,14 @@ function list(inv: Invocation, sandbox: DropletSandbox): Outcome {
 }
 
 /** The version the machine has installed, or the droplet's own for the names it provides. */
-function availableVersion(name: string): Promise<string | undefined> {
-  if (PROVIDED_PACKAGES[name]) return Promise.resolve(PROVIDED_PACKAGES[name]);
+async function availableVersion(name: string): Promise<string | undefined> {
+  if (PROVIDED_PACKAGES[name]) return PROVIDED_PACKAGES[name];
+  // Any nginx build is the machine's nginx binary, whichever build the machine has.
+  if (NGINX_PACKAGES.has(name)) return nginxOnMachine() ? ((await dpkgVersion('nginx-common')) ?? '1.22.1-localcloud') : undefined;
+  return dpkgVersion(name);
+}
+
+function dpkgVersion(name: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile('dpkg-query', ['-W', '-f=${Status}\t${Version}', name], (error, stdout) => {
       if (error) return resolve(undefined);

@@ -1,4 +1,4 @@
-// One per droplet: the manager behind the droplet's docker, systemctl and apt-get. It listens on
+// One per droplet: the manager behind the droplet's docker, systemctl, apt-get and nginx. It listens on
 // the droplet's control socket (/run/localcloud/control.sock inside, a file in the droplet's folder
 // outside), answers the shims, owns the containers and units it starts (so they outlive the SSH
 // session that asked), and keeps their state in the droplet's folder so that start() after a
@@ -14,6 +14,7 @@ import { Containers } from './containers';
 import { dockerCommand } from './docker-cli';
 import { composeCommand } from './compose-cli';
 import { Mutex } from './mutex';
+import { nginxCommand } from './nginx-cli';
 import { MAX_REQUEST_BYTES, parseRequest, type Invocation, type Outcome, type ShimReply, type ShimRequest } from './protocol';
 import type { DropletRuntime } from './runtime';
 import { writeShims } from './shims';
@@ -185,9 +186,23 @@ export class DropletServices {
         return composeCommand(inv, runtime);
       case 'systemctl':
         return systemctlCommand(inv, this.units!, this.sandbox, (task) => this.unitLock.run(task));
+      case 'nginx':
+        return nginxCommand(inv, this.sandbox);
       case 'apt-get':
       case 'apt':
-        return aptCommand(inv, this.sandbox);
+        return aptCommand(inv, this.sandbox, {
+          enableAndStart: (unit) =>
+            this.unitLock.run(async () => {
+              const lines = this.units!.enable(unit);
+              await this.units!.start(unit);
+              return lines;
+            }),
+          stopAndDisable: (unit) =>
+            this.unitLock.run(async () => {
+              await this.units!.stop(unit);
+              this.units!.disable(unit);
+            }),
+        });
       default:
         inv.io.err(`localcloud: unknown tool ${inv.request.tool}\n`);
         return Promise.resolve(127);

@@ -17,6 +17,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Host path of the log file that gets stdout and stderr. */
   logFile: string;
+  /** Run first on the machine, exec'ing bwrap (listen-sockets.ts: nginx's port 80). */
+  launcher?: string[];
 }
 
 export class SandboxedProcess {
@@ -60,6 +62,7 @@ export class SandboxedProcess {
         cwd: options.cwd,
         stdio: ['ignore', log, log, 'pipe'],
         detached: true,
+        launcher: options.launcher,
         // Die with us, own session, report the pid.
         bwrapOptions: ['--die-with-parent', '--new-session', '--json-status-fd', '3'],
       });
@@ -108,13 +111,14 @@ export class SandboxedProcess {
 export function runInSandbox(
   sandbox: DropletSandbox,
   argv: string[],
-  options: { env: Record<string, string>; cwd?: string; input?: string },
+  options: { env: Record<string, string>; cwd?: string; input?: string; launcher?: string[] },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawnInSandbox(sandbox, argv, {
     env: options.env,
     cwd: options.cwd ?? '/',
     stdio: ['pipe', 'pipe', 'pipe'],
     bwrapOptions: ['--die-with-parent'],
+    launcher: options.launcher,
   });
   let stdout = '';
   let stderr = '';

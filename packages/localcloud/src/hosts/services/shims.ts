@@ -1,11 +1,11 @@
 // The commands a droplet gets in /opt/localcloud/bin (first on its PATH): docker, docker-compose,
-// systemctl, apt-get and apt, each a two-line wrapper around one client script that talks to the
+// systemctl, apt-get, apt and nginx (nginx-cli.ts), each a two-line wrapper around one client script that talks to the
 // droplet's services manager. Written once into the shim folder all droplets share, read-only.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../package-root';
 
-export const SHIM_TOOLS = ['docker', 'docker-compose', 'systemctl', 'apt-get', 'apt'] as const;
+export const SHIM_TOOLS = ['docker', 'docker-compose', 'systemctl', 'apt-get', 'apt', 'nginx'] as const;
 export const SHIM_CLIENT_ASSET = path.join(PACKAGE_ROOT, 'assets', 'shim-client.cjs');
 
 /** The machine's node, as the droplet sees it: the droplet has the machine's /usr and nothing else. */

@@ -60,9 +60,13 @@ export async function systemctlCommand(
       case 'stop':
         await change((name) => units.stop(name));
         return 0;
-      case 'restart':
       case 'reload':
+        await change((name) => units.reload(name));
+        return 0;
       case 'reload-or-restart':
+        await change((name) => (units.status(name).state === 'active' ? units.reload(name) : units.restart(name)));
+        return 0;
+      case 'restart':
       case 'try-restart':
         await change(async (name) => {
           if (verb === 'try-restart' && units.status(name).state !== 'active') return;

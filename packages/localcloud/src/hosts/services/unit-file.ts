@@ -1,6 +1,6 @@
 // systemd unit files as a droplet has them in /etc/systemd/system: the [Unit], [Service] and
 // [Install] settings a deploy script writes (ExecStart, ExecStartPre, ExecStop, Environment,
-// EnvironmentFile, WorkingDirectory, User, Type, RemainAfterExit, Restart, RestartSec, WantedBy).
+// ExecReload, EnvironmentFile, WorkingDirectory, User, Type, RemainAfterExit, Restart, RestartSec, WantedBy).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hostPath, type DropletSandbox } from '../sandbox';
@@ -23,6 +23,7 @@ export interface UnitFile {
   execStart: ExecLine[];
   execStartPre: ExecLine[];
   execStop: ExecLine[];
+  execReload: ExecLine[];
   environment: Record<string, string>;
   environmentFiles: { path: string; optional: boolean }[];
   workingDirectory?: string;
@@ -79,6 +80,7 @@ export function readUnit(sandbox: DropletSandbox, name: string): UnitFile | unde
     execStart: execLines(all('Service', 'ExecStart')),
     execStartPre: execLines(all('Service', 'ExecStartPre')),
     execStop: execLines(all('Service', 'ExecStop')),
+    execReload: execLines(all('Service', 'ExecReload')),
     environment,
     environmentFiles: all('Service', 'EnvironmentFile')
       .filter(Boolean)

@@ -2,12 +2,15 @@
 // (owned by the local cloud, not by the SSH session that asked, so it outlives it), logs its output
 // to /var/log/localcloud/<unit>.log, follows Restart=, and brings enabled or running units back
 // after a restart of the local cloud. docker, containerd and ssh are always there and running.
+// nginx's master gets the droplet's ports 80 and 443 from here (listen-sockets.ts); reload runs ExecReload=.
 import { existsSync, lstatSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { appendDropletFile, giveToDroplet, makeDropletDir } from '../isolation/droplet-files';
 import { hostPath, sandboxEnv, type DropletSandbox } from '../sandbox';
 import { asUser, userOf } from './container-driver';
 import { visiblePath } from './droplet-paths';
+import { nginxSocketLauncher } from './listen-sockets';
+import { NGINX_BINARY, NGINX_TOOL } from './nginx-package';
 import { fileSize, runInSandbox, SandboxedProcess } from './sandboxed-process';
 import { SHIM_TOOLS } from './shims';
 import type { ServicesState, UnitRecord } from './state';
@@ -223,11 +226,15 @@ export class Units {
     }
     const argv = this.command(unit, unit.execStart[0]!, env);
     if (!this.executable(argv[0]!)) fail('exit-code', `${argv[0]} could not be executed: No such file or directory (status=203/EXEC)`, 203);
+    // nginx's master runs the real binary (not the shim) with the droplet's ports 80 and 443 handed over.
+    const nginx = argv[0] === `/opt/localcloud/bin/${NGINX_TOOL}`;
+    if (nginx) argv[0] = NGINX_BINARY;
     this.appendLog(name, `Started ${unit.description}.`);
     const service = SandboxedProcess.spawn(this.sandbox, unit.user ? asUser(this.sandbox, unit.user, argv) : argv, {
       env,
       cwd: cwd ?? '/',
       logFile: this.logFile(name),
+      launcher: nginx ? nginxSocketLauncher(this.sandbox.address, 'listen') : undefined,
     });
     this.processes.set(name, service);
     const ref = await service.ref;
@@ -287,6 +294,27 @@ export class Units {
       Math.max(unit.restartMs, 100),
     );
     this.timers.set(name, timer);
+  }
+
+  /**
+   * systemctl reload: ExecReload= (nginx's `nginx -s reload`) while the unit runs; a unit without
+   * ExecReload= is restarted, as this droplet always did.
+   */
+  async reload(name: string): Promise<void> {
+    if (BUILTIN_UNITS.has(name)) return;
+    const unit = this.load(name);
+    if (unit.execReload.length === 0) return this.restart(name);
+    if (this.status(name).state !== 'active') throw new UnitError(`${name} is not active, cannot reload.`, 1);
+    const env = unitEnvironment(this.sandbox, unit, sandboxEnv());
+    const cwd = unit.workingDirectory?.replace(/^~$/, '/root').replace(/^-/, '');
+    for (const line of unit.execReload) {
+      const code = await this.runToEnd(unit, line, env, cwd);
+      if (code !== 0 && !line.ignoreFailure)
+        throw new UnitError(
+          `Job for ${name} failed because the control process exited with error code (ExecReload, status=${code}).\nSee "systemctl status ${name}" and "journalctl -xeu ${name}" for details.`,
+          1,
+        );
+    }
   }
 
   /** ExecStop= commands (a oneshot unit's `docker compose down`), before the main process is signalled. */
