@@ -5,8 +5,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const OpsEnvironment = defineSearchAttributeKey('OpsEnvironment', SearchAttributeType.KEYWORD);
 export const OpsOperation = defineSearchAttributeKey('OpsOperation', SearchAttributeType.KEYWORD);
 export const OpsCloud = defineSearchAttributeKey('OpsCloud', SearchAttributeType.KEYWORD);
+/** How the run ended, in the status query's words (completed, rolled back, rollback incomplete, failed and kept, failed, cancelled). */
+export const OpsOutcome = defineSearchAttributeKey('OpsOutcome', SearchAttributeType.KEYWORD);
+/** Who started it (`user@host` from the opsflow CLI, `schedule <id>` for a schedule's runs). */
+export const OpsRequestedBy = defineSearchAttributeKey('OpsRequestedBy', SearchAttributeType.KEYWORD);
 
-export const OPS_SEARCH_ATTRIBUTES = [OpsEnvironment, OpsOperation, OpsCloud] as const;
+export const OPS_SEARCH_ATTRIBUTES = [OpsEnvironment, OpsOperation, OpsCloud, OpsOutcome, OpsRequestedBy] as const;
 
 /** The `--search-attribute name=Keyword` arguments for `temporal server start-dev`. */
 export function devServerSearchAttributeArgs(): string[] {

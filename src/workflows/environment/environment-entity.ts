@@ -140,7 +140,9 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
         });
         if (decision === 'taken') return inventory;
         // Waiting our turn; every 30 s the holder is asked about again, in case it died.
-        await condition(() => inventory.holder !== decision, '30 seconds');
+        await condition(() => inventory.holder !== decision, '30 seconds', {
+          summary: `${request.holder.operation} waits for ${decision.operation} ${decision.workflowId} to release ${inventory.environment}`,
+        });
       }
     },
     {

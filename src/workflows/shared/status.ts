@@ -3,6 +3,7 @@
 // It also mirrors the current step, then that final line, into the Web UI's "current details".
 import { defineQuery, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RollbackReport } from './failures';
+import { recordOutcome } from './outcome-search-attribute';
 import { compensationRemoves, failedOutcome, finalLine, rollbackOutcome, type FinalOutcome } from './status-outcome';
 
 export type { FinalOutcome, FinalState } from './status-outcome';
@@ -131,6 +132,7 @@ export class StatusTracker {
     this.status.step = step;
     this.status.outcome = outcome;
     setCurrentDetails(`**${this.status.operation}**: ${finalLine(outcome)}`);
+    recordOutcome(outcome.state);
   }
 
   /** The step the failure happened in is failed, unless the workflow was already past its steps. */
