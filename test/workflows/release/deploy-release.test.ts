@@ -24,6 +24,9 @@ import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { tempDir } from '../../helpers/temp';
 import { startTemporal, temporalCliPath } from '../../helpers/temporal';
+import { startPrometheus, type PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
+import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
+import type { DeployAnalysisInput } from '../../../src/specs/deploy-analysis';
 
 const run = promisify(execFile);
 
@@ -34,6 +37,8 @@ let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
 let workers: OpsflowWorkers;
 let provisioned: ProvisionResult;
+/** Scrapes auth (port 8081) on the droplet every second: what the post-deploy analyses read. */
+let prometheus: PrometheusInstance;
 const savedEnv = { ...process.env };
 
 // Stack A as in examples/, with a quick health gate: a probe a second, three failures in a row.
@@ -134,10 +139,12 @@ beforeAll(async () => {
   provisioned = await withWorker(() =>
     env.client.workflow.execute('provisionEnvironment', { taskQueue: TASK_QUEUE, workflowId: 'provision-stack-a', args: [{ spec }] }),
   );
+  prometheus = await startPrometheus([`${address()}:${PORTS.auth}`]);
 });
 
 afterAll(async () => {
   process.env = savedEnv;
+  await prometheus?.stop();
   await workers?.stop();
   await cloud?.stop();
   await env?.teardown();
@@ -207,6 +214,10 @@ test('a release that fails its health gate is rolled back: RolledBack says what 
     expect.objectContaining({ running: { app: expect.objectContaining({ auth: current.auth, fleet: current.fleet }) } }),
   ]);
   expect(status.step).toBe('rolled back');
+  expect(status.outcome).toMatchObject({
+    state: 'rolled back',
+    reason: expect.stringContaining('was not healthy after 3 consecutive failed probes'),
+  });
   // Three probes a second apart, then the restore: seconds, not minutes.
   expect(Date.now() - started).toBeLessThan(30_000);
 
@@ -254,7 +265,14 @@ test('cancelling a release during its health gate puts the previous images back'
     expect((await answers('payment', '/version')).body).toBe('1.0.9-unhealthy');
     await handle.cancel();
     const e = await handle.result().catch((x: unknown) => x);
-    expect((await handle.query<OperationStatus>('status')).step).toBe('cancelled');
+    // The status ends as the rollback did, with cancelling as the reason and what was put back.
+    expect((await handle.query<OperationStatus>('status')).outcome).toEqual({
+      state: 'rolled back',
+      reason: 'cancelled',
+      undone: ['restore previous images on app'],
+      notUndone: [],
+      kept: [],
+    });
     return e;
   });
   expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
@@ -394,5 +412,139 @@ test('`opsflow deploy` finds the environment, deploys, follows progress and prin
   );
   await expect(cli(['deploy', 'broken', '--set', 'auth=1.0.0'])).rejects.toThrow(
     'environment broken is unknown here (no workflow environment-broken)',
+  );
+});
+
+// Post-deploy verification (issue 14 item 6): a release that passes /health must also pass an
+// analysis of its real requests in Prometheus, or it is rolled back through the same saga.
+
+/** auth's error ratio for the version deployed, every 2 s; no data yet (not scraped twice) is tolerated three times. */
+function errorRatioAnalysis(): DeployAnalysisInput {
+  const ofVersion = 'version="{{args.canary-version}}"';
+  return {
+    prometheus: { address: prometheus.address },
+    templates: {
+      'auth-errors': {
+        metrics: [
+          {
+            name: 'error-ratio',
+            query: `(sum(rate(http_requests_total{${ofVersion},code=~"5.."}[10s])) or vector(0)) / sum(rate(http_requests_total{${ofVersion}}[10s]))`,
+            successCondition: 'result < 0.05',
+            interval: '2s',
+            count: 6,
+            inconclusiveLimit: 3,
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** Requests to auth, two at a time, for as long as `fn` runs (bounded: at most 3 minutes): the traffic the analysis judges. */
+async function underLoad<T>(fn: () => Promise<T>): Promise<{ value: T; load: LoadTally }> {
+  let finished = false;
+  const load = generateLoad(`http://${address()}:${PORTS.auth}/`, {
+    total: 1_000_000,
+    concurrency: 2,
+    deadlineMs: 180_000,
+    enough: () => finished,
+  });
+  const value = await fn().finally(() => (finished = true));
+  return { value, load: await load };
+}
+
+test('a release that answers /health but fails real requests is rolled back by its analysis, naming the metric and its values', async () => {
+  const current = await applicationImages();
+  const bad = 'ghcr.io/acme/auth:2.4.0-err20'; // 20 of every 100 requests answer 500; /health always 200
+  const { value, load } = await underLoad(() =>
+    withWorker(async () => {
+      const handle = await env.client.workflow.start('deployRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'deploy-analysis-bad',
+        args: [input({ auth: bad }, { analysis: errorRatioAnalysis() })],
+      });
+      const err = await handle.result().catch((e: unknown) => e);
+      return { err, status: await handle.query<OperationStatus>('status'), printed: await cli(['status', 'deploy-analysis-bad']) };
+    }),
+  );
+  // The version really failed requests, and its health gate passed: the analysis caught it.
+  expect(load.failures).toContain('HTTP 500');
+  const failure = (value.err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolledBack');
+  expect((failure.cause as ApplicationFailure).type).toBe('AnalysisFailed');
+  const measured =
+    /analysis failed: error-ratio: 1 failed measurement, more than failureLimit 0; last: ([\d.]+) does not meet result < 0\.05 \(values measured: ([^)]*)\)/.exec(
+      failure.message,
+    );
+  expect(measured).not.toBeNull();
+  // About 20% of auth's requests, as the tag says (rates over a 10 s window of live traffic).
+  expect(Number(measured![1])).toBeGreaterThan(0.1);
+  expect(Number(measured![1])).toBeLessThan(0.3);
+  expect(failure.message).toContain(`release auth ${bad} failed (`);
+  expect(failure.message).toContain(`rolled back, healthy again: app runs auth ${current.auth}`);
+
+  // The status says how it ended, and each measurement; one activity per measurement, a timer between them.
+  expect(value.status.outcome).toMatchObject({
+    state: 'rolled back',
+    reason: expect.stringContaining('analysis failed: error-ratio'),
+    undone: ['restore previous images on app'],
+  });
+  expect(value.status.completedSteps).toEqual([
+    'validate input',
+    'record running images',
+    'write new images',
+    'pull and start',
+    'health gate',
+  ]);
+  expect(value.status.failedSteps).toEqual([expect.stringMatching(/^analysis: analysis failed: error-ratio/)]);
+  const measurements = value.status.resources.filter((r) => r.kind === 'measurement');
+  expect(measurements.at(-1)!.id).toMatch(/^error-ratio #\d+ failed: /);
+  const history = (await env.client.workflow.getHandle('deploy-analysis-bad').fetchHistory()).events ?? [];
+  expect((await activitiesScheduled('deploy-analysis-bad')).filter((a) => a === 'measureMetric')).toHaveLength(measurements.length);
+  expect(history.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(measurements.length - 1);
+  expect(value.printed).toContain('state: rolled back');
+  expect(value.printed).toMatch(/reason: analysis failed: error-ratio: 1 failed measurement, more than failureLimit 0; last: 0\.\d+/);
+  expect(value.printed).toContain('undone: restore previous images on app');
+
+  await expectServing(current);
+  expect((await onHost()).images.auth).toBe(current.auth);
+});
+
+test('`opsflow deploy --analysis <file>`: a good version passes its analysis and stays; a bad analysis file is refused at its line', async () => {
+  const good = 'ghcr.io/acme/auth:2.4.1';
+  const file = path.join(tempDir('deploy-analysis'), 'analysis.json');
+  writeFileSync(file, JSON.stringify(errorRatioAnalysis(), null, 2));
+  const { value: output, load } = await underLoad(() =>
+    withWorker(() => cli(['deploy', 'stack-a', '--set', 'auth=2.4.1', '--analysis', file])),
+  );
+  expect(load.failures).not.toContain('HTTP 500');
+  expect(output).toContain('✔ health gate');
+  expect(output).toContain('✔ analysis');
+  expect(output).toMatch(/measurement +error-ratio #\d+ successful: 0 meets result < 0\.05/);
+  expect(output).toMatch(/analysis +passed: all 1 metrics succeeded/);
+  expect(output).toContain(`Released to stack-a: auth ${good}`);
+  expect((await answers('auth', '/version')).body).toBe('2.4.1');
+
+  // Refused before connecting: the file's own line and column, and what a deploy cannot do.
+  const badFile = path.join(tempDir('deploy-analysis-bad'), 'analysis.yaml');
+  writeFileSync(
+    badFile,
+    [
+      'prometheus:',
+      `  address: ${prometheus.address}`,
+      'templates:',
+      '  versus-stable:',
+      '    metrics:',
+      '      - name: errors',
+      '        compare: { canary: "x", stable: "y", margin: { relative: 0.1 } }',
+      '',
+    ].join('\n'),
+  );
+  await expect(cli(['deploy', 'stack-a', '--set', 'auth=2.4.2', '--analysis', badFile])).rejects.toThrow(
+    `${badFile}:7:9: templates.versus-stable.metrics.0.compare: a deploy replaces every host at once, so there is no stable version to compare with`,
+  );
+  // Two tags at once, but a query asks for "the" version: refused by the input's schema, nothing started.
+  await expect(cli(['deploy', 'stack-a', '--set', 'auth=2.4.2', '--set', 'fleet=1.2.0', '--analysis', file])).rejects.toThrow(
+    'analysis: a query uses {{args.canary-version}}, but the images have different tags (2.4.2, 1.2.0)',
   );
 });
