@@ -66,7 +66,13 @@ export function createRolloutActivities(deps: { privateKey: SshActivityDeps['pri
         const after = await configHost.read(input.upstreamFile);
         return { weights: input.weights, changed: before !== after };
       } catch (err) {
-        // A split nginx refuses or that cannot be drawn will not get better by retrying.
+        // A split nginx refuses or that cannot be drawn will not get better by retrying. A `nginx -t`
+        // that fails without a word (seen in the local cloud just after a reload) is not a
+        // refusal: the file was put back, and the activity is retried.
+        if (err instanceof NginxConfigRefusedError && err.output.trim() === '')
+          throw failure(STEP_FAILURE.TrafficRefused, 'nginx -t failed without saying why; the previous file was put back', {
+            retryable: true,
+          });
         if (err instanceof NginxConfigRefusedError || err instanceof TrafficWeightsError)
           throw failure(STEP_FAILURE.TrafficRefused, err.message);
         throw err;

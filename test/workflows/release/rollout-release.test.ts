@@ -1,0 +1,360 @@
+// rolloutRelease on the real Temporal server against an environment provisioned in the local cloud:
+// two droplets run the simulated `shop` application with compose, Debian's real nginx in the
+// first splits traffic between them by the weights the workflow writes, a real Prometheus scrapes
+// both every second, and the load generator sends requests through nginx. A good canary ends on
+// the new version; a `-err5` canary is aborted by analysis with all traffic and both hosts back on
+// the old version; a canary no one sends traffic to is inconclusive and waits for a human, who
+// promotes it; refused updates leave no event in history.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { LocalCloud } from '@opsflow/localcloud';
+import { buildDeployInput } from '../../../src/client/deploy';
+import { connect, type SshConnection } from '../../../src/integrations/ssh';
+import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
+import { weightsInUpstream } from '../../../src/rollouts/traffic/nginx-config';
+import { loadEnvironmentSpec } from '../../../src/specs/load';
+import type { EnvironmentSpec } from '../../../src/specs/environment';
+import type { RolloutSpecInput } from '../../../src/specs/rollout';
+import { TASK_QUEUE } from '../../../src/temporal/task-queues';
+import type { ProvisionResult } from '../../../src/workflows/environment/provision-environment';
+import {
+  rolloutWorkflowId,
+  type RolloutReleaseInput,
+  type RolloutResult,
+  type RolloutStatus,
+} from '../../../src/workflows/release/rollout-api';
+import { startLocalCloud } from '../../helpers/localcloud';
+import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
+import { tempDir } from '../../helpers/temp';
+import { startTemporal } from '../../helpers/temporal';
+import { until } from '../../helpers/until';
+import { startPrometheus, type PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
+
+jest.setTimeout(600_000);
+
+const ENVIRONMENT = 'canary-a';
+const APP_PORT = 8080;
+const UPSTREAM_FILE = '/etc/nginx/opsflow/shop.conf';
+let env: TestWorkflowEnvironment;
+let cloud: LocalCloud;
+let workers: OpsflowWorkers;
+let provisioned: ProvisionResult;
+let spec: EnvironmentSpec;
+let prometheus: PrometheusInstance;
+let front: SshConnection;
+
+/** Two droplets with the shop application (compose) and Debian's nginx; app-1 is also nginx's front host. */
+function environmentSpec(): EnvironmentSpec {
+  const dir = tempDir('canary-env');
+  writeFileSync(
+    path.join(dir, 'compose.yaml'),
+    `services:\n  shop:\n    image: \${SHOP_IMAGE:-ghcr.io/acme/shop:1.0}\n    ports: ["${APP_PORT}:80"]\n`,
+  );
+  writeFileSync(
+    path.join(dir, 'env.yaml'),
+    [
+      `name: ${ENVIRONMENT}`,
+      'region: fra1',
+      'firewall:',
+      '  inbound:',
+      '    - { protocol: tcp, ports: "22" }',
+      '    - { protocol: tcp, ports: "80" }',
+      `    - { protocol: tcp, ports: "${APP_PORT}" }`,
+      'droplets:',
+      '  - { name: app, count: 2, size: s-1vcpu-1gb, image: ubuntu-22-04-x64 }',
+      'ssh: { user: root, key: deploy }',
+      'bootstrap:',
+      '  packages: [docker.io, docker-compose-plugin]',
+      '  directories: [{ path: /opt/shop }]',
+      'application:',
+      '  directory: /opt/shop',
+      '  composeFile: compose.yaml',
+      '  images: { shop: ghcr.io/acme/shop:1.0 }',
+      `healthChecks: [{ name: shop, port: ${APP_PORT}, path: /health, intervalSeconds: 1, attempts: 5 }]`,
+      'onFailure: rollback',
+      '',
+    ].join('\n'),
+  );
+  return loadEnvironmentSpec(path.join(dir, 'env.yaml'));
+}
+
+const host = (instance: string) => provisioned.hosts.find((h) => h.instance === instance)!;
+
+async function ok(connection: SshConnection, script: string, args: string[] = []): Promise<string> {
+  const result = await connection.execScript(script, args, { timeoutMs: 120_000 });
+  if (result.exitCode !== 0) throw new Error(`\`${script}\` exited ${result.exitCode}: ${result.stdoutTail}${result.stderrTail}`);
+  return result.stdoutTail;
+}
+
+/**
+ * What the error-ratio analysis measures: the canary's 5xx share over the last 5 s, only while it
+ * serves more than one request a second (the health gate's few probes are not traffic: no data).
+ */
+const ERROR_RATIO =
+  '(sum(rate(http_requests_total{version="{{args.canary-version}}",code=~"5.."}[5s])) or vector(0))' +
+  ' / (sum(rate(http_requests_total{version="{{args.canary-version}}"}[5s])) > 1)';
+
+function rolloutSpec(steps: unknown[]): RolloutSpecInput {
+  return {
+    environment: ENVIRONMENT,
+    fleet: { instances: ['app-1', 'app-2'], port: APP_PORT },
+    prometheus: { address: prometheus.address },
+    traffic: { nginx: { upstream: 'shop', frontHost: 'app-1' } },
+    canary: { maxSurge: 0, maxUnavailable: 1, steps: steps as never },
+    analysisTemplates: {
+      errors: {
+        metrics: [
+          {
+            name: 'error-ratio',
+            query: ERROR_RATIO,
+            interval: '1s',
+            count: 3,
+            initialDelay: '3s',
+            successCondition: 'result < 0.01',
+            inconclusiveLimit: 2,
+          },
+        ],
+      },
+    },
+  };
+}
+
+function rolloutInput(tag: string, steps: unknown[]): RolloutReleaseInput {
+  return {
+    ...buildDeployInput({ result: provisioned, spec }, { shop: tag }),
+    spec: rolloutSpec(steps),
+    requestedBy: 'jest',
+  } as RolloutReleaseInput;
+}
+
+/** Sends requests through nginx until `stop()`; the tally counts answers by version. */
+function loadThroughNginx(): { stop: () => Promise<LoadTally> } {
+  let enough = false;
+  const running = generateLoad(`http://${host('app-1').address}/version`, {
+    total: 1_000_000,
+    deadlineMs: 540_000,
+    enough: () => enough,
+  });
+  return {
+    stop: async () => {
+      enough = true;
+      return running;
+    },
+  };
+}
+
+async function versionOn(instance: string): Promise<string> {
+  return (await (await fetch(`http://${host(instance).address}:${APP_PORT}/version`)).text()).trim();
+}
+
+async function nginxWeights() {
+  return weightsInUpstream(await ok(front, 'cat "$1"', [UPSTREAM_FILE]));
+}
+
+async function history(handle: WorkflowHandle) {
+  return (await handle.fetchHistory()).events ?? [];
+}
+
+async function activities(handle: WorkflowHandle, name: string): Promise<number> {
+  return (await history(handle)).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
+}
+
+async function updateEvents(handle: WorkflowHandle): Promise<number> {
+  return (await history(handle)).filter(
+    (e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes,
+  ).length;
+}
+
+/** Runs fn while the load runs; the load stops whatever fn does (a load left running would feed the next test's canary). */
+async function withLoad<T>(load: { stop: () => Promise<LoadTally> }, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    await load.stop();
+    throw err;
+  }
+}
+
+/** The validator's words for a refused update. */
+async function refusal(update: Promise<unknown>): Promise<string> {
+  const err = await update.then(
+    () => undefined,
+    (e: unknown) => e as Error & { cause?: Error },
+  );
+  if (!err) throw new Error('the update was accepted');
+  return err.cause?.message ?? err.message;
+}
+
+function withWorker<T>(fn: () => Promise<T>): Promise<T> {
+  return workers.withWorkflowWorker(TASK_QUEUE, fn);
+}
+
+beforeAll(async () => {
+  env = await startTemporal();
+  ({ cloud } = await startLocalCloud({
+    rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    timing: { dropletCreateMs: 1500, actionMs: 150 },
+  }));
+  workers = await startOpsflowWorkers(env, cloud);
+  spec = environmentSpec();
+  provisioned = await withWorker(() =>
+    env.client.workflow.execute('provisionEnvironment', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `provision-${ENVIRONMENT}`,
+      args: [{ spec }],
+    }),
+  );
+  // Stack B's shape: nginx on the first droplet in front of both, its site proxying to the upstream
+  // the rollout writes (Debian's nginx.conf includes /etc/nginx/opsflow/*.conf).
+  const first = host('app-1');
+  front = await connect({
+    host: first.address,
+    port: provisioned.ssh.port,
+    username: 'root',
+    privateKey: workers.deployKey,
+    hostKey: { pinned: [first.hostKey] },
+  });
+  await ok(front, 'apt-get install -y nginx-light');
+  await front.putFile(
+    '/etc/nginx/sites-available/shop',
+    `server {\n\tlisten ${first.address}:80 default_server;\n\tlocation / { proxy_pass http://shop; proxy_next_upstream off; }\n}\n`,
+  );
+  await ok(front, 'rm -f /etc/nginx/sites-enabled/default && ln -sf /etc/nginx/sites-available/shop /etc/nginx/sites-enabled/shop');
+  await ok(
+    front,
+    'printf "upstream shop {\\n    server %s:%s;\\n}\\n" "$1" "$2" > /etc/nginx/opsflow/shop.conf && nginx -t && systemctl reload nginx',
+    [first.address, String(APP_PORT)],
+  );
+  // The reload is a signal: wait until nginx takes a configuration test again before the rollouts start.
+  await until(
+    'nginx -t to pass after the reload',
+    async () => ((await front.execScript('nginx -t -q', [], { timeoutMs: 30_000 })).exitCode === 0 ? true : undefined),
+    60_000,
+  );
+  prometheus = await startPrometheus(provisioned.hosts.map((h) => `${h.address}:${APP_PORT}`));
+}, 900_000);
+
+afterAll(async () => {
+  front?.close();
+  await prometheus?.stop();
+  await workers?.stop();
+  await cloud?.stop();
+  await env?.teardown();
+});
+
+test('a good canary goes 10 -> 50 -> 100 with every analysis passing and ends with both hosts on the new version', async () => {
+  const steps = [
+    { setWeight: 10 },
+    { analysis: { templates: ['errors'] } },
+    { setWeight: 50 },
+    { analysis: { templates: ['errors'] } },
+    { setWeight: 100 },
+    { analysis: { templates: ['errors'] } },
+  ];
+  const load = loadThroughNginx();
+  const { result, status, handle } = await withLoad(load, () =>
+    withWorker(async () => {
+      const handle = await env.client.workflow.start('rolloutRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: rolloutWorkflowId(ENVIRONMENT),
+        args: [rolloutInput('1.1', steps)],
+      });
+      const result = (await handle.result()) as RolloutResult;
+      return { result, status: await handle.query<RolloutStatus>('status'), handle };
+    }),
+  );
+  const tally = await load.stop();
+  expect(result.images).toEqual({ shop: 'ghcr.io/acme/shop:1.1' });
+  expect(result.previousImages).toEqual({ shop: 'ghcr.io/acme/shop:1.0' });
+  expect(result.analyses.map((a) => [a.name, a.phase])).toEqual([
+    ['step 2', 'successful'],
+    ['step 4', 'successful'],
+    ['step 6', 'successful'],
+  ]);
+  expect(status.rollout).toMatchObject({ phase: 'completed', weight: { effective: { stable: 100, canary: 0 } }, canaryHosts: [] });
+  expect(status.outcome?.state).toBe('completed');
+  expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual(['1.1', '1.1']);
+  expect(await nginxWeights()).toEqual({ stable: 100, canary: 0 });
+  // Requests through nginx all answered (no switch lost one), by both versions along the way.
+  expect(tally.failures).toEqual([]);
+  expect(Object.keys(tally.byBody).sort()).toEqual(['1.0\n', '1.1\n']);
+  // Each measurement is one activity: 3 per analysis.
+  expect(await activities(handle, 'measureMetric')).toBe(9);
+});
+
+test('a -err5 canary is aborted by its analysis: RolloutAborted names the metric and values, traffic and hosts are back on stable', async () => {
+  const steps = [{ setWeight: 50 }, { analysis: { templates: ['errors'] } }, { setWeight: 100 }];
+  const stable = await versionOn('app-2');
+  const load = loadThroughNginx();
+  const { err, status, handle } = await withLoad(load, () =>
+    withWorker(async () => {
+      const handle = await env.client.workflow.start('rolloutRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: rolloutWorkflowId(ENVIRONMENT),
+        args: [rolloutInput('1.2-err5', steps)],
+      });
+      const err = await handle.result().catch((e: unknown) => e);
+      return { err, status: await handle.query<RolloutStatus>('status'), handle };
+    }),
+  );
+  const tally = await load.stop();
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolloutAborted');
+  expect(failure.message).toContain('error-ratio');
+  expect(failure.message).toMatch(/values: 0\.0\d+/);
+  expect(failure.details?.[0]).toMatchObject({ metric: 'error-ratio', weights: { stable: 100, canary: 0 }, hostsRestored: ['app-1'] });
+  expect(status.rollout).toMatchObject({ phase: 'aborted', abort: { metric: 'error-ratio' }, canaryHosts: [] });
+  expect(status.rollout!.analyses[0]!.metrics[0]!.measurements.at(-1)).toMatchObject({ phase: 'failed' });
+  expect(status.outcome?.state).toBe('rolled back');
+  expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual([stable, stable]);
+  expect(await nginxWeights()).toEqual({ stable: 100, canary: 0 });
+  // Step 3 (setWeight 100) never ran: after the failing measurement, traffic went only back to stable.
+  const after = await generateLoad(`http://${host('app-1').address}/version`, { total: 40 });
+  expect(after.byBody).toEqual({ [`${stable}\n`]: 40 });
+  // The only failed requests were the bad version's own 500s.
+  expect(tally.failures.every((f) => f === 'HTTP 500')).toBe(true);
+  expect(await activities(handle, 'measureMetric')).toBeGreaterThanOrEqual(1);
+});
+
+test('a canary with no traffic is inconclusive and waits for a human; refused updates leave no trace; promote finishes it', async () => {
+  const steps = [{ setWeight: 10 }, { analysis: { templates: ['errors'] } }, { setWeight: 100 }];
+  await withWorker(async () => {
+    const handle = await env.client.workflow.start('rolloutRelease', {
+      taskQueue: TASK_QUEUE,
+      workflowId: rolloutWorkflowId(ENVIRONMENT),
+      args: [rolloutInput('1.3', steps)],
+    });
+    const waiting = await until(
+      'the rollout to wait for a human after an inconclusive analysis',
+      async () => {
+        const status = await handle.query<RolloutStatus>('status');
+        return status.rollout?.pause?.waitingFor === 'human' ? status : undefined;
+      },
+      240_000,
+    );
+    expect(waiting.rollout!.pause!.reason).toMatch(/^step 2 analysis inconclusive: /);
+    expect(waiting.rollout!.analyses[0]!.phase).toBe('inconclusive');
+    expect(waiting.rollout!.weight.effective).toEqual({ stable: 90, canary: 10 });
+    const weightsSoFar = await activities(handle, 'setNginxWeights');
+    const updatesBefore = await updateEvents(handle);
+
+    // Refused by the validators: nothing reaches history.
+    expect(await refusal(handle.executeUpdate('resume', { args: [{ by: 'alice' }] }))).toMatch(/^not paused by a pause update; step 2/);
+    expect(await refusal(handle.executeUpdate('promote', { args: [{ by: '' }] }))).toMatch(/^by: must name who asks/);
+    expect(await updateEvents(handle)).toBe(updatesBefore);
+    // Never promoted by itself: still waiting, no weight applied since.
+    expect((await handle.query<RolloutStatus>('status')).rollout!.phase).toBe('paused');
+    expect(await activities(handle, 'setNginxWeights')).toBe(weightsSoFar);
+
+    const accepted = await handle.executeUpdate('promote', { args: [{ by: 'alice' }] });
+    expect(accepted).toEqual({ accepted: expect.stringContaining('promoted past step 2 analysis inconclusive') });
+    const result = (await handle.result()) as RolloutResult;
+    expect(result.updates).toEqual([expect.objectContaining({ name: 'promote', by: 'alice' })]);
+    expect(await updateEvents(handle)).toBe(updatesBefore + 2);
+  });
+  expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual(['1.3', '1.3']);
+  expect(await nginxWeights()).toEqual({ stable: 100, canary: 0 });
+});
