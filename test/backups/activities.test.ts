@@ -1,6 +1,7 @@
 // The backup activities as the worker runs them (in an activity context): heartbeats carry bytes
 // so far; secrets come from env:/file: references and never show in failures; the webhook gets a
-// Slack-style {text} POST, retried on 5xx and not on 404; what cannot work fails as non-retryable.
+// Slack-style {text} POST, retried on 5xx and not on 404; what cannot work fails as non-retryable;
+// a verification record counts only when this worker signed it.
 import { writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,10 +9,14 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createBackupActivities } from '../../src/activities/backups/backup-steps';
+import { createBackupActivities, type BackupListing } from '../../src/activities/backups/backup-steps';
+import { generateBackupKey } from '../../src/backups/backup-key';
+import { verifiedKeyOf, type VerificationRecord } from '../../src/backups/keys';
+import { putJson } from '../../src/backups/spaces';
+import { signVerification } from '../../src/backups/verification-auth';
 import { secretResolver } from '../../src/backups/secrets';
 import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
-import { TEST_KEYRING } from '../helpers/backup-keys';
+import { TEST_KEYRING, testKeyring } from '../helpers/backup-keys';
 import { dropPostgres, seedPostgres, uniqueDbName } from '../helpers/databases';
 import { privateTempDir, startSpaces, type TestSpaces } from '../helpers/spaces';
 
@@ -211,4 +216,35 @@ test('an unreachable database server is retryable', async () => {
   expect((outcome as ApplicationFailure).type).toBe('DumpFailed');
   expect((outcome as ApplicationFailure).nonRetryable).toBe(false);
   expect((outcome as ApplicationFailure).message).toMatch(/psql on worker exited with status 2: .*Connection refused/);
+});
+
+test('a verification record counts only when this worker signed it for that backup: forged, unsigned and moved ones are refused', async () => {
+  const takenAt = '2026-03-01T02:00:00.000Z';
+  const backup = (await run('backupDatabase', { policy: policy(), target: 'pg', database: db, takenAt })).outcome as { key: string };
+  const listed = async () =>
+    ((await run('listBackups', { policy: policy() })).outcome as BackupListing[]).find((b) => b.key === backup.key)?.verified;
+  const record: VerificationRecord = { key: backup.key, verifiedAt: takenAt, restoredInto: 'scratch', tables: 4, rows: 200_000 };
+  const place = (value: unknown) => putJson(spaces.s3, spaces.bucket, verifiedKeyOf(backup.key), value);
+  const genuine = signVerification(record, TEST_KEYRING.signingKey());
+  const forgeries: [string, unknown][] = [
+    ['unsigned, as written before records were signed (or by anyone with the Spaces keys)', record],
+    ["the worker's key id with a made-up MAC", { ...record, keyId: genuine.keyId, mac: 'ab'.repeat(32) }],
+    ['signed with a key this worker does not hold', signVerification(record, testKeyring(generateBackupKey()).signingKey())],
+    [
+      'a genuine record of another backup, copied beside this one',
+      signVerification({ ...record, key: `${backup.key}.other` }, TEST_KEYRING.signingKey()),
+    ],
+    ['a genuine record with a field changed', { ...genuine, rows: 1 }],
+    ['not an object', 'verified'],
+  ];
+  expect(await listed()).toBe(false);
+  for (const [what, forged] of forgeries) {
+    await place(forged);
+    expect([what, await listed()]).toEqual([what, false]);
+  }
+  // The activity's own record counts (and so the check can pass).
+  expect((await run('recordVerification', { policy: policy(), record })).outcome).toBeUndefined();
+  expect(await listed()).toBe(true);
+  await place(genuine);
+  expect(await listed()).toBe(true);
 });

@@ -20,6 +20,7 @@ import { runToCompletion } from '../../../src/backups/command-runner';
 import { localRunner } from '../../../src/backups/local-runner';
 import { backupKey, manifestKeyOf, verifiedKeyOf, type BackupManifest } from '../../../src/backups/keys';
 import { signManifest } from '../../../src/backups/manifest-auth';
+import { signVerification } from '../../../src/backups/verification-auth';
 import { deleteKeys, getJson, putJson } from '../../../src/backups/spaces';
 import { secretResolver } from '../../../src/backups/secrets';
 import { postgresql } from '../../../src/backups/postgres';
@@ -472,7 +473,10 @@ async function simulate(
     if (result !== 'none') {
       await spaces.s3.send(new PutObjectCommand({ Bucket: spaces.bucket, Key: key, Body: `dump of day ${i}` }));
       await putJson(spaces.s3, spaces.bucket, manifestKeyOf(key), { key, takenAt });
-      if (result === 'verified') await putJson(spaces.s3, spaces.bucket, verifiedKeyOf(key), { key });
+      // Signed by the worker's key, as recordVerification writes it: an unsigned record does not count.
+      const record = { key, verifiedAt: takenAt, restoredInto: 'simulated', tables: 0, rows: 0 };
+      if (result === 'verified')
+        await putJson(spaces.s3, spaces.bucket, verifiedKeyOf(key), signVerification(record, TEST_KEYRING.signingKey()));
     }
     await env.client.workflow.execute('applyRetention', {
       taskQueue,
