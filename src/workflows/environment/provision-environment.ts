@@ -83,6 +83,7 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
 }
 
 async function provisionClaimed(input: ProvisionInput, spec: EnvironmentSpec, status: StatusTracker): Promise<ProvisionResult> {
+  status.answerQueries(); // the claim answered `status` while it waited
   upsertSearchAttributes([
     { key: OpsEnvironment, value: spec.name },
     { key: OpsOperation, value: 'provision' },

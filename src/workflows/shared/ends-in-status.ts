@@ -11,6 +11,7 @@ export async function endsInStatus<T>(status: StatusTracker, body: () => Promise
   } catch (err) {
     // A saga's own endings (rolled back, kept, done) were recorded where they happened.
     if (!status.ended) {
+      status.answerQueries(); // the claim's own answer may stand in for it (a refused claim)
       if (isCancellation(err)) status.finish('cancelled');
       else status.failed(describeError(err));
     }

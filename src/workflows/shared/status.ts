@@ -50,6 +50,11 @@ export class StatusTracker {
       remainingSteps: [...plannedSteps],
       resources: [],
     };
+    this.answerQueries();
+  }
+
+  /** Makes this tracker the `status` query's answer again (after the environment claim answered it meanwhile). */
+  answerQueries(): void {
     setHandler(statusQuery, () => this.snapshot());
   }
 

@@ -98,3 +98,27 @@ test('restoreBackup of a target the policy lacks ends failed, the reason naming 
   expect(status.outcome).toEqual({ state: 'failed', reason: message, undone: [], notUndone: [], kept: [] });
   expect(status.failedSteps).toEqual([`choose backup: ${message}`]);
 });
+
+test('a claim refused because another run holds the environment ends the second run failed, naming the holder', async () => {
+  // The holder gets past its claim and waits on the cloud queue, which no worker here serves.
+  const spec: EnvironmentSpec = { ...stackA, name: 'stack-sd', application: { ...stackA.application!, secrets: {} } };
+  const holder = await env.client.workflow.start('provisionEnvironment', {
+    taskQueue,
+    workflowId: 'status-before-saga-holder',
+    args: [{ spec }],
+    workflowExecutionTimeout: '60s',
+  });
+  try {
+    const deadline = Date.now() + 30_000;
+    while ((await holder.query<OperationStatus>('status')).step !== 'register SSH key') {
+      if (Date.now() > deadline) throw new Error('the holder never got past its claim');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { message, status } = await failedRun('provisionEnvironment', 'status-before-saga-busy', { spec });
+    expect(message).toContain('status-before-saga-holder');
+    expect(status.outcome).toEqual({ state: 'failed', reason: message, undone: [], notUndone: [], kept: [] });
+    expect(status.failedSteps).toEqual([`validate spec: ${message}`]);
+  } finally {
+    await holder.terminate('test over');
+  }
+});
