@@ -32,6 +32,7 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   /** Where its output goes (appended); kept in memory, last 4 KB, when not given. */
   logFile?: string;
+  /** The first targets; when not given, those of a previous run stay (else none). */
   targets?: ScrapeTarget[];
 }
 
@@ -98,7 +99,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   writeFileSync(path.join(dir, CONFIG), config(scrapeInterval));
   chmodSync(path.join(dir, CONFIG), 0o644);
   const targetsFile = path.join(dir, TARGETS);
-  writeScrapeTargets(targetsFile, options.targets ?? []);
+  if (options.targets || !existsSync(targetsFile)) writeScrapeTargets(targetsFile, options.targets ?? []);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) giveToNobody(path.join(dir, DATA));
   const port = options.port ?? (await freeLoopbackPort());
@@ -164,4 +165,20 @@ function freeLoopbackPort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The local stack's Prometheus (`opsflow up`): in <state>/prometheus, its log in
+ * <state>/prometheus.log; undefined (with a line saying why) when the machine has no Prometheus.
+ */
+export async function startLocalStackPrometheus(stateDir: string, say: (line: string) => void): Promise<RunningPrometheus | undefined> {
+  if (!existsSync(PROMETHEUS_BINARY)) {
+    say(
+      `Prometheus is not installed (${PROMETHEUS_BINARY}): rollouts cannot be judged by metrics here; run \`bash scripts/host-packages.sh\`.`,
+    );
+    return undefined;
+  }
+  const running = await startPrometheus({ dir: path.join(stateDir, 'prometheus'), logFile: path.join(stateDir, 'prometheus.log') });
+  say(`Prometheus is up at ${running.address}; it scrapes the targets in ${running.targetsFile}.`);
+  return running;
 }

@@ -16,6 +16,10 @@ export interface RecordedStack {
   localcloudUrl?: string;
   /** Where its API token is (a path: the token itself stays in its own 0600 file). */
   localcloudTokenFile?: string;
+  /** The local stack's Prometheus HTTP API, when this stack runs one (devstack/prometheus.ts). */
+  prometheusUrl?: string;
+  /** Its file_sd targets file: writeScrapeTargets replaces it to scrape droplets' applications. */
+  prometheusTargetsFile?: string;
   startedAt: string;
 }
 

@@ -17,6 +17,7 @@ import { TASK_QUEUE } from '../temporal/task-queues';
 import { connectClient, runCheckWorker, startOperation, workerPollerCount } from '../client/opsflow-client';
 import { spawnDevServer, temporalServerVersion, waitForTemporal } from './dev-server';
 import { isPortInUse } from './ports';
+import { startLocalStackPrometheus } from './prometheus';
 import { resolveTemporalCli } from './temporal-cli';
 import { lookUpRecordedStack, recordStack, recordedStackFile } from './recorded-stack';
 import { loadTemporalTarget } from '../temporal/connection';
@@ -152,6 +153,10 @@ export async function up(options: UpOptions): Promise<number> {
       }
     }
 
+    // The local stack's Prometheus, for rollouts' analysis: droplets' applications become its targets.
+    const prometheus = localcloudUrl ? await startLocalStackPrometheus(dir, say) : undefined;
+    if (prometheus) children.push({ name: 'Prometheus', process: prometheus.process });
+
     const clientEnv = { ...env, TEMPORAL_ADDRESS: address };
     const { client, connection } = await connectClient(clientEnv);
     try {
@@ -168,7 +173,17 @@ export async function up(options: UpOptions): Promise<number> {
       // Every other command (status, provision, doctor, a hand-started worker) finds the stack here.
       const localcloudTokenFile = localcloudUrl ? path.join(localCloudDir(env), 'token') : undefined;
       recordStack(
-        { pid: process.pid, address, uiUrl, metricsUrl, localcloudUrl, localcloudTokenFile, startedAt: new Date().toISOString() },
+        {
+          pid: process.pid,
+          address,
+          uiUrl,
+          metricsUrl,
+          localcloudUrl,
+          localcloudTokenFile,
+          prometheusUrl: prometheus?.address,
+          prometheusTargetsFile: prometheus?.targetsFile,
+          startedAt: new Date().toISOString(),
+        },
         env,
       );
 

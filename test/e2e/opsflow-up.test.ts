@@ -159,6 +159,7 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
   expect(await exitOf(child)).toBe(0);
   expect(output()).toContain('worker stopped.');
   expect(output()).toContain('local cloud stopped.');
+  expect(output()).toContain('Prometheus stopped.');
   expect(output()).toContain('Temporal dev server stopped.');
   expect(await isPortInUse('127.0.0.1', ports.port)).toBe(false);
   expect(existsSync(path.join(stateDir, 'stack.json'))).toBe(false);

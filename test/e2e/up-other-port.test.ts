@@ -56,8 +56,13 @@ test('every command finds a stack started on other ports, by itself', async () =
       metricsUrl: `http://127.0.0.1:${ports.metricsPort}/metrics`,
       localcloudUrl: `http://127.0.0.1:${ports.localcloudPort}`,
       localcloudTokenFile: path.join(stateDir, 'localcloud', 'token'),
+      prometheusUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      prometheusTargetsFile: path.join(stateDir, 'prometheus', 'targets.json'),
       startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
+    // The local stack's Prometheus answers where the record says.
+    const { prometheusUrl } = JSON.parse(readFileSync(recordFile, 'utf8')) as { prometheusUrl: string };
+    expect((await fetch(`${prometheusUrl}/-/ready`)).ok).toBe(true);
 
     const doctor = await runCli(['doctor'], env);
     expect(doctor.stdout).toMatch(new RegExp(`^ok +temporal +reached ${address.replace(/\./g, '\\.')} namespace default \\(server `, 'm'));
