@@ -4,14 +4,13 @@
 // task-queue rate limit. Counted from the local cloud's request log: requests per environment by
 // kind, 429s served, workflows failed; wall time against the floor the rate limit sets for that
 // many requests; the worker's peak RSS (VmHWM).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { dropletSshPort, LocalCloud, generateEd25519, type LoggedRequest, REALISTIC_TIMING } from '@opsflow/localcloud';
 import { resolveTemporalCli } from '../src/devstack/temporal-cli';
 import { loadEnvironmentSpec } from '../src/specs/load';
@@ -19,9 +18,8 @@ import type { EnvironmentSpec } from '../src/specs/environment';
 import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { DIGITALOCEAN_ACTIVITIES_PER_SECOND, TASK_QUEUE } from '../src/temporal/task-queues';
 import { writeResults, type Row } from './harness';
+import { byKind, kindOf, resetCloud, ROOT, startWorker, stopWorker, WORKER, writeWorkflowBundle } from './opsflow-run';
 
-const ROOT = path.join(__dirname, '..');
-const WORKER = path.join(ROOT, 'dist', 'worker.js');
 const ENVIRONMENTS = 20;
 const PER_MINUTE = 250;
 /** Droplets of the e2e test live on 127.99.x.y, a developer's `npm start` on 127.100.x.y. */
@@ -40,30 +38,6 @@ interface Phase {
   retries: number;
   /** The most attempts one activity took (CLOUD_RETRY allows 8). */
   maxAttempt: number;
-}
-
-/** `GET /v2/droplets/:id`, `POST /v2/volumes/:id/actions`: the path with ids folded, no query. */
-function kindOf(request: LoggedRequest): string {
-  const [pathOnly, query] = request.url.split('?');
-  const folded = (pathOnly ?? '')
-    .split('/')
-    .map((part) => (/^\d+$|^[0-9a-f]{8}-[0-9a-f-]{27}$|^\d+\.\d+\.\d+\.\d+$/.test(part) ? ':id' : part))
-    .join('/');
-  const filter = new URLSearchParams(query ?? '').has('tag_name')
-    ? '?tag_name'
-    : new URLSearchParams(query ?? '').has('name')
-      ? '?name'
-      : '';
-  return `${request.method} ${folded}${filter}`;
-}
-
-function byKind(requests: LoggedRequest[], divisor = 1): string {
-  const counts = new Map<string, number>();
-  for (const r of requests) counts.set(kindOf(r), (counts.get(kindOf(r)) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([kind, n]) => `${kind} ${divisor === 1 ? n : (n / divisor).toFixed(1)}`)
-    .join(', ');
 }
 
 /** The most requests (429s not counted) the cloud served in any 60 s window. */
@@ -100,28 +74,6 @@ function timeline(phase: Phase): string {
 function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0);
-}
-
-function startWorker(env: NodeJS.ProcessEnv, logFile: string): Promise<ChildProcess> {
-  const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [WORKER], { env, stdio: ['ignore', log, 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      writeFileSync(logFile, chunk, { flag: 'a' });
-      if (text.includes('"worker started"')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}):\n${text}`)));
-  });
-}
-
-function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGINT');
-  });
 }
 
 async function attemptsOf(handle: WorkflowHandle): Promise<number[]> {
@@ -181,11 +133,6 @@ function extras(inv: Inventory, environments: number): string[] {
   return found;
 }
 
-async function resetCloud(cloud: LocalCloud): Promise<void> {
-  const response = await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: cloud.controlHeaders });
-  if (!response.ok) throw new Error(`reset failed: ${response.status}`);
-}
-
 async function main(): Promise<void> {
   if (!existsSync(WORKER)) throw new Error('dist/worker.js is missing: run `npm run build` first');
   const work = mkdtempSync(path.join(os.tmpdir(), 'opsflow-bench-provision-'));
@@ -202,16 +149,7 @@ async function main(): Promise<void> {
   });
 
   // The production worker loads a prebuilt bundle (as a Docker image would), so its memory is the load's.
-  const bundle = path.join(work, 'workflow-bundle.js');
-  writeFileSync(
-    bundle,
-    (
-      await bundleWorkflowCode({
-        workflowsPath: path.join(ROOT, 'dist', 'workflows'),
-        logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
-      })
-    ).code,
-  );
+  const bundle = await writeWorkflowBundle(work);
 
   const temporal = await TestWorkflowEnvironment.createLocal({
     server: {

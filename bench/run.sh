@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 # database; backup-child.ts is its helper process, not a benchmark of its own.
 # provision.ts runs the production worker (dist/worker.js) as a child process, so it builds first;
 # it needs bubblewrap (scripts/host-packages.sh) and binds droplet addresses 127.98.x.y.
+# terraform.ts needs terraform and DigitalOcean's provider build (README, "Terraform against the
+# local cloud"); without them it says so and is skipped. It binds droplet addresses 127.97.x.y.
 node_modules/.bin/tsc -p tsconfig.build.json
-for bench in bench/localcloud-*.ts bench/backup.ts bench/provision.ts; do
+for bench in bench/localcloud-*.ts bench/backup.ts bench/provision.ts bench/terraform.ts; do
   [[ -e "$bench" ]] || continue
   echo "== $bench"
   node_modules/.bin/tsx "$bench"

@@ -30,6 +30,7 @@ import { loadDeployAnalysis } from '../specs/load-deploy-analysis';
 import { registerEnvironmentCommands } from './env-commands';
 import { deployWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { registerCodecServerCommand } from './codec-server-cli';
+import { registerRolloutCommands } from './rollout-commands';
 import { registerSpacesCommands } from './spaces-commands';
 import { registerRestoreCommand } from './restore-command';
 import { describeFailure } from './failure-text';
@@ -231,6 +232,7 @@ export function buildCli(): Command {
   registerCodecServerCommand(program, port);
   registerSpacesCommands(program);
   registerRestoreCommand(program);
+  registerRolloutCommands(program);
   return program;
 }
 

@@ -8,9 +8,17 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 /** Steps that are not work in progress: no spinner on them. */
 const NO_SPINNER = ['done', 'rolling back', 'failed', 'cancelled', 'starting'];
 
+/** A line of a workflow's own progress (a rollout's weights and measurements), printed once by its key. */
+export interface ProgressLine {
+  key: string;
+  text: string;
+}
+
 export interface ProgressOptions {
   out?: { write(text: string): boolean; isTTY?: boolean };
   intervalMs?: number;
+  /** More lines from the same status, after its steps: each printed the first time its key is seen. */
+  lines?: (status: OperationStatus) => ProgressLine[];
 }
 
 /** Prints each line once, however often the same status is shown: steps, their resources, the rollback, the end. */
@@ -24,7 +32,7 @@ export class ProgressPrinter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  show(status: OperationStatus): void {
+  show(status: OperationStatus, lines: ProgressLine[] = []): void {
     this.clearSpinner();
     const width = Math.max(0, ...status.resources.map((r) => r.kind.length));
     const resourcesOf = (step: string | undefined) => {
@@ -43,6 +51,7 @@ export class ProgressPrinter {
     }
     // Resources from a status without steps on them (older workers) follow the steps, as before.
     resourcesOf(undefined);
+    for (const line of lines) this.once(`line ${line.key}`, line.text);
     if (!this.firstSeen.has(status.step)) this.firstSeen.set(status.step, this.now());
     const outcome = status.outcome;
     if (status.step === 'rolling back' || (outcome && outcome.undone.length + outcome.notUndone.length > 0)) {
@@ -84,12 +93,12 @@ export async function followProgress<T>(handle: WorkflowHandle, options: Progres
   );
   while (!closed) {
     const status = await handle.query<OperationStatus>('status').catch(() => undefined);
-    if (status) printer.show(status);
+    if (status) printer.show(status, options.lines?.(status));
     await Promise.race([settled, new Promise((r) => setTimeout(r, options.intervalMs ?? 500))]);
   }
   // One last look, so steps finished between polls are still listed.
   const final = await handle.query<OperationStatus>('status').catch(() => undefined);
-  if (final) printer.show(final);
+  if (final) printer.show(final, options.lines?.(final));
   printer.clearSpinner();
   return result;
 }

@@ -11,7 +11,7 @@ export const PROVIDER_BINARY = 'terraform-provider-digitalocean';
 /** Where scripts build it (README, "Terraform against the local cloud"). */
 export const CACHED_PROVIDER_DIR = path.join(os.homedir(), '.cache', 'opsflow');
 
-export type TerraformSetup = { ok: true; providerDir: string; terraform: string } | { ok: false; reason: string };
+export type TerraformSetup = { ok: true; providerDir: string; terraform: string; version: string } | { ok: false; reason: string };
 
 /** The provider directory and the terraform program, or why this machine cannot run them. */
 export function findTerraformSetup(env: NodeJS.ProcessEnv = process.env): TerraformSetup {
@@ -24,7 +24,7 @@ export function findTerraformSetup(env: NodeJS.ProcessEnv = process.env): Terraf
   const terraform = env.OPSFLOW_TERRAFORM || 'terraform';
   const version = spawnSync(terraform, ['version'], { encoding: 'utf8' });
   if (version.status !== 0) return { ok: false, reason: `${terraform} is not runnable here (${version.error?.message ?? version.stderr})` };
-  return { ok: true, providerDir, terraform };
+  return { ok: true, providerDir, terraform, version: version.stdout.split('\n')[0] ?? '' };
 }
 
 /** A Terraform CLI config that takes digitalocean/digitalocean from `providerDir`, never a registry. */

@@ -1,0 +1,90 @@
+// `opsflow rollout`: rolloutRelease's input built from the environment's inventory exactly as
+// `opsflow deploy` builds deployRelease's, plus the rollout spec and who asked; and the updates
+// that steer a running rollout, each signed with who sent it, a refusal shown in the workflow's words.
+import { existsSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { RolloutSpec } from '../specs/rollout';
+import { parseRolloutReleaseInput } from '../specs/rollout-release';
+import { rolloutWorkflowId, type RolloutReleaseInput, type UpdateAccepted } from '../workflows/release/rollout-api';
+import { buildDeployInput, type DeployBasis } from './deploy';
+
+export type Strategy = 'canary' | 'blue-green';
+export const STRATEGIES: readonly Strategy[] = ['canary', 'blue-green'];
+
+/** Who is sending: `user@host`, in the characters an update's `by` takes. */
+export function whoAmI(user: () => string = () => userInfo().username, host: () => string = hostname): string {
+  let name: string;
+  try {
+    name = user();
+  } catch {
+    name = process.env.USER ?? 'unknown'; // no passwd entry for this uid (some containers)
+  }
+  return (
+    `${name}@${host()}`
+      .replace(/[^A-Za-z0-9 ._@+-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 100) || 'unknown'
+  );
+}
+
+/** The spec file: --spec, or `rollout-<env>.yaml` in the current folder. */
+export function rolloutSpecFile(environment: string, given: string | undefined, exists: (file: string) => boolean = existsSync): string {
+  if (given !== undefined) return given;
+  const conventional = `rollout-${environment}.yaml`;
+  if (exists(conventional)) return conventional;
+  throw new Error(
+    `no rollout spec for ${environment}: give --spec <file> (or put it at ./${conventional}); examples/rollout-stack-*.yaml show the form, \`opsflow schema rollout\` its schema`,
+  );
+}
+
+/** --strategy must say what the spec says: it is a check, the spec decides. */
+export function checkStrategy(spec: RolloutSpec, file: string, strategy: Strategy | undefined): void {
+  const described: Strategy = spec.blueGreen ? 'blue-green' : 'canary';
+  if (strategy !== undefined && strategy !== described)
+    throw new Error(
+      `--strategy ${strategy}: ${file} describes a ${described} rollout (${spec.blueGreen ? 'blueGreen' : 'canary'}:); write a ${strategy === 'canary' ? 'canary' : 'blueGreen'} section instead, or leave --strategy out`,
+    );
+}
+
+/** rolloutRelease's input, checked with the workflow's own parser before anything starts. */
+export function buildRolloutInput(
+  basis: DeployBasis,
+  sets: Record<string, string>,
+  spec: RolloutSpec,
+  requestedBy: string,
+): RolloutReleaseInput {
+  const input: RolloutReleaseInput = { ...buildDeployInput(basis, sets), spec, requestedBy };
+  parseRolloutReleaseInput(input); // throws naming every problem (spec.fleet..., requestedBy, ...)
+  return input;
+}
+
+export type UpdateName = 'promote' | 'abort' | 'pause' | 'resume';
+
+/** A rollout refused the update (its validator said why); nothing was written to its history. */
+export class UpdateRefused extends Error {
+  constructor(
+    readonly update: UpdateName,
+    readonly environment: string,
+    readonly refusal: string,
+  ) {
+    super(`${update} refused by ${rolloutWorkflowId(environment)}: ${refusal}`);
+    this.name = 'UpdateRefused';
+  }
+}
+
+/** Sends the update to the environment's running rollout and returns what it did, in its words. */
+export async function sendRolloutUpdate(client: Client, environment: string, update: UpdateName, args: object): Promise<string> {
+  const workflowId = rolloutWorkflowId(environment);
+  try {
+    const result = await client.workflow.getHandle(workflowId).executeUpdate<UpdateAccepted, [object]>(update, { args: [args] });
+    return result.accepted;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new UpdateRefused(update, environment, err.cause?.message ?? err.message);
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(
+        `no rollout of ${environment} is running (${workflowId}: ${err.message}); see \`opsflow rollout status ${environment}\``,
+      );
+    throw err;
+  }
+}
