@@ -4,10 +4,10 @@
 // finds the running stack instead of fighting it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { ensureStateDir, openPrivateLog, PROJECT_ROOT } from '../paths';
+import { ensurePrivateDir, ensureStateDir, openPrivateLog, PROJECT_ROOT } from '../paths';
 import { formatProvisionResult } from '../client/format-status';
 import { followProgress } from '../client/progress';
 import { provisionWorkflowId } from '../names/workflow-ids';
@@ -146,6 +146,11 @@ export async function up(options: UpOptions): Promise<number> {
         say(
           `  Its droplets answer SSH on port ${sshPort}${sshPort === 22 ? '' : ' (port 22 cannot be bound here)'}, each on its own 127.x address.`,
         );
+        // Another local stack may hold the default network: this one took its own, and says which.
+        if (endpoint.hostNetwork)
+          say(
+            `  Host network ${localcloud.describeHostNetwork({ ...endpoint.hostNetwork, file: localcloud.rememberedNetworkFile(cloudDir) })}.`,
+          );
         if (endpoint.spaces)
           say(
             `Spaces (S3) for backups is at ${endpoint.spaces.endpoint}; its keys are in ${path.join(dir, 'localcloud', 'spaces-keys.json')}.`,
@@ -279,8 +284,8 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
   let deployKey = configuredSshKeys(env).find((k) => k.name === 'deploy')?.path;
   if (!deployKey) {
     deployKey = path.join(dir, 'ssh', 'deploy');
+    ensurePrivateDir(path.dirname(deployKey)); // tightened too when an older version left it 0755
     if (!existsSync(deployKey)) {
-      mkdirSync(path.dirname(deployKey), { recursive: true, mode: 0o700 });
       const pair = generateEd25519();
       writeFileSync(deployKey, pair.private, { mode: 0o600, flag: 'wx' });
       writeFileSync(`${deployKey}.pub`, `${pair.public} opsflow-deploy\n`, { mode: 0o600 });
@@ -290,8 +295,8 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
   }
   if (!env[DEMO_SECRET]) {
     const file = path.join(dir, 'secrets', DEMO_SECRET);
+    ensurePrivateDir(path.dirname(file));
     if (!existsSync(file)) {
-      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
       say(`Generated stack A's database password into ${file} (the worker reads it as ${DEMO_SECRET}).`);
     }
@@ -303,6 +308,7 @@ function workerSecrets(env: NodeJS.ProcessEnv, dir: string, say: (line: string) 
   // The key that signs backups and that restores require (backup-key.ts); made once, never printed.
   if (!env[BACKUP_KEY_ENV] && !env[BACKUP_KEY_FILE_ENV]) {
     const file = path.join(dir, 'secrets', 'backup-key');
+    ensurePrivateDir(path.dirname(file));
     if (ensureBackupKeyFile(file).created)
       say(`Generated the backup signing key into ${file} (the worker reads it as ${BACKUP_KEY_FILE_ENV}; keep a copy: restores need it).`);
     extra[BACKUP_KEY_FILE_ENV] = file;

@@ -2,7 +2,7 @@
 // its Web UI, a real worker process that provisions stack A whole on the local cloud (with a deploy
 // key and a database password it made itself), history that survives a restart, and a clean Ctrl-C.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { isPortInUse } from '../../src/devstack/ports';
@@ -20,6 +20,8 @@ let upArgs: string[];
 const stateDir = tempDir('up');
 
 beforeAll(async () => {
+  mkdirSync(path.join(stateDir, 'ssh'), { mode: 0o755 }); // as versions before made it
+  chmodSync(path.join(stateDir, 'ssh'), 0o755);
   ports = { port: await freePort(), uiPort: await freePort(), metricsPort: await freePort(), localcloudPort: await freePort() };
   upArgs = [
     'up',
@@ -76,6 +78,9 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     // Made once, private to this user; the password never shows in the output.
     expect(statSync(deployKeyFile()).mode & 0o777).toBe(0o600);
     expect(statSync(passwordFile()).mode & 0o777).toBe(0o600);
+    // Its folders too (0700), the ssh folder tightened from the 0755 an older version left.
+    const folders = ['.', 'ssh', 'secrets', 'localcloud', 'localcloud/hosts'].map((dir) => path.join(stateDir, dir));
+    expect(folders.map((dir) => [dir, (statSync(dir).mode & 0o777).toString(8)])).toEqual(folders.map((dir) => [dir, '700']));
     const password = readFileSync(passwordFile(), 'utf8').trim();
     expect(password.length).toBeGreaterThanOrEqual(24);
     expect(out).not.toContain(password);
