@@ -5,7 +5,9 @@
 // the new version; a `-err5` canary is aborted by analysis with all traffic and both hosts back on
 // the old version; a canary no one sends traffic to is inconclusive and waits for a human, who
 // promotes it; refused updates leave no event in history.
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -28,7 +30,9 @@ import {
 import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { tempDir } from '../../helpers/temp';
-import { startTemporal } from '../../helpers/temporal';
+import { startTemporal, temporalCliPath } from '../../helpers/temporal';
+import { buildCli } from '../../../src/client/cli';
+import { whoAmI } from '../../../src/client/rollout';
 import { until } from '../../helpers/until';
 import { startPrometheus, type PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
 
@@ -165,6 +169,24 @@ async function updateEvents(handle: WorkflowHandle): Promise<number> {
   return (await history(handle)).filter(
     (e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes,
   ).length;
+}
+
+/** From the last measurement's completion to the completion of the next traffic change, by the history's own clock. */
+async function msToStable(handle: WorkflowHandle): Promise<number> {
+  const events = await history(handle);
+  const scheduled = new Map<string, string>();
+  let failedAt: number | undefined;
+  for (const e of events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) scheduled.set(String(e.eventId), name);
+    const done = e.activityTaskCompletedEventAttributes;
+    if (!done) continue;
+    const at = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+    const kind = scheduled.get(String(done.scheduledEventId));
+    if (kind === 'measureMetric') failedAt = at;
+    if (kind === 'setNginxWeights' && failedAt !== undefined) return at - failedAt;
+  }
+  throw new Error('no traffic change after a measurement');
 }
 
 /** Runs fn while the load runs; the load stops whatever fn does (a load left running would feed the next test's canary). */
@@ -316,7 +338,8 @@ test('a -err5 canary is aborted by its analysis: RolloutAborted names the metric
   expect(after.byBody).toEqual({ [`${stable}\n`]: 40 });
   // The only failed requests were the bad version's own 500s.
   expect(tally.failures.every((f) => f === 'HTTP 500')).toBe(true);
-  expect(await activities(handle, 'measureMetric')).toBeGreaterThanOrEqual(1);
+  // Measured, not asserted (a loaded machine): from the failing measurement to nginx serving only stable.
+  console.log(`first failing measurement to 100% stable: ${await msToStable(handle)} ms`);
 });
 
 test('a canary with no traffic is inconclusive and waits for a human; refused updates leave no trace; promote finishes it', async () => {
@@ -357,4 +380,95 @@ test('a canary with no traffic is inconclusive and waits for a human; refused up
   });
   expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual(['1.3', '1.3']);
   expect(await nginxWeights()).toEqual({ stable: 100, canary: 0 });
+});
+
+/** Steers a rollout as a person would, from another terminal: the opsflow CLI as its own process. */
+async function opsflowProcess(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const tsx = path.join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx');
+  const cliFile = path.join(__dirname, '..', '..', '..', 'src', 'client', 'cli.ts');
+  const envVars = { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default' };
+  return promisify(execFile)(tsx, [cliFile, ...args], { env: envVars, timeout: 120_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, out: stdout, err: stderr }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, out: e.stdout ?? '', err: e.stderr ?? '' }),
+  );
+}
+
+test('`opsflow rollout` from the terminal: live progress; status; a refused resume in the validator words; promote by opsflow and by the temporal CLI', async () => {
+  const file = path.join(tempDir('rollout-cli'), 'rollout.json');
+  const steps = [{ setWeight: 50 }, { pause: {} }, { setWeight: 75 }, { pause: {} }, { setWeight: 100 }];
+  writeFileSync(file, JSON.stringify(rolloutSpec(steps)));
+  process.env.TEMPORAL_ADDRESS = env.address;
+  process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
+  const printed: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...line: unknown[]) => void printed.push(line.join(' ')));
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((text: string | Uint8Array) => printed.push(String(text)) > 0);
+  const handle = env.client.workflow.getHandle(rolloutWorkflowId(ENVIRONMENT));
+  const waitingAt = (canary: number) =>
+    until(
+      `the rollout to wait for a human at canary ${canary}%`,
+      async () => {
+        const status = await handle.query<RolloutStatus>('status').catch(() => undefined);
+        return status?.rollout?.pause?.waitingFor === 'human' && status.rollout.weight.effective.canary === canary ? status : undefined;
+      },
+      240_000,
+    );
+  try {
+    await withWorker(async () => {
+      // Followed live in this process, as `opsflow rollout canary-a --set shop=1.4 --spec rollout.json` would be.
+      const following = buildCli().parseAsync(['rollout', ENVIRONMENT, '--set', 'shop=1.4', '--spec', file, '--strategy', 'canary'], {
+        from: 'user',
+      });
+      await waitingAt(50);
+      const eventsBefore = await updateEvents(handle);
+      const refused = await opsflowProcess('rollout', 'resume', ENVIRONMENT);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(
+        new RegExp(
+          `^opsflow: resume refused by rollout-${ENVIRONMENT}: not paused by a pause update; step 2/5: pause until promoted waits`,
+          'm',
+        ),
+      );
+      expect(await updateEvents(handle)).toBe(eventsBefore); // refused before anything reached the history
+
+      const status = await opsflowProcess('rollout', 'status', ENVIRONMENT);
+      expect(status.out).toContain('  traffic: canary 50% / stable 50%');
+      expect(status.out).toContain(`(opsflow rollout promote ${ENVIRONMENT}, or abort ${ENVIRONMENT})`);
+
+      const promoted = await opsflowProcess('rollout', 'promote', ENVIRONMENT);
+      expect([promoted.code, promoted.out]).toEqual([0, expect.stringContaining('promoted past')]);
+      await waitingAt(75);
+      // The same through Temporal's own CLI.
+      const where = ['--address', env.address, '--namespace', env.namespace ?? 'default'];
+      const viaTemporal = await promisify(execFile)(temporalCliPath(), [
+        'workflow',
+        'update',
+        'execute',
+        '--workflow-id',
+        rolloutWorkflowId(ENVIRONMENT),
+        '--name',
+        'promote',
+        '--input',
+        '{"by":"me"}',
+        ...where,
+      ]);
+      expect(viaTemporal.stdout).toContain('promoted past');
+      await following;
+    });
+  } finally {
+    log.mockRestore();
+    write.mockRestore();
+  }
+  const output = printed.join('');
+  expect(output).toContain(`Rolling out shop ghcr.io/acme/shop:1.4 to ${ENVIRONMENT}: workflow rollout-${ENVIRONMENT}`);
+  expect(output).toContain('⇄ traffic canary 50% / stable 50%');
+  expect(output).toContain('‖ waiting for human');
+  expect(output).toContain(`↪ promote by ${whoAmI()}: promoted past`);
+  expect(output).toContain('↪ promote by me: promoted past');
+  expect(output).toMatch(/⇄ traffic canary 75% \/ stable 25%[\s\S]*⇄ traffic canary 100% \/ stable 0%/);
+  expect(output).toMatch(new RegExp(`Rolled out to ${ENVIRONMENT}: shop ghcr\\.io/acme/shop:1\\.4 \\(was ghcr\\.io/acme/shop:[^)]+\\)`));
+  expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual(['1.4', '1.4']);
+
+  // Once it has ended, steering it says so.
+  const late = await opsflowProcess('rollout', 'promote', ENVIRONMENT);
+  expect([late.code, late.err]).toEqual([1, expect.stringContaining(`opsflow: no rollout of ${ENVIRONMENT} is running`)]);
 });
