@@ -24,6 +24,7 @@ const key = generateEd25519();
 const APP_PORT = 8080;
 const UPSTREAM_FILE = '/etc/nginx/opsflow/app.conf';
 let cloud: LocalCloud;
+let stateDir: string;
 let front: TestDroplet;
 let apps: TestDroplet[];
 let ssh: SshConnection;
@@ -76,7 +77,6 @@ async function appRequests(app: TestDroplet, version: string): Promise<number> {
 
 beforeAll(async () => {
   let api;
-  let stateDir: string;
   ({ cloud, api, stateDir } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } }));
   const keyId = await registerKey(api, 'deploy', key.public);
   const droplets = await Promise.all(['web', 'app-a', 'app-b'].map((name) => createHostDroplet(cloud, api, name, [keyId])));
@@ -209,4 +209,23 @@ test('systemctl stop, start and restart: port 80 closes and comes back; is-activ
   await ok(ssh, 'systemctl restart nginx');
   expect((await ok(ssh, 'cat /run/nginx.pid')).trim()).not.toBe(master);
   expect((await versions(20)).byBody).toEqual({ '1.0\n': 10, '1.1\n': 10 });
+});
+
+test('a restart of the local cloud brings nginx back with its split; apt-get remove stops it', async () => {
+  ssh.close();
+  await cloud.stop();
+  ({ cloud } = await startLocalCloud({ stateDir, rateLimit: { perMinute: 100_000, perHour: 100_000 } }));
+  for (const droplet of [front, ...apps]) expect(await cloud.hosts!.ready(droplet.id)).toBe(true);
+  ssh = await sshTo(front, stateDir);
+  await until('nginx to serve again after the restart', async () =>
+    (await ok(ssh, 'systemctl is-active nginx || true')) === 'active\n' ? true : undefined,
+  );
+  expect((await versions(20)).byBody).toEqual({ '1.0\n': 10, '1.1\n': 10 });
+
+  expect(await ok(ssh, 'apt-get remove -y nginx-light')).toContain('Removing nginx-light');
+  const inactive = await ssh.execScript('systemctl is-active nginx', [], { timeoutMs: 30_000 });
+  expect([inactive.exitCode, inactive.stdoutTail]).toEqual([3, 'inactive\n']);
+  await expect(fetch(`http://${front.address}/version`)).rejects.toThrow();
+  const gone = await ssh.execScript('nginx -t', [], { timeoutMs: 30_000 });
+  expect([gone.exitCode, gone.stderrTail]).toEqual([127, 'bash: nginx: command not found (apt-get install nginx)\n']);
 });
