@@ -1,5 +1,6 @@
 // Starting a local cloud for a test, and waiting on its actions as a client would.
-import { HostNetworkClaim, HostNetworkInUse, LocalCloud, type LocalCloudOptions } from '@opsflow/localcloud';
+import { existsSync } from 'node:fs';
+import { HostNetworkClaim, HostNetworkInUse, LocalCloud, rememberedNetworkFile, type LocalCloudOptions } from '@opsflow/localcloud';
 import { ContractClient } from './do-api';
 import { tempDir } from './temp';
 
@@ -35,8 +36,9 @@ export async function startLocalCloud(
   options: Partial<LocalCloudOptions> = {},
 ): Promise<{ cloud: LocalCloud; api: ContractClient; stateDir: string }> {
   const stateDir = options.stateDir ?? tempDir('localcloud');
+  // A restart on a state folder takes the network it remembers: its droplets keep their addresses.
   const cloud =
-    options.hostNetwork !== undefined
+    options.hostNetwork !== undefined || existsSync(rememberedNetworkFile(stateDir))
       ? await LocalCloud.start({ ...options, stateDir })
       : await onFreeNetwork((hostNetwork) => LocalCloud.start({ ...options, hostNetwork, stateDir }));
   return { cloud, api: new ContractClient(cloud.apiUrl, cloud.token), stateDir };

@@ -62,7 +62,7 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
           sshHosts: { sshPort: opts.sshPort },
           dropletLimit: opts.dropletLimit,
           rateLimit: opts.rateLimit ? { perMinute: opts.rateLimit, perHour: opts.rateLimit * 20 } : undefined,
-          hostNetwork: process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK ? Number(process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK) : undefined,
+          hostNetwork: givenHostNetwork(process.env.OPSFLOW_LOCALCLOUD_HOST_NETWORK),
         });
         const spaces = opts.spaces ? await startLocalSpaces(stateDir, '127.0.0.1', opts.port + 1) : undefined;
         // Droplets reach Spaces as real ones do; the machine's other ports on 127.0.0.1 stay closed to them.
@@ -75,6 +75,7 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
           controlToken: cloud.controlToken,
           pid: process.pid,
           spaces: spacesInfo,
+          hostNetwork: { network: cloud.hostNetworkChoice.network, how: cloud.hostNetworkChoice.how },
         });
         console.log(`Local cloud API: ${cloud.apiUrl}`);
         // Only where the token is: this output often ends up in a log file (`opsflow up` keeps one).
@@ -83,6 +84,7 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
           console.log(`Spaces (S3):     ${spacesInfo.endpoint} (region ${spacesInfo.region})`);
           console.log(`Spaces keys:     access key ${spacesInfo.accessKey}; secret key in ${stateDir}/spaces-keys.json`);
         }
+        console.log(`Host network:    ${describeHostNetwork(cloud.hostNetworkChoice)}`);
         console.log(`Droplet SSH:     port ${opts.sshPort ?? 22} on each droplet's 127.x address, keys as given at creation`);
         console.log(`Control token:   in ${stateDir}/control-token (new at every start; for /_localcloud)`);
         console.log(`State:           ${stateDir}`);
@@ -168,4 +170,22 @@ export function localCloudCommand({ dir, parsePort }: LocalCloudCommandOptions):
       console.log(JSON.stringify(await controlCall(endpoint, 'PUT', 'faults', config), null, 2));
     });
   return localcloud;
+}
+
+/** OPSFLOW_LOCALCLOUD_HOST_NETWORK, checked: unset or empty means "choose" (claimHostNetwork). */
+function givenHostNetwork(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new Error(`OPSFLOW_LOCALCLOUD_HOST_NETWORK: "${value}" is not a whole number from 1 to 254`);
+  return Number(value.trim());
+}
+
+/** One line: the droplets' addresses and why this network (`opsflow up` says the same). */
+export function describeHostNetwork(choice: { network: number; how: string; file?: string }): string {
+  const why = {
+    given: 'set by OPSFLOW_LOCALCLOUD_HOST_NETWORK',
+    remembered: 'the one this state folder remembers',
+    default: 'the default',
+    'next free': 'the default, 100, is held by another local cloud',
+  }[choice.how];
+  return `${choice.network}: droplets get 127.${choice.network}.x.y (${why ?? choice.how})${choice.file ? `; kept for restarts in ${choice.file}` : ''}`;
 }

@@ -12,6 +12,8 @@ export interface LocalCloudEndpoint {
   controlToken: string;
   pid: number;
   spaces?: { endpoint: string; accessKey: string; secretKey: string; region: string };
+  /** The droplets' host network (127.N.x.y) and why it was taken, for `opsflow up` to say. */
+  hostNetwork?: { network: number; how: string };
 }
 
 const endpointFile = (dir: string) => path.join(dir, 'endpoint.json');

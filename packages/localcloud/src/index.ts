@@ -1,11 +1,11 @@
 // @opsflow/localcloud's one public entry. The product loads it only from the commands that start
 // the local cloud (`opsflow up`, `opsflow localcloud ...`); tests and benches use the rest.
 export { LocalCloud, type LocalCloudOptions } from './local-cloud';
-export { DEFAULT_LOCALCLOUD_PORT, localCloudCommand, type LocalCloudCommandOptions } from './cli';
+export { DEFAULT_LOCALCLOUD_PORT, describeHostNetwork, localCloudCommand, type LocalCloudCommandOptions } from './cli';
 export { readEndpoint, type LocalCloudEndpoint } from './endpoint';
 export { resolveBwrap } from './hosts/sandbox';
 export { dropletSshPort } from './hosts/ssh-port';
-export { HostNetworkClaim, HostNetworkInUse } from './hosts/isolation/network-claim';
+export { HostNetworkClaim, HostNetworkInUse, rememberedNetworkFile } from './hosts/isolation/network-claim';
 export { resolveS3ServerBinary } from './spaces/resolve-binary';
 export { SpacesServer } from './spaces/s3-server';
 export { fingerprintOf, generateEd25519, sha256Fingerprint } from './hosts/host-key';

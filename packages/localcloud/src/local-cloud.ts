@@ -12,8 +12,7 @@ import { RateLimits, type RateLimitBudget } from './api/rate-limit';
 import type { CloudContext, HostHooks } from './context';
 import { ensurePrivateDir } from './endpoint';
 import { DropletHosts } from './hosts/droplet-hosts';
-import { HostNetworkClaim } from './hosts/isolation/network-claim';
-import { checkHostNetwork } from './hosts/isolation/uid-range';
+import { claimHostNetwork, type ChosenHostNetwork, type HostNetworkClaim } from './hosts/isolation/network-claim';
 import { DEFAULT_DROPLET_LIMIT } from './api/routes/droplets';
 import { applyEffect } from './effects';
 import { Faults } from './faults';
@@ -34,8 +33,9 @@ export interface LocalCloudOptions {
   /** Droplets answer SSH as real hosts (the default), on this port (default 22). */
   sshHosts?: false | { sshPort?: number };
   /**
-   * Second octet of the droplets' loopback addresses (default 100: 127.100.x.y), 1 to 254. With
-   * droplet hosts, one running cloud per network on the machine (refused with HostNetworkInUse).
+   * Second octet of the droplets' loopback addresses, 1 to 254. With droplet hosts, one running
+   * cloud per network on the machine (refused with HostNetworkInUse). Default: the one the state
+   * folder remembers, else 100, else the next free one (claimHostNetwork); remembered either way.
    */
   hostNetwork?: number;
   /** The account's droplet limit (default 25, a new DigitalOcean account's). */
@@ -61,6 +61,8 @@ export class LocalCloud {
     readonly hosts: DropletHosts | undefined,
     /** This cloud's hold on its host network, while it has droplet hosts. */
     private readonly claim: HostNetworkClaim | undefined,
+    /** Which host network it took and why (given, remembered, default, next free). */
+    readonly hostNetworkChoice: Omit<ChosenHostNetwork, 'claim'>,
   ) {}
 
   /** The header a control call (/_localcloud/...) carries. */
@@ -69,11 +71,11 @@ export class LocalCloud {
   }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
-    const hostNetwork = checkHostNetwork(options.hostNetwork ?? 100);
+    ensurePrivateDir(options.stateDir);
     // Hosts bind 127.N.x.y and run as the network's uids: first make sure no other cloud does.
-    const claim = options.sshHosts === false ? undefined : await HostNetworkClaim.take(hostNetwork);
+    const { claim, ...chosen } = await claimHostNetwork(options.stateDir, options.hostNetwork, { claim: options.sshHosts !== false });
     try {
-      return await LocalCloud.startClaimed(options, hostNetwork, claim);
+      return await LocalCloud.startClaimed(options, chosen, claim);
     } catch (error) {
       await claim?.release();
       throw error;
@@ -82,9 +84,10 @@ export class LocalCloud {
 
   private static async startClaimed(
     options: LocalCloudOptions,
-    hostNetwork: number,
+    chosen: Omit<ChosenHostNetwork, 'claim'>,
     claim: HostNetworkClaim | undefined,
   ): Promise<LocalCloud> {
+    const hostNetwork = chosen.network;
     // Its token, keys, droplets' roots and Spaces' objects: the machine's root's alone (tightened if older code left it open).
     ensurePrivateDir(options.stateDir);
     const token = options.token ?? persistentToken(options.stateDir);
@@ -127,7 +130,7 @@ export class LocalCloud {
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
     for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
     ctx.actions.resume();
-    return new LocalCloud(app, ctx, rateLimits, token, controlToken, `http://${address}:${port}`, requestLog, hosts, claim);
+    return new LocalCloud(app, ctx, rateLimits, token, controlToken, `http://${address}:${port}`, requestLog, hosts, claim, chosen);
   }
 
   async stop(): Promise<void> {
