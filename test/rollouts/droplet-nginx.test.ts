@@ -133,6 +133,13 @@ test('apt-get install -y nginx-light installs and starts Debian nginx in the dro
     });
   expect(hostUids.length).toBeGreaterThan(0);
   for (const uid of hostUids) expect(uid).toBeGreaterThan(65535);
+  // `listen 80` (every address of the machine) is refused by nginx -t, with what to write instead.
+  await ssh.putFile('/etc/nginx/conf.d/everywhere.conf', 'server { listen 80; }\n');
+  const everywhere = await ssh.execScript('nginx -t', [], { timeoutMs: 30_000 });
+  await ok(ssh, 'rm /etc/nginx/conf.d/everywhere.conf');
+  expect(everywhere.exitCode).toBe(1);
+  expect(everywhere.stderrTail).toContain('bind() to 0.0.0.0:80 failed (13: Permission denied)');
+  expect(everywhere.stderrTail).toContain(`listen on this droplet's address, \`listen ${front.address}:80;\``);
   const status = await ok(ssh, 'systemctl status nginx');
   expect(status).toMatch(/Active: active \(running\)/);
 });

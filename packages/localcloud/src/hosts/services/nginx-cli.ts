@@ -45,5 +45,11 @@ export async function nginxCommand(inv: Invocation, sandbox: DropletSandbox): Pr
       .filter((line) => !/\[notice\] \d*#?\d*:? ?using inherited sockets from/.test(line))
       .join('\n'),
   );
+  // `listen 80` means every address of the machine, which a droplet does not have: say what to write.
+  const refused = /bind\(\) to (\S+):(\d+) failed \(13: Permission denied\)/.exec(result.stderr);
+  if (refused)
+    inv.io.err(
+      `localcloud: droplets share the machine's network: listen on this droplet's address, \`listen ${sandbox.address}:${refused[2]};\` (ports 80 and 443 there are handed to nginx; other ports below 1024 cannot be bound)\n`,
+    );
   return result.code;
 }
