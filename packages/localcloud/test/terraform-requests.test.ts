@@ -117,3 +117,43 @@ test("a domain record PUT without type keeps the record's type, as DigitalOcean 
   expect((await api.call('PATCH', path, { ttl: 900 })).status).toBe(422);
   expect((await api.call('DELETE', '/v2/domains/tf-records.example.com')).status).toBe(204);
 });
+
+test('a volume created with "filesystem_type": "" is an unformatted volume, as DigitalOcean takes it', async () => {
+  // godo's VolumeCreateRequest has no omitempty: every create carries these empty strings and a null tag list.
+  const created = await api.call<Body>('POST', '/v2/volumes', {
+    region: 'fra1',
+    name: 'tf-raw',
+    description: '',
+    size_gigabytes: 5,
+    snapshot_id: '',
+    filesystem_type: '',
+    filesystem_label: '',
+    tags: null,
+  });
+  expect(created.status).toBe(201);
+  expect(created.body.volume).toMatchObject({ name: 'tf-raw', filesystem_type: '', tags: [] });
+  expect(
+    (await api.call('POST', '/v2/volumes', { region: 'fra1', name: 'tf-bad-fs', size_gigabytes: 5, filesystem_type: 'ntfs' })).status,
+  ).toBe(422);
+  expect((await api.call('DELETE', `/v2/volumes/${created.body.volume.id}`)).status).toBe(204);
+});
+
+test('host names in MX and CNAME data are kept without their trailing dot, as DigitalOcean keeps them', async () => {
+  // The provider writes "mail.example.com." and adds a dot to what it reads back: kept with the dot,
+  // it read "mail.example.com.." and planned a change on every run.
+  expect((await api.call('POST', '/v2/domains', { name: 'tf-mx.example.com' })).status).toBe(201);
+  const records = '/v2/domains/tf-mx.example.com/records';
+  const mx = await api.call<Body>('POST', records, { type: 'MX', name: '@', data: 'mail.tf-mx.example.com.', priority: 10 });
+  expect(mx.status).toBe(201);
+  expect(mx.body.domain_record).toMatchObject({ type: 'MX', data: 'mail.tf-mx.example.com', priority: 10 });
+  const cname = await api.call<Body>('POST', records, { type: 'CNAME', name: 'app', data: 'www.tf-mx.example.com.' });
+  expect(cname.body.domain_record.data).toBe('www.tf-mx.example.com');
+  // "@" and text records are data as written.
+  expect((await api.call<Body>('POST', records, { type: 'CNAME', name: 'www', data: '@' })).body.domain_record.data).toBe('@');
+  expect((await api.call<Body>('POST', records, { type: 'TXT', name: '@', data: 'ends with a dot.' })).body.domain_record.data).toBe(
+    'ends with a dot.',
+  );
+  const updated = await api.call<Body>('PUT', `${records}/${mx.body.domain_record.id}`, { type: 'MX', data: 'mx2.tf-mx.example.com.' });
+  expect(updated.body.domain_record.data).toBe('mx2.tf-mx.example.com');
+  expect((await api.call('DELETE', '/v2/domains/tf-mx.example.com')).status).toBe(204);
+});

@@ -74,6 +74,14 @@ resource "digitalocean_volume" "data" {
   description             = "data for ${var.name}"
 }
 
+# Unformatted (godo sends "filesystem_type": ""), tagged.
+resource "digitalocean_volume" "raw" {
+  name   = "${var.name}-raw"
+  region = var.region
+  size   = 5
+  tags   = [digitalocean_tag.env.id]
+}
+
 resource "digitalocean_volume_attachment" "data" {
   droplet_id = digitalocean_droplet.app.id
   volume_id  = digitalocean_volume.data.id
@@ -109,6 +117,20 @@ resource "digitalocean_firewall" "by_tag" {
     protocol         = "tcp"
     port_range       = var.https_port
     source_addresses = ["0.0.0.0/0"]
+  }
+  inbound_rule {
+    protocol    = "tcp"
+    port_range  = "5432"
+    source_tags = [digitalocean_tag.env.id]
+  }
+  inbound_rule {
+    protocol         = "udp"
+    port_range       = "all"
+    source_addresses = ["10.0.0.0/8"]
+  }
+  outbound_rule {
+    protocol              = "icmp"
+    destination_addresses = ["0.0.0.0/0", "::/0"]
   }
 }
 
@@ -155,6 +177,22 @@ resource "digitalocean_record" "www" {
 
 # After the attach: a droplet takes one action at a time (DigitalOcean answers 422 "Droplet already
 # has a pending event" to a second), and Terraform would otherwise start both at once.
+# Host names are written with their trailing dot; DigitalOcean keeps them without it.
+resource "digitalocean_record" "mail" {
+  domain   = digitalocean_domain.zone.id
+  type     = "MX"
+  name     = "@"
+  value    = "mail.${digitalocean_domain.zone.id}."
+  priority = 10
+}
+
+resource "digitalocean_record" "app" {
+  domain = digitalocean_domain.zone.id
+  type   = "CNAME"
+  name   = "app"
+  value  = "www.${digitalocean_domain.zone.id}."
+}
+
 resource "digitalocean_droplet_snapshot" "app" {
   droplet_id = digitalocean_droplet.app.id
   name       = "${var.name}-app-snap"

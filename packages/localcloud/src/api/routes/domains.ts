@@ -7,6 +7,8 @@ import { body, list, numericParam, param, query, requireString } from '../route-
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const RECORD_TYPES = ['A', 'AAAA', 'CAA', 'CNAME', 'MX', 'NS', 'SOA', 'SRV', 'TXT'];
+/** Types whose data names a host: DigitalOcean keeps it without the trailing dot it is written with. */
+const HOST_DATA_TYPES = ['CAA', 'CNAME', 'MX', 'NS', 'SRV'];
 
 function findDomain(ctx: CloudContext, request: FastifyRequest): Domain {
   const domain = ctx.store.state.domains.find((d) => d.name === param(request, 'domain_name'));
@@ -42,6 +44,8 @@ function applyRecord(record: DomainRecord, input: Record<string, unknown>, parti
   }
   if (!partial || input.name !== undefined) record.name = requireString(input.name, 'name');
   if (!partial || input.data !== undefined) record.data = requireString(input.data, 'data');
+  // "mail.example.com." is kept as "mail.example.com" (clients such as the Terraform provider add the dot back).
+  if (HOST_DATA_TYPES.includes(record.type) && record.data.length > 1 && record.data.endsWith('.')) record.data = record.data.slice(0, -1);
   if (record.type === 'A' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(record.data))
     throw unprocessable('data must be an IPv4 address for an A record');
   for (const field of ['priority', 'port', 'weight', 'flags'] as const) {

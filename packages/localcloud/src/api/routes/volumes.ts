@@ -29,7 +29,8 @@ function createVolume(ctx: CloudContext, input: Record<string, unknown>): Volume
   if (ctx.store.state.volumes.some((v) => v.name === name && v.region.slug === region.slug)) {
     throw new ApiError(409, 'conflict', `a volume with the name ${name} already exists in ${region.slug}`);
   }
-  const filesystem = input.filesystem_type;
+  // "" is no filesystem, as omitting it is (godo always sends the field, empty for an unformatted volume).
+  const filesystem = input.filesystem_type === '' ? undefined : input.filesystem_type;
   if (filesystem !== undefined && filesystem !== 'ext4' && filesystem !== 'xfs') throw unprocessable('filesystem_type must be ext4 or xfs');
   const volume: Volume = {
     id: uuid(),
