@@ -101,6 +101,7 @@ export function buildCli(): Command {
           [{ spec }],
           `provision ${spec.name} in ${spec.region}`,
           opts.wait ? { waitForEnvironment: true } : undefined,
+          { environment: spec.name, operation: 'provision', specFile: file },
         );
         console.log(`Provisioning ${spec.name}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
@@ -153,6 +154,7 @@ export function buildCli(): Command {
             [input],
             `deploy ${what} to ${environment}`,
             opts.wait ? { waitForEnvironment: true } : undefined,
+            { environment, operation: 'deploy' },
           );
           console.log(`Deploying ${what} to ${environment}: workflow ${handle.workflowId}`);
           if (opts.detach) return;

@@ -60,6 +60,7 @@ export function registerEnvironmentCommands(program: Command): void {
           [{ environment }],
           `destroy ${environment}`,
           opts.wait ? { waitForEnvironment: true } : undefined,
+          { environment, operation: 'destroy' },
         );
         console.log(`Destroying ${environment}: workflow ${handle.workflowId}`);
         if (opts.detach) return;

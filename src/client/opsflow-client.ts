@@ -8,6 +8,7 @@ import { loadTemporalTarget, TemporalUnreachableError, type TemporalTarget } fro
 import { dataConverterFromEnv } from '../temporal/codec/data-converter';
 import { TASK_QUEUE } from '../temporal/task-queues';
 import type { OperationStatus } from '../workflows/shared/status';
+import { requestedBy, runMetadata, type RunOrigin } from './run-metadata';
 
 export interface ConnectedClient {
   client: Client;
@@ -69,7 +70,8 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>, env: Nod
 
 /**
  * Starts an opsflow operation under a stable workflow id: a second start of the same operation
- * while one runs is refused by Temporal instead of racing it.
+ * while one runs is refused by Temporal instead of racing it. With `origin`, the run carries its
+ * memo, static details and search attributes from the first moment (run-metadata.ts).
  */
 export async function startOperation(
   client: Client,
@@ -78,7 +80,9 @@ export async function startOperation(
   args: unknown[],
   summary: string,
   memo?: Record<string, unknown>,
+  origin?: RunOrigin,
 ) {
+  const metadata = origin ? runMetadata(origin, args[0], requestedBy()) : undefined;
   try {
     // memo `waitForEnvironment: true`: the operation waits for its environment's claim instead of being refused.
     return await client.workflow.start(type, {
@@ -87,7 +91,15 @@ export async function startOperation(
       args,
       staticSummary: summary,
       workflowIdConflictPolicy: 'FAIL',
-      ...(memo ? { memo } : {}),
+      ...(metadata
+        ? {
+            memo: { ...metadata.memo, ...memo },
+            staticDetails: metadata.staticDetails,
+            typedSearchAttributes: metadata.typedSearchAttributes,
+          }
+        : memo
+          ? { memo }
+          : {}),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError)

@@ -4,6 +4,7 @@ import { restoreWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import type { RestoreBackupResult } from '../workflows/backups/restore-backup';
 import { startOperation, withClient } from './opsflow-client';
 import { followProgress } from './progress';
+import { policyEnvironment } from '../workflows/backups/policy-environment';
 import { formatRestoreResult, isPolicyFile, policiesFromFile, policiesOfEnvironment, restoreInput, type RestoreOptions } from './restore';
 
 export function registerRestoreCommand(program: Command): void {
@@ -39,6 +40,12 @@ export function registerRestoreCommand(program: Command): void {
           restoreWorkflowId(input.policy.name, input.target, uniqueSuffix()),
           [input],
           `restore ${what} into ${input.intoDatabase}`,
+          undefined,
+          {
+            environment: policyEnvironment(input.policy),
+            operation: 'backup-restore',
+            ...(isPolicyFile(source) ? { specFile: source } : {}),
+          },
         );
         console.log(
           `Restoring ${input.backupKey ?? `the latest backup of ${what}`} into ${input.intoDatabase}: workflow ${handle.workflowId}`,

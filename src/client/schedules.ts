@@ -7,7 +7,7 @@ import type { Duration } from '@temporalio/common';
 import { backupScheduleId, backupWorkflowId } from '../names/workflow-ids';
 import type { BackupPolicy } from '../specs/backup-policy';
 import { environmentWorkflowId } from '../names/workflow-ids';
-import { OpsEnvironment, OpsOperation } from '../temporal/search-attributes';
+import { OpsEnvironment, OpsOperation, OpsRequestedBy } from '../temporal/search-attributes';
 import { TASK_QUEUE } from '../temporal/task-queues';
 import { policyEnvironment, policyEnvironments } from '../workflows/backups/policy-environment';
 import type { AttachedBackups } from '../workflows/environment/inventory';
@@ -58,8 +58,17 @@ function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' 
       typedSearchAttributes: [
         { key: OpsOperation, value: 'backup' },
         { key: OpsEnvironment, value: policyEnvironment(policy) },
+        { key: OpsRequestedBy, value: `schedule ${scheduleIdFor(policy)}` },
       ],
+      // Who applied the schedule is not recorded here: applying the same file again must change nothing.
+      memo: {
+        environment: policyEnvironment(policy),
+        operation: 'backup',
+        policy: policy.name,
+        requestedBy: `schedule ${scheduleIdFor(policy)}`,
+      },
       staticSummary: `backups of ${policy.name}: ${policy.targets.map((t) => t.name).join(', ')}`,
+      staticDetails: `**backup** of environment **${policyEnvironment(policy)}** by schedule ${scheduleIdFor(policy)}, ${when(policy)}`,
     },
     policies: { overlap: OVERLAP[s.overlap], catchupWindow: s.catchupWindow as Duration },
   };

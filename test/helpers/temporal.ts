@@ -20,8 +20,11 @@ export function workflowBundlePath(): string {
 
 let runtimeInstalled = false;
 
-/** `dataConverter`: what env.client encodes with (the payload codec, in test/helpers/codec.ts). */
-export async function startTemporal(options: { dataConverter?: DataConverter } = {}): Promise<TestWorkflowEnvironment> {
+/**
+ * `dataConverter`: what env.client encodes with (the payload codec, in test/helpers/codec.ts);
+ * `uiPort`: serve the Web UI there too (off otherwise).
+ */
+export async function startTemporal(options: { dataConverter?: DataConverter; uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     try {
       Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -35,6 +38,7 @@ export async function startTemporal(options: { dataConverter?: DataConverter } =
       executable: { type: 'existing-path', path: temporalCliPath() },
       ip: '127.0.0.1',
       searchAttributes: [...OPS_SEARCH_ATTRIBUTES],
+      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
     },
     client: { dataConverter: options.dataConverter },
   });
