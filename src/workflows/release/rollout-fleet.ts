@@ -34,6 +34,8 @@ export interface FleetSetup {
 export class RolloutFleet {
   stable: HostTarget[];
   canary: HostTarget[] = [];
+  /** Out of rotation while their images change: neither version can be counted on there. */
+  changing: HostTarget[] = [];
   weights: Weights = { stable: 100, canary: 0 };
   /** Traffic changes applied (each one nginx -t and a reload on the front host). */
   trafficChanges = 0;
@@ -49,9 +51,9 @@ export class RolloutFleet {
     return Math.max(this.canary.length, Math.min(n - 1, Math.max(1, Math.ceil((weight * n) / 100))));
   }
 
-  /** The split over the hosts as they stand; `without` are out of rotation while they change. */
-  async route(weights: Weights, without: HostTarget[] = []): Promise<void> {
-    const servers = (hosts: HostTarget[]) => hosts.filter((h) => !without.includes(h)).map((h) => `${h.host}:${this.setup.port}`);
+  /** The split over the stable and canary hosts as they stand (hosts changing are in neither). */
+  async route(weights: Weights): Promise<void> {
+    const servers = (hosts: HostTarget[]) => hosts.map((h) => `${h.host}:${this.setup.port}`);
     const { front } = this.setup;
     const result = await traffic.setNginxWeights({
       host: front.host,
@@ -74,14 +76,8 @@ export class RolloutFleet {
   /** Enough canary hosts for `weight`, then the split. */
   async setWeight(weight: number): Promise<void> {
     const needed = this.canaryHostsFor(weight);
-    while (this.canary.length < needed) {
-      const batch = this.stable.slice(0, Math.min(this.setup.batchSize, needed - this.canary.length));
-      await this.route(this.weights, batch);
-      await Promise.all(batch.map((host) => this.deploy(host, this.setup.canaryImages)));
-      this.stable = this.stable.filter((h) => !batch.includes(h));
-      this.canary.push(...batch);
-      await this.route(this.weights);
-    }
+    while (this.canary.length < needed)
+      await this.changeBatch(this.stable.slice(0, Math.min(this.setup.batchSize, needed - this.canary.length)));
     await this.route({ stable: 100 - weight, canary: weight });
   }
 
@@ -92,20 +88,25 @@ export class RolloutFleet {
     return true;
   }
 
-  /** The abort's second undo: the canary hosts back on the stable images, healthy, and back in as stable. */
+  /** The abort's second undo: hosts that changed (or were changing) back on the stable images, healthy, and back in as stable. */
   async restoreCanaries(): Promise<string[]> {
     const restored: string[] = [];
-    while (this.canary.length > 0) {
-      const batch = this.canary.slice(0, this.setup.batchSize);
-      // Out of rotation unless they still carry all the traffic (no stable host was left to take it).
-      const others = this.canary.length > batch.length || this.weights.canary === 0;
-      if (others && this.weights.canary > 0) await this.route(this.weights, batch);
+    for (;;) {
+      // Hosts out of rotation first; a canary host is taken out unless it still carries all the traffic.
+      const batch = this.changing.length ? this.changing : this.canary.slice(0, this.setup.batchSize);
+      if (batch.length === 0) break;
+      if (batch !== this.changing) {
+        this.canary = this.canary.filter((h) => !batch.includes(h));
+        this.changing = batch;
+        if (this.weights.canary === 0 || this.canary.length > 0) await this.route(this.weights);
+      }
       await Promise.all(batch.map((host) => restore(host, this.setup.directory, this.setup.stableImages, this.setup.checks)));
-      this.canary = this.canary.filter((h) => !batch.includes(h));
-      this.stable.push(...batch);
+      this.changing = [];
+      this.stable = this.setup.fleet.filter((h) => this.stable.includes(h) || batch.includes(h));
       restored.push(...batch.map((h) => h.instance));
+      // As soon as a stable host is back, it takes all the traffic.
+      if (this.weights.canary > 0) await this.route({ stable: 100, canary: 0 });
     }
-    this.stable = this.setup.fleet.filter((h) => this.stable.includes(h));
     await this.route({ stable: 100, canary: 0 });
     return restored;
   }
@@ -114,20 +115,24 @@ export class RolloutFleet {
   async complete(): Promise<void> {
     if (this.canary.length === 0) await this.setWeight(100);
     if (this.weights.canary !== 100) await this.route({ stable: 0, canary: 100 });
-    while (this.stable.length > 0) {
-      // They carry no traffic now (stable weight 0), so nothing waits on them while they change.
-      const batch = this.stable.slice(0, this.setup.batchSize);
-      await Promise.all(batch.map((host) => this.deploy(host, this.setup.canaryImages)));
-      this.stable = this.stable.filter((h) => !batch.includes(h));
-      this.canary.push(...batch);
-      await this.route(this.weights);
-    }
+    // The rest carry no traffic now (stable weight 0), so nothing waits on them while they change.
+    while (this.stable.length > 0) await this.changeBatch(this.stable.slice(0, this.setup.batchSize));
     this.stable = [...this.setup.fleet];
     this.canary = [];
     await this.route({ stable: 100, canary: 0 });
   }
 
-  /** The new images on one host, started, healthy, and running as asked. */
+  /** Stable hosts out of rotation, the new images started, healthy and running as asked, then in as canary servers. */
+  private async changeBatch(batch: HostTarget[]): Promise<void> {
+    this.stable = this.stable.filter((h) => !batch.includes(h));
+    this.changing = batch;
+    await this.route(this.weights);
+    await Promise.all(batch.map((host) => this.deploy(host, this.setup.canaryImages)));
+    this.canary.push(...batch);
+    this.changing = [];
+    await this.route(this.weights);
+  }
+
   private async deploy(host: HostTarget, images: Images): Promise<void> {
     await setImages(host, this.setup.directory, images);
     await composeUp(host, this.setup.directory);
