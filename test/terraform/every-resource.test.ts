@@ -1,9 +1,9 @@
 // The Terraform tier: DigitalOcean's own Terraform provider applies every resource the local cloud
 // serves (configs/every-resource/main.tf), a second plan must find nothing to change, an update of
-// four of them (volume size, firewall port, load balancer ports, record TTL) must apply and plan
-// clean too, and destroy must leave nothing behind. It needs the provider binary (OPSFLOW_TF_PROVIDER_DIR, or the cached
-// build in ~/.cache/opsflow; README "Terraform against the local cloud") and terraform; without them
-// it is skipped, and says why.
+// five of them (droplet size, volume size, firewall port, load balancer ports, record TTL) must
+// apply and plan clean too, and destroy must leave nothing behind. It needs the provider binary
+// (OPSFLOW_TF_PROVIDER_DIR, or the cached build in ~/.cache/opsflow; README "Terraform against the
+// local cloud") and terraform; without them it is skipped, and says why.
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LocalCloud, LoggedRequest } from '@opsflow/localcloud';
@@ -41,7 +41,10 @@ tier(`Terraform with DigitalOcean's provider against the local cloud${setup.ok ?
       expect({ code: apply.code, output: apply.code === 0 ? '' : apply.output }).toEqual({ code: 0, output: '' });
       const applied = await inventory(cloud);
       expect(applied).toMatchObject({
-        droplets: [{ name: 'tfall-app', status: 'active', tags: ['tfall-env'] }],
+        droplets: expect.arrayContaining([
+          expect.objectContaining({ name: 'tfall-app', status: 'active', tags: ['tfall-env'] }),
+          expect.objectContaining({ name: 'tfall-bare', status: 'active', tags: [] }),
+        ]),
         // Terraform creates independent resources at once: their order in the cloud is not fixed.
         volumes: expect.arrayContaining([
           expect.objectContaining({ name: 'tfall-data', droplet_ids: [expect.any(Number)] }),
@@ -65,6 +68,7 @@ tier(`Terraform with DigitalOcean's provider against the local cloud${setup.ok ?
           expect.objectContaining({ name: 'tfall-data-snap', resource_type: 'volume' }),
         ]),
       );
+      expect(applied.droplets).toHaveLength(2);
       expect(applied.volumes).toHaveLength(2);
       expect(applied.firewalls).toHaveLength(2);
       expect(applied.snapshots).toHaveLength(2);
@@ -83,10 +87,12 @@ tier(`Terraform with DigitalOcean's provider against the local cloud${setup.ok ?
         https_port: '8443',
         app_port: '8081',
         record_ttl: '600',
+        bare_size: 's-1vcpu-2gb',
       });
       const update = await changed.run(['apply', '-auto-approve']);
       expect({ code: update.code, output: update.code === 0 ? '' : update.output }).toEqual({ code: 0, output: '' });
       expect(plannedChanges(update.output).sort()).toEqual([
+        'digitalocean_droplet.bare updated in-place',
         'digitalocean_firewall.by_tag updated in-place',
         'digitalocean_loadbalancer.web updated in-place',
         'digitalocean_record.www updated in-place',

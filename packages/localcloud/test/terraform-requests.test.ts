@@ -20,6 +20,19 @@ afterEach(() => {
   expect(api.violations).toEqual([]);
 });
 
+/**
+ * A request exactly as the provider sends it, around the contract-checking client: for bodies the
+ * published spec is stricter about than DigitalOcean itself.
+ */
+async function sendAsProvider(method: string, path: string, body: unknown): Promise<{ status: number; body: Body }> {
+  const response = await fetch(new URL(path, cloud.apiUrl), {
+    method,
+    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Body };
+}
+
 async function activeDroplet(name: string): Promise<Body> {
   const created = await api.call<Body>('POST', '/v2/droplets', { name, region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' });
   expect(created.status).toBe(202);
@@ -96,22 +109,14 @@ test("a domain record PUT without type keeps the record's type, as DigitalOcean 
   expect(created.status).toBe(201);
   const path = `/v2/domains/tf-records.example.com/records/${created.body.domain_record.id}`;
   // Byte for byte what the provider's update sends (godo's DomainRecordEditRequest: type omitted,
-  // priority, port, weight and flags always present). The published spec marks type required, so
-  // this one goes around the contract-checking client: DigitalOcean itself takes it.
-  const put = await fetch(new URL(path, cloud.apiUrl), {
-    method: 'PUT',
-    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
-    body: '{"name":"www","data":"127.200.0.9","priority":0,"port":0,"ttl":600,"weight":0,"flags":0}',
-  });
+  // priority, port, weight and flags always present). The published spec marks type required;
+  // DigitalOcean itself takes it.
+  const put = await sendAsProvider('PUT', path, '{"name":"www","data":"127.200.0.9","priority":0,"port":0,"ttl":600,"weight":0,"flags":0}');
   expect(put.status).toBe(200);
-  expect(((await put.json()) as Body).domain_record).toMatchObject({ type: 'A', name: 'www', data: '127.200.0.9', ttl: 600 });
+  expect(put.body.domain_record).toMatchObject({ type: 'A', name: 'www', data: '127.200.0.9', ttl: 600 });
   expect((await api.call<Body>('GET', path)).body.domain_record).toMatchObject({ type: 'A', ttl: 600 });
   // The record's own type still rules its data, and a PATCH without type is still refused.
-  const wrongData = await fetch(new URL(path, cloud.apiUrl), {
-    method: 'PUT',
-    headers: { Authorization: `Bearer ${cloud.token}`, 'Content-Type': 'application/json' },
-    body: '{"name":"www","data":"not-an-address","ttl":600}',
-  });
+  const wrongData = await sendAsProvider('PUT', path, { name: 'www', data: 'not-an-address', ttl: 600 });
   expect(wrongData.status).toBe(422);
   expect((await api.call<Body>('GET', path)).body.domain_record).toMatchObject({ type: 'A', data: '127.200.0.9', ttl: 600 });
   expect((await api.call('PATCH', path, { ttl: 900 })).status).toBe(422);
@@ -156,4 +161,36 @@ test('host names in MX and CNAME data are kept without their trailing dot, as Di
   const updated = await api.call<Body>('PUT', `${records}/${mx.body.domain_record.id}`, { type: 'MX', data: 'mx2.tf-mx.example.com.' });
   expect(updated.body.domain_record.data).toBe('mx2.tf-mx.example.com');
   expect((await api.call('DELETE', '/v2/domains/tf-mx.example.com')).status).toBe(204);
+});
+
+test('a droplet created with "ssh_keys": null and "tags": null is created without keys or tags, as DigitalOcean does', async () => {
+  // godo's DropletCreateRequest sends both lists as null when a droplet has none (the spec wants an
+  // array for ssh_keys; DigitalOcean takes null, or no droplet without keys could be made by Terraform).
+  const created = await sendAsProvider('POST', '/v2/droplets', {
+    name: 'tf-bare',
+    region: 'fra1',
+    size: 's-1vcpu-1gb',
+    image: 'ubuntu-22-04-x64',
+    ssh_keys: null,
+    backups: false,
+    ipv6: false,
+    private_networking: false,
+    monitoring: false,
+    tags: null,
+  });
+  expect(created.status).toBe(202);
+  expect(created.body.droplet).toMatchObject({ name: 'tf-bare', tags: [] });
+  expect(
+    (
+      await api.call('POST', '/v2/droplets', {
+        name: 'tf-bad',
+        region: 'fra1',
+        size: 's-1vcpu-1gb',
+        image: 'ubuntu-22-04-x64',
+        ssh_keys: 'all',
+      })
+    ).status,
+  ).toBe(422);
+  expect(await waitForAction(api, created.body.links.actions[0].id)).toBe('completed');
+  expect((await api.call('DELETE', `/v2/droplets/${created.body.droplet.id}`)).status).toBe(204);
 });

@@ -41,6 +41,11 @@ variable "record_ttl" {
   default = 300
 }
 
+variable "bare_size" {
+  type    = string
+  default = "s-1vcpu-1gb"
+}
+
 resource "digitalocean_tag" "env" {
   name = "${var.name}-env"
 }
@@ -64,6 +69,14 @@ resource "digitalocean_droplet" "app" {
   vpc_uuid = digitalocean_vpc.net.id
   ssh_keys = [digitalocean_ssh_key.deploy.fingerprint]
   tags     = [digitalocean_tag.env.id]
+}
+
+# No SSH keys (godo sends "ssh_keys": null), no VPC (the region's default), resized by the update.
+resource "digitalocean_droplet" "bare" {
+  name   = "${var.name}-bare"
+  image  = "ubuntu-22-04-x64"
+  region = var.region
+  size   = var.bare_size
 }
 
 resource "digitalocean_volume" "data" {

@@ -49,7 +49,8 @@ function resolveImage(ctx: CloudContext, image: unknown): Image {
 }
 
 function resolveSshKeys(ctx: CloudContext, keys: unknown): string[] {
-  if (keys === undefined) return [];
+  // null is none: godo sends it for a droplet created without keys.
+  if (keys === undefined || keys === null) return [];
   if (!Array.isArray(keys)) throw unprocessable('ssh_keys must be an array of key ids or fingerprints');
   return keys.map((ref) => {
     const key = ctx.store.state.sshKeys.find((k) => k.id === Number(ref) || k.fingerprint === ref);
