@@ -24,9 +24,13 @@ export async function verifyRelease(release: DeployRelease, replaced: string[], 
   const metrics: MetricToRun[] = Object.values(analysis.templates).flatMap((template) =>
     template.metrics.map((metric) => ({ plan: metricPlan(metric), args: analysisArgs(template, analysis.args, builtIn) })),
   );
-  const outcome = await runAnalysis(analysis.prometheus.address, metrics, (metric, measurement, verdict) =>
-    status.recordResource({ kind: 'measurement', id: `${metric} #${verdict.tally.measured} ${measurement.phase}: ${measurement.message}` }),
-  );
+  const outcome = await runAnalysis(analysis.prometheus.address, metrics, {
+    onMeasurement: (metric, measurement, verdict) =>
+      status.recordResource({
+        kind: 'measurement',
+        id: `${metric} #${verdict.tally.measured} ${measurement.phase}: ${measurement.message}`,
+      }),
+  });
   if (outcome.phase === 'successful') {
     status.recordResource({ kind: 'analysis', id: `passed: ${outcome.reason}` });
     return;
@@ -44,7 +48,6 @@ export async function verifyRelease(release: DeployRelease, replaced: string[], 
 }
 
 function valuesOf(measurements: Measurement[]): string {
-  return measurements
-    .map((m) => (m.values.length === 0 ? 'none' : m.values.length === 1 ? String(m.values[0]) : `[${m.values.join(', ')}]`))
-    .join(', ');
+  const show = (v: number) => String(Number(v.toPrecision(4)));
+  return measurements.map((m) => (m.values.length === 0 ? 'none' : m.values.map(show).join(' and '))).join(', ');
 }

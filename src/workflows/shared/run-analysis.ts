@@ -7,7 +7,7 @@ import { condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { Measurement } from '../../rollouts/analysis/measurement';
 import type { MetricPlan } from '../../rollouts/analysis/metric-rules';
-import { assessAnalysis, assessMetric, type MetricPhase, type MetricVerdict } from '../../rollouts/analysis/verdict';
+import { assessAnalysis, assessMetric, tally, type MetricPhase, type MetricVerdict } from '../../rollouts/analysis/verdict';
 
 export interface MetricToRun {
   plan: MetricPlan;
@@ -23,13 +23,18 @@ export interface AnalysisOutcome {
   measurements: Record<string, Measurement[]>;
 }
 
-/** Told after each measurement, for a status query. */
-export type OnMeasurement = (metric: string, measurement: Measurement, verdict: MetricVerdict) => void;
+export interface AnalysisHooks {
+  /** Told after each measurement, for a status query. */
+  onMeasurement?: (metric: string, measurement: Measurement, verdict: MetricVerdict) => void;
+  /** True when the caller wants no more measurements (a rollout aborting, or done with a background run). */
+  stop?: () => boolean;
+}
 
-export async function runAnalysis(address: string, metrics: MetricToRun[], onMeasurement?: OnMeasurement): Promise<AnalysisOutcome> {
+export async function runAnalysis(address: string, metrics: MetricToRun[], hooks: AnalysisHooks = {}): Promise<AnalysisOutcome> {
   const measurements: Record<string, Measurement[]> = {};
   const verdicts: { metric: string; verdict: MetricVerdict }[] = [];
   let decided = false;
+  const over = () => decided || (hooks.stop?.() ?? false);
 
   async function measureUntilDone({ plan, args }: MetricToRun): Promise<void> {
     const taken: Measurement[] = (measurements[plan.name] = []);
@@ -38,22 +43,32 @@ export async function runAnalysis(address: string, metrics: MetricToRun[], onMea
       startToCloseTimeout: plan.timeoutMs + 30_000,
       retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
     });
-    if (plan.initialDelayMs > 0) await condition(() => decided, plan.initialDelayMs);
-    while (!decided) {
+    if (plan.initialDelayMs > 0) await condition(over, plan.initialDelayMs);
+    while (!over()) {
       const measurement = await prometheus.measureMetric({ address, plan, args });
       taken.push(measurement);
       const verdict = assessMetric(plan.limits, taken);
-      onMeasurement?.(plan.name, measurement, verdict);
+      hooks.onMeasurement?.(plan.name, measurement, verdict);
       if (verdict.done) {
         verdicts.push({ metric: plan.name, verdict });
         if (verdict.phase !== 'successful') decided = true;
         return;
       }
-      await condition(() => decided, plan.intervalMs);
+      await condition(over, plan.intervalMs);
     }
   }
 
   await Promise.all(metrics.map(measureUntilDone));
-  const outcome = assessAnalysis(verdicts);
+  // A metric stopped before its verdict counts as still running, never as a success (the worst verdict decides).
+  const outcome = assessAnalysis([...verdicts, ...unfinished(metrics, verdicts)]);
   return { ...outcome, measurements };
+}
+
+function unfinished(metrics: MetricToRun[], verdicts: { metric: string }[]): { metric: string; verdict: MetricVerdict }[] {
+  return metrics
+    .filter(({ plan }) => !verdicts.some((v) => v.metric === plan.name))
+    .map(({ plan }) => ({
+      metric: plan.name,
+      verdict: { phase: 'running', done: false, reason: 'stopped before its verdict', tally: tally([]) },
+    }));
 }
