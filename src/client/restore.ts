@@ -1,14 +1,14 @@
 // `opsflow restore <policy file | environment>`: restoreBackup started with the same checks the
 // workflow makes at its start, said before anything starts. The policy comes from a policy file, or
-// from the schedules of the policies attached to an environment (its inventory), as applied.
+// from the schedules of the policies with targets in an environment, as applied.
 import { existsSync } from 'node:fs';
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { checkedEnvironmentName } from '../names/environment-name';
 import type { BackupPolicy } from '../specs/backup-policy';
 import { loadBackupPolicies } from '../specs/load';
 import type { RestoreBackupInput, RestoreBackupResult } from '../workflows/backups/restore-backup';
 import { restoreRefusal, type DatabaseTarget } from '../workflows/backups/restore-checks';
-import { environmentInventory } from './environments';
+import { schedulesOfEnvironment } from './schedules';
 
 export interface RestoreOptions {
   target?: string;
@@ -37,23 +37,13 @@ export function policiesFromFile(file: string): RestoreSource {
   return { policies: loadBackupPolicies(file).policies, from: file };
 }
 
-/** The policies attached to an environment, as their schedules run them. */
+/** The policies applied for an environment (`schedules apply`), as their schedules run them. */
 export async function policiesOfEnvironment(client: Client, environment: string): Promise<RestoreSource> {
   checkedEnvironmentName(environment);
-  const inventory = await environmentInventory(client, environment);
-  const policies: BackupPolicy[] = [];
-  for (const attached of inventory.backups) {
-    try {
-      const description = await client.schedule.getHandle(attached.scheduleId).describe();
-      const policy = (description.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy;
-      if (policy) policies.push(policy);
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    }
-  }
+  const policies = (await schedulesOfEnvironment(client, environment)).map((s) => s.policy);
   if (policies.length === 0)
     throw refused(
-      `environment ${environment} has no backup policy attached (apply one with \`opsflow schedules apply <file>\`, or give the policy file instead)`,
+      `no applied backup policy has targets in environment ${environment} (apply one with \`opsflow schedules apply <file>\`, or give the policy file instead)`,
     );
   return { policies, from: `environment ${environment}` };
 }

@@ -292,6 +292,20 @@ test('opsflow restore refuses bad arguments naming the choices, then restores th
   expect(restored.printed).toContain('Every table matches the manifest (row counts and checksums).');
   expect(await psql('shop_copy', 'SELECT count(*) FROM orders')).toBe('2000');
 
+  // By environment: the policies applied for it, read back from their schedules.
+  expect((await cli(['restore', 'shop', '--into', 'shop_copy'])).error?.message).toBe(
+    'restore: no applied backup policy has targets in environment shop (apply one with `opsflow schedules apply <file>`, or give the policy file instead)',
+  );
+  expect((await cli(['schedules', 'apply', file])).error).toBeUndefined();
+  // The schedule list is eventually consistent: a schedule made a moment ago shows up shortly.
+  let byEnvironment = await cli(['restore', 'shop', '--into', 'shop_copy2', '--print-input']);
+  for (const deadline = Date.now() + 30_000; byEnvironment.error && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 200));
+    byEnvironment = await cli(['restore', 'shop', '--into', 'shop_copy2', '--print-input']);
+  }
+  expect(byEnvironment.error).toBeUndefined();
+  expect(JSON.parse(byEnvironment.printed)).toEqual({ policy: p, target: 'pg', intoDatabase: 'shop_copy2' });
+
   // Again into the same database: refused by the workflow, not overwritten.
   const again = await cli(['restore', file, '--into', 'shop_copy']);
   expect(describeFailure(again.error)).toContain('database shop_copy already exists on target pg; restoring over it needs overwrite: true');
