@@ -7,6 +7,8 @@
 #   openssh-sftp-server  SFTP for that server
 #   nginx-light          the real nginx the rollout traffic tests weight upstreams with
 #   prometheus           the real Prometheus the rollout analysis tests query
+# and, with --tests (npm test; not npm start):
+#   chromium             the headless browser the Web UI test looks at runs with (playwright-core drives it)
 #
 # Prints one summary line. Needs root only when something is missing (then: apt-get update and
 # apt-get install -y --no-install-recommends). Services are not started by the install: the
@@ -14,7 +16,9 @@
 # port 22, 80 or 9090 because of us.
 set -euo pipefail
 
-readonly PACKAGES=(bubblewrap nftables openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
+PACKAGES=(bubblewrap nftables openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
+if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium); fi
+readonly PACKAGES
 
 installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
