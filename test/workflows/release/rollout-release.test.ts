@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import type { LocalCloud } from '@opsflow/localcloud';
 import { buildDeployInput } from '../../../src/client/deploy';
 import { connect, type SshConnection } from '../../../src/integrations/ssh';
@@ -30,7 +31,7 @@ import {
 import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { tempDir } from '../../helpers/temp';
-import { startTemporal, temporalCliPath } from '../../helpers/temporal';
+import { startTemporal, temporalCliPath, workflowBundlePath } from '../../helpers/temporal';
 import { buildCli } from '../../../src/client/cli';
 import { whoAmI } from '../../../src/client/rollout';
 import { until } from '../../helpers/until';
@@ -48,6 +49,8 @@ let provisioned: ProvisionResult;
 let spec: EnvironmentSpec;
 let prometheus: PrometheusInstance;
 let front: SshConnection;
+/** Every run above, replayed at the end against the current workflow code. */
+const runs: WorkflowHandle[] = [];
 
 /** Two droplets with the shop application (compose) and Debian's nginx; app-1 is also nginx's front host. */
 function environmentSpec(): EnvironmentSpec {
@@ -304,6 +307,10 @@ test('a good canary goes 10 -> 50 -> 100 with every analysis passing and ends wi
   expect(Object.keys(tally.byBody).sort()).toEqual(['1.0\n', '1.1\n']);
   // Each measurement is one activity: 3 per analysis.
   expect(await activities(handle, 'measureMetric')).toBe(9);
+  // Each traffic change once: take over, app-1 out and back in as canary, 10%, 50%, 100%, app-2 out
+  // of stable and back in as canary while it changes, then the whole fleet as the new stable.
+  expect(await activities(handle, 'setNginxWeights')).toBe(9);
+  runs.push(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
 });
 
 test('a -err5 canary is aborted by its analysis: RolloutAborted names the metric and values, traffic and hosts are back on stable', async () => {
@@ -338,6 +345,7 @@ test('a -err5 canary is aborted by its analysis: RolloutAborted names the metric
   expect(after.byBody).toEqual({ [`${stable}\n`]: 40 });
   // The only failed requests were the bad version's own 500s.
   expect(tally.failures.every((f) => f === 'HTTP 500')).toBe(true);
+  runs.push(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
   // Measured, not asserted (a loaded machine): from the failing measurement to nginx serving only stable.
   console.log(`first failing measurement to 100% stable: ${await msToStable(handle)} ms`);
 });
@@ -377,6 +385,7 @@ test('a canary with no traffic is inconclusive and waits for a human; refused up
     const result = (await handle.result()) as RolloutResult;
     expect(result.updates).toEqual([expect.objectContaining({ name: 'promote', by: 'alice' })]);
     expect(await updateEvents(handle)).toBe(updatesBefore + 2);
+    runs.push(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
   });
   expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual(['1.3', '1.3']);
   expect(await nginxWeights()).toEqual({ stable: 100, canary: 0 });
@@ -468,4 +477,83 @@ test('`opsflow rollout` from the terminal: live progress; status; a refused resu
   // Once it has ended, steering it says so.
   const late = await opsflowProcess('rollout', 'promote', ENVIRONMENT);
   expect([late.code, late.err]).toEqual([1, expect.stringContaining(`opsflow: no rollout of ${ENVIRONMENT} is running`)]);
+});
+
+test('the worker stops mid-analysis: a new worker resumes at the same measurement, and no weight is applied twice', async () => {
+  const steps = [{ setWeight: 50 }, { analysis: { templates: ['errors'] } }, { setWeight: 100 }];
+  const load = loadThroughNginx();
+  const handle = await withLoad(load, () =>
+    withWorker(async () => {
+      const handle = await env.client.workflow.start('rolloutRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: rolloutWorkflowId(ENVIRONMENT),
+        args: [rolloutInput('1.5', steps)],
+      });
+      await until(
+        'the first measurement',
+        async () =>
+          (await handle.query<RolloutStatus>('status')).rollout?.analyses[0]?.metrics[0]?.measurements.length ? true : undefined,
+        240_000,
+      );
+      return handle;
+    }),
+  );
+  // That worker is gone (its cache with it); a new one replays the history and carries on.
+  const result = (await withLoad(load, () => withWorker(() => handle.result()))) as RolloutResult;
+  const tally = await load.stop();
+  expect(result.analyses).toEqual([expect.objectContaining({ name: 'step 2', phase: 'successful' })]);
+  expect(result.analyses[0]!.metrics[0]!.measurements).toHaveLength(3);
+  expect(await activities(handle, 'measureMetric')).toBe(3);
+  // Take over, app-1 out and in, 50%, 100%, app-2 out and in, the new stable: once each.
+  expect(await activities(handle, 'setNginxWeights')).toBe(8);
+  expect(tally.failures).toEqual([]);
+  expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual(['1.5', '1.5']);
+  runs.push(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
+});
+
+test('a human pauses, resumes and aborts at a pause step: RolloutAborted says who and why; traffic and hosts are back on stable', async () => {
+  const steps = [{ setWeight: 50 }, { pause: {} }, { setWeight: 100 }];
+  const stable = await versionOn('app-2');
+  const { err, status, handle } = await withWorker(async () => {
+    const handle = await env.client.workflow.start('rolloutRelease', {
+      taskQueue: TASK_QUEUE,
+      workflowId: rolloutWorkflowId(ENVIRONMENT),
+      args: [rolloutInput('1.6', steps)],
+    });
+    await until(
+      'the pause step to wait for a human',
+      async () =>
+        (await handle.query<RolloutStatus>('status')).rollout?.pause?.reason === 'step 2: pause until promoted' ? true : undefined,
+      240_000,
+    );
+    expect(await handle.executeUpdate('pause', { args: [{ by: 'bob' }] })).toEqual({ accepted: expect.stringMatching(/^paused/) });
+    expect(await refusal(handle.executeUpdate('pause', { args: [{ by: 'carol' }] }))).toBe('already paused by bob');
+    expect(await handle.executeUpdate('resume', { args: [{ by: 'carol' }] })).toEqual({ accepted: 'resumed (paused by bob)' });
+    expect(await handle.executeUpdate('abort', { args: [{ by: 'dave', reason: 'checkout looks wrong' }] })).toEqual({
+      accepted: 'aborted: checkout looks wrong',
+    });
+    const err = await handle.result().catch((e: unknown) => e);
+    return { err, status: await handle.query<RolloutStatus>('status'), handle };
+  });
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolloutAborted');
+  expect(failure.message).toContain('aborted (checkout looks wrong)');
+  expect(failure.details?.[0]).toMatchObject({ reason: 'checkout looks wrong', by: 'dave', hostsRestored: ['app-1'] });
+  expect(status.rollout!.updates.map((u) => [u.name, u.by])).toEqual([
+    ['pause', 'bob'],
+    ['resume', 'carol'],
+    ['abort', 'dave'],
+  ]);
+  expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual([stable, stable]);
+  expect(await nginxWeights()).toEqual({ stable: 100, canary: 0 });
+  runs.push(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
+});
+
+test('every run above replays against the current workflow code', async () => {
+  expect(runs).toHaveLength(5); // the CLI's run is not among them
+  for (const handle of runs) {
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, await handle.fetchHistory(), handle.workflowId),
+    ).resolves.toBeUndefined();
+  }
 });
