@@ -21,6 +21,8 @@ import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { createSagaFixtureActivities } from '../test/fixtures/saga-activities';
 import { buildDeployInput } from '../src/client/deploy';
 import type { ProvisionResult } from '../src/workflows/environment/provision-environment';
+import { startPrometheus, type RunningPrometheus } from '../src/devstack/prometheus';
+import { generateLoad } from '../src/rollouts/load-generator';
 
 const OUT = path.join(__dirname, '..', 'test', 'replay');
 const TASK_QUEUE = 'record-replay';
@@ -67,12 +69,38 @@ async function main(): Promise<void> {
   const deploy = (images: Record<string, string>, consecutiveFailures?: number) => (provisioned: ProvisionResult) => [
     buildDeployInput({ result: provisioned, spec: stackA }, images, { consecutiveFailures }),
   ];
+  // The post-deploy analysis reads a real Prometheus scraping auth, fed by load while the release runs.
+  let prometheus: RunningPrometheus | undefined;
+  const analysed = (images: Record<string, string>) => (provisioned: ProvisionResult) => [
+    buildDeployInput({ result: provisioned, spec: stackA }, images, {
+      analysis: {
+        prometheus: { address: prometheus!.address },
+        templates: {
+          'auth-errors': {
+            metrics: [
+              {
+                name: 'error-ratio',
+                query:
+                  '(sum(rate(http_requests_total{version="{{args.canary-version}}",code=~"5.."}[10s])) or vector(0)) / sum(rate(http_requests_total{version="{{args.canary-version}}"}[10s]))',
+                successCondition: 'result < 0.05',
+                interval: '2s',
+                count: 4,
+                inconclusiveLimit: 3,
+              },
+            ],
+          },
+        },
+      },
+    }),
+  ];
   const runs: { file: string; type: string; args: unknown[] | ((provisioned: ProvisionResult) => unknown[]) }[] = [
     { file: 'provision-environment-stack-a.json', type: 'provisionEnvironment', args: [{ spec: stackA }] },
     // The same stack through the provider seam's neutral activities (patch provider-seam); the one above predates it.
     { file: 'provision-environment-provider-seam.json', type: 'provisionEnvironment', args: [{ spec: stackA }] },
     { file: 'deploy-release-healthy.json', type: 'deployRelease', args: deploy({ auth: '2.0.2', booking: '3.2.1' }) },
     { file: 'deploy-release-rolled-back.json', type: 'deployRelease', args: deploy({ auth: '2.0.3-unhealthy' }, 2) },
+    { file: 'deploy-release-analysis-passed.json', type: 'deployRelease', args: analysed({ auth: '2.4.1' }) },
+    { file: 'deploy-release-analysis-rolled-back.json', type: 'deployRelease', args: analysed({ auth: '2.4.0-err20' }) },
     { file: 'check-worker.json', type: 'checkWorker', args: [] },
     { file: 'saga-failure-with-stuck-compensation.json', type: 'threeStepsThen', args: [{ after: 'fail' }] },
     { file: 'saga-keep.json', type: 'threeStepsThen', args: [{ after: 'fail', onFailure: 'keep' }] },
@@ -89,13 +117,26 @@ async function main(): Promise<void> {
             args: [{ spec: stackA }],
           });
         }
+        const auth = provisioned ? `${provisioned.hosts[0]!.address}:8081` : undefined;
+        if (run.file.includes('analysis') && !prometheus)
+          prometheus = await startPrometheus({
+            dir: path.join(stateDir, 'prometheus'),
+            scrapeInterval: '1s',
+            targets: [{ address: auth! }],
+          });
         const args = typeof run.args === 'function' ? run.args(provisioned!) : run.args;
         const handle = await env.client.workflow.start(run.type, {
           taskQueue: TASK_QUEUE,
           workflowId: run.file.replace('.json', ''),
           args,
         });
+        let ended = false;
+        const load = run.file.includes('analysis')
+          ? generateLoad(`http://${auth}/`, { total: 1_000_000, concurrency: 2, deadlineMs: 180_000, enough: () => ended })
+          : undefined;
         const result: unknown = await handle.result().catch(() => undefined);
+        ended = true;
+        await load;
         if (run.file === 'provision-environment-stack-a.json' && result) provisioned = result as ProvisionResult;
         // The CLI's JSON is the format users export from production too (`temporal workflow show -o json`).
         const json = execFileSync(cli, [
@@ -113,6 +154,7 @@ async function main(): Promise<void> {
       }
     }),
   );
+  await prometheus?.stop();
   await cloud.stop();
   rmSync(stateDir, { recursive: true, force: true });
   await env.teardown();
