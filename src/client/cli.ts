@@ -8,6 +8,7 @@ import { explainMissingLocalCloud, LOCALCLOUD_PORT, localCloudDir } from '../dev
 import { backupPolicyJsonSchema } from '../specs/backup-policy';
 import { environmentJsonSchema } from '../specs/environment';
 import { rolloutJsonSchema } from '../specs/rollout';
+import { deployAnalysisJsonSchema } from '../specs/deploy-analysis';
 import { notOneOf } from '../specs/messages';
 import { OPSFLOW_VERSION } from '../version';
 
@@ -15,6 +16,7 @@ const SPEC_SCHEMAS: Record<string, () => unknown> = {
   environment: environmentJsonSchema,
   'backup-policy': backupPolicyJsonSchema,
   rollout: rolloutJsonSchema,
+  'deploy-analysis': deployAnalysisJsonSchema,
 };
 import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
