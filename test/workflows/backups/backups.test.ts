@@ -300,7 +300,11 @@ test('restoreBackup of a planted latest backup (`\\! touch`, format-1 manifest w
     const cause = (failure.cause as ApplicationFailure | undefined) ?? failure;
     expect([cause.type, cause.nonRetryable]).toEqual(['BackupFormatRefused', true]);
     expect(cause.message).toContain(`${key} was written before opsflow signed its backups`);
-    expect((await handle.query<OperationStatus>('status')).step).toBe('choose backup');
+    // It ended in the step that refused it, with that refusal as its final state's reason (nothing restored).
+    const status = await handle.query<OperationStatus>('status');
+    expect([status.step, status.outcome?.state, status.completedSteps]).toEqual(['failed', 'failed', []]);
+    expect(status.outcome?.reason).toContain(`${key} was written before opsflow signed its backups`);
+    expect(status.failedSteps).toEqual([`choose backup: ${status.outcome?.reason}`]);
     expect(existsSync(marker)).toBe(false);
     expect(await postgresql.tableStats(PG, into)).toEqual(before);
   } finally {
