@@ -23,6 +23,7 @@ import { connect, exec } from '../../helpers/droplet-host';
 import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { tempDir } from '../../helpers/temp';
+import { freePort } from '../../helpers/processes';
 import { startTemporal, temporalCliPath } from '../../helpers/temporal';
 import { startPrometheus, type PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
 import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
@@ -547,4 +548,28 @@ test('`opsflow deploy --analysis <file>`: a good version passes its analysis and
   await expect(cli(['deploy', 'stack-a', '--set', 'auth=2.4.2', '--set', 'fleet=1.2.0', '--analysis', file])).rejects.toThrow(
     'analysis: a query uses {{args.canary-version}}, but the images have different tags (2.4.2, 1.2.0)',
   );
+});
+
+test('with Prometheus unreachable the analysis cannot measure, and the release is rolled back, never passed', async () => {
+  const current = await applicationImages();
+  const nowhere = { ...errorRatioAnalysis(), prometheus: { address: `http://127.0.0.1:${await freePort()}` } };
+  nowhere.templates!['auth-errors']!.metrics[0]!.consecutiveErrorLimit = 1;
+  const err = await withWorker(() =>
+    env.client.workflow
+      .execute('deployRelease', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'deploy-analysis-unreachable',
+        args: [input({ auth: 'ghcr.io/acme/auth:2.4.3' }, { analysis: nowhere })],
+      })
+      .catch((e: unknown) => e),
+  );
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolledBack');
+  expect((failure.cause as ApplicationFailure).type).toBe('AnalysisFailed');
+  expect(failure.message).toMatch(
+    /analysis could not measure: error-ratio: 2 errors in a row, more than consecutiveErrorLimit 1; last: PrometheusUnreachableError: Prometheus at http:\/\/127\.0\.0\.1:\d+ is unreachable: ECONNREFUSED \(values measured: none, none\)/,
+  );
+  // Two measurements, each one activity that answered (an error is a measurement, not a retried failure).
+  expect((await activitiesScheduled('deploy-analysis-unreachable')).filter((a) => a === 'measureMetric')).toHaveLength(2);
+  await expectServing(current);
 });
