@@ -225,6 +225,26 @@ test('a missing bucket is named once with how to create it; spaces create makes 
     `bucket first-run-missing already exists at ${spaces.endpoint} and is yours: nothing to do`,
   );
 
+  // With nothing said, the running local cloud's Spaces and keys (its endpoint file); none running: refused.
+  const state = path.join(dir, 'state');
+  mkdirSync(path.join(state, 'localcloud'), { recursive: true });
+  const endpointFile = path.join(state, 'localcloud', 'endpoint.json');
+  const localSpaces = { endpoint: spaces.endpoint, region: 'us-east-1', accessKey: spaces.accessKey, secretKey: spaces.secretKey };
+  process.env.OPSFLOW_STATE_DIR = state;
+  try {
+    writeFileSync(endpointFile, JSON.stringify({ pid: process.pid, spaces: localSpaces }));
+    expect((await cli(['spaces', 'create', 'first-run-local'])).printed).toBe(
+      `created bucket first-run-local at ${spaces.endpoint} (endpoint from the running local cloud)`,
+    );
+    await spaces.s3.send(new HeadBucketCommand({ Bucket: 'first-run-local' }));
+    writeFileSync(endpointFile, JSON.stringify({ pid: 2 ** 22 + 1, spaces: localSpaces })); // no such process
+    expect((await cli(['spaces', 'create', 'first-run-local'])).error?.message).toMatch(
+      /^spaces create: no Spaces endpoint: give --endpoint/,
+    );
+  } finally {
+    delete process.env.OPSFLOW_STATE_DIR;
+  }
+
   const result = (await runBackups(p, 'first-run-bucket-created')) as RunBackupsResult;
   expect(result.failures).toEqual([]);
   expect(result.results.map((r) => [r.target, r.database, r.ok, r.verified])).toEqual([['pg', 'shop', true, true]]);
