@@ -63,6 +63,7 @@ export function registerRolloutCommands(program: Command): void {
           [input],
           `roll out ${what} to ${environment} (${spec.blueGreen ? 'blue-green' : 'canary'})`,
           opts.wait ? { waitForEnvironment: true } : undefined,
+          { environment, operation: 'rollout', specFile: file },
         );
         console.log(`Rolling out ${what} to ${environment}: workflow ${handle.workflowId}`);
         if (opts.detach) return;

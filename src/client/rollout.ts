@@ -2,26 +2,20 @@
 // `opsflow deploy` builds deployRelease's, plus the rollout spec and who asked; and the updates
 // that steer a running rollout, each signed with who sent it, a refusal shown in the workflow's words.
 import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { RolloutSpec } from '../specs/rollout';
 import { parseRolloutReleaseInput } from '../specs/rollout-release';
 import { rolloutWorkflowId, type RolloutReleaseInput, type UpdateAccepted } from '../workflows/release/rollout-api';
 import { buildDeployInput, type DeployBasis } from './deploy';
+import { requestedBy } from './run-metadata';
 
 export type Strategy = 'canary' | 'blue-green';
 export const STRATEGIES: readonly Strategy[] = ['canary', 'blue-green'];
 
-/** Who is sending: `user@host`, in the characters an update's `by` takes. */
-export function whoAmI(user: () => string = () => userInfo().username, host: () => string = hostname): string {
-  let name: string;
-  try {
-    name = user();
-  } catch {
-    name = process.env.USER ?? 'unknown'; // no passwd entry for this uid (some containers)
-  }
+/** Who is sending (OPSFLOW_REQUESTED_BY, else `user@host`), in the characters an update's `by` takes. */
+export function whoAmI(env: NodeJS.ProcessEnv = process.env): string {
   return (
-    `${name}@${host()}`
+    requestedBy(env)
       .replace(/[^A-Za-z0-9 ._@+-]/g, '-')
       .replace(/^[^A-Za-z0-9]+/, '')
       .slice(0, 100) || 'unknown'
