@@ -82,6 +82,14 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
+          // Every activity call carries its Web UI summary: proxies come from shared/summarized-activities.ts.
+          paths: [
+            {
+              name: '@temporalio/workflow',
+              importNames: ['proxyActivities', 'proxyLocalActivities'],
+              message: 'Use summarizedActivities (shared/summarized-activities.ts): every activity call carries its Web UI summary.',
+            },
+          ],
           patterns: [
             {
               allowTypeImports: true,

@@ -6,7 +6,7 @@
 // version did not come back. (Runs before the patch below ended ReleaseRolledBack / RollbackFailed.)
 // With an analysis in its input, the release must also pass it after the health gate (its metrics
 // from Prometheus), or it is rolled back the same way (see release-analysis.ts).
-import { ApplicationFailure, isCancellation, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { IMAGE_REF, imageTag, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
@@ -17,10 +17,11 @@ import { failure, LEGACY_FAILURE_TYPES, OUTCOME, STEP_FAILURE } from '../shared/
 import { describeError, runSaga } from '../shared/saga';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { StatusTracker } from '../shared/status';
+import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
 import { verifyRelease } from './release-analysis';
 
-const ssh = proxyActivities<Activities>(SSH_STEP);
+const ssh = summarizedActivities<Activities>(SSH_STEP);
 
 /** Images by compose service. */
 export type Images = Record<string, string>;

@@ -3,7 +3,8 @@
 // a worker killed mid-analysis resumes at the same measurement. Each measurement and verdict goes
 // into the rollout's status view as it comes. It stops early when one metric decides against the
 // canary, when the rollout aborts, or (background) when the rollout no longer needs it.
-import { condition, proxyActivities } from '@temporalio/workflow';
+import { condition } from '@temporalio/workflow';
+import { summarizedActivities } from '../shared/summarized-activities';
 import type { Activities } from '../../activities';
 import type { Measurement } from '../../rollouts/analysis/measurement';
 import { analysisArgs, metricPlan, type BuiltInArgs, type MetricPlan } from '../../rollouts/analysis/metric-rules';
@@ -49,12 +50,12 @@ export async function runRolloutAnalysis(run: AnalysisRun): Promise<AnalysisOutc
   async function measureUntilDone(plan: MetricPlan, args: Record<string, string>, index: number): Promise<void> {
     const metricView = run.view.metrics[index]!;
     const taken: Measurement[] = [];
-    const prometheus = proxyActivities<Activities>({
+    const prometheus = summarizedActivities<Activities>({
       // Queries time out on their own (plan.timeoutMs); this bounds a worker that died mid-call.
       startToCloseTimeout: plan.timeoutMs + 30_000,
       retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
     });
-    if (plan.initialDelayMs > 0) await condition(over, plan.initialDelayMs);
+    if (plan.initialDelayMs > 0) await condition(over, plan.initialDelayMs, { summary: `initial delay before measuring ${plan.name}` });
     while (!over()) {
       const measurement = await prometheus.measureMetric({ address: run.address, plan, args });
       taken.push(measurement);
@@ -68,7 +69,7 @@ export async function runRolloutAnalysis(run: AnalysisRun): Promise<AnalysisOutc
         if (verdict.phase !== 'successful') decided = true;
         return;
       }
-      await condition(over, plan.intervalMs);
+      await condition(over, plan.intervalMs, { summary: `next measurement of ${plan.name}` });
     }
   }
 

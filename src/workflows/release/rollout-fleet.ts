@@ -3,13 +3,13 @@
 // time: out of nginx's upstream, the new images written and started, the health gate, then back
 // in as canary servers. Every traffic change is one idempotent activity (the same split over the
 // same servers writes nothing), so a retry or a replay after a worker kill never applies it twice.
-import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { Weights } from '../../rollouts/traffic/router';
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
+import { summarizedActivities } from '../shared/summarized-activities';
 import { composeUp, expectRunning, restore, setImages, type Images } from './deploy-release';
 
-const traffic = proxyActivities<Activities>({
+const traffic = summarizedActivities<Activities>({
   ...SSH_STEP,
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: undefined,

@@ -170,7 +170,7 @@ export class RolloutSteering {
     };
     this.changed();
     const woken = () => this.promoted || this.promotedFull || this.aborting;
-    const inTime = ms === undefined ? (await condition(woken), true) : await condition(woken, ms);
+    const inTime = ms === undefined ? (await condition(woken), true) : await condition(woken, ms, { summary: `pause: ${what}` });
     this.waiting = undefined;
     this.view.pause = undefined;
     if (this.aborting) return 'aborted';

@@ -3,7 +3,8 @@
 // measurement and a durable timer between them, so a worker restart resumes the count where it was.
 // The first metric that fails, errs or turns inconclusive stops the others at once: the verdict is
 // known, and waiting out their intervals would only delay the rollback.
-import { condition, proxyActivities } from '@temporalio/workflow';
+import { condition } from '@temporalio/workflow';
+import { summarizedActivities } from './summarized-activities';
 import type { Activities } from '../../activities';
 import type { Measurement } from '../../rollouts/analysis/measurement';
 import type { MetricPlan } from '../../rollouts/analysis/metric-rules';
@@ -38,12 +39,12 @@ export async function runAnalysis(address: string, metrics: MetricToRun[], hooks
 
   async function measureUntilDone({ plan, args }: MetricToRun): Promise<void> {
     const taken: Measurement[] = (measurements[plan.name] = []);
-    const prometheus = proxyActivities<Activities>({
+    const prometheus = summarizedActivities<Activities>({
       // Queries time out on their own (plan.timeoutMs); this bounds a worker that died mid-call.
       startToCloseTimeout: plan.timeoutMs + 30_000,
       retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
     });
-    if (plan.initialDelayMs > 0) await condition(over, plan.initialDelayMs);
+    if (plan.initialDelayMs > 0) await condition(over, plan.initialDelayMs, { summary: `initial delay before measuring ${plan.name}` });
     while (!over()) {
       const measurement = await prometheus.measureMetric({ address, plan, args });
       taken.push(measurement);
@@ -54,7 +55,7 @@ export async function runAnalysis(address: string, metrics: MetricToRun[], hooks
         if (verdict.phase !== 'successful') decided = true;
         return;
       }
-      await condition(over, plan.intervalMs);
+      await condition(over, plan.intervalMs, { summary: `next measurement of ${plan.name}` });
     }
   }
 

@@ -1,6 +1,7 @@
 // Activities whose every call carries a summary for the Web UI (shared/activity-summaries.ts): a
 // drop-in for proxyActivities. The summary is command metadata only: adding it changes no command,
 // so histories recorded without summaries replay unchanged.
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- the one place activity proxies are made
 import { proxyActivities, type ActivityInterfaceFor, type ActivityOptions, type UntypedActivities } from '@temporalio/workflow';
 import { activitySummary } from './activity-summaries';
 
