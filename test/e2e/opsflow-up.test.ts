@@ -63,6 +63,10 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(out).toContain(`Created the deploy SSH key ${deployKeyFile()} (ed25519)`);
     expect(out).toContain(`Generated stack A's database password into ${passwordFile()}`);
     expect(out).toContain('Its droplets answer SSH on port 22');
+    // Which host network it took and why, remembered for the next start (issue 13 item 3).
+    expect(out).toContain(
+      `  Host network 99: droplets get 127.99.x.y (set by OPSFLOW_LOCALCLOUD_HOST_NETWORK); kept for restarts in ${path.join(stateDir, 'localcloud', 'host-network')}.`,
+    );
     expect(out).toContain(`Watch it in the Web UI: http://127.0.0.1:${ports.uiPort}/namespaces/default/workflows/provision-stack-a`);
     expect(out).toMatch(/Environment stack-a is provisioned\.\n/);
     const address = /droplet +stack-a-app \(\d+\) +public (127\.99\.\d+\.\d+) +private 10\.10\.\d+\.\d+ +host key SHA256:/.exec(
