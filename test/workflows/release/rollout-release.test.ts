@@ -136,6 +136,14 @@ function rolloutInput(tag: string, steps: unknown[]): RolloutReleaseInput {
   } as RolloutReleaseInput;
 }
 
+function startRollout(tag: string, steps: unknown[]) {
+  return env.client.workflow.start('rolloutRelease', {
+    taskQueue: TASK_QUEUE,
+    workflowId: rolloutWorkflowId(ENVIRONMENT),
+    args: [rolloutInput(tag, steps)],
+  });
+}
+
 /** Sends requests through nginx until `stop()`; the tally counts answers by version. */
 function loadThroughNginx(): { stop: () => Promise<LoadTally> } {
   let enough = false;
@@ -281,11 +289,7 @@ test('a good canary goes 10 -> 50 -> 100 with every analysis passing and ends wi
   const load = loadThroughNginx();
   const { result, status, handle } = await withLoad(load, () =>
     withWorker(async () => {
-      const handle = await env.client.workflow.start('rolloutRelease', {
-        taskQueue: TASK_QUEUE,
-        workflowId: rolloutWorkflowId(ENVIRONMENT),
-        args: [rolloutInput('1.1', steps)],
-      });
+      const handle = await startRollout('1.1', steps);
       const result = (await handle.result()) as RolloutResult;
       return { result, status: await handle.query<RolloutStatus>('status'), handle };
     }),
@@ -319,11 +323,7 @@ test('a -err5 canary is aborted by its analysis: RolloutAborted names the metric
   const load = loadThroughNginx();
   const { err, status, handle } = await withLoad(load, () =>
     withWorker(async () => {
-      const handle = await env.client.workflow.start('rolloutRelease', {
-        taskQueue: TASK_QUEUE,
-        workflowId: rolloutWorkflowId(ENVIRONMENT),
-        args: [rolloutInput('1.2-err5', steps)],
-      });
+      const handle = await startRollout('1.2-err5', steps);
       const err = await handle.result().catch((e: unknown) => e);
       return { err, status: await handle.query<RolloutStatus>('status'), handle };
     }),
@@ -353,11 +353,7 @@ test('a -err5 canary is aborted by its analysis: RolloutAborted names the metric
 test('a canary with no traffic is inconclusive and waits for a human; refused updates leave no trace; promote finishes it', async () => {
   const steps = [{ setWeight: 10 }, { analysis: { templates: ['errors'] } }, { setWeight: 100 }];
   await withWorker(async () => {
-    const handle = await env.client.workflow.start('rolloutRelease', {
-      taskQueue: TASK_QUEUE,
-      workflowId: rolloutWorkflowId(ENVIRONMENT),
-      args: [rolloutInput('1.3', steps)],
-    });
+    const handle = await startRollout('1.3', steps);
     const waiting = await until(
       'the rollout to wait for a human after an inconclusive analysis',
       async () => {
@@ -484,11 +480,7 @@ test('the worker stops mid-analysis: a new worker resumes at the same measuremen
   const load = loadThroughNginx();
   const handle = await withLoad(load, () =>
     withWorker(async () => {
-      const handle = await env.client.workflow.start('rolloutRelease', {
-        taskQueue: TASK_QUEUE,
-        workflowId: rolloutWorkflowId(ENVIRONMENT),
-        args: [rolloutInput('1.5', steps)],
-      });
+      const handle = await startRollout('1.5', steps);
       await until(
         'the first measurement',
         async () =>
@@ -515,11 +507,7 @@ test('a human pauses, resumes and aborts at a pause step: RolloutAborted says wh
   const steps = [{ setWeight: 50 }, { pause: {} }, { setWeight: 100 }];
   const stable = await versionOn('app-2');
   const { err, status, handle } = await withWorker(async () => {
-    const handle = await env.client.workflow.start('rolloutRelease', {
-      taskQueue: TASK_QUEUE,
-      workflowId: rolloutWorkflowId(ENVIRONMENT),
-      args: [rolloutInput('1.6', steps)],
-    });
+    const handle = await startRollout('1.6', steps);
     await until(
       'the pause step to wait for a human',
       async () =>
