@@ -137,6 +137,7 @@ async function backUp(input: RunBackupsInput, status: StatusTracker): Promise<Ru
           await executeChild(verifyBackup, {
             workflowId: verifyBackupWorkflowId(runId, r.target, r.database),
             args: [{ policy, target: r.target, key: r.key as string, retry: input.retry }],
+            staticSummary: `verify s3://${policy.destination.bucket}/${r.key} by restoring it into a scratch database`,
           });
           r.verified = true;
         } catch (err) {
@@ -153,6 +154,7 @@ async function backUp(input: RunBackupsInput, status: StatusTracker): Promise<Ru
     const retention: ApplyRetentionResult = await executeChild(applyRetention, {
       workflowId: retentionWorkflowId(runId),
       args: [{ policy, retry: input.retry }],
+      staticSummary: `apply retention of ${policy.name} (keep ${policy.retention.keepDays} days, ${policy.retention.keepWeekly} weekly, ${policy.retention.keepMonthly} monthly)`,
     });
     result.retention = { kept: retention.kept.length, removed: retention.removed };
   } catch (err) {
