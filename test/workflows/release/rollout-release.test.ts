@@ -257,7 +257,7 @@ beforeAll(async () => {
   await ok(front, 'rm -f /etc/nginx/sites-enabled/default && ln -sf /etc/nginx/sites-available/shop /etc/nginx/sites-enabled/shop');
   await ok(
     front,
-    'printf "upstream shop {\\n    server %s:%s;\\n}\\n" "$1" "$2" > /etc/nginx/opsflow/shop.conf && nginx -t && systemctl reload nginx',
+    'printf "upstream shop {\\n    server %s:%s;\\n}\\n" "$1" "$2" > /etc/nginx/opsflow/shop.conf && nginx -t && if systemctl is-active nginx >/dev/null; then systemctl reload nginx; else systemctl start nginx; fi',
     [first.address, String(APP_PORT)],
   );
   // The reload is a signal: wait until nginx takes a configuration test again before the rollouts start.
