@@ -38,7 +38,10 @@ const databaseInDroplet = inDroplet.extend({
    * `postgres` for PostgreSQL (the official image's superuser unless POSTGRES_USER renames it),
    * the client's own default (root) for MySQL and MariaDB.
    */
-  user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'must be a database role name').optional(),
+  user: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'must be a database role name')
+    .optional(),
   /** The role's password as a secret reference, for servers that ask for one on the local socket. */
   password: secretRef.optional(),
 });
