@@ -83,7 +83,8 @@ afterAll(async () => {
 const spec = parseRolloutSpec({
   environment: 'stack-c',
   prometheus: { address: 'http://127.0.0.1:9090' },
-  traffic: { nginx: { upstream: 'backend' } },
+  fleet: { port: 8000 },
+  traffic: { nginx: { upstream: 'backend', frontHost: 'web' } },
   canary: { steps: [{ setWeight: 10 }, { analysis: { templates: ['errors'] } }] },
   analysisTemplates: {
     errors: {
