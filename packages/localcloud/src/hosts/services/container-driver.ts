@@ -131,7 +131,8 @@ export async function ownedFolders(ctx: ContainerContext, user: string, folders:
   const result = await runInSandbox(ctx.sandbox, ['/bin/sh', '-c', script, 'sh', user, privateFolder ?? '', ...folders], {
     env: sandboxEnv(),
   });
-  if (result.code !== 0) throw new ContainerFailed(`cannot prepare ${folders.join(', ')}: ${result.stderr.trim()}`);
+  if (result.code !== 0)
+    throw new ContainerFailed(`cannot prepare ${folders.join(', ')} (exit status ${result.code}): ${result.stderr.trim()}`);
 }
 
 /** Runs a setup step (initdb and the like) in the droplet, its output going to the container's log. */

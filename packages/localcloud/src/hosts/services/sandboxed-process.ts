@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { log } from '../../log';
 import { makeDropletDir, giveToDroplet } from '../isolation/droplet-files';
 import { spawnInSandbox, type DropletSandbox } from '../sandbox';
 import type { ProcessRef } from './state';
@@ -103,7 +104,9 @@ export class SandboxedProcess {
   private signalService(pid: number, signal: NodeJS.Signals): void {
     const inUse = existsSync(`/proc/${pid}`);
     if (inUse && !this.sandbox.isolation.owns(pid)) return;
-    signalGroup(pid, signal);
+    const reached = signalGroup(pid, signal);
+    // Logged to trace the SIGKILLs droplet setup commands sometimes die of under load (issue 11).
+    if (!inUse && reached) log.warn('signalled the process group of an ended droplet service', { pid, signal });
   }
 }
 
@@ -185,14 +188,18 @@ export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals the group and the process; whether either was there to receive it. */
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  let reached = false;
   for (const target of [-pid, pid]) {
     try {
       process.kill(target, signal);
+      reached = true;
     } catch {
       // Already gone.
     }
   }
+  return reached;
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {
