@@ -3,8 +3,11 @@
 // progress, each line once. The tracker's workflow APIs are replaced by recorders here (the real
 // server path is test/workflows/environment/status-after-rollback.test.ts).
 const details: string[] = [];
+const upserts: unknown[] = [];
 let handler: (() => unknown) | undefined;
 jest.mock('@temporalio/workflow', () => ({
+  patched: () => true,
+  upsertSearchAttributes: (attributes: unknown) => upserts.push(attributes),
   defineQuery: (name: string) => name,
   setHandler: (_query: string, fn: () => unknown) => (handler = fn),
   setCurrentDetails: (text: string) => details.push(text),
@@ -30,11 +33,16 @@ function rolledBackProvision(failed: { name: string; error: string }[] = []): Op
   return handler!() as OperationStatus;
 }
 
-beforeEach(() => (details.length = 0));
+beforeEach(() => {
+  details.length = 0;
+  upserts.length = 0;
+});
 
 test('the tracker records the final state, the reason and what the rollback undid', () => {
   const status = rolledBackProvision();
   expect(status.step).toBe('rolled back');
+  // The run list's OpsOutcome column says the same, once.
+  expect(upserts).toEqual([[{ key: expect.objectContaining({ name: 'OpsOutcome' }), value: 'rolled back' }]]);
   expect(status.completedSteps).toEqual(['create VPC', 'create droplets']);
   expect(status.failedSteps).toEqual(['bootstrap: runCommand: exit 1']);
   expect(status.outcome).toEqual({
