@@ -9,6 +9,7 @@
 #   prometheus           the real Prometheus the rollout analysis tests query
 # and, with --tests (npm test; not npm start):
 #   chromium             the headless browser the Web UI test looks at runs with (playwright-core drives it)
+#   strace               holds bubblewrap's process order open (delayed syscalls) in the sandbox lifetime test
 #
 # Prints one summary line. Needs root only when something is missing (then: apt-get update and
 # apt-get install -y --no-install-recommends). Services are not started by the install: the
@@ -17,7 +18,7 @@
 set -euo pipefail
 
 PACKAGES=(bubblewrap nftables openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
-if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium); fi
+if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium strace); fi
 readonly PACKAGES
 
 installed() {

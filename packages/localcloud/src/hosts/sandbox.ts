@@ -149,7 +149,7 @@ export interface SandboxSpawnOptions {
   /** stdin, stdout, stderr and at most one more (fd 3); the namespaces take the next two. */
   stdio: Exclude<StdioOptions, string>;
   detached?: boolean;
-  /** More bwrap options, such as --die-with-parent or --json-status-fd 3. */
+  /** More bwrap options, such as --new-session or --json-status-fd 3 (never --die-with-parent: see below). */
   bwrapOptions?: string[];
   /**
    * A program (and its arguments) run first, on the machine, that ends by exec'ing bwrap with the
@@ -158,8 +158,19 @@ export interface SandboxSpawnOptions {
   launcher?: string[];
 }
 
-/** Starts argv inside the droplet. */
+/**
+ * Starts argv inside the droplet. It ends with the local cloud through the droplet's pid namespace
+ * (isolation/namespaces.ts), never through bwrap's --die-with-parent, which is refused: to join a
+ * pid namespace (--pidns) bwrap forks once more and lets the middle process exit(0), while the
+ * command sets its parent-death signal just before exec. On a loaded machine the middle process
+ * can exit after that, and the kernel then SIGKILLs the command as it starts (traced in issue 11:
+ * initdb, createdb and mkdir dying with status 137 under the full test run).
+ */
 export function spawnInSandbox(sandbox: DropletSandbox, argv: string[], options: SandboxSpawnOptions): ChildProcess {
+  if (options.bwrapOptions?.includes('--die-with-parent'))
+    throw new Error(
+      "--die-with-parent kills a command joining the droplet's pid namespace at random: the namespace ends it with the local cloud",
+    );
   const { userFd, pidFd } = sandbox.isolation.handles();
   const userAt = options.stdio.length;
   const binds = sandbox.binds?.() ?? [];

@@ -64,8 +64,8 @@ export class SandboxedProcess {
         stdio: ['ignore', log, log, 'pipe'],
         detached: true,
         launcher: options.launcher,
-        // Die with us, own session, report the pid.
-        bwrapOptions: ['--die-with-parent', '--new-session', '--json-status-fd', '3'],
+        // Own session, report the pid. It dies with us through the droplet's pid namespace.
+        bwrapOptions: ['--new-session', '--json-status-fd', '3'],
       });
       return new SandboxedProcess(child, sandbox);
     } finally {
@@ -120,7 +120,6 @@ export function runInSandbox(
     env: options.env,
     cwd: options.cwd ?? '/',
     stdio: ['pipe', 'pipe', 'pipe'],
-    bwrapOptions: ['--die-with-parent'],
     launcher: options.launcher,
   });
   let stdout = '';
