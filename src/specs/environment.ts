@@ -100,14 +100,36 @@ const bootstrap = z.strictObject({
   commands: z.array(z.array(z.string()).min(1, 'a command needs at least the program name')).default([]),
 });
 
+const healthPath = z.string().startsWith('/', 'must start with /');
 const healthCheck = z.strictObject({
   name: z.string().min(1),
   port: z.number().int().min(1).max(65535),
-  path: z.string().startsWith('/', 'must start with /').default('/health'),
+  path: healthPath.default('/health'),
+  /** More paths probed the same way; each must pass too (a release healthy only at /health fails). */
+  paths: z.array(healthPath).min(1).max(20).optional(),
   expectStatus: z.number().int().min(100).max(599).default(200),
+  /** Text the body must contain. */
+  expectBodyContains: z.string().min(1).optional(),
+  /** A regular expression (JavaScript syntax) the body must match. */
+  expectBodyMatches: z
+    .string()
+    .min(1)
+    .refine((source) => isRegExp(source), 'is not a valid regular expression')
+    .optional(),
+  /** Headers each answer must carry, each value containing the text given. */
+  expectHeaders: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'is not an HTTP header name'), z.string()).optional(),
   intervalSeconds: z.number().min(1).max(300).default(5),
   attempts: z.number().int().min(1).max(100).default(12),
 });
+
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The largest compose file the CLI inlines into a spec (a workflow input must stay small). */
 export const MAX_COMPOSE_BYTES = 1024 * 1024;
@@ -206,8 +228,9 @@ const FIELD_DOCS: Record<string, { description: string; examples?: unknown[] }> 
     examples: [{ composeFile: 'compose.yaml', images: { web: 'ghcr.io/acme/web:1.0.0' } }],
   },
   healthChecks: {
-    description: 'HTTP checks every droplet must pass before the environment counts as provisioned',
-    examples: [[{ name: 'web', port: 8080, path: '/health' }]],
+    description:
+      'HTTP checks every droplet must pass before the environment counts as provisioned (and each deploy before it stays): a status, optionally a body substring or regular expression, headers, and more paths',
+    examples: [[{ name: 'web', port: 8080, path: '/health', paths: ['/api/items'], expectBodyContains: 'ok' }]],
   },
   onFailure: { description: 'rollback removes what a failed run created; keep leaves it for inspection', examples: ['rollback'] },
 };

@@ -108,23 +108,36 @@ export async function deployApplication(target: HostTarget, app: Application): P
 
 export type HealthCheck = EnvironmentSpec['healthChecks'][number];
 
-export function healthUrl(host: string, check: HealthCheck): string {
-  return `http://${host}:${check.port}${check.path}`;
+export function healthUrl(host: string, check: HealthCheck, path = check.path): string {
+  return `http://${host}:${check.port}${path}`;
 }
 
-/** Every check must pass; each gets `attempts` consecutive failures before the gate fails. */
+/**
+ * Every check must pass, at its path and each of its `paths`; each probe gets `attempts`
+ * consecutive failures before the gate fails. Body and header expectations go to the probe only
+ * when the check has them, so runs recorded before they existed schedule the same activities.
+ */
 export async function healthGate(host: string, checks: HealthCheck[]): Promise<string[]> {
+  const probes = checks.flatMap((check) => [check.path, ...(check.paths ?? [])].map((path) => ({ check, path })));
   return Promise.all(
-    checks.map(async (check) => {
-      const url = healthUrl(host, check);
+    probes.map(async ({ check, path }) => {
+      const url = healthUrl(host, check, path);
       const intervalMs = check.intervalSeconds * 1000;
-      const probes = summarizedActivities<Activities>({
+      const activities = summarizedActivities<Activities>({
         startToCloseTimeout: `${check.attempts * (check.intervalSeconds + 5) + 60} seconds`,
         heartbeatTimeout: `${check.intervalSeconds + 30} seconds`,
         // An unhealthy service fails for good (HealthCheckFailed); a lost worker is retried.
         retry: { maximumAttempts: 3 },
       });
-      await probes.waitHealthy({ url, expectStatus: check.expectStatus, intervalMs, attempts: check.attempts });
+      await activities.waitHealthy({
+        url,
+        expectStatus: check.expectStatus,
+        intervalMs,
+        attempts: check.attempts,
+        ...(check.expectBodyContains !== undefined ? { expectBodyContains: check.expectBodyContains } : {}),
+        ...(check.expectBodyMatches !== undefined ? { expectBodyMatches: check.expectBodyMatches } : {}),
+        ...(check.expectHeaders !== undefined ? { expectHeaders: check.expectHeaders } : {}),
+      });
       return url;
     }),
   );

@@ -35,7 +35,11 @@ export interface InventoryHealthCheck {
   name: string;
   port: number;
   path: string;
+  paths?: string[];
   expectStatus: number;
+  expectBodyContains?: string;
+  expectBodyMatches?: string;
+  expectHeaders?: Record<string, string>;
   intervalSeconds: number;
   attempts: number;
 }

@@ -26,6 +26,11 @@ export function provisionedChange(spec: EnvironmentSpec, result: ProvisionResult
       expectStatus: c.expectStatus,
       intervalSeconds: c.intervalSeconds,
       attempts: c.attempts,
+      // Only when given, so the inventory of a check without them is the same as before.
+      ...(c.paths ? { paths: [...c.paths] } : {}),
+      ...(c.expectBodyContains !== undefined ? { expectBodyContains: c.expectBodyContains } : {}),
+      ...(c.expectBodyMatches !== undefined ? { expectBodyMatches: c.expectBodyMatches } : {}),
+      ...(c.expectHeaders ? { expectHeaders: { ...c.expectHeaders } } : {}),
     })),
     resources: {
       ...(result.vpcId ? { vpcId: result.vpcId } : {}),

@@ -107,7 +107,13 @@ test('waitHealthy fails after N consecutive failures: HealthCheckFailed names th
   expect((err as Error).message).toBe(
     `${base}/sequence?… was not healthy after 4 consecutive failed probes (expected status 200); last: status 500`,
   );
-  expect((err as ApplicationFailure).details?.[0]).toEqual({ url: `${base}/sequence?…`, attempts: 4, lastStatus: 500, lastError: null });
+  expect((err as ApplicationFailure).details?.[0]).toEqual({
+    url: `${base}/sequence?…`,
+    attempts: 4,
+    lastStatus: 500,
+    lastError: null,
+    lastMismatch: null,
+  });
   expect(r.heartbeats).toHaveLength(4);
   expect(requests).toHaveLength(4);
   expect(JSON.stringify(r.heartbeats)).not.toContain('abc123');
