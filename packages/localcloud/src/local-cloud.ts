@@ -20,6 +20,7 @@ import { Store } from './store';
 import { FAST_TIMING, type Timing } from './timing';
 import { registerControlRoutes } from './control';
 import { RequestLog } from './request-log';
+import { cloudflareRuntime, edgeAddress, type CloudflareRuntime } from './cloudflare/runtime';
 
 export interface LocalCloudOptions {
   stateDir: string;
@@ -64,6 +65,11 @@ export class LocalCloud {
     /** Which host network it took and why (given, remembered, default, next free). */
     readonly hostNetworkChoice: Omit<ChosenHostNetwork, 'claim'>,
   ) {}
+
+  /** Cloudflare's side: the edge (its url, what it forwarded where) and the pools' health checker. */
+  get cloudflare(): CloudflareRuntime {
+    return cloudflareRuntime(this.ctx);
+  }
 
   /** The header a control call (/_localcloud/...) carries. */
   get controlHeaders(): Record<string, string> {
@@ -130,12 +136,15 @@ export class LocalCloud {
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
     for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
     ctx.actions.resume();
+    // Cloudflare's edge on an address of this cloud's network; monitors start probing pools.
+    await cloudflareRuntime(ctx).start(edgeAddress(hostNetwork));
     return new LocalCloud(app, ctx, rateLimits, token, controlToken, `http://${address}:${port}`, requestLog, hosts, claim, chosen);
   }
 
   async stop(): Promise<void> {
     this.ctx.actions.stop();
     await this.app.close();
+    await cloudflareRuntime(this.ctx).stop();
     await this.hosts?.close();
     this.ctx.store.flush();
     // Last: until its droplets have stopped and its table is gone, the network is still this cloud's.

@@ -20,6 +20,7 @@ import { registerSnapshotRoutes } from './routes/snapshots';
 import { registerSshKeyRoutes } from './routes/ssh-keys';
 import { registerTagRoutes } from './routes/tags';
 import { registerVolumeRoutes } from './routes/volumes';
+import { registerCloudflareRoutes } from '../cloudflare/api';
 import { registerVpcRoutes } from './routes/vpcs';
 
 /** Fastify's default, stated: a larger body is answered 413. */
@@ -123,6 +124,8 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
   ]) {
     register(app, ctx);
   }
+  // Cloudflare's API v4 under /client/v4, in Cloudflare's envelope (its own Fastify scope).
+  registerCloudflareRoutes(app, ctx);
   options.registerControl?.(app);
   return app;
 }
