@@ -14,6 +14,8 @@ import { hostPath, type DropletSandbox } from './sandbox';
 export const VOLUME_DEVICE_PREFIX = '/dev/disk/by-id/scsi-0DO_Volume_';
 /** Inside the droplet: what is mounted now, one "device mountpoint fstype" per line (written by the mount shim). */
 export const MOUNTS_FILE = '/var/lib/localcloud/mounts';
+/** Inside the droplet: each attached volume's size, "device bytes" per line, for df (refreshed at each command). */
+export const VOLUME_SIZES_FILE = '/var/lib/localcloud/volume-sizes';
 
 export interface Bind {
   source: string;
@@ -39,6 +41,7 @@ export class VolumeDisks {
       const uuid = volume && filesystemUuid(this.deviceFile(volume.id, volume.filesystem_type));
       if (volume && uuid) binds.push({ source: this.dataDir(volume.id, uuid), target: mount.mountpoint });
     }
+    writeSizes(sandbox, attached);
     // The droplet's root writes the device (mkfs) and the data: both belong to its uid range,
     // which a volume moved from another droplet is shifted into.
     for (const bind of binds) shiftOwnership(bind.source, sandbox.isolation.uidBase);
@@ -77,6 +80,15 @@ export class VolumeDisks {
     mkdirSync(dir, { recursive: true });
     return dir;
   }
+}
+
+/** The sizes df reports, as the API has them now (a resize shows at the next command); written only when changed. */
+function writeSizes(sandbox: DropletSandbox, attached: { name: string; size_gigabytes: number }[]): void {
+  // Resolved in the droplet's own folder (a bind is never there), without asking for the binds being made.
+  const file = hostPath({ ...sandbox, binds: undefined }, VOLUME_SIZES_FILE);
+  const text = attached.map((volume) => `${VOLUME_DEVICE_PREFIX}${volume.name} ${volume.size_gigabytes * 1024 ** 3}\n`).join('');
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+  writeDropletFile(sandbox, file, text);
 }
 
 export function superblock(fsType: string, uuid: string): string {

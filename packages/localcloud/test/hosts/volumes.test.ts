@@ -111,3 +111,40 @@ test('/etc/fstab is read at boot: after a restart the volume is mounted again', 
   expect(await cloud.hosts!.ready(web.id)).toBe(true);
   expect((await sh(web, 'mountpoint -q /srv/media && cat /srv/media/photo')).stdout).toBe('kept\n');
 });
+
+test('df on a mounted 20 GB volume shows the volume, not the machine disk, and follows a resize', async () => {
+  const { body } = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', {
+    name: 'dfdata',
+    region: 'nyc3',
+    size_gigabytes: 20,
+    filesystem_type: 'ext4',
+  });
+  await volumeAction(body.volume.id, { type: 'attach', droplet_id: spare.id });
+  const device = '/dev/disk/by-id/scsi-0DO_Volume_dfdata';
+  expect((await sh(spare, `mkdir -p /mnt/dfdata && mount -o defaults,nofail ${device} /mnt/dfdata`)).code).toBe(0);
+  expect((await sh(spare, 'head -c 3145728 /dev/zero > /mnt/dfdata/three-mib')).code).toBe(0);
+
+  const human = await sh(spare, 'df -h /mnt/dfdata');
+  expect(human.code).toBe(0);
+  const [header, line] = human.stdout.trim().split('\n');
+  expect(header!.split(/\s+/)).toEqual(['Filesystem', 'Size', 'Used', 'Avail', 'Use%', 'Mounted', 'on']);
+  expect(line!.split(/\s+/)).toEqual([device, '20G', '3.1M', '20G', '1%', '/mnt/dfdata']);
+  // Exact bytes, as scripts ask for them; a file below the mount point is on the volume too.
+  expect((await sh(spare, 'df --output=size,used -B1 /mnt/dfdata/three-mib')).stdout.trim().split(/\s+/)).toEqual([
+    '1B-blocks',
+    'Used',
+    String(20 * 1024 ** 3),
+    expect.stringMatching(/^31[0-9]{5}$/),
+  ]);
+  // Without a file: the machine's filesystems (not the volume's mount point at the machine's size), then the volume.
+  const all = (await sh(spare, 'df -hT')).stdout.trim().split('\n');
+  expect(all.filter((row) => row.trim().endsWith('/mnt/dfdata')).map((row) => row.split(/\s+/).slice(0, 3))).toEqual([
+    [device, 'ext4', '20G'],
+  ]);
+  // Elsewhere df is the machine's own.
+  expect((await sh(spare, 'df -h /')).stdout).not.toContain(device);
+
+  await volumeAction(body.volume.id, { type: 'resize', size_gigabytes: 30 });
+  expect((await sh(spare, 'df -h /mnt/dfdata')).stdout.split('\n')[1]!.split(/\s+/)[1]).toBe('30G');
+  expect((await sh(spare, 'df /no/such/place')).stderr).toBe('df: /no/such/place: No such file or directory\n');
+});
