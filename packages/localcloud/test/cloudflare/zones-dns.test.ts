@@ -66,7 +66,7 @@ test('DNS records: create, list filtered by name and type, get, update, edit, de
   expect(await cf.dns.records.get(apex.id, { zone_id })).toMatchObject({ id: apex.id, content: '127.0.0.10' });
   const updated = await cf.dns.records.update(apex.id, { zone_id, name: '@', type: 'A', content: '127.0.0.12', ttl: 120 });
   expect(updated).toMatchObject({ id: apex.id, content: '127.0.0.12', ttl: 120, proxied: false });
-  const edited = await cf.dns.records.edit(apex.id, { zone_id, name: 'records.com', type: 'A', proxied: true });
+  const edited = await cf.dns.records.edit(apex.id, { zone_id, name: 'records.com', type: 'A', ttl: 120, proxied: true });
   expect(edited).toMatchObject({ id: apex.id, content: '127.0.0.12', ttl: 120, proxied: true });
   expect(await cf.dns.records.delete(www.id, { zone_id })).toEqual({ id: www.id });
   expect((await failureOf(cf.dns.records.get(www.id, { zone_id }))).status).toBe(404);
