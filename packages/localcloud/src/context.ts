@@ -4,11 +4,14 @@ import type { ActionEngine } from './actions';
 import type { Faults } from './faults';
 import type { Store } from './store';
 import type { Droplet } from './state';
+
+/** What a host is made for: a droplet, or a Linode instance (ids come from one counter, so never collide). */
+export type HostedServer = Pick<Droplet, 'id' | 'name'> & { region: { slug: string } };
 import type { Timing } from './timing';
 
 export interface HostHooks {
   /** The droplet just became active: its host must answer SSH. */
-  dropletActive(droplet: Droplet): void;
+  dropletActive(droplet: HostedServer): void;
   /** The droplet was destroyed: stop its host and remove its filesystem. */
   dropletDestroyed(dropletId: number): void;
   /** The volume was deleted: remove its contents. */

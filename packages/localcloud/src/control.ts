@@ -41,6 +41,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: CloudContext, r
 
   app.post('/_localcloud/reset', async () => {
     for (const droplet of ctx.store.state.droplets) ctx.hosts.dropletDestroyed(droplet.id);
+    for (const { linode } of ctx.store.state.linode.instances) ctx.hosts.dropletDestroyed(linode.id);
     ctx.actions.stop();
     ctx.store.reset();
     rateLimits.reset();

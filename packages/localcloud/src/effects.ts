@@ -4,6 +4,7 @@ import type { CloudContext } from './context';
 import type { ActionEffect, Droplet } from './state';
 import { findSize } from './catalog';
 import { apiTimestamp } from './timestamps';
+import { applyLinodeStatus } from './api/routes/linode/status';
 
 export function applyEffect(ctx: CloudContext, effect: ActionEffect, succeeded: boolean): void {
   const s = ctx.store.state;
@@ -80,6 +81,9 @@ export function applyEffect(ctx: CloudContext, effect: ActionEffect, succeeded: 
       if (volume) volume.size_gigabytes = effect.sizeGigabytes;
       return;
     }
+    case 'linode-status':
+      applyLinodeStatus(ctx, effect);
+      return;
     case 'none':
       return;
   }

@@ -1,6 +1,8 @@
 // Everything the local cloud knows, as one JSON-serialisable object. Resources are kept in the
 // shape the API returns them; what the API never shows lives in `internal`.
 import type { Image, Region, Size } from './catalog';
+import { emptyLinodeState, type LinodeState } from './api/routes/linode/state';
+import type { LinodeStatusChange } from './api/routes/linode/status';
 
 export interface Action {
   id: number;
@@ -176,6 +178,7 @@ export type ActionEffect =
   | { kind: 'volume-resize'; volumeId: string; sizeGigabytes: number }
   | { kind: 'reserved-ip-assign'; ip: string; dropletId: number }
   | { kind: 'reserved-ip-unassign'; ip: string }
+  | LinodeStatusChange
   | { kind: 'none' };
 
 export interface PendingAction {
@@ -213,6 +216,8 @@ export interface CloudState {
   loadBalancers: LoadBalancer[];
   domains: Domain[];
   domainRecords: DomainRecord[];
+  /** The Linode account the same cloud serves (API v4). */
+  linode: LinodeState;
   internal: {
     pendingActions: Record<string, PendingAction>;
     hosts: Record<string, DropletHostRecord>;
@@ -238,6 +243,7 @@ export function emptyState(): CloudState {
     loadBalancers: [],
     domains: [],
     domainRecords: [],
+    linode: emptyLinodeState(),
     internal: { pendingActions: {}, hosts: {}, volumeActions: {}, nextHostAddress: 1, nextReservedAddress: 1 },
   };
 }

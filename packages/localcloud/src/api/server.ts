@@ -22,6 +22,7 @@ import { registerTagRoutes } from './routes/tags';
 import { registerVolumeRoutes } from './routes/volumes';
 import { registerCloudflareRoutes } from '../cloudflare/api';
 import { registerVpcRoutes } from './routes/vpcs';
+import { registerLinodeApi } from './routes/linode';
 
 /** Fastify's default, stated: a larger body is answered 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -124,6 +125,8 @@ export function buildApiServer(ctx: CloudContext, options: ApiServerOptions): Fa
   ]) {
     register(app, ctx);
   }
+  // Linode's API v4 beside DigitalOcean's v2, in Linode's own error shape (its own Fastify scope).
+  registerLinodeApi(app, ctx, BODY_LIMIT_BYTES);
   // Cloudflare's API v4 under /client/v4, in Cloudflare's envelope (its own Fastify scope).
   registerCloudflareRoutes(app, ctx);
   options.registerControl?.(app);

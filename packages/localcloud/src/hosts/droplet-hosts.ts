@@ -4,8 +4,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { log } from '../log';
-import type { CloudContext, HostHooks } from '../context';
-import type { Droplet, DropletHostRecord } from '../state';
+import type { CloudContext, HostedServer, HostHooks } from '../context';
+import type { DropletHostRecord } from '../state';
 import { ensurePrivateDir } from '../endpoint';
 import { loadOrCreateHostKey } from './host-key';
 import { DropletNamespaces } from './isolation/namespaces';
@@ -64,7 +64,7 @@ export class DropletHosts implements HostHooks {
     this.disks.volumeDestroyed(volumeId);
   }
 
-  dropletActive(droplet: Droplet): void {
+  dropletActive(droplet: HostedServer): void {
     if (this.running.has(droplet.id)) return;
     this.running.set(
       droplet.id,
@@ -111,7 +111,7 @@ export class DropletHosts implements HostHooks {
     return path.join(this.options.dir, String(dropletId));
   }
 
-  private async bringUp(droplet: Droplet): Promise<RunningHost | undefined> {
+  private async bringUp(droplet: HostedServer): Promise<RunningHost | undefined> {
     const record = this.ctx.store.state.internal.hosts[droplet.id];
     if (!record) return undefined;
     // Chosen before any await, so droplets booting together never take the same slot.
@@ -131,7 +131,12 @@ export class DropletHosts implements HostHooks {
     }
   }
 
-  private async bringUpIn(droplet: Droplet, record: DropletHostRecord, dir: string, isolation: DropletNamespaces): Promise<RunningHost> {
+  private async bringUpIn(
+    droplet: HostedServer,
+    record: DropletHostRecord,
+    dir: string,
+    isolation: DropletNamespaces,
+  ): Promise<RunningHost> {
     const sandbox: DropletSandbox = {
       dropletId: droplet.id,
       name: droplet.name,

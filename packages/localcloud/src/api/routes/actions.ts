@@ -8,6 +8,7 @@ import { notFound, unprocessable } from '../errors';
 import { body, list, numericParam, query, requireString } from '../route-helpers';
 import { dropletFromRequest } from './droplets';
 import { apiTimestamp } from '../../timestamps';
+import { LINODE_EVENT_RESOURCE } from './linode/status';
 
 const DROPLET_ACTIONS = [
   'power_off',
@@ -76,13 +77,15 @@ export function startDropletAction(ctx: CloudContext, droplet: Droplet, input: R
 
 function findAction(ctx: CloudContext, request: FastifyRequest) {
   const id = numericParam(request, 'action_id', 'action');
-  const action = ctx.store.state.actions.find((a) => a.id === id);
+  const action = ctx.store.state.actions.find((a) => a.id === id && a.resource_type !== LINODE_EVENT_RESOURCE);
   if (!action) throw notFound('action');
   return action;
 }
 
 export function registerActionRoutes(app: FastifyInstance, ctx: CloudContext): void {
-  app.get('/v2/actions', async (request) => list(request, 'actions', [...ctx.store.state.actions].reverse()));
+  app.get('/v2/actions', async (request) =>
+    list(request, 'actions', [...ctx.store.state.actions].filter((a) => a.resource_type !== LINODE_EVENT_RESOURCE).reverse()),
+  );
   app.get('/v2/actions/:action_id', async (request) => ({ action: findAction(ctx, request) }));
 
   app.post('/v2/droplets/:droplet_id/actions', async (request, reply) => {

@@ -7,6 +7,9 @@ import { notFound, unprocessable } from '../errors';
 import { body, list, now, numericParam, query, regionUp, requireRegion, requireString, tagNames } from '../route-helpers';
 import { ensureDefaultVpc, nextPrivateAddress } from './vpcs';
 
+/** The n-th server address of this cloud's host network (droplets and Linode instances share the count). */
+export const hostAddressOf = (ctx: CloudContext, n: number) => `127.${ctx.hostNetwork}.${Math.floor(n / 250)}.${(n % 250) + 2}`;
+
 /** A new DigitalOcean account's droplet limit; the local cloud can be given another. */
 export const DEFAULT_DROPLET_LIMIT = 25;
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,253}[a-zA-Z0-9])?$/;
@@ -114,7 +117,7 @@ function createDroplets(ctx: CloudContext, request: FastifyRequest) {
     state.droplets.push(droplet);
     const n = state.internal.nextHostAddress++;
     state.internal.hosts[droplet.id] = {
-      address: `127.${ctx.hostNetwork}.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+      address: hostAddressOf(ctx, n),
       sshPort: 22,
       authorizedKeys,
       privateAddress: nextPrivateAddress(ctx, vpc),

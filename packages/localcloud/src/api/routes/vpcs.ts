@@ -29,7 +29,7 @@ export function ensureDefaultVpc(ctx: CloudContext, region: string): Vpc {
 }
 
 /** Next free address in the VPC (skipping network, gateway and addresses in use). */
-export function nextPrivateAddress(ctx: CloudContext, vpc: Vpc): string {
+export function nextPrivateAddress(ctx: CloudContext, vpc: Pick<Vpc, 'ip_range' | 'name'>): string {
   const cidr = parseCidr(vpc.ip_range) as Cidr;
   const used = new Set(Object.values(ctx.store.state.internal.hosts).map((h) => h.privateAddress));
   for (let i = 2; i < 2 ** (32 - cidr.prefix) - 1; i++) {
