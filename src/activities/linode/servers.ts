@@ -1,0 +1,91 @@
+// Servers are Linode instances: created under the run's tags with a private address (a retry finds
+// those an earlier attempt made, by tag and label), waited for until running, deleted by tag.
+import { randomBytes } from 'node:crypto';
+import { createLinode, deleteLinode, getLinode, getLinodes } from '@linode/api-v4';
+import { Context, heartbeat } from '@temporalio/activity';
+import { ownerTags, workflowTag } from '../../names/ownership-tags';
+import type { CloudProviderActivities } from '../../providers/cloud-provider';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
+import { connect, DEFAULT_LINODE_POLL, type LinodeDeps } from './deps';
+import { linodeStep } from './failures';
+import { allPages, keyFingerprint, linodeImage, linodeType, serverOf } from './translate';
+
+type ServerActivities = Pick<CloudProviderActivities, 'ensureServers' | 'waitForServers' | 'deleteServersTagged'>;
+
+export const linodesTagged = (tag: string) => allPages((params) => getLinodes(params, { tags: tag }));
+
+/** Polls `check` with backoff, heartbeating, until it returns a value; cancellation ends it. */
+export async function pollUntil<T>(deps: LinodeDeps, what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const poll = deps.pollMs ?? DEFAULT_LINODE_POLL;
+  for (let delay = poll.first; ; delay = Math.min(poll.max, delay * 2)) {
+    const value = await check();
+    if (value !== undefined) return value;
+    heartbeat({ waitingFor: what });
+    await Context.current().sleep(delay);
+  }
+}
+
+function publicKeysFor(deps: LinodeDeps, fingerprints: string[]): string[] {
+  const keys = deps.sshKeys?.() ?? [];
+  return fingerprints.map((fingerprint) => {
+    const key = keys.find((k) => keyFingerprint(k.publicKey) === fingerprint);
+    if (!key) throw failure(STEP_FAILURE.SshKeyUnavailable, `no SSH key of this worker has fingerprint ${fingerprint}`);
+    return key.publicKey;
+  });
+}
+
+export function serverActivities(deps: LinodeDeps): ServerActivities {
+  return {
+    async ensureServers(input) {
+      return linodeStep('create Linode instances', async () => {
+        connect(deps);
+        const authorizedKeys = publicKeysFor(deps, input.sshKeyFingerprints);
+        const mine = await linodesTagged(workflowTag(input.owner));
+        for (const label of input.names.filter((name) => !mine.some((l) => l.label === name))) {
+          mine.push(
+            await createLinode({
+              label,
+              region: input.region,
+              type: linodeType(input.size),
+              image: linodeImage(input.image),
+              authorized_keys: authorizedKeys,
+              // Linode requires a root password with an image; nobody logs in with it (keys only),
+              // so a random one is sent and kept nowhere.
+              root_pass: randomBytes(24).toString('base64url') + 'aA1!',
+              // The site's private network: Linode's per-region private addresses (networkId has no Linode meaning here).
+              private_ip: true,
+              tags: [...input.tags, ...ownerTags(input.owner)],
+            }),
+          );
+        }
+        return input.names.map((name) => {
+          const linode = mine.find((l) => l.label === name);
+          if (!linode) throw new Error(`Linode ${name} was created but is not listed`);
+          return { id: linode.id, name: linode.label };
+        });
+      });
+    },
+
+    async waitForServers(input) {
+      return linodeStep('wait for Linode instances', async () => {
+        connect(deps);
+        return pollUntil(deps, `${input.servers.length} Linode instance(s) to run`, async () => {
+          const current = await Promise.all(input.servers.map((s) => getLinode(s.id)));
+          return current.every((l) => l.status === 'running') ? current.map(serverOf) : undefined;
+        });
+      });
+    },
+
+    async deleteServersTagged(input) {
+      return linodeStep(`delete Linode instances tagged ${input.tag}`, async () => {
+        connect(deps);
+        const before = await linodesTagged(input.tag);
+        for (const linode of before) await deleteLinode(linode.id);
+        await pollUntil(deps, `Linode instances tagged ${input.tag} to be gone`, async () =>
+          (await linodesTagged(input.tag)).length === 0 ? true : undefined,
+        );
+        return before.length;
+      });
+    },
+  };
+}
