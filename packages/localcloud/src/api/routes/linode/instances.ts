@@ -1,4 +1,4 @@
-// Linode instances: create (region, type, image, root_pass or authorized_keys, private_ip, tags),
+// Linode instances: create (region, type, image, root_pass, authorized_keys, private_ip, tags),
 // get, list, delete, boot, reboot, shut down. A new instance is `provisioning`, then `booting`,
 // then `running`, when its host answers SSH on its public address as a droplet's does.
 import type { CreateLinodeRequest, Linode } from '@linode/api-v4';
@@ -39,8 +39,6 @@ async function createInstance(ctx: CloudContext, body: Record<string, unknown>):
   const type = LINODE_TYPES.find((t) => t.id === input.type);
   if (!type) throw linodeBadRequest('A valid plan type by that ID was not found', 'type');
   if (input.image && !LINODE_IMAGES.some((i) => i.id === input.image)) throw linodeBadRequest('Not found', 'image');
-  if (input.image && !input.root_pass && !input.authorized_keys?.length)
-    throw linodeBadRequest('root_pass is required when deploying from an Image', 'root_pass');
   const id = ctx.store.nextId();
   const label = input.label ?? `linode${id}`;
   if (state.linode.instances.some((i) => i.linode.label === label))
