@@ -25,7 +25,7 @@ export interface EdgeCounts {
 const emptyCounts = (): EdgeCounts => ({ pools: {}, origins: {}, fallback: 0, unrouted: 0, originErrors: 0 });
 
 /** Uniform in [0, 1) from the CSPRNG: weights are met by chance alone, with nothing to predict. */
-const uniform = () => randomInt(0, 2 ** 48) / 2 ** 48;
+const uniform = () => randomInt(2 ** 47) / 2 ** 47;
 
 export class Edge {
   private server: Server | undefined;
@@ -39,7 +39,14 @@ export class Edge {
   ) {}
 
   async start(host: string): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = createServer((req, res) => {
+      try {
+        this.handle(req, res);
+      } catch (error) {
+        // A bug answers 500 at once rather than leaving the client waiting.
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(`local edge error: ${(error as Error).message}\n`);
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, host, () => resolve());
