@@ -33,16 +33,27 @@ export async function startTemporal(options: { dataConverter?: DataConverter; ui
     }
     runtimeInstalled = true;
   }
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalCliPath() },
-      ip: '127.0.0.1',
-      searchAttributes: [...OPS_SEARCH_ATTRIBUTES],
-      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
-    },
-    client: { dataConverter: options.dataConverter },
-  });
+  // The SDK gives the dev server a fixed 5 s to answer (sdk-core's ephemeral_server), which a
+  // loaded machine can miss; it kills the slow server then, so starting again is clean.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: temporalCliPath() },
+          ip: '127.0.0.1',
+          searchAttributes: [...OPS_SEARCH_ATTRIBUTES],
+          ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+        },
+        client: { dataConverter: options.dataConverter },
+      });
+    } catch (error) {
+      if (attempt === START_ATTEMPTS || !/did not start within/.test((error as Error).message)) throw error;
+    }
+  }
 }
+
+/** Dev server starts tried before a test file gives up (each has the SDK's 5 s). */
+const START_ATTEMPTS = 4;
 
 export function uniqueTaskQueue(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
