@@ -1,9 +1,11 @@
 // `apt-get` and `apt` inside a droplet. A droplet shares the machine's /usr, so a package can be
-// "installed" exactly when the machine has it: dpkg on the machine says it is installed, or it is
-// one of the names the droplet provides itself (docker and compose are the shims). Installing
-// records the package in the droplet's /var/lib/localcloud/packages; anything else is
-// "Unable to locate package", exit status 100, as apt says it. nginx (any of Debian's builds) is
-// installed as dpkg would: its files in /etc and /var (nginx-package.ts), then enabled and started.
+// "installed" when the machine has it or the droplet provides it itself (docker and compose are
+// the shims); Ubuntu's names, versioned and virtual names resolve to the machine's package, and a
+// Debian package the machine lacks is installed on the machine first (apt-names.ts). Installing
+// records the name asked for in the droplet's /var/lib/localcloud/packages; a name that cannot be
+// had is "Unable to locate package", exit status 100, as apt says it. nginx (any of Debian's
+// builds) is installed as dpkg would: its files in /etc and /var (nginx-package.ts), then enabled
+// and started.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeDropletFile } from '../isolation/droplet-files';
@@ -12,6 +14,7 @@ import { parseArgs, flag } from './args';
 import { UsageError, type Invocation, type Outcome } from './protocol';
 import { NGINX_PACKAGES, NGINX_UNIT, nginxOnMachine, writeNginxPackageFiles } from './nginx-package';
 import { PACKAGES_FILE } from './state';
+import { installOnMachine, machinePackages, resolvePackage } from './apt-names';
 
 /** What installing or removing a package that brings a service does to the droplet's units. */
 export interface PackageServices {
@@ -28,6 +31,7 @@ export const PROVIDED_PACKAGES: Record<string, string> = {
   'containerd.io': '1.6.24-localcloud',
   'docker-compose-plugin': '2.24.6-localcloud',
   'docker-compose': '2.24.6-localcloud',
+  'docker-compose-v2': '2.24.6-localcloud',
   'docker-buildx-plugin': '0.11.2-localcloud',
   'apt-transport-https': '2.6.1',
   'software-properties-common': '0.99.30',
@@ -150,15 +154,34 @@ async function install(
   if (!quiet) inv.io.out('Reading package lists...\nBuilding dependency tree...\nReading state information...\n');
   const installed = new Set(installedPackages(sandbox));
   const found: { name: string; version: string }[] = [];
+  const fromDebian: string[] = [];
+  const machine = await machinePackages();
   for (const raw of requested) {
     // name=version and name:arch select what the machine has anyway.
     const name = raw.split('=')[0]!.split(':')[0]!;
-    const version = /^[a-z0-9][a-z0-9+.-]*$/.test(name) ? await availableVersion(name) : undefined;
-    if (!version) {
+    if (!/^[a-z0-9][a-z0-9+.-]*$/.test(name)) {
       inv.io.err(`E: Unable to locate package ${raw}\n`);
       return 100;
     }
-    found.push({ name, version });
+    const own = await ownVersion(name);
+    const resolution = own ? undefined : await resolvePackage(name, machine);
+    if (resolution?.kind === 'unknown') {
+      inv.io.err(`E: Unable to locate package ${raw}\nN: ${resolution.why}\n`);
+      return 100;
+    }
+    if (resolution?.kind === 'selected' && !quiet) inv.io.out(`Note, selecting '${resolution.name}' instead of '${name}'\n`);
+    if (resolution?.kind === 'debian') fromDebian.push(resolution.name);
+    found.push({ name, version: own ?? resolution!.version });
+  }
+  if (fromDebian.length > 0) {
+    // The droplet's /usr is the machine's: what Debian has goes onto the machine first.
+    inv.io.out(`localcloud: installing ${fromDebian.join(' ')} from Debian on this machine (droplets share its /usr)\n`);
+    try {
+      await installOnMachine(fromDebian, (line) => !quiet && inv.io.out(`${line}\n`));
+    } catch (error) {
+      inv.io.err(`E: ${(error as Error).message}\n`);
+      return 100;
+    }
   }
   const fresh = found.filter((pkg) => !installed.has(pkg.name));
   for (const pkg of found.filter((p) => installed.has(p.name)))
@@ -217,12 +240,11 @@ function list(inv: Invocation, sandbox: DropletSandbox): Outcome {
   return 0;
 }
 
-/** The version the machine has installed, or the droplet's own for the names it provides. */
-async function availableVersion(name: string): Promise<string | undefined> {
+/** The version of a name the droplet provides itself, or of nginx (any build is the machine's nginx binary). */
+async function ownVersion(name: string): Promise<string | undefined> {
   if (PROVIDED_PACKAGES[name]) return PROVIDED_PACKAGES[name];
-  // Any nginx build is the machine's nginx binary, whichever build the machine has.
-  if (NGINX_PACKAGES.has(name)) return nginxOnMachine() ? ((await dpkgVersion('nginx-common')) ?? '1.22.1-localcloud') : undefined;
-  return dpkgVersion(name);
+  if (NGINX_PACKAGES.has(name) && nginxOnMachine()) return (await dpkgVersion('nginx-common')) ?? '1.22.1-localcloud';
+  return undefined;
 }
 
 function dpkgVersion(name: string): Promise<string | undefined> {
