@@ -284,3 +284,35 @@ test('tags: created on resources, listed, deleted from everything', async () => 
   await deleteVolume(volume.id);
   await deleteLinode(app.id);
 });
+
+async function setFaults(faults: unknown): Promise<void> {
+  const response = await fetch(`${cloud.apiUrl}/_localcloud/faults`, {
+    method: 'PUT',
+    headers: { ...cloud.controlHeaders, 'Content-Type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
+  expect(response.status).toBe(200);
+}
+
+test('faults answer in Linode’s shape: a 503 storm, a lost response whose work was done, a dark region', async () => {
+  try {
+    await setFaults({ rules: [{ path: '/v4beta/regions', errorRate: 1, statuses: [503] }] });
+    const storm = refusal(await getRegions().catch((e: unknown) => e));
+    expect(storm).toMatchObject({ status: 503, body: { errors: [{ reason: expect.any(String) }] } });
+
+    await setFaults({ rules: [{ method: 'POST', path: '/v4/tags', errorRate: 1, statuses: [500], loseResponse: true }] });
+    const lost = refusal(await createTag({ label: 'lost-answer' }).catch((e: unknown) => e));
+    expect(lost.status).toBe(500);
+    expect(Object.keys(lost.body as object)).toEqual(['errors']);
+    await setFaults({});
+    expect((await getTags()).data).toContainEqual({ label: 'lost-answer' });
+    await deleteTag('lost-answer');
+
+    await setFaults({ darkRegions: ['de-fra-2'] });
+    const dark = refusal(await createLinode({ label: 'dark-fra-1', region: 'de-fra-2', type: 'g6-nanode-1' }).catch((e: unknown) => e));
+    expect(dark).toMatchObject({ status: 503, body: { errors: [{ reason: expect.stringContaining('de-fra-2') }] } });
+  } finally {
+    await setFaults({});
+  }
+  expect((await getLinodes({}, { label: 'dark-fra-1' })).results).toBe(0);
+});

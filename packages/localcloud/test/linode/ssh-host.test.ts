@@ -1,16 +1,18 @@
 // A Linode instance is a real host, as a droplet is: once `running` it answers SSH on its public
-// address with the key it was created with, knows its private address, and stops being a host
-// when it is deleted.
+// address with the key it was created with, knows its private address, is a host again after the
+// cloud restarts, and stops being one when it is deleted.
 import { createLinode, deleteLinode } from '@linode/api-v4';
 import type { LocalCloud } from '../../src';
 import { connect, exec } from '../../../../test/helpers/droplet-host';
 import { generateEd25519 } from '../../../../test/helpers/ssh-keys';
 import { until } from '../../../../test/helpers/until';
+import { tempDir } from '../../../../test/helpers/temp';
 import { startLinodeCloud, untilStatus } from './linode-cloud';
 
+const stateDir = tempDir('linode-hosts');
 let cloud: LocalCloud;
 beforeAll(async () => {
-  cloud = await startLinodeCloud();
+  cloud = await startLinodeCloud({ stateDir });
 });
 afterAll(async () => {
   await cloud?.stop();
@@ -43,6 +45,14 @@ test('a running instance answers SSH with its key, and is gone once deleted', as
   }
   // Another key is refused.
   await expect(connect(host, generateEd25519().private)).rejects.toThrow();
+
+  // The cloud restarts on its folder: the instance is running and a host again, same address.
+  await cloud.stop();
+  cloud = await startLinodeCloud({ stateDir });
+  expect(await cloud.hosts!.ready(created.id)).toBe(true);
+  expect((await untilStatus(created.id, 'running')).ipv4).toEqual(running.ipv4);
+  const again = await connect({ ...host, port: cloud.ctx.store.state.internal.hosts[created.id]!.sshPort }, key.private);
+  again.client.end();
 
   await deleteLinode(created.id);
   await until('the deleted instance to stop answering SSH', async () =>

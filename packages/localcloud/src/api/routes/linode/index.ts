@@ -23,6 +23,21 @@ const RATE_LIMIT_HEADERS = {
   'ratelimit-reset': 'x-ratelimit-reset',
 };
 
+/**
+ * A lost response (a fault: the work was done, the client hears an error) is written by server.ts
+ * in DigitalOcean's shape before this scope's hooks run; here it is reworded as Linode's.
+ */
+function inLinodeShape(status: number, payload: unknown): unknown {
+  if (status < 400 || typeof payload !== 'string') return payload;
+  try {
+    const body = JSON.parse(payload) as { id?: unknown; message?: unknown; errors?: unknown };
+    if (body.errors !== undefined || typeof body.id !== 'string' || typeof body.message !== 'string') return payload;
+    return JSON.stringify(linodeErrorBody(new ApiError(status, body.id, body.message)));
+  } catch {
+    return payload;
+  }
+}
+
 function linodeApi(ctx: CloudContext, bodyLimitBytes: number) {
   return async (app: FastifyInstance) => {
     app.setErrorHandler((error, request, reply) => {
@@ -44,7 +59,7 @@ function linodeApi(ctx: CloudContext, bodyLimitBytes: number) {
         const value = reply.getHeader(from);
         if (value !== undefined) reply.header(to, value);
       }
-      return payload;
+      return inLinodeShape(reply.statusCode, payload);
     });
 
     app.get('/regions', async (request) => linodePage(request, LINODE_REGIONS));
@@ -60,4 +75,10 @@ function linodeApi(ctx: CloudContext, bodyLimitBytes: number) {
 
 export function registerLinodeApi(app: FastifyInstance, ctx: CloudContext, bodyLimitBytes: number): void {
   for (const prefix of LINODE_API_PREFIXES) void app.register(linodeApi(ctx, bodyLimitBytes), { prefix });
+  // After a restart, instances that were up are hosts again (droplets come back in local-cloud.ts).
+  app.addHook('onReady', async () => {
+    for (const { linode } of ctx.store.state.linode.instances)
+      if (!['provisioning', 'offline'].includes(linode.status))
+        ctx.hosts.dropletActive({ id: linode.id, name: linode.label, region: { slug: linode.region } });
+  });
 }
