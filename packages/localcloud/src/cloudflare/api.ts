@@ -2,6 +2,7 @@
 // DigitalOcean's (bearer token, rate limit, faults, request log) but answering in Cloudflare's
 // envelope, errors included; and the edge's counts on the control API.
 import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../api/errors';
 import type { CloudContext } from '../context';
 import { asCloudflareError, CloudflareError, CODES, failure } from './envelope';
 import { registerAccountRoutes } from './routes/accounts';
@@ -22,6 +23,13 @@ export function registerCloudflareRoutes(app: FastifyInstance, ctx: CloudContext
         const answer = asCloudflareError(error);
         if (answer.status === 500) request.log.error(error);
         void reply.code(answer.status).send(failure(answer));
+      });
+      // A lost response (a fault: the work done, the answer an error) is written by the shared gate
+      // in DigitalOcean's shape; here it is put in Cloudflare's envelope.
+      scope.addHook('onSend', async (_request, reply, payload) => {
+        if (reply.statusCode < 400 || typeof payload !== 'string' || payload.includes('"success"')) return payload;
+        const { id, message } = JSON.parse(payload) as { id?: string; message?: string };
+        return JSON.stringify(failure(asCloudflareError(new ApiError(reply.statusCode, id ?? 'server_error', message ?? ''))));
       });
       scope.setNotFoundHandler((request, reply) => {
         const error = new CloudflareError(404, [

@@ -40,3 +40,18 @@ export type Accepts<Ours, Lib> = [Exclude<keyof Ours, keyof Lib>] extends [never
 
 /** A compile-time assertion: `Holds<Accepts<A, B>>` fails to type-check unless it is `true`. */
 export type Holds<T extends true> = T;
+
+// The check itself, held to account: each kind of drift it must catch fails to type-check here,
+// so a check that stopped catching it would fail `tsc` (an unused @ts-expect-error is an error).
+type LibraryBody = { name: string; weight?: number; origins: { address?: string }[] };
+export type DriftCaught = [
+  // @ts-expect-error the emulator reads a field the library does not send
+  Holds<Accepts<{ name: string; origins: { address?: string }[]; wieght?: number }, LibraryBody>>,
+  // @ts-expect-error the emulator does not read a field the library requires
+  Holds<Accepts<{ name: string }, LibraryBody>>,
+  // @ts-expect-error the emulator takes another type than the library sends
+  Holds<Accepts<{ name: string; origins: { address?: string }[]; weight?: string }, LibraryBody>>,
+  // @ts-expect-error the same, one level down
+  Holds<Accepts<{ name: string; origins: { address?: number }[] }, LibraryBody>>,
+  Holds<Accepts<{ name: string; origins: { address: string }[]; weight?: number }, LibraryBody>>,
+];

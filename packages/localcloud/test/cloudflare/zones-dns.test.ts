@@ -86,6 +86,14 @@ test('DNS records: create, list filtered by name and type, get, update, edit, de
 test('auth and routes: no token or a wrong one is refused in the envelope; unknown routes too', async () => {
   const wrong = await failureOf(cloudflareClient(t.cloud, 'not-the-token').zones.list());
   expect(wrong).toEqual({ status: 401, errors: [{ code: 10000, message: 'Authentication error' }] });
+  const noToken = await fetch(`${t.cloud.apiUrl}/client/v4/zones`);
+  expect(noToken.status).toBe(401);
+  expect(await noToken.json()).toEqual({
+    success: false,
+    errors: [{ code: 10000, message: 'Authentication error' }],
+    messages: [],
+    result: null,
+  });
   const raw = await fetch(`${t.cloud.apiUrl}/client/v4/nothing/here`, { headers: { authorization: `Bearer ${t.cloud.token}` } });
   expect(raw.status).toBe(404);
   expect(await raw.json()).toEqual({
@@ -96,4 +104,27 @@ test('auth and routes: no token or a wrong one is refused in the envelope; unkno
   });
   const ok = await fetch(`${t.cloud.apiUrl}/client/v4/accounts`, { headers: { authorization: `Bearer ${t.cloud.token}` } });
   expect(await ok.json()).toMatchObject({ success: true, errors: [], messages: [], result_info: { page: 1, count: 1, total_count: 1 } });
+});
+
+test('faults reach the Cloudflare API in its envelope: an outage, and a response lost after the work was done', async () => {
+  const { cf, cloud, accountId } = t;
+  const setFaults = (rules: unknown[]) =>
+    fetch(`${cloud.apiUrl}/_localcloud/faults`, {
+      method: 'PUT',
+      headers: { ...cloud.controlHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ rules }),
+    });
+  try {
+    expect((await setFaults([{ path: '/client/v4/zones', errorRate: 1, statuses: [503] }])).status).toBe(200);
+    const outage = await failureOf(cf.zones.list());
+    expect(outage).toEqual({ status: 503, errors: [{ code: 10001, message: 'Service is temporarily unavailable.' }] });
+    await setFaults([{ method: 'POST', path: '/client/v4/zones', errorRate: 1, statuses: [500], loseResponse: true }]);
+    const lost = await failureOf(cf.zones.create({ account: { id: accountId }, name: 'lost.com' }));
+    expect(lost.status).toBe(500);
+    expect(lost.errors[0]?.code).toBe(10001);
+  } finally {
+    await setFaults([]);
+  }
+  // The work was done all the same.
+  expect((await cf.zones.list({ name: 'lost.com' })).result).toHaveLength(1);
 });
