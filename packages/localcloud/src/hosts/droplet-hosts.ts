@@ -69,7 +69,12 @@ export class DropletHosts implements HostHooks {
     this.running.set(
       droplet.id,
       this.bringUp(droplet).catch((error: Error) => {
-        this.log.error('droplet host failed to start', { droplet: droplet.id, error: error.message });
+        // Where it failed, too: a host that does not start is a bug of the local cloud, not of the user.
+        const where = error.stack
+          ?.split('\n')
+          .slice(1, 8)
+          .map((line) => line.trim());
+        this.log.error('droplet host failed to start', { droplet: droplet.id, error: error.message, where });
         return undefined;
       }),
     );
