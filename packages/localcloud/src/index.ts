@@ -12,3 +12,6 @@ export { fingerprintOf, generateEd25519, sha256Fingerprint } from './hosts/host-
 export { FAST_TIMING, REALISTIC_TIMING, type Timing } from './timing';
 export type { FaultConfig } from './faults';
 export type { LoggedRequest } from './request-log';
+export { CLOUDFLARE_API_PREFIX } from './cloudflare/api';
+export type { CloudflareRuntime } from './cloudflare/runtime';
+export type { EdgeCounts } from './cloudflare/edge';
