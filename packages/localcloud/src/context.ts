@@ -16,6 +16,8 @@ export interface HostHooks {
   dropletDestroyed(dropletId: number): void;
   /** The volume was deleted: remove its contents. */
   volumeDestroyed?(volumeId: string): void;
+  /** A reserved IP was assigned, unassigned or deleted: route each assigned one to its droplet. */
+  reservedIpsChanged?(): void;
 }
 
 export interface CloudContext {

@@ -14,6 +14,7 @@ export function applyEffect(ctx: CloudContext, effect: ActionEffect, succeeded: 
     if (!ip) return;
     ip.locked = false;
     if (succeeded) ip.droplet = effect.kind === 'reserved-ip-assign' ? (droplet(effect.dropletId) ?? null) : null;
+    if (succeeded) ctx.hosts.reservedIpsChanged?.();
     return;
   }
   if (!succeeded) return;

@@ -41,6 +41,8 @@ export class DropletHosts implements HostHooks {
   private readonly etcTemplate: string;
   /** The machine's droplet firewall; no droplet starts without it. */
   private readonly network: Promise<DropletNetworkPolicy>;
+  /** The same, once installed. */
+  private policy?: DropletNetworkPolicy;
 
   constructor(
     private readonly ctx: CloudContext,
@@ -51,6 +53,14 @@ export class DropletHosts implements HostHooks {
     ensurePrivateDir(options.dir);
     this.network = DropletNetworkPolicy.install(ctx.hostNetwork);
     this.network.catch(() => undefined); // reported by each droplet that cannot start without it
+    // The table is new: the routes of reserved IPs kept in the state come back.
+    void this.network.then(
+      (network) => {
+        this.policy = network;
+        this.reservedIpsChanged();
+      },
+      () => undefined,
+    );
     this.shimDir = path.join(options.dir, '_shims');
     mkdirSync(path.join(this.shimDir, 'bin'), { recursive: true });
     writeVolumeShims(path.join(this.shimDir, 'bin'));
@@ -80,9 +90,25 @@ export class DropletHosts implements HostHooks {
     );
   }
 
+  /** Routes every assigned reserved IP to its droplet's address, from the state as it is now. */
+  reservedIpsChanged(): void {
+    const state = this.ctx.store.state;
+    const routes: Record<string, string> = {};
+    for (const ip of state.reservedIps) {
+      const host = ip.droplet && state.internal.hosts[ip.droplet.id];
+      if (host) routes[ip.ip] = host.address;
+    }
+    try {
+      this.policy?.routeReservedIps(routes); // before the policy is installed, its installation routes them
+    } catch (error) {
+      this.log.error('reserved IPs could not be routed to their droplets', { error: (error as Error).message });
+    }
+  }
+
   dropletDestroyed(dropletId: number): void {
     const host = this.running.get(dropletId);
     this.running.delete(dropletId);
+    this.reservedIpsChanged(); // a destroyed droplet's reserved IP answers no more
     void (async () => {
       await stopHost(await host);
       rmSync(this.dropletDir(dropletId), { recursive: true, force: true });

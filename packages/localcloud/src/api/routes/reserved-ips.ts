@@ -81,7 +81,8 @@ export function registerReservedIpRoutes(app: FastifyInstance, ctx: CloudContext
       const region = droplet ? droplet.region : requireRegion(ctx, input.region);
       const n = state.internal.nextReservedAddress++;
       const ip: ReservedIp = {
-        ip: `127.200.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+        // In this cloud's own host network (droplets use third octets below 250), so two clouds never share one.
+        ip: `127.${ctx.hostNetwork}.${250 + (Math.floor(n / 250) % 5)}.${(n % 250) + 2}`,
         region,
         droplet: null,
         locked: false,
@@ -107,6 +108,7 @@ export function registerReservedIpRoutes(app: FastifyInstance, ctx: CloudContext
       if (ip.locked) throw unprocessable('The reserved IP already has a pending event.');
       ctx.store.state.reservedIps = ctx.store.state.reservedIps.filter((r) => r.ip !== ip.ip);
       ctx.store.changed();
+      ctx.hosts.reservedIpsChanged?.();
       return reply.code(204).send();
     });
 

@@ -13,10 +13,13 @@
 // Only connections a droplet opens are judged: its servers answer anyone who reached them (psql
 // on the machine to the droplet's PostgreSQL, the worker's SSH), and packets of connections the
 // machine opened pass both ways.
+// Reserved IPs reach their droplet as on DigitalOcean: a connection to an assigned reserved IP, from
+// the machine or a droplet, is sent to the droplet's address (destination NAT on the way out, by
+// the map reserved_ips, which routeReservedIps() replaces whole after every change).
 // One nftables table per local cloud, named after its host network (which one running cloud holds
 // at a time: network-claim.ts) and matching only its own uid block: a cloud installs, changes and
 // deletes its own table and never touches another's.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { HostNetworkClaim } from './network-claim';
 import { cloudUidRange } from './uid-range';
@@ -52,6 +55,9 @@ add set ${table} cloud_endpoints { type ipv4_addr . inet_service; flags timeout;
 add chain ${table} output { type filter hook output priority filter; policy accept; }
 add chain ${table} input { type filter hook input priority filter; policy accept; }
 add chain ${table} droplet
+add map ${table} reserved_ips { type ipv4_addr : ipv4_addr; }
+add chain ${table} reserved_nat { type nat hook output priority -100; policy accept; }
+add rule ${table} reserved_nat dnat ip to ip daddr map @reserved_ips
 add rule ${table} output meta skuid ${droplets} jump droplet
 add rule ${table} droplet ct state established,related accept
 add rule ${table} droplet ip daddr . tcp dport @cloud_endpoints accept
@@ -126,6 +132,26 @@ export class DropletNetworkPolicy {
     this.endpoints.add(`${reached} . ${port}`);
     await this.renew();
     this.timer ??= setInterval(() => void this.renew().catch(() => undefined), RENEW_MS).unref();
+  }
+
+  /**
+   * Sends each assigned reserved IP to its droplet's address (reserved IP -> droplet address),
+   * replacing what was routed before. Synchronous, so the action that changed an assignment
+   * completes only once its route is in place: whoever saw it complete can connect at once.
+   */
+  routeReservedIps(routes: Record<string, string>): void {
+    const entries = Object.entries(routes);
+    for (const address of entries.flat())
+      if (!net.isIPv4(address) || !address.startsWith('127.')) throw new Error(`${address} is not a loopback IPv4 address`);
+    const table = policyTable(this.network);
+    const elements = entries.map(([reserved, droplet]) => `${reserved} : ${droplet}`).join(', ');
+    const script = `flush map ${table} reserved_ips\n${elements ? `add element ${table} reserved_ips { ${elements} }\n` : ''}`;
+    try {
+      execFileSync('nft', ['-f', '-'], { input: script, timeout: 30_000, stdio: ['pipe', 'ignore', 'pipe'] });
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new Error(`nft refused the reserved IP routes: ${stderr || (error as Error).message}`);
+    }
   }
 
   /** Removes this cloud's table, endpoints and rules (its droplets have stopped). */
