@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CloudContext } from '../../../context';
 import { ApiError, fromFrameworkError } from '../../errors';
+import { NodeBalancerFrontends } from './balancer';
 import { LINODE_IMAGES, LINODE_REGIONS, LINODE_TYPES } from './catalog';
 import { linodeErrorBody } from './errors';
 import { registerLinodeFirewallRoutes } from './firewalls';
@@ -38,7 +39,7 @@ function inLinodeShape(status: number, payload: unknown): unknown {
   }
 }
 
-function linodeApi(ctx: CloudContext, bodyLimitBytes: number) {
+function linodeApi(ctx: CloudContext, bodyLimitBytes: number, frontends: NodeBalancerFrontends) {
   return async (app: FastifyInstance) => {
     app.setErrorHandler((error, request, reply) => {
       const apiError = fromFrameworkError(error, bodyLimitBytes);
@@ -68,15 +69,19 @@ function linodeApi(ctx: CloudContext, bodyLimitBytes: number) {
     registerLinodeInstanceRoutes(app, ctx);
     registerLinodeFirewallRoutes(app, ctx);
     registerLinodeVolumeRoutes(app, ctx);
-    registerLinodeNodeBalancerRoutes(app, ctx);
+    registerLinodeNodeBalancerRoutes(app, ctx, frontends);
     registerLinodeTagRoutes(app, ctx);
   };
 }
 
 export function registerLinodeApi(app: FastifyInstance, ctx: CloudContext, bodyLimitBytes: number): void {
-  for (const prefix of LINODE_API_PREFIXES) void app.register(linodeApi(ctx, bodyLimitBytes), { prefix });
-  // After a restart, instances that were up are hosts again (droplets come back in local-cloud.ts).
+  const frontends = new NodeBalancerFrontends(ctx);
+  for (const prefix of LINODE_API_PREFIXES) void app.register(linodeApi(ctx, bodyLimitBytes, frontends), { prefix });
+  app.addHook('onClose', async () => frontends.close());
+  // After a restart, instances that were up are hosts again (droplets come back in local-cloud.ts)
+  // and NodeBalancers listen again.
   app.addHook('onReady', async () => {
+    frontends.sync();
     for (const { linode } of ctx.store.state.linode.instances)
       if (!['provisioning', 'offline'].includes(linode.status))
         ctx.hosts.dropletActive({ id: linode.id, name: linode.label, region: { slug: linode.region } });

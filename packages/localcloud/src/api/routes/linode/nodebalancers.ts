@@ -1,6 +1,6 @@
 // NodeBalancers: create with configs and their nodes, list, get, delete, and read back configs and
-// nodes. Kept as Linode reports them; nothing listens on a NodeBalancer's address yet (traffic is
-// not balanced), and node health is 'unknown' since nothing checks it.
+// nodes. Each config really balances on the balancer's address (balancer.ts); a node's status is
+// 'unknown' until a connection to it succeeds (UP) or is refused (DOWN).
 import type {
   CreateNodeBalancerConfig,
   CreateNodeBalancerPayload,
@@ -16,6 +16,7 @@ import { hostAddressOf } from '../droplets';
 import { LINODE_REGIONS } from './catalog';
 import { linodeBadRequest, linodeNotFound } from './errors';
 import { linodePage } from './pagination';
+import type { NodeBalancerFrontends } from './balancer';
 import type { LinodeNodeBalancerRecord } from './state';
 import { idParam, linodeTimestamp, requestBody } from './wire';
 import { validated } from './validate';
@@ -129,7 +130,7 @@ function configOf(record: LinodeNodeBalancerRecord, configId: number): NodeBalan
   return config;
 }
 
-export function registerLinodeNodeBalancerRoutes(app: FastifyInstance, ctx: CloudContext): void {
+export function registerLinodeNodeBalancerRoutes(app: FastifyInstance, ctx: CloudContext, frontends: NodeBalancerFrontends): void {
   app.get('/nodebalancers', async (request) =>
     linodePage(
       request,
@@ -137,7 +138,11 @@ export function registerLinodeNodeBalancerRoutes(app: FastifyInstance, ctx: Clou
     ),
   );
 
-  app.post('/nodebalancers', async (request) => createNodeBalancer(ctx, requestBody(request)));
+  app.post('/nodebalancers', async (request) => {
+    const created = await createNodeBalancer(ctx, requestBody(request));
+    frontends.sync();
+    return created;
+  });
 
   app.get('/nodebalancers/:nodeBalancerId', async (request) => findNodeBalancer(ctx, idParam(request, 'nodeBalancerId')).nodeBalancer);
 
@@ -149,6 +154,7 @@ export function registerLinodeNodeBalancerRoutes(app: FastifyInstance, ctx: Clou
       fw.devices = fw.devices.filter((d) => !(d.entity.type === 'nodebalancer' && d.entity.id === record.nodeBalancer.id));
       fw.firewall.entities = fw.devices.map((d) => d.entity);
     }
+    frontends.sync();
     ctx.store.changed();
     return {};
   });

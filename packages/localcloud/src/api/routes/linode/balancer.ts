@@ -1,0 +1,121 @@
+// NodeBalancers that really balance: each config listens on its balancer's address and port (in
+// this cloud's host network, as droplets' app services do) and passes every TCP connection to one
+// of its nodes, by smooth weighted round robin. A node is named by its private address; it is
+// reached at the instance's host address. A node that refuses a connection is marked DOWN and
+// skipped (passive checking) until a connection to it succeeds again; `drain` and `reject` nodes
+// take no new connections; `backup` nodes only when no `accept` node is up.
+import net from 'node:net';
+import type { NodeBalancerConfig, NodeBalancerConfigNode } from '@linode/api-v4';
+import type { CloudContext } from '../../../context';
+import { log } from '../../../log';
+
+interface Frontend {
+  server: net.Server;
+  /** Smooth weighted round robin's running weights, by node id. */
+  current: Map<number, number>;
+}
+
+export class NodeBalancerFrontends {
+  private readonly frontends = new Map<number, Frontend>();
+  constructor(private readonly ctx: CloudContext) {}
+
+  /** Listens for every config there is and stops listening for those gone. */
+  sync(): void {
+    const configs = new Map<number, { address: string; config: NodeBalancerConfig }>();
+    for (const { nodeBalancer, configs: list } of this.ctx.store.state.linode.nodeBalancers)
+      for (const config of list) configs.set(config.id, { address: nodeBalancer.ipv4, config });
+    for (const [id, frontend] of this.frontends)
+      if (!configs.has(id)) {
+        frontend.server.close();
+        this.frontends.delete(id);
+      }
+    for (const [id, { address, config }] of configs) if (!this.frontends.has(id)) this.listen(id, address, config.port);
+  }
+
+  close(): void {
+    for (const frontend of this.frontends.values()) frontend.server.close();
+    this.frontends.clear();
+  }
+
+  private listen(configId: number, address: string, port: number): void {
+    const frontend: Frontend = { server: net.createServer((socket) => this.forward(configId, socket, new Set())), current: new Map() };
+    frontend.server.on('error', (error) =>
+      log.error('NodeBalancer config could not listen', { configId, address, port, error: error.message }),
+    );
+    frontend.server.listen(port, address);
+    this.frontends.set(configId, frontend);
+  }
+
+  private config(configId: number): NodeBalancerConfig | undefined {
+    for (const { configs } of this.ctx.store.state.linode.nodeBalancers) {
+      const config = configs.find((c) => c.id === configId);
+      if (config) return config;
+    }
+    return undefined;
+  }
+
+  /** Passes the connection to the next node; a node that refuses it is marked down and the next one tried. */
+  private forward(configId: number, client: net.Socket, tried: Set<number>): void {
+    const config = this.config(configId);
+    const node = config && this.pick(configId, config, tried);
+    const target = node && this.hostOf(node.address);
+    if (!config || !node || !target) {
+      client.destroy();
+      return;
+    }
+    client.pause();
+    const upstream = net.connect(target.port, target.host);
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      this.mark(config, node, 'UP');
+      client.pipe(upstream).pipe(client);
+      client.resume();
+    });
+    upstream.once('error', () => {
+      if (connected) return client.destroy();
+      this.mark(config, node, 'DOWN');
+      tried.add(node.id);
+      this.forward(configId, client, tried);
+    });
+    upstream.once('close', () => connected && client.end());
+    client.once('error', () => upstream.destroy());
+    client.once('close', () => upstream.destroy());
+  }
+
+  private pick(configId: number, config: NodeBalancerConfig, tried: Set<number>): NodeBalancerConfigNode | undefined {
+    const usable = (mode: string) => config.nodes.filter((n) => n.mode === mode && n.status !== 'DOWN' && !tried.has(n.id));
+    const candidates = usable('accept').length > 0 ? usable('accept') : usable('backup');
+    // A node marked down is tried again when nothing else is left: it may be back.
+    const pool = candidates.length > 0 ? candidates : config.nodes.filter((n) => n.mode === 'accept' && !tried.has(n.id));
+    if (pool.length === 0) return undefined;
+    const current = this.frontends.get(configId)?.current ?? new Map<number, number>();
+    const total = pool.reduce((sum, n) => sum + n.weight, 0);
+    let best: NodeBalancerConfigNode | undefined;
+    for (const node of pool) {
+      current.set(node.id, (current.get(node.id) ?? 0) + node.weight);
+      if (!best || (current.get(node.id) as number) > (current.get(best.id) as number)) best = node;
+    }
+    current.set((best as NodeBalancerConfigNode).id, (current.get((best as NodeBalancerConfigNode).id) as number) - total);
+    return best;
+  }
+
+  /** "192.168.130.7:8080" -> the instance's host address and that port (a host address is taken as it is). */
+  private hostOf(address: string): { host: string; port: number } | undefined {
+    const match = /^(.*):(\d+)$/.exec(address);
+    if (!match) return undefined;
+    const [, ip, port] = match as unknown as [string, string, string];
+    const record = Object.values(this.ctx.store.state.internal.hosts).find((h) => h.privateAddress === ip || h.address === ip);
+    return record ? { host: record.address, port: Number(port) } : undefined;
+  }
+
+  private mark(config: NodeBalancerConfig, node: NodeBalancerConfigNode, status: 'UP' | 'DOWN'): void {
+    if (node.status === status) return;
+    node.status = status;
+    config.nodes_status = {
+      up: config.nodes.filter((n) => n.status === 'UP').length,
+      down: config.nodes.filter((n) => n.status === 'DOWN').length,
+    };
+    this.ctx.store.changed();
+  }
+}
