@@ -19,6 +19,8 @@ import { Faults } from './faults';
 import { Store } from './store';
 import { FAST_TIMING, type Timing } from './timing';
 import { registerControlRoutes } from './control';
+import { registerKubernetesRoutes } from './api/routes/kubernetes';
+import { KubernetesClusters } from './kubernetes/clusters';
 import { RequestLog } from './request-log';
 import { cloudflareRuntime, edgeAddress, type CloudflareRuntime } from './cloudflare/runtime';
 
@@ -41,6 +43,11 @@ export interface LocalCloudOptions {
   hostNetwork?: number;
   /** The account's droplet limit (default 25, a new DigitalOcean account's). */
   dropletLimit?: number;
+  /**
+   * DOKS clusters, each a real control plane on this machine. binDir holds its binaries; by
+   * default scripts/kube-plane.sh finds them (or builds them, once per machine) at the first cluster.
+   */
+  kubernetes?: { binDir?: string };
 }
 
 /** API only: droplets never become hosts (for API tests on machines without bubblewrap). */
@@ -64,6 +71,8 @@ export class LocalCloud {
     private readonly claim: HostNetworkClaim | undefined,
     /** Which host network it took and why (given, remembered, default, next free). */
     readonly hostNetworkChoice: Omit<ChosenHostNetwork, 'claim'>,
+    /** The DOKS clusters and their control planes. */
+    readonly kubernetes: KubernetesClusters,
   ) {}
 
   /** Cloudflare's side: the edge (its url, what it forwarded where) and the pools' health checker. */
@@ -121,11 +130,16 @@ export class LocalCloud {
     const controlToken = newControlToken(options.stateDir);
     const rateLimits = new RateLimits(options.rateLimit);
     const requestLog = new RequestLog();
+    const kubernetes = new KubernetesClusters({ dir: path.join(options.stateDir, 'kubernetes'), binDir: options.kubernetes?.binDir });
     const app = buildApiServer(ctx, {
       credentials: { apiToken: token, controlToken },
       rateLimits,
       requestLog,
-      registerControl: (a) => registerControlRoutes(a, ctx, rateLimits, requestLog),
+      registerControl: (a) => {
+        registerControlRoutes(a, ctx, rateLimits, requestLog);
+        // Behind the same gate as every /v2 route; registered here because it needs the clusters.
+        registerKubernetesRoutes(a, ctx, kubernetes);
+      },
     });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
     const { address, port } = app.server.address() as AddressInfo;
@@ -138,13 +152,28 @@ export class LocalCloud {
     ctx.actions.resume();
     // Cloudflare's edge on an address of this cloud's network; monitors start probing pools.
     await cloudflareRuntime(ctx).start(edgeAddress(hostNetwork));
-    return new LocalCloud(app, ctx, rateLimits, token, controlToken, `http://${address}:${port}`, requestLog, hosts, claim, chosen);
+    // Clusters that existed before a restart start their planes again on their own data.
+    kubernetes.resume();
+    return new LocalCloud(
+      app,
+      ctx,
+      rateLimits,
+      token,
+      controlToken,
+      `http://${address}:${port}`,
+      requestLog,
+      hosts,
+      claim,
+      chosen,
+      kubernetes,
+    );
   }
 
   async stop(): Promise<void> {
     this.ctx.actions.stop();
     await this.app.close();
     await cloudflareRuntime(this.ctx).stop();
+    await this.kubernetes.close();
     await this.hosts?.close();
     this.ctx.store.flush();
     // Last: until its droplets have stopped and its table is gone, the network is still this cloud's.
