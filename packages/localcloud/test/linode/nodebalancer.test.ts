@@ -1,6 +1,6 @@
 // A NodeBalancer really balances: connections to its address and port reach its nodes (named by
 // their private addresses) in the ratio of their weights, a node that stops answering is marked
-// DOWN and skipped, and a deleted balancer stops listening.
+// DOWN and skipped until it answers again, and a deleted balancer stops listening.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -12,6 +12,7 @@ import {
   type Linode,
 } from '@linode/api-v4';
 import type { LocalCloud } from '../../src';
+import { until } from '../../../../test/helpers/until';
 import { startLinodeCloud } from './linode-cloud';
 
 let cloud: LocalCloud;
@@ -61,6 +62,7 @@ test('weighted round robin over private addresses, a dead node skipped and marke
       {
         port: 18080 + (process.pid % 1000),
         protocol: 'tcp',
+        check_interval: 2,
         nodes: [
           { label: 'heavy', address: privateOf(apps[0] as Linode), port: appPort, weight: 3 },
           { label: 'light', address: privateOf(apps[1] as Linode), port: appPort, weight: 1 },
@@ -86,6 +88,15 @@ test('weighted round robin over private addresses, a dead node skipped and marke
     ['light', 'UP'],
   ]);
   expect((await getNodeBalancerConfigs(nb.id)).data[0]?.nodes_status).toEqual({ up: 1, down: 1 });
+
+  // It comes back: the recheck finds it UP, and it takes its share again.
+  await serveOn(apps[0] as Linode, appPort);
+  await until('the heavy node UP again', async () =>
+    (await getNodeBalancerConfigNodes(nb.id, config.id)).data[0]?.status === 'UP' ? true : undefined,
+  );
+  const back: string[] = [];
+  for (let i = 0; i < 8; i++) back.push(await get(nb.ipv4, config.port));
+  expect(back.filter((a) => a === 'lb-app-1').length).toBeGreaterThanOrEqual(5);
 
   await deleteNodeBalancer(nb.id);
   await expect(get(nb.ipv4, config.port)).rejects.toThrow();

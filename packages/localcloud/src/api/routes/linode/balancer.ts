@@ -2,8 +2,9 @@
 // this cloud's host network, as droplets' app services do) and passes every TCP connection to one
 // of its nodes, by smooth weighted round robin. A node is named by its private address; it is
 // reached at the instance's host address. A node that refuses a connection is marked DOWN and
-// skipped (passive checking) until a connection to it succeeds again; `drain` and `reject` nodes
-// take no new connections; `backup` nodes only when no `accept` node is up.
+// skipped (passive checking); every check_interval seconds a DOWN node is tried again and is UP
+// once it accepts a connection. `drain` and `reject` nodes take no new connections; `backup`
+// nodes only when no `accept` node is up.
 import net from 'node:net';
 import type { NodeBalancerConfig, NodeBalancerConfigNode } from '@linode/api-v4';
 import type { CloudContext } from '../../../context';
@@ -11,6 +12,8 @@ import { log } from '../../../log';
 
 interface Frontend {
   server: net.Server;
+  /** Tries DOWN nodes again every check_interval seconds. */
+  recheck: NodeJS.Timeout;
   /** Smooth weighted round robin's running weights, by node id. */
   current: Map<number, number>;
 }
@@ -26,24 +29,43 @@ export class NodeBalancerFrontends {
       for (const config of list) configs.set(config.id, { address: nodeBalancer.ipv4, config });
     for (const [id, frontend] of this.frontends)
       if (!configs.has(id)) {
-        frontend.server.close();
+        stop(frontend);
         this.frontends.delete(id);
       }
-    for (const [id, { address, config }] of configs) if (!this.frontends.has(id)) this.listen(id, address, config.port);
+    for (const [id, { address, config }] of configs) if (!this.frontends.has(id)) this.listen(id, address, config);
   }
 
   close(): void {
-    for (const frontend of this.frontends.values()) frontend.server.close();
+    for (const frontend of this.frontends.values()) stop(frontend);
     this.frontends.clear();
   }
 
-  private listen(configId: number, address: string, port: number): void {
-    const frontend: Frontend = { server: net.createServer((socket) => this.forward(configId, socket, new Set())), current: new Map() };
+  private listen(configId: number, address: string, { port, check_interval: interval }: NodeBalancerConfig): void {
+    const recheck = setInterval(() => this.recheck(configId), Math.max(1, interval) * 1000).unref();
+    const frontend: Frontend = {
+      server: net.createServer((socket) => this.forward(configId, socket, new Set())),
+      recheck,
+      current: new Map(),
+    };
     frontend.server.on('error', (error) =>
       log.error('NodeBalancer config could not listen', { configId, address, port, error: error.message }),
     );
     frontend.server.listen(port, address);
     this.frontends.set(configId, frontend);
+  }
+
+  private recheck(configId: number): void {
+    const config = this.config(configId);
+    for (const node of config?.nodes.filter((n) => n.status === 'DOWN') ?? []) {
+      const target = this.hostOf(node.address);
+      if (!target) continue;
+      const probe = net.connect(target.port, target.host);
+      probe.once('connect', () => {
+        probe.destroy();
+        this.mark(config as NodeBalancerConfig, node, 'UP');
+      });
+      probe.once('error', () => probe.destroy());
+    }
   }
 
   private config(configId: number): NodeBalancerConfig | undefined {
@@ -118,4 +140,9 @@ export class NodeBalancerFrontends {
     };
     this.ctx.store.changed();
   }
+}
+
+function stop(frontend: Frontend): void {
+  clearInterval(frontend.recheck);
+  frontend.server.close();
 }
