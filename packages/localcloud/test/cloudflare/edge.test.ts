@@ -45,10 +45,13 @@ test('the edge steers by pool weight, origin state and health, and falls back wh
     type: 'http',
     path: '/health',
     expected_codes: '200',
+    // A stopped origin refuses at once and a 503 is immediate, so failures are found in a second;
+    // a generous timeout, a retry and two failed checks in a row keep a healthy origin healthy on
+    // a loaded machine.
     interval: 1,
-    timeout: 1,
-    retries: 0,
-    consecutive_down: 1,
+    timeout: 5,
+    retries: 1,
+    consecutive_down: 2,
   });
   const fra = await cf.loadBalancers.pools.create({
     account_id,

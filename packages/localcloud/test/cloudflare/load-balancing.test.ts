@@ -1,7 +1,10 @@
 // Cloudflare load balancing through the official library against the local cloud: monitors,
 // pools (origins with weights), pool health, load balancers with random steering; every endpoint,
 // and bad input answered in Cloudflare's envelope naming the field.
-import { failureOf, startCloudflare, type TestCloudflare } from './client';
+import type { LocalCloud } from '../../src';
+import { startLocalCloud } from '../../../../test/helpers/localcloud';
+import { cloudflareClient, failureOf, startCloudflare, type TestCloudflare } from './client';
+import { closeEdgeClients, sendMany, startOrigin } from './origins';
 
 let t: TestCloudflare;
 beforeAll(async () => {
@@ -152,4 +155,37 @@ test('pools, pool health and load balancers: every endpoint, references kept who
   expect(await cf.loadBalancers.pools.delete(lon.id!, { account_id })).toEqual({ id: lon.id });
   expect(await cf.loadBalancers.pools.delete(fra.id!, { account_id })).toEqual({ id: fra.id });
   expect((await cf.loadBalancers.pools.list({ account_id })).result).toEqual([]);
+});
+
+test('a restart keeps the account, zones, records, monitors, pools and load balancers; the edge serves them again', async () => {
+  const { cloud, stateDir } = await startLocalCloud({ sshHosts: false });
+  let running: LocalCloud | undefined = cloud;
+  let restarted: LocalCloud | undefined;
+  const origin = await startOrigin('kept', '127.0.0.25');
+  try {
+    const cf = cloudflareClient(cloud);
+    const account_id = (await cf.accounts.list()).result[0]!.id;
+    const zone = await cf.zones.create({ account: { id: account_id }, name: 'kept.com' });
+    await cf.dns.records.create({ zone_id: zone.id, name: 'www', type: 'A', content: '127.0.0.25', ttl: 1 });
+    const pool = await cf.loadBalancers.pools.create({
+      account_id,
+      name: 'kept',
+      origins: [{ name: 'kept', address: origin.address, port: origin.port }],
+    });
+    const lb = await cf.loadBalancers.create({ zone_id: zone.id, name: 'www', default_pools: [pool.id!], fallback_pool: pool.id! });
+    await cloud.stop();
+    running = undefined;
+
+    restarted = (await startLocalCloud({ sshHosts: false, stateDir })).cloud;
+    const again = cloudflareClient(restarted);
+    expect((await again.accounts.list()).result[0]?.id).toBe(account_id);
+    expect((await again.dns.records.list({ zone_id: zone.id, name: { exact: 'www.kept.com' } })).result).toHaveLength(1);
+    expect(await again.loadBalancers.get(lb.id!, { zone_id: zone.id })).toMatchObject({ name: 'www.kept.com', default_pools: [pool.id] });
+    expect(await sendMany(restarted.cloudflare.edge.url, 'www.kept.com', 5)).toEqual({ kept: 5 });
+  } finally {
+    closeEdgeClients();
+    await origin.stop();
+    await running?.stop();
+    await restarted?.stop();
+  }
 });
