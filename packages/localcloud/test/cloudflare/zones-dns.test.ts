@@ -1,5 +1,6 @@
 // Cloudflare zones and DNS records through the official library against the local cloud: every
 // endpoint, pagination, filters, and bad input answered in Cloudflare's envelope naming the field.
+import { startLocalCloud } from '../../../../test/helpers/localcloud';
 import { cloudflareClient, failureOf, startCloudflare, type TestCloudflare } from './client';
 
 let t: TestCloudflare;
@@ -127,4 +128,15 @@ test('faults reach the Cloudflare API in its envelope: an outage, and a response
   }
   // The work was done all the same.
   expect((await cf.zones.list({ name: 'lost.com' })).result).toHaveLength(1);
+});
+
+test("the account's rate limit holds for Cloudflare's API too, refused in its envelope", async () => {
+  const { cloud } = await startLocalCloud({ sshHosts: false, rateLimit: { perMinute: 3, perHour: 100 } });
+  try {
+    const cf = cloudflareClient(cloud);
+    for (let i = 0; i < 3; i++) await cf.zones.list();
+    expect(await failureOf(cf.zones.list())).toEqual({ status: 429, errors: [{ code: 971, message: 'API Rate limit exceeded.' }] });
+  } finally {
+    await cloud.stop();
+  }
 });
