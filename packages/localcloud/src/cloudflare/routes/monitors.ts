@@ -52,8 +52,6 @@ function buildMonitor(input: Fields, previous?: StoredMonitor): StoredMonitor {
   const type = input.type ?? 'http';
   if (type === 'http' && input.method !== undefined && !['GET', 'HEAD'].includes(input.method))
     throw invalid([`method: an http monitor sends GET or HEAD, not ${input.method}`]);
-  if (input.timeout !== undefined && input.interval !== undefined && input.timeout >= input.interval && input.interval > 1)
-    throw invalid(['timeout: must be shorter than interval']);
   const now = new Date().toISOString();
   const monitor: Monitor = {
     id: previous?.id ?? cloudflareId(),
