@@ -27,6 +27,13 @@ if ! TEMPORAL_CLI_PATH_RESOLVED=$(bash scripts/temporal-cli.sh); then
 fi
 echo "== Temporal CLI: $TEMPORAL_CLI_PATH_RESOLVED"
 
+# The Temporal server the production compose file pins, and its schema tool (test/production).
+if ! TEMPORAL_SERVER_DIR_RESOLVED=$(bash scripts/temporal-server.sh); then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "== Temporal server: $TEMPORAL_SERVER_DIR_RESOLVED"
+
 # The local cloud's Spaces (MinIO), likewise built once per machine before any test needs it.
 if ! S3_SERVER_RESOLVED=$(bash scripts/s3-server.sh); then
   echo "0 passed, 1 failed"

@@ -6,6 +6,7 @@
 // its own two databases and free ports; stop() drops the databases.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { copyFileSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -62,21 +63,32 @@ async function setUpSchema(sqlTool: string, database: string, schema: string): P
   }
 }
 
-/** Nine ports the server listens on: gRPC, HTTP and ringpop membership of its four services. */
+/** A port nobody listens on in [low, high], tried at random. */
+async function freePortBetween(low: number, high: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port between ${low} and ${high} after 100 tries`);
+}
+
+/**
+ * Nine ports the server listens on: gRPC, HTTP and ringpop membership of its four services. The
+ * membership ports go to PostgreSQL's cluster_membership.rpc_port, a smallint: above 32767 the
+ * server dies at start ("out of range for type smallint"), and the kernel's free ports are above it.
+ */
 async function serverPorts(): Promise<Record<string, string>> {
-  const names = [
-    'FRONTEND_GRPC_PORT',
-    'FRONTEND_HTTP_PORT',
-    'FRONTEND_MEMBERSHIP_PORT',
-    'HISTORY_GRPC_PORT',
-    'HISTORY_MEMBERSHIP_PORT',
-    'MATCHING_GRPC_PORT',
-    'MATCHING_MEMBERSHIP_PORT',
-    'WORKER_GRPC_PORT',
-    'WORKER_MEMBERSHIP_PORT',
-  ];
   const ports: Record<string, string> = {};
-  for (const name of names) ports[name] = String(await freePort());
+  for (const service of ['FRONTEND', 'HISTORY', 'MATCHING', 'WORKER']) {
+    ports[`${service}_GRPC_PORT`] = String(await freePort());
+    ports[`${service}_MEMBERSHIP_PORT`] = String(await freePortBetween(20_000, 32_767));
+  }
+  ports.FRONTEND_HTTP_PORT = String(await freePort());
   return ports;
 }
 
