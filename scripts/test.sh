@@ -41,6 +41,13 @@ if ! S3_SERVER_RESOLVED=$(bash scripts/s3-server.sh); then
 fi
 echo "== S3 server: $S3_SERVER_RESOLVED"
 
+# The DOKS clusters' control plane (etcd, kube-apiserver, ..., kubectl, kwok), likewise.
+if ! KUBE_PLANE_RESOLVED=$(bash scripts/kube-plane.sh); then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "== Kubernetes control plane: $KUBE_PLANE_RESOLVED"
+
 check "build" "$bin/tsc" -b tsconfig.build.json  # -b builds the local cloud package (a project reference) first
 check "lint" "$bin/eslint" .
 check "format" "$bin/prettier" --check --log-level warn .
