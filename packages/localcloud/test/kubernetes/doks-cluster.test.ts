@@ -34,7 +34,9 @@ afterAll(async () => {
 });
 
 async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  // HOME: kubectl keeps its discovery cache in ~/.kube; without one it would write into the checkout.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work };
+  const { stdout } = await run(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { env });
   return stdout;
 }
 
