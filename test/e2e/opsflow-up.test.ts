@@ -74,7 +74,8 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     )?.[1] as string;
     expect(address).toBeDefined();
     expect(out).toMatch(/volume +stack-a-pgdata \(\S+\) on stack-a-app, mounted at \/mnt\/pgdata\n/);
-    expect(out).toMatch(/reserved IP 127\.200\.\d+\.\d+\n/);
+    // Reserved IPs come from the cloud's own host network, above the droplets' third octets.
+    expect(out).toMatch(/reserved IP 127\.99\.25\d\.\d+\n/);
     expect(out).toContain(`ssh -i ${deployKeyFile()} -p 22 root@${address}`);
     const ports5 = [3000, 8081, 8082, 8083, 8084];
     for (const port of ports5) expect(out).toContain(`healthy     http://${address}:${port}/health`);
@@ -136,7 +137,7 @@ test('up serves the Web UI, runs a first workflow, notices a second up, and stop
     expect(provision.stdout).toContain('Provisioning stack-a: workflow provision-stack-a');
     expect(provision.stdout).toMatch(/✔ create droplets/);
     expect(provision.stdout).toMatch(/\+ droplet +stack-a-app \d+/);
-    expect(provision.stdout).toMatch(/Environment stack-a is provisioned\.\n[\s\S]*reserved IP 127\.200\./);
+    expect(provision.stdout).toMatch(/Environment stack-a is provisioned\.\n[\s\S]*reserved IP 127\.99\.25\d\./);
 
     const badSpec = path.join(stateDir, 'bad.yaml');
     writeFileSync(badSpec, 'name: Bad_Name\nregion: fra1\ndroplets: []\nssh: { key: deploy }\n');
