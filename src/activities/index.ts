@@ -1,6 +1,8 @@
 // The activity factories: every activity the worker registers, built from injected clients so
 // tests and the worker wire the same code to different endpoints.
 import { createBackupActivities, type BackupDeps } from './backups/backup-steps';
+import { createCloudflareActivities, type CloudflareDeps } from './cloudflare/load-balancer';
+import { createTrafficSampleActivities } from './cloudflare/traffic-sample';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
@@ -17,6 +19,8 @@ export type ActivityDeps = WorkerInfoDeps & {
   http?: HttpHealthDeps;
   /** Where the secrets preflight resolves references (default: the worker's process.env). */
   secrets?: SecretCheckDeps;
+  /** Where Cloudflare tokens resolve (default: the worker's process.env and secrets folder). */
+  cloudflare?: CloudflareDeps;
 };
 
 const NO_SSH_KEYS: SshActivityDeps = {
@@ -37,6 +41,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createRolloutActivities(deps.ssh ?? NO_SSH_KEYS),
     // Without its own settings the preflight resolves as the deploy step will (tests' secret maps).
     ...createSecretActivities(deps.secrets ?? { resolve: deps.ssh?.resolveSecret }),
+    // Stack E's front: the site-per-pool load balancer and where requests land.
+    ...createCloudflareActivities(deps.cloudflare ?? { resolveSecret: deps.ssh?.resolveSecret }),
+    ...createTrafficSampleActivities(),
   };
 }
 

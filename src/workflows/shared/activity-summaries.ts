@@ -101,6 +101,14 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
   verifyArchive: ({ policy, key }) => `read ${bucketUrl(policy, key)} through tar -t`,
   recordVerification: ({ policy, record }) => `record that ${bucketUrl(policy, record.key)} was verified`,
   postFailureNotice: ({ policy }) => `post the failure notice of ${policy.name}`,
+  ensureSiteLoadBalancer: ({ hostname, zone, sites }) =>
+    `Cloudflare: load balancer ${hostname} in ${zone} with a pool per site (${list(sites.map((s) => `${s.name}: ${plural(s.origins.length, 'origin')}`))})`,
+  readPoolHealth: ({ loadBalancer }) =>
+    `Cloudflare: read pool health of ${list(Object.keys(loadBalancer.pools))} (${loadBalancer.hostname})`,
+  setTrafficSplit: ({ loadBalancer, split }) =>
+    `Cloudflare: traffic of ${loadBalancer.hostname} to ${list(Object.entries(split).map(([site, p]) => `${site} ${p}%`))}`,
+  sampleTraffic: ({ url, host, requests }) =>
+    `send ${plural(requests, 'request')} to ${host ? `${host} via ${url}` : url} and count the sites that answer`,
 };
 
 export const CLOUD_SUMMARIES: Describers<CloudProviderActivities> = {

@@ -101,6 +101,31 @@ export const STEP_FAILURE = {
   DatabaseExists: 'DatabaseExists',
   NotYetSupported: 'NotYetSupported',
   Unsupported: 'Unsupported',
+  // Cloudflare (src/integrations/cloudflare/errors.ts)
+  /** 429, 5xx or no answer: a later attempt may succeed. */
+  CloudflareUnavailable: 'CloudflareUnavailable',
+  /** The token is refused (401, 403). */
+  CloudflareUnauthorized: 'CloudflareUnauthorized',
+  /** The request itself is refused (400, 404, 409, 422) or names something that does not exist. */
+  CloudflareRefused: 'CloudflareRefused',
+  // databases in a failover (src/integrations/mysql/)
+  /** No connection to the server (refused, timed out, reset): it may come back. */
+  DatabaseUnreachable: 'DatabaseUnreachable',
+  /** The server refused the statement or the login; retrying cannot help. */
+  DatabaseRefused: 'DatabaseRefused',
+  /** The server is not in the role the step needs (no replica configured, replication broken). */
+  ReplicationStateUnexpected: 'ReplicationStateUnexpected',
+  /** The replica has not applied (or not received) what it must before a promotion. */
+  ReplicaNotCaughtUp: 'ReplicaNotCaughtUp',
+  /** Promoting would lose more than the RPO budget allows, and nobody forced it with a reason. */
+  RpoBudgetExceeded: 'RpoBudgetExceeded',
+  /** The old primary holds transactions the new primary never had: it must be re-seeded, not re-pointed. */
+  ErrantTransactions: 'ErrantTransactions',
+  // failover (src/workflows/failover/)
+  /** The site to fail over to is not fit to take the traffic (its pool unhealthy, its replica unreadable). */
+  SurvivorUnhealthy: 'SurvivorUnhealthy',
+  /** After the switch, requests through the edge still reached the old site (or failed). */
+  TrafficNotMoved: 'TrafficNotMoved',
 } as const;
 
 export type OutcomeType = (typeof OUTCOME)[keyof typeof OUTCOME];
