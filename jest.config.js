@@ -1,3 +1,6 @@
+/** Dependencies that are ES modules only (see transform below). */
+const ESM_ONLY_PACKAGES = '(@kubernetes/client-node|openid-client|jose|oauth4webapi)';
+
 /** @type {import('jest').Config} */
 module.exports = {
   preset: 'ts-jest',
@@ -17,5 +20,13 @@ module.exports = {
   maxWorkers: 2,
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // @kubernetes/client-node 1.x and its OIDC dependencies ship only ES modules. Node >= 20.19
+    // require()s them natively (the worker does); jest's own require cannot before Node 24.9, so
+    // jest compiles them to CommonJS (once: its cache keeps the result).
+    [`/node_modules/${ESM_ONLY_PACKAGES}/.+\\.js$`]: [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' }, diagnostics: false },
+    ],
   },
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY_PACKAGES}/)`],
 };

@@ -6,6 +6,8 @@ import { createTrafficSampleActivities } from './cloudflare/traffic-sample';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
+import { createKubernetesActivities } from './kubernetes';
+import { doksKubeconfig } from './kubernetes/doks-kubeconfig';
 import { createPrometheusActivities } from './prometheus/measure-metric';
 import { createRolloutActivities } from './rollout/nginx-weights';
 import { createSecretActivities, type SecretCheckDeps } from './secrets/check-secret-references';
@@ -50,10 +52,14 @@ export function createActivities(deps: ActivityDeps) {
 /**
  * DigitalOcean's provider activities (src/providers/cloud-provider.ts) run on its own task queue,
  * which the Temporal server rate-limits for every worker at once (the account allows 250 requests
- * a minute in all).
+ * a minute in all). So do the Kubernetes activities on its DOKS clusters: each fetches its
+ * cluster's kubeconfig through the account's API, so the worker that holds the token serves them.
  */
 export function createCloudActivities(deps: DigitalOceanDeps) {
-  return createDigitalOceanActivities(deps);
+  return {
+    ...createDigitalOceanActivities(deps),
+    ...createKubernetesActivities({ kubeconfig: doksKubeconfig(() => deps.digitalOcean()), pollMs: deps.pollMs?.first }),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

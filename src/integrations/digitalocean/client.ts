@@ -131,10 +131,17 @@ export class DigitalOceanClient {
   request<T>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
-    options: { body?: unknown; params?: Record<string, string | number> } = {},
+    options: { body?: unknown; params?: Record<string, string | number>; responseType?: 'json' | 'text' } = {},
   ): Promise<T> {
     return this.call(`${method} ${path}`, async () => {
-      const response = await sharedAxios.request<T>({ method, url: path, data: options.body, params: options.params });
+      const response = await sharedAxios.request<T>({
+        method,
+        url: path,
+        data: options.body,
+        params: options.params,
+        // 'text' keeps a non-JSON body (a kubeconfig's YAML) as the string it is.
+        responseType: options.responseType ?? 'json',
+      });
       return response.data;
     });
   }

@@ -3,6 +3,7 @@
 // appear: only names, paths, ids and counts; environment values and secret references are counted,
 // not shown, and a command's environment is never read. Pure, so workflows use it.
 import type { Activities } from '../../activities';
+import type { KubernetesActivities } from '../../activities/kubernetes';
 import type { CloudProviderActivities, ServerId, ServerRef } from '../../providers/cloud-provider';
 import { serverIdOf } from '../../providers/legacy-activity-names';
 import type { BackupPolicy } from '../../specs/backup-policy';
@@ -60,6 +61,7 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
   measureMetric: ({ address, plan }) => `measure ${plan.name} once in Prometheus at ${address}`,
   setNginxWeights: ({ host, upstream, weights, stable, canary }) =>
     `nginx on ${host}: upstream ${upstream} canary ${weights.canary}% / stable ${weights.stable}% over ${plural(canary.length, 'canary server')} and ${plural(stable.length, 'stable server')}`,
+  postRolloutNotice: ({ webhook }) => `post the rollout's escalation notice to the webhook ${webhook} names`,
   waitHealthy: ({ url, expectStatus, attempts }) =>
     `health check ${url}: expect ${[expectStatus ?? 200].flat().join(' or ')}, fail after ${plural(attempts, 'failed probe')} in a row`,
   backupDatabase: ({ policy, target, database, takenAt }) => {
@@ -109,6 +111,14 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
     `Cloudflare: traffic of ${loadBalancer.hostname} to ${list(Object.entries(split).map(([site, p]) => `${site} ${p}%`))}`,
   sampleTraffic: ({ url, host, requests }) =>
     `send ${plural(requests, 'request')} to ${host ? `${host} via ${url}` : url} and count the sites that answer`,
+  readReplication: ({ server, primary }) =>
+    `read replication of ${server.name} (${server.host}:${server.port})${primary ? ` and how far it is behind ${primary.name}` : ''}`,
+  fencePrimary: ({ server }) => `fence ${server.name} (${server.host}:${server.port}): read-only, client connections killed`,
+  unfencePrimary: ({ server }) => `unfence ${server.name} (${server.host}:${server.port}): writable again`,
+  promoteReplica: ({ server, maxLostTransactions, force }) =>
+    `promote ${server.name} (${server.host}:${server.port}) once it applied all it received (RPO budget ${plural(maxLostTransactions, 'transaction')}${force ? ', forced' : ''})`,
+  replicateFrom: ({ server, primary }) => `make ${server.name} a read-only replica of ${primary.name} (${primary.host}:${primary.port}) by GTID`,
+  verifyWrite: ({ server }) => `write a check row on ${server.name} (${server.host}:${server.port}) and read it back`,
 };
 
 export const CLOUD_SUMMARIES: Describers<CloudProviderActivities> = {
@@ -136,6 +146,25 @@ export const CLOUD_SUMMARIES: Describers<CloudProviderActivities> = {
     `delete ${plural(snapshots.length, 'snapshot')} of ${policy}: ${list(snapshots.map((s) => s.name))}`,
 };
 
+/** A Kubernetes object as kubectl names it: "Deployment shop/web". */
+const kubeObject = (o: { kind: string; namespace?: string; name: string }) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+
+/** Kubernetes activities: the cluster by id, the objects by kind, namespace and name (never the kubeconfig). */
+export const KUBERNETES_SUMMARIES: Describers<KubernetesActivities> = {
+  applyKubernetesManifests: ({ clusterId, manifests, force }) =>
+    `server-side apply ${plural(manifests.length, 'object')} on cluster ${clusterId}${force ? ' (forcing conflicts)' : ''}: ${list(manifests.map((m) => kubeObject({ kind: m.kind, namespace: m.metadata?.namespace, name: m.metadata?.name })))}`,
+  waitForDeploymentRollout: ({ clusterId, namespace, name }) =>
+    `wait for the rollout of Deployment ${namespace}/${name} on cluster ${clusterId}`,
+  readKubernetesPods: ({ clusterId, namespace, labelSelector }) =>
+    `read pods in ${namespace}${labelSelector ? ` matching ${labelSelector}` : ''} on cluster ${clusterId}`,
+  readKubernetesEvents: ({ clusterId, namespace, object }) =>
+    `read events${object ? ` of ${object.kind} ${object.name}` : ''} in ${namespace} on cluster ${clusterId}`,
+  scaleKubernetesWorkload: ({ clusterId, namespace, kind, name, replicas }) =>
+    `scale ${kind} ${namespace}/${name} to ${plural(replicas, 'replica')} on cluster ${clusterId}`,
+  patchKubernetesObject: ({ clusterId, object, patchType }) => `${patchType} patch ${kubeObject(object)} on cluster ${clusterId}`,
+  deleteKubernetesObjects: ({ clusterId, objects }) => `delete ${list(objects.map(kubeObject))} on cluster ${clusterId}`,
+};
+
 /** Runs recorded before the provider seam call the old DigitalOcean names and shapes (providers/legacy-activity-names.ts). */
 const LEGACY_CLOUD_SUMMARIES = {
   ensureVpc: CLOUD_SUMMARIES.ensureNetwork,
@@ -149,7 +178,12 @@ const LEGACY_CLOUD_SUMMARIES = {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const ALL: Record<string, (input: any) => string> = { ...MAIN_QUEUE_SUMMARIES, ...CLOUD_SUMMARIES, ...LEGACY_CLOUD_SUMMARIES };
+const ALL: Record<string, (input: any) => string> = {
+  ...MAIN_QUEUE_SUMMARIES,
+  ...CLOUD_SUMMARIES,
+  ...KUBERNETES_SUMMARIES,
+  ...LEGACY_CLOUD_SUMMARIES,
+};
 
 /** Every activity name, today's and the old DigitalOcean ones, with a describer. */
 export const DESCRIBED_ACTIVITIES: readonly string[] = Object.keys(ALL);

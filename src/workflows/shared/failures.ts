@@ -64,6 +64,21 @@ export const STEP_FAILURE = {
   SnapshotSourceAmbiguous: 'SnapshotSourceAmbiguous',
   SnapshotNotListed: 'SnapshotNotListed',
   SnapshotChanged: 'SnapshotChanged',
+  // Kubernetes (src/integrations/kubernetes/errors.ts, src/activities/kubernetes/failures.ts)
+  /** The API server refused a request (400, 401, 403, 422...); the message names the object and the fields. */
+  KubernetesRejected: 'KubernetesRejected',
+  /** Server-side apply met fields another manager owns; apply with force to take them. */
+  KubernetesFieldConflict: 'KubernetesFieldConflict',
+  /** The object (or its kind) does not exist on the cluster. */
+  KubernetesNotFound: 'KubernetesNotFound',
+  /** 429, 5xx or no answer from the API server: a later attempt may succeed. */
+  KubernetesUnavailable: 'KubernetesUnavailable',
+  /** A manifest lacks what the API needs, or would put a Secret's values into workflow history. */
+  InvalidManifest: 'InvalidManifest',
+  /** The cluster's kubeconfig is unusable (no current context, not https, runs a program). */
+  KubeconfigRefused: 'KubeconfigRefused',
+  /** A Deployment's rollout cannot progress (its progress deadline passed); details name the pods' and events' reasons. */
+  RolloutStalled: 'RolloutStalled',
   // backups: a run's outcome, then what a backup step can meet (src/backups/errors.ts)
   BackupsFailed: 'BackupsFailed',
   /** The dump command failed or died mid-way. */

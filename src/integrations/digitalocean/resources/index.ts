@@ -4,6 +4,7 @@ import type { DigitalOceanClient } from '../client';
 import { actionsApi } from './actions';
 import { dropletsApi } from './droplets';
 import { firewallsApi } from './firewalls';
+import { kubernetesClustersApi } from './kubernetes-clusters';
 import { reservedIpsApi } from './reserved-ips';
 import { snapshotsApi } from './snapshots';
 import { sshKeysApi } from './ssh-keys';
@@ -16,6 +17,7 @@ export function digitalOceanResources(client: DigitalOceanClient) {
     actions: actionsApi(client),
     droplets: dropletsApi(client),
     firewalls: firewallsApi(client),
+    kubernetesClusters: kubernetesClustersApi(client),
     reservedIps: reservedIpsApi(client),
     snapshots: snapshotsApi(client),
     sshKeys: sshKeysApi(client),

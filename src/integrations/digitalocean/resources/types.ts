@@ -73,3 +73,15 @@ export interface ApiFirewallRule {
   sources?: { addresses: string[] };
   destinations?: { addresses: string[] };
 }
+
+/** A DOKS cluster (/v2/kubernetes/clusters). */
+export interface ApiKubernetesCluster {
+  id: string;
+  name: string;
+  region: string;
+  /** The API server's URL. */
+  endpoint: string;
+  /** provisioning, running, degraded, error, deleted, upgrading or deleting. */
+  status: { state: string; message?: string };
+  node_pools: { id: string; name: string; count: number; nodes: { name: string; status: { state: string } }[] }[];
+}

@@ -1,0 +1,19 @@
+// What the Kubernetes activities are built from: where a cluster's kubeconfig comes from (the
+// provider's API, fetched on the worker at each activity: it holds a token that never enters
+// history), and how often a wait polls.
+import { KubernetesClient } from '../../integrations/kubernetes/client';
+
+export interface KubernetesDeps {
+  /** The kubeconfig (YAML) of the provider's cluster `clusterId`, fetched on the worker. */
+  kubeconfig: (clusterId: string) => Promise<string>;
+  /** How often waits read the cluster (default 1 s). */
+  pollMs?: number;
+}
+
+export const DEFAULT_KUBERNETES_POLL_MS = 1000;
+
+/** A client of the cluster, from a kubeconfig fetched now (tokens of real clusters expire). */
+export async function clusterClient(deps: KubernetesDeps, clusterId: string): Promise<KubernetesClient> {
+  const kubeconfig = await deps.kubeconfig(clusterId);
+  return KubernetesClient.fromKubeconfig(kubeconfig, `the kubeconfig of cluster ${clusterId}`);
+}

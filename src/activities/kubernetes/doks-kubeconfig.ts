@@ -1,0 +1,8 @@
+// DOKS: a cluster's kubeconfig comes from the DigitalOcean API (GET /v2/kubernetes/clusters/{id}/kubeconfig)
+// through the account's client, so its pacing and classified errors apply. The YAML stays in memory.
+import type { DigitalOceanClient } from '../../integrations/digitalocean/client';
+import { digitalOceanResources } from '../../integrations/digitalocean/resources';
+
+export function doksKubeconfig(digitalOcean: () => DigitalOceanClient): (clusterId: string) => Promise<string> {
+  return (clusterId) => digitalOceanResources(digitalOcean()).kubernetesClusters.kubeconfig(clusterId);
+}
