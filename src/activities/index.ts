@@ -3,6 +3,7 @@
 import { createBackupActivities, type BackupDeps } from './backups/backup-steps';
 import { createCloudflareActivities, type CloudflareDeps } from './cloudflare/load-balancer';
 import { createTrafficSampleActivities } from './cloudflare/traffic-sample';
+import { createDatabaseFailoverActivities } from './database/replication';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
@@ -46,6 +47,8 @@ export function createActivities(deps: ActivityDeps) {
     // Stack E's front: the site-per-pool load balancer and where requests land.
     ...createCloudflareActivities(deps.cloudflare ?? { resolveSecret: deps.ssh?.resolveSecret }),
     ...createTrafficSampleActivities(),
+    // Stack E's databases: replication, fence, promote (passwords are secret references).
+    ...createDatabaseFailoverActivities({ resolveSecret: deps.ssh?.resolveSecret }),
   };
 }
 

@@ -117,7 +117,8 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
   unfencePrimary: ({ server }) => `unfence ${server.name} (${server.host}:${server.port}): writable again`,
   promoteReplica: ({ server, maxLostTransactions, force }) =>
     `promote ${server.name} (${server.host}:${server.port}) once it applied all it received (RPO budget ${plural(maxLostTransactions, 'transaction')}${force ? ', forced' : ''})`,
-  replicateFrom: ({ server, primary }) => `make ${server.name} a read-only replica of ${primary.name} (${primary.host}:${primary.port}) by GTID`,
+  replicateFrom: ({ server, primary }) =>
+    `make ${server.name} a read-only replica of ${primary.name} (${primary.host}:${primary.port}) by GTID`,
   verifyWrite: ({ server }) => `write a check row on ${server.name} (${server.host}:${server.port}) and read it back`,
 };
 

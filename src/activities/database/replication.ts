@@ -1,0 +1,162 @@
+// Database failover activities over SQL (mysql2; MariaDB as the MySQL stand-in): read a server's
+// replication and the gap to its primary, fence and unfence a primary, promote a replica under an
+// RPO budget, point a server at a primary by GTID, and a write that must round-trip. Passwords are
+// secret references resolved here on the worker; inputs and results carry none.
+import { heartbeat } from '@temporalio/activity';
+import { secretResolver } from '../../backups/secrets';
+import { withConnection, type DatabaseServer, type ResolveSecret, type Sql } from '../../integrations/mysql/connection';
+import { parseGtidPosition, transactionsMissing } from '../../integrations/mysql/gtid';
+import {
+  fence,
+  promote,
+  readState,
+  replicateFrom,
+  unapplied,
+  unfence,
+  type FenceResult,
+  type PromoteResult,
+  type ServerState,
+} from '../../integrations/mysql/replication';
+import { failure, REFUSAL, STEP_FAILURE } from '../../workflows/shared/failures';
+
+export type { DatabaseServer } from '../../integrations/mysql/connection';
+
+export interface DatabaseFailoverDeps {
+  resolveSecret?: ResolveSecret;
+}
+
+export interface ReplicationReport extends ServerState {
+  server: string;
+  role: 'primary' | 'replica' | 'read-only (no primary)';
+  /** Received, not yet applied (0 for a primary). */
+  unappliedTransactions: number;
+  /** With `primary` given: what the primary has that this server has not applied; null when the primary did not answer. */
+  behindPrimary?: { transactions: number | null; primaryPosition: string | null; primaryError?: string };
+}
+
+export interface ReplicationUser {
+  user: string;
+  /** A secret reference for its password. */
+  password: string;
+}
+
+export interface PromoteReplicaInput {
+  server: DatabaseServer;
+  primaryFinalPosition?: string;
+  maxLostTransactions: number;
+  force?: { reason: string };
+  catchUpTimeoutSeconds?: number;
+}
+
+export interface ReplicateFromInput {
+  server: DatabaseServer;
+  primary: DatabaseServer;
+  replication: ReplicationUser;
+  /**
+   * What the primary had applied from this server when it was promoted: this server may hold no
+   * more. Default: the primary's binlog position now.
+   */
+  appliedAtPromotion?: string;
+}
+
+const NAME = /^[A-Za-z0-9_]{1,64}$/;
+
+export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}) {
+  const resolveSecret: ResolveSecret = deps.resolveSecret ?? secretResolver(process.env);
+  const resolve: ResolveSecret = async (ref) => {
+    try {
+      return await resolveSecret(ref);
+    } catch (error) {
+      throw failure(STEP_FAILURE.SecretUnavailable, `database password: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const on = <T>(server: DatabaseServer, fn: (sql: Sql) => Promise<T>) => withConnection(server, resolve, fn);
+
+  return {
+    async readReplication({ server, primary }: { server: DatabaseServer; primary?: DatabaseServer }): Promise<ReplicationReport> {
+      const state = await on(server, readState);
+      const role = state.replica ? 'replica' : state.readOnly ? 'read-only (no primary)' : 'primary';
+      const report: ReplicationReport = { server: server.name, role, ...state, unappliedTransactions: unapplied(state) };
+      if (primary) {
+        try {
+          const position = await on(primary, (sql) => sql.value<string>('read the binlog position', 'SELECT @@global.gtid_binlog_pos'));
+          const have = parseGtidPosition(state.replica ? state.appliedPosition : state.binlogPosition);
+          report.behindPrimary = {
+            transactions: transactionsMissing(parseGtidPosition(position), have),
+            primaryPosition: String(position),
+          };
+        } catch (error) {
+          report.behindPrimary = { transactions: null, primaryPosition: null, primaryError: (error as Error).message };
+        }
+      }
+      return report;
+    },
+
+    async fencePrimary({ server }: { server: DatabaseServer }): Promise<FenceResult & { server: string }> {
+      return { server: server.name, ...(await on(server, fence)) };
+    },
+
+    async unfencePrimary({ server }: { server: DatabaseServer }): Promise<{ server: string; readOnly: false }> {
+      await on(server, unfence);
+      return { server: server.name, readOnly: false };
+    },
+
+    async promoteReplica(input: PromoteReplicaInput): Promise<PromoteResult & { server: string }> {
+      if (!Number.isInteger(input.maxLostTransactions) || input.maxLostTransactions < 0)
+        throw failure(REFUSAL.InvalidInput, `maxLostTransactions: ${input.maxLostTransactions} is not a whole number of 0 or more`);
+      if (input.force && !input.force.reason?.trim())
+        throw failure(STEP_FAILURE.RpoBudgetExceeded, 'force: a forced promotion needs a reason');
+      const result = await on(input.server, (sql) =>
+        promote(sql, {
+          primaryFinalPosition: input.primaryFinalPosition,
+          maxLostTransactions: input.maxLostTransactions,
+          force: input.force,
+          catchUpTimeoutMs: (input.catchUpTimeoutSeconds ?? 60) * 1000,
+          progress: (s) => heartbeat({ received: s.replica?.received, applied: s.appliedPosition }),
+        }),
+      );
+      return { server: input.server.name, ...result };
+    },
+
+    async replicateFrom(input: ReplicateFromInput): Promise<{ server: string; primary: string; startedFrom: string }> {
+      if (!NAME.test(input.replication.user))
+        throw failure(STEP_FAILURE.DatabaseRefused, `replication.user: ${JSON.stringify(input.replication.user)} is not a user name`);
+      const limit =
+        input.appliedAtPromotion ??
+        (await on(input.primary, (sql) => sql.value<string>('read the binlog position', 'SELECT @@global.gtid_binlog_pos')));
+      const password = await resolve(input.replication.password);
+      const { startedFrom } = await on(input.server, (sql) =>
+        replicateFrom(
+          sql,
+          { host: input.primary.host, port: input.primary.port, user: input.replication.user, password },
+          parseGtidPosition(String(limit)),
+        ),
+      );
+      return { server: input.server.name, primary: input.primary.name, startedFrom };
+    },
+
+    /** Writes a row (keyed by `id`) into opsflow.failover_checks and reads it back. */
+    async verifyWrite({
+      server,
+      id,
+    }: {
+      server: DatabaseServer;
+      id: string;
+    }): Promise<{ server: string; wrote: string; position: string }> {
+      return on(server, async (sql) => {
+        await sql.run('make the opsflow database', 'CREATE DATABASE IF NOT EXISTS opsflow');
+        await sql.run(
+          'make the failover checks table',
+          'CREATE TABLE IF NOT EXISTS opsflow.failover_checks (id VARCHAR(255) PRIMARY KEY, at TIMESTAMP(3) NOT NULL) ENGINE=InnoDB',
+        );
+        await sql.run('write the check row', 'REPLACE INTO opsflow.failover_checks (id, at) VALUES (?, NOW(3))', [id]);
+        const back = await sql.value<string>('read the check row back', 'SELECT id FROM opsflow.failover_checks WHERE id = ?', [id]);
+        if (back !== id) throw failure(STEP_FAILURE.DatabaseRefused, `${server.name}: the row written as ${id} did not read back`);
+        const position = await sql.value<string>('read the binlog position', 'SELECT @@global.gtid_binlog_pos');
+        return { server: server.name, wrote: id, position: String(position) };
+      });
+    },
+  };
+}
+
+export type DatabaseFailoverActivities = ReturnType<typeof createDatabaseFailoverActivities>;

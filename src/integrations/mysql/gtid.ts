@@ -1,0 +1,31 @@
+// MariaDB GTID positions ("0-11-42,1-12-7": domain-server-sequence, one per replication domain)
+// and the arithmetic failover needs: within a domain sequence numbers only grow, one per
+// transaction, so "how many transactions does A have that B has not" is, per domain, the
+// difference of sequence numbers. Pure: workflows and activities share it.
+
+/** Sequence number per domain (the server id is where a transaction was first written, not needed here). */
+export type GtidPosition = Record<string, number>;
+
+export function parseGtidPosition(text: string | null | undefined): GtidPosition {
+  const position: GtidPosition = {};
+  for (const part of (text ?? '').split(',').map((p) => p.trim())) {
+    if (!part) continue;
+    const match = /^(\d+)-(\d+)-(\d+)$/.exec(part);
+    if (!match) throw new Error(`not a MariaDB GTID: ${JSON.stringify(part)} (expected domain-server-sequence)`);
+    const [, domain, , seq] = match;
+    position[domain!] = Math.max(position[domain!] ?? 0, Number(seq));
+  }
+  return position;
+}
+
+/** Transactions in `ahead` that `behind` does not have, summed over domains (0 when `behind` has them all). */
+export function transactionsMissing(ahead: GtidPosition, behind: GtidPosition): number {
+  let missing = 0;
+  for (const [domain, seq] of Object.entries(ahead)) missing += Math.max(0, seq - (behind[domain] ?? 0));
+  return missing;
+}
+
+/** Whether `position` holds every transaction of `target`. */
+export function covers(position: GtidPosition, target: GtidPosition): boolean {
+  return transactionsMissing(target, position) === 0;
+}
