@@ -2,6 +2,7 @@
 // with its measurements, why it waits or aborted, who steered it) and the live progress lines of
 // `opsflow rollout <env>` (each weight change, measurement, pause and update printed once).
 import type { RolloutStatus, RolloutView } from '../workflows/release/rollout-api';
+import { describeBlueGreen } from '../workflows/release/rollout-words';
 import type { OperationStatus } from '../workflows/shared/status';
 import type { ProgressLine } from './progress';
 
@@ -23,6 +24,7 @@ export function formatRolloutView(view: RolloutView, environment: string): strin
       .map(([s, image]) => `${s} ${view.stableImages[s] ?? '?'} -> ${image}`)
       .join(', ')}`,
   ];
+  if (view.blueGreen) lines.push(`  blue-green: ${describeBlueGreen(view.blueGreen)}`);
   if (view.step) lines.push(`  step ${view.step.index + 1}/${view.stepCount}: ${view.step.detail}`);
   if (view.pause)
     lines.push(`  waiting for ${view.pause.waitingFor} since ${view.pause.since}: ${view.pause.reason}${hint(view, environment)}`);

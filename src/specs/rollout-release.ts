@@ -1,7 +1,7 @@
 // What rolloutRelease takes, checked whole: deployRelease's part (hosts, SSH, directory, images,
 // health checks) by its own schema, the rollout spec by its own, then what only the two together
 // can say (the fleet's hosts exist, the spec is for this environment) and what this version of
-// the workflow does not do yet (surge hosts, blue-green, load balancer membership), each refused
+// the workflow does not do yet (surge hosts, load balancer membership), each refused
 // by name before anything runs. Pure: the CLI and the workflow call the same function.
 import { z } from 'zod';
 import { SpecError } from './common';
@@ -69,7 +69,6 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
     for (const [i, instance] of fleet.entries())
       if (!hosts.includes(instance))
         say(['spec', 'fleet', 'instances', i], `${instance} is not one of the hosts given (${hosts.join(', ')})`);
-    if (spec.blueGreen) say(['spec', 'blueGreen'], 'blue-green rollouts are not built yet; use a canary');
     if (spec.traffic.loadBalancerMembership)
       say(
         ['spec', 'traffic', 'loadBalancerMembership'],
@@ -93,7 +92,13 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
     if (fleet.length < 2)
       say(
         ['spec', 'fleet'],
-        `has ${fleet.length} host${fleet.length === 1 ? '' : 's'} (${fleet.join(', ') || 'none'}); a canary taken from the fleet needs at least 2, one to stay stable`,
+        `has ${fleet.length} host${fleet.length === 1 ? '' : 's'} (${fleet.join(', ') || 'none'}); ${spec.blueGreen ? 'blue-green needs at least 2, one active and one preview' : 'a canary taken from the fleet needs at least 2, one to stay stable'}`,
+      );
+    const previewSize = spec.blueGreen?.previewFleet.size;
+    if (previewSize !== undefined && fleet.length >= 2 && previewSize >= fleet.length)
+      say(
+        ['spec', 'blueGreen', 'previewFleet', 'size'],
+        `is ${previewSize}, but the fleet has ${fleet.length} hosts (${fleet.join(', ')}): at least one must stay active while the preview changes`,
       );
   }
   if (problems.length) throw new SpecError('rolloutRelease input', problems, paths);

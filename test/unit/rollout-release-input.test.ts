@@ -1,6 +1,6 @@
 // rolloutRelease's input (issue 14 item 4): deployRelease's fields and the rollout spec checked
 // together, each problem named at its field, and what this version does not build yet (surge
-// hosts, blue-green, load balancer membership) refused by name before anything runs.
+// hosts, load balancer membership) refused by name before anything runs; blue-green is taken.
 import { SpecError } from '../../src/specs/common';
 import { parseRolloutReleaseInput } from '../../src/specs/rollout-release';
 
@@ -42,7 +42,7 @@ test('the fleet is every host but the front host unless listed; maxUnavailable i
   expect(parseRolloutReleaseInput(listed)).toMatchObject({ fleet: ['app-1', 'app-2', 'app-3'], batchSize: 2 });
 });
 
-test('what is not built yet is refused by name: surge hosts, blue-green, load balancer membership', () => {
+test('what is not built yet is refused by name: surge hosts, load balancer membership', () => {
   const surge = input();
   Object.assign(surge.spec.canary, { maxSurge: '25%' });
   expect(problems(surge)).toEqual([
@@ -53,9 +53,18 @@ test('what is not built yet is refused by name: surge hosts, blue-green, load ba
   expect(problems(lb)).toContain(
     'spec.traffic.loadBalancerMembership: weighting by load balancer membership is not built yet (the provider seam has no membership call); use traffic.nginx',
   );
+});
+
+test('blue-green is taken; its preview must leave one host active and its fleet needs two hosts', () => {
   const { canary: _canary, ...withoutCanary } = input().spec;
   const blueGreen = { ...input(), spec: { ...withoutCanary, blueGreen: {} } };
-  expect(problems(blueGreen)).toContain('spec.blueGreen: blue-green rollouts are not built yet; use a canary');
+  expect(parseRolloutReleaseInput(blueGreen)).toMatchObject({ fleet: ['app-2', 'app-3'], spec: { blueGreen: { scaleDownDelay: '30s' } } });
+  const tooBig = { ...input(), spec: { ...withoutCanary, blueGreen: { previewFleet: { size: 2 } } } };
+  expect(problems(tooBig)).toEqual([
+    'spec.blueGreen.previewFleet.size: is 2, but the fleet has 2 hosts (app-2, app-3): at least one must stay active while the preview changes',
+  ]);
+  const alone = { ...input(), spec: { ...withoutCanary, fleet: { port: 8080, instances: ['app-2'] }, blueGreen: {} } };
+  expect(problems(alone)).toEqual(['spec.fleet: has 1 host (app-2); blue-green needs at least 2, one active and one preview']);
 });
 
 test('hosts the spec names must be given, the spec must be for this environment, and someone must ask', () => {

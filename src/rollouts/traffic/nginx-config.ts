@@ -71,3 +71,23 @@ export function weightsInUpstream(text: string): Weights | undefined {
     return undefined;
   }
 }
+
+/**
+ * The servers `upstream` sends traffic to in an upstream file (opsflow's or one written by hand):
+ * every `server address:port ...;` in its block, except those marked `down` or `backup`. A
+ * blue-green rollout reads it to tell the active fleet from the one out of rotation.
+ */
+export function serversInRotation(text: string, upstream: string): string[] {
+  if (!UPSTREAM_NAME.test(upstream))
+    throw new TrafficWeightsError(`upstream name ${JSON.stringify(upstream)} must be lowercase letters, digits, "_" and "-"`);
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => new RegExp(`^\\s*upstream\\s+${upstream}\\s*\\{`).test(l));
+  if (start < 0) return [];
+  const servers: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^\s*\}/.test(line)) break;
+    const match = /^\s*server\s+([^\s;]+)([^;]*);/.exec(line);
+    if (match && !/\b(down|backup)\b/.test(match[2]!)) servers.push(match[1]!);
+  }
+  return servers;
+}

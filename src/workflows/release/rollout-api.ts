@@ -63,7 +63,8 @@ export type RolloutPhase =
   | 'aborting'
   | 'aborted';
 
-export type StepKind = 'setWeight' | 'pause' | 'analysis';
+/** A canary step's kind; `blue-green` for a blue-green rollout's other steps (deploy the preview, promote, keep warm...). */
+export type StepKind = 'setWeight' | 'pause' | 'analysis' | 'blue-green';
 
 export interface MeasurementView {
   /** Workflow time the measurement was taken (ISO). */
@@ -81,7 +82,7 @@ export interface MetricView {
 }
 
 export interface AnalysisView {
-  /** `step 2` for an inline analysis, `background` for the canary's background analysis. */
+  /** `step 2` for an inline analysis, `background` for the canary's background analysis, `pre-promotion`/`post-promotion` for blue-green. */
   name: string;
   templates: string[];
   phase: MetricPhase;
@@ -97,8 +98,27 @@ export interface UpdateRecord {
   detail: string;
 }
 
+/** A blue-green rollout's fleets and switch (stableHosts/canaryHosts and the weights say the same in canary terms: stable is blue, canary is green). */
+export interface BlueGreenView {
+  /** Blue: the hosts nginx served before the switch (they keep the old version). */
+  activeHosts: string[];
+  /** Green: the hosts that get the new version out of rotation and take all traffic at the switch. */
+  previewHosts: string[];
+  /** address:port of each preview host: where test traffic reaches the preview directly before the switch. */
+  previewServers: string[];
+  /** Which fleet nginx sends the traffic to now. */
+  serving: 'active' | 'preview';
+  /** Workflow time of the switch to the preview, and of the switch back if there was one (ISO). */
+  switchedAt?: string;
+  switchedBackAt?: string;
+  /** Until when the old fleet is kept warm for a switch back (set once the post-promotion analysis passed). */
+  keptWarmUntil?: string;
+  /** Once the delay is over: the old fleet is out of rotation for good (it keeps the old version and becomes the next preview). */
+  scaledDown?: boolean;
+}
+
 export interface RolloutView {
-  strategy: 'canary';
+  strategy: 'canary' | 'blue-green';
   phase: RolloutPhase;
   requestedBy: string;
   stableImages: Record<string, string>;
@@ -114,6 +134,8 @@ export interface RolloutView {
   analyses: AnalysisView[];
   /** Why it waits, while it waits. */
   pause?: { reason: string; since: string; waitingFor: 'timer' | 'human'; until?: string; escalated?: boolean };
+  /** Blue-green only. */
+  blueGreen?: BlueGreenView;
   /** Why it aborted (or is aborting). */
   abort?: { reason: string; metric?: string; values?: number[][]; by?: string };
   updates: UpdateRecord[];

@@ -53,22 +53,7 @@ export class RolloutFleet {
 
   /** The split over the stable and canary hosts as they stand (hosts changing are in neither). */
   async route(weights: Weights): Promise<void> {
-    const servers = (hosts: HostTarget[]) => hosts.map((h) => `${h.host}:${this.setup.port}`);
-    const { front } = this.setup;
-    const result = await traffic.setNginxWeights({
-      host: front.host,
-      port: front.port,
-      user: front.user,
-      key: front.key,
-      fingerprints: front.fingerprints,
-      upstream: this.setup.upstream,
-      upstreamFile: this.setup.upstreamFile,
-      pidFile: this.setup.pidFile,
-      stable: servers(this.stable),
-      canary: servers(this.canary),
-      weights,
-    });
-    if (result.changed) this.trafficChanges++;
+    if (await applySplit(this.setup, this.stable, this.canary, weights)) this.trafficChanges++;
     this.weights = weights;
     this.setup.changed();
   }
@@ -133,10 +118,38 @@ export class RolloutFleet {
     await this.route(this.weights);
   }
 
-  private async deploy(host: HostTarget, images: Images): Promise<void> {
-    await setImages(host, this.setup.directory, images);
-    await composeUp(host, this.setup.directory);
-    await healthGate(host.host, this.setup.checks);
-    await expectRunning(host, this.setup.directory, images);
+  private deploy(host: HostTarget, images: Images): Promise<void> {
+    return deployImages(host, this.setup.directory, images, this.setup.checks);
   }
+}
+
+/** Where nginx runs and what it splits: the part of a fleet's setup a traffic change needs. */
+export type SplitSetup = Pick<FleetSetup, 'front' | 'port' | 'upstream' | 'upstreamFile' | 'pidFile'>;
+
+/** One traffic change on the front host (one setNginxWeights activity); true if nginx's file changed. */
+export async function applySplit(setup: SplitSetup, stable: HostTarget[], canary: HostTarget[], weights: Weights): Promise<boolean> {
+  const servers = (hosts: HostTarget[]) => hosts.map((h) => `${h.host}:${setup.port}`);
+  const { front } = setup;
+  const result = await traffic.setNginxWeights({
+    host: front.host,
+    port: front.port,
+    user: front.user,
+    key: front.key,
+    fingerprints: front.fingerprints,
+    upstream: setup.upstream,
+    upstreamFile: setup.upstreamFile,
+    pidFile: setup.pidFile,
+    stable: servers(stable),
+    canary: servers(canary),
+    weights,
+  });
+  return result.changed;
+}
+
+/** deployRelease's host steps on one host out of rotation: the images written and started, the health gate, running as asked. */
+export async function deployImages(host: HostTarget, directory: string, images: Images, checks: HealthCheck[]): Promise<void> {
+  await setImages(host, directory, images);
+  await composeUp(host, directory);
+  await healthGate(host.host, checks);
+  await expectRunning(host, directory, images);
 }

@@ -5,35 +5,32 @@
 // or an abort puts all traffic back on the stable hosts first, then the canary hosts back on the
 // stable images, through the saga, and the run ends RolloutAborted naming the metric and its
 // values. An inconclusive analysis waits for a human; humans steer with updates (rollout-steering).
-import { ApplicationFailure, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+// A spec with blueGreen runs blueGreenRollOut (blue-green.ts) under the same claim instead.
+import { isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { parseRolloutReleaseInput } from '../../specs/rollout-release';
 import { durationMs, type CanaryStep } from '../../specs/rollout';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
-import type { HostTarget } from '../environment/host-steps';
-import { failure, OUTCOME, STEP_FAILURE } from '../shared/failures';
 import { describeError, runSaga } from '../shared/saga';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { StatusTracker } from '../shared/status';
 import { finalLine } from '../shared/status-outcome';
 import { validated } from '../shared/validated';
-import { describeImages, hostTargets, previousImages, runningImages, type Images } from './deploy-release';
+import { blueGreenRollOut } from './blue-green';
+import { describeImages, hostTargets, type Images } from './deploy-release';
+import { sameImagesEverywhere } from './fleet-version';
 import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollout-analysis';
-import {
-  rolloutStatusQuery,
-  ROLLOUT_ABORTED,
-  type RolloutAbortedDetails,
-  type RolloutReleaseInput,
-  type RolloutResult,
-  type RolloutView,
-} from './rollout-api';
+import { rolloutStatusQuery, type RolloutReleaseInput, type RolloutResult, type RolloutView } from './rollout-api';
+import { asRolloutAborted } from './rollout-aborted';
 import { RolloutFleet } from './rollout-fleet';
 import { RolloutSteering } from './rollout-steering';
 import { describeStep, describeView, imageTag } from './rollout-words';
 
 export async function rolloutRelease(input: RolloutReleaseInput): Promise<RolloutResult> {
   // Bad input is refused before the claim; the rollout runs while this run holds the environment.
-  const { release } = validated('input', parseRolloutReleaseInput, input);
-  return withEnvironmentClaim(release.environment, 'rollout', () => rollOut(input), {
+  const { release, spec } = validated('input', parseRolloutReleaseInput, input);
+  // One engine, two strategies: blue-green shares the steering, analysis, traffic and host steps.
+  const run = spec.blueGreen ? blueGreenRollOut : rollOut;
+  return withEnvironmentClaim(release.environment, 'rollout', () => run(input), {
     change: (result) => ({ kind: 'deployed', images: result.images }),
   });
 }
@@ -253,34 +250,6 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
   }
 }
 
-/** The stable version: every fleet host must run the same images for the services being changed. */
-async function sameImagesEverywhere(targets: HostTarget[], directory: string, services: string[]): Promise<Images> {
-  const each = await Promise.all(targets.map(async (t) => previousImages(t, await runningImages(t, directory), services)));
-  const first = JSON.stringify(each[0]);
-  const odd = targets.filter((_, i) => JSON.stringify(each[i]) !== first);
-  if (odd.length > 0)
-    throw failure(
-      STEP_FAILURE.ServiceImagesDiffer,
-      `the fleet does not run one version: ${targets.map((t, i) => `${t.instance} runs ${describeImages(each[i]!)}`).join('; ')}; nothing was changed (finish or undo the last release first)`,
-    );
-  return each[0]!;
-}
-
 function stepKind(step: CanaryStep): 'setWeight' | 'pause' | 'analysis' {
   return step.setWeight !== undefined ? 'setWeight' : step.pause ? 'pause' : 'analysis';
-}
-
-/** A rollback the rollout itself asked for (abort, failed analysis) ends RolloutAborted, naming why. */
-function asRolloutAborted(err: unknown, abort: RolloutAbortedDetails | undefined): unknown {
-  if (!abort || !(err instanceof ApplicationFailure) || err.type !== OUTCOME.RolledBack) return err;
-  const values = abort.values?.length
-    ? ` (values: ${abort.values.map((v) => (v.length === 1 ? v[0] : `[${v.join(', ')}]`)).join(', ')})`
-    : '';
-  return ApplicationFailure.create({
-    type: ROLLOUT_ABORTED,
-    message: `${err.message}${values}`,
-    details: [abort],
-    nonRetryable: true,
-    cause: err,
-  });
 }

@@ -202,6 +202,7 @@ export class RolloutSteering {
 
   private describeNow(): string {
     const step = this.view.step;
+    if (step?.kind === 'blue-green') return step.detail;
     return step ? `step ${step.index + 1} (${step.kind} ${step.detail})` : this.view.phase;
   }
 }

@@ -1,7 +1,7 @@
 // A rollout in words, for the status steps and the Web UI's current details: each step, the split
 // now, each analysis's last measurements and verdict, why it waits or aborted. Pure.
 import type { CanaryStep } from '../../specs/rollout';
-import type { RolloutView } from './rollout-api';
+import type { BlueGreenView, RolloutView } from './rollout-api';
 
 export function describeStep(step: CanaryStep): string {
   if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
@@ -17,12 +17,28 @@ export function imageTag(image: string): string {
 
 const show = (values: number[]) => (values.length === 1 ? String(Number(values[0]!.toPrecision(4))) : `[${values.join(', ')}]`);
 
+/** Which fleet serves, the preview's address for test traffic, and the switch's times. */
+export function describeBlueGreen(bg: BlueGreenView): string {
+  return (
+    `serving the ${bg.serving === 'active' ? `active fleet ${bg.activeHosts.join(', ')}` : `preview ${bg.previewHosts.join(', ')}`}` +
+    ` · preview ${bg.previewHosts.join(', ')} (test traffic: ${bg.previewServers.join(', ')})` +
+    (bg.switchedAt ? ` · switched ${bg.switchedAt}` : '') +
+    (bg.switchedBackAt ? ` · switched back ${bg.switchedBackAt}` : '') +
+    (bg.keptWarmUntil && !bg.scaledDown && !bg.switchedBackAt
+      ? ` · ${bg.activeHosts.join(', ')} kept warm until ${bg.keptWarmUntil}`
+      : '') +
+    (bg.scaledDown ? ` · ${bg.activeHosts.join(', ')} out of rotation (kept on the old version: the next preview)` : '')
+  );
+}
+
 export function describeView(view: RolloutView): string {
   const lines = [
     `phase **${view.phase}** · canary ${view.weight.effective.canary}% / stable ${view.weight.effective.stable}%` +
       ` · canary hosts: ${view.canaryHosts.join(', ') || 'none'}` +
       (view.step ? ` · step ${view.step.index + 1}/${view.stepCount}: ${view.step.detail}` : ''),
   ];
+  const bg = view.blueGreen;
+  if (bg) lines.push(describeBlueGreen(bg));
   if (view.pause) lines.push(`waiting (${view.pause.waitingFor}${view.pause.escalated ? ', escalated' : ''}): ${view.pause.reason}`);
   if (view.abort) lines.push(`abort: ${view.abort.reason}${view.abort.by ? ` (by ${view.abort.by})` : ''}`);
   for (const analysis of view.analyses.slice(-3)) {

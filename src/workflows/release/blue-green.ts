@@ -1,0 +1,272 @@
+// rolloutRelease with a blueGreen spec (Argo Rollouts' blueGreen on a droplet fleet behind nginx).
+// The hosts nginx serves are the active (blue) fleet; the preview (green) fleet, out of rotation,
+// gets the new images through deployRelease's host steps and health gate. It gets no production
+// traffic before the switch: the pre-promotion analysis measures whatever test traffic reaches
+// the preview hosts directly (their address:port is in the status), and no traffic at all is
+// inconclusive, which waits for a human. Promotion (automatic, or the `promote` update) switches
+// nginx to the preview in one reload; the post-promotion analysis then runs on live traffic. Until
+// scaleDownDelay after it passed, the old fleet stays warm: a failure or an abort switches traffic
+// straight back, with no host redeployed. Then the old fleet leaves rotation for good, keeping the
+// old version, and is the next rollout's preview.
+import { condition, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { BlueGreenFleetError, chooseBlueGreenFleets } from '../../rollouts/blue-green-fleets';
+import { parseRolloutReleaseInput } from '../../specs/rollout-release';
+import { durationMs, type AnalysisRef } from '../../specs/rollout';
+import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { failure, STEP_FAILURE } from '../shared/failures';
+import { describeError, runSaga } from '../shared/saga';
+import { StatusTracker } from '../shared/status';
+import { finalLine } from '../shared/status-outcome';
+import { validated } from '../shared/validated';
+import { BlueGreenFleet, serversNginxServes } from './blue-green-fleet';
+import { describeImages, hostTargets, type Images } from './deploy-release';
+import { sameImagesEverywhere } from './fleet-version';
+import { asRolloutAborted } from './rollout-aborted';
+import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollout-analysis';
+import { rolloutStatusQuery, type RolloutReleaseInput, type RolloutResult, type RolloutView } from './rollout-api';
+import type { SplitSetup } from './rollout-fleet';
+import { RolloutSteering } from './rollout-steering';
+import { describeView, imageTag } from './rollout-words';
+
+const STEPS = [
+  'validate input',
+  'find the active fleet',
+  'record running images',
+  'take the preview out of rotation',
+  'deploy the preview',
+  'pre-promotion analysis',
+  'promote',
+  'post-promotion analysis',
+  'keep the old fleet warm',
+  'scale down the old fleet',
+];
+
+export async function blueGreenRollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
+  const { release, spec, requestedBy, fleet: fleetNames } = validated('input', parseRolloutReleaseInput, input);
+  const blueGreen = spec.blueGreen!;
+  const nginx = spec.traffic.nginx!;
+  const status = new StatusTracker('rolloutRelease', STEPS);
+  const view: RolloutView = {
+    strategy: 'blue-green',
+    phase: 'starting',
+    requestedBy,
+    stableImages: {},
+    canaryImages: release.images,
+    weight: { asked: { stable: 100, canary: 0 }, effective: { stable: 100, canary: 0 } },
+    stepIndex: 0,
+    stepCount: STEPS.length,
+    canaryHosts: [],
+    stableHosts: [],
+    analyses: [],
+    updates: [],
+  };
+  const live: { fleet?: BlueGreenFleet } = {};
+  const changed = () => {
+    const fleet = live.fleet;
+    if (fleet && view.blueGreen) {
+      view.weight.asked = view.weight.effective = { ...fleet.weights };
+      view.blueGreen.serving = fleet.weights.canary === 100 ? 'preview' : 'active';
+      view.blueGreen.scaledDown = fleet.scaledDown || undefined;
+    }
+    const snapshot = status.snapshot();
+    const head = snapshot.outcome ? finalLine(snapshot.outcome) : snapshot.step;
+    setCurrentDetails(`**rolloutRelease** (blue-green) ${release.environment}: ${head}\n\n${describeView(view)}`);
+  };
+  const steering = new RolloutSteering(view, changed);
+  setHandler(rolloutStatusQuery, () => ({ ...status.snapshot(), rollout: JSON.parse(JSON.stringify(view)) as RolloutView }));
+  steering.register();
+  const step = (name: string) => {
+    status.step(name);
+    view.stepIndex = STEPS.indexOf(name);
+    view.step = { index: view.stepIndex, kind: name.includes('analysis') ? 'analysis' : 'blue-green', detail: name };
+    changed();
+  };
+  const failStep = (err: unknown): never => {
+    status.failed(describeError(err));
+    changed();
+    throw err;
+  };
+
+  step('validate input');
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: release.environment },
+    { key: OpsOperation, value: 'rollout' },
+  ]);
+  const targets = hostTargets(release);
+  const byName = (instance: string) => targets.find((t) => t.instance === instance)!;
+  const checks = release.healthChecks.map((check) => ({ ...check, attempts: release.consecutiveFailures ?? check.attempts }));
+  const split: SplitSetup = {
+    front: byName(nginx.frontHost),
+    port: spec.fleet.port,
+    upstream: nginx.upstream,
+    upstreamFile: `${nginx.configDir}/${nginx.upstream}.conf`,
+    pidFile: nginx.pidFile,
+  };
+
+  step('find the active fleet');
+  let fleets;
+  try {
+    const serving = await serversNginxServes(split);
+    const hosts = fleetNames.map((instance) => ({ instance, server: `${byName(instance).host}:${spec.fleet.port}` }));
+    fleets = chooseBlueGreenFleets(hosts, serving, blueGreen.previewFleet.size);
+  } catch (err) {
+    failStep(err instanceof BlueGreenFleetError ? failure(STEP_FAILURE.TrafficRefused, `${err.message}; nothing was changed`) : err);
+  }
+  const { active, preview } = fleets!;
+  view.stableHosts = active;
+  view.canaryHosts = preview;
+  view.blueGreen = {
+    activeHosts: active,
+    previewHosts: preview,
+    previewServers: preview.map((instance) => `${byName(instance).host}:${spec.fleet.port}`),
+    serving: 'active',
+  };
+
+  step('record running images');
+  let activeImages: Images;
+  try {
+    activeImages = await sameImagesEverywhere(active.map(byName), release.directory, Object.keys(release.images));
+  } catch (err) {
+    return failStep(err);
+  }
+  view.stableImages = activeImages;
+  const service = Object.keys(release.images)[0]!;
+  const builtIn = {
+    environment: release.environment,
+    'canary-version': imageTag(release.images[service]!),
+    'stable-version': imageTag(activeImages[service]!),
+  };
+  const fleet = new BlueGreenFleet({
+    split,
+    active: active.map(byName),
+    preview: preview.map(byName),
+    directory: release.directory,
+    checks,
+    previewImages: release.images,
+    changed,
+  });
+  live.fleet = fleet;
+
+  const analysis = async (name: string, ref: AnalysisRef | undefined): Promise<'passed' | 'human'> => {
+    if (!ref || steering.promotedFull) return 'passed';
+    const run = analysisView(name, ref);
+    view.analyses.push(run);
+    const outcome: AnalysisOutcome = await runRolloutAnalysis({
+      view: run,
+      address: spec.prometheus!.address,
+      ref,
+      templates: spec.analysisTemplates,
+      builtIn,
+      stop: () => steering.aborting || steering.promotedFull,
+      changed,
+    });
+    if (outcome.phase === 'failed' || outcome.phase === 'error')
+      steering.requestAbort({
+        reason: `${name} analysis ${outcome.phase}: ${outcome.reason}`,
+        metric: outcome.metric,
+        values: outcome.values,
+      });
+    else if (outcome.phase === 'inconclusive') {
+      await steering.waitForHuman(`${name} analysis inconclusive: ${outcome.reason}`);
+      return 'human';
+    }
+    return 'passed';
+  };
+
+  let switchedBack = false;
+  try {
+    return await runSaga(
+      async (saga) => {
+        // The only undo: traffic back to the old fleet, which never changed. The preview keeps the
+        // new version out of rotation (nothing is redeployed on an abort).
+        saga.addCompensation('all traffic back to the old fleet', async () => {
+          switchedBack = await fleet.switchBack();
+          if (switchedBack) view.blueGreen!.switchedBackAt = new Date().toISOString();
+        });
+
+        step('take the preview out of rotation');
+        await fleet.previewOutOfRotation();
+        view.phase = 'progressing';
+
+        step('deploy the preview');
+        await fleet.deployPreview();
+
+        step('pre-promotion analysis');
+        await steering.holdWhilePaused();
+        steering.throwIfAborted();
+        const decided = await analysis('pre-promotion', blueGreen.prePromotionAnalysis);
+        steering.throwIfAborted();
+
+        step('promote');
+        await steering.holdWhilePaused();
+        steering.throwIfAborted();
+        // A human who promoted past an inconclusive pre-promotion analysis has promoted already.
+        if (decided !== 'human' && !steering.promotedFull) {
+          const { enabled, after } = blueGreen.autoPromotion;
+          const ready = `preview ${preview.join(', ')} ready on ${describeImages(release.images)}`;
+          if (!enabled) await steering.waitForHuman(`${ready}: promote switches all traffic to it`);
+          else if (after) await steering.pauseFor(durationMs(after), `${ready}: switching automatically after ${after}`);
+        }
+        steering.throwIfAborted();
+        await fleet.switchToPreview();
+        view.blueGreen!.switchedAt = new Date().toISOString();
+        changed();
+
+        step('post-promotion analysis');
+        await analysis('post-promotion', blueGreen.postPromotionAnalysis);
+        steering.throwIfAborted();
+
+        // Not a pause: a plain promote is refused here (nothing waits); abort still switches back,
+        // promote --full ends the warm period now.
+        step('keep the old fleet warm');
+        const delay = durationMs(blueGreen.scaleDownDelay);
+        view.blueGreen!.keptWarmUntil = new Date(Date.now() + delay).toISOString();
+        changed();
+        if (delay > 0)
+          await condition(() => steering.aborting || steering.promotedFull, delay, {
+            summary: `keep ${active.join(', ')} warm for ${blueGreen.scaleDownDelay}`,
+          });
+        steering.throwIfAborted();
+
+        view.phase = 'completing';
+        step('scale down the old fleet');
+        await fleet.scaleDownOld();
+        view.phase = 'completed';
+        view.step = undefined;
+        view.stepIndex = STEPS.length;
+        status.finish('done');
+        changed();
+        return {
+          environment: release.environment,
+          images: release.images,
+          previousImages: activeImages,
+          hosts: preview,
+          requestedBy,
+          analyses: view.analyses,
+          updates: view.updates,
+        };
+      },
+      {
+        onRollback: () => {
+          view.phase = 'aborting';
+          status.finish('rolling back');
+          changed();
+        },
+        onRolledBack: (report, err) => {
+          view.phase = 'aborted';
+          status.rolledBack(report, isCancellation(err) ? 'cancelled' : describeError(err));
+          changed();
+        },
+        describeRollback: (what, report) => ({
+          message:
+            report.failed.length > 0
+              ? `blue-green rollout of ${describeImages(release.images)} stopped (${what}) and switching traffic back to ${active.join(', ')} failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}. Check nginx on ${nginx.frontHost} by hand.`
+              : `blue-green rollout of ${describeImages(release.images)} aborted (${what}); all traffic is on ${active.join(', ')} (${describeImages(activeImages)}) ${switchedBack ? 'again, switched back with no host redeployed' : 'as before: the switch had not happened'}; the preview ${preview.join(', ')} keeps the new version out of rotation`,
+          details: { failure: what, stable: activeImages, attempted: release.images, restored: [], rollout: view },
+        }),
+      },
+    );
+  } catch (err) {
+    throw asRolloutAborted(err, steering.abortRequest && { ...steering.abortRequest, weights: fleet.weights, hostsRestored: [] });
+  }
+}
