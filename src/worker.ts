@@ -2,10 +2,11 @@
 // Connection settings come from Temporal's environment configuration; see src/temporal/connection.ts.
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter, Logger } from '@temporalio/common';
-import { createActivities, createCloudActivities } from './activities';
+import { createActivities, createCloudActivities, createLinodeActivities } from './activities';
 import { backupDepsFromEnv } from './activities/backups/backup-steps';
 import { secretResolver } from './backups/secrets';
 import { digitalOceanClientFactory } from './integrations/digitalocean/account';
+import { linodeAccountOfEnv } from './activities/linode/deps';
 import { configuredProviders } from './providers/configured';
 import type { ProviderId } from './providers/cloud-provider';
 import { JsonLogger } from './logging';
@@ -13,7 +14,7 @@ import { parseWorkerEnvironment } from './specs/worker-environment';
 import { describeTarget, loadTemporalTarget, TemporalUnreachableError } from './temporal/connection';
 import { dataConverterFromEnv, requireCodecBundle } from './temporal/codec/data-converter';
 import { PROVIDER_ACTIVITIES_PER_SECOND, providerTaskQueue, TASK_QUEUE } from './temporal/task-queues';
-import { publicKeyOf, readPrivateKey } from './ssh-keys';
+import { configuredSshKeys, publicKeyOf, readPrivateKey } from './ssh-keys';
 import { OPSFLOW_VERSION } from './version';
 
 export interface OpsWorkerOptions {
@@ -113,14 +114,26 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       provider: 'digitalocean',
       activities: createCloudActivities({ digitalOcean: digitalOceanClientFactory(env), sshPublicKey: (name) => publicKeyOf(name, env) }),
     });
+    // Served whether or not LINODE_TOKEN is set: a `cloud: linode` run then fails at its first step
+    // saying what to set, instead of waiting for ever on a queue nobody polls.
+    const linodeWorker = await createCloudWorker({
+      connection,
+      namespace: target.namespace,
+      dataConverter,
+      provider: 'linode',
+      activities: createLinodeActivities({
+        account: linodeAccountOfEnv(env),
+        sshKeys: () => configuredSshKeys(env).map((k) => ({ name: k.name, publicKey: publicKeyOf(k.name, env) })),
+      }),
+    });
     logger.info('worker started', {
       temporal: describeTarget(target),
-      taskQueues: [TASK_QUEUE, providerTaskQueue('digitalocean')],
+      taskQueues: [TASK_QUEUE, providerTaskQueue('digitalocean'), providerTaskQueue('linode')],
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
       payloadEncryption: dataConverter ? 'on' : 'off',
     });
-    // Both resolve after SIGINT or SIGTERM once running activities finished or were cancelled.
-    await Promise.all([worker.run(), cloudWorker.run()]);
+    // All resolve after SIGINT or SIGTERM once running activities finished or were cancelled.
+    await Promise.all([worker.run(), cloudWorker.run(), linodeWorker.run()]);
     logger.info('worker stopped');
   } finally {
     await connection.close();

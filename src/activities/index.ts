@@ -7,10 +7,12 @@ import { createDatabaseFailoverActivities } from './database/replication';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
+import { createLinodeProvider, type LinodeDeps } from './linode/provider';
 import { createKubernetesActivities } from './kubernetes';
 import { doksKubeconfig } from './kubernetes/doks-kubeconfig';
 import { createPrometheusActivities } from './prometheus/measure-metric';
 import { createRolloutActivities } from './rollout/nginx-weights';
+import { createRolloutNoticeActivities } from './rollout/rollout-notice';
 import { createSecretActivities, type SecretCheckDeps } from './secrets/check-secret-references';
 import { createSshActivities, type SshActivityDeps } from './ssh/host-steps';
 import { createWorkerInfoActivities, type WorkerInfoDeps } from './worker/worker-info';
@@ -42,6 +44,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createHttpHealthActivities(deps.http),
     ...createPrometheusActivities(),
     ...createRolloutActivities(deps.ssh ?? NO_SSH_KEYS),
+    // A rollout's escalation notice: the webhook URL is a secret the worker resolves as a deploy's are.
+    ...createRolloutNoticeActivities({ resolveSecret: deps.ssh?.resolveSecret }),
     // Without its own settings the preflight resolves as the deploy step will (tests' secret maps).
     ...createSecretActivities(deps.secrets ?? { resolve: deps.ssh?.resolveSecret }),
     // Stack E's front: the site-per-pool load balancer and where requests land.
@@ -63,6 +67,11 @@ export function createCloudActivities(deps: DigitalOceanDeps) {
     ...createDigitalOceanActivities(deps),
     ...createKubernetesActivities({ kubeconfig: doksKubeconfig(() => deps.digitalOcean()), pollMs: deps.pollMs?.first }),
   };
+}
+
+/** Linode's provider activities, on `opsflow-linode`, with the same neutral names. */
+export function createLinodeActivities(deps: LinodeDeps) {
+  return createLinodeProvider(deps);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -120,7 +120,7 @@ export async function up(options: UpOptions): Promise<number> {
       if (existing) {
         say(`Using the local cloud already running at ${existing.apiUrl}.`);
         localcloudUrl = existing.apiUrl;
-        cloudEnv = { DIGITALOCEAN_API_URL: existing.apiUrl, DIGITALOCEAN_TOKEN: existing.token };
+        cloudEnv = { DIGITALOCEAN_API_URL: existing.apiUrl, DIGITALOCEAN_TOKEN: existing.token, ...linodeOnLocalCloud(env, existing) };
       } else {
         try {
           localcloud.resolveBwrap();
@@ -140,7 +140,7 @@ export async function up(options: UpOptions): Promise<number> {
         );
         children.push({ name: 'local cloud', process: cloud });
         const endpoint = await waitForEndpoint(() => localcloud.readEndpoint(cloudDir), cloud, 60_000);
-        cloudEnv = { DIGITALOCEAN_API_URL: endpoint.apiUrl, DIGITALOCEAN_TOKEN: endpoint.token };
+        cloudEnv = { DIGITALOCEAN_API_URL: endpoint.apiUrl, DIGITALOCEAN_TOKEN: endpoint.token, ...linodeOnLocalCloud(env, endpoint) };
         localcloudUrl = endpoint.apiUrl;
         say(`Local cloud (DigitalOcean API) is up at ${endpoint.apiUrl}; its token is in ${path.join(dir, 'localcloud', 'token')}.`);
         say(
@@ -351,6 +351,11 @@ async function waitForEndpoint(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the local cloud did not start within ${timeoutMs / 1000} s; see .opsflow/localcloud.log`);
+}
+
+/** The local cloud serves Linode's API too: the worker's Linode steps go there unless LINODE_TOKEN names a real account. */
+function linodeOnLocalCloud(env: NodeJS.ProcessEnv, cloud: { apiUrl: string; token: string }): NodeJS.ProcessEnv {
+  return env.LINODE_TOKEN ? {} : { LINODE_API_URL: cloud.apiUrl, LINODE_TOKEN: cloud.token };
 }
 
 /** SIGINT first (the worker lets activities finish), SIGKILL if it has not exited in 30 s. */

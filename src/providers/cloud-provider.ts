@@ -10,10 +10,11 @@ export const PROVIDER_IDS = ['digitalocean', 'linode'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 /**
- * Providers whose activities a worker can run today. A spec may only name one of these: a run
- * routed to a queue no worker serves would wait for ever. Linode joins when its activities exist.
+ * Providers whose activities a worker can run. A spec may only name one of these: a run routed to
+ * a queue no worker serves would wait for ever (the worker serves `opsflow-linode` with or without
+ * LINODE_TOKEN, and a step there without one fails naming what to set).
  */
-export const IMPLEMENTED_PROVIDERS = ['digitalocean'] as const satisfies readonly ProviderId[];
+export const IMPLEMENTED_PROVIDERS = ['digitalocean', 'linode'] as const satisfies readonly ProviderId[];
 
 export type ImplementedProviderId = (typeof IMPLEMENTED_PROVIDERS)[number];
 
@@ -80,33 +81,44 @@ export interface EnvironmentResources {
 
 export type DeleteOutcome = 'deleted' | 'already gone';
 
+/**
+ * Set by a workflow that knows no earlier run left anything of its environment: a first attempt
+ * then creates without looking for its own resource first (a retry always looks: only a lost
+ * response can have made one). Absent (older runs) means look, as before.
+ */
+export interface Fresh {
+  fresh?: boolean;
+}
+
 /** The activities a provider registers on its task queue (providerTaskQueue). */
 export interface CloudProviderActivities extends SnapshotActivities {
   /** Makes sure the account holds the worker's named SSH key; returns its fingerprint (never the key). */
   ensureSshKey(input: { name: string }): Promise<{ fingerprint: string }>;
-  ensureNetwork(input: { owner: Owner; name: string; region: string; ipRange: string }): Promise<{ id: string }>;
+  ensureNetwork(input: { owner: Owner; name: string; region: string; ipRange: string } & Fresh): Promise<{ id: string }>;
   deleteNetwork(input: { id: string }): Promise<DeleteOutcome>;
-  ensureFirewall(input: { owner: Owner; name: string; inbound: FirewallRule[] }): Promise<{ id: string }>;
+  ensureFirewall(input: { owner: Owner; name: string; inbound: FirewallRule[] } & Fresh): Promise<{ id: string }>;
   deleteFirewall(input: { id: string }): Promise<DeleteOutcome>;
-  ensureServers(input: {
-    owner: Owner;
-    names: string[];
-    region: string;
-    size: string;
-    image: string;
-    tags: string[];
-    networkId?: string;
-    sshKeyFingerprints: string[];
-  }): Promise<ServerRef[]>;
+  ensureServers(
+    input: {
+      owner: Owner;
+      names: string[];
+      region: string;
+      size: string;
+      image: string;
+      tags: string[];
+      networkId?: string;
+      sshKeyFingerprints: string[];
+    } & Fresh,
+  ): Promise<ServerRef[]>;
   waitForServers(input: { servers: ServerRef[] }): Promise<Server[]>;
   /** Deletes every server carrying the mark, then waits until none is listed; returns how many there were. */
   deleteServersTagged(input: { tag: string }): Promise<number>;
-  ensureVolume(input: { owner: Owner; name: string; region: string; sizeGb: number; filesystem: string }): Promise<Volume>;
-  attachVolume(input: { volumeId: string; serverId: ServerId; region: string }): Promise<void>;
+  ensureVolume(input: { owner: Owner; name: string; region: string; sizeGb: number; filesystem: string } & Fresh): Promise<Volume>;
+  attachVolume(input: { volumeId: string; serverId: ServerId; region: string } & Fresh): Promise<void>;
   detachVolume(input: { volumeId: string; serverId: ServerId; region: string }): Promise<void>;
   deleteVolume(input: { id: string }): Promise<DeleteOutcome>;
   /** An address that moves between servers (DigitalOcean's reserved IP, Linode's shared IP). */
-  ensureFloatingIp(input: { serverId: ServerId }): Promise<{ ip: string }>;
+  ensureFloatingIp(input: { serverId: ServerId } & Fresh): Promise<{ ip: string }>;
   releaseFloatingIp(input: { ip: string }): Promise<DeleteOutcome>;
   listEnvironmentResources(input: { environment: string }): Promise<EnvironmentResources>;
 }

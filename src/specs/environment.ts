@@ -18,6 +18,7 @@ import {
 import { DISTRIBUTION_IMAGE_SLUGS, DROPLET_SIZE_SLUGS, DROPLET_SIZES, REGION_NAMES, REGION_SLUGS } from './digitalocean-catalog';
 import { notOneOfError, whenAnObject } from './messages';
 import { DEFAULT_PROVIDER, IMPLEMENTED_PROVIDERS } from '../providers/cloud-provider';
+import { LINODE_IMAGE_IDS, LINODE_REGION_IDS, LINODE_TYPE_IDS } from './linode-catalog';
 
 const cidr = z.string().refine((c) => c === '::/0' || parseCidr(c) !== undefined, 'must be an IPv4 CIDR such as 10.0.0.0/16 (or ::/0)');
 
@@ -369,7 +370,22 @@ function crossChecksOfWhatParsed(spec: EnvironmentSpec, ctx: z.core.$RefinementC
 
 export const environmentSchema = documentedShape.superRefine(crossChecksOfWhatParsed, { when: whenAnObject });
 
+// A `cloud: linode` spec names Linode's own regions, plan types and images; everything else is the same.
+const linodeInstance = droplet.extend({
+  size: z.enum(LINODE_TYPE_IDS, { error: notOneOfError('a Linode plan type', LINODE_TYPE_IDS) }),
+  image: z.enum(LINODE_IMAGE_IDS, { error: notOneOfError('a Linode image', LINODE_IMAGE_IDS) }).default('linode/ubuntu22.04'),
+});
+const linodeEnvironmentSchema = environmentShape
+  .extend({
+    region: z.enum(LINODE_REGION_IDS, { error: notOneOfError('a Linode region', LINODE_REGION_IDS) }),
+    droplets: z.array(linodeInstance).min(1),
+  })
+  .superRefine(crossChecksOfWhatParsed, { when: whenAnObject });
+
+const namesLinode = (input: unknown) => typeof input === 'object' && input !== null && (input as { cloud?: unknown }).cloud === 'linode';
+
 export function parseEnvironmentSpec(input: unknown): EnvironmentSpec {
+  if (namesLinode(input)) return parseSpec('environment', linodeEnvironmentSchema, input);
   return parseSpec('environment', environmentSchema, input);
 }
 

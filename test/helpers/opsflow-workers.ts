@@ -1,12 +1,12 @@
-// The two workers opsflow runs, wired as src/worker.ts wires them but to a test's local cloud: the
-// DigitalOcean activities on their queue, and workflows with the SSH and health activities on a
+// The workers opsflow runs, wired as src/worker.ts wires them but to a test's local cloud: the
+// DigitalOcean and Linode activities on their queues (both served by the same local cloud), and workflows with the SSH and health activities on a
 // queue of the test's own. The deploy key is generated per test file and given by name only.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createActivities, createCloudActivities } from '../../src/activities';
+import { createActivities, createCloudActivities, createLinodeActivities } from '../../src/activities';
 import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
 import { type LocalCloud, generateEd25519 } from '@opsflow/localcloud';
-import { DIGITALOCEAN_TASK_QUEUE } from '../../src/temporal/task-queues';
+import { DIGITALOCEAN_TASK_QUEUE, providerTaskQueue } from '../../src/temporal/task-queues';
 import type { TestCodec } from './codec';
 import { workflowBundlePath } from './temporal';
 
@@ -42,6 +42,18 @@ export async function startOpsflowWorkers(
     }),
   });
   const cloudWorkerDone = cloudWorker.run();
+  const linodeWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: providerTaskQueue('linode'),
+    maxHeartbeatThrottleInterval: '1s',
+    dataConverter: codec?.dataConverter,
+    activities: createLinodeActivities({
+      account: () => ({ apiUrl: cloud.apiUrl, token: cloud.token }),
+      pollMs: { first: 100, max: 400 },
+      sshKeys: () => [{ name: 'deploy', publicKey: pair.public }],
+    }),
+  });
+  const linodeWorkerDone = linodeWorker.run();
   const activities = createActivities({
     opsflowVersion: 'test',
     providers: [],
@@ -71,7 +83,8 @@ export async function startOpsflowWorkers(
     },
     async stop() {
       cloudWorker.shutdown();
-      await cloudWorkerDone;
+      linodeWorker.shutdown();
+      await Promise.all([cloudWorkerDone, linodeWorkerDone]);
     },
   };
 }

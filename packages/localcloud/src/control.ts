@@ -22,6 +22,20 @@ export function inventory(ctx: CloudContext) {
     load_balancers: s.loadBalancers.map((l) => ({ id: l.id, name: l.name, droplet_ids: l.droplet_ids })),
     domains: s.domains.map((d) => d.name),
     tags: s.tags,
+    linode: {
+      instances: s.linode.instances.map(({ linode: l }) => ({
+        id: l.id,
+        label: l.label,
+        status: l.status,
+        tags: l.tags,
+        region: l.region,
+      })),
+      volumes: s.linode.volumes.map((v) => ({ id: v.id, label: v.label, linode_id: v.linode_id, tags: v.tags })),
+      firewalls: s.linode.firewalls.map((f) => ({ id: f.firewall.id, label: f.firewall.label, tags: f.firewall.tags })),
+      vpcs: s.linode.vpcs.map((v) => ({ id: v.id, label: v.label, description: v.description })),
+      extra_ips: s.linode.extraIps.map((x) => ({ address: x.address, linode_id: x.linodeId })),
+      nodebalancers: s.linode.nodeBalancers.map((n) => ({ id: n.nodeBalancer.id, label: n.nodeBalancer.label, tags: n.nodeBalancer.tags })),
+    },
     pending_actions: Object.keys(s.internal.pendingActions).length,
   };
 }

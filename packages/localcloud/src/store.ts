@@ -22,7 +22,7 @@ export class Store {
       const saved = JSON.parse(readFileSync(this.file, 'utf8')) as CloudState;
       // State written by an older version may lack newer collections: start those empty.
       const empty = emptyState();
-      return { ...empty, ...saved, internal: { ...empty.internal, ...saved.internal } };
+      return { ...empty, ...saved, internal: { ...empty.internal, ...saved.internal }, linode: { ...empty.linode, ...saved.linode } };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
       throw new Error(`local cloud state ${this.file} is unreadable: ${(err as Error).message}`);

@@ -1,7 +1,8 @@
 // What the Linode activities are built from: the account (a function, so the worker can pick the
 // local cloud or a real account per call, as DigitalOcean's deps do), poll intervals, and the
 // worker's SSH public keys (Linode takes keys themselves at creation, not key ids).
-import { useLinodeAccount, type LinodeAccount } from '../../integrations/linode/account';
+import { ApplicationFailure } from '@temporalio/activity';
+import { linodeAccountFromEnv, missingLinodeAccountMessage, useLinodeAccount, type LinodeAccount } from '../../integrations/linode/account';
 
 export interface LinodeDeps {
   /** The account: LINODE_TOKEN and LINODE_API_URL for the worker (linodeAccountFromEnv). */
@@ -17,4 +18,17 @@ export const DEFAULT_LINODE_POLL = { first: 1000, max: 10_000 };
 /** Points the official client at the deps' account before a step talks to it. */
 export function connect(deps: LinodeDeps): void {
   useLinodeAccount(deps.account());
+}
+
+/**
+ * The worker's account, read from LINODE_TOKEN and LINODE_API_URL at each step; without a token the
+ * step fails at once (not retried) saying what to set.
+ */
+export function linodeAccountOfEnv(env: NodeJS.ProcessEnv): () => LinodeAccount {
+  return () => {
+    const account = linodeAccountFromEnv(env);
+    if (!account)
+      throw ApplicationFailure.create({ type: 'LinodeAuthentication', message: missingLinodeAccountMessage(env), nonRetryable: true });
+    return account;
+  };
 }

@@ -1,37 +1,29 @@
-// Linode as a cloud provider, through the official client (@linode/api-v4): the neutral activities
-// (src/providers/cloud-provider.ts) for servers, firewalls, volumes, the SSH key and the inventory.
-// Not yet: networks (instances use Linode's per-region private addresses instead), floating IPs
-// (Linode's shared IPs) and snapshots; so Linode is not in IMPLEMENTED_PROVIDERS and no worker
-// serves its task queue yet.
+// Linode as a cloud provider, through the official client (@linode/api-v4): every neutral activity
+// of the seam (src/providers/cloud-provider.ts): the SSH key, the network (a VPC), the firewall,
+// servers (instances), volumes, the floating IP (an extra public IPv4) and the inventory; snapshot
+// targets are refused by name (snapshots.ts says why). The worker serves them on `opsflow-linode`.
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import type { LinodeDeps } from './deps';
 import { firewallActivities } from './firewalls';
+import { floatingIpActivities } from './floating-ips';
 import { inventoryActivities } from './inventory';
+import { networkActivities } from './network';
 import { serverActivities } from './servers';
+import { snapshotActivities } from './snapshots';
 import { volumeActivities } from './volumes';
 
 export type { LinodeDeps } from './deps';
 
-export type LinodeProviderActivities = Pick<
-  CloudProviderActivities,
-  | 'ensureSshKey'
-  | 'ensureFirewall'
-  | 'deleteFirewall'
-  | 'ensureServers'
-  | 'waitForServers'
-  | 'deleteServersTagged'
-  | 'ensureVolume'
-  | 'attachVolume'
-  | 'detachVolume'
-  | 'deleteVolume'
-  | 'listEnvironmentResources'
->;
+export type LinodeProviderActivities = CloudProviderActivities;
 
 export function createLinodeProvider(deps: LinodeDeps): LinodeProviderActivities {
   return {
     ...inventoryActivities(deps),
+    ...networkActivities(deps),
     ...firewallActivities(deps),
     ...serverActivities(deps),
     ...volumeActivities(deps),
+    ...floatingIpActivities(deps),
+    ...snapshotActivities(),
   };
 }

@@ -1,7 +1,18 @@
 // Servers are Linode instances: created under the run's tags with a private address (a retry finds
-// those an earlier attempt made, by tag and label), waited for until running, deleted by tag.
+// those an earlier attempt made, by tag and label), waited for until running, deleted by tag. In a
+// VPC (networkId) an instance has a public and a vpc interface, and its VPC address is its private
+// one; without, Linode's per-region private network gives it one.
 import { randomBytes } from 'node:crypto';
-import { createLinode, deleteLinode, getLinode, getLinodes } from '@linode/api-v4';
+import {
+  createLinode,
+  deleteLinode,
+  getLinode,
+  getLinodeIPs,
+  getLinodes,
+  getVPC,
+  type InterfacePayload,
+  type Linode,
+} from '@linode/api-v4';
 import { Context, heartbeat } from '@temporalio/activity';
 import { ownerTags, workflowTag } from '../../names/ownership-tags';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
@@ -9,6 +20,7 @@ import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import { connect, DEFAULT_LINODE_POLL, type LinodeDeps } from './deps';
 import { linodeStep } from './failures';
 import { allPages, keyFingerprint, linodeImage, linodeType, serverOf } from './translate';
+import type { Server } from '../../providers/cloud-provider';
 
 type ServerActivities = Pick<CloudProviderActivities, 'ensureServers' | 'waitForServers' | 'deleteServersTagged'>;
 
@@ -34,12 +46,29 @@ function publicKeysFor(deps: LinodeDeps, fingerprints: string[]): string[] {
   });
 }
 
+/** The interfaces of an instance in the VPC: public first (its own address), then the VPC's one subnet. */
+async function vpcInterfaces(vpcId: number): Promise<InterfacePayload[]> {
+  const vpc = await getVPC(vpcId);
+  const subnet = vpc.subnets[0];
+  if (!subnet) throw failure(STEP_FAILURE.ResourceConflict, `VPC ${vpc.label} has no subnet to put instances in`);
+  return [{ purpose: 'public' }, { purpose: 'vpc', vpc_id: vpc.id, subnet_id: subnet.id }];
+}
+
+/** The server with its VPC address as its private one, when it has a VPC interface (Linode lists those apart). */
+async function withVpcAddress(linode: Linode): Promise<Server> {
+  const server = serverOf(linode);
+  if (server.privateIp) return server;
+  const vpcAddress = (await getLinodeIPs(linode.id)).ipv4.vpc.find((v) => v.address)?.address;
+  return { ...server, privateIp: vpcAddress ?? '' };
+}
+
 export function serverActivities(deps: LinodeDeps): ServerActivities {
   return {
     async ensureServers(input) {
       return linodeStep('create Linode instances', async () => {
         connect(deps);
         const authorizedKeys = publicKeysFor(deps, input.sshKeyFingerprints);
+        const network = input.networkId === undefined ? undefined : await vpcInterfaces(Number(input.networkId));
         const mine = await linodesTagged(workflowTag(input.owner));
         for (const label of input.names.filter((name) => !mine.some((l) => l.label === name))) {
           mine.push(
@@ -52,8 +81,7 @@ export function serverActivities(deps: LinodeDeps): ServerActivities {
               // Linode requires a root password with an image; nobody logs in with it (keys only),
               // so a random one is sent and kept nowhere.
               root_pass: randomBytes(24).toString('base64url') + 'aA1!',
-              // The site's private network: Linode's per-region private addresses (networkId has no Linode meaning here).
-              private_ip: true,
+              ...(network ? { interfaces: network } : { private_ip: true }),
               tags: [...input.tags, ...ownerTags(input.owner)],
             }),
           );
@@ -71,7 +99,7 @@ export function serverActivities(deps: LinodeDeps): ServerActivities {
         connect(deps);
         return pollUntil(deps, `${input.servers.length} Linode instance(s) to run`, async () => {
           const current = await Promise.all(input.servers.map((s) => getLinode(s.id)));
-          return current.every((l) => l.status === 'running') ? current.map(serverOf) : undefined;
+          return current.every((l) => l.status === 'running') ? Promise.all(current.map(withVpcAddress)) : undefined;
         });
       });
     },

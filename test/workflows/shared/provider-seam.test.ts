@@ -53,18 +53,35 @@ const spec = (cloud?: string) => ({
   ssh: { key: 'deploy' },
 });
 
-test('a spec names its cloud (digitalocean by default); a provider without activities yet is refused by name', () => {
+const problems = (input: unknown): string => {
+  try {
+    parseEnvironmentSpec(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpecError);
+    return (e as Error).message;
+  }
+  throw new Error('the spec was accepted');
+};
+
+test('a spec names its cloud (digitalocean by default); an unknown provider is refused by name', () => {
   expect(parseEnvironmentSpec(spec()).cloud).toBe('digitalocean');
   expect(parseEnvironmentSpec(spec('digitalocean')).cloud).toBe('digitalocean');
-  expect(IMPLEMENTED_PROVIDERS).not.toContain('linode');
-  let err: unknown;
-  try {
-    parseEnvironmentSpec(spec('linode'));
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(SpecError);
-  expect((err as Error).message).toMatch(/cloud.*"linode" is not a cloud provider this opsflow runs.*valid: digitalocean/);
+  expect(IMPLEMENTED_PROVIDERS).toEqual(['digitalocean', 'linode']);
+  expect(problems(spec('aws'))).toMatch(/cloud.*"aws" is not a cloud provider this opsflow runs.*valid: digitalocean, linode/);
+});
+
+test('a linode spec names Linode regions, plan types and images, each refused with Linode valid ones', () => {
+  const linode = { ...spec('linode'), region: 'gb-lon', droplets: [{ name: 'app', size: 'g6-nanode-1' }] };
+  const parsed = parseEnvironmentSpec(linode);
+  expect(parsed).toMatchObject({ cloud: 'linode', region: 'gb-lon', droplets: [{ size: 'g6-nanode-1', image: 'linode/ubuntu22.04' }] });
+  expect(problems({ ...linode, region: 'fra1' })).toContain(
+    'region: "fra1" is not a Linode region; valid: de-fra-2, eu-central, eu-west, gb-lon, us-east',
+  );
+  expect(problems({ ...linode, droplets: [{ name: 'app', size: 's-1vcpu-1gb', image: 'ubuntu-22-04-x64' }] })).toMatch(
+    /droplets\.0\.size: "s-1vcpu-1gb" is not a Linode plan type; valid: g6-dedicated-2, .*\n.*droplets\.0\.image: "ubuntu-22-04-x64" is not a Linode image/s,
+  );
+  // A DigitalOcean spec is not offered Linode's ids either.
+  expect(problems({ ...spec(), region: 'gb-lon' })).toContain('region: "gb-lon" is not a region; valid: ams3');
 });
 
 test('runs from before the seam schedule the old names with the old shapes, and the DigitalOcean worker registers every one', async () => {

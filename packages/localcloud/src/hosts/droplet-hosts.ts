@@ -90,13 +90,18 @@ export class DropletHosts implements HostHooks {
     );
   }
 
-  /** Routes every assigned reserved IP to its droplet's address, from the state as it is now. */
+  /** Routes every assigned reserved IP (and Linode extra address) to its server's address, from the state as it is now. */
   reservedIpsChanged(): void {
     const state = this.ctx.store.state;
     const routes: Record<string, string> = {};
     for (const ip of state.reservedIps) {
       const host = ip.droplet && state.internal.hosts[ip.droplet.id];
       if (host) routes[ip.ip] = host.address;
+    }
+    // A Linode instance's extra public addresses reach it the same way.
+    for (const extra of state.linode.extraIps) {
+      const host = state.internal.hosts[extra.linodeId];
+      if (host) routes[extra.address] = host.address;
     }
     try {
       this.policy?.routeReservedIps(routes); // before the policy is installed, its installation routes them

@@ -4,10 +4,10 @@
 // df shows a mounted volume at the volume's own size: its bind mount alone would show the machine's disk.
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MOUNTS_FILE, VOLUME_DEVICE_PREFIX, VOLUME_SIZES_FILE } from './volume-disks';
+import { MOUNTS_FILE, VOLUME_DEVICE_ROOT, VOLUME_SIZES_FILE } from './volume-disks';
 
 const COMMON = `set -euo pipefail
-prefix=${VOLUME_DEVICE_PREFIX}
+prefix=${VOLUME_DEVICE_ROOT}
 mounts=${MOUNTS_FILE}
 is_volume() { [[ "$1" == "$prefix"* ]]; }
 fs_type() { sed -n 's/^TYPE=//p' "$1"; }

@@ -10,10 +10,12 @@ import { LINODE_IMAGES, LINODE_REGIONS, LINODE_TYPES } from './catalog';
 import { linodeErrorBody } from './errors';
 import { registerLinodeFirewallRoutes } from './firewalls';
 import { registerLinodeInstanceRoutes } from './instances';
+import { registerLinodeIpRoutes } from './ips';
 import { registerLinodeNodeBalancerRoutes } from './nodebalancers';
 import { linodePage } from './pagination';
 import { registerLinodeTagRoutes } from './tags';
 import { registerLinodeVolumeRoutes } from './volumes';
+import { registerLinodeVpcRoutes } from './vpcs';
 
 export const LINODE_API_PREFIXES = ['/v4', '/v4beta'];
 
@@ -67,6 +69,8 @@ function linodeApi(ctx: CloudContext, bodyLimitBytes: number, frontends: NodeBal
     app.get('/linode/types', async (request) => linodePage(request, LINODE_TYPES));
     app.get('/images', async (request) => linodePage(request, LINODE_IMAGES));
     registerLinodeInstanceRoutes(app, ctx);
+    registerLinodeIpRoutes(app, ctx);
+    registerLinodeVpcRoutes(app, ctx);
     registerLinodeFirewallRoutes(app, ctx);
     registerLinodeVolumeRoutes(app, ctx);
     registerLinodeNodeBalancerRoutes(app, ctx, frontends);

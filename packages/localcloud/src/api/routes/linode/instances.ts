@@ -1,7 +1,7 @@
-// Linode instances: create (region, type, image, root_pass, authorized_keys, private_ip, tags),
-// get, list, delete, boot, reboot, shut down. A new instance is `provisioning`, then `booting`,
+// Linode instances: create (region, type, image, root_pass, authorized_keys, private_ip, tags, and
+// legacy config interfaces: public, and vpc with a subnet), get, list, delete, boot, reboot, shut down. A new instance is `provisioning`, then `booting`,
 // then `running`, when its host answers SSH on its public address as a droplet's does.
-import type { CreateLinodeRequest, Linode } from '@linode/api-v4';
+import type { CreateLinodeRequest, InterfacePayload, Linode } from '@linode/api-v4';
 import { CreateLinodeSchema } from '@linode/validation';
 import type { FastifyInstance } from 'fastify';
 import type { CloudContext } from '../../../context';
@@ -12,7 +12,9 @@ import { LINODE_IMAGES, LINODE_REGIONS, LINODE_TYPES } from './catalog';
 import { linodeBadRequest, linodeNotFound } from './errors';
 import { linodePage } from './pagination';
 import type { LinodeInstanceRecord } from './state';
+import { releaseExtraIps } from './ips';
 import { scheduleStatus } from './status';
+import { findSubnet, leaveSubnets, nextSubnetAddress } from './vpcs';
 import { idParam, linodeTimestamp, requestBody } from './wire';
 import { validated } from './validate';
 
@@ -31,6 +33,26 @@ export function privateAddressOf(linode: Linode): string | undefined {
   return linode.ipv4.find((ip) => ip.startsWith('192.168.'));
 }
 
+/**
+ * The subnet a `vpc` interface joins, checked. One VPC interface, beside at most a public one; the
+ * VPC address stands in for the private one, so private_ip with a VPC is refused here (an instance
+ * has one private address in this cloud).
+ */
+function vpcInterfaceOf(ctx: CloudContext, input: CreateLinodeRequest, body: Record<string, unknown>) {
+  if (body.interface_generation === 'linode')
+    throw linodeBadRequest('Linode interfaces are not supported here; use config interfaces', 'interface_generation');
+  const interfaces = (input.interfaces ?? []) as InterfacePayload[];
+  const unsupported = interfaces.findIndex((i) => i.purpose !== 'public' && i.purpose !== 'vpc');
+  if (unsupported >= 0) throw linodeBadRequest('Only public and vpc interfaces are supported here', `interfaces[${unsupported}].purpose`);
+  const vpcs = interfaces.filter((i) => i.purpose === 'vpc');
+  if (vpcs.length > 1) throw linodeBadRequest('Only one vpc interface is supported here', 'interfaces');
+  const vpc = vpcs[0];
+  if (!vpc) return undefined;
+  if (input.private_ip) throw linodeBadRequest('private_ip cannot be combined with a vpc interface here', 'private_ip');
+  const field = `interfaces[${interfaces.indexOf(vpc)}].subnet_id`;
+  return findSubnet(ctx, vpc.subnet_id as number, vpc.vpc_id ?? undefined, field);
+}
+
 async function createInstance(ctx: CloudContext, body: Record<string, unknown>): Promise<Linode> {
   const input = await validated<CreateLinodeRequest>(CreateLinodeSchema, body);
   const state = ctx.store.state;
@@ -44,14 +66,21 @@ async function createInstance(ctx: CloudContext, body: Record<string, unknown>):
   if (state.linode.instances.some((i) => i.linode.label === label))
     throw linodeBadRequest('Label must be unique among your Linodes', 'label');
 
+  const vpcInterface = vpcInterfaceOf(ctx, input, body);
+  if (vpcInterface && vpcInterface.vpc.region !== input.region)
+    throw linodeBadRequest(`Subnet ${vpcInterface.subnet.id} is in ${vpcInterface.vpc.region}, not ${input.region}`, 'interfaces');
+
   const host = {
     address: hostAddressOf(ctx, state.internal.nextHostAddress++),
     sshPort: 22,
     // root_pass is never kept: the host takes keys, as opsflow logs in with them.
     authorizedKeys: input.authorized_keys ?? [],
-    privateAddress: nextPrivateAddress(ctx, PRIVATE_NETWORK),
+    // In a VPC, the instance's private address is its subnet's; else Linode's private network's.
+    privateAddress: vpcInterface ? nextSubnetAddress(ctx, vpcInterface.subnet) : nextPrivateAddress(ctx, PRIVATE_NETWORK),
   };
   state.internal.hosts[id] = host;
+  const configId = ctx.store.nextId();
+  if (vpcInterface) vpcInterface.subnet.linodes.push({ id, interfaces: [{ id: ctx.store.nextId(), active: true, config_id: configId }] });
   const created = linodeTimestamp();
   const linode: Linode = {
     id,
@@ -80,7 +109,7 @@ async function createInstance(ctx: CloudContext, body: Record<string, unknown>):
     site_type: 'core',
     watchdog_enabled: true,
   };
-  state.linode.instances.push({ linode, configId: ctx.store.nextId() });
+  state.linode.instances.push({ linode, configId });
   const half = Math.max(1, Math.round(ctx.timing.dropletCreateMs / 2));
   if (input.booted === false) scheduleStatus(ctx, id, 'provisioning', { status: 'offline', afterMs: half });
   else scheduleStatus(ctx, id, 'provisioning', { status: 'booting', afterMs: half }, { status: 'running', afterMs: half });
@@ -99,6 +128,8 @@ function destroyInstance(ctx: CloudContext, record: LinodeInstanceRecord): void 
     fw.devices = fw.devices.filter((d) => !(d.entity.type === 'linode' && d.entity.id === id));
     fw.firewall.entities = fw.devices.map((d) => d.entity);
   }
+  leaveSubnets(ctx, id);
+  releaseExtraIps(ctx, id);
   delete state.internal.hosts[id];
   ctx.hosts.dropletDestroyed(id);
   ctx.store.changed();

@@ -1,10 +1,12 @@
 // Block Storage volumes: create (in a region, or attached to an instance at once), list, get,
-// attach, detach, delete. A volume is bookkeeping here: its device path is Linode's, but no disk
-// appears inside the instance's host yet (droplets' volumes do; see hosts/volume-disks.ts).
+// attach, detach, delete. An attached volume is a disk in its instance's host at Linode's device path
+// (/dev/disk/by-id/scsi-0Linode_Volume_<label>), blank until mkfs, as droplets' volumes are
+// (hosts/volume-disks.ts); its data follows it and goes when it is deleted.
 import type { AttachVolumePayload, Volume, VolumeRequestPayload } from '@linode/api-v4';
 import { AttachVolumeSchema, CreateVolumeSchema } from '@linode/validation';
 import type { FastifyInstance } from 'fastify';
 import type { CloudContext } from '../../../context';
+import { LINODE_VOLUME_DEVICE_PREFIX, linodeVolumeKey } from '../../../hosts/volume-disks';
 import { regionUp } from '../../route-helpers';
 import { LINODE_REGIONS } from './catalog';
 import { linodeBadRequest, linodeNotFound } from './errors';
@@ -47,7 +49,7 @@ async function createVolume(ctx: CloudContext, body: Record<string, unknown>): P
     size: input.size ?? DEFAULT_SIZE_GB,
     status: 'active',
     tags: input.tags ?? [],
-    filesystem_path: `/dev/disk/by-id/scsi-0Linode_Volume_${input.label}`,
+    filesystem_path: LINODE_VOLUME_DEVICE_PREFIX + input.label,
     hardware_type: 'nvme',
     encryption: input.encryption ?? 'disabled',
     io_ready: true,
@@ -93,6 +95,7 @@ export function registerLinodeVolumeRoutes(app: FastifyInstance, ctx: CloudConte
     const volume = findVolume(ctx, idParam(request, 'volumeId'));
     if (volume.linode_id !== null) throw linodeBadRequest('Volume must be detached before it can be deleted');
     ctx.store.state.linode.volumes = ctx.store.state.linode.volumes.filter((v) => v !== volume);
+    ctx.hosts.volumeDestroyed?.(linodeVolumeKey(volume.id));
     ctx.store.changed();
     return {};
   });
