@@ -41,8 +41,12 @@ export class HostNetworkClaim {
   static async take(network: number, purpose: 'cloud' | 'sweep' = 'cloud'): Promise<HostNetworkClaim> {
     checkHostNetwork(network);
     for (let attempt = 0; ; attempt++) {
-      // Whoever connects learns who holds the network, for the error message above.
-      const server = net.createServer((socket) => socket.end(`pid ${process.pid}${purpose === 'sweep' ? ' sweeping' : ''}`));
+      // Whoever connects learns who holds the network, for the error message above. One that hung
+      // up before the answer (EPIPE) must not take this process down with an unhandled error.
+      const server = net.createServer((socket) => {
+        socket.on('error', () => undefined);
+        socket.end(`pid ${process.pid}${purpose === 'sweep' ? ' sweeping' : ''}`);
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
