@@ -38,7 +38,8 @@ export class KubernetesRequestError extends Error {
     const about = object ? `${action ? `${action} ` : ''}${describeRef(object)}` : (action ?? 'Kubernetes API request');
     const verdict = status >= 400 && status < 500 && status !== 404 && status !== 429 ? 'rejected by the API server' : 'failed';
     const fieldText = fields.length > 0 ? ` (field${fields.length === 1 ? '' : 's'} ${fields.join(', ')})` : '';
-    super(`${about} ${verdict}${fieldText}: ${status || 'no answer'} ${apiStatus.reason ?? ''}: ${apiStatus.message ?? 'no message'}`);
+    const code = `${status || 'no answer'}${apiStatus.reason ? ` ${apiStatus.reason}` : ''}`;
+    super(`${about} ${verdict}${fieldText}: ${code}: ${apiStatus.message ?? 'no message'}`);
     this.name = 'KubernetesRequestError';
     this.fields = fields;
   }
