@@ -7,6 +7,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import { DEFAULT_POLL, resourcesOf, type DigitalOceanDeps } from './deps';
 import { deleteIgnoringNotFound, digitalOceanStep, findOrUndefined, rememberedByEarlierAttempt, rememberForRetry } from './failures';
+import { mustLookFirst } from './look-first';
 import { cloudWaits } from './wait';
 import { STEP_FAILURE } from '../../workflows/shared/failures';
 
@@ -24,7 +25,8 @@ export function floatingIpActivities(deps: DigitalOceanDeps): FloatingIpActiviti
         const resources = api();
         const { reservedIps } = resources;
         // Only a retry can follow a create whose response was lost, so only a retry waits for
-        // pending assignments (which may be other environments'): a first attempt lists once.
+        // pending assignments (which may be other environments'): a first attempt lists once, and
+        // not at all for a droplet of a fresh run (this run made it a moment ago: nothing points at it).
         const retry = Context.current().info.attempt > 1;
         const assigned = retry
           ? await waitUntil('pending reserved IP assignments', async () => {
@@ -33,7 +35,9 @@ export function floatingIpActivities(deps: DigitalOceanDeps): FloatingIpActiviti
               if (mine) return mine;
               return ips.some((r) => r.locked && !r.droplet) ? undefined : null;
             })
-          : (await reservedIps.list()).find((r) => r.droplet?.id === input.serverId);
+          : mustLookFirst(input)
+            ? (await reservedIps.list()).find((r) => r.droplet?.id === input.serverId)
+            : undefined;
         if (assigned) return { ip: assigned.ip };
         // An IP an earlier attempt made whose assignment errored, while that attempt's worker died
         // before releasing it: no listing can tell it is ours, its heartbeats can.

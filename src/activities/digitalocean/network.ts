@@ -1,11 +1,14 @@
-// The environment's private network (a VPC) and its firewall. Each create first looks for its
-// resource by name and owner mark and returns it if it is there; each delete treats "not found" as done.
+// The environment's private network (a VPC) and its firewall. A create that may find its own
+// resource (a retry, an environment an earlier run touched) first looks by name and owner mark;
+// a fresh first attempt creates at once and looks only if the VPC's name turns out taken. Each
+// delete treats "not found" as done.
 import { ApplicationFailure } from '@temporalio/activity';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import { environmentTag, ownerDescription } from '../../names/ownership-tags';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import { conflict, resourcesOf, type DigitalOceanDeps } from './deps';
 import { deleteIgnoringNotFound, digitalOceanStep } from './failures';
+import { mustLookFirst, nameTaken } from './look-first';
 import { inboundRules, OPEN_OUTBOUND } from './translate';
 
 type NetworkActivities = Pick<CloudProviderActivities, 'ensureNetwork' | 'deleteNetwork' | 'ensureFirewall' | 'deleteFirewall'>;
@@ -17,13 +20,22 @@ export function networkActivities(deps: DigitalOceanDeps): NetworkActivities {
       return digitalOceanStep(async () => {
         const { vpcs } = api();
         const mark = ownerDescription(input.owner);
-        const existing = (await vpcs.list()).find((v) => v.name === input.name);
-        if (existing) {
-          if (existing.description !== mark) throw conflict(`VPC ${input.name}`);
-          return { id: existing.id };
+        const ours = async () => {
+          const existing = (await vpcs.list()).find((v) => v.name === input.name);
+          if (existing && existing.description !== mark) throw conflict(`VPC ${input.name}`);
+          return existing && { id: existing.id };
+        };
+        const found = mustLookFirst(input) ? await ours() : undefined;
+        if (found) return found;
+        try {
+          const vpc = await vpcs.create({ name: input.name, region: input.region, ip_range: input.ipRange, description: mark });
+          return { id: vpc.id };
+        } catch (err) {
+          // VPC names are unique in an account: a refusal may be a name someone else holds.
+          const taken = nameTaken(err) ? await ours() : undefined;
+          if (taken) return taken;
+          throw err;
         }
-        const vpc = await vpcs.create({ name: input.name, region: input.region, ip_range: input.ipRange, description: mark });
-        return { id: vpc.id };
       });
     },
 
@@ -40,7 +52,8 @@ export function networkActivities(deps: DigitalOceanDeps): NetworkActivities {
     async ensureFirewall(input) {
       return digitalOceanStep(async () => {
         const { firewalls } = api();
-        const existing = (await firewalls.list()).find((f) => f.name === input.name);
+        // Firewall names need not be unique: a fresh first attempt has nothing to look for.
+        const existing = mustLookFirst(input) ? (await firewalls.list()).find((f) => f.name === input.name) : undefined;
         const envTag = environmentTag(input.owner.environment);
         if (existing) {
           if (!existing.tags.includes(envTag)) throw conflict(`firewall ${input.name}`);

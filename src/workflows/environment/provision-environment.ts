@@ -3,13 +3,13 @@
 // with `onFailure: keep`, leaves them for inspection and says what exists.
 //
 // First the infrastructure (network, firewall, servers, volumes, floating IP) through the spec's
-// cloud provider (src/providers/cloud-provider.ts, on that provider's queue), then the hosts over
-// SSH (mount, bootstrap, the compose application) and the health gate.
+// cloud provider (src/providers/cloud-provider.ts, on that provider's queue; the independent
+// creates at once, see provision-infrastructure.ts), then the hosts over SSH (mount, bootstrap,
+// the compose application) and the health gate.
 // Work on hosts needs no undo of its own: rolling back deletes the droplets it happened on.
-import { ActivityCancellationType, isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Server } from '../../providers/cloud-provider';
-import { workflowTag, type Owner } from '../../names/ownership-tags';
-import { firewallName, networkName, serverName, volumeName } from '../../names/resource-names';
+import type { Owner } from '../../names/ownership-tags';
 import { dropletInstances, parseEnvironmentSpec, type EnvironmentSpec } from '../../specs/environment';
 import { OpsCloud, OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { COMPENSATION_RETRY, describeError, runSaga } from '../shared/saga';
@@ -18,7 +18,15 @@ import { StatusTracker } from '../shared/status';
 import { endsInStatus } from '../shared/ends-in-status';
 import { refuse, validated } from '../shared/validated';
 import { withEnvironmentClaim } from '../shared/environment-claim';
+import type { Inventory } from './inventory';
+import { isFreshEnvironment } from './fresh-environment';
 import { provisionedChange } from './provisioned-change';
+import {
+  dropletOf as dropletOfRun,
+  infrastructureAtOnce,
+  infrastructureOneByOne,
+  type InfrastructureRun,
+} from './provision-infrastructure';
 import { bootstrap, deployApplication, healthGate, mountVolume, waitForSsh, type HostTarget } from './host-steps';
 import { checkSpecSecrets } from './secrets-preflight';
 
@@ -76,13 +84,18 @@ export async function provisionEnvironment(input: ProvisionInput): Promise<Provi
     status.step('validate spec');
     // A bad spec is refused before the claim; the runbook runs while this run holds the environment.
     const spec = validatedSpec(input.spec);
-    return withEnvironmentClaim(spec.name, 'provision', () => provisionClaimed(input, spec, status), {
+    return withEnvironmentClaim(spec.name, 'provision', (inventory) => provisionClaimed(input, spec, status, inventory), {
       change: (result) => provisionedChange(spec, result),
     });
   });
 }
 
-async function provisionClaimed(input: ProvisionInput, spec: EnvironmentSpec, status: StatusTracker): Promise<ProvisionResult> {
+async function provisionClaimed(
+  input: ProvisionInput,
+  spec: EnvironmentSpec,
+  status: StatusTracker,
+  inventory: Inventory | undefined,
+): Promise<ProvisionResult> {
   status.answerQueries(); // the claim answered `status` while it waited
   upsertSearchAttributes([
     { key: OpsEnvironment, value: spec.name },
@@ -107,81 +120,11 @@ async function provisionClaimed(input: ProvisionInput, spec: EnvironmentSpec, st
 
   return runSaga(
     async (saga) => {
-      status.step('register SSH key');
-      // The account keeps the key after a rollback: other environments may use it too.
-      const { fingerprint: deployKey } = await cloud.ensureSshKey({ name: spec.ssh.key });
-
-      if (spec.vpc) {
-        status.step('create VPC');
-        const vpc = await cloud.ensureNetwork({ owner, name: networkName(spec.name), region: spec.region, ipRange: spec.vpc.ipRange });
-        saga.addCompensation('delete VPC', () => undo.deleteNetwork({ id: vpc.id }));
-        status.recordResource({ kind: 'vpc', id: vpc.id, name: networkName(spec.name) });
-        result.vpcId = vpc.id;
-      }
-
-      if (spec.firewall) {
-        status.step('create firewall');
-        const firewall = await cloud.ensureFirewall({ owner, name: firewallName(spec.name), inbound: spec.firewall.inbound });
-        saga.addCompensation('delete firewall', () => undo.deleteFirewall({ id: firewall.id }));
-        status.recordResource({ kind: 'firewall', id: firewall.id, name: firewallName(spec.name) });
-        result.firewallId = firewall.id;
-      }
-
-      status.step('create droplets');
-      // Registered before the create: deleting by this run's tag is safe even if nothing exists,
-      // and it also catches a droplet whose create response was lost.
-      saga.addCompensation('delete droplets', () => undo.deleteServersTagged({ tag: workflowTag(owner) }));
-      const created = (
-        await Promise.all(
-          spec.droplets.map((group) =>
-            cloud.ensureServers({
-              owner,
-              names: dropletInstances({ droplets: [group] }).map((i) => serverName(spec.name, i.instance)),
-              region: spec.region,
-              size: group.size,
-              image: group.image,
-              tags: group.tags,
-              networkId: result.vpcId,
-              sshKeyFingerprints: [deployKey, ...(input.sshKeyFingerprints ?? [])],
-            }),
-          ),
-        )
-      ).flat();
-      for (const d of created) status.recordResource({ kind: 'droplet', id: String(d.id), name: d.name });
-
-      status.step('wait for droplets');
-      result.droplets = await cloud.waitForServers({ servers: created });
-      const dropletOf = (instance: string) => result.droplets.find((d) => d.name === serverName(spec.name, instance)) as Server;
-
-      if (spec.volumes.length > 0) status.step('create volumes');
-      for (const volumeSpec of spec.volumes) {
-        const name = volumeName(spec.name, volumeSpec.name);
-        const volume = await cloud.ensureVolume({
-          owner,
-          name,
-          region: spec.region,
-          sizeGb: volumeSpec.sizeGb,
-          filesystem: volumeSpec.filesystem,
-        });
-        saga.addCompensation(`delete volume ${name}`, () => undo.deleteVolume({ id: volume.id }));
-        status.recordResource({ kind: 'volume', id: volume.id, name });
-        const droplet = dropletOf(volumeSpec.droplet);
-        // Registered before the attach, as for droplets: detaching is a no-op when it never
-        // happened, and an attach that went through while its attempt failed is undone too.
-        saga.addCompensation(`detach volume ${name}`, () =>
-          undo.detachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region }),
-        );
-        await cloud.attachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region });
-        result.volumes.push({ name, id: volume.id, droplet: droplet.name, device: volume.devicePath, mountPoint: volumeSpec.mountPoint });
-      }
-
-      if (spec.reservedIp) {
-        status.step('assign reserved IP');
-        const { ip } = await cloud.ensureFloatingIp({ serverId: dropletOf(spec.reservedIp.droplet).id });
-        saga.addCompensation('release reserved IP', () => undo.releaseFloatingIp({ ip }));
-        status.recordResource({ kind: 'reserved_ip', id: ip });
-        result.reservedIp = ip;
-      }
+      // Runs recorded before issue 17 made their creates one after another, each looking first.
+      const infrastructure: InfrastructureRun = { input, spec, owner, cloud, undo, saga, status, result };
+      if (patched('provision-at-once')) await infrastructureAtOnce(infrastructure, isFreshEnvironment(inventory, workflowInfo()));
+      else await infrastructureOneByOne(infrastructure);
+      const dropletOf = (instance: string) => dropletOfRun(infrastructure, instance);
 
       status.step('wait for SSH');
       const instances = dropletInstances(spec).map((i) => i.instance);
