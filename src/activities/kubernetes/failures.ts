@@ -4,8 +4,7 @@
 // never the kubeconfig. A DigitalOcean failure fetching the kubeconfig keeps its own type.
 import { Context, heartbeat } from '@temporalio/activity';
 import { toActivityFailure as digitalOceanFailure } from '../digitalocean/failures';
-import { KubernetesRequestError } from '../../integrations/kubernetes/errors';
-import { KubeconfigProblem } from '../../integrations/kubernetes/kubeconfig';
+import { KubeconfigProblem, KubernetesRequestError } from '../../integrations/kubernetes/errors';
 import { ManifestProblem } from '../../integrations/kubernetes/manifests';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 

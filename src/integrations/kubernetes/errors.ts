@@ -3,6 +3,14 @@
 // so an operator reading a failed activity knows what to fix without the API server's logs.
 import { describeRef, type ObjectRef } from './refs';
 
+/** A kubeconfig opsflow will not use; the message names its source, never its text. */
+export class KubeconfigProblem extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeconfigProblem';
+  }
+}
+
 /** The API server's metav1.Status, the fields opsflow reads. */
 export interface ApiStatus {
   code?: number;

@@ -3,13 +3,9 @@
 // kubeconfig came from, never its text. Users that run a program (exec, auth-provider) are refused:
 // a kubeconfig from an API must not make the worker start a process.
 import { KubeConfig } from '@kubernetes/client-node';
+import { KubeconfigProblem } from './errors';
 
-export class KubeconfigProblem extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KubeconfigProblem';
-  }
-}
+export { KubeconfigProblem };
 
 /** `source` names where the text came from ("the kubeconfig of DOKS cluster <id>"), for errors. */
 export function loadKubeconfig(text: string, source: string): KubeConfig {
