@@ -8,6 +8,7 @@ import type { CloudContext, HostedServer, HostHooks } from '../context';
 import type { DropletHostRecord } from '../state';
 import { ensurePrivateDir } from '../endpoint';
 import { loadOrCreateHostKey } from './host-key';
+import { dropletLoopbackAddress } from './isolation/droplet-loopback';
 import { DropletNamespaces } from './isolation/namespaces';
 import { DropletNetworkPolicy } from './isolation/network-policy';
 import { dropletUidBase, freeUidSlot } from './isolation/uid-range';
@@ -179,6 +180,7 @@ export class DropletHosts implements HostHooks {
       root: path.join(dir, 'root'),
       address: record.address,
       privateAddress: record.privateAddress,
+      loopbackAddress: dropletLoopbackAddress(this.ctx.hostNetwork, record.uidSlot!),
       shimDir: this.shimDir,
       binds: () => this.disks.binds(sandbox),
       isolation,

@@ -18,6 +18,11 @@ export interface DropletSandbox {
   /** The droplet's public address on loopback, such as 127.100.0.2. */
   address: string;
   privateAddress: string;
+  /**
+   * Where the droplet's own 127.0.0.1 leads (isolation/droplet-loopback.ts): what a container
+   * publishes on a loopback address listens here. Absent where no cloud's network policy runs.
+   */
+  loopbackAddress?: string;
   /** Host folder mounted read-only at /opt/localcloud: the docker, systemctl and apt-get shims. */
   shimDir: string;
   /** Extra mounts made at each start of a command: attached volumes' devices and what is mounted. */

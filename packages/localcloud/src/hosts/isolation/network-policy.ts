@@ -7,12 +7,17 @@
 //     connection that would land on a wildcard socket is refused where it arrives (input hook,
 //     `socket wildcard`, the kernel's own lookup of the socket it would reach);
 //   - the exact address:port of its local cloud's API and Spaces (cloud_endpoints, opened by open());
-// and nothing else: 127.0.0.1 and the rest of 127/8 (Temporal's frontend and Web UI, the worker's
-// metrics, PostgreSQL, MariaDB, Redis, RabbitMQ, whatever a test starts), IPv6, anything off the
-// machine. Refusals are resets or ICMP errors, never silent drops, so a tool fails at once.
-// Only connections a droplet opens are judged: its servers answer anyone who reached them (psql
-// on the machine to the droplet's PostgreSQL, the worker's SSH), and packets of connections the
-// machine opened pass both ways.
+//   - its own loopback: a connection it opens to anything else of 127.0.0.0/8 (127.0.0.1, localhost)
+//     goes to its loopback address (droplet-loopback.ts; destination NAT by the socket's uid, map
+//     droplet_loopback, fixed for every uid slot of the cloud), marked so; a connection to a
+//     loopback address without that mark (the machine's, another droplet's) is refused there;
+// and nothing else: the machine's 127.0.0.1 and the rest of 127/8 (Temporal's frontend and Web UI,
+// the worker's metrics, PostgreSQL, MariaDB, Redis, RabbitMQ, whatever a test starts: the droplet's
+// 127.0.0.1 is its own loopback, where none of them is), IPv6, anything off the machine. Refusals
+// are resets or ICMP errors, never silent drops, so a tool fails at once.
+// Only connections a droplet opens are judged, and those to a droplet's loopback: its servers on
+// its public address answer anyone who reached them (psql on the machine to the droplet's
+// PostgreSQL, the worker's SSH), and packets of connections the machine opened pass both ways.
 // Reserved IPs reach their droplet as on DigitalOcean: a connection to an assigned reserved IP, from
 // the machine or a droplet, is sent to the droplet's address (destination NAT on the way out, by
 // the map reserved_ips, which routeReservedIps() replaces whole after every change).
@@ -21,19 +26,20 @@
 // deletes its own table and never touches another's.
 import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
+import { dropletLoopbackAddress, loopbackRange } from './droplet-loopback';
 import { HostNetworkClaim } from './network-claim';
-import { cloudUidRange } from './uid-range';
+import { cloudUidRange, dropletUidBase, SLOTS_PER_CLOUD, UIDS_PER_DROPLET } from './uid-range';
 
 /** The table of the cloud on `network`. */
 export const policyTable = (network: number) => `inet opsflow_droplets_${network}`;
-/** Temporal's frontend and Web UI, the worker's metrics: named in the rules so a refusal there is plain to read. */
-export const WORKER_PORTS = [7233, 8233, 9464];
 /**
  * Conntrack mark bit of a connection a droplet opened to a droplet address, set on the way out and
  * read on the way in (the same connection on loopback). Every cloud's table uses the same bit for
  * the same meaning, so their rules never disagree about a connection.
  */
 export const DROPLET_CONNECTION_MARK = 0x00d50000;
+/** Conntrack mark bit of a connection sent to a droplet's loopback by the rule that picks its own: the only way in. */
+export const DROPLET_LOOPBACK_MARK = 0x2a000000;
 /** An opened endpoint lasts this long unless its local cloud renews it: a crashed cloud's endpoints close by themselves. */
 const LEASE = '5m';
 const RENEW_MS = 60_000;
@@ -44,6 +50,13 @@ function ruleset(network: number): string {
   const droplets = `${range.first}-${range.end - 1}`;
   const mark = `0x${DROPLET_CONNECTION_MARK.toString(16).padStart(8, '0')}`;
   const marked = `ct mark & ${mark} == ${mark} ct state new`;
+  const loopbackMark = `0x${DROPLET_LOOPBACK_MARK.toString(16).padStart(8, '0')}`;
+  const unsent = `ip daddr ${loopbackRange(network)} ct state new ct mark & ${loopbackMark} != ${loopbackMark}`;
+  const loopbacks = Array.from({ length: SLOTS_PER_CLOUD }, (_, slot) => {
+    const base = dropletUidBase(network, slot);
+    return `${base}-${base + UIDS_PER_DROPLET - 1} : ${dropletLoopbackAddress(network, slot)}`;
+  }).join(', ');
+  const machineLoopback = `meta skuid ${droplets} ip daddr 127.0.0.0/8 ip daddr != 127.${network}.0.0/16`;
   // Droplet sockets jump to their own chain; a packet with no socket (a reset the rules send
   // back) does not match the uid at all and passes.
   // Added, deleted and made anew in one transaction: what a crashed cloud on this network left
@@ -58,13 +71,18 @@ add chain ${table} droplet
 add map ${table} reserved_ips { type ipv4_addr : ipv4_addr; }
 add chain ${table} reserved_nat { type nat hook output priority -100; policy accept; }
 add rule ${table} reserved_nat dnat ip to ip daddr map @reserved_ips
+add map ${table} droplet_loopback { type uid : ipv4_addr; flags interval; elements = { ${loopbacks} } }
+add chain ${table} loopback_nat { type nat hook output priority -100; policy accept; }
+add rule ${table} loopback_nat ${machineLoopback} ip daddr . tcp dport @cloud_endpoints return
+add rule ${table} loopback_nat ${machineLoopback} ct mark set ct mark | ${loopbackMark} dnat ip to meta skuid map @droplet_loopback
 add rule ${table} output meta skuid ${droplets} jump droplet
 add rule ${table} droplet ct state established,related accept
 add rule ${table} droplet ip daddr . tcp dport @cloud_endpoints accept
-add rule ${table} droplet ip daddr 127.0.0.0/8 tcp dport { ${WORKER_PORTS.join(', ')} } reject with tcp reset
 add rule ${table} droplet ip daddr 127.${network}.0.0/16 ct mark set ct mark | ${mark} accept
 add rule ${table} droplet meta l4proto tcp reject with tcp reset
 add rule ${table} droplet reject
+add rule ${table} input ${unsent} meta l4proto tcp reject with tcp reset
+add rule ${table} input ${unsent} reject
 add rule ${table} input ${marked} meta l4proto tcp socket wildcard 1 reject with tcp reset
 add rule ${table} input ${marked} meta l4proto udp socket wildcard 1 reject
 `;

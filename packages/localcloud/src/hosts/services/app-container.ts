@@ -2,7 +2,8 @@
 // `crashing` tag makes it exit with status 1 right after it starts, as a broken release would (and so
 // does a tag asking for the impossible, such as `err150`, naming why).
 import { AppService } from './app-service';
-import { appendLog, type ContainerContext, type ContainerDriver, type RunningContainer } from './container-driver';
+import { appendLog, listenAddresses, type ContainerContext, type ContainerDriver, type RunningContainer } from './container-driver';
+import { shownHostIp } from './container-views';
 import { misbehaviourOf } from './image';
 
 export const appDriver: ContainerDriver = {
@@ -18,10 +19,15 @@ export const appDriver: ContainerDriver = {
       return { ports: [], exited: Promise.resolve(1), stop: async () => undefined };
     }
     const service = new AppService(ctx.sandbox.address, ctx.image, ctx.record.name);
-    const ports = await service.listen(ctx.record.spec.ports);
+    // Each port where compose publishes it: checked for all before any listens.
+    const addresses = new Map(ctx.record.spec.ports.map((port) => [port, listenAddresses(ctx.sandbox, port)]));
+    const ports = await service.listen(ctx.record.spec.ports, (port) => addresses.get(port)!);
     for (const port of ports)
       if (port.protocol === 'tcp')
-        appendLog(ctx, `${ctx.image.repository} ${ctx.image.tag} listening on http://${ctx.sandbox.address}:${port.published}`);
+        appendLog(
+          ctx,
+          `${ctx.image.repository} ${ctx.image.tag} listening on http://${shownHostIp(port, ctx.sandbox.address)}:${port.published}`,
+        );
     if (ports.length === 0) appendLog(ctx, `${ctx.image.repository} ${ctx.image.tag} started (no published ports)`);
     let stopped!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (stopped = resolve));

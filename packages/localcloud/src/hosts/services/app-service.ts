@@ -42,36 +42,48 @@ export class AppService {
     this.behaviour = misbehaviourOf(image);
   }
 
-  /** Listens on every published TCP port (an unpublished one gets a free port); returns what it bound. */
-  async listen(ports: PortBinding[]): Promise<PortBinding[]> {
+  /**
+   * Listens on every published TCP port (an unpublished one gets a free port), on each address
+   * `addressesOf` gives it (the service's address by default), the same port on all; returns what
+   * it bound.
+   */
+  async listen(ports: PortBinding[], addressesOf: (port: PortBinding) => string[] = () => [this.address]): Promise<PortBinding[]> {
     const bound: PortBinding[] = [];
+    let trying = '';
     try {
       for (const port of ports) {
         if (port.protocol !== 'tcp') {
           bound.push(port);
           continue;
         }
-        const server = http.createServer((request, response) => this.handle(request, response));
-        server.keepAliveTimeout = 5_000;
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(port.published ?? 0, this.address, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-        this.servers.push(server);
-        bound.push({ ...port, published: (server.address() as AddressInfo).port });
+        let published = port.published ?? 0;
+        for (const address of addressesOf(port)) {
+          trying = `${address}:${published}`;
+          published = await this.listenOn(address, published);
+        }
+        bound.push({ ...port, published });
       }
     } catch (error) {
       await this.close();
-      const failed = ports[bound.length];
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && failed) {
-        throw new Error(`Bind for ${this.address}:${failed.published} failed: port is already allocated`);
-      }
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`Bind for ${trying} failed: port is already allocated`);
       throw error;
     }
     return bound;
+  }
+
+  /** One HTTP server on address:port (0: a free one); resolves with the port it got. */
+  private async listenOn(address: string, port: number): Promise<number> {
+    const server = http.createServer((request, response) => this.handle(request, response));
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.servers.push(server);
+    return (server.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {

@@ -181,6 +181,7 @@ class ComposeSession {
               ports: service.spec.ports.map((port) => ({
                 target: port.target,
                 published: port.published === undefined ? undefined : String(port.published),
+                host_ip: port.hostIp,
                 protocol: port.protocol,
               })),
               volumes: service.spec.volumes.map((mount) => ({

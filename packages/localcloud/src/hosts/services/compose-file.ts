@@ -3,6 +3,7 @@
 // checks what it reads, so a bad file fails with a message that names the problem instead of
 // half-starting a stack. Paths are the droplet's: every file is read through the sandbox.
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { hostPath, type DropletSandbox } from '../sandbox';
@@ -415,12 +416,14 @@ function parsePort(raw: unknown, where: string): PortBinding {
     const [spec, protocol = 'tcp'] = raw.split('/') as [string, string | undefined];
     if (protocol !== 'tcp' && protocol !== 'udp') throw new ComposeError(`${where}: invalid protocol ${JSON.stringify(protocol)}`);
     // An IPv6 host address comes in brackets: [::1]:8080:80.
+    const ipv6 = /^\[([^\]]*)\]/.exec(spec)?.[1];
     const parts = spec.replace(/^\[[^\]]*\]/, 'ip').split(':');
     if (parts.length > 3 || parts.some((part, index) => part === '' && index !== 1))
       throw new ComposeError(`${where}: invalid port mapping ${JSON.stringify(raw)}`);
     const target = number(parts[parts.length - 1]!, 'container');
     const published = parts.length >= 2 && parts[parts.length - 2] !== '' ? number(parts[parts.length - 2]!, 'published') : undefined;
-    return { published, target, protocol };
+    const hostIp = parts.length === 3 ? hostAddress(ipv6 ?? parts[0]!, where) : undefined;
+    return { published, ...(hostIp === undefined ? {} : { hostIp }), target, protocol };
   }
   const map = isMap(raw) ? raw : undefined;
   if (!map || map.target === undefined) throw new ComposeError(`${where} must be "published:target", a port number or {target, published}`);
@@ -429,8 +432,15 @@ function parsePort(raw: unknown, where: string): PortBinding {
   return {
     target: number(String(map.target), 'container'),
     published: map.published === undefined ? undefined : number(String(map.published), 'published'),
+    ...(map.host_ip === undefined ? {} : { hostIp: hostAddress(String(map.host_ip), `${where}.host_ip`) }),
     protocol,
   };
+}
+
+/** A port's host address as compose takes it: an IPv4 or IPv6 address, nothing else. */
+function hostAddress(text: string, where: string): string {
+  if (isIP(text) === 0) throw new ComposeError(`${where}: invalid IP address ${JSON.stringify(text)}`);
+  return text;
 }
 
 function parseVolume(raw: unknown, where: string, ctx: ServiceContext): VolumeMount[] {

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { appendDropletFile } from '../isolation/droplet-files';
+import { isLoopbackHostIp } from '../isolation/droplet-loopback';
 import { hostPath, sandboxEnv, type DropletSandbox } from '../sandbox';
 import type { ImageRef } from './image';
 import { fileSize, runInSandbox, SandboxedProcess, waitForLog } from './sandboxed-process';
@@ -84,12 +85,40 @@ export function pathInContainer(ctx: Pick<ContainerContext, 'record' | 'dir'>, c
   return path.posix.join(ctx.dir, 'fs', target);
 }
 
-/** The port the server listens on: the one published for its standard port, else that port. */
-export function serverPort(ctx: ContainerContext, standard: number): { port: number; bound: PortBinding[] } {
+/**
+ * The port the server listens on: the one published for its standard port, else that port; and
+ * the addresses, where that publication says (listenAddresses).
+ */
+export function serverPort(ctx: ContainerContext, standard: number): { port: number; addresses: string[]; bound: PortBinding[] } {
   const tcp = ctx.record.spec.ports.filter((port) => port.protocol === 'tcp');
   const mapping = tcp.find((port) => port.target === standard) ?? tcp[0];
   const port = mapping?.published ?? standard;
-  return { port, bound: mapping ? [{ ...mapping, published: port }] : [] };
+  const addresses = listenAddresses(ctx.sandbox, { ...(mapping ?? { target: standard, protocol: 'tcp' }), published: port });
+  return { port, addresses, bound: mapping ? [{ ...mapping, published: port }] : [] };
+}
+
+/**
+ * Where a published port listens in the droplet, as compose's host address says:
+ *   - none, 0.0.0.0 or ::: every address the droplet has, its public address (every droplet and
+ *     the machine reach it) and its own loopback (the droplet reaches it as 127.0.0.1);
+ *   - a loopback address (127.0.0.1, ::1): its own loopback only (isolation/droplet-loopback.ts),
+ *     which nothing but the droplet reaches;
+ *   - its public address: that only; its private (VPC) address, which this machine cannot route,
+ *     is its public address here;
+ *   - any other address the droplet does not have, and docker refuses it alike.
+ */
+export function listenAddresses(sandbox: DropletSandbox, port: PortBinding): string[] {
+  const ip = port.hostIp;
+  const loopback = sandbox.loopbackAddress ? [sandbox.loopbackAddress] : [];
+  if (ip === undefined || ip === '0.0.0.0' || ip === '::') return [sandbox.address, ...loopback];
+  if (ip === sandbox.address || ip === sandbox.privateAddress) return [sandbox.address];
+  if (isLoopbackHostIp(ip)) {
+    if (loopback.length > 0) return loopback;
+    throw new ContainerFailed(`cannot publish on ${ip}: this droplet has no loopback of its own (no local cloud network policy runs)`);
+  }
+  throw new ContainerFailed(
+    `driver failed programming external connectivity: Error starting userland proxy: listen ${port.protocol} ${ip}:${port.published ?? 0}: bind: cannot assign requested address (the droplet's addresses are ${sandbox.address}, ${sandbox.privateAddress} and 127.0.0.1)`,
+  );
 }
 
 /** The arguments a compose `command:` gives the server, when it starts with the server's own name. */

@@ -3,7 +3,8 @@
 import type { Containers } from './containers';
 import { humanDuration } from './format';
 import { imageDigest, parseImage } from './image';
-import type { ContainerRecord } from './state';
+import { isLoopbackHostIp } from '../isolation/droplet-loopback';
+import type { ContainerRecord, PortBinding } from './state';
 
 export function commandOf(record: ContainerRecord): string {
   const command = [...(record.spec.entrypoint ?? ['docker-entrypoint.sh']), ...(record.spec.command ?? [])].join(' ');
@@ -28,10 +29,19 @@ export function statusText(containers: Containers, record: ContainerRecord, now 
   return `Exited (${record.exitCode}) ${since} ago`;
 }
 
+/** The host address a published port shows: the loopback address compose named, else the droplet's address. */
+export function shownHostIp(port: PortBinding, address: string): string {
+  return port.hostIp !== undefined && isLoopbackHostIp(port.hostIp) ? port.hostIp : address;
+}
+
 export function portsText(containers: Containers, record: ContainerRecord, address: string): string {
   const ports = containers.isRunning(record) ? (record.boundPorts ?? []) : [];
   return ports
-    .map((port) => (port.published ? `${address}:${port.published}->${port.target}/${port.protocol}` : `${port.target}/${port.protocol}`))
+    .map((port) =>
+      port.published
+        ? `${shownHostIp(port, address)}:${port.published}->${port.target}/${port.protocol}`
+        : `${port.target}/${port.protocol}`,
+    )
     .join(', ');
 }
 
@@ -92,7 +102,7 @@ export function composePsObject(containers: Containers, record: ContainerRecord,
     Health: containers.health(record) ?? '',
     ExitCode: running ? 0 : record.exitCode,
     Publishers: (running ? (record.boundPorts ?? []) : []).map((port) => ({
-      URL: address,
+      URL: shownHostIp(port, address),
       TargetPort: port.target,
       PublishedPort: port.published ?? 0,
       Protocol: port.protocol,
@@ -116,7 +126,7 @@ export function inspectObject(containers: Containers, record: ContainerRecord, a
   for (const port of record.spec.ports) ports[`${port.target}/${port.protocol}`] = null;
   if (running)
     for (const port of record.boundPorts ?? [])
-      ports[`${port.target}/${port.protocol}`] = [{ HostIp: address, HostPort: String(port.published ?? '') }];
+      ports[`${port.target}/${port.protocol}`] = [{ HostIp: shownHostIp(port, address), HostPort: String(port.published ?? '') }];
   const command = commandOf(record).split(' ');
   return {
     Id: record.id,

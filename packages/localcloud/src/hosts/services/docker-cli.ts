@@ -1,6 +1,7 @@
 // The `docker` command inside a droplet: ps, pull, images, logs, exec, inspect, run -d, start,
 // stop, restart, rm, version, and `docker compose` (handed to compose-cli). Messages and exit
 // statuses follow the real command line closely enough for deploy scripts to behave the same.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { allValues, flag, lastValue, parseArgs } from './args';
 import { composeCommand } from './compose-cli';
@@ -400,12 +401,14 @@ async function run(inv: Invocation, runtime: DropletRuntime, args: string[]): Pr
 }
 
 function runPort(spec: string): PortBinding {
-  const match = /^(?:\d+\.\d+\.\d+\.\d+:)?(?:(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(spec);
-  if (!match) throw new UsageError(`docker: invalid publish spec: ${spec}`, 125);
+  const match = /^(?:(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\]):)?(?:(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(spec);
+  const hostIp = match?.[1]?.replace(/^\[|\]$/g, '');
+  if (!match || (hostIp !== undefined && isIP(hostIp) === 0)) throw new UsageError(`docker: invalid publish spec: ${spec}`, 125);
   return {
-    published: match[1] ? Number(match[1]) : undefined,
-    target: Number(match[2]),
-    protocol: (match[3] as 'tcp' | 'udp' | undefined) ?? 'tcp',
+    published: match[2] ? Number(match[2]) : undefined,
+    ...(hostIp === undefined ? {} : { hostIp }),
+    target: Number(match[3]),
+    protocol: (match[4] as 'tcp' | 'udp' | undefined) ?? 'tcp',
   };
 }
 

@@ -111,7 +111,7 @@ export const postgresDriver: ContainerDriver = {
         s.data,
         ...serverArgs(ctx, ['postgres']),
         '-c',
-        `listen_addresses=${ctx.sandbox.address}`,
+        `listen_addresses=${s.port.addresses.join(',')}`,
         '-c',
         `port=${s.port.port}`,
         '-c',

@@ -51,7 +51,7 @@ export const redisDriver: ContainerDriver = {
         '',
         ...serverArgs(ctx, ['redis-server', 'valkey-server']),
         '--bind',
-        ctx.sandbox.address,
+        ...s.port.addresses,
         '--port',
         String(s.port.port),
         '--dir',

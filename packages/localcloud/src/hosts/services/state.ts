@@ -18,6 +18,8 @@ export const UNIT_LOG_DIR = '/var/log/localcloud';
 export interface PortBinding {
   /** Port on the droplet's address; undefined when the compose file publishes none (one is picked). */
   published?: number;
+  /** The host address compose names (`127.0.0.1:5432:5432`, `host_ip`); none means every address. */
+  hostIp?: string;
   target: number;
   protocol: 'tcp' | 'udp';
 }
