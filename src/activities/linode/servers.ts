@@ -1,11 +1,13 @@
-// Servers are Linode instances: created under the run's tags with a private address (a retry finds
-// those an earlier attempt made, by tag and label), waited for until running, deleted by tag. In a
-// VPC (networkId) an instance has a public and a vpc interface, and its VPC address is its private
-// one; without, Linode's per-region private network gives it one.
+// Servers are Linode instances: created under the run's tags with a private address and behind the
+// run's firewall (a retry finds those an earlier attempt made, by tag and label), waited for until
+// running, deleted by tag. In a VPC (networkId) an instance has a public and a vpc interface, and
+// its VPC address is its private one; without, Linode's per-region private network gives it one.
 import { randomBytes } from 'node:crypto';
 import {
+  addFirewallDevice,
   createLinode,
   deleteLinode,
+  getFirewalls,
   getLinode,
   getLinodeIPs,
   getLinodes,
@@ -69,23 +71,32 @@ export function serverActivities(deps: LinodeDeps): ServerActivities {
         connect(deps);
         const authorizedKeys = publicKeysFor(deps, input.sshKeyFingerprints);
         const network = input.networkId === undefined ? undefined : await vpcInterfaces(Number(input.networkId));
+        // The run's firewall (made just before, under the run's tag) protects its instances from the first boot.
+        const firewalls = await allPages((params) => getFirewalls(params, { tags: workflowTag(input.owner) }));
+        const firewall = firewalls.length === 1 ? firewalls[0] : undefined;
         const mine = await linodesTagged(workflowTag(input.owner));
+        const created = new Set<number>();
         for (const label of input.names.filter((name) => !mine.some((l) => l.label === name))) {
-          mine.push(
-            await createLinode({
-              label,
-              region: input.region,
-              type: linodeType(input.size),
-              image: linodeImage(input.image),
-              authorized_keys: authorizedKeys,
-              // Linode requires a root password with an image; nobody logs in with it (keys only),
-              // so a random one is sent and kept nowhere.
-              root_pass: randomBytes(24).toString('base64url') + 'aA1!',
-              ...(network ? { interfaces: network } : { private_ip: true }),
-              tags: [...input.tags, ...ownerTags(input.owner)],
-            }),
-          );
+          const linode = await createLinode({
+            label,
+            region: input.region,
+            type: linodeType(input.size),
+            image: linodeImage(input.image),
+            authorized_keys: authorizedKeys,
+            // Linode requires a root password with an image; nobody logs in with it (keys only),
+            // so a random one is sent and kept nowhere.
+            root_pass: randomBytes(24).toString('base64url') + 'aA1!',
+            ...(network ? { interfaces: network } : { private_ip: true }),
+            ...(firewall ? { firewall_id: firewall.id } : {}),
+            tags: [...input.tags, ...ownerTags(input.owner)],
+          });
+          created.add(linode.id);
+          mine.push(linode);
         }
+        // One an earlier attempt made whose firewall device was not added (a lost response) joins it now.
+        const guarded = new Set(firewall?.entities.filter((e) => e.type === 'linode').map((e) => e.id));
+        const unguarded = mine.filter((l) => input.names.includes(l.label) && !created.has(l.id) && !guarded.has(l.id));
+        for (const linode of firewall ? unguarded : []) await addFirewallDevice(firewall!.id, { id: linode.id, type: 'linode' });
         return input.names.map((name) => {
           const linode = mine.find((l) => l.label === name);
           if (!linode) throw new Error(`Linode ${name} was created but is not listed`);

@@ -13,7 +13,7 @@ import type { LinodeFirewallRecord } from './state';
 import { idParam, linodeTimestamp, requestBody } from './wire';
 import { validated } from './validate';
 
-function findFirewall(ctx: CloudContext, id: number): LinodeFirewallRecord {
+export function findFirewall(ctx: CloudContext, id: number): LinodeFirewallRecord {
   const record = ctx.store.state.linode.firewalls.find((f) => f.firewall.id === id);
   if (!record) throw linodeNotFound();
   return record;
@@ -58,7 +58,7 @@ function findNodeBalancerOr400(ctx: CloudContext, id: number, field: string) {
   }
 }
 
-function addDevice(ctx: CloudContext, record: LinodeFirewallRecord, payload: FirewallDevicePayload, field: string): FirewallDevice {
+export function addDevice(ctx: CloudContext, record: LinodeFirewallRecord, payload: FirewallDevicePayload, field: string): FirewallDevice {
   const created = linodeTimestamp();
   const device: FirewallDevice = { id: ctx.store.nextId(), entity: entityOf(ctx, payload, field), created, updated: created };
   record.devices.push(device);

@@ -1,5 +1,5 @@
 // Linode instances: create (region, type, image, root_pass, authorized_keys, private_ip, tags, and
-// legacy config interfaces: public, and vpc with a subnet), get, list, delete, boot, reboot, shut down. A new instance is `provisioning`, then `booting`,
+// legacy config interfaces: public, and vpc with a subnet; firewall_id), get, list, delete, boot, reboot, shut down. A new instance is `provisioning`, then `booting`,
 // then `running`, when its host answers SSH on its public address as a droplet's does.
 import type { CreateLinodeRequest, InterfacePayload, Linode } from '@linode/api-v4';
 import { CreateLinodeSchema } from '@linode/validation';
@@ -10,6 +10,7 @@ import { hostAddressOf } from '../droplets';
 import { nextPrivateAddress } from '../vpcs';
 import { LINODE_IMAGES, LINODE_REGIONS, LINODE_TYPES } from './catalog';
 import { linodeBadRequest, linodeNotFound } from './errors';
+import { addDevice, findFirewall } from './firewalls';
 import { linodePage } from './pagination';
 import type { LinodeInstanceRecord } from './state';
 import { releaseExtraIps } from './ips';
@@ -31,6 +32,15 @@ export function findInstance(ctx: CloudContext, id: number): LinodeInstanceRecor
 /** The address the instance's private interface has (an instance made without private_ip has none). */
 export function privateAddressOf(linode: Linode): string | undefined {
   return linode.ipv4.find((ip) => ip.startsWith('192.168.'));
+}
+
+function firewallOf(ctx: CloudContext, firewallId: number | null | undefined) {
+  if (firewallId === undefined || firewallId === null) return undefined;
+  try {
+    return findFirewall(ctx, firewallId);
+  } catch {
+    throw linodeBadRequest(`Firewall ${firewallId} not found`, 'firewall_id');
+  }
 }
 
 /**
@@ -66,6 +76,7 @@ async function createInstance(ctx: CloudContext, body: Record<string, unknown>):
   if (state.linode.instances.some((i) => i.linode.label === label))
     throw linodeBadRequest('Label must be unique among your Linodes', 'label');
 
+  const firewall = firewallOf(ctx, input.firewall_id);
   const vpcInterface = vpcInterfaceOf(ctx, input, body);
   if (vpcInterface && vpcInterface.vpc.region !== input.region)
     throw linodeBadRequest(`Subnet ${vpcInterface.subnet.id} is in ${vpcInterface.vpc.region}, not ${input.region}`, 'interfaces');
@@ -110,6 +121,8 @@ async function createInstance(ctx: CloudContext, body: Record<string, unknown>):
     watchdog_enabled: true,
   };
   state.linode.instances.push({ linode, configId });
+  // Protected from its first boot, as Linode does with firewall_id.
+  if (firewall) addDevice(ctx, firewall, { id, type: 'linode' }, 'firewall_id');
   const half = Math.max(1, Math.round(ctx.timing.dropletCreateMs / 2));
   if (input.booted === false) scheduleStatus(ctx, id, 'provisioning', { status: 'offline', afterMs: half });
   else scheduleStatus(ctx, id, 'provisioning', { status: 'booting', afterMs: half }, { status: 'running', afterMs: half });
