@@ -7,7 +7,11 @@ import type { OperationStatus } from '../workflows/shared/status';
 import type { ProgressLine } from './progress';
 
 const value = (values: number[]) => (values.length === 0 ? 'no data' : values.map((v) => String(Number(v.toPrecision(4)))).join(', '));
-const split = (view: RolloutView) => `canary ${view.weight.effective.canary}% / stable ${view.weight.effective.stable}%`;
+/** The split in the strategy's words: a blue-green rollout's canary side is its preview fleet, its stable side the active one. */
+const split = (view: RolloutView) =>
+  view.blueGreen
+    ? `preview ${view.weight.effective.canary}% / active ${view.weight.effective.stable}%`
+    : `canary ${view.weight.effective.canary}% / stable ${view.weight.effective.stable}%`;
 
 /** What to type next while a rollout waits for a human. */
 function hint(view: RolloutView, environment: string): string {
