@@ -37,6 +37,9 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
   const figures: string[] = [];
 
   beforeAll(async () => {
+    // The activities load client-node at their first run; jest compiles it then (minutes on a loaded
+    // machine the first time), so that happens here, not inside a test's time.
+    await import('../../../src/integrations/kubernetes/client');
     ({ cloud, api } = await startLocalCloud({ sshHosts: false, kubernetes: { binDir: plane.ok ? plane.binDir : '' } }));
     const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
     activities = createKubernetesActivities({ kubeconfig: doksKubeconfig(() => client), pollMs: 250 });
@@ -165,7 +168,7 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
     const again = await run('applyKubernetesManifests', { clusterId, manifests: [namespace, deployment(), service] });
     expect(again.map((o) => o.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged']);
     expect(again.find((o) => o.object.kind === 'Deployment')!.generation).toBe(1);
-  });
+  }, 600_000);
 
   test('an invalid manifest fails naming the object and the field, and nothing of its batch is applied', async () => {
     const config: Manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', namespace: 'shop' }, data: { a: '1' } };
@@ -185,7 +188,7 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
     // Validated first, so the ConfigMap before it in the batch was never created.
     const deleted = await run('deleteKubernetesObjects', { clusterId, objects: [ref('ConfigMap', 'web-config', 'shop')] });
     expect(deleted).toEqual({ deleted: [], alreadyGone: ['ConfigMap shop/web-config'] });
-  });
+  }, 600_000);
 
   test('scale to 5 and wait; patch; the Deployment’s events tell the story', async () => {
     const scaled = await run('scaleKubernetesWorkload', { clusterId, namespace: 'shop', kind: 'Deployment', name: 'web', replicas: 5 });
@@ -216,7 +219,7 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
       replicas: -2,
     });
     expect(refused).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-  });
+  }, 600_000);
 
   test('a rollout that cannot progress fails with its pods’ and events’ reasons', async () => {
     const stuck = deployment({
@@ -241,7 +244,7 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
     expect(heartbeats.length).toBeGreaterThan(0);
     const [details] = stalled.details as Body[];
     expect(details!.pods).toHaveLength(2);
-  });
+  }, 600_000);
 
   test('delete is idempotent and waits until the objects are gone', async () => {
     const objects = [
@@ -263,7 +266,7 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
     // Gone means gone: a wait for the deleted Deployment's rollout finds nothing to wait for.
     const missing = await failureOf('waitForDeploymentRollout', { clusterId, namespace: 'shop', name: 'web' });
     expect(missing.type).toBe('KubernetesNotFound');
-  });
+  }, 600_000);
 
   test('the kubeconfig’s token is in no result, heartbeat or failure; the DigitalOcean worker registers these activities', () => {
     expect(seen.length).toBeGreaterThan(10);
