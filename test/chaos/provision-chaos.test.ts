@@ -76,23 +76,42 @@ function environment(n: number, prefix: string): EnvironmentSpec {
 const control = (method: string, what: string, body?: unknown) => localCloudControl(cloud, method, what, body);
 
 // Holds that keep a short step running until a look finds it. Cloud steps last a few requests: the
-// local cloud holds their first read (a lookup by name, which changes nothing) for 3 s. Only reads:
-// a held write carried out after the kill would race the retry. Wait for SSH: the droplets refuse
-// SSH, so the wait keeps trying. The SSH commands of the later steps each take longer than the
-// 100 ms the worker runs between two looks (and stand still while it is stopped), so a look finds them.
-const HELD_READS: Record<string, string> = {
-  'register SSH key': '/v2/account/keys',
-  'create VPC': '/v2/vpcs',
-  'create firewall': '/v2/firewalls',
-  'create droplets': '/v2/droplets?',
-  'create volumes': '/v2/volumes?',
-  'assign reserved IP': '/v2/reserved_ips',
+// local cloud holds their first request for 3 s. Runs over a fresh environment send their create
+// first (issue 17: a first attempt has nothing to look for), so the hold is on the create itself
+// (POST), which the cloud carries out after the kill: the response the worker never got, which the
+// retry must find (it comes after the 20 s heartbeat timeout, long after the 3 s hold). A look-up
+// (GET) is held too, as the key's and every retry's. Wait for SSH: the droplets refuse SSH, so the
+// wait keeps trying. The SSH commands of the later steps each take longer than the 100 ms the
+// worker runs between two looks (and stand still while it is stopped), so a look finds them.
+const HELD_REQUESTS: Record<string, { method: string; path: string }[]> = {
+  'register SSH key': [{ method: 'GET', path: '/v2/account/keys' }],
+  'create VPC': [
+    { method: 'GET', path: '/v2/vpcs' },
+    { method: 'POST', path: '/v2/vpcs' },
+  ],
+  'create firewall': [
+    { method: 'GET', path: '/v2/firewalls' },
+    { method: 'POST', path: '/v2/firewalls' },
+  ],
+  'create droplets': [
+    { method: 'GET', path: '/v2/droplets?' },
+    { method: 'POST', path: '/v2/droplets' },
+  ],
+  // The volume's create and its attach (POST /v2/volumes/:id/actions).
+  'create volumes': [
+    { method: 'GET', path: '/v2/volumes?' },
+    { method: 'POST', path: '/v2/volumes' },
+  ],
+  'assign reserved IP': [
+    { method: 'GET', path: '/v2/reserved_ips' },
+    { method: 'POST', path: '/v2/reserved_ips' },
+  ],
 };
 const holdSteps = (steps: Set<string>) =>
   control('PUT', 'faults', {
-    rules: Object.entries(HELD_READS)
+    rules: Object.entries(HELD_REQUESTS)
       .filter(([step]) => steps.has(step))
-      .map(([, prefix]) => ({ method: 'GET', path: prefix, latencyMs: 3000 })),
+      .flatMap(([, requests]) => requests.map((r) => ({ ...r, latencyMs: 3000 }))),
     refuseSsh: steps.has('wait for SSH') ? Array.from({ length: MAX_RUNS }, (_, i) => `chaos-${i + 1}-app`) : [],
   });
 

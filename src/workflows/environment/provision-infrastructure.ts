@@ -8,7 +8,7 @@
 // the one-after-another sequence below it unchanged.
 import type { Owner } from '../../names/ownership-tags';
 import { firewallName, networkName, serverName, volumeName } from '../../names/resource-names';
-import type { CloudProviderActivities, Server } from '../../providers/cloud-provider';
+import type { CloudProviderActivities, Server, Volume } from '../../providers/cloud-provider';
 import { workflowTag } from '../../names/ownership-tags';
 import { dropletInstances, type EnvironmentSpec } from '../../specs/environment';
 import type { Saga } from '../shared/saga';
@@ -30,12 +30,27 @@ export interface InfrastructureRun {
 export const dropletOf = (run: Pick<InfrastructureRun, 'spec' | 'result'>, instance: string): Server =>
   run.result.droplets.find((d) => d.name === serverName(run.spec.name, instance)) as Server;
 
+/** A create under way, and what its result registers (its undo, the status, the result). */
+interface Made<T> {
+  made: Promise<T>;
+  register: (value: T) => void;
+}
+const made = <T>(promise: Promise<T>, register: (value: T) => void = () => undefined): Made<unknown> => ({
+  made: promise,
+  register: register as (value: unknown) => void,
+});
+
 /**
- * Waits for every step, then throws the first failure: a create still in flight when another
- * fails may succeed, and only a result that reaches the workflow gets its undo registered.
+ * Waits for every create, registers what each made in the list's order (not as they finished: the
+ * undo order, and what a kept run names, is the same every run), then throws the first failure. A
+ * create still in flight when another fails may succeed, and only a result that reaches the
+ * workflow gets its undo registered.
  */
-async function allThenFirstFailure(steps: Promise<unknown>[]): Promise<void> {
-  const settled = await Promise.allSettled(steps);
+async function allThenFirstFailure(steps: Made<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(steps.map((s) => s.made));
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') steps[i]!.register(s.value);
+  });
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 }
@@ -44,46 +59,56 @@ export async function infrastructureAtOnce(run: InfrastructureRun, fresh: boolea
   const { input, spec, owner, cloud, undo, saga, status, result } = run;
   let deployKey = '';
   const volumes: { name: string; id: string; device: string; droplet: string; mountPoint: string }[] = [];
+  const first: Made<unknown>[] = [];
 
   status.step('register SSH key');
   // The account keeps the key after a rollback: other environments may use it too.
-  const key = cloud.ensureSshKey({ name: spec.ssh.key }).then((k) => {
-    deployKey = k.fingerprint;
-  });
-  let network: Promise<void> = Promise.resolve();
+  first.push(made(cloud.ensureSshKey({ name: spec.ssh.key }), (k) => (deployKey = (k as { fingerprint: string }).fingerprint)));
   if (spec.vpc) {
     status.step('create VPC');
-    const vpcSpec = spec.vpc;
-    network = cloud
-      .ensureNetwork({ owner, name: networkName(spec.name), region: spec.region, ipRange: vpcSpec.ipRange, fresh })
-      .then((vpc) => {
-        saga.addCompensation('delete VPC', () => undo.deleteNetwork({ id: vpc.id }));
-        status.recordResource({ kind: 'vpc', id: vpc.id, name: networkName(spec.name), step: 'create VPC' });
-        result.vpcId = vpc.id;
-      });
+    const vpc = cloud.ensureNetwork({ owner, name: networkName(spec.name), region: spec.region, ipRange: spec.vpc.ipRange, fresh });
+    first.push(
+      made(vpc, (v) => {
+        const { id } = v as { id: string };
+        saga.addCompensation('delete VPC', () => undo.deleteNetwork({ id }));
+        status.recordResource({ kind: 'vpc', id, name: networkName(spec.name), step: 'create VPC' });
+        result.vpcId = id;
+      }),
+    );
   }
-  let firewall: Promise<void> = Promise.resolve();
   if (spec.firewall) {
     status.step('create firewall');
-    const inbound = spec.firewall.inbound;
-    firewall = cloud.ensureFirewall({ owner, name: firewallName(spec.name), inbound, fresh }).then((fw) => {
-      saga.addCompensation('delete firewall', () => undo.deleteFirewall({ id: fw.id }));
-      status.recordResource({ kind: 'firewall', id: fw.id, name: firewallName(spec.name), step: 'create firewall' });
-      result.firewallId = fw.id;
-    });
+    const firewall = cloud.ensureFirewall({ owner, name: firewallName(spec.name), inbound: spec.firewall.inbound, fresh });
+    first.push(
+      made(firewall, (f) => {
+        const { id } = f as { id: string };
+        saga.addCompensation('delete firewall', () => undo.deleteFirewall({ id }));
+        status.recordResource({ kind: 'firewall', id, name: firewallName(spec.name), step: 'create firewall' });
+        result.firewallId = id;
+      }),
+    );
   }
   // Volumes need no droplet to exist: made now, attached once the droplets are active.
-  const volumesMade = spec.volumes.map((volumeSpec) => {
+  for (const volumeSpec of spec.volumes) {
     const name = volumeName(spec.name, volumeSpec.name);
-    return cloud
-      .ensureVolume({ owner, name, region: spec.region, sizeGb: volumeSpec.sizeGb, filesystem: volumeSpec.filesystem, fresh })
-      .then((volume) => {
-        saga.addCompensation(`delete volume ${name}`, () => undo.deleteVolume({ id: volume.id }));
-        status.recordResource({ kind: 'volume', id: volume.id, name, step: 'create volumes' });
-        volumes.push({ name, id: volume.id, device: volume.devicePath, droplet: volumeSpec.droplet, mountPoint: volumeSpec.mountPoint });
-      });
-  });
-  await allThenFirstFailure([key, network, firewall, ...volumesMade]);
+    const volume = cloud.ensureVolume({
+      owner,
+      name,
+      region: spec.region,
+      sizeGb: volumeSpec.sizeGb,
+      filesystem: volumeSpec.filesystem,
+      fresh,
+    });
+    first.push(
+      made(volume, (v) => {
+        const { id, devicePath } = v as Volume;
+        saga.addCompensation(`delete volume ${name}`, () => undo.deleteVolume({ id }));
+        status.recordResource({ kind: 'volume', id, name, step: 'create volumes' });
+        volumes.push({ name, id, device: devicePath, droplet: volumeSpec.droplet, mountPoint: volumeSpec.mountPoint });
+      }),
+    );
+  }
+  await allThenFirstFailure(first);
 
   status.step('create droplets');
   // Registered before the create: deleting by this run's tag is safe even if nothing exists, and
@@ -113,7 +138,7 @@ export async function infrastructureAtOnce(run: InfrastructureRun, fresh: boolea
 
   // The attachments and the reserved IP together: each is an action of several seconds.
   if (spec.volumes.length > 0) status.step('create volumes');
-  const attached = spec.volumes.map(async (volumeSpec) => {
+  const last: Made<unknown>[] = spec.volumes.map((volumeSpec) => {
     const volume = volumes.find((v) => v.name === volumeName(spec.name, volumeSpec.name))!;
     const droplet = dropletOf(run, volumeSpec.droplet);
     // Registered before the attach: detaching is a no-op when it never happened, and an attach
@@ -121,18 +146,21 @@ export async function infrastructureAtOnce(run: InfrastructureRun, fresh: boolea
     saga.addCompensation(`detach volume ${volume.name}`, () =>
       undo.detachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region }),
     );
-    await cloud.attachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region, fresh });
+    return made(cloud.attachVolume({ volumeId: volume.id, serverId: droplet.id, region: spec.region, fresh }));
   });
-  let reservedIp: Promise<void> = Promise.resolve();
   if (spec.reservedIp) {
     status.step('assign reserved IP');
-    reservedIp = cloud.ensureFloatingIp({ serverId: dropletOf(run, spec.reservedIp.droplet).id, fresh }).then(({ ip }) => {
-      saga.addCompensation('release reserved IP', () => undo.releaseFloatingIp({ ip }));
-      status.recordResource({ kind: 'reserved_ip', id: ip, step: 'assign reserved IP' });
-      result.reservedIp = ip;
-    });
+    const assigned = cloud.ensureFloatingIp({ serverId: dropletOf(run, spec.reservedIp.droplet).id, fresh });
+    last.push(
+      made(assigned, (a) => {
+        const { ip } = a as { ip: string };
+        saga.addCompensation('release reserved IP', () => undo.releaseFloatingIp({ ip }));
+        status.recordResource({ kind: 'reserved_ip', id: ip, step: 'assign reserved IP' });
+        result.reservedIp = ip;
+      }),
+    );
   }
-  await allThenFirstFailure([...attached, reservedIp]);
+  await allThenFirstFailure(last);
   // In the spec's order, as the mount step reads them.
   result.volumes = spec.volumes.map((volumeSpec) => {
     const v = volumes.find((made) => made.name === volumeName(spec.name, volumeSpec.name))!;

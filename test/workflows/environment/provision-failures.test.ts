@@ -113,8 +113,11 @@ test('a failure at each step rolls back and leaves nothing of the environment be
     // Their attaches and assignments are done before the next faults are armed.
     await Promise.all(hostRuns.map((r) => passedStep(r.handle, 'assign reserved IP')));
 
-    // 3. Attach and assign errors on every attempt (the IP run has no volume, so it takes no attach fault).
-    await addFaults({ failNextActions: { attach_volume: CLOUD_RETRY.maximumAttempts!, assign_ip: CLOUD_RETRY.maximumAttempts! } });
+    // 3. Attach and assign errors on every attempt (the IP run has no volume, so it takes no attach
+    // fault). The attach run assigns its reserved IP beside its attach (issue 17), so that
+    // assignment fails all its attempts too: twice as many assign faults, a full run for each.
+    const attempts = CLOUD_RETRY.maximumAttempts!;
+    await addFaults({ failNextActions: { attach_volume: attempts, assign_ip: 2 * attempts } });
     const actionRuns = await Promise.all([start(stack('fail-attach', 5)), start(stack('fail-ip', 6, (s) => (s.volumes = [])))]);
 
     return [create, ...(await Promise.all([...hostRuns, ...actionRuns].map((r) => r.done)))];
