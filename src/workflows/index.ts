@@ -9,3 +9,4 @@ export { applyRetention } from './backups/apply-retention';
 export { restoreBackup } from './backups/restore-backup';
 export { deployRelease } from './release/deploy-release';
 export { rolloutRelease } from './release/rollout-release';
+export { failoverSite } from './failover/failover-site';

@@ -1,0 +1,68 @@
+// What failoverSite takes: the environment, the site that failed and the one that takes over, the
+// Cloudflare load balancer (as ensureSiteLoadBalancer made it) and the token's secret reference,
+// each site's database server (password as a secret reference), how to verify traffic, and the
+// RPO budget. Checked whole, every problem named by field; pure, so the workflow and any client
+// use the same function. No secret value can be given here: only references.
+import { z } from 'zod';
+import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE } from '../names/environment-name';
+import { parseSpec, secretRef, SpecError } from './common';
+import { actorName } from './rollout-release';
+
+const site = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be a site name (lowercase letters, digits, -)');
+const id = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a Cloudflare id');
+
+const databaseServer = z.strictObject({
+  name: z.string().min(1).max(100),
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'must be a user name'),
+  password: secretRef.optional(),
+});
+
+export const failoverSiteSchema = z.strictObject({
+  environment: z.string().regex(ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE),
+  /** The site that failed (or is switched away from). */
+  from: site,
+  /** The site that takes over: its replica is promoted and it takes all traffic. */
+  to: site,
+  requestedBy: actorName.optional(),
+  cloudflare: z.strictObject({ apiUrl: z.url().optional(), apiToken: secretRef }),
+  loadBalancer: z.strictObject({
+    zoneId: id,
+    accountId: id,
+    loadBalancerId: id,
+    hostname: z.string().min(1).max(253),
+    pools: z.record(site, id),
+  }),
+  databases: z.record(site, databaseServer),
+  /** The replication user a demoted server connects with (a rollback points the survivor back at the old primary). */
+  replication: z.strictObject({ user: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'must be a user name'), password: secretRef }),
+  verify: z.strictObject({
+    /** Where requests go: the site's URL, or the edge with `host` as the Host header. */
+    url: z.url(),
+    host: z.string().min(1).max(253).optional(),
+    requests: z.number().int().min(1).max(1000).default(50),
+    /** The response header naming the site that answered. */
+    siteHeader: z.string().min(1).max(100).default('x-opsflow-site'),
+  }),
+  rpo: z.strictObject({ maxLostTransactions: z.number().int().min(0) }).default({ maxLostTransactions: 0 }),
+  /** Promote beyond the RPO budget; the reason is recorded in the status and result. */
+  force: z.strictObject({ reason: z.string().trim().min(1, 'must say why').max(500) }).optional(),
+  /** How long the surviving replica may take to receive and apply the rest (default 60 s). */
+  catchUpTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+});
+
+export type FailoverSiteInput = z.input<typeof failoverSiteSchema>;
+export type FailoverSite = z.output<typeof failoverSiteSchema>;
+
+export function parseFailoverSiteInput(input: unknown): FailoverSite {
+  const parsed = parseSpec('failoverSite input', failoverSiteSchema, input);
+  const problems: string[] = [];
+  if (parsed.from === parsed.to) problems.push(`to: ${parsed.to} is the site being failed over from`);
+  for (const s of [parsed.from, parsed.to]) {
+    if (!(s in parsed.loadBalancer.pools)) problems.push(`loadBalancer.pools: no pool for site ${s}`);
+    if (!(s in parsed.databases)) problems.push(`databases: no database server for site ${s}`);
+  }
+  if (problems.length) throw new SpecError('failoverSite input', problems);
+  return parsed;
+}

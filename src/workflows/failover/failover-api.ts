@@ -1,0 +1,68 @@
+// failoverSite's public face: the `approve` update a human sends, the `status` query (the saga's
+// steps plus the failover's own record: assessment, approval, fence, promotion, traffic, RTO and
+// RPO) and the result. Shared by the workflow, clients and tests.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { OperationStatus } from '../shared/status';
+
+export interface ApproveArgs {
+  /** Who approves (a person or service name); recorded in the status, result and history. */
+  by: string;
+  note?: string;
+}
+export interface ApprovalRecord {
+  by: string;
+  note?: string;
+  /** When the update was accepted (workflow time, ISO). */
+  at: string;
+}
+
+export interface FailoverRpo {
+  /** Transactions of the old primary the new one never applied; null when the old primary's last position is unknown. */
+  lostTransactions: number | null;
+  /** Received by the survivor but never applied (a broken SQL thread). */
+  unappliedTransactions: number;
+  /** The survivor's own lag estimate when last replicating; null when unknown. */
+  secondsBehind: number | null;
+  /** Set when the RPO budget was exceeded on purpose. */
+  forcedReason?: string;
+}
+
+export interface FailoverRto {
+  /** From the run's start to traffic verified on the survivor. */
+  fromStartMs: number;
+  /** From the approval to traffic verified on the survivor. */
+  fromApprovalMs: number;
+}
+
+export interface FailoverView {
+  environment: string;
+  from: string;
+  to: string;
+  phase: 'assessing' | 'awaiting approval' | 'switching' | 'verifying' | 'completed' | 'rolled back' | 'failed';
+  assessment?: { survivorPoolHealthy: boolean; survivorRole: string; survivorBehindTransactions: number | null };
+  approval?: ApprovalRecord;
+  fence?: { state: 'fenced'; finalPosition: string; killedConnections: number } | { state: 'unreachable'; error: string };
+  promotion?: { promoted: boolean; appliedAtPromotion: string };
+  traffic?: { split: Record<string, number>; previous: Record<string, number>; changed: boolean; sample?: Record<string, number> };
+  rto?: FailoverRto;
+  rpo?: FailoverRpo;
+  /** A state a human must act on (a compensation refused, a check after the switch failed). */
+  attention?: string;
+}
+
+export interface FailoverResult {
+  environment: string;
+  from: string;
+  to: string;
+  approval: ApprovalRecord;
+  rto: FailoverRto;
+  rpo: FailoverRpo;
+  fence: NonNullable<FailoverView['fence']>;
+  traffic: NonNullable<FailoverView['traffic']>;
+  newPrimary: { server: string; appliedAtPromotion: string; verifiedWrite: string };
+}
+
+export type FailoverStatus = OperationStatus & { failover: FailoverView };
+
+export const approveUpdate = defineUpdate<ApprovalRecord, [ApproveArgs]>('approve');
+export const failoverStatusQuery = defineQuery<FailoverStatus>('status');

@@ -1,0 +1,248 @@
+// failoverSite: move a two-site stack onto its surviving site, as the runbook says. Check the
+// survivor (its Cloudflare pool healthy, its database a replica), wait for a human's `approve`
+// (two sites cannot safely decide alone: GitHub 2018), fence the old primary (Patroni: fence before
+// promote), promote the survivor's replica only once it applied everything it received and within
+// the RPO budget (Orchestrator: decide when the replica agrees), move Cloudflare's weights to
+// 0/100, and count requests through the edge until they all land on the survivor. Until traffic is
+// verified every step is undone on failure, newest first; the old primary is unfenced only after
+// the new one is a replica again, so there are never two writable primaries. After that the
+// failover stands: a failed write check names what a human must look at.
+import { ApplicationFailure, condition, setHandler, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { parseFailoverSiteInput, type FailoverSite, type FailoverSiteInput } from '../../specs/failover';
+import { actorName } from '../../specs/rollout-release';
+import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { withEnvironmentClaim } from '../shared/environment-claim';
+import { failure, STEP_FAILURE } from '../shared/failures';
+import { describeError, runSaga } from '../shared/saga';
+import { StatusTracker } from '../shared/status';
+import { summarizedActivities } from '../shared/summarized-activities';
+import { validated } from '../shared/validated';
+import {
+  approveUpdate,
+  failoverStatusQuery,
+  type ApprovalRecord,
+  type FailoverResult,
+  type FailoverRpo,
+  type FailoverView,
+} from './failover-api';
+
+export const FAILOVER_STEPS = [
+  'check the surviving site',
+  'wait for approval',
+  'fence the old primary',
+  'promote the surviving replica',
+  'move traffic',
+  'verify traffic on the survivor',
+  'verify a write on the new primary',
+];
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4 };
+
+export async function failoverSite(input: FailoverSiteInput): Promise<FailoverResult> {
+  // Bad input is refused before the claim; the failover holds the environment while it waits.
+  const spec = validated('input', parseFailoverSiteInput, input);
+  return withEnvironmentClaim(spec.environment, 'failover', () => failOver(spec));
+}
+
+async function failOver(spec: FailoverSite): Promise<FailoverResult> {
+  const startedAt = Date.now();
+  const { from, to } = spec;
+  const oldPrimary = spec.databases[from]!;
+  const survivor = spec.databases[to]!;
+  const act = summarizedActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds', retry });
+  // Promotion waits for the survivor to receive and apply the rest, heartbeating meanwhile.
+  const promotion = summarizedActivities<Activities>({
+    startToCloseTimeout: `${spec.catchUpTimeoutSeconds * 2 + 60} seconds`,
+    heartbeatTimeout: '30 seconds',
+    retry,
+  });
+  const status = new StatusTracker('failoverSite', FAILOVER_STEPS);
+  const view: FailoverView = { environment: spec.environment, from, to, phase: 'assessing' };
+  setHandler(failoverStatusQuery, () => ({ ...status.snapshot(), failover: JSON.parse(JSON.stringify(view)) as FailoverView }));
+  let approval: ApprovalRecord | undefined;
+  setHandler(
+    approveUpdate,
+    ({ by, note }) => {
+      approval = { by, ...(note ? { note } : {}), at: new Date().toISOString() };
+      view.approval = approval;
+      return approval;
+    },
+    {
+      validator: (args) => {
+        if (typeof args !== 'object' || args === null) throw new Error('approve takes { by: "<who approves>" }');
+        const who = actorName.safeParse(args.by);
+        if (!who.success) throw new Error(`by: ${who.error.issues[0]?.message ?? 'must name who approves'}`);
+        if (args.note !== undefined && (typeof args.note !== 'string' || args.note.length > 500))
+          throw new Error('note must be text of at most 500 characters');
+        if (approval) throw new Error(`already approved by ${approval.by} at ${approval.at}`);
+        if (view.phase !== 'awaiting approval' && view.phase !== 'assessing')
+          throw new Error(`nothing waits for approval: the failover is ${view.phase}`);
+      },
+    },
+  );
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: spec.environment },
+    { key: OpsOperation, value: 'failover' },
+  ]);
+  const loadBalancer = { cloudflare: spec.cloudflare, loadBalancer: spec.loadBalancer };
+  const fail = (reason: string, err: unknown) => {
+    view.phase = 'failed';
+    status.failed(reason);
+    throw err;
+  };
+
+  status.step('check the surviving site');
+  try {
+    const health = await act.readPoolHealth(loadBalancer);
+    const replica = await act.readReplication({ server: survivor, primary: oldPrimary });
+    view.assessment = {
+      survivorPoolHealthy: health[to]?.healthy === true,
+      survivorRole: replica.role,
+      survivorBehindTransactions: replica.behindPrimary?.transactions ?? null,
+    };
+    if (!health[to]?.healthy) {
+      const down = (health[to]?.origins ?? []).filter((o) => !o.healthy).map((o) => `${o.name}: ${o.reason ?? 'unhealthy'}`);
+      throw failure(
+        STEP_FAILURE.SurvivorUnhealthy,
+        `${to}'s pool is not healthy at Cloudflare (${down.join('; ') || 'no healthy origin'}): not failing over onto it`,
+      );
+    }
+    if (replica.role !== 'replica')
+      throw failure(
+        STEP_FAILURE.SurvivorUnhealthy,
+        `${survivor.name} is ${replica.role}, not a replica of ${oldPrimary.name}: nothing to promote`,
+      );
+  } catch (err) {
+    return fail(describeError(err), err);
+  }
+
+  status.step('wait for approval');
+  view.phase = 'awaiting approval';
+  await condition(() => approval !== undefined);
+  const approvedAt = Date.now();
+  view.phase = 'switching';
+
+  let promoted = false;
+  let demoted = false;
+  let rpo: FailoverRpo | undefined;
+  let appliedAtPromotion = '';
+  let trafficVerifiedAt = 0;
+  try {
+    await runSaga(
+      async (saga) => {
+        status.step('fence the old primary');
+        try {
+          const fenced = await act.fencePrimary({ server: oldPrimary });
+          view.fence = { state: 'fenced', finalPosition: fenced.finalPosition, killedConnections: fenced.killedConnections };
+          // Writable again only once the survivor is a replica again (never two writable primaries).
+          saga.addCompensation(`unfence ${oldPrimary.name}`, async () => {
+            if (promoted && !demoted)
+              throw failure(
+                STEP_FAILURE.ReplicationStateUnexpected,
+                `${survivor.name} could not be made a replica again, so ${oldPrimary.name} stays read-only`,
+              );
+            await act.unfencePrimary({ server: oldPrimary });
+          });
+        } catch (err) {
+          if (!isUnreachable(err)) throw err;
+          // A dead primary cannot be fenced; its site's traffic is cut at Cloudflare below.
+          view.fence = { state: 'unreachable', error: describeError(err) };
+        }
+
+        status.step('promote the surviving replica');
+        const promotedNow = await promotion.promoteReplica({
+          server: survivor,
+          primaryFinalPosition: view.fence?.state === 'fenced' ? view.fence.finalPosition : undefined,
+          maxLostTransactions: spec.rpo.maxLostTransactions,
+          ...(spec.force ? { force: spec.force } : {}),
+          catchUpTimeoutSeconds: spec.catchUpTimeoutSeconds,
+        });
+        promoted = true;
+        appliedAtPromotion = promotedNow.appliedAtPromotion;
+        view.promotion = { promoted: promotedNow.promoted, appliedAtPromotion };
+        rpo = { ...promotedNow.rpo, ...(promotedNow.forced ? { forcedReason: promotedNow.forced.reason } : {}) };
+        view.rpo = rpo;
+        saga.addCompensation(`make ${survivor.name} a replica of ${oldPrimary.name} again`, async () => {
+          await act.replicateFrom({ server: survivor, primary: oldPrimary, replication: spec.replication });
+          demoted = true;
+        });
+
+        status.step('move traffic');
+        const moved = await act.setTrafficSplit({ ...loadBalancer, split: { [from]: 0, [to]: 100 } });
+        view.traffic = { split: moved.split, previous: moved.previous, changed: moved.changed };
+        saga.addCompensation(
+          `traffic back to ${Object.entries(moved.previous)
+            .map(([s, p]) => `${s} ${p}%`)
+            .join(' / ')}`,
+          () => act.setTrafficSplit({ ...loadBalancer, split: moved.previous }),
+        );
+
+        status.step('verify traffic on the survivor');
+        view.phase = 'verifying';
+        const sample = await act.sampleTraffic({
+          url: spec.verify.url,
+          ...(spec.verify.host ? { host: spec.verify.host } : {}),
+          requests: spec.verify.requests,
+          siteHeader: spec.verify.siteHeader,
+        });
+        view.traffic.sample = {
+          ...sample.bySite,
+          ...Object.fromEntries(Object.entries(sample.failed).map(([k, n]) => [`failed: ${k}`, n])),
+        };
+        if ((sample.bySite[to] ?? 0) !== spec.verify.requests)
+          throw failure(
+            STEP_FAILURE.TrafficNotMoved,
+            `of ${spec.verify.requests} requests through ${spec.verify.host ?? spec.verify.url}, ${sample.bySite[to] ?? 0} reached ${to}: ${JSON.stringify(view.traffic.sample)}`,
+          );
+        trafficVerifiedAt = Date.now();
+      },
+      {
+        onRollback: () => status.finish('rolling back'),
+        onRolledBack: (report, err) => {
+          status.rolledBack(report, describeError(err));
+          view.phase = 'rolled back';
+          if (report.failed.length) view.attention = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
+        },
+      },
+    );
+  } catch (err) {
+    if ((view.phase as FailoverView['phase']) !== 'rolled back') view.phase = 'failed';
+    throw err;
+  }
+  view.rto = { fromStartMs: trafficVerifiedAt - startedAt, fromApprovalMs: trafficVerifiedAt - approvedAt };
+
+  // The failover stands from here: traffic is on the survivor and its database is the primary.
+  status.step('verify a write on the new primary');
+  let wrote: string;
+  try {
+    wrote = (
+      await act.verifyWrite({ server: survivor, id: `failover ${spec.environment} ${from}->${to} ${new Date(approvedAt).toISOString()}` })
+    ).wrote;
+  } catch (err) {
+    view.attention = `traffic is on ${to} and ${survivor.name} is the primary, but a write there did not round-trip: check ${survivor.name}`;
+    return fail(`${describeError(err)}; ${view.attention}`, ApplicationFailure.fromError(err));
+  }
+  view.phase = 'completed';
+  status.finish('done');
+  return {
+    environment: spec.environment,
+    from,
+    to,
+    approval: approval!,
+    rto: view.rto,
+    rpo: rpo!,
+    fence: view.fence!,
+    traffic: view.traffic!,
+    newPrimary: { server: survivor.name, appliedAtPromotion, verifiedWrite: wrote },
+  };
+}
+
+function isUnreachable(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if (current instanceof ApplicationFailure && current.type === STEP_FAILURE.DatabaseUnreachable) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

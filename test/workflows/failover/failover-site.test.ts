@@ -1,0 +1,233 @@
+// failoverSite on the real Temporal dev server with a real MariaDB pair (the test's own servers)
+// and the local cloud's Cloudflare API and edge: the run checks the survivor and waits for a
+// human's `approve` (nonsense refused, nothing moves before it); then fences fra1's primary,
+// promotes london's replica with nothing lost, moves the weights to 0/100 and counts requests
+// through the edge landing on london; RTO and RPO are in the status and the result. A second
+// failover back, whose traffic switch Cloudflare refuses, leaves traffic and roles as they were.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { LocalCloud } from '@opsflow/localcloud';
+import Cloudflare from 'cloudflare';
+import { createCloudflareActivities } from '../../../src/activities/cloudflare/load-balancer';
+import { createDatabaseFailoverActivities } from '../../../src/activities/database/replication';
+import { createEnvironmentActivities } from '../../../src/activities/environment/claims';
+import { createTrafficSampleActivities, sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
+import { secretResolver } from '../../../src/backups/secrets';
+import type { EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
+import type { FailoverSiteInput } from '../../../src/specs/failover';
+import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
+import { startLocalCloud } from '../../helpers/localcloud';
+import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
+import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
+import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let cloud: LocalCloud;
+let fra: MariadbServer;
+let lon: MariadbServer;
+const origins: SiteOrigin[] = [];
+let lb: EnsuredLoadBalancer;
+const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
+// The activities a failover runs, as the worker's createActivities wires them.
+const activities = () => ({
+  ...createEnvironmentActivities(),
+  ...createCloudflareActivities({ resolveSecret: secretResolver(secrets) }),
+  ...createTrafficSampleActivities(),
+  ...createDatabaseFailoverActivities({ resolveSecret: secretResolver(secrets) }),
+});
+const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
+const replication = { user: 'repl', password: 'env:OPSFLOW_SECRET_DB_REPL' };
+const taskQueue = uniqueTaskQueue('failover');
+
+afterAll(async () => {
+  await Promise.all(origins.map((o) => o.stop()));
+  await stopAllMariadb();
+  await cloud?.stop();
+  await env?.teardown();
+});
+
+/** Sets the local cloud's faults (an empty list clears them). */
+async function localCloudFaults(target: LocalCloud, rules: object[]): Promise<void> {
+  const res = await fetch(`${target.apiUrl}/_localcloud/faults`, {
+    method: 'PUT',
+    headers: { ...target.controlHeaders, 'content-type': 'application/json' },
+    body: JSON.stringify({ rules }),
+  });
+  if (res.status !== 200) throw new Error(`faults refused: ${res.status} ${await res.text()}`);
+}
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let polls = 0; !(await check()); polls++) {
+    if (polls > 1500) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function failoverInput(from: string, to: string): FailoverSiteInput {
+  const db = (s: MariadbServer) => s.admin;
+  return {
+    environment: 'stack-e',
+    from,
+    to,
+    requestedBy: 'oncall@stack-e',
+    cloudflare: { apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' },
+    loadBalancer: { zoneId: lb.zoneId, accountId: lb.accountId, loadBalancerId: lb.loadBalancerId, hostname: lb.hostname, pools: lb.pools },
+    databases: { fra1: db(fra), london: db(lon) },
+    replication,
+    verify: { url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
+    rpo: { maxLostTransactions: 0 },
+  };
+}
+
+const through = (requests: number) => run(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests }));
+
+beforeAll(async () => {
+  // One at a time: on a loaded machine the dev server must answer within the SDK's 5 s.
+  env = await startTemporal();
+  ({ cloud } = await startLocalCloud({ sshHosts: false }));
+  fra = await startMariadb('fra1-db', 21);
+  lon = await startMariadb('london-db', 22);
+  secrets.OPSFLOW_SECRET_CLOUDFLARE_TOKEN = cloud.token;
+  const cf = new Cloudflare({ apiToken: cloud.token, baseURL: `${cloud.apiUrl}/client/v4`, maxRetries: 0 });
+  const [account] = (await cf.accounts.list()).result;
+  await cf.zones.create({ account: { id: account!.id }, name: 'stack-e.com' });
+  origins.push(await startSiteOrigin('fra1', 'fra-app'), await startSiteOrigin('london', 'lon-app'));
+  const acts = activities();
+  const cloudflare = { apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' };
+  lb = await run(() =>
+    acts.ensureSiteLoadBalancer({
+      cloudflare,
+      zone: 'stack-e.com',
+      hostname: 'www.stack-e.com',
+      sites: origins.map((o) => ({ name: o.site, origins: [{ name: o.name, address: o.address, port: o.port }] })),
+      monitor: { type: 'http', path: '/health', interval: 1, timeout: 5, retries: 1, consecutiveDown: 2 },
+      initialSplit: { fra1: 50, london: 50 },
+    }),
+  );
+  await until('both pools healthy', async () => {
+    const health = await run(() => acts.readPoolHealth({ cloudflare, loadBalancer: lb }));
+    return health.fra1!.healthy && health.london!.healthy;
+  });
+  // fra1 is the primary, london its replica, with the application's orders.
+  await fra.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;');
+  await run(() => acts.replicateFrom({ server: lon.admin, primary: fra.admin, replication }));
+  for (let i = 0; i < 10; i++) await appWrite(fra, `order ${i}`);
+  await until('london has the 10 orders', async () => (await orderCount(lon).catch(() => 0)) === 10);
+}, 600_000);
+
+test('planned failover fra1 -> london: approved by a human, fenced, promoted with RPO 0, all traffic on london, RTO recorded', async () => {
+  const before = await through(200);
+  expect(before.bySite.fra1).toBeGreaterThan(0);
+  expect(before.bySite.london).toBeGreaterThan(0);
+
+  const { result, waiting, refusals, statusAfter } = await withWorker(env, taskQueue, activities(), async () => {
+    const handle = await env.client.workflow.start('failoverSite', {
+      taskQueue,
+      workflowId: 'failover-stack-e-fra1-london',
+      args: [failoverInput('fra1', 'london')],
+    });
+    const status = () => handle.query<FailoverStatus>('status');
+    await until('the run waits for approval', async () => (await status()).failover?.phase === 'awaiting approval');
+    const waiting = await status();
+    // Nothing moves before a human approves: fra1 still takes writes, traffic still split.
+    await appWrite(fra, 'while waiting');
+    const during = await through(100);
+    const refusals = await Promise.all(
+      [{ by: '' }, { by: 'x'.repeat(200) }, { by: 'eve', note: 'n'.repeat(600) }].map((args) =>
+        handle.executeUpdate('approve', { args: [args] }).then(
+          () => 'accepted',
+          (e: Error & { cause?: Error }) => e.cause?.message ?? e.message,
+        ),
+      ),
+    );
+    expect(during.bySite.fra1).toBeGreaterThan(0);
+    const approved = await handle.executeUpdate('approve', { args: [{ by: 'alice@ops', note: 'planned switchover' }] });
+    expect(approved).toMatchObject({ by: 'alice@ops', note: 'planned switchover' });
+    const again = await handle.executeUpdate('approve', { args: [{ by: 'bob' }] }).then(
+      () => 'accepted',
+      (e: Error & { cause?: Error }) => e.cause?.message ?? e.message,
+    );
+    refusals.push(again);
+    const result = (await handle.result()) as FailoverResult;
+    return { result, waiting, refusals, statusAfter: await status() };
+  });
+
+  expect(waiting.failover).toMatchObject({
+    phase: 'awaiting approval',
+    assessment: { survivorPoolHealthy: true, survivorRole: 'replica' },
+  });
+  expect(waiting.step).toBe('wait for approval');
+  expect(refusals[0]).toMatch(/^by: must name who asks/);
+  expect(refusals[1]).toMatch(/^by: must name who asks/);
+  expect(refusals[2]).toBe('note must be text of at most 500 characters');
+  expect(refusals[3]).toMatch(/^already approved by alice@ops at /);
+
+  expect(result).toMatchObject({
+    environment: 'stack-e',
+    from: 'fra1',
+    to: 'london',
+    approval: { by: 'alice@ops' },
+    rpo: { lostTransactions: 0, unappliedTransactions: 0 },
+    fence: { state: 'fenced' },
+    traffic: { split: { fra1: 0, london: 100 }, previous: { fra1: 50, london: 50 }, changed: true, sample: { london: 40 } },
+    newPrimary: { server: 'london-db' },
+  });
+  expect(result.rto.fromApprovalMs).toBeGreaterThan(0);
+  expect(result.rto.fromStartMs).toBeGreaterThanOrEqual(result.rto.fromApprovalMs);
+  expect(statusAfter.failover).toMatchObject({ phase: 'completed', rto: result.rto, rpo: result.rpo });
+  expect(statusAfter.completedSteps).toEqual([
+    'check the surviving site',
+    'wait for approval',
+    'fence the old primary',
+    'promote the surviving replica',
+    'move traffic',
+    'verify traffic on the survivor',
+    'verify a write on the new primary',
+  ]);
+  console.log(
+    `failover fra1 -> london: RTO ${result.rto.fromApprovalMs} ms from approval, ${result.rto.fromStartMs} ms from start; RPO ${result.rpo.lostTransactions} transactions`,
+  );
+
+  // Afterwards: every request on london; london takes writes, fra1 refuses them; nothing lost.
+  expect(await through(100)).toEqual({ bySite: { london: 100 }, failed: {}, requests: 100 });
+  await appWrite(lon, 'after failover');
+  await expect(appWrite(fra, 'on the old primary')).rejects.toThrow(/read-only/);
+  expect(await orderCount(lon)).toBe(12);
+}, 600_000);
+
+test('a failover whose traffic switch Cloudflare refuses leaves traffic and roles as they were', async () => {
+  // fra1 follows london now (failback's first half), then a failover back is tried.
+  const acts = activities();
+  await run(() => acts.replicateFrom({ server: fra.admin, primary: lon.admin, replication }));
+  await until('fra1 caught up with london', async () => (await orderCount(fra).catch(() => 0)) === 12);
+  await localCloudFaults(cloud, [{ method: 'PATCH', path: '/client/v4/zones', errorRate: 1, statuses: [503] }]);
+
+  const { failure, status } = await withWorker(env, taskQueue, acts, async () => {
+    const handle = await env.client.workflow.start('failoverSite', {
+      taskQueue,
+      workflowId: 'failover-stack-e-london-fra1',
+      args: [failoverInput('london', 'fra1')],
+    });
+    await until(
+      'the run waits for approval',
+      async () => (await handle.query<FailoverStatus>('status')).failover?.phase === 'awaiting approval',
+    );
+    await handle.executeUpdate('approve', { args: [{ by: 'alice@ops' }] });
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
+    return { failure, status: await handle.query<FailoverStatus>('status') };
+  });
+  await localCloudFaults(cloud, []);
+
+  expect(failure?.type).toBe('RolledBack');
+  expect(failure?.message).toContain('setTrafficSplit');
+  expect(status.failover.phase).toBe('rolled back');
+  expect(status.outcome?.undone).toEqual(['make fra1-db a replica of london-db again', 'unfence london-db']);
+  // As before: london the writable primary, fra1 its read-only replica, all traffic on london.
+  await appWrite(lon, 'after the refused failover');
+  await expect(appWrite(fra, 'on the replica')).rejects.toThrow(/read-only/);
+  await until('fra1 replicates london again', async () => (await orderCount(fra).catch(() => 0)) === 13);
+  expect(await through(50)).toEqual({ bySite: { london: 50 }, failed: {}, requests: 50 });
+}, 600_000);
