@@ -8,13 +8,18 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { LocalCloud, LoggedRequest } from '@opsflow/localcloud';
 
 export const ROOT = path.join(__dirname, '..');
-export const WORKER = path.join(ROOT, 'dist', 'worker.js');
+/**
+ * The build that is measured: the checkout's dist/, or OPSFLOW_BENCH_DIST (another build of opsflow,
+ * such as the commit before a change, measured by this same bench code).
+ */
+export const DIST = process.env.OPSFLOW_BENCH_DIST ? path.resolve(process.env.OPSFLOW_BENCH_DIST) : path.join(ROOT, 'dist');
+export const WORKER = path.join(DIST, 'worker.js');
 
 /** The production worker loads a prebuilt bundle (as a Docker image would); written into `dir`. */
 export async function writeWorkflowBundle(dir: string): Promise<string> {
   const bundle = path.join(dir, 'workflow-bundle.js');
   const { code } = await bundleWorkflowCode({
-    workflowsPath: path.join(ROOT, 'dist', 'workflows'),
+    workflowsPath: path.join(DIST, 'workflows'),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   writeFileSync(bundle, code);
@@ -71,4 +76,22 @@ export function byKind(requests: LoggedRequest[], divisor = 1): string {
 export async function resetCloud(cloud: LocalCloud): Promise<void> {
   const response = await fetch(`${cloud.apiUrl}/_localcloud/reset`, { method: 'POST', headers: cloud.controlHeaders });
   if (!response.ok) throw new Error(`reset failed: ${response.status}`);
+}
+
+export type Inventory = Record<string, { name?: string; ip?: string; droplet_id?: number | null }[]>;
+
+export async function inventory(cloud: LocalCloud): Promise<Inventory> {
+  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<Inventory>;
+}
+
+/** Resources beyond one of each kind per environment (duplicates, or orphans of a rollback). */
+export function extras(inv: Inventory, environments: number): string[] {
+  const found: string[] = [];
+  for (const kind of ['droplets', 'volumes', 'firewalls', 'vpcs', 'reserved_ips']) {
+    const n = inv[kind]?.length ?? 0;
+    if (n !== environments) found.push(`${kind} ${n}`);
+  }
+  const unassigned = (inv.reserved_ips ?? []).filter((r) => r.droplet_id === null).length;
+  if (unassigned) found.push(`${unassigned} reserved IP(s) assigned to no droplet`);
+  return found;
 }

@@ -18,7 +18,7 @@ import type { EnvironmentSpec } from '../src/specs/environment';
 import { OPS_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { DIGITALOCEAN_ACTIVITIES_PER_SECOND, TASK_QUEUE } from '../src/temporal/task-queues';
 import { writeResults, type Row } from './harness';
-import { byKind, kindOf, resetCloud, ROOT, startWorker, stopWorker, WORKER, writeWorkflowBundle } from './opsflow-run';
+import { byKind, extras, inventory, kindOf, resetCloud, ROOT, startWorker, stopWorker, WORKER, writeWorkflowBundle } from './opsflow-run';
 
 const ENVIRONMENTS = 20;
 const PER_MINUTE = 250;
@@ -113,24 +113,6 @@ async function provision(temporal: TestWorkflowEnvironment, cloud: LocalCloud, s
     retries: attempts.reduce((sum, a) => sum + a - 1, 0),
     maxAttempt: Math.max(...attempts),
   };
-}
-
-type Inventory = Record<string, { name?: string; ip?: string; droplet_id?: number | null }[]>;
-
-async function inventory(cloud: LocalCloud): Promise<Inventory> {
-  return (await fetch(`${cloud.apiUrl}/_localcloud/inventory`, { headers: cloud.controlHeaders })).json() as Promise<Inventory>;
-}
-
-/** Resources beyond one of each kind per environment (duplicates, or orphans of a rollback). */
-function extras(inv: Inventory, environments: number): string[] {
-  const found: string[] = [];
-  for (const kind of ['droplets', 'volumes', 'firewalls', 'vpcs', 'reserved_ips']) {
-    const n = inv[kind]?.length ?? 0;
-    if (n !== environments) found.push(`${kind} ${n}`);
-  }
-  const unassigned = (inv.reserved_ips ?? []).filter((r) => r.droplet_id === null).length;
-  if (unassigned) found.push(`${unassigned} reserved IP(s) assigned to no droplet`);
-  return found;
 }
 
 async function main(): Promise<void> {
