@@ -19,7 +19,10 @@ export interface ApiStatus {
   details?: { name?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] };
 }
 
-// Server-side apply's strict validation names an unknown field in its message only.
+// Server-side apply answers a manifest that does not fit the schema (an unknown field) with 500 and
+// "failed to create typed patch object (...): .spec.x: field not declared in schema": a refusal
+// that a resend cannot change, not an outage. Its message alone names the field.
+const SCHEMA_REFUSAL = /failed to create typed (patch )?object|field not declared in schema/;
 const UNDECLARED_FIELD = /(\.?[\w.[\]-]+): field not declared in schema/g;
 const UNKNOWN_FIELD = /unknown field "([^"]+)"/g;
 
@@ -33,6 +36,8 @@ export function rejectedFields(status: ApiStatus): string[] {
 
 export class KubernetesRequestError extends Error {
   readonly fields: string[];
+  /** The manifest does not fit the kind's schema (answered 500 by server-side apply, yet final). */
+  readonly schemaRefusal: boolean;
 
   constructor(
     /** The HTTP status (0: no answer). */
@@ -43,13 +48,16 @@ export class KubernetesRequestError extends Error {
     readonly action?: string,
   ) {
     const fields = rejectedFields(apiStatus);
+    const schemaRefusal = SCHEMA_REFUSAL.test(apiStatus.message ?? '');
     const about = object ? `${action ? `${action} ` : ''}${describeRef(object)}` : (action ?? 'Kubernetes API request');
-    const verdict = status >= 400 && status < 500 && status !== 404 && status !== 429 ? 'rejected by the API server' : 'failed';
+    const verdict =
+      schemaRefusal || (status >= 400 && status < 500 && status !== 404 && status !== 429) ? 'rejected by the API server' : 'failed';
     const fieldText = fields.length > 0 ? ` (field${fields.length === 1 ? '' : 's'} ${fields.join(', ')})` : '';
     const code = `${status || 'no answer'}${apiStatus.reason ? ` ${apiStatus.reason}` : ''}`;
     super(`${about} ${verdict}${fieldText}: ${code}: ${apiStatus.message ?? 'no message'}`);
     this.name = 'KubernetesRequestError';
     this.fields = fields;
+    this.schemaRefusal = schemaRefusal;
   }
 
   /** The same refusal, said of `object` (the client knows the object; the transport does not). */
@@ -63,7 +71,7 @@ export class KubernetesRequestError extends Error {
 
   /** Worth sending again: the server was busy, unavailable, or did not answer. */
   get retryable(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500;
+    return !this.schemaRefusal && (this.status === 0 || this.status === 429 || this.status >= 500);
   }
 }
 

@@ -40,7 +40,12 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
     // The activities load client-node at their first run; jest compiles it then (minutes on a loaded
     // machine the first time), so that happens here, not inside a test's time.
     await import('../../../src/integrations/kubernetes/client');
-    ({ cloud, api } = await startLocalCloud({ sshHosts: false, kubernetes: { binDir: plane.ok ? plane.binDir : '' } }));
+    ({ cloud, api } = await startLocalCloud({
+      sshHosts: false,
+      kubernetes: { binDir: plane.ok ? plane.binDir : '' },
+      // The wait below polls often; the account's 250 a minute is not what this test is about.
+      rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    }));
     const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
     activities = createKubernetesActivities({ kubeconfig: doksKubeconfig(() => client), pollMs: 250 });
     const versionSlug = (await api.call<Body>('GET', '/v2/kubernetes/options')).body.options.versions[0].slug;
@@ -56,7 +61,9 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
     const running = await until(
       'the cluster running',
       async () => {
-        const cluster = (await api.call<Body>('GET', `/v2/kubernetes/clusters/${clusterId}`)).body.kubernetes_cluster;
+        const answer = await api.call<Body>('GET', `/v2/kubernetes/clusters/${clusterId}`);
+        if (answer.status !== 200) throw new Error(`GET cluster answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        const cluster = answer.body.kubernetes_cluster;
         if (cluster.status.state === 'error') throw new Error(`cluster failed: ${cluster.status.message}`);
         return cluster.status.state === 'running' ? cluster : undefined;
       },
@@ -108,7 +115,10 @@ tier(`Kubernetes activities on a DOKS cluster of the local cloud${plane.ok ? '' 
     return outcome as ApplicationFailure;
   }
 
-  const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
+  // With a label opsflow owns a field of it from the start. (A Namespace applied with no field at all
+  // gets no managedFields entry; the next apply then writes a 'before-first-apply' entry for the
+  // defaulted ones: one write, seen here as 'configured', before applies become no-ops.)
+  const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'shop' } } };
   const deployment = (spec: Body = {}): Manifest => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -31,6 +31,11 @@ test('a 422 names the object and every field in its causes', () => {
 test("server-side apply's strict validation names an unknown field in its message only: it is found there", () => {
   const message = 'failed to create typed patch object (shop/web; apps/v1, Kind=Deployment): .spec.replicaz: field not declared in schema';
   expect(rejectedFields({ code: 400, reason: 'BadRequest', message })).toEqual(['spec.replicaz']);
+  // Kubernetes 1.34 answers it with 500 and no reason: still a refusal, final, naming the field.
+  const err = new KubernetesRequestError(500, { code: 500, message }).about(web, 'validate');
+  expect(err.message).toBe(`validate Deployment shop/web rejected by the API server (field spec.replicaz): 500: ${message}`);
+  expect(err.retryable).toBe(false);
+  expect(toActivityFailure(err)).toMatchObject({ type: 'KubernetesRejected', nonRetryable: true });
   expect(rejectedFields({ message: 'strict decoding error: unknown field "spec.template.spec.containerz"' })).toEqual([
     'spec.template.spec.containerz',
   ]);
