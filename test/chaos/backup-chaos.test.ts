@@ -8,12 +8,12 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateBackupKey } from '../../src/backups/backup-key';
 import { restoreStagingNames } from '../../src/backups/database';
-import { backupKey } from '../../src/backups/keys';
 import { pendingUploads } from '../../src/backups/spaces';
-import { parseBackupPolicy, type BackupPolicy } from '../../src/specs/backup-policy';
+import type { BackupPolicy } from '../../src/specs/backup-policy';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
 import type { RestoreBackupResult } from '../../src/workflows/backups/restore-backup';
 import type { RunBackupsResult } from '../../src/workflows/backups/run-backups';
+import { backupPolicyOf, backupWorkerEnv, contents, createBackupSource, createRestoreTarget, dumpKeyOf } from '../helpers/backup-fixtures';
 import { until } from '../helpers/chaos-harness';
 import { dropPostgres, psql, uniqueDbName } from '../helpers/databases';
 import { killProcess, startProductionWorker, whileStopped } from '../helpers/production-worker';
@@ -33,54 +33,18 @@ const PREFIX = 'chaos/';
 const startWorker = async () =>
   (worker = await startProductionWorker({
     temporalAddress: env.address,
-    env: {
-      OPSFLOW_BACKUP_KEY: signingKey,
-      OPSFLOW_SECRET_SPACES_ACCESS_KEY: spaces.accessKey,
-      OPSFLOW_SECRET_SPACES_SECRET_KEY: spaces.secretKey,
-    },
+    env: backupWorkerEnv(spaces, signingKey),
   }));
 const signingKey = generateBackupKey();
 
 let policy: BackupPolicy;
 
-/** Every row of every table, in order, as one digest per table: equal digests, equal contents. */
-const contents = (database: string) =>
-  psql(
-    database,
-    "SELECT 'bulk', md5(string_agg(id || ':' || md5(payload), ',' ORDER BY id)) FROM bulk UNION ALL SELECT 'notes', md5(string_agg(id || ':' || note, ',' ORDER BY id)) FROM notes;",
-  );
-
 beforeAll(async () => {
   [env, spaces] = await Promise.all([startTemporal(), startSpaces()]);
-  // About 24 MB of incompressible bytes: a dump of several 8 MiB parts, however well gzip does.
-  await psql('postgres', `CREATE DATABASE "${source}";`);
-  await psql(
-    source,
-    `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea);
-INSERT INTO bulk SELECT g, decode(string_agg(md5(g::text || '-' || i::text || random()::text), ''), 'hex') FROM generate_series(1, 1500) g, generate_series(1, 1000) i GROUP BY g;
-CREATE TABLE notes (id int PRIMARY KEY, note text);
-INSERT INTO notes SELECT g, 'source note ' || g FROM generate_series(1, 1000) g;`,
-  );
+  await createBackupSource(source);
   // The restore target exists, with other contents: the restore overwrites it.
-  await psql('postgres', `CREATE DATABASE "${target}";`);
-  await psql(
-    target,
-    `CREATE TABLE bulk (id int PRIMARY KEY, payload bytea); INSERT INTO bulk VALUES (1, 'old');
-CREATE TABLE notes (id int PRIMARY KEY, note text); INSERT INTO notes VALUES (1, 'old note');`,
-  );
-  policy = parseBackupPolicy({
-    name: 'chaos',
-    targets: [{ name: 'pg', kind: 'postgresql', databases: [source], connection: { host: '127.0.0.1', port: 5432, user: 'postgres' } }],
-    destination: {
-      bucket: spaces.bucket,
-      prefix: PREFIX,
-      endpoint: spaces.endpoint,
-      accessKey: 'env:OPSFLOW_SECRET_SPACES_ACCESS_KEY',
-      secretKey: 'env:OPSFLOW_SECRET_SPACES_SECRET_KEY',
-    },
-    retention: { keepDays: 30, minVerified: 1 },
-    schedule: { every: '1h' },
-  });
+  await createRestoreTarget(target);
+  policy = backupPolicyOf('chaos', spaces, source, PREFIX);
   await startWorker();
 }, 10 * 60_000);
 
@@ -145,15 +109,7 @@ test('a SIGKILL while the dump is uploaded in parts: the run succeeds, no multip
   // of the attempt's key pending. (Heartbeats cannot say so: the SDK sends them at most every 48 s.)
   let key = '';
   const hit = await killInside(handle, 'backupDatabase', async (a) => {
-    key = backupKey({
-      prefix: policy.destination.prefix,
-      policy: policy.name,
-      target: 'pg',
-      database: source,
-      takenAt: a.input.takenAt,
-      compression: 'gzip',
-      format: 'postgresql-custom',
-    });
+    key = dumpKeyOf(policy, source, a.input.takenAt);
     return (await pendingUploads(spaces.s3, spaces.bucket, key)).length > 0;
   });
   const result = (await handle.result()) as RunBackupsResult;

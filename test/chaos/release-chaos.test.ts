@@ -15,16 +15,16 @@ import type { ProvisionResult } from '../../src/workflows/environment/provision-
 import type { OperationStatus } from '../../src/workflows/shared/status';
 import { landedKills, lookAndAim, type AimedKill } from '../helpers/aimed-kills';
 import { stackA, startChaosCloud, until, type ChaosCloud } from '../helpers/chaos-harness';
-import { connect, exec } from '../helpers/droplet-host';
+import { connect } from '../helpers/droplet-host';
 import { killProcess } from '../helpers/production-worker';
 import { leftovers } from '../helpers/provision-harness';
+import { deployStep, expectRunningOnce as expectRunningOnceOn } from '../helpers/release-checks';
 import type { ActivityAttempt } from '../helpers/run-activities';
 import { startTemporal } from '../helpers/temporal';
 
 jest.setTimeout(10 * 60_000);
 
 const spec = { ...stackA('release-chaos', '10.140.0.0/16'), onFailure: 'rollback' as const };
-const PORTS: Record<string, number> = { frontend: 3000, auth: 8081, fleet: 8082, booking: 8083, payment: 8084 };
 
 let env: TestWorkflowEnvironment;
 let chaos: ChaosCloud;
@@ -49,17 +49,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/** The deploy step of a running attempt, from its activity and its command's label. */
-function deployStep(attempt: ActivityAttempt): string {
-  if (attempt.type === 'waitHealthy') return 'health gate';
-  const label = attempt.input.label as string | undefined;
-  return (
-    { 'running images': 'record running images', 'set images': 'write new images', 'docker compose pull and up': 'pull and start' }[
-      label ?? ''
-    ] ?? `unknown (${attempt.type} ${label})`
-  );
-}
-
 /**
  * Looks at the stopped worker until `wanted` finds an attempt to kill it in (bounded), then kills it
  * and starts it again. Returns the kill.
@@ -78,38 +67,8 @@ async function killAimedAt(
   return kill;
 }
 
-/** The host as compose and .env show it: every service line and every image line, duplicates kept. */
-async function onHost(): Promise<{ services: string[]; imageLines: string[] }> {
-  const host = provisioned.hosts[0]!;
-  const { client } = await connect(
-    { id: host.dropletId, address: host.address, port: provisioned.ssh.port, region: spec.region },
-    chaos.deployKey,
-  );
-  try {
-    const ps = await exec(client, "cd /opt/app && docker compose ps --format '{{.Service}} {{.Image}}'");
-    const envFile = await exec(client, "grep '_IMAGE=' /opt/app/.env");
-    return { services: ps.stdout.trim().split('\n').sort(), imageLines: envFile.stdout.trim().split('\n').sort() };
-  } finally {
-    client.end();
-  }
-}
-
-/** Exactly these images run, each service once, each image line once, and every service answers. */
-async function expectRunningOnce(images: Record<string, string>): Promise<void> {
-  const all = { ...images, postgres: 'postgres:15' };
-  expect(await onHost()).toEqual({
-    services: Object.entries(all)
-      .map(([service, image]) => `${service} ${image}`)
-      .sort(),
-    imageLines: Object.entries(images)
-      .map(([service, image]) => `${service.toUpperCase()}_IMAGE='${image}'`)
-      .sort(),
-  });
-  for (const [service, image] of Object.entries(images)) {
-    const version = await fetch(`http://${provisioned.hosts[0]!.address}:${PORTS[service]}/version`);
-    expect([service, (await version.text()).trim()]).toEqual([service, image.split(':').pop()]);
-  }
-}
+/** Exactly these images run on the host, each service once, each image line once, every service answering its tag. */
+const expectRunningOnce = (images: Record<string, string>) => expectRunningOnceOn(provisioned, spec.region, chaos.deployKey, images);
 
 const deployInput = (images: Record<string, string>) => buildDeployInput({ result: provisioned, spec }, images);
 

@@ -14,6 +14,7 @@ import { expectExactlyOneEach, expectHostsServing } from '../helpers/environment
 import { killProcess } from '../helpers/production-worker';
 import { provisionStepOf } from '../helpers/provision-steps';
 import { lookAtRun } from '../helpers/run-activities';
+import { holdDropletLookups, restartServerAtDropletCreate } from '../helpers/server-restart';
 import { startTemporalProcess, type TemporalProcess } from '../helpers/temporal-process';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -50,20 +51,16 @@ function untilRunning(handles: WorkflowHandle[], step: string): Promise<string> 
   });
 }
 
-const dropletCreates = async () =>
-  (await chaos.control('GET', 'requests')).requests.filter((r: Body) => r.method === 'POST' && r.url === '/v2/droplets').length;
-
 test('the Temporal server SIGKILLed while two runs create droplets, started again after the worker went on alone: both finish, nothing doubled', async () => {
-  // The lookup that starts the step is held 3 s, so the step is running when the server dies.
-  await chaos.control('PUT', 'faults', { rules: [{ method: 'GET', path: '/v2/droplets?', latencyMs: 3000 }] });
-  const handles = [await provision('restart-t-1', '10.151.0.0/16'), await provision('restart-t-2', '10.152.0.0/16')];
-  const creating = await untilRunning(handles, 'create droplets');
-  const createsBefore = await dropletCreates();
-  await temporal.kill();
-  // Counted, not timed: the worker carries the step on with no server, up to the droplet create.
-  await until('a droplet created while the server was down', async () => ((await dropletCreates()) > createsBefore ? true : undefined));
-  await chaos.control('PUT', 'faults', {});
-  await temporal.start();
+  await holdDropletLookups(chaos);
+  const names = ['restart-t-1', 'restart-t-2'];
+  const handles = [await provision(names[0]!, '10.151.0.0/16'), await provision(names[1]!, '10.152.0.0/16')];
+  const { creating } = await restartServerAtDropletCreate(
+    temporal,
+    chaos,
+    worker!,
+    names.map((environment, i) => ({ environment, handle: handles[i]! })),
+  );
   const results = (await Promise.all(handles.map((h) => h.result()))) as ProvisionResult[];
   expect(results.map((r) => r.environment)).toEqual(['restart-t-1', 'restart-t-2']);
   // One run per environment in the restarted server's records, and one of each resource.
