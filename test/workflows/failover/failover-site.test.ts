@@ -231,3 +231,34 @@ test('a failover whose traffic switch Cloudflare refuses leaves traffic and role
   await until('fra1 replicates london again', async () => (await orderCount(fra).catch(() => 0)) === 13);
   expect(await through(50)).toEqual({ bySite: { london: 50 }, failed: {}, requests: 50 });
 }, 600_000);
+
+test('beyond the RPO budget the promotion is refused and the failover rolled back: roles and traffic as they were', async () => {
+  // fra1 (london's replica) stops receiving; london takes 3 more orders fra1 never gets.
+  await fra.sql('STOP SLAVE IO_THREAD');
+  for (let i = 0; i < 3; i++) await appWrite(lon, `unreplicated ${i}`);
+  const { failure, status } = await withWorker(env, taskQueue, activities(), async () => {
+    const handle = await env.client.workflow.start('failoverSite', {
+      taskQueue,
+      workflowId: 'failover-stack-e-london-fra1-rpo',
+      args: [failoverInput('london', 'fra1')],
+    });
+    await until(
+      'the run waits for approval',
+      async () => (await handle.query<FailoverStatus>('status')).failover?.phase === 'awaiting approval',
+    );
+    await handle.executeUpdate('approve', { args: [{ by: 'alice@ops' }] });
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
+    return { failure, status: await handle.query<FailoverStatus>('status') };
+  });
+  expect(failure?.type).toBe('RolledBack');
+  expect(failure?.message).toContain('fra1-db lacks 3 transaction(s) of the old primary; the RPO budget is 0: not promoted');
+  expect(status.outcome?.undone).toEqual(['unfence london-db']);
+  await appWrite(lon, 'after the refused promotion');
+  await expect(appWrite(fra, 'on the replica')).rejects.toThrow(/read-only/);
+  expect(await through(50)).toEqual({ bySite: { london: 50 }, failed: {}, requests: 50 });
+  await fra.sql('START SLAVE IO_THREAD');
+  await until('fra1 receives the rest', async () => (await orderCount(fra).catch(() => 0)) === 17);
+}, 600_000);
