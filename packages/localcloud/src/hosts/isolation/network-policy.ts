@@ -112,7 +112,8 @@ async function removeAbandonedTables(own: number): Promise<void> {
 /** Runs an nft script from stdin. */
 function nftScript(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = execFile('nft', ['-f', '-'], { timeout: 30_000 }, (error, _stdout, stderr) => {
+    // Generous: on a loaded machine, with other clouds' tables changing, a transaction can wait long.
+    const child = execFile('nft', ['-f', '-'], { timeout: 120_000 }, (error, _stdout, stderr) => {
       if (!error) return resolve();
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         return reject(
@@ -121,7 +122,8 @@ function nftScript(script: string): Promise<void> {
           ),
         );
       }
-      reject(new Error(`nft refused the droplet network policy: ${stderr.trim() || error.message}`));
+      const why = error.killed ? 'no answer within 120 s' : stderr.trim() || error.message;
+      reject(new Error(`nft refused the droplet network policy: ${why}`));
     });
     child.stdin!.end(script);
   });
