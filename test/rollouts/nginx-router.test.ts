@@ -2,7 +2,7 @@
 // loopback) in front of two tiny upstream servers. nginx's smooth weighted round robin is exact per
 // cycle, so the counts are exact, not statistical. Reloads are awaited by watching nginx's own
 // workers change (a state), never by sleeping.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { LocalConfigHost } from '../../src/rollouts/traffic/config-host';
 import { renderUpstream } from '../../src/rollouts/traffic/nginx-config';
 import { NginxConfigRefusedError, NginxReloadNotConfirmedError, NginxRouter } from '../../src/rollouts/traffic/nginx-router';
@@ -67,10 +67,29 @@ test('at 9:1, exactly 180 of 200 requests reach stable and 20 the canary; a rewe
   expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(renderUpstream(layout, { stable: 90, canary: 10 }));
 });
 
-test('setting the split already in place keeps the previous file (a retried activity undoes nothing)', async () => {
+test('setting the split already in place keeps the previous file and adds no journal line (a retried activity undoes nothing)', async () => {
   const previous = readFileSync(`${nginx.upstreamFile}.previous`, 'utf8');
+  const journal = await router.applied();
   await setWeights({ stable: 75, canary: 25 });
   expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(previous);
+  expect(await router.applied()).toEqual(journal);
+  // Each split put in place is one journal line, in order.
+  expect(journal.map((e) => e.weights)).toEqual([
+    { stable: 90, canary: 10 },
+    { stable: 75, canary: 25 },
+  ]);
+  expect(journal[0]!.servers).toBe(`${stable.address} weight=9, ${canary.address} weight=1`);
+});
+
+test('a retry after a crash between writing the file and journalling it adds the missing line once', async () => {
+  const journal = readFileSync(router.journalFile, 'utf8');
+  writeFileSync(router.journalFile, journal.split('\n').filter(Boolean).slice(0, -1).join('\n') + '\n');
+  await setWeights({ stable: 75, canary: 25 });
+  await setWeights({ stable: 75, canary: 25 });
+  expect((await router.applied()).map((e) => e.weights)).toEqual([
+    { stable: 90, canary: 10 },
+    { stable: 75, canary: 25 },
+  ]);
 });
 
 test('rollback puts the previous split back', async () => {
@@ -84,6 +103,7 @@ test('a configuration nginx -t refuses is taken back; the old split keeps servin
   const inPlace = readFileSync(nginx.upstreamFile, 'utf8');
   const previous = readFileSync(`${nginx.upstreamFile}.previous`, 'utf8');
   const workers = nginx.workers();
+  const journal = await router.applied();
   const broken = new NginxRouter({
     host: new LocalConfigHost(),
     layout: { ...layout, canary: ['canary.invalid:8080'] },
@@ -99,6 +119,7 @@ test('a configuration nginx -t refuses is taken back; the old split keeps servin
   expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(inPlace);
   expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(previous);
   expect(nginx.workers()).toEqual(workers); // never reloaded
+  expect(await router.applied()).toEqual(journal); // nothing was put in place
   expect(await sequential(nginx.port, 100)).toEqual({ byBody: { stable: 90, canary: 10 }, failures: [], done: 100, stoppedBy: 'count' });
 });
 

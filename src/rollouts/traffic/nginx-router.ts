@@ -1,7 +1,8 @@
 // Weights applied by nginx: the upstream file is rewritten, `nginx -t` checks the whole
 // configuration with it, and only then `nginx -s reload` (graceful: requests in flight finish on
 // the old workers). A file nginx refuses is taken back at once, so the old split keeps serving;
-// the split before the last change is kept beside the file as `.previous` for rollback.
+// the split before the last change is kept beside the file as `.previous` for rollback, and every
+// split put in place is one line of `.journal` (the router's own record of what it applied).
 import type { ConfigHost } from './config-host';
 import { renderUpstream, weightsInUpstream, type UpstreamLayout } from './nginx-config';
 import { TrafficWeightsError, type TrafficRouter, type Weights } from './router';
@@ -57,16 +58,41 @@ export class NginxRouter implements TrafficRouter {
     return `${this.options.upstreamFile}.previous`;
   }
 
+  get journalFile(): string {
+    return `${this.options.upstreamFile}.journal`;
+  }
+
   async setWeights(weights: Weights): Promise<void> {
     const text = renderUpstream(this.options.layout, weights);
     const { host, upstreamFile } = this.options;
     const old = await host.read(upstreamFile);
-    // Already in place (a retried activity): the file and its .previous stay as they are, and a
-    // reload (idempotent) covers a crash between writing and reloading.
-    if (old === text) return this.reload();
+    if (old === text) {
+      // Already in place (a retried activity, or one killed between writing and reloading): the file
+      // and its .previous stay as they are; nginx -t again (the killed attempt may not have got
+      // that far), the journal line if it is missing, and a reload (idempotent).
+      await this.check(old, old);
+      await this.journal(text);
+      return this.reload();
+    }
     await this.install(text, old);
     if (old !== undefined) await host.write(this.previousFile, old);
+    await this.journal(text);
     await this.reload();
+  }
+
+  /** The splits this router put in place, oldest first, as the journal records them. */
+  async applied(): Promise<JournalEntry[]> {
+    return parseJournal((await this.options.host.read(this.journalFile)) ?? '');
+  }
+
+  /** One journal line per split put in place: a retry that finds its split in place adds none. */
+  private async journal(text: string): Promise<void> {
+    const { host } = this.options;
+    const entry = journalLine(text);
+    const lines = ((await host.read(this.journalFile)) ?? '').split('\n').filter(Boolean);
+    if (lines.length && sameEntry(lines.at(-1)!, entry)) return;
+    // Bounded: the newest JOURNAL_LINES changes are kept.
+    await host.write(this.journalFile, [...lines, entry].slice(-JOURNAL_LINES).join('\n') + '\n');
   }
 
   async currentWeights(): Promise<Weights | undefined> {
@@ -86,17 +112,23 @@ export class NginxRouter implements TrafficRouter {
     await this.install(previous, current);
     // The undone split becomes the previous one, so a second rollback undoes the first.
     if (current !== undefined) await host.write(this.previousFile, current);
+    await this.journal(previous);
     await this.reload();
     return weights;
   }
 
   /** Puts `text` in place if nginx accepts the whole configuration with it; else puts `old` back. */
   private async install(text: string, old: string | undefined): Promise<void> {
+    await this.options.host.write(this.options.upstreamFile, text);
+    await this.check(text, old);
+  }
+
+  /** `nginx -t` with `text` in place; if refused, `old` goes back (or `text` is left, when it is old). */
+  private async check(text: string, old: string | undefined): Promise<void> {
     const { host, upstreamFile } = this.options;
-    await host.write(upstreamFile, text);
     const check = await host.run(this.nginx, ['-t', '-q', ...this.instanceArgs]);
     if (check.code === 0) return;
-    if (old !== undefined) await host.write(upstreamFile, old);
+    if (old !== undefined && old !== text) await host.write(upstreamFile, old);
     throw new NginxConfigRefusedError(check.stderr || check.stdout);
   }
 
@@ -130,4 +162,49 @@ export class NginxRouter implements TrafficRouter {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+/** A journal line: when, the split, and the upstream's server lines (which hosts got which weight). */
+export interface JournalEntry {
+  at: string;
+  weights: Weights | undefined;
+  servers: string;
+}
+
+const JOURNAL_LINES = 500;
+
+/** What a journal line records of an upstream file: its split and its server lines (which host got which weight). */
+export function splitRecord(text: string): Omit<JournalEntry, 'at'> {
+  const servers = text
+    .split('\n')
+    .filter((l) => l.trim().startsWith('server '))
+    .map((l) => l.trim().replace(/^server |;$/g, ''))
+    .join(', ');
+  return { weights: weightsInUpstream(text), servers };
+}
+
+function journalLine(text: string): string {
+  const { weights, servers } = splitRecord(text);
+  return `${new Date().toISOString()} ${JSON.stringify(weights)} ${servers}`;
+}
+
+/** A journal file's entries, oldest first. */
+export function parseJournal(text: string): JournalEntry[] {
+  return text.split('\n').filter(Boolean).map(parseJournalLine);
+}
+
+function parseJournalLine(line: string): JournalEntry {
+  const [at, weights, ...servers] = line.split(' ');
+  let parsed: Weights | undefined;
+  try {
+    parsed = JSON.parse(weights ?? '') as Weights;
+  } catch {
+    parsed = undefined;
+  }
+  return { at: at ?? '', weights: parsed, servers: servers.join(' ') };
+}
+
+/** The same split over the same servers, whenever it was written. */
+function sameEntry(a: string, b: string): boolean {
+  return a.slice(a.indexOf(' ')) === b.slice(b.indexOf(' '));
 }

@@ -9,10 +9,12 @@ import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../envi
 import { summarizedActivities } from '../shared/summarized-activities';
 import { composeUp, expectRunning, restore, setImages, type Images } from './deploy-release';
 
+// The activity heartbeats every 2 s: a worker killed mid-change is noticed within 15 s and the
+// change retried on another (it finds its split in place and applies nothing twice).
 const traffic = summarizedActivities<Activities>({
   ...SSH_STEP,
   startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: undefined,
+  heartbeatTimeout: '15 seconds',
 });
 
 export interface FleetSetup {
