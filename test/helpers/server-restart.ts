@@ -45,12 +45,17 @@ export async function restartServerMidRun(temporal: TemporalProcess, worker: Chi
       return { count };
     }),
   );
-  await until(`the worker to go on alone after the server was killed at ${moment.what}`, async () =>
-    ((await progress()) ?? before.count) > before.count ? true : undefined,
-  );
-  await moment.beforeRestart?.();
-  const restarted = Date.now();
-  await temporal.start();
+  let restarted = Date.now();
+  try {
+    await until(`the worker to go on alone after the server was killed at ${moment.what}`, async () =>
+      ((await progress()) ?? before.count) > before.count ? true : undefined,
+    );
+    await moment.beforeRestart?.();
+    restarted = Date.now();
+  } finally {
+    // Started again even when the rise never came: the tests after this one need the server.
+    await temporal.start();
+  }
   return { restartSeconds: Math.round((Date.now() - restarted) / 1000) };
 }
 
