@@ -154,8 +154,10 @@ test('a Linode site: provisioned in its VPC behind its firewall, volume mounted,
   expect(state.vpcs.map((v: Body) => v.label)).toEqual(['stack-e-lon-vpc']);
   // The firewall holds the spec's rules, closed otherwise, and guards both instances.
   const [firewall] = (
-    await (await fetch(`${cloud.apiUrl}/v4/networking/firewalls`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json()
-  ).data as Body[];
+    (await (await fetch(`${cloud.apiUrl}/v4/networking/firewalls`, { headers: { Authorization: `Bearer ${cloud.token}` } })).json()) as {
+      data: Body[];
+    }
+  ).data;
   expect(firewall!.rules.inbound_policy).toBe('DROP');
   expect(firewall!.rules.inbound.map((r: Body) => [r.protocol, r.ports, r.addresses.ipv4])).toEqual([
     ['TCP', '22', ['0.0.0.0/0']],
