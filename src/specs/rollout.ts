@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseCondition } from '../rollouts/analysis/condition';
 import { queryArgs } from '../rollouts/analysis/query-args';
-import { absolutePath, dnsLabel, parseSpec, specJsonSchema } from './common';
+import { absolutePath, dnsLabel, parseSpec, secretRef, specJsonSchema } from './common';
 import { whenAnObject } from './messages';
 
 const DURATION = /^(\d{1,9})(ms|s|m|h)$/;
@@ -147,7 +147,7 @@ const pause = z
   .strictObject({
     /** Wait this long, then go on; without it, wait until promoted. */
     duration: duration.optional(),
-    /** A pause with no duration tells the notification hook after this long... */
+    /** A pause with no duration escalates after this long (a message to `notify`, if the spec has it)... */
     escalateAfter: duration.optional(),
     /** ...and then keeps waiting or aborts the rollout. */
     onEscalation: z.enum(['keep-waiting', 'abort']).default('keep-waiting'),
@@ -239,6 +239,11 @@ export const rolloutShape = z.strictObject({
   canary: canary.optional(),
   blueGreen: blueGreen.optional(),
   analysisTemplates: z.record(name, analysisTemplate).default({}),
+  /**
+   * Where an escalation is sent: a Slack-compatible incoming webhook (POST {"text"}). The URL is a
+   * secret reference (env:NAME, file:/path) the worker resolves; it never enters workflow history.
+   */
+  notify: z.strictObject({ webhook: secretRef }).optional(),
 });
 
 export const rolloutSchema = rolloutShape.superRefine(

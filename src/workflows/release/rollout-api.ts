@@ -133,7 +133,15 @@ export interface RolloutView {
   stableHosts: string[];
   analyses: AnalysisView[];
   /** Why it waits, while it waits. */
-  pause?: { reason: string; since: string; waitingFor: 'timer' | 'human'; until?: string; escalated?: boolean };
+  pause?: {
+    reason: string;
+    since: string;
+    waitingFor: 'timer' | 'human';
+    until?: string;
+    escalated?: boolean;
+    /** The escalation's notification: sent (to which webhook host) or why it could not be. */
+    notified?: string;
+  };
   /** Blue-green only. */
   blueGreen?: BlueGreenView;
   /** Why it aborted (or is aborting). */

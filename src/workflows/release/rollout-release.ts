@@ -6,7 +6,7 @@
 // stable images, through the saga, and the run ends RolloutAborted naming the metric and its
 // values. An inconclusive analysis waits for a human; humans steer with updates (rollout-steering).
 // A spec with blueGreen runs blueGreenRollOut (blue-green.ts) under the same claim instead.
-import { isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { isCancellation, patched, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { parseRolloutReleaseInput } from '../../specs/rollout-release';
 import { durationMs, type CanaryStep } from '../../specs/rollout';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
@@ -22,6 +22,7 @@ import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollou
 import { rolloutStatusQuery, type RolloutReleaseInput, type RolloutResult, type RolloutView } from './rollout-api';
 import { asRolloutAborted } from './rollout-aborted';
 import { RolloutFleet } from './rollout-fleet';
+import { sendEscalationNotice } from './rollout-notice';
 import { RolloutSteering } from './rollout-steering';
 import { describeStep, describeView, imageTag } from './rollout-words';
 
@@ -237,10 +238,24 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
         return;
       }
       const escalateAfter = current.pause.escalateAfter;
-      await steering.waitForHuman(`${what} until promoted`, escalateAfter ? durationMs(escalateAfter) : undefined, () => {
+      await steering.waitForHuman(`${what} until promoted`, escalateAfter ? durationMs(escalateAfter) : undefined, async () => {
         const why = `no one promoted step ${i + 1} within ${escalateAfter}`;
-        status.recordResource({ kind: 'escalation', id: `${why}; onEscalation: ${current.pause!.onEscalation}` });
-        if (current.pause!.onEscalation === 'abort') steering.requestAbort({ reason: `${why} (onEscalation: abort)` });
+        const onEscalation = current.pause!.onEscalation;
+        status.recordResource({ kind: 'escalation', id: `${why}; onEscalation: ${onEscalation}` });
+        // The notice is a new command: runs from before it replay without (and had no notify field).
+        const notified =
+          spec.notify && patched('rollout-escalation-notice')
+            ? await sendEscalationNotice(spec.notify.webhook, {
+                environment: release.environment,
+                what: `${what} until promoted`,
+                waitedFor: escalateAfter!,
+                onEscalation,
+                view,
+              })
+            : undefined;
+        if (notified) status.recordResource({ kind: 'notification', id: notified });
+        if (onEscalation === 'abort') steering.requestAbort({ reason: `${why} (onEscalation: abort)` });
+        return notified;
       });
       return;
     }

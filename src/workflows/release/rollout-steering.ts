@@ -132,15 +132,18 @@ export class RolloutSteering {
     return this.wait(what, 'timer', ms);
   }
 
-  /** Waits for a human's promote (or an abort); `escalateAfter` ms on, `escalate` is told once. */
-  async waitForHuman(what: string, escalateAfterMs?: number, escalate?: () => void): Promise<WaitOutcome> {
+  /**
+   * Waits for a human's promote (or an abort); `escalateAfter` ms on, `escalate` is told once and
+   * may answer what it notified (shown with the wait from then on).
+   */
+  async waitForHuman(what: string, escalateAfterMs?: number, escalate?: () => void | Promise<string | undefined>): Promise<WaitOutcome> {
     if (escalateAfterMs === undefined) return this.wait(what, 'human');
     const first = await this.wait(what, 'human', escalateAfterMs);
     if (first !== 'elapsed') return first;
-    escalate?.();
+    const notified = (await escalate?.()) ?? undefined;
     if (this.aborting) return 'aborted';
     this.view.pause = { ...this.view.pause!, escalated: true };
-    return this.wait(what, 'human', undefined, true);
+    return this.wait(what, 'human', undefined, true, notified);
   }
 
   /** Between steps: a pause update holds the rollout here until resume (or abort, or promote --full). */
@@ -156,7 +159,13 @@ export class RolloutSteering {
     this.changed();
   }
 
-  private async wait(what: string, waitingFor: 'timer' | 'human', ms?: number, escalated?: boolean): Promise<WaitOutcome> {
+  private async wait(
+    what: string,
+    waitingFor: 'timer' | 'human',
+    ms?: number,
+    escalated?: boolean,
+    notified?: string,
+  ): Promise<WaitOutcome> {
     this.waiting = what;
     this.promoted = false;
     const since = new Date();
@@ -167,6 +176,7 @@ export class RolloutSteering {
       waitingFor,
       ...(ms !== undefined && waitingFor === 'timer' ? { until: new Date(since.getTime() + ms).toISOString() } : {}),
       ...(escalated ? { escalated } : {}),
+      ...(notified ? { notified } : {}),
     };
     this.changed();
     const woken = () => this.promoted || this.promotedFull || this.aborting;

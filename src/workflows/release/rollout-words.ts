@@ -40,6 +40,7 @@ export function describeView(view: RolloutView): string {
   const bg = view.blueGreen;
   if (bg) lines.push(describeBlueGreen(bg));
   if (view.pause) lines.push(`waiting (${view.pause.waitingFor}${view.pause.escalated ? ', escalated' : ''}): ${view.pause.reason}`);
+  if (view.pause?.notified) lines.push(`escalation: ${view.pause.notified}`);
   if (view.abort) lines.push(`abort: ${view.abort.reason}${view.abort.by ? ` (by ${view.abort.by})` : ''}`);
   for (const analysis of view.analyses.slice(-3)) {
     const metrics = analysis.metrics.map((m) => {
