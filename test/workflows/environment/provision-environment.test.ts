@@ -58,7 +58,8 @@ test('stack A whole: infrastructure, volume mounted, five services and PostgreSQ
     expect(status.completedSteps).toEqual(
       expect.arrayContaining(['wait for SSH', 'mount volumes', 'bootstrap', 'deploy application', 'health gate']),
     );
-    expect(status.resources.map((r) => r.kind)).toEqual(['vpc', 'firewall', 'droplet', 'volume', 'reserved_ip']);
+    // Since patch provision-at-once volumes are made with the VPC and firewall, before the droplets.
+    expect(status.resources.map((r) => r.kind)).toEqual(['vpc', 'firewall', 'volume', 'droplet', 'reserved_ip']);
     expect((await handle.describe()).searchAttributes[OpsEnvironment.name]).toEqual(['stack-a']);
     // The secret went to the host, never into history.
     const history = JSON.stringify(await handle.fetchHistory());
