@@ -91,7 +91,17 @@ export async function restartServerAtDropletCreate(
   return { ...restart, creating };
 }
 
-/** Holds each droplet lookup 3 s, so a look finds `create droplets` running (restartServerAtDropletCreate clears it). */
+/**
+ * Holds each droplet lookup and each droplet create 3 s, so a look finds `create droplets` running
+ * with its create still to be answered (restartServerAtDropletCreate clears it). Since patch
+ * provision-at-once a fresh environment's first attempt sends no lookup: the held create is then
+ * what the worker finishes alone, its request logged (and counted) only once answered.
+ */
 export async function holdDropletLookups(chaos: ChaosCloud): Promise<void> {
-  await chaos.control('PUT', 'faults', { rules: [{ method: 'GET', path: '/v2/droplets?', latencyMs: 3000 }] });
+  await chaos.control('PUT', 'faults', {
+    rules: [
+      { method: 'GET', path: '/v2/droplets?', latencyMs: 3000 },
+      { method: 'POST', path: '/v2/droplets', latencyMs: 3000 },
+    ],
+  });
 }
