@@ -399,9 +399,11 @@ test('the runner: environment values reach the container by `docker exec -e NAME
     (await ssh.exec(['ps', '-eo', 'pid,args'], { tailBytes: 1024 * 1024 })).stdoutTail
       .split('\n')
       .filter((line) => / sleep 37\.5$/.test(line));
+  // Up to 15 s: the droplet side stops the command with TERM once it sees the channel gone (it looks
+  // every second) and with KILL 10 s later if TERM was not enough, so 5 s was shorter than the design.
   const waitFor = async (wanted: boolean) => {
     for (let i = 0; (await sleeping()).length > 0 !== wanted; i++) {
-      if (i === 20)
+      if (i === 60)
         throw new Error(wanted ? 'sleep never showed in the droplet' : `sleep still runs in the droplet: ${(await sleeping()).join('; ')}`);
       await new Promise((r) => setTimeout(r, 250));
     }

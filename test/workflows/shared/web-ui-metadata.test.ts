@@ -108,9 +108,10 @@ test('provision and destroy of stack A: every activity has its summary; memo, de
       'register SSH key deploy with the cloud account',
       `create VPC ${networkName(name)} (10.10.0.0/16) in fra1`,
       `create firewall ${firewallName(name)} (3 inbound rules)`,
+      // Since patch provision-at-once the volume is created with the VPC and firewall, before the droplet.
+      `create volume ${volumeName(name, 'pgdata')} (20 GB, ext4) in fra1`,
       `create droplet ${serverName(name, 'app')} (s-1vcpu-1gb, ubuntu-22-04-x64) in fra1`,
       `wait until droplet ${serverName(name, 'app')} is active`,
-      `create volume ${volumeName(name, 'pgdata')} (20 GB, ext4) in fra1`,
       `attach volume ${volume.id} to droplet ${app.dropletId}`,
       `assign a reserved IP to droplet ${app.dropletId}`,
       `wait for SSH on ${app.address} as root and pin its host key`,
