@@ -39,13 +39,22 @@ export async function applyVerifiedObject(input: ApplyInput): Promise<{ bytesRes
   try {
     await pipeline(source, decompressor, counter, sink.stdin);
   } catch (err) {
-    // Did the restore command fail by itself (bad SQL, refused login), closing its stdin?
-    const ended = await Promise.race([sink.completion, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200))]);
-    // Killed before end of input: a single-transaction restore rolls back.
+    // The command closed its stdin: it exited (or is exiting) by itself, so its exit status is coming;
+    // any other break (a source read error, a lost SSH channel) leaves it waiting for input: kill it.
+    const sinkClosed = closedByReader(err);
+    if (!sinkClosed) sink.kill(); // killed before end of input: a single-transaction restore rolls back
+    const ended = await settledWithin(sink.completion, SINK_EXIT_GRACE_MS);
     sink.kill();
     await sink.completion;
     if (err instanceof BackupError) throw err;
     if (ended && ended.exitCode !== 0) throw restoreFailed(input, ended);
+    if (ended && sinkClosed) {
+      throw new BackupError(
+        'RestoreFailed',
+        `restore of ${input.key}: ${input.sinkLabel.command} on ${input.sinkLabel.where} exited (status 0) before reading the whole backup (${bytesRestored} bytes read)`,
+        false,
+      );
+    }
     // The stream broke under a command that did not fail by itself (an SSH channel lost): worth another attempt.
     throw new BackupError('RestoreFailed', `restore of ${input.key}: ${(err as Error).message}`, true, { cause: err });
   } finally {
@@ -54,6 +63,22 @@ export async function applyVerifiedObject(input: ApplyInput): Promise<{ bytesRes
   const exit = await sink.completion;
   if (exit.exitCode !== 0) throw restoreFailed(input, exit);
   return { bytesRestored };
+}
+
+/** How long a command that closed its stdin gets to report its exit status before it is killed. */
+const SINK_EXIT_GRACE_MS = 30_000;
+
+function closedByReader(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function restoreFailed(input: ApplyInput, exit: CommandExit): BackupError {

@@ -534,7 +534,9 @@ export function createBackupActivities(deps: BackupDeps = {}) {
         withSpaces(input.policy, async ({ s3, bucket }) => {
           const { manifest, object } = await verifiedBackup(s3, bucket, input.key, 'tar', signal, { key: input.key });
           try {
-            const running = await runLocally.start({ argv: ['tar', '-tf', '-'] });
+            // --ignore-zeros: read to the end of the input, not only to the end-of-archive blocks; tar
+            // otherwise stops inside the last record when its first read was short, and the writer sees EPIPE.
+            const running = await runLocally.start({ argv: ['tar', '--ignore-zeros', '-tf', '-'] });
             await applyVerifiedObject({
               key: input.key,
               object,
