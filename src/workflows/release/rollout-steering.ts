@@ -212,7 +212,8 @@ export class RolloutSteering {
 
   private describeNow(): string {
     const step = this.view.step;
-    if (step?.kind === 'blue-green') return step.detail;
+    // Blue-green steps are named, not numbered (a canary's are its spec's steps).
+    if (step && this.view.strategy === 'blue-green') return step.detail;
     return step ? `step ${step.index + 1} (${step.kind} ${step.detail})` : this.view.phase;
   }
 }
