@@ -14,7 +14,7 @@ import { DropletNetworkPolicy } from './isolation/network-policy';
 import { dropletUidBase, freeUidSlot } from './isolation/uid-range';
 import { prepareEtcTemplate, prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
 import { DropletServices } from './services/droplet-services';
-import { DropletSshServer } from './ssh-server';
+import { DropletSshServer, type SshCounts } from './ssh-server';
 import { VolumeDisks } from './volume-disks';
 import { writeVolumeShims } from './volume-shims';
 
@@ -35,6 +35,8 @@ interface RunningHost {
 }
 
 export class DropletHosts implements HostHooks {
+  /** SSH logins and commands on every droplet since the cloud started. */
+  readonly sshCounts: SshCounts = { logins: 0, commands: 0 };
   private readonly running = new Map<number, Promise<RunningHost | undefined>>();
   private readonly log = log;
   private readonly shimDir: string;
@@ -198,6 +200,7 @@ export class DropletHosts implements HostHooks {
       authorizedKeys: () => this.ctx.store.state.internal.hosts[droplet.id]?.authorizedKeys ?? [],
       refusing: () => this.ctx.faults.refusesSsh(droplet.id, droplet.name),
       dark: () => this.ctx.faults.isDark(droplet.region.slug),
+      counts: this.sshCounts,
     });
     try {
       record.sshPort = await this.listen(ssh, this.options.sshPort ?? 22);

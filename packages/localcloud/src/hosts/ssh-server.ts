@@ -14,6 +14,14 @@ export interface SshAccess {
   refusing(): boolean;
   /** Fault: the droplet's region is dark; connections get no answer at all. */
   dark(): boolean;
+  /** Counted as they happen (for benchmarks: SSH logins and commands per operation). */
+  counts?: SshCounts;
+}
+
+/** Successful logins and the commands (exec, shell, sftp) they ran. */
+export interface SshCounts {
+  logins: number;
+  commands: number;
 }
 
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
@@ -89,6 +97,7 @@ export class DropletSshServer {
       ctx.reject(['publickey']);
     });
     client.on('ready', () => {
+      if (this.access.counts) this.access.counts.logins++;
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         const env: Record<string, string> = {};
@@ -120,6 +129,7 @@ export class DropletSshServer {
 
   /** Runs argv in the droplet with the channel as its stdio, then reports its exit like sshd. */
   private run(channel: ServerChannel, argv: string[], env: Record<string, string>): ChildProcess {
+    if (this.access.counts) this.access.counts.commands++;
     const child = spawnInSandbox(this.sandbox, argv, {
       env: sandboxEnv({ ...env, SSH_CONNECTION: `127.0.0.1 0 ${this.sandbox.address} 22` }),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -35,7 +35,8 @@ function hostRoot(dropletId: number): string {
   return path.join(stateDir, 'hosts', String(dropletId), 'root');
 }
 
-test('ssh2 logs in with the droplet key: exit codes, stdout and stderr come back apart', async () => {
+test('ssh2 logs in with the droplet key: exit codes, stdout and stderr come back apart; the cloud counts the login and both commands', async () => {
+  const before = { ...cloud.hosts!.sshCounts };
   const { client } = await connect(droplet, key.private);
   try {
     const result = await exec(client, 'echo out; echo err >&2; hostname; exit 3');
@@ -45,6 +46,7 @@ test('ssh2 logs in with the droplet key: exit codes, stdout and stderr come back
   } finally {
     client.end();
   }
+  expect(cloud.hosts!.sshCounts).toEqual({ logins: before.logins + 1, commands: before.commands + 2 });
 });
 
 test('a signal sent over the channel reaches the command, which ends by it', async () => {
@@ -135,7 +137,9 @@ test("OpenSSH's ssh and sftp log in with the key, checking the droplet's host ke
 });
 
 test('a key that was not given at creation is refused', async () => {
+  const before = { ...cloud.hosts!.sshCounts };
   await expect(connect(droplet, stranger.private)).rejects.toThrow(/authentication methods failed/);
+  expect(cloud.hosts!.sshCounts).toEqual(before); // a refused login is not a login
   const strangerFile = path.join(keyDir, 'stranger');
   writeFileSync(strangerFile, stranger.private, { mode: 0o600 });
   await expect(
