@@ -16,7 +16,6 @@ module.exports = {
     ? ['/node_modules/']
     : [
         '/node_modules/',
-        '<rootDir>/test/workflows/release/blue-green.test.ts',
         '<rootDir>/test/chaos/rollout-chaos.test.ts',
         '<rootDir>/test/workflows/release/rollout-escalation.test.ts',
       ],
