@@ -12,96 +12,37 @@ import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { LocalCloud } from '@opsflow/localcloud';
-import { buildDeployInput } from '../../../src/client/deploy';
-import { connect, type SshConnection } from '../../../src/integrations/ssh';
-import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
-import { weightsInUpstream } from '../../../src/rollouts/traffic/nginx-config';
-import { loadEnvironmentSpec } from '../../../src/specs/load';
-import type { EnvironmentSpec } from '../../../src/specs/environment';
+import { generateLoad } from '../../../src/rollouts/load-generator';
 import type { RolloutSpecInput } from '../../../src/specs/rollout';
-import { TASK_QUEUE } from '../../../src/temporal/task-queues';
-import type { ProvisionResult } from '../../../src/workflows/environment/provision-environment';
-import {
-  rolloutWorkflowId,
-  type RolloutReleaseInput,
-  type RolloutResult,
-  type RolloutStatus,
-} from '../../../src/workflows/release/rollout-api';
-import { startLocalCloud } from '../../helpers/localcloud';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
+import { rolloutWorkflowId, type RolloutResult, type RolloutStatus } from '../../../src/workflows/release/rollout-api';
 import { tempDir } from '../../helpers/temp';
-import { startTemporal, temporalCliPath, workflowBundlePath } from '../../helpers/temporal';
+import { temporalCliPath, workflowBundlePath } from '../../helpers/temporal';
 import { buildCli } from '../../../src/client/cli';
 import { whoAmI } from '../../../src/client/rollout';
 import { until } from '../../helpers/until';
-import { startPrometheus, type PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
+import {
+  activities,
+  APP_PORT,
+  ERRORS_TEMPLATE,
+  msToStable,
+  refusal,
+  startRolloutStack,
+  updateEvents,
+  withLoad,
+  type RolloutStack,
+} from '../../helpers/rollout-stack';
+import type { PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
 
 jest.setTimeout(600_000);
 
 const ENVIRONMENT = 'canary-a';
-const APP_PORT = 8080;
-const UPSTREAM_FILE = '/etc/nginx/opsflow/shop.conf';
+let stack: RolloutStack;
 let env: TestWorkflowEnvironment;
-let cloud: LocalCloud;
-let workers: OpsflowWorkers;
-let provisioned: ProvisionResult;
-let spec: EnvironmentSpec;
 let prometheus: PrometheusInstance;
-let front: SshConnection;
 /** Every run above, replayed at the end against the current workflow code. */
 const runs: WorkflowHandle[] = [];
 
-/** Two droplets with the shop application (compose) and Debian's nginx; app-1 is also nginx's front host. */
-function environmentSpec(): EnvironmentSpec {
-  const dir = tempDir('canary-env');
-  writeFileSync(
-    path.join(dir, 'compose.yaml'),
-    `services:\n  shop:\n    image: \${SHOP_IMAGE:-ghcr.io/acme/shop:1.0}\n    ports: ["${APP_PORT}:80"]\n`,
-  );
-  writeFileSync(
-    path.join(dir, 'env.yaml'),
-    [
-      `name: ${ENVIRONMENT}`,
-      'region: fra1',
-      'firewall:',
-      '  inbound:',
-      '    - { protocol: tcp, ports: "22" }',
-      '    - { protocol: tcp, ports: "80" }',
-      `    - { protocol: tcp, ports: "${APP_PORT}" }`,
-      'droplets:',
-      '  - { name: app, count: 2, size: s-1vcpu-1gb, image: ubuntu-22-04-x64 }',
-      'ssh: { user: root, key: deploy }',
-      'bootstrap:',
-      '  packages: [docker.io, docker-compose-plugin]',
-      '  directories: [{ path: /opt/shop }]',
-      'application:',
-      '  directory: /opt/shop',
-      '  composeFile: compose.yaml',
-      '  images: { shop: ghcr.io/acme/shop:1.0 }',
-      `healthChecks: [{ name: shop, port: ${APP_PORT}, path: /health, intervalSeconds: 1, attempts: 5 }]`,
-      'onFailure: rollback',
-      '',
-    ].join('\n'),
-  );
-  return loadEnvironmentSpec(path.join(dir, 'env.yaml'));
-}
-
-const host = (instance: string) => provisioned.hosts.find((h) => h.instance === instance)!;
-
-async function ok(connection: SshConnection, script: string, args: string[] = []): Promise<string> {
-  const result = await connection.execScript(script, args, { timeoutMs: 120_000 });
-  if (result.exitCode !== 0) throw new Error(`\`${script}\` exited ${result.exitCode}: ${result.stdoutTail}${result.stderrTail}`);
-  return result.stdoutTail;
-}
-
-/**
- * What the error-ratio analysis measures: the canary's 5xx share over the last 5 s, only while it
- * serves more than one request a second (the health gate's few probes are not traffic: no data).
- */
-const ERROR_RATIO =
-  '(sum(rate(http_requests_total{version="{{args.canary-version}}",code=~"5.."}[5s])) or vector(0))' +
-  ' / (sum(rate(http_requests_total{version="{{args.canary-version}}"}[5s])) > 1)';
+const host = (instance: string) => stack.host(instance);
 
 function rolloutSpec(steps: unknown[]): RolloutSpecInput {
   return {
@@ -110,171 +51,24 @@ function rolloutSpec(steps: unknown[]): RolloutSpecInput {
     prometheus: { address: prometheus.address },
     traffic: { nginx: { upstream: 'shop', frontHost: 'app-1' } },
     canary: { maxSurge: 0, maxUnavailable: 1, steps: steps as never },
-    analysisTemplates: {
-      errors: {
-        metrics: [
-          {
-            name: 'error-ratio',
-            query: ERROR_RATIO,
-            interval: '1s',
-            count: 3,
-            initialDelay: '3s',
-            successCondition: 'result < 0.01',
-            inconclusiveLimit: 2,
-          },
-        ],
-      },
-    },
+    analysisTemplates: { errors: ERRORS_TEMPLATE },
   };
 }
 
-function rolloutInput(tag: string, steps: unknown[]): RolloutReleaseInput {
-  return {
-    ...buildDeployInput({ result: provisioned, spec }, { shop: tag }),
-    spec: rolloutSpec(steps),
-    requestedBy: 'jest',
-  } as RolloutReleaseInput;
-}
-
-function startRollout(tag: string, steps: unknown[]) {
-  return env.client.workflow.start('rolloutRelease', {
-    taskQueue: TASK_QUEUE,
-    workflowId: rolloutWorkflowId(ENVIRONMENT),
-    args: [rolloutInput(tag, steps)],
-  });
-}
-
+const startRollout = (tag: string, steps: unknown[]) => stack.startRollout(tag, rolloutSpec(steps));
 /** Sends requests through nginx until `stop()`; the tally counts answers by version. */
-function loadThroughNginx(): { stop: () => Promise<LoadTally> } {
-  let enough = false;
-  const running = generateLoad(`http://${host('app-1').address}/version`, {
-    total: 1_000_000,
-    deadlineMs: 540_000,
-    enough: () => enough,
-  });
-  return {
-    stop: async () => {
-      enough = true;
-      return running;
-    },
-  };
-}
-
-async function versionOn(instance: string): Promise<string> {
-  return (await (await fetch(`http://${host(instance).address}:${APP_PORT}/version`)).text()).trim();
-}
-
-async function nginxWeights() {
-  return weightsInUpstream(await ok(front, 'cat "$1"', [UPSTREAM_FILE]));
-}
-
-async function history(handle: WorkflowHandle) {
-  return (await handle.fetchHistory()).events ?? [];
-}
-
-async function activities(handle: WorkflowHandle, name: string): Promise<number> {
-  return (await history(handle)).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
-}
-
-async function updateEvents(handle: WorkflowHandle): Promise<number> {
-  return (await history(handle)).filter(
-    (e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes,
-  ).length;
-}
-
-/** From the last measurement's completion to the completion of the next traffic change, by the history's own clock. */
-async function msToStable(handle: WorkflowHandle): Promise<number> {
-  const events = await history(handle);
-  const scheduled = new Map<string, string>();
-  let failedAt: number | undefined;
-  for (const e of events) {
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (name) scheduled.set(String(e.eventId), name);
-    const done = e.activityTaskCompletedEventAttributes;
-    if (!done) continue;
-    const at = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
-    const kind = scheduled.get(String(done.scheduledEventId));
-    if (kind === 'measureMetric') failedAt = at;
-    if (kind === 'setNginxWeights' && failedAt !== undefined) return at - failedAt;
-  }
-  throw new Error('no traffic change after a measurement');
-}
-
-/** Runs fn while the load runs; the load stops whatever fn does (a load left running would feed the next test's canary). */
-async function withLoad<T>(load: { stop: () => Promise<LoadTally> }, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    await load.stop();
-    throw err;
-  }
-}
-
-/** The validator's words for a refused update. */
-async function refusal(update: Promise<unknown>): Promise<string> {
-  const err = await update.then(
-    () => undefined,
-    (e: unknown) => e as Error & { cause?: Error },
-  );
-  if (!err) throw new Error('the update was accepted');
-  return err.cause?.message ?? err.message;
-}
-
-function withWorker<T>(fn: () => Promise<T>): Promise<T> {
-  return workers.withWorkflowWorker(TASK_QUEUE, fn);
-}
+const loadThroughNginx = () => stack.load();
+const versionOn = (instance: string) => stack.versionOn(instance);
+const nginxWeights = () => stack.nginxWeights();
+const withWorker = <T>(fn: () => Promise<T>) => stack.withWorker(fn);
 
 beforeAll(async () => {
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({
-    rateLimit: { perMinute: 100_000, perHour: 100_000 },
-    timing: { dropletCreateMs: 1500, actionMs: 150 },
-  }));
-  workers = await startOpsflowWorkers(env, cloud);
-  spec = environmentSpec();
-  provisioned = await withWorker(() =>
-    env.client.workflow.execute('provisionEnvironment', {
-      taskQueue: TASK_QUEUE,
-      workflowId: `provision-${ENVIRONMENT}`,
-      args: [{ spec }],
-    }),
-  );
-  // Stack B's shape: nginx on the first droplet in front of both, its site proxying to the upstream
-  // the rollout writes (Debian's nginx.conf includes /etc/nginx/opsflow/*.conf).
-  const first = host('app-1');
-  front = await connect({
-    host: first.address,
-    port: provisioned.ssh.port,
-    username: 'root',
-    privateKey: workers.deployKey,
-    hostKey: { pinned: [first.hostKey] },
-  });
-  await ok(front, 'apt-get install -y nginx-light');
-  await front.putFile(
-    '/etc/nginx/sites-available/shop',
-    `server {\n\tlisten ${first.address}:80 default_server;\n\tlocation / { proxy_pass http://shop; proxy_next_upstream off; }\n}\n`,
-  );
-  await ok(front, 'rm -f /etc/nginx/sites-enabled/default && ln -sf /etc/nginx/sites-available/shop /etc/nginx/sites-enabled/shop');
-  await ok(
-    front,
-    'printf "upstream shop {\\n    server %s:%s;\\n}\\n" "$1" "$2" > /etc/nginx/opsflow/shop.conf && nginx -t && if systemctl is-active nginx >/dev/null; then systemctl reload nginx; else systemctl start nginx; fi',
-    [first.address, String(APP_PORT)],
-  );
-  // The reload is a signal: wait until nginx takes a configuration test again before the rollouts start.
-  await until(
-    'nginx -t to pass after the reload',
-    async () => ((await front.execScript('nginx -t -q', [], { timeoutMs: 30_000 })).exitCode === 0 ? true : undefined),
-    60_000,
-  );
-  prometheus = await startPrometheus(provisioned.hosts.map((h) => `${h.address}:${APP_PORT}`));
+  stack = await startRolloutStack(ENVIRONMENT);
+  ({ env, prometheus } = stack);
 }, 900_000);
 
 afterAll(async () => {
-  front?.close();
-  await prometheus?.stop();
-  await workers?.stop();
-  await cloud?.stop();
-  await env?.teardown();
+  await stack?.stop();
 });
 
 test('a good canary goes 10 -> 50 -> 100 with every analysis passing and ends with both hosts on the new version', async () => {
