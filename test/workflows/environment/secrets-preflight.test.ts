@@ -19,6 +19,7 @@ import { DIGITALOCEAN_TASK_QUEUE } from '../../../src/temporal/task-queues';
 import { startLocalCloud } from '../../helpers/localcloud';
 import { generateEd25519 } from '../../helpers/ssh-keys';
 import { startTemporal, uniqueTaskQueue, workflowBundlePath } from '../../helpers/temporal';
+import { decodedText } from '../../helpers/history-text';
 
 jest.setTimeout(3 * 60_000);
 
@@ -64,15 +65,9 @@ async function requestLog(): Promise<{ total: number; requests: LoggedRequest[] 
   return response.json() as Promise<{ total: number; requests: LoggedRequest[] }>;
 }
 
-/** A history as text with every payload decoded (payloads are JSON bytes), so a value in one shows. */
+/** A history as text with every payload decoded, so a value in one shows. */
 async function historyText(workflowId: string): Promise<string> {
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  return JSON.stringify(history, (key, value: unknown) => {
-    if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-    // A payload's data in the history's JSON form is base64.
-    if (key === 'data' && typeof value === 'string') return Buffer.from(value, 'base64').toString('utf8');
-    return value;
-  });
+  return decodedText(await env.client.workflow.getHandle(workflowId).fetchHistory());
 }
 
 async function scheduledActivities(workflowId: string): Promise<string[]> {

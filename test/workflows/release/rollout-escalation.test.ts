@@ -25,6 +25,7 @@ import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { startTemporal } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
+import { decodedText } from '../../helpers/history-text';
 
 jest.setTimeout(600_000);
 
@@ -100,17 +101,9 @@ function rollout(tag: string, onEscalation: 'keep-waiting' | 'abort'): Promise<W
   return env.client.workflow.start('rolloutRelease', { taskQueue: TASK_QUEUE, workflowId: rolloutWorkflowId(ENVIRONMENT), args: [input] });
 }
 
-/**
- * The run's history as text with every payload decoded, so a value in one shows. JSON.stringify
- * calls the history's toJSON first, which writes each payload's bytes as base64: a replacer never
- * sees a Uint8Array, so each payload's `data` is decoded from base64 here (as secrets-preflight's).
- */
+/** The run's history as text with every payload decoded, so a value in one shows. */
 async function historyText(handle: WorkflowHandle): Promise<string> {
-  return JSON.stringify(await handle.fetchHistory(), (key, v: unknown) => {
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-    if (key === 'data' && typeof v === 'string') return Buffer.from(v, 'base64').toString('utf8');
-    return typeof v === 'bigint' ? String(v) : v;
-  });
+  return decodedText(await handle.fetchHistory());
 }
 
 test('an escalated pause posts one summary to the webhook and keeps waiting; promote finishes it; the URL is not in history', async () => {
