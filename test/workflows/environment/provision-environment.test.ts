@@ -14,6 +14,7 @@ import { connect, exec } from '../../helpers/droplet-host';
 import type { OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { startProvisionHarness, type ProvisionHarness } from '../../helpers/provision-harness';
 import { uniqueTaskQueue } from '../../helpers/temporal';
+import { decodedText } from '../../helpers/history-text';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -62,7 +63,8 @@ test('stack A whole: infrastructure, volume mounted, five services and PostgreSQ
     expect(status.resources.map((r) => r.kind)).toEqual(['vpc', 'firewall', 'volume', 'droplet', 'reserved_ip']);
     expect((await handle.describe()).searchAttributes[OpsEnvironment.name]).toEqual(['stack-a']);
     // The secret went to the host, never into history.
-    const history = JSON.stringify(await handle.fetchHistory());
+    const history = decodedText(await handle.fetchHistory());
+    expect(history).toContain('env:STACK_A_POSTGRES_PASSWORD'); // payloads decoded: the reference is there
     expect(history).not.toContain('correct-horse-battery');
     return value;
   });

@@ -28,6 +28,7 @@ import { startTemporal, temporalCliPath } from '../../helpers/temporal';
 import { startPrometheus, type PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
 import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
 import type { DeployAnalysisInput } from '../../../src/specs/deploy-analysis';
+import { decodedText } from '../../helpers/history-text';
 
 const run = promisify(execFile);
 
@@ -168,7 +169,7 @@ test('a healthy release of two services goes out: the result and the hosts show 
     });
     const attributes = (await handle.describe()).searchAttributes;
     expect([attributes[OpsEnvironment.name], attributes[OpsOperation.name]]).toEqual([['stack-a'], ['deploy']]);
-    return { result: value, history: JSON.stringify(await handle.fetchHistory()) };
+    return { result: value, history: decodedText(await handle.fetchHistory()) };
   });
   const before = spec.application!.images;
   expect(result).toEqual({
@@ -191,6 +192,8 @@ test('a healthy release of two services goes out: the result and the hosts show 
   expect(host.env).toContain(`POSTGRES_PASSWORD='${SECRET}'`);
   expect(host.env).toContain("AUTH_IMAGE='ghcr.io/acme/auth:2.0.2'");
   expect(host.envMode).toBe('600');
+  // Payloads decoded: the history carries the new images, not the secret.
+  expect(history).toContain('ghcr.io/acme/auth:2.0.2');
   expect(history).not.toContain(SECRET);
 });
 
