@@ -7,6 +7,7 @@
 // exactly once, in order (nothing applied twice, no flapping), and the load through nginx sees no
 // failed request.
 import type { ChildProcess } from 'node:child_process';
+import type { LoadTally } from '../../src/rollouts/load-generator';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildDeployInput } from '../../src/client/deploy';
@@ -54,11 +55,18 @@ let prometheus: PrometheusInstance;
 let proxy: GatedProxy;
 /** Each kill: the step kind it was aimed at and the run it hit. */
 const kills: string[] = [];
+/** What happened when, for a failed request's post-mortem: kills, long gaps between answers, stalls of this process. */
+const timeline: string[] = [];
+const note = (what: string) => timeline.push(`${new Date().toISOString()} ${what}`);
 
-const startWorker = async () => (worker = await chaos.startWorker(env.address));
+async function startWorker(): Promise<void> {
+  worker = await chaos.startWorker(env.address);
+  note('worker started');
+}
 async function killWorker(aim: string): Promise<void> {
   await killProcess(worker!);
   kills.push(aim);
+  note(`worker killed in ${aim}`);
 }
 
 beforeAll(async () => {
@@ -117,6 +125,7 @@ async function killAtNginxGate(aim: string): Promise<void> {
   await nginxGateHeld(front, aim);
   await killWorker(aim);
   await releaseNginxGate(front);
+  note('nginx gate released');
   await startWorker();
 }
 
@@ -144,6 +153,41 @@ function changesOf(asked: { weights: unknown; servers: string }[], inPlace: Jour
   return changes;
 }
 
+/**
+ * The load through nginx, watched: an answer (or a failure) more than 2 s after the one before, and
+ * this process's event loop (where the load generator runs) late by more than 1 s, go into the
+ * timeline, printed when a request failed: a request timed out while this process stood still was
+ * never given its time.
+ */
+function watchedLoad(): { stop: () => Promise<LoadTally> } {
+  let last = Date.now();
+  const load = loadThroughNginx(provisioned, () => {
+    const now = Date.now();
+    if (now - last > 2000) note(`an answer (or failure) ${now - last} ms after the one before`);
+    last = now;
+  });
+  let expected = Date.now() + 100;
+  const lag = setInterval(() => {
+    const late = Date.now() - expected;
+    if (late > 1000) note(`this process's event loop stood still ${late} ms`);
+    expected = Date.now() + 100;
+  }, 100);
+  return {
+    stop: async () => {
+      clearInterval(lag);
+      const tally = await load.stop();
+      if (tally.failures.length) {
+        const errors = await front.execScript('tail -n 20 /var/log/nginx/error.log', [], { timeoutMs: 60_000 });
+        const splits = (await nginxJournal(front)).map((e) => `${e.at} split ${JSON.stringify(e.weights)} ${e.servers}`);
+        console.log(
+          `failed requests: ${tally.failures.join('; ')}\n${[...timeline, ...splits].sort().join('\n')}\nnginx error log:\n${errors.stdoutTail}`,
+        );
+      }
+      return tally;
+    },
+  };
+}
+
 const journalSince = async (before: number) =>
   (await nginxJournal(front)).slice(before).map((e) => ({ weights: e.weights, servers: e.servers }));
 
@@ -156,13 +200,18 @@ test('SIGKILLs in a setWeight traffic change, a timed pause, a pause until promo
     { setWeight: 100 },
   ];
   const journalBefore = await nginxJournal(front);
-  const load = loadThroughNginx(provisioned);
+  const load = watchedLoad();
   proxy.arm();
   const handle = await startRollout('1.1', steps);
 
   // 1. Inside setWeight 50 (a host out, deployed, back in as canary, then the split): the next
-  // traffic change held in nginx -t, its upstream file written.
-  await untilStatus(handle, 'the setWeight step', (s) => s.rollout?.step?.kind === 'setWeight');
+  // traffic change held in nginx -t, its upstream file written. The gate is armed once app-1 is
+  // out of rotation (that change done, its reload confirmed) and while it is deployed: no reload pending.
+  await untilStatus(
+    handle,
+    'the setWeight step with app-1 out of rotation',
+    (s) => s.rollout?.step?.kind === 'setWeight' && s.rollout.stableHosts.join() === 'app-2' && s.rollout.canaryHosts.length === 0,
+  );
   await armNginxGate(front);
   await killAtNginxGate('setWeight');
   expect((await status(handle)).rollout?.step?.kind).toBe('setWeight');
@@ -180,6 +229,7 @@ test('SIGKILLs in a setWeight traffic change, a timed pause, a pause until promo
   });
   expect(pending).toBe(1);
   kills.push('timed pause');
+  note('worker killed in timed pause');
   const killedInPauseAt = Date.now();
   await startWorker();
 
@@ -221,14 +271,14 @@ test('SIGKILLs in a setWeight traffic change, a timed pause, a pause until promo
   expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'measureMetric')).toHaveLength(3);
   expect(tally.failures).toEqual([]);
   expect(Object.keys(tally.byBody).sort()).toEqual(['1.0\n', '1.1\n']);
-  console.log(`rollout chaos: kills in ${kills.join(', ')}; ${tally.done} requests through nginx, none failed`);
+  console.log(`rollout chaos: kills in ${kills.join(', ')}; ${tally.done} requests through nginx, none failed\n${timeline.join('\n')}`);
 });
 
 test('a SIGKILL inside the abort compensation (all traffic back to stable): aborted once, traffic and hosts on stable', async () => {
   const steps = [{ setWeight: 50 }, { pause: {} }, { setWeight: 100 }];
   const stable = await versionOn(provisioned, 'app-2');
   const journalBefore = await nginxJournal(front);
-  const load = loadThroughNginx(provisioned);
+  const load = watchedLoad();
   const handle = await startRollout('1.2', steps);
   await untilStatus(handle, 'the pause until promoted', (s) => s.rollout?.pause?.waitingFor === 'human');
   await armNginxGate(front);
@@ -255,5 +305,5 @@ test('a SIGKILL inside the abort compensation (all traffic back to stable): abor
   expect(await journalSince(journalBefore.length)).toEqual(changesOf(asked, journalBefore.at(-1)));
   expect((await nginxJournal(front)).at(-1)!.weights).toEqual({ stable: 100, canary: 0 });
   expect(tally.failures).toEqual([]);
-  console.log(`rollout chaos: abort compensation killed; ${tally.done} requests through nginx, none failed`);
+  console.log(`rollout chaos: abort compensation killed; ${tally.done} requests through nginx, none failed\n${timeline.join('\n')}`);
 });

@@ -7,8 +7,10 @@ import { GATE_DIR, ok } from './canary-stage';
 import { until } from './until';
 
 const FIFO = `${GATE_DIR}/hold.conf`;
-// Inside the droplet's own pid namespace: only its processes are seen.
-const HELD = 'pgrep -f "^nginx -t" >/dev/null';
+// Inside the droplet's own pid namespace: only its processes are seen. The nginx binary itself
+// (its command line starts with its path): not the local cloud's shim client that runs it for an
+// SSH command (`node …/shim-client.cjs nginx -t -q`), nor the shell that runs this pgrep.
+const HELD = 'pgrep -f "^(/usr/sbin/)?nginx -t" >/dev/null';
 
 export async function armNginxGate(front: SshConnection): Promise<void> {
   await ok(front, 'rm -f "$1" && mkfifo -m 0644 "$1"', [FIFO]);
@@ -23,7 +25,11 @@ export async function nginxGateHeld(front: SshConnection, what: string, timeoutM
   );
 }
 
-/** Lets every held `nginx -t` through (opening the FIFO for writing wakes its readers) and removes the gate. */
+/**
+ * Lets every held `nginx -t` through and removes the gate. Opening the FIFO read-write never blocks
+ * (a write-only open would wait for a reader: forever if the held `nginx -t` was just ended with
+ * its SSH session) and wakes every reader blocked in its open; closing it gives them end of file.
+ */
 export async function releaseNginxGate(front: SshConnection): Promise<void> {
-  await ok(front, `if ${HELD}; then exec 3>"$1"; fi; rm -f "$1"`, [FIFO]);
+  await ok(front, 'if [ -p "$1" ]; then exec 3<>"$1"; rm -f "$1"; exec 3>&-; fi; rm -f "$1"', [FIFO]);
 }
