@@ -7,6 +7,7 @@ import { createDatabaseFailoverActivities } from './database/replication';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
+import { createSiteProbeActivities } from './http/site-probe';
 import { createLinodeProvider, type LinodeDeps } from './linode/provider';
 import { createKubernetesActivities } from './kubernetes';
 import { doksKubeconfig } from './kubernetes/doks-kubeconfig';
@@ -51,6 +52,8 @@ export function createActivities(deps: ActivityDeps) {
     // Stack E's front: the site-per-pool load balancer and where requests land.
     ...createCloudflareActivities(deps.cloudflare ?? { resolveSecret: deps.ssh?.resolveSecret }),
     ...createTrafficSampleActivities(),
+    // The failover assessment's own observer: the worker probing a site's front.
+    ...createSiteProbeActivities(),
     // Stack E's databases: replication, fence, promote (passwords are secret references).
     ...createDatabaseFailoverActivities({ resolveSecret: deps.ssh?.resolveSecret }),
   };

@@ -26,6 +26,29 @@ export const failoverSiteSchema = z.strictObject({
   /** The site that takes over: its replica is promoted and it takes all traffic. */
   to: site,
   requestedBy: actorName.optional(),
+  /**
+   * `emergency` (the default): the run goes on only when a majority of independent observers see
+   * `from` down (probes from the worker, the survivor's replica, Cloudflare's pool health), else
+   * it ends SiteNotDown having changed nothing. `planned`: `from` is healthy on purpose; the
+   * observers' views are recorded but no majority is needed.
+   */
+  mode: z.enum(['emergency', 'planned']).default('emergency'),
+  /** How the observers look at `from`. Without `probe`, the worker's probes cannot tell. */
+  assess: z
+    .strictObject({
+      /** The failed site's front (its health URL, or an address with `host` as the Host header), probed from the worker. */
+      probe: z
+        .strictObject({
+          url: z.url(),
+          host: z.string().min(1).max(253).optional(),
+          requests: z.number().int().min(1).max(20).default(3),
+          timeoutSeconds: z.number().min(0.1).max(60).default(5),
+        })
+        .optional(),
+      /** How long the survivor's connected replica is watched for an event or heartbeat from the old primary. */
+      replicaContactSeconds: z.number().min(0.5).max(120).default(5),
+    })
+    .default({ replicaContactSeconds: 5 }),
   cloudflare: z.strictObject({ apiUrl: z.url().optional(), apiToken: secretRef }),
   loadBalancer: z.strictObject({
     zoneId: id,

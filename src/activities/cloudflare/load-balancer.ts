@@ -14,6 +14,7 @@ import {
   type SiteLoadBalancerSpec,
 } from '../../integrations/cloudflare/load-balancing';
 import { describeSplit, splitProblem, type TrafficSplit } from '../../integrations/cloudflare/split';
+import type { ObserverView } from '../../workflows/failover/assessment';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 
 export interface CloudflareDeps {
@@ -40,7 +41,19 @@ export interface SetTrafficSplitResult {
   split: TrafficSplit;
 }
 
+export interface ObservePoolHealthInput extends ReadPoolHealthInput {
+  /** The site whose pool is judged. */
+  site: string;
+}
+export interface PoolHealthObserverView extends ObserverView {
+  observer: 'cloudflare pool health';
+  health?: SiteHealth;
+}
+
 const refused = (message: string) => failure(STEP_FAILURE.CloudflareRefused, message);
+
+/** Reasons an origin is not healthy that are not a monitor's observation of it. */
+const NOT_OBSERVED = new Set(['Origin disabled', 'Not yet checked', 'No monitor']);
 
 export function createCloudflareActivities(deps: CloudflareDeps = {}) {
   const resolve = deps.resolveSecret ?? secretResolver(process.env);
@@ -68,6 +81,31 @@ export function createCloudflareActivities(deps: CloudflareDeps = {}) {
 
     async readPoolHealth(input: ReadPoolHealthInput): Promise<Record<string, SiteHealth>> {
       return readHealth(await client(input.cloudflare), input.loadBalancer);
+    },
+
+    /**
+     * Cloudflare's view of one site, one of the failover assessment's observers: up when its pool
+     * is healthy; down when it is not and its monitors failed on its origins; otherwise (origins
+     * disabled by hand, never checked, no health reported) it cannot tell.
+     */
+    async observePoolHealth(input: ObservePoolHealthInput): Promise<PoolHealthObserverView> {
+      const poolId = input.loadBalancer.pools[input.site];
+      if (!poolId)
+        throw refused(`site: ${input.site} has no pool in the load balancer (${Object.keys(input.loadBalancer.pools).join(', ')})`);
+      const health = (await readHealth(await client(input.cloudflare), { ...input.loadBalancer, pools: { [input.site]: poolId } }))[
+        input.site
+      ]!;
+      const view = (verdict: ObserverView['verdict'], saw: string): PoolHealthObserverView => ({
+        observer: 'cloudflare pool health',
+        verdict,
+        saw,
+        health,
+      });
+      const origins = health.origins.map((o) => `${o.name} ${o.healthy ? 'healthy' : (o.reason ?? 'unhealthy')}`).join(', ');
+      if (health.healthy) return view('up', `pool ${input.site} healthy (${origins})`);
+      const failedChecks = health.origins.filter((o) => !o.healthy && o.reason && !NOT_OBSERVED.has(o.reason));
+      if (failedChecks.length) return view('down', `pool ${input.site} unhealthy: ${origins}`);
+      return view('cannot tell', `pool ${input.site} not healthy, but no monitor saw an origin fail (${origins || 'no origins'})`);
     },
 
     async setTrafficSplit(input: SetTrafficSplitInput): Promise<SetTrafficSplitResult> {

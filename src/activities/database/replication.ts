@@ -2,21 +2,24 @@
 // replication and the gap to its primary, fence and unfence a primary, promote a replica under an
 // RPO budget, point a server at a primary by GTID, and a write that must round-trip. Passwords are
 // secret references resolved here on the worker; inputs and results carry none.
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import { secretResolver } from '../../backups/secrets';
 import { withConnection, type DatabaseServer, type ResolveSecret, type Sql } from '../../integrations/mysql/connection';
 import { parseGtidPosition, transactionsMissing } from '../../integrations/mysql/gtid';
 import {
   fence,
   promote,
+  readReplicaLink,
   readState,
   replicateFrom,
   unapplied,
   unfence,
   type FenceResult,
   type PromoteResult,
+  type ReplicaLink,
   type ServerState,
 } from '../../integrations/mysql/replication';
+import type { ObserverView } from '../../workflows/failover/assessment';
 import { failure, REFUSAL, STEP_FAILURE } from '../../workflows/shared/failures';
 
 export type { DatabaseServer } from '../../integrations/mysql/connection';
@@ -61,6 +64,55 @@ export interface ReplicateFromInput {
 
 const NAME = /^[A-Za-z0-9_]{1,64}$/;
 
+export interface ObserveReplicaViewInput {
+  /** The surviving site's replica. */
+  server: DatabaseServer;
+  /** The failed site's primary it should replicate from. */
+  primary: DatabaseServer;
+  /** How long a connected replica is watched for an event or heartbeat from the primary (default 5 s). */
+  contactSeconds?: number;
+}
+
+export interface ReplicaObserverView extends ObserverView {
+  observer: 'survivor replica';
+  ioRunning?: string;
+  lastIoError?: string;
+  /** Milliseconds until something (an event, a heartbeat) arrived from the primary while watched. */
+  heardWithinMs?: number;
+}
+
+/**
+ * Client errors of a replica's IO thread that mean the primary could not be reached: 2002/2003
+ * cannot connect, 2005 unknown host, 2006 gone away, 2013 lost during a query, 1158-1161 network
+ * read and write errors and timeouts. Any other error came from a primary that answered.
+ */
+const LOST_PRIMARY_ERRNOS = new Set([2002, 2003, 2005, 2006, 2013, 1158, 1159, 1160, 1161]);
+
+/** The replica's verdict from its IO thread alone; undefined while connected (then contact decides). */
+function judgeLink(server: string, primary: DatabaseServer, link: ReplicaLink | undefined): ReplicaObserverView | undefined {
+  const view = (verdict: ReplicaObserverView['verdict'], saw: string): ReplicaObserverView => ({
+    observer: 'survivor replica',
+    verdict,
+    saw,
+    ...(link ? { ioRunning: link.ioRunning, ...(link.lastIoError ? { lastIoError: link.lastIoError } : {}) } : {}),
+  });
+  if (!link) return view('cannot tell', `${server} is not a replica`);
+  if (link.primaryHost !== primary.host || link.primaryPort !== primary.port)
+    return view(
+      'cannot tell',
+      `${server} replicates from ${link.primaryHost}:${link.primaryPort}, not ${primary.name} (${primary.host}:${primary.port})`,
+    );
+  if (link.ioRunning === 'Yes') return undefined;
+  if (LOST_PRIMARY_ERRNOS.has(link.lastIoErrno))
+    return view('down', `${server} lost ${primary.name}: IO thread ${link.ioRunning}, error ${link.lastIoErrno}: ${link.lastIoError}`);
+  if (link.lastIoErrno)
+    return view(
+      'cannot tell',
+      `${server}'s IO thread is ${link.ioRunning} with an error from a primary that answered (${link.lastIoErrno}: ${link.lastIoError})`,
+    );
+  return view('cannot tell', `${server}'s IO thread is ${link.ioRunning} with no error (stopped by hand, or still connecting)`);
+}
+
 export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}) {
   const resolveSecret: ResolveSecret = deps.resolveSecret ?? secretResolver(process.env);
   const resolve: ResolveSecret = async (ref) => {
@@ -90,6 +142,55 @@ export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}
         }
       }
       return report;
+    },
+
+    /**
+     * The surviving replica's view of the failed primary, one of the failover assessment's
+     * observers: down when its IO thread lost the primary with a network error, or stays connected
+     * but hears nothing (no event, no heartbeat) for two heartbeat periods while watched; up when
+     * it is connected and hears from it; otherwise it cannot tell.
+     */
+    async observeReplicaView(input: ObserveReplicaViewInput): Promise<ReplicaObserverView> {
+      const { server, primary } = input;
+      const watchMs = Math.round((input.contactSeconds ?? 5) * 1000);
+      return on(server, async (sql) => {
+        const first = await readReplicaLink(sql);
+        const judged = judgeLink(server.name, primary, first);
+        if (judged || !first) return judged!;
+        const started = Date.now();
+        for (;;) {
+          await Context.current().sleep(250);
+          const now = await readReplicaLink(sql);
+          const changed = judgeLink(server.name, primary, now);
+          if (changed) return changed;
+          const heardWithinMs = Date.now() - started;
+          heartbeat({ watchedMs: heardWithinMs });
+          if (now!.heartbeats !== first.heartbeats || now!.readPosition !== first.readPosition)
+            return {
+              observer: 'survivor replica' as const,
+              verdict: 'up' as const,
+              saw: `${server.name} is connected to ${primary.name} and heard from it within ${heardWithinMs} ms`,
+              ioRunning: now!.ioRunning,
+              heardWithinMs,
+            };
+          if (heardWithinMs >= watchMs) break;
+        }
+        const period = first.heartbeatPeriod;
+        const silentFor = `${(watchMs / 1000).toFixed(1)} s`;
+        if (period > 0 && watchMs >= 2 * period * 1000)
+          return {
+            observer: 'survivor replica' as const,
+            verdict: 'down' as const,
+            saw: `${server.name}'s IO thread says connected, but nothing came from ${primary.name} (no event, no heartbeat) for ${silentFor}, two heartbeat periods of ${period} s`,
+            ioRunning: first.ioRunning,
+          };
+        return {
+          observer: 'survivor replica' as const,
+          verdict: 'up' as const,
+          saw: `${server.name} is connected to ${primary.name} (IO thread running); idle for the ${silentFor} watched, heartbeats every ${period} s`,
+          ioRunning: first.ioRunning,
+        };
+      });
     },
 
     async fencePrimary({ server }: { server: DatabaseServer }): Promise<FenceResult & { server: string }> {

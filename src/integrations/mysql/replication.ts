@@ -272,3 +272,36 @@ export async function replicateFrom(sql: Sql, source: ReplicationSource, limit: 
   await sql.run('start replication', 'START SLAVE');
   return { errant: 0, startedFrom: from };
 }
+
+/** The replica's link to its primary, as the failover assessment reads it (MariaDB's SHOW SLAVE STATUS). */
+export interface ReplicaLink {
+  primaryHost: string;
+  primaryPort: number;
+  /** 'Yes', 'No' or 'Connecting'. */
+  ioRunning: string;
+  lastIoErrno: number;
+  lastIoError: string;
+  /** Heartbeats received from the primary since the IO thread started. */
+  heartbeats: number;
+  /** Seconds between the primary's heartbeats on an idle link. */
+  heartbeatPeriod: number;
+  /** What it has read of the primary's binlog: changes whenever an event arrives. */
+  readPosition: string;
+}
+
+/** Undefined when the server is not a replica. */
+export async function readReplicaLink(sql: Sql): Promise<ReplicaLink | undefined> {
+  // SHOW ALL SLAVES STATUS is SHOW SLAVE STATUS with the heartbeat columns; '' is the default connection.
+  const status = (await sql.rows('read the replica status', 'SHOW ALL SLAVES STATUS')).find((row) => row.Connection_name === '');
+  if (!status || !status.Master_Host) return undefined;
+  return {
+    primaryHost: String(status.Master_Host),
+    primaryPort: Number(status.Master_Port),
+    ioRunning: String(status.Slave_IO_Running),
+    lastIoErrno: Number(status.Last_IO_Errno ?? 0),
+    lastIoError: String(status.Last_IO_Error ?? ''),
+    heartbeats: Number(status.Slave_received_heartbeats ?? 0),
+    heartbeatPeriod: Number(status.Slave_heartbeat_period ?? 0),
+    readPosition: `${String(status.Master_Log_File ?? '')}:${String(status.Read_Master_Log_Pos ?? '')} ${String(status.Gtid_IO_Pos ?? '')}`,
+  };
+}

@@ -3,6 +3,7 @@
 // RPO) and the result. Shared by the workflow, clients and tests.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { OperationStatus } from '../shared/status';
+import type { SiteAssessment } from './assessment';
 
 export interface ApproveArgs {
   /** Who approves (a person or service name); recorded in the status, result and history. */
@@ -39,7 +40,15 @@ export interface FailoverView {
   from: string;
   to: string;
   phase: 'assessing' | 'awaiting approval' | 'switching' | 'verifying' | 'completed' | 'rolled back' | 'failed';
-  assessment?: { survivorPoolHealthy: boolean; survivorRole: string; survivorBehindTransactions: number | null };
+  /**
+   * The failed site as each observer saw it and the majority's verdict (runs started before the
+   * assessment have none), then the survivor's check.
+   */
+  assessment?: Partial<SiteAssessment> & {
+    survivorPoolHealthy?: boolean;
+    survivorRole?: string;
+    survivorBehindTransactions?: number | null;
+  };
   approval?: ApprovalRecord;
   fence?: { state: 'fenced'; finalPosition: string; killedConnections: number } | { state: 'unreachable'; error: string };
   promotion?: { promoted: boolean; appliedAtPromotion: string };
@@ -55,6 +64,8 @@ export interface FailoverResult {
   from: string;
   to: string;
   approval: ApprovalRecord;
+  /** Each observer's view of the failed site and the verdict (absent in runs started before the assessment). */
+  assessment?: SiteAssessment;
   rto: FailoverRto;
   rpo: FailoverRpo;
   fence: NonNullable<FailoverView['fence']>;

@@ -1,5 +1,8 @@
-// failoverSite: move a two-site stack onto its surviving site, as the runbook says. Check the
-// survivor (its Cloudflare pool healthy, its database a replica), wait for a human's `approve`
+// failoverSite: move a two-site stack onto its surviving site, as the runbook says. Assess the
+// failed site first: in an emergency it is declared down only when a majority of independent
+// observers (the worker's probes, the survivor's replica, Cloudflare's pool health) see it down,
+// else the run ends SiteNotDown having changed nothing (a planned switchover records their views
+// and goes on). Check the survivor (its Cloudflare pool healthy, its database a replica), wait for a human's `approve`
 // (two sites cannot safely decide alone: GitHub 2018), fence the old primary (Patroni: fence before
 // promote), promote the survivor's replica only once it applied everything it received and within
 // the RPO budget (Orchestrator: decide when the replica agrees), move Cloudflare's weights to
@@ -7,7 +10,7 @@
 // verified every step is undone on failure, newest first; the old primary is unfenced only after
 // the new one is a replica again, so there are never two writable primaries. After that the
 // failover stands: a failed write check names what a human must look at.
-import { ApplicationFailure, condition, setHandler, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { parseFailoverSiteInput, type FailoverSite, type FailoverSiteInput } from '../../specs/failover';
 import { actorName } from '../../specs/rollout-release';
@@ -18,6 +21,7 @@ import { describeError, runSaga } from '../shared/saga';
 import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
+import { assessSite, cannotTell, describeAssessment, type ObserverName, type ObserverView, type SiteAssessment } from './assessment';
 import {
   approveUpdate,
   failoverStatusQuery,
@@ -36,6 +40,12 @@ export const FAILOVER_STEPS = [
   'verify traffic on the survivor',
   'verify a write on the new primary',
 ];
+
+/** Runs from this patch on assess the failed site before anything else; older runs replay without it. */
+export const FAILOVER_ASSESSMENT_PATCH = 'failover-assessment';
+
+/** An observer answers within a few attempts or cannot tell: a failover does not wait on a broken vantage point. */
+const observerRetry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 };
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4 };
 
@@ -57,7 +67,8 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
     heartbeatTimeout: '30 seconds',
     retry,
   });
-  const status = new StatusTracker('failoverSite', FAILOVER_STEPS);
+  const assessing = patched(FAILOVER_ASSESSMENT_PATCH);
+  const status = new StatusTracker('failoverSite', assessing ? ['assess the failed site', ...FAILOVER_STEPS] : FAILOVER_STEPS);
   const view: FailoverView = { environment: spec.environment, from, to, phase: 'assessing' };
   setHandler(failoverStatusQuery, () => ({ ...status.snapshot(), failover: JSON.parse(JSON.stringify(view)) as FailoverView }));
   let approval: ApprovalRecord | undefined;
@@ -92,11 +103,23 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
     throw err;
   };
 
+  let assessment: SiteAssessment | undefined;
+  if (assessing) {
+    status.step('assess the failed site');
+    assessment = await assessFailedSite(spec);
+    view.assessment = { ...assessment };
+    if (spec.mode === 'emergency' && !assessment.declaredDown) {
+      const message = `${from} is not declared down: ${assessment.down} of ${assessment.observers.length} observers see it down, ${assessment.needed} needed (${describeAssessment(assessment)}); nothing was changed`;
+      return fail(message, failure(STEP_FAILURE.SiteNotDown, message, { details: [assessment] }));
+    }
+  }
+
   status.step('check the surviving site');
   try {
     const health = await act.readPoolHealth(loadBalancer);
     const replica = await act.readReplication({ server: survivor, primary: oldPrimary });
     view.assessment = {
+      ...view.assessment,
       survivorPoolHealthy: health[to]?.healthy === true,
       survivorRole: replica.role,
       survivorBehindTransactions: replica.behindPrimary?.transactions ?? null,
@@ -230,12 +253,53 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
     from,
     to,
     approval: approval!,
+    ...(assessment ? { assessment } : {}),
     rto: view.rto,
     rpo: rpo!,
     fence: view.fence!,
     traffic: view.traffic!,
     newPrimary: { server: survivor.name, appliedAtPromotion, verifiedWrite: wrote },
   };
+}
+
+/**
+ * Each independent observer's view of the failed site, at once, and the majority's verdict. An
+ * observer that fails after its attempts (or has nothing to look at) cannot tell.
+ */
+async function assessFailedSite(spec: FailoverSite): Promise<SiteAssessment> {
+  const { from, to } = spec;
+  const probe = spec.assess.probe;
+  const seconds = Math.ceil(Math.max(60, probe ? probe.requests * probe.timeoutSeconds + 30 : 0, spec.assess.replicaContactSeconds + 45));
+  const observe = summarizedActivities<Activities>({ startToCloseTimeout: `${seconds} seconds`, retry: observerRetry });
+  const looked = (observer: ObserverName, look: () => Promise<ObserverView>): Promise<ObserverView> =>
+    look().then(
+      (seen) => ({ observer, verdict: seen.verdict, saw: seen.saw }),
+      (err: unknown) => cannotTell(observer, `could not look: ${describeError(err)}`),
+    );
+  const observers = await Promise.all([
+    probe
+      ? looked('worker probes', () =>
+          observe.probeSiteFront({
+            site: from,
+            url: probe.url,
+            ...(probe.host ? { host: probe.host } : {}),
+            requests: probe.requests,
+            timeoutSeconds: probe.timeoutSeconds,
+          }),
+        )
+      : Promise.resolve(cannotTell('worker probes', `no front to probe: assess.probe names no URL for ${from}`)),
+    looked('survivor replica', () =>
+      observe.observeReplicaView({
+        server: spec.databases[to]!,
+        primary: spec.databases[from]!,
+        contactSeconds: spec.assess.replicaContactSeconds,
+      }),
+    ),
+    looked('cloudflare pool health', () =>
+      observe.observePoolHealth({ cloudflare: spec.cloudflare, loadBalancer: spec.loadBalancer, site: from }),
+    ),
+  ]);
+  return assessSite(spec.mode, from, observers);
 }
 
 function isUnreachable(err: unknown): boolean {

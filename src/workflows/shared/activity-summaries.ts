@@ -107,12 +107,17 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
     `Cloudflare: load balancer ${hostname} in ${zone} with a pool per site (${list(sites.map((s) => `${s.name}: ${plural(s.origins.length, 'origin')}`))})`,
   readPoolHealth: ({ loadBalancer }) =>
     `Cloudflare: read pool health of ${list(Object.keys(loadBalancer.pools))} (${loadBalancer.hostname})`,
+  observePoolHealth: ({ loadBalancer, site }) => `Cloudflare: is pool ${site} of ${loadBalancer.hostname} healthy (failover assessment)`,
+  probeSiteFront: ({ site, url, host, requests }) =>
+    `probe ${site}'s front ${host ? `${host} via ${url}` : url} from the worker (${plural(requests ?? 3, 'request')}; failover assessment)`,
   setTrafficSplit: ({ loadBalancer, split }) =>
     `Cloudflare: traffic of ${loadBalancer.hostname} to ${list(Object.entries(split).map(([site, p]) => `${site} ${p}%`))}`,
   sampleTraffic: ({ url, host, requests }) =>
     `send ${plural(requests, 'request')} to ${host ? `${host} via ${url}` : url} and count the sites that answer`,
   readReplication: ({ server, primary }) =>
     `read replication of ${server.name} (${server.host}:${server.port})${primary ? ` and how far it is behind ${primary.name}` : ''}`,
+  observeReplicaView: ({ server, primary }) =>
+    `does ${server.name} (${server.host}:${server.port}) still hear from ${primary.name} (failover assessment)`,
   fencePrimary: ({ server }) => `fence ${server.name} (${server.host}:${server.port}): read-only, client connections killed`,
   unfencePrimary: ({ server }) => `unfence ${server.name} (${server.host}:${server.port}): writable again`,
   promoteReplica: ({ server, maxLostTransactions, force }) =>

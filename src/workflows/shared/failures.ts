@@ -139,6 +139,8 @@ export const STEP_FAILURE = {
   // failover (src/workflows/failover/)
   /** The site to fail over to is not fit to take the traffic (its pool unhealthy, its replica unreadable). */
   SurvivorUnhealthy: 'SurvivorUnhealthy',
+  /** An emergency failover whose site a majority of independent observers do not see down; details list each observer's view. Nothing was changed. */
+  SiteNotDown: 'SiteNotDown',
   /** After the switch, requests through the edge still reached the old site (or failed). */
   TrafficNotMoved: 'TrafficNotMoved',
 } as const;

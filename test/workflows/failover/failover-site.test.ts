@@ -12,6 +12,7 @@ import { createCloudflareActivities } from '../../../src/activities/cloudflare/l
 import { createDatabaseFailoverActivities } from '../../../src/activities/database/replication';
 import { createEnvironmentActivities } from '../../../src/activities/environment/claims';
 import { createTrafficSampleActivities, sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
+import { createSiteProbeActivities } from '../../../src/activities/http/site-probe';
 import { secretResolver } from '../../../src/backups/secrets';
 import type { EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
@@ -33,6 +34,7 @@ const activities = () => ({
   ...createEnvironmentActivities(),
   ...createCloudflareActivities({ resolveSecret: secretResolver(secrets) }),
   ...createTrafficSampleActivities(),
+  ...createSiteProbeActivities(),
   ...createDatabaseFailoverActivities({ resolveSecret: secretResolver(secrets) }),
 });
 const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
@@ -63,6 +65,8 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   }
 }
 
+const frontOf = (site: string) => origins.find((o) => o.site === site)!;
+
 function failoverInput(from: string, to: string): FailoverSiteInput {
   const db = (s: MariadbServer) => s.admin;
   return {
@@ -70,6 +74,9 @@ function failoverInput(from: string, to: string): FailoverSiteInput {
     from,
     to,
     requestedBy: 'oncall@stack-e',
+    // Both sites are healthy here: switchovers on purpose, the observers' views only recorded.
+    mode: 'planned',
+    assess: { probe: { url: `http://${frontOf(from).address}:${frontOf(from).port}/health` } },
     cloudflare: { apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' },
     loadBalancer: { zoneId: lb.zoneId, accountId: lb.accountId, loadBalancerId: lb.loadBalancerId, hostname: lb.hostname, pools: lb.pools },
     databases: { fra1: db(fra), london: db(lon) },
@@ -154,8 +161,20 @@ test('planned failover fra1 -> london: approved by a human, fenced, promoted wit
 
   expect(waiting.failover).toMatchObject({
     phase: 'awaiting approval',
-    assessment: { survivorPoolHealthy: true, survivorRole: 'replica' },
+    assessment: {
+      survivorPoolHealthy: true,
+      survivorRole: 'replica',
+      mode: 'planned',
+      down: 0,
+      declaredDown: false,
+      observers: [
+        { observer: 'worker probes', verdict: 'up' },
+        { observer: 'survivor replica', verdict: 'up' },
+        { observer: 'cloudflare pool health', verdict: 'up' },
+      ],
+    },
   });
+  expect(result.assessment).toMatchObject({ mode: 'planned', down: 0, needed: 2 });
   expect(waiting.step).toBe('wait for approval');
   expect(refusals[0]).toMatch(/^by: must name who asks/);
   expect(refusals[1]).toMatch(/^by: must name who asks/);
@@ -176,6 +195,7 @@ test('planned failover fra1 -> london: approved by a human, fenced, promoted wit
   expect(result.rto.fromStartMs).toBeGreaterThanOrEqual(result.rto.fromApprovalMs);
   expect(statusAfter.failover).toMatchObject({ phase: 'completed', rto: result.rto, rpo: result.rpo });
   expect(statusAfter.completedSteps).toEqual([
+    'assess the failed site',
     'check the surviving site',
     'wait for approval',
     'fence the old primary',

@@ -1,0 +1,252 @@
+// failoverSite's emergency assessment on the real parts: the Temporal dev server, a MariaDB pair
+// (fra1 primary, london its replica), the local cloud's Cloudflare API and edge, and the worker
+// probing fra1's front through a path the test can cut. A partition that hides fra1 from the
+// worker alone (london's replica and Cloudflare still see it) fails over nothing: SiteNotDown
+// naming each observer's view, no step after the observers in the history, fra1 still the
+// writable primary, the split untouched. Then fra1 really goes down (its primary stopped, its
+// health 503): all three observers agree, a human approves, and london takes over.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { LocalCloud } from '@opsflow/localcloud';
+import Cloudflare from 'cloudflare';
+import { createCloudflareActivities } from '../../../src/activities/cloudflare/load-balancer';
+import { createDatabaseFailoverActivities } from '../../../src/activities/database/replication';
+import { createEnvironmentActivities } from '../../../src/activities/environment/claims';
+import { createTrafficSampleActivities, sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
+import { createSiteProbeActivities } from '../../../src/activities/http/site-probe';
+import { secretResolver } from '../../../src/backups/secrets';
+import { readTrafficSplit, type EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
+import type { FailoverSiteInput } from '../../../src/specs/failover';
+import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
+import { startLocalCloud } from '../../helpers/localcloud';
+import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
+import { startPartitionProxy, type PartitionProxy } from '../../helpers/partition-proxy';
+import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
+import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let cloud: LocalCloud;
+let cf: Cloudflare;
+let fra: MariadbServer;
+let lon: MariadbServer;
+const origins: SiteOrigin[] = [];
+/** The worker's own path to fra1's front. */
+let workerPath: PartitionProxy;
+let lb: EnsuredLoadBalancer;
+const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
+const activities = () => ({
+  ...createEnvironmentActivities(),
+  ...createCloudflareActivities({ resolveSecret: secretResolver(secrets) }),
+  ...createTrafficSampleActivities(),
+  ...createSiteProbeActivities(),
+  ...createDatabaseFailoverActivities({ resolveSecret: secretResolver(secrets) }),
+});
+const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
+const replication = { user: 'repl', password: 'env:OPSFLOW_SECRET_DB_REPL' };
+const cloudflare = () => ({ apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' });
+const taskQueue = uniqueTaskQueue('failover-assess');
+const CHANGING_ACTIVITIES = ['fencePrimary', 'unfencePrimary', 'promoteReplica', 'replicateFrom', 'setTrafficSplit', 'verifyWrite'];
+
+afterAll(async () => {
+  await workerPath?.close();
+  await Promise.all(origins.map((o) => o.stop()));
+  await stopAllMariadb();
+  await cloud?.stop();
+  await env?.teardown();
+});
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let polls = 0; !(await check()); polls++) {
+    if (polls > 1500) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function emergencyInput(): FailoverSiteInput {
+  return {
+    environment: 'stack-e',
+    from: 'fra1',
+    to: 'london',
+    requestedBy: 'oncall@stack-e',
+    mode: 'emergency',
+    assess: { probe: { url: `http://${workerPath.address}:${workerPath.port}/health`, requests: 3, timeoutSeconds: 5 } },
+    cloudflare: cloudflare(),
+    loadBalancer: { zoneId: lb.zoneId, accountId: lb.accountId, loadBalancerId: lb.loadBalancerId, hostname: lb.hostname, pools: lb.pools },
+    databases: { fra1: fra.admin, london: lon.admin },
+    replication,
+    verify: { url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
+    rpo: { maxLostTransactions: 0 },
+  };
+}
+
+const through = (requests: number) => run(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests }));
+
+/** Activity types the run scheduled, counted from its history. */
+async function scheduled(workflowId: string): Promise<Record<string, number>> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const counts: Record<string, number> = {};
+  for (const event of history.events ?? []) {
+    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) counts[type] = (counts[type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+beforeAll(async () => {
+  env = await startTemporal();
+  ({ cloud } = await startLocalCloud({ sshHosts: false }));
+  fra = await startMariadb('fra1-db', 41);
+  lon = await startMariadb('london-db', 42);
+  secrets.OPSFLOW_SECRET_CLOUDFLARE_TOKEN = cloud.token;
+  cf = new Cloudflare({ apiToken: cloud.token, baseURL: `${cloud.apiUrl}/client/v4`, maxRetries: 0 });
+  const [account] = (await cf.accounts.list()).result;
+  await cf.zones.create({ account: { id: account!.id }, name: 'stack-e.com' });
+  origins.push(await startSiteOrigin('fra1', 'fra-app'), await startSiteOrigin('london', 'lon-app'));
+  workerPath = await startPartitionProxy(origins[0]!.address, origins[0]!.port);
+  const acts = activities();
+  lb = await run(() =>
+    acts.ensureSiteLoadBalancer({
+      cloudflare: cloudflare(),
+      zone: 'stack-e.com',
+      hostname: 'www.stack-e.com',
+      sites: origins.map((o) => ({ name: o.site, origins: [{ name: o.name, address: o.address, port: o.port }] })),
+      monitor: { type: 'http', path: '/health', interval: 1, timeout: 5, retries: 1, consecutiveDown: 2 },
+      initialSplit: { fra1: 50, london: 50 },
+    }),
+  );
+  await until('both pools healthy', async () => {
+    const health = await run(() => acts.readPoolHealth({ cloudflare: cloudflare(), loadBalancer: lb }));
+    return health.fra1!.healthy && health.london!.healthy;
+  });
+  await fra.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;');
+  await run(() => acts.replicateFrom({ server: lon.admin, primary: fra.admin, replication }));
+  for (let i = 0; i < 5; i++) await appWrite(fra, `order ${i}`);
+  await until('london has the 5 orders', async () => (await orderCount(lon).catch(() => 0)) === 5);
+}, 600_000);
+
+test('a partition that hides fra1 from the worker alone fails over nothing: SiteNotDown with each view, fra1 still the writable primary, the split as it was', async () => {
+  workerPath.cut();
+  const { failure, status } = await withWorker(env, taskQueue, activities(), async () => {
+    const handle = await env.client.workflow.start('failoverSite', {
+      taskQueue,
+      workflowId: 'failover-assess-partition',
+      args: [emergencyInput()],
+    });
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string; details?: unknown[] } }) => e.cause,
+    );
+    return { failure, status: await handle.query<FailoverStatus>('status') };
+  });
+  workerPath.heal();
+
+  // The worker's probes met the cut (counted at the proxy), the others still saw fra1.
+  expect(workerPath.refused).toBeGreaterThanOrEqual(3);
+  expect(failure?.type).toBe('SiteNotDown');
+  expect(failure?.message).toMatch(
+    /^fra1 is not declared down: 1 of 3 observers see it down, 2 needed \(worker probes: down \(0 of 3 probes/,
+  );
+  expect(failure?.message).toContain('survivor replica: up (london-db is connected to fra1-db');
+  expect(failure?.message).toContain('cloudflare pool health: up (pool fra1 healthy');
+  expect(failure?.message).toContain('nothing was changed');
+  expect(status.failover.phase).toBe('failed');
+  expect(status.failover.assessment).toMatchObject({
+    mode: 'emergency',
+    site: 'fra1',
+    down: 1,
+    needed: 2,
+    declaredDown: false,
+    observers: [
+      { observer: 'worker probes', verdict: 'down' },
+      { observer: 'survivor replica', verdict: 'up' },
+      { observer: 'cloudflare pool health', verdict: 'up' },
+    ],
+  });
+  expect(status.completedSteps).toEqual([]);
+  console.log(`partition: ${status.failover.assessment!.observers!.map((o) => `${o.observer}: ${o.verdict} (${o.saw})`).join('; ')}`);
+
+  // Nothing changed: only the three observers ran, once each; fra1 takes writes that london
+  // receives; the load balancer still splits 50/50 and both sites answer through the edge.
+  const counts = await scheduled('failover-assess-partition');
+  expect(counts).toMatchObject({ probeSiteFront: 1, observeReplicaView: 1, observePoolHealth: 1 });
+  expect(CHANGING_ACTIVITIES.filter((a) => counts[a])).toEqual([]);
+  await appWrite(fra, 'after the refused failover');
+  await until('london receives it', async () => (await orderCount(lon).catch(() => 0)) === 6);
+  expect(await readTrafficSplit(cf, lb)).toEqual({ fra1: 50, london: 50 });
+  const sample = await through(200);
+  expect(sample.bySite.fra1).toBeGreaterThan(0);
+  expect(sample.bySite.london).toBeGreaterThan(0);
+}, 600_000);
+
+test('fra1 down (its primary stopped, its pool unhealthy): three of three observers agree, approved, london takes over', async () => {
+  const acts = activities();
+  origins[0]!.healthStatus = 503;
+  await fra.stop();
+  // Held until each observer's own source shows it, so the assessment reads a settled state.
+  await until('london lost fra1', async () => {
+    const seen = await run(() => acts.readReplication({ server: lon.admin }));
+    return seen.replica?.ioRunning !== 'Yes' && /Can't connect|Lost connection/.test(seen.replica?.lastIoError ?? '');
+  });
+  await until('Cloudflare sees fra1 unhealthy', async () => {
+    const health = await run(() => acts.readPoolHealth({ cloudflare: cloudflare(), loadBalancer: lb }));
+    return !health.fra1!.healthy;
+  });
+
+  const { result, waiting, statusAfter } = await withWorker(env, taskQueue, acts, async () => {
+    const handle = await env.client.workflow.start('failoverSite', {
+      taskQueue,
+      workflowId: 'failover-assess-emergency',
+      args: [emergencyInput()],
+    });
+    const status = () => handle.query<FailoverStatus>('status');
+    await until('the run waits for approval', async () => (await status()).failover?.phase === 'awaiting approval');
+    const waiting = await status();
+    await handle.executeUpdate('approve', { args: [{ by: 'alice@ops', note: 'fra1 dark' }] });
+    const result = (await handle.result()) as FailoverResult;
+    return { result, waiting, statusAfter: await status() };
+  });
+
+  expect(waiting.failover.assessment).toMatchObject({
+    mode: 'emergency',
+    down: 3,
+    needed: 2,
+    declaredDown: true,
+    observers: [
+      { observer: 'worker probes', verdict: 'down' },
+      { observer: 'survivor replica', verdict: 'down' },
+      { observer: 'cloudflare pool health', verdict: 'down' },
+    ],
+    survivorPoolHealthy: true,
+    survivorRole: 'replica',
+  });
+  console.log(`emergency: ${waiting.failover.assessment!.observers!.map((o) => `${o.observer}: ${o.verdict} (${o.saw})`).join('; ')}`);
+  expect(result).toMatchObject({
+    from: 'fra1',
+    to: 'london',
+    approval: { by: 'alice@ops' },
+    assessment: { declaredDown: true, down: 3 },
+    fence: { state: 'unreachable' },
+    traffic: { split: { fra1: 0, london: 100 }, sample: { london: 40 } },
+    newPrimary: { server: 'london-db' },
+  });
+  expect(statusAfter.completedSteps).toEqual([
+    'assess the failed site',
+    'check the surviving site',
+    'wait for approval',
+    'fence the old primary',
+    'promote the surviving replica',
+    'move traffic',
+    'verify traffic on the survivor',
+    'verify a write on the new primary',
+  ]);
+  console.log(
+    `emergency failover fra1 -> london: RTO ${result.rto.fromApprovalMs} ms from approval, ${result.rto.fromStartMs} ms from start (assessment included); RPO ${JSON.stringify(result.rpo)}`,
+  );
+  const counts = await scheduled('failover-assess-emergency');
+  expect(counts).toMatchObject({ probeSiteFront: 1, observeReplicaView: 1, observePoolHealth: 1, promoteReplica: 1, setTrafficSplit: 1 });
+
+  // Afterwards: london the writable primary with every order, all traffic on it.
+  await appWrite(lon, 'after the emergency failover');
+  expect(await orderCount(lon)).toBe(7);
+  expect(await through(50)).toEqual({ bySite: { london: 50 }, failed: {}, requests: 50 });
+}, 600_000);
