@@ -254,7 +254,8 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
               })
             : undefined;
         if (notified) status.recordResource({ kind: 'notification', id: notified });
-        if (onEscalation === 'abort') steering.requestAbort({ reason: `${why} (onEscalation: abort)` });
+        // A human who promoted while the notice went out has decided: no abort.
+        if (onEscalation === 'abort' && !steering.promotedSinceWaiting) steering.requestAbort({ reason: `${why} (onEscalation: abort)` });
         return notified;
       });
       return;

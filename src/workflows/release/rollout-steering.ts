@@ -115,6 +115,11 @@ export class RolloutSteering {
     return { accepted: request.reason };
   }
 
+  /** A promote came in since the current wait began (also while an escalation notice was going out). */
+  get promotedSinceWaiting(): boolean {
+    return this.promoted || this.promotedFull;
+  }
+
   get aborting(): boolean {
     return this.abortRequest !== undefined;
   }
@@ -138,11 +143,14 @@ export class RolloutSteering {
    */
   async waitForHuman(what: string, escalateAfterMs?: number, escalate?: () => void | Promise<string | undefined>): Promise<WaitOutcome> {
     if (escalateAfterMs === undefined) return this.wait(what, 'human');
-    const first = await this.wait(what, 'human', escalateAfterMs);
+    // Kept open past the timeout: while the notice goes out the rollout still waits for a human, so
+    // a promote sent then is accepted, not refused as "nothing waits".
+    const first = await this.wait(what, 'human', escalateAfterMs, undefined, undefined, true);
     if (first !== 'elapsed') return first;
-    const notified = (await escalate?.()) ?? undefined;
-    if (this.aborting) return 'aborted';
     this.view.pause = { ...this.view.pause!, escalated: true };
+    this.changed();
+    const notified = (await escalate?.()) ?? undefined;
+    if (this.aborting || this.promoted || this.promotedFull) return this.endWait('promoted');
     return this.wait(what, 'human', undefined, true, notified);
   }
 
@@ -165,6 +173,7 @@ export class RolloutSteering {
     ms?: number,
     escalated?: boolean,
     notified?: string,
+    keepOpenWhenElapsed = false,
   ): Promise<WaitOutcome> {
     this.waiting = what;
     this.promoted = false;
@@ -181,12 +190,18 @@ export class RolloutSteering {
     this.changed();
     const woken = () => this.promoted || this.promotedFull || this.aborting;
     const inTime = ms === undefined ? (await condition(woken), true) : await condition(woken, ms, { summary: `pause: ${what}` });
+    if (!inTime && keepOpenWhenElapsed && !this.aborting) return 'elapsed';
+    return this.endWait(inTime ? 'promoted' : 'elapsed');
+  }
+
+  /** The wait is over: as it ended, unless an abort came first. */
+  private endWait(outcome: 'promoted' | 'elapsed'): WaitOutcome {
     this.waiting = undefined;
     this.view.pause = undefined;
     if (this.aborting) return 'aborted';
     this.view.phase = 'progressing';
     this.changed();
-    return inTime ? 'promoted' : 'elapsed';
+    return outcome;
   }
 
   private accepted(name: UpdateRecord['name'], by: string, detail: string): { accepted: string } {

@@ -44,6 +44,8 @@ let receiverHost: string;
 const received: { path: string; body: { text?: string } }[] = [];
 /** The status the receiver answers with. */
 let answer = 200;
+/** While set, the receiver holds its answer until it settles: a notice in flight, by construction. */
+let hold: Promise<void> | undefined;
 
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {
@@ -51,7 +53,7 @@ beforeAll(async () => {
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       received.push({ path: req.url ?? '', body: JSON.parse(body) as { text?: string } });
-      res.writeHead(answer).end();
+      void (hold ?? Promise.resolve()).then(() => res.writeHead(answer).end());
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -173,4 +175,35 @@ test('onEscalation abort: a webhook that refuses the notice is reported in the s
   );
   expect(await historyText(handle)).not.toContain(TOKEN);
   expect([await versionOn(provisioned, 'app-1'), await versionOn(provisioned, 'app-2')]).toEqual(['1.1', '1.1']);
+});
+
+test('a promote while the escalation notice is still being sent is accepted and wins over onEscalation abort; one notice', async () => {
+  answer = 200;
+  const before = received.length;
+  let release = () => {};
+  hold = new Promise<void>((resolve) => (release = resolve));
+  try {
+    const result = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+      const handle = await rollout('1.3', 'abort');
+      await until('the notice to reach the receiver', async () => (received.length > before ? true : undefined), 300_000);
+      // The receiver holds its answer: the notice is in flight, and the rollout still waits for a human.
+      const status = await handle.query<RolloutStatus>('status');
+      expect(status.rollout).toMatchObject({
+        phase: 'paused',
+        pause: { waitingFor: 'human', escalated: true, reason: 'step 2: pause until promoted' },
+      });
+      expect(await handle.executeUpdate('promote', { args: [{ by: 'oncall' }] })).toEqual({
+        accepted: expect.stringContaining('promoted past'),
+      });
+      release();
+      return (await handle.result()) as RolloutResult;
+    });
+    expect(result.images).toEqual({ shop: 'ghcr.io/acme/shop:1.3' });
+    expect(result.updates).toEqual([expect.objectContaining({ name: 'promote', by: 'oncall' })]);
+  } finally {
+    release();
+    hold = undefined;
+  }
+  expect(received.slice(before)).toHaveLength(1);
+  expect([await versionOn(provisioned, 'app-1'), await versionOn(provisioned, 'app-2')]).toEqual(['1.3', '1.3']);
 });
