@@ -4,7 +4,8 @@
 // worker alone (london's replica and Cloudflare still see it) fails over nothing: SiteNotDown
 // naming each observer's view, no step after the observers in the history, fra1 still the
 // writable primary, the split untouched. Then fra1 really goes down (its primary stopped, its
-// health 503): all three observers agree, a human approves, and london takes over.
+// health 503): all three observers agree, a human approves, and london takes over. Between the
+// two, Cloudflare's API failing makes its observer "cannot tell", which never counts as down.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
@@ -60,6 +61,16 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     if (polls > 1500) throw new Error(`never: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Sets the local cloud's faults (an empty list clears them). */
+async function localCloudFaults(rules: object[]): Promise<void> {
+  const res = await fetch(`${cloud.apiUrl}/_localcloud/faults`, {
+    method: 'PUT',
+    headers: { ...cloud.controlHeaders, 'content-type': 'application/json' },
+    body: JSON.stringify({ rules }),
+  });
+  if (res.status !== 200) throw new Error(`faults refused: ${res.status} ${await res.text()}`);
 }
 
 function emergencyInput(): FailoverSiteInput {
@@ -178,6 +189,50 @@ test('a partition that hides fra1 from the worker alone fails over nothing: Site
   expect(sample.bySite.london).toBeGreaterThan(0);
 }, 600_000);
 
+test('an observer that errors cannot tell, never counts as down: the worker cut off and Cloudflare answering 503 is still not a majority', async () => {
+  workerPath.cut();
+  const refusedBefore = workerPath.refused;
+  await localCloudFaults([{ method: 'GET', path: '/client/v4/accounts', errorRate: 1, statuses: [503] }]);
+  const { failure, status } = await withWorker(env, taskQueue, activities(), async () => {
+    const handle = await env.client.workflow.start('failoverSite', {
+      taskQueue,
+      workflowId: 'failover-assess-cloudflare-failing',
+      args: [emergencyInput()],
+    });
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
+    return { failure, status: await handle.query<FailoverStatus>('status') };
+  });
+  await localCloudFaults([]);
+  workerPath.heal();
+
+  expect(workerPath.refused - refusedBefore).toBe(3);
+  expect(failure?.type).toBe('SiteNotDown');
+  expect(status.failover.assessment).toMatchObject({
+    down: 1,
+    declaredDown: false,
+    observers: [
+      { observer: 'worker probes', verdict: 'down' },
+      { observer: 'survivor replica', verdict: 'up' },
+      { observer: 'cloudflare pool health', verdict: 'cannot tell' },
+    ],
+  });
+  expect(status.failover.assessment!.observers![2]!.saw).toMatch(/^could not look: .*CloudflareUnavailable|^could not look: .*503/);
+  // Cloudflare's observer was tried its 3 attempts, then counted as cannot tell; nothing else ran.
+  const history = await env.client.workflow.getHandle('failover-assess-cloudflare-failing').fetchHistory();
+  const attempts = (history.events ?? [])
+    .filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
+  expect(Math.max(...attempts)).toBe(3);
+  const counts = await scheduled('failover-assess-cloudflare-failing');
+  expect(CHANGING_ACTIVITIES.filter((a) => counts[a])).toEqual([]);
+  await appWrite(fra, 'after the second refused failover');
+  await until('london receives it', async () => (await orderCount(lon).catch(() => 0)) === 7);
+  expect(await readTrafficSplit(cf, lb)).toEqual({ fra1: 50, london: 50 });
+}, 600_000);
+
 test('fra1 down (its primary stopped, its pool unhealthy): three of three observers agree, approved, london takes over', async () => {
   const acts = activities();
   origins[0]!.healthStatus = 503;
@@ -247,6 +302,6 @@ test('fra1 down (its primary stopped, its pool unhealthy): three of three observ
 
   // Afterwards: london the writable primary with every order, all traffic on it.
   await appWrite(lon, 'after the emergency failover');
-  expect(await orderCount(lon)).toBe(7);
+  expect(await orderCount(lon)).toBe(8);
   expect(await through(50)).toEqual({ bySite: { london: 50 }, failed: {}, requests: 50 });
 }, 600_000);
