@@ -1,5 +1,6 @@
 // Helpers for tests that drive opsflow as a user would: as processes, over real ports.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -64,4 +65,18 @@ export function startCli(
 export function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** Processes of this machine whose command line names `dir` (every component of a cluster's plane names its folder). */
+export function processesUsing(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false; // exited while listed
+      }
+    })
+    .map(Number);
 }

@@ -5,7 +5,7 @@
 // for; destroy must leave no cluster and no process of it. Skipped, saying why, without the
 // provider binary or terraform (as every-resource.test.ts).
 import { execFile } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { LocalCloud, LoggedRequest } from '@opsflow/localcloud';
@@ -14,6 +14,7 @@ import { startLocalCloud } from '../helpers/localcloud';
 import { tempDir } from '../helpers/temp';
 import { findTerraformSetup, plannedChanges, terraformIn } from '../helpers/terraform';
 import { until } from '../helpers/until';
+import { processesUsing } from '../helpers/processes';
 
 const run = promisify(execFile);
 const setup = findTerraformSetup();
@@ -26,20 +27,6 @@ async function get(cloud: LocalCloud, url: string): Promise<Body> {
   const response = await fetch(`${cloud.apiUrl}${url}`, { headers: { Authorization: `Bearer ${cloud.token}` } });
   if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
   return (await response.json()) as Body;
-}
-
-/** Processes whose command line names the cluster's folder: every component of its plane does. */
-function processesUsing(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-      } catch {
-        return false; // exited while listed
-      }
-    })
-    .map(Number);
 }
 
 /** Refusals: anything but the 404s a provider reads while it waits for a deletion to finish. */

@@ -3,7 +3,7 @@
 // hands out, its node pool's nodes Ready (kwok), a Deployment's pods scheduled and available, a
 // pool added and resized, and nothing of it left running or on disk once it is deleted.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { LocalCloud } from '../../src';
@@ -12,6 +12,7 @@ import type { ContractClient } from '../../../../test/helpers/do-api';
 import { startLocalCloud } from '../../../../test/helpers/localcloud';
 import { tempDir } from '../../../../test/helpers/temp';
 import { until } from '../../../../test/helpers/until';
+import { processesUsing } from '../../../../test/helpers/processes';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const run = promisify(execFile);
@@ -38,20 +39,6 @@ async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work };
   const { stdout } = await run(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { env });
   return stdout;
-}
-
-/** Processes whose command line names the cluster's folder: every component of its plane does. */
-function processesUsing(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-      } catch {
-        return false; // exited while listed
-      }
-    })
-    .map(Number);
 }
 
 async function clusterState(id: string): Promise<Body> {
