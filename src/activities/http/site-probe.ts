@@ -2,11 +2,10 @@
 // site's front (its health URL, or the front's address with a Host header), one after another,
 // each bounded by a timeout. Down only when no probe got a healthy answer; up when any did. It
 // never fails for what it saw: an unhealthy site is an answer, not an error.
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { heartbeat } from '@temporalio/activity';
 import type { ObserverView } from '../../workflows/failover/assessment';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
+import { getOnce, httpUrlOf } from './get-once';
 import { displayUrl } from './health';
 
 export interface ProbeSiteFrontInput {
@@ -28,33 +27,8 @@ export interface SiteProbeView extends ObserverView {
   failed: Record<string, number>;
 }
 
-function once(url: URL, host: string | undefined, timeoutMs: number): Promise<number> {
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'GET', headers: { 'user-agent': 'opsflow-failover-probe', ...(host ? { host } : {}) }, timeout: timeoutMs },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'timeout' })));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 export async function probeSiteFront(input: ProbeSiteFrontInput): Promise<SiteProbeView> {
-  let url: URL;
-  try {
-    url = new URL(input.url);
-  } catch {
-    throw failure(STEP_FAILURE.InvalidHealthCheck, `url: ${JSON.stringify(input.url)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw failure(STEP_FAILURE.InvalidHealthCheck, `url: ${url.protocol} is not http or https`);
+  const url = httpUrlOf(input.url);
   const requests = input.requests ?? 3;
   if (!Number.isInteger(requests) || requests < 1 || requests > 20)
     throw failure(STEP_FAILURE.InvalidHealthCheck, `requests: ${requests} is not a whole number from 1 to 20`);
@@ -64,7 +38,7 @@ export async function probeSiteFront(input: ProbeSiteFrontInput): Promise<SitePr
   for (let sent = 1; sent <= requests; sent++) {
     let outcome: string | undefined;
     try {
-      const status = await once(url, input.host, timeoutMs);
+      const status = (await getOnce(url, { host: input.host, timeoutMs, userAgent: 'opsflow-failover-probe' })).statusCode ?? 0;
       if (status >= 200 && status < 300) healthy++;
       else outcome = `status ${status}`;
     } catch (err) {

@@ -7,15 +7,9 @@
 // health 503): all three observers agree, a human approves, and london takes over. Between the
 // two, Cloudflare's API failing makes its observer "cannot tell", which never counts as down.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
 import Cloudflare from 'cloudflare';
-import { createCloudflareActivities } from '../../../src/activities/cloudflare/load-balancer';
-import { createDatabaseFailoverActivities } from '../../../src/activities/database/replication';
-import { createEnvironmentActivities } from '../../../src/activities/environment/claims';
-import { createTrafficSampleActivities, sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
-import { createSiteProbeActivities } from '../../../src/activities/http/site-probe';
-import { secretResolver } from '../../../src/backups/secrets';
+import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
 import { readTrafficSplit, type EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
@@ -24,6 +18,7 @@ import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type Mar
 import { startPartitionProxy, type PartitionProxy } from '../../helpers/partition-proxy';
 import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
 import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+import { failoverActivities, REPLICATION, runActivity } from '../../helpers/failover-stage';
 
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
@@ -35,15 +30,9 @@ const origins: SiteOrigin[] = [];
 let workerPath: PartitionProxy;
 let lb: EnsuredLoadBalancer;
 const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
-const activities = () => ({
-  ...createEnvironmentActivities(),
-  ...createCloudflareActivities({ resolveSecret: secretResolver(secrets) }),
-  ...createTrafficSampleActivities(),
-  ...createSiteProbeActivities(),
-  ...createDatabaseFailoverActivities({ resolveSecret: secretResolver(secrets) }),
-});
-const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
-const replication = { user: 'repl', password: 'env:OPSFLOW_SECRET_DB_REPL' };
+const activities = () => failoverActivities(secrets);
+const run = runActivity;
+const replication = REPLICATION;
 const cloudflare = () => ({ apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' });
 const taskQueue = uniqueTaskQueue('failover-assess');
 const CHANGING_ACTIVITIES = ['fencePrimary', 'unfencePrimary', 'promoteReplica', 'replicateFrom', 'setTrafficSplit', 'verifyWrite'];

@@ -5,15 +5,9 @@
 // through the edge landing on london; RTO and RPO are in the status and the result. A second
 // failover back, whose traffic switch Cloudflare refuses, leaves traffic and roles as they were.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
 import Cloudflare from 'cloudflare';
-import { createCloudflareActivities } from '../../../src/activities/cloudflare/load-balancer';
-import { createDatabaseFailoverActivities } from '../../../src/activities/database/replication';
-import { createEnvironmentActivities } from '../../../src/activities/environment/claims';
-import { createTrafficSampleActivities, sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
-import { createSiteProbeActivities } from '../../../src/activities/http/site-probe';
-import { secretResolver } from '../../../src/backups/secrets';
+import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
 import type { EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
@@ -21,6 +15,7 @@ import { startLocalCloud } from '../../helpers/localcloud';
 import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
 import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
 import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+import { failoverActivities, REPLICATION, runActivity } from '../../helpers/failover-stage';
 
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
@@ -29,16 +24,9 @@ let lon: MariadbServer;
 const origins: SiteOrigin[] = [];
 let lb: EnsuredLoadBalancer;
 const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
-// The activities a failover runs, as the worker's createActivities wires them.
-const activities = () => ({
-  ...createEnvironmentActivities(),
-  ...createCloudflareActivities({ resolveSecret: secretResolver(secrets) }),
-  ...createTrafficSampleActivities(),
-  ...createSiteProbeActivities(),
-  ...createDatabaseFailoverActivities({ resolveSecret: secretResolver(secrets) }),
-});
-const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
-const replication = { user: 'repl', password: 'env:OPSFLOW_SECRET_DB_REPL' };
+const activities = () => failoverActivities(secrets);
+const run = runActivity;
+const replication = REPLICATION;
 const taskQueue = uniqueTaskQueue('failover');
 
 afterAll(async () => {
