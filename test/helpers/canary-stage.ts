@@ -140,12 +140,20 @@ export function canaryRolloutSpec(
   };
 }
 
-/** Requests through nginx on app-1 until `stop()`; the tally counts answers by version. */
-export function loadThroughNginx(provisioned: ProvisionResult, onAnswer?: (done: number) => void): { stop: () => Promise<LoadTally> } {
+/**
+ * Requests through nginx on app-1 until `stop()`; the tally counts answers by version. Each request
+ * may take `requestTimeoutMs` (the load generator's 5 s by default) before it counts as failed.
+ */
+export function loadThroughNginx(
+  provisioned: ProvisionResult,
+  onAnswer?: (done: number) => void,
+  requestTimeoutMs?: number,
+): { stop: () => Promise<LoadTally> } {
   let enough = false;
   const running = generateLoad(`http://${hostOf(provisioned, 'app-1').address}/version`, {
     total: 1_000_000,
     deadlineMs: 900_000,
+    requestTimeoutMs,
     enough: () => enough,
     onAnswer,
   });
