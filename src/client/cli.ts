@@ -33,6 +33,7 @@ import { registerEnvironmentCommands } from './env-commands';
 import { deployWorkflowId, provisionWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { registerCodecServerCommand } from './codec-server-cli';
 import { registerRolloutCommands } from './rollout-commands';
+import { registerFailoverCommands } from './failover-commands';
 import { registerSpacesCommands } from './spaces-commands';
 import { registerRestoreCommand } from './restore-command';
 import { describeFailure } from './failure-text';
@@ -237,6 +238,7 @@ export function buildCli(): Command {
   registerSpacesCommands(program);
   registerRestoreCommand(program);
   registerRolloutCommands(program);
+  registerFailoverCommands(program);
   return program;
 }
 

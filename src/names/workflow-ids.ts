@@ -23,6 +23,12 @@ export const destroyWorkflowId = (environment: string, unique: string) => `destr
  */
 export const rolloutWorkflowId = (environment: string) => `rollout-${environment}`;
 
+/**
+ * A failover away from one site: one at a time per environment (its claim enforces it), named as
+ * the README's `temporal workflow start --workflow-id failover-stack-e-fra1` example names it.
+ */
+export const failoverWorkflowId = (environment: string, from: string) => `failover-${environment}-${from}`;
+
 /** Backup runs started by a policy's schedule (the schedule id is the same string). */
 export const backupWorkflowId = (policy: string) => `backup-${policy}`;
 export const backupScheduleId = backupWorkflowId;

@@ -1,0 +1,252 @@
+// `opsflow failover` and `opsflow approve` driven in-process (buildCli, output captured) against
+// the real Temporal dev server, a real MariaDB pair and the local cloud's Cloudflare API and edge,
+// as failover-site.test.ts sets them up: the input file as written (mode emergency) ends
+// SiteNotDown on two healthy sites; with --planned the run is followed live, waits for `opsflow
+// approve`, a second approve is refused in the validator's words, and it completes with london
+// the primary and all traffic on london. Nothing printed holds a secret.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { LocalCloud } from '@opsflow/localcloud';
+import Cloudflare from 'cloudflare';
+import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
+import { buildCli } from '../../../src/client/cli';
+import { describeFailure } from '../../../src/client/failure-text';
+import { whoAmI } from '../../../src/client/rollout';
+import type { EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
+import { failoverWorkflowId } from '../../../src/names/workflow-ids';
+import type { FailoverSiteInput } from '../../../src/specs/failover';
+import { TASK_QUEUE } from '../../../src/temporal/task-queues';
+import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
+import { failoverActivities, REPLICATION, runActivity } from '../../helpers/failover-stage';
+import { startLocalCloud } from '../../helpers/localcloud';
+import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
+import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
+import { tempDir } from '../../helpers/temp';
+import { startTemporal, withWorker } from '../../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let cloud: LocalCloud;
+let fra: MariadbServer;
+let lon: MariadbServer;
+const origins: SiteOrigin[] = [];
+let lb: EnsuredLoadBalancer;
+const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
+const run = runActivity;
+const ID = failoverWorkflowId('stack-e', 'fra1');
+const saved = { address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE };
+
+afterAll(async () => {
+  process.env.TEMPORAL_ADDRESS = saved.address;
+  process.env.TEMPORAL_NAMESPACE = saved.namespace;
+  if (saved.address === undefined) delete process.env.TEMPORAL_ADDRESS;
+  if (saved.namespace === undefined) delete process.env.TEMPORAL_NAMESPACE;
+  await Promise.all(origins.map((o) => o.stop()));
+  await stopAllMariadb();
+  await cloud?.stop();
+  await env?.teardown();
+});
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let polls = 0; !(await check()); polls++) {
+    if (polls > 1500) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const through = (requests: number) => run(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests }));
+
+/**
+ * What each `opsflow` call prints, kept apart even while one follows a run in the background:
+ * console.log and stdout go to the calling command's own list (anything else passes through).
+ */
+const sink = new AsyncLocalStorage<string[]>();
+const realLog = console.log.bind(console);
+const realWrite = process.stdout.write.bind(process.stdout) as (text: string) => boolean;
+let spies: jest.SpyInstance[] = [];
+beforeAll(() => {
+  spies = [
+    jest.spyOn(console, 'log').mockImplementation((...line: unknown[]) => {
+      const store = sink.getStore();
+      if (store) store.push(`${line.join(' ')}\n`);
+      else realLog(...line);
+    }),
+    jest.spyOn(process.stdout, 'write').mockImplementation((text: string | Uint8Array) => {
+      const store = sink.getStore();
+      if (store) return store.push(String(text)) > 0;
+      return realWrite(String(text));
+    }),
+  ];
+});
+afterAll(() => spies.forEach((s) => s.mockRestore()));
+
+/** Runs `opsflow <args>` in this process; what it printed, and the error it ended with. */
+async function opsflow(...args: string[]): Promise<{ out: string; error?: string }> {
+  return opsflowInto([], ...args);
+}
+
+/** The same, printing into `printed` as it goes (to watch a command that follows a run). */
+async function opsflowInto(printed: string[], ...args: string[]): Promise<{ out: string; error?: string }> {
+  return sink.run(printed, async () => {
+    try {
+      await buildCli().parseAsync(args, { from: 'user' });
+      return { out: printed.join('') };
+    } catch (err) {
+      return { out: printed.join(''), error: describeFailure(err) };
+    }
+  });
+}
+
+function inputFile(): string {
+  const front = origins.find((o) => o.site === 'fra1')!;
+  const input: FailoverSiteInput = {
+    environment: 'stack-e',
+    from: 'fra1',
+    to: 'london',
+    mode: 'emergency',
+    assess: { probe: { url: `http://${front.address}:${front.port}/health` } },
+    cloudflare: { apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' },
+    loadBalancer: { zoneId: lb.zoneId, accountId: lb.accountId, loadBalancerId: lb.loadBalancerId, hostname: lb.hostname, pools: lb.pools },
+    databases: { fra1: fra.admin, london: lon.admin },
+    replication: REPLICATION,
+    verify: { url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
+  };
+  const file = path.join(tempDir('failover-cli'), 'failover.json');
+  writeFileSync(file, JSON.stringify(input, null, 2));
+  return file;
+}
+
+beforeAll(async () => {
+  env = await startTemporal();
+  ({ cloud } = await startLocalCloud({ sshHosts: false }));
+  fra = await startMariadb('fra1-db', 21);
+  lon = await startMariadb('london-db', 22);
+  secrets.OPSFLOW_SECRET_CLOUDFLARE_TOKEN = cloud.token;
+  const cf = new Cloudflare({ apiToken: cloud.token, baseURL: `${cloud.apiUrl}/client/v4`, maxRetries: 0 });
+  const [account] = (await cf.accounts.list()).result;
+  await cf.zones.create({ account: { id: account!.id }, name: 'stack-e.com' });
+  origins.push(await startSiteOrigin('fra1', 'fra-app'), await startSiteOrigin('london', 'lon-app'));
+  const acts = failoverActivities(secrets);
+  const cloudflare = { apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' };
+  lb = await run(() =>
+    acts.ensureSiteLoadBalancer({
+      cloudflare,
+      zone: 'stack-e.com',
+      hostname: 'www.stack-e.com',
+      sites: origins.map((o) => ({ name: o.site, origins: [{ name: o.name, address: o.address, port: o.port }] })),
+      monitor: { type: 'http', path: '/health', interval: 1, timeout: 5, retries: 1, consecutiveDown: 2 },
+      initialSplit: { fra1: 50, london: 50 },
+    }),
+  );
+  await until('both pools healthy', async () => {
+    const health = await run(() => acts.readPoolHealth({ cloudflare, loadBalancer: lb }));
+    return health.fra1!.healthy && health.london!.healthy;
+  });
+  await fra.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;');
+  await run(() => acts.replicateFrom({ server: lon.admin, primary: fra.admin, replication: REPLICATION }));
+  for (let i = 0; i < 10; i++) await appWrite(fra, `order ${i}`);
+  await until('london has the 10 orders', async () => (await orderCount(lon).catch(() => 0)) === 10);
+  process.env.TEMPORAL_ADDRESS = env.address;
+  process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
+}, 600_000);
+
+test('opsflow failover / approve from the terminal: emergency refused on healthy sites, planned approved once, london primary', async () => {
+  const file = inputFile();
+  const me = whoAmI();
+  // The fence waits until the test has sent its second approve, so that one meets the run still going.
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const base = failoverActivities(secrets);
+  const activities = {
+    ...base,
+    fencePrimary: async (input: Parameters<typeof base.fencePrimary>[0]) => {
+      await gate;
+      return base.fencePrimary(input);
+    },
+  };
+  const handle = env.client.workflow.getHandle(ID);
+  const phase = async () => (await handle.query<FailoverStatus>('status').catch(() => undefined))?.failover?.phase;
+
+  const outputs = await withWorker(env, TASK_QUEUE, activities, async () => {
+    const nothing = await opsflow('approve', 'stack-e');
+
+    // The input as written is an emergency: both sites answer, so it ends SiteNotDown, nothing changed.
+    const detached = await opsflow('failover', 'stack-e', '--input', file, '--detach');
+    const notDown = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
+    const notDownStatus = await opsflow('failover', 'status', 'stack-e');
+
+    // --planned, followed live in the background as a terminal would.
+    const live: string[] = [];
+    const following = opsflowInto(live, 'failover', 'stack-e', '--input', file, '--planned');
+    await until('the planned run waits for approval', async () => (await phase()) === 'awaiting approval');
+    await until('the follower says so', async () => live.join('').includes('· waiting for approval: opsflow approve stack-e'));
+    const waiting = await opsflow('failover', 'status', 'stack-e');
+    const approved = await opsflow('approve', 'stack-e', '--note', 'planned switchover');
+    const again = await opsflow('approve', 'stack-e');
+    openGate();
+    const followed = await following;
+    const result = (await handle.result()) as FailoverResult;
+    const after = await opsflow('approve', 'stack-e');
+    const finalStatus = await opsflow('failover', 'status', 'stack-e');
+    return { nothing, detached, notDown, notDownStatus, waiting, approved, again, followed, result, after, finalStatus };
+  });
+  const { nothing, detached, notDown, notDownStatus, waiting, approved, again, followed, result, after, finalStatus } = outputs;
+
+  expect(nothing.error).toMatch(/^nothing to approve: no failover of stack-e is running/);
+  expect(detached.error).toBeUndefined();
+  expect(detached.out).toContain(`Failing over stack-e (emergency): fra1 -> london: workflow ${ID}`);
+  expect(detached.out).toContain(`temporal workflow update execute --workflow-id ${ID} --name approve --input '{"by":"${me}"}'`);
+  expect(notDown?.type).toBe('SiteNotDown');
+  expect(notDownStatus.out).toContain(`${ID}  failoverSite  FAILED`);
+  expect(notDownStatus.out).toMatch(/assessment \(emergency\): 0 of 3 observers see fra1 down, 2 needed: not declared down/);
+  expect(notDownStatus.out).toContain('worker probes sees fra1 up');
+
+  expect(waiting.out).toContain('step: wait for approval');
+  expect(waiting.out).toContain('waiting for approval: opsflow approve stack-e');
+  expect(waiting.out).toContain('survivor london: pool healthy at Cloudflare, database replica');
+  expect(approved.error).toBeUndefined();
+  expect(approved.out).toMatch(new RegExp(`^approved by ${me.replace(/[.+]/g, '\\$&')} at \\S+ \\(planned switchover\\): ${ID} goes on`));
+  expect(again.error).toMatch(new RegExp(`^approve refused by ${ID}: already approved by ${me.replace(/[.+]/g, '\\$&')} at `));
+  expect(after.error).toBe(
+    `nothing to approve: no failover of stack-e is running (the last, ${ID}, succeeded); start one with \`opsflow failover stack-e --input <file>\``,
+  );
+
+  // Followed live: the steps, the observers, the wait, the switch, then the result.
+  expect(followed.error).toBeUndefined();
+  const live = followed.out;
+  expect(live).toContain(`Failing over stack-e (planned): fra1 -> london: workflow ${ID}`);
+  expect(live).toMatch(
+    /✔ assess the failed site[\s\S]*· survivor replica sees fra1 up[\s\S]*· waiting for approval: opsflow approve stack-e/,
+  );
+  expect(live).toContain(`· approved by ${me} at`);
+  expect(live).toMatch(/· traffic fra1 0% \/ london 100% \(was fra1 50% \/ london 50%\)/);
+  expect(live).toContain('Failed over stack-e: fra1 -> london');
+  expect(live).toContain('  new primary: london-db');
+  expect(live).toContain('  traffic: fra1 0% / london 100% (was fra1 50% / london 50%); 40 of 40 requests on london');
+  expect(live).toMatch(/ {2}RTO: \d+\.\d\d s from approval to traffic verified/);
+  expect(live).toContain('  RPO: 0 transaction(s) lost, 0 received but unapplied');
+  expect(finalStatus.out).toContain('failover: fra1 -> london, completed');
+
+  expect(result).toMatchObject({
+    from: 'fra1',
+    to: 'london',
+    approval: { by: me, note: 'planned switchover' },
+    newPrimary: { server: 'london-db' },
+  });
+  expect(await through(50)).toEqual({ bySite: { london: 50 }, failed: {}, requests: 50 });
+  await appWrite(lon, 'after the CLI failover');
+  await expect(appWrite(fra, 'on the old primary')).rejects.toThrow(/read-only/);
+
+  // No secret reaches the terminal: not the Cloudflare token, not a database password.
+  const everything = Object.values(outputs)
+    .map((o) => JSON.stringify(o))
+    .join('\n');
+  for (const secret of [cloud.token, ...Object.values(PASSWORDS)]) expect(everything).not.toContain(secret);
+  console.log(
+    `opsflow failover: RTO ${result.rto.fromApprovalMs} ms from approval (the fence held until the second approve), ${result.rto.fromStartMs} ms from start`,
+  );
+}, 600_000);
