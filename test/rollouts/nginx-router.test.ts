@@ -3,7 +3,7 @@
 // cycle, so the counts are exact, not statistical. Reloads are awaited by watching nginx's own
 // workers change (a state), never by sleeping.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { LocalConfigHost } from '../../src/rollouts/traffic/config-host';
+import { LocalConfigHost, type ConfigHost } from '../../src/rollouts/traffic/config-host';
 import { renderUpstream } from '../../src/rollouts/traffic/nginx-config';
 import { NginxConfigRefusedError, NginxReloadNotConfirmedError, NginxRouter } from '../../src/rollouts/traffic/nginx-router';
 import type { Weights } from '../../src/rollouts/traffic/router';
@@ -112,6 +112,7 @@ test('a configuration nginx -t refuses is taken back; the old split keeps servin
     instanceArgs: nginx.instanceArgs,
   });
   const refused = broken.setWeights({ stable: 50, canary: 50 });
+  // (the note of the split being replaced is cleared again: a later retry saves nothing from it)
   await expect(refused).rejects.toBeInstanceOf(NginxConfigRefusedError);
   await expect(refused).rejects.toThrow(
     /nginx -t refused the new upstream file, so the previous one was put back and keeps serving: .*host not found in upstream "canary\.invalid:8080"/,
@@ -175,4 +176,41 @@ test('no request fails while the split changes four times under load (8 requests
   // Requests were answered while each switch was under way.
   for (const s of switches) expect(s.finishedAt).toBeGreaterThan(s.startedAt);
   expect(await router.currentWeights()).toEqual({ stable: 90, canary: 10 });
+});
+
+test('a worker killed after the install but before saving .previous: the retry saves it, so a rollback goes back one split', async () => {
+  await setWeights({ stable: 80, canary: 20 });
+  await setWeights({ stable: 90, canary: 10 });
+  // The first attempt dies where it would write .previous, as a SIGKILL there would leave it.
+  const local = new LocalConfigHost();
+  let dies = true;
+  const dying: ConfigHost = {
+    read: (path) => local.read(path),
+    run: (program, args) => local.run(program, args),
+    write: async (path, text) => {
+      if (dies && path === `${nginx.upstreamFile}.previous`) {
+        dies = false;
+        throw new Error('worker killed');
+      }
+      return local.write(path, text);
+    },
+  };
+  const killed = new NginxRouter({
+    host: dying,
+    layout,
+    upstreamFile: nginx.upstreamFile,
+    nginx: NGINX,
+    instanceArgs: nginx.instanceArgs,
+    confirmReload: { pidFile: `${nginx.dir}/nginx.pid` },
+  });
+  await expect(killed.setWeights({ stable: 50, canary: 50 })).rejects.toThrow('worker killed');
+  expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(renderUpstream(layout, { stable: 50, canary: 50 }));
+  expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(renderUpstream(layout, { stable: 80, canary: 20 }));
+  // The retry (a new worker) finds its split in place and saves the .previous the first attempt did not.
+  await setWeights({ stable: 50, canary: 50 });
+  expect(readFileSync(`${nginx.upstreamFile}.previous`, 'utf8')).toBe(renderUpstream(layout, { stable: 90, canary: 10 }));
+  const before = nginx.workers();
+  expect(await router.rollback()).toEqual({ stable: 90, canary: 10 });
+  await reloadDone(nginx, before);
+  expect((await sequential(nginx.port, 100)).byBody).toEqual({ stable: 90, canary: 10 });
 });

@@ -67,17 +67,39 @@ export class NginxRouter implements TrafficRouter {
     const { host, upstreamFile } = this.options;
     const old = await host.read(upstreamFile);
     if (old === text) {
-      // Already in place (a retried activity, or one killed between writing and reloading): the file
-      // and its .previous stay as they are; nginx -t again (the killed attempt may not have got
-      // that far), the journal line if it is missing, and a reload (idempotent).
+      // Already in place (a retried activity, or one killed between writing and reloading): nginx -t
+      // again (the killed attempt may not have got that far), the .previous it may not have saved,
+      // the journal line if it is missing, and a reload (idempotent).
       await this.check(old, old);
+      await this.keepPending();
       await this.journal(text);
       return this.reload();
     }
-    await this.install(text, old);
-    if (old !== undefined) await host.write(this.previousFile, old);
+    // The split being replaced is noted first, so an attempt killed after the install still saves
+    // it as .previous when retried (else a rollback would go back two splits).
+    await host.write(this.pendingFile, old ?? '');
+    try {
+      await this.install(text, old);
+    } catch (err) {
+      await host.write(this.pendingFile, '');
+      throw err;
+    }
+    await this.keepPending();
     await this.journal(text);
     await this.reload();
+  }
+
+  /** The split noted before the last install becomes .previous (once: the note is then cleared). */
+  private async keepPending(): Promise<void> {
+    const { host } = this.options;
+    const pending = await host.read(this.pendingFile);
+    if (!pending) return;
+    await host.write(this.previousFile, pending);
+    await host.write(this.pendingFile, '');
+  }
+
+  private get pendingFile(): string {
+    return `${this.options.upstreamFile}.replacing`;
   }
 
   /** The splits this router put in place, oldest first, as the journal records them. */
