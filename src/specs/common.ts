@@ -21,7 +21,14 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * worker's OPSFLOW_SECRETS_DIR). The worker checks its own lists; this refuses what none may hold.
  */
 export const secretRef = z
-  .string()
+  // A literal where a reference belongs may be the secret itself: never echoed in the error.
+  .string({
+    // A missing field keeps the usual "is required".
+    error: (issue) =>
+      issue.input === undefined
+        ? undefined
+        : 'must be a secret reference (env:VARIABLE or file:/absolute/path), not a literal value (not shown)',
+  })
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/\S+)$/, 'must be a secret reference: env:VARIABLE or file:/absolute/path')
   .refine(
     (ref) => !(ref.startsWith('env:') && WORKER_OWN_ENV.test(ref.slice(4))),

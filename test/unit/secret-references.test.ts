@@ -96,3 +96,15 @@ test('the worker refuses a malformed allowlist or secrets folder at start', () =
     OPSFLOW_SECRET_ENV: 'OPSFLOW_SECRET_*, STACK_A_POSTGRES_PASSWORD',
   });
 });
+
+test('a literal value where a secret reference belongs is never echoed in the error', () => {
+  for (const literal of [12345678, 'hunter2', true]) {
+    const result = secretRef.safeParse(literal);
+    expect(result.success).toBe(false);
+    const message = result.error!.issues.map((issue) => issue.message).join('; ');
+    expect(message).toMatch(/must be a secret reference/);
+    expect(message).not.toContain(String(literal));
+  }
+  // A missing one is still said to be required.
+  expect(secretRef.safeParse(undefined).error!.issues[0]!.message).not.toMatch(/not a literal/);
+});
