@@ -95,6 +95,16 @@ export function located(err: unknown, source: YamlSource): unknown {
   );
 }
 
+/** A file read as YAML or JSON and given to `parse`, each problem after the place in the file it is about. */
+export function parseYamlFile<T>(file: string, kind: string, parse: (value: unknown) => T): T {
+  const source = readYamlSource(file, kind);
+  try {
+    return parse(source.value);
+  } catch (err) {
+    throw located(err, source);
+  }
+}
+
 export interface LoadOptions {
   /** The folder file references must stay in; default: the spec file's own folder. */
   root?: string;
