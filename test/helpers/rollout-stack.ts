@@ -3,16 +3,13 @@
 // the upstream file the workflows write, a real Prometheus scrapes both every second, and the
 // load generator sends requests through nginx. Also the history readers the rollout tests count
 // with (activities, update events, the switch time by the history's clock).
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
 import { buildDeployInput } from '../../src/client/deploy';
-import { connect, type SshConnection } from '../../src/integrations/ssh';
+import type { SshConnection } from '../../src/integrations/ssh';
 import { generateLoad, type LoadTally } from '../../src/rollouts/load-generator';
 import { weightsInUpstream } from '../../src/rollouts/traffic/nginx-config';
-import { loadEnvironmentSpec } from '../../src/specs/load';
 import type { EnvironmentSpec } from '../../src/specs/environment';
 import type { RolloutSpecInput } from '../../src/specs/rollout';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
@@ -21,20 +18,10 @@ import { rolloutWorkflowId, type RolloutReleaseInput } from '../../src/workflows
 import { startPrometheus, type PrometheusInstance } from '../rollouts/helpers/prometheus-instance';
 import { startLocalCloud } from './localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from './opsflow-workers';
-import { tempDir } from './temp';
 import { startTemporal } from './temporal';
-import { until } from './until';
+import { APP_PORT, canaryEnvironmentSpec, ERROR_RATIO, hostOf, ok, setUpFrontNginx, UPSTREAM_FILE } from './canary-stage';
 
-export const APP_PORT = 8080;
-export const UPSTREAM_FILE = '/etc/nginx/opsflow/shop.conf';
-
-/**
- * What the error-ratio analysis measures: the new version's 5xx share over the last 5 s, only while
- * it serves more than one request a second (the health gate's few probes are not traffic: no data).
- */
-export const ERROR_RATIO =
-  '(sum(rate(http_requests_total{version="{{args.canary-version}}",code=~"5.."}[5s])) or vector(0))' +
-  ' / (sum(rate(http_requests_total{version="{{args.canary-version}}"}[5s])) > 1)';
+export { APP_PORT, ERROR_RATIO, UPSTREAM_FILE };
 
 /** The `errors` analysis template: 3 measurements 1 s apart after 3 s, under 1% errors. */
 export const ERRORS_TEMPLATE = {
@@ -75,47 +62,6 @@ export interface RolloutStack {
   stop(): Promise<void>;
 }
 
-/** Two droplets with the shop application (compose) and Debian's nginx; app-1 is also nginx's front host. */
-function environmentSpec(environment: string): EnvironmentSpec {
-  const dir = tempDir(`${environment}-env`);
-  writeFileSync(
-    path.join(dir, 'compose.yaml'),
-    `services:\n  shop:\n    image: \${SHOP_IMAGE:-ghcr.io/acme/shop:1.0}\n    ports: ["${APP_PORT}:80"]\n`,
-  );
-  writeFileSync(
-    path.join(dir, 'env.yaml'),
-    [
-      `name: ${environment}`,
-      'region: fra1',
-      'firewall:',
-      '  inbound:',
-      '    - { protocol: tcp, ports: "22" }',
-      '    - { protocol: tcp, ports: "80" }',
-      `    - { protocol: tcp, ports: "${APP_PORT}" }`,
-      'droplets:',
-      '  - { name: app, count: 2, size: s-1vcpu-1gb, image: ubuntu-22-04-x64 }',
-      'ssh: { user: root, key: deploy }',
-      'bootstrap:',
-      '  packages: [docker.io, docker-compose-plugin]',
-      '  directories: [{ path: /opt/shop }]',
-      'application:',
-      '  directory: /opt/shop',
-      '  composeFile: compose.yaml',
-      '  images: { shop: ghcr.io/acme/shop:1.0 }',
-      `healthChecks: [{ name: shop, port: ${APP_PORT}, path: /health, intervalSeconds: 1, attempts: 5 }]`,
-      'onFailure: rollback',
-      '',
-    ].join('\n'),
-  );
-  return loadEnvironmentSpec(path.join(dir, 'env.yaml'));
-}
-
-async function ok(connection: SshConnection, script: string, args: string[] = []): Promise<string> {
-  const result = await connection.execScript(script, args, { timeoutMs: 120_000 });
-  if (result.exitCode !== 0) throw new Error(`\`${script}\` exited ${result.exitCode}: ${result.stdoutTail}${result.stderrTail}`);
-  return result.stdoutTail;
-}
-
 /** Provisions the environment, installs nginx in front of app-1 only, starts Prometheus. */
 export async function startRolloutStack(environment: string): Promise<RolloutStack> {
   const env = await startTemporal();
@@ -125,7 +71,7 @@ export async function startRolloutStack(environment: string): Promise<RolloutSta
   });
   const workers = await startOpsflowWorkers(env, cloud);
   const withWorker = <T>(fn: () => Promise<T>) => workers.withWorkflowWorker(TASK_QUEUE, fn);
-  const spec = environmentSpec(environment);
+  const spec = canaryEnvironmentSpec(environment);
   const provisioned: ProvisionResult = await withWorker(() =>
     env.client.workflow.execute('provisionEnvironment', {
       taskQueue: TASK_QUEUE,
@@ -133,34 +79,9 @@ export async function startRolloutStack(environment: string): Promise<RolloutSta
       args: [{ spec }],
     }),
   );
-  const host = (instance: string) => provisioned.hosts.find((h) => h.instance === instance)!;
-  // Stack B's shape: nginx on the first droplet in front of both, its site proxying to the upstream
-  // the rollout writes (Debian's nginx.conf includes /etc/nginx/opsflow/*.conf).
-  const first = host('app-1');
-  const front = await connect({
-    host: first.address,
-    port: provisioned.ssh.port,
-    username: 'root',
-    privateKey: workers.deployKey,
-    hostKey: { pinned: [first.hostKey] },
-  });
-  await ok(front, 'apt-get install -y nginx-light');
-  await front.putFile(
-    '/etc/nginx/sites-available/shop',
-    `server {\n\tlisten ${first.address}:80 default_server;\n\tlocation / { proxy_pass http://shop; proxy_next_upstream off; }\n}\n`,
-  );
-  await ok(front, 'rm -f /etc/nginx/sites-enabled/default && ln -sf /etc/nginx/sites-available/shop /etc/nginx/sites-enabled/shop');
-  await ok(
-    front,
-    'printf "upstream shop {\\n    server %s:%s;\\n}\\n" "$1" "$2" > /etc/nginx/opsflow/shop.conf && nginx -t && if systemctl is-active nginx >/dev/null; then systemctl reload nginx; else systemctl start nginx; fi',
-    [first.address, String(APP_PORT)],
-  );
-  // The reload is a signal: wait until nginx takes a configuration test again before the rollouts start.
-  await until(
-    'nginx -t to pass after the reload',
-    async () => ((await front.execScript('nginx -t -q', [], { timeoutMs: 30_000 })).exitCode === 0 ? true : undefined),
-    60_000,
-  );
+  const host = (instance: string) => hostOf(provisioned, instance);
+  // Stack B's shape: nginx on the first droplet in front of both (as the chaos test's stage).
+  const front = await setUpFrontNginx(provisioned, workers.deployKey);
   const prometheus = await startPrometheus(provisioned.hosts.map((h) => `${h.address}:${APP_PORT}`));
   const nginxUpstream = () => ok(front, 'cat "$1"', [UPSTREAM_FILE]);
   const rolloutInput = (tag: string, rollout: RolloutSpecInput) =>
