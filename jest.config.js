@@ -1,4 +1,3 @@
-/* global process */
 /** Dependencies that are ES modules only (see transform below). */
 const ESM_ONLY_PACKAGES = '(@kubernetes/client-node|openid-client|jose|oauth4webapi)';
 
@@ -10,10 +9,8 @@ module.exports = {
   // Tests read the local cloud package from its source (as tsconfig.json's paths do), not its dist/.
   moduleNameMapper: { '^@opsflow/localcloud$': '<rootDir>/packages/localcloud/src/index.ts' },
   testMatch: ['**/*.test.ts'],
-  // A test file not yet seen passing on the loaded shared machine is listed here, held out of
-  // `npm test` until it does; OPSFLOW_TESTS_NOT_YET_PASSING=1 runs it. None is now: the three
-  // rollout files of the session of 2026-12-02 (issue 14) have each passed twice in a row.
-  testPathIgnorePatterns: process.env.OPSFLOW_TESTS_NOT_YET_PASSING ? ['/node_modules/'] : ['/node_modules/'],
+  // Every test file runs: none is held out (the three rollout files of 2026-12-02 now pass).
+  testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   // Workflow tests talk to a real Temporal server: jest's 5 s default is far too short.
