@@ -15,3 +15,4 @@ export type { LoggedRequest } from './request-log';
 export { CLOUDFLARE_API_PREFIX } from './cloudflare/api';
 export type { CloudflareRuntime } from './cloudflare/runtime';
 export type { EdgeCounts } from './cloudflare/edge';
+export type { BackendView, LoadBalancerTraffic } from './api/routes/load-balancer-traffic';

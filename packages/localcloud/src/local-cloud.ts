@@ -23,6 +23,7 @@ import { registerKubernetesRoutes } from './api/routes/kubernetes';
 import { KubernetesClusters } from './kubernetes/clusters';
 import { RequestLog } from './request-log';
 import { cloudflareRuntime, edgeAddress, type CloudflareRuntime } from './cloudflare/runtime';
+import { loadBalancerTraffic, type LoadBalancerTraffic } from './api/routes/load-balancer-traffic';
 
 export interface LocalCloudOptions {
   stateDir: string;
@@ -80,6 +81,11 @@ export class LocalCloud {
     return cloudflareRuntime(this.ctx);
   }
 
+  /** DigitalOcean's load balancers as they forward: each one's droplets in rotation or not, and the connections each got. */
+  get loadBalancers(): LoadBalancerTraffic {
+    return loadBalancerTraffic(this.ctx);
+  }
+
   /** The header a control call (/_localcloud/...) carries. */
   get controlHeaders(): Record<string, string> {
     return { [CONTROL_TOKEN_HEADER]: this.controlToken };
@@ -130,7 +136,11 @@ export class LocalCloud {
     const controlToken = newControlToken(options.stateDir);
     const rateLimits = new RateLimits(options.rateLimit);
     const requestLog = new RequestLog();
-    const kubernetes = new KubernetesClusters({ dir: path.join(options.stateDir, 'kubernetes'), binDir: options.kubernetes?.binDir });
+    const kubernetes = new KubernetesClusters({
+      dir: path.join(options.stateDir, 'kubernetes'),
+      binDir: options.kubernetes?.binDir,
+      hostNetwork,
+    });
     const app = buildApiServer(ctx, {
       credentials: { apiToken: token, controlToken },
       rateLimits,
@@ -149,6 +159,8 @@ export class LocalCloud {
     for (const droplet of store.state.droplets) if (droplet.status !== 'new') ctx.hosts.dropletActive(droplet);
     // Load balancers finish provisioning on a timer that a restart drops: they finished meanwhile.
     for (const lb of store.state.loadBalancers) if (lb.status === 'new') lb.status = 'active';
+    // ...and listen again, their droplets counted afresh by their health checks.
+    loadBalancerTraffic(ctx).sync();
     ctx.actions.resume();
     // Cloudflare's edge on an address of this cloud's network; monitors start probing pools.
     await cloudflareRuntime(ctx).start(edgeAddress(hostNetwork));

@@ -153,6 +153,7 @@ export function destroyDroplet(ctx: CloudContext, droplet: Droplet): void {
   for (const volume of state.volumes) volume.droplet_ids = volume.droplet_ids.filter((id) => id !== droplet.id);
   for (const ip of state.reservedIps) if (ip.droplet?.id === droplet.id) ip.droplet = null;
   for (const firewall of state.firewalls) firewall.droplet_ids = firewall.droplet_ids.filter((id) => id !== droplet.id);
+  for (const lb of state.loadBalancers) lb.droplet_ids = lb.droplet_ids.filter((id) => id !== droplet.id);
   delete state.internal.hosts[droplet.id];
   ctx.hosts.dropletDestroyed(droplet.id);
   ctx.store.changed();

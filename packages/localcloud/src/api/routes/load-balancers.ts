@@ -1,11 +1,13 @@
 // Load balancers: create (becoming active after a while), get, list, update, delete; add and
-// remove droplets and forwarding rules.
+// remove droplets and forwarding rules. An active one really forwards its rules to its droplets
+// on its address, a server address of this cloud's host network (load-balancer-traffic.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CloudContext } from '../../context';
 import type { ForwardingRule, LoadBalancer } from '../../state';
 import { notFound, unprocessable } from '../errors';
 import { body, list, now, param, requireRegion, requireString, uuid } from '../route-helpers';
-import { dropletIds } from './droplets';
+import { dropletIds, hostAddressOf } from './droplets';
+import { DEFAULT_HEALTH_CHECK, loadBalancerTraffic, type HealthCheck } from './load-balancer-traffic';
 import { ensureDefaultVpc } from './vpcs';
 
 const PROTOCOLS = ['http', 'https', 'http2', 'http3', 'tcp', 'udp'];
@@ -33,6 +35,29 @@ function forwardingRules(value: unknown): ForwardingRule[] {
   });
 }
 
+const HEALTH_PROTOCOLS = ['http', 'https', 'tcp'];
+
+/** The health check given, over DigitalOcean's defaults (a field left out keeps its default). */
+function healthCheck(value: unknown, current: HealthCheck): HealthCheck {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw unprocessable('health_check must be an object');
+  const given = value as Record<string, unknown>;
+  const merged = { ...current, ...given } as HealthCheck;
+  if (!HEALTH_PROTOCOLS.includes(merged.protocol))
+    throw unprocessable(`health_check.protocol must be one of ${HEALTH_PROTOCOLS.join(', ')}`);
+  if (typeof merged.path !== 'string') throw unprocessable('health_check.path must be a string');
+  for (const field of ['port', 'check_interval_seconds', 'response_timeout_seconds', 'unhealthy_threshold', 'healthy_threshold'] as const) {
+    const n = merged[field];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || (field === 'port' && n > 65535))
+      throw unprocessable(`health_check.${field} must be a whole number of at least 1${field === 'port' ? ' and at most 65535' : ''}`);
+  }
+  return merged;
+}
+
+/** As the API shows it: a load balancer by tag lists the droplets carrying the tag now. */
+export function renderLoadBalancer(ctx: CloudContext, lb: LoadBalancer): LoadBalancer {
+  return lb.tag ? { ...lb, droplet_ids: loadBalancerTraffic(ctx).members(lb) } : lb;
+}
+
 function findLb(ctx: CloudContext, request: FastifyRequest): LoadBalancer {
   const lb = ctx.store.state.loadBalancers.find((l) => l.id === param(request, 'lb_id'));
   if (!lb) throw notFound('load balancer');
@@ -45,7 +70,8 @@ function configure(ctx: CloudContext, lb: LoadBalancer, input: Record<string, un
   if (input.algorithm !== undefined && input.algorithm !== 'round_robin' && input.algorithm !== 'least_connections')
     throw unprocessable('algorithm must be round_robin or least_connections');
   lb.algorithm = (input.algorithm as LoadBalancer['algorithm'] | undefined) ?? lb.algorithm;
-  if (input.health_check !== undefined) lb.health_check = input.health_check as Record<string, unknown>;
+  if (input.health_check !== undefined)
+    lb.health_check = healthCheck(input.health_check, lb.health_check as unknown as HealthCheck) as unknown as Record<string, unknown>;
   if (input.droplet_ids !== undefined && input.tag !== undefined) throw unprocessable('give droplet_ids or tag, not both');
   lb.droplet_ids = dropletIds(ctx, input.droplet_ids);
   lb.tag = typeof input.tag === 'string' ? input.tag : '';
@@ -57,32 +83,33 @@ function configure(ctx: CloudContext, lb: LoadBalancer, input: Record<string, un
 }
 
 export function registerLoadBalancerRoutes(app: FastifyInstance, ctx: CloudContext): void {
-  app.get('/v2/load_balancers', async (request) => list(request, 'load_balancers', ctx.store.state.loadBalancers));
+  const traffic = loadBalancerTraffic(ctx);
+  app.addHook('onClose', async () => traffic.close());
+  app.get('/v2/load_balancers', async (request) =>
+    list(
+      request,
+      'load_balancers',
+      ctx.store.state.loadBalancers.map((lb) => renderLoadBalancer(ctx, lb)),
+    ),
+  );
 
   app.post('/v2/load_balancers', async (request, reply) => {
     const input = body(request);
     const region = requireRegion(ctx, input.region);
-    const n = ctx.store.state.internal.nextReservedAddress++;
+    // An address of this cloud's host network, where it listens once active.
+    const n = ctx.store.state.internal.nextHostAddress++;
     const lb = configure(
       ctx,
       {
         id: uuid(),
         name: '',
-        ip: `127.200.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+        ip: hostAddressOf(ctx, n),
         size_unit: typeof input.size_unit === 'number' ? input.size_unit : 1,
         algorithm: 'round_robin',
         status: 'new',
         created_at: now(),
         forwarding_rules: [],
-        health_check: {
-          protocol: 'http',
-          port: 80,
-          path: '/',
-          check_interval_seconds: 10,
-          response_timeout_seconds: 5,
-          healthy_threshold: 5,
-          unhealthy_threshold: 3,
-        },
+        health_check: { ...DEFAULT_HEALTH_CHECK },
         sticky_sessions: { type: 'none' },
         redirect_http_to_https: false,
         enable_proxy_protocol: false,
@@ -98,24 +125,28 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, ctx: CloudConte
     ctx.store.changed();
     // Load balancers take a while to provision; they report `new` until then.
     setTimeout(() => {
+      if (!ctx.store.state.loadBalancers.includes(lb)) return;
       lb.status = 'active';
       ctx.store.changed();
+      traffic.sync();
     }, ctx.timing.actionMs).unref();
-    return reply.code(202).send({ load_balancer: lb });
+    return reply.code(202).send({ load_balancer: renderLoadBalancer(ctx, lb) });
   });
 
-  app.get('/v2/load_balancers/:lb_id', async (request) => ({ load_balancer: findLb(ctx, request) }));
+  app.get('/v2/load_balancers/:lb_id', async (request) => ({ load_balancer: renderLoadBalancer(ctx, findLb(ctx, request)) }));
 
   app.put('/v2/load_balancers/:lb_id', async (request) => {
     const lb = configure(ctx, findLb(ctx, request), body(request));
     ctx.store.changed();
-    return { load_balancer: lb };
+    traffic.sync();
+    return { load_balancer: renderLoadBalancer(ctx, lb) };
   });
 
   app.delete('/v2/load_balancers/:lb_id', async (request, reply) => {
     const lb = findLb(ctx, request);
     ctx.store.state.loadBalancers = ctx.store.state.loadBalancers.filter((l) => l.id !== lb.id);
     ctx.store.changed();
+    traffic.sync();
     return reply.code(204).send();
   });
 
@@ -146,6 +177,7 @@ export function registerLoadBalancerRoutes(app: FastifyInstance, ctx: CloudConte
           ? [...lb.forwarding_rules, ...rules]
           : lb.forwarding_rules.filter((r) => !rules.some((x) => key(x) === key(r)));
         ctx.store.changed();
+        traffic.sync();
         return reply.code(204).send();
       },
     });

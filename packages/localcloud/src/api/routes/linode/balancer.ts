@@ -1,6 +1,7 @@
 // NodeBalancers that really balance: each config listens on its balancer's address and port (in
 // this cloud's host network, as droplets' app services do) and passes every TCP connection to one
-// of its nodes, by smooth weighted round robin. A node is named by its private address; it is
+// of its nodes, by smooth weighted round robin (balancing/tcp-forwarding.ts, shared with
+// DigitalOcean's load balancers). A node is named by its private address; it is
 // reached at the instance's host address. A node that refuses a connection is marked DOWN and
 // skipped (passive checking); every check_interval seconds a DOWN node is tried again and is UP
 // once it accepts a connection. `drain` and `reject` nodes take no new connections; `backup`
@@ -8,14 +9,15 @@
 import net from 'node:net';
 import type { NodeBalancerConfig, NodeBalancerConfigNode } from '@linode/api-v4';
 import type { CloudContext } from '../../../context';
+import { forwardConnection, SmoothWeightedRoundRobin } from '../../../balancing/tcp-forwarding';
 import { log } from '../../../log';
 
 interface Frontend {
   server: net.Server;
   /** Tries DOWN nodes again every check_interval seconds. */
   recheck: NodeJS.Timeout;
-  /** Smooth weighted round robin's running weights, by node id. */
-  current: Map<number, number>;
+  /** Smooth weighted round robin over the config's nodes, by node id. */
+  rotation: SmoothWeightedRoundRobin<number>;
 }
 
 export class NodeBalancerFrontends {
@@ -43,9 +45,9 @@ export class NodeBalancerFrontends {
   private listen(configId: number, address: string, { port, check_interval: interval }: NodeBalancerConfig): void {
     const recheck = setInterval(() => this.recheck(configId), Math.max(1, interval) * 1000).unref();
     const frontend: Frontend = {
-      server: net.createServer((socket) => this.forward(configId, socket, new Set())),
+      server: net.createServer((socket) => this.forward(configId, socket)),
       recheck,
-      current: new Map(),
+      rotation: new SmoothWeightedRoundRobin<number>(),
     };
     frontend.server.on('error', (error) =>
       log.error('NodeBalancer config could not listen', { configId, address, port, error: error.message }),
@@ -77,49 +79,32 @@ export class NodeBalancerFrontends {
   }
 
   /** Passes the connection to the next node; a node that refuses it is marked down and the next one tried. */
-  private forward(configId: number, client: net.Socket, tried: Set<number>): void {
+  private forward(configId: number, client: net.Socket): void {
     const config = this.config(configId);
-    const node = config && this.pick(configId, config, tried);
-    const target = node && this.hostOf(node.address);
-    if (!config || !node || !target) {
-      client.destroy();
-      return;
-    }
-    client.pause();
-    const upstream = net.connect(target.port, target.host);
-    let connected = false;
-    upstream.once('connect', () => {
-      connected = true;
-      this.mark(config, node, 'UP');
-      client.pipe(upstream).pipe(client);
-      client.resume();
+    if (!config) return void client.destroy();
+    forwardConnection<NodeBalancerConfigNode>(client, {
+      pick: (tried) => this.pick(configId, config, tried),
+      target: (node) => this.hostOf(node.address),
+      connected: (node) => this.mark(config, node, 'UP'),
+      refused: (node) => this.mark(config, node, 'DOWN'),
     });
-    upstream.once('error', () => {
-      if (connected) return client.destroy();
-      this.mark(config, node, 'DOWN');
-      tried.add(node.id);
-      this.forward(configId, client, tried);
-    });
-    upstream.once('close', () => connected && client.end());
-    client.once('error', () => upstream.destroy());
-    client.once('close', () => upstream.destroy());
   }
 
-  private pick(configId: number, config: NodeBalancerConfig, tried: Set<number>): NodeBalancerConfigNode | undefined {
-    const usable = (mode: string) => config.nodes.filter((n) => n.mode === mode && n.status !== 'DOWN' && !tried.has(n.id));
+  private pick(
+    configId: number,
+    config: NodeBalancerConfig,
+    tried: ReadonlySet<NodeBalancerConfigNode>,
+  ): NodeBalancerConfigNode | undefined {
+    const usable = (mode: string) => config.nodes.filter((n) => n.mode === mode && n.status !== 'DOWN' && !tried.has(n));
     const candidates = usable('accept').length > 0 ? usable('accept') : usable('backup');
     // A node marked down is tried again when nothing else is left: it may be back.
-    const pool = candidates.length > 0 ? candidates : config.nodes.filter((n) => n.mode === 'accept' && !tried.has(n.id));
-    if (pool.length === 0) return undefined;
-    const current = this.frontends.get(configId)?.current ?? new Map<number, number>();
-    const total = pool.reduce((sum, n) => sum + n.weight, 0);
-    let best: NodeBalancerConfigNode | undefined;
-    for (const node of pool) {
-      current.set(node.id, (current.get(node.id) ?? 0) + node.weight);
-      if (!best || (current.get(node.id) as number) > (current.get(best.id) as number)) best = node;
-    }
-    current.set((best as NodeBalancerConfigNode).id, (current.get((best as NodeBalancerConfigNode).id) as number) - total);
-    return best;
+    const pool = candidates.length > 0 ? candidates : config.nodes.filter((n) => n.mode === 'accept' && !tried.has(n));
+    const rotation = this.frontends.get(configId)?.rotation ?? new SmoothWeightedRoundRobin<number>();
+    return rotation.pick(
+      pool,
+      (n) => n.id,
+      (n) => n.weight,
+    );
   }
 
   /** "192.168.130.7:8080" -> the instance's host address and that port (a host address is taken as it is). */
