@@ -14,7 +14,7 @@ export class KubeClient {
     private readonly token: string,
   ) {}
 
-  call(method: string, path: string, body?: unknown, timeoutMs = 5_000): Promise<KubeResponse> {
+  call(method: string, path: string, body?: unknown, timeoutMs = 5_000, contentType = 'application/json'): Promise<KubeResponse> {
     const url = new URL(path, this.server);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -27,7 +27,7 @@ export class KubeClient {
           headers: {
             Authorization: `Bearer ${this.token}`,
             Accept: 'application/json',
-            ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+            ...(payload ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
           },
         },
         (res) => {
@@ -44,8 +44,8 @@ export class KubeClient {
   }
 
   /** Like call(), but any status outside `accepted` is an error naming the call and the answer. */
-  async expect(method: string, path: string, body: unknown, accepted: number[]): Promise<KubeResponse> {
-    const response = await this.call(method, path, body);
+  async expect(method: string, path: string, body: unknown, accepted: number[], contentType?: string): Promise<KubeResponse> {
+    const response = await this.call(method, path, body, undefined, contentType);
     if (!accepted.includes(response.status)) {
       throw new Error(`${method} ${path} answered ${response.status}: ${response.body.slice(0, 500)}`);
     }

@@ -1,0 +1,107 @@
+// The real nginx behind a cluster's ingress (Debian's, the one droplets run): its master runs as
+// root to bind port 80 of the ingress's address, its one worker as nobody. A new configuration is
+// tested (`nginx -t`) before it replaces the running one, and loaded with `nginx -s reload`, which
+// lets requests in flight finish on the old workers: switching weights loses none.
+import { execFile } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ComponentProcess } from '../component-process';
+import { renderIngressConf } from './nginx-conf';
+import type { PlannedRoute } from './traffic-plan';
+
+const NGINX = '/usr/sbin/nginx';
+const NOBODY = 65534;
+const STOP_GRACE_MS = 5_000;
+const LISTEN_TIMEOUT_MS = 30_000;
+const run = promisify(execFile);
+
+export class IngressNginx {
+  private current = '';
+
+  private constructor(
+    private readonly dir: string,
+    readonly address: string,
+    private readonly process: ComponentProcess,
+  ) {}
+
+  private static confFile(dir: string): string {
+    return path.join(dir, 'nginx.conf');
+  }
+
+  /** Starts nginx with no routes (every request 404) on port 80 of `address`. */
+  static async start(dir: string, address: string): Promise<IngressNginx> {
+    if (process.getuid?.() !== 0) throw new Error('the cluster ingress binds port 80 of its address, so the local cloud must run as root');
+    for (const sub of ['logs', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o755 });
+    // The worker (nobody) buffers request and response bodies there.
+    chownSync(path.join(dir, 'tmp'), NOBODY, NOBODY);
+    const conf = IngressNginx.confFile(dir);
+    const first = renderIngressConf([], { address, dir, workerUser: 'nobody nogroup' });
+    writeFileSync(conf, first, { mode: 0o644 });
+    await IngressNginx.test(dir, conf);
+    const component = ComponentProcess.start({
+      name: 'ingress-nginx',
+      binary: NGINX,
+      args: ['-p', dir, '-c', conf, '-e', path.join(dir, 'logs', 'error.log')],
+      logFile: path.join(dir, 'logs', 'nginx.log'),
+      env: {},
+    });
+    const nginx = new IngressNginx(dir, address, component);
+    nginx.current = first;
+    await nginx.waitListening();
+    return nginx;
+  }
+
+  /** Loads the configuration for `routes` if it differs from the running one; false when unchanged. */
+  async apply(routes: PlannedRoute[]): Promise<boolean> {
+    const text = renderIngressConf(routes, { address: this.address, dir: this.dir, workerUser: 'nobody nogroup' });
+    if (text === this.current) return false;
+    const conf = IngressNginx.confFile(this.dir);
+    const next = `${conf}.next`;
+    writeFileSync(next, text, { mode: 0o644 });
+    await IngressNginx.test(this.dir, next);
+    renameSync(next, conf);
+    await run(NGINX, ['-p', this.dir, '-c', conf, '-e', path.join(this.dir, 'logs', 'error.log'), '-s', 'reload']);
+    this.current = text;
+    return true;
+  }
+
+  get running(): boolean {
+    return this.process.running;
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop(STOP_GRACE_MS);
+  }
+
+  private static async test(dir: string, conf: string): Promise<void> {
+    try {
+      await run(NGINX, ['-t', '-q', '-p', dir, '-c', conf, '-e', path.join(dir, 'logs', 'error.log')]);
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? String(error);
+      throw new Error(`nginx refused the ingress configuration ${conf}: ${stderr.trim()}`);
+    }
+  }
+
+  private async waitListening(): Promise<void> {
+    const deadline = Date.now() + LISTEN_TIMEOUT_MS;
+    while (!(await answers(this.address, 80))) {
+      if (!this.process.running) throw new Error(`the ingress nginx exited (${this.process.exitDescription}): ${this.process.logTail()}`);
+      if (Date.now() > deadline || !existsSync(this.dir))
+        throw new Error(`the ingress nginx is not listening on ${this.address}:80 after ${LISTEN_TIMEOUT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 100)); // polling cadence
+    }
+  }
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
