@@ -1,9 +1,13 @@
 // The cluster ingress's routing decisions and nginx configuration, from API objects alone: Gateway
 // API weights, ingress-nginx canary annotations, precedence, endpoints by Service port, and the
 // exact per-endpoint weights that make nginx split by the backends' weights.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { endpointWeights, renderIngressConf } from '../../src/kubernetes/ingress/nginx-conf';
 import type { ClusterTraffic, EndpointSlice, HttpRoute, Ingress, Service } from '../../src/kubernetes/ingress/objects';
 import { planTraffic } from '../../src/kubernetes/ingress/traffic-plan';
+import { tempDir } from '../../../../test/helpers/temp';
 
 const service = (name: string, port = 80, portName?: string): Service => ({
   metadata: { name, namespace: 'shop' },
@@ -167,4 +171,42 @@ test('paths follow Gateway API matching and hosts get their own server with the 
   expect(shop).toContain('server_name shop.example;');
   for (const location of ['location = /api {', 'location /api/ {', 'location = /login {', 'location / {']) expect(shop).toContain(location);
   expect(conf).toContain('user nobody nogroup;');
+});
+
+test('the configuration passes nginx -t: hosts, exact and prefix paths on one path, a 503 route', () => {
+  const dir = tempDir('ingress-conf');
+  for (const sub of ['logs', 'tmp']) mkdirSync(path.join(dir, sub));
+  const backend = (service: string, weight: number, endpoints: string[]) => ({ service, weight, endpoints });
+  const conf = renderIngressConf(
+    [
+      {
+        host: '*',
+        path: '/',
+        exact: false,
+        source: 'HTTPRoute shop/web',
+        backends: [
+          backend('shop/web:80', 90, ['198.18.1.2:8080', '198.18.1.3:8080']),
+          backend('shop/web-canary:80', 10, ['198.18.1.4:8080']),
+        ],
+      },
+      { host: 'shop.example', path: '/api', exact: false, source: 'HTTPRoute shop/api', backends: [backend('shop/api:80', 1, [])] },
+      {
+        host: 'shop.example',
+        path: '/api',
+        exact: true,
+        source: 'HTTPRoute shop/api-exact',
+        backends: [backend('shop/api:80', 1, ['198.18.1.9:80'])],
+      },
+    ],
+    { address: '127.1.0.250', dir, workerUser: process.getuid?.() === 0 ? 'nobody nogroup' : undefined },
+  );
+  const file = path.join(dir, 'nginx.conf');
+  writeFileSync(file, conf);
+  const checked = spawnSync('/usr/sbin/nginx', ['-t', '-p', dir, '-c', file, '-e', path.join(dir, 'logs', 'error.log')], {
+    encoding: 'utf8',
+  });
+  expect(checked.stderr).toContain('test is successful');
+  // 90 over 2 endpoints and 10 over 1: 45:45:10, reduced to 9:9:2.
+  expect(conf).toContain('server 198.18.1.2:8080 weight=9;');
+  expect(conf).toContain('server 198.18.1.4:8080 weight=2;');
 });
