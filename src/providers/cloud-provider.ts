@@ -68,6 +68,28 @@ export interface LoadBalancer {
   ip: string;
 }
 
+/** A load balancer that splits evenly among its members (DigitalOcean's), as the membership backend reads it. */
+export interface LoadBalancerState {
+  id: string;
+  name: string;
+  ip: string;
+  /** new, active or errored. */
+  status: string;
+  /** Set when it selects its members by tag (members cannot then be added one by one). */
+  tag?: string;
+  /** Its members now, with the addresses that tell which fleet host each is. */
+  members: { id: ServerId; name: string; publicIp: string; privateIp: string }[];
+  forwarding: { entryProtocol: string; entryPort: number; targetPort: number }[];
+  healthCheck: {
+    protocol: string;
+    port: number;
+    intervalSeconds: number;
+    timeoutSeconds: number;
+    healthyThreshold: number;
+    unhealthyThreshold: number;
+  };
+}
+
 /** Everything an environment owns at a provider, found by its ownership mark. */
 export interface EnvironmentResources {
   /** The mark every server of the environment carries (deleteServersTagged takes it). */
@@ -121,4 +143,8 @@ export interface CloudProviderActivities extends SnapshotActivities {
   ensureFloatingIp(input: { serverId: ServerId } & Fresh): Promise<{ ip: string }>;
   releaseFloatingIp(input: { ip: string }): Promise<DeleteOutcome>;
   listEnvironmentResources(input: { environment: string }): Promise<EnvironmentResources>;
+  /** A load balancer by id or name (a name must be unique), with its members; a rollout weights by its membership. */
+  readLoadBalancer(input: { loadBalancer: string }): Promise<LoadBalancerState>;
+  /** Makes the load balancer's members exactly these servers (adds, then removes; nothing when already so). */
+  setLoadBalancerMembers(input: { loadBalancerId: string; members: ServerId[] }): Promise<{ added: ServerId[]; removed: ServerId[] }>;
 }

@@ -66,6 +66,9 @@ export function legacyCloudActivities(old: AnyActivities): CloudProviderActiviti
     takeSnapshot: (i) => old.takeSnapshot!(i),
     listSnapshots: (i) => old.listSnapshots!(i),
     deleteSnapshots: (i) => old.deleteSnapshots!(i),
+    // Newer than the seam: no run without the patch schedules them.
+    readLoadBalancer: (i) => old.readLoadBalancer!(i),
+    setLoadBalancerMembers: (i) => old.setLoadBalancerMembers!(i),
   };
 }
 

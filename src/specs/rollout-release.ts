@@ -1,7 +1,7 @@
 // What rolloutRelease takes, checked whole: deployRelease's part (hosts, SSH, directory, images,
 // health checks) by its own schema, the rollout spec by its own, then what only the two together
 // can say (the fleet's hosts exist, the spec is for this environment) and what this version of
-// the workflow does not do yet (surge hosts, load balancer membership), each refused
+// the workflow does not do yet (surge hosts, blue-green by load balancer membership), each refused
 // by name before anything runs. Pure: the CLI and the workflow call the same function.
 import { z } from 'zod';
 import { SpecError } from './common';
@@ -69,10 +69,16 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
     for (const [i, instance] of fleet.entries())
       if (!hosts.includes(instance))
         say(['spec', 'fleet', 'instances', i], `${instance} is not one of the hosts given (${hosts.join(', ')})`);
-    if (spec.traffic.loadBalancerMembership)
+    if (spec.traffic.loadBalancerMembership && spec.blueGreen)
       say(
         ['spec', 'traffic', 'loadBalancerMembership'],
-        'weighting by load balancer membership is not built yet (the provider seam has no membership call); use traffic.nginx',
+        'blue-green by load balancer membership is not built (a blue-green switch rewrites nginx upstreams); use traffic.nginx, or a canary',
+      );
+    const maxSurge = spec.canary?.maxSurge;
+    if (spec.traffic.loadBalancerMembership && maxSurge !== undefined && maxSurge !== 0 && maxSurge !== '0%')
+      say(
+        ['spec', 'canary', 'maxSurge'],
+        `is ${maxSurge}, but surge droplets are not put in the load balancer: with loadBalancerMembership set maxSurge: 0 (canary hosts are taken from the fleet)`,
       );
     if (spec.canary) {
       const surge =

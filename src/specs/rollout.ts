@@ -207,8 +207,21 @@ const traffic = z
         pidFile: absolutePath.default('/run/nginx.pid'),
       })
       .optional(),
-    /** A load balancer without weights (DigitalOcean's): weight by how many members run the canary. */
-    loadBalancerMembership: z.strictObject({}).optional(),
+    /**
+     * A load balancer without weights (DigitalOcean's): weight by which fleet hosts are its members
+     * (the canary's share is its share of the members; the status says the share really given).
+     */
+    loadBalancerMembership: z
+      .strictObject({
+        /** The load balancer, by id or by (unique) name; its droplets must be exactly the fleet's. */
+        loadBalancer: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a load balancer id or name'),
+        /**
+         * How long a host removed from the load balancer keeps its version before opsflow changes it:
+         * DigitalOcean's load balancers do not drain, so this wait is the drain.
+         */
+        drain: duration.default('10s'),
+      })
+      .optional(),
   })
   .refine((t) => (t.nginx === undefined) !== (t.loadBalancerMembership === undefined), {
     message: 'give exactly one of nginx or loadBalancerMembership',

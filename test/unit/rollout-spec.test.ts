@@ -68,7 +68,7 @@ describe('the examples', () => {
 
   test('stack e: membership traffic and a pause that escalates', () => {
     const spec = parseRolloutSpec(example('e'));
-    expect(spec.traffic).toEqual({ loadBalancerMembership: {} });
+    expect(spec.traffic).toEqual({ loadBalancerMembership: { loadBalancer: 'stack-e-fra1-web', drain: '15s' } });
     expect(spec.canary!.steps[2]).toEqual({ pause: { escalateAfter: '4h', onEscalation: 'keep-waiting' } });
     expect(spec.canary!.steps[1]!.analysis!.args).toEqual({ route: 'checkout' });
   });

@@ -6,6 +6,7 @@ import { legacyActivityAliases, serverIdOf } from '../../providers/legacy-activi
 import type { DigitalOceanDeps } from './deps';
 import { floatingIpActivities } from './floating-ips';
 import { inventoryActivities } from './inventory';
+import { loadBalancerActivities } from './load-balancers';
 import { networkActivities } from './network';
 import { serverActivities } from './servers';
 import { createSnapshotActivities } from './snapshots';
@@ -22,6 +23,7 @@ export function createDigitalOceanProvider(deps: DigitalOceanDeps): CloudProvide
     ...volumeActivities(deps),
     ...floatingIpActivities(deps),
     ...inventoryActivities(deps),
+    ...loadBalancerActivities(deps),
     ...createSnapshotActivities(deps),
   };
 }

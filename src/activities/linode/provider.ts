@@ -3,6 +3,7 @@
 // servers (instances), volumes, the floating IP (an extra public IPv4) and the inventory; snapshot
 // targets are refused by name (snapshots.ts says why). The worker serves them on `opsflow-linode`.
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
+import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import type { LinodeDeps } from './deps';
 import { firewallActivities } from './firewalls';
 import { floatingIpActivities } from './floating-ips';
@@ -25,5 +26,17 @@ export function createLinodeProvider(deps: LinodeDeps): LinodeProviderActivities
     ...volumeActivities(deps),
     ...floatingIpActivities(deps),
     ...snapshotActivities(),
+    ...membershipRefused(),
   };
+}
+
+/** A NodeBalancer has weights of its own: weighting by membership is for DigitalOcean's load balancer. */
+function membershipRefused(): Pick<CloudProviderActivities, 'readLoadBalancer' | 'setLoadBalancerMembers'> {
+  const refuse = async (): Promise<never> => {
+    throw failure(
+      STEP_FAILURE.TrafficRefused,
+      "weighting by load balancer membership is for DigitalOcean's load balancer, which has no weights; a Linode NodeBalancer has node weights (not a rollout traffic backend yet)",
+    );
+  };
+  return { readLoadBalancer: refuse, setLoadBalancerMembers: refuse };
 }

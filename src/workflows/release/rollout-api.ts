@@ -125,6 +125,8 @@ export interface RolloutView {
   canaryImages: Record<string, string>;
   /** The split asked by the steps so far, and the one really in place (they differ under LB membership). */
   weight: { asked: Weights; effective: Weights; note?: string };
+  /** Membership weighting: the load balancer, and its members before the rollout (an abort puts them back). */
+  loadBalancer?: { name: string; ip: string; savedMembers: string[] };
   /** The step running now (0-based) and how many there are; stepIndex = stepCount once all ran. */
   stepIndex: number;
   stepCount: number;

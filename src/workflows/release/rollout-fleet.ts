@@ -1,9 +1,11 @@
 // A canary rollout's hosts and traffic: which fleet hosts run the canary, and the split nginx on the
-// front host applies over them. Canary hosts are taken from the fleet a batch (maxUnavailable) at a
+// front host applies over them (or, for a load balancer without weights, its membership:
+// LoadBalancerMembershipRouter, its API calls on the provider's queue and its waits timers). Canary hosts are taken from the fleet a batch (maxUnavailable) at a
 // time: out of nginx's upstream, the new images written and started, the health gate, then back
 // in as canary servers. Every traffic change is one idempotent activity (the same split over the
 // same servers writes nothing), so a retry or a replay after a worker kill never applies it twice.
 import type { Activities } from '../../activities';
+import type { LoadBalancerMembershipRouter } from '../../rollouts/traffic/membership-router';
 import type { Weights } from '../../rollouts/traffic/router';
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
 import { summarizedActivities } from '../shared/summarized-activities';
@@ -19,12 +21,15 @@ const traffic = summarizedActivities<Activities>({
 
 export interface FleetSetup {
   fleet: HostTarget[];
-  front: HostTarget;
+  /** nginx's front host, upstream and files (absent when the split is a load balancer's membership). */
+  front?: HostTarget;
   /** Where each fleet host's application answers (nginx's upstream servers are address:port). */
   port: number;
-  upstream: string;
-  upstreamFile: string;
-  pidFile: string;
+  upstream?: string;
+  upstreamFile?: string;
+  pidFile?: string;
+  /** The split by load balancer membership instead of nginx. */
+  membership?: LoadBalancerMembershipRouter;
   directory: string;
   checks: HealthCheck[];
   stableImages: Images;
@@ -39,6 +44,10 @@ export class RolloutFleet {
   /** Out of rotation while their images change: neither version can be counted on there. */
   changing: HostTarget[] = [];
   weights: Weights = { stable: 100, canary: 0 };
+  /** The split really given (membership: the members' share, which may differ from the weight asked). */
+  effective: Weights = { stable: 100, canary: 0 };
+  /** Why they differ, for the status. */
+  note?: string;
   /** Traffic changes applied (each one nginx -t and a reload on the front host). */
   trafficChanges = 0;
 
@@ -55,7 +64,21 @@ export class RolloutFleet {
 
   /** The split over the stable and canary hosts as they stand (hosts changing are in neither). */
   async route(weights: Weights): Promise<void> {
-    if (await applySplit(this.setup, this.stable, this.canary, weights)) this.trafficChanges++;
+    const membership = this.setup.membership;
+    if (membership) {
+      const before = membership.changes;
+      membership.setHosts(
+        this.stable.map((h) => h.instance),
+        this.canary.map((h) => h.instance),
+      );
+      await membership.setWeights(weights);
+      if (membership.changes > before) this.trafficChanges++;
+      this.effective = membership.plan!.effective;
+      this.note = membership.describe();
+    } else {
+      if (await applySplit(this.setup as SplitSetup, this.stable, this.canary, weights)) this.trafficChanges++;
+      this.effective = weights;
+    }
     this.weights = weights;
     this.setup.changed();
   }
@@ -126,7 +149,7 @@ export class RolloutFleet {
 }
 
 /** Where nginx runs and what it splits: the part of a fleet's setup a traffic change needs. */
-export type SplitSetup = Pick<FleetSetup, 'front' | 'port' | 'upstream' | 'upstreamFile' | 'pidFile'>;
+export type SplitSetup = Required<Pick<FleetSetup, 'front' | 'port' | 'upstream' | 'upstreamFile' | 'pidFile'>>;
 
 /** One traffic change on the front host (one setNginxWeights activity); true if nginx's file changed. */
 export async function applySplit(setup: SplitSetup, stable: HostTarget[], canary: HostTarget[], weights: Weights): Promise<boolean> {

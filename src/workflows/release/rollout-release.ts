@@ -6,7 +6,13 @@
 // stable images, through the saga, and the run ends RolloutAborted naming the metric and its
 // values. An inconclusive analysis waits for a human; humans steer with updates (rollout-steering).
 // A spec with blueGreen runs blueGreenRollOut (blue-green.ts) under the same claim instead.
-import { isCancellation, patched, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import type { CloudProviderActivities } from '../../providers/cloud-provider';
+import { fleetMembership, LoadBalancerMembershipRouter, takeInMs } from '../../rollouts/traffic/membership-router';
+import { providerTaskQueue } from '../../temporal/task-queues';
+import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
+import { failure, STEP_FAILURE } from '../shared/failures';
+import { summarizedActivities } from '../shared/summarized-activities';
 import { parseRolloutReleaseInput } from '../../specs/rollout-release';
 import { durationMs, type CanaryStep } from '../../specs/rollout';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
@@ -14,7 +20,7 @@ import { describeError, runSaga } from '../shared/saga';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { StatusTracker } from '../shared/status';
 import { finalLine } from '../shared/status-outcome';
-import { validated } from '../shared/validated';
+import { refuse, validated } from '../shared/validated';
 import { blueGreenRollOut } from './blue-green';
 import { describeImages, hostTargets, type Images } from './deploy-release';
 import { sameImagesEverywhere } from './fleet-version';
@@ -29,6 +35,13 @@ import { describeStep, describeView, imageTag } from './rollout-words';
 export async function rolloutRelease(input: RolloutReleaseInput): Promise<RolloutResult> {
   // Bad input is refused before the claim; the rollout runs while this run holds the environment.
   const { release, spec } = validated('input', parseRolloutReleaseInput, input);
+  // Runs from before membership weighting refused it here, before any command; they replay so.
+  if (spec.traffic.loadBalancerMembership && !patched('rollout-lb-membership'))
+    refuse(
+      'input',
+      'spec.traffic.loadBalancerMembership',
+      'weighting by load balancer membership is not built yet (the provider seam has no membership call); use traffic.nginx',
+    );
   // One engine, two strategies: blue-green shares the steering, analysis, traffic and host steps.
   const run = spec.blueGreen ? blueGreenRollOut : rollOut;
   return withEnvironmentClaim(release.environment, 'rollout', () => run(input), {
@@ -39,7 +52,8 @@ export async function rolloutRelease(input: RolloutReleaseInput): Promise<Rollou
 async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
   const { release, spec, requestedBy, fleet: fleetNames, batchSize } = validated('input', parseRolloutReleaseInput, input);
   const canary = spec.canary!;
-  const nginx = spec.traffic.nginx!;
+  const nginx = spec.traffic.nginx;
+  const lbSpec = spec.traffic.loadBalancerMembership;
   const stepNames = canary.steps.map((step, i) => `step ${i + 1}/${canary.steps.length}: ${describeStep(step)}`);
   const status = new StatusTracker('rolloutRelease', [
     'validate input',
@@ -66,7 +80,11 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
   const live: { fleet?: RolloutFleet } = {};
   const changed = () => {
     if (live.fleet) {
-      view.weight.asked = view.weight.effective = { ...live.fleet.weights };
+      view.weight = {
+        asked: { ...live.fleet.weights },
+        effective: { ...live.fleet.effective },
+        ...(live.fleet.note ? { note: live.fleet.note } : {}),
+      };
       view.canaryHosts = live.fleet.canary.map((h) => h.instance);
       view.stableHosts = live.fleet.stable.map((h) => h.instance);
     }
@@ -108,13 +126,56 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
     'canary-version': imageTag(release.images[service]!),
     'stable-version': imageTag(stableImages[service]!),
   };
+  // Membership weighting: the load balancer read once (its members saved for the abort to put back),
+  // refused by name if it cannot work, before anything changes.
+  let membership: LoadBalancerMembershipRouter | undefined;
+  let savedMembers: number[] = [];
+  if (lbSpec) {
+    const provider = summarizedActivities<CloudProviderActivities>({
+      ...CLOUD_CALL,
+      startToCloseTimeout: '2 minutes',
+      taskQueue: providerTaskQueue('digitalocean'),
+      retry: CLOUD_RETRY,
+    });
+    let lb;
+    try {
+      lb = await provider.readLoadBalancer({ loadBalancer: lbSpec.loadBalancer });
+    } catch (err) {
+      status.failed(describeError(err));
+      changed();
+      throw err;
+    }
+    const { ids, problems } = fleetMembership(lb, fleetTargets, spec.fleet.port);
+    if (problems.length) {
+      const message = `cannot weight by the membership of load balancer ${lb.name}: ${problems.join('; ')}`;
+      status.failed(message);
+      changed();
+      throw failure(STEP_FAILURE.TrafficRefused, message);
+    }
+    savedMembers = lb.members.map((m) => m.id);
+    view.loadBalancer = { name: lb.name, ip: lb.ip, savedMembers: lb.members.map((m) => m.name || String(m.id)) };
+    membership = new LoadBalancerMembershipRouter({
+      loadBalancer: { setMembers: async (members) => void (await provider.setLoadBalancerMembers({ loadBalancerId: lb.id, members })) },
+      ids,
+      members: savedMembers,
+      takeInMs: takeInMs(lb),
+      drainMs: durationMs(lbSpec.drain),
+      wait: async (ms, why) => {
+        if (ms > 0) await sleep(ms, { summary: why });
+      },
+    });
+  }
   const hosts = new RolloutFleet({
     fleet: fleetTargets,
-    front: byName(nginx.frontHost),
+    ...(nginx
+      ? {
+          front: byName(nginx.frontHost),
+          upstream: nginx.upstream,
+          upstreamFile: `${nginx.configDir}/${nginx.upstream}.conf`,
+          pidFile: nginx.pidFile,
+        }
+      : { membership }),
     port: spec.fleet.port,
-    upstream: nginx.upstream,
-    upstreamFile: `${nginx.configDir}/${nginx.upstream}.conf`,
-    pidFile: nginx.pidFile,
     directory: release.directory,
     checks,
     stableImages,
@@ -159,6 +220,8 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
         // Newest first on rollback: traffic to stable before any host changes back.
         saga.addCompensation('canary hosts back to the stable images', async () => {
           restored = await hosts.restoreCanaries();
+          // The load balancer's members exactly as they were before the rollout's first change.
+          await membership?.restore(savedMembers);
         });
         saga.addCompensation('all traffic to the stable version', () => hosts.trafficToStable());
 
@@ -219,7 +282,7 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
         describeRollback: (what, report) => ({
           message:
             report.failed.length > 0
-              ? `rollout of ${describeImages(release.images)} stopped (${what}) and putting the stable version back failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}. Check nginx on ${nginx.frontHost} and the hosts by hand.`
+              ? `rollout of ${describeImages(release.images)} stopped (${what}) and putting the stable version back failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}. Check ${nginx ? `nginx on ${nginx.frontHost}` : `load balancer ${lbSpec!.loadBalancer}`} and the hosts by hand.`
               : `rollout of ${describeImages(release.images)} aborted (${what}); all traffic is on ${describeImages(stableImages)} again and ${restored.length ? `${restored.join(', ')} run${restored.length === 1 ? 's' : ''} it again` : 'no host had changed'}`,
           details: { failure: what, stable: stableImages, attempted: release.images, restored, rollout: view },
         }),

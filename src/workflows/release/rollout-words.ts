@@ -37,6 +37,7 @@ export function describeView(view: RolloutView): string {
       ` · canary hosts: ${view.canaryHosts.join(', ') || 'none'}` +
       (view.step ? ` · step ${view.step.index + 1}/${view.stepCount}: ${view.step.detail}` : ''),
   ];
+  if (view.weight.note) lines.push(view.weight.note);
   const bg = view.blueGreen;
   if (bg) lines.push(describeBlueGreen(bg));
   if (view.pause) lines.push(`waiting (${view.pause.waitingFor}${view.pause.escalated ? ', escalated' : ''}): ${view.pause.reason}`);

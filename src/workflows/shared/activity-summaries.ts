@@ -138,6 +138,9 @@ export const CLOUD_SUMMARIES: Describers<CloudProviderActivities> = {
   waitForServers: ({ servers }) =>
     `wait until droplet${servers.length === 1 ? '' : 's'} ${list(servers.map((s) => s.name ?? String(s.id)))} ${servers.length === 1 ? 'is' : 'are'} active`,
   deleteServersTagged: ({ tag }) => `delete every droplet tagged ${tag}`,
+  readLoadBalancer: ({ loadBalancer }) => `read load balancer ${loadBalancer} and its droplets`,
+  setLoadBalancerMembers: ({ loadBalancerId, members }) =>
+    `load balancer ${loadBalancerId}: members exactly ${plural(members.length, 'droplet')} (${list(members.map(String))})`,
   ensureVolume: ({ name, sizeGb, filesystem, region }) => `create volume ${name} (${sizeGb} GB, ${filesystem}) in ${region}`,
   attachVolume: (input) => `attach volume ${input.volumeId} to droplet ${serverIdOf(input)}`,
   detachVolume: (input) => `detach volume ${input.volumeId} from droplet ${serverIdOf(input)}`,

@@ -5,6 +5,7 @@ import { actionsApi } from './actions';
 import { dropletsApi } from './droplets';
 import { firewallsApi } from './firewalls';
 import { kubernetesClustersApi } from './kubernetes-clusters';
+import { loadBalancersApi } from './load-balancers';
 import { reservedIpsApi } from './reserved-ips';
 import { snapshotsApi } from './snapshots';
 import { sshKeysApi } from './ssh-keys';
@@ -18,6 +19,7 @@ export function digitalOceanResources(client: DigitalOceanClient) {
     droplets: dropletsApi(client),
     firewalls: firewallsApi(client),
     kubernetesClusters: kubernetesClustersApi(client),
+    loadBalancers: loadBalancersApi(client),
     reservedIps: reservedIpsApi(client),
     snapshots: snapshotsApi(client),
     sshKeys: sshKeysApi(client),

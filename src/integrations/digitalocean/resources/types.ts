@@ -85,3 +85,23 @@ export interface ApiKubernetesCluster {
   status: { state: string; message?: string };
   node_pools: { id: string; name: string; count: number; nodes: { name: string; status: { state: string } }[] }[];
 }
+
+/** A load balancer (/v2/load_balancers): splits evenly among its droplets (it has no weights). */
+export interface ApiLoadBalancer {
+  id: string;
+  name: string;
+  ip: string;
+  status: string;
+  droplet_ids: number[];
+  tag: string;
+  forwarding_rules: { entry_protocol: string; entry_port: number; target_protocol: string; target_port: number }[];
+  health_check: {
+    protocol: string;
+    port: number;
+    path?: string;
+    check_interval_seconds: number;
+    response_timeout_seconds: number;
+    healthy_threshold: number;
+    unhealthy_threshold: number;
+  };
+}
