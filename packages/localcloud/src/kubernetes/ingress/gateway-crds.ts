@@ -28,7 +28,11 @@ function crd(kind: string, plural: string, scope: 'Namespaced' | 'Cluster', spec
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${GROUP}` },
+    // *.k8s.io groups are protected: the API server wants the approval Gateway API's own CRDs carry.
+    metadata: {
+      name: `${plural}.${GROUP}`,
+      annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/3328' },
+    },
     spec: {
       group: GROUP,
       scope,

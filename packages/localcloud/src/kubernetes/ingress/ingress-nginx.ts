@@ -1,10 +1,13 @@
 // The real nginx behind a cluster's ingress (Debian's, the one droplets run): its master runs as
-// root to bind port 80 of the ingress's address, its one worker as nobody. A new configuration is
+// root to bind port 80 of the ingress's address, its one worker as nobody, which buffers large
+// bodies in a folder of its own under the system's temp folder (the cluster's folder is root's
+// alone: it holds the cluster's keys). A new configuration is
 // tested (`nginx -t`) before it replaces the running one, and loaded with `nginx -s reload`, which
 // lets requests in flight finish on the old workers: switching weights loses none.
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ComponentProcess } from '../component-process';
@@ -22,6 +25,7 @@ export class IngressNginx {
 
   private constructor(
     private readonly dir: string,
+    private readonly tempDir: string,
     readonly address: string,
     private readonly process: ComponentProcess,
   ) {}
@@ -33,29 +37,36 @@ export class IngressNginx {
   /** Starts nginx with no routes (every request 404) on port 80 of `address`. */
   static async start(dir: string, address: string): Promise<IngressNginx> {
     if (process.getuid?.() !== 0) throw new Error('the cluster ingress binds port 80 of its address, so the local cloud must run as root');
-    for (const sub of ['logs', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o755 });
-    // The worker (nobody) buffers request and response bodies there.
-    chownSync(path.join(dir, 'tmp'), NOBODY, NOBODY);
-    const conf = IngressNginx.confFile(dir);
-    const first = renderIngressConf([], { address, dir, workerUser: 'nobody nogroup' });
-    writeFileSync(conf, first, { mode: 0o644 });
-    await IngressNginx.test(dir, conf);
-    const component = ComponentProcess.start({
-      name: 'ingress-nginx',
-      binary: NGINX,
-      args: ['-p', dir, '-c', conf, '-e', path.join(dir, 'logs', 'error.log')],
-      logFile: path.join(dir, 'logs', 'nginx.log'),
-      env: {},
-    });
-    const nginx = new IngressNginx(dir, address, component);
-    nginx.current = first;
-    await nginx.waitListening();
-    return nginx;
+    mkdirSync(path.join(dir, 'logs'), { recursive: true, mode: 0o700 });
+    const tempDir = mkdtempSync(path.join(os.tmpdir(), 'opsflow-ingress-'));
+    chownSync(tempDir, NOBODY, NOBODY);
+    let component: ComponentProcess | undefined;
+    try {
+      const conf = IngressNginx.confFile(dir);
+      const first = renderIngressConf([], { address, dir, tempDir, workerUser: 'nobody nogroup' });
+      writeFileSync(conf, first, { mode: 0o644 });
+      await IngressNginx.test(dir, conf);
+      component = ComponentProcess.start({
+        name: 'ingress-nginx',
+        binary: NGINX,
+        args: ['-p', dir, '-c', conf, '-e', path.join(dir, 'logs', 'error.log')],
+        logFile: path.join(dir, 'logs', 'nginx.log'),
+        env: {},
+      });
+      const nginx = new IngressNginx(dir, tempDir, address, component);
+      nginx.current = first;
+      await nginx.waitListening();
+      return nginx;
+    } catch (error) {
+      await component?.stop(STOP_GRACE_MS);
+      rmSync(tempDir, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   /** Loads the configuration for `routes` if it differs from the running one; false when unchanged. */
   async apply(routes: PlannedRoute[]): Promise<boolean> {
-    const text = renderIngressConf(routes, { address: this.address, dir: this.dir, workerUser: 'nobody nogroup' });
+    const text = renderIngressConf(routes, { address: this.address, dir: this.dir, tempDir: this.tempDir, workerUser: 'nobody nogroup' });
     if (text === this.current) return false;
     const conf = IngressNginx.confFile(this.dir);
     const next = `${conf}.next`;
@@ -73,6 +84,7 @@ export class IngressNginx {
 
   async stop(): Promise<void> {
     await this.process.stop(STOP_GRACE_MS);
+    rmSync(this.tempDir, { recursive: true, force: true });
   }
 
   private static async test(dir: string, conf: string): Promise<void> {

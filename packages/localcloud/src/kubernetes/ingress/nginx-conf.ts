@@ -9,8 +9,10 @@ import type { PlannedRoute } from './traffic-plan';
 export interface IngressConfOptions {
   /** Where it listens (port 80 of this address). */
   address: string;
-  /** Its folder: pid, logs and temp files. */
+  /** Its folder: pid and logs. */
   dir: string;
+  /** Where the worker buffers large bodies: a folder the worker's user can reach (default <dir>/tmp). */
+  tempDir?: string;
   /** The user its workers run as when the master runs as root. */
   workerUser?: string;
 }
@@ -109,7 +111,9 @@ export function renderIngressConf(routes: PlannedRoute[], options: IngressConfOp
     'events { worker_connections 1024; }',
     'http {',
     '  access_log off;',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${dir}/tmp/${kind};`),
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+      (kind) => `  ${kind}_temp_path ${options.tempDir ?? `${dir}/tmp`}/${kind};`,
+    ),
     '  server_names_hash_bucket_size 128;',
     ...upstreams,
     ...serverBlocks,
