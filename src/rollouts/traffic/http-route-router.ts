@@ -43,7 +43,7 @@ export class HttpRouteRouter implements TrafficRouter {
   async setWeights(weights: Weights): Promise<void> {
     const wanted = checkWeights(weights);
     await this.change((route, rules, current) => {
-      if (current.stable === wanted.stable && current.canary === wanted.canary && route.metadata.annotations?.[WEIGHTS]) return undefined;
+      if (current.stable === wanted.stable && current.canary === wanted.canary && annotations(route)[WEIGHTS]) return undefined;
       return { rules: this.withWeights(rules, wanted), annotations: { [WEIGHTS]: format(wanted), [PREVIOUS]: format(current) } };
     });
   }
