@@ -4,6 +4,7 @@
 // in the rollout's own words (it was refused before anything reached the history).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkedEnvironmentName } from '../names/environment-name';
+import { loadEnvironmentSpec } from '../specs/load';
 import { loadRolloutSpec } from '../specs/load-rollout';
 import { rolloutWorkflowId, type RolloutResult, type RolloutStatus } from '../workflows/release/rollout-api';
 import { deployBasis, parseSets } from './deploy';
@@ -27,6 +28,15 @@ function reason(value: string): string {
   return value;
 }
 
+interface RolloutOptions {
+  set: string[];
+  strategy?: Strategy;
+  spec?: string;
+  environmentSpec?: string;
+  detach?: boolean;
+  wait?: boolean;
+}
+
 export function registerRolloutCommands(program: Command): void {
   const rollout = program
     .command('rollout')
@@ -42,17 +52,22 @@ export function registerRolloutCommands(program: Command): void {
     )
     .addOption(new Option('--strategy <strategy>', 'must match the spec: canary or blue-green').choices(STRATEGIES))
     .option('--spec <file>', 'the rollout spec (YAML or JSON; default ./rollout-<environment>.yaml)')
+    .option(
+      '--environment-spec <file>',
+      'the environment spec the fleet was provisioned from: a canary with maxSurge makes its surge droplets from it',
+    )
     .option('--detach', 'start it and return; follow with `opsflow rollout status <environment>`')
     .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')
-    .action(async (environment: string, opts: { set: string[]; strategy?: Strategy; spec?: string; detach?: boolean; wait?: boolean }) => {
+    .action(async (environment: string, opts: RolloutOptions) => {
       checkedEnvironmentName(environment);
       // Everything that can be checked without Temporal is, before connecting.
       const sets = parseSets(opts.set);
       const file = rolloutSpecFile(environment, opts.spec);
       const spec = loadRolloutSpec(file);
       checkStrategy(spec, file, opts.strategy);
+      const environmentSpec = opts.environmentSpec === undefined ? undefined : loadEnvironmentSpec(opts.environmentSpec);
       await withClient(async (client) => {
-        const input = buildRolloutInput(await deployBasis(client, environment), sets, spec, whoAmI());
+        const input = buildRolloutInput(await deployBasis(client, environment), sets, spec, whoAmI(), environmentSpec);
         const what = Object.entries(input.images)
           .map(([service, image]) => `${service} ${image}`)
           .join(', ');

@@ -2,7 +2,7 @@
 // with its measurements, why it waits or aborted, who steered it) and the live progress lines of
 // `opsflow rollout <env>` (each weight change, measurement, pause and update printed once).
 import type { RolloutStatus, RolloutView } from '../workflows/release/rollout-api';
-import { describeBlueGreen } from '../workflows/release/rollout-words';
+import { describeBlueGreen, describeSurge } from '../workflows/release/rollout-words';
 import type { OperationStatus } from '../workflows/shared/status';
 import type { ProgressLine } from './progress';
 
@@ -29,6 +29,7 @@ export function formatRolloutView(view: RolloutView, environment: string): strin
       .join(', ')}`,
   ];
   if (view.blueGreen) lines.push(`  blue-green: ${describeBlueGreen(view.blueGreen)}`);
+  if (view.surge?.length) lines.push(`  surge: ${describeSurge(view.surge)}`);
   if (view.step) lines.push(`  step ${view.step.index + 1}/${view.stepCount}: ${view.step.detail}`);
   if (view.pause)
     lines.push(`  waiting for ${view.pause.waitingFor} since ${view.pause.since}: ${view.pause.reason}${hint(view, environment)}`);
@@ -53,6 +54,13 @@ export function rolloutProgressLines(environment: string): (status: OperationSta
     const now = split(view);
     if (splits[splits.length - 1] !== now) splits.push(now);
     const lines: ProgressLine[] = splits.map((s, i) => ({ key: `split ${i}`, text: `    ⇄ traffic ${s}\n` }));
+    // Each surge droplet's state once, as it changes (created, serving, draining, destroyed).
+    for (const d of view.surge ?? [])
+      if (d.state !== 'planned')
+        lines.push({
+          key: `surge ${d.name} ${d.state}`,
+          text: `    ⊕ surge droplet ${d.name}${d.address ? ` (${d.address})` : ''}: ${d.state}\n`,
+        });
     for (const analysis of view.analyses)
       for (const metric of analysis.metrics)
         metric.measurements.forEach((m, i) =>

@@ -3,6 +3,7 @@
 // that steer a running rollout, each signed with who sent it, a refusal shown in the workflow's words.
 import { existsSync } from 'node:fs';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { EnvironmentSpec } from '../specs/environment';
 import type { RolloutSpec } from '../specs/rollout';
 import { parseRolloutReleaseInput } from '../specs/rollout-release';
 import { rolloutWorkflowId, type RolloutReleaseInput, type UpdateAccepted } from '../workflows/release/rollout-api';
@@ -41,14 +42,23 @@ export function checkStrategy(spec: RolloutSpec, file: string, strategy: Strateg
     );
 }
 
-/** rolloutRelease's input, checked with the workflow's own parser before anything starts. */
+/**
+ * rolloutRelease's input, checked with the workflow's own parser before anything starts. The
+ * environment spec (`--environment-spec`, its compose file inlined) goes with it for surge droplets.
+ */
 export function buildRolloutInput(
   basis: DeployBasis,
   sets: Record<string, string>,
   spec: RolloutSpec,
   requestedBy: string,
+  environmentSpec?: EnvironmentSpec,
 ): RolloutReleaseInput {
-  const input: RolloutReleaseInput = { ...buildDeployInput(basis, sets), spec, requestedBy };
+  const input: RolloutReleaseInput = {
+    ...buildDeployInput(basis, sets),
+    spec,
+    requestedBy,
+    ...(environmentSpec ? { environmentSpec } : {}),
+  };
   parseRolloutReleaseInput(input); // throws naming every problem (spec.fleet..., requestedBy, ...)
   return input;
 }

@@ -1,11 +1,13 @@
 // What rolloutRelease takes, checked whole: deployRelease's part (hosts, SSH, directory, images,
 // health checks) by its own schema, the rollout spec by its own, then what only the two together
-// can say (the fleet's hosts exist, the spec is for this environment) and what this version of
-// the workflow does not do yet (surge hosts, blue-green by load balancer membership), each refused
-// by name before anything runs. Pure: the CLI and the workflow call the same function.
+// can say (the fleet's hosts exist, the spec is for this environment, how many surge droplets and
+// what they are made from) and what this version of the workflow does not do yet (blue-green by
+// load balancer membership, surge droplets with it), each refused by name before anything runs.
+// Pure: the CLI and the workflow call the same function.
 import { z } from 'zod';
 import { SpecError } from './common';
 import { DeployInputError, parseDeployReleaseInput, type DeployRelease } from './deploy-release';
+import { dropletInstances, parseEnvironmentSpec, type EnvironmentSpec } from './environment';
 import { parseRolloutSpec, type RolloutSpec } from './rollout';
 
 /** Who sends an update or starts a rollout: a user or service name, shown in the status and history. */
@@ -19,13 +21,32 @@ export interface RolloutRelease {
   requestedBy: string;
   /** The fleet's instances, in the order canary hosts are taken. */
   fleet: string[];
-  /** Hosts that may change version at once (maxUnavailable resolved against the fleet). */
+  /**
+   * Hosts that may change version at once: maxUnavailable resolved against the fleet, plus the
+   * surge droplets (they serve while fleet hosts change), at most the whole fleet.
+   */
   batchSize: number;
+  /** Surge droplets the canary runs on (maxSurge resolved against the fleet); 0: canary hosts are taken from the fleet. */
+  surge: number;
+  /** With surge droplets: the environment spec they are made from (the fleet's droplet group). */
+  environmentSpec?: EnvironmentSpec;
 }
+
+/** The instance name of the n-th surge droplet (1-based) beside droplet group `group`: `platform-surge-1`. */
+export const surgeInstance = (group: string, n: number) => `${group}-surge-${n}`;
 
 /** A count of hosts (`2` or `25%`) against a fleet of `size`: Argo rounds maxUnavailable down. */
 export function resolveHostCount(count: number | string, size: number): number {
   return typeof count === 'number' ? count : Math.floor((size * Number(count.slice(0, -1))) / 100);
+}
+
+/**
+ * maxSurge (`1` or `25%`) against a fleet of `size`: a percentage rounds up, as Argo and Kubernetes
+ * do, and never more droplets than the fleet has (the canary at 100% needs no more hosts than that).
+ */
+export function resolveSurge(count: number | string, size: number): number {
+  const hosts = typeof count === 'number' ? count : Math.ceil((size * Number(count.slice(0, -1))) / 100);
+  return Math.min(hosts, size);
 }
 
 export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
@@ -37,7 +58,12 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
   };
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     throw new SpecError('rolloutRelease input', ['(top level): must be an object']);
-  const { spec: specInput, requestedBy: requestedInput, ...releaseInput } = input as Record<string, unknown>;
+  const {
+    spec: specInput,
+    requestedBy: requestedInput,
+    environmentSpec: environmentInput,
+    ...releaseInput
+  } = input as Record<string, unknown>;
 
   let release: DeployRelease | undefined;
   try {
@@ -53,11 +79,21 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
     if (!(err instanceof SpecError)) throw err;
     for (const p of err.problems) problems.push(`spec.${p}`);
   }
+  let environmentSpec: EnvironmentSpec | undefined;
+  if (environmentInput !== undefined) {
+    try {
+      environmentSpec = parseEnvironmentSpec(environmentInput);
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      for (const p of err.problems) problems.push(`environmentSpec.${p}`);
+    }
+  }
   const requested = actorName.safeParse(requestedInput);
   if (!requested.success) say(['requestedBy'], requested.error.issues[0]!.message);
 
   let fleet: string[] = [];
   let batchSize = 0;
+  let surge = 0;
   if (release && spec) {
     const hosts = release.hosts.map((h) => h.instance);
     if (spec.environment !== release.environment)
@@ -81,24 +117,22 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
         `is ${maxSurge}, but surge droplets are not put in the load balancer: with loadBalancerMembership set maxSurge: 0 (canary hosts are taken from the fleet)`,
       );
     if (spec.canary) {
-      const surge =
-        typeof spec.canary.maxSurge === 'number' ? spec.canary.maxSurge : Math.ceil((fleet.length * parseInt(spec.canary.maxSurge)) / 100);
-      if (surge > 0)
-        say(
-          ['spec', 'canary', 'maxSurge'],
-          `is ${spec.canary.maxSurge}, but surge hosts are not built yet: set maxSurge: 0 and maxUnavailable of 1 or more, so canary hosts are taken from the fleet`,
-        );
-      batchSize = resolveHostCount(spec.canary.maxUnavailable, fleet.length);
-      if (batchSize < 1)
+      const { maxSurge, maxUnavailable } = spec.canary;
+      surge = resolveSurge(maxSurge, fleet.length);
+      const unavailable = resolveHostCount(maxUnavailable, fleet.length);
+      batchSize = Math.min(fleet.length, surge + unavailable);
+      if (surge === 0 && unavailable === 0)
         say(
           ['spec', 'canary', 'maxUnavailable'],
-          `is ${spec.canary.maxUnavailable}, which lets no host of ${fleet.length} change version (canary hosts are taken from the fleet: give 1 or more)`,
+          `is ${maxUnavailable}${typeof maxUnavailable === 'string' ? ` (0 hosts of ${fleet.length})` : ''} and maxSurge is ${maxSurge}${typeof maxSurge === 'string' ? ' (0 droplets)' : ''}: no host could run the canary (Argo and Kubernetes refuse both at 0 too). Give maxSurge 1 or more to create surge droplets beside the fleet for the canary, or maxUnavailable 1 or more to take canary hosts from the fleet`,
         );
+      if (surge > 0 && !spec.traffic.loadBalancerMembership)
+        surgeProblems(say, { release, spec, fleet, surge, environmentSpec, given: environmentInput !== undefined });
     }
-    if (fleet.length < 2)
+    if ((spec.blueGreen || surge === 0) && fleet.length < 2)
       say(
         ['spec', 'fleet'],
-        `has ${fleet.length} host${fleet.length === 1 ? '' : 's'} (${fleet.join(', ') || 'none'}); ${spec.blueGreen ? 'blue-green needs at least 2, one active and one preview' : 'a canary taken from the fleet needs at least 2, one to stay stable'}`,
+        `has ${fleet.length} host${fleet.length === 1 ? '' : 's'} (${fleet.join(', ') || 'none'}); ${spec.blueGreen ? 'blue-green needs at least 2, one active and one preview' : 'a canary taken from the fleet needs at least 2, one to stay stable (or give maxSurge 1 to run the canary on a surge droplet beside it)'}`,
       );
     const previewSize = spec.blueGreen?.previewFleet.size;
     if (previewSize !== undefined && fleet.length >= 2 && previewSize >= fleet.length)
@@ -108,5 +142,86 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
       );
   }
   if (problems.length) throw new SpecError('rolloutRelease input', problems, paths);
-  return { release: release!, spec: spec!, requestedBy: requested.data!, fleet, batchSize };
+  return {
+    release: release!,
+    spec: spec!,
+    requestedBy: requested.data!,
+    fleet,
+    batchSize,
+    surge,
+    ...(surge > 0 ? { environmentSpec } : {}),
+  };
+}
+
+/** The droplet group the fleet's hosts come from: a surge droplet is made as they were. */
+export function fleetGroup(environment: EnvironmentSpec, fleet: string[]): EnvironmentSpec['droplets'][number] | undefined {
+  return dropletInstances(environment).find((i) => i.instance === fleet[0])?.droplet;
+}
+
+interface SurgeCheck {
+  release: DeployRelease;
+  spec: RolloutSpec;
+  fleet: string[];
+  surge: number;
+  environmentSpec?: EnvironmentSpec;
+  given: boolean;
+}
+
+/** Surge droplets are made from the environment spec: it must be given, be this environment's, and hold the fleet in one group. */
+function surgeProblems(say: (path: (string | number)[], problem: string) => void, check: SurgeCheck): void {
+  const { release, spec, fleet, surge, environmentSpec, given } = check;
+  const count = `${surge} surge droplet${surge === 1 ? '' : 's'} for a fleet of ${fleet.length}`;
+  if (!given) {
+    say(
+      ['environmentSpec'],
+      `is required: spec.canary.maxSurge is ${spec.canary!.maxSurge} (${count}), and a surge droplet is made as the fleet's droplets were, from the environment spec (opsflow rollout --environment-spec <file>). Or set maxSurge: 0 and maxUnavailable 1 or more to take canary hosts from the fleet`,
+    );
+    return;
+  }
+  if (!environmentSpec) return; // its own problems are listed
+  if (environmentSpec.name !== release.environment)
+    say(['environmentSpec', 'name'], `is ${environmentSpec.name}, but this rollout is for ${release.environment}`);
+  if (environmentSpec.cloud !== 'digitalocean')
+    say(
+      ['environmentSpec', 'cloud'],
+      `is ${environmentSpec.cloud}: surge droplets are built for DigitalOcean only (a Linode instance joins the firewall its provisioning run tagged, which a rollout's instance would not carry); set maxSurge: 0 and maxUnavailable 1 or more`,
+    );
+  const instances = dropletInstances(environmentSpec);
+  const groups = new Map<string, EnvironmentSpec['droplets'][number]>();
+  for (const [i, name] of fleet.entries()) {
+    const found = instances.find((d) => d.instance === name);
+    if (!found)
+      say(
+        ['spec', 'fleet', 'instances', i],
+        `${name} is not a droplet of environmentSpec (${instances.map((d) => d.instance).join(', ')})`,
+      );
+    else groups.set(found.droplet.name, found.droplet);
+  }
+  if (groups.size > 1)
+    say(
+      ['spec', 'fleet'],
+      `takes hosts from droplet groups ${[...groups.keys()].join(', ')}: a surge droplet is made like the fleet's droplets, so they must be of one group (one size, image and tags)`,
+    );
+  const group = [...groups.values()][0];
+  if (group) {
+    const clashes = Array.from({ length: surge }, (_, i) => surgeInstance(group.name, i + 1)).filter((n) =>
+      instances.some((d) => d.instance === n),
+    );
+    if (clashes.length)
+      say(['environmentSpec', 'droplets'], `has ${clashes.join(', ')}, the name${clashes.length === 1 ? '' : 's'} a surge droplet takes`);
+  }
+  const app = environmentSpec.application;
+  if (!app) say(['environmentSpec', 'application'], 'is required: a surge droplet runs the compose application as the fleet does');
+  else {
+    if (app.compose === undefined)
+      say(
+        ['environmentSpec', 'application', 'compose'],
+        'is required: the workflow needs the compose file itself, not only composeFile (opsflow rollout inlines it; with the temporal CLI put its text in application.compose)',
+      );
+    if (app.directory !== release.directory)
+      say(
+        ['environmentSpec', 'application', 'directory'],
+        `is ${app.directory}, but the fleet's application lives in ${release.directory}`,
+      );
+  }
 }

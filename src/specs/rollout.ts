@@ -175,10 +175,15 @@ const canary = z.strictObject({
   steps: z.array(canaryStep).min(1),
   /** Background analysis: runs from `startingStep` (0-based) until the rollout ends; a failure aborts at once. */
   analysis: analysisRef.extend({ startingStep: z.number().int().min(0).default(0) }).optional(),
-  /** Hosts created above the fleet's size for the canary (0: canary hosts are taken from the fleet). */
+  /**
+   * Droplets created beside the fleet for the canary (a percentage of the fleet rounds up; at most
+   * the fleet's size); they are destroyed at the end. 0: canary hosts are taken from the fleet.
+   */
   maxSurge: hostCount.default('25%'),
-  /** Hosts that may be out of rotation at once while they change version. */
+  /** Fleet hosts that may be out of rotation at once while they change version (a percentage rounds down). */
   maxUnavailable: hostCount.default(0),
+  /** How long a surge droplet stays, out of rotation, before it is destroyed: requests under way finish (Argo's scaleDownDelaySeconds). */
+  scaleDownDelay: duration.default('30s'),
 });
 
 const blueGreen = z.strictObject({

@@ -3,6 +3,7 @@
 // only, so the workflow's insides can change without breaking a caller.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DeployReleaseInput } from '../../specs/deploy-release';
+import type { EnvironmentSpec } from '../../specs/environment';
 import type { RolloutSpecInput } from '../../specs/rollout';
 import type { MeasurementPhase } from '../../rollouts/analysis/measurement';
 import type { MetricPhase } from '../../rollouts/analysis/verdict';
@@ -22,6 +23,13 @@ export type RolloutReleaseInput = DeployReleaseInput & {
   spec: RolloutSpecInput;
   /** Who started it (recorded in the status and the result). */
   requestedBy: string;
+  /**
+   * The environment spec the fleet was provisioned from, with application.compose inlined (as
+   * `opsflow rollout --environment-spec` reads it): required when spec.canary.maxSurge is above 0,
+   * since a surge droplet is made as the fleet's droplets were (their group's size, image and tags,
+   * the region, the bootstrap, the compose application).
+   */
+  environmentSpec?: EnvironmentSpec;
 };
 
 /** Everyone who steers a rollout says who they are; it is recorded with the update. */
@@ -98,6 +106,20 @@ export interface UpdateRecord {
   detail: string;
 }
 
+/** A surge droplet of a canary with maxSurge: where it is and what is being done with it. */
+export interface SurgeDropletView {
+  /** Its instance name (`platform-surge-1`), as canaryHosts lists it. */
+  instance: string;
+  /** The droplet's name (`stack-b-platform-surge-1`). */
+  name: string;
+  id?: number;
+  /** Its public address, once active (nginx's upstream reaches it there). */
+  address?: string;
+  state: 'planned' | 'creating' | 'bootstrapping' | 'deploying' | 'serving' | 'draining' | 'destroying' | 'destroyed';
+  /** While draining: when it is destroyed (scaleDownDelay after its weight went to 0). */
+  until?: string;
+}
+
 /** A blue-green rollout's fleets and switch (stableHosts/canaryHosts and the weights say the same in canary terms: stable is blue, canary is green). */
 export interface BlueGreenView {
   /** Blue: the hosts nginx served before the switch (they keep the old version). */
@@ -133,6 +155,8 @@ export interface RolloutView {
   step?: { index: number; kind: StepKind; detail: string };
   canaryHosts: string[];
   stableHosts: string[];
+  /** With maxSurge: the droplets made beside the fleet for the canary (listed in canaryHosts while they serve). */
+  surge?: SurgeDropletView[];
   analyses: AnalysisView[];
   /** Why it waits, while it waits. */
   pause?: {
@@ -162,6 +186,8 @@ export interface RolloutResult {
   /** What ran before. */
   previousImages: Record<string, string>;
   hosts: string[];
+  /** With maxSurge: the surge droplets the canary ran on, destroyed at the end. */
+  surgeDestroyed?: string[];
   requestedBy: string;
   analyses: AnalysisView[];
   updates: UpdateRecord[];
@@ -177,4 +203,6 @@ export interface RolloutAbortedDetails {
   /** What the abort put back. */
   weights: Weights;
   hostsRestored: string[];
+  /** With maxSurge: the surge droplets destroyed after the traffic was back on the fleet. */
+  surgeDestroyed?: string[];
 }

@@ -1,9 +1,12 @@
-// A canary rollout's hosts and traffic: which fleet hosts run the canary, and the split nginx on the
+// A canary rollout's hosts and traffic: which hosts run the canary, and the split nginx on the
 // front host applies over them (or, for a load balancer without weights, its membership:
 // LoadBalancerMembershipRouter, its API calls on the provider's queue and its waits timers). Canary hosts are taken from the fleet a batch (maxUnavailable) at a
 // time: out of nginx's upstream, the new images written and started, the health gate, then back
-// in as canary servers. Every traffic change is one idempotent activity (the same split over the
-// same servers writes nothing), so a retry or a replay after a worker kill never applies it twice.
+// in as canary servers. With maxSurge, the canary runs on surge droplets instead (made by
+// surge-droplets.ts and given here once they serve): the fleet stays whole and stable until every
+// step has passed, then its hosts change a batch at a time while the surge droplets carry the
+// traffic. Every traffic change is one idempotent activity (the same split over the same servers
+// writes nothing), so a retry or a replay after a worker kill never applies it twice.
 import type { Activities } from '../../activities';
 import type { LoadBalancerMembershipRouter } from '../../rollouts/traffic/membership-router';
 import type { Weights } from '../../rollouts/traffic/router';
@@ -35,6 +38,8 @@ export interface FleetSetup {
   stableImages: Images;
   canaryImages: Images;
   batchSize: number;
+  /** The canary runs on surge droplets (addSurge): no fleet host leaves rotation for it. */
+  surge?: boolean;
   changed: () => void;
 }
 
@@ -43,6 +48,8 @@ export class RolloutFleet {
   canary: HostTarget[] = [];
   /** Out of rotation while their images change: neither version can be counted on there. */
   changing: HostTarget[] = [];
+  /** Surge droplets in the upstream, on its canary side with the fleet's canary hosts. */
+  surge: HostTarget[] = [];
   weights: Weights = { stable: 100, canary: 0 };
   /** The split really given (membership: the members' share, which may differ from the weight asked). */
   effective: Weights = { stable: 100, canary: 0 };
@@ -62,6 +69,11 @@ export class RolloutFleet {
     return Math.max(this.canary.length, Math.min(n - 1, Math.max(1, Math.ceil((weight * n) / 100))));
   }
 
+  /** Every host on the upstream's canary side: the fleet's canary hosts, then the surge droplets. */
+  get canarySide(): HostTarget[] {
+    return [...this.canary, ...this.surge];
+  }
+
   /** The split over the stable and canary hosts as they stand (hosts changing are in neither). */
   async route(weights: Weights): Promise<void> {
     const membership = this.setup.membership;
@@ -76,16 +88,16 @@ export class RolloutFleet {
       this.effective = membership.plan!.effective;
       this.note = membership.describe();
     } else {
-      if (await applySplit(this.setup as SplitSetup, this.stable, this.canary, weights)) this.trafficChanges++;
+      if (await applySplit(this.setup as SplitSetup, this.stable, this.canarySide, weights)) this.trafficChanges++;
       this.effective = weights;
     }
     this.weights = weights;
     this.setup.changed();
   }
 
-  /** Enough canary hosts for `weight`, then the split. */
+  /** Enough canary hosts for `weight` (surge droplets need none from the fleet), then the split. */
   async setWeight(weight: number): Promise<void> {
-    const needed = this.canaryHostsFor(weight);
+    const needed = this.setup.surge ? 0 : this.canaryHostsFor(weight);
     while (this.canary.length < needed)
       await this.changeBatch(this.stable.slice(0, Math.min(this.setup.batchSize, needed - this.canary.length)));
     await this.route({ stable: 100 - weight, canary: weight });
@@ -108,7 +120,7 @@ export class RolloutFleet {
       if (batch !== this.changing) {
         this.canary = this.canary.filter((h) => !batch.includes(h));
         this.changing = batch;
-        if (this.weights.canary === 0 || this.canary.length > 0) await this.route(this.weights);
+        if (this.weights.canary === 0 || this.canarySide.length > 0) await this.route(this.weights);
       }
       await Promise.all(batch.map((host) => restore(host, this.setup.directory, this.setup.stableImages, this.setup.checks)));
       this.changing = [];
@@ -121,15 +133,45 @@ export class RolloutFleet {
     return restored;
   }
 
-  /** Every step passed: all traffic to the canary, the rest of the fleet updated, then all of it the new stable. */
+  /**
+   * Every step passed: all traffic to the canary, the rest of the fleet updated, then all of it the
+   * new stable. Surge droplets stay in the upstream at weight 0 (drained) for removeSurge.
+   */
   async complete(): Promise<void> {
-    if (this.canary.length === 0) await this.setWeight(100);
+    if (this.canarySide.length === 0) await this.setWeight(100);
     if (this.weights.canary !== 100) await this.route({ stable: 0, canary: 100 });
     // The rest carry no traffic now (stable weight 0), so nothing waits on them while they change.
     while (this.stable.length > 0) await this.changeBatch(this.stable.slice(0, this.setup.batchSize));
     this.stable = [...this.setup.fleet];
     this.canary = [];
     await this.route({ stable: 100, canary: 0 });
+  }
+
+  /** Surge droplets that serve the canary image, on the upstream's canary side from the next split on. */
+  addSurge(hosts: HostTarget[]): void {
+    this.surge.push(...hosts.filter((h) => !this.surge.includes(h)));
+    this.setup.changed();
+  }
+
+  /** Whether surge droplets still get requests: they are on the canary side, and it has weight. */
+  get surgeCarriesTraffic(): boolean {
+    return this.surge.length > 0 && this.weights.canary > 0;
+  }
+
+  /**
+   * The surge droplets out of the upstream (they were drained at weight 0 first). Refused while
+   * they carry traffic that no other host would take: that would drop requests.
+   */
+  async removeSurge(): Promise<string[]> {
+    const removed = this.surge.map((h) => h.instance);
+    if (this.surge.length === 0) return removed;
+    if (this.surgeCarriesTraffic && this.canary.length === 0)
+      throw new Error(
+        `surge droplet${removed.length === 1 ? '' : 's'} ${removed.join(', ')} still carr${removed.length === 1 ? 'ies' : 'y'} ${this.weights.canary}% of the traffic and no other host would take it over`,
+      );
+    this.surge = [];
+    await this.route(this.weights);
+    return removed;
   }
 
   /** Stable hosts out of rotation, the new images started, healthy and running as asked, then in as canary servers. */

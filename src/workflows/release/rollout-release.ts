@@ -6,6 +6,13 @@
 // stable images, through the saga, and the run ends RolloutAborted naming the metric and its
 // values. An inconclusive analysis waits for a human; humans steer with updates (rollout-steering).
 // A spec with blueGreen runs blueGreenRollOut (blue-green.ts) under the same claim instead.
+//
+// With maxSurge (patch `rollout-surge-droplets`), the canary runs on surge droplets made beside the
+// fleet (surge-droplets.ts) instead of fleet hosts: created, bootstrapped and given the canary
+// images after the take-over, judged by the same steps; once every step passed the fleet's hosts
+// change a batch at a time while the surge droplets carry the traffic, and the surge droplets are
+// drained (weight 0), kept scaleDownDelay, and destroyed. On an abort the saga puts traffic back
+// on the fleet, then destroys them the same way.
 import { isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import { fleetMembership, LoadBalancerMembershipRouter, takeInMs } from '../../rollouts/traffic/membership-router';
@@ -13,7 +20,7 @@ import { providerTaskQueue } from '../../temporal/task-queues';
 import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
 import { failure, STEP_FAILURE } from '../shared/failures';
 import { summarizedActivities } from '../shared/summarized-activities';
-import { parseRolloutReleaseInput } from '../../specs/rollout-release';
+import { fleetGroup, parseRolloutReleaseInput } from '../../specs/rollout-release';
 import { durationMs, type CanaryStep } from '../../specs/rollout';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { describeError, runSaga } from '../shared/saga';
@@ -21,6 +28,7 @@ import { withEnvironmentClaim } from '../shared/environment-claim';
 import { StatusTracker } from '../shared/status';
 import { finalLine } from '../shared/status-outcome';
 import { refuse, validated } from '../shared/validated';
+import type { Inventory } from '../environment/inventory';
 import { blueGreenRollOut } from './blue-green';
 import { describeImages, hostTargets, type Images } from './deploy-release';
 import { sameImagesEverywhere } from './fleet-version';
@@ -31,10 +39,14 @@ import { RolloutFleet } from './rollout-fleet';
 import { sendEscalationNotice } from './rollout-notice';
 import { RolloutSteering } from './rollout-steering';
 import { describeStep, describeView, imageTag } from './rollout-words';
+import { SurgeDroplets } from './surge-droplets';
+
+/** Runs started before surge droplets were built refused maxSurge above 0; they replay that way. */
+export const SURGE_PATCH = 'rollout-surge-droplets';
 
 export async function rolloutRelease(input: RolloutReleaseInput): Promise<RolloutResult> {
   // Bad input is refused before the claim; the rollout runs while this run holds the environment.
-  const { release, spec } = validated('input', parseRolloutReleaseInput, input);
+  const { release, spec, surge } = validated('input', parseRolloutReleaseInput, input);
   // Runs from before membership weighting refused it here, before any command; they replay so.
   if (spec.traffic.loadBalancerMembership && !patched('rollout-lb-membership'))
     refuse(
@@ -42,25 +54,56 @@ export async function rolloutRelease(input: RolloutReleaseInput): Promise<Rollou
       'spec.traffic.loadBalancerMembership',
       'weighting by load balancer membership is not built yet (the provider seam has no membership call); use traffic.nginx',
     );
+  if (surge > 0 && !patched(SURGE_PATCH))
+    refuse(
+      'input',
+      'spec.canary.maxSurge',
+      `is ${spec.canary!.maxSurge}, but surge hosts are not built yet: set maxSurge: 0 and maxUnavailable of 1 or more, so canary hosts are taken from the fleet`,
+    );
   // One engine, two strategies: blue-green shares the steering, analysis, traffic and host steps.
-  const run = spec.blueGreen ? blueGreenRollOut : rollOut;
-  return withEnvironmentClaim(release.environment, 'rollout', () => run(input), {
+  const run = (inventory?: Inventory) => (spec.blueGreen ? blueGreenRollOut(input) : rollOut(input, inventory));
+  return withEnvironmentClaim(release.environment, 'rollout', run, {
     change: (result) => ({ kind: 'deployed', images: result.images }),
   });
 }
 
-async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
-  const { release, spec, requestedBy, fleet: fleetNames, batchSize } = validated('input', parseRolloutReleaseInput, input);
+async function rollOut(input: RolloutReleaseInput, inventory?: Inventory): Promise<RolloutResult> {
+  const parsed = validated('input', parseRolloutReleaseInput, input);
+  const { release, spec, requestedBy, fleet: fleetNames, batchSize, environmentSpec } = parsed;
   const canary = spec.canary!;
   const nginx = spec.traffic.nginx;
   const lbSpec = spec.traffic.loadBalancerMembership;
   const stepNames = canary.steps.map((step, i) => `step ${i + 1}/${canary.steps.length}: ${describeStep(step)}`);
+  const checks = release.healthChecks.map((check) => ({ ...check, attempts: release.consecutiveFailures ?? check.attempts }));
+  // The canary's droplets beside the fleet, when the spec sets maxSurge (rolloutRelease checked the patch).
+  const surge =
+    parsed.surge > 0
+      ? new SurgeDroplets({
+          environment: environmentSpec!,
+          group: fleetGroup(environmentSpec!, fleetNames)!,
+          count: parsed.surge,
+          networkId: inventory?.resources.vpcId,
+          directory: release.directory,
+          checks,
+          canaryImages: release.images,
+          changed: () => changed(),
+        })
+      : undefined;
+  const surgeSteps = surge && {
+    create: `create ${surge.described}`,
+    bootstrap: `bootstrap ${surge.described}`,
+    deploy: `deploy the canary to ${surge.described}`,
+    drain: `drain ${surge.described}`,
+    destroy: `destroy ${surge.described}`,
+  };
   const status = new StatusTracker('rolloutRelease', [
     'validate input',
     'record running images',
     'take over traffic',
+    ...(surgeSteps ? [surgeSteps.create, surgeSteps.bootstrap, surgeSteps.deploy] : []),
     ...stepNames,
     'complete',
+    ...(surgeSteps ? [surgeSteps.drain, surgeSteps.destroy] : []),
   ]);
   const view: RolloutView = {
     strategy: 'canary',
@@ -73,6 +116,7 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
     stepCount: canary.steps.length,
     canaryHosts: [],
     stableHosts: [...fleetNames],
+    ...(surge ? { surge: surge.views } : {}),
     analyses: [],
     updates: [],
   };
@@ -85,7 +129,7 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
         effective: { ...live.fleet.effective },
         ...(live.fleet.note ? { note: live.fleet.note } : {}),
       };
-      view.canaryHosts = live.fleet.canary.map((h) => h.instance);
+      view.canaryHosts = live.fleet.canarySide.map((h) => h.instance);
       view.stableHosts = live.fleet.stable.map((h) => h.instance);
     }
     const snapshot = status.snapshot();
@@ -108,7 +152,12 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
   const targets = hostTargets(release);
   const byName = (instance: string) => targets.find((t) => t.instance === instance)!;
   const fleetTargets = fleetNames.map(byName);
-  const checks = release.healthChecks.map((check) => ({ ...check, attempts: release.consecutiveFailures ?? check.attempts }));
+  if (surge && environmentSpec!.vpc && !inventory?.resources.vpcId)
+    refuse(
+      'input',
+      'environmentSpec.vpc',
+      `is set, but the inventory of ${release.environment} records no VPC id, so a surge droplet could not join the fleet's network (see opsflow env show ${release.environment})`,
+    );
 
   step('record running images');
   let stableImages: Images;
@@ -181,6 +230,7 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
     stableImages,
     canaryImages: release.images,
     batchSize,
+    ...(surge ? { surge: true } : {}),
     changed,
   });
   live.fleet = hosts;
@@ -214,9 +264,34 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
   };
 
   let restored: string[] = [];
+  let destroyed: string[] = [];
+  /**
+   * The surge droplets drained (no weight on them: out of the upstream first if they still had
+   * some, which only other canary hosts can take over), kept scaleDownDelay so requests under way
+   * finish, out of the upstream, then deleted by the rollout's tag. No step names during a
+   * rollback: the status keeps the step the rollback interrupted.
+   */
+  const drainAndDestroy = async (during: 'rollback' | 'completion') => {
+    if (hosts.surge.length > 0) {
+      if (during === 'completion') step(surgeSteps!.drain);
+      if (hosts.surgeCarriesTraffic) await hosts.removeSurge();
+      const delay = durationMs(canary.scaleDownDelay);
+      surge!.draining(new Date(Date.now() + delay).toISOString());
+      await sleep(delay);
+    }
+    if (during === 'completion') step(surgeSteps!.destroy);
+    await hosts.removeSurge();
+    await surge!.destroy();
+    destroyed = surge!.views.map((v) => v.name);
+    if (during === 'completion') status.forgetResource('surge droplet', surge!.tag);
+  };
   try {
     return await runSaga(
       async (saga) => {
+        // Oldest, so last on rollback: the fleet serves again before the surge droplets go.
+        // Registered before the create: the delete by tag is safe when nothing was made, and it
+        // also catches a droplet whose create answer was lost.
+        if (surge) saga.addCompensation('destroy surge droplets', () => drainAndDestroy('rollback'));
         // Newest first on rollback: traffic to stable before any host changes back.
         saga.addCompensation('canary hosts back to the stable images', async () => {
           restored = await hosts.restoreCanaries();
@@ -228,6 +303,20 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
         step('take over traffic');
         await hosts.route({ stable: 100, canary: 0 });
         view.phase = 'progressing';
+
+        if (surge && surgeSteps) {
+          step(surgeSteps.create);
+          status.recordResource({ kind: 'surge droplet', id: surge.tag, name: surge.views.map((v) => v.name).join(', ') });
+          await surge.create();
+          steering.throwIfAborted();
+          step(surgeSteps.bootstrap);
+          await surge.bootstrap();
+          steering.throwIfAborted();
+          step(surgeSteps.deploy);
+          await surge.deploy(fleetTargets[0]!);
+          // On the upstream's canary side from the first weight on; no fleet host leaves rotation.
+          hosts.addSurge(surge.targets);
+        }
 
         for (let i = 0; i < canary.steps.length && !steering.promotedFull; i++) {
           if (canary.analysis && canary.analysis.startingStep === i) startBackground();
@@ -255,6 +344,7 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
         await background;
         steering.throwIfAborted();
         await hosts.complete();
+        if (surge) await drainAndDestroy('completion');
         view.phase = 'completed';
         status.finish('done');
         changed();
@@ -263,6 +353,7 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
           images: release.images,
           previousImages: stableImages,
           hosts: fleetNames,
+          ...(surge ? { surgeDestroyed: destroyed } : {}),
           requestedBy,
           analyses: view.analyses,
           updates: view.updates,
@@ -283,13 +374,28 @@ async function rollOut(input: RolloutReleaseInput): Promise<RolloutResult> {
           message:
             report.failed.length > 0
               ? `rollout of ${describeImages(release.images)} stopped (${what}) and putting the stable version back failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}. Check ${nginx ? `nginx on ${nginx.frontHost}` : `load balancer ${lbSpec!.loadBalancer}`} and the hosts by hand.`
-              : `rollout of ${describeImages(release.images)} aborted (${what}); all traffic is on ${describeImages(stableImages)} again and ${restored.length ? `${restored.join(', ')} run${restored.length === 1 ? 's' : ''} it again` : 'no host had changed'}`,
-          details: { failure: what, stable: stableImages, attempted: release.images, restored, rollout: view },
+              : `rollout of ${describeImages(release.images)} aborted (${what}); all traffic is on ${describeImages(stableImages)} again and ${restored.length ? `${restored.join(', ')} run${restored.length === 1 ? 's' : ''} it again` : 'no host had changed'}${destroyed.length ? `; ${destroyed.join(', ')} destroyed` : ''}`,
+          details: {
+            failure: what,
+            stable: stableImages,
+            attempted: release.images,
+            restored,
+            ...(surge ? { destroyed } : {}),
+            rollout: view,
+          },
         }),
       },
     );
   } catch (err) {
-    throw asRolloutAborted(err, steering.abortRequest && { ...steering.abortRequest, weights: hosts.weights, hostsRestored: restored });
+    throw asRolloutAborted(
+      err,
+      steering.abortRequest && {
+        ...steering.abortRequest,
+        weights: hosts.weights,
+        hostsRestored: restored,
+        ...(surge ? { surgeDestroyed: destroyed } : {}),
+      },
+    );
   }
 
   async function runStep(i: number, current: CanaryStep): Promise<void> {

@@ -1,7 +1,7 @@
 // A rollout in words, for the status steps and the Web UI's current details: each step, the split
 // now, each analysis's last measurements and verdict, why it waits or aborted. Pure.
 import type { CanaryStep } from '../../specs/rollout';
-import type { BlueGreenView, RolloutView } from './rollout-api';
+import type { BlueGreenView, RolloutView, SurgeDropletView } from './rollout-api';
 
 export function describeStep(step: CanaryStep): string {
   if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
@@ -31,6 +31,13 @@ export function describeBlueGreen(bg: BlueGreenView): string {
   );
 }
 
+/** `stack-b-platform-surge-1 (203.0.113.7) serving`: each surge droplet and what is being done with it. */
+export function describeSurge(droplets: SurgeDropletView[]): string {
+  return droplets
+    .map((d) => `${d.name}${d.address ? ` (${d.address})` : ''} ${d.state}${d.state === 'draining' && d.until ? ` until ${d.until}` : ''}`)
+    .join(', ');
+}
+
 export function describeView(view: RolloutView): string {
   const lines = [
     `phase **${view.phase}** · canary ${view.weight.effective.canary}% / stable ${view.weight.effective.stable}%` +
@@ -40,6 +47,7 @@ export function describeView(view: RolloutView): string {
   if (view.weight.note) lines.push(view.weight.note);
   const bg = view.blueGreen;
   if (bg) lines.push(describeBlueGreen(bg));
+  if (view.surge?.length) lines.push(`surge: ${describeSurge(view.surge)}`);
   if (view.pause) lines.push(`waiting (${view.pause.waitingFor}${view.pause.escalated ? ', escalated' : ''}): ${view.pause.reason}`);
   if (view.pause?.notified) lines.push(`escalation: ${view.pause.notified}`);
   if (view.abort) lines.push(`abort: ${view.abort.reason}${view.abort.by ? ` (by ${view.abort.by})` : ''}`);
