@@ -10,7 +10,7 @@ import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
 import { createSiteProbeActivities } from './http/site-probe';
 import { createLinodeProvider, type LinodeDeps } from './linode/provider';
 import { createKubernetesActivities } from './kubernetes';
-import { doksKubeconfig } from './kubernetes/doks-kubeconfig';
+import { doksClusters, doksKubeconfig } from './kubernetes/doks-kubeconfig';
 import { createPrometheusActivities } from './prometheus/measure-metric';
 import { createRolloutActivities } from './rollout/nginx-weights';
 import { createRolloutNoticeActivities } from './rollout/rollout-notice';
@@ -68,7 +68,11 @@ export function createActivities(deps: ActivityDeps) {
 export function createCloudActivities(deps: DigitalOceanDeps) {
   return {
     ...createDigitalOceanActivities(deps),
-    ...createKubernetesActivities({ kubeconfig: doksKubeconfig(() => deps.digitalOcean()), pollMs: deps.pollMs?.first }),
+    ...createKubernetesActivities({
+      kubeconfig: doksKubeconfig(() => deps.digitalOcean()),
+      clusters: doksClusters(() => deps.digitalOcean()),
+      pollMs: deps.pollMs?.first,
+    }),
   };
 }
 

@@ -10,3 +10,4 @@ export { restoreBackup } from './backups/restore-backup';
 export { deployRelease } from './release/deploy-release';
 export { rolloutRelease } from './release/rollout-release';
 export { failoverSite } from './failover/failover-site';
+export { provisionCluster } from './kubernetes/provision-cluster';

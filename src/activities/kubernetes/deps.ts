@@ -1,11 +1,14 @@
 // What the Kubernetes activities are built from: where a cluster's kubeconfig comes from (the
 // provider's API, fetched on the worker at each activity: it holds a token that never enters
 // history), and how often a wait polls.
+import type { kubernetesClustersApi } from '../../integrations/digitalocean/resources/kubernetes-clusters';
 import type { KubernetesClient } from '../../integrations/kubernetes/client';
 
 export interface KubernetesDeps {
   /** The kubeconfig (YAML) of the provider's cluster `clusterId`, fetched on the worker. */
   kubeconfig: (clusterId: string) => Promise<string>;
+  /** The account's cluster API (create, list, get, delete), for the cluster lifecycle activities. */
+  clusters?: () => ReturnType<typeof kubernetesClustersApi>;
   /** How often waits read the cluster (default 1 s). */
   pollMs?: number;
 }

@@ -6,3 +6,8 @@ import { digitalOceanResources } from '../../integrations/digitalocean/resources
 export function doksKubeconfig(digitalOcean: () => DigitalOceanClient): (clusterId: string) => Promise<string> {
   return (clusterId) => digitalOceanResources(digitalOcean()).kubernetesClusters.kubeconfig(clusterId);
 }
+
+/** The account's DOKS cluster API (create, list, get, delete), for the cluster lifecycle activities. */
+export function doksClusters(digitalOcean: () => DigitalOceanClient) {
+  return () => digitalOceanResources(digitalOcean()).kubernetesClusters;
+}

@@ -4,6 +4,7 @@
 // activities: each one fetches the kubeconfig through the provider's API first.
 import { applyManifestsActivity } from './apply-manifests';
 import { changeObjectActivities } from './change-objects';
+import { clusterLifecycleActivities } from './cluster-lifecycle';
 import type { KubernetesDeps } from './deps';
 import { readClusterActivities } from './read-cluster';
 import { waitForRolloutActivity } from './wait-for-rollout';
@@ -16,6 +17,7 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
     waitForDeploymentRollout: waitForRolloutActivity(deps),
     ...readClusterActivities(deps),
     ...changeObjectActivities(deps),
+    ...clusterLifecycleActivities(deps),
   };
 }
 

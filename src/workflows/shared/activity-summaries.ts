@@ -172,6 +172,10 @@ export const KUBERNETES_SUMMARIES: Describers<KubernetesActivities> = {
     `scale ${kind} ${namespace}/${name} to ${plural(replicas, 'replica')} on cluster ${clusterId}`,
   patchKubernetesObject: ({ clusterId, object, patchType }) => `${patchType} patch ${kubeObject(object)} on cluster ${clusterId}`,
   deleteKubernetesObjects: ({ clusterId, objects }) => `delete ${list(objects.map(kubeObject))} on cluster ${clusterId}`,
+  ensureKubernetesCluster: ({ name, region, node_pools }) =>
+    `create Kubernetes cluster ${name} in ${region} (${list(node_pools.map((p) => `${p.name}: ${plural(p.count, 'node')} ${p.size}`))})`,
+  waitForKubernetesCluster: ({ clusterId }) => `wait for Kubernetes cluster ${clusterId} to run`,
+  deleteKubernetesCluster: ({ clusterId }) => `delete Kubernetes cluster ${clusterId}`,
 };
 
 /** Runs recorded before the provider seam call the old DigitalOcean names and shapes (providers/legacy-activity-names.ts). */

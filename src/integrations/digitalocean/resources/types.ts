@@ -81,6 +81,7 @@ export interface ApiKubernetesCluster {
   region: string;
   /** The API server's URL. */
   endpoint: string;
+  tags: string[];
   /** provisioning, running, degraded, error, deleted, upgrading or deleting. */
   status: { state: string; message?: string };
   node_pools: { id: string; name: string; count: number; nodes: { name: string; status: { state: string } }[] }[];

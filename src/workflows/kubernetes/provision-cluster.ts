@@ -1,0 +1,108 @@
+// provisionCluster: a DOKS cluster with its workloads, as the runbook goes. Create the cluster (or
+// find the one an earlier attempt made), wait until it runs, apply the manifests with server-side
+// apply (all validated by the API server first), then wait for every Deployment among them to be
+// rolled out. A failure at any step deletes the cluster this run made (saga), so nothing is left
+// half-created; a cluster that was there before the run is never deleted.
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { KubernetesActivities } from '../../activities/kubernetes';
+import type { Manifest } from '../../integrations/kubernetes/manifests';
+import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { providerTaskQueue } from '../../temporal/task-queues';
+import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
+import { describeError, runSaga } from '../shared/saga';
+import { StatusTracker } from '../shared/status';
+import { summarizedActivities } from '../shared/summarized-activities';
+import { refuse } from '../shared/validated';
+
+export interface ClusterNodePool {
+  name: string;
+  size: string;
+  count: number;
+  autoScale?: { minNodes: number; maxNodes: number };
+}
+
+export interface ProvisionClusterInput {
+  environment: string;
+  cluster: { name: string; region: string; version: string; nodePools: ClusterNodePool[] };
+  /** Applied in order (namespaces first); Secrets' values are refused by the apply activity. */
+  manifests: Manifest[];
+}
+
+export interface ProvisionClusterResult {
+  clusterId: string;
+  deployments: string[];
+}
+
+const STEPS = ['create cluster', 'wait for the cluster', 'apply manifests', 'wait for deployments'];
+
+export async function provisionCluster(input: ProvisionClusterInput): Promise<ProvisionClusterResult> {
+  checkInput(input);
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: input.environment },
+    { key: OpsOperation, value: 'provision-cluster' },
+  ]);
+  const status = new StatusTracker('provisionCluster', STEPS);
+  const kubernetes = summarizedActivities<KubernetesActivities>({
+    ...CLOUD_CALL,
+    taskQueue: providerTaskQueue('digitalocean'),
+    retry: CLOUD_RETRY,
+  });
+  const deployments = input.manifests
+    .filter((m) => m.kind === 'Deployment' && m.apiVersion === 'apps/v1')
+    .map((m) => ({ namespace: m.metadata?.namespace ?? 'default', name: m.metadata?.name ?? '' }));
+  const result = await runSaga(
+    async (saga) => {
+      status.step('create cluster');
+      const { cluster } = input;
+      const made = await kubernetes.ensureKubernetesCluster({
+        name: cluster.name,
+        region: cluster.region,
+        version: cluster.version,
+        tags: [input.environment],
+        runTag: `opsflow-run:${workflowInfo().runId}`,
+        node_pools: cluster.nodePools.map((p) => ({
+          name: p.name,
+          size: p.size,
+          count: p.count,
+          ...(p.autoScale ? { auto_scale: true, min_nodes: p.autoScale.minNodes, max_nodes: p.autoScale.maxNodes } : {}),
+        })),
+      });
+      const clusterId = made.clusterId;
+      status.recordResource({ kind: 'kubernetes cluster', id: clusterId, name: cluster.name });
+      if (made.created)
+        saga.addCompensation(`delete Kubernetes cluster ${cluster.name}`, () => kubernetes.deleteKubernetesCluster({ clusterId }));
+
+      status.step('wait for the cluster');
+      await kubernetes.waitForKubernetesCluster({ clusterId });
+
+      status.step('apply manifests');
+      await kubernetes.applyKubernetesManifests({ clusterId, manifests: input.manifests });
+
+      status.step('wait for deployments');
+      await Promise.all(deployments.map((d) => kubernetes.waitForDeploymentRollout({ clusterId, ...d })));
+      return { clusterId, deployments: deployments.map((d) => `${d.namespace}/${d.name}`) };
+    },
+    { onRolledBack: (report, original) => status.rolledBack(report, describeError(original)) },
+  );
+  status.finish('done');
+  return result;
+}
+
+function checkInput(input: ProvisionClusterInput): void {
+  if (!input?.environment) refuse('input', 'environment', 'is required');
+  if (!input.cluster?.name || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(input.cluster.name))
+    refuse('input', 'cluster.name', `${JSON.stringify(input.cluster?.name)} is not a cluster name (lowercase letters, digits and dashes)`);
+  if (!Array.isArray(input.cluster.nodePools) || input.cluster.nodePools.length === 0)
+    refuse('input', 'cluster.nodePools', 'must list at least one node pool');
+  input.cluster.nodePools.forEach((p, i) => {
+    if (!Number.isInteger(p.count) || p.count < 1)
+      refuse('input', `cluster.nodePools[${i}].count`, `must be a whole number of 1 or more, not ${p.count}`);
+    if (p.autoScale && !(p.autoScale.minNodes <= p.count && p.count <= p.autoScale.maxNodes))
+      refuse(
+        'input',
+        `cluster.nodePools[${i}].autoScale`,
+        `count ${p.count} must be within minNodes ${p.autoScale.minNodes} and maxNodes ${p.autoScale.maxNodes}`,
+      );
+  });
+  if (!Array.isArray(input.manifests)) refuse('input', 'manifests', 'must be a list of Kubernetes objects');
+}
