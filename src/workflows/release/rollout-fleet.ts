@@ -9,8 +9,9 @@
 // writes nothing), so a retry or a replay after a worker kill never applies it twice.
 import type { Activities } from '../../activities';
 import type { LoadBalancerMembershipRouter } from '../../rollouts/traffic/membership-router';
-import type { Weights } from '../../rollouts/traffic/router';
+import { TrafficWeightsError, type Weights } from '../../rollouts/traffic/router';
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
+import { failure, STEP_FAILURE } from '../shared/failures';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { composeUp, expectRunning, restore, setImages, type Images } from './deploy-release';
 
@@ -79,11 +80,17 @@ export class RolloutFleet {
     const membership = this.setup.membership;
     if (membership) {
       const before = membership.changes;
-      membership.setHosts(
-        this.stable.map((h) => h.instance),
-        this.canary.map((h) => h.instance),
-      );
-      await membership.setWeights(weights);
+      try {
+        membership.setHosts(
+          this.stable.map((h) => h.instance),
+          this.canary.map((h) => h.instance),
+        );
+        await membership.setWeights(weights);
+      } catch (err) {
+        // A split that cannot be drawn fails the run (not its workflow task, which would retry for ever).
+        if (err instanceof TrafficWeightsError) throw failure(STEP_FAILURE.TrafficRefused, err.message);
+        throw err;
+      }
       if (membership.changes > before) this.trafficChanges++;
       this.effective = membership.plan!.effective;
       this.note = membership.describe();

@@ -9,7 +9,12 @@
 // leaves out a fleet host is refused before anything changes. No request is lost to a membership
 // change (a removed droplet keeps its version for `drain` before it changes: the drain DigitalOcean
 // does not do). Every run replays against the current workflow code.
-import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowFailedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { LocalCloud } from '@opsflow/localcloud';
@@ -236,7 +241,7 @@ test('a -err5 canary is aborted by its analysis: traffic back on stable, the sav
   const saved = await members();
   const load = loadThroughLb();
   let err: unknown;
-  let handle!: WorkflowHandle;
+  let handle!: WorkflowHandleWithFirstExecutionRunId;
   let status!: RolloutStatus;
   let tally!: LoadTally;
   try {
