@@ -4,6 +4,7 @@ import { createBackupActivities, type BackupDeps } from './backups/backup-steps'
 import { createCloudflareActivities, type CloudflareDeps } from './cloudflare/load-balancer';
 import { createTrafficSampleActivities } from './cloudflare/traffic-sample';
 import { createDatabaseFailoverActivities } from './database/replication';
+import { createRedisFailoverActivities } from './database/redis';
 import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitalocean/provider';
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
@@ -56,6 +57,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSiteProbeActivities(),
     // Stack E's databases: replication, fence, promote (passwords are secret references).
     ...createDatabaseFailoverActivities({ resolveSecret: deps.ssh?.resolveSecret }),
+    // ...and their Redis pair: fence, promote, follow.
+    ...createRedisFailoverActivities({ resolveSecret: deps.ssh?.resolveSecret }),
   };
 }
 

@@ -5,8 +5,17 @@
 // validator's words. The input file is checked before anything connects.
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkedEnvironmentName } from '../names/environment-name';
-import { failoverWorkflowId } from '../names/workflow-ids';
-import { loadFailoverInput } from '../specs/load-failover';
+import { failbackWorkflowId, failoverWorkflowId } from '../names/workflow-ids';
+import { loadFailbackInput, loadFailoverInput } from '../specs/load-failover';
+import type { FailbackResult, FailbackStatus } from '../workflows/failover/failback-api';
+import {
+  failbackDetachedText,
+  failbackInputFor,
+  failbackProgressLines,
+  findFailback,
+  formatFailbackResult,
+  formatFailbackView,
+} from './failback';
 import type { FailoverResult, FailoverStatus } from '../workflows/failover/failover-api';
 import {
   approveFailover,
@@ -81,9 +90,62 @@ export function registerFailoverCommands(program: Command): void {
       });
     });
 
+  const failback = program
+    .command('failback')
+    .description(
+      'after a failover, bring the recovered site back (failbackSite): rebuilt as a replica, caught up, then, once approved, the primary and traffic moved back',
+    )
+    .argument('<environment>')
+    .option('--input <file>', "failbackSite's input (YAML or JSON; secrets as references only), such as failback.json")
+    .option('--detach', 'start it and return; then `opsflow failback status <env>` and `opsflow approve <env>`')
+    .action(async (environment: string, opts: { input?: string; detach?: boolean }) => {
+      checkedEnvironmentName(environment);
+      if (opts.input === undefined)
+        throw new Error(`say what to fail back: --input <file> (failbackSite's input, see the README's Failover section)`);
+      const by = whoAmI();
+      const input = failbackInputFor(environment, opts.input, loadFailbackInput(opts.input), by);
+      await withClient(async (client) => {
+        const handle = await startOperation(
+          client,
+          'failbackSite',
+          failbackWorkflowId(environment, input.to),
+          [input],
+          `failback of ${environment}: ${input.from} -> ${input.to}`,
+          undefined,
+          { environment, operation: 'failback', specFile: opts.input },
+        );
+        if (opts.detach) {
+          console.log(failbackDetachedText(environment, input, by));
+          return;
+        }
+        console.log(`Failing back ${environment}: ${input.from} -> ${input.to}: workflow ${handle.workflowId}`);
+        const result = await followProgress<FailbackResult>(handle, { lines: failbackProgressLines(environment) });
+        console.log(formatFailbackResult(result));
+      });
+    });
+
+  failback
+    .command('status')
+    .description("the environment's failback: its step, the replica's catch-up, the approval, the switch, traffic, RTO and RPO")
+    .argument('<environment>')
+    .action(async (environment: string) => {
+      checkedEnvironmentName(environment);
+      await withClient(async (client) => {
+        const found = await findFailback(client, environment);
+        if (!found)
+          throw new Error(`no failback of ${environment} was started; start one with \`opsflow failback ${environment} --input <file>\``);
+        const report = await workflowStatus(client, found.workflowId).catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) throw new Error(`no failback of ${environment} (no workflow ${found.workflowId})`);
+          throw err;
+        });
+        const view = (report.status as Partial<FailbackStatus> | undefined)?.failback;
+        console.log([formatStatus(report), ...(view ? [formatFailbackView(view, environment)] : [])].join('\n'));
+      });
+    });
+
   program
     .command('approve')
-    .description("approve the environment's failover that waits for a human (sent as user@host, or OPSFLOW_REQUESTED_BY)")
+    .description("approve the environment's failover or failback that waits for a human (sent as user@host, or OPSFLOW_REQUESTED_BY)")
     .argument('<environment>')
     .option('--note <text>', 'why, recorded with the approval', note)
     .action(async (environment: string, opts: { note?: string }) => {

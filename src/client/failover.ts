@@ -9,6 +9,7 @@ import { parseFailoverSiteInput, type FailoverSite } from '../specs/failover';
 import type { ApprovalRecord, ApproveArgs, FailoverResult, FailoverStatus, FailoverView } from '../workflows/failover/failover-api';
 import type { OperationStatus } from '../workflows/shared/status';
 import { findInventory } from './environments';
+import { findFailback } from './failback';
 import type { ProgressLine } from './progress';
 
 /** The input as the run gets it: the file's, for this environment, `--planned` making it a planned switchover. */
@@ -46,13 +47,15 @@ const nothingRunning = (environment: string, last?: { workflowId: string; outcom
 
 /** Sends `approve` to the environment's running failover; returns what was accepted, in one line. */
 export async function approveFailover(client: Client, environment: string, args: ApproveArgs): Promise<string> {
-  const found = await findFailover(client, environment);
+  const failback = await findFailback(client, environment);
+  const found = failback?.running ? failback : await findFailover(client, environment);
   if (!found?.running) throw new Error(`nothing to approve: ${nothingRunning(environment, found)}`);
   try {
     const approval = await client.workflow
       .getHandle(found.workflowId)
       .executeUpdate<ApprovalRecord, [ApproveArgs]>('approve', { args: [args] });
-    return `approved by ${approval.by} at ${approval.at}${approval.note ? ` (${approval.note})` : ''}: ${found.workflowId} goes on; follow it with \`opsflow failover status ${environment}\``;
+    const kind = failback?.running ? 'failback' : 'failover';
+    return `approved by ${approval.by} at ${approval.at}${approval.note ? ` (${approval.note})` : ''}: ${found.workflowId} goes on; follow it with \`opsflow ${kind} status ${environment}\``;
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new ApproveRefused(found.workflowId, err.cause?.message ?? err.message);
     if (err instanceof WorkflowNotFoundError) throw new Error(`nothing to approve: ${found.workflowId} is not running (${err.message})`);

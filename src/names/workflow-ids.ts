@@ -55,3 +55,6 @@ export function uniqueSuffix(now: number = Date.now()): string {
   lastSuffix = now === lastSuffix.at ? { at: now, count: lastSuffix.count + 1 } : { at: now, count: 0 };
   return lastSuffix.count === 0 ? String(now) : `${now}-${lastSuffix.count}`;
 }
+
+/** A failback to one site: one at a time per environment, like the failover it undoes. */
+export const failbackWorkflowId = (environment: string, to: string) => `failback-${environment}-${to}`;

@@ -8,10 +8,10 @@ import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE } from '../names/environment-na
 import { parseSpec, secretRef, SpecError } from './common';
 import { actorName } from './rollout-release';
 
-const site = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be a site name (lowercase letters, digits, -)');
+export const siteName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be a site name (lowercase letters, digits, -)');
 const id = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a Cloudflare id');
 
-const databaseServer = z.strictObject({
+export const databaseServerSchema = z.strictObject({
   name: z.string().min(1).max(100),
   host: z.string().min(1).max(253),
   port: z.number().int().min(1).max(65535),
@@ -19,12 +19,20 @@ const databaseServer = z.strictObject({
   password: secretRef.optional(),
 });
 
+/** A site's Redis primary or replica (`requirepass` as a secret reference). */
+export const redisServerSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65535),
+  password: secretRef.optional(),
+});
+
 export const failoverSiteSchema = z.strictObject({
   environment: z.string().regex(ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE),
   /** The site that failed (or is switched away from). */
-  from: site,
+  from: siteName,
   /** The site that takes over: its replica is promoted and it takes all traffic. */
-  to: site,
+  to: siteName,
   requestedBy: actorName.optional(),
   /**
    * `emergency` (the default): the run goes on only when a majority of independent observers see
@@ -55,9 +63,14 @@ export const failoverSiteSchema = z.strictObject({
     accountId: id,
     loadBalancerId: id,
     hostname: z.string().min(1).max(253),
-    pools: z.record(site, id),
+    pools: z.record(siteName, id),
   }),
-  databases: z.record(site, databaseServer),
+  databases: z.record(siteName, databaseServerSchema),
+  /**
+   * Each site's Redis, when the stack has one: the survivor's replica is promoted with the
+   * database, the failed site's fenced (writes refused) and made its replica if it answers.
+   */
+  redis: z.record(siteName, redisServerSchema).optional(),
   /** The replication user a demoted server connects with (a rollback points the survivor back at the old primary). */
   replication: z.strictObject({ user: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'must be a user name'), password: secretRef }),
   verify: z.strictObject({
@@ -68,7 +81,13 @@ export const failoverSiteSchema = z.strictObject({
     /** The response header naming the site that answered. */
     siteHeader: z.string().min(1).max(100).default('x-opsflow-site'),
   }),
-  rpo: z.strictObject({ maxLostTransactions: z.number().int().min(0) }).default({ maxLostTransactions: 0 }),
+  rpo: z
+    .strictObject({
+      maxLostTransactions: z.number().int().min(0),
+      /** Bytes of the old Redis primary's replication stream the promoted replica may lack. */
+      maxLostRedisBytes: z.number().int().min(0).default(0),
+    })
+    .default({ maxLostTransactions: 0, maxLostRedisBytes: 0 }),
   /** Promote beyond the RPO budget; the reason is recorded in the status and result. */
   force: z.strictObject({ reason: z.string().trim().min(1, 'must say why').max(500) }).optional(),
   /** How long the surviving replica may take to receive and apply the rest (default 60 s). */
@@ -85,6 +104,7 @@ export function parseFailoverSiteInput(input: unknown): FailoverSite {
   for (const s of [parsed.from, parsed.to]) {
     if (!(s in parsed.loadBalancer.pools)) problems.push(`loadBalancer.pools: no pool for site ${s}`);
     if (!(s in parsed.databases)) problems.push(`databases: no database server for site ${s}`);
+    if (parsed.redis && !(s in parsed.redis)) problems.push(`redis: no Redis server for site ${s}`);
   }
   if (problems.length) throw new SpecError('failoverSite input', problems);
   return parsed;

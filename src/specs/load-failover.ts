@@ -1,9 +1,14 @@
 // A failoverSite input file read for `opsflow failover --input`: YAML or JSON, checked with the
 // workflow's own parser, each problem after the file:line:col of its field. Secret references are
 // kept as written (the worker resolves them); no value is read from them here.
+import { parseFailbackSiteInput, type FailbackSite } from './failback';
 import { parseFailoverSiteInput, type FailoverSite } from './failover';
 import { parseYamlFile } from './load';
 
 export function loadFailoverInput(file: string): FailoverSite {
   return parseYamlFile(file, 'failoverSite input', parseFailoverSiteInput);
+}
+
+export function loadFailbackInput(file: string): FailbackSite {
+  return parseYamlFile(file, 'failbackSite input', parseFailbackSiteInput);
 }

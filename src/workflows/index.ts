@@ -10,4 +10,5 @@ export { restoreBackup } from './backups/restore-backup';
 export { deployRelease } from './release/deploy-release';
 export { rolloutRelease } from './release/rollout-release';
 export { failoverSite } from './failover/failover-site';
+export { failbackSite } from './failover/failback-site';
 export { provisionCluster } from './kubernetes/provision-cluster';

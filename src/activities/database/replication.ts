@@ -12,6 +12,7 @@ import {
   readReplicaLink,
   readState,
   replicateFrom,
+  stopReplicating,
   unapplied,
   unfence,
   type FenceResult,
@@ -234,6 +235,11 @@ export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}
         ),
       );
       return { server: input.server.name, primary: input.primary.name, startedFrom };
+    },
+
+    /** Stops `server` following its primary; it stays read-only. */
+    async stopReplication({ server }: { server: DatabaseServer }): Promise<{ server: string; wasReplica: boolean }> {
+      return { server: server.name, ...(await on(server, stopReplicating)) };
     },
 
     /** Writes a row (keyed by `id`) into opsflow.failover_checks and reads it back. */

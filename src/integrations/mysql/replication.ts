@@ -273,6 +273,16 @@ export async function replicateFrom(sql: Sql, source: ReplicationSource, limit: 
   return { errant: 0, startedFrom: from };
 }
 
+/** Stops following its primary and forgets it; read-only stays on (a failback's rebuild undone). */
+export async function stopReplicating(sql: Sql): Promise<{ wasReplica: boolean }> {
+  await sql.run('set read_only', 'SET GLOBAL read_only = ON');
+  const state = await readState(sql);
+  if (!state.replica) return { wasReplica: false };
+  await sql.run('stop replication', 'STOP SLAVE');
+  await sql.run('forget the primary', 'RESET SLAVE ALL');
+  return { wasReplica: true };
+}
+
 /** The replica's link to its primary, as the failover assessment reads it (MariaDB's SHOW SLAVE STATUS). */
 export interface ReplicaLink {
   primaryHost: string;

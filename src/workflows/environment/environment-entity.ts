@@ -63,7 +63,7 @@ const checks = summarizedActivities<EnvironmentActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
 });
 
-const OPERATIONS = ['provision', 'deploy', 'destroy', 'rollout', 'failover'];
+const OPERATIONS = ['provision', 'deploy', 'destroy', 'rollout', 'failover', 'failback'];
 
 export async function environmentEntity(input: EnvironmentEntityInput): Promise<void> {
   const problem = environmentNameProblem(input.environment);

@@ -3,7 +3,7 @@
 // CLI (`opsflow env show`, `opsflow deploy`) and the backup activities share them.
 
 /** Operations that change an environment; one at a time per environment. */
-export type OperationKind = 'provision' | 'deploy' | 'destroy' | 'rollout' | 'failover';
+export type OperationKind = 'provision' | 'deploy' | 'destroy' | 'rollout' | 'failover' | 'failback';
 
 export type OperationOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
 
@@ -63,10 +63,22 @@ export interface Inventory {
   healthChecks: InventoryHealthCheck[];
   resources: { vpcId?: string; firewallId?: string; volumes: { name: string; id: string }[]; reservedIp?: string };
   backups: AttachedBackups[];
+  /**
+   * A failover that stands: traffic and the primary moved from `from` onto `to` by that run. Set
+   * when a failover succeeds, cleared when a failback brings `from` back.
+   */
+  failover?: StandingFailover;
   /** The run holding the environment now, if any. */
   holder?: Holder & { since: string };
   /** Newest last, at most MAX_OPERATIONS. */
   operations: OperationRecord[];
+}
+
+export interface StandingFailover {
+  from: string;
+  to: string;
+  workflowId: string;
+  at: string;
 }
 
 /** What an operation that ends well changes (sent with its release). */
@@ -82,7 +94,9 @@ export type InventoryChange =
       resources: Inventory['resources'];
     }
   | { kind: 'deployed'; images: Record<string, string> }
-  | { kind: 'destroyed' };
+  | { kind: 'destroyed' }
+  | ({ kind: 'failed over' } & StandingFailover)
+  | { kind: 'failed back'; from: string; to: string };
 
 /** Sent by an operation when it ends, however it ends. */
 export interface Release {
@@ -124,6 +138,11 @@ export function applyChange(inventory: Inventory, change: InventoryChange): void
     });
   } else if (change.kind === 'deployed') {
     if (inventory.application) inventory.application.images = { ...inventory.application.images, ...change.images };
+  } else if (change.kind === 'failed over') {
+    const { kind: _kind, ...standing } = change;
+    inventory.failover = standing;
+  } else if (change.kind === 'failed back') {
+    delete inventory.failover;
   } else {
     // Backups and their schedules are kept (and stay listed): destroy never deletes them.
     Object.assign(inventory, { state: 'destroyed', hosts: [], application: undefined, resources: { volumes: [] } });

@@ -26,6 +26,15 @@ export interface FailoverRpo {
   secondsBehind: number | null;
   /** Set when the RPO budget was exceeded on purpose. */
   forcedReason?: string;
+  /** Bytes of the old Redis primary's replication stream the promoted replica lacked; null when unknown (absent without Redis). */
+  redisLostBytes?: number | null;
+}
+
+/** The stack's Redis in a switchover: the old primary fenced (or unreachable), the replica promoted, the old one following it. */
+export interface RedisSwitchView {
+  fence?: { state: 'fenced'; finalOffset: number; killedClients: number } | { state: 'unreachable'; error: string };
+  promotion?: { promoted: boolean; offsetAtPromotion: number };
+  oldFollowsNew?: boolean;
 }
 
 export interface FailoverRto {
@@ -55,6 +64,8 @@ export interface FailoverView {
   traffic?: { split: Record<string, number>; previous: Record<string, number>; changed: boolean; sample?: Record<string, number> };
   rto?: FailoverRto;
   rpo?: FailoverRpo;
+  /** Present when the input names each site's Redis. */
+  redis?: RedisSwitchView;
   /** A state a human must act on (a compensation refused, a check after the switch failed). */
   attention?: string;
 }
@@ -71,6 +82,7 @@ export interface FailoverResult {
   fence: NonNullable<FailoverView['fence']>;
   traffic: NonNullable<FailoverView['traffic']>;
   newPrimary: { server: string; appliedAtPromotion: string; verifiedWrite: string };
+  redis?: RedisSwitchView;
 }
 
 export type FailoverStatus = OperationStatus & { failover: FailoverView };

@@ -10,10 +10,17 @@
 // verified every step is undone on failure, newest first; the old primary is unfenced only after
 // the new one is a replica again, so there are never two writable primaries. After that the
 // failover stands: a failed write check names what a human must look at.
-import { ApplicationFailure, condition, patched, setHandler, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { parseFailoverSiteInput, type FailoverSite, type FailoverSiteInput } from '../../specs/failover';
-import { actorName } from '../../specs/rollout-release';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { failure, STEP_FAILURE } from '../shared/failures';
@@ -22,14 +29,8 @@ import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
 import { assessSite, cannotTell, describeAssessment, type ObserverName, type ObserverView, type SiteAssessment } from './assessment';
-import {
-  approveUpdate,
-  failoverStatusQuery,
-  type ApprovalRecord,
-  type FailoverResult,
-  type FailoverRpo,
-  type FailoverView,
-} from './failover-api';
+import { handleApprove } from './approval';
+import { failoverStatusQuery, type ApprovalRecord, type FailoverResult, type FailoverRpo, type FailoverView } from './failover-api';
 
 export const FAILOVER_STEPS = [
   'check the surviving site',
@@ -40,6 +41,13 @@ export const FAILOVER_STEPS = [
   'verify traffic on the survivor',
   'verify a write on the new primary',
 ];
+
+/**
+ * Runs from this patch on move the stack's Redis with its database (fence, promote, the old one
+ * follows the new) and record the standing failover in the environment's inventory, which
+ * failbackSite reads; older runs replay without either.
+ */
+export const FAILOVER_REDIS_PATCH = 'failover-redis-and-record';
 
 /** Runs from this patch on assess the failed site before anything else; older runs replay without it. */
 export const FAILOVER_ASSESSMENT_PATCH = 'failover-assessment';
@@ -52,14 +60,20 @@ const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maxim
 export async function failoverSite(input: FailoverSiteInput): Promise<FailoverResult> {
   // Bad input is refused before the claim; the failover holds the environment while it waits.
   const spec = validated('input', parseFailoverSiteInput, input);
-  return withEnvironmentClaim(spec.environment, 'failover', () => failOver(spec));
+  const current = patched(FAILOVER_REDIS_PATCH);
+  const { workflowId } = workflowInfo();
+  return withEnvironmentClaim(spec.environment, 'failover', () => failOver(spec, current), {
+    // failbackSite finds the failover it undoes here.
+    ...(current ? { change: (r) => ({ kind: 'failed over', from: r.from, to: r.to, workflowId, at: r.approval.at }) } : {}),
+  });
 }
 
-async function failOver(spec: FailoverSite): Promise<FailoverResult> {
+async function failOver(spec: FailoverSite, withRedis: boolean): Promise<FailoverResult> {
   const startedAt = Date.now();
   const { from, to } = spec;
   const oldPrimary = spec.databases[from]!;
   const survivor = spec.databases[to]!;
+  const redis = withRedis && spec.redis ? { old: spec.redis[from]!, survivor: spec.redis[to]! } : undefined;
   const act = summarizedActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds', retry });
   // Promotion waits for the survivor to receive and apply the rest, heartbeating meanwhile.
   const promotion = summarizedActivities<Activities>({
@@ -72,24 +86,11 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
   const view: FailoverView = { environment: spec.environment, from, to, phase: 'assessing' };
   setHandler(failoverStatusQuery, () => ({ ...status.snapshot(), failover: JSON.parse(JSON.stringify(view)) as FailoverView }));
   let approval: ApprovalRecord | undefined;
-  setHandler(
-    approveUpdate,
-    ({ by, note }) => {
-      approval = { by, ...(note ? { note } : {}), at: new Date().toISOString() };
-      view.approval = approval;
-      return approval;
-    },
-    {
-      validator: (args) => {
-        if (typeof args !== 'object' || args === null) throw new Error('approve takes { by: "<who approves>" }');
-        const who = actorName.safeParse(args.by);
-        if (!who.success) throw new Error(`by: ${who.error.issues[0]?.message ?? 'must name who approves'}`);
-        if (args.note !== undefined && (typeof args.note !== 'string' || args.note.length > 500))
-          throw new Error('note must be text of at most 500 characters');
-        if (approval) throw new Error(`already approved by ${approval.by} at ${approval.at}`);
-        if (view.phase !== 'awaiting approval' && view.phase !== 'assessing')
-          throw new Error(`nothing waits for approval: the failover is ${view.phase}`);
-      },
+  handleApprove(
+    () => (view.phase !== 'awaiting approval' && view.phase !== 'assessing' ? `the failover is ${view.phase}` : undefined),
+    (accepted) => {
+      approval = accepted;
+      view.approval = accepted;
     },
   );
   upsertSearchAttributes([
@@ -148,6 +149,8 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
 
   let promoted = false;
   let demoted = false;
+  let redisPromoted = false;
+  let redisDemoted = false;
   let rpo: FailoverRpo | undefined;
   let appliedAtPromotion = '';
   let trafficVerifiedAt = 0;
@@ -172,6 +175,24 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
           // A dead primary cannot be fenced; its site's traffic is cut at Cloudflare below.
           view.fence = { state: 'unreachable', error: describeError(err) };
         }
+        if (redis) {
+          view.redis = {};
+          try {
+            const fenced = await act.fenceRedisPrimary({ server: redis.old });
+            view.redis.fence = { state: 'fenced', finalOffset: fenced.finalOffset, killedClients: fenced.killedClients };
+            saga.addCompensation(`unfence ${redis.old.name}`, async () => {
+              if (redisPromoted && !redisDemoted)
+                throw failure(
+                  STEP_FAILURE.ReplicationStateUnexpected,
+                  `${redis.survivor.name} could not be made a replica again, so ${redis.old.name} stays fenced`,
+                );
+              await act.unfenceRedisPrimary({ server: redis.old, minReplicasToWrite: fenced.previousMinReplicasToWrite });
+            });
+          } catch (err) {
+            if (!isUnreachable(err)) throw err;
+            view.redis.fence = { state: 'unreachable', error: describeError(err) };
+          }
+        }
 
         status.step('promote the surviving replica');
         const promotedNow = await promotion.promoteReplica({
@@ -185,11 +206,38 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
         appliedAtPromotion = promotedNow.appliedAtPromotion;
         view.promotion = { promoted: promotedNow.promoted, appliedAtPromotion };
         rpo = { ...promotedNow.rpo, ...(promotedNow.forced ? { forcedReason: promotedNow.forced.reason } : {}) };
+        const rpoNow: FailoverRpo = rpo;
         view.rpo = rpo;
         saga.addCompensation(`make ${survivor.name} a replica of ${oldPrimary.name} again`, async () => {
           await act.replicateFrom({ server: survivor, primary: oldPrimary, replication: spec.replication });
           demoted = true;
         });
+        if (redis) {
+          const fence = view.redis!.fence;
+          const redisPromotion = await promotion.promoteRedisReplica({
+            server: redis.survivor,
+            ...(fence?.state === 'fenced' ? { primaryFinalOffset: fence.finalOffset } : {}),
+            maxLostBytes: spec.rpo.maxLostRedisBytes,
+            ...(spec.force ? { force: spec.force } : {}),
+            catchUpTimeoutSeconds: spec.catchUpTimeoutSeconds,
+          });
+          redisPromoted = true;
+          view.redis!.promotion = { promoted: redisPromotion.promoted, offsetAtPromotion: redisPromotion.offsetAtPromotion };
+          rpoNow.redisLostBytes = redisPromotion.lostBytes;
+          saga.addCompensation(`make ${redis.survivor.name} a replica of ${redis.old.name} again`, async () => {
+            await act.pointRedisAt({ server: redis.survivor, primary: redis.old });
+            redisDemoted = true;
+          });
+          if (fence?.state === 'fenced') {
+            // The old primary follows the new one: it refuses writes (READONLY) and keeps up for a failback.
+            const follows = await act.pointRedisAt({ server: redis.old, primary: redis.survivor });
+            view.redis!.oldFollowsNew = true;
+            if (follows.changed)
+              saga.addCompensation(`stop ${redis.old.name} following ${redis.survivor.name}`, () =>
+                act.pointRedisAt({ server: redis.old }),
+              );
+          }
+        }
 
         status.step('move traffic');
         const moved = await act.setTrafficSplit({ ...loadBalancer, split: { [from]: 0, [to]: 100 } });
@@ -259,6 +307,7 @@ async function failOver(spec: FailoverSite): Promise<FailoverResult> {
     fence: view.fence!,
     traffic: view.traffic!,
     newPrimary: { server: survivor.name, appliedAtPromotion, verifiedWrite: wrote },
+    ...(view.redis ? { redis: view.redis } : {}),
   };
 }
 

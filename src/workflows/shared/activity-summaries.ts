@@ -125,6 +125,18 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
   replicateFrom: ({ server, primary }) =>
     `make ${server.name} a read-only replica of ${primary.name} (${primary.host}:${primary.port}) by GTID`,
   verifyWrite: ({ server }) => `write a check row on ${server.name} (${server.host}:${server.port}) and read it back`,
+  stopReplication: ({ server }) => `stop ${server.name} (${server.host}:${server.port}) replicating; it stays read-only`,
+  readRedisRole: ({ server, primary }) =>
+    `read the role of Redis ${server.name} (${server.host}:${server.port})${primary ? ` and its offset behind ${primary.name}` : ''}`,
+  fenceRedisPrimary: ({ server }) => `fence Redis ${server.name} (${server.host}:${server.port}): writes refused, clients cut`,
+  unfenceRedisPrimary: ({ server, minReplicasToWrite }) =>
+    `unfence Redis ${server.name} (${server.host}:${server.port}): min-replicas-to-write ${minReplicasToWrite}`,
+  promoteRedisReplica: ({ server, maxLostBytes, force }) =>
+    `promote Redis ${server.name} (${server.host}:${server.port}): REPLICAOF NO ONE${force ? ' (forced)' : `, at most ${maxLostBytes} byte(s) lost`}`,
+  pointRedisAt: ({ server, primary }) =>
+    primary
+      ? `make Redis ${server.name} a replica of ${primary.name} (${primary.host}:${primary.port})`
+      : `make Redis ${server.name} stand alone, fenced`,
 };
 
 export const CLOUD_SUMMARIES: Describers<CloudProviderActivities> = {

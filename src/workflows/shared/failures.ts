@@ -143,6 +143,8 @@ export const STEP_FAILURE = {
   SiteNotDown: 'SiteNotDown',
   /** After the switch, requests through the edge still reached the old site (or failed). */
   TrafficNotMoved: 'TrafficNotMoved',
+  /** A failback with no failover standing to undo (none recorded, or one between other sites, or the primary is not where it left it). Nothing was changed. */
+  NothingToFailBack: 'NothingToFailBack',
 } as const;
 
 export type OutcomeType = (typeof OUTCOME)[keyof typeof OUTCOME];

@@ -8,59 +8,39 @@
 // two, Cloudflare's API failing makes its observer "cannot tell", which never counts as down.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
-import Cloudflare from 'cloudflare';
-import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
+import type Cloudflare from 'cloudflare';
 import { readTrafficSplit, type EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
-import { startLocalCloud } from '../../helpers/localcloud';
-import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
+import { appWrite, orderCount, type MariadbServer } from '../../helpers/mariadb-servers';
 import { startPartitionProxy, type PartitionProxy } from '../../helpers/partition-proxy';
-import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
-import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
-import { failoverActivities, REPLICATION, runActivity } from '../../helpers/failover-stage';
+import type { SiteOrigin } from '../../helpers/site-origins';
+import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+import { REPLICATION, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
 
+let stage: FailoverStage;
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
 let cf: Cloudflare;
 let fra: MariadbServer;
 let lon: MariadbServer;
-const origins: SiteOrigin[] = [];
+let origins: SiteOrigin[] = [];
 /** The worker's own path to fra1's front. */
 let workerPath: PartitionProxy;
 let lb: EnsuredLoadBalancer;
-const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
-const activities = () => failoverActivities(secrets);
+const activities = () => stage.activities();
 const run = runActivity;
 const replication = REPLICATION;
-const cloudflare = () => ({ apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' });
+const cloudflare = () => stage.cloudflare();
 const taskQueue = uniqueTaskQueue('failover-assess');
 const CHANGING_ACTIVITIES = ['fencePrimary', 'unfencePrimary', 'promoteReplica', 'replicateFrom', 'setTrafficSplit', 'verifyWrite'];
 
 afterAll(async () => {
   await workerPath?.close();
-  await Promise.all(origins.map((o) => o.stop()));
-  await stopAllMariadb();
-  await cloud?.stop();
-  await env?.teardown();
+  await stage?.stop();
 });
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let polls = 0; !(await check()); polls++) {
-    if (polls > 1500) throw new Error(`never: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Sets the local cloud's faults (an empty list clears them). */
-async function localCloudFaults(rules: object[]): Promise<void> {
-  const res = await fetch(`${cloud.apiUrl}/_localcloud/faults`, {
-    method: 'PUT',
-    headers: { ...cloud.controlHeaders, 'content-type': 'application/json' },
-    body: JSON.stringify({ rules }),
-  });
-  if (res.status !== 200) throw new Error(`faults refused: ${res.status} ${await res.text()}`);
-}
+const localCloudFaults = (rules: object[]) => stage.faults(rules);
 
 function emergencyInput(): FailoverSiteInput {
   return {
@@ -79,7 +59,7 @@ function emergencyInput(): FailoverSiteInput {
   };
 }
 
-const through = (requests: number) => run(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests }));
+const through = (requests: number) => stage.through(requests);
 
 /** Activity types the run scheduled, counted from its history. */
 async function scheduled(workflowId: string): Promise<Record<string, number>> {
@@ -93,35 +73,9 @@ async function scheduled(workflowId: string): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ sshHosts: false }));
-  fra = await startMariadb('fra1-db', 41);
-  lon = await startMariadb('london-db', 42);
-  secrets.OPSFLOW_SECRET_CLOUDFLARE_TOKEN = cloud.token;
-  cf = new Cloudflare({ apiToken: cloud.token, baseURL: `${cloud.apiUrl}/client/v4`, maxRetries: 0 });
-  const [account] = (await cf.accounts.list()).result;
-  await cf.zones.create({ account: { id: account!.id }, name: 'stack-e.com' });
-  origins.push(await startSiteOrigin('fra1', 'fra-app'), await startSiteOrigin('london', 'lon-app'));
+  stage = await startFailoverStage({ serverIds: [41, 42], orders: 5 });
+  ({ env, cloud, cf, fra, lon, lb, origins } = stage);
   workerPath = await startPartitionProxy(origins[0]!.address, origins[0]!.port);
-  const acts = activities();
-  lb = await run(() =>
-    acts.ensureSiteLoadBalancer({
-      cloudflare: cloudflare(),
-      zone: 'stack-e.com',
-      hostname: 'www.stack-e.com',
-      sites: origins.map((o) => ({ name: o.site, origins: [{ name: o.name, address: o.address, port: o.port }] })),
-      monitor: { type: 'http', path: '/health', interval: 1, timeout: 5, retries: 1, consecutiveDown: 2 },
-      initialSplit: { fra1: 50, london: 50 },
-    }),
-  );
-  await until('both pools healthy', async () => {
-    const health = await run(() => acts.readPoolHealth({ cloudflare: cloudflare(), loadBalancer: lb }));
-    return health.fra1!.healthy && health.london!.healthy;
-  });
-  await fra.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;');
-  await run(() => acts.replicateFrom({ server: lon.admin, primary: fra.admin, replication }));
-  for (let i = 0; i < 5; i++) await appWrite(fra, `order ${i}`);
-  await until('london has the 5 orders', async () => (await orderCount(lon).catch(() => 0)) === 5);
 }, 600_000);
 
 test('a partition that hides fra1 from the worker alone fails over nothing: SiteNotDown with each view, fra1 still the writable primary, the split as it was', async () => {

@@ -9,8 +9,6 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
-import Cloudflare from 'cloudflare';
-import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
 import { buildCli } from '../../../src/client/cli';
 import { describeFailure } from '../../../src/client/failure-text';
 import { whoAmI } from '../../../src/client/rollout';
@@ -19,21 +17,20 @@ import { failoverWorkflowId } from '../../../src/names/workflow-ids';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import { TASK_QUEUE } from '../../../src/temporal/task-queues';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
-import { failoverActivities, REPLICATION, runActivity } from '../../helpers/failover-stage';
-import { startLocalCloud } from '../../helpers/localcloud';
-import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
-import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
+import { failoverActivities, REPLICATION, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
+import { appWrite, PASSWORDS, type MariadbServer } from '../../helpers/mariadb-servers';
+import type { SiteOrigin } from '../../helpers/site-origins';
 import { tempDir } from '../../helpers/temp';
-import { startTemporal, withWorker } from '../../helpers/temporal';
+import { withWorker } from '../../helpers/temporal';
 
+let stage: FailoverStage;
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
 let fra: MariadbServer;
 let lon: MariadbServer;
-const origins: SiteOrigin[] = [];
+let origins: SiteOrigin[] = [];
 let lb: EnsuredLoadBalancer;
-const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
-const run = runActivity;
+let secrets: Record<string, string>;
 const ID = failoverWorkflowId('stack-e', 'fra1');
 const saved = { address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE };
 
@@ -42,20 +39,10 @@ afterAll(async () => {
   process.env.TEMPORAL_NAMESPACE = saved.namespace;
   if (saved.address === undefined) delete process.env.TEMPORAL_ADDRESS;
   if (saved.namespace === undefined) delete process.env.TEMPORAL_NAMESPACE;
-  await Promise.all(origins.map((o) => o.stop()));
-  await stopAllMariadb();
-  await cloud?.stop();
-  await env?.teardown();
+  await stage?.stop();
 });
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let polls = 0; !(await check()); polls++) {
-    if (polls > 1500) throw new Error(`never: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const through = (requests: number) => run(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests }));
+const through = (requests: number) => stage.through(requests);
 
 /**
  * What each `opsflow` call prints, kept apart even while one follows a run in the background:
@@ -118,35 +105,8 @@ function inputFile(): string {
 }
 
 beforeAll(async () => {
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ sshHosts: false }));
-  fra = await startMariadb('fra1-db', 21);
-  lon = await startMariadb('london-db', 22);
-  secrets.OPSFLOW_SECRET_CLOUDFLARE_TOKEN = cloud.token;
-  const cf = new Cloudflare({ apiToken: cloud.token, baseURL: `${cloud.apiUrl}/client/v4`, maxRetries: 0 });
-  const [account] = (await cf.accounts.list()).result;
-  await cf.zones.create({ account: { id: account!.id }, name: 'stack-e.com' });
-  origins.push(await startSiteOrigin('fra1', 'fra-app'), await startSiteOrigin('london', 'lon-app'));
-  const acts = failoverActivities(secrets);
-  const cloudflare = { apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' };
-  lb = await run(() =>
-    acts.ensureSiteLoadBalancer({
-      cloudflare,
-      zone: 'stack-e.com',
-      hostname: 'www.stack-e.com',
-      sites: origins.map((o) => ({ name: o.site, origins: [{ name: o.name, address: o.address, port: o.port }] })),
-      monitor: { type: 'http', path: '/health', interval: 1, timeout: 5, retries: 1, consecutiveDown: 2 },
-      initialSplit: { fra1: 50, london: 50 },
-    }),
-  );
-  await until('both pools healthy', async () => {
-    const health = await run(() => acts.readPoolHealth({ cloudflare, loadBalancer: lb }));
-    return health.fra1!.healthy && health.london!.healthy;
-  });
-  await fra.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;');
-  await run(() => acts.replicateFrom({ server: lon.admin, primary: fra.admin, replication: REPLICATION }));
-  for (let i = 0; i < 10; i++) await appWrite(fra, `order ${i}`);
-  await until('london has the 10 orders', async () => (await orderCount(lon).catch(() => 0)) === 10);
+  stage = await startFailoverStage({ serverIds: [21, 22], orders: 10 });
+  ({ env, cloud, fra, lon, lb, origins, secrets } = stage);
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
 }, 600_000);

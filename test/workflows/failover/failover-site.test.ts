@@ -6,54 +6,28 @@
 // failover back, whose traffic switch Cloudflare refuses, leaves traffic and roles as they were.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
-import Cloudflare from 'cloudflare';
-import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
 import type { EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
-import { startLocalCloud } from '../../helpers/localcloud';
-import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
-import { startSiteOrigin, type SiteOrigin } from '../../helpers/site-origins';
-import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
-import { failoverActivities, REPLICATION, runActivity } from '../../helpers/failover-stage';
+import { appWrite, orderCount, type MariadbServer } from '../../helpers/mariadb-servers';
+import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+import { REPLICATION, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
 
+let stage: FailoverStage;
 let env: TestWorkflowEnvironment;
 let cloud: LocalCloud;
 let fra: MariadbServer;
 let lon: MariadbServer;
-const origins: SiteOrigin[] = [];
 let lb: EnsuredLoadBalancer;
-const secrets = { ...PASSWORDS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: '' };
-const activities = () => failoverActivities(secrets);
+const activities = () => stage.activities();
 const run = runActivity;
 const replication = REPLICATION;
 const taskQueue = uniqueTaskQueue('failover');
 
-afterAll(async () => {
-  await Promise.all(origins.map((o) => o.stop()));
-  await stopAllMariadb();
-  await cloud?.stop();
-  await env?.teardown();
-});
+afterAll(async () => stage?.stop());
 
-/** Sets the local cloud's faults (an empty list clears them). */
-async function localCloudFaults(target: LocalCloud, rules: object[]): Promise<void> {
-  const res = await fetch(`${target.apiUrl}/_localcloud/faults`, {
-    method: 'PUT',
-    headers: { ...target.controlHeaders, 'content-type': 'application/json' },
-    body: JSON.stringify({ rules }),
-  });
-  if (res.status !== 200) throw new Error(`faults refused: ${res.status} ${await res.text()}`);
-}
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let polls = 0; !(await check()); polls++) {
-    if (polls > 1500) throw new Error(`never: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const frontOf = (site: string) => origins.find((o) => o.site === site)!;
+const localCloudFaults = (_cloud: LocalCloud, rules: object[]) => stage.faults(rules);
+const frontOf = (site: string) => stage.frontOf(site);
 
 function failoverInput(from: string, to: string): FailoverSiteInput {
   const db = (s: MariadbServer) => s.admin;
@@ -74,40 +48,11 @@ function failoverInput(from: string, to: string): FailoverSiteInput {
   };
 }
 
-const through = (requests: number) => run(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests }));
+const through = (requests: number) => stage.through(requests);
 
 beforeAll(async () => {
-  // One at a time: on a loaded machine the dev server must answer within the SDK's 5 s.
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({ sshHosts: false }));
-  fra = await startMariadb('fra1-db', 21);
-  lon = await startMariadb('london-db', 22);
-  secrets.OPSFLOW_SECRET_CLOUDFLARE_TOKEN = cloud.token;
-  const cf = new Cloudflare({ apiToken: cloud.token, baseURL: `${cloud.apiUrl}/client/v4`, maxRetries: 0 });
-  const [account] = (await cf.accounts.list()).result;
-  await cf.zones.create({ account: { id: account!.id }, name: 'stack-e.com' });
-  origins.push(await startSiteOrigin('fra1', 'fra-app'), await startSiteOrigin('london', 'lon-app'));
-  const acts = activities();
-  const cloudflare = { apiUrl: `${cloud.apiUrl}/client/v4`, apiToken: 'env:OPSFLOW_SECRET_CLOUDFLARE_TOKEN' };
-  lb = await run(() =>
-    acts.ensureSiteLoadBalancer({
-      cloudflare,
-      zone: 'stack-e.com',
-      hostname: 'www.stack-e.com',
-      sites: origins.map((o) => ({ name: o.site, origins: [{ name: o.name, address: o.address, port: o.port }] })),
-      monitor: { type: 'http', path: '/health', interval: 1, timeout: 5, retries: 1, consecutiveDown: 2 },
-      initialSplit: { fra1: 50, london: 50 },
-    }),
-  );
-  await until('both pools healthy', async () => {
-    const health = await run(() => acts.readPoolHealth({ cloudflare, loadBalancer: lb }));
-    return health.fra1!.healthy && health.london!.healthy;
-  });
-  // fra1 is the primary, london its replica, with the application's orders.
-  await fra.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100)) ENGINE=InnoDB;');
-  await run(() => acts.replicateFrom({ server: lon.admin, primary: fra.admin, replication }));
-  for (let i = 0; i < 10; i++) await appWrite(fra, `order ${i}`);
-  await until('london has the 10 orders', async () => (await orderCount(lon).catch(() => 0)) === 10);
+  stage = await startFailoverStage({ serverIds: [21, 22], orders: 10 });
+  ({ env, cloud, fra, lon, lb } = stage);
 }, 600_000);
 
 test('planned failover fra1 -> london: approved by a human, fenced, promoted with RPO 0, all traffic on london, RTO recorded', async () => {
