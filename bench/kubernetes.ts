@@ -15,6 +15,7 @@ import { LocalCloud } from '@opsflow/localcloud';
 import { KubernetesClient } from '../src/integrations/kubernetes/client';
 import { HttpRouteRouter } from '../src/rollouts/traffic/http-route-router';
 import { resolveKubePlaneBinaries } from '../packages/localcloud/src/kubernetes/plane-binaries';
+import { shopAppYaml } from '../test/helpers/shop-manifests';
 import { writeResults, type Row } from './harness';
 
 const run = promisify(execFile);
@@ -81,33 +82,8 @@ const manifests = (replicas: number) => `apiVersion: v1
 kind: Namespace
 metadata: { name: shop }
 ---
-${['web:1.0.0:' + replicas, 'web-canary:1.1.0:1']
-  .map((spec) => {
-    const [name, tag, count] = spec.split(':');
-    return `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ${name}, namespace: shop }
-spec:
-  replicas: ${count}
-  selector: { matchLabels: { app: ${name} } }
-  template:
-    metadata: { labels: { app: ${name} } }
-    spec:
-      containers:
-      - name: web
-        image: registry.example/shop-web:${tag}
-        ports: [{ containerPort: 8080 }]
-        readinessProbe: { httpGet: { path: /health, port: 8080 }, periodSeconds: 5 }
----
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: shop }
-spec:
-  selector: { app: ${name} }
-  ports: [{ port: 80, targetPort: 8080 }]
----`;
-  })
-  .join('\n')}
+${shopAppYaml({ name: 'web', tag: '1.0.0', replicas, probePeriodSeconds: 5 })}---
+${shopAppYaml({ name: 'web-canary', tag: '1.1.0', replicas: 1, probePeriodSeconds: 5 })}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: public, namespace: shop }

@@ -17,6 +17,7 @@ import { resolveKubePlaneBinaries } from '../../src/kubernetes/plane-binaries';
 import type { ContractClient } from '../../../../test/helpers/do-api';
 import { startLocalCloud } from '../../../../test/helpers/localcloud';
 import { processesUsing } from '../../../../test/helpers/processes';
+import { shopAppYaml } from '../../../../test/helpers/shop-manifests';
 import { tempDir } from '../../../../test/helpers/temp';
 import { until } from '../../../../test/helpers/until';
 
@@ -46,28 +47,7 @@ async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-const deployment = (name: string, tag: string, replicas: number) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ${name}, namespace: shop }
-spec:
-  replicas: ${replicas}
-  selector: { matchLabels: { app: ${name} } }
-  template:
-    metadata: { labels: { app: ${name} } }
-    spec:
-      containers:
-      - name: web
-        image: registry.example/shop-web:${tag}
-        ports: [{ containerPort: 8080 }]
-        readinessProbe: { httpGet: { path: /health, port: 8080 }, periodSeconds: 1 }
----
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: shop }
-spec:
-  selector: { app: ${name} }
-  ports: [{ port: 80, targetPort: 8080 }]
-`;
+const deployment = (name: string, tag: string, replicas: number) => shopAppYaml({ name, tag, replicas });
 
 const route = (stable: number, canary: number) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
