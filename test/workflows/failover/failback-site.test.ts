@@ -184,14 +184,14 @@ test('failover then failback: Redis promoted and back, a failback that cannot ca
     [
       failbackInput({
         replication: { user: 'repl', password: 'env:OPSFLOW_SECRET_DB_REPL_WRONG' },
-        catchUp: { timeoutSeconds: 4, intervalSeconds: 1 },
+        catchUp: { timeoutSeconds: 15, intervalSeconds: 1 },
       }),
     ],
     false,
   );
   expect(stuck.failure?.type).toBe('RolledBack');
   expect(stuck.failure?.message).toMatch(
-    /fra1-db has not caught up with london-db after 4 s: \d+ transaction\(s\) behind, IO thread (No|Connecting)/,
+    /fra1-db has not caught up with london-db after 15 s: \d+ transaction\(s\) behind, IO thread (No|Connecting)/,
   );
   expect(stuck.status.failback.catchUp).toMatchObject({ caughtUp: false });
   expect(stuck.status.failback.catchUp!.measurements).toBeGreaterThanOrEqual(2);
@@ -265,4 +265,4 @@ test('failover then failback: Redis promoted and back, a failback that cannot ca
   // The failover is undone: a second failback finds nothing to do.
   const again = await runToEnd('failbackSite', 'failback-stack-e-again', [failbackInput()], false);
   expect(again.failure?.type).toBe('NothingToFailBack');
-}, 900_000);
+}, 1_500_000);
