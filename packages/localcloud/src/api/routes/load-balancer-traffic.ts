@@ -270,7 +270,8 @@ function probe(target: ForwardTarget, check: HealthCheck): Promise<boolean> {
   const timeoutMs = Math.max(1, check.response_timeout_seconds) * 1000;
   return new Promise((resolve) => {
     if (check.protocol === 'tcp') {
-      const socket = net.connect(target.port, target.host);
+      // A check in flight never keeps the process alive (a stopped cloud's last round may still run).
+      const socket = net.connect(target.port, target.host).unref();
       const done = (passed: boolean) => {
         socket.destroy();
         resolve(passed);
@@ -289,6 +290,7 @@ function probe(target: ForwardTarget, check: HealthCheck): Promise<boolean> {
         resolve(status >= 200 && status < 400);
       },
     );
+    request.on('socket', (socket) => socket.unref());
     request.on('timeout', () => request.destroy(new Error('timeout')));
     request.on('error', () => resolve(false));
   });
