@@ -2,6 +2,7 @@
 # Installs the Debian packages opsflow needs on this machine that are missing:
 #   bubblewrap           sandboxes the local cloud's droplet commands
 #   nftables             keeps droplets off the machine's own services (Temporal, metrics)
+#   iproute2             ip: makes the DOKS pods' address blocks local to the machine
 #   openssh-client       ssh-keygen (host keys, fingerprints)
 #   openssh-server       sshd, the real SSH server the SSH client and activity tests run against
 #   openssh-sftp-server  SFTP for that server
@@ -17,7 +18,7 @@
 # port 22, 80 or 9090 because of us.
 set -euo pipefail
 
-PACKAGES=(bubblewrap nftables openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
+PACKAGES=(bubblewrap nftables iproute2 openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
 if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium strace); fi
 readonly PACKAGES
 

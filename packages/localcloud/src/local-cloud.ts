@@ -21,6 +21,7 @@ import { FAST_TIMING, type Timing } from './timing';
 import { registerControlRoutes } from './control';
 import { registerKubernetesRoutes } from './api/routes/kubernetes';
 import { KubernetesClusters } from './kubernetes/clusters';
+import { hostAddressOf } from './api/routes/droplets';
 import { RequestLog } from './request-log';
 import { cloudflareRuntime, edgeAddress, type CloudflareRuntime } from './cloudflare/runtime';
 import { loadBalancerTraffic, type LoadBalancerTraffic } from './api/routes/load-balancer-traffic';
@@ -140,6 +141,12 @@ export class LocalCloud {
       dir: path.join(options.stateDir, 'kubernetes'),
       binDir: options.kubernetes?.binDir,
       hostNetwork,
+      // A cluster's ingress listens on port 80 of an address of its own, as a load balancer would.
+      newIngressAddress: () => {
+        const address = hostAddressOf(ctx, ctx.store.state.internal.nextHostAddress++);
+        ctx.store.changed();
+        return address;
+      },
     });
     const app = buildApiServer(ctx, {
       credentials: { apiToken: token, controlToken },

@@ -1,19 +1,28 @@
 // The local cloud's DOKS clusters: their records (in <dir>/clusters.json, written atomically) and
-// one running control plane per cluster. Everything done to one cluster (start its plane, match
+// one running control plane per cluster, with its pod runner (pod-runner/: the pods' containers as
+// processes on addresses of this machine). Everything done to one cluster (start its plane, match
 // its nodes to its pools, stop it) runs in order on that cluster's queue; clusters are independent.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { log } from '../log';
 import { ControlPlane } from './control-plane';
 import type { KubernetesCluster, KubernetesNodePool } from './doks-state';
+import { ClusterIngress } from './ingress/cluster-ingress';
 import { registerNode, removeNode } from './node-registration';
 import { resolveKubePlaneBinaries, type BinariesLookup } from './plane-binaries';
+import { podAppProgram, type PodAppProgram } from './pod-runner/pod-app-program';
+import { PodNetwork } from './pod-runner/pod-network';
+import { PodRunner } from './pod-runner/pod-runner';
 
 export interface KubernetesClustersOptions {
   /** Where clusters live: <dir>/clusters.json and one folder per cluster. */
   dir: string;
   /** The control plane binaries' folder; by default scripts/kube-plane.sh finds (or builds) it. */
   binDir?: string;
+  /** The local cloud's host network: its pods' addresses are 198.18.N.x and 198.19.N.x (pod-runner/pod-network.ts). */
+  hostNetwork: number;
+  /** A new address of the cloud's host network, for a new cluster's ingress (port 80 there); none: clusters get no ingress. */
+  newIngressAddress?: () => string;
 }
 
 const POOL_LABEL = 'doks.digitalocean.com/node-pool-id';
@@ -22,12 +31,17 @@ const NODES_READY_TIMEOUT_MS = 120_000;
 export class KubernetesClusters {
   readonly clusters: KubernetesCluster[];
   private readonly planes = new Map<string, ControlPlane>();
+  private readonly runners = new Map<string, PodRunner>();
+  private readonly ingresses = new Map<string, ClusterIngress>();
+  private readonly podNetwork: PodNetwork;
+  private program?: Promise<PodAppProgram>;
   private readonly queues = new Map<string, Promise<unknown>>();
   private binaries?: BinariesLookup;
   private closed = false;
 
   constructor(private readonly options: KubernetesClustersOptions) {
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+    this.podNetwork = new PodNetwork(options.hostNetwork, path.join(options.dir, 'pod-addresses.json'));
     this.clusters = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as KubernetesCluster[]) : [];
   }
 
@@ -48,6 +62,16 @@ export class KubernetesClusters {
   /** The cluster's running plane, if it is up. */
   plane(id: string): ControlPlane | undefined {
     return this.planes.get(id);
+  }
+
+  /** The cluster's ingress (nginx from its HTTPRoutes and Ingresses), while its plane is up. */
+  ingress(id: string): ClusterIngress | undefined {
+    return this.ingresses.get(id);
+  }
+
+  /** The cluster's pod runner, while its plane is up. */
+  podRunner(id: string): PodRunner | undefined {
+    return this.runners.get(id);
   }
 
   /** A new cluster: recorded now (provisioning), its plane started in the background. */
@@ -79,6 +103,12 @@ export class KubernetesClusters {
   async destroy(cluster: KubernetesCluster): Promise<void> {
     cluster.status = { state: 'deleting', message: '' };
     await this.enqueue(cluster.id, async () => {
+      // Its pods' processes first (the plane then has nothing left to report to), their addresses given back.
+      await this.ingresses.get(cluster.id)?.stop();
+      this.ingresses.delete(cluster.id);
+      await this.runners.get(cluster.id)?.stop(true);
+      this.runners.delete(cluster.id);
+      this.podNetwork.releaseAll(`${cluster.id}/`);
       await this.planes.get(cluster.id)?.stop();
       this.planes.delete(cluster.id);
       rmSync(path.join(this.options.dir, cluster.id), { recursive: true, force: true });
@@ -94,8 +124,14 @@ export class KubernetesClusters {
     this.closed = true;
     this.binaries?.cancel();
     await Promise.allSettled([...this.queues.values()]);
+    // Pods keep their addresses for the next start (their status shows them); their processes end.
+    await Promise.all([...this.ingresses.values()].map((i) => i.stop()));
+    this.ingresses.clear();
+    await Promise.all([...this.runners.values()].map((r) => r.stop(false)));
+    this.runners.clear();
     await Promise.all([...this.planes.values()].map((p) => p.stop()));
     this.planes.clear();
+    await this.podNetwork.removeRoutes();
   }
 
   private provision(cluster: KubernetesCluster): void {
@@ -111,6 +147,17 @@ export class KubernetesClusters {
       });
       this.planes.set(cluster.id, plane);
       if (this.closed) return;
+      // Pods that ran before a restart start again at once, on the addresses they had.
+      const runner = new PodRunner({
+        clusterId: cluster.id,
+        client: plane.adminClient(),
+        network: this.podNetwork,
+        podsDir: path.join(this.options.dir, cluster.id, 'pods'),
+        program: () => this.podProgram(),
+      });
+      this.runners.set(cluster.id, runner);
+      runner.start();
+      await this.startIngress(cluster, plane);
       log.info('kubernetes control plane ready', { cluster: cluster.id, server: plane.server, readyAfterMs: plane.readyAfterMs });
       cluster.endpoint = plane.server;
       cluster.ipv4 = '127.0.0.1';
@@ -169,6 +216,35 @@ export class KubernetesClusters {
       if (Date.now() > deadline) throw new Error(`nodes not Ready after ${NODES_READY_TIMEOUT_MS} ms: ${waiting.join(', ')}`);
       await new Promise((r) => setTimeout(r, 250)); // polling cadence
     }
+  }
+
+  /**
+   * Starts the cluster's ingress on the address it was given when first started. A cluster whose
+   * ingress cannot start still runs; its Gateways then never show Programmed, and the log says why.
+   */
+  private async startIngress(cluster: KubernetesCluster, plane: ControlPlane): Promise<void> {
+    if (!this.options.newIngressAddress) return;
+    const dir = path.join(this.options.dir, cluster.id, 'ingress');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const addressFile = path.join(dir, 'address');
+    if (!existsSync(addressFile)) writeFileSync(addressFile, this.options.newIngressAddress(), { mode: 0o644 });
+    try {
+      this.ingresses.set(cluster.id, await ClusterIngress.start(plane.adminClient(), dir, readFileSync(addressFile, 'utf8').trim()));
+    } catch (error) {
+      log.error('kubernetes cluster ingress did not start', { cluster: cluster.id, error: (error as Error).message });
+    }
+  }
+
+  /** The program pods' app containers run (bundled once when running from the sources; tried again after a failure). */
+  private podProgram(): Promise<PodAppProgram> {
+    if (!this.program) {
+      const made = podAppProgram(path.join(this.options.dir, '_pod-app'));
+      this.program = made;
+      made.catch(() => {
+        if (this.program === made) this.program = undefined;
+      });
+    }
+    return this.program;
   }
 
   private binDir(): Promise<string> {

@@ -1,5 +1,6 @@
 // One Kubernetes control plane on this machine, for one DOKS cluster: etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler and kwok (the node pool's simulated kubelets), all on
+// kube-controller-manager, kube-scheduler and kwok (the node half of the node pool's kubelets; the
+// pod half is the pod runner, pod-runner/), all on
 // loopback ports with their data, secrets and logs in the cluster's folder. Ports are kept in that
 // folder, so the plane comes back on the same address (and old kubeconfigs keep working) after the
 // local cloud restarts.
@@ -21,7 +22,7 @@ export interface ControlPlaneOptions {
   name: string;
   /** Service IPs (DigitalOcean's default is 10.245.0.0/16). */
   serviceSubnet: string;
-  /** Pod IPs, as kwok hands them out (DigitalOcean's default is 10.244.0.0/16). */
+  /** The cluster's pod subnet as DigitalOcean reports it (default 10.244.0.0/16); pods' real addresses come from the pod runner. */
   clusterSubnet: string;
   /** How long start() waits for /readyz; 180 s unless given (the machine may be busy). */
   readyTimeoutMs?: number;

@@ -1,8 +1,12 @@
-// kwok's Stage configuration: what the simulated kubelets of a node pool do. kwok has no built-in
-// behaviour; without stages its nodes never become Ready and its pods stay Pending. Five stages:
-// a new node initializes (Ready, addresses, its capacity kept), a Ready node re-reports its status
-// now and then (its Lease is renewed by kwok itself, --node-lease-duration-seconds), a scheduled
-// pod becomes Running and Ready, a Job's pod completes, and a pod being deleted goes away.
+// kwok's Stage configuration: what the simulated kubelets of a node pool do for their nodes. kwok
+// has no built-in behaviour; without stages its nodes never become Ready. Two stages: a new node
+// initializes (Ready, addresses, its capacity kept), and a Ready node re-reports its status now and
+// then (its Lease is renewed by kwok itself, --node-lease-duration-seconds).
+// Pods have no stage: the pod runner (pod-runner/) is the pod half of these kubelets. It runs each
+// pod's containers as real processes, reports them Running, Ready when their readiness probes
+// answer, waiting with a reason when their image cannot run, completes a Job's pods, and removes a
+// deleted pod once its processes have stopped. A stage marking pods Ready would report pods whose
+// containers do not answer (or do not exist) as serving.
 const STAGES = String.raw`
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -84,113 +88,6 @@ spec:
         status: {{ .status | Quote }}
         type: {{ .type | Quote }}
       {{ end }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-ready
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: DoesNotExist
-    - key: '.status.phase'
-      operator: In
-      values: ['Pending']
-    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
-      operator: NotIn
-      values: ['True']
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Ready
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: ContainersReady
-      containerStatuses:
-      {{ range .spec.containers }}
-      - image: {{ .image | Quote }}
-        name: {{ .name | Quote }}
-        ready: true
-        restartCount: 0
-        started: true
-        state:
-          running:
-            startedAt: {{ $now | Quote }}
-      {{ end }}
-      {{ with NodeIPsWith .spec.nodeName }}
-      hostIP: {{ index . 0 | Quote }}
-      {{ end }}
-      {{ with PodIPsWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
-      podIP: {{ index . 0 | Quote }}
-      podIPs:
-      {{ range . }}
-      - ip: {{ . | Quote }}
-      {{ end }}
-      {{ end }}
-      phase: Running
-      startTime: {{ $now | Quote }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-complete
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: DoesNotExist
-    - key: '.status.phase'
-      operator: In
-      values: ['Running']
-    - key: '.metadata.ownerReferences.[].kind'
-      operator: In
-      values: ['Job']
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      containerStatuses:
-      {{ range .spec.containers }}
-      - image: {{ .image | Quote }}
-        name: {{ .name | Quote }}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            exitCode: 0
-            finishedAt: {{ $now | Quote }}
-            reason: Completed
-            startedAt: {{ $now | Quote }}
-      {{ end }}
-      phase: Succeeded
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-delete
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: Exists
-  next:
-    delete: true
 `;
 
 export function kwokStagesYaml(): string {

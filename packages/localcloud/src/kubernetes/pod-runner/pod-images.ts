@@ -1,0 +1,44 @@
+// Which images a pod's container can run here, and how one that cannot shows in the pod's status:
+// as the kubelet shows it, a waiting reason and a message naming the image, never a Ready pod.
+//   an application image (anything the droplets' docker would run as the simulated app) runs;
+//   a tag saying `missing` is not in the registry: ErrImagePull, then ImagePullBackOff;
+//   a reference that does not parse: InvalidImageName;
+//   a database image (postgres, mariadb, redis, ...): CreateContainerError, naming it (droplets run
+//   those as the real servers; pods do not yet).
+import { imageDigest, imageExists, imageKind, parseImage, type ImageRef } from '../../hosts/services/image';
+
+export type ImageVerdict = { runnable: true; image: ImageRef; imageID: string } | { runnable: false; reason: string; message: string };
+
+const KIND_NAMES = { postgres: 'PostgreSQL', mariadb: 'MariaDB/MySQL', redis: 'Redis' } as const;
+
+export function judgeImage(reference: string): ImageVerdict {
+  let image: ImageRef;
+  try {
+    image = parseImage(reference);
+  } catch {
+    return {
+      runnable: false,
+      reason: 'InvalidImageName',
+      message: `Failed to apply default image tag "${reference}": couldn't parse image name "${reference}": invalid reference format`,
+    };
+  }
+  if (!imageExists(image))
+    return {
+      runnable: false,
+      reason: 'ErrImagePull',
+      message: `failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`,
+    };
+  const kind = imageKind(image);
+  if (kind !== 'app')
+    return {
+      runnable: false,
+      reason: 'CreateContainerError',
+      message: `${reference} is a ${KIND_NAMES[kind]} image: the local cloud runs application images in pods, not database servers (yet)`,
+    };
+  return { runnable: true, image, imageID: `${image.repository}@${imageDigest(image)}` };
+}
+
+/** What an image that is not in the registry shows after its first failed pull. */
+export function pullBackOff(reference: string, pullMessage: string): { reason: string; message: string } {
+  return { reason: 'ImagePullBackOff', message: `Back-off pulling image "${reference}": ErrImagePull: ${pullMessage}` };
+}

@@ -1,0 +1,390 @@
+// A DOKS cluster's pods really run: the pod runner starts each pod's app containers as sandboxed
+// processes on an address of this machine, Ready only once their readiness probe answers, so the
+// real controller-manager's EndpointSlices list addresses that answer /health and /metrics. Scaled
+// down, the removed pods' processes are gone; an `-err5` image answers exactly 5 of every 100
+// requests with 500; an image that cannot run shows why and is never Ready; a crashing one
+// restarts with back-off; 20 idle pods on 3 nodes are measured; deleting the cluster leaves no
+// process. Skipped, saying why, only on a machine without the control plane binaries.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { LocalCloud } from '../../src';
+import type { ContractClient } from '../../../../test/helpers/do-api';
+import { findKubePlane } from '../../../../test/helpers/kube-plane';
+import { startLocalCloud } from '../../../../test/helpers/localcloud';
+import { processesUsing } from '../../../../test/helpers/processes';
+import { tempDir } from '../../../../test/helpers/temp';
+import { until } from '../../../../test/helpers/until';
+
+type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const run = promisify(execFile);
+
+const plane = findKubePlane();
+if (!plane.ok) console.warn(`pod runner test skipped: ${plane.reason}`);
+const tier = plane.ok ? describe : describe.skip;
+
+const deployment = (name: string, image: string, replicas: number, extra: Body = {}) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: 'shop' },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image,
+            ports: [{ name: 'http', containerPort: 8080 }],
+            readinessProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 1 },
+            ...extra,
+          },
+        ],
+      },
+    },
+  },
+});
+const service = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'shop' },
+  spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+});
+
+/** Counts answers by status code. */
+async function hit(url: string, times: number): Promise<Record<number, number>> {
+  const codes: Record<number, number> = {};
+  for (let i = 0; i < times; i++) {
+    const response = await fetch(url);
+    await response.text();
+    codes[response.status] = (codes[response.status] ?? 0) + 1;
+  }
+  return codes;
+}
+
+/** `http_requests_total{version,code}` from a /metrics text. */
+function requestCounts(metrics: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const match of metrics.matchAll(/^http_requests_total\{version="([^"]+)",code="(\d+)"\} (\d+)$/gm))
+    counts[`${match[1]} ${match[2]}`] = Number(match[3]);
+  return counts;
+}
+
+/**
+ * Whether a pod's app answers at address:port. Only its own answer counts (it names the pod in
+ * x-served-by): with the cloud stopped its pod addresses are no longer local, and a connection
+ * to one leaves by the machine's default route, where a proxy may answer anything.
+ */
+async function answers(address: string, port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://${address}:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+    await response.text();
+    return response.headers.get('x-served-by') !== null;
+  } catch {
+    return false;
+  }
+}
+
+function memoryOf(pids: number[]): { rss: number; pss: number } {
+  let rss = 0;
+  let pss = 0;
+  for (const pid of pids) {
+    try {
+      rss += Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+      pss += Number(/^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { rss, pss };
+}
+
+const MiB = 2 ** 20;
+
+tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.reason})`}`, () => {
+  let cloud: LocalCloud;
+  let api: ContractClient;
+  let stateDir: string;
+  let clusterId: string;
+  let clusterDir: string;
+  let kubeconfig: string;
+  let cloudStopped = false;
+  const work = tempDir('pod-runner');
+  const figures: string[] = [];
+
+  async function kubectl(...args: string[]): Promise<string> {
+    // HOME: kubectl keeps its discovery cache in ~/.kube; without one it would write into the checkout.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work };
+    const { stdout } = await run(path.join(plane.ok ? plane.binDir : '', 'kubectl'), ['--kubeconfig', kubeconfig, ...args], { env });
+    return stdout;
+  }
+  async function apply(...objects: Body[]): Promise<void> {
+    const file = path.join(work, `manifest-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    await kubectl('apply', '-f', file);
+  }
+  const getJson = async (...args: string[]): Promise<Body> => JSON.parse(await kubectl('get', '-o', 'json', ...args));
+  const pods = async (app: string): Promise<Body[]> => (await getJson('pods', '-n', 'shop', '-l', `app=${app}`)).items;
+  /** Ready addresses of the Service's EndpointSlices. */
+  const readyEndpoints = async (name: string): Promise<string[]> =>
+    (await getJson('endpointslices', '-n', 'shop', '-l', `kubernetes.io/service-name=${name}`)).items
+      .flatMap((slice: Body) => slice.endpoints ?? [])
+      .filter((endpoint: Body) => endpoint.conditions?.ready === true)
+      .flatMap((endpoint: Body) => endpoint.addresses as string[])
+      .sort();
+  const podDir = (pod: Body) => path.join(clusterDir, 'pods', pod.metadata.uid);
+
+  beforeAll(async () => {
+    ({ cloud, api, stateDir } = await startLocalCloud({
+      sshHosts: false,
+      kubernetes: { binDir: plane.ok ? plane.binDir : '' },
+      rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    }));
+    const version = (await api.call<Body>('GET', '/v2/kubernetes/options')).body.options.versions[0].slug;
+    const createdAt = Date.now();
+    const created = await api.call<Body>('POST', '/v2/kubernetes/clusters', {
+      name: 'pods',
+      region: 'fra1',
+      version,
+      node_pools: [{ name: 'pool-a', size: 's-2vcpu-4gb', count: 3 }],
+    });
+    expect(created.status).toBe(201);
+    clusterId = created.body.kubernetes_cluster.id;
+    clusterDir = path.join(stateDir, 'kubernetes', clusterId);
+    await until(
+      'the cluster running',
+      async () => {
+        const cluster = (await api.call<Body>('GET', `/v2/kubernetes/clusters/${clusterId}`)).body.kubernetes_cluster;
+        if (cluster.status.state === 'error') throw new Error(`cluster failed: ${cluster.status.message}`);
+        return cluster.status.state === 'running' ? cluster : undefined;
+      },
+      300_000,
+    );
+    figures.push(`cluster running ${Date.now() - createdAt} ms after create`);
+    const response = await fetch(`${cloud.apiUrl}/v2/kubernetes/clusters/${clusterId}/kubeconfig`, {
+      headers: { Authorization: `Bearer ${cloud.token}` },
+    });
+    kubeconfig = path.join(work, 'kubeconfig.yaml');
+    writeFileSync(kubeconfig, await response.text(), { mode: 0o600 });
+    await kubectl('create', 'namespace', 'shop');
+  }, 600_000);
+
+  afterAll(async () => {
+    if (figures.length) process.stderr.write(`pod runner figures: ${figures.join('; ')}\n`);
+    if (!cloudStopped) await cloud?.stop();
+  });
+
+  test('a Deployment behind a Service: 3 ready endpoints that answer, counted; scaled to 1, two processes gone', async () => {
+    const appliedAt = Date.now();
+    await apply(deployment('web', 'registry.example/web:1.0.0', 3), service('web'));
+    const addresses = await until('3 ready endpoints', async () => {
+      const ready = await readyEndpoints('web');
+      return ready.length === 3 ? ready : undefined;
+    });
+    figures.push(`3 endpoints ready ${Date.now() - appliedAt} ms after apply`);
+
+    // The endpoints are the pods' own addresses, each a different pod on a node of the pool.
+    const running = await pods('web');
+    expect(running.map((p) => p.status.podIP).sort()).toEqual(addresses);
+    for (const pod of running) {
+      expect(pod.status.phase).toBe('Running');
+      expect(pod.status.conditions.find((c: Body) => c.type === 'Ready').status).toBe('True');
+      const [container] = pod.status.containerStatuses;
+      expect(container).toMatchObject({ name: 'app', ready: true, started: true, restartCount: 0 });
+      expect(container.state.running.startedAt).toBeDefined();
+      expect(pod.status.hostIP).toBe('127.0.0.1');
+      expect(processesUsing(podDir(pod)).length).toBe(3); // bwrap, its pid namespace's init and the app
+    }
+
+    // Each address answers /health, then counts what it served in /metrics, by version and code.
+    for (const address of addresses) {
+      const health = await fetch(`http://${address}:8080/health`);
+      expect(health.status).toBe(200);
+      expect(await health.text()).toBe('ok\n');
+      const pod = running.find((p) => p.status.podIP === address)!;
+      expect(health.headers.get('x-served-by')).toBe(pod.metadata.name);
+      expect(await hit(`http://${address}:8080/orders`, 25)).toEqual({ 200: 25 });
+      const counts = requestCounts(await (await fetch(`http://${address}:8080/metrics`)).text());
+      // The 25 requests, the /health above and the readiness probes (every second): all 200s.
+      expect(counts['1.0.0 200']).toBeGreaterThanOrEqual(26);
+      expect(Object.keys(counts)).toEqual(['1.0.0 200']);
+    }
+
+    // Scaled to 1: the two pods removed are gone with their processes, and their addresses answer no more.
+    await kubectl('scale', '-n', 'shop', 'deployment/web', '--replicas=1');
+    await until('one pod left', async () => ((await pods('web')).length === 1 ? true : undefined));
+    const [kept] = await pods('web');
+    const removed = running.filter((p) => p.metadata.uid !== kept!.metadata.uid);
+    expect(removed).toHaveLength(2);
+    for (const pod of removed) {
+      expect(processesUsing(podDir(pod))).toEqual([]);
+      expect(existsSync(podDir(pod))).toBe(false);
+      expect(await answers(pod.status.podIP, 8080)).toBe(false);
+    }
+    expect(processesUsing(podDir(kept!)).length).toBeGreaterThanOrEqual(2);
+    expect(await readyEndpoints('web')).toEqual([kept!.status.podIP]);
+    expect(await answers(kept!.status.podIP, 8080)).toBe(true);
+  }, 300_000);
+
+  test('an -err5 image answers exactly 5 of every 100 requests with 500, and counts them', async () => {
+    await apply(deployment('errs', 'registry.example/web:2.1.0-err5', 2), service('errs'));
+    const addresses = await until('2 ready endpoints', async () => {
+      const ready = await readyEndpoints('errs');
+      return ready.length === 2 ? ready : undefined;
+    });
+    // By construction: the 20th, 40th, ... application request of each pod fails (never /health,
+    // which the readiness probe keeps passing), so 100 requests to each pod give exactly 5 500s.
+    for (const address of addresses) {
+      expect(await hit(`http://${address}:8080/checkout`, 100)).toEqual({ 200: 95, 500: 5 });
+      const counts = requestCounts(await (await fetch(`http://${address}:8080/metrics`)).text());
+      expect(counts['2.1.0-err5 500']).toBe(5);
+      expect(counts['2.1.0-err5 200']).toBeGreaterThanOrEqual(95);
+    }
+    // Still ready: errors on the application's requests do not fail its health.
+    expect(await readyEndpoints('errs')).toEqual(addresses);
+  }, 300_000);
+
+  test('the local cloud restarted: its pods run again on the addresses they had', async () => {
+    const before = [...(await pods('web')), ...(await pods('errs'))];
+    expect(before).toHaveLength(3);
+    // A cloud without droplet hosts remembers no host network: it is given the same one again.
+    const hostNetwork = cloud.hostNetworkChoice.network;
+    await cloud.stop();
+    expect(processesUsing(clusterDir)).toEqual([]);
+    for (const pod of before) expect(await answers(pod.status.podIP, 8080)).toBe(false);
+    ({ cloud, api } = await startLocalCloud({
+      stateDir,
+      hostNetwork,
+      sshHosts: false,
+      kubernetes: { binDir: plane.ok ? plane.binDir : '' },
+      rateLimit: { perMinute: 100_000, perHour: 100_000 },
+    }));
+    const restartedAt = Date.now();
+    await until(
+      'the cluster running again',
+      async () => {
+        const cluster = (await api.call<Body>('GET', `/v2/kubernetes/clusters/${clusterId}`)).body.kubernetes_cluster;
+        return cluster.status.state === 'running' ? cluster : undefined;
+      },
+      300_000,
+    );
+    // Ready with a restart counted: the status the runner wrote since, not the one from before.
+    const after = await until(
+      'the same 3 pods ready again, their containers started again',
+      async () => {
+        const now = [...(await pods('web')), ...(await pods('errs'))];
+        const again = now.filter(
+          (p) =>
+            p.status.containerStatuses?.[0]?.restartCount === 1 &&
+            p.status.conditions?.some((c: Body) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return again.length === 3 ? again : undefined;
+      },
+      300_000,
+    );
+    figures.push(`pods ready again ${Date.now() - restartedAt} ms after the cloud restarted`);
+    for (const pod of before) {
+      const again = after.find((p) => p.metadata.uid === pod.metadata.uid)!;
+      expect(again.status.podIP).toBe(pod.status.podIP);
+      const health = await fetch(`http://${pod.status.podIP}:8080/health`);
+      expect(health.status).toBe(200);
+      expect(health.headers.get('x-served-by')).toBe(pod.metadata.name);
+    }
+    expect((await readyEndpoints('web')).length).toBe(1);
+    expect((await readyEndpoints('errs')).length).toBe(2);
+  }, 420_000);
+
+  test('images that cannot run show why and are never ready; a crashing one restarts with back-off', async () => {
+    await apply(
+      deployment('ghost', 'registry.example/ghost:3.0.0-missing', 1),
+      service('ghost'),
+      deployment('db', 'postgres:16', 1),
+      deployment('broken', 'registry.example/web:1.0-crashing', 1),
+    );
+    const waiting = async (app: string, reasons: string[]) =>
+      until(`${app}'s container waiting with ${reasons.join(' or ')}`, async () => {
+        const [pod] = await pods(app);
+        const state = pod?.status?.containerStatuses?.[0]?.state;
+        return state?.waiting && reasons.includes(state.waiting.reason) ? pod : undefined;
+      });
+    const ghost = await waiting('ghost', ['ErrImagePull', 'ImagePullBackOff']);
+    expect(ghost.status.containerStatuses[0].state.waiting.message).toContain('registry.example/ghost:3.0.0-missing');
+    expect(ghost.status.containerStatuses[0].ready).toBe(false);
+    expect(ghost.status.conditions.find((c: Body) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ContainersNotReady' });
+    expect(processesUsing(podDir(ghost))).toEqual([]);
+    const ghostBackOff = await waiting('ghost', ['ImagePullBackOff']);
+    expect(ghostBackOff.status.containerStatuses[0].state.waiting.message).toContain(
+      'Back-off pulling image "registry.example/ghost:3.0.0-missing"',
+    );
+    expect(await readyEndpoints('ghost')).toEqual([]);
+
+    const db = await waiting('db', ['CreateContainerError']);
+    expect(db.status.containerStatuses[0].state.waiting.message).toContain('postgres:16');
+
+    const broken = await waiting('broken', ['CrashLoopBackOff']);
+    const status = broken.status.containerStatuses[0];
+    expect(status.restartCount).toBeGreaterThanOrEqual(1);
+    expect(status.lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    expect(status.lastState.terminated.message).toContain('crashes on start');
+
+    // The kubelet's events say the same.
+    const events = (await getJson('events', '-n', 'shop')).items as Body[];
+    const reasons = new Set(events.map((e) => e.reason));
+    for (const reason of ['Started', 'Failed', 'BackOff']) expect(reasons).toContain(reason);
+
+    await kubectl('delete', '-n', 'shop', 'deployment/ghost', 'deployment/db', 'deployment/broken', 'deployment/errs', '--wait=true');
+    await until('only web left', async () => ((await getJson('pods', '-n', 'shop')).items.length === 1 ? true : undefined));
+  }, 300_000);
+
+  test('3 nodes and 20 idle pods: memory of the plane, kwok and the pods', async () => {
+    const scaledAt = Date.now();
+    await kubectl('scale', '-n', 'shop', 'deployment/web', '--replicas=20');
+    await until(
+      '20 ready endpoints',
+      async () => {
+        const ready = await readyEndpoints('web');
+        return ready.length === 20 ? ready : undefined;
+      },
+      300_000,
+    );
+    figures.push(`scaled 1 -> 20 ready in ${Date.now() - scaledAt} ms`);
+    const nodes = new Set((await pods('web')).map((p) => p.spec.nodeName));
+    expect(nodes.size).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 15_000)); // idle
+    const planePids = cloud.kubernetes.plane(clusterId)!.pids();
+    const podPids = await cloud.kubernetes.podRunner(clusterId)!.pids();
+    expect(podPids.length).toBe(60); // bwrap, its pid namespace's init and the app, per pod
+    const planeMemory = memoryOf(planePids);
+    const podMemory = memoryOf(podPids);
+    const total = { rss: planeMemory.rss + podMemory.rss, pss: planeMemory.pss + podMemory.pss };
+    figures.push(
+      `3 nodes, 20 idle pods: plane and kwok ${Math.round(planeMemory.rss / MiB)} MiB RSS (${Math.round(planeMemory.pss / MiB)} MiB PSS), ` +
+        `20 pods ${Math.round(podMemory.rss / MiB)} MiB RSS (${Math.round(podMemory.pss / MiB)} MiB PSS), ` +
+        `total ${Math.round(total.rss / MiB)} MiB RSS, ${Math.round(total.pss / MiB)} MiB PSS`,
+    );
+    // PSS counts pages shared between processes (node's own code, mapped by every pod) once in all;
+    // a sum of RSS counts them once per process.
+    expect(total.pss).toBeLessThan(1.5 * 1024 * MiB);
+  }, 420_000);
+
+  test('deleting the cluster leaves no process and no address behind', async () => {
+    const addresses = (await pods('web')).map((p) => p.status.podIP as string);
+    expect(processesUsing(clusterDir).length).toBeGreaterThan(60);
+    expect((await api.call('DELETE', `/v2/kubernetes/clusters/${clusterId}`)).status).toBe(204);
+    expect(processesUsing(clusterDir)).toEqual([]);
+    expect(existsSync(clusterDir)).toBe(false);
+    for (const address of addresses.slice(0, 5)) expect(await answers(address, 8080)).toBe(false);
+    const held = JSON.parse(readFileSync(path.join(stateDir, 'kubernetes', 'pod-addresses.json'), 'utf8')) as Record<string, string>;
+    expect(Object.values(held).filter((owner) => owner.startsWith(`${clusterId}/`))).toEqual([]);
+    // The cloud stopped: its pod address routes go too.
+    const network = cloud.hostNetworkChoice.network;
+    await cloud.stop();
+    cloudStopped = true;
+    const { stdout } = await run('ip', ['route', 'show', 'table', 'local']);
+    expect(stdout).not.toContain(`198.18.${network}.0/24`);
+    expect(stdout).not.toContain(`198.19.${network}.0/24`);
+  }, 300_000);
+});
