@@ -11,6 +11,8 @@
 # and, with --tests (npm test; not npm start):
 #   chromium             the headless browser the Web UI test looks at runs with (playwright-core drives it)
 #   strace               holds bubblewrap's process order open (delayed syscalls) in the sandbox lifetime test
+#   mariadb-server       mariadbd: the failover tests start their own replicating pairs on free ports
+#   redis-server         redis-server: the failover and failback tests start their own Redis pairs
 #
 # Prints one summary line. Needs root only when something is missing (then: apt-get update and
 # apt-get install -y --no-install-recommends). Services are not started by the install: the
@@ -19,7 +21,7 @@
 set -euo pipefail
 
 PACKAGES=(bubblewrap nftables iproute2 openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
-if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium strace); fi
+if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium strace mariadb-server redis-server); fi
 readonly PACKAGES
 
 installed() {
