@@ -7,6 +7,7 @@ import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../../activities/kubernetes';
 import type { Manifest } from '../../integrations/kubernetes/manifests';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import { DEFAULT_PROVIDER } from '../../providers/cloud-provider';
 import { providerTaskQueue } from '../../temporal/task-queues';
 import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
 import { describeError, runSaga } from '../shared/saga';
@@ -44,7 +45,7 @@ export async function provisionCluster(input: ProvisionClusterInput): Promise<Pr
   const status = new StatusTracker('provisionCluster', STEPS);
   const kubernetes = summarizedActivities<KubernetesActivities>({
     ...CLOUD_CALL,
-    taskQueue: providerTaskQueue('digitalocean'),
+    taskQueue: providerTaskQueue(DEFAULT_PROVIDER),
     retry: CLOUD_RETRY,
   });
   const deployments = input.manifests

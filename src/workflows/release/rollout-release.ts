@@ -14,7 +14,7 @@
 // drained (weight 0), kept scaleDownDelay, and destroyed. On an abort the saga puts traffic back
 // on the fleet, then destroys them the same way.
 import { isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
-import type { CloudProviderActivities } from '../../providers/cloud-provider';
+import { DEFAULT_PROVIDER, type CloudProviderActivities } from '../../providers/cloud-provider';
 import { fleetMembership, LoadBalancerMembershipRouter, takeInMs } from '../../rollouts/traffic/membership-router';
 import { providerTaskQueue } from '../../temporal/task-queues';
 import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
@@ -183,7 +183,7 @@ async function rollOut(input: RolloutReleaseInput, inventory?: Inventory): Promi
     const provider = summarizedActivities<CloudProviderActivities>({
       ...CLOUD_CALL,
       startToCloseTimeout: '2 minutes',
-      taskQueue: providerTaskQueue('digitalocean'),
+      taskQueue: providerTaskQueue(DEFAULT_PROVIDER),
       retry: CLOUD_RETRY,
     });
     let lb;
