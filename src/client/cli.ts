@@ -22,7 +22,9 @@ import { formatDoctor, runDoctor } from './doctor';
 import { formatStatus } from './format-status';
 import { connectClient, startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
 import { followProgress } from './progress';
-import { loadBackupPolicies, loadEnvironmentSpec } from '../specs/load';
+import { loadBackupPolicies, loadEnvironmentSpec, readYamlFile } from '../specs/load';
+import { isClusterEnvironment } from '../specs/cluster-environment';
+import { provisionClusterCommand } from './provision-cluster';
 import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
@@ -91,6 +93,7 @@ export function buildCli(): Command {
     .option('--root <folder>', "the folder files the spec names (composeFile) must be inside (default: the spec's folder)")
     .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')
     .action(async (file: string, opts: { detach?: boolean; printInput?: boolean; root?: string; wait?: boolean }) => {
+      if (isClusterEnvironment(readYamlFile(file))) return provisionClusterCommand(file, opts);
       const spec = loadEnvironmentSpec(file, { root: opts.root }); // refuses a bad spec before anything starts
       if (opts.printInput) {
         console.log(JSON.stringify({ spec }));

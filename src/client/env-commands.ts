@@ -9,7 +9,7 @@ import { checkedEnvironmentName } from '../names/environment-name';
 import { destroyWorkflowId, uniqueSuffix } from '../names/workflow-ids';
 import { environmentTag } from '../names/ownership-tags';
 import { serverName } from '../names/resource-names';
-import type { EnvironmentResources } from '../providers/cloud-provider';
+import type { DestroyResult } from '../workflows/environment/destroy-environment';
 import type { Inventory } from '../workflows/environment/inventory';
 import { environmentInventory, formatEnvironment, formatEnvironmentList, listEnvironments } from './environments';
 import { startOperation, withClient } from './opsflow-client';
@@ -64,9 +64,10 @@ export function registerEnvironmentCommands(program: Command): void {
         );
         console.log(`Destroying ${environment}: workflow ${handle.workflowId}`);
         if (opts.detach) return;
-        const removed = await followProgress<EnvironmentResources>(handle);
+        const removed = await followProgress<DestroyResult>(handle);
+        const clusters = removed.kubernetesClusters?.length ? `, ${removed.kubernetesClusters.length} Kubernetes cluster(s)` : '';
         console.log(
-          `Removed ${removed.servers.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.networks.length} VPC(s), ${removed.floatingIps.length} reserved IP(s).`,
+          `Removed ${removed.servers.length} droplet(s), ${removed.volumes.length} volume(s), ${removed.firewalls.length} firewall(s), ${removed.networks.length} VPC(s), ${removed.floatingIps.length} reserved IP(s)${clusters}.`,
         );
       });
     });
@@ -82,6 +83,7 @@ export async function destroyPlan(client: Client, inventory: Inventory): Promise
     ...(r.reservedIp ? [`reserved IP ${r.reservedIp}`] : []),
     ...(r.firewallId ? [`firewall ${r.firewallId}`] : []),
     ...(r.vpcId ? [`VPC ${r.vpcId}`] : []),
+    ...(r.kubernetesCluster ? [`Kubernetes cluster ${r.kubernetesCluster.name} (${r.kubernetesCluster.id}) with its node pools`] : []),
   ];
   const schedules = await schedulesOfEnvironment(client, environment);
   const policies = new Map<string, string>(inventory.backups.map((b) => [b.policy, b.scheduleId]));

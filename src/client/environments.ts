@@ -79,6 +79,7 @@ export function formatEnvironment(i: Inventory): string {
     r.firewallId && `firewall ${r.firewallId}`,
     ...r.volumes.map((v) => `volume ${v.name} (${v.id})`),
     r.reservedIp && `reserved IP ${r.reservedIp}`,
+    r.kubernetesCluster && `Kubernetes cluster ${r.kubernetesCluster.name} (${r.kubernetesCluster.id})`,
   ].filter(Boolean);
   lines.push(`  resources: ${resources.join(', ') || 'none recorded'}`);
   lines.push('  backups:');

@@ -58,6 +58,15 @@ export function clusterLifecycleActivities(deps: KubernetesDeps) {
       });
     },
 
+    /** The clusters opsflow made for an environment (both tags on them), for destroyEnvironment. */
+    async listKubernetesClustersTagged(input: { tag: string }): Promise<{ id: string; name: string }[]> {
+      return kubernetesStep(async () =>
+        (await clusters().list())
+          .filter((c) => c.tags?.includes(OPSFLOW_CLUSTER_TAG) && c.tags.includes(input.tag))
+          .map((c) => ({ id: c.id, name: c.name })),
+      );
+    },
+
     async deleteKubernetesCluster(input: { clusterId: string }): Promise<'deleted' | 'already gone'> {
       return kubernetesStep(async () => {
         try {

@@ -61,7 +61,14 @@ export interface Inventory {
   ssh?: { user: string; port: number; key: string };
   application?: { directory: string; images: Record<string, string> };
   healthChecks: InventoryHealthCheck[];
-  resources: { vpcId?: string; firewallId?: string; volumes: { name: string; id: string }[]; reservedIp?: string };
+  resources: {
+    vpcId?: string;
+    firewallId?: string;
+    volumes: { name: string; id: string }[];
+    reservedIp?: string;
+    /** A Kubernetes environment's DOKS cluster (stack D): destroy deletes it. */
+    kubernetesCluster?: { id: string; name: string };
+  };
   backups: AttachedBackups[];
   /**
    * A failover that stands: traffic and the primary moved from `from` onto `to` by that run. Set
@@ -88,7 +95,8 @@ export type InventoryChange =
       cloud: string;
       region: string;
       hosts: InventoryHost[];
-      ssh: { user: string; port: number; key: string };
+      /** None for a Kubernetes environment: it has no hosts to log in to. */
+      ssh?: { user: string; port: number; key: string };
       application?: { directory: string; images: Record<string, string> };
       healthChecks: InventoryHealthCheck[];
       resources: Inventory['resources'];

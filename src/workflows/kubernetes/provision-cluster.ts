@@ -2,7 +2,9 @@
 // find the one an earlier attempt made), wait until it runs, apply the manifests with server-side
 // apply (all validated by the API server first), then wait for every Deployment among them to be
 // rolled out. A failure at any step deletes the cluster this run made (saga), so nothing is left
-// half-created; a cluster that was there before the run is never deleted.
+// half-created; a cluster that was there before the run is never deleted. The run holds its
+// environment's claim (one operation at a time), and the inventory records the cluster, so
+// `opsflow env show` lists it and `opsflow destroy` deletes it.
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../../activities/kubernetes';
 import type { Manifest } from '../../integrations/kubernetes/manifests';
@@ -14,6 +16,8 @@ import { describeError, runSaga } from '../shared/saga';
 import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { refuse } from '../shared/validated';
+import { withEnvironmentClaim } from '../shared/environment-claim';
+import type { InventoryChange } from '../environment/inventory';
 
 export interface ClusterNodePool {
   name: string;
@@ -38,6 +42,23 @@ const STEPS = ['create cluster', 'wait for the cluster', 'apply manifests', 'wai
 
 export async function provisionCluster(input: ProvisionClusterInput): Promise<ProvisionClusterResult> {
   checkInput(input);
+  return withEnvironmentClaim(input.environment, 'provision', () => provisionClaimed(input), {
+    change: (result) => clusterProvisioned(input, result),
+  });
+}
+
+function clusterProvisioned(input: ProvisionClusterInput, result: ProvisionClusterResult): InventoryChange {
+  return {
+    kind: 'provisioned',
+    cloud: DEFAULT_PROVIDER,
+    region: input.cluster.region,
+    hosts: [],
+    healthChecks: [],
+    resources: { volumes: [], kubernetesCluster: { id: result.clusterId, name: input.cluster.name } },
+  };
+}
+
+async function provisionClaimed(input: ProvisionClusterInput): Promise<ProvisionClusterResult> {
   upsertSearchAttributes([
     { key: OpsEnvironment, value: input.environment },
     { key: OpsOperation, value: 'provision-cluster' },

@@ -188,6 +188,7 @@ export const KUBERNETES_SUMMARIES: Describers<KubernetesActivities> = {
     `create Kubernetes cluster ${name} in ${region} (${list(node_pools.map((p) => `${p.name}: ${plural(p.count, 'node')} ${p.size}`))})`,
   waitForKubernetesCluster: ({ clusterId }) => `wait for Kubernetes cluster ${clusterId} to run`,
   deleteKubernetesCluster: ({ clusterId }) => `delete Kubernetes cluster ${clusterId}`,
+  listKubernetesClustersTagged: ({ tag }) => `list the Kubernetes clusters opsflow made for ${tag}`,
 };
 
 /** Runs recorded before the provider seam call the old DigitalOcean names and shapes (providers/legacy-activity-names.ts). */
