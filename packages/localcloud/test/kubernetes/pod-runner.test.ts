@@ -2,7 +2,8 @@
 // processes on an address of this machine, Ready only once their readiness probe answers, so the
 // real controller-manager's EndpointSlices list addresses that answer /health and /metrics. Scaled
 // down, the removed pods' processes are gone; an `-err5` image answers exactly 5 of every 100
-// requests with 500; an image that cannot run shows why and is never Ready; a crashing one
+// requests with 500; PostgreSQL and Redis images run the real servers (a password from a Secret,
+// rows written and read back); an image that cannot run shows why and is never Ready; a crashing one
 // restarts with back-off; 20 idle pods on 3 nodes are measured; deleting the cluster leaves no
 // process. Skipped, saying why, only on a machine without the control plane binaries.
 import { execFile } from 'node:child_process';
@@ -301,7 +302,7 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
     await apply(
       deployment('ghost', 'registry.example/ghost:3.0.0-missing', 1),
       service('ghost'),
-      deployment('db', 'postgres:16', 1),
+      deployment('db', 'mariadb:11', 1),
       deployment('broken', 'registry.example/web:1.0-crashing', 1),
     );
     const waiting = async (app: string, reasons: string[]) =>
@@ -322,7 +323,7 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
     expect(await readyEndpoints('ghost')).toEqual([]);
 
     const db = await waiting('db', ['CreateContainerError']);
-    expect(db.status.containerStatuses[0].state.waiting.message).toContain('postgres:16');
+    expect(db.status.containerStatuses[0].state.waiting.message).toContain('mariadb:11');
 
     const broken = await waiting('broken', ['CrashLoopBackOff']);
     const status = broken.status.containerStatuses[0];
@@ -337,6 +338,59 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
 
     await kubectl('delete', '-n', 'shop', 'deployment/ghost', 'deployment/db', 'deployment/broken', 'deployment/errs', '--wait=true');
     await until('only web left', async () => ((await getJson('pods', '-n', 'shop')).items.length === 1 ? true : undefined));
+  }, 300_000);
+
+  test('PostgreSQL and Redis images run the real servers on their pods: a password from a Secret, data written and read back', async () => {
+    const server = (name: string, image: string, port: number, env: Body[] = []) =>
+      deployment(name, image, 1, {
+        ports: [{ name: 'db', containerPort: port }],
+        env,
+        readinessProbe: { tcpSocket: { port: 'db' }, periodSeconds: 1 },
+      });
+    await kubectl('create', 'secret', 'generic', 'orders-db', '-n', 'shop', '--from-literal=password=s3cret-pw');
+    await apply(
+      server('orders-db', 'postgres:16', 5432, [
+        { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'orders-db', key: 'password' } } },
+        { name: 'POSTGRES_DB', value: 'orders' },
+      ]),
+      server('cache', 'redis:7', 6379),
+      server('nopass-db', 'postgres:16', 5432, [
+        { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'absent', key: 'password' } } },
+      ]),
+    );
+    const readyPod = (app: string) =>
+      until(`${app} Ready`, async () => {
+        const [pod] = await pods(app);
+        return pod?.status?.containerStatuses?.[0]?.ready ? pod : undefined;
+      });
+    const db = await readyPod('orders-db');
+    const psql = (sql: string, password = 's3cret-pw') =>
+      run('psql', ['-h', db.status.podIP, '-U', 'postgres', '-d', 'orders', '-Atc', sql], {
+        env: { PATH: process.env.PATH, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
+      });
+    await psql('CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders VALUES (1, $$tea$$), (2, $$cake$$)');
+    expect((await psql('SELECT current_database(), count(*) FROM orders')).stdout.trim()).toBe('orders|2');
+    await expect(psql('SELECT 1', 'wrong-password')).rejects.toThrow(/password authentication failed/);
+    // The server is the pod's process, confined in its sandbox.
+    expect(processesUsing(podDir(db)).length).toBeGreaterThanOrEqual(1);
+
+    const cache = await readyPod('cache');
+    const redis = (...args: string[]) => run('redis-cli', ['-h', cache.status.podIP, '-p', '6379', ...args]);
+    expect((await redis('SET', 'greeting', 'hello')).stdout.trim()).toBe('OK');
+    expect((await redis('GET', 'greeting')).stdout.trim()).toBe('hello');
+
+    // A Secret that is not there: the container never starts, and the pod says which.
+    const refused = await until('nopass-db refused', async () => {
+      const [pod] = await pods('nopass-db');
+      return pod?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerError' ? pod : undefined;
+    });
+    expect(refused.status.containerStatuses[0].state.waiting.message).toContain('secret "absent" not found');
+
+    await kubectl('delete', '-n', 'shop', 'deployment/orders-db', 'deployment/cache', 'deployment/nopass-db', '--wait=true');
+    await until('the database pods gone', async () =>
+      (await pods('orders-db')).length + (await pods('cache')).length === 0 ? true : undefined,
+    );
+    expect(processesUsing(podDir(db))).toEqual([]);
   }, 300_000);
 
   test('3 nodes and 20 idle pods: memory of the plane, kwok and the pods', async () => {

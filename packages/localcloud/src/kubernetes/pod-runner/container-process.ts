@@ -32,15 +32,24 @@ export interface ContainerProcessOptions {
   root: string;
   /** Host folder mounted read-only at /opt/localcloud: the program. */
   programDir: string;
-  /** Node, and the script and its arguments. */
-  node: string;
-  argv: string[];
+  /** What runs, as the container sees it: the simulated app (appCommand) or a server (pod-servers.ts). */
+  command: string[];
+  /** Environment beyond the fixed minimum (a server's settings, such as POSTGRES_PASSWORD). */
+  env?: Record<string, string>;
+  /** A line the program prints on stdout once it serves (its probes start then); default the app's. */
+  readyLine?: string;
   uid: number;
   hostname: string;
   /** Host file that gets the container's output. */
   logFile: string;
-  /** Named in the command line (`--pod-dir=`), so the processes of a cluster's folder can be found. */
-  podDir: string;
+}
+
+/**
+ * The simulated application: node, its flags, the script and its arguments. The pod's folder is
+ * named in its command line (`--pod-dir=`), so the processes of a cluster's folder can be found.
+ */
+export function appCommand(node: string, argv: string[], podDir: string): string[] {
+  return [node, ...NODE_FLAGS, ...argv, `--pod-dir=${podDir}`];
 }
 
 export class ContainerProcess {
@@ -57,6 +66,7 @@ export class ContainerProcess {
   private constructor(
     private readonly child: ChildProcess,
     private readonly logFile: string,
+    readyLine: string,
   ) {
     this.exited = new Promise((resolve) => {
       child.once('error', () => resolve(127));
@@ -80,10 +90,10 @@ export class ContainerProcess {
       // stdout goes through us to the log, so the line that says it listens is seen at once.
       child.stdout!.on('data', (chunk: Buffer) => {
         this.append(chunk);
-        if (seen !== LISTENING_LINE) {
+        if (seen !== readyLine) {
           seen = (seen + chunk.toString()).slice(-4_096);
-          if (seen.includes(LISTENING_LINE)) {
-            seen = LISTENING_LINE;
+          if (seen.includes(readyLine)) {
+            seen = readyLine;
             resolve();
           }
         }
@@ -138,18 +148,15 @@ export class ContainerProcess {
         '--ambient-caps=+net_bind_service',
         '--bounding-set=-all,+net_bind_service',
         '--',
-        options.node,
-        ...NODE_FLAGS,
-        ...options.argv,
-        `--pod-dir=${options.podDir}`,
+        ...options.command,
       ];
       const child = spawn(SETPRIV, args, {
         detached: true,
         stdio: ['ignore', 'pipe', log, 'pipe'],
         // Nothing of the local cloud's own environment.
-        env: { PATH: '/usr/bin:/bin', HOME: '/tmp', HOSTNAME: options.hostname.slice(0, 63), LANG: 'C.UTF-8' },
+        env: { ...options.env, PATH: '/usr/bin:/bin', HOME: '/tmp', HOSTNAME: options.hostname.slice(0, 63), LANG: 'C.UTF-8' },
       });
-      return new ContainerProcess(child, options.logFile);
+      return new ContainerProcess(child, options.logFile, options.readyLine ?? LISTENING_LINE);
     } finally {
       closeSync(log);
     }

@@ -45,9 +45,19 @@ export interface LifecycleHandler {
   httpGet?: HttpGetAction;
 }
 
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+  };
+}
+
 export interface Container {
   name: string;
   image: string;
+  env?: EnvVar[];
   ports?: ContainerPort[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;

@@ -3,13 +3,16 @@
 //   an application image (anything the droplets' docker would run as the simulated app) runs;
 //   a tag saying `missing` is not in the registry: ErrImagePull, then ImagePullBackOff;
 //   a reference that does not parse: InvalidImageName;
-//   a database image (postgres, mariadb, redis, ...): CreateContainerError, naming it (droplets run
-//   those as the real servers; pods do not yet).
+//   a PostgreSQL or Redis image runs the machine's real server (pod-servers.ts);
+//   a MariaDB/MySQL image: CreateContainerError, naming it (droplets run it as the real server;
+//   pods do not yet).
 import { imageDigest, imageExists, imageKind, parseImage, type ImageRef } from '../../hosts/services/image';
 
-export type ImageVerdict = { runnable: true; image: ImageRef; imageID: string } | { runnable: false; reason: string; message: string };
+/** What runs in the container: the simulated application, or a real database server. */
+export type ContainerProgram = 'app' | 'postgres' | 'redis';
 
-const KIND_NAMES = { postgres: 'PostgreSQL', mariadb: 'MariaDB/MySQL', redis: 'Redis' } as const;
+export type ImageVerdict =
+  { runnable: true; image: ImageRef; imageID: string; program: ContainerProgram } | { runnable: false; reason: string; message: string };
 
 export function judgeImage(reference: string): ImageVerdict {
   let image: ImageRef;
@@ -29,13 +32,13 @@ export function judgeImage(reference: string): ImageVerdict {
       message: `failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`,
     };
   const kind = imageKind(image);
-  if (kind !== 'app')
+  if (kind === 'mariadb')
     return {
       runnable: false,
       reason: 'CreateContainerError',
-      message: `${reference} is a ${KIND_NAMES[kind]} image: the local cloud runs application images in pods, not database servers (yet)`,
+      message: `${reference} is a MariaDB/MySQL image: the local cloud runs application, PostgreSQL and Redis images in pods, not MariaDB servers (yet)`,
     };
-  return { runnable: true, image, imageID: `${image.repository}@${imageDigest(image)}` };
+  return { runnable: true, image, imageID: `${image.repository}@${imageDigest(image)}`, program: kind };
 }
 
 /** What an image that is not in the registry shows after its first failed pull. */

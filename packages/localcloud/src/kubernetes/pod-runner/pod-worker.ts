@@ -8,7 +8,10 @@ import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http';
 import path from 'node:path';
 import type { KubeClient } from '../kube-client';
-import { ContainerProcess, prepareTopLevel } from './container-process';
+import { appCommand, ContainerProcess, prepareTopLevel } from './container-process';
+import { containerEnv } from './container-env';
+import { judgeImage } from './pod-images';
+import { serverLaunch } from './pod-servers';
 import { ContainerRun, type ContainerHost, type RestartPolicy } from './container-run';
 import type { Container, LifecycleHandler, Pod, PodCondition, PodStatus } from './kube-types';
 import { podAppArgv } from './pod-app-protocol';
@@ -283,6 +286,9 @@ export class PodWorker {
     const hostname = (this.pod.spec.hostname ?? this.pod.metadata.name).slice(0, 63);
     writeFileSync(path.join(root, 'etc', 'hostname'), `${hostname}\n`);
     writeFileSync(path.join(root, 'etc', 'hosts'), `127.0.0.1\tlocalhost\n${this.address}\t${hostname}\n`);
+    // The pod's uid by name: PostgreSQL's initdb and server look themselves up and refuse an unknown uid.
+    writeFileSync(path.join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/bin/sh\npod:x:${uid}:${uid}:pod:/tmp:/bin/sh\n`);
+    writeFileSync(path.join(root, 'etc', 'group'), `root:x:0:\npod:x:${uid}:\n`);
     // Its `/` and /tmp are the pod's to write; /etc stays the machine root's (read-only to the pod).
     prepareTopLevel(root);
     chownSync(root, uid, uid);
@@ -302,6 +308,19 @@ export class PodWorker {
   }
 
   private async spawn(container: Container, mode: 'serve' | 'complete'): Promise<ContainerProcess> {
+    const verdict = judgeImage(container.image);
+    const sandbox = {
+      root: path.join(this.dir, 'root'),
+      uid: this.ctx.network.uidOf(this.address!),
+      hostname: this.pod.spec.hostname ?? this.pod.metadata.name,
+      logFile: path.join(this.dir, `${container.name}.log`),
+    };
+    if (verdict.runnable && verdict.program !== 'app') {
+      // A database image: the real server, with the container's environment (Secrets read now).
+      const env = await containerEnv(this.ctx.client, this.pod.metadata.namespace ?? 'default', container);
+      const launch = serverLaunch(verdict.program, container, this.address!, env);
+      return ContainerProcess.start({ ...sandbox, programDir: (await this.ctx.program()).hostDir, ...launch });
+    }
     const program = await this.ctx.program();
     const ports = new Set<number>();
     for (const port of container.ports ?? []) if ((port.protocol ?? 'TCP') === 'TCP') ports.add(port.containerPort);
@@ -311,17 +330,16 @@ export class PodWorker {
       if (port !== undefined) ports.add(port);
     }
     return ContainerProcess.start({
-      root: path.join(this.dir, 'root'),
+      ...sandbox,
       programDir: program.hostDir,
-      node: nodeInSandbox(),
-      argv: [
-        program.script,
-        ...podAppArgv({ address: this.address!, ports: [...ports], image: container.image, name: this.pod.metadata.name, mode }),
-      ],
-      uid: this.ctx.network.uidOf(this.address!),
-      hostname: this.pod.spec.hostname ?? this.pod.metadata.name,
-      logFile: path.join(this.dir, `${container.name}.log`),
-      podDir: this.dir,
+      command: appCommand(
+        nodeInSandbox(),
+        [
+          program.script,
+          ...podAppArgv({ address: this.address!, ports: [...ports], image: container.image, name: this.pod.metadata.name, mode }),
+        ],
+        this.dir,
+      ),
     });
   }
 
