@@ -87,7 +87,15 @@ export function failoverFacts(view: FailoverView, environment: string): Progress
       text: `survivor ${view.to}: pool ${a.survivorPoolHealthy ? 'healthy' : 'not healthy'} at Cloudflare, database ${a.survivorRole}${a.survivorBehindTransactions != null ? `, ${a.survivorBehindTransactions} transaction(s) behind` : ''}`,
     });
   if (view.phase === 'awaiting approval' && !view.approval)
-    facts.push({ key: 'waiting', text: `waiting for approval: opsflow approve ${environment} [--note text]` });
+    facts.push({
+      key: 'waiting',
+      text: `waiting for approval: opsflow approve ${environment} [--note text]${view.autoApproveAt ? ` (the policy approves at ${view.autoApproveAt})` : ''}`,
+    });
+  if (view.escalation)
+    facts.push({
+      key: `escalation${view.escalation.notice ? ' sent' : ''}`,
+      text: `escalated: no one approved within ${view.escalation.waited}; ${view.escalation.notice ?? 'sending the notice'}`,
+    });
   if (view.approval)
     facts.push({
       key: 'approval',

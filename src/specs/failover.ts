@@ -7,9 +7,23 @@ import { z } from 'zod';
 import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE } from '../names/environment-name';
 import { parseSpec, secretRef, SpecError } from './common';
 import { actorName } from './rollout-release';
+import { durationMs } from './rollout';
 
 export const siteName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be a site name (lowercase letters, digits, -)');
 const id = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a Cloudflare id');
+const duration = z.string().regex(/^(\d{1,9})(ms|s|m|h)$/, 'must be a duration such as 30s, 5m or 1h');
+
+/**
+ * How long a failover waits for a human. Without it, for ever (two sites cannot safely decide
+ * alone). `escalateAfter`: no answer by then, one notice to `notify.webhook` (a secret reference:
+ * whoever has the URL can post), then the wait goes on; `autoApproveAfter` (counted from the start
+ * of the wait): no answer by then, the run approves itself as `policy:autoApproveAfter`.
+ */
+export const approvalPolicySchema = z.strictObject({
+  escalateAfter: duration.optional(),
+  autoApproveAfter: duration.optional(),
+  notify: z.strictObject({ webhook: secretRef }).optional(),
+});
 
 export const databaseServerSchema = z.strictObject({
   name: z.string().min(1).max(100),
@@ -92,6 +106,7 @@ export const failoverSiteSchema = z.strictObject({
   force: z.strictObject({ reason: z.string().trim().min(1, 'must say why').max(500) }).optional(),
   /** How long the surviving replica may take to receive and apply the rest (default 60 s). */
   catchUpTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+  approval: approvalPolicySchema.optional(),
 });
 
 export type FailoverSiteInput = z.input<typeof failoverSiteSchema>;
@@ -106,6 +121,22 @@ export function parseFailoverSiteInput(input: unknown): FailoverSite {
     if (!(s in parsed.databases)) problems.push(`databases: no database server for site ${s}`);
     if (parsed.redis && !(s in parsed.redis)) problems.push(`redis: no Redis server for site ${s}`);
   }
+  problems.push(...approvalPolicyProblems(parsed.approval));
   if (problems.length) throw new SpecError('failoverSite input', problems);
   return parsed;
+}
+
+function approvalPolicyProblems(policy: FailoverSite['approval']): string[] {
+  if (!policy) return [];
+  const problems: string[] = [];
+  if (policy.escalateAfter !== undefined && !policy.notify)
+    problems.push('approval.notify: escalateAfter needs a webhook to tell (notify: { webhook: env:NAME })');
+  if (policy.notify && policy.escalateAfter === undefined)
+    problems.push('approval.escalateAfter: notify needs to know when to send the notice (escalateAfter: 5m)');
+  if (policy.escalateAfter !== undefined && policy.autoApproveAfter !== undefined)
+    if (durationMs(policy.autoApproveAfter) <= durationMs(policy.escalateAfter))
+      problems.push(
+        `approval.autoApproveAfter: ${policy.autoApproveAfter} is not after escalateAfter ${policy.escalateAfter}: the run would approve itself before anyone is told`,
+      );
+  return problems;
 }

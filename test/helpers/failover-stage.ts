@@ -13,6 +13,7 @@ import { createTrafficSampleActivities, sampleTraffic } from '../../src/activiti
 import { createRedisFailoverActivities } from '../../src/activities/database/redis';
 import { createDatabaseFailoverActivities } from '../../src/activities/database/replication';
 import { createEnvironmentActivities } from '../../src/activities/environment/claims';
+import { createRolloutNoticeActivities } from '../../src/activities/rollout/rollout-notice';
 import { createSiteProbeActivities } from '../../src/activities/http/site-probe';
 import { secretResolver } from '../../src/backups/secrets';
 import type { EnsuredLoadBalancer } from '../../src/integrations/cloudflare/load-balancing';
@@ -32,6 +33,8 @@ export function failoverActivities(secrets: Record<string, string>) {
     ...createSiteProbeActivities(),
     ...createDatabaseFailoverActivities({ resolveSecret: secretResolver(secrets) }),
     ...createRedisFailoverActivities({ resolveSecret: secretResolver(secrets) }),
+    // An unanswered approval's escalation notice (the webhook URL one of the secrets).
+    ...createRolloutNoticeActivities({ resolveSecret: secretResolver(secrets) }),
   };
 }
 

@@ -2,17 +2,12 @@
 // defaults to 50/50, a gradual return's steps must rise below the recovered site's share, and each
 // site must have its pool, database and (when given) Redis.
 import { parseFailbackSiteInput, type FailbackSiteInput } from '../../src/specs/failback';
+import { twoSites } from '../helpers/site-inputs';
 
-const db = (name: string, port: number) => ({ name, host: '127.0.0.1', port, user: 'opsflow', password: 'env:DB' });
 const input = (over: Partial<FailbackSiteInput> = {}): FailbackSiteInput => ({
-  environment: 'stack-e',
+  ...twoSites,
   from: 'london',
   to: 'fra1',
-  cloudflare: { apiToken: 'env:CF' },
-  loadBalancer: { zoneId: 'z1', accountId: 'a1', loadBalancerId: 'lb1', hostname: 'www.stack-e.com', pools: { fra1: 'p1', london: 'p2' } },
-  databases: { fra1: db('fra1-db', 3306), london: db('london-db', 3307) },
-  replication: { user: 'repl', password: 'env:REPL' },
-  verify: { url: 'http://127.0.0.1:8080' },
   ...over,
 });
 

@@ -144,6 +144,15 @@ test('a failover view and result for the terminal: the observers, the wait, the 
     '  survivor london: pool healthy at Cloudflare, database replica, 0 transaction(s) behind',
     '  waiting for approval: opsflow approve stack-e [--note text]',
   ]);
+  const escalated: FailoverView = {
+    ...waiting,
+    autoApproveAt: '2026-12-02T14:15:00.000Z',
+    escalation: { at: '2026-12-02T14:05:00.000Z', waited: '5m', notice: 'notified the webhook at hooks.example.com' },
+  };
+  expect(formatFailoverView(escalated, 'stack-e').split('\n').slice(-2)).toEqual([
+    '  waiting for approval: opsflow approve stack-e [--note text] (the policy approves at 2026-12-02T14:15:00.000Z)',
+    '  escalated: no one approved within 5m; notified the webhook at hooks.example.com',
+  ]);
   const done: FailoverView = {
     ...waiting,
     phase: 'completed',

@@ -7,12 +7,13 @@ import { approveUpdate, type ApprovalRecord } from './failover-api';
 
 /**
  * Answers `approve` for this run. `waiting()` names why nothing waits (the run's phase) or returns
- * undefined while an approval is welcome; `accepted` records it.
+ * undefined while an approval is welcome; `accepted` records it. The answer approves in the run's
+ * own name (an approval policy's), so a human's later `approve` is refused as a second one.
  */
 export function handleApprove(
   waiting: () => string | undefined,
   accepted: (approval: ApprovalRecord) => void,
-): () => ApprovalRecord | undefined {
+): (approval: ApprovalRecord) => void {
   let approval: ApprovalRecord | undefined;
   setHandler(
     approveUpdate,
@@ -34,5 +35,8 @@ export function handleApprove(
       },
     },
   );
-  return () => approval;
+  return (byPolicy) => {
+    approval = byPolicy;
+    accepted(byPolicy);
+  };
 }

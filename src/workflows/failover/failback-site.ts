@@ -30,6 +30,7 @@ import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
 import { handleApprove } from './approval';
+import { describeSplit, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failbackStatusQuery, type CatchUpMeasure, type FailbackResult, type FailbackView } from './failback-api';
 import type { ApprovalRecord, FailoverRpo } from './failover-api';
 
@@ -250,15 +251,9 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
           }
           const step: { split: Record<string, number>; sample?: Record<string, number> } = { split: moved.split };
           view.traffic.steps.push(step);
-          const sample = await act.sampleTraffic({
-            url: spec.verify.url,
-            ...(spec.verify.host ? { host: spec.verify.host } : {}),
-            requests: spec.verify.requests,
-            siteHeader: spec.verify.siteHeader,
-          });
-          step.sample = { ...sample.bySite, ...Object.fromEntries(Object.entries(sample.failed).map(([k, n]) => [`failed: ${k}`, n])) };
-          const failed = Object.values(sample.failed).reduce((n, v) => n + v, 0);
-          if (failed > 0 || (last && !(sample.bySite[to] ?? 0)))
+          const sample = await sampleThroughEdge(act, spec.verify);
+          step.sample = sample.seen;
+          if (sample.failed > 0 || (last && !(sample.bySite[to] ?? 0)))
             throw failure(
               STEP_FAILURE.TrafficNotMoved,
               `at ${describeSplit(moved.split)}, of ${spec.verify.requests} requests through ${spec.verify.host ?? spec.verify.url}: ${JSON.stringify(step.sample)}`,
@@ -267,14 +262,7 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
         }
         trafficVerifiedAt = Date.now();
       },
-      {
-        onRollback: () => status.finish('rolling back'),
-        onRolledBack: (report, err) => {
-          status.rolledBack(report, describeError(err));
-          view.phase = 'rolled back';
-          if (report.failed.length) view.attention = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
-        },
-      },
+      rollbackReporting(status, view),
     );
   } catch (err) {
     if ((view.phase as FailbackView['phase']) !== 'rolled back') view.phase = 'failed';
@@ -356,8 +344,3 @@ function stepSplit(final: Record<string, number>, to: string, from: string, shar
   const rest = 100 - share - others.reduce((n, [, w]) => n + w, 0);
   return { ...Object.fromEntries(others), [to]: share, [from]: Math.max(0, rest) };
 }
-
-const describeSplit = (s: Record<string, number>) =>
-  Object.entries(s)
-    .map(([site, p]) => `${site} ${p}%`)
-    .join(' / ');

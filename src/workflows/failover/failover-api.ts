@@ -59,6 +59,10 @@ export interface FailoverView {
     survivorBehindTransactions?: number | null;
   };
   approval?: ApprovalRecord;
+  /** When the input's approval policy approves the run itself if no one has (workflow time, ISO). */
+  autoApproveAt?: string;
+  /** No one approved within the policy's escalateAfter: when, and the notice (sent to which host, or why not). */
+  escalation?: { at: string; waited: string; notice?: string };
   fence?: { state: 'fenced'; finalPosition: string; killedConnections: number } | { state: 'unreachable'; error: string };
   promotion?: { promoted: boolean; appliedAtPromotion: string };
   traffic?: { split: Record<string, number>; previous: Record<string, number>; changed: boolean; sample?: Record<string, number> };

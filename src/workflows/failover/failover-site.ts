@@ -10,15 +10,7 @@
 // verified every step is undone on failure, newest first; the old primary is unfenced only after
 // the new one is a replica again, so there are never two writable primaries. After that the
 // failover stands: a failed write check names what a human must look at.
-import {
-  ApplicationFailure,
-  condition,
-  patched,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-  type RetryPolicy,
-} from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler, upsertSearchAttributes, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { parseFailoverSiteInput, type FailoverSite, type FailoverSiteInput } from '../../specs/failover';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
@@ -28,8 +20,11 @@ import { describeError, runSaga } from '../shared/saga';
 import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
-import { assessSite, cannotTell, describeAssessment, type ObserverName, type ObserverView, type SiteAssessment } from './assessment';
+import { describeAssessment, type SiteAssessment } from './assessment';
 import { handleApprove } from './approval';
+import { waitForApproval } from './approval-policy';
+import { observeSite } from './observe-site';
+import { describeSplit, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failoverStatusQuery, type ApprovalRecord, type FailoverResult, type FailoverRpo, type FailoverView } from './failover-api';
 
 export const FAILOVER_STEPS = [
@@ -51,9 +46,6 @@ export const FAILOVER_REDIS_PATCH = 'failover-redis-and-record';
 
 /** Runs from this patch on assess the failed site before anything else; older runs replay without it. */
 export const FAILOVER_ASSESSMENT_PATCH = 'failover-assessment';
-
-/** An observer answers within a few attempts or cannot tell: a failover does not wait on a broken vantage point. */
-const observerRetry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 };
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4 };
 
@@ -86,7 +78,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
   const view: FailoverView = { environment: spec.environment, from, to, phase: 'assessing' };
   setHandler(failoverStatusQuery, () => ({ ...status.snapshot(), failover: JSON.parse(JSON.stringify(view)) as FailoverView }));
   let approval: ApprovalRecord | undefined;
-  handleApprove(
+  const approveByPolicy = handleApprove(
     () => (view.phase !== 'awaiting approval' && view.phase !== 'assessing' ? `the failover is ${view.phase}` : undefined),
     (accepted) => {
       approval = accepted;
@@ -107,7 +99,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
   let assessment: SiteAssessment | undefined;
   if (assessing) {
     status.step('assess the failed site');
-    assessment = await assessFailedSite(spec);
+    assessment = await observeSite(spec);
     view.assessment = { ...assessment };
     if (spec.mode === 'emergency' && !assessment.declaredDown) {
       const message = `${from} is not declared down: ${assessment.down} of ${assessment.observers.length} observers see it down, ${assessment.needed} needed (${describeAssessment(assessment)}); nothing was changed`;
@@ -143,7 +135,13 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
 
   status.step('wait for approval');
   view.phase = 'awaiting approval';
-  await condition(() => approval !== undefined);
+  await waitForApproval({
+    policy: spec.approval,
+    view,
+    workflowId: workflowInfo().workflowId,
+    approved: () => approval !== undefined,
+    approve: approveByPolicy,
+  });
   const approvedAt = Date.now();
   view.phase = 'switching';
 
@@ -242,25 +240,14 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
         status.step('move traffic');
         const moved = await act.setTrafficSplit({ ...loadBalancer, split: { [from]: 0, [to]: 100 } });
         view.traffic = { split: moved.split, previous: moved.previous, changed: moved.changed };
-        saga.addCompensation(
-          `traffic back to ${Object.entries(moved.previous)
-            .map(([s, p]) => `${s} ${p}%`)
-            .join(' / ')}`,
-          () => act.setTrafficSplit({ ...loadBalancer, split: moved.previous }),
+        saga.addCompensation(`traffic back to ${describeSplit(moved.previous)}`, () =>
+          act.setTrafficSplit({ ...loadBalancer, split: moved.previous }),
         );
 
         status.step('verify traffic on the survivor');
         view.phase = 'verifying';
-        const sample = await act.sampleTraffic({
-          url: spec.verify.url,
-          ...(spec.verify.host ? { host: spec.verify.host } : {}),
-          requests: spec.verify.requests,
-          siteHeader: spec.verify.siteHeader,
-        });
-        view.traffic.sample = {
-          ...sample.bySite,
-          ...Object.fromEntries(Object.entries(sample.failed).map(([k, n]) => [`failed: ${k}`, n])),
-        };
+        const sample = await sampleThroughEdge(act, spec.verify);
+        view.traffic.sample = sample.seen;
         if ((sample.bySite[to] ?? 0) !== spec.verify.requests)
           throw failure(
             STEP_FAILURE.TrafficNotMoved,
@@ -268,14 +255,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
           );
         trafficVerifiedAt = Date.now();
       },
-      {
-        onRollback: () => status.finish('rolling back'),
-        onRolledBack: (report, err) => {
-          status.rolledBack(report, describeError(err));
-          view.phase = 'rolled back';
-          if (report.failed.length) view.attention = report.failed.map((f) => `${f.name}: ${f.error}`).join('; ');
-        },
-      },
+      rollbackReporting(status, view),
     );
   } catch (err) {
     if ((view.phase as FailoverView['phase']) !== 'rolled back') view.phase = 'failed';
@@ -309,46 +289,6 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
     newPrimary: { server: survivor.name, appliedAtPromotion, verifiedWrite: wrote },
     ...(view.redis ? { redis: view.redis } : {}),
   };
-}
-
-/**
- * Each independent observer's view of the failed site, at once, and the majority's verdict. An
- * observer that fails after its attempts (or has nothing to look at) cannot tell.
- */
-async function assessFailedSite(spec: FailoverSite): Promise<SiteAssessment> {
-  const { from, to } = spec;
-  const probe = spec.assess.probe;
-  const seconds = Math.ceil(Math.max(60, probe ? probe.requests * probe.timeoutSeconds + 30 : 0, spec.assess.replicaContactSeconds + 45));
-  const observe = summarizedActivities<Activities>({ startToCloseTimeout: `${seconds} seconds`, retry: observerRetry });
-  const looked = (observer: ObserverName, look: () => Promise<ObserverView>): Promise<ObserverView> =>
-    look().then(
-      (seen) => ({ observer, verdict: seen.verdict, saw: seen.saw }),
-      (err: unknown) => cannotTell(observer, `could not look: ${describeError(err)}`),
-    );
-  const observers = await Promise.all([
-    probe
-      ? looked('worker probes', () =>
-          observe.probeSiteFront({
-            site: from,
-            url: probe.url,
-            ...(probe.host ? { host: probe.host } : {}),
-            requests: probe.requests,
-            timeoutSeconds: probe.timeoutSeconds,
-          }),
-        )
-      : Promise.resolve(cannotTell('worker probes', `no front to probe: assess.probe names no URL for ${from}`)),
-    looked('survivor replica', () =>
-      observe.observeReplicaView({
-        server: spec.databases[to]!,
-        primary: spec.databases[from]!,
-        contactSeconds: spec.assess.replicaContactSeconds,
-      }),
-    ),
-    looked('cloudflare pool health', () =>
-      observe.observePoolHealth({ cloudflare: spec.cloudflare, loadBalancer: spec.loadBalancer, site: from }),
-    ),
-  ]);
-  return assessSite(spec.mode, from, observers);
 }
 
 function isUnreachable(err: unknown): boolean {
