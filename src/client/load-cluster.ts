@@ -26,5 +26,6 @@ export function loadClusterEnvironment(file: string, options: LoadOptions = {}):
     environment: spec.name,
     cluster: { name: spec.name, region: spec.region, version: spec.kubernetes.version, nodePools: spec.kubernetes.nodePools },
     manifests,
+    ...(spec.kubernetes.secrets?.length ? { secrets: spec.kubernetes.secrets } : {}),
   };
 }

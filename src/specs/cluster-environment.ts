@@ -3,7 +3,7 @@
 // A spec with a `kubernetes:` section is one of these; the manifests are files next to the spec
 // (each inside its folder), read and checked on the client before anything runs.
 import { z } from 'zod';
-import { parseSpec } from './common';
+import { dnsLabel, parseSpec, secretRef } from './common';
 import { environmentName } from './environment-name';
 import { whenAnObject } from './messages';
 
@@ -40,6 +40,24 @@ export const clusterEnvironmentSchema = z
         nodePools: z.array(nodePool).min(1),
         /** YAML files of Kubernetes objects, applied in an order the API server accepts. */
         manifests: z.array(z.string().min(1)).min(1),
+        /**
+         * Secrets made on the worker from secret references (env:NAME, file:/path) before the
+         * manifests, so their values never enter the workflow's history.
+         */
+        secrets: z
+          .array(
+            z
+              .object({
+                namespace: dnsLabel,
+                name: dnsLabel,
+                data: z.record(
+                  z.string().regex(/^[-._a-zA-Z0-9]{1,253}$/, 'must be a Secret key (letters, digits, -, _ and .)'),
+                  secretRef,
+                ),
+              })
+              .strict(),
+          )
+          .optional(),
       })
       .strict(),
   })
@@ -47,6 +65,13 @@ export const clusterEnvironmentSchema = z
   .superRefine(
     (spec, ctx) => {
       const seen = new Set<string>();
+      const secrets = new Set<string>();
+      spec.kubernetes.secrets?.forEach((secret, i) => {
+        const key = `${secret.namespace}/${secret.name}`;
+        if (secrets.has(key))
+          ctx.addIssue({ code: 'custom', path: ['kubernetes', 'secrets', i, 'name'], message: `Secret ${key} is listed twice` });
+        secrets.add(key);
+      });
       spec.kubernetes.nodePools.forEach((pool, i) => {
         if (seen.has(pool.name))
           ctx.addIssue({ code: 'custom', path: ['kubernetes', 'nodePools', i, 'name'], message: `node pool ${pool.name} is named twice` });

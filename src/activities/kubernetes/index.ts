@@ -3,6 +3,7 @@
 // DigitalOcean, doks-kubeconfig.ts) and registers these on its own task queue with its other
 // activities: each one fetches the kubeconfig through the provider's API first.
 import { applyManifestsActivity } from './apply-manifests';
+import { applySecretsActivity } from './apply-secrets';
 import { changeObjectActivities } from './change-objects';
 import { clusterLifecycleActivities } from './cluster-lifecycle';
 import type { KubernetesDeps } from './deps';
@@ -14,6 +15,7 @@ export type { KubernetesDeps } from './deps';
 export function createKubernetesActivities(deps: KubernetesDeps) {
   return {
     applyKubernetesManifests: applyManifestsActivity(deps),
+    applyKubernetesSecrets: applySecretsActivity(deps),
     waitForDeploymentRollout: waitForRolloutActivity(deps),
     ...readClusterActivities(deps),
     ...changeObjectActivities(deps),

@@ -8,6 +8,7 @@
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../../activities/kubernetes';
 import type { Manifest } from '../../integrations/kubernetes/manifests';
+import type { SecretFromRefs } from '../../activities/kubernetes/apply-secrets';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { DEFAULT_PROVIDER } from '../../providers/cloud-provider';
 import { providerTaskQueue } from '../../temporal/task-queues';
@@ -31,6 +32,8 @@ export interface ProvisionClusterInput {
   cluster: { name: string; region: string; version: string; nodePools: ClusterNodePool[] };
   /** Applied in order (namespaces first); Secrets' values are refused by the apply activity. */
   manifests: Manifest[];
+  /** Secrets whose values the worker resolves from references (never in history), made before the manifests. */
+  secrets?: SecretFromRefs[];
 }
 
 export interface ProvisionClusterResult {
@@ -38,7 +41,8 @@ export interface ProvisionClusterResult {
   deployments: string[];
 }
 
-const STEPS = ['create cluster', 'wait for the cluster', 'apply manifests', 'wait for deployments'];
+const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/\S+)$/;
+const STEPS = ['create cluster', 'wait for the cluster', 'apply secrets', 'apply manifests', 'wait for deployments'];
 
 export async function provisionCluster(input: ProvisionClusterInput): Promise<ProvisionClusterResult> {
   checkInput(input);
@@ -63,7 +67,7 @@ async function provisionClaimed(input: ProvisionClusterInput): Promise<Provision
     { key: OpsEnvironment, value: input.environment },
     { key: OpsOperation, value: 'provision-cluster' },
   ]);
-  const status = new StatusTracker('provisionCluster', STEPS);
+  const status = new StatusTracker('provisionCluster', input.secrets?.length ? STEPS : STEPS.filter((s) => s !== 'apply secrets'));
   const kubernetes = summarizedActivities<KubernetesActivities>({
     ...CLOUD_CALL,
     taskQueue: providerTaskQueue(DEFAULT_PROVIDER),
@@ -97,6 +101,12 @@ async function provisionClaimed(input: ProvisionClusterInput): Promise<Provision
       status.step('wait for the cluster');
       await kubernetes.waitForKubernetesCluster({ clusterId });
 
+      // Before the workloads that read them: a pod whose Secret is missing does not start.
+      if (input.secrets?.length) {
+        status.step('apply secrets');
+        await kubernetes.applyKubernetesSecrets({ clusterId, secrets: input.secrets });
+      }
+
       status.step('apply manifests');
       await kubernetes.applyKubernetesManifests({ clusterId, manifests: input.manifests });
 
@@ -127,4 +137,13 @@ function checkInput(input: ProvisionClusterInput): void {
       );
   });
   if (!Array.isArray(input.manifests)) refuse('input', 'manifests', 'must be a list of Kubernetes objects');
+  (input.secrets ?? []).forEach((secret, i) => {
+    for (const [key, ref] of Object.entries(secret?.data ?? {}))
+      if (typeof ref !== 'string' || !SECRET_REF.test(ref))
+        refuse(
+          'input',
+          `secrets[${i}].data.${key}`,
+          'must be a secret reference (env:VARIABLE or file:/absolute/path), not a value (not shown)',
+        );
+  });
 }

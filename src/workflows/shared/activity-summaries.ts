@@ -189,6 +189,8 @@ export const KUBERNETES_SUMMARIES: Describers<KubernetesActivities> = {
   waitForKubernetesCluster: ({ clusterId }) => `wait for Kubernetes cluster ${clusterId} to run`,
   deleteKubernetesCluster: ({ clusterId }) => `delete Kubernetes cluster ${clusterId}`,
   listKubernetesClustersTagged: ({ tag }) => `list the Kubernetes clusters opsflow made for ${tag}`,
+  applyKubernetesSecrets: ({ clusterId, secrets }) =>
+    `server-side apply ${plural(secrets.length, 'Secret')} from secret references on cluster ${clusterId}: ${list(secrets.map((s) => `${s.namespace}/${s.name} (${list(Object.keys(s.data))})`))}`,
 };
 
 /** Runs recorded before the provider seam call the old DigitalOcean names and shapes (providers/legacy-activity-names.ts). */

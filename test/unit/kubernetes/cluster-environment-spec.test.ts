@@ -21,8 +21,18 @@ test('examples/stack-d.yaml: the cluster, its autoscaled pool and every object o
     nodePools: [{ name: 'apps', size: 's-2vcpu-4gb', count: 3, autoScale: { minNodes: 3, maxNodes: 6 } }],
   });
   const count = (kind: string) => input.manifests.filter((m) => m.kind === kind).length;
-  expect([count('Namespace'), count('Deployment'), count('Service'), count('HorizontalPodAutoscaler')]).toEqual([1, 6, 6, 6]);
-  expect([count('Gateway'), count('HTTPRoute')]).toEqual([1, 6]);
+  expect([count('Namespace'), count('Deployment'), count('Service'), count('HorizontalPodAutoscaler')]).toEqual([1, 12, 12, 6]);
+  expect([count('Gateway'), count('HTTPRoute'), count('Secret')]).toEqual([1, 6, 0]);
+  // The database passwords as references only: the worker makes the Secret.
+  expect(input.secrets).toEqual([
+    {
+      namespace: 'shop',
+      name: 'databases',
+      data: Object.fromEntries(
+        ['auth', 'catalog', 'orders', 'payments', 'notifications'].map((s) => [s, `env:OPSFLOW_SECRET_STACK_D_${s.toUpperCase()}_DB`]),
+      ),
+    },
+  ]);
 });
 
 function specIn(dir: string, body: string): string {
@@ -46,6 +56,11 @@ test.each([
   ],
   ['no manifests', `${HEAD}  nodePools: [{ name: apps, size: s-1vcpu-2gb, count: 1 }]\n  manifests: []\n`, /kubernetes\.manifests/],
   [
+    'a Secret value written where its reference belongs (not echoed)',
+    `${HEAD}  nodePools: [{ name: apps, size: s-1vcpu-2gb, count: 1 }]\n  manifests: [a.yaml]\n  secrets: [{ namespace: shop, name: db, data: { password: hunter2 } }]\n`,
+    /stack\.yaml:7:\d+: kubernetes\.secrets\.0\.data\.password: must be a secret reference: env:VARIABLE or file:\/absolute\/path$/,
+  ],
+  [
     'a misspelt field',
     `${HEAD}  nodePools: [{ name: apps, size: s-1vcpu-2gb, count: 1 }]\n  manifests: [a.yaml]\n  manifest: [b.yaml]\n`,
     /manifest/,
@@ -54,6 +69,7 @@ test.each([
   const dir = tempDir('cluster-spec');
   writeFileSync(path.join(dir, 'a.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n');
   expect(() => loadClusterEnvironment(specIn(dir, body))).toThrow(message);
+  expect(() => loadClusterEnvironment(specIn(dir, body))).not.toThrow(/hunter2/); // a value is never echoed
 });
 
 test('a manifest outside the spec folder, or missing its kind, is refused naming the field', () => {

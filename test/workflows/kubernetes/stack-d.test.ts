@@ -22,6 +22,8 @@ import { processesUsing } from '../../helpers/processes';
 import { tempDir } from '../../helpers/temp';
 import { startTemporal } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
+import { decodedText } from '../../helpers/history-text';
+import { provisionWorkflowId } from '../../../src/names/workflow-ids';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 jest.setTimeout(15 * 60_000);
@@ -29,6 +31,9 @@ const run = promisify(execFile);
 
 const STACK_D = path.join(PROJECT_ROOT, 'examples', 'stack-d.yaml');
 const SERVICES = { frontend: 3, auth: 2, catalog: 2, orders: 2, payments: 2, notifications: 2 };
+const DATABASES = ['auth', 'catalog', 'orders', 'payments', 'notifications'];
+/** The database passwords the worker resolves (OPSFLOW_SECRET_STACK_D_<SERVICE>_DB), never in history. */
+const PASSWORDS = Object.fromEntries(DATABASES.map((s) => [s, `pw-${s}-${process.pid}-7f3a`]));
 
 const plane = findKubePlane();
 let env: TestWorkflowEnvironment;
@@ -48,6 +53,7 @@ beforeAll(async () => {
     rateLimit: { perMinute: 100_000, perHour: 100_000 },
   }));
   workers = await startOpsflowWorkers(env, cloud);
+  for (const [service, password] of Object.entries(PASSWORDS)) process.env[`OPSFLOW_SECRET_STACK_D_${service.toUpperCase()}_DB`] = password;
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
 }, 3_600_000);
@@ -85,10 +91,10 @@ function askGateway(address: string, host: string): Promise<{ status: number; se
   });
 }
 
-test('opsflow provision brings stack D up: six Deployments Ready, each service answering through the Gateway; opsflow destroy removes the cluster', async () => {
+test('opsflow provision brings stack D up: six services and their databases Ready, passwords only on the worker, each service answering through the Gateway; opsflow destroy removes the cluster', async () => {
   await workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const printed = await opsflow('provision', STACK_D);
-    expect(printed).toMatch(/Deployments rolled out \(6\): /);
+    expect(printed).toMatch(/Deployments rolled out \(12\): /);
     const clusterId = /cluster (\S+) running/.exec(printed)![1]!;
 
     const kubeconfig = path.join(tempDir('stack-d'), 'kubeconfig');
@@ -102,7 +108,25 @@ test('opsflow provision brings stack D up: six Deployments Ready, each service a
 
     const { stdout } = await kubectl('get', 'deployments', '-n', 'shop', '-o', 'json');
     const deployments = (JSON.parse(stdout) as Body).items as Body[];
-    expect(Object.fromEntries(deployments.map((d) => [d.metadata.name, d.status.readyReplicas]))).toEqual(SERVICES);
+    expect(Object.fromEntries(deployments.map((d) => [d.metadata.name, d.status.readyReplicas]))).toEqual({
+      ...SERVICES,
+      ...Object.fromEntries(DATABASES.map((s) => [`${s}-db`, 1])),
+      redis: 1,
+    });
+    // Each service's PostgreSQL takes its own password from the Secret the worker made, and keeps rows.
+    const pods = JSON.parse((await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=orders-db', '-o', 'json')).stdout) as Body;
+    const ordersDb = (pods.items as Body[])[0]!.status.podIP as string;
+    const psql = (sql: string, password: string) =>
+      run('psql', ['-h', ordersDb, '-U', 'postgres', '-d', 'orders', '-Atc', sql], {
+        env: { PATH: process.env.PATH, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
+      });
+    await psql('CREATE TABLE t (id int); INSERT INTO t VALUES (1)', PASSWORDS.orders!);
+    expect((await psql('SELECT count(*) FROM t', PASSWORDS.orders!)).stdout.trim()).toBe('1');
+    await expect(psql('SELECT 1', PASSWORDS.auth!)).rejects.toThrow(/password authentication failed/);
+    // The passwords are nowhere in the run's history; their references are.
+    const history = decodedText(await env.client.workflow.getHandle(provisionWorkflowId('stack-d')).fetchHistory());
+    expect(history).toContain('env:OPSFLOW_SECRET_STACK_D_ORDERS_DB');
+    for (const password of Object.values(PASSWORDS)) expect(history).not.toContain(password);
     const hpas = JSON.parse((await kubectl('get', 'hpa', '-n', 'shop', '-o', 'json')).stdout) as Body;
     expect((hpas.items as Body[]).map((h) => h.metadata.name).sort()).toEqual(Object.keys(SERVICES).sort());
 
@@ -142,5 +166,6 @@ test('a spec whose manifest holds Secret values is refused on the client, naming
   await expect(opsflow('provision', path.join(dir, 'stack.yaml'))).rejects.toThrow(
     /kubernetes\.manifests\[0\]: app\.yaml document 1 \(Secret db\): a Secret's data would be stored in workflow history/,
   );
-  expect((await api.call<Body>('GET', '/v2/kubernetes/clusters')).body.kubernetes_clusters).toEqual([]);
+  const clusters = (await api.call<Body>('GET', '/v2/kubernetes/clusters')).body.kubernetes_clusters as Body[];
+  expect(clusters.map((c) => c.name)).not.toContain('stack-d2');
 });
