@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { utils as sshUtils } from 'ssh2';
 import type { Client } from '@temporalio/client';
 import { describeTarget, TemporalUnreachableError } from '../temporal/connection';
-import { OPS_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import { cliTypeName, OPS_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { TASK_QUEUE } from '../temporal/task-queues';
 import { configuredSshKeys } from '../ssh-keys';
 import { connectClient, runCheckWorker, workerPollerCount } from './opsflow-client';
@@ -66,13 +66,13 @@ async function temporalChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
 async function searchAttributeCheck(client: Client): Promise<CheckResult> {
   const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
   const registered = Object.keys(response.customAttributes ?? {});
-  const missing = OPS_SEARCH_ATTRIBUTES.map((k) => k.name).filter((name) => !registered.includes(name));
+  const missing = OPS_SEARCH_ATTRIBUTES.filter((k) => !registered.includes(k.name));
   if (missing.length === 0) return { name: 'search attributes', state: 'ok', detail: OPS_SEARCH_ATTRIBUTES.map((k) => k.name).join(', ') };
-  const add = missing.map((name) => `--name ${name} --type Keyword`).join(' ');
+  const add = missing.map((k) => `--name ${k.name} --type ${cliTypeName(k)}`).join(' ');
   return {
     name: 'search attributes',
     state: 'fail',
-    detail: `missing ${missing.join(', ')}: run \`temporal operator search-attribute create ${add}\``,
+    detail: `missing ${missing.map((k) => k.name).join(', ')}: run \`temporal operator search-attribute create ${add}\``,
   };
 }
 

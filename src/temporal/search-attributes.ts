@@ -10,9 +10,27 @@ export const OpsOutcome = defineSearchAttributeKey('OpsOutcome', SearchAttribute
 /** Who started it (`user@host` from the opsflow CLI, `schedule <id>` for a schedule's runs). */
 export const OpsRequestedBy = defineSearchAttributeKey('OpsRequestedBy', SearchAttributeType.KEYWORD);
 
-export const OPS_SEARCH_ATTRIBUTES = [OpsEnvironment, OpsOperation, OpsCloud, OpsOutcome, OpsRequestedBy] as const;
+/** A failover's or failback's RTO: seconds from the approval to traffic verified, rounded up (`OpsRtoSeconds < 60`). */
+export const OpsRtoSeconds = defineSearchAttributeKey('OpsRtoSeconds', SearchAttributeType.INT);
+/** Its RPO: transactions of the old primary the new one never applied (unset when unknown). */
+export const OpsRpoTransactions = defineSearchAttributeKey('OpsRpoTransactions', SearchAttributeType.INT);
 
-/** The `--search-attribute name=Keyword` arguments for `temporal server start-dev`. */
+export const OPS_SEARCH_ATTRIBUTES = [
+  OpsEnvironment,
+  OpsOperation,
+  OpsCloud,
+  OpsOutcome,
+  OpsRequestedBy,
+  OpsRtoSeconds,
+  OpsRpoTransactions,
+] as const;
+
+/** The type's name as the temporal CLI spells it (`--type Int`, `--search-attribute OpsRtoSeconds=Int`). */
+export function cliTypeName(key: (typeof OPS_SEARCH_ATTRIBUTES)[number]): 'Keyword' | 'Int' {
+  return key.type === SearchAttributeType.INT ? 'Int' : 'Keyword';
+}
+
+/** The `--search-attribute name=Type` arguments for `temporal server start-dev`. */
 export function devServerSearchAttributeArgs(): string[] {
-  return OPS_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
+  return OPS_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName(key)}`]);
 }

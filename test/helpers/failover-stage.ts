@@ -17,6 +17,7 @@ import { createRolloutNoticeActivities } from '../../src/activities/rollout/roll
 import { createSiteProbeActivities } from '../../src/activities/http/site-probe';
 import { secretResolver } from '../../src/backups/secrets';
 import type { EnsuredLoadBalancer } from '../../src/integrations/cloudflare/load-balancing';
+import { OpsRpoTransactions, OpsRtoSeconds } from '../../src/temporal/search-attributes';
 import { startLocalCloud } from './localcloud';
 import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from './mariadb-servers';
 import { REDIS_PASSWORD_SECRETS, startRedis, stopAllRedis, type RedisProcess } from './redis-servers';
@@ -155,4 +156,28 @@ export async function startFailoverStage(options: {
       await env.teardown();
     },
   };
+}
+
+/**
+ * The RTO and RPO search attributes a failover or failback recorded, as `describe` shows them,
+ * and the workflow ids `temporal workflow list --query <query>` finds (polled until the
+ * visibility store has the run).
+ */
+export async function rtoRpoAttributes(
+  client: TestWorkflowEnvironment['client'],
+  workflowId: string,
+  query: string,
+): Promise<{ rtoSeconds?: number; rpoTransactions?: number; listed: string[] }> {
+  const described = await client.workflow.getHandle(workflowId).describe();
+  const attrs = {
+    rtoSeconds: described.typedSearchAttributes.get(OpsRtoSeconds),
+    rpoTransactions: described.typedSearchAttributes.get(OpsRpoTransactions),
+  };
+  let listed: string[] = [];
+  await until(`${query} lists ${workflowId}`, async () => {
+    listed = [];
+    for await (const run of client.workflow.list({ query })) listed.push(run.workflowId);
+    return listed.includes(workflowId);
+  });
+  return { ...attrs, listed };
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { OPS_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+import { cliTypeName, OPS_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
 interface Service {
   image?: string;
@@ -51,8 +51,9 @@ test('long-running services have health checks', () => {
 test('the admin job creates the namespace and every opsflow search attribute', () => {
   const script = services['temporal-admin-tools']?.command?.join('\n') ?? '';
   expect(script).toContain('temporal operator namespace create');
-  for (const key of OPS_SEARCH_ATTRIBUTES) expect(script).toContain(key.name);
-  expect(script).toContain('--type Keyword');
+  // Each with its type (name:Type in the loop, split before `--type`).
+  for (const key of OPS_SEARCH_ATTRIBUTES) expect(script).toContain(`${key.name}:${cliTypeName(key)}`);
+  expect(script).toContain('--type "$${attribute##*:}"');
   expect(services['temporal-admin-tools']?.depends_on?.temporal?.condition).toBe('service_healthy');
 });
 

@@ -30,7 +30,7 @@ import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
 import { handleApprove } from './approval';
-import { describeSplit, rollbackReporting, sampleThroughEdge } from './switch-common';
+import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failbackStatusQuery, type CatchUpMeasure, type FailbackResult, type FailbackView } from './failback-api';
 import type { ApprovalRecord, FailoverRpo } from './failover-api';
 
@@ -269,6 +269,7 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
     throw err;
   }
   view.rto = { fromStartMs: trafficVerifiedAt - startedAt, fromApprovalMs: trafficVerifiedAt - approvedAt };
+  recordRtoRpo(view.rto, rpo);
 
   status.step('verify a write on the primary');
   let wrote: string;

@@ -24,7 +24,7 @@ import { describeAssessment, type SiteAssessment } from './assessment';
 import { handleApprove } from './approval';
 import { waitForApproval } from './approval-policy';
 import { observeSite } from './observe-site';
-import { describeSplit, rollbackReporting, sampleThroughEdge } from './switch-common';
+import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failoverStatusQuery, type ApprovalRecord, type FailoverResult, type FailoverRpo, type FailoverView } from './failover-api';
 
 export const FAILOVER_STEPS = [
@@ -262,6 +262,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
     throw err;
   }
   view.rto = { fromStartMs: trafficVerifiedAt - startedAt, fromApprovalMs: trafficVerifiedAt - approvedAt };
+  recordRtoRpo(view.rto, rpo);
 
   // The failover stands from here: traffic is on the survivor and its database is the primary.
   status.step('verify a write on the new primary');

@@ -10,7 +10,7 @@ import type { FailbackSiteInput } from '../../../src/specs/failback';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailbackResult, FailbackStatus } from '../../../src/workflows/failover/failback-api';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
-import { REPLICATION, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
+import { REPLICATION, rtoRpoAttributes, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
 import { appWrite, orderCount, type MariadbServer } from '../../helpers/mariadb-servers';
 import { redisRole, type RedisProcess } from '../../helpers/redis-servers';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
@@ -227,6 +227,17 @@ test('failover then failback: Redis promoted and back, a failback that cannot ca
   expect(result.traffic.previous).toEqual({ fra1: 0, london: 100 });
   expect(result.rto.fromApprovalMs).toBeGreaterThan(0);
   expect(back.status.failback).toMatchObject({ phase: 'completed', rto: result.rto, rpo: result.rpo });
+  // RTO and RPO as search attributes: `temporal workflow list --query 'OpsRtoSeconds < 60'` finds it.
+  const attrs = await rtoRpoAttributes(
+    stage.env.client,
+    'failback-stack-e-fra1',
+    `OpsRtoSeconds < 60 AND OpsRpoTransactions = 0 AND WorkflowType = 'failbackSite'`,
+  );
+  expect(attrs).toMatchObject({
+    rtoSeconds: Math.ceil(result.rto.fromApprovalMs / 1000),
+    rpoTransactions: 0,
+    listed: ['failback-stack-e-fra1'],
+  });
   expect(back.status.completedSteps).toEqual([
     'check the failover to undo',
     'rebuild the recovered site as a replica',

@@ -14,7 +14,7 @@ import type { FailoverResult, FailoverStatus } from '../../../src/workflows/fail
 import { decodedText } from '../../helpers/history-text';
 import { appWrite, orderCount } from '../../helpers/mariadb-servers';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
-import { REPLICATION, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
+import { REPLICATION, rtoRpoAttributes, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
 
 // The secret part of a Slack-style hook URL: its path.
 const TOKEN = 'T0001/B0002/failover-hook-token';
@@ -165,6 +165,13 @@ test('autoApproveAfter: the notice goes out, the run approves itself as policy:a
   });
   expect(out.status.failover.autoApproveAt).toEqual(expect.any(String));
   expect(out.history).not.toContain(TOKEN);
+  // RTO and RPO as search attributes, read back and found by a list query.
+  const attrs = await rtoRpoAttributes(env.client, 'failover-policy-auto-approve', 'OpsRtoSeconds < 60 AND OpsRpoTransactions = 0');
+  expect(attrs).toEqual({
+    rtoSeconds: Math.ceil(out.result.rto.fromApprovalMs / 1000),
+    rpoTransactions: 0,
+    listed: ['failover-policy-auto-approve'],
+  });
   expect(await stage.through(30)).toEqual({ bySite: { london: 30 }, failed: {}, requests: 30 });
   console.log(
     `auto-approved failover: approved ${out.result.approval.at}, RTO ${out.result.rto.fromApprovalMs} ms from approval, ${out.result.rto.fromStartMs} ms from start`,
