@@ -58,3 +58,6 @@ export function uniqueSuffix(now: number = Date.now()): string {
 
 /** A failback to one site: one at a time per environment, like the failover it undoes. */
 export const failbackWorkflowId = (environment: string, to: string) => `failback-${environment}-${to}`;
+
+/** An environment's DR monitor: one per environment (it watches one site), so `opsflow dr status <env>` finds it. */
+export const drMonitorWorkflowId = (environment: string) => `dr-monitor-${environment}`;

@@ -11,4 +11,5 @@ export { deployRelease } from './release/deploy-release';
 export { rolloutRelease } from './release/rollout-release';
 export { failoverSite } from './failover/failover-site';
 export { failbackSite } from './failover/failback-site';
+export { drMonitor } from './failover/dr-monitor';
 export { provisionCluster } from './kubernetes/provision-cluster';
