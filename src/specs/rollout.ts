@@ -267,53 +267,64 @@ export const rolloutShape = z.strictObject({
 export const rolloutSchema = rolloutShape.superRefine(
   (spec, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    if ((spec.canary === undefined) === (spec.blueGreen === undefined)) issue(['canary'], 'give exactly one strategy: canary or blueGreen');
     const instances = Array.isArray(spec.fleet?.instances) ? spec.fleet.instances : [];
     instances.forEach((instance, i) => {
       if (instances.indexOf(instance) !== i) issue(['fleet', 'instances', i], `${instance} is listed twice`);
     });
-    const templates = spec.analysisTemplates && typeof spec.analysisTemplates === 'object' ? spec.analysisTemplates : {};
-    const refs: { path: (string | number)[]; ref: { templates?: unknown; args?: unknown } }[] = [];
-    const steps = Array.isArray(spec.canary?.steps) ? spec.canary.steps : [];
-    steps.forEach((step, i) => step?.analysis && refs.push({ path: ['canary', 'steps', i, 'analysis'], ref: step.analysis }));
-    if (spec.canary?.analysis) {
-      refs.push({ path: ['canary', 'analysis'], ref: spec.canary.analysis });
-      const start = spec.canary.analysis.startingStep;
-      if (typeof start === 'number' && steps.length && start >= steps.length)
-        issue(['canary', 'analysis', 'startingStep'], `is ${start}, but there are only ${steps.length} steps (0-based)`);
-    }
-    if (spec.blueGreen?.prePromotionAnalysis)
-      refs.push({ path: ['blueGreen', 'prePromotionAnalysis'], ref: spec.blueGreen.prePromotionAnalysis });
-    if (spec.blueGreen?.postPromotionAnalysis)
-      refs.push({ path: ['blueGreen', 'postPromotionAnalysis'], ref: spec.blueGreen.postPromotionAnalysis });
-    if (refs.length && !spec.prometheus) issue(['prometheus'], 'is required: the spec runs analyses, which query Prometheus');
-    for (const { path, ref } of refs) {
-      const given = ref.args && typeof ref.args === 'object' ? Object.keys(ref.args) : [];
-      for (const [j, template] of (Array.isArray(ref.templates) ? ref.templates : []).entries()) {
-        const found = (templates as Record<string, { args?: { name: string; value?: string }[] }>)[template];
-        if (!found) {
-          issue(
-            [...path, 'templates', j],
-            `names ${JSON.stringify(template)}, which analysisTemplates does not define${Object.keys(templates).length ? ` (defined: ${Object.keys(templates).join(', ')})` : ''}`,
-          );
-          continue;
-        }
-        const declared = Array.isArray(found.args) ? found.args : [];
-        for (const arg of declared)
-          if (arg?.value === undefined && !given.includes(arg?.name))
-            issue([...path, 'args'], `must give ${arg?.name}, which template ${template} needs`);
-      }
-      for (const arg of given) {
-        const known = (Array.isArray(ref.templates) ? ref.templates : []).some((t) =>
-          (templates as Record<string, { args?: { name: string }[] }>)[t]?.args?.some((a) => a?.name === arg),
-        );
-        if (!known)
-          issue([...path, 'args', arg], `is not an arg of ${Array.isArray(ref.templates) ? ref.templates.join(', ') : 'these templates'}`);
-      }
-    }
+    checkStrategyAndAnalyses(spec, issue);
   },
   { when: whenAnObject },
 );
+
+/** The parts of a rollout spec a droplet and a Kubernetes rollout share (what the strategy and analyses need). */
+export type StrategyAndAnalyses = Pick<z.input<typeof rolloutShape>, 'canary' | 'blueGreen' | 'analysisTemplates' | 'prometheus'>;
+
+/**
+ * One strategy; every analysis reference names a defined template and gives the args it needs;
+ * Prometheus when anything is analysed. Also the Kubernetes rollout spec's check (kubernetes-rollout.ts).
+ */
+export function checkStrategyAndAnalyses(spec: StrategyAndAnalyses, issue: (path: (string | number)[], message: string) => void): void {
+  if ((spec.canary === undefined) === (spec.blueGreen === undefined)) issue(['canary'], 'give exactly one strategy: canary or blueGreen');
+  const templates = spec.analysisTemplates && typeof spec.analysisTemplates === 'object' ? spec.analysisTemplates : {};
+  const refs: { path: (string | number)[]; ref: { templates?: unknown; args?: unknown } }[] = [];
+  const steps = Array.isArray(spec.canary?.steps) ? spec.canary.steps : [];
+  steps.forEach((step, i) => step?.analysis && refs.push({ path: ['canary', 'steps', i, 'analysis'], ref: step.analysis }));
+  if (spec.canary?.analysis) {
+    refs.push({ path: ['canary', 'analysis'], ref: spec.canary.analysis });
+    const start = spec.canary.analysis.startingStep;
+    if (typeof start === 'number' && steps.length && start >= steps.length)
+      issue(['canary', 'analysis', 'startingStep'], `is ${start}, but there are only ${steps.length} steps (0-based)`);
+  }
+  if (spec.blueGreen?.prePromotionAnalysis)
+    refs.push({ path: ['blueGreen', 'prePromotionAnalysis'], ref: spec.blueGreen.prePromotionAnalysis });
+  if (spec.blueGreen?.postPromotionAnalysis)
+    refs.push({ path: ['blueGreen', 'postPromotionAnalysis'], ref: spec.blueGreen.postPromotionAnalysis });
+  if (refs.length && !spec.prometheus) issue(['prometheus'], 'is required: the spec runs analyses, which query Prometheus');
+  for (const { path, ref } of refs) {
+    const given = ref.args && typeof ref.args === 'object' ? Object.keys(ref.args) : [];
+    for (const [j, template] of (Array.isArray(ref.templates) ? ref.templates : []).entries()) {
+      const found = (templates as Record<string, { args?: { name: string; value?: string }[] }>)[template];
+      if (!found) {
+        issue(
+          [...path, 'templates', j],
+          `names ${JSON.stringify(template)}, which analysisTemplates does not define${Object.keys(templates).length ? ` (defined: ${Object.keys(templates).join(', ')})` : ''}`,
+        );
+        continue;
+      }
+      const declared = Array.isArray(found.args) ? found.args : [];
+      for (const arg of declared)
+        if (arg?.value === undefined && !given.includes(arg?.name))
+          issue([...path, 'args'], `must give ${arg?.name}, which template ${template} needs`);
+    }
+    for (const arg of given) {
+      const known = (Array.isArray(ref.templates) ? ref.templates : []).some((t) =>
+        (templates as Record<string, { args?: { name: string }[] }>)[t]?.args?.some((a) => a?.name === arg),
+      );
+      if (!known)
+        issue([...path, 'args', arg], `is not an arg of ${Array.isArray(ref.templates) ? ref.templates.join(', ') : 'these templates'}`);
+    }
+  }
+}
 
 export type RolloutSpecInput = z.input<typeof rolloutSchema>;
 export type RolloutSpec = z.output<typeof rolloutSchema>;

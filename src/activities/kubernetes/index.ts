@@ -3,6 +3,7 @@
 // DigitalOcean, doks-kubeconfig.ts) and registers these on its own task queue with its other
 // activities: each one fetches the kubeconfig through the provider's API first.
 import { applyManifestsActivity } from './apply-manifests';
+import { canaryReleaseActivities } from './canary-release';
 import { applySecretsActivity } from './apply-secrets';
 import { changeObjectActivities } from './change-objects';
 import { clusterLifecycleActivities } from './cluster-lifecycle';
@@ -20,6 +21,8 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
     ...readClusterActivities(deps),
     ...changeObjectActivities(deps),
     ...clusterLifecycleActivities(deps),
+    // A canary rollout's Kubernetes side (rolloutRelease with traffic.httpRoute).
+    ...canaryReleaseActivities(deps),
   };
 }
 

@@ -53,6 +53,12 @@ export class HttpRouteRouter implements TrafficRouter {
     return parse(annotations(route)[WEIGHTS]);
   }
 
+  /** The split the route's rule gives now (by its backendRefs' weights); refused if no one rule names both Services. */
+  async weightsNow(): Promise<Weights> {
+    const route = await this.read();
+    return this.weightsIn((route.spec?.rules ?? []) as Rule[]);
+  }
+
   async rollback(): Promise<Weights> {
     let restored: Weights | undefined;
     await this.change((route, rules, current) => {

@@ -9,10 +9,11 @@ import type { MeasurementPhase } from '../../rollouts/analysis/measurement';
 import type { MetricPhase } from '../../rollouts/analysis/verdict';
 import type { Weights } from '../../rollouts/traffic/router';
 import { OUTCOME } from '../shared/failures';
+import type { KubernetesCanaryView } from './kubernetes-canary-view';
 import type { OperationStatus } from '../shared/status';
 
 export { rolloutWorkflowId } from '../../names/workflow-ids';
-export type { Weights };
+export type { KubernetesCanaryView, Weights };
 
 /**
  * The environment's hosts (the fleet and nginx's front host), how to reach them, the new images and
@@ -157,6 +158,8 @@ export interface RolloutView {
   stableHosts: string[];
   /** With maxSurge: the droplets made beside the fleet for the canary (listed in canaryHosts while they serve). */
   surge?: SurgeDropletView[];
+  /** A canary on Kubernetes: the cluster, its objects and the canary's ready replicas. */
+  kubernetes?: KubernetesCanaryView;
   analyses: AnalysisView[];
   /** Why it waits, while it waits. */
   pause?: {
@@ -185,6 +188,8 @@ export interface RolloutResult {
   images: Record<string, string>;
   /** What ran before. */
   previousImages: Record<string, string>;
+  /** A canary on Kubernetes: its objects, and what was deleted at the end. */
+  kubernetes?: KubernetesCanaryView;
   hosts: string[];
   /** With maxSurge: the surge droplets the canary ran on, destroyed at the end. */
   surgeDestroyed?: string[];
@@ -202,6 +207,8 @@ export interface RolloutAbortedDetails {
   by?: string;
   /** What the abort put back. */
   weights: Weights;
+  /** A canary on Kubernetes: the canary objects deleted once the traffic was back on stable. */
+  canaryRemoved?: string[];
   hostsRestored: string[];
   /** With maxSurge: the surge droplets destroyed after the traffic was back on the fleet. */
   surgeDestroyed?: string[];

@@ -70,6 +70,16 @@ export class RolloutFleet {
     return Math.max(this.canary.length, Math.min(n - 1, Math.max(1, Math.ceil((weight * n) / 100))));
   }
 
+  /** The canary side's instance names, for the status (the engine's CanaryTraffic). */
+  get canaryNames(): string[] {
+    return this.canarySide.map((h) => h.instance);
+  }
+
+  /** The stable hosts' instance names, for the status. */
+  get stableNames(): string[] {
+    return this.stable.map((h) => h.instance);
+  }
+
   /** Every host on the upstream's canary side: the fleet's canary hosts, then the surge droplets. */
   get canarySide(): HostTarget[] {
     return [...this.canary, ...this.surge];

@@ -1,7 +1,7 @@
 // A rollout in words, for the status steps and the Web UI's current details: each step, the split
 // now, each analysis's last measurements and verdict, why it waits or aborted. Pure.
 import type { CanaryStep } from '../../specs/rollout';
-import type { BlueGreenView, RolloutView, SurgeDropletView } from './rollout-api';
+import type { BlueGreenView, KubernetesCanaryView, RolloutView, SurgeDropletView } from './rollout-api';
 
 export function describeStep(step: CanaryStep): string {
   if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
@@ -48,6 +48,7 @@ export function describeView(view: RolloutView): string {
   const bg = view.blueGreen;
   if (bg) lines.push(describeBlueGreen(bg));
   if (view.surge?.length) lines.push(`surge: ${describeSurge(view.surge)}`);
+  if (view.kubernetes) lines.push(describeKubernetes(view.kubernetes));
   if (view.pause) lines.push(`waiting (${view.pause.waitingFor}${view.pause.escalated ? ', escalated' : ''}): ${view.pause.reason}`);
   if (view.pause?.notified) lines.push(`escalation: ${view.pause.notified}`);
   if (view.abort) lines.push(`abort: ${view.abort.reason}${view.abort.by ? ` (by ${view.abort.by})` : ''}`);
@@ -61,4 +62,14 @@ export function describeView(view: RolloutView): string {
   const last = view.updates[view.updates.length - 1];
   if (last) lines.push(`last update: ${last.name} by ${last.by}: ${last.detail}`);
   return lines.join('\n\n');
+}
+
+/** `canary Deployment shop/web-canary 1/1 ready (serving) · stable Deployment shop/web (serving) · HTTPRoute shop/web on cluster shop-d`. */
+export function describeKubernetes(k: KubernetesCanaryView): string {
+  const ns = k.namespace;
+  const canary = k.canaryDeployment
+    ? `canary Deployment ${ns}/${k.canaryDeployment} ${k.canaryReadyReplicas ?? 0}/${k.canaryReplicas ?? '?'} ready (${k.canary}${k.canary === 'serving' && k.canaryRemovedAfter ? `, removed after ${k.canaryRemovedAfter}` : ''})`
+    : `canary ${k.canary}`;
+  const stable = `stable Deployment ${ns}/${k.stableDeployment ?? '?'} (${k.stable}${k.stableReadyReplicas !== undefined ? `, ${k.stableReadyReplicas}/${k.stableReplicas ?? '?'} ready on the new images` : ''})`;
+  return `${canary} · ${stable} · HTTPRoute ${ns}/${k.route} (${k.stableService} / ${k.canaryService}) on cluster ${k.cluster}`;
 }

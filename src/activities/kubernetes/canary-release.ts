@@ -1,0 +1,191 @@
+// The Kubernetes side of a canary rollout, as activities on the provider's queue (the kubeconfig is
+// fetched on the worker by cluster id at each call, never in history):
+// - readKubernetesCanaryTarget: the cluster found by name or id, the stable Service, the stable
+//   Deployment (named, or the one its Service selects), the images it runs, the route's rule;
+//   everything a rollout checks before it changes anything, each problem named.
+// - applyKubernetesCanary: the canary Deployment and Service (canary-objects.ts) by server-side
+//   apply under field manager opsflow; applying the same again changes nothing.
+// - setHttpRouteWeights: the split on the HTTPRoute through HttpRouteRouter (idempotent).
+import type { KubeObject, KubernetesClient } from '../../integrations/kubernetes/client';
+import { describeRef, type ObjectRef } from '../../integrations/kubernetes/refs';
+import {
+  CanaryObjectProblem,
+  canaryObjects,
+  checkStableService,
+  containerImages,
+  serviceSelectsPods,
+} from '../../rollouts/kubernetes/canary-objects';
+import { HttpRouteRouter } from '../../rollouts/traffic/http-route-router';
+import { TrafficWeightsError, type Weights } from '../../rollouts/traffic/router';
+import { failure, REFUSAL, STEP_FAILURE } from '../../workflows/shared/failures';
+import { clusterClient, type KubernetesDeps } from './deps';
+import { kubernetesStep } from './failures';
+
+export interface CanaryTargetInput {
+  /** The DOKS cluster by name or id. */
+  cluster: string;
+  namespace: string;
+  route: string;
+  stableService: string;
+  canaryService: string;
+  stableDeployment?: string;
+  /** The containers the rollout changes (their images now are the stable version). */
+  containers: string[];
+}
+
+export interface CanaryTarget {
+  clusterId: string;
+  stableDeployment: string;
+  stableReplicas: number;
+  /** The images the named containers run now: the stable version. */
+  stableImages: Record<string, string>;
+  /** The split the route gives now. */
+  weights: Weights;
+}
+
+export interface ApplyCanaryInput {
+  clusterId: string;
+  namespace: string;
+  stableDeployment: string;
+  stableService: string;
+  canaryDeployment: string;
+  canaryService: string;
+  images: Record<string, string>;
+  replicas: number;
+}
+
+export interface RouteWeightsInput {
+  clusterId: string;
+  namespace: string;
+  route: string;
+  stableService: string;
+  canaryService: string;
+  weights: Weights;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const deploymentRef = (namespace: string, name: string): ObjectRef => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name });
+const serviceRef = (namespace: string, name: string): ObjectRef => ({ apiVersion: 'v1', kind: 'Service', namespace, name });
+
+const refused = (message: string) => failure(REFUSAL.InvalidInput, message);
+
+/** The cluster's id from its name or id (the environment may know either). */
+async function clusterIdOf(deps: KubernetesDeps, cluster: string): Promise<string> {
+  if (!deps.clusters) return cluster;
+  const clusters = await deps.clusters().list();
+  const found = clusters.find((c) => c.id === cluster) ?? clusters.filter((c) => c.name === cluster);
+  if (!Array.isArray(found)) return found.id;
+  if (found.length === 1) return found[0]!.id;
+  if (found.length === 0 && UUID.test(cluster)) return cluster;
+  throw refused(
+    found.length === 0
+      ? `no Kubernetes cluster is named or has the id ${cluster} (the account has ${clusters.map((c) => c.name).join(', ') || 'none'})`
+      : `${found.length} Kubernetes clusters are named ${cluster}: give the cluster's id`,
+  );
+}
+
+async function mustGet(client: KubernetesClient, ref: ObjectRef, why: string): Promise<KubeObject> {
+  const object = await client.get(ref);
+  if (!object) throw refused(`${describeRef(ref)} does not exist: ${why}`);
+  return object;
+}
+
+/** The Deployment named, or the one Deployment whose pods the stable Service selects. */
+async function stableDeploymentOf(client: KubernetesClient, input: CanaryTargetInput, service: KubeObject): Promise<KubeObject> {
+  if (input.stableDeployment)
+    return mustGet(client, deploymentRef(input.namespace, input.stableDeployment), 'traffic.httpRoute.stableDeployment names it');
+  const all = (await client.list('apps/v1', 'Deployment', input.namespace)).items;
+  const selected = all.filter((d) => serviceSelectsPods(service, d));
+  if (selected.length !== 1)
+    throw refused(
+      `${describeRef(serviceRef(input.namespace, input.stableService))} selects the pods of ${selected.length === 0 ? 'no Deployment' : `${selected.length} Deployments (${selected.map((d) => d.metadata.name).join(', ')})`}: name the stable one in traffic.httpRoute.stableDeployment`,
+    );
+  return selected[0]!;
+}
+
+export function canaryReleaseActivities(deps: KubernetesDeps) {
+  return {
+    async readKubernetesCanaryTarget(input: CanaryTargetInput): Promise<CanaryTarget> {
+      return kubernetesStep(async () => {
+        const clusterId = await clusterIdOf(deps, input.cluster);
+        const client = await clusterClient(deps, clusterId);
+        const service = await mustGet(client, serviceRef(input.namespace, input.stableService), 'traffic.httpRoute.stableService names it');
+        const stable = await stableDeploymentOf(client, input, service);
+        try {
+          checkStableService(service, stable);
+          const stableImages = containerImages(stable, input.containers);
+          const router = routerFor(client, input);
+          const weights = await router.weightsNow();
+          return {
+            clusterId,
+            stableDeployment: stable.metadata.name,
+            stableReplicas: (stable.spec?.replicas as number | undefined) ?? 1,
+            stableImages,
+            weights,
+          };
+        } catch (err) {
+          if (err instanceof CanaryObjectProblem || err instanceof TrafficWeightsError) throw refused(err.message);
+          throw err;
+        }
+      });
+    },
+
+    async applyKubernetesCanary(input: ApplyCanaryInput): Promise<{ deployment: string; service: string; generation?: number }> {
+      return kubernetesStep(async () => {
+        const client = await clusterClient(deps, input.clusterId);
+        const stable = await mustGet(client, deploymentRef(input.namespace, input.stableDeployment), 'the rollout read it at its start');
+        const stableService = await mustGet(client, serviceRef(input.namespace, input.stableService), 'the rollout read it at its start');
+        let objects;
+        try {
+          objects = canaryObjects({
+            stable,
+            stableService,
+            deploymentName: input.canaryDeployment,
+            serviceName: input.canaryService,
+            images: input.images,
+            replicas: input.replicas,
+          });
+        } catch (err) {
+          if (err instanceof CanaryObjectProblem) throw refused(err.message);
+          throw err;
+        }
+        // opsflow's own objects: a leftover of an earlier aborted run is taken over, not refused.
+        const deployment = await client.apply(objects.deployment, { force: true });
+        await client.apply(objects.service, { force: true });
+        return {
+          deployment: describeRef(deploymentRef(input.namespace, input.canaryDeployment)),
+          service: describeRef(serviceRef(input.namespace, input.canaryService)),
+          generation: deployment.metadata.generation,
+        };
+      });
+    },
+
+    async setHttpRouteWeights(input: RouteWeightsInput): Promise<{ weights: Weights; changed: boolean }> {
+      return kubernetesStep(async () => {
+        const client = await clusterClient(deps, input.clusterId);
+        const router = routerFor(client, input);
+        try {
+          const before = await router.currentWeights();
+          await router.setWeights(input.weights);
+          const changed = !before || before.stable !== input.weights.stable || before.canary !== input.weights.canary;
+          return { weights: input.weights, changed };
+        } catch (err) {
+          if (err instanceof TrafficWeightsError) throw failure(STEP_FAILURE.TrafficRefused, err.message);
+          throw err;
+        }
+      });
+    },
+  };
+}
+
+function routerFor(client: KubernetesClient, r: Pick<RouteWeightsInput, 'namespace' | 'route' | 'stableService' | 'canaryService'>) {
+  return new HttpRouteRouter({
+    client,
+    namespace: r.namespace,
+    route: r.route,
+    stableService: r.stableService,
+    canaryService: r.canaryService,
+  });
+}
+
+export type CanaryReleaseActivities = ReturnType<typeof canaryReleaseActivities>;

@@ -1,0 +1,142 @@
+// The rollout spec and input of a canary on Kubernetes: the same canary steps, analyses and notify
+// as a droplet rollout (src/specs/rollout.ts), with traffic weighted on a Gateway API HTTPRoute of a
+// DOKS cluster instead of nginx on a droplet. No fleet: the stable version is a Deployment behind
+// the stable Service, and the canary a copy of it behind the canary Service. What rolloutRelease
+// takes for it is the environment, the new images by container name, the spec and who asks.
+// Pure: the CLI and the workflow call the same functions.
+import { z } from 'zod';
+import { parseSpec, SpecError } from './common';
+import { IMAGE_REF } from './deploy-release';
+import { environmentName } from './environment-name';
+import { whenAnObject } from './messages';
+import { actorName, resolveSurge } from './rollout-release';
+import { checkStrategyAndAnalyses, rolloutShape } from './rollout';
+
+/** A Kubernetes object name (RFC 1123 label: Services, Deployments and routes all accept it). */
+const objectName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes name: lowercase letters, digits and "-", at most 63');
+
+const httpRoute = z
+  .strictObject({
+    /** The DOKS cluster, by name or id, as the environment knows it. */
+    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a DOKS cluster name or id'),
+    namespace: objectName,
+    /** The HTTPRoute; exactly one of its rules must name both Services in its backendRefs. */
+    route: objectName,
+    /** The Service in front of the stable Deployment; its selector must include `track` (see README). */
+    stableService: objectName,
+    /** The Service opsflow makes in front of the canary Deployment (deleted at the end). */
+    canaryService: objectName,
+    /** The stable Deployment; default: the one Deployment whose pods the stable Service selects. */
+    stableDeployment: objectName.optional(),
+    /** The canary Deployment opsflow makes; default `<stable Deployment>-canary`. */
+    canaryDeployment: objectName.optional(),
+  })
+  .refine((r) => r.stableService !== r.canaryService, {
+    message: 'stableService and canaryService must be two Services',
+    path: ['canaryService'],
+    when: whenAnObject,
+  });
+
+export const kubernetesRolloutShape = rolloutShape.omit({ fleet: true, traffic: true }).extend({
+  traffic: z.strictObject({ httpRoute }),
+});
+
+export const kubernetesRolloutSchema = kubernetesRolloutShape.superRefine(
+  (spec, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    checkStrategyAndAnalyses(spec, issue);
+    if (spec.blueGreen) issue(['blueGreen'], 'blue-green on Kubernetes is not built yet: use a canary (traffic.httpRoute weights) for now');
+    const canary = spec.canary;
+    if (canary && (canary.maxSurge === 0 || canary.maxSurge === '0%'))
+      issue(
+        ['canary', 'maxSurge'],
+        "is the canary Deployment's size on Kubernetes (pods, or a percentage of the stable Deployment's replicas): give 1 or more",
+      );
+    if (canary && canary.maxUnavailable !== undefined && canary.maxUnavailable !== 0 && canary.maxUnavailable !== '0%')
+      issue(
+        ['canary', 'maxUnavailable'],
+        'has no meaning on Kubernetes: the stable Deployment keeps all its replicas while the canary runs beside it; remove it',
+      );
+  },
+  { when: whenAnObject },
+);
+
+export type KubernetesRolloutSpecInput = z.input<typeof kubernetesRolloutSchema>;
+export type KubernetesRolloutSpec = z.output<typeof kubernetesRolloutSchema>;
+export type HttpRouteTraffic = KubernetesRolloutSpec['traffic']['httpRoute'];
+
+/** The container name a Deployment's pod template uses (images are given by container). */
+const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const kubernetesReleaseSchema = z.strictObject({
+  environment: environmentName,
+  /** The new images by container name of the stable Deployment's pod template. */
+  images: z
+    .record(z.string(), z.string().regex(IMAGE_REF, 'must be an image with a tag, like ghcr.io/acme/auth:2.0.2'))
+    .superRefine((images, ctx) => {
+      const names = Object.keys(images);
+      if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'names no container to change' });
+      for (const name of names)
+        if (!CONTAINER_NAME.test(name))
+          ctx.addIssue({ code: 'custom', path: [name], message: 'is not a container name (lowercase letters, digits and "-")' });
+    }),
+  spec: z.unknown(),
+  requestedBy: actorName,
+});
+
+/** What rolloutRelease takes for a canary on Kubernetes. */
+export interface KubernetesRolloutInput {
+  environment: string;
+  images: Record<string, string>;
+  spec: KubernetesRolloutSpecInput;
+  requestedBy: string;
+}
+
+export interface KubernetesRollout {
+  environment: string;
+  images: Record<string, string>;
+  spec: KubernetesRolloutSpec;
+  requestedBy: string;
+  traffic: HttpRouteTraffic;
+}
+
+/** Whether rolloutRelease's input is for Kubernetes: its spec weights traffic on an HTTPRoute. */
+export function isKubernetesRolloutInput(input: unknown): input is KubernetesRolloutInput {
+  const spec = (input as { spec?: { traffic?: { httpRoute?: unknown } } } | null | undefined)?.spec;
+  return typeof spec === 'object' && spec !== null && spec.traffic?.httpRoute !== undefined;
+}
+
+/** Parses the whole input; throws SpecError listing every problem (`spec.canary.maxSurge: ...`). */
+export function parseKubernetesRolloutInput(input: unknown): KubernetesRollout {
+  const problems: string[] = [];
+  const release = kubernetesReleaseSchema.safeParse(input);
+  if (!release.success)
+    for (const issue of release.error.issues)
+      problems.push(
+        `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.code === 'unrecognized_keys' ? `${issue.message} (a Kubernetes rollout takes environment, images, spec and requestedBy; no hosts, SSH or directory)` : issue.message}`,
+      );
+  let spec: KubernetesRolloutSpec | undefined;
+  try {
+    spec = parseSpec('rollout', kubernetesRolloutSchema, (input as { spec?: unknown } | null)?.spec);
+  } catch (err) {
+    if (!(err instanceof SpecError)) throw err;
+    for (const p of err.problems) problems.push(p.startsWith('(top level)') ? `spec${p.slice('(top level)'.length)}` : `spec.${p}`);
+  }
+  if (release.success && spec && spec.environment !== release.data.environment)
+    problems.push(`spec.environment: is ${spec.environment}, but this rollout is for ${release.data.environment}`);
+  if (problems.length || !release.success || !spec) throw new SpecError('rolloutRelease input', problems);
+  const { environment, images, requestedBy } = release.data;
+  return { environment, images, spec, requestedBy, traffic: spec.traffic.httpRoute };
+}
+
+/** The canary Deployment's replicas: maxSurge against the stable Deployment's (a percentage rounds up), at least 1. */
+export function canaryReplicas(maxSurge: number | string, stableReplicas: number): number {
+  return Math.max(1, resolveSurge(maxSurge, Math.max(stableReplicas, 1)));
+}
+
+/** The canary Deployment's name: the spec's, or `<stable>-canary`. */
+export function canaryDeploymentName(traffic: HttpRouteTraffic, stableDeployment: string): string {
+  return traffic.canaryDeployment ?? `${stableDeployment}-canary`;
+}
