@@ -6,6 +6,8 @@
 // Gateway's address. A good canary goes 20 -> 50 -> 100 and ends with the stable Deployment on the
 // new image and no canary object left; a -err5 canary is aborted by its analysis, the route back
 // to 100/0, the canary gone and the stable Deployment untouched; no request is lost to switching.
+// A canary with no traffic is inconclusive and waits for a human (who aborts it); a workflow worker
+// stopped while the canary waits is replaced by one that resumes with the same weights.
 // The first analysis waits until Prometheus has the canary's traffic (a pause the test promotes
 // once the series is there): a gate, not a guess at scrape timing.
 import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
@@ -365,8 +367,75 @@ test('a -err5 canary is aborted by its analysis: weight back to 0, the canary go
   );
 });
 
+test('a canary nobody sends traffic to is inconclusive and waits for a human, who aborts it: route 100/0, the canary gone', async () => {
+  const steps = [{ setWeight: 20 }, { analysis: { templates: ['errors'] } }, { setWeight: 50 }];
+  const { err, waiting, status, handle } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+    const handle = await startRollout('1.3', steps);
+    const waiting = await until(
+      'the rollout to wait for a human after an inconclusive analysis',
+      async () => {
+        const status = await handle.query<RolloutStatus>('status');
+        return status.rollout?.pause?.waitingFor === 'human' ? status : undefined;
+      },
+      300_000,
+    );
+    await handle.executeUpdate('abort', { args: [{ by: 'bob', reason: 'no traffic to judge it by' }] });
+    const err = await handle.result().catch((e: unknown) => e);
+    return { err, waiting, status: await handle.query<RolloutStatus>('status'), handle };
+  });
+  expect(waiting.rollout!.pause!.reason).toMatch(/^step 2 analysis inconclusive: /);
+  expect(waiting.rollout!.weight.effective).toEqual({ stable: 80, canary: 20 });
+  expect(waiting.rollout!.kubernetes).toMatchObject({ canary: 'serving', canaryReadyReplicas: 1 });
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolloutAborted');
+  expect(failure.details?.[0]).toMatchObject({ by: 'bob', reason: 'no traffic to judge it by', weights: { stable: 100, canary: 0 } });
+  expect(status.rollout).toMatchObject({ phase: 'aborted', kubernetes: { canary: 'removed' } });
+  expect(await routeWeights()).toEqual([100, 0]);
+  expect(await client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
+  expect(await image('web')).toBe('registry.example/shop-web:1.1');
+  // Never promoted by itself: take over, 20%, then 0% on the abort.
+  expect(await activities(handle, 'setHttpRouteWeights')).toBe(3);
+  runs.push(handle);
+});
+
+test('the workflow worker stops while the canary waits at 20%: a new worker resumes with the same weights and finishes', async () => {
+  const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { setWeight: 100 }];
+  const traffic = load();
+  const handle = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+    const handle = await startRollout('1.4', steps);
+    await until(
+      'the rollout to wait at its pause',
+      async () => ((await handle.query<RolloutStatus>('status')).rollout?.pause?.waitingFor === 'human' ? true : undefined),
+      300_000,
+    );
+    return handle;
+  });
+  // That worker is gone, its cache with it: the next one replays the history up to the pause.
+  const before = await activities(handle, 'setHttpRouteWeights');
+  expect(before).toBe(2);
+  const { result, resumed } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+    const resumed = await handle.query<RolloutStatus>('status');
+    await handle.executeUpdate('promote', { args: [{ by: 'alice' }] });
+    return { result: (await handle.result()) as RolloutResult, resumed };
+  });
+  const tally = await traffic.stop();
+  expect(resumed.rollout).toMatchObject({
+    phase: 'paused',
+    weight: { effective: { stable: 80, canary: 20 } },
+    kubernetes: { canary: 'serving' },
+  });
+  expect(result.images).toEqual({ web: 'registry.example/shop-web:1.4' });
+  // No weight applied twice: take over, 20 before the stop; 50, 100, 100/0 on the promoted stable after.
+  expect(await activities(handle, 'setHttpRouteWeights')).toBe(5);
+  expect(await image('web')).toBe('registry.example/shop-web:1.4');
+  expect(await client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
+  expect(tally.failures).toEqual([]);
+  runs.push(handle);
+  console.log(`worker restart: ${tally.done} requests, none failed; by version ${JSON.stringify(tally.byBody)}`);
+});
+
 test('every run above replays against the current workflow code', async () => {
-  expect(runs).toHaveLength(2);
+  expect(runs).toHaveLength(4);
   for (const handle of runs)
     await expect(
       Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, await handle.fetchHistory(), handle.workflowId),
