@@ -7,8 +7,8 @@ import { parseFailbackSiteInput, type FailbackSite } from '../specs/failback';
 import type { FailbackResult, FailbackStatus, FailbackView } from '../workflows/failover/failback-api';
 import { describeMeasure } from '../workflows/failover/failback-site';
 import type { OperationStatus } from '../workflows/shared/status';
-import { findInventory } from './environments';
 import type { ProgressLine } from './progress';
+import { describeWeights, findSiteOperation, seconds } from './site-operations';
 
 export function failbackInputFor(environment: string, file: string, spec: FailbackSite, by: string): FailbackSite {
   if (spec.environment !== environment)
@@ -17,22 +17,9 @@ export function failbackInputFor(environment: string, file: string, spec: Failba
 }
 
 /** The environment's failback: the one holding its claim now, else the last one it recorded. */
-export async function findFailback(
-  client: Client,
-  environment: string,
-): Promise<{ workflowId: string; running: boolean; outcome?: string } | undefined> {
-  const inventory = await findInventory(client, environment);
-  if (!inventory) return undefined;
-  if (inventory.holder?.operation === 'failback') return { workflowId: inventory.holder.workflowId, running: true };
-  const last = inventory.operations.filter((o) => o.operation === 'failback').at(-1);
-  return last ? { workflowId: last.workflowId, running: false, outcome: last.outcome } : undefined;
-}
+export const findFailback = (client: Client, environment: string) => findSiteOperation(client, environment, 'failback');
 
-const split = (s: Record<string, number>) =>
-  Object.entries(s)
-    .map(([site, weight]) => `${site} ${weight}%`)
-    .join(' / ');
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const split = describeWeights;
 
 export function failbackFacts(view: FailbackView, environment: string): ProgressLine[] {
   const facts: ProgressLine[] = [];

@@ -2,7 +2,8 @@
 // failover-<env>-<from> and follows it live (the steps, each observer's view, the wait for
 // approval, the switch, RTO and RPO); `opsflow failover status <env>` shows it once; `opsflow
 // approve <env> [--note text]` sends its `approve` update as `user@host`, a refusal printed in the
-// validator's words. The input file is checked before anything connects.
+// validator's words; `opsflow dr status <env>` shows the DR monitor and the last failover and
+// failback. The input file is checked before anything connects.
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkedEnvironmentName } from '../names/environment-name';
 import { failbackWorkflowId, failoverWorkflowId } from '../names/workflow-ids';
@@ -27,6 +28,7 @@ import {
   formatFailoverView,
   nothingRunning,
 } from './failover';
+import { drStatus, formatDrStatus } from './dr-status';
 import { formatStatus } from './format-status';
 import { startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
 import { followProgress } from './progress';
@@ -141,6 +143,19 @@ export function registerFailoverCommands(program: Command): void {
         const view = (report.status as Partial<FailbackStatus> | undefined)?.failback;
         console.log([formatStatus(report), ...(view ? [formatFailbackView(view, environment)] : [])].join('\n'));
       });
+    });
+
+  program
+    .command('dr')
+    .description("an environment's disaster recovery: its DR monitor, the last failover and failback, which site serves")
+    .command('status')
+    .description(
+      "the DR monitor's state (verdicts, consecutive count, cooldown, the failover it started), the last failover and failback with RTO and RPO, which site serves",
+    )
+    .argument('<environment>')
+    .action(async (environment: string) => {
+      checkedEnvironmentName(environment);
+      console.log(await withClient(async (client) => formatDrStatus(await drStatus(client, environment))));
     });
 
   program

@@ -8,9 +8,9 @@ import { failoverWorkflowId } from '../names/workflow-ids';
 import { parseFailoverSiteInput, type FailoverSite } from '../specs/failover';
 import type { ApprovalRecord, ApproveArgs, FailoverResult, FailoverStatus, FailoverView } from '../workflows/failover/failover-api';
 import type { OperationStatus } from '../workflows/shared/status';
-import { findInventory } from './environments';
 import { findFailback } from './failback';
 import type { ProgressLine } from './progress';
+import { describeWeights, findSiteOperation, seconds } from './site-operations';
 
 /** The input as the run gets it: the file's, for this environment, `--planned` making it a planned switchover. */
 export function failoverInputFor(environment: string, file: string, spec: FailoverSite, planned: boolean, by: string): FailoverSite {
@@ -20,16 +20,7 @@ export function failoverInputFor(environment: string, file: string, spec: Failov
 }
 
 /** The environment's failover: the one holding its claim now, else the last one it recorded. */
-export async function findFailover(
-  client: Client,
-  environment: string,
-): Promise<{ workflowId: string; running: boolean; outcome?: string } | undefined> {
-  const inventory = await findInventory(client, environment);
-  if (!inventory) return undefined;
-  if (inventory.holder?.operation === 'failover') return { workflowId: inventory.holder.workflowId, running: true };
-  const last = inventory.operations.filter((o) => o.operation === 'failover').at(-1);
-  return last ? { workflowId: last.workflowId, running: false, outcome: last.outcome } : undefined;
-}
+export const findFailover = (client: Client, environment: string) => findSiteOperation(client, environment, 'failover');
 
 /** The run refused the approval (its validator said why); nothing reached its history. */
 export class ApproveRefused extends Error {
@@ -63,11 +54,7 @@ export async function approveFailover(client: Client, environment: string, args:
   }
 }
 
-const split = (s: Record<string, number>) =>
-  Object.entries(s)
-    .map(([site, weight]) => `${site} ${weight}%`)
-    .join(' / ');
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const split = describeWeights;
 
 /** Each fact of a failover so far, keyed so live progress prints each once. */
 export function failoverFacts(view: FailoverView, environment: string): ProgressLine[] {

@@ -44,8 +44,9 @@ export async function drMonitor(input: DrMonitorInput, carried?: DrMonitorState)
     if (!assessment.declaredDown) state.armed = true;
     if (state.armed && !coolingDown(state) && state.consecutiveDown >= spec.consecutiveDown)
       await startFailover(input, spec, state, verdict);
-    if (probesThisRun >= spec.probesPerRun || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof drMonitor>(input, state);
     await sleep(spec.intervalSeconds * 1000);
+    // After the sleep, so the next run's first probe keeps the interval.
+    if (probesThisRun >= spec.probesPerRun || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof drMonitor>(input, state);
   }
 }
 

@@ -5,13 +5,16 @@
 // it down, nothing is started, the state carried through continue-as-new. Then fra1 goes dark (its
 // primary stopped, its health 503): the monitor starts exactly one failoverSite under
 // failover-stack-e-fra1, which waits for a human's approval; probes go on (fra1 still dark) and
-// start nothing more; approved, london takes over. Held by counted probes, never by sleeps.
+// start nothing more; approved, london takes over. `opsflow dr status stack-e` (in-process, as the
+// other CLI tests run it) shows nothing before the monitor, then the monitor's state, the failover
+// it started with its RTO and RPO, and london serving. Held by counted probes, never by sleeps.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { failoverWorkflowId, drMonitorWorkflowId } from '../../../src/names/workflow-ids';
 import type { DrMonitorInput } from '../../../src/specs/dr-monitor';
 import type { DrMonitorView } from '../../../src/workflows/failover/dr-monitor-api';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
+import { captureCliOutput, opsflow, pointCliAt } from '../../helpers/in-process-cli';
 import { orderCount } from '../../helpers/mariadb-servers';
 import { startPartitionProxy, type PartitionProxy } from '../../helpers/partition-proxy';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
@@ -25,9 +28,12 @@ let env: TestWorkflowEnvironment;
 /** The worker's own path to fra1's front. */
 let workerPath: PartitionProxy;
 
+captureCliOutput();
+
 beforeAll(async () => {
   stage = await startFailoverStage({ serverIds: [81, 82], orders: 5 });
   env = stage.env;
+  pointCliAt(env);
   workerPath = await startPartitionProxy(stage.origins[0]!.address, stage.origins[0]!.port);
 }, 600_000);
 
@@ -83,6 +89,18 @@ async function failoverRuns(): Promise<string[]> {
 }
 
 test('one observer losing sight of fra1 (the worker cut off): probe after probe nothing is started, the state carried through continue-as-new', async () => {
+  const before = await opsflow('dr', 'status', 'stack-e');
+  expect(before.error).toBeUndefined();
+  expect(before.out.split('\n')).toEqual([
+    'DR of stack-e',
+    `  monitor: none (no workflow ${MONITOR}; start drMonitor under that id, see the README's Failover section)`,
+    '  last failover: none',
+    '  last failback: none',
+    '  serving: unknown (no inventory for stack-e)',
+    '',
+  ]);
+  expect((await opsflow('dr', 'status', 'Stack_E')).error).toMatch(/Stack_E/);
+
   workerPath.cut();
   const seen = await withWorker(env, taskQueue, stage.activities(), async () => {
     await env.client.workflow.start('drMonitor', { taskQueue, workflowId: MONITOR, args: [monitorInput()] });
@@ -133,7 +151,12 @@ test('fra1 dark: after 2 majority-down probes exactly one failover starts and wa
     await failover.executeUpdate('approve', { args: [{ by: 'alice@ops', note: 'fra1 dark, drMonitor' }] });
     const result = (await failover.result()) as FailoverResult;
     const after = await probesReach(later.probes + 1);
-    return { started: started!, waiting, later, runsWhileWaiting, result, after, runsAfter: await failoverRuns() };
+    let dr = { out: '' } as Awaited<ReturnType<typeof opsflow>>;
+    await until('dr status shows the failover with its RTO', async () => {
+      dr = await opsflow('dr', 'status', 'stack-e');
+      return dr.out.includes(' s from approval');
+    });
+    return { started: started!, waiting, later, runsWhileWaiting, result, after, runsAfter: await failoverRuns(), dr };
   });
 
   const [first] = out.started.failovers;
@@ -159,6 +182,27 @@ test('fra1 dark: after 2 majority-down probes exactly one failover starts and wa
     traffic: { split: { fra1: 0, london: 100 } },
   });
   expect(await orderCount(stage.lon)).toBe(5);
+
+  // opsflow dr status: the monitor, the failover it started with RTO and RPO, london serving.
+  expect(out.dr.error).toBeUndefined();
+  const lines = out.dr.out.split('\n');
+  expect(lines[0]).toBe('DR of stack-e');
+  expect(lines[1]).toMatch(
+    new RegExp(`^  monitor ${MONITOR} \\(cooling down\\): probes fra1 every 1 s, survivor london; \\d+ probe\\(s\\) over \\d+ run\\(s\\)$`),
+  );
+  expect(lines[2]).toMatch(/^ {2}consecutive down: \d+ of 2 needed; disarmed until fra1 is seen up again; cooldown until \S+$/);
+  expect(lines).toContain(`  failover started by the monitor at ${first!.at}: ${FAILOVER} (run ${first!.runId})`);
+  expect(out.dr.out).toMatch(/ {2}probe \S+: [23] of 3 observers see fra1 down, 2 needed: declared down \(worker probes down, /);
+  expect(out.dr.out).toMatch(
+    new RegExp(
+      `  last failover: ${FAILOVER} COMPLETED \\(completed\\), started \\S+, closed \\S+; RTO ${Math.ceil(out.result.rto.fromApprovalMs / 1000)} s from approval, ${out.result.rpo.lostTransactions === null ? 'RPO unknown' : `RPO ${out.result.rpo.lostTransactions} transaction\\(s\\) lost`}`,
+    ),
+  );
+  expect(lines).toContain('  last failback: none');
+  expect(out.dr.out).toMatch(
+    new RegExp(`  serving: london takes all traffic \\(the failover fra1 -> london stands since \\S+, ${FAILOVER}\\)`),
+  );
+  console.log(`opsflow dr status:\n${out.dr.out}`);
   expect(await stage.through(20)).toEqual({ bySite: { london: 20 }, failed: {}, requests: 20 });
   console.log(
     `drMonitor: failover started at probe ${out.started.probes} (run ${out.started.runs}), ${out.later.probes - out.started.probes} probes later still one; RTO ${out.result.rto.fromApprovalMs} ms from approval, ${out.result.rto.fromStartMs} ms from the failover's start`,

@@ -4,13 +4,10 @@
 // SiteNotDown on two healthy sites; with --planned the run is followed live, waits for `opsflow
 // approve`, a second approve is refused in the validator's words, and it completes with london
 // the primary and all traffic on london. Nothing printed holds a secret.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
-import { buildCli } from '../../../src/client/cli';
-import { describeFailure } from '../../../src/client/failure-text';
 import { whoAmI } from '../../../src/client/rollout';
 import type { EnsuredLoadBalancer } from '../../../src/integrations/cloudflare/load-balancing';
 import { failoverWorkflowId } from '../../../src/names/workflow-ids';
@@ -20,6 +17,7 @@ import type { FailoverResult, FailoverStatus } from '../../../src/workflows/fail
 import { failoverActivities, REPLICATION, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
 import { appWrite, PASSWORDS, type MariadbServer } from '../../helpers/mariadb-servers';
 import type { SiteOrigin } from '../../helpers/site-origins';
+import { captureCliOutput, opsflow, opsflowInto, pointCliAt } from '../../helpers/in-process-cli';
 import { tempDir } from '../../helpers/temp';
 import { withWorker } from '../../helpers/temporal';
 
@@ -32,58 +30,14 @@ let origins: SiteOrigin[] = [];
 let lb: EnsuredLoadBalancer;
 let secrets: Record<string, string>;
 const ID = failoverWorkflowId('stack-e', 'fra1');
-const saved = { address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE };
 
 afterAll(async () => {
-  process.env.TEMPORAL_ADDRESS = saved.address;
-  process.env.TEMPORAL_NAMESPACE = saved.namespace;
-  if (saved.address === undefined) delete process.env.TEMPORAL_ADDRESS;
-  if (saved.namespace === undefined) delete process.env.TEMPORAL_NAMESPACE;
   await stage?.stop();
 });
 
 const through = (requests: number) => stage.through(requests);
 
-/**
- * What each `opsflow` call prints, kept apart even while one follows a run in the background:
- * console.log and stdout go to the calling command's own list (anything else passes through).
- */
-const sink = new AsyncLocalStorage<string[]>();
-const realLog = console.log.bind(console);
-const realWrite = process.stdout.write.bind(process.stdout) as (text: string) => boolean;
-let spies: jest.SpyInstance[] = [];
-beforeAll(() => {
-  spies = [
-    jest.spyOn(console, 'log').mockImplementation((...line: unknown[]) => {
-      const store = sink.getStore();
-      if (store) store.push(`${line.join(' ')}\n`);
-      else realLog(...line);
-    }),
-    jest.spyOn(process.stdout, 'write').mockImplementation((text: string | Uint8Array) => {
-      const store = sink.getStore();
-      if (store) return store.push(String(text)) > 0;
-      return realWrite(String(text));
-    }),
-  ];
-});
-afterAll(() => spies.forEach((s) => s.mockRestore()));
-
-/** Runs `opsflow <args>` in this process; what it printed, and the error it ended with. */
-async function opsflow(...args: string[]): Promise<{ out: string; error?: string }> {
-  return opsflowInto([], ...args);
-}
-
-/** The same, printing into `printed` as it goes (to watch a command that follows a run). */
-async function opsflowInto(printed: string[], ...args: string[]): Promise<{ out: string; error?: string }> {
-  return sink.run(printed, async () => {
-    try {
-      await buildCli().parseAsync(args, { from: 'user' });
-      return { out: printed.join('') };
-    } catch (err) {
-      return { out: printed.join(''), error: describeFailure(err) };
-    }
-  });
-}
+captureCliOutput();
 
 function inputFile(): string {
   const front = origins.find((o) => o.site === 'fra1')!;
@@ -107,8 +61,7 @@ function inputFile(): string {
 beforeAll(async () => {
   stage = await startFailoverStage({ serverIds: [21, 22], orders: 10 });
   ({ env, cloud, fra, lon, lb, origins, secrets } = stage);
-  process.env.TEMPORAL_ADDRESS = env.address;
-  process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
+  pointCliAt(env);
 }, 600_000);
 
 test('opsflow failover / approve from the terminal: emergency refused on healthy sites, planned approved once, london primary', async () => {
