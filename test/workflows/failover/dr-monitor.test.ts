@@ -7,7 +7,8 @@
 // failover-stack-e-fra1, which waits for a human's approval; probes go on (fra1 still dark) and
 // start nothing more; approved, london takes over. `opsflow dr status stack-e` (in-process, as the
 // other CLI tests run it) shows nothing before the monitor, then the monitor's state, the failover
-// it started with its RTO and RPO, and london serving. Held by counted probes, never by sleeps.
+// it started with its RTO and RPO, and london serving. A start refused because a run already holds
+// the failover's id is recorded, and nothing else starts. Held by counted probes, never by sleeps.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { failoverWorkflowId, drMonitorWorkflowId } from '../../../src/names/workflow-ids';
@@ -207,4 +208,41 @@ test('fra1 dark: after 2 majority-down probes exactly one failover starts and wa
   console.log(
     `drMonitor: failover started at probe ${out.started.probes} (run ${out.started.runs}), ${out.later.probes - out.started.probes} probes later still one; RTO ${out.result.rto.fromApprovalMs} ms from approval, ${out.result.rto.fromStartMs} ms from the failover's start`,
   );
+}, 600_000);
+
+test('a failover start refused because its id is already running: recorded as refused, nothing else started, the monitor disarmed', async () => {
+  // Another run holds failover-stack-e2-fra1 (any run will do: here an environment entity parked
+  // under that id), as a human's `opsflow failover stack-e2` would; fra1 is still dark.
+  const monitorId = drMonitorWorkflowId('stack-e2');
+  const occupied = failoverWorkflowId('stack-e2', 'fra1');
+  const input = monitorInput();
+  input.failover.environment = 'stack-e2';
+  const seen = await withWorker(env, taskQueue, stage.activities(), async () => {
+    await env.client.workflow.start('environmentEntity', { taskQueue, workflowId: occupied, args: [{ environment: 'stack-e2' }] });
+    await env.client.workflow.start('drMonitor', { taskQueue, workflowId: monitorId, args: [input] });
+    const monitor = env.client.workflow.getHandle(monitorId);
+    let view: DrMonitorView | undefined;
+    await until('the monitor tries to start the failover', async () => {
+      view = await monitor.query<DrMonitorView>('status');
+      return view.failovers.length > 0;
+    });
+    const tried = view!;
+    await until('two more probes', async () => (await monitor.query<DrMonitorView>('status')).probes >= tried.probes + 2);
+    const after = await monitor.query<DrMonitorView>('status');
+    await monitor.terminate('test over');
+    await env.client.workflow.getHandle(occupied).terminate('test over');
+    return after;
+  });
+  expect(seen.failovers).toHaveLength(1);
+  expect(seen.failovers[0]).toMatchObject({
+    workflowId: occupied,
+    refused: `${occupied} is already running: a failover of fra1 is under way`,
+    verdict: { declaredDown: true },
+  });
+  expect(seen.failovers[0]!.runId).toBeUndefined();
+  expect(seen).toMatchObject({ armed: false, phase: 'cooling down' });
+  const runs: string[] = [];
+  for await (const run of env.client.workflow.list({ query: `WorkflowType = 'failoverSite' AND OpsEnvironment = 'stack-e2'` }))
+    runs.push(run.runId);
+  expect(runs).toEqual([]);
 }, 600_000);
