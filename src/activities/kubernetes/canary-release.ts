@@ -11,6 +11,7 @@ import { describeRef, type ObjectRef } from '../../integrations/kubernetes/refs'
 import {
   CanaryObjectProblem,
   canaryObjects,
+  checkStableSettled,
   checkStableService,
   containerImages,
   serviceSelectsPods,
@@ -112,6 +113,7 @@ export function canaryReleaseActivities(deps: KubernetesDeps) {
         const service = await mustGet(client, serviceRef(input.namespace, input.stableService), 'traffic.httpRoute.stableService names it');
         const stable = await stableDeploymentOf(client, input, service);
         try {
+          checkStableSettled(stable);
           checkStableService(service, stable);
           const stableImages = containerImages(stable, input.containers);
           const router = routerFor(client, input);

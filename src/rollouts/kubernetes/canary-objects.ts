@@ -7,6 +7,7 @@
 import type { KubeObject } from '../../integrations/kubernetes/client';
 import type { Manifest } from '../../integrations/kubernetes/manifests';
 import { describeRef } from '../../integrations/kubernetes/refs';
+import { rolloutState } from '../../integrations/kubernetes/rollout-status';
 
 /** The pod label that tells the canary's pods from the stable ones. */
 export const TRACK_LABEL = 'track';
@@ -68,6 +69,15 @@ export function checkStableService(service: KubeObject, stable: KubeObject): voi
     throw new CanaryObjectProblem(
       `${describeRef(refOf(service))} selects ${text(selector)}, which the canary's pods would carry too (${text(canaryPods)}), so it would send them part of the stable traffic: add ${TRACK_LABEL}: stable to its selector and to the pod labels of ${describeRef(refOf(stable))}`,
     );
+}
+
+/** The stable version is what the Deployment runs only once its own rollout is done: else refused, nothing changed. */
+export function checkStableSettled(stable: KubeObject): void {
+  const state = rolloutState(stable);
+  if (state.state === 'done') return;
+  throw new CanaryObjectProblem(
+    `${describeRef(refOf(stable))} is not rolled out (${state.state === 'stalled' ? `${state.reason}: ${state.message}` : `waiting for ${state.waitingFor}`}), so it runs no one stable version: nothing was changed; finish or undo its last change first`,
+  );
 }
 
 export interface CanaryObjects {

@@ -1,9 +1,16 @@
 // The canary's objects from the stable Deployment and Service as the API server returns them: a
 // copy with the new image, `track: canary` on its selector and pods, its own replicas, nothing
 // the server generated; a Service with the stable one's ports and the canary's selector. A stable
-// Service that would also select the canary's pods, or a container the Deployment lacks, is refused.
+// Service that would also select the canary's pods, a container the Deployment lacks, or a stable
+// Deployment still rolling out is refused.
 import type { KubeObject } from '../../../src/integrations/kubernetes/client';
-import { CanaryObjectProblem, canaryObjects, checkStableService, containerImages } from '../../../src/rollouts/kubernetes/canary-objects';
+import {
+  CanaryObjectProblem,
+  canaryObjects,
+  checkStableSettled,
+  checkStableService,
+  containerImages,
+} from '../../../src/rollouts/kubernetes/canary-objects';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -107,4 +114,33 @@ test('a stable Service that would select the canary pods too is refused, saying 
 test('images are given by container: a container the Deployment lacks is refused naming those it has', () => {
   expect(containerImages(stable(), ['web'])).toEqual({ web: 'registry.example/shop-web:1.0' });
   expect(() => containerImages(stable(), ['api'])).toThrow('Deployment shop/web has no container api (its containers: web, sidecar)');
+});
+
+test('a stable Deployment still rolling out (or stalled) is refused: it runs no one stable version', () => {
+  const settled = {
+    ...stable(),
+    status: { observedGeneration: 3, replicas: 4, updatedReplicas: 4, readyReplicas: 4, availableReplicas: 4 },
+  };
+  expect(() => checkStableSettled(settled)).not.toThrow();
+  const rolling = { ...settled, status: { ...settled.status, updatedReplicas: 2 } };
+  expect(() => checkStableSettled(rolling)).toThrow(
+    'Deployment shop/web is not rolled out (waiting for 2 of 4 replicas updated), so it runs no one stable version: nothing was changed; finish or undo its last change first',
+  );
+  const stalled = {
+    ...rolling,
+    status: {
+      ...rolling.status,
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: 'ReplicaSet "web-2" has timed out progressing.',
+        },
+      ],
+    },
+  };
+  expect(() => checkStableSettled(stalled)).toThrow(
+    /not rolled out \(ProgressDeadlineExceeded: ReplicaSet "web-2" has timed out progressing\.\)/,
+  );
 });
