@@ -2,23 +2,40 @@
 // rolloutRelease and follows it live; `opsflow rollout status|promote|abort|pause|resume <env>`
 // read and steer the running one. Every update carries `by` (user@host), and a refusal is printed
 // in the rollout's own words (it was refused before anything reached the history).
+import type { Client } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkedEnvironmentName } from '../names/environment-name';
 import { loadEnvironmentSpec } from '../specs/load';
-import { loadRolloutSpec } from '../specs/load-rollout';
+import { loadAnyRolloutSpec } from '../specs/load-rollout';
+import { describeKubernetes } from '../workflows/release/rollout-words';
 import { rolloutWorkflowId, type RolloutResult, type RolloutStatus } from '../workflows/release/rollout-api';
 import { deployBasis, parseSets } from './deploy';
 import { formatStatus } from './format-status';
 import { startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
 import { followProgress } from './progress';
-import { buildRolloutInput, checkStrategy, rolloutSpecFile, sendRolloutUpdate, STRATEGIES, whoAmI, type Strategy } from './rollout';
+import {
+  buildKubernetesRolloutInput,
+  buildRolloutInput,
+  checkStrategy,
+  parseContainerSets,
+  rolloutSpecFile,
+  sendRolloutUpdate,
+  STRATEGIES,
+  whoAmI,
+  type Strategy,
+} from './rollout';
 import { formatRolloutView, rolloutProgressLines } from './rollout-view';
 
 export function formatRolloutResult(result: RolloutResult): string {
   const images = Object.entries(result.images).map(
     ([s, i]) => `${s} ${i}${result.previousImages[s] ? ` (was ${result.previousImages[s]})` : ''}`,
   );
-  const lines = [`Rolled out to ${result.environment}: ${images.join(', ')}`, `  hosts: ${result.hosts.join(', ')}`];
+  const lines = [
+    `Rolled out to ${result.environment}: ${images.join(', ')}`,
+    result.kubernetes
+      ? `  ${describeKubernetes(result.kubernetes)}; removed: ${result.kubernetes.removed?.join(', ') || 'nothing'}`
+      : `  hosts: ${result.hosts.join(', ')}`,
+  ];
   for (const u of result.updates) lines.push(`  ${u.name} by ${u.by}: ${u.detail}`);
   return lines.join('\n');
 }
@@ -41,12 +58,12 @@ export function registerRolloutCommands(program: Command): void {
   const rollout = program
     .command('rollout')
     .description(
-      'a canary release judged by Prometheus, steered by updates: `opsflow rollout <env> --set svc=tag`, then status|promote|abort|pause|resume',
+      'a canary release judged by Prometheus, steered by updates: `opsflow rollout <env> --set svc=tag` (on Kubernetes --set container=image), then status|promote|abort|pause|resume',
     )
     .argument('<environment>')
     .option(
       '--set <service=tag>',
-      'a service and its new tag, or a full image; repeat per service',
+      'a service and its new tag, or a full image; on Kubernetes a container of the stable Deployment and its full image; repeat per service',
       (v: string, list: string[]) => [...list, v],
       [],
     )
@@ -61,13 +78,27 @@ export function registerRolloutCommands(program: Command): void {
     .action(async (environment: string, opts: RolloutOptions) => {
       checkedEnvironmentName(environment);
       // Everything that can be checked without Temporal is, before connecting.
-      const sets = parseSets(opts.set);
       const file = rolloutSpecFile(environment, opts.spec);
-      const spec = loadRolloutSpec(file);
-      checkStrategy(spec, file, opts.strategy);
-      const environmentSpec = opts.environmentSpec === undefined ? undefined : loadEnvironmentSpec(opts.environmentSpec);
+      const loaded = loadAnyRolloutSpec(file);
+      checkStrategy(loaded.spec, file, opts.strategy);
+      let build: (client: Client) => Promise<{ images: Record<string, string> }>;
+      if (loaded.kind === 'kubernetes') {
+        // A canary on Kubernetes: no inventory to read (the spec names the cluster, the workflow reads
+        // the stable Deployment), so the whole input is built and checked here.
+        if (opts.environmentSpec !== undefined)
+          throw new Error(
+            `--environment-spec: ${file} is a canary on Kubernetes (traffic.httpRoute), whose canary is a copy of the stable Deployment made in the cluster; leave --environment-spec out`,
+          );
+        const input = buildKubernetesRolloutInput(environment, parseContainerSets(opts.set, file), loaded.spec, whoAmI());
+        build = () => Promise.resolve(input);
+      } else {
+        const sets = parseSets(opts.set);
+        const environmentSpec = opts.environmentSpec === undefined ? undefined : loadEnvironmentSpec(opts.environmentSpec);
+        build = async (client) => buildRolloutInput(await deployBasis(client, environment), sets, loaded.spec, whoAmI(), environmentSpec);
+      }
+      const kind = loaded.kind === 'kubernetes' ? 'canary on Kubernetes' : loaded.spec.blueGreen ? 'blue-green' : 'canary';
       await withClient(async (client) => {
-        const input = buildRolloutInput(await deployBasis(client, environment), sets, spec, whoAmI(), environmentSpec);
+        const input = await build(client);
         const what = Object.entries(input.images)
           .map(([service, image]) => `${service} ${image}`)
           .join(', ');
@@ -76,7 +107,7 @@ export function registerRolloutCommands(program: Command): void {
           'rolloutRelease',
           rolloutWorkflowId(environment),
           [input],
-          `roll out ${what} to ${environment} (${spec.blueGreen ? 'blue-green' : 'canary'})`,
+          `roll out ${what} to ${environment} (${kind})`,
           opts.wait ? { waitForEnvironment: true } : undefined,
           { environment, operation: 'rollout', specFile: file },
         );

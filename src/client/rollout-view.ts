@@ -2,7 +2,7 @@
 // with its measurements, why it waits or aborted, who steered it) and the live progress lines of
 // `opsflow rollout <env>` (each weight change, measurement, pause and update printed once).
 import type { RolloutStatus, RolloutView } from '../workflows/release/rollout-api';
-import { describeBlueGreen, describeSurge } from '../workflows/release/rollout-words';
+import { describeBlueGreen, describeKubernetes, describeSurge } from '../workflows/release/rollout-words';
 import type { OperationStatus } from '../workflows/shared/status';
 import type { ProgressLine } from './progress';
 
@@ -23,7 +23,9 @@ export function formatRolloutView(view: RolloutView, environment: string): strin
   const lines = [
     `  rollout: ${view.strategy}, ${view.phase}, requested by ${view.requestedBy}`,
     `  traffic: ${split(view)}${view.weight.note ? ` (${view.weight.note})` : ''}`,
-    `  hosts: canary ${view.canaryHosts.join(', ') || 'none'}; stable ${view.stableHosts.join(', ') || 'none'}`,
+    view.kubernetes
+      ? `  kubernetes: ${describeKubernetes(view.kubernetes)}`
+      : `  hosts: canary ${view.canaryHosts.join(', ') || 'none'}; stable ${view.stableHosts.join(', ') || 'none'}`,
     `  images: ${Object.entries(view.canaryImages)
       .map(([s, image]) => `${s} ${view.stableImages[s] ?? '?'} -> ${image}`)
       .join(', ')}`,
@@ -69,6 +71,20 @@ export function rolloutProgressLines(environment: string): (status: OperationSta
             text: `    · ${analysis.name} ${metric.name} #${i + 1} ${m.phase}: ${value(m.values)} (${m.message})\n`,
           }),
         );
+    // A canary on Kubernetes: each side's state once, as it changes (deploying, serving, removing; updating, updated).
+    const k = view.kubernetes;
+    if (k) {
+      if (k.canary !== 'planned')
+        lines.push({
+          key: `kubernetes canary ${k.canary}`,
+          text: `    ⊕ canary Deployment ${k.namespace}/${k.canaryDeployment ?? '?'}${k.canaryReplicas !== undefined ? ` (${k.canaryReplicas} replicas)` : ''}: ${k.canary}\n`,
+        });
+      if (k.stable !== 'serving')
+        lines.push({
+          key: `kubernetes stable ${k.stable}`,
+          text: `    ⊕ stable Deployment ${k.namespace}/${k.stableDeployment ?? '?'}: ${k.stable} to the new images\n`,
+        });
+    }
     if (view.pause)
       lines.push({
         key: `pause ${view.pause.since}`,

@@ -4,6 +4,13 @@
 import { existsSync } from 'node:fs';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { EnvironmentSpec } from '../specs/environment';
+import { IMAGE_REF } from '../specs/deploy-release';
+import {
+  CONTAINER_NAME,
+  parseKubernetesRolloutInput,
+  type KubernetesRolloutInput,
+  type KubernetesRolloutSpec,
+} from '../specs/kubernetes-rollout';
 import type { RolloutSpec } from '../specs/rollout';
 import { parseRolloutReleaseInput } from '../specs/rollout-release';
 import { rolloutWorkflowId, type RolloutReleaseInput, type UpdateAccepted } from '../workflows/release/rollout-api';
@@ -34,7 +41,7 @@ export function rolloutSpecFile(environment: string, given: string | undefined, 
 }
 
 /** --strategy must say what the spec says: it is a check, the spec decides. */
-export function checkStrategy(spec: RolloutSpec, file: string, strategy: Strategy | undefined): void {
+export function checkStrategy(spec: { blueGreen?: unknown }, file: string, strategy: Strategy | undefined): void {
   const described: Strategy = spec.blueGreen ? 'blue-green' : 'canary';
   if (strategy !== undefined && strategy !== described)
     throw new Error(
@@ -60,6 +67,51 @@ export function buildRolloutInput(
     ...(environmentSpec ? { environmentSpec } : {}),
   };
   parseRolloutReleaseInput(input); // throws naming every problem (spec.fleet..., requestedBy, ...)
+  return input;
+}
+
+/**
+ * `--set container=image` for a canary on Kubernetes: the container of the stable Deployment's pod
+ * template and the full image it gets (a tag alone is refused: the workflow reads the Deployment's
+ * images, the CLI does not). Whether the Deployment has the container is checked by the workflow
+ * at its start, before anything changes.
+ */
+export function parseContainerSets(values: string[], file: string): Record<string, string> {
+  if (values.length === 0)
+    throw new Error(
+      `say what to deploy: --set container=image (like orders=registry.example/orders:2.1), once per container of the stable Deployment ${file} names`,
+    );
+  const sets: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const shown = /[\n\r]/.test(value) ? value.slice(0, Math.max(eq, 0)) : value;
+    if (eq <= 0 || eq === value.length - 1)
+      throw new Error(`--set ${shown}: write container=image, like orders=registry.example/orders:2.1`);
+    const container = value.slice(0, eq);
+    const image = value.slice(eq + 1);
+    if (!CONTAINER_NAME.test(container))
+      throw new Error(
+        `--set ${shown}: ${/[\n\r]/.test(container) ? 'that' : container} is not a Kubernetes container name (lowercase letters, digits and "-", at most 63): ${file} is a canary on Kubernetes, --set names a container of its stable Deployment`,
+      );
+    if (!IMAGE_REF.test(image))
+      throw new Error(
+        `--set ${shown}: a canary on Kubernetes takes the full image with its tag (like ${container}=registry.example/${container}:2.1), not a tag alone`,
+      );
+    if (container in sets) throw new Error(`--set ${container} is given twice`);
+    sets[container] = image;
+  }
+  return sets;
+}
+
+/** rolloutRelease's input for a canary on Kubernetes, checked with the workflow's own parser before anything starts. */
+export function buildKubernetesRolloutInput(
+  environment: string,
+  images: Record<string, string>,
+  spec: KubernetesRolloutSpec,
+  requestedBy: string,
+): KubernetesRolloutInput {
+  const input: KubernetesRolloutInput = { environment, images, spec, requestedBy };
+  parseKubernetesRolloutInput(input); // throws naming every problem (spec.environment, images.<container>, ...)
   return input;
 }
 

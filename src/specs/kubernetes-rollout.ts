@@ -68,7 +68,7 @@ export type KubernetesRolloutSpec = z.output<typeof kubernetesRolloutSchema>;
 export type HttpRouteTraffic = KubernetesRolloutSpec['traffic']['httpRoute'];
 
 /** The container name a Deployment's pod template uses (images are given by container). */
-const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const kubernetesReleaseSchema = z.strictObject({
   environment: environmentName,
