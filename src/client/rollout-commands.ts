@@ -71,7 +71,7 @@ export function registerRolloutCommands(program: Command): void {
     .option('--spec <file>', 'the rollout spec (YAML or JSON; default ./rollout-<environment>.yaml)')
     .option(
       '--environment-spec <file>',
-      'the environment spec the fleet was provisioned from: a canary with maxSurge makes its surge droplets from it',
+      'the environment spec the fleet was provisioned from: a canary with maxSurge, or blue-green with previewFleet.create, makes its droplets from it',
     )
     .option('--detach', 'start it and return; follow with `opsflow rollout status <environment>`')
     .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')

@@ -56,12 +56,16 @@ export function rolloutProgressLines(environment: string): (status: OperationSta
     const now = split(view);
     if (splits[splits.length - 1] !== now) splits.push(now);
     const lines: ProgressLine[] = splits.map((s, i) => ({ key: `split ${i}`, text: `    ⇄ traffic ${s}\n` }));
-    // Each surge droplet's state once, as it changes (created, serving, draining, destroyed).
-    for (const d of view.surge ?? [])
+    // Each surge or preview droplet's state once, as it changes (created, serving, draining, destroyed).
+    const made = [
+      ...(view.surge ?? []).map((d) => ({ d, role: 'surge' })),
+      ...(view.blueGreen?.previewDroplets ?? []).map((d) => ({ d, role: 'preview' })),
+    ];
+    for (const { d, role } of made)
       if (d.state !== 'planned')
         lines.push({
-          key: `surge ${d.name} ${d.state}`,
-          text: `    ⊕ surge droplet ${d.name}${d.address ? ` (${d.address})` : ''}: ${d.state}\n`,
+          key: `${role} ${d.name} ${d.state}`,
+          text: `    ⊕ ${role} droplet ${d.name}${d.address ? ` (${d.address})` : ''}: ${d.state}\n`,
         });
     for (const analysis of view.analyses)
       for (const metric of analysis.metrics)

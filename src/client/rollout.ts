@@ -51,7 +51,7 @@ export function checkStrategy(spec: { blueGreen?: unknown }, file: string, strat
 
 /**
  * rolloutRelease's input, checked with the workflow's own parser before anything starts. The
- * environment spec (`--environment-spec`, its compose file inlined) goes with it for surge droplets.
+ * environment spec (`--environment-spec`, its compose file inlined) goes with it for surge or preview droplets.
  */
 export function buildRolloutInput(
   basis: DeployBasis,

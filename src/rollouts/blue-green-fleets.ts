@@ -1,8 +1,9 @@
 // Which fleet hosts are blue (active: nginx sends them the traffic now) and which become green
-// (preview: they get the new version out of rotation). Droplets are not created per release, so
-// the two colours are fixed halves of the fleet that swap roles at each switch: the hosts nginx
-// serves are active, the preview is taken from those out of rotation. Pure, so the workflow
-// decides it from what it read and replays the same.
+// (preview: they get the new version out of rotation). Unless the spec creates preview droplets
+// (previewFleet.create), the two colours are fixed halves of the fleet that swap roles at each
+// switch: the hosts nginx serves are active, the preview is taken from those out of rotation. With
+// created droplets every fleet host nginx serves is active and the preview is made for the rollout.
+// Pure, so the workflow decides it from what it read and replays the same.
 
 export interface FleetHost {
   instance: string;
@@ -26,12 +27,16 @@ export class BlueGreenFleetError extends Error {
   }
 }
 
+const CREATE_HINT =
+  'or set blueGreen.previewFleet: {create: 1} to create the preview as droplets made for the rollout (destroyed at its end)';
+
 /**
  * `inRotation`: the servers nginx's upstream sends traffic to now. `previewSize`: the spec's
  * previewFleet.size; default all the hosts out of rotation, or half the fleet (rounded down) when
- * every host serves.
+ * every host serves. `created`: the preview is droplets made for the rollout (previewFleet.create),
+ * so it takes no fleet host: every fleet host nginx serves is active, the others idle.
  */
-export function chooseBlueGreenFleets(fleet: FleetHost[], inRotation: string[], previewSize?: number): BlueGreenFleets {
+export function chooseBlueGreenFleets(fleet: FleetHost[], inRotation: string[], previewSize?: number, created = false): BlueGreenFleets {
   const strangers = inRotation.filter((server) => !fleet.some((h) => h.server === server));
   if (strangers.length)
     throw new BlueGreenFleetError(
@@ -43,18 +48,19 @@ export function chooseBlueGreenFleets(fleet: FleetHost[], inRotation: string[], 
     throw new BlueGreenFleetError(
       `nginx's upstream sends traffic to none of the fleet (${fleet.map((h) => `${h.instance} ${h.server}`).join(', ')}), so there is no active fleet to keep serving during the switch`,
     );
+  if (created) return { active: serving, preview: [], idle: out, tookFromRotation: false };
   if (out.length === 0) {
     const size = previewSize ?? Math.floor(fleet.length / 2);
     if (size < 1 || size >= fleet.length)
       throw new BlueGreenFleetError(
-        `previewFleet.size is ${size}, but all ${fleet.length} fleet hosts serve now: the preview is taken from them and at least one must stay active`,
+        `${previewSize === undefined ? `the preview (half the fleet, rounded down, unless previewFleet.size says) is ${size} host${size === 1 ? '' : 's'}` : `previewFleet.size is ${size}`}, but all ${fleet.length} fleet host${fleet.length === 1 ? '' : 's'} serve${fleet.length === 1 ? 's' : ''} now: the preview is taken from them and at least one must stay active; ${CREATE_HINT}`,
       );
     return { active: serving.slice(0, fleet.length - size), preview: serving.slice(fleet.length - size), idle: [], tookFromRotation: true };
   }
   const size = previewSize ?? out.length;
   if (size > out.length)
     throw new BlueGreenFleetError(
-      `previewFleet.size is ${size}, but only ${out.length} fleet host${out.length === 1 ? ' is' : 's are'} out of rotation (${out.join(', ')}); ${serving.join(', ')} serve${serving.length === 1 ? 's' : ''} and stay${serving.length === 1 ? 's' : ''} active`,
+      `previewFleet.size is ${size}, but only ${out.length} fleet host${out.length === 1 ? ' is' : 's are'} out of rotation (${out.join(', ')}); ${serving.join(', ')} serve${serving.length === 1 ? 's' : ''} and stay${serving.length === 1 ? 's' : ''} active; ${CREATE_HINT}`,
     );
   return { active: serving, preview: out.slice(0, size), idle: out.slice(size), tookFromRotation: false };
 }

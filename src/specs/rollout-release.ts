@@ -1,7 +1,7 @@
 // What rolloutRelease takes, checked whole: deployRelease's part (hosts, SSH, directory, images,
 // health checks) by its own schema, the rollout spec by its own, then what only the two together
-// can say (the fleet's hosts exist, the spec is for this environment, how many surge droplets and
-// what they are made from) and what this version of the workflow does not do yet (blue-green by
+// can say (the fleet's hosts exist, the spec is for this environment, how many surge or preview
+// droplets and what they are made from) and what this version of the workflow does not do yet (blue-green by
 // load balancer membership, surge droplets with it), each refused by name before anything runs.
 // Pure: the CLI and the workflow call the same function.
 import { z } from 'zod';
@@ -28,12 +28,17 @@ export interface RolloutRelease {
   batchSize: number;
   /** Surge droplets the canary runs on (maxSurge resolved against the fleet); 0: canary hosts are taken from the fleet. */
   surge: number;
-  /** With surge droplets: the environment spec they are made from (the fleet's droplet group). */
+  /** Preview droplets a blue-green rollout creates (blueGreen.previewFleet.create); 0: the preview is taken from the fleet. */
+  preview: number;
+  /** With surge or preview droplets: the environment spec they are made from (the fleet's droplet group). */
   environmentSpec?: EnvironmentSpec;
 }
 
 /** The instance name of the n-th surge droplet (1-based) beside droplet group `group`: `platform-surge-1`. */
 export const surgeInstance = (group: string, n: number) => `${group}-surge-${n}`;
+
+/** The instance name of the n-th preview droplet (1-based) a blue-green rollout makes beside group `group`: `web-preview-1`. */
+export const previewInstance = (group: string, n: number) => `${group}-preview-${n}`;
 
 /** A count of hosts (`2` or `25%`) against a fleet of `size`: Argo rounds maxUnavailable down. */
 export function resolveHostCount(count: number | string, size: number): number {
@@ -94,6 +99,7 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
   let fleet: string[] = [];
   let batchSize = 0;
   let surge = 0;
+  let preview = 0;
   if (release && spec) {
     const hosts = release.hosts.map((h) => h.instance);
     if (spec.environment !== release.environment)
@@ -127,13 +133,32 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
           `is ${maxUnavailable}${typeof maxUnavailable === 'string' ? ` (0 hosts of ${fleet.length})` : ''} and maxSurge is ${maxSurge}${typeof maxSurge === 'string' ? ' (0 droplets)' : ''}: no host could run the canary (Argo and Kubernetes refuse both at 0 too). Give maxSurge 1 or more to create surge droplets beside the fleet for the canary, or maxUnavailable 1 or more to take canary hosts from the fleet`,
         );
       if (surge > 0 && !spec.traffic.loadBalancerMembership)
-        surgeProblems(say, { release, spec, fleet, surge, environmentSpec, given: environmentInput !== undefined });
+        dropletProblems(say, {
+          release,
+          spec,
+          fleet,
+          droplets: surgeDroplets(spec, surge, fleet.length),
+          environmentSpec,
+          given: environmentInput !== undefined,
+        });
     }
-    if ((spec.blueGreen || surge === 0) && fleet.length < 2)
+    preview = spec.blueGreen?.previewFleet.create ?? 0;
+    if (preview > 0 && !spec.traffic.loadBalancerMembership)
+      dropletProblems(say, {
+        release,
+        spec,
+        fleet,
+        droplets: previewDroplets(preview),
+        environmentSpec,
+        given: environmentInput !== undefined,
+      });
+    if (((spec.blueGreen && preview === 0) || (spec.canary && surge === 0)) && fleet.length < 2)
       say(
         ['spec', 'fleet'],
-        `has ${fleet.length} host${fleet.length === 1 ? '' : 's'} (${fleet.join(', ') || 'none'}); ${spec.blueGreen ? 'blue-green needs at least 2, one active and one preview' : 'a canary taken from the fleet needs at least 2, one to stay stable (or give maxSurge 1 to run the canary on a surge droplet beside it)'}`,
+        `has ${fleet.length} host${fleet.length === 1 ? '' : 's'} (${fleet.join(', ') || 'none'}); ${spec.blueGreen ? 'blue-green needs at least 2, one active and one preview (or give blueGreen.previewFleet: {create: 1} to create a preview droplet for the rollout)' : 'a canary taken from the fleet needs at least 2, one to stay stable (or give maxSurge 1 to run the canary on a surge droplet beside it)'}`,
       );
+    if (preview > 0 && fleet.length === 0)
+      say(['spec', 'fleet'], "has no host: give fleet.instances, the droplets that serve (nginx's front host may be one of them)");
     const previewSize = spec.blueGreen?.previewFleet.size;
     if (previewSize !== undefined && fleet.length >= 2 && previewSize >= fleet.length)
       say(
@@ -149,7 +174,8 @@ export function parseRolloutReleaseInput(input: unknown): RolloutRelease {
     fleet,
     batchSize,
     surge,
-    ...(surge > 0 ? { environmentSpec } : {}),
+    preview,
+    ...(surge > 0 || preview > 0 ? { environmentSpec } : {}),
   };
 }
 
@@ -158,23 +184,58 @@ export function fleetGroup(environment: EnvironmentSpec, fleet: string[]): Envir
   return dropletInstances(environment).find((i) => i.instance === fleet[0])?.droplet;
 }
 
-interface SurgeCheck {
+/** Droplets a rollout makes beside the fleet: surge droplets for a canary, preview droplets for blue-green. */
+interface MadeDroplets {
+  count: number;
+  /** `surge droplet` or `preview droplet`. */
+  what: string;
+  /** What asked for them, as the environmentSpec problem says it: `spec.canary.maxSurge is 1 (1 surge droplet for a fleet of 1)`. */
+  asked: string;
+  /** What to do instead, if they cannot be made: `set maxSurge: 0 and ...`. */
+  instead: string;
+  instance: (group: string, n: number) => string;
+}
+
+function surgeDroplets(spec: RolloutSpec, surge: number, fleetSize: number): MadeDroplets {
+  return {
+    count: surge,
+    what: 'surge droplet',
+    asked: `spec.canary.maxSurge is ${spec.canary!.maxSurge} (${surge} surge droplet${surge === 1 ? '' : 's'} for a fleet of ${fleetSize})`,
+    instead: 'set maxSurge: 0 and maxUnavailable 1 or more',
+    instance: surgeInstance,
+  };
+}
+
+function previewDroplets(count: number): MadeDroplets {
+  return {
+    count,
+    what: 'preview droplet',
+    asked: `spec.blueGreen.previewFleet.create is ${count}`,
+    instead: 'leave previewFleet.create out and take the preview from fleet hosts out of rotation',
+    instance: previewInstance,
+  };
+}
+
+interface DropletCheck {
   release: DeployRelease;
   spec: RolloutSpec;
   fleet: string[];
-  surge: number;
+  droplets: MadeDroplets;
   environmentSpec?: EnvironmentSpec;
   given: boolean;
 }
 
-/** Surge droplets are made from the environment spec: it must be given, be this environment's, and hold the fleet in one group. */
-function surgeProblems(say: (path: (string | number)[], problem: string) => void, check: SurgeCheck): void {
-  const { release, spec, fleet, surge, environmentSpec, given } = check;
-  const count = `${surge} surge droplet${surge === 1 ? '' : 's'} for a fleet of ${fleet.length}`;
+/** Made droplets come from the environment spec: it must be given, be this environment's, and hold the fleet in one group. */
+function dropletProblems(say: (path: (string | number)[], problem: string) => void, check: DropletCheck): void {
+  const { release, spec, fleet, droplets, environmentSpec, given } = check;
+  const { what } = droplets;
   if (!given) {
+    const instead = spec.canary
+      ? 'Or set maxSurge: 0 and maxUnavailable 1 or more to take canary hosts from the fleet'
+      : `Or ${droplets.instead}`;
     say(
       ['environmentSpec'],
-      `is required: spec.canary.maxSurge is ${spec.canary!.maxSurge} (${count}), and a surge droplet is made as the fleet's droplets were, from the environment spec (opsflow rollout --environment-spec <file>). Or set maxSurge: 0 and maxUnavailable 1 or more to take canary hosts from the fleet`,
+      `is required: ${droplets.asked}, and a ${what} is made as the fleet's droplets were, from the environment spec (opsflow rollout --environment-spec <file>). ${instead}`,
     );
     return;
   }
@@ -184,7 +245,7 @@ function surgeProblems(say: (path: (string | number)[], problem: string) => void
   if (environmentSpec.cloud !== 'digitalocean')
     say(
       ['environmentSpec', 'cloud'],
-      `is ${environmentSpec.cloud}: surge droplets are built for DigitalOcean only (a Linode instance joins the firewall its provisioning run tagged, which a rollout's instance would not carry); set maxSurge: 0 and maxUnavailable 1 or more`,
+      `is ${environmentSpec.cloud}: ${what}s are built for DigitalOcean only (a Linode instance joins the firewall its provisioning run tagged, which a rollout's instance would not carry); ${droplets.instead}`,
     );
   const instances = dropletInstances(environmentSpec);
   const groups = new Map<string, EnvironmentSpec['droplets'][number]>();
@@ -200,18 +261,18 @@ function surgeProblems(say: (path: (string | number)[], problem: string) => void
   if (groups.size > 1)
     say(
       ['spec', 'fleet'],
-      `takes hosts from droplet groups ${[...groups.keys()].join(', ')}: a surge droplet is made like the fleet's droplets, so they must be of one group (one size, image and tags)`,
+      `takes hosts from droplet groups ${[...groups.keys()].join(', ')}: a ${what} is made like the fleet's droplets, so they must be of one group (one size, image and tags)`,
     );
   const group = [...groups.values()][0];
   if (group) {
-    const clashes = Array.from({ length: surge }, (_, i) => surgeInstance(group.name, i + 1)).filter((n) =>
+    const clashes = Array.from({ length: droplets.count }, (_, i) => droplets.instance(group.name, i + 1)).filter((n) =>
       instances.some((d) => d.instance === n),
     );
     if (clashes.length)
-      say(['environmentSpec', 'droplets'], `has ${clashes.join(', ')}, the name${clashes.length === 1 ? '' : 's'} a surge droplet takes`);
+      say(['environmentSpec', 'droplets'], `has ${clashes.join(', ')}, the name${clashes.length === 1 ? '' : 's'} a ${what} takes`);
   }
   const app = environmentSpec.application;
-  if (!app) say(['environmentSpec', 'application'], 'is required: a surge droplet runs the compose application as the fleet does');
+  if (!app) say(['environmentSpec', 'application'], `is required: a ${what} runs the compose application as the fleet does`);
   else {
     if (app.compose === undefined)
       say(

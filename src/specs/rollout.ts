@@ -187,8 +187,30 @@ const canary = z.strictObject({
 });
 
 const blueGreen = z.strictObject({
-  /** The preview (green) fleet: as many hosts as the active one unless said. */
-  previewFleet: z.strictObject({ size: z.number().int().min(1).max(100).optional() }).default({}),
+  /**
+   * The preview (green) fleet: fleet hosts out of rotation (`size` of them; default all, or half the
+   * fleet when every host serves), or, with `create`, droplets made for the rollout beside the fleet
+   * (as surge droplets are) and destroyed at its end, for a fleet that cannot spare a host.
+   */
+  previewFleet: z
+    .strictObject({
+      size: z.number().int().min(1).max(100).optional(),
+      /** Preview droplets to create for the rollout (the fleet's droplet group's size, image and tags). */
+      create: z
+        .number()
+        .int('must be a whole number of droplets, 1-20')
+        .min(1, 'must be 1-20 droplets')
+        .max(20, 'must be 1-20 droplets')
+        .optional(),
+      /** How long created preview droplets stay listed `down` once traffic left them, before they are destroyed: requests under way finish. */
+      drain: duration.default('10s'),
+    })
+    .refine((p) => p.size === undefined || p.create === undefined, {
+      message: 'give size (preview hosts taken from the fleet) or create (preview droplets made for the rollout), not both',
+      path: ['create'],
+      when: whenAnObject,
+    })
+    .default({ drain: '10s' }),
   /** Run on the preview fleet before the switch; a failure stops the rollout with traffic untouched. */
   prePromotionAnalysis: analysisRef.optional(),
   /** Run after the switch while the old fleet is kept; a failure switches back at once. */

@@ -20,8 +20,14 @@ export const UPSTREAM_FILE = '/etc/nginx/opsflow/shop.conf';
 /** The site includes every *.conf here (none by default); a test's gate puts a FIFO here. */
 export const GATE_DIR = '/etc/nginx/opsflow-gate';
 
-/** Two droplets with the shop application (compose); app-1 is also nginx's front host. */
-export function canaryEnvironmentSpec(name: string): EnvironmentSpec {
+/** Droplets of the stage: the group's name and count (default `app`, 2: instances app-1, app-2; one droplet is named as its group). */
+export interface StageDroplets {
+  name: string;
+  count: number;
+}
+
+/** Two droplets with the shop application (compose); app-1 is also nginx's front host (or `droplets` of it). */
+export function canaryEnvironmentSpec(name: string, droplets: StageDroplets = { name: 'app', count: 2 }): EnvironmentSpec {
   const dir = tempDir('canary-env');
   writeFileSync(
     path.join(dir, 'compose.yaml'),
@@ -38,7 +44,7 @@ export function canaryEnvironmentSpec(name: string): EnvironmentSpec {
       '    - { protocol: tcp, ports: "80" }',
       `    - { protocol: tcp, ports: "${APP_PORT}" }`,
       'droplets:',
-      '  - { name: app, count: 2, size: s-1vcpu-1gb, image: ubuntu-22-04-x64 }',
+      `  - { name: ${droplets.name}, count: ${droplets.count}, size: s-1vcpu-1gb, image: ubuntu-22-04-x64 }`,
       'ssh: { user: root, key: deploy }',
       'bootstrap:',
       '  packages: [docker.io, docker-compose-plugin]',
@@ -67,9 +73,9 @@ export async function ok(connection: SshConnection, script: string, args: string
   return result.stdoutTail;
 }
 
-/** Debian's nginx in app-1, in front of the fleet; returns an SSH connection to it (host key pinned). */
-export async function setUpFrontNginx(provisioned: ProvisionResult, deployKey: string): Promise<SshConnection> {
-  const first = hostOf(provisioned, 'app-1');
+/** Debian's nginx in app-1 (or `frontInstance`), in front of the fleet; returns an SSH connection to it (host key pinned). */
+export async function setUpFrontNginx(provisioned: ProvisionResult, deployKey: string, frontInstance = 'app-1'): Promise<SshConnection> {
+  const first = hostOf(provisioned, frontInstance);
   const front = await connect({
     host: first.address,
     port: provisioned.ssh.port,

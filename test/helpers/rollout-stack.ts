@@ -14,12 +14,23 @@ import type { EnvironmentSpec } from '../../src/specs/environment';
 import type { RolloutSpecInput } from '../../src/specs/rollout';
 import { TASK_QUEUE } from '../../src/temporal/task-queues';
 import type { ProvisionResult } from '../../src/workflows/environment/provision-environment';
-import { rolloutWorkflowId, type RolloutReleaseInput } from '../../src/workflows/release/rollout-api';
+import { rolloutWorkflowId, type RolloutReleaseInput, type RolloutStatus } from '../../src/workflows/release/rollout-api';
 import { startPrometheus, type PrometheusInstance } from '../rollouts/helpers/prometheus-instance';
 import { startLocalCloud } from './localcloud';
+import { until } from './until';
 import { startOpsflowWorkers, type OpsflowWorkers } from './opsflow-workers';
 import { startTemporal } from './temporal';
-import { APP_PORT, canaryEnvironmentSpec, ERROR_RATIO, hostOf, ok, setUpFrontNginx, UPSTREAM_FILE } from './canary-stage';
+import {
+  APP_PORT,
+  canaryEnvironmentSpec,
+  ERROR_RATIO,
+  hostOf,
+  ok,
+  setUpFrontNginx,
+  UPSTREAM_FILE,
+  type StageDroplets,
+} from './canary-stage';
+import { dropletInstances } from '../../src/specs/environment';
 
 export { APP_PORT, ERROR_RATIO, UPSTREAM_FILE };
 
@@ -45,8 +56,10 @@ export interface RolloutStack {
   provisioned: ProvisionResult;
   spec: EnvironmentSpec;
   prometheus: PrometheusInstance;
-  /** SSH to app-1, where nginx runs. */
+  /** SSH to app-1 (the first droplet), where nginx runs. */
   front: SshConnection;
+  /** The instance nginx runs on: app-1, or the first droplet of the stage's `droplets`. */
+  frontInstance: string;
   host(instance: string): ProvisionResult['hosts'][number];
   ok(connection: SshConnection, script: string, args?: string[]): Promise<string>;
   /** The version app-N's application answers with, asked directly (not through nginx). */
@@ -62,8 +75,11 @@ export interface RolloutStack {
   stop(): Promise<void>;
 }
 
-/** Provisions the environment, installs nginx in front of app-1 only, starts Prometheus. */
-export async function startRolloutStack(environment: string): Promise<RolloutStack> {
+/**
+ * Provisions the environment, installs nginx in front of app-1 only, starts Prometheus. `droplets`:
+ * another shape (`{name: 'web', count: 1}`: stack C's one droplet, nginx on it).
+ */
+export async function startRolloutStack(environment: string, droplets?: StageDroplets): Promise<RolloutStack> {
   const env = await startTemporal();
   const { cloud } = await startLocalCloud({
     rateLimit: { perMinute: 100_000, perHour: 100_000 },
@@ -71,7 +87,8 @@ export async function startRolloutStack(environment: string): Promise<RolloutSta
   });
   const workers = await startOpsflowWorkers(env, cloud);
   const withWorker = <T>(fn: () => Promise<T>) => workers.withWorkflowWorker(TASK_QUEUE, fn);
-  const spec = canaryEnvironmentSpec(environment);
+  const spec = canaryEnvironmentSpec(environment, droplets);
+  const frontInstance = dropletInstances(spec)[0]!.instance;
   const provisioned: ProvisionResult = await withWorker(() =>
     env.client.workflow.execute('provisionEnvironment', {
       taskQueue: TASK_QUEUE,
@@ -81,7 +98,7 @@ export async function startRolloutStack(environment: string): Promise<RolloutSta
   );
   const host = (instance: string) => hostOf(provisioned, instance);
   // Stack B's shape: nginx on the first droplet in front of both (as the chaos test's stage).
-  const front = await setUpFrontNginx(provisioned, workers.deployKey);
+  const front = await setUpFrontNginx(provisioned, workers.deployKey, frontInstance);
   const prometheus = await startPrometheus(provisioned.hosts.map((h) => `${h.address}:${APP_PORT}`));
   const nginxUpstream = () => ok(front, 'cat "$1"', [UPSTREAM_FILE]);
   const rolloutInput = (tag: string, rollout: RolloutSpecInput) =>
@@ -99,12 +116,13 @@ export async function startRolloutStack(environment: string): Promise<RolloutSta
     spec,
     prometheus,
     front,
+    frontInstance,
     host,
     ok,
     versionOn: async (instance) => (await (await fetch(`http://${host(instance).address}:${APP_PORT}/version`)).text()).trim(),
     nginxUpstream,
     nginxWeights: async () => weightsInUpstream(await nginxUpstream()),
-    load: (url = `http://${host('app-1').address}/version`) => {
+    load: (url = `http://${host(frontInstance).address}/version`) => {
       let enough = false;
       const running = generateLoad(url, { total: 1_000_000, deadlineMs: 540_000, enough: () => enough });
       return {
@@ -185,4 +203,16 @@ export async function refusal(update: Promise<unknown>): Promise<string> {
   );
   if (!err) throw new Error('the update was accepted');
   return err.cause?.message ?? err.message;
+}
+
+/** Waits until the rollout's status satisfies `test` (the query answers once the rollout has started). */
+export function statusWhen(handle: WorkflowHandle, what: string, test: (view: RolloutStatus['rollout'] & {}) => boolean) {
+  return until(
+    what,
+    async () => {
+      const view = (await handle.query<RolloutStatus>('status').catch(() => undefined))?.rollout;
+      return view && test(view) ? view : undefined;
+    },
+    240_000,
+  );
 }

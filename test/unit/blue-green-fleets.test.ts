@@ -50,3 +50,21 @@ test('refused: no fleet host serves, a server nginx serves outside the fleet, a 
     'previewFleet.size is 2, but only 1 fleet host is out of rotation (app-4)',
   );
 });
+
+test('created preview droplets take no fleet host: every host nginx serves is active; a one-host fleet is told to create them', () => {
+  expect(chooseBlueGreenFleets(fleet.slice(0, 1), ['10.0.0.1:8080'], undefined, true)).toEqual({
+    active: ['app-1'],
+    preview: [],
+    idle: [],
+    tookFromRotation: false,
+  });
+  expect(chooseBlueGreenFleets(fleet, ['10.0.0.1:8080', '10.0.0.2:8080'], undefined, true)).toMatchObject({
+    active: ['app-1', 'app-2'],
+    idle: ['app-3', 'app-4'],
+  });
+  expect(() => chooseBlueGreenFleets(fleet.slice(0, 1), ['10.0.0.1:8080'], undefined, true)).not.toThrow();
+  expect(() => chooseBlueGreenFleets(fleet.slice(0, 1), ['10.0.0.1:8080'])).toThrow(
+    'the preview (half the fleet, rounded down, unless previewFleet.size says) is 0 hosts, but all 1 fleet host serves now: the preview is taken from them and at least one must stay active; or set blueGreen.previewFleet: {create: 1}',
+  );
+  expect(() => chooseBlueGreenFleets(fleet, [], undefined, true)).toThrow("nginx's upstream sends traffic to none of the fleet");
+});

@@ -152,7 +152,41 @@ test('blue-green is taken; its preview must leave one host active and its fleet 
     'spec.blueGreen.previewFleet.size: is 2, but the fleet has 2 hosts (app-2, app-3): at least one must stay active while the preview changes',
   ]);
   const alone = { ...input(), spec: { ...withoutCanary, fleet: { port: 8080, instances: ['app-2'] }, blueGreen: {} } };
-  expect(problems(alone)).toEqual(['spec.fleet: has 1 host (app-2); blue-green needs at least 2, one active and one preview']);
+  expect(problems(alone)).toEqual([
+    'spec.fleet: has 1 host (app-2); blue-green needs at least 2, one active and one preview (or give blueGreen.previewFleet: {create: 1} to create a preview droplet for the rollout)',
+  ]);
+});
+
+test('a fleet of one droplet takes blue-green with preview droplets created for it (stack C), made from the environment spec', () => {
+  const { canary: _canary, ...withoutCanary } = input().spec;
+  const one = (previewFleet: unknown, env?: unknown) => ({
+    ...input(),
+    spec: { ...withoutCanary, fleet: { port: 8080, instances: ['app-1'] }, blueGreen: { previewFleet } },
+    ...(env === undefined ? {} : { environmentSpec: env }),
+  });
+  expect(parseRolloutReleaseInput(one({ create: 1 }, environmentSpec()))).toMatchObject({
+    fleet: ['app-1'],
+    preview: 1,
+    surge: 0,
+    environmentSpec: { name: 'shop' },
+    spec: { blueGreen: { previewFleet: { create: 1, drain: '10s' } } },
+  });
+  // Taken from the fleet: no droplet made, no environment spec needed.
+  expect(parseRolloutReleaseInput({ ...input(), spec: { ...withoutCanary, blueGreen: {} } })).toMatchObject({ preview: 0 });
+  expect(problems(one({ create: 1 }))).toEqual([
+    "environmentSpec: is required: spec.blueGreen.previewFleet.create is 1, and a preview droplet is made as the fleet's droplets were, from the environment spec (opsflow rollout --environment-spec <file>). Or leave previewFleet.create out and take the preview from fleet hosts out of rotation",
+  ]);
+  expect(problems(one({ create: 1, size: 1 }, environmentSpec()))).toEqual([
+    'spec.blueGreen.previewFleet.create: give size (preview hosts taken from the fleet) or create (preview droplets made for the rollout), not both',
+  ]);
+  expect(problems(one({ create: 0 }, environmentSpec()))).toEqual(['spec.blueGreen.previewFleet.create: must be 1-20 droplets']);
+  const clash = environmentSpec({
+    droplets: [
+      { name: 'app', count: 3, size: 's-1vcpu-1gb' },
+      { name: 'app-preview-1', size: 's-1vcpu-1gb' },
+    ],
+  });
+  expect(problems(one({ create: 1 }, clash))).toEqual(['environmentSpec.droplets: has app-preview-1, the name a preview droplet takes']);
 });
 
 test('hosts the spec names must be given, the spec must be for this environment, and someone must ask', () => {

@@ -57,11 +57,16 @@ describe('the examples', () => {
     ]);
   });
 
-  test('stack c: blue-green with a comparison against stable', () => {
+  test('stack c: blue-green on its one droplet, with a preview droplet created for the rollout', () => {
     const spec = parseRolloutSpec(example('c'));
-    expect(spec.blueGreen).toMatchObject({ previewFleet: { size: 1 }, autoPromotion: { enabled: false }, scaleDownDelay: '10m' });
-    const plan = metricPlan(spec.analysisTemplates['errors-against-stable']!.metrics[0]!);
-    expect(plan.rule).toMatchObject({ kind: 'comparison', rule: { better: 'lower', margin: { absolute: 0.005 }, noData: 'inconclusive' } });
+    expect(spec.fleet).toEqual({ instances: ['web'], port: 3001 });
+    expect(spec.traffic.nginx).toMatchObject({ upstream: 'backend', frontHost: 'web' });
+    expect(spec.blueGreen).toMatchObject({
+      previewFleet: { create: 1, drain: '10s' },
+      autoPromotion: { enabled: false },
+      scaleDownDelay: '10m',
+    });
+    const plan = metricPlan(spec.analysisTemplates.errors!.metrics[0]!);
     expect(plan.limits).toEqual({ count: 5, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 4 });
     expect(plan.intervalMs).toBe(60_000);
   });

@@ -26,8 +26,8 @@ export type RolloutReleaseInput = DeployReleaseInput & {
   requestedBy: string;
   /**
    * The environment spec the fleet was provisioned from, with application.compose inlined (as
-   * `opsflow rollout --environment-spec` reads it): required when spec.canary.maxSurge is above 0,
-   * since a surge droplet is made as the fleet's droplets were (their group's size, image and tags,
+   * `opsflow rollout --environment-spec` reads it): required when spec.canary.maxSurge is above 0
+   * or spec.blueGreen.previewFleet.create is set, since a surge or preview droplet is made as the fleet's droplets were (their group's size, image and tags,
    * the region, the bootstrap, the compose application).
    */
   environmentSpec?: EnvironmentSpec;
@@ -116,7 +116,8 @@ export interface SurgeDropletView {
   id?: number;
   /** Its public address, once active (nginx's upstream reaches it there). */
   address?: string;
-  state: 'planned' | 'creating' | 'bootstrapping' | 'deploying' | 'serving' | 'draining' | 'destroying' | 'destroyed';
+  /** `ready`: a preview droplet running the new version, out of rotation until the switch. */
+  state: 'planned' | 'creating' | 'bootstrapping' | 'deploying' | 'ready' | 'serving' | 'draining' | 'destroying' | 'destroyed';
   /** While draining: when it is destroyed (scaleDownDelay after its weight went to 0). */
   until?: string;
 }
@@ -138,6 +139,13 @@ export interface BlueGreenView {
   keptWarmUntil?: string;
   /** Once the delay is over: the old fleet is out of rotation for good (it keeps the old version and becomes the next preview). */
   scaledDown?: boolean;
+  /**
+   * With previewFleet.create: the preview droplets made for the rollout (previewHosts names them by
+   * instance), their addresses and states, until destroyed.
+   */
+  previewDroplets?: SurgeDropletView[];
+  /** With previewFleet.create, after scaleDownDelay: when the fleet, given the new version, took the traffic back (ISO). */
+  returnedToFleetAt?: string;
 }
 
 export interface RolloutView {
@@ -193,6 +201,8 @@ export interface RolloutResult {
   hosts: string[];
   /** With maxSurge: the surge droplets the canary ran on, destroyed at the end. */
   surgeDestroyed?: string[];
+  /** With blueGreen.previewFleet.create: the preview droplets made for the rollout, destroyed at the end. */
+  previewDestroyed?: string[];
   requestedBy: string;
   analyses: AnalysisView[];
   updates: UpdateRecord[];
@@ -212,4 +222,6 @@ export interface RolloutAbortedDetails {
   hostsRestored: string[];
   /** With maxSurge: the surge droplets destroyed after the traffic was back on the fleet. */
   surgeDestroyed?: string[];
+  /** With blueGreen.previewFleet.create: the preview droplets destroyed after the traffic was back on the fleet. */
+  previewDestroyed?: string[];
 }

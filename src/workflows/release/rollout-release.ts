@@ -29,7 +29,7 @@ import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { refuse, validated } from '../shared/validated';
 import type { Inventory } from '../environment/inventory';
-import { blueGreenRollOut } from './blue-green';
+import { blueGreenRollOut, PREVIEW_DROPLETS_PATCH } from './blue-green';
 import { runCanary, type CanaryPlan } from './canary-engine';
 import { hostTargets, type Images } from './deploy-release';
 import { sameImagesEverywhere } from './fleet-version';
@@ -45,7 +45,7 @@ export async function rolloutRelease(input: RolloutReleaseInput | KubernetesRoll
   // A canary on Kubernetes (traffic.httpRoute): its own input, the same engine (kubernetes-rollout.ts).
   if (isKubernetesRolloutInput(input)) return rollOutOnKubernetes(input);
   // Bad input is refused before the claim; the rollout runs while this run holds the environment.
-  const { release, spec, surge } = validated('input', parseRolloutReleaseInput, input);
+  const { release, spec, surge, preview } = validated('input', parseRolloutReleaseInput, input);
   // Runs from before membership weighting refused it here, before any command; they replay so.
   if (spec.traffic.loadBalancerMembership && !patched('rollout-lb-membership'))
     refuse(
@@ -59,8 +59,14 @@ export async function rolloutRelease(input: RolloutReleaseInput | KubernetesRoll
       'spec.canary.maxSurge',
       `is ${spec.canary!.maxSurge}, but surge hosts are not built yet: set maxSurge: 0 and maxUnavailable of 1 or more, so canary hosts are taken from the fleet`,
     );
+  if (preview > 0 && !patched(PREVIEW_DROPLETS_PATCH))
+    refuse(
+      'input',
+      'spec.blueGreen.previewFleet.create',
+      `is ${preview}, but preview droplets are not built yet: take the preview from fleet hosts out of rotation (previewFleet.size)`,
+    );
   // One engine, two strategies: blue-green shares the steering, analysis, traffic and host steps.
-  const run = (inventory?: Inventory) => (spec.blueGreen ? blueGreenRollOut(input) : rollOut(input, inventory));
+  const run = (inventory?: Inventory) => (spec.blueGreen ? blueGreenRollOut(input, inventory) : rollOut(input, inventory));
   return withEnvironmentClaim(release.environment, 'rollout', run, {
     change: (result) => ({ kind: 'deployed', images: result.images }),
   });

@@ -24,10 +24,12 @@ export function describeBlueGreen(bg: BlueGreenView): string {
     ` · preview ${bg.previewHosts.join(', ')} (test traffic: ${bg.previewServers.join(', ')})` +
     (bg.switchedAt ? ` · switched ${bg.switchedAt}` : '') +
     (bg.switchedBackAt ? ` · switched back ${bg.switchedBackAt}` : '') +
-    (bg.keptWarmUntil && !bg.scaledDown && !bg.switchedBackAt
+    (bg.keptWarmUntil && !bg.scaledDown && !bg.switchedBackAt && !bg.returnedToFleetAt
       ? ` · ${bg.activeHosts.join(', ')} kept warm until ${bg.keptWarmUntil}`
       : '') +
-    (bg.scaledDown ? ` · ${bg.activeHosts.join(', ')} out of rotation (kept on the old version: the next preview)` : '')
+    (bg.scaledDown ? ` · ${bg.activeHosts.join(', ')} out of rotation (kept on the old version: the next preview)` : '') +
+    (bg.returnedToFleetAt ? ` · ${bg.activeHosts.join(', ')} on the new version, serving again since ${bg.returnedToFleetAt}` : '') +
+    (bg.previewDroplets?.length ? ` · preview droplets: ${describeSurge(bg.previewDroplets)}` : '')
   );
 }
 

@@ -8,12 +8,15 @@
 // carries the rollout run's owner tag (opsflow:rollout-<env>), so a retried create (a lost answer,
 // a worker killed mid-call) finds the droplet it already made instead of making a second, and the
 // destroy deletes by that tag, which also catches a droplet whose create answer never arrived.
+//
+// A blue-green rollout whose fleet cannot spare a host makes its preview droplets the same way
+// (role `preview`: `<env>-<group>-preview-<n>`, tagged opsflow-preview).
 import { ActivityCancellationType, workflowInfo } from '@temporalio/workflow';
 import { workflowTag, type Owner } from '../../names/ownership-tags';
 import { serverName } from '../../names/resource-names';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import type { EnvironmentSpec } from '../../specs/environment';
-import { surgeInstance } from '../../specs/rollout-release';
+import { previewInstance, surgeInstance } from '../../specs/rollout-release';
 import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { COMPENSATION_RETRY } from '../shared/saga';
 import { bootstrap, deployApplication, healthGate, waitForSsh, type HealthCheck, type HostTarget } from '../environment/host-steps';
@@ -22,6 +25,8 @@ import type { SurgeDropletView } from './rollout-api';
 
 /** Every surge droplet carries it too, so a look at the account (or Prometheus's service discovery) tells them apart. */
 export const SURGE_TAG = 'opsflow-surge';
+/** The same for a blue-green rollout's preview droplets. */
+export const PREVIEW_TAG = 'opsflow-preview';
 
 export interface SurgeSetup {
   environment: EnvironmentSpec;
@@ -35,6 +40,8 @@ export interface SurgeSetup {
   canaryImages: Images;
   /** The status and the Web UI are told of every change. */
   changed: () => void;
+  /** What the droplets are for (default surge: a canary's); names, tag and the steps' words follow it. */
+  role?: 'surge' | 'preview';
 }
 
 export class SurgeDroplets {
@@ -48,14 +55,18 @@ export class SurgeDroplets {
   constructor(private readonly setup: SurgeSetup) {
     this.owner = { workflowId: workflowInfo().workflowId, environment: setup.environment.name };
     this.views = Array.from({ length: setup.count }, (_, i) => {
-      const instance = surgeInstance(setup.group.name, i + 1);
+      const instance = (setup.role === 'preview' ? previewInstance : surgeInstance)(setup.group.name, i + 1);
       return { instance, name: serverName(setup.environment.name, instance), state: 'planned' };
     });
   }
 
-  /** `surge droplet stack-b-platform-surge-1` (or `surge droplets a, b`): how the steps name them. */
+  /** `surge droplet stack-b-platform-surge-1` (or `surge droplets a, b`; `preview droplet ...`): how the steps name them. */
   get described(): string {
-    return `surge droplet${this.views.length === 1 ? '' : 's'} ${this.views.map((v) => v.name).join(', ')}`;
+    return `${this.role} droplet${this.views.length === 1 ? '' : 's'} ${this.views.map((v) => v.name).join(', ')}`;
+  }
+
+  get role(): 'surge' | 'preview' {
+    return this.setup.role ?? 'surge';
   }
 
   /** The tag every surge droplet of this rollout carries, and the destroy deletes by. */
@@ -72,7 +83,8 @@ export class SurgeDroplets {
     return { cloud: this.cloud, undo: this.undo };
   }
 
-  private mark(state: SurgeDropletView['state'], extra: Partial<SurgeDropletView> = {}): void {
+  /** Every droplet's state in the status (a preview droplet is `ready` out of rotation, `serving` once switched to). */
+  mark(state: SurgeDropletView['state'], extra: Partial<SurgeDropletView> = {}): void {
     for (const view of this.views) Object.assign(view, { state, ...extra });
     this.setup.changed();
   }
@@ -90,7 +102,7 @@ export class SurgeDroplets {
       region: environment.region,
       size: group.size,
       image: group.image,
-      tags: [...group.tags, SURGE_TAG],
+      tags: [...group.tags, this.role === 'preview' ? PREVIEW_TAG : SURGE_TAG],
       networkId,
       sshKeyFingerprints: [fingerprint],
     });
@@ -128,7 +140,7 @@ export class SurgeDroplets {
         await expectRunning(target, directory, canaryImages);
       }),
     );
-    this.mark('serving');
+    this.mark(this.role === 'preview' ? 'ready' : 'serving');
   }
 
   /** Out of rotation: requests under way finish until `until` (scaleDownDelay), then the droplets go. */

@@ -21,12 +21,12 @@ import {
   msToStable,
   refusal,
   startRolloutStack,
+  statusWhen,
   updateEvents,
   withLoad,
   type RolloutStack,
 } from '../../helpers/rollout-stack';
 import { workflowBundlePath } from '../../helpers/temporal';
-import { until } from '../../helpers/until';
 
 jest.setTimeout(600_000);
 
@@ -52,18 +52,6 @@ const pinned = (handle: WorkflowHandleWithFirstExecutionRunId) =>
 const server = (instance: string) => `${stack.host(instance).address}:${APP_PORT}`;
 const status = async (handle: WorkflowHandle) => (await handle.query<RolloutStatus>('status')).rollout!;
 const inRotation = async () => serversInRotation(await stack.nginxUpstream(), 'shop');
-
-/** Waits until the rollout's status satisfies `test` (the query answers once the rollout has started). */
-function statusWhen(handle: WorkflowHandle, what: string, test: (view: RolloutStatus['rollout'] & {}) => boolean) {
-  return until(
-    what,
-    async () => {
-      const view = (await handle.query<RolloutStatus>('status').catch(() => undefined))?.rollout;
-      return view && test(view) ? view : undefined;
-    },
-    240_000,
-  );
-}
 
 /** Each activity scheduled in the run: its type and its decoded input. */
 async function scheduledActivities(handle: WorkflowHandle): Promise<{ type: string; input: Record<string, unknown> }[]> {

@@ -22,6 +22,7 @@ import {
 } from '../../../src/workflows/release/rollout-api';
 import { workflowBundlePath } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
+import { environmentDroplets, followDroplets } from '../../helpers/droplet-discovery';
 import {
   activities,
   APP_PORT,
@@ -41,58 +42,19 @@ let env: TestWorkflowEnvironment;
 /** Every run above, replayed at the end against the current workflow code. */
 const runs: WorkflowHandle[] = [];
 
-interface ApiDroplet {
-  id: number;
-  name: string;
-  tags: string[];
-  networks: { v4: { ip_address: string; type: string }[] };
-}
-
 /** The environment's droplets as the DigitalOcean API lists them (by its tag, as service discovery finds them). */
-async function droplets(): Promise<ApiDroplet[]> {
-  const url = `${stack.cloud.apiUrl}/v2/droplets?tag_name=${encodeURIComponent(`opsflow-env:${ENVIRONMENT}`)}&per_page=200`;
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${stack.cloud.token}` } });
-  return ((await response.json()) as { droplets: ApiDroplet[] }).droplets;
-}
-
-const publicAddress = (d: ApiDroplet) => d.networks.v4.find((n) => n.type === 'public')?.ip_address;
+const droplets = () => environmentDroplets(stack, ENVIRONMENT);
 
 /**
  * Prometheus's targets follow the droplets tagged with the environment (what digitalocean_sd_configs
  * does in production): a surge droplet is scraped from the moment it has an address. Also counts
  * the droplets at every look, with the surge droplet's state in the rollout's status at that moment.
  */
-function discovery(handle?: () => WorkflowHandle | undefined) {
-  const seen: { droplets: number; surgeState?: string }[] = [];
-  let running = true;
-  let last = '';
-  const loop = (async () => {
-    while (running) {
-      const list = await droplets().catch(() => undefined);
-      if (list) {
-        const targets = list
-          .map(publicAddress)
-          .filter((a): a is string => a !== undefined)
-          .map((a) => `${a}:${APP_PORT}`)
-          .sort();
-        if (targets.join(' ') !== last) {
-          stack.prometheus.setTargets(targets);
-          last = targets.join(' ');
-        }
-        const current = handle?.();
-        const status = current ? await current.query<RolloutStatus>('status').catch(() => undefined) : undefined;
-        seen.push({ droplets: list.length, surgeState: status?.rollout?.surge?.[0]?.state });
-      }
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  })();
-  return {
-    seen,
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
+function discovery(handle: () => WorkflowHandle | undefined) {
+  return followDroplets(stack, ENVIRONMENT, APP_PORT, async () => {
+    const current = handle();
+    return current ? (await current.query<RolloutStatus>('status')).rollout?.surge?.[0]?.state : undefined;
+  });
 }
 
 function rolloutSpec(steps: unknown[]): RolloutSpecInput {
@@ -203,7 +165,7 @@ test('a good canary on a surge droplet promotes fully: the droplet is made besid
   });
   // The droplet existed beside the fleet while the canary served (one, though its create answer was
   // lost: the retry found it), and is gone now.
-  expect(Math.max(...watch.seen.filter((s) => s.surgeState === 'serving').map((s) => s.droplets))).toBe(3);
+  expect(Math.max(...watch.seen.filter((s) => s.state === 'serving').map((s) => s.droplets))).toBe(3);
   expect(Math.max(...watch.seen.map((s) => s.droplets))).toBe(3);
   // One create in the history, finished by its second attempt (the history keeps the last attempt's start).
   expect(await attempts(handle, 'ensureServers')).toEqual([2]);
@@ -255,7 +217,7 @@ test('a -err5 canary on a surge droplet is aborted by its analysis: traffic back
   expect(status.outcome?.state).toBe('rolled back');
   expect(status.rollout).toMatchObject({ phase: 'aborted', canaryHosts: [], surge: [{ name: SURGE, state: 'destroyed' }] });
   expect(status.resources).toEqual([expect.objectContaining({ kind: 'surge droplet', undone: true })]);
-  expect(Math.max(...watch.seen.filter((s) => s.surgeState === 'serving').map((s) => s.droplets))).toBe(3);
+  expect(Math.max(...watch.seen.filter((s) => s.state === 'serving').map((s) => s.droplets))).toBe(3);
   expect((await droplets()).map((d) => d.name).sort()).toEqual([`${ENVIRONMENT}-app-1`, `${ENVIRONMENT}-app-2`]);
   // The fleet never left the stable version, and every request through nginx goes to it.
   expect(await stack.versionOn('app-1')).toBe(stable);
