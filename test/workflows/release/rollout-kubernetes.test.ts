@@ -11,245 +11,34 @@
 // The first analysis waits until Prometheus has the canary's traffic (a pause the test promotes
 // once the series is there): a gate, not a guess at scrape timing.
 import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { LocalCloud } from '@opsflow/localcloud';
-import { KubernetesClient } from '../../../src/integrations/kubernetes/client';
-import type { Manifest } from '../../../src/integrations/kubernetes/manifests';
-import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
-import type { KubernetesRolloutInput, KubernetesRolloutSpecInput } from '../../../src/specs/kubernetes-rollout';
+import { generateLoad } from '../../../src/rollouts/load-generator';
 import { TASK_QUEUE } from '../../../src/temporal/task-queues';
-import { rolloutWorkflowId, type RolloutResult, type RolloutStatus } from '../../../src/workflows/release/rollout-api';
-import { findKubePlane } from '../../helpers/kube-plane';
-import { startLocalCloud } from '../../helpers/localcloud';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
-import { activities, ERRORS_TEMPLATE, history } from '../../helpers/rollout-stack';
-import { startTemporal, workflowBundlePath } from '../../helpers/temporal';
+import type { RolloutResult, RolloutStatus } from '../../../src/workflows/release/rollout-api';
+import { kubeRef as ref, startKubeCanaryStage, type KubeCanaryStage } from '../../helpers/kube-canary-stage';
+import { activities, history } from '../../helpers/rollout-stack';
+import { workflowBundlePath } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
-import { startPrometheus, type PrometheusInstance } from '../../rollouts/helpers/prometheus-instance';
 
 jest.setTimeout(15 * 60_000);
 
-const ENVIRONMENT = 'stack-d';
-const CLUSTER = 'shop-d';
-const plane = findKubePlane();
-let env: TestWorkflowEnvironment;
-let cloud: LocalCloud;
-let workers: OpsflowWorkers;
-let client: KubernetesClient;
-let prometheus: PrometheusInstance;
-let gateway: string;
-let stopTargets = false;
-let targetsLoop: Promise<void> | undefined;
+let stage: KubeCanaryStage;
 /** Every run above, replayed at the end against the current workflow code. */
 const runs: WorkflowHandle[] = [];
 
-const ref = (kind: 'Deployment' | 'Service', name: string) => ({
-  apiVersion: kind === 'Deployment' ? 'apps/v1' : 'v1',
-  kind,
-  namespace: 'shop',
-  name,
-});
-const ROUTE = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', namespace: 'shop', name: 'web' };
-
-/** The shop app with `track: stable` on its pods and in its Service's selector, so the canary's pods are not selected by it. */
-const manifests = (): Manifest[] => [
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
-  {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'shop' },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'web', track: 'stable' } },
-      template: {
-        metadata: { labels: { app: 'web', track: 'stable' } },
-        spec: {
-          containers: [
-            {
-              name: 'web',
-              image: 'registry.example/shop-web:1.0',
-              ports: [{ containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/health', port: 8080 }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
-    },
-  },
-  {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web', namespace: 'shop' },
-    spec: { selector: { app: 'web', track: 'stable' }, ports: [{ port: 80, targetPort: 8080 }] },
-  },
-  {
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'Gateway',
-    metadata: { name: 'public', namespace: 'shop' },
-    spec: { gatewayClassName: 'nginx', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
-  },
-  {
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'HTTPRoute',
-    metadata: { name: 'web', namespace: 'shop' },
-    spec: {
-      parentRefs: [{ name: 'public' }],
-      rules: [
-        {
-          backendRefs: [
-            { name: 'web', port: 80, weight: 100 },
-            { name: 'web-canary', port: 80, weight: 0 },
-          ],
-        },
-      ],
-    },
-  },
-];
-
-/** Prometheus's scrape targets kept equal to the running pods' addresses in `shop`. */
-async function followPods(): Promise<void> {
-  let last = '';
-  while (!stopTargets) {
-    try {
-      const pods = (await client.list('v1', 'Pod', 'shop')).items;
-      const targets = pods
-        .filter((p) => p.status?.phase === 'Running' && p.status?.podIP)
-        .map((p) => `${p.status.podIP as string}:8080`)
-        .sort();
-      if (targets.join() !== last) {
-        prometheus.setTargets(targets);
-        last = targets.join();
-      }
-    } catch {
-      // the API server busy for a moment: the next pass reads again
-    }
-    await new Promise((r) => setTimeout(r, 300)); // follow cadence
-  }
-}
-
 beforeAll(async () => {
-  if (!plane.ok) throw new Error(`the Kubernetes plane is not built: ${plane.reason}`);
-  await import('../../../src/integrations/kubernetes/client');
-  env = await startTemporal();
-  ({ cloud } = await startLocalCloud({
-    sshHosts: false,
-    kubernetes: { binDir: plane.binDir },
-    rateLimit: { perMinute: 100_000, perHour: 100_000 },
-  }));
-  workers = await startOpsflowWorkers(env, cloud);
-  const made = await workers.withWorkflowWorker(TASK_QUEUE, () =>
-    env.client.workflow.execute('provisionCluster', {
-      taskQueue: TASK_QUEUE,
-      workflowId: `provision-cluster-${CLUSTER}`,
-      args: [
-        {
-          environment: ENVIRONMENT,
-          cluster: {
-            name: CLUSTER,
-            region: 'fra1',
-            version: '1.34.3-do.0',
-            nodePools: [{ name: 'pool', size: 's-2vcpu-4gb', count: 3 }],
-          },
-          manifests: manifests(),
-        },
-      ],
-    }),
-  );
-  const kubeconfig = await (
-    await fetch(`${cloud.apiUrl}/v2/kubernetes/clusters/${made.clusterId}/kubeconfig`, {
-      headers: { Authorization: `Bearer ${cloud.token}` },
-    })
-  ).text();
-  client = KubernetesClient.fromKubeconfig(kubeconfig, 'the test');
-  gateway = await until('the Gateway programmed', async () => {
-    const g = await client.get({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', namespace: 'shop', name: 'public' });
-    return g?.status?.addresses?.[0]?.value as string | undefined;
-  });
-  await until('the route serving 1.0', async () => {
-    const tally = await generateLoad(`http://${gateway}/version`, { total: 5 });
-    return tally.byBody['1.0\n'] === 5 ? true : undefined;
-  });
-  prometheus = await startPrometheus([]);
-  targetsLoop = followPods();
+  stage = await startKubeCanaryStage();
 }, 20 * 60_000);
 
 afterAll(async () => {
-  stopTargets = true;
-  await targetsLoop;
-  await prometheus?.stop();
-  await workers?.stop();
-  await cloud?.stop();
-  await env?.teardown();
+  await stage?.stop();
 });
 
-function spec(steps: unknown[]): KubernetesRolloutSpecInput {
-  return {
-    environment: ENVIRONMENT,
-    prometheus: { address: prometheus.address },
-    traffic: { httpRoute: { cluster: CLUSTER, namespace: 'shop', route: 'web', stableService: 'web', canaryService: 'web-canary' } },
-    canary: { maxSurge: 1, scaleDownDelay: '3s', steps: steps as never },
-    analysisTemplates: { errors: ERRORS_TEMPLATE },
-  };
-}
-
-async function startRollout(tag: string, steps: unknown[]): Promise<WorkflowHandle> {
-  const input: KubernetesRolloutInput = {
-    environment: ENVIRONMENT,
-    images: { web: `registry.example/shop-web:${tag}` },
-    spec: spec(steps),
-    requestedBy: 'alice',
-  };
-  return env.client.workflow.start('rolloutRelease', {
-    taskQueue: TASK_QUEUE,
-    workflowId: `${rolloutWorkflowId(ENVIRONMENT)}-${tag}`,
-    args: [input],
-  });
-}
-
-/** Sends requests through the Gateway until stopped; counts answers by version. */
-function load(): { stop: () => Promise<LoadTally> } {
-  let enough = false;
-  const running = generateLoad(`http://${gateway}/version`, { total: 1_000_000, deadlineMs: 600_000, enough: () => enough });
-  return {
-    stop: async () => {
-      enough = true;
-      return running;
-    },
-  };
-}
-
-/** Prometheus has the canary's traffic: its request rate over 5 s is above 1/s. */
-async function canaryMeasurable(version: string): Promise<boolean> {
-  const query = encodeURIComponent(`sum(rate(http_requests_total{version="${version}"}[5s]))`);
-  const body = (await (await fetch(`${prometheus.address}/api/v1/query?query=${query}`)).json()) as {
-    data: { result: { value: [number, string] }[] };
-  };
-  return Number(body.data.result[0]?.value[1] ?? 0) > 1;
-}
-
-/** Promotes the first pause once Prometheus has the canary's series; the status seen while it waited. */
-async function promoteWhenMeasurable(handle: WorkflowHandle, version: string): Promise<RolloutStatus> {
-  const waiting = await until(
-    'the rollout to wait at its pause',
-    async () => {
-      const status = await handle.query<RolloutStatus>('status');
-      return status.rollout?.pause?.waitingFor === 'human' ? status : undefined;
-    },
-    300_000,
-  );
-  await until('Prometheus to have the canary traffic', async () => ((await canaryMeasurable(version)) ? true : undefined), 120_000);
-  await handle.executeUpdate('promote', { args: [{ by: 'alice' }] });
-  return waiting;
-}
-
-const image = async (name: string) =>
-  (await client.get(ref('Deployment', name)))?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
-
-async function routeWeights(): Promise<number[]> {
-  const route = await client.get(ROUTE);
-  return (route!.spec.rules[0].backendRefs as { weight: number }[]).map((b) => b.weight);
-}
+const startRollout = (tag: string, steps: unknown[]) => stage.startRollout(tag, steps);
+const load = () => stage.load();
+const promoteWhenMeasurable = (handle: WorkflowHandle, version: string) => stage.promoteWhenMeasurable(handle, version);
+const image = (name: string) => stage.image(name);
+const routeWeights = () => stage.routeWeights();
 
 test('a good canary goes 20 -> 50 -> 100 and ends with the stable Deployment on the new image and no canary left', async () => {
   const steps = [
@@ -262,7 +51,7 @@ test('a good canary goes 20 -> 50 -> 100 and ends with the stable Deployment on 
     { analysis: { templates: ['errors'] } },
   ];
   const traffic = load();
-  const { result, status, waiting, handle } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+  const { result, status, waiting, handle } = await stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const handle = await startRollout('1.1', steps);
     const waiting = await promoteWhenMeasurable(handle, '1.1');
     const result = (await handle.result()) as RolloutResult;
@@ -293,16 +82,16 @@ test('a good canary goes 20 -> 50 -> 100 and ends with the stable Deployment on 
   expect(await activities(handle, 'measureMetric')).toBe(9);
   // The stable Deployment on the new image, all replicas; no canary object left; the route 100/0.
   expect(await image('web')).toBe('registry.example/shop-web:1.1');
-  expect((await client.get(ref('Deployment', 'web')))?.status?.availableReplicas).toBe(2);
-  expect(await client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
-  expect(await client.get(ref('Service', 'web-canary'))).toBeUndefined();
+  expect((await stage.client.get(ref('Deployment', 'web')))?.status?.availableReplicas).toBe(2);
+  expect(await stage.client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
+  expect(await stage.client.get(ref('Service', 'web-canary'))).toBeUndefined();
   expect(await routeWeights()).toEqual([100, 0]);
   // Take over (unchanged), 20, 50, 100, then 100 on the promoted stable.
   expect(await activities(handle, 'setHttpRouteWeights')).toBe(5);
   // Every request through the ingress answered, by both versions along the way.
   expect(tally.failures).toEqual([]);
   expect(Object.keys(tally.byBody).sort()).toEqual(['1.0\n', '1.1\n']);
-  const after = await generateLoad(`http://${gateway}/version`, { total: 40 });
+  const after = await generateLoad(`http://${stage.gateway}/version`, { total: 40 });
   expect(after.byBody).toEqual({ '1.1\n': 40 });
   runs.push(handle);
   console.log(
@@ -312,9 +101,9 @@ test('a good canary goes 20 -> 50 -> 100 and ends with the stable Deployment on 
 
 test('a -err5 canary is aborted by its analysis: weight back to 0, the canary gone, the stable Deployment untouched', async () => {
   const steps = [{ setWeight: 20 }, { pause: {} }, { analysis: { templates: ['errors'] } }, { setWeight: 50 }];
-  const stableBefore = await client.get(ref('Deployment', 'web'));
+  const stableBefore = await stage.client.get(ref('Deployment', 'web'));
   const traffic = load();
-  const { err, status, handle } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+  const { err, status, handle } = await stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const handle = await startRollout('1.2-err5', steps);
     await promoteWhenMeasurable(handle, '1.2-err5');
     const err = await handle.result().catch((e: unknown) => e);
@@ -336,9 +125,9 @@ test('a -err5 canary is aborted by its analysis: weight back to 0, the canary go
   expect(status.outcome?.state).toBe('rolled back');
   // Weight 0 on the canary, the canary gone, the stable Deployment as it was (no new generation).
   expect(await routeWeights()).toEqual([100, 0]);
-  expect(await client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
-  expect(await client.get(ref('Service', 'web-canary'))).toBeUndefined();
-  const stableAfter = await client.get(ref('Deployment', 'web'));
+  expect(await stage.client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
+  expect(await stage.client.get(ref('Service', 'web-canary'))).toBeUndefined();
+  const stableAfter = await stage.client.get(ref('Deployment', 'web'));
   expect(stableAfter?.metadata.generation).toBe(stableBefore?.metadata.generation);
   expect(await image('web')).toBe('registry.example/shop-web:1.1');
   // The saga's order: the route at 100/0 completed before the canary's delete was scheduled.
@@ -360,7 +149,7 @@ test('a -err5 canary is aborted by its analysis: weight back to 0, the canary go
   runs.push(handle);
   // The only failed requests were the bad version's own 500s.
   expect(tally.failures.every((f) => f === 'HTTP 500')).toBe(true);
-  const after = await generateLoad(`http://${gateway}/version`, { total: 40 });
+  const after = await generateLoad(`http://${stage.gateway}/version`, { total: 40 });
   expect(after.byBody).toEqual({ '1.1\n': 40 });
   console.log(
     `-err5 canary: ${tally.done} requests, ${tally.failures.length} failed (all HTTP 500); by version ${JSON.stringify(tally.byBody)}`,
@@ -369,7 +158,7 @@ test('a -err5 canary is aborted by its analysis: weight back to 0, the canary go
 
 test('a canary nobody sends traffic to is inconclusive and waits for a human, who aborts it: route 100/0, the canary gone', async () => {
   const steps = [{ setWeight: 20 }, { analysis: { templates: ['errors'] } }, { setWeight: 50 }];
-  const { err, waiting, status, handle } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+  const { err, waiting, status, handle } = await stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const handle = await startRollout('1.3', steps);
     const waiting = await until(
       'the rollout to wait for a human after an inconclusive analysis',
@@ -391,7 +180,7 @@ test('a canary nobody sends traffic to is inconclusive and waits for a human, wh
   expect(failure.details?.[0]).toMatchObject({ by: 'bob', reason: 'no traffic to judge it by', weights: { stable: 100, canary: 0 } });
   expect(status.rollout).toMatchObject({ phase: 'aborted', kubernetes: { canary: 'removed' } });
   expect(await routeWeights()).toEqual([100, 0]);
-  expect(await client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
+  expect(await stage.client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
   expect(await image('web')).toBe('registry.example/shop-web:1.1');
   // Never promoted by itself: take over, 20%, then 0% on the abort.
   expect(await activities(handle, 'setHttpRouteWeights')).toBe(3);
@@ -401,7 +190,7 @@ test('a canary nobody sends traffic to is inconclusive and waits for a human, wh
 test('the workflow worker stops while the canary waits at 20%: a new worker resumes with the same weights and finishes', async () => {
   const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { setWeight: 100 }];
   const traffic = load();
-  const handle = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+  const handle = await stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const handle = await startRollout('1.4', steps);
     await until(
       'the rollout to wait at its pause',
@@ -413,7 +202,7 @@ test('the workflow worker stops while the canary waits at 20%: a new worker resu
   // That worker is gone, its cache with it: the next one replays the history up to the pause.
   const before = await activities(handle, 'setHttpRouteWeights');
   expect(before).toBe(2);
-  const { result, resumed } = await workers.withWorkflowWorker(TASK_QUEUE, async () => {
+  const { result, resumed } = await stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const resumed = await handle.query<RolloutStatus>('status');
     await handle.executeUpdate('promote', { args: [{ by: 'alice' }] });
     return { result: (await handle.result()) as RolloutResult, resumed };
@@ -428,7 +217,7 @@ test('the workflow worker stops while the canary waits at 20%: a new worker resu
   // No weight applied twice: take over, 20 before the stop; 50, 100, 100/0 on the promoted stable after.
   expect(await activities(handle, 'setHttpRouteWeights')).toBe(5);
   expect(await image('web')).toBe('registry.example/shop-web:1.4');
-  expect(await client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
+  expect(await stage.client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
   expect(tally.failures).toEqual([]);
   runs.push(handle);
   console.log(`worker restart: ${tally.done} requests, none failed; by version ${JSON.stringify(tally.byBody)}`);
