@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Prints the directory holding the pinned Kubernetes control plane binaries on stdout (progress goes
-# to stderr): etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok. The
-# local cloud starts one such plane per DOKS cluster.
+# to stderr): etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok and
+# prometheus. The local cloud starts one such plane per DOKS cluster; its pods of prom/prometheus
+# images run that prometheus.
 #
 # Where it looks, in order:
-#   1. OPSFLOW_KUBE_BIN_DIR, if set (used as given, never rebuilt; it must hold all six binaries);
+#   1. OPSFLOW_KUBE_BIN_DIR, if set (used as given, never rebuilt; it must hold all seven binaries);
 #   2. the cache outside the checkout, shared by every clone on the machine;
 #   3. otherwise it builds whatever is missing there from the Go module proxy.
 #
@@ -21,6 +22,9 @@ readonly KUBE_VERSION="1.34.3"
 readonly STAGING_VERSION="0.34.3"
 readonly ETCD_VERSION="3.6.16"
 readonly KWOK_VERSION="0.8.0"
+# Prometheus for prom/prometheus pods: Debian's is built without Kubernetes service discovery
+# ("field kubernetes_sd_configs not found"), which stack D's Prometheus needs. Module v0.316.0.
+readonly PROMETHEUS_VERSION="0.316.0"
 # Every module k8s.io/kubernetes v1.34.3 replaces with ./staging/src/k8s.io/<name>.
 readonly STAGING_MODULES=(
   api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
@@ -30,7 +34,7 @@ readonly STAGING_MODULES=(
   mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller
 )
 readonly KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-readonly ALL_BINARIES=(etcd "${KUBE_COMMANDS[@]}" kwok)
+readonly ALL_BINARIES=(etcd "${KUBE_COMMANDS[@]}" kwok prometheus)
 
 cache_root="${OPSFLOW_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/opsflow}"
 kube_root="$cache_root/kube"
@@ -169,10 +173,19 @@ build_kwok() {
   keep_built kwok
 }
 
+build_prometheus() {
+  what="Prometheus (module v$PROMETHEUS_VERSION)" estimate="typically 5-20 min" packages_total=1200
+  staging=$(mktemp -d "$cache_root/build.XXXXXX")
+  GOBIN="$staging" run_build_with_progress nice -n 10 "$go_bin" install -v -trimpath \
+    -ldflags "-s -w" "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_VERSION"
+  keep_built prometheus
+}
+
 started=$SECONDS
 missing=$(missing_binaries "$bin_dir")
 if grep -qx etcd <<<"$missing"; then build_etcd; fi
 if grep -qE '^kube' <<<"$missing"; then build_kube; fi
 if grep -qx kwok <<<"$missing"; then build_kwok; fi
+if grep -qx prometheus <<<"$missing"; then build_prometheus; fi
 log "the control plane binaries are ready after $(human_duration $((SECONDS - started))) ($(du -sh "$bin_dir" | cut -f1) of binaries)."
 echo "$bin_dir"

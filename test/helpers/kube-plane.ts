@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths';
 
 const SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'kube-plane.sh');
-const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok'];
+const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'prometheus'];
 
 export type KubePlaneSetup = { ok: true; binDir: string } | { ok: false; reason: string };
 

@@ -94,7 +94,7 @@ function askGateway(address: string, host: string): Promise<{ status: number; se
 test('opsflow provision brings stack D up: six services and their databases Ready, passwords only on the worker, each service answering through the Gateway; opsflow destroy removes the cluster', async () => {
   await workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const printed = await opsflow('provision', STACK_D);
-    expect(printed).toMatch(/Deployments rolled out \(12\): /);
+    expect(printed).toMatch(/Deployments rolled out \(13\): .*monitoring\/prometheus/);
     const clusterId = /cluster (\S+) running/.exec(printed)![1]!;
 
     const kubeconfig = path.join(tempDir('stack-d'), 'kubeconfig');
@@ -123,6 +123,21 @@ test('opsflow provision brings stack D up: six services and their databases Read
     await psql('CREATE TABLE t (id int); INSERT INTO t VALUES (1)', PASSWORDS.orders!);
     expect((await psql('SELECT count(*) FROM t', PASSWORDS.orders!)).stdout.trim()).toBe('1');
     await expect(psql('SELECT 1', PASSWORDS.auth!)).rejects.toThrow(/password authentication failed/);
+    // Prometheus found the services' 13 pods through the API server (its service account) and scrapes them.
+    const prometheusPod = JSON.parse(
+      (await kubectl('get', 'pods', '-n', 'monitoring', '-l', 'app=prometheus', '-o', 'json')).stdout,
+    ) as Body;
+    const prometheus = `http://${(prometheusPod.items as Body[])[0]!.status.podIP}:9090`;
+    const up = await until(
+      'Prometheus scraping the 13 service pods',
+      async () => {
+        const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent('up{job="shop-pods"} == 1')}`);
+        const result = ((await response.json()) as Body).data.result as Body[];
+        return result.length === 13 ? result : undefined;
+      },
+      180_000,
+    );
+    expect(new Set(up.map((r) => r.metric.app))).toEqual(new Set(Object.keys(SERVICES)));
     // The passwords are nowhere in the run's history; their references are.
     const history = decodedText(await env.client.workflow.getHandle(provisionWorkflowId('stack-d')).fetchHistory());
     expect(history).toContain('env:OPSFLOW_SECRET_STACK_D_ORDERS_DB');

@@ -153,6 +153,7 @@ export class KubernetesClusters {
         client: plane.adminClient(),
         network: this.podNetwork,
         podsDir: path.join(this.options.dir, cluster.id, 'pods'),
+        planeBinDir: binDir,
         program: () => this.podProgram(),
       });
       this.runners.set(cluster.id, runner);

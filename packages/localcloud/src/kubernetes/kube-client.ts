@@ -26,8 +26,8 @@ export class WatchRefused extends Error {
 
 export class KubeClient {
   constructor(
-    private readonly server: string,
-    private readonly caPem: string,
+    readonly server: string,
+    readonly caPem: string,
     private readonly token: string,
   ) {}
 

@@ -7,7 +7,8 @@
 // restarts with back-off; 20 idle pods on 3 nodes are measured; deleting the cluster leaves no
 // process. Skipped, saying why, only on a machine without the control plane binaries.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { LocalCloud } from '../../src';
@@ -54,6 +55,18 @@ const service = (name: string) => ({
   metadata: { name, namespace: 'shop' },
   spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
 });
+
+/** One GET on a connection of its own (no pooled connection reused). */
+function freshGet(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 10 s`)));
+    req.on('error', reject);
+  });
+}
 
 /** Counts answers by status code. */
 async function hit(url: string, times: number): Promise<Record<number, number>> {
@@ -290,9 +303,10 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
     for (const pod of before) {
       const again = after.find((p) => p.metadata.uid === pod.metadata.uid)!;
       expect(again.status.podIP).toBe(pod.status.podIP);
-      const health = await fetch(`http://${pod.status.podIP}:8080/health`);
+      // A new connection: fetch's pool may still hold one to the app that ran before the restart.
+      const health = await freshGet(`http://${pod.status.podIP}:8080/health`);
       expect(health.status).toBe(200);
-      expect(health.headers.get('x-served-by')).toBe(pod.metadata.name);
+      expect(health.headers['x-served-by']).toBe(pod.metadata.name);
     }
     expect((await readyEndpoints('web')).length).toBe(1);
     expect((await readyEndpoints('errs')).length).toBe(2);
@@ -391,6 +405,80 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
       (await pods('orders-db')).length + (await pods('cache')).length === 0 ? true : undefined,
     );
     expect(processesUsing(podDir(db))).toEqual([]);
+  }, 300_000);
+
+  test('a prom/prometheus pod discovers the pods through the API server with its service account and scrapes them', async () => {
+    const config = [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      'scrape_configs:',
+      '  - job_name: pods',
+      '    kubernetes_sd_configs: [{ role: pod, namespaces: { names: [shop] } }]',
+      '    relabel_configs:',
+      '      - { source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape], regex: "true", action: keep }',
+      '      - { source_labels: [__meta_kubernetes_pod_name], target_label: pod }',
+      '      - { source_labels: [__meta_kubernetes_pod_label_app], target_label: app }',
+    ].join('\n');
+    const scraped = deployment('scraped', 'registry.example/scraped:1.4.0', 2);
+    scraped.spec.template.metadata.annotations = { 'prometheus.io/scrape': 'true' };
+    const prometheus = deployment('prometheus', 'prom/prometheus:v2.53.0', 1, {
+      args: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus'],
+      ports: [{ name: 'http', containerPort: 9090 }],
+      volumeMounts: [{ name: 'config', mountPath: '/etc/prometheus' }],
+      readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 1 },
+    });
+    Object.assign(prometheus.spec.template.spec, {
+      serviceAccountName: 'prometheus',
+      volumes: [{ name: 'config', configMap: { name: 'prometheus' } }],
+    });
+    await apply(
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'prometheus', namespace: 'shop' } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'prometheus', namespace: 'shop' },
+        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'prometheus', namespace: 'shop' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'prometheus' },
+        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'shop' }],
+      },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'prometheus', namespace: 'shop' }, data: { 'prometheus.yml': config } },
+      scraped,
+      prometheus,
+    );
+    const [server] = await until('Prometheus ready', async () => {
+      const found = await pods('prometheus');
+      return found[0]?.status?.containerStatuses?.[0]?.ready ? found : undefined;
+    }).catch(async (err) => {
+      const [pod] = await pods('prometheus');
+      const log = pod ? path.join(podDir(pod), 'app.log') : '';
+      throw new Error(
+        `${err.message}: ${JSON.stringify(pod?.status)}\n${log && existsSync(log) ? readFileSync(log, 'utf8').slice(-3000) : 'no log'}`,
+      );
+    });
+    const query = async (promql: string): Promise<Body[]> => {
+      const response = await fetch(`http://${server!.status.podIP}:9090/api/v1/query?query=${encodeURIComponent(promql)}`);
+      return ((await response.json()) as Body).data.result as Body[];
+    };
+    // Both pods found by discovery (only the annotated ones) and scraped: up == 1 for each.
+    const up = await until('2 scraped pods up', async () => {
+      const result = await query('up{job="pods"} == 1');
+      return result.length === 2 ? result : undefined;
+    });
+    const scrapedPods = (await pods('scraped')).map((p) => p.metadata.name).sort();
+    expect(up.map((r) => r.metric.pod).sort()).toEqual(scrapedPods);
+    expect(new Set(up.map((r) => r.metric.app))).toEqual(new Set(['scraped']));
+    // Scaled to 3, the new pod is discovered from the API server's watch.
+    await kubectl('scale', '-n', 'shop', 'deployment/scraped', '--replicas=3');
+    await until('3 scraped pods up', async () => ((await query('up{job="pods"} == 1')).length === 3 ? true : undefined));
+    // The token the API server's projected volume asks for is the pod's own, readable by its uid alone.
+    const access = server!.spec.volumes.find((v: Body) => v.name.startsWith('kube-api-access-')).name as string;
+    const token = statSync(path.join(podDir(server!), 'volumes', 'app', access, 'token'));
+    expect([token.mode & 0o777, token.uid]).toEqual([0o400, statSync(path.join(podDir(server!), 'root')).uid]);
+    await kubectl('delete', '-n', 'shop', 'deployment/scraped', 'deployment/prometheus', '--wait=true');
   }, 300_000);
 
   test('3 nodes and 20 idle pods: memory of the plane, kwok and the pods', async () => {

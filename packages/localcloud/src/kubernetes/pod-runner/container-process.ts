@@ -38,6 +38,8 @@ export interface ContainerProcessOptions {
   env?: Record<string, string>;
   /** A line the program prints on stdout once it serves (its probes start then); default the app's. */
   readyLine?: string;
+  /** Host folders the runner made, mounted read-only inside (volumes, the service account's token). */
+  mounts?: { source: string; target: string }[];
   uid: number;
   hostname: string;
   /** Host file that gets the container's output. */
@@ -119,6 +121,7 @@ export class ContainerProcess {
         '--ro-bind',
         options.programDir,
         MOUNT_POINT,
+        ...(options.mounts ?? []).flatMap((m) => ['--ro-bind', m.source, m.target]),
         '--proc',
         '/proc',
         '--dev',

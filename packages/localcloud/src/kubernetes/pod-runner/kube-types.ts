@@ -54,10 +54,37 @@ export interface EnvVar {
   };
 }
 
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+interface KeyItems {
+  items?: { key: string; path: string }[];
+  optional?: boolean;
+}
+
+export interface Volume {
+  name: string;
+  configMap?: { name: string } & KeyItems;
+  secret?: { secretName: string } & KeyItems;
+  emptyDir?: Record<string, unknown>;
+  projected?: {
+    sources?: {
+      serviceAccountToken?: { path: string; expirationSeconds?: number };
+      configMap?: { name: string } & KeyItems;
+      downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string } }[] };
+    }[];
+  };
+}
+
 export interface Container {
   name: string;
   image: string;
+  args?: string[];
   env?: EnvVar[];
+  volumeMounts?: VolumeMount[];
   ports?: ContainerPort[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -117,6 +144,9 @@ export interface Pod {
     terminationGracePeriodSeconds?: number;
     readinessGates?: { conditionType: string }[];
     hostname?: string;
+    volumes?: Volume[];
+    serviceAccountName?: string;
+    automountServiceAccountToken?: boolean;
   };
   status?: PodStatus;
 }

@@ -8,8 +8,8 @@
 //   pods do not yet).
 import { imageDigest, imageExists, imageKind, parseImage, type ImageRef } from '../../hosts/services/image';
 
-/** What runs in the container: the simulated application, or a real database server. */
-export type ContainerProgram = 'app' | 'postgres' | 'redis';
+/** What runs in the container: the simulated application, a real database server, or Prometheus. */
+export type ContainerProgram = 'app' | 'postgres' | 'redis' | 'prometheus';
 
 export type ImageVerdict =
   { runnable: true; image: ImageRef; imageID: string; program: ContainerProgram } | { runnable: false; reason: string; message: string };
@@ -38,7 +38,9 @@ export function judgeImage(reference: string): ImageVerdict {
       reason: 'CreateContainerError',
       message: `${reference} is a MariaDB/MySQL image: the local cloud runs application, PostgreSQL and Redis images in pods, not MariaDB servers (yet)`,
     };
-  return { runnable: true, image, imageID: `${image.repository}@${imageDigest(image)}`, program: kind };
+  // prom/prometheus, quay.io/prometheus/prometheus: the machine's Prometheus (droplets do not run it as a container).
+  const program = image.repository.split('/').pop() === 'prometheus' ? 'prometheus' : kind;
+  return { runnable: true, image, imageID: `${image.repository}@${imageDigest(image)}`, program };
 }
 
 /** What an image that is not in the registry shows after its first failed pull. */

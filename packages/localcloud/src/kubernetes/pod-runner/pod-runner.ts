@@ -21,6 +21,8 @@ export interface PodRunnerOptions {
   network: PodNetwork;
   /** <cluster dir>/pods. */
   podsDir: string;
+  /** The plane's binaries (scripts/kube-plane.sh), among them the prometheus that prom/prometheus pods run. */
+  planeBinDir: string;
   program(): Promise<PodAppProgram>;
 }
 
@@ -140,6 +142,7 @@ export class PodRunner {
       clusterId: this.options.clusterId,
       network: this.options.network,
       podsDir: this.options.podsDir,
+      planeBinDir: this.options.planeBinDir,
       client: this.options.client,
       program: this.options.program,
       nodeAddress: (name) => this.nodeAddress(name),

@@ -6,12 +6,15 @@
 // persistence. The values reach the server through its environment, never pasted into the script,
 // and the names that end up in SQL or pg_hba.conf are checked first.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { postgresBin } from '../../hosts/services/postgres-container';
 import type { Container } from './kube-types';
 
 export interface ServerLaunch {
   command: string[];
   env: Record<string, string>;
+  /** Files of the machine the server needs inside the sandbox (a binary outside /usr), mounted read-only. */
+  mounts?: { source: string; target: string }[];
   /** Printed on stdout once it serves, where the server says so there. */
   readyLine?: string;
 }
@@ -29,12 +32,39 @@ function serverPort(container: Container, standard: number): number {
 }
 
 export function serverLaunch(
-  program: 'postgres' | 'redis',
+  program: 'postgres' | 'redis' | 'prometheus',
   container: Container,
   address: string,
   env: Record<string, string>,
+  planeBinDir: string,
 ): ServerLaunch {
+  if (program === 'prometheus') return prometheusLaunch(container, address, env, planeBinDir);
   return program === 'redis' ? redisLaunch(container, address) : postgresLaunch(container, address, env);
+}
+
+/**
+ * prom/prometheus: the plane's Prometheus with the container's arguments (the image's defaults
+ * when it gives none), listening on the pod's address; its Kubernetes discovery uses the pod's
+ * service account (pod-volumes.ts).
+ */
+function prometheusLaunch(container: Container, address: string, env: Record<string, string>, planeBinDir: string): ServerLaunch {
+  // Not Debian's: it is built without Kubernetes discovery, which an in-cluster Prometheus needs.
+  const server = path.join(planeBinDir, 'prometheus');
+  if (!existsSync(server))
+    throw new ServerSettingsError(
+      `no prometheus in ${planeBinDir} (bash scripts/kube-plane.sh builds it beside the control plane): prometheus images need it`,
+    );
+  const args = container.args?.length
+    ? container.args
+    : ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus'];
+  const port = serverPort(container, 9090);
+  // Outside /usr, so not in the sandbox by itself: mounted where the container sees it.
+  const inside = '/opt/prometheus';
+  return {
+    command: [inside, ...args.filter((a) => !a.startsWith('--web.listen-address')), `--web.listen-address=${address}:${port}`],
+    env,
+    mounts: [{ source: server, target: inside }],
+  };
 }
 
 function redisLaunch(container: Container, address: string): ServerLaunch {

@@ -12,6 +12,7 @@ import { appCommand, ContainerProcess, prepareTopLevel } from './container-proce
 import { containerEnv } from './container-env';
 import { judgeImage } from './pod-images';
 import { serverLaunch } from './pod-servers';
+import { containerMounts, prepareMountPoint } from './pod-volumes';
 import { ContainerRun, type ContainerHost, type RestartPolicy } from './container-run';
 import type { Container, LifecycleHandler, Pod, PodCondition, PodStatus } from './kube-types';
 import { podAppArgv } from './pod-app-protocol';
@@ -25,6 +26,8 @@ export interface PodRunnerContext {
   network: PodNetwork;
   /** <cluster dir>/pods: one folder per pod. */
   podsDir: string;
+  /** The plane's binaries: prom/prometheus pods run its prometheus. */
+  planeBinDir: string;
   client: KubeClient;
   program(): Promise<PodAppProgram>;
   /** The node's address if it is one of the cluster's (kwok's) nodes, else undefined. */
@@ -279,7 +282,7 @@ export class PodWorker {
     const uid = this.ctx.network.uidOf(this.address!);
     const root = path.join(this.dir, 'root');
     // The program's mount point made here: bwrap would make a missing /opt 0700, closed to the pod's uid.
-    for (const sub of ['tmp', 'etc', 'opt/localcloud']) {
+    for (const sub of ['tmp', 'etc', 'var', 'opt/localcloud']) {
       mkdirSync(path.join(root, sub), { recursive: true });
       chmodSync(path.join(root, sub), 0o755);
     }
@@ -293,6 +296,9 @@ export class PodWorker {
     prepareTopLevel(root);
     chownSync(root, uid, uid);
     chownSync(path.join(root, 'tmp'), uid, uid);
+    // The pod's own, as on an image's root: mount points made under it (the service account's token
+    // at /var/run/secrets/...) must not leave it unwritable to the pod (PGDATA is /var/lib/...).
+    chownSync(path.join(root, 'var'), uid, uid);
   }
 
   private host(): ContainerHost {
@@ -318,8 +324,16 @@ export class PodWorker {
     if (verdict.runnable && verdict.program !== 'app') {
       // A database image: the real server, with the container's environment (Secrets read now).
       const env = await containerEnv(this.ctx.client, this.pod.metadata.namespace ?? 'default', container);
-      const launch = serverLaunch(verdict.program, container, this.address!, env);
-      return ContainerProcess.start({ ...sandbox, programDir: (await this.ctx.program()).hostDir, ...launch });
+      const { mounts, env: mountEnv } = await containerMounts(this.ctx.client, this.pod, container, this.dir, sandbox.uid);
+      const launch = serverLaunch(verdict.program, container, this.address!, { ...mountEnv, ...env }, this.ctx.planeBinDir);
+      for (const mount of mounts) prepareMountPoint(sandbox.root, mount.target, 'dir');
+      for (const mount of launch.mounts ?? []) prepareMountPoint(sandbox.root, mount.target, 'file');
+      return ContainerProcess.start({
+        ...sandbox,
+        programDir: (await this.ctx.program()).hostDir,
+        ...launch,
+        mounts: [...mounts, ...(launch.mounts ?? [])],
+      });
     }
     const program = await this.ctx.program();
     const ports = new Set<number>();
