@@ -11,7 +11,6 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { buildCli } from '../../../src/client/cli';
 import { PROJECT_ROOT } from '../../../src/paths';
 import { TASK_QUEUE } from '../../../src/temporal/task-queues';
 import type { ContractClient } from '../../helpers/do-api';
@@ -22,6 +21,7 @@ import { processesUsing } from '../../helpers/processes';
 import { tempDir } from '../../helpers/temp';
 import { startTemporal } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
+import { captureCliOutput, opsflow as runCli, pointCliAt } from '../../helpers/in-process-cli';
 import { decodedText } from '../../helpers/history-text';
 import { provisionWorkflowId } from '../../../src/names/workflow-ids';
 
@@ -41,7 +41,14 @@ let cloud: LocalCloud;
 let api: ContractClient;
 let stateDir: string;
 let workers: OpsflowWorkers;
-const savedEnv = { ...process.env };
+captureCliOutput();
+
+/** `opsflow <args>`: what it printed, or the error it ended with. */
+async function opsflow(...args: string[]): Promise<string> {
+  const { out, error } = await runCli(...args);
+  if (error) throw new Error(error);
+  return out;
+}
 
 beforeAll(async () => {
   if (!plane.ok) throw new Error(`the Kubernetes plane is not built: ${plane.reason}`);
@@ -54,30 +61,15 @@ beforeAll(async () => {
   }));
   workers = await startOpsflowWorkers(env, cloud);
   for (const [service, password] of Object.entries(PASSWORDS)) process.env[`OPSFLOW_SECRET_STACK_D_${service.toUpperCase()}_DB`] = password;
-  process.env.TEMPORAL_ADDRESS = env.address;
-  process.env.TEMPORAL_NAMESPACE = env.namespace ?? 'default';
+  pointCliAt(env);
 }, 3_600_000);
 
 afterAll(async () => {
-  process.env = savedEnv;
+  for (const service of DATABASES) delete process.env[`OPSFLOW_SECRET_STACK_D_${service.toUpperCase()}_DB`];
   await workers?.stop();
   await cloud?.stop();
   await env?.teardown();
 });
-
-/** Runs the opsflow CLI in this process and returns what it printed. */
-async function opsflow(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void printed.push(parts.join(' ')));
-  try {
-    await buildCli()
-      .exitOverride()
-      .parseAsync(['node', 'opsflow', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return printed.join('\n');
-}
 
 /** Status and the pod that answered, for a request to the Gateway with this Host. */
 function askGateway(address: string, host: string): Promise<{ status: number; servedBy: string }> {

@@ -418,7 +418,7 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
       '      - { source_labels: [__meta_kubernetes_pod_name], target_label: pod }',
       '      - { source_labels: [__meta_kubernetes_pod_label_app], target_label: app }',
     ].join('\n');
-    const scraped = deployment('scraped', 'registry.example/scraped:1.4.0', 2);
+    const scraped: Body = deployment('scraped', 'registry.example/scraped:1.4.0', 2);
     scraped.spec.template.metadata.annotations = { 'prometheus.io/scrape': 'true' };
     const prometheus = deployment('prometheus', 'prom/prometheus:v2.53.0', 1, {
       args: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus'],
