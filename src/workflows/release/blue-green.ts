@@ -18,7 +18,7 @@
 // and is destroyed: the environment keeps its shape. An abort or a failure switches back in one
 // reload (an old host already given the new images is put back first), then the saga drains and
 // destroys the preview droplets.
-import { condition, isCancellation, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import { BlueGreenFleetError, chooseBlueGreenFleets } from '../../rollouts/blue-green-fleets';
 import { fleetGroup, parseRolloutReleaseInput } from '../../specs/rollout-release';
 import { durationMs, type AnalysisRef } from '../../specs/rollout';
@@ -35,6 +35,7 @@ import { sameImagesEverywhere } from './fleet-version';
 import { asRolloutAborted } from './rollout-aborted';
 import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollout-analysis';
 import { rolloutStatusQuery, type RolloutReleaseInput, type RolloutResult, type RolloutView } from './rollout-api';
+import { rolloutSagaPhases } from './rollout-saga-phases';
 import type { SplitSetup } from './rollout-fleet';
 import { RolloutSteering } from './rollout-steering';
 import { describeView, imageTag } from './rollout-words';
@@ -376,16 +377,7 @@ export async function blueGreenRollOut(input: RolloutReleaseInput, inventory?: I
         };
       },
       {
-        onRollback: () => {
-          view.phase = 'aborting';
-          status.finish('rolling back');
-          changed();
-        },
-        onRolledBack: (report, err) => {
-          view.phase = 'aborted';
-          status.rolledBack(report, isCancellation(err) ? 'cancelled' : describeError(err));
-          changed();
-        },
+        ...rolloutSagaPhases(view, status, changed),
         describeRollback: (what, report) => ({
           message:
             report.failed.length > 0

@@ -7,7 +7,7 @@
 // the stable one behind an HTTPRoute (kubernetes-canary.ts). The side is made by `makeSide` once
 // the status answers, so what it reads at its start (the images running, the load balancer, the
 // stable Deployment) shows as steps of this run and an update sent meanwhile is already heard.
-import { isCancellation, patched, setCurrentDetails, setHandler, sleep } from '@temporalio/workflow';
+import { patched, setCurrentDetails, setHandler, sleep } from '@temporalio/workflow';
 import type { Weights } from '../../rollouts/traffic/router';
 import { durationMs, type AnalysisRef, type CanaryStep, type RolloutSpec } from '../../specs/rollout';
 import { describeError, runSaga } from '../shared/saga';
@@ -16,6 +16,7 @@ import { finalLine } from '../shared/status-outcome';
 import { describeImages, type Images } from './deploy-release';
 import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollout-analysis';
 import { rolloutStatusQuery, type RolloutAbortedDetails, type RolloutResult, type RolloutView } from './rollout-api';
+import { rolloutSagaPhases } from './rollout-saga-phases';
 import { asRolloutAborted } from './rollout-aborted';
 import { sendEscalationNotice } from './rollout-notice';
 import { RolloutSteering } from './rollout-steering';
@@ -239,16 +240,7 @@ export async function runCanary(plan: CanaryPlan, makeSide: (ctx: CanaryContext)
         };
       },
       {
-        onRollback: () => {
-          view.phase = 'aborting';
-          status.finish('rolling back');
-          changed();
-        },
-        onRolledBack: (report, err) => {
-          view.phase = 'aborted';
-          status.rolledBack(report, isCancellation(err) ? 'cancelled' : describeError(err));
-          changed();
-        },
+        ...rolloutSagaPhases(view, status, changed),
         describeRollback: (what, report) => ({
           message:
             report.failed.length > 0
