@@ -52,7 +52,7 @@ export function containerImages(deployment: KubeObject, names: string[]): Record
   const missing = names.filter((n) => !containers.some((c) => c.name === n));
   if (missing.length)
     throw new CanaryObjectProblem(
-      `${describeRef(refOf(deployment))} has no container ${missing.join(', ')} (its containers: ${containers.map((c) => c.name).join(', ') || 'none'}); images are given by container name`,
+      `${describeRef(refOf(deployment, 'Deployment'))} has no container ${missing.join(', ')} (its containers: ${containers.map((c) => c.name).join(', ') || 'none'}); images are given by container name`,
     );
   return Object.fromEntries(names.map((n) => [n, containers.find((c) => c.name === n)!.image ?? '']));
 }
@@ -63,11 +63,11 @@ export function checkStableService(service: KubeObject, stable: KubeObject): voi
   const canaryPods = { ...podLabels(stable), [TRACK_LABEL]: CANARY_TRACK };
   if (!serviceSelectsPods(service, stable))
     throw new CanaryObjectProblem(
-      `${describeRef(refOf(service))} does not select the pods of ${describeRef(refOf(stable))} (selector ${text(selector)}, pod labels ${text(podLabels(stable))})`,
+      `${describeRef(refOf(service, 'Service'))} does not select the pods of ${describeRef(refOf(stable, 'Deployment'))} (selector ${text(selector)}, pod labels ${text(podLabels(stable))})`,
     );
   if (selects(selector, canaryPods))
     throw new CanaryObjectProblem(
-      `${describeRef(refOf(service))} selects ${text(selector)}, which the canary's pods would carry too (${text(canaryPods)}), so it would send them part of the stable traffic: add ${TRACK_LABEL}: stable to its selector and to the pod labels of ${describeRef(refOf(stable))}`,
+      `${describeRef(refOf(service, 'Service'))} selects ${text(selector)}, which the canary's pods would carry too (${text(canaryPods)}), so it would send them part of the stable traffic: add ${TRACK_LABEL}: stable to its selector and to the pod labels of ${describeRef(refOf(stable, 'Deployment'))}`,
     );
 }
 
@@ -76,7 +76,7 @@ export function checkStableSettled(stable: KubeObject): void {
   const state = rolloutState(stable);
   if (state.state === 'done') return;
   throw new CanaryObjectProblem(
-    `${describeRef(refOf(stable))} is not rolled out (${state.state === 'stalled' ? `${state.reason}: ${state.message}` : `waiting for ${state.waitingFor}`}), so it runs no one stable version: nothing was changed; finish or undo its last change first`,
+    `${describeRef(refOf(stable, 'Deployment'))} is not rolled out (${state.state === 'stalled' ? `${state.reason}: ${state.message}` : `waiting for ${state.waitingFor}`}), so it runs no one stable version: nothing was changed; finish or undo its last change first`,
   );
 }
 
@@ -135,8 +135,9 @@ export function canaryObjects(plan: CanaryPlan): CanaryObjects {
   return { deployment, service };
 }
 
-function refOf(o: KubeObject) {
-  return { kind: o.kind ?? 'object', namespace: o.metadata.namespace, name: o.metadata.name };
+/** An object's reference for messages; `kind` when the object read back carries none (a GET's answer may not). */
+function refOf(o: KubeObject, kind: 'Deployment' | 'Service') {
+  return { kind: o.kind ?? kind, namespace: o.metadata.namespace, name: o.metadata.name };
 }
 
 const text = (labels: Labels) =>

@@ -53,7 +53,7 @@ test('opsflow rollout <env> --set container=image --spec: a wrong container refu
     return { refused, status, promoted, done, printed };
   });
   const tally = await traffic.stop();
-  expect(refused.error).toContain('shop/web has no container api (its containers: web); images are given by container name');
+  expect(refused.error).toContain('Deployment shop/web has no container api (its containers: web); images are given by container name');
   expect(status.error).toBeUndefined();
   expect(status.out).toContain('  traffic: canary 20% / stable 80%');
   expect(status.out).toContain(
