@@ -3,8 +3,8 @@
 // DigitalOcean, doks-kubeconfig.ts) and registers these on its own task queue with its other
 // activities: each one fetches the kubeconfig through the provider's API first.
 import { applyManifestsActivity } from './apply-manifests';
-import { canaryReleaseActivities } from './canary-release';
 import { applySecretsActivity } from './apply-secrets';
+import { canaryReleaseActivities } from './canary-release';
 import { changeObjectActivities } from './change-objects';
 import { clusterLifecycleActivities } from './cluster-lifecycle';
 import type { KubernetesDeps } from './deps';
