@@ -178,6 +178,8 @@ test('provision and destroy of stack A: every activity has its summary; memo, de
     expect(await summaries(destroy)).toEqual([
       'claim environment ui-a for destroy',
       'find everything environment ui-a owns',
+      // Kubernetes clusters made for the environment go first (none here).
+      'list the Kubernetes clusters opsflow made for ui-a',
       `release reserved IP ${result.reservedIp}`,
       `detach volume ${volume.id} from droplet ${app.dropletId}`,
       `delete every droplet tagged ${environmentTag(name)}`,
