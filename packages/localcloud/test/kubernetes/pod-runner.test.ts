@@ -3,7 +3,7 @@
 // real controller-manager's EndpointSlices list addresses that answer /health and /metrics. Scaled
 // down, the removed pods' processes are gone; an `-err5` image answers exactly 5 of every 100
 // requests with 500; PostgreSQL and Redis images run the real servers (a password from a Secret,
-// rows written and read back); an image that cannot run shows why and is never Ready; a crashing one
+// rows written and read back; a missing Secret waited for); an image that cannot run shows why and is never Ready; a crashing one
 // restarts with back-off; 20 idle pods on 3 nodes are measured; deleting the cluster leaves no
 // process. Skipped, saying why, only on a machine without the control plane binaries.
 import { execFile } from 'node:child_process';
@@ -393,12 +393,19 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
     expect((await redis('SET', 'greeting', 'hello')).stdout.trim()).toBe('OK');
     expect((await redis('GET', 'greeting')).stdout.trim()).toBe('hello');
 
-    // A Secret that is not there: the container never starts, and the pod says which.
-    const refused = await until('nopass-db refused', async () => {
+    // A Secret that is not there: the container waits, and the pod says which.
+    const refused = await until('nopass-db waiting for its Secret', async () => {
       const [pod] = await pods('nopass-db');
-      return pod?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerError' ? pod : undefined;
+      return pod?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError' ? pod : undefined;
     });
     expect(refused.status.containerStatuses[0].state.waiting.message).toContain('secret "absent" not found');
+    // Once the Secret exists the container starts, as the kubelet retries it: Ready, with that password.
+    await kubectl('create', 'secret', 'generic', 'absent', '-n', 'shop', '--from-literal=password=late-pw');
+    const late = await readyPod('nopass-db');
+    const lateLogin = await run('psql', ['-h', late.status.podIP, '-U', 'postgres', '-Atc', 'SELECT 1'], {
+      env: { PATH: process.env.PATH, PGPASSWORD: 'late-pw', PGCONNECT_TIMEOUT: '10' },
+    });
+    expect(lateLogin.stdout.trim()).toBe('1');
 
     await kubectl('delete', '-n', 'shop', 'deployment/orders-db', 'deployment/cache', 'deployment/nopass-db', '--wait=true');
     await until('the database pods gone', async () =>

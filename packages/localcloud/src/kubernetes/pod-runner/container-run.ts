@@ -8,11 +8,15 @@ import { ContainerProcess } from './container-process';
 import type { Container, ContainerState, ContainerStatus, Probe } from './kube-types';
 import { judgeImage, pullBackOff } from './pod-images';
 import { runProbe, unsupportedProbe } from './probes';
+import { ContainerEnvError } from './container-env';
+import { PodVolumeError } from './pod-volumes';
 
 const BACKOFF_FIRST_MS = 10_000;
 const BACKOFF_MAX_MS = 300_000;
 /** A container that ran this long before exiting starts its back-off from the beginning again. */
 const BACKOFF_RESET_MS = 600_000;
+/** A container whose Secret or ConfigMap is missing is tried again this often (the kubelet's sync), until it is there. */
+const CONFIG_RETRY_MS = 10_000;
 /** How long an image that is not in the registry shows ErrImagePull before ImagePullBackOff. */
 const PULL_BACKOFF_AFTER_MS = 5_000;
 /** Exit messages carry the end of the container's output, as a terminationMessagePolicy of FallbackToLogsOnError does. */
@@ -97,6 +101,12 @@ export class ContainerRun {
       if (this.host.ending()) return undefined;
       const startedAt = new Date();
       const code = await this.runOnce(startedAt);
+      if (code === 'config missing') {
+        // CreateContainerConfigError: started as soon as what it reads exists, as the kubelet does.
+        await this.sleep(CONFIG_RETRY_MS);
+        if (this.host.ending()) return undefined;
+        continue;
+      }
       if (code === undefined || this.host.ending()) return code;
       const restart = this.restartPolicy === 'Always' || (this.restartPolicy === 'OnFailure' && code !== 0);
       if (!restart) {
@@ -152,11 +162,19 @@ export class ContainerRun {
     };
   }
 
-  private async runOnce(startedAt: Date): Promise<number | undefined> {
+  private async runOnce(startedAt: Date): Promise<number | undefined | 'config missing'> {
     let process: ContainerProcess;
     try {
       process = await this.host.spawn(this.spec, this.mode);
     } catch (error) {
+      if (error instanceof ContainerEnvError || error instanceof PodVolumeError) {
+        const message = (error as Error).message;
+        const shown = this.state.waiting?.message === message;
+        this.state = { waiting: { reason: 'CreateContainerConfigError', message } };
+        this.host.changed();
+        if (!shown) this.host.event('Warning', 'Failed', `Error: ${message}`, this.name);
+        return 'config missing';
+      }
       this.state = { waiting: { reason: 'CreateContainerError', message: (error as Error).message } };
       this.host.changed();
       this.host.event('Warning', 'Failed', `Error: ${(error as Error).message}`, this.name);
