@@ -37,7 +37,11 @@ export async function requestsPerSecond(
   return { rps: total / seconds, failures };
 }
 
-export function writeResults(name: string, title: string, rows: Row[], notes: string[] = []): string {
+/** The middle value (the lower of the two middle ones for an even count). */
+export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
+/** `sections`: markdown lines after the notes (a second table, say). */
+export function writeResults(name: string, title: string, rows: Row[], notes: string[] = [], sections: string[] = []): string {
   const dir = path.join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const header = '| measure | value | baseline (same run) | ratio | target | verdict |\n| --- | --- | --- | --- | --- | --- |';
@@ -56,6 +60,7 @@ export function writeResults(name: string, title: string, rows: Row[], notes: st
     '',
     ...notes.map((n) => `- ${n}`),
     '',
+    ...sections,
   ].join('\n');
   const file = path.join(dir, `${name}.md`);
   writeFileSync(file, text);

@@ -13,17 +13,15 @@
 //   - requests lost to switching: failed requests that were not the bad version's own 500s.
 // Run with `npm run bench` or `npx tsx bench/kubernetes-canary.ts`; writes bench/results/kubernetes-canary.md.
 // Loopback only (the local cloud's pod and ingress addresses); needs the plane (scripts/kube-plane.sh).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { resolveTemporalCli } from '../src/devstack/temporal-cli';
-import { PROJECT_ROOT } from '../src/paths';
 import { TASK_QUEUE } from '../src/temporal/task-queues';
 import { startKubeCanaryStage, type KubeCanaryStage } from '../test/helpers/kube-canary-stage';
 import { history } from '../test/helpers/rollout-stack';
-import { writeResults, type Row } from './harness';
+import { median, writeResults, type Row } from './harness';
+import { provideTestSetup } from './test-setup';
 
 const ROUNDS = Math.min(Number(process.env.OPSFLOW_BENCH_KUBE_CANARY_ROUNDS ?? 3), 5);
 const WINDOW = 20;
@@ -214,7 +212,6 @@ async function round(stage: KubeCanaryStage, n: number): Promise<Round> {
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const ms = (v: number | undefined) => (v === undefined ? 'not seen' : `${v} ms`);
 
@@ -271,13 +268,7 @@ function rows(rounds: Round[], droplets: { toStable?: string; lost?: string; req
 }
 
 async function main(): Promise<void> {
-  // What jest's global setup provides to the test helpers this benchmark shares with the tests.
-  process.env.OPSFLOW_TEMPORAL_CLI = await resolveTemporalCli();
-  const dir = path.join(PROJECT_ROOT, '.opsflow', 'bench');
-  mkdirSync(dir, { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/fixtures/workflows'), logger: quiet });
-  process.env.OPSFLOW_TEST_WORKFLOW_BUNDLE = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(process.env.OPSFLOW_TEST_WORKFLOW_BUNDLE, code);
+  await provideTestSetup();
 
   const dropletsText = readFileSync(path.join(__dirname, 'results', 'rollout.md'), 'utf8');
   const droplets = {
@@ -304,8 +295,6 @@ async function main(): Promise<void> {
   );
   console.log(`wrote ${file}`);
 }
-
-const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 main().catch((err: unknown) => {
   console.error(err);

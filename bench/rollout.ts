@@ -10,15 +10,11 @@
 //   - DigitalOcean API requests (the local cloud's request log) and SSH logins and commands (the
 //     local cloud's droplets count them) per canary step.
 // Run with `npm run bench` or `npx tsx bench/rollout.ts`; writes bench/results/rollout.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { resolveTemporalCli } from '../src/devstack/temporal-cli';
-import { PROJECT_ROOT } from '../src/paths';
 import type { RolloutSpecInput } from '../src/specs/rollout';
 import type { RolloutStatus } from '../src/workflows/release/rollout-api';
 import { ERRORS_TEMPLATE, msToStable, startRolloutStack, withLoad, type RolloutStack } from '../test/helpers/rollout-stack';
-import { writeResults, type Row } from './harness';
+import { median, writeResults, type Row } from './harness';
+import { provideTestSetup } from './test-setup';
 
 const ROUNDS = Number(process.env.OPSFLOW_BENCH_ROLLOUT_ROUNDS ?? 3);
 /** The analysis interval of ERRORS_TEMPLATE, in ms. */
@@ -114,7 +110,6 @@ function endedAsDesigned(round: number, r: Round, outcome: string): void {
   if (!r.ended.startsWith(outcome)) throw new Error(`round ${round}: the ${r.kind} ended ${r.ended}, not ${outcome}`);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 function rows(rounds: Round[]): Row[] {
@@ -165,13 +160,7 @@ function rows(rounds: Round[]): Row[] {
 }
 
 async function main(): Promise<void> {
-  // What jest's global setup provides to the test helpers this benchmark shares with the tests.
-  process.env.OPSFLOW_TEMPORAL_CLI = await resolveTemporalCli();
-  const dir = path.join(PROJECT_ROOT, '.opsflow', 'bench');
-  mkdirSync(dir, { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/fixtures/workflows'), logger: quiet });
-  process.env.OPSFLOW_TEST_WORKFLOW_BUNDLE = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(process.env.OPSFLOW_TEST_WORKFLOW_BUNDLE, code);
+  await provideTestSetup();
 
   const stack = await startRolloutStack('bench-rollout');
   const rounds: Round[] = [];
@@ -201,8 +190,6 @@ async function main(): Promise<void> {
   ]);
   console.log(`wrote ${file}`);
 }
-
-const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # rollout.ts runs the rollout tests' stack (two droplets, Debian's nginx and Prometheus: scripts/host-packages.sh).
 # kubernetes.ts needs the Kubernetes plane (scripts/kube-plane.sh) and binds addresses 127.96.x.y.
 # kubernetes-canary.ts runs rolloutRelease's canary on a DOKS cluster (the plane, and Prometheus as rollout.ts).
+# failover.ts runs failoverSite and failbackSite on the failover tests' stage (Debian's MariaDB).
 node_modules/.bin/tsc -p tsconfig.build.json
-for bench in bench/localcloud-*.ts bench/backup.ts bench/provision.ts bench/terraform.ts bench/rollout.ts bench/kubernetes.ts bench/kubernetes-canary.ts; do
+for bench in bench/localcloud-*.ts bench/backup.ts bench/provision.ts bench/terraform.ts bench/rollout.ts bench/kubernetes.ts bench/kubernetes-canary.ts bench/failover.ts; do
   [[ -e "$bench" ]] || continue
   echo "== $bench"
   node_modules/.bin/tsx "$bench"

@@ -1,0 +1,19 @@
+// What jest's global setup gives the test helpers a benchmark shares with the tests: the pinned
+// Temporal CLI (test/helpers/temporal.ts starts the dev server with it) and the workflow bundle
+// their in-process workers load (every production workflow plus the test fixtures).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { resolveTemporalCli } from '../src/devstack/temporal-cli';
+import { PROJECT_ROOT } from '../src/paths';
+
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+export async function provideTestSetup(): Promise<void> {
+  process.env.OPSFLOW_TEMPORAL_CLI = await resolveTemporalCli();
+  const dir = path.join(PROJECT_ROOT, '.opsflow', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/fixtures/workflows'), logger: quiet });
+  process.env.OPSFLOW_TEST_WORKFLOW_BUNDLE = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(process.env.OPSFLOW_TEST_WORKFLOW_BUNDLE, code);
+}
