@@ -9,6 +9,7 @@ import { createDigitalOceanActivities, type DigitalOceanDeps } from './digitaloc
 import { createEnvironmentActivities } from './environment/claims';
 import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
 import { createSiteProbeActivities } from './http/site-probe';
+import { createApprovalActivities } from './temporal/approve-when-waiting';
 import { createLinodeProvider, type LinodeDeps } from './linode/provider';
 import { createKubernetesActivities } from './kubernetes';
 import { doksClusters, doksKubeconfig } from './kubernetes/doks-kubeconfig';
@@ -59,6 +60,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createDatabaseFailoverActivities({ resolveSecret: deps.ssh?.resolveSecret }),
     // ...and their Redis pair: fence, promote, follow.
     ...createRedisFailoverActivities({ resolveSecret: deps.ssh?.resolveSecret }),
+    // A DR drill approving its own failover and failback (an Update through the worker's client).
+    ...createApprovalActivities(),
   };
 }
 

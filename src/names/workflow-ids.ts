@@ -61,3 +61,12 @@ export const failbackWorkflowId = (environment: string, to: string) => `failback
 
 /** An environment's DR monitor: one per environment (it watches one site), so `opsflow dr status <env>` finds it. */
 export const drMonitorWorkflowId = (environment: string) => `dr-monitor-${environment}`;
+
+/**
+ * An environment's DR drill schedule, and the workflow id its runs start under (the schedule adds
+ * the scheduled time: dr-drill-<env>-2026-12-06T04:00:00Z).
+ */
+export const drDrillScheduleId = (environment: string) => `dr-drill-${environment}`;
+
+/** A drill run's failover or failback: fixed by the drill's own id, so a retried drill finds its halves again. */
+export const drDrillHalfWorkflowId = (drillWorkflowId: string, half: 'failover' | 'failback') => `${drillWorkflowId}-${half}`;

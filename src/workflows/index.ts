@@ -12,4 +12,5 @@ export { rolloutRelease } from './release/rollout-release';
 export { failoverSite } from './failover/failover-site';
 export { failbackSite } from './failover/failback-site';
 export { drMonitor } from './failover/dr-monitor';
+export { drDrill } from './failover/dr-drill';
 export { provisionCluster } from './kubernetes/provision-cluster';

@@ -15,6 +15,7 @@ import { createDatabaseFailoverActivities } from '../../src/activities/database/
 import { createEnvironmentActivities } from '../../src/activities/environment/claims';
 import { createRolloutNoticeActivities } from '../../src/activities/rollout/rollout-notice';
 import { createSiteProbeActivities } from '../../src/activities/http/site-probe';
+import { createApprovalActivities } from '../../src/activities/temporal/approve-when-waiting';
 import { secretResolver } from '../../src/backups/secrets';
 import type { EnsuredLoadBalancer } from '../../src/integrations/cloudflare/load-balancing';
 import { OpsRpoTransactions, OpsRtoSeconds } from '../../src/temporal/search-attributes';
@@ -36,6 +37,8 @@ export function failoverActivities(secrets: Record<string, string>) {
     ...createRedisFailoverActivities({ resolveSecret: secretResolver(secrets) }),
     // An unanswered approval's escalation notice (the webhook URL one of the secrets).
     ...createRolloutNoticeActivities({ resolveSecret: secretResolver(secrets) }),
+    // A DR drill approving its own halves.
+    ...createApprovalActivities(),
   };
 }
 

@@ -63,7 +63,7 @@ const checks = summarizedActivities<EnvironmentActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
 });
 
-const OPERATIONS = ['provision', 'deploy', 'destroy', 'rollout', 'failover', 'failback'];
+const OPERATIONS = ['provision', 'deploy', 'destroy', 'rollout', 'failover', 'failback', 'dr drill'];
 
 export async function environmentEntity(input: EnvironmentEntityInput): Promise<void> {
   const problem = environmentNameProblem(input.environment);
@@ -78,12 +78,13 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
   const now = () => new Date().toISOString();
   const publish = () => upsertMemo({ inventory });
   publish();
-  const same = (a: Holder, b: Holder) => a.workflowId === b.workflowId && a.runId === b.runId;
+  const same = (a: Pick<Holder, 'workflowId' | 'runId'>, b: Pick<Holder, 'workflowId' | 'runId'>) =>
+    a.workflowId === b.workflowId && a.runId === b.runId;
   const recordOf = (h: Holder) => [...inventory.operations].reverse().find((o) => same(o, h));
 
-  const take = (holder: Holder) => {
+  const take = (holder: Holder, outer?: Inventory['holder']) => {
     const since = now();
-    inventory.holder = { ...holder, since };
+    inventory.holder = { ...holder, since, ...(outer ? { outer } : {}) };
     inventory.operations.push({ ...holder, startedAt: since, outcome: 'running' });
     if (inventory.operations.length > MAX_OPERATIONS) inventory.operations.splice(0, inventory.operations.length - MAX_OPERATIONS);
   };
@@ -112,6 +113,12 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
               take(request.holder);
               publish();
             }
+            return 'taken';
+          }
+          // A child of the holder (a DR drill's failover or failback) runs inside its parent's claim.
+          if (request.holder.within && same(held, request.holder.within)) {
+            take(request.holder, held);
+            publish();
             return 'taken';
           }
           const run = await checks.workflowRunStatus({ workflowId: held.workflowId, runId: held.runId });
@@ -169,7 +176,11 @@ export async function environmentEntity(input: EnvironmentEntityInput): Promise<
     // Only the holder's release changes the inventory: a run taken over as abandoned has no say.
     if (inventory.holder && same(inventory.holder, release.holder)) {
       if (release.change) applyChange(inventory, release.change);
-      inventory.holder = undefined;
+      // A child's release hands the environment back to the parent it ran inside.
+      inventory.holder = inventory.holder.outer;
+    } else if (inventory.holder?.outer && same(inventory.holder.outer, release.holder)) {
+      // The parent ended while its child still holds: the child keeps it, and no one holds it after.
+      inventory.holder.outer = undefined;
     }
     publish();
   });

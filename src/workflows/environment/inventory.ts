@@ -3,7 +3,7 @@
 // CLI (`opsflow env show`, `opsflow deploy`) and the backup activities share them.
 
 /** Operations that change an environment; one at a time per environment. */
-export type OperationKind = 'provision' | 'deploy' | 'destroy' | 'rollout' | 'failover' | 'failback';
+export type OperationKind = 'provision' | 'deploy' | 'destroy' | 'rollout' | 'failover' | 'failback' | 'dr drill';
 
 export type OperationOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
 
@@ -12,6 +12,11 @@ export interface Holder {
   workflowId: string;
   runId: string;
   operation: OperationKind;
+  /**
+   * The parent run that started this one. When the parent holds the environment, the child's claim
+   * is granted inside it (a DR drill's failover and failback) and the parent holds it again after.
+   */
+  within?: { workflowId: string; runId: string };
 }
 
 export interface OperationRecord extends Holder {
@@ -75,8 +80,8 @@ export interface Inventory {
    * when a failover succeeds, cleared when a failback brings `from` back.
    */
   failover?: StandingFailover;
-  /** The run holding the environment now, if any. */
-  holder?: Holder & { since: string };
+  /** The run holding the environment now, if any; `outer`: the parent it holds it inside, which holds it again after. */
+  holder?: Holder & { since: string; outer?: Holder & { since: string } };
   /** Newest last, at most MAX_OPERATIONS. */
   operations: OperationRecord[];
 }

@@ -137,6 +137,7 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
     primary
       ? `make Redis ${server.name} a replica of ${primary.name} (${primary.host}:${primary.port})`
       : `make Redis ${server.name} stand alone, fenced`,
+  approveWhenWaiting: ({ workflowId, approve }) => `approve ${workflowId} as ${approve.by} once it waits for approval`,
 };
 
 export const CLOUD_SUMMARIES: Describers<CloudProviderActivities> = {

@@ -18,7 +18,7 @@ import {
 import type { EnvironmentActivities } from '../../activities/environment/claims';
 import { environmentWorkflowId } from '../../names/workflow-ids';
 import { releaseSignal } from '../environment/environment-entity';
-import type { Inventory, InventoryChange, OperationKind, Release } from '../environment/inventory';
+import type { Holder, Inventory, InventoryChange, OperationKind, Release } from '../environment/inventory';
 import { describeError } from './saga';
 import { summarizedActivities } from './summarized-activities';
 import { statusQuery, type OperationStatus } from './status';
@@ -49,8 +49,14 @@ export async function withEnvironmentClaim<T>(
   options: ClaimOptions<T> = {},
 ): Promise<T> {
   if (!patched('environment-claim')) return body();
-  const { workflowId, runId, memo, workflowType } = workflowInfo();
-  const holder = { workflowId, runId, operation };
+  const { workflowId, runId, memo, workflowType, parent } = workflowInfo();
+  // Naming the parent lets the entity grant the claim inside the parent's own (a DR drill's halves).
+  const holder: Holder = {
+    workflowId,
+    runId,
+    operation,
+    ...(parent ? { within: { workflowId: parent.workflowId, runId: parent.runId } } : {}),
+  };
   const wait = memo?.[WAIT_FOR_ENVIRONMENT_MEMO] === true;
   // `status` answers from the first moment; the body's own StatusTracker takes over once claimed.
   const status: OperationStatus = {

@@ -145,6 +145,12 @@ export const STEP_FAILURE = {
   TrafficNotMoved: 'TrafficNotMoved',
   /** A failback with no failover standing to undo (none recorded, or one between other sites, or the primary is not where it left it). Nothing was changed. */
   NothingToFailBack: 'NothingToFailBack',
+  /** A DR drill's failover half failed; the message says what state it left (no failback is tried). */
+  DrillFailoverFailed: 'DrillFailoverFailed',
+  /** A DR drill's failback half failed; the message says what state it left (the failover may stand). */
+  DrillFailbackFailed: 'DrillFailbackFailed',
+  /** A DR drill's own approval was refused by the run it approves (other than as a second approval). */
+  ApprovalRefused: 'ApprovalRefused',
 } as const;
 
 export type OutcomeType = (typeof OUTCOME)[keyof typeof OUTCOME];
