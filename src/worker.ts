@@ -112,7 +112,11 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       namespace: target.namespace,
       dataConverter,
       provider: 'digitalocean',
-      activities: createCloudActivities({ digitalOcean: digitalOceanClientFactory(env), sshPublicKey: (name) => publicKeyOf(name, env) }),
+      activities: createCloudActivities({
+        digitalOcean: digitalOceanClientFactory(env),
+        sshPublicKey: (name) => publicKeyOf(name, env),
+        backups: backupDepsFromEnv(env),
+      }),
     });
     // Served whether or not LINODE_TOKEN is set: a `cloud: linode` run then fails at its first step
     // saying what to set, instead of waiting for ever on a queue nobody polls.

@@ -11,7 +11,8 @@ import { createHttpHealthActivities, type HttpHealthDeps } from './http/health';
 import { createSiteProbeActivities } from './http/site-probe';
 import { createApprovalActivities } from './temporal/approve-when-waiting';
 import { createLinodeProvider, type LinodeDeps } from './linode/provider';
-import { createKubernetesActivities } from './kubernetes';
+import { createKubernetesActivities, type KubernetesDeps } from './kubernetes';
+import { clusterBackupActivities } from './kubernetes/cluster-backup';
 import { doksClusters, doksKubeconfig } from './kubernetes/doks-kubeconfig';
 import { createPrometheusActivities } from './prometheus/measure-metric';
 import { createRolloutActivities } from './rollout/nginx-weights';
@@ -71,14 +72,17 @@ export function createActivities(deps: ActivityDeps) {
  * a minute in all). So do the Kubernetes activities on its DOKS clusters: each fetches its
  * cluster's kubeconfig through the account's API, so the worker that holds the token serves them.
  */
-export function createCloudActivities(deps: DigitalOceanDeps) {
+export function createCloudActivities(deps: DigitalOceanDeps & { backups?: BackupDeps }) {
+  const kubernetes: KubernetesDeps = {
+    kubeconfig: doksKubeconfig(() => deps.digitalOcean()),
+    clusters: doksClusters(() => deps.digitalOcean()),
+    pollMs: deps.pollMs?.first,
+  };
   return {
     ...createDigitalOceanActivities(deps),
-    ...createKubernetesActivities({
-      kubeconfig: doksKubeconfig(() => deps.digitalOcean()),
-      clusters: doksClusters(() => deps.digitalOcean()),
-      pollMs: deps.pollMs?.first,
-    }),
+    ...createKubernetesActivities(kubernetes),
+    // Cluster backups read the cluster like the activities above and write to Spaces like database backups.
+    ...clusterBackupActivities({ kubernetes, backups: deps.backups }),
   };
 }
 

@@ -1,5 +1,6 @@
 // Where backups live in a bucket, and what the manifest beside each says. Pure (no Node modules):
 // workflows name keys with it too.
+import type { ArchivedResource } from './cluster/velero-layout';
 //
 //   <prefix><policy>/<target>/<database or "archive">/<20260301T020000Z>.<pgdump|sql|tar>[.gz]
 //   ... + .manifest.json   written only after the backup object is complete, signed (manifest-auth.ts)
@@ -28,7 +29,7 @@ export interface BackupManifest {
   format: DumpFormat;
   policy: string;
   target: string;
-  kind: 'postgresql' | 'mysql' | 'mariadb' | 'directory';
+  kind: 'postgresql' | 'mysql' | 'mariadb' | 'directory' | 'kubernetes';
   /** The database dumped; for a directory, its path. */
   database: string;
   key: string;
@@ -47,6 +48,8 @@ export interface BackupManifest {
   endedAt: string;
   /** Per table, gathered in the dump's own snapshot (PostgreSQL) or just before it (MariaDB). */
   tables: TableStats[];
+  /** A cluster backup (kind kubernetes): every object in the archive, with its path and SHA-256. */
+  resources?: ArchivedResource[];
   /** Id of the worker key that signed it (see backup-key.ts). */
   keyId: string;
   /** HMAC-SHA256, hex, over the canonical bytes of every other field. */

@@ -97,7 +97,7 @@ const snapshotTarget = z
 // By kind, so a mistake is reported on the field itself rather than as "invalid input" for the target.
 const target = z.discriminatedUnion('kind', [databaseTarget, directoryTarget, snapshotTarget]);
 
-const retention = z.strictObject({
+export const retention = z.strictObject({
   /** Keep every backup this many days. */
   keepDays: z.number().int().min(1).max(3650),
   /** Additionally keep the newest backup of each of the last N ISO weeks. */
@@ -108,7 +108,7 @@ const retention = z.strictObject({
   minVerified: z.number().int().min(1).max(100).default(3),
 });
 
-const schedule = z
+export const schedule = z
   .strictObject({
     cron: z
       .string()
@@ -154,18 +154,21 @@ export const keyPrefix = z
 /** A Spaces (S3) bucket name: 3-63 lowercase letters, digits, dots and dashes. */
 export const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
 
+/** Where backups go: a Spaces (S3) bucket and folder; the keys are secret references. */
+export const destination = z.strictObject({
+  bucket: bucketName,
+  prefix: keyPrefix.default(''),
+  /** Spaces endpoint, such as https://fra1.digitaloceanspaces.com; default: the local cloud's. */
+  endpoint: cloudEndpoint.optional(),
+  region: z.string().default('us-east-1'),
+  accessKey: secretRef,
+  secretKey: secretRef,
+});
+
 const backupPolicyShape = z.strictObject({
   name: dnsLabel,
   targets: z.array(target).min(1),
-  destination: z.strictObject({
-    bucket: bucketName,
-    prefix: keyPrefix.default(''),
-    /** Spaces endpoint, such as https://fra1.digitaloceanspaces.com; default: the local cloud's. */
-    endpoint: cloudEndpoint.optional(),
-    region: z.string().default('us-east-1'),
-    accessKey: secretRef,
-    secretKey: secretRef,
-  }),
+  destination,
   compression: z.enum(['gzip', 'zstd', 'none'], { error: notOneOfError('a compression', ['gzip', 'zstd', 'none']) }).default('gzip'),
   parallelism: z.number().int().min(1).max(16).default(2),
   retention,

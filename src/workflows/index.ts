@@ -14,3 +14,5 @@ export { failbackSite } from './failover/failback-site';
 export { drMonitor } from './failover/dr-monitor';
 export { drDrill } from './failover/dr-drill';
 export { provisionCluster } from './kubernetes/provision-cluster';
+export { backupCluster } from './kubernetes/backup-cluster';
+export { restoreClusterBackup } from './kubernetes/restore-cluster-backup';

@@ -4,6 +4,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, createCloudActivities, createLinodeActivities } from '../../src/activities';
+import type { BackupDeps } from '../../src/activities/backups/backup-steps';
 import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
 import { type LocalCloud, generateEd25519 } from '@opsflow/localcloud';
 import { DIGITALOCEAN_TASK_QUEUE, providerTaskQueue } from '../../src/temporal/task-queues';
@@ -26,6 +27,8 @@ export async function startOpsflowWorkers(
   cloud: LocalCloud,
   secrets: Record<string, string> = {},
   codec?: TestCodec,
+  /** Spaces and the backup key for the cloud queue's cluster backups (default: this process's environment). */
+  cloudBackups?: BackupDeps,
 ): Promise<OpsflowWorkers> {
   const pair = generateEd25519();
   const client = new DigitalOceanClient({ token: cloud.token, apiUrl: cloud.apiUrl });
@@ -39,6 +42,7 @@ export async function startOpsflowWorkers(
       pollMs: { first: 100, max: 400 },
       snapshotPollMs: { first: 100, max: 400 },
       sshPublicKey: () => pair.public,
+      backups: cloudBackups,
     }),
   });
   const cloudWorkerDone = cloudWorker.run();

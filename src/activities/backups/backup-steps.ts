@@ -34,17 +34,16 @@ import { signVerification, verificationRefusal } from '../../backups/verificatio
 import { dropletRunners, knownHostsFileFromEnv, type DropletAddress } from '../../backups/droplet-runner';
 import { inventoryHostKey } from '../environment/pinned-host-keys';
 import { localRunner } from '../../backups/local-runner';
-import { isMissingBucket, missingBucketMessage } from '../../backups/missing-bucket';
 import { applyVerifiedObject } from '../../backups/restore-from-spaces';
 import { secretResolver, type SecretResolver } from '../../backups/secrets';
-import { deleteKeys, getJson, listAll, putJson, spacesClient, type SpacesAccess } from '../../backups/spaces';
+import { deleteKeys, getJson, listAll, putJson, type SpacesAccess } from '../../backups/spaces';
 import { streamBackupToSpaces } from '../../backups/stream-to-spaces';
 import { postWebhook } from '../../backups/webhook';
+import { withPolicySpaces, type OpenSpaces } from '../../backups/policy-spaces';
 import { digitalOceanClientFactory } from '../../integrations/digitalocean/account';
 import { DigitalOceanApiError } from '../../integrations/digitalocean/errors';
 import type { BackupPolicy, BackupTarget } from '../../specs/backup-policy';
 import { compressionProblem } from '../../specs/compression-support';
-import { endpointProblem } from '../../specs/endpoint-url';
 import { readPrivateKey } from '../../ssh-keys';
 import { toActivityFailure } from '../digitalocean/failures';
 import { STEP_FAILURE } from '../../workflows/shared/failures';
@@ -158,30 +157,8 @@ export function createBackupActivities(deps: BackupDeps = {}) {
   const runLocally = deps.localRunner ?? localRunner();
   const keyring = deps.backupKeys ?? backupKeyringFromEnv();
 
-  async function withSpaces<T>(policy: BackupPolicy, use: (s: { s3: S3Client; bucket: string; prefix: string }) => Promise<T>): Promise<T> {
-    const d = policy.destination;
-    const endpoint = d.endpoint ?? deps.defaultEndpoint;
-    if (!endpoint)
-      throw new BackupError(
-        'SpacesRefused',
-        `policy ${policy.name}: no Spaces endpoint; set destination.endpoint, or SPACES_ENDPOINT on the worker`,
-        false,
-      );
-    // The keys sign every request: never over plain http to anything but this machine.
-    const endpointRefusal = endpointProblem(endpoint);
-    if (endpointRefusal)
-      throw new BackupError('SpacesRefused', `policy ${policy.name}: Spaces endpoint ${endpoint}: ${endpointRefusal}`, false);
-    const [accessKeyId, secretAccessKey] = await Promise.all([resolve(d.accessKey), resolve(d.secretKey)]);
-    const s3 = (deps.s3Client ?? spacesClient)({ endpoint, region: d.region, accessKeyId, secretAccessKey });
-    try {
-      return await use({ s3, bucket: d.bucket, prefix: d.prefix });
-    } catch (err) {
-      // Said once, with how to create it, instead of S3's bare NoSuchBucket; retrying cannot help.
-      if (isMissingBucket(err)) throw new BackupError('SpacesRefused', missingBucketMessage(d.bucket, endpoint), false, { cause: err });
-      throw err;
-    } finally {
-      s3.destroy();
-    }
+  function withSpaces<T>(policy: BackupPolicy, use: (s: OpenSpaces) => Promise<T>): Promise<T> {
+    return withPolicySpaces({ s3Client: deps.s3Client, defaultEndpoint: deps.defaultEndpoint, resolve }, policy, use);
   }
 
   async function dropletRunner(target: BackupTarget, place: DropletPlace): Promise<CommandRunner> {
@@ -562,7 +539,7 @@ export function createBackupActivities(deps: BackupDeps = {}) {
     },
 
     /** One message to the policy's Slack-compatible webhook, if it has one. */
-    async postFailureNotice(input: { policy: BackupPolicy; text: string }): Promise<{ sent: boolean }> {
+    async postFailureNotice(input: { policy: Pick<BackupPolicy, 'name' | 'notify'>; text: string }): Promise<{ sent: boolean }> {
       return step(async () => {
         if (!input.policy.notify) return { sent: false };
         await postWebhook(await resolve(input.policy.notify.webhook), input.text, deps.fetch);

@@ -71,7 +71,7 @@ const serviceRef = (namespace: string, name: string): ObjectRef => ({ apiVersion
 const refused = (message: string) => failure(REFUSAL.InvalidInput, message);
 
 /** The cluster's id from its name or id (the environment may know either). */
-async function clusterIdOf(deps: KubernetesDeps, cluster: string): Promise<string> {
+export async function clusterIdOf(deps: KubernetesDeps, cluster: string): Promise<string> {
   if (!deps.clusters) return cluster;
   const clusters = await deps.clusters().list();
   const found = clusters.find((c) => c.id === cluster) ?? clusters.filter((c) => c.name === cluster);

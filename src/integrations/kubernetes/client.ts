@@ -100,6 +100,14 @@ export class KubernetesClient {
     );
   }
 
+  /**
+   * A GET of any API path (discovery: `/api/v1`, `/apis`, a collection with `continue`), for the
+   * readers that walk every kind a cluster serves, such as a cluster backup.
+   */
+  read<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
+    return this.about({ apiVersion: 'v1', kind: 'path', name: path }, 'read', () => this.api.send<T>(HttpMethod.GET, path, { query }));
+  }
+
   patch(ref: ObjectRef, patch: unknown, type: PatchType): Promise<KubeObject> {
     return this.about(ref, 'patch', async () =>
       this.api.send<KubeObject>(HttpMethod.PATCH, await this.api.pathOf(ref), {

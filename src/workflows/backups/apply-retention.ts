@@ -8,8 +8,7 @@ import type { BackupPolicy } from '../../specs/backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { policyEnvironment } from './policy-environment';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
-import { decideRetention, type BackupRecord } from './retention';
-import { failure, STEP_FAILURE } from '../shared/failures';
+import { decideRetentionKeepingFloor, type BackupRecord } from './retention';
 import { StatusTracker } from '../shared/status';
 
 export interface ApplyRetentionInput {
@@ -47,15 +46,7 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
   for (const s of snapshots) add(`${s.target}/snapshot`, { key: s.name, takenAt: s.takenAt, verified: true });
   const result: ApplyRetentionResult = { kept: [], removed: [], reasons: {} };
   for (const backups of series.values()) {
-    const decision = decideRetention(backups, policy.retention, now);
-    // Belt and braces: the floor is the one promise retention must never break.
-    const floor = backups
-      .filter((b) => b.verified)
-      .slice(0, policy.retention.minVerified)
-      .map((b) => b.key);
-    const breach = floor.filter((k) => decision.remove.includes(k));
-    if (breach.length)
-      throw failure(STEP_FAILURE.RetentionFloorBreached, `retention would delete the newest verified backups ${breach.join(', ')}`);
+    const decision = decideRetentionKeepingFloor(backups, policy.retention, now);
     result.kept.push(...decision.keep);
     result.removed.push(...decision.remove);
     Object.assign(result.reasons, decision.reasons);

@@ -1,6 +1,7 @@
 // Which backups to keep: every backup for N days, the newest of each recent ISO week and month,
 // and always the newest verified ones. Pure, so applyRetention can decide it inside a workflow.
 import type { RetentionRules } from '../../specs/backup-policy';
+import { failure, STEP_FAILURE } from '../shared/failures';
 
 export interface BackupRecord {
   key: string;
@@ -74,4 +75,21 @@ export function decideRetention(backups: BackupRecord[], rules: RetentionRules, 
     remove: newestFirst.filter((b) => !reasons[b.key]).map((b) => b.key),
     reasons,
   };
+}
+
+/**
+ * decideRetention, checked against the one promise retention must never break (belt and braces):
+ * the newest `minVerified` verified backups (of `backups` as listed, newest first) are kept;
+ * RetentionFloorBreached otherwise, and nothing is deleted.
+ */
+export function decideRetentionKeepingFloor(backups: BackupRecord[], rules: RetentionRules, now: Date): RetentionDecision {
+  const decision = decideRetention(backups, rules, now);
+  const floor = backups
+    .filter((b) => b.verified)
+    .slice(0, rules.minVerified)
+    .map((b) => b.key);
+  const breach = floor.filter((k) => decision.remove.includes(k));
+  if (breach.length)
+    throw failure(STEP_FAILURE.RetentionFloorBreached, `retention would delete the newest verified backups ${breach.join(', ')}`);
+  return decision;
 }

@@ -11,12 +11,12 @@ import { policyEnvironment } from './policy-environment';
 import { applyRetention, type ApplyRetentionResult } from './apply-retention';
 import { backupActivities, validatedPolicy, type RetryTuning } from './backup-steps';
 import { describeError } from '../shared/saga';
-import { saidOnce } from '../../messages/said-once';
 import { failure, STEP_FAILURE } from '../shared/failures';
 import { retentionWorkflowId, verifyBackupWorkflowId } from '../../names/workflow-ids';
 import { StatusTracker } from '../shared/status';
 import { endsInStatus } from '../shared/ends-in-status';
 import { verifyBackup } from './verify-backup';
+import { endBackupRun } from './report-failures';
 
 export interface RunBackupsInput {
   policy: BackupPolicy;
@@ -162,28 +162,14 @@ async function backUp(input: RunBackupsInput, status: StatusTracker): Promise<Ru
     result.failures.push(`retention: ${describeError(err)}`);
   }
 
-  status.step('report');
-  if (result.failures.length === 0) {
-    status.finish('done');
-    return result;
-  }
   const failedTargets = [...new Set(result.results.filter((r) => !r.ok || r.verified === false).map((r) => r.target))];
-  const text = `opsflow: backups of ${policy.name} failed for ${failedTargets.length ? failedTargets.join(', ') : 'retention'} (run ${runId})\n${saidOnce(
-    result.failures,
-  )
-    .map((f) => `• ${f}`)
-    .join('\n')}`;
-  let noticeProblem = '';
-  if (policy.notify) {
-    try {
-      result.notified = (await short.postFailureNotice({ policy, text })).sent;
-    } catch (err) {
-      noticeProblem = `; the failure notice could not be posted either: ${describeError(err)}`;
-    }
-  }
-  const reason = `backups of ${policy.name} failed: ${saidOnce(result.failures).join('; ')}${noticeProblem}`;
-  status.failed(reason, { stepFailed: false });
-  throw failure(STEP_FAILURE.BackupsFailed, reason, {
-    details: [result],
+  return endBackupRun({
+    policy,
+    headline: () =>
+      `opsflow: backups of ${policy.name} failed for ${failedTargets.length ? failedTargets.join(', ') : 'retention'} (run ${runId})`,
+    what: `backups of ${policy.name}`,
+    result,
+    status,
+    postFailureNotice: short.postFailureNotice,
   });
 }

@@ -4,6 +4,7 @@
 // not shown, and a command's environment is never read. Pure, so workflows use it.
 import type { Activities } from '../../activities';
 import type { KubernetesActivities } from '../../activities/kubernetes';
+import type { ClusterBackupActivities } from '../../activities/kubernetes/cluster-backup';
 import type { CloudProviderActivities, ServerId, ServerRef } from '../../providers/cloud-provider';
 import { serverIdOf } from '../../providers/legacy-activity-names';
 import type { BackupPolicy } from '../../specs/backup-policy';
@@ -212,11 +213,24 @@ const LEGACY_CLOUD_SUMMARIES = {
   findEnvironmentResources: CLOUD_SUMMARIES.listEnvironmentResources,
 };
 
+/** Cluster backups: the policy, the cluster, the namespaces and the bucket key; never an object's contents. */
+export const CLUSTER_BACKUP_SUMMARIES: Describers<ClusterBackupActivities> = {
+  exportClusterBackup: ({ policy }) =>
+    `export ${policy.resources.kinds ? list(policy.resources.kinds) : 'every kind'} in ${list(policy.resources.namespaces)}${policy.resources.labelSelector ? ` matching ${policy.resources.labelSelector}` : ''} of cluster ${policy.cluster} to s3://${policy.destination.bucket}/${policy.destination.prefix}${policy.name}/ (ConfigMaps and Secrets encrypted)`,
+  verifyClusterBackup: ({ policy, key }) =>
+    `read back s3://${policy.destination.bucket}/${key}: every object its manifest lists, encrypted ones decrypting`,
+  listClusterBackups: ({ policy }) => `list the backups of cluster ${policy.cluster} by ${policy.name}`,
+  deleteClusterBackups: ({ policy, keys }) => `delete ${plural(keys.length, 'cluster backup')} of ${policy.name}: ${list(keys)}`,
+  restoreClusterObjects: ({ policy, key, namespaces, cluster }) =>
+    `restore s3://${policy.destination.bucket}/${key} into cluster ${cluster ?? policy.cluster}: ${list(Object.entries(namespaces).map(([from, to]) => `${from} → ${to}`))}`,
+};
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ALL: Record<string, (input: any) => string> = {
   ...MAIN_QUEUE_SUMMARIES,
   ...CLOUD_SUMMARIES,
   ...KUBERNETES_SUMMARIES,
+  ...CLUSTER_BACKUP_SUMMARIES,
   ...LEGACY_CLOUD_SUMMARIES,
 };
 

@@ -114,6 +114,8 @@ export const STEP_FAILURE = {
   RetentionFloorBreached: 'RetentionFloorBreached',
   NotFound: 'NotFound',
   DatabaseExists: 'DatabaseExists',
+  /** A cluster restore's target namespace already holds objects: restores go into new namespaces. */
+  RestoreTargetNotEmpty: 'RestoreTargetNotEmpty',
   NotYetSupported: 'NotYetSupported',
   Unsupported: 'Unsupported',
   // Cloudflare (src/integrations/cloudflare/errors.ts)
