@@ -8,6 +8,7 @@ import { drMonitorWorkflowId } from '../names/workflow-ids';
 import { OpsOutcome, OpsRpoTransactions, OpsRtoSeconds } from '../temporal/search-attributes';
 import type { StandingFailover } from '../workflows/environment/inventory';
 import type { DrMonitorView, MonitorVerdict } from '../workflows/failover/dr-monitor-api';
+import { drillLines, drillReport, type DrillReport } from './dr-drill-status';
 import { findInventory } from './environments';
 
 export interface SiteRun {
@@ -28,6 +29,7 @@ export interface DrStatusReport {
   /** Whether the environment's inventory was found, and the failover standing in it. */
   inventory: boolean;
   standing?: StandingFailover;
+  drill?: DrillReport;
 }
 
 /** Gathers the report; `environment` must already be a checked environment name (it goes into a list query). */
@@ -49,12 +51,17 @@ export async function drStatus(client: Client, environment: string): Promise<DrS
     ...optional('lastFailback', await lastRun(client, environment, 'failbackSite')),
     inventory: inventory !== undefined,
     ...optional('standing', inventory?.failover),
+    drill: await drillReport(client, environment),
   };
 }
 
 const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
 
-async function lastRun(client: Client, environment: string, type: 'failoverSite' | 'failbackSite'): Promise<SiteRun | undefined> {
+export async function lastRun(
+  client: Client,
+  environment: string,
+  type: 'failoverSite' | 'failbackSite' | 'drDrill',
+): Promise<SiteRun | undefined> {
   let newest: SiteRun | undefined;
   for await (const run of client.workflow.list({ query: `OpsEnvironment = '${environment}' AND WorkflowType = '${type}'` })) {
     const candidate: SiteRun = {
@@ -72,7 +79,13 @@ async function lastRun(client: Client, environment: string, type: 'failoverSite'
 }
 
 export function formatDrStatus(r: DrStatusReport): string {
-  const lines = [...monitorLines(r), ...runLines('failover', r.lastFailover), ...runLines('failback', r.lastFailback), servingLine(r)];
+  const lines = [
+    ...monitorLines(r),
+    ...runLines('failover', r.lastFailover),
+    ...runLines('failback', r.lastFailback),
+    ...(r.drill ? drillLines(r.drill) : []),
+    servingLine(r),
+  ];
   return [`DR of ${r.environment}`, ...lines.map((line) => `  ${line}`)].join('\n');
 }
 

@@ -28,6 +28,7 @@ import {
   formatFailoverView,
   nothingRunning,
 } from './failover';
+import { registerDrDrillCommands } from './dr-drill-commands';
 import { drStatus, formatDrStatus } from './dr-status';
 import { formatStatus } from './format-status';
 import { startOperation, withClient, workflowStatus, WorkflowNotFoundError } from './opsflow-client';
@@ -145,10 +146,11 @@ export function registerFailoverCommands(program: Command): void {
       });
     });
 
-  program
+  const dr = program
     .command('dr')
-    .description("an environment's disaster recovery: its DR monitor, the last failover and failback, which site serves")
-    .command('status')
+    .description("an environment's disaster recovery: its DR monitor and drill, the last failover and failback, which site serves");
+  registerDrDrillCommands(dr);
+  dr.command('status')
     .description(
       "the DR monitor's state (verdicts, consecutive count, cooldown, the failover it started), the last failover and failback with RTO and RPO, which site serves",
     )

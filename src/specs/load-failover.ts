@@ -1,6 +1,7 @@
 // A failoverSite input file read for `opsflow failover --input`: YAML or JSON, checked with the
 // workflow's own parser, each problem after the file:line:col of its field. Secret references are
 // kept as written (the worker resolves them); no value is read from them here.
+import { parseDrDrillInput, type DrDrill } from './dr-drill';
 import { parseFailbackSiteInput, type FailbackSite } from './failback';
 import { parseFailoverSiteInput, type FailoverSite } from './failover';
 import { parseYamlFile } from './load';
@@ -11,4 +12,8 @@ export function loadFailoverInput(file: string): FailoverSite {
 
 export function loadFailbackInput(file: string): FailbackSite {
   return parseYamlFile(file, 'failbackSite input', parseFailbackSiteInput);
+}
+
+export function loadDrDrillInput(file: string): DrDrill {
+  return parseYamlFile(file, 'drDrill input', parseDrDrillInput);
 }

@@ -4,12 +4,11 @@
 // failover's status, progress and result become.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { buildCli } from '../../src/client/cli';
 import { detachedText, failoverFacts, failoverInputFor, formatFailoverResult, formatFailoverView } from '../../src/client/failover';
 import { failoverWorkflowId } from '../../src/names/workflow-ids';
 import { loadFailoverInput } from '../../src/specs/load-failover';
 import type { FailoverResult, FailoverView } from '../../src/workflows/failover/failover-api';
+import { offlineCli } from '../helpers/offline-cli';
 import { tempDir } from '../helpers/temp';
 
 const dir = tempDir('failover-cli-unit');
@@ -34,25 +33,7 @@ const good = {
   verify: { url: 'http://127.0.0.1:9/', host: 'www.stack-e.com' },
 };
 
-/** Every command's parse errors thrown (commander would exit the process), its error output kept. */
-function cli(): Command {
-  const program = buildCli();
-  const quiet = (c: Command) => {
-    c.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    c.commands.forEach(quiet);
-  };
-  quiet(program);
-  return program;
-}
-const run = (...args: string[]) => cli().parseAsync(args, { from: 'user' });
-
-// No Temporal answers here, so reaching the server would fail differently: each refusal below stops first.
-const savedAddress = process.env.TEMPORAL_ADDRESS;
-beforeAll(() => (process.env.TEMPORAL_ADDRESS = '127.0.0.1:1'));
-afterAll(() => {
-  if (savedAddress === undefined) delete process.env.TEMPORAL_ADDRESS;
-  else process.env.TEMPORAL_ADDRESS = savedAddress;
-});
+const run = offlineCli();
 
 test('refused before connecting: no --input, a bad name, a missing file, an input for another environment, a bad --note', async () => {
   await expect(run('failover', 'stack-e')).rejects.toThrow('say what to fail over: --input <file>');

@@ -11,8 +11,9 @@ import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailbackResult, FailbackStatus } from '../../../src/workflows/failover/failback-api';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
 import { REPLICATION, rtoRpoAttributes, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
-import { appWrite, orderCount, type MariadbServer } from '../../helpers/mariadb-servers';
-import { redisRole, type RedisProcess } from '../../helpers/redis-servers';
+import { appWrite, orderCount } from '../../helpers/mariadb-servers';
+import { redisRole } from '../../helpers/redis-servers';
+import { startSiteWriter } from '../../helpers/site-writer';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
 
 let stage: FailoverStage;
@@ -79,44 +80,6 @@ async function scheduled(workflowId: string): Promise<Record<string, number>> {
   return counts;
 }
 
-/**
- * The application writing through a run: a row into shop.orders and an entry onto Redis's
- * `orders` list per round, each to whichever server takes it (a fenced or read-only one refuses);
- * only what a server acknowledged is counted.
- */
-function startWriter() {
-  const state = { stop: false, rows: 0, entries: 0, refused: 0 };
-  let db: MariadbServer = stage.fra;
-  let cache: RedisProcess = stage.redis!.fra;
-  const other = <T>(a: T, x: T, y: T) => (a === x ? y : x);
-  const done = (async () => {
-    for (let i = 0; !state.stop; i++) {
-      try {
-        await appWrite(db, `during ${i}`);
-        state.rows++;
-      } catch {
-        state.refused++;
-        db = other(db, stage.fra, stage.lon);
-      }
-      try {
-        await cache.command('RPUSH', 'orders', String(i));
-        state.entries++;
-      } catch {
-        state.refused++;
-        cache = other(cache, stage.redis!.fra, stage.redis!.lon);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return {
-    state,
-    stop: async () => {
-      state.stop = true;
-      await done;
-    },
-  };
-}
-
 async function runToEnd<T>(workflowType: string, workflowId: string, args: unknown[], approve: boolean) {
   return withWorker(stage.env, taskQueue, stage.activities(), async () => {
     const handle = await stage.env.client.workflow.start(workflowType, { taskQueue, workflowId, args });
@@ -156,7 +119,7 @@ test('a failback with no failover standing is refused, nothing changed', async (
 }, 600_000);
 
 test('failover then failback: Redis promoted and back, a failback that cannot catch up refused and rolled back, then the primary and traffic back on fra1 with no write lost', async () => {
-  const writer = startWriter();
+  const writer = startSiteWriter(stage, { redis: true });
   await until('the writer wrote', async () => writer.state.rows > 3 && writer.state.entries > 3);
 
   // Failover fra1 -> london, Redis with it.
