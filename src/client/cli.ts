@@ -195,9 +195,10 @@ export function buildCli(): Command {
     .argument('<file>', 'one policy, or several under `policies:`, such as examples/backup-stack-b.yaml')
     .option('--dry-run', 'print the changes without making them')
     .action(async (file: string, opts: { dryRun?: boolean }) => {
-      const { group, policies } = loadBackupPolicies(file); // refuses a bad policy before touching anything
+      const { group, policies, clusterPolicies } = loadBackupPolicies(file); // refuses a bad policy before touching anything
+      const scheduled = [...policies, ...clusterPolicies];
       await withClient(async (client) => {
-        const plan = opts.dryRun ? await planSchedules(client, policies, group) : await applySchedules(client, policies, group);
+        const plan = opts.dryRun ? await planSchedules(client, scheduled, group) : await applySchedules(client, scheduled, group);
         for (const item of plan)
           console.log(
             `${opts.dryRun && item.action !== 'unchanged' ? `would ${item.action}` : item.action}  ${item.scheduleId}  (${item.describe})`,

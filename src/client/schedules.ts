@@ -1,11 +1,12 @@
-// `opsflow schedules apply | list`: Temporal Schedules that run each backup policy, kept in step
-// with a policy file. Each schedule's memo names opsflow and the file's group; the policy itself
+// `opsflow schedules apply | list`: Temporal Schedules that run each backup policy (runBackups; a
+// cluster policy, `kind: cluster`, runs backupCluster), kept in step with a policy file. Each schedule's memo names opsflow and the file's group; the policy itself
 // rides in the schedule's action, so comparing it tells what changed. Applying the same file
 // twice changes nothing, and removing a policy from a file removes only that group's schedule.
 import { ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { backupScheduleId, backupWorkflowId } from '../names/workflow-ids';
 import type { BackupPolicy } from '../specs/backup-policy';
+import type { ClusterBackupPolicy } from '../specs/cluster-backup-policy';
 import { environmentWorkflowId } from '../names/workflow-ids';
 import { OpsEnvironment, OpsOperation, OpsRequestedBy } from '../temporal/search-attributes';
 import { TASK_QUEUE } from '../temporal/task-queues';
@@ -28,21 +29,31 @@ interface OpsflowMemo {
 
 const OVERLAP = { skip: 'SKIP', 'buffer-one': 'BUFFER_ONE', 'cancel-other': 'CANCEL_OTHER', 'allow-all': 'ALLOW_ALL' } as const;
 
-export const scheduleIdFor = (policy: BackupPolicy) => backupScheduleId(policy.name);
+/** What a schedule runs: a database policy, or a cluster backup policy. */
+export type ScheduledPolicy = BackupPolicy | ClusterBackupPolicy;
 
-function when(policy: BackupPolicy): string {
+const isClusterPolicy = (policy: ScheduledPolicy): policy is ClusterBackupPolicy => 'kind' in policy && policy.kind === 'cluster';
+
+/** The environments a policy's schedule is attached to (a cluster policy names its own). */
+const environmentsOf = (policy: ScheduledPolicy) => (isClusterPolicy(policy) ? [policy.environment] : policyEnvironments(policy));
+const environmentOf = (policy: ScheduledPolicy) => (isClusterPolicy(policy) ? policy.environment : policyEnvironment(policy));
+
+export const scheduleIdFor = (policy: ScheduledPolicy) => backupScheduleId(policy.name);
+
+function when(policy: ScheduledPolicy): string {
   const s = policy.schedule;
   return s.cron ? `cron "${s.cron}" ${s.timeZone}` : `every ${s.every}`;
 }
 
-export function scheduleOptions(policy: BackupPolicy, group: string): ScheduleOptions {
+export function scheduleOptions(policy: ScheduledPolicy, group: string): ScheduleOptions {
   const memo: OpsflowMemo = { managedBy: 'opsflow', group };
   return { scheduleId: scheduleIdFor(policy), ...scheduleBody(policy), memo: memo as unknown as Record<string, unknown> };
 }
 
 /** Everything of a schedule that an update may change. */
-function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' | 'memo'> {
+function scheduleBody(policy: ScheduledPolicy): Omit<ScheduleOptions, 'scheduleId' | 'memo'> {
   const s = policy.schedule;
+  const cluster = isClusterPolicy(policy);
   return {
     spec: {
       ...(s.cron ? { cronExpressions: [s.cron] } : { intervals: [{ every: s.every as Duration }] }),
@@ -51,24 +62,26 @@ function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' 
     },
     action: {
       type: 'startWorkflow',
-      workflowType: 'runBackups',
+      workflowType: cluster ? 'backupCluster' : 'runBackups',
       workflowId: backupWorkflowId(policy.name),
       taskQueue: TASK_QUEUE,
       args: [{ policy }],
       typedSearchAttributes: [
         { key: OpsOperation, value: 'backup' },
-        { key: OpsEnvironment, value: policyEnvironment(policy) },
+        { key: OpsEnvironment, value: environmentOf(policy) },
         { key: OpsRequestedBy, value: `schedule ${scheduleIdFor(policy)}` },
       ],
       // Who applied the schedule is not recorded here: applying the same file again must change nothing.
       memo: {
-        environment: policyEnvironment(policy),
+        environment: environmentOf(policy),
         operation: 'backup',
         policy: policy.name,
         requestedBy: `schedule ${scheduleIdFor(policy)}`,
       },
-      staticSummary: `backups of ${policy.name}: ${policy.targets.map((t) => t.name).join(', ')}`,
-      staticDetails: `**backup** of environment **${policyEnvironment(policy)}** by schedule ${scheduleIdFor(policy)}, ${when(policy)}`,
+      staticSummary: cluster
+        ? `cluster backup ${policy.name}: ${policy.resources.kinds?.join(', ') ?? 'every kind'} in ${policy.resources.namespaces.join(', ')} of cluster ${policy.cluster}`
+        : `backups of ${policy.name}: ${policy.targets.map((t) => t.name).join(', ')}`,
+      staticDetails: `**backup** of environment **${environmentOf(policy)}** by schedule ${scheduleIdFor(policy)}, ${when(policy)}`,
     },
     policies: { overlap: OVERLAP[s.overlap], catchupWindow: s.catchupWindow as Duration },
   };
@@ -80,10 +93,10 @@ function scheduleBody(policy: BackupPolicy): Omit<ScheduleOptions, 'scheduleId' 
  * itself, not of the schedule list: the list is eventually consistent and may not yet show one
  * made a moment ago, which would make a second apply try to create it again.
  */
-async function scheduledPolicy(client: Client, scheduleId: string): Promise<{ policy?: BackupPolicy } | undefined> {
+async function scheduledPolicy(client: Client, scheduleId: string): Promise<{ policy?: ScheduledPolicy } | undefined> {
   try {
     const description = await client.schedule.getHandle(scheduleId).describe();
-    return { policy: (description.action.args?.[0] as { policy?: BackupPolicy } | undefined)?.policy };
+    return { policy: (description.action.args?.[0] as { policy?: ScheduledPolicy } | undefined)?.policy };
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) return undefined;
     throw err;
@@ -102,7 +115,7 @@ async function managedSchedules(client: Client): Promise<{ scheduleId: string; m
 }
 
 /** What applying `policies` as `group` would change. */
-export async function planSchedules(client: Client, policies: BackupPolicy[], group: string): Promise<PlanItem[]> {
+export async function planSchedules(client: Client, policies: ScheduledPolicy[], group: string): Promise<PlanItem[]> {
   const existing = await managedSchedules(client);
   const plan: PlanItem[] = [];
   for (const policy of policies) {
@@ -119,7 +132,7 @@ export async function planSchedules(client: Client, policies: BackupPolicy[], gr
   return plan;
 }
 
-export async function applySchedules(client: Client, policies: BackupPolicy[], group: string): Promise<PlanItem[]> {
+export async function applySchedules(client: Client, policies: ScheduledPolicy[], group: string): Promise<PlanItem[]> {
   const plan = await planSchedules(client, policies, group);
   for (const item of plan) {
     const policy = policies.find((p) => scheduleIdFor(p) === item.scheduleId);
@@ -146,19 +159,21 @@ export async function applySchedules(client: Client, policies: BackupPolicy[], g
  * (`opsflow env show`), so destroy can say what it keeps. Signal-with-start: an environment not
  * provisioned yet gets its entity now.
  */
-async function attachToEnvironments(client: Client, policy: BackupPolicy, scheduleId: string): Promise<void> {
+async function attachToEnvironments(client: Client, policy: ScheduledPolicy, scheduleId: string): Promise<void> {
   const attachedAt = new Date().toISOString();
-  for (const environment of policyEnvironments(policy)) {
-    const targets = policy.targets
-      .filter((t) => ('environment' in t ? t.environment : t.in?.environment) === environment)
-      .map((t) => `${t.name} (${t.kind})`);
+  for (const environment of environmentsOf(policy)) {
+    const targets = isClusterPolicy(policy)
+      ? [`${policy.cluster} (cluster: ${policy.resources.namespaces.join(', ')})`]
+      : policy.targets
+          .filter((t) => ('environment' in t ? t.environment : t.in?.environment) === environment)
+          .map((t) => `${t.name} (${t.kind})`);
     const attach: AttachedBackups[] = [{ policy: policy.name, scheduleId, targets, attachedAt }];
     await signalEnvironment(client, environment, { attach });
   }
 }
 
-async function detachFromEnvironments(client: Client, policy: BackupPolicy): Promise<void> {
-  for (const environment of policyEnvironments(policy)) await signalEnvironment(client, environment, { detachPolicies: [policy.name] });
+async function detachFromEnvironments(client: Client, policy: ScheduledPolicy): Promise<void> {
+  for (const environment of environmentsOf(policy)) await signalEnvironment(client, environment, { detachPolicies: [policy.name] });
 }
 
 async function signalEnvironment(
@@ -177,12 +192,12 @@ async function signalEnvironment(
   });
 }
 
-/** The schedules whose policies have targets in `environment` (asked of each schedule). */
+/** The schedules whose database policies have targets in `environment` (asked of each schedule); what `opsflow restore` restores from. */
 export async function schedulesOfEnvironment(client: Client, environment: string): Promise<{ scheduleId: string; policy: BackupPolicy }[]> {
   const found: { scheduleId: string; policy: BackupPolicy }[] = [];
   for (const { scheduleId } of await managedSchedules(client)) {
     const policy = (await scheduledPolicy(client, scheduleId))?.policy;
-    if (policy && policyEnvironments(policy).includes(environment)) found.push({ scheduleId, policy });
+    if (policy && !isClusterPolicy(policy) && policyEnvironments(policy).includes(environment)) found.push({ scheduleId, policy });
   }
   return found;
 }
@@ -221,7 +236,7 @@ export async function listSchedules(client: Client): Promise<ScheduleListing[]> 
         );
       lastRun = { workflowId, startedAt: last.takenAt, status };
     }
-    const policy = description.action.args?.[0] as { policy?: BackupPolicy } | undefined;
+    const policy = description.action.args?.[0] as { policy?: ScheduledPolicy } | undefined;
     listings.push({
       scheduleId,
       group: memo.group,

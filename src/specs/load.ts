@@ -6,6 +6,7 @@ import path from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { SECRET_VALUE, SpecError } from './common';
 import { parseBackupPolicy, type BackupPolicy } from './backup-policy';
+import { isClusterPolicyItem, parseClusterBackupPolicy, type ClusterBackupPolicy } from './cluster-backup-policy';
 import { compressionProblem } from './compression-support';
 import { MAX_COMPOSE_BYTES, parseEnvironmentSpec, type EnvironmentSpec } from './environment';
 
@@ -158,9 +159,10 @@ export function loadEnvironmentSpec(file: string, options: LoadOptions = {}): En
 
 /**
  * A backup policy file: one policy, or several under `policies:`, with an optional `group:` that
- * names the set (default: the file name without extension) for `opsflow schedules apply`.
+ * names the set (default: the file name without extension) for `opsflow schedules apply`. Items
+ * with `kind: cluster` are cluster backup policies (cluster-backup-policy.ts), the rest database policies.
  */
-export function loadBackupPolicies(file: string): { group: string; policies: BackupPolicy[] } {
+export function loadBackupPolicies(file: string): { group: string; policies: BackupPolicy[]; clusterPolicies: ClusterBackupPolicy[] } {
   const source = readYamlSource(file, 'backup policy');
   const document = source.value as { policies?: unknown[]; group?: unknown } | null;
   const group = typeof document?.group === 'string' && document.group ? document.group : path.basename(file).replace(/\.[^.]*$/, '');
@@ -169,12 +171,22 @@ export function loadBackupPolicies(file: string): { group: string; policies: Bac
   const listed = Boolean(document && Array.isArray(document.policies));
   const problems: string[] = [];
   const paths: PropertyKey[][] = [];
+  const clusterPolicies: ClusterBackupPolicy[] = [];
   const policies = items.flatMap((item, i) => {
     const base = listed ? ['policies', i] : [];
     const add = (problem: string, field: readonly PropertyKey[]) => {
       problems.push(`${source.at([...base, ...field])}: ${items.length > 1 ? `policies.${i}.` : ''}${problem}`);
       paths.push([...base, ...field]);
     };
+    if (isClusterPolicyItem(item)) {
+      try {
+        clusterPolicies.push(parseClusterBackupPolicy(item));
+      } catch (err) {
+        if (!(err instanceof SpecError)) throw err;
+        err.problems.forEach((p, j) => add(p, err.paths[j] ?? []));
+      }
+      return [];
+    }
     // Checked here, not in the schema: it depends on the Node running this, which workflows must not.
     const compression = (item as { compression?: unknown } | null)?.compression;
     const unsupported = typeof compression === 'string' ? compressionProblem(compression) : undefined;
@@ -190,5 +202,5 @@ export function loadBackupPolicies(file: string): { group: string; policies: Bac
     }
   });
   if (problems.length) throw new SpecError('backup policy', problems, paths);
-  return { group, policies };
+  return { group, policies, clusterPolicies };
 }
