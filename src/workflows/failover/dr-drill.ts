@@ -181,13 +181,13 @@ function drillFailed(
   why: string,
   childFailure: { type?: string; message: string },
 ): never {
-  const { from, to, environment } = view;
+  const { to, environment } = view;
   if (view[name]) view[name] = { ...view[name], state: 'failed', failure: childFailure };
   const undone = childFailure.type !== undefined && NOTHING_LEFT.has(childFailure.type);
   view.stateLeft =
     name === 'failover'
       ? undone
-        ? `nothing is left changed: ${from} is still the primary and the split is as it was; no failback was needed`
+        ? `the failover changed nothing or undid all it changed: the databases and the split are as before the drill; no failback was needed`
         : `the failover may have left ${environment} part-way (see ${view.failover?.workflowId ?? 'its run'}'s status): no failback was tried; a human must look before failing back`
       : undone
         ? `the failover still stands: ${to} takes all traffic and holds the primary; fail back by hand (opsflow failback ${environment} --input <file>) once the cause is fixed`

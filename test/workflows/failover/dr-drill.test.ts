@@ -19,6 +19,7 @@ import { TASK_QUEUE } from '../../../src/temporal/task-queues';
 import type { DrDrillResult, DrDrillStatus } from '../../../src/workflows/failover/dr-drill-api';
 import type { FailbackStatus } from '../../../src/workflows/failover/failback-api';
 import type { FailoverStatus } from '../../../src/workflows/failover/failover-api';
+import type { Inventory } from '../../../src/workflows/environment/inventory';
 import { REPLICATION, rtoRpoAttributes, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
 import { captureCliOutput, opsflow, pointCliAt } from '../../helpers/in-process-cli';
 import { appWrite, orderCount } from '../../helpers/mariadb-servers';
@@ -267,3 +268,43 @@ test('a drill a human approves holds the environment; a second trigger while it 
   await appWrite(stage.fra, 'after the second drill');
   await expect(appWrite(stage.lon, 'on the replica')).rejects.toThrow(/read-only/);
 }, 900_000);
+
+test('a drill whose failover half fails ends DrillFailoverFailed naming the state left; no failback is started and the environment is released', async () => {
+  const input = drillInput('drill');
+  // Failing over onto fra1, the primary: the survivor check refuses before anything changes.
+  const backwards: DrDrillInput = {
+    ...input,
+    failover: { ...input.failover, from: 'london', to: 'fra1' },
+    failback: { ...input.failback, from: 'fra1', to: 'london' },
+  };
+  const workflowId = 'dr-drill-stack-e-backwards';
+  const { failure, status, inventory } = await withWorker(env, TASK_QUEUE, stage.activities(), async () => {
+    const handle = await env.client.workflow.start('drDrill', { taskQueue: TASK_QUEUE, workflowId, args: [backwards] });
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
+    return {
+      failure,
+      status: await handle.query<DrDrillStatus>('status'),
+      inventory: await env.client.workflow.getHandle('environment-stack-e').query<Inventory>('inventory'),
+    };
+  });
+  expect(failure?.type).toBe('DrillFailoverFailed');
+  expect(failure?.message).toMatch(
+    /^the failover half of the DR drill failed: fra1-db is \S+, not a replica of london-db: nothing to promote; the failover changed nothing or undid all it changed: the databases and the split are as before the drill; no failback was needed$/,
+  );
+  expect(status.drill).toMatchObject({ phase: 'failed', failover: { state: 'failed', failure: { type: 'SurvivorUnhealthy' } } });
+  expect(status.drill.failback).toBeUndefined();
+  expect(status.remainingSteps).toEqual(['fail back']);
+  await expect(env.client.workflow.getHandle(`${workflowId}-failback`).describe()).rejects.toThrow(/not found/i);
+  // Released: no holder; the drill and its failover recorded as failed, the failover within the drill.
+  expect(inventory.holder).toBeUndefined();
+  const recorded = inventory.operations.filter((o) => o.workflowId.startsWith(workflowId));
+  expect(recorded.map((o) => [o.operation, o.workflowId, o.outcome, o.within?.workflowId])).toEqual([
+    ['dr drill', workflowId, 'failed', undefined],
+    ['failover', `${workflowId}-failover`, 'failed', workflowId],
+  ]);
+  expect(await readTrafficSplit(stage.cf, stage.lb)).toEqual({ fra1: 50, london: 50 });
+  await appWrite(stage.fra, 'after the failed drill');
+}, 600_000);
