@@ -56,6 +56,9 @@ export function uniqueSuffix(now: number = Date.now()): string {
   return lastSuffix.count === 0 ? String(now) : `${now}-${lastSuffix.count}`;
 }
 
+/** The watcher a failover leaves for an old primary it could not fence: fixed by the failover's id, so a retried start finds it. */
+export const fenceWatchWorkflowId = (failoverWorkflowId: string) => `${failoverWorkflowId}-fence-watch`;
+
 /** A failback to one site: one at a time per environment, like the failover it undoes. */
 export const failbackWorkflowId = (environment: string, to: string) => `failback-${environment}-${to}`;
 

@@ -41,6 +41,23 @@ export const redisServerSchema = z.strictObject({
   password: secretRef.optional(),
 });
 
+const SEVEN_DAYS = 7 * 86_400;
+
+/** How a returning old primary is watched for; failoverSite's input may carry it (`fenceWatch`). */
+export const fenceWatchTimingSchema = z.strictObject({
+  /** Seconds from one try to the next. */
+  intervalSeconds: z.number().min(1).max(3600).default(10),
+  /** After this long (from the watcher's first start) it ends `gave up`. */
+  maxDurationSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(90 * 86_400)
+    .default(SEVEN_DAYS),
+  /** Tries one run makes before it continues as new, carrying its state (keeps each history small). */
+  roundsPerRun: z.number().int().min(1).max(2000).default(500),
+});
+
 export const failoverSiteSchema = z.strictObject({
   environment: z.string().regex(ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE),
   /** The site that failed (or is switched away from). */
@@ -107,6 +124,11 @@ export const failoverSiteSchema = z.strictObject({
   /** How long the surviving replica may take to receive and apply the rest (default 60 s). */
   catchUpTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
   approval: approvalPolicySchema.optional(),
+  /**
+   * When the fence finds the old primary unreachable, the failover leaves fenceReturningPrimary
+   * watching for it; this says how often it tries and for how long (default every 10 s for 7 days).
+   */
+  fenceWatch: fenceWatchTimingSchema.optional(),
 });
 
 export type FailoverSiteInput = z.input<typeof failoverSiteSchema>;

@@ -12,6 +12,7 @@ export { rolloutRelease } from './release/rollout-release';
 export { failoverSite } from './failover/failover-site';
 export { failbackSite } from './failover/failback-site';
 export { drMonitor } from './failover/dr-monitor';
+export { fenceReturningPrimary } from './failover/fence-returning-primary';
 export { drDrill } from './failover/dr-drill';
 export { provisionCluster } from './kubernetes/provision-cluster';
 export { backupCluster } from './kubernetes/backup-cluster';

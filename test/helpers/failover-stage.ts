@@ -184,3 +184,47 @@ export async function rtoRpoAttributes(
   });
   return { ...attrs, listed };
 }
+
+/**
+ * What a failover's and a failback's inputs say alike about the stage: the Cloudflare connection
+ * and load balancer, each site's database (and Redis, when the stage has them), the replication
+ * user, and 40 requests through the edge to verify traffic.
+ */
+export function siteConnections(stage: FailoverStage) {
+  return {
+    cloudflare: stage.cloudflare(),
+    loadBalancer: stage.loadBalancerRef(),
+    databases: { fra1: stage.fra.admin, london: stage.lon.admin },
+    ...(stage.redis ? { redis: { fra1: stage.redis.fra.spec, london: stage.redis.lon.spec } } : {}),
+    replication: REPLICATION,
+    verify: { url: stage.cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
+  };
+}
+
+/** Held until each observer's own source shows fra1 down (london's IO thread lost it, Cloudflare's monitors failed it). */
+export async function untilFra1SeenDown(stage: FailoverStage): Promise<void> {
+  const acts = stage.activities();
+  await until('london lost fra1', async () => {
+    const seen = await runActivity(() => acts.readReplication({ server: stage.lon.admin }));
+    return seen.replica?.ioRunning !== 'Yes' && /Can't connect|Lost connection/.test(seen.replica?.lastIoError ?? '');
+  });
+  await until('Cloudflare sees fra1 unhealthy', async () => {
+    const health = await runActivity(() => acts.readPoolHealth({ cloudflare: stage.cloudflare(), loadBalancer: stage.lb }));
+    return !health.fra1!.healthy;
+  });
+}
+
+/** Activity types a run scheduled, counted from its history (the latest run without `runId`). */
+export async function scheduledActivities(
+  client: TestWorkflowEnvironment['client'],
+  workflowId: string,
+  runId?: string,
+): Promise<Record<string, number>> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const counts: Record<string, number> = {};
+  for (const event of history.events ?? []) {
+    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) counts[type] = (counts[type] ?? 0) + 1;
+  }
+  return counts;
+}

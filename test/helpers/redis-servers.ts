@@ -17,6 +17,8 @@ export interface RedisProcess {
   /** One command as an administrator; its reply. */
   command(...args: string[]): Promise<unknown>;
   stop(): Promise<void>;
+  /** Starts it again on the same port and folder, as a restarted server comes back: empty, a primary, its runtime settings gone. */
+  start(): Promise<void>;
 }
 
 const running: ChildProcess[] = [];
@@ -52,41 +54,42 @@ export async function startRedis(name: string): Promise<RedisProcess> {
   const dir = tempDir(`redis-${name}`);
   const port = await freePort();
   const password = REDIS_PASSWORD_SECRETS.OPSFLOW_SECRET_REDIS;
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--requirepass',
-      password,
-      '--masterauth',
-      password,
-      '--logfile',
-      `${dir}/redis.log`,
-    ],
-    { stdio: 'ignore' },
-  );
-  running.push(child);
-  for (let tries = 0; ; tries++) {
-    if (child.exitCode !== null) throw new Error(`redis-server ${name} exited (${child.exitCode}) at start; see ${dir}/redis.log`);
-    if (
-      await command(port, ['PING']).then(
-        () => true,
-        () => false,
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--requirepass',
+    password,
+    '--masterauth',
+    password,
+    '--logfile',
+    `${dir}/redis.log`,
+  ];
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    running.push(child);
+    for (let tries = 0; ; tries++) {
+      if (child.exitCode !== null) throw new Error(`redis-server ${name} exited (${child.exitCode}) at start; see ${dir}/redis.log`);
+      if (
+        await command(port, ['PING']).then(
+          () => true,
+          () => false,
+        )
       )
-    )
-      break;
-    if (tries > 200) throw new Error(`redis-server ${name} did not answer on ${port}; see ${dir}/redis.log`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+        break;
+      if (tries > 200) throw new Error(`redis-server ${name} did not answer on ${port}; see ${dir}/redis.log`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await launch();
   return {
     name,
     port,
@@ -99,6 +102,7 @@ export async function startRedis(name: string): Promise<RedisProcess> {
         child.kill('SIGTERM');
       });
     },
+    start: launch,
   };
 }
 

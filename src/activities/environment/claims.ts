@@ -1,13 +1,14 @@
 // The activities behind an environment's claim: an operation workflow cannot start another
 // workflow and wait for an Update's answer itself, so this activity does the Update-with-Start on
-// the environment's entity with the worker's own Temporal client; and the entity asks, through
-// the other one, whether the run holding it is still open.
+// the environment's entity with the worker's own Temporal client; the entity asks, through
+// the other one, whether the run holding it is still open; and a watcher left by a failover reads
+// which operations came after that failover (the entity's public `inventory` query).
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { environmentWorkflowId } from '../../names/workflow-ids';
 import { REFUSAL } from '../../workflows/shared/failures';
-import type { ClaimRequest, Inventory } from '../../workflows/environment/inventory';
+import type { ClaimRequest, Inventory, OperationRecord } from '../../workflows/environment/inventory';
 
 export interface ClaimInput {
   environment: string;
@@ -68,6 +69,14 @@ async function moveIfStranded(client: Client, taskQueue: string, environment: st
   return inventory;
 }
 
+/** The operations an environment recorded after one run's (a failover's), read from its inventory. */
+export interface OperationsAfter {
+  /** False when the environment has no entity, or its inventory no longer holds that run's record. */
+  found: boolean;
+  /** Newest last; how each is going or ended. */
+  later: Pick<OperationRecord, 'workflowId' | 'runId' | 'operation' | 'outcome' | 'startedAt'>[];
+}
+
 export function createEnvironmentActivities() {
   return {
     async claimEnvironment(input: ClaimInput): Promise<Inventory> {
@@ -90,6 +99,23 @@ export function createEnvironmentActivities() {
         if (err instanceof WorkflowNotFoundError) return { status: 'NOT_FOUND' };
         throw err;
       }
+    },
+
+    /** The operations recorded after run `runId`'s in the environment's inventory (its entity's public query). */
+    async readOperationsAfter({ environment, runId }: { environment: string; runId: string }): Promise<OperationsAfter> {
+      let inventory: Inventory;
+      try {
+        inventory = await Context.current().client.workflow.getHandle(environmentWorkflowId(environment)).query<Inventory>('inventory');
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { found: false, later: [] };
+        throw err;
+      }
+      const at = inventory.operations.findIndex((o) => o.runId === runId);
+      if (at < 0) return { found: false, later: [] };
+      const later = inventory.operations
+        .slice(at + 1)
+        .map(({ workflowId, runId: run, operation, outcome, startedAt }) => ({ workflowId, runId: run, operation, outcome, startedAt }));
+      return { found: true, later };
     },
   };
 }

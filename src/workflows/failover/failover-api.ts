@@ -72,6 +72,8 @@ export interface FailoverView {
   redis?: RedisSwitchView;
   /** A state a human must act on (a compensation refused, a check after the switch failed). */
   attention?: string;
+  /** The watcher left to fence the old primary (or Redis) when it comes back, when the fence found it unreachable. */
+  fenceWatch?: { workflowId: string; runId?: string; refused?: string };
 }
 
 export interface FailoverResult {
@@ -87,6 +89,7 @@ export interface FailoverResult {
   traffic: NonNullable<FailoverView['traffic']>;
   newPrimary: { server: string; appliedAtPromotion: string; verifiedWrite: string };
   redis?: RedisSwitchView;
+  fenceWatch?: FailoverView['fenceWatch'];
 }
 
 export type FailoverStatus = OperationStatus & { failover: FailoverView };

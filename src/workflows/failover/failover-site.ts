@@ -23,6 +23,7 @@ import { validated } from '../shared/validated';
 import { describeAssessment, type SiteAssessment } from './assessment';
 import { handleApprove } from './approval';
 import { waitForApproval } from './approval-policy';
+import { leaveFenceWatch } from './leave-fence-watch';
 import { observeSite } from './observe-site';
 import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failoverStatusQuery, type ApprovalRecord, type FailoverResult, type FailoverRpo, type FailoverView } from './failover-api';
@@ -263,6 +264,8 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
   }
   view.rto = { fromStartMs: trafficVerifiedAt - startedAt, fromApprovalMs: trafficVerifiedAt - approvedAt };
   recordRtoRpo(view.rto, rpo);
+  // A dead old primary restarted on its data comes back writable: a watcher fences it on sight.
+  await leaveFenceWatch(spec, view);
 
   // The failover stands from here: traffic is on the survivor and its database is the primary.
   status.step('verify a write on the new primary');
@@ -289,6 +292,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
     traffic: view.traffic!,
     newPrimary: { server: survivor.name, appliedAtPromotion, verifiedWrite: wrote },
     ...(view.redis ? { redis: view.redis } : {}),
+    ...(view.fenceWatch ? { fenceWatch: view.fenceWatch } : {}),
   };
 }
 

@@ -51,6 +51,7 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
   claimEnvironment: ({ environment, request }) =>
     `claim environment ${environment} for ${request.holder.operation}${request.wait ? ' (waiting for the running operation to end)' : ''}`,
   workflowRunStatus: ({ workflowId }) => `check whether ${workflowId}, which holds the environment, still runs`,
+  readOperationsAfter: ({ environment, runId }) => `read the operations environment ${environment} recorded after run ${runId}`,
   checkSecretReferences: ({ references }) =>
     `check the worker can resolve ${plural(Object.keys(references).length, 'secret')}: ${list(Object.keys(references))}`,
   waitForSsh: (input) => `wait for SSH on ${onHost(input)} as ${input.user} and pin its host key`,

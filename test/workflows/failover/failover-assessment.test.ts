@@ -16,7 +16,14 @@ import { appWrite, orderCount, type MariadbServer } from '../../helpers/mariadb-
 import { startPartitionProxy, type PartitionProxy } from '../../helpers/partition-proxy';
 import type { SiteOrigin } from '../../helpers/site-origins';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
-import { REPLICATION, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
+import {
+  REPLICATION,
+  scheduledActivities,
+  startFailoverStage,
+  until,
+  untilFra1SeenDown,
+  type FailoverStage,
+} from '../../helpers/failover-stage';
 
 let stage: FailoverStage;
 let env: TestWorkflowEnvironment;
@@ -29,7 +36,6 @@ let origins: SiteOrigin[] = [];
 let workerPath: PartitionProxy;
 let lb: EnsuredLoadBalancer;
 const activities = () => stage.activities();
-const run = runActivity;
 const replication = REPLICATION;
 const cloudflare = () => stage.cloudflare();
 const taskQueue = uniqueTaskQueue('failover-assess');
@@ -61,16 +67,7 @@ function emergencyInput(): FailoverSiteInput {
 
 const through = (requests: number) => stage.through(requests);
 
-/** Activity types the run scheduled, counted from its history. */
-async function scheduled(workflowId: string): Promise<Record<string, number>> {
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  const counts: Record<string, number> = {};
-  for (const event of history.events ?? []) {
-    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (type) counts[type] = (counts[type] ?? 0) + 1;
-  }
-  return counts;
-}
+const scheduled = (workflowId: string) => scheduledActivities(env.client, workflowId);
 
 beforeAll(async () => {
   stage = await startFailoverStage({ serverIds: [41, 42], orders: 5 });
@@ -181,14 +178,7 @@ test('fra1 down (its primary stopped, its pool unhealthy): three of three observ
   origins[0]!.healthStatus = 503;
   await fra.stop();
   // Held until each observer's own source shows it, so the assessment reads a settled state.
-  await until('london lost fra1', async () => {
-    const seen = await run(() => acts.readReplication({ server: lon.admin }));
-    return seen.replica?.ioRunning !== 'Yes' && /Can't connect|Lost connection/.test(seen.replica?.lastIoError ?? '');
-  });
-  await until('Cloudflare sees fra1 unhealthy', async () => {
-    const health = await run(() => acts.readPoolHealth({ cloudflare: cloudflare(), loadBalancer: lb }));
-    return !health.fra1!.healthy;
-  });
+  await untilFra1SeenDown(stage);
 
   const { result, waiting, statusAfter } = await withWorker(env, taskQueue, acts, async () => {
     const handle = await env.client.workflow.start('failoverSite', {
