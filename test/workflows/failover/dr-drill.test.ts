@@ -7,6 +7,9 @@
 // writes rows through the whole drill: every acknowledged one is there after (RPO 0 both ways).
 // Then a drill a human must approve holds the environment (a failback started by hand is refused
 // as busy), and a second trigger while it waits is skipped (overlap SKIP), counted by the schedule.
+// A failed half ends the drill named, with the state it left: a failover onto the primary changes
+// nothing and no failback follows; a failback whose traffic switch Cloudflare refuses leaves the
+// failover standing (london primary, all traffic), failed back by hand after.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -307,4 +310,65 @@ test('a drill whose failover half fails ends DrillFailoverFailed naming the stat
   ]);
   expect(await readTrafficSplit(stage.cf, stage.lb)).toEqual({ fra1: 50, london: 50 });
   await appWrite(stage.fra, 'after the failed drill');
+}, 600_000);
+
+test('a drill whose failback half fails ends DrillFailbackFailed: the failover stands (london primary, all traffic) until failed back by hand', async () => {
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const base = stage.activities();
+  const activities = {
+    ...base,
+    approveWhenWaiting: async (input: Parameters<typeof base.approveWhenWaiting>[0]) => {
+      if (input.workflowId.endsWith('-failback')) await gate;
+      return base.approveWhenWaiting(input);
+    },
+  };
+  const workflowId = 'dr-drill-stack-e-failback-refused';
+  const input = drillInput('drill');
+  const { failure, status } = await withWorker(env, TASK_QUEUE, activities, async () => {
+    const handle = await env.client.workflow.start('drDrill', { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+    await until(
+      'the failback waits for approval',
+      async () => (await phaseOf(`${workflowId}-failback`).catch(() => undefined)) === 'awaiting approval',
+    );
+    // Cloudflare refuses every change of weights from here: the failback cannot move traffic back.
+    await stage.faults([{ method: 'PATCH', path: '/client/v4/zones', errorRate: 1, statuses: [503] }]);
+    openGate();
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
+    return { failure, status: await handle.query<DrDrillStatus>('status') };
+  });
+  await stage.faults([]);
+  expect(failure?.type).toBe('DrillFailbackFailed');
+  expect(failure?.message).toMatch(
+    /^the failback half of the DR drill failed: set the traffic split of www.stack-e.com: Cloudflare answered 503/,
+  );
+  expect(failure?.message).toMatch(
+    /; the failover still stands: london takes all traffic and holds the primary; fail back by hand \(opsflow failback stack-e --input <file>\) once the cause is fixed$/,
+  );
+  expect(status.drill).toMatchObject({
+    phase: 'failed',
+    failover: { state: 'completed', rpo: { lostTransactions: 0 } },
+    failback: { state: 'failed', failure: { type: 'RolledBack' } },
+  });
+  // As the message says: london the writable primary with all traffic, fra1 its read-only replica.
+  expect(await stage.through(50)).toEqual({ bySite: { london: 50 }, failed: {}, requests: 50 });
+  await appWrite(stage.lon, 'london after the failed failback');
+  await expect(appWrite(stage.fra, 'on the replica')).rejects.toThrow(/read-only/);
+
+  // Failed back by hand: 50/50 and fra1 the primary again.
+  await withWorker(env, TASK_QUEUE, stage.activities(), async () => {
+    const handle = await env.client.workflow.start('failbackSite', {
+      taskQueue: TASK_QUEUE,
+      workflowId: 'failback-after-drill',
+      args: [input.failback],
+    });
+    await until('the failback waits for approval', async () => (await phaseOf('failback-after-drill')) === 'awaiting approval');
+    await handle.executeUpdate('approve', { args: [{ by: 'alice@ops' }] });
+    await handle.result();
+  });
+  expect(await readTrafficSplit(stage.cf, stage.lb)).toEqual({ fra1: 50, london: 50 });
+  await appWrite(stage.fra, 'fra1 after failing back by hand');
 }, 600_000);
