@@ -10,7 +10,15 @@ import type { FailbackSiteInput } from '../../../src/specs/failback';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailbackResult, FailbackStatus } from '../../../src/workflows/failover/failback-api';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
-import { REPLICATION, rtoRpoAttributes, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
+import {
+  rtoRpoAttributes,
+  runActivity,
+  scheduledActivities,
+  siteConnections,
+  startFailoverStage,
+  until,
+  type FailoverStage,
+} from '../../helpers/failover-stage';
 import { appWrite, orderCount } from '../../helpers/mariadb-servers';
 import { redisRole } from '../../helpers/redis-servers';
 import { startSiteWriter } from '../../helpers/site-writer';
@@ -41,12 +49,7 @@ function failoverInput(): FailoverSiteInput {
     requestedBy: 'oncall@stack-e',
     mode: 'planned',
     assess: { probe: { url: `http://${stage.frontOf('fra1').address}:${stage.frontOf('fra1').port}/health` } },
-    cloudflare: stage.cloudflare(),
-    loadBalancer: stage.loadBalancerRef(),
-    databases: { fra1: stage.fra.admin, london: stage.lon.admin },
-    redis: { fra1: stage.redis!.fra.spec, london: stage.redis!.lon.spec },
-    replication: REPLICATION,
-    verify: { url: stage.cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
+    ...siteConnections(stage),
   };
 }
 
@@ -56,12 +59,7 @@ function failbackInput(overrides: Partial<FailbackSiteInput> = {}): FailbackSite
     from: 'london',
     to: 'fra1',
     requestedBy: 'oncall@stack-e',
-    cloudflare: stage.cloudflare(),
-    loadBalancer: stage.loadBalancerRef(),
-    databases: { fra1: stage.fra.admin, london: stage.lon.admin },
-    redis: { fra1: stage.redis!.fra.spec, london: stage.redis!.lon.spec },
-    replication: REPLICATION,
-    verify: { url: stage.cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
+    ...siteConnections(stage),
     // The writer keeps writing to london: caught up means within a few transactions (the promotion then waits for the rest).
     catchUp: { timeoutSeconds: 60, intervalSeconds: 1, maxBehindTransactions: 5, maxBehindRedisBytes: 2000 },
     traffic: { mode: 'gradual', steps: [10, 25], holdSeconds: 1 },
@@ -69,16 +67,7 @@ function failbackInput(overrides: Partial<FailbackSiteInput> = {}): FailbackSite
   };
 }
 
-/** Activity types the run scheduled, counted from its history. */
-async function scheduled(workflowId: string): Promise<Record<string, number>> {
-  const history = await stage.env.client.workflow.getHandle(workflowId).fetchHistory();
-  const counts: Record<string, number> = {};
-  for (const event of history.events ?? []) {
-    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (type) counts[type] = (counts[type] ?? 0) + 1;
-  }
-  return counts;
-}
+const scheduled = (workflowId: string) => scheduledActivities(stage.env.client, workflowId);
 
 async function runToEnd<T>(workflowType: string, workflowId: string, args: unknown[], approve: boolean) {
   return withWorker(stage.env, taskQueue, stage.activities(), async () => {
