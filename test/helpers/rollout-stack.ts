@@ -49,6 +49,24 @@ export const ERRORS_TEMPLATE = {
   ],
 };
 
+/**
+ * The `latency` analysis template: the canary's 90th percentile over 5 s, 3 measurements 1 s apart
+ * after 3 s, under 0.5 s (a `-slow800` version answers in about 0.8 s).
+ */
+export const LATENCY_TEMPLATE = {
+  metrics: [
+    {
+      name: 'latency-p90',
+      query: 'histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket{version="{{args.canary-version}}"}[5s])))',
+      interval: '1s',
+      count: 3,
+      initialDelay: '3s',
+      successCondition: 'result < 0.5',
+      inconclusiveLimit: 2,
+    },
+  ],
+};
+
 export interface RolloutStack {
   env: TestWorkflowEnvironment;
   cloud: LocalCloud;

@@ -13,10 +13,11 @@
 import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { generateLoad } from '../../../src/rollouts/load-generator';
+import type { KubernetesRolloutInput } from '../../../src/specs/kubernetes-rollout';
 import { TASK_QUEUE } from '../../../src/temporal/task-queues';
-import type { RolloutResult, RolloutStatus } from '../../../src/workflows/release/rollout-api';
-import { kubeRef as ref, startKubeCanaryStage, type KubeCanaryStage } from '../../helpers/kube-canary-stage';
-import { activities, history } from '../../helpers/rollout-stack';
+import { rolloutWorkflowId, type RolloutResult, type RolloutStatus } from '../../../src/workflows/release/rollout-api';
+import { KUBE_ENVIRONMENT, kubeRef as ref, startKubeCanaryStage, type KubeCanaryStage } from '../../helpers/kube-canary-stage';
+import { activities, ERRORS_TEMPLATE, history, LATENCY_TEMPLATE } from '../../helpers/rollout-stack';
 import { workflowBundlePath } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
 
@@ -223,8 +224,55 @@ test('the workflow worker stops while the canary waits at 20%: a new worker resu
   console.log(`worker restart: ${tally.done} requests, none failed; by version ${JSON.stringify(tally.byBody)}`);
 });
 
+test('a slow canary (-slow800) is aborted on latency: route 100/0, the canary gone, no request failed', async () => {
+  const steps = [{ setWeight: 20 }, { pause: {} }, { analysis: { templates: ['latency'] } }, { setWeight: 50 }];
+  const input: KubernetesRolloutInput = {
+    environment: KUBE_ENVIRONMENT,
+    images: { web: 'registry.example/shop-web:1.6-slow800' },
+    spec: { ...stage.spec(steps), analysisTemplates: { errors: ERRORS_TEMPLATE, latency: LATENCY_TEMPLATE } },
+    requestedBy: 'alice',
+  };
+  const traffic = load();
+  // Four more clients at once, so the slow canary's share is measurable while each of its answers takes 0.8 s.
+  let enough = false;
+  const more = generateLoad(`http://${stage.gateway}/version`, {
+    total: 200_000,
+    concurrency: 4,
+    deadlineMs: 300_000,
+    enough: () => enough,
+  });
+  const { err, status, handle } = await stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
+    const handle = await stage.env.client.workflow.start('rolloutRelease', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `${rolloutWorkflowId(KUBE_ENVIRONMENT)}-slow`,
+      args: [input],
+    });
+    await promoteWhenMeasurable(handle, '1.6-slow800');
+    const err = await handle.result().catch((e: unknown) => e);
+    return { err, status: await handle.query<RolloutStatus>('status'), handle };
+  });
+  const tally = await traffic.stop();
+  enough = true;
+  const moreTally = await more;
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolloutAborted');
+  expect(failure.message).toContain('latency-p90');
+  expect(failure.details?.[0]).toMatchObject({ metric: 'latency-p90', weights: { stable: 100, canary: 0 } });
+  const last = status.rollout!.analyses[0]!.metrics[0]!.measurements.at(-1)!;
+  expect(last).toMatchObject({ phase: 'failed' });
+  expect(last.values[0]).toBeGreaterThan(0.5);
+  expect(await routeWeights()).toEqual([100, 0]);
+  expect(await stage.client.get(ref('Deployment', 'web-canary'))).toBeUndefined();
+  expect(await image('web')).toBe('registry.example/shop-web:1.4');
+  // Slow is not failed: every request through the ingress was answered, some by the slow canary.
+  expect([...tally.failures, ...moreTally.failures]).toEqual([]);
+  expect((tally.byBody['1.6-slow800\n'] ?? 0) + (moreTally.byBody['1.6-slow800\n'] ?? 0)).toBeGreaterThan(0);
+  runs.push(handle);
+  console.log(`slow canary on Kubernetes: p90 ${last.values[0]} s, ${tally.done + moreTally.done} requests none failed`);
+});
+
 test('every run above replays against the current workflow code', async () => {
-  expect(runs).toHaveLength(4);
+  expect(runs).toHaveLength(5);
   for (const handle of runs)
     await expect(
       Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, await handle.fetchHistory(), handle.workflowId),

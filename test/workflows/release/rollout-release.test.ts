@@ -24,6 +24,7 @@ import {
   activities,
   APP_PORT,
   ERRORS_TEMPLATE,
+  LATENCY_TEMPLATE,
   msToStable,
   refusal,
   startRolloutStack,
@@ -51,7 +52,7 @@ function rolloutSpec(steps: unknown[]): RolloutSpecInput {
     prometheus: { address: prometheus.address },
     traffic: { nginx: { upstream: 'shop', frontHost: 'app-1' } },
     canary: { maxSurge: 0, maxUnavailable: 1, steps: steps as never },
-    analysisTemplates: { errors: ERRORS_TEMPLATE },
+    analysisTemplates: { errors: ERRORS_TEMPLATE, latency: LATENCY_TEMPLATE },
   };
 }
 
@@ -142,6 +143,37 @@ test('a -err5 canary is aborted by its analysis: RolloutAborted names the metric
   runs.push(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
   // Measured, not asserted (a loaded machine): from the failing measurement to nginx serving only stable.
   console.log(`first failing measurement to 100% stable: ${await msToStable(handle)} ms`);
+});
+
+test('a slow canary (-slow800) is aborted on latency: no request failed, traffic and hosts back on stable', async () => {
+  const steps = [{ setWeight: 50 }, { analysis: { templates: ['latency'] } }, { setWeight: 100 }];
+  const stable = await versionOn('app-2');
+  const load = loadThroughNginx();
+  const { err, status, handle } = await withLoad(load, () =>
+    withWorker(async () => {
+      const handle = await startRollout('1.2-slow800', steps);
+      const err = await handle.result().catch((e: unknown) => e);
+      return { err, status: await handle.query<RolloutStatus>('status'), handle };
+    }),
+  );
+  const tally = await load.stop();
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolloutAborted');
+  expect(failure.message).toContain('latency-p90');
+  expect(failure.details?.[0]).toMatchObject({ metric: 'latency-p90', weights: { stable: 100, canary: 0 }, hostsRestored: ['app-1'] });
+  // The failing measurement is the canary's p90 in seconds: above the 0.5 s condition, about the 0.8 s it adds.
+  const last = status.rollout!.analyses[0]!.metrics[0]!.measurements.at(-1)!;
+  expect(last).toMatchObject({ phase: 'failed' });
+  expect(last.values[0]).toBeGreaterThan(0.5);
+  expect([await versionOn('app-1'), await versionOn('app-2')]).toEqual([stable, stable]);
+  expect(await nginxWeights()).toEqual({ stable: 100, canary: 0 });
+  // Slow is not failed: every request through nginx was answered.
+  expect(tally.failures).toEqual([]);
+  expect(tally.byBody['1.2-slow800\n']).toBeGreaterThan(0);
+  runs.push(env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId));
+  console.log(
+    `slow canary: p90 ${last.values[0]} s, ${tally.done} requests none failed; first failing measurement to 100% stable: ${await msToStable(handle)} ms`,
+  );
 });
 
 test('a canary with no traffic is inconclusive and waits for a human; refused updates leave no trace; promote finishes it', async () => {
@@ -332,7 +364,7 @@ test('a human pauses, resumes and aborts at a pause step: RolloutAborted says wh
 });
 
 test('every run above replays against the current workflow code', async () => {
-  expect(runs).toHaveLength(5); // the CLI's run is not among them
+  expect(runs).toHaveLength(6); // the CLI's run is not among them
   for (const handle of runs) {
     await expect(
       Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, await handle.fetchHistory(), handle.workflowId),
