@@ -5,13 +5,20 @@
 // field by field (status and what the cluster generates excepted). The Secret's value is neither
 // in the archive in clear nor in either workflow's history; a restore into a namespace that holds
 // objects is refused naming it and what it holds.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
+import { createActivities } from '../../../src/activities';
 import type { BackupDeps } from '../../../src/activities/backups/backup-steps';
+import { scheduleOptions } from '../../../src/client/schedules';
+import { parseBackupPolicy } from '../../../src/specs/backup-policy';
+import type { RunBackupsResult } from '../../../src/workflows/backups/run-backups';
+import type { RestoreBackupResult } from '../../../src/workflows/backups/restore-backup';
 import { cleanObject, remapNamespace, type KubeJson } from '../../../src/backups/cluster/clean-object';
 import { readSelectedObjects } from '../../../src/backups/cluster/read-resources';
 import { KubernetesClient } from '../../../src/integrations/kubernetes/client';
@@ -25,9 +32,11 @@ import { findKubePlane } from '../../helpers/kube-plane';
 import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { startSpaces, type TestSpaces } from '../../helpers/spaces';
-import { startTemporal, uniqueTaskQueue } from '../../helpers/temporal';
+import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+import { until } from '../../helpers/until';
 
 jest.setTimeout(15 * 60_000);
+const execFileAsync = promisify(execFile);
 
 const plane = findKubePlane();
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
@@ -38,6 +47,7 @@ let spaces: TestSpaces;
 let workers: OpsflowWorkers;
 let client: KubernetesClient;
 let policy: ClusterBackupPolicy;
+let backups: BackupDeps;
 const taskQueue = uniqueTaskQueue('cluster-backup');
 
 const ns = 'shop';
@@ -90,6 +100,40 @@ const shop: Manifest[] = [
       spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
     },
   ]),
+  // A PostgreSQL per service, as stack D: the real server, its password from the Secret.
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'orders-db', namespace: ns, labels: { app: 'orders-db' } },
+    spec: {
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: { app: 'orders-db' } },
+      template: {
+        metadata: { labels: { app: 'orders-db' } },
+        spec: {
+          containers: [
+            {
+              name: 'postgres',
+              image: 'postgres:16',
+              ports: [{ name: 'postgres', containerPort: 5432 }],
+              env: [
+                { name: 'POSTGRES_DB', value: 'orders' },
+                { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'db-credentials', key: 'password' } } },
+              ],
+              readinessProbe: { tcpSocket: { port: 'postgres' }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  },
+  {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'orders-db', namespace: ns },
+    spec: { selector: { app: 'orders-db' }, ports: [{ name: 'postgres', port: 5432, targetPort: 'postgres' }] },
+  },
   {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
@@ -132,8 +176,8 @@ beforeAll(async () => {
     kubernetes: { binDir: plane.binDir },
     rateLimit: { perMinute: 100_000, perHour: 100_000 },
   }));
-  const secrets: Record<string, string> = { SPACES_ACCESS: spaces.accessKey, SPACES_SECRET: spaces.secretKey };
-  const backups: BackupDeps = {
+  const secrets: Record<string, string> = { SPACES_ACCESS: spaces.accessKey, SPACES_SECRET: spaces.secretKey, ORDERS_DB: PASSWORD };
+  backups = {
     backupKeys: TEST_KEYRING,
     resolveSecret: async (ref) => {
       const value = secrets[ref.replace(/^env:/, '')];
@@ -190,6 +234,11 @@ beforeAll(async () => {
     { force: false },
   );
   for (const manifest of shop) await client.apply(manifest, { force: false });
+  // The service-account controller makes each namespace's `default` ServiceAccount after the
+  // namespace: waited for, so the backup's count of ServiceAccounts does not depend on its pace.
+  await until('the default ServiceAccount of shop', () =>
+    client.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: ns, name: 'default' }),
+  );
 }, 3_600_000);
 
 afterAll(async () => {
@@ -203,6 +252,25 @@ afterAll(async () => {
 async function objectsOf(namespace: string, as: string): Promise<Map<string, KubeJson>> {
   const { objects } = await readSelectedObjects(client, { namespaces: [namespace] });
   return new Map(objects.map((o) => [`${o.kind} ${o.name}`, cleanObject(remapNamespace(o.object, namespace, as))]));
+}
+
+/** The address of the Ready pod of `app` in `namespace` (pods run on this machine's addresses). */
+function readyPodIp(namespace: string, app: string): Promise<string> {
+  return until(`a Ready ${app} pod in ${namespace}`, async () => {
+    const pods = await client.list('v1', 'Pod', namespace, { labelSelector: `app=${app}` });
+    const ready = pods.items.find((p) =>
+      p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+    );
+    return ready?.status?.podIP as string | undefined;
+  });
+}
+
+/** psql against the pod's PostgreSQL as postgres, with the Secret's password. */
+async function psql(host: string, database: string, sql: string): Promise<string> {
+  const { stdout } = await execFileAsync('psql', ['-h', host, '-U', 'postgres', '-d', database, '-Atc', sql], {
+    env: { ...process.env, PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: '10' },
+  });
+  return stdout.trim();
 }
 
 async function historyText(workflowId: string): Promise<string> {
@@ -223,7 +291,7 @@ test('a cluster backup restored into a new namespace holds every object, equal f
   // Velero's layout, ConfigMaps and Secrets encrypted; the namespace itself; nothing the cluster made (pods, ReplicaSets, tokens, kube-root-ca.crt).
   expect(backup.backup!.kinds).toEqual({
     ConfigMap: 1,
-    Deployment: 2,
+    Deployment: 3,
     Gateway: 1,
     HTTPRoute: 1,
     HorizontalPodAutoscaler: 1,
@@ -231,7 +299,7 @@ test('a cluster backup restored into a new namespace holds every object, equal f
     Role: 1,
     RoleBinding: 1,
     Secret: 1,
-    Service: 2,
+    Service: 3,
     ServiceAccount: 2,
   });
   expect(backup.backup!.encrypted).toBe(2);
@@ -285,6 +353,8 @@ test('a cluster backup restored into a new namespace holds every object, equal f
   expect(binding!.subjects).toEqual([{ kind: 'ServiceAccount', name: 'app', namespace: 'shop-restored' }]);
   const hpa = await client.get({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: 'shop-restored', name: 'web' });
   expect([hpa!.spec.minReplicas, hpa!.spec.maxReplicas]).toEqual([2, 5]);
+  // The restored Secret is the one the restored PostgreSQL starts with: it logs in with the password.
+  expect(await psql(await readyPodIp('shop-restored', 'orders-db'), 'postgres', 'SELECT 1')).toBe('1');
   const namespace = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'shop-restored' });
   expect(namespace!.metadata.labels).toMatchObject({ team: 'shop', 'kubernetes.io/metadata.name': 'shop-restored' });
 
@@ -316,4 +386,74 @@ test('a restore into a namespace that already holds objects is refused, naming i
   expect(cause.cause?.message).toContain('namespace taken already exists and holds 1 object(s) (ConfigMap taken/occupant)');
   // Nothing of the backup was applied there.
   expect(await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'taken', name: 'web' })).toBeUndefined();
+});
+
+test("the cluster policy's Schedule, triggered once, runs backupCluster to the end and keeps both backups", async () => {
+  const options = scheduleOptions(policy, 'cluster-backup-test');
+  const handle = await env.client.schedule.create({
+    ...options,
+    scheduleId: `${options.scheduleId}-${taskQueue}`,
+    // The schedule as `opsflow schedules apply` makes it, on this test's queue.
+    action: { ...options.action, taskQueue, workflowId: `scheduled-${taskQueue}` },
+  });
+  try {
+    const result = await workers.withWorkflowWorker(taskQueue, async () => {
+      await handle.trigger();
+      const started = await until('the triggered run', async () => (await handle.describe()).info.recentActions[0]?.action.workflow);
+      return env.client.workflow.getHandle(started.workflowId, started.firstExecutionRunId).result() as Promise<BackupClusterResult>;
+    });
+    expect(result.failures).toEqual([]);
+    expect(result.verified).toBe(true);
+    // The first test's backup and this one, both within keepDays.
+    expect(result.retention).toEqual({ kept: 2, removed: [] });
+  } finally {
+    await handle.delete();
+  }
+});
+
+test('the PostgreSQL in a pod is dumped by connection to its pod and restored equal', async () => {
+  const host = await readyPodIp(ns, 'orders-db');
+  await psql(
+    host,
+    'orders',
+    "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 500) g;",
+  );
+  const digest = (database: string) =>
+    psql(host, database, "SELECT count(*) || ':' || md5(string_agg(id || '=' || item, ',' ORDER BY id)) FROM orders");
+  const databasePolicy = parseBackupPolicy({
+    name: 'shop-databases',
+    targets: [
+      {
+        name: 'orders-db',
+        kind: 'postgresql',
+        databases: ['orders'],
+        connection: { host, port: 5432, user: 'postgres', password: 'env:ORDERS_DB' },
+      },
+    ],
+    destination: policy.destination,
+    retention: { keepDays: 30, minVerified: 1 },
+    schedule: { every: '6h' },
+  });
+  const queue = uniqueTaskQueue('pod-database');
+  const activities = createActivities({ opsflowVersion: 'test', providers: [], backups });
+  const dumped: RunBackupsResult = await withWorker(env, queue, activities, () =>
+    env.client.workflow.execute('runBackups', {
+      taskQueue: queue,
+      workflowId: `backup-db-${queue}`,
+      args: [{ policy: databasePolicy, retry: { maximumAttempts: 2, initialInterval: '1s' } }],
+    }),
+  );
+  expect(dumped.results).toEqual([expect.objectContaining({ target: 'orders-db', database: 'orders', ok: true, verified: true })]);
+  const restored: RestoreBackupResult = await withWorker(env, queue, activities, () =>
+    env.client.workflow.execute('restoreBackup', {
+      taskQueue: queue,
+      workflowId: `restore-db-${queue}`,
+      args: [{ policy: databasePolicy, target: 'orders-db', intoDatabase: 'orders_restored', retry: { maximumAttempts: 1 } }],
+    }),
+  );
+  expect(restored.matchesManifest).toBe(true);
+  expect(await digest('orders_restored')).toBe(await digest('orders'));
+  expect(await digest('orders')).toMatch(/^500:/);
+  const history = await historyText(`backup-db-${queue}`);
+  expect(history).not.toContain(PASSWORD);
 });
