@@ -30,6 +30,7 @@ import {
   type FailoverStage,
 } from '../../helpers/failover-stage';
 import { appWrite, orderCount } from '../../helpers/mariadb-servers';
+import { freePort } from '../../helpers/processes';
 import { redisRole } from '../../helpers/redis-servers';
 import { uniqueTaskQueue, withWorker, workflowBundlePath } from '../../helpers/temporal';
 
@@ -252,4 +253,29 @@ test('a watcher whose failover a failback follows stands down at its first look,
   expect(await readOnly(stage.lon)).toBe('1');
   expect(await redisRole(stage.redis!.fra)).toBe('master');
   expect(await stage.redis!.fra.command('SET', 'after-failback', '1')).toBe('OK');
+}, 600_000);
+
+test('a server that never answers: the watcher gives up after its max duration, naming the server and its last try', async () => {
+  const input: FenceWatchInput = {
+    environment: 'stack-e',
+    // A run the inventory never recorded: nothing comes after it, so only the clock ends the watch.
+    failover: { workflowId: 'failover-never-recorded', runId: 'no-such-run', from: 'fra1', to: 'london' },
+    database: { ...stage.fra.admin, name: 'gone-db', port: await freePort() },
+    intervalSeconds: 1,
+    maxDurationSeconds: 3,
+  };
+  const { ended, status } = await withWorker(stage.env, taskQueue, stage.activities(), async () => {
+    const handle = await stage.env.client.workflow.start('fenceReturningPrimary', {
+      taskQueue,
+      workflowId: 'fence-watch-gives-up',
+      args: [input],
+    });
+    return { ended: (await handle.result()) as FenceWatchResult, status: await handle.query<FenceWatchView>('status') };
+  });
+  expect(ended).toMatchObject({ outcome: 'gave up', database: { server: 'gone-db', state: 'waiting' } });
+  expect(ended.tries).toBeGreaterThanOrEqual(1);
+  expect(ended.database!.misses).toBe(ended.tries);
+  expect(ended.detail).toMatch(/^gone-db not fenced in 3 s \(last try: .*no connection.*\): fence it by hand/);
+  expect(status).toMatchObject({ phase: 'gave up', failoverRecorded: false, ended: ended.detail });
+  expect(await scheduled('fence-watch-gives-up')).toEqual({ readOperationsAfter: ended.tries, fencePrimary: ended.tries });
 }, 600_000);
