@@ -83,11 +83,11 @@ export function registerRolloutCommands(program: Command): void {
       checkStrategy(loaded.spec, file, opts.strategy);
       let build: (client: Client) => Promise<{ images: Record<string, string> }>;
       if (loaded.kind === 'kubernetes') {
-        // A canary on Kubernetes: no inventory to read (the spec names the cluster, the workflow reads
+        // A canary or blue-green on Kubernetes: no inventory to read (the spec names the cluster, the workflow reads
         // the stable Deployment), so the whole input is built and checked here.
         if (opts.environmentSpec !== undefined)
           throw new Error(
-            `--environment-spec: ${file} is a canary on Kubernetes (traffic.httpRoute), whose canary is a copy of the stable Deployment made in the cluster; leave --environment-spec out`,
+            `--environment-spec: ${file} is a rollout on Kubernetes (traffic.httpRoute), whose canary or preview is a copy of the stable Deployment made in the cluster; leave --environment-spec out`,
           );
         const input = buildKubernetesRolloutInput(environment, parseContainerSets(opts.set, file), loaded.spec, whoAmI());
         build = () => Promise.resolve(input);
@@ -96,7 +96,7 @@ export function registerRolloutCommands(program: Command): void {
         const environmentSpec = opts.environmentSpec === undefined ? undefined : loadEnvironmentSpec(opts.environmentSpec);
         build = async (client) => buildRolloutInput(await deployBasis(client, environment), sets, loaded.spec, whoAmI(), environmentSpec);
       }
-      const kind = loaded.kind === 'kubernetes' ? 'canary on Kubernetes' : loaded.spec.blueGreen ? 'blue-green' : 'canary';
+      const kind = `${loaded.spec.blueGreen ? 'blue-green' : 'canary'}${loaded.kind === 'kubernetes' ? ' on Kubernetes' : ''}`;
       await withClient(async (client) => {
         const input = await build(client);
         const what = Object.entries(input.images)

@@ -1,7 +1,8 @@
-// The rollout spec and input of a canary on Kubernetes: the same canary steps, analyses and notify
-// as a droplet rollout (src/specs/rollout.ts), with traffic weighted on a Gateway API HTTPRoute of a
-// DOKS cluster instead of nginx on a droplet. No fleet: the stable version is a Deployment behind
-// the stable Service, and the canary a copy of it behind the canary Service. What rolloutRelease
+// The rollout spec and input of a canary or blue-green rollout on Kubernetes: the same canary steps,
+// blueGreen phases, analyses and notify as a droplet rollout (src/specs/rollout.ts), with traffic
+// weighted on a Gateway API HTTPRoute of a DOKS cluster instead of nginx on a droplet. No fleet: the
+// stable version is a Deployment behind the stable Service, and the canary (or the blue-green
+// preview, at the stable's full size) a copy of it behind the canary Service. What rolloutRelease
 // takes for it is the environment, the new images by container name, the spec and who asks.
 // Pure: the CLI and the workflow call the same functions.
 import { z } from 'zod';
@@ -26,11 +27,11 @@ const httpRoute = z
     route: objectName,
     /** The Service in front of the stable Deployment; its selector must include `track` (see README). */
     stableService: objectName,
-    /** The Service opsflow makes in front of the canary Deployment (deleted at the end). */
+    /** The Service opsflow makes in front of the canary Deployment, or a blue-green rollout's preview (deleted at the end). */
     canaryService: objectName,
     /** The stable Deployment; default: the one Deployment whose pods the stable Service selects. */
     stableDeployment: objectName.optional(),
-    /** The canary Deployment opsflow makes; default `<stable Deployment>-canary`. */
+    /** The canary Deployment opsflow makes; default `<stable Deployment>-canary` (blue-green: `-preview`). */
     canaryDeployment: objectName.optional(),
   })
   .refine((r) => r.stableService !== r.canaryService, {
@@ -47,7 +48,12 @@ export const kubernetesRolloutSchema = kubernetesRolloutShape.superRefine(
   (spec, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     checkStrategyAndAnalyses(spec, issue);
-    if (spec.blueGreen) issue(['blueGreen'], 'blue-green on Kubernetes is not built yet: use a canary (traffic.httpRoute weights) for now');
+    const preview = spec.blueGreen?.previewFleet;
+    if (preview?.size !== undefined || preview?.create !== undefined)
+      issue(
+        ['blueGreen', 'previewFleet', preview.size !== undefined ? 'size' : 'create'],
+        'has no meaning on Kubernetes: the preview is a copy of the stable Deployment at its full size, made in the cluster; remove it (previewFleet.drain is how long the preview stays once traffic left it)',
+      );
     const canary = spec.canary;
     if (canary && (canary.maxSurge === 0 || canary.maxSurge === '0%'))
       issue(
@@ -136,7 +142,7 @@ export function canaryReplicas(maxSurge: number | string, stableReplicas: number
   return Math.max(1, resolveSurge(maxSurge, Math.max(stableReplicas, 1)));
 }
 
-/** The canary Deployment's name: the spec's, or `<stable>-canary`. */
-export function canaryDeploymentName(traffic: HttpRouteTraffic, stableDeployment: string): string {
-  return traffic.canaryDeployment ?? `${stableDeployment}-canary`;
+/** The canary Deployment's name: the spec's, or `<stable>-canary` (a blue-green preview's `<stable>-preview`). */
+export function canaryDeploymentName(traffic: HttpRouteTraffic, stableDeployment: string, track: 'canary' | 'preview' = 'canary'): string {
+  return traffic.canaryDeployment ?? `${stableDeployment}-${track}`;
 }

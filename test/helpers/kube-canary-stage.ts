@@ -17,7 +17,7 @@ import { startPrometheus, type PrometheusInstance } from '../rollouts/helpers/pr
 import { findKubePlane } from './kube-plane';
 import { startLocalCloud } from './localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from './opsflow-workers';
-import { ERRORS_TEMPLATE } from './rollout-stack';
+import { ERRORS_TEMPLATE, history } from './rollout-stack';
 import { startTemporal } from './temporal';
 import { until } from './until';
 
@@ -265,4 +265,23 @@ export async function startKubeCanaryStage(): Promise<KubeCanaryStage> {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The run's route changes and deletes in history order: `weights set` when a setHttpRouteWeights
+ * completed, `delete scheduled` when a deleteKubernetesObjects was scheduled (the saga's order).
+ */
+export async function routeChangesAndDeletes(handle: WorkflowHandle): Promise<string[]> {
+  const scheduled = new Map<string, string>();
+  const order: string[] = [];
+  for (const e of await history(handle)) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) {
+      scheduled.set(String(e.eventId), name);
+      if (name === 'deleteKubernetesObjects') order.push('delete scheduled');
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done && scheduled.get(String(done.scheduledEventId)) === 'setHttpRouteWeights') order.push('weights set');
+  }
+  return order;
 }

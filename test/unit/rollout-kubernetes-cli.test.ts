@@ -64,7 +64,7 @@ test('refused before connecting, each naming the problem', async () => {
     `--strategy blue-green: ${SPEC} describes a canary rollout`,
   );
   await expect(run('--set', 'orders=registry.example/orders:2.1', '--environment-spec', 'examples/stack-d.yaml')).rejects.toThrow(
-    `--environment-spec: ${SPEC} is a canary on Kubernetes (traffic.httpRoute)`,
+    `--environment-spec: ${SPEC} is a rollout on Kubernetes (traffic.httpRoute)`,
   );
   // The spec is for stack-d: another environment is refused by the workflow's own parser.
   await expect(cli(['rollout', 'stack-x', '--spec', SPEC, '--set', 'orders=registry.example/orders:2.1'])).rejects.toThrow(
@@ -72,6 +72,29 @@ test('refused before connecting, each naming the problem', async () => {
   );
   // A newline never reaches the message as typed.
   await expect(run('--set', 'orders\nx=registry.example/orders:2.1')).rejects.toThrow('that is not a Kubernetes container name');
+});
+
+test('a blue-green spec on Kubernetes: --strategy blue-green taken, the input parsed as blue-green; --strategy canary refused naming it', async () => {
+  const blueGreen = path.join(__dirname, '..', '..', 'examples', 'rollout-blue-green-stack-d.yaml');
+  const loaded = loadAnyRolloutSpec(blueGreen);
+  expect(loaded.kind).toBe('kubernetes');
+  if (loaded.kind !== 'kubernetes') return;
+  const input = buildKubernetesRolloutInput(
+    'stack-d',
+    parseContainerSets(['orders=registry.example/orders:3.0'], blueGreen),
+    loaded.spec,
+    'alice',
+  );
+  const parsed = parseKubernetesRolloutInput(JSON.parse(JSON.stringify(input)));
+  expect(parsed.spec.blueGreen).toBeDefined();
+  expect(parsed.traffic.canaryService).toBe('orders-preview');
+  await expect(
+    cli(['rollout', 'stack-d', '--spec', blueGreen, '--strategy', 'canary', '--set', 'orders=registry.example/orders:3.0']),
+  ).rejects.toThrow(`--strategy canary: ${blueGreen} describes a blue-green rollout`);
+  // With --strategy blue-green everything checks out before connecting: the refusal is the connection's.
+  await expect(
+    cli(['rollout', 'stack-d', '--spec', blueGreen, '--strategy', 'blue-green', '--set', 'orders=registry.example/orders:3.0']),
+  ).rejects.not.toThrow(/strategy|spec\.|--set/);
 });
 
 const view = (changes: Partial<RolloutView> = {}): RolloutView => ({

@@ -15,6 +15,7 @@ import {
   checkStableService,
   containerImages,
   serviceSelectsPods,
+  type Track,
 } from '../../rollouts/kubernetes/canary-objects';
 import { HttpRouteRouter } from '../../rollouts/traffic/http-route-router';
 import { TrafficWeightsError, type Weights } from '../../rollouts/traffic/router';
@@ -32,6 +33,8 @@ export interface CanaryTargetInput {
   stableDeployment?: string;
   /** The containers the rollout changes (their images now are the stable version). */
   containers: string[];
+  /** The pods' `track` the rollout will make: `canary` (default) or a blue-green `preview`. */
+  track?: Track;
 }
 
 export interface CanaryTarget {
@@ -53,6 +56,8 @@ export interface ApplyCanaryInput {
   canaryService: string;
   images: Record<string, string>;
   replicas: number;
+  /** `canary` (default), or `preview` for a blue-green rollout's full-size copy. */
+  track?: Track;
 }
 
 export interface RouteWeightsInput {
@@ -114,7 +119,7 @@ export function canaryReleaseActivities(deps: KubernetesDeps) {
         const stable = await stableDeploymentOf(client, input, service);
         try {
           checkStableSettled(stable);
-          checkStableService(service, stable);
+          checkStableService(service, stable, input.track);
           const stableImages = containerImages(stable, input.containers);
           const router = routerFor(client, input);
           const weights = await router.weightsNow();
@@ -146,6 +151,7 @@ export function canaryReleaseActivities(deps: KubernetesDeps) {
             serviceName: input.canaryService,
             images: input.images,
             replicas: input.replicas,
+            track: input.track,
           });
         } catch (err) {
           if (err instanceof CanaryObjectProblem) throw refused(err.message);

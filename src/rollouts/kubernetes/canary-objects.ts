@@ -9,9 +9,12 @@ import type { Manifest } from '../../integrations/kubernetes/manifests';
 import { describeRef } from '../../integrations/kubernetes/refs';
 import { rolloutState } from '../../integrations/kubernetes/rollout-status';
 
-/** The pod label that tells the canary's pods from the stable ones. */
+/** The pod label that tells the canary's (or a blue-green preview's) pods from the stable ones. */
 export const TRACK_LABEL = 'track';
 export const CANARY_TRACK = 'canary';
+/** A blue-green rollout's preview: the same copy of the stable Deployment, at its full size. */
+export const PREVIEW_TRACK = 'preview';
+export type Track = typeof CANARY_TRACK | typeof PREVIEW_TRACK;
 /** On every object opsflow makes for a canary: which Deployment it is the canary of. */
 export const CANARY_OF_LABEL = 'opsflow.dev/canary-of';
 
@@ -57,10 +60,10 @@ export function containerImages(deployment: KubeObject, names: string[]): Record
   return Object.fromEntries(names.map((n) => [n, containers.find((c) => c.name === n)!.image ?? '']));
 }
 
-/** The stable Service must not select the canary's pods (they carry its labels, `track: canary` added). */
-export function checkStableService(service: KubeObject, stable: KubeObject): void {
+/** The stable Service must not select the canary's pods (they carry its labels, `track: canary` (or `preview`) added). */
+export function checkStableService(service: KubeObject, stable: KubeObject, track: Track = CANARY_TRACK): void {
   const selector = serviceSelector(service);
-  const canaryPods = { ...podLabels(stable), [TRACK_LABEL]: CANARY_TRACK };
+  const canaryPods = { ...podLabels(stable), [TRACK_LABEL]: track };
   if (!serviceSelectsPods(service, stable))
     throw new CanaryObjectProblem(
       `${describeRef(refOf(service, 'Service'))} does not select the pods of ${describeRef(refOf(stable, 'Deployment'))} (selector ${text(selector)}, pod labels ${text(podLabels(stable))})`,
@@ -92,11 +95,14 @@ export interface CanaryPlan {
   serviceName: string;
   images: Record<string, string>;
   replicas: number;
+  /** The pods' `track` label: `canary` (default) or a blue-green rollout's `preview`. */
+  track?: Track;
 }
 
 /** The canary Deployment and Service to server-side apply. */
 export function canaryObjects(plan: CanaryPlan): CanaryObjects {
   const { stable, stableService } = plan;
+  const track = plan.track ?? CANARY_TRACK;
   const namespace = stable.metadata.namespace ?? 'default';
   const stableName = stable.metadata.name;
   containerImages(stable, Object.keys(plan.images));
@@ -105,7 +111,7 @@ export function canaryObjects(plan: CanaryPlan): CanaryObjects {
     metadata?: { labels?: Labels; [k: string]: unknown };
     spec?: { containers?: Container[] };
   };
-  template.metadata = { ...(template.metadata ?? {}), labels: { ...podLabels(stable), [TRACK_LABEL]: CANARY_TRACK } };
+  template.metadata = { ...(template.metadata ?? {}), labels: { ...podLabels(stable), [TRACK_LABEL]: track } };
   // Generated on each pod; a copy of the stable's would be stale.
   delete (template.metadata as Record<string, unknown>).creationTimestamp;
   for (const container of template.spec?.containers ?? []) if (plan.images[container.name]) container.image = plan.images[container.name];
@@ -118,7 +124,7 @@ export function canaryObjects(plan: CanaryPlan): CanaryObjects {
     spec: {
       ...spec,
       replicas: plan.replicas,
-      selector: { matchLabels: { ...((stable.spec?.selector?.matchLabels ?? {}) as Labels), [TRACK_LABEL]: CANARY_TRACK } },
+      selector: { matchLabels: { ...((stable.spec?.selector?.matchLabels ?? {}) as Labels), [TRACK_LABEL]: track } },
       template,
     },
   };
@@ -130,7 +136,7 @@ export function canaryObjects(plan: CanaryPlan): CanaryObjects {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: plan.serviceName, namespace, labels: { [CANARY_OF_LABEL]: stableName } },
-    spec: { selector: { ...serviceSelector(stableService), [TRACK_LABEL]: CANARY_TRACK }, ports },
+    spec: { selector: { ...serviceSelector(stableService), [TRACK_LABEL]: track }, ports },
   };
   return { deployment, service };
 }

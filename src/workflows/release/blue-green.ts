@@ -18,27 +18,24 @@
 // and is destroyed: the environment keeps its shape. An abort or a failure switches back in one
 // reload (an old host already given the new images is put back first), then the saga drains and
 // destroys the preview droplets.
-import { condition, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import { BlueGreenFleetError, chooseBlueGreenFleets } from '../../rollouts/blue-green-fleets';
 import { fleetGroup, parseRolloutReleaseInput } from '../../specs/rollout-release';
-import { durationMs, type AnalysisRef } from '../../specs/rollout';
+import { durationMs } from '../../specs/rollout';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { failure, STEP_FAILURE } from '../shared/failures';
-import { describeError, runSaga } from '../shared/saga';
-import { StatusTracker } from '../shared/status';
-import { finalLine } from '../shared/status-outcome';
+import { runSaga } from '../shared/saga';
 import { refuse, validated } from '../shared/validated';
 import type { Inventory } from '../environment/inventory';
 import { BlueGreenFleet, serversNginxServes } from './blue-green-fleet';
+import { blueGreenGates, startBlueGreenRun } from './blue-green-run';
 import { describeImages, hostTargets, type Images } from './deploy-release';
 import { sameImagesEverywhere } from './fleet-version';
 import { asRolloutAborted } from './rollout-aborted';
-import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollout-analysis';
-import { rolloutStatusQuery, type RolloutReleaseInput, type RolloutResult, type RolloutView } from './rollout-api';
+import type { RolloutReleaseInput, RolloutResult } from './rollout-api';
 import { rolloutSagaPhases } from './rollout-saga-phases';
 import type { SplitSetup } from './rollout-fleet';
-import { RolloutSteering } from './rollout-steering';
-import { describeView, imageTag } from './rollout-words';
+import { imageTag } from './rollout-words';
 import { SurgeDroplets } from './surge-droplets';
 
 /** Runs started before preview droplets were built refused previewFleet.create; they replay that way. */
@@ -110,47 +107,13 @@ export async function blueGreenRollOut(input: RolloutReleaseInput, inventory?: I
         createdSteps.destroy,
       ]
     : STEPS;
-  const status = new StatusTracker('rolloutRelease', steps);
-  const view: RolloutView = {
-    strategy: 'blue-green',
-    phase: 'starting',
+  const { status, view, live, changed, steering, step, failStep, finished } = startBlueGreenRun({
+    environment: release.environment,
     requestedBy,
-    stableImages: {},
-    canaryImages: release.images,
-    weight: { asked: { stable: 100, canary: 0 }, effective: { stable: 100, canary: 0 } },
-    stepIndex: 0,
-    stepCount: steps.length,
-    canaryHosts: [],
-    stableHosts: [],
-    analyses: [],
-    updates: [],
-  };
-  const live: { fleet?: BlueGreenFleet } = {};
-  const changed = () => {
-    const fleet = live.fleet;
-    if (fleet && view.blueGreen) {
-      view.weight.asked = view.weight.effective = { ...fleet.weights };
-      view.blueGreen.serving = fleet.weights.canary === 100 ? 'preview' : 'active';
-      view.blueGreen.scaledDown = fleet.scaledDown || undefined;
-    }
-    const snapshot = status.snapshot();
-    const head = snapshot.outcome ? finalLine(snapshot.outcome) : snapshot.step;
-    setCurrentDetails(`**rolloutRelease** (blue-green) ${release.environment}: ${head}\n\n${describeView(view)}`);
-  };
-  const steering = new RolloutSteering(view, changed);
-  setHandler(rolloutStatusQuery, () => ({ ...status.snapshot(), rollout: JSON.parse(JSON.stringify(view)) as RolloutView }));
-  steering.register();
-  const step = (name: string) => {
-    status.step(name);
-    view.stepIndex = steps.indexOf(name);
-    view.step = { index: view.stepIndex, kind: name.includes('analysis') ? 'analysis' : 'blue-green', detail: name };
-    changed();
-  };
-  const failStep = (err: unknown): never => {
-    status.failed(describeError(err));
-    changed();
-    throw err;
-  };
+    images: release.images,
+    steps,
+    heading: '(blue-green)',
+  });
 
   step('validate input');
   upsertSearchAttributes([
@@ -218,33 +181,9 @@ export async function blueGreenRollOut(input: RolloutReleaseInput, inventory?: I
     previewImages: release.images,
     changed,
   });
-  live.fleet = fleet;
+  live.side = fleet;
 
-  const analysis = async (name: string, ref: AnalysisRef | undefined): Promise<'passed' | 'human'> => {
-    if (!ref || steering.promotedFull) return 'passed';
-    const run = analysisView(name, ref);
-    view.analyses.push(run);
-    const outcome: AnalysisOutcome = await runRolloutAnalysis({
-      view: run,
-      address: spec.prometheus!.address,
-      ref,
-      templates: spec.analysisTemplates,
-      builtIn,
-      stop: () => steering.aborting || steering.promotedFull,
-      changed,
-    });
-    if (outcome.phase === 'failed' || outcome.phase === 'error')
-      steering.requestAbort({
-        reason: `${name} analysis ${outcome.phase}: ${outcome.reason}`,
-        metric: outcome.metric,
-        values: outcome.values,
-      });
-    else if (outcome.phase === 'inconclusive') {
-      await steering.waitForHuman(`${name} analysis inconclusive: ${outcome.reason}`);
-      return 'human';
-    }
-    return 'passed';
-  };
+  const gates = blueGreenGates({ view, steering, changed, spec, builtIn });
 
   let switchedBack = false;
   let restored: string[] = [];
@@ -308,42 +247,20 @@ export async function blueGreenRollOut(input: RolloutReleaseInput, inventory?: I
         }
 
         step('pre-promotion analysis');
-        await steering.holdWhilePaused();
-        steering.throwIfAborted();
-        const decided = await analysis('pre-promotion', blueGreen.prePromotionAnalysis);
-        steering.throwIfAborted();
+        const decided = await gates.prePromotion();
 
         step('promote');
-        await steering.holdWhilePaused();
-        steering.throwIfAborted();
-        // A human who promoted past an inconclusive pre-promotion analysis has promoted already.
-        if (decided !== 'human' && !steering.promotedFull) {
-          const { enabled, after } = blueGreen.autoPromotion;
-          const ready = `preview ${preview.join(', ')} ready on ${describeImages(release.images)}`;
-          if (!enabled) await steering.waitForHuman(`${ready}: promote switches all traffic to it`);
-          else if (after) await steering.pauseFor(durationMs(after), `${ready}: switching automatically after ${after}`);
-        }
-        steering.throwIfAborted();
+        await gates.promotion(decided, preview, release.images);
         await fleet.switchToPreview();
         view.blueGreen!.switchedAt = new Date().toISOString();
         created?.mark('serving');
         changed();
 
         step('post-promotion analysis');
-        await analysis('post-promotion', blueGreen.postPromotionAnalysis);
-        steering.throwIfAborted();
+        await gates.postPromotion();
 
-        // Not a pause: a plain promote is refused here (nothing waits); abort still switches back,
-        // promote --full ends the warm period now.
         step('keep the old fleet warm');
-        const delay = durationMs(blueGreen.scaleDownDelay);
-        view.blueGreen!.keptWarmUntil = new Date(Date.now() + delay).toISOString();
-        changed();
-        if (delay > 0)
-          await condition(() => steering.aborting || steering.promotedFull, delay, {
-            summary: `keep ${active.join(', ')} warm for ${blueGreen.scaleDownDelay}`,
-          });
-        steering.throwIfAborted();
+        await gates.keepWarm(active);
 
         view.phase = 'completing';
         if (created && createdSteps) {
@@ -360,21 +277,12 @@ export async function blueGreenRollOut(input: RolloutReleaseInput, inventory?: I
           step('scale down the old fleet');
           await fleet.scaleDownOld();
         }
-        view.phase = 'completed';
-        view.step = undefined;
-        view.stepIndex = steps.length;
-        status.finish('done');
-        changed();
-        return {
-          environment: release.environment,
+        return finished({
           images: release.images,
           previousImages: activeImages,
           hosts: created ? active : preview,
           ...(created ? { previewDestroyed: destroyed } : {}),
-          requestedBy,
-          analyses: view.analyses,
-          updates: view.updates,
-        };
+        });
       },
       {
         ...rolloutSagaPhases(view, status, changed),

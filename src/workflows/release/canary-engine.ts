@@ -16,7 +16,7 @@ import { finalLine } from '../shared/status-outcome';
 import { describeImages, type Images } from './deploy-release';
 import { analysisView, runRolloutAnalysis, type AnalysisOutcome } from './rollout-analysis';
 import { rolloutStatusQuery, type RolloutAbortedDetails, type RolloutResult, type RolloutView } from './rollout-api';
-import { rolloutSagaPhases } from './rollout-saga-phases';
+import { rolloutRollback, rolloutSagaPhases } from './rollout-saga-phases';
 import { asRolloutAborted } from './rollout-aborted';
 import { sendEscalationNotice } from './rollout-notice';
 import { RolloutSteering } from './rollout-steering';
@@ -241,12 +241,15 @@ export async function runCanary(plan: CanaryPlan, makeSide: (ctx: CanaryContext)
       },
       {
         ...rolloutSagaPhases(view, status, changed),
-        describeRollback: (what, report) => ({
-          message:
-            report.failed.length > 0
-              ? `rollout of ${describeImages(canaryImages)} stopped (${what}) and putting the stable version back failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}. Check ${side.checkByHand} by hand.`
-              : `rollout of ${describeImages(canaryImages)} aborted (${what}); all traffic is on ${describeImages(stableImages)} again and ${side.undone()}`,
-          details: { failure: what, stable: stableImages, attempted: canaryImages, ...side.rollbackDetails(), rollout: view },
+        describeRollback: rolloutRollback({
+          kind: 'rollout',
+          images: canaryImages,
+          stableImages,
+          view,
+          undoing: 'putting the stable version back',
+          checkByHand: () => side.checkByHand,
+          undone: () => `all traffic is on ${describeImages(stableImages)} again and ${side.undone()}`,
+          details: () => side.rollbackDetails(),
         }),
       },
     );

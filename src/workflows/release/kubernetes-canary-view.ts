@@ -15,6 +15,8 @@ export interface KubernetesCanaryView {
   stableReadyReplicas?: number;
   stable: 'serving' | 'updating' | 'updated';
   canaryDeployment?: string;
+  /** A blue-green rollout's preview: `canary*` then name the preview Deployment and Service. */
+  track?: 'preview';
   /** The canary Deployment's size (canary.maxSurge against the stable Deployment's replicas). */
   canaryReplicas?: number;
   /** Replicas of the canary Deployment available, as last read (0 once removed). */

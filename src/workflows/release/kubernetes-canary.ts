@@ -5,9 +5,14 @@
 // the stable Deployment keeps every replica. At the end the stable Deployment gets the new images
 // (a strategic merge patch by container name) while the canary carries all traffic, then the
 // stable takes it all back; the canary goes only after scaleDownDelay, so requests the ingress
-// still sends it finish. Every call is on the provider's queue, where the worker that holds the
-// account's token fetches the cluster's kubeconfig: it never enters history.
+// still sends it finish. A blue-green rollout (kubernetes-blue-green.ts) drives the same class with
+// its preview as the canary: full size, `track: preview`, the split only ever 100/0 or 0/100.
+// Every call is on the provider's queue, where the worker that holds the account's token fetches
+// the cluster's kubeconfig: it never enters history.
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../../activities/kubernetes';
+import type { CanaryTarget } from '../../activities/kubernetes/canary-release';
+import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import type { Weights } from '../../rollouts/traffic/router';
 import type { HttpRouteTraffic } from '../../specs/kubernetes-rollout';
 import type { Images } from './deploy-release';
@@ -24,9 +29,50 @@ export interface KubernetesCanarySetup {
   canaryDeployment: string;
   replicas: number;
   canaryImages: Images;
+  /** A blue-green rollout's preview (`track: preview`, the stable's size); else a canary. */
+  track?: 'preview';
   /** The view the status shows (weights come from the engine; this is the objects). */
   view: KubernetesCanaryView;
   changed: () => void;
+}
+
+export interface KubernetesRolloutStart {
+  kubernetes: KubernetesActivities;
+  environment: string;
+  traffic: HttpRouteTraffic;
+  images: Images;
+  step: (name: string) => void;
+  /** Records the failure in the status, then throws it. */
+  fail: (err: unknown) => never;
+  track?: 'preview';
+}
+
+/**
+ * A Kubernetes rollout's first steps, canary or blue-green: searchable as the environment's
+ * rollout, then the stable version read (every problem refused by name before anything changes).
+ */
+export async function readStableVersion(start: KubernetesRolloutStart): Promise<CanaryTarget> {
+  const { traffic, step } = start;
+  step('validate input');
+  upsertSearchAttributes([
+    { key: OpsEnvironment, value: start.environment },
+    { key: OpsOperation, value: 'rollout' },
+  ]);
+  step('record running images');
+  try {
+    return await start.kubernetes.readKubernetesCanaryTarget({
+      cluster: traffic.cluster,
+      namespace: traffic.namespace,
+      route: traffic.route,
+      stableService: traffic.stableService,
+      canaryService: traffic.canaryService,
+      stableDeployment: traffic.stableDeployment,
+      containers: Object.keys(start.images),
+      ...(start.track ? { track: start.track } : {}),
+    });
+  } catch (err) {
+    return start.fail(err);
+  }
 }
 
 export class KubernetesCanary implements CanaryTraffic {
@@ -36,9 +82,23 @@ export class KubernetesCanary implements CanaryTraffic {
   trafficChanges = 0;
   /** Whether the route ever gave the canary weight (else nothing can still be on its way to it). */
   carriedTraffic = false;
+  /** Whether complete() has begun changing the stable Deployment's images (the undo puts them back). */
+  stableChanged = false;
   private canaryMade = false;
 
   constructor(private readonly setup: KubernetesCanarySetup) {}
+
+  /** The side for the stable version read at the start (readStableVersion); the view gets its objects' names and sizes. */
+  static forTarget(target: CanaryTarget, setup: Omit<KubernetesCanarySetup, 'clusterId' | 'stableDeployment'>): KubernetesCanary {
+    Object.assign(setup.view, {
+      clusterId: target.clusterId,
+      stableDeployment: target.stableDeployment,
+      stableReplicas: target.stableReplicas,
+      canaryDeployment: setup.canaryDeployment,
+      canaryReplicas: setup.replicas,
+    });
+    return new KubernetesCanary({ ...setup, clusterId: target.clusterId, stableDeployment: target.stableDeployment });
+  }
 
   private get ns(): string {
     return this.setup.traffic.namespace;
@@ -92,6 +152,7 @@ export class KubernetesCanary implements CanaryTraffic {
       canaryService: traffic.canaryService,
       images: this.setup.canaryImages,
       replicas: this.setup.replicas,
+      ...(this.setup.track ? { track: this.setup.track } : {}),
     });
     this.canaryMade = true;
     const progress = await this.setup.kubernetes.waitForDeploymentRollout({
@@ -110,26 +171,41 @@ export class KubernetesCanary implements CanaryTraffic {
    * removeCanary, after scaleDownDelay.
    */
   async complete(): Promise<void> {
-    const { traffic, clusterId, view } = this.setup;
+    const { view } = this.setup;
     if (this.weights.canary !== 100) await this.route({ stable: 0, canary: 100 });
     view.stable = 'updating';
+    this.stableChanged = true;
     this.setup.changed();
-    await this.setup.kubernetes.patchKubernetesObject({
+    view.stableReadyReplicas = await this.setStableImages(this.setup.kubernetes, this.setup.canaryImages);
+    view.stable = 'updated';
+    await this.route({ stable: 100, canary: 0 });
+  }
+
+  /**
+   * The rollback's undo of complete() (a blue-green rollout's, whose preview still carries the
+   * traffic then): the stable Deployment back on `images` and rolled out, so the switch back that
+   * follows lands on the old version. Whether it had changed.
+   */
+  async restoreStable(images: Images): Promise<boolean> {
+    if (!this.stableChanged) return false;
+    await this.setStableImages(this.setup.undo, images);
+    this.stableChanged = false;
+    this.setup.view.stable = 'serving';
+    this.setup.changed();
+    return true;
+  }
+
+  /** The stable Deployment's containers on `images` (a strategic merge patch by name), then rolled out; its replicas available. */
+  private async setStableImages(calls: KubernetesActivities, images: Images): Promise<number> {
+    const { traffic, clusterId } = this.setup;
+    await calls.patchKubernetesObject({
       clusterId,
       object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: traffic.namespace, name: this.setup.stableDeployment },
       patchType: 'strategic',
-      patch: {
-        spec: { template: { spec: { containers: Object.entries(this.setup.canaryImages).map(([name, image]) => ({ name, image })) } } },
-      },
+      patch: { spec: { template: { spec: { containers: Object.entries(images).map(([name, image]) => ({ name, image })) } } } },
     });
-    const progress = await this.setup.kubernetes.waitForDeploymentRollout({
-      clusterId,
-      namespace: traffic.namespace,
-      name: this.setup.stableDeployment,
-    });
-    view.stableReadyReplicas = progress.available;
-    view.stable = 'updated';
-    await this.route({ stable: 100, canary: 0 });
+    const progress = await calls.waitForDeploymentRollout({ clusterId, namespace: traffic.namespace, name: this.setup.stableDeployment });
+    return progress.available;
   }
 
   /** The canary Deployment and Service deleted (idempotent: gone ones count as done), once nothing routes to them. */

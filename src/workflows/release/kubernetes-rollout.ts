@@ -6,7 +6,9 @@
 // steps move the route's weights; at the end the stable Deployment gets the new images and the
 // canary goes. An abort or a failed analysis puts all traffic on stable first, then, after
 // scaleDownDelay, deletes the canary (saga); the stable Deployment is never touched by an abort.
-import { upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+// A blueGreen spec runs kubernetes-blue-green.ts under the same claim (patch
+// `rollout-kubernetes-blue-green`: runs from before it refused blue-green at their start).
+import { patched, type ActivityOptions } from '@temporalio/workflow';
 import type { KubernetesActivities } from '../../activities/kubernetes';
 import { DEFAULT_PROVIDER } from '../../providers/cloud-provider';
 import {
@@ -16,15 +18,15 @@ import {
   type KubernetesRolloutInput,
 } from '../../specs/kubernetes-rollout';
 import { durationMs } from '../../specs/rollout';
-import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { providerTaskQueue } from '../../temporal/task-queues';
 import { CLOUD_CALL, CLOUD_RETRY } from '../shared/cloud-activity-options';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { COMPENSATION_RETRY } from '../shared/saga';
 import { summarizedActivities } from '../shared/summarized-activities';
-import { validated } from '../shared/validated';
+import { refuse, validated } from '../shared/validated';
 import { runCanary, waitFor, type CanaryPlan } from './canary-engine';
-import { KubernetesCanary } from './kubernetes-canary';
+import { blueGreenOnKubernetes, type KubernetesCalls } from './kubernetes-blue-green';
+import { KubernetesCanary, readStableVersion } from './kubernetes-canary';
 import type { KubernetesCanaryView } from './kubernetes-canary-view';
 import type { RolloutResult } from './rollout-api';
 
@@ -36,18 +38,30 @@ const CALL: ActivityOptions = {
   taskQueue: providerTaskQueue(DEFAULT_PROVIDER),
 };
 
+/** Runs started before blue-green on Kubernetes was built refused it before any command; they replay that way. */
+export const KUBERNETES_BLUE_GREEN_PATCH = 'rollout-kubernetes-blue-green';
+
 export async function rollOutOnKubernetes(input: KubernetesRolloutInput): Promise<RolloutResult> {
   const parsed = validated('input', parseKubernetesRolloutInput, input);
-  return withEnvironmentClaim(parsed.environment, 'rollout', () => rollOut(parsed), {
+  if (parsed.spec.blueGreen && !patched(KUBERNETES_BLUE_GREEN_PATCH))
+    refuse('input', 'spec.blueGreen', 'blue-green on Kubernetes is not built yet: use a canary (traffic.httpRoute weights) for now');
+  const calls: KubernetesCalls = {
+    kubernetes: summarizedActivities<KubernetesActivities>({ ...CALL, retry: CLOUD_RETRY }),
+    undo: summarizedActivities<KubernetesActivities>({ ...CALL, retry: COMPENSATION_RETRY }),
+  };
+  // One claim, two strategies: blue-green switches the same route between whole Deployments.
+  const run = () => (parsed.spec.blueGreen ? blueGreenOnKubernetes(parsed, calls) : rollOut(parsed, calls));
+  return withEnvironmentClaim(parsed.environment, 'rollout', run, {
     change: (result) => ({ kind: 'deployed', images: result.images }),
   });
 }
 
-async function rollOut(parsed: ReturnType<typeof parseKubernetesRolloutInput>): Promise<RolloutResult> {
+async function rollOut(
+  parsed: ReturnType<typeof parseKubernetesRolloutInput>,
+  { kubernetes, undo }: KubernetesCalls,
+): Promise<RolloutResult> {
   const { environment, images, spec, requestedBy, traffic } = parsed;
   const canary = spec.canary!;
-  const kubernetes = summarizedActivities<KubernetesActivities>({ ...CALL, retry: CLOUD_RETRY });
-  const undo = summarizedActivities<KubernetesActivities>({ ...CALL, retry: COMPENSATION_RETRY });
   const objects: KubernetesCanaryView = {
     cluster: traffic.cluster,
     namespace: traffic.namespace,
@@ -69,43 +83,14 @@ async function rollOut(parsed: ReturnType<typeof parseKubernetesRolloutInput>): 
     heading: ' (Kubernetes)',
   };
   return runCanary(plan, async ({ view, changed, step, fail }) => {
-    step('validate input');
-    upsertSearchAttributes([
-      { key: OpsEnvironment, value: environment },
-      { key: OpsOperation, value: 'rollout' },
-    ]);
-
-    step('record running images');
-    let target;
-    try {
-      target = await kubernetes.readKubernetesCanaryTarget({
-        cluster: traffic.cluster,
-        namespace: traffic.namespace,
-        route: traffic.route,
-        stableService: traffic.stableService,
-        canaryService: traffic.canaryService,
-        stableDeployment: traffic.stableDeployment,
-        containers: Object.keys(images),
-      });
-    } catch (err) {
-      return fail(err);
-    }
+    const target = await readStableVersion({ kubernetes, environment, traffic, images, step, fail });
     const canaryDeployment = canaryDeploymentName(traffic, target.stableDeployment);
     const replicas = canaryReplicas(canary.maxSurge, target.stableReplicas);
-    Object.assign(objects, {
-      clusterId: target.clusterId,
-      stableDeployment: target.stableDeployment,
-      stableReplicas: target.stableReplicas,
-      canaryDeployment,
-      canaryReplicas: replicas,
-    });
     view.kubernetes = objects;
-    const side = new KubernetesCanary({
+    const side = KubernetesCanary.forTarget(target, {
       kubernetes,
       undo,
-      clusterId: target.clusterId,
       traffic,
-      stableDeployment: target.stableDeployment,
       canaryDeployment,
       replicas,
       canaryImages: images,

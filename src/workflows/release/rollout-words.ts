@@ -70,8 +70,8 @@ export function describeView(view: RolloutView): string {
 export function describeKubernetes(k: KubernetesCanaryView): string {
   const ns = k.namespace;
   const canary = k.canaryDeployment
-    ? `canary Deployment ${ns}/${k.canaryDeployment} ${k.canaryReadyReplicas ?? 0}/${k.canaryReplicas ?? '?'} ready (${k.canary}${k.canary === 'serving' && k.canaryRemovedAfter ? `, removed after ${k.canaryRemovedAfter}` : ''})`
-    : `canary ${k.canary}`;
+    ? `${k.track ?? 'canary'} Deployment ${ns}/${k.canaryDeployment} ${k.canaryReadyReplicas ?? 0}/${k.canaryReplicas ?? '?'} ready (${k.canary}${k.canary === 'serving' && k.canaryRemovedAfter ? `, removed after ${k.canaryRemovedAfter}` : ''})`
+    : `${k.track ?? 'canary'} ${k.canary}`;
   const stable = `stable Deployment ${ns}/${k.stableDeployment ?? '?'} (${k.stable}${k.stableReadyReplicas !== undefined ? `, ${k.stableReadyReplicas}/${k.stableReplicas ?? '?'} ready on the new images` : ''})`;
   return `${canary} · ${stable} · HTTPRoute ${ns}/${k.route} (${k.stableService} / ${k.canaryService}) on cluster ${k.cluster}`;
 }

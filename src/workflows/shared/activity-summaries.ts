@@ -193,8 +193,8 @@ export const KUBERNETES_SUMMARIES: Describers<KubernetesActivities> = {
   deleteKubernetesCluster: ({ clusterId }) => `delete Kubernetes cluster ${clusterId}`,
   readKubernetesCanaryTarget: ({ cluster, namespace, stableService, route }) =>
     `read the stable version behind Service ${namespace}/${stableService} and HTTPRoute ${namespace}/${route} on cluster ${cluster}`,
-  applyKubernetesCanary: ({ clusterId, namespace, canaryDeployment, canaryService, replicas, images }) =>
-    `server-side apply canary Deployment ${namespace}/${canaryDeployment} (${plural(replicas, 'replica')}, ${list(Object.values(images))}) and Service ${namespace}/${canaryService} on cluster ${clusterId}`,
+  applyKubernetesCanary: ({ clusterId, namespace, canaryDeployment, canaryService, replicas, images, track }) =>
+    `server-side apply ${track ?? 'canary'} Deployment ${namespace}/${canaryDeployment} (${plural(replicas, 'replica')}, ${list(Object.values(images))}) and Service ${namespace}/${canaryService} on cluster ${clusterId}`,
   setHttpRouteWeights: ({ clusterId, namespace, route, weights }) =>
     `set HTTPRoute ${namespace}/${route} to stable ${weights.stable}% / canary ${weights.canary}% on cluster ${clusterId}`,
   listKubernetesClustersTagged: ({ tag }) => `list the Kubernetes clusters opsflow made for ${tag}`,

@@ -1,6 +1,6 @@
 // rolloutRelease's input for a canary on Kubernetes (traffic.httpRoute): the environment, images by
-// container, the spec and who asks; every problem named at its field; blue-green, maxSurge 0 and
-// droplet fields refused by name; the canary's size from maxSurge against the stable replicas.
+// container, the spec and who asks; every problem named at its field; maxSurge 0, a preview fleet
+// and droplet fields refused by name; blue-green taken with its preview's name; the canary's size from maxSurge against the stable replicas.
 import { SpecError } from '../../../src/specs/common';
 import {
   canaryDeploymentName,
@@ -91,9 +91,18 @@ test('every problem is named at its field', () => {
   expect(problems(input({ environment: 'other' }))).toEqual(['spec.environment: is other, but this rollout is for stack-d']);
 });
 
-test('blue-green and a fleet are refused by name on Kubernetes', () => {
-  expect(problems(input({ canary: undefined, blueGreen: {} }))).toEqual([
-    expect.stringMatching(/^spec\.blueGreen: blue-green on Kubernetes is not built yet/),
+test('blue-green is taken on Kubernetes (preview `<stable>-preview`), a preview fleet size or droplets and a fleet refused by name', () => {
+  const parsed = parseKubernetesRolloutInput(input({ canary: undefined, blueGreen: { postPromotionAnalysis: { templates: ['errors'] } } }));
+  expect(parsed.spec.blueGreen).toMatchObject({ autoPromotion: { enabled: true }, scaleDownDelay: '30s', previewFleet: { drain: '10s' } });
+  expect(canaryDeploymentName(parsed.traffic, 'web', 'preview')).toBe('web-preview');
+  expect(problems(input({ canary: undefined, blueGreen: { previewFleet: { size: 1 } } }))).toEqual([
+    expect.stringMatching(
+      /^spec\.blueGreen\.previewFleet\.size: has no meaning on Kubernetes: the preview is a copy of the stable Deployment/,
+    ),
   ]);
+  expect(problems(input({ canary: undefined, blueGreen: { previewFleet: { create: 2 } } }))).toEqual([
+    expect.stringMatching(/^spec\.blueGreen\.previewFleet\.create: has no meaning on Kubernetes/),
+  ]);
+  expect(problems(input({ blueGreen: {} }))).toEqual([expect.stringMatching(/^spec\.canary: give exactly one strategy/)]);
   expect(problems(input({ fleet: { port: 8080 } }))).toEqual([expect.stringMatching(/^spec(\.fleet)?: .*fleet/)]);
 });

@@ -1,4 +1,5 @@
-// examples/rollout-stack-d.yaml is a valid Kubernetes canary for stack D's orders service.
+// examples/rollout-stack-d.yaml is a valid Kubernetes canary for stack D's orders service, and
+// examples/rollout-blue-green-stack-d.yaml a valid blue-green rollout of it.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -11,4 +12,19 @@ test('examples/rollout-stack-d.yaml parses as a canary on the orders HTTPRoute',
   const parsed = parseKubernetesRolloutInput(input);
   expect(parsed.traffic).toMatchObject({ cluster: 'stack-d', route: 'orders', stableService: 'orders', canaryService: 'orders-canary' });
   expect(parsed.spec.canary!.steps.filter((s) => s.setWeight !== undefined).map((s) => s.setWeight)).toEqual([10, 25, 50, 100]);
+});
+
+test('examples/rollout-blue-green-stack-d.yaml parses as a blue-green rollout on the orders HTTPRoute, its preview orders-preview', () => {
+  const spec = parse(
+    readFileSync(path.join(__dirname, '..', '..', '..', 'examples', 'rollout-blue-green-stack-d.yaml'), 'utf8'),
+  ) as unknown;
+  const parsed = parseKubernetesRolloutInput({
+    environment: 'stack-d',
+    images: { orders: 'registry.example/orders:3.0' },
+    requestedBy: 'alice',
+    spec,
+  });
+  expect(parsed.traffic).toMatchObject({ route: 'orders', stableService: 'orders', canaryService: 'orders-preview' });
+  expect(parsed.spec.canary).toBeUndefined();
+  expect(parsed.spec.blueGreen).toMatchObject({ autoPromotion: { enabled: true }, scaleDownDelay: '5m', previewFleet: { drain: '30s' } });
 });

@@ -16,8 +16,14 @@ import { generateLoad } from '../../../src/rollouts/load-generator';
 import type { KubernetesRolloutInput } from '../../../src/specs/kubernetes-rollout';
 import { TASK_QUEUE } from '../../../src/temporal/task-queues';
 import { rolloutWorkflowId, type RolloutResult, type RolloutStatus } from '../../../src/workflows/release/rollout-api';
-import { KUBE_ENVIRONMENT, kubeRef as ref, startKubeCanaryStage, type KubeCanaryStage } from '../../helpers/kube-canary-stage';
-import { activities, ERRORS_TEMPLATE, history, LATENCY_TEMPLATE } from '../../helpers/rollout-stack';
+import {
+  KUBE_ENVIRONMENT,
+  kubeRef as ref,
+  routeChangesAndDeletes,
+  startKubeCanaryStage,
+  type KubeCanaryStage,
+} from '../../helpers/kube-canary-stage';
+import { activities, ERRORS_TEMPLATE, LATENCY_TEMPLATE } from '../../helpers/rollout-stack';
 import { workflowBundlePath } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
 
@@ -132,19 +138,7 @@ test('a -err5 canary is aborted by its analysis: weight back to 0, the canary go
   expect(stableAfter?.metadata.generation).toBe(stableBefore?.metadata.generation);
   expect(await image('web')).toBe('registry.example/shop-web:1.1');
   // The saga's order: the route at 100/0 completed before the canary's delete was scheduled.
-  const events = await history(handle);
-  const scheduled = new Map<string, string>();
-  const order: string[] = [];
-  for (const e of events) {
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (name) {
-      scheduled.set(String(e.eventId), name);
-      if (name === 'deleteKubernetesObjects') order.push('delete scheduled');
-    }
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done && scheduled.get(String(done.scheduledEventId)) === 'setHttpRouteWeights') order.push('weights set');
-  }
-  expect(order.slice(-2)).toEqual(['weights set', 'delete scheduled']);
+  expect((await routeChangesAndDeletes(handle)).slice(-2)).toEqual(['weights set', 'delete scheduled']);
   // Take over, 20%, then 0% on the abort: step 4 (50%) never ran.
   expect(await activities(handle, 'setHttpRouteWeights')).toBe(3);
   runs.push(handle);
