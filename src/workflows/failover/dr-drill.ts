@@ -12,6 +12,7 @@
 import {
   ApplicationFailure,
   ChildWorkflowFailure,
+  isCancellation,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -156,6 +157,7 @@ async function half<R extends FailoverResult | FailbackResult>(
             approve: { by: DRILL_APPROVER, note: `DR drill ${drillId}: the drill's own approval` },
           })
           .catch((err: unknown) => {
+            if (isCancellation(err)) return; // the drill itself is being cancelled
             // The half keeps waiting: a human can still approve it.
             view.approvalProblem = `${describeError(err)}; approve it by hand: opsflow approve ${spec.environment}`;
           })
@@ -164,6 +166,14 @@ async function half<R extends FailoverResult | FailbackResult>(
   try {
     result = (await child.result()) as R;
   } catch (err) {
+    if (isCancellation(err)) {
+      // The drill was cancelled and asked its half to stop: a half undoes what it did when cancelled.
+      view[name] = { ...view[name]!, state: 'failed', failure: { message: 'cancelled with the drill' } };
+      view.phase = 'failed';
+      view.stateLeft = `cancelled during the ${name}, which undid what it had done (see ${workflowId}'s status)`;
+      status.finish('cancelled');
+      throw err;
+    }
     const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause : err;
     const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
     return drillFailed(view, status, name, describeError(cause), { type, message: describeError(cause) });

@@ -9,7 +9,8 @@
 // as busy), and a second trigger while it waits is skipped (overlap SKIP), counted by the schedule.
 // A failed half ends the drill named, with the state it left: a failover onto the primary changes
 // nothing and no failback follows; a failback whose traffic switch Cloudflare refuses leaves the
-// failover standing (london primary, all traffic), failed back by hand after.
+// failover standing (london primary, all traffic), failed back by hand after. A drill cancelled
+// (`temporal workflow cancel`) while its failover waits cancels the failover: nothing changed.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -371,4 +372,37 @@ test('a drill whose failback half fails ends DrillFailbackFailed: the failover s
   });
   expect(await readTrafficSplit(stage.cf, stage.lb)).toEqual({ fra1: 50, london: 50 });
   await appWrite(stage.fra, 'fra1 after failing back by hand');
+}, 600_000);
+
+test('a drill cancelled while its failover waits for a human cancels the failover: nothing changed, the environment free again', async () => {
+  const workflowId = 'dr-drill-stack-e-cancelled';
+  const { failure, status, child, inventory } = await withWorker(env, TASK_QUEUE, stage.activities(), async () => {
+    const handle = await env.client.workflow.start('drDrill', { taskQueue: TASK_QUEUE, workflowId, args: [drillInput('human')] });
+    await until(
+      'the failover waits for a human',
+      async () => (await phaseOf(`${workflowId}-failover`).catch(() => undefined)) === 'awaiting approval',
+    );
+    await temporal('workflow', 'cancel', '--workflow-id', workflowId);
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error }) => e.cause,
+    );
+    return {
+      failure,
+      status: await handle.query<DrDrillStatus>('status'),
+      child: await env.client.workflow.getHandle(`${workflowId}-failover`).describe(),
+      inventory: await env.client.workflow.getHandle('environment-stack-e').query<Inventory>('inventory'),
+    };
+  });
+  expect(failure?.name).toBe('CancelledFailure');
+  expect(child.status.name).toBe('CANCELLED');
+  expect(status.outcome?.state).toBe('cancelled');
+  expect(status.drill.stateLeft).toBe(`cancelled during the failover, which undid what it had done (see ${workflowId}-failover's status)`);
+  expect(inventory.holder).toBeUndefined();
+  expect(inventory.operations.filter((o) => o.workflowId.startsWith(workflowId)).map((o) => [o.operation, o.outcome])).toEqual([
+    ['dr drill', 'cancelled'],
+    ['failover', 'cancelled'],
+  ]);
+  expect(await readTrafficSplit(stage.cf, stage.lb)).toEqual({ fra1: 50, london: 50 });
+  await appWrite(stage.fra, 'after the cancelled drill');
 }, 600_000);
