@@ -342,6 +342,12 @@ test('a drill whose failback half fails ends DrillFailbackFailed: the failover s
     return { failure, status: await handle.query<DrDrillStatus>('status') };
   });
   await stage.faults([]);
+  // Kept for test/replay (a drill with both halves, the second failed) when asked to record.
+  if (process.env.OPSFLOW_RECORD_HISTORIES === '1')
+    writeFileSync(
+      path.join(__dirname, '..', '..', 'replay', `${workflowId}.json`),
+      await temporal('workflow', 'show', '--workflow-id', workflowId, '--output', 'json'),
+    );
   expect(failure?.type).toBe('DrillFailbackFailed');
   expect(failure?.message).toMatch(
     /^the failback half of the DR drill failed: set the traffic split of www.stack-e.com: Cloudflare answered 503/,
