@@ -6,11 +6,15 @@
 // in the archive in clear nor in either workflow's history; a restore into a namespace that holds
 // objects is refused naming it and what it holds.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
 import { createActivities } from '../../../src/activities';
@@ -32,7 +36,7 @@ import { findKubePlane } from '../../helpers/kube-plane';
 import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { startSpaces, type TestSpaces } from '../../helpers/spaces';
-import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+import { startTemporal, uniqueTaskQueue, withWorker, workflowBundlePath } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
 
 jest.setTimeout(15 * 60_000);
@@ -456,4 +460,21 @@ test('the PostgreSQL in a pod is dumped by connection to its pod and restored eq
   expect(await digest('orders')).toMatch(/^500:/);
   const history = await historyText(`backup-db-${queue}`);
   expect(history).not.toContain(PASSWORD);
+});
+
+test('the runs above replay against the current workflow code (rule 8) and hold no secret (rule 6)', async () => {
+  // File names as test/replay replays them; OPSFLOW_RECORD_HISTORIES=1 records the runs there.
+  const runs: [string, string][] = [
+    [`backup-${taskQueue}`, 'cluster-backup-run'],
+    [`restore-${taskQueue}`, 'cluster-backup-restore'],
+    [`restore-taken-${taskQueue}`, 'cluster-backup-restore-refused'],
+  ];
+  for (const [workflowId, file] of runs) {
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    await expect(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, history, file)).resolves.toBeUndefined();
+    const text = decodedText(history);
+    for (const secret of [PASSWORD, PASSWORD_B64, spaces.secretKey, spaces.accessKey]) expect(text.includes(secret)).toBe(false);
+    if (process.env.OPSFLOW_RECORD_HISTORIES === '1')
+      writeFileSync(path.join(__dirname, '..', '..', 'replay', `${file}.json`), historyToJSON(history));
+  }
 });
