@@ -213,6 +213,7 @@ test('the schedule triggered from the temporal CLI runs a drill: fra1 -> london 
   const dr = await opsflow('dr', 'status', 'stack-e');
   expect(dr.out).toContain(`last drill: ${drill.workflowId} COMPLETED (completed)`);
   expect(dr.out).toContain('serving: every site at its usual split (no failover stands)');
+  console.log(`${made.out}$ opsflow dr status stack-e\n${dr.out}`);
   console.log(
     `DR drill ${drill.workflowId}: failover RTO ${result.failover.rto.fromApprovalMs} ms from approval (${result.failover.rto.fromStartMs} ms from its start), failback RTO ${result.failback.rto.fromApprovalMs} ms (${result.failback.rto.fromStartMs} ms), RPO ${result.failover.rpo.lostTransactions}/${result.failback.rpo.lostTransactions}; writer ${writer.state.rows} rows acknowledged, ${writer.state.refused} refused, none lost`,
   );
