@@ -8,9 +8,8 @@ import type { KubeObject, KubernetesClient } from '../../integrations/kubernetes
 import { KubernetesRequestError } from '../../integrations/kubernetes/errors';
 import { describeRef, type ObjectRef } from '../../integrations/kubernetes/refs';
 import { checkWeights, TrafficWeightsError, type TrafficRouter, type Weights } from './router';
+import { parseWeights, PREVIOUS_WEIGHTS_ANNOTATION, weightAnnotations, WEIGHTS_ANNOTATION } from './weights-annotations';
 
-const WEIGHTS = 'opsflow.dev/weights';
-const PREVIOUS = 'opsflow.dev/previous-weights';
 const CONFLICT_RETRIES = 5;
 
 export interface HttpRouteRouterOptions {
@@ -43,14 +42,14 @@ export class HttpRouteRouter implements TrafficRouter {
   async setWeights(weights: Weights): Promise<void> {
     const wanted = checkWeights(weights);
     await this.change((route, rules, current) => {
-      if (current.stable === wanted.stable && current.canary === wanted.canary && annotations(route)[WEIGHTS]) return undefined;
-      return { rules: this.withWeights(rules, wanted), annotations: { [WEIGHTS]: format(wanted), [PREVIOUS]: format(current) } };
+      if (current.stable === wanted.stable && current.canary === wanted.canary && annotations(route)[WEIGHTS_ANNOTATION]) return undefined;
+      return { rules: this.withWeights(rules, wanted), annotations: weightAnnotations(wanted, current) };
     });
   }
 
   async currentWeights(): Promise<Weights | undefined> {
     const route = await this.read();
-    return parse(annotations(route)[WEIGHTS]);
+    return parseWeights(annotations(route)[WEIGHTS_ANNOTATION]);
   }
 
   /** The split the route's rule gives now (by its backendRefs' weights); refused if no one rule names both Services. */
@@ -62,11 +61,11 @@ export class HttpRouteRouter implements TrafficRouter {
   async rollback(): Promise<Weights> {
     let restored: Weights | undefined;
     await this.change((route, rules, current) => {
-      const previous = parse(annotations(route)[PREVIOUS]);
+      const previous = parseWeights(annotations(route)[PREVIOUS_WEIGHTS_ANNOTATION]);
       if (!previous) throw new TrafficWeightsError(`${describeRef(this.ref)} has no split from before opsflow's last change to go back to`);
       restored = previous;
       if (current.stable === previous.stable && current.canary === previous.canary) return undefined;
-      return { rules: this.withWeights(rules, previous), annotations: { [WEIGHTS]: format(previous), [PREVIOUS]: format(current) } };
+      return { rules: this.withWeights(rules, previous), annotations: weightAnnotations(previous, current) };
     });
     return restored!;
   }
@@ -150,9 +149,3 @@ export class HttpRouteRouter implements TrafficRouter {
 }
 
 const annotations = (route: KubeObject) => (route.metadata.annotations ?? {}) as Record<string, string>;
-const format = (w: Weights) => `stable=${w.stable},canary=${w.canary}`;
-
-function parse(text: string | undefined): Weights | undefined {
-  const match = /^stable=(\d+),canary=(\d+)$/.exec(text ?? '');
-  return match ? { stable: Number(match[1]), canary: Number(match[2]) } : undefined;
-}
