@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { drillWhen } from '../../src/client/dr-drill';
 import { parseDrDrillInput } from '../../src/specs/dr-drill';
+import { loadDrDrillInput } from '../../src/specs/load-failover';
 import { offlineCli } from '../helpers/offline-cli';
 import { twoSites } from '../helpers/site-inputs';
 import { tempDir } from '../helpers/temp';
@@ -70,4 +71,10 @@ test("the drill input's checks name each field", () => {
   expect(() =>
     parseDrDrillInput({ ...good, failback: { ...good.failback, databases: { london: good.failback.databases.london } } }),
   ).toThrow('failback.databases: no database server for site fra1');
+});
+
+test('examples/dr-drill-stack-e.yaml is a drill input', () => {
+  const drill = loadDrDrillInput(path.join(__dirname, '..', '..', 'examples', 'dr-drill-stack-e.yaml'));
+  expect(drill).toMatchObject({ environment: 'stack-e', approval: 'drill', failover: { from: 'fra1', to: 'london', mode: 'planned' } });
+  expect(drill.failback).toMatchObject({ from: 'london', to: 'fra1', traffic: { mode: 'gradual' } });
 });
