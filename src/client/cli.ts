@@ -38,6 +38,7 @@ import { registerRolloutCommands } from './rollout-commands';
 import { registerFailoverCommands } from './failover-commands';
 import { registerSpacesCommands } from './spaces-commands';
 import { registerRestoreCommand } from './restore-command';
+import { registerClusterRestoreCommand } from './cluster-restore-command';
 import { describeFailure } from './failure-text';
 
 function port(value: string): number {
@@ -241,6 +242,7 @@ export function buildCli(): Command {
   registerCodecServerCommand(program, port);
   registerSpacesCommands(program);
   registerRestoreCommand(program);
+  registerClusterRestoreCommand(program);
   registerRolloutCommands(program);
   registerFailoverCommands(program);
   return program;
