@@ -2,7 +2,7 @@
 //   - a writer, the application writing one row at a time to whichever MariaDB server takes it
 //     (a fenced, read-only or stopped one refuses, and the writer tries the other next), each row
 //     named so the rows acknowledged can be matched one by one against the rows present later;
-//   - a prober, one GET after another through the local Cloudflare edge, each on a fresh connection
+//   - a prober, GETs through the local Cloudflare edge in a few loops, each on a fresh connection
 //     (no keep-alive: a request is steered afresh, as a new visitor's is), recording when it was
 //     sent and which site answered or how it failed.
 import { request } from 'node:http';
@@ -59,6 +59,8 @@ export async function rowsPresent(server: MariadbServer, tag: string): Promise<S
 export interface Probe {
   /** When it was sent (ms since the epoch). */
   at: number;
+  /** When its answer (or failure) came. */
+  doneAt: number;
   /** The site that answered with a 2xx. */
   site?: string;
   /** Why it failed: `status 503`, `no answer`. */
@@ -70,7 +72,7 @@ export interface Prober {
   stop(): Promise<Probe[]>;
 }
 
-function probeOnce(edgeUrl: URL, host: string, timeoutMs: number): Promise<Omit<Probe, 'at'>> {
+function probeOnce(edgeUrl: URL, host: string, timeoutMs: number): Promise<Omit<Probe, 'at' | 'doneAt'>> {
   return new Promise((resolve) => {
     const req = request(edgeUrl, { method: 'GET', headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
       res.resume();
@@ -88,22 +90,25 @@ function probeOnce(edgeUrl: URL, host: string, timeoutMs: number): Promise<Omit<
   });
 }
 
-/** GETs `host` through the edge one after another, `gapMs` apart, until stopped. */
-export function startProber(edgeUrl: string, host: string, gapMs = 10): Prober {
+/** GETs `host` through the edge in `loops` loops, each one request after another `gapMs` apart, until stopped; probes in the order sent. */
+export function startProber(edgeUrl: string, host: string, loops = 4, gapMs = 10): Prober {
   const prober: Prober = { probes: [], stop: async () => prober.probes };
   let stopping = false;
   const url = new URL('/', edgeUrl);
-  const done = (async () => {
-    while (!stopping) {
-      const at = Date.now();
-      prober.probes.push({ at, ...(await probeOnce(url, host, 5_000)) });
-      await pause(gapMs);
-    }
-  })();
+  const done = Promise.all(
+    Array.from({ length: loops }, async () => {
+      while (!stopping) {
+        const at = Date.now();
+        const answer = await probeOnce(url, host, 5_000);
+        prober.probes.push({ at, doneAt: Date.now(), ...answer });
+        await pause(gapMs);
+      }
+    }),
+  );
   prober.stop = async () => {
     stopping = true;
     await done;
-    return prober.probes;
+    return prober.probes.sort((a, b) => a.at - b.at);
   };
   return prober;
 }
