@@ -143,9 +143,15 @@ async function half<R extends FailoverResult | FailbackResult>(
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    return drillFailed(view, status, name, `${workflowId} already ran or is running (a retried drill does not run a half twice)`, {
-      message: describeError(err),
-    });
+    const why = `${workflowId} already ran or is running (a retried drill does not run a half twice)`;
+    return drillFailed(
+      view,
+      status,
+      name,
+      why,
+      { message: describeError(err) },
+      `this run started nothing: see ${workflowId} for the state it left`,
+    );
   }
   view[name] = { workflowId, runId: child.firstExecutionRunId, state: 'running' };
   const approving =
@@ -190,22 +196,27 @@ function drillFailed(
   name: DrillHalfName,
   why: string,
   childFailure: { type?: string; message: string },
+  stateLeft: string = stateLeftAfter(view, name, childFailure.type),
 ): never {
-  const { to, environment } = view;
   if (view[name]) view[name] = { ...view[name], state: 'failed', failure: childFailure };
-  const undone = childFailure.type !== undefined && NOTHING_LEFT.has(childFailure.type);
-  view.stateLeft =
-    name === 'failover'
-      ? undone
-        ? `the failover changed nothing or undid all it changed: the databases and the split are as before the drill; no failback was needed`
-        : `the failover may have left ${environment} part-way (see ${view.failover?.workflowId ?? 'its run'}'s status): no failback was tried; a human must look before failing back`
-      : undone
-        ? `the failover still stands: ${to} takes all traffic and holds the primary; fail back by hand (opsflow failback ${environment} --input <file>) once the cause is fixed`
-        : `the failback may have left ${environment} part-way (see ${view.failback?.workflowId ?? 'its run'}'s status): a human must look`;
+  view.stateLeft = stateLeft;
   view.phase = 'failed';
   const message = `the ${name} half of the DR drill failed: ${why}; ${view.stateLeft}`;
   status.failed(message);
   throw failure(name === 'failover' ? STEP_FAILURE.DrillFailoverFailed : STEP_FAILURE.DrillFailbackFailed, message, {
     details: [{ half: name, failure: childFailure, stateLeft: view.stateLeft }],
   });
+}
+
+/** What a half that failed this way leaves, and what a human must do. */
+function stateLeftAfter(view: DrDrillView, name: DrillHalfName, type: string | undefined): string {
+  const { to, environment } = view;
+  const undone = type !== undefined && NOTHING_LEFT.has(type);
+  if (name === 'failover')
+    return undone
+      ? 'the failover changed nothing or undid all it changed: the databases and the split are as before the drill; no failback was needed'
+      : `the failover may have left ${environment} part-way (see ${view.failover?.workflowId ?? 'its run'}'s status): no failback was tried; a human must look before failing back`;
+  return undone
+    ? `the failover still stands: ${to} takes all traffic and holds the primary; fail back by hand (opsflow failback ${environment} --input <file>) once the cause is fixed`
+    : `the failback may have left ${environment} part-way (see ${view.failback?.workflowId ?? 'its run'}'s status): a human must look`;
 }

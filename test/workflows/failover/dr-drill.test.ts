@@ -10,7 +10,8 @@
 // A failed half ends the drill named, with the state it left: a failover onto the primary changes
 // nothing and no failback follows; a failback whose traffic switch Cloudflare refuses leaves the
 // failover standing (london primary, all traffic), failed back by hand after. A drill cancelled
-// (`temporal workflow cancel`) while its failover waits cancels the failover: nothing changed.
+// (`temporal workflow cancel`) while its failover waits cancels the failover: nothing changed. A
+// drill run again under the same id (as a retry is) starts neither half again.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -412,4 +413,32 @@ test('a drill cancelled while its failover waits for a human cancels the failove
   ]);
   expect(await readTrafficSplit(stage.cf, stage.lb)).toEqual({ fra1: 50, london: 50 });
   await appWrite(stage.fra, 'after the cancelled drill');
+}, 600_000);
+
+test('a drill run again under the same id runs neither half twice: its failover start is refused, nothing started', async () => {
+  const workflowId = 'dr-drill-stack-e-retried';
+  const { first, again, childStarts } = await withWorker(env, TASK_QUEUE, stage.activities(), async () => {
+    const first = (await env.client.workflow.execute('drDrill', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [drillInput('drill')],
+    })) as DrDrillResult;
+    // As a retry does: a new run under the same workflow id, so the same halves' ids.
+    const handle = await env.client.workflow.start('drDrill', { taskQueue: TASK_QUEUE, workflowId, args: [drillInput('drill')] });
+    const again = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
+    const history = await handle.fetchHistory();
+    const childStarts = (history.events ?? []).filter((e) => e.childWorkflowExecutionStartedEventAttributes).length;
+    return { first, again, childStarts };
+  });
+  expect(first.failback.split).toEqual({ fra1: 50, london: 50 });
+  expect(again?.type).toBe('DrillFailoverFailed');
+  expect(again?.message).toBe(
+    `the failover half of the DR drill failed: ${workflowId}-failover already ran or is running (a retried drill does not run a half twice); this run started nothing: see ${workflowId}-failover for the state it left`,
+  );
+  expect(childStarts).toBe(0);
+  expect(await readTrafficSplit(stage.cf, stage.lb)).toEqual({ fra1: 50, london: 50 });
+  await appWrite(stage.fra, 'after the drill run again');
 }, 600_000);
