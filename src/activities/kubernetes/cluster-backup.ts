@@ -5,10 +5,11 @@
 // values are only ever in memory here: never in an input, a result, a heartbeat or a log line.
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { backupKeyringFromEnv } from '../../backups/backup-key';
 import { cleanObject, type KubeJson } from '../../backups/cluster/clean-object';
 import { encryptEntry } from '../../backups/cluster/config-encryption';
-import { readClusterArchive } from '../../backups/cluster/read-archive';
+import { clusterBackupManifest, readClusterArchive } from '../../backups/cluster/read-archive';
 import { readSelectedObjects, type ReadObject } from '../../backups/cluster/read-resources';
 import { packEntries, type TarEntry } from '../../backups/cluster/tar-entries';
 import {
@@ -29,6 +30,7 @@ import { deleteKeys, getJson, listAll, putJson } from '../../backups/spaces';
 import { streamBackupToSpaces } from '../../backups/stream-to-spaces';
 import { signVerification, verificationRefusal } from '../../backups/verification-auth';
 import type { ClusterBackupPolicy } from '../../specs/cluster-backup-policy';
+import type { KubernetesClient } from '../../integrations/kubernetes/client';
 import { failure } from '../../workflows/shared/failures';
 import type { BackupDeps } from '../backups/backup-steps';
 import { clusterIdOf } from './canary-release';
@@ -42,8 +44,8 @@ export interface ClusterBackupOutcome {
   objects: number;
   /** ConfigMaps and Secrets, stored encrypted. */
   encrypted: number;
-  /** Objects the cluster made itself (controller-owned pods, tokens, ...), not exported. */
-  generatedSkipped: number;
+  /** Objects the cluster made itself (controller-owned pods, tokens, ...), not exported; absent when a retry found the backup done. */
+  generatedSkipped?: number;
   /** Objects per kind: `Deployment: 3`. */
   kinds: Record<string, number>;
   compressedBytes: number;
@@ -95,6 +97,19 @@ function archiveSource(cluster: string, stdout: NodeJS.ReadableStream & { destro
   };
 }
 
+function outcomeOf(manifest: BackupManifest, clusterId: string): ClusterBackupOutcome {
+  const resources = manifest.resources ?? [];
+  return {
+    key: manifest.key,
+    clusterId,
+    objects: resources.length,
+    encrypted: resources.filter((r) => r.encrypted).length,
+    kinds: countKinds(resources),
+    compressedBytes: manifest.compressedBytes,
+    sha256: manifest.sha256,
+  };
+}
+
 export function clusterBackupActivities(deps: ClusterBackupDeps) {
   const b = deps.backups ?? {};
   const resolve = b.resolveSecret ?? secretResolver();
@@ -104,9 +119,17 @@ export function clusterBackupActivities(deps: ClusterBackupDeps) {
     withPolicySpaces({ s3Client: b.s3Client, defaultEndpoint: b.defaultEndpoint, resolve }, policy, use);
   const signal = () => Context.current().cancellationSignal;
 
+  /** The backup an earlier attempt finished under `key`, if this worker signed it; anything else is written over. */
+  async function finishedBackup(s3: S3Client, bucket: string, key: string): Promise<BackupManifest | undefined> {
+    return clusterBackupManifest(s3, bucket, key, keyring).catch((err: unknown) => {
+      if (err instanceof BackupError && ['NotFound', 'BackupNotAuthentic', 'BackupFormatRefused', 'Unsupported'].includes(err.type))
+        return undefined;
+      throw err;
+    });
+  }
+
   /** The selected objects and the Namespace objects themselves, as the archive holds them. */
-  async function selection(policy: ClusterBackupPolicy, clusterId: string): Promise<{ objects: ReadObject[]; generated: number }> {
-    const client = await clusterClient(deps.kubernetes, clusterId);
+  async function selection(policy: ClusterBackupPolicy, client: KubernetesClient): Promise<{ objects: ReadObject[]; generated: number }> {
     const { namespaces, labelSelector, kinds } = policy.resources;
     const found = await readSelectedObjects(client, { namespaces, labelSelector, kinds });
     if (kinds && !kinds.includes('Namespace')) return found;
@@ -135,7 +158,11 @@ export function clusterBackupActivities(deps: ClusterBackupDeps) {
           compression: 'gzip',
           format: 'tar',
         });
-        const { objects, generated } = await selection(policy, clusterId);
+        // A retry after the upload finished (its answer lost) returns that backup, not a second export.
+        const done = await spaces(policy, ({ s3, bucket }) => finishedBackup(s3, bucket, key));
+        if (done) return outcomeOf(done, clusterId);
+        const client = await clusterClient(deps.kubernetes, clusterId);
+        const { objects, generated } = await selection(policy, client);
         progress({ phase: 'read', objects: objects.length, generatedSkipped: generated });
         const entries: TarEntry[] = [];
         const resources: ArchivedResource[] = objects.map((o) => {
@@ -160,7 +187,6 @@ export function clusterBackupActivities(deps: ClusterBackupDeps) {
           { path: VERSION_PATH, bytes: Buffer.from(LAYOUT_VERSION + '\n') },
           { path: ARCHIVE_MANIFEST_PATH, bytes: Buffer.from(JSON.stringify(listing, null, 2) + '\n') },
         );
-        const client = await clusterClient(deps.kubernetes, clusterId);
         const version = await client.read<{ gitVersion?: string }>('/version');
         return spaces(policy, async ({ s3, bucket }) => {
           const manifest: BackupManifest = await streamBackupToSpaces({
@@ -185,16 +211,7 @@ export function clusterBackupActivities(deps: ClusterBackupDeps) {
             signal: signal(),
             onProgress: (p) => progress({ phase: 'upload', objects: objects.length, ...p }),
           });
-          return {
-            key,
-            clusterId,
-            objects: resources.length,
-            encrypted: resources.filter((r) => r.encrypted).length,
-            generatedSkipped: generated,
-            kinds: countKinds(resources),
-            compressedBytes: manifest.compressedBytes,
-            sha256: manifest.sha256,
-          };
+          return { ...outcomeOf(manifest, clusterId), generatedSkipped: generated };
         });
       });
     },
