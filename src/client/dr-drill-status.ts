@@ -41,8 +41,10 @@ export async function drillReport(client: Client, environment: string): Promise<
   };
 }
 
+/** Nothing when the environment has neither a drill schedule nor a drill run (most have none). */
 export function drillLines(r: DrillReport): string[] {
   const s = r.schedule;
+  if (!s && !r.last) return [];
   const lines = s
     ? [
         `drill schedule ${r.scheduleId}: ${s.when}${s.paused ? ' (paused)' : ''}${s.nextRun ? `, next ${s.nextRun}` : ''}; ${s.recent.length} recent run(s), ${s.skipped} skipped while one ran`,
