@@ -21,7 +21,7 @@ import { uniqueTaskQueue, withWorker } from '../test/helpers/temporal';
 import { APPROVAL_STEP, BUDGET_STEPS, runTimes, type RunTimes } from './failover-history';
 import { longestWriteGapMs, onlyOnSiteSince, rowsPresent, startProber, startWriter, tally, type Probe } from './failover-load';
 import { median, writeResults, type Row } from './harness';
-import { provideTestSetup } from './test-setup';
+import { provideTestSetup, removeTestFolders } from './test-setup';
 
 const ROUNDS = Math.min(5, Math.max(1, Number(process.env.OPSFLOW_BENCH_FAILOVER_ROUNDS ?? 3)));
 /** The goal for RTO from approval; the team's own target is 15 minutes. */
@@ -432,6 +432,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await stage.stop();
+    removeTestFolders();
   }
   const file = writeResults(
     'failover',
