@@ -6,6 +6,7 @@ import { up } from '../devstack/up';
 import { ensureStateDir } from '../paths';
 import { explainMissingLocalCloud, LOCALCLOUD_PORT, localCloudDir } from '../devstack/localcloud-loading';
 import { backupPolicyJsonSchema } from '../specs/backup-policy';
+import { clusterBackupPolicyJsonSchema } from '../specs/cluster-backup-policy';
 import { environmentJsonSchema } from '../specs/environment';
 import { rolloutJsonSchema } from '../specs/rollout';
 import { deployAnalysisJsonSchema } from '../specs/deploy-analysis';
@@ -15,6 +16,7 @@ import { OPSFLOW_VERSION } from '../version';
 const SPEC_SCHEMAS: Record<string, () => unknown> = {
   environment: environmentJsonSchema,
   'backup-policy': backupPolicyJsonSchema,
+  'cluster-backup-policy': clusterBackupPolicyJsonSchema,
   rollout: rolloutJsonSchema,
   'deploy-analysis': deployAnalysisJsonSchema,
 };

@@ -5,7 +5,7 @@
 // the workflows and the activities share it.
 import { z } from 'zod';
 import { destination, retention, schedule } from './backup-policy';
-import { dnsLabel, parseSpec, secretRef } from './common';
+import { dnsLabel, parseSpec, secretRef, specJsonSchema } from './common';
 import { environmentName } from './environment-name';
 
 /** One requirement of a label selector as kubectl takes it: `app=web`, `tier!=cache`, `track in (stable,canary)`, `!legacy`. */
@@ -63,6 +63,11 @@ export const clusterBackupPolicySchema = clusterBackupPolicyShape;
 
 export function parseClusterBackupPolicy(input: unknown): ClusterBackupPolicy {
   return parseSpec('cluster backup policy', clusterBackupPolicySchema, input);
+}
+
+/** For editors: `opsflow schema cluster-backup-policy`. */
+export function clusterBackupPolicyJsonSchema(): unknown {
+  return specJsonSchema(clusterBackupPolicyShape);
 }
 
 /** A policy file item that is a cluster policy (its `kind: cluster`), before it is parsed. */

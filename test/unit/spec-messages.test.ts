@@ -411,7 +411,7 @@ describe('the JSON Schema an editor completes from', () => {
     expect(schema.properties.region.description).toContain('lon1 (London 1)');
     expect(schema.properties.droplets.items.properties.size.description).toContain('s-1vcpu-1gb (1 GB, 1 vCPU, 25 GB disk, $6/month)');
     await expect(buildCli().parseAsync(['schema', 'enviroment'], { from: 'user' })).rejects.toThrow(
-      'schema: "enviroment" is not a spec kind; did you mean "environment"?; valid: backup-policy, deploy-analysis, environment, rollout',
+      'schema: "enviroment" is not a spec kind; did you mean "environment"?; valid: backup-policy, cluster-backup-policy, deploy-analysis, environment, rollout',
     );
   });
 
