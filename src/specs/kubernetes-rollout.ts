@@ -1,6 +1,7 @@
 // The rollout spec and input of a canary or blue-green rollout on Kubernetes: the same canary steps,
 // blueGreen phases, analyses and notify as a droplet rollout (src/specs/rollout.ts), with traffic
-// weighted on a Gateway API HTTPRoute of a DOKS cluster instead of nginx on a droplet. No fleet: the
+// weighted on a Gateway API HTTPRoute of a DOKS cluster (or on a canary Ingress beside the main one,
+// ingress-nginx's canary-weight) instead of nginx on a droplet. No fleet: the
 // stable version is a Deployment behind the stable Service, and the canary (or the blue-green
 // preview, at the stable's full size) a copy of it behind the canary Service. What rolloutRelease
 // takes for it is the environment, the new images by container name, the spec and who asks.
@@ -18,30 +19,58 @@ const objectName = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes name: lowercase letters, digits and "-", at most 63');
 
+/** What both ways of weighting share: the cluster, the Services and the Deployments. */
+const kubernetesTarget = {
+  /** The DOKS cluster, by name or id, as the environment knows it. */
+  cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a DOKS cluster name or id'),
+  namespace: objectName,
+  /** The Service in front of the stable Deployment; its selector must include `track` (see README). */
+  stableService: objectName,
+  /** The Service opsflow makes in front of the canary Deployment, or a blue-green rollout's preview (deleted at the end). */
+  canaryService: objectName,
+  /** The stable Deployment; default: the one Deployment whose pods the stable Service selects. */
+  stableDeployment: objectName.optional(),
+  /** The canary Deployment opsflow makes; default `<stable Deployment>-canary` (blue-green: `-preview`). */
+  canaryDeployment: objectName.optional(),
+};
+
+const twoServices = {
+  message: 'stableService and canaryService must be two Services',
+  path: ['canaryService'],
+  when: whenAnObject,
+};
+
 const httpRoute = z
   .strictObject({
-    /** The DOKS cluster, by name or id, as the environment knows it. */
-    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a DOKS cluster name or id'),
-    namespace: objectName,
+    ...kubernetesTarget,
     /** The HTTPRoute; exactly one of its rules must name both Services in its backendRefs. */
     route: objectName,
-    /** The Service in front of the stable Deployment; its selector must include `track` (see README). */
-    stableService: objectName,
-    /** The Service opsflow makes in front of the canary Deployment, or a blue-green rollout's preview (deleted at the end). */
-    canaryService: objectName,
-    /** The stable Deployment; default: the one Deployment whose pods the stable Service selects. */
-    stableDeployment: objectName.optional(),
-    /** The canary Deployment opsflow makes; default `<stable Deployment>-canary` (blue-green: `-preview`). */
-    canaryDeployment: objectName.optional(),
   })
-  .refine((r) => r.stableService !== r.canaryService, {
-    message: 'stableService and canaryService must be two Services',
-    path: ['canaryService'],
+  .refine((r) => r.stableService !== r.canaryService, twoServices);
+
+const ingressCanary = z
+  .strictObject({
+    ...kubernetesTarget,
+    /** The main Ingress; every path of its rules must send to stableService. */
+    ingress: objectName,
+    /** The canary Ingress opsflow makes beside it (ingress-nginx's canary annotations); default `<ingress>-canary`. */
+    canaryIngress: objectName.optional(),
+  })
+  .refine((r) => r.stableService !== r.canaryService, twoServices)
+  .refine((r) => r.canaryIngress === undefined || r.canaryIngress !== r.ingress, {
+    message: 'must not be the main Ingress',
+    path: ['canaryIngress'],
     when: whenAnObject,
   });
 
 export const kubernetesRolloutShape = rolloutShape.omit({ fleet: true, traffic: true }).extend({
-  traffic: z.strictObject({ httpRoute }),
+  /** Weights on a Gateway API HTTPRoute (first choice), or on a canary Ingress beside the main one. */
+  traffic: z
+    .strictObject({ httpRoute: httpRoute.optional(), ingressCanary: ingressCanary.optional() })
+    .refine((t) => (t.httpRoute === undefined) !== (t.ingressCanary === undefined), {
+      message: 'give exactly one of httpRoute or ingressCanary',
+      when: whenAnObject,
+    }),
 });
 
 export const kubernetesRolloutSchema = kubernetesRolloutShape.superRefine(
@@ -71,7 +100,25 @@ export const kubernetesRolloutSchema = kubernetesRolloutShape.superRefine(
 
 export type KubernetesRolloutSpecInput = z.input<typeof kubernetesRolloutSchema>;
 export type KubernetesRolloutSpec = z.output<typeof kubernetesRolloutSchema>;
-export type HttpRouteTraffic = KubernetesRolloutSpec['traffic']['httpRoute'];
+/**
+ * The traffic a Kubernetes rollout weights, either way: `route` is the HTTPRoute, or with
+ * `canaryIngress` the main Ingress (and the canary Ingress opsflow makes beside it).
+ */
+export type KubernetesTraffic = NonNullable<KubernetesRolloutSpec['traffic']['httpRoute']> & { canaryIngress?: string };
+export type HttpRouteTraffic = KubernetesTraffic;
+
+/** `HTTPRoute shop/web`, or `Ingress shop/web (canary Ingress shop/web-canary)`: what carries the split, for messages. */
+export function describeTrafficObject(t: KubernetesTraffic): string {
+  return t.canaryIngress
+    ? `Ingress ${t.namespace}/${t.route} (canary Ingress ${t.namespace}/${t.canaryIngress})`
+    : `HTTPRoute ${t.namespace}/${t.route}`;
+}
+
+function trafficOf(spec: KubernetesRolloutSpec): KubernetesTraffic {
+  if (spec.traffic.httpRoute) return spec.traffic.httpRoute;
+  const { ingress, canaryIngress, ...target } = spec.traffic.ingressCanary!;
+  return { ...target, route: ingress, canaryIngress: canaryIngress ?? `${ingress}-canary` };
+}
 
 /** The container name a Deployment's pod template uses (images are given by container). */
 export const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -105,13 +152,13 @@ export interface KubernetesRollout {
   images: Record<string, string>;
   spec: KubernetesRolloutSpec;
   requestedBy: string;
-  traffic: HttpRouteTraffic;
+  traffic: KubernetesTraffic;
 }
 
-/** Whether rolloutRelease's input is for Kubernetes: its spec weights traffic on an HTTPRoute. */
+/** Whether rolloutRelease's input is for Kubernetes: its spec weights traffic on an HTTPRoute or a canary Ingress. */
 export function isKubernetesRolloutInput(input: unknown): input is KubernetesRolloutInput {
-  const spec = (input as { spec?: { traffic?: { httpRoute?: unknown } } } | null | undefined)?.spec;
-  return typeof spec === 'object' && spec !== null && spec.traffic?.httpRoute !== undefined;
+  const spec = (input as { spec?: { traffic?: { httpRoute?: unknown; ingressCanary?: unknown } } } | null | undefined)?.spec;
+  return typeof spec === 'object' && spec !== null && (spec.traffic?.httpRoute !== undefined || spec.traffic?.ingressCanary !== undefined);
 }
 
 /** Parses the whole input; throws SpecError listing every problem (`spec.canary.maxSurge: ...`). */
@@ -134,7 +181,7 @@ export function parseKubernetesRolloutInput(input: unknown): KubernetesRollout {
     problems.push(`spec.environment: is ${spec.environment}, but this rollout is for ${release.data.environment}`);
   if (problems.length || !release.success || !spec) throw new SpecError('rolloutRelease input', problems);
   const { environment, images, requestedBy } = release.data;
-  return { environment, images, spec, requestedBy, traffic: spec.traffic.httpRoute };
+  return { environment, images, spec, requestedBy, traffic: trafficOf(spec) };
 }
 
 /** The canary Deployment's replicas: maxSurge against the stable Deployment's (a percentage rounds up), at least 1. */
@@ -143,6 +190,6 @@ export function canaryReplicas(maxSurge: number | string, stableReplicas: number
 }
 
 /** The canary Deployment's name: the spec's, or `<stable>-canary` (a blue-green preview's `<stable>-preview`). */
-export function canaryDeploymentName(traffic: HttpRouteTraffic, stableDeployment: string, track: 'canary' | 'preview' = 'canary'): string {
+export function canaryDeploymentName(traffic: KubernetesTraffic, stableDeployment: string, track: 'canary' | 'preview' = 'canary'): string {
   return traffic.canaryDeployment ?? `${stableDeployment}-${track}`;
 }

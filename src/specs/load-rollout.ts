@@ -13,10 +13,12 @@ export function loadRolloutSpec(file: string): RolloutSpec {
 /** A rollout spec of either kind: droplets (a fleet behind nginx or a load balancer) or Kubernetes (an HTTPRoute). */
 export type AnyRolloutSpec = { kind: 'droplets'; spec: RolloutSpec } | { kind: 'kubernetes'; spec: KubernetesRolloutSpec };
 
-/** Whether a spec value describes a canary on Kubernetes (traffic.httpRoute), as rolloutRelease decides. */
+/** Whether a spec value describes a rollout on Kubernetes (traffic.httpRoute or ingressCanary), as rolloutRelease decides. */
 export function describesKubernetes(value: unknown): boolean {
   const traffic = (value as { traffic?: unknown } | null | undefined)?.traffic;
-  return typeof traffic === 'object' && traffic !== null && (traffic as { httpRoute?: unknown }).httpRoute !== undefined;
+  if (typeof traffic !== 'object' || traffic === null) return false;
+  const t = traffic as { httpRoute?: unknown; ingressCanary?: unknown };
+  return t.httpRoute !== undefined || t.ingressCanary !== undefined;
 }
 
 export function loadAnyRolloutSpec(file: string): AnyRolloutSpec {

@@ -5,6 +5,7 @@
 // and in its Service's selector), a real Prometheus whose static targets follow the running pods'
 // addresses, and the load generator through the Gateway's address.
 import type { WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
 import { KubernetesClient } from '../../src/integrations/kubernetes/client';
@@ -18,7 +19,7 @@ import { findKubePlane } from './kube-plane';
 import { startLocalCloud } from './localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from './opsflow-workers';
 import { ERRORS_TEMPLATE, history } from './rollout-stack';
-import { startTemporal } from './temporal';
+import { startTemporal, workflowBundlePath } from './temporal';
 import { until } from './until';
 
 export const KUBE_ENVIRONMENT = 'stack-d';
@@ -269,7 +270,7 @@ export async function startKubeCanaryStage(): Promise<KubeCanaryStage> {
 
 /**
  * The run's route changes and deletes in history order: `weights set` when a setHttpRouteWeights
- * completed, `delete scheduled` when a deleteKubernetesObjects was scheduled (the saga's order).
+ * (or setIngressCanaryWeights) completed, `delete scheduled` when a deleteKubernetesObjects was scheduled (the saga's order).
  */
 export async function routeChangesAndDeletes(handle: WorkflowHandle): Promise<string[]> {
   const scheduled = new Map<string, string>();
@@ -281,7 +282,14 @@ export async function routeChangesAndDeletes(handle: WorkflowHandle): Promise<st
       if (name === 'deleteKubernetesObjects') order.push('delete scheduled');
     }
     const done = e.activityTaskCompletedEventAttributes;
-    if (done && scheduled.get(String(done.scheduledEventId)) === 'setHttpRouteWeights') order.push('weights set');
+    const kind = done && scheduled.get(String(done.scheduledEventId));
+    if (kind === 'setHttpRouteWeights' || kind === 'setIngressCanaryWeights') order.push('weights set');
   }
   return order;
+}
+
+/** Each run replayed against the current workflow code (the bundle jest built); throws at the first that does not. */
+export async function replayEach(runs: WorkflowHandle[]): Promise<void> {
+  for (const handle of runs)
+    await Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, await handle.fetchHistory(), handle.workflowId);
 }

@@ -5,7 +5,8 @@
 //   everything a rollout checks before it changes anything, each problem named.
 // - applyKubernetesCanary: the canary Deployment and Service (canary-objects.ts) by server-side
 //   apply under field manager opsflow; applying the same again changes nothing.
-// - setHttpRouteWeights: the split on the HTTPRoute through HttpRouteRouter (idempotent).
+// - setHttpRouteWeights: the split on the HTTPRoute through HttpRouteRouter (idempotent);
+//   setIngressCanaryWeights the same on a canary Ingress through IngressCanaryRouter.
 import type { KubeObject, KubernetesClient } from '../../integrations/kubernetes/client';
 import { describeRef, type ObjectRef } from '../../integrations/kubernetes/refs';
 import {
@@ -18,6 +19,7 @@ import {
   type Track,
 } from '../../rollouts/kubernetes/canary-objects';
 import { HttpRouteRouter } from '../../rollouts/traffic/http-route-router';
+import { IngressCanaryRouter } from '../../rollouts/traffic/ingress-canary-router';
 import { TrafficWeightsError, type Weights } from '../../rollouts/traffic/router';
 import { failure, REFUSAL, STEP_FAILURE } from '../../workflows/shared/failures';
 import { clusterClient, type KubernetesDeps } from './deps';
@@ -33,6 +35,8 @@ export interface CanaryTargetInput {
   stableDeployment?: string;
   /** The containers the rollout changes (their images now are the stable version). */
   containers: string[];
+  /** With traffic.ingressCanary: `route` is the main Ingress, and this the canary Ingress beside it. */
+  canaryIngress?: string;
   /** The pods' `track` the rollout will make: `canary` (default) or a blue-green `preview`. */
   track?: Track;
 }
@@ -64,6 +68,17 @@ export interface RouteWeightsInput {
   clusterId: string;
   namespace: string;
   route: string;
+  stableService: string;
+  canaryService: string;
+  weights: Weights;
+}
+
+/** The split on a canary Ingress: `ingress` is the main one, `canaryIngress` the one opsflow makes beside it. */
+export interface IngressWeightsInput {
+  clusterId: string;
+  namespace: string;
+  ingress: string;
+  canaryIngress: string;
   stableService: string;
   canaryService: string;
   weights: Weights;
@@ -169,31 +184,47 @@ export function canaryReleaseActivities(deps: KubernetesDeps) {
     },
 
     async setHttpRouteWeights(input: RouteWeightsInput): Promise<{ weights: Weights; changed: boolean }> {
-      return kubernetesStep(async () => {
-        const client = await clusterClient(deps, input.clusterId);
-        const router = routerFor(client, input);
-        try {
-          const before = await router.currentWeights();
-          await router.setWeights(input.weights);
-          const changed = !before || before.stable !== input.weights.stable || before.canary !== input.weights.canary;
-          return { weights: input.weights, changed };
-        } catch (err) {
-          if (err instanceof TrafficWeightsError) throw failure(STEP_FAILURE.TrafficRefused, err.message);
-          throw err;
-        }
-      });
+      return setWeights(deps, input.clusterId, input.weights, (client) => routerFor(client, input));
+    },
+
+    /** The split on a canary Ingress (traffic.ingressCanary), made beside the main one at the first change. */
+    async setIngressCanaryWeights(input: IngressWeightsInput): Promise<{ weights: Weights; changed: boolean }> {
+      const { ingress, ...rest } = input;
+      return setWeights(deps, input.clusterId, input.weights, (client) => routerFor(client, { ...rest, route: ingress }));
     },
   };
 }
 
-function routerFor(client: KubernetesClient, r: Pick<RouteWeightsInput, 'namespace' | 'route' | 'stableService' | 'canaryService'>) {
-  return new HttpRouteRouter({
-    client,
-    namespace: r.namespace,
-    route: r.route,
-    stableService: r.stableService,
-    canaryService: r.canaryService,
+/** One idempotent weight change through `router`: whether it changed the split opsflow last recorded. */
+async function setWeights(
+  deps: KubernetesDeps,
+  clusterId: string,
+  weights: Weights,
+  router: (client: KubernetesClient) => HttpRouteRouter | IngressCanaryRouter,
+): Promise<{ weights: Weights; changed: boolean }> {
+  return kubernetesStep(async () => {
+    const r = router(await clusterClient(deps, clusterId));
+    try {
+      const before = await r.currentWeights();
+      await r.setWeights(weights);
+      const changed = !before || before.stable !== weights.stable || before.canary !== weights.canary;
+      return { weights, changed };
+    } catch (err) {
+      if (err instanceof TrafficWeightsError) throw failure(STEP_FAILURE.TrafficRefused, err.message);
+      throw err;
+    }
   });
+}
+
+/** The HTTPRoute's router, or with `canaryIngress` the canary Ingress router (`route` then names the main Ingress). */
+function routerFor(
+  client: KubernetesClient,
+  r: Pick<RouteWeightsInput, 'namespace' | 'route' | 'stableService' | 'canaryService'> & { canaryIngress?: string },
+) {
+  const { namespace, stableService, canaryService } = r;
+  if (r.canaryIngress)
+    return new IngressCanaryRouter({ client, namespace, ingress: r.route, canaryIngress: r.canaryIngress, stableService, canaryService });
+  return new HttpRouteRouter({ client, namespace, route: r.route, stableService, canaryService });
 }
 
 export type CanaryReleaseActivities = ReturnType<typeof canaryReleaseActivities>;

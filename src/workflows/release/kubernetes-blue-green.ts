@@ -10,7 +10,7 @@
 // failure switches the route back to 100/0 first (the stable Deployment, if its images had begun
 // to change, put back before), then the saga deletes the preview: nothing is redeployed.
 import type { KubernetesActivities } from '../../activities/kubernetes';
-import { canaryDeploymentName, type KubernetesRollout } from '../../specs/kubernetes-rollout';
+import { canaryDeploymentName, describeTrafficObject, type KubernetesRollout } from '../../specs/kubernetes-rollout';
 import { durationMs } from '../../specs/rollout';
 import { runSaga } from '../shared/saga';
 import { blueGreenGates, startBlueGreenRun } from './blue-green-run';
@@ -57,6 +57,7 @@ export async function blueGreenOnKubernetes(parsed: KubernetesRollout, { kuberne
     cluster: traffic.cluster,
     namespace: ns,
     route: traffic.route,
+    ...(traffic.canaryIngress ? { canaryIngress: traffic.canaryIngress } : {}),
     stableService: traffic.stableService,
     canaryService: traffic.canaryService,
     stable: 'serving',
@@ -162,7 +163,7 @@ export async function blueGreenOnKubernetes(parsed: KubernetesRollout, { kuberne
           stableImages,
           view,
           undoing: `switching traffic back to ${active.join(', ')}`,
-          checkByHand: () => `HTTPRoute ${ns}/${traffic.route} and the ${previewWords} on cluster ${traffic.cluster}`,
+          checkByHand: () => `${describeTrafficObject(traffic)} and the ${previewWords} on cluster ${traffic.cluster}`,
           undone: () =>
             `all traffic is on ${active.join(', ')} (${describeImages(stableImages)}) ${switchedBack ? `again, switched back with ${restored ? 'its images put back first' : 'nothing redeployed'}` : 'as before: the switch had not happened'}; ${removed.length ? `${removed.join(' and ')} deleted` : 'no preview object was left to delete'}`,
           details: () => ({ canaryRemoved: removed }),

@@ -6,7 +6,10 @@ export interface KubernetesCanaryView {
   cluster: string;
   clusterId?: string;
   namespace: string;
+  /** The HTTPRoute, or with canaryIngress the main Ingress. */
   route: string;
+  /** traffic.ingressCanary: the canary Ingress opsflow makes beside the main one. */
+  canaryIngress?: string;
   stableService: string;
   canaryService: string;
   stableDeployment?: string;

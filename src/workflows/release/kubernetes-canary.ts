@@ -1,6 +1,7 @@
 // A canary rollout's traffic and workloads on Kubernetes, as the canary engine drives them
 // (CanaryTraffic): the split is the HTTPRoute's weights (setHttpRouteWeights, one idempotent
-// activity per change, through HttpRouteRouter on the worker); the canary is a Deployment beside
+// activity per change, through HttpRouteRouter on the worker), or with traffic.ingressCanary a
+// canary Ingress's canary-weight (setIngressCanaryWeights); the canary is a Deployment beside
 // the stable one behind its own Service (applyKubernetesCanary, server-side apply), judged while
 // the stable Deployment keeps every replica. At the end the stable Deployment gets the new images
 // (a strategic merge patch by container name) while the canary carries all traffic, then the
@@ -14,7 +15,7 @@ import type { KubernetesActivities } from '../../activities/kubernetes';
 import type { CanaryTarget } from '../../activities/kubernetes/canary-release';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import type { Weights } from '../../rollouts/traffic/router';
-import type { HttpRouteTraffic } from '../../specs/kubernetes-rollout';
+import type { KubernetesTraffic } from '../../specs/kubernetes-rollout';
 import type { Images } from './deploy-release';
 import type { CanaryTraffic } from './canary-engine';
 import type { KubernetesCanaryView } from './kubernetes-canary-view';
@@ -24,7 +25,7 @@ export interface KubernetesCanarySetup {
   /** Made from the stable version when the canary is removed (an abort, or the end). */
   undo: KubernetesActivities;
   clusterId: string;
-  traffic: HttpRouteTraffic;
+  traffic: KubernetesTraffic;
   stableDeployment: string;
   canaryDeployment: string;
   replicas: number;
@@ -39,7 +40,7 @@ export interface KubernetesCanarySetup {
 export interface KubernetesRolloutStart {
   kubernetes: KubernetesActivities;
   environment: string;
-  traffic: HttpRouteTraffic;
+  traffic: KubernetesTraffic;
   images: Images;
   step: (name: string) => void;
   /** Records the failure in the status, then throws it. */
@@ -68,6 +69,7 @@ export async function readStableVersion(start: KubernetesRolloutStart): Promise<
       canaryService: traffic.canaryService,
       stableDeployment: traffic.stableDeployment,
       containers: Object.keys(start.images),
+      ...(traffic.canaryIngress ? { canaryIngress: traffic.canaryIngress } : {}),
       ...(start.track ? { track: start.track } : {}),
     });
   } catch (err) {
@@ -114,14 +116,26 @@ export class KubernetesCanary implements CanaryTraffic {
 
   async route(weights: Weights): Promise<void> {
     const { traffic, clusterId } = this.setup;
-    const result = await this.setup.kubernetes.setHttpRouteWeights({
-      clusterId,
-      namespace: traffic.namespace,
-      route: traffic.route,
-      stableService: traffic.stableService,
-      canaryService: traffic.canaryService,
-      weights,
-    });
+    const { namespace, stableService, canaryService } = traffic;
+    // traffic.ingressCanary: the canary Ingress's weight, else the HTTPRoute's.
+    const result = traffic.canaryIngress
+      ? await this.setup.kubernetes.setIngressCanaryWeights({
+          clusterId,
+          namespace,
+          ingress: traffic.route,
+          canaryIngress: traffic.canaryIngress,
+          stableService,
+          canaryService,
+          weights,
+        })
+      : await this.setup.kubernetes.setHttpRouteWeights({
+          clusterId,
+          namespace,
+          route: traffic.route,
+          stableService,
+          canaryService,
+          weights,
+        });
     if (result.changed) this.trafficChanges++;
     if (weights.canary > 0) this.carriedTraffic = true;
     this.weights = weights;
@@ -220,6 +234,10 @@ export class KubernetesCanary implements CanaryTraffic {
       objects: [
         { apiVersion: 'apps/v1', kind: 'Deployment', namespace: traffic.namespace, name: this.setup.canaryDeployment },
         { apiVersion: 'v1', kind: 'Service', namespace: traffic.namespace, name: traffic.canaryService },
+        // traffic.ingressCanary: the canary Ingress (weight 0 by now) goes with them.
+        ...(traffic.canaryIngress
+          ? [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: traffic.namespace, name: traffic.canaryIngress }]
+          : []),
       ],
     });
     this.canaryMade = false;

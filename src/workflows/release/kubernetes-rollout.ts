@@ -14,6 +14,7 @@ import { DEFAULT_PROVIDER } from '../../providers/cloud-provider';
 import {
   canaryDeploymentName,
   canaryReplicas,
+  describeTrafficObject,
   parseKubernetesRolloutInput,
   type KubernetesRolloutInput,
 } from '../../specs/kubernetes-rollout';
@@ -66,6 +67,7 @@ async function rollOut(
     cluster: traffic.cluster,
     namespace: traffic.namespace,
     route: traffic.route,
+    ...(traffic.canaryIngress ? { canaryIngress: traffic.canaryIngress } : {}),
     stableService: traffic.stableService,
     canaryService: traffic.canaryService,
     stable: 'serving',
@@ -126,7 +128,7 @@ async function rollOut(
       result: () => ({ hosts: [], kubernetes: { ...objects, removed } }),
       aborted: () => ({ canaryRemoved: removed }),
       undone: () => (removed.length ? `${removed.join(' and ')} deleted` : 'no canary object was left to delete'),
-      checkByHand: `HTTPRoute ${traffic.namespace}/${traffic.route} and the canary Deployment ${traffic.namespace}/${canaryDeployment} on cluster ${traffic.cluster}`,
+      checkByHand: `${describeTrafficObject(traffic)} and the canary Deployment ${traffic.namespace}/${canaryDeployment} on cluster ${traffic.cluster}`,
       rollbackDetails: () => ({ canaryRemoved: removed }),
     };
   });

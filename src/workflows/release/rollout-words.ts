@@ -73,5 +73,6 @@ export function describeKubernetes(k: KubernetesCanaryView): string {
     ? `${k.track ?? 'canary'} Deployment ${ns}/${k.canaryDeployment} ${k.canaryReadyReplicas ?? 0}/${k.canaryReplicas ?? '?'} ready (${k.canary}${k.canary === 'serving' && k.canaryRemovedAfter ? `, removed after ${k.canaryRemovedAfter}` : ''})`
     : `${k.track ?? 'canary'} ${k.canary}`;
   const stable = `stable Deployment ${ns}/${k.stableDeployment ?? '?'} (${k.stable}${k.stableReadyReplicas !== undefined ? `, ${k.stableReadyReplicas}/${k.stableReplicas ?? '?'} ready on the new images` : ''})`;
-  return `${canary} · ${stable} · HTTPRoute ${ns}/${k.route} (${k.stableService} / ${k.canaryService}) on cluster ${k.cluster}`;
+  const split = k.canaryIngress ? `Ingress ${ns}/${k.route} + canary Ingress ${ns}/${k.canaryIngress}` : `HTTPRoute ${ns}/${k.route}`;
+  return `${canary} · ${stable} · ${split} (${k.stableService} / ${k.canaryService}) on cluster ${k.cluster}`;
 }

@@ -191,12 +191,14 @@ export const KUBERNETES_SUMMARIES: Describers<KubernetesActivities> = {
     `create Kubernetes cluster ${name} in ${region} (${list(node_pools.map((p) => `${p.name}: ${plural(p.count, 'node')} ${p.size}`))})`,
   waitForKubernetesCluster: ({ clusterId }) => `wait for Kubernetes cluster ${clusterId} to run`,
   deleteKubernetesCluster: ({ clusterId }) => `delete Kubernetes cluster ${clusterId}`,
-  readKubernetesCanaryTarget: ({ cluster, namespace, stableService, route }) =>
-    `read the stable version behind Service ${namespace}/${stableService} and HTTPRoute ${namespace}/${route} on cluster ${cluster}`,
+  readKubernetesCanaryTarget: ({ cluster, namespace, stableService, route, canaryIngress }) =>
+    `read the stable version behind Service ${namespace}/${stableService} and ${canaryIngress ? 'Ingress' : 'HTTPRoute'} ${namespace}/${route} on cluster ${cluster}`,
   applyKubernetesCanary: ({ clusterId, namespace, canaryDeployment, canaryService, replicas, images, track }) =>
     `server-side apply ${track ?? 'canary'} Deployment ${namespace}/${canaryDeployment} (${plural(replicas, 'replica')}, ${list(Object.values(images))}) and Service ${namespace}/${canaryService} on cluster ${clusterId}`,
   setHttpRouteWeights: ({ clusterId, namespace, route, weights }) =>
     `set HTTPRoute ${namespace}/${route} to stable ${weights.stable}% / canary ${weights.canary}% on cluster ${clusterId}`,
+  setIngressCanaryWeights: ({ clusterId, namespace, ingress, canaryIngress, weights }) =>
+    `set canary Ingress ${namespace}/${canaryIngress} (beside Ingress ${namespace}/${ingress}) to stable ${weights.stable}% / canary ${weights.canary}% on cluster ${clusterId}`,
   listKubernetesClustersTagged: ({ tag }) => `list the Kubernetes clusters opsflow made for ${tag}`,
   applyKubernetesSecrets: ({ clusterId, secrets }) =>
     `server-side apply ${plural(secrets.length, 'Secret')} from secret references on cluster ${clusterId}: ${list(secrets.map((s) => `${s.namespace}/${s.name} (${list(Object.keys(s.data))})`))}`,

@@ -5,6 +5,7 @@ import { SpecError } from '../../../src/specs/common';
 import {
   canaryDeploymentName,
   canaryReplicas,
+  describeTrafficObject,
   isKubernetesRolloutInput,
   parseKubernetesRolloutInput,
 } from '../../../src/specs/kubernetes-rollout';
@@ -105,4 +106,25 @@ test('blue-green is taken on Kubernetes (preview `<stable>-preview`), a preview 
   ]);
   expect(problems(input({ blueGreen: {} }))).toEqual([expect.stringMatching(/^spec\.canary: give exactly one strategy/)]);
   expect(problems(input({ fleet: { port: 8080 } }))).toEqual([expect.stringMatching(/^spec(\.fleet)?: .*fleet/)]);
+});
+
+test('traffic.ingressCanary is taken instead of httpRoute: the main Ingress as the route, the canary Ingress `<ingress>-canary`', () => {
+  const ingressCanary = { cluster: 'stack-d', namespace: 'shop', ingress: 'web', stableService: 'web', canaryService: 'web-canary' };
+  const value = input({ traffic: { ingressCanary } });
+  expect(isKubernetesRolloutInput(value)).toBe(true);
+  const parsed = parseKubernetesRolloutInput(value);
+  expect(parsed.traffic).toEqual({ ...ingressCanary, ingress: undefined, route: 'web', canaryIngress: 'web-canary' });
+  expect(describeTrafficObject(parsed.traffic)).toBe('Ingress shop/web (canary Ingress shop/web-canary)');
+  expect(describeTrafficObject(parseKubernetesRolloutInput(input()).traffic)).toBe('HTTPRoute shop/web');
+  expect(
+    parseKubernetesRolloutInput(input({ traffic: { ingressCanary: { ...ingressCanary, canaryIngress: 'web-next' } } })).traffic
+      .canaryIngress,
+  ).toBe('web-next');
+  expect(problems(input({ traffic: { ingressCanary: { ...ingressCanary, canaryIngress: 'web' } } }))).toEqual([
+    'spec.traffic.ingressCanary.canaryIngress: must not be the main Ingress',
+  ]);
+  const httpRoute = { cluster: 'stack-d', namespace: 'shop', route: 'web', stableService: 'web', canaryService: 'web-canary' };
+  expect(problems(input({ traffic: { httpRoute, ingressCanary } }))).toEqual([
+    expect.stringMatching(/^spec\.traffic: give exactly one of httpRoute or ingressCanary/),
+  ]);
 });

@@ -11,7 +11,6 @@
 // (the update's answer proves it came first) and resumes once Prometheus has the preview's traffic:
 // a gate, not a guess at scrape timing.
 import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
 import type { KubernetesRolloutInput } from '../../../src/specs/kubernetes-rollout';
 import { TASK_QUEUE } from '../../../src/temporal/task-queues';
@@ -21,12 +20,12 @@ import {
   KUBE_ENVIRONMENT,
   kubeRef as ref,
   ROUTE_REF,
+  replayEach,
   routeChangesAndDeletes,
   startKubeCanaryStage,
   type KubeCanaryStage,
 } from '../../helpers/kube-canary-stage';
 import { activities, ERRORS_TEMPLATE } from '../../helpers/rollout-stack';
-import { workflowBundlePath } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
 
 jest.setTimeout(15 * 60_000);
@@ -255,7 +254,8 @@ test('a -err5 version fails its post-promotion analysis: the route back to 100/0
   expect(failure.message).toContain('post-promotion analysis failed');
   expect(failure.message).toContain('error-ratio');
   expect(failure.message).toContain('switched back with nothing redeployed');
-  expect(failure.message).toMatch(/values: 0\.0\d+/);
+  // Measurements before the bad version had traffic enough are no data ([]), within inconclusiveLimit; the last is ~5%.
+  expect(failure.message).toMatch(/\(values: (\[\], )*0\.0\d+\)$/);
   expect(failure.details?.[0]).toMatchObject({
     metric: 'error-ratio',
     weights: { stable: 100, canary: 0 },
@@ -296,8 +296,5 @@ test('a -err5 version fails its post-promotion analysis: the route back to 100/0
 
 test('every run above replays against the current workflow code', async () => {
   expect(runs).toHaveLength(2);
-  for (const handle of runs)
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath() } }, await handle.fetchHistory(), handle.workflowId),
-    ).resolves.toBeUndefined();
+  await replayEach(runs);
 });
