@@ -6,7 +6,8 @@
 // judged again on live traffic, and ends with the stable Deployment on it and no preview left, no
 // request failed. A `-err5` version fails its post-promotion analysis: the route goes straight
 // back to 100/0, the preview is deleted after it, the stable Deployment is not touched, and the
-// only failed requests are the bad version's own 500s. Both runs replay.
+// only failed requests are the bad version's own 500s. With autoPromotion off it waits for
+// `promote`; an abort while the stable Deployment is kept warm switches straight back. Every run replays.
 // The pre-promotion analysis waits on a `pause` update the test sends while the preview deploys
 // (the update's answer proves it came first) and resumes once Prometheus has the preview's traffic:
 // a gate, not a guess at scrape timing.
@@ -294,7 +295,68 @@ test('a -err5 version fails its post-promotion analysis: the route back to 100/0
   );
 });
 
+test('autoPromotion off: it waits for `promote`, switches; an abort while the stable Deployment is kept warm switches back at once, nothing redeployed', async () => {
+  const stableBefore = await stage.client.get(ref('Deployment', 'web'));
+  const { waiting, warm, err, final, handle, tally } = await underLoad(() =>
+    stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
+      const handle = await startBlueGreen('2.2', {
+        autoPromotion: { enabled: false },
+        scaleDownDelay: '10m',
+        previewFleet: { drain: '3s' },
+      });
+      return orTerminate(handle, async () => {
+        const waiting = await until(
+          'the rollout to wait for promote',
+          async () => {
+            const s = await status(handle);
+            return s.rollout?.pause?.waitingFor === 'human' ? s : undefined;
+          },
+          300_000,
+        );
+        await handle.executeUpdate('promote', { args: [{ by: 'alice' }] });
+        const warm = await until(
+          'the stable Deployment kept warm',
+          async () => {
+            const s = await status(handle);
+            return s.rollout?.step?.detail === 'keep the stable Deployment warm' && s.rollout.blueGreen?.keptWarmUntil ? s : undefined;
+          },
+          300_000,
+        );
+        await handle.executeUpdate('abort', { args: [{ by: 'bob', reason: 'support tickets' }] });
+        const err = await handle.result().catch((e: unknown) => e);
+        return { waiting, warm, err, final: await status(handle), handle };
+      });
+    }),
+  );
+  expect(waiting.rollout).toMatchObject({
+    weight: { effective: { stable: 100, canary: 0 } },
+    pause: { reason: 'preview Deployment shop/web-preview ready on web registry.example/shop-web:2.2: promote switches all traffic to it' },
+    kubernetes: { canary: 'serving', canaryReadyReplicas: 2 },
+  });
+  expect(warm.rollout).toMatchObject({ weight: { effective: { stable: 0, canary: 100 } }, blueGreen: { serving: 'preview' } });
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('RolloutAborted');
+  expect(failure.message).toContain('switched back with nothing redeployed');
+  expect(failure.details?.[0]).toMatchObject({ by: 'bob', reason: 'support tickets', weights: { stable: 100, canary: 0 } });
+  expect(final.rollout).toMatchObject({ phase: 'aborted', blueGreen: { serving: 'active', switchedBackAt: expect.any(String) } });
+  expect(final.rollout!.updates.map((u) => [u.name, u.by])).toEqual([
+    ['promote', 'alice'],
+    ['abort', 'bob'],
+  ]);
+  // Take over, the switch, the switch back; the stable Deployment never patched; the preview gone after.
+  expect(await activities(handle, 'setHttpRouteWeights')).toBe(3);
+  expect(await activities(handle, 'patchKubernetesObject')).toBe(0);
+  expect(await routeChangesAndDeletes(handle)).toEqual(['weights set', 'weights set', 'weights set', 'delete scheduled']);
+  expect((await stage.client.get(ref('Deployment', 'web')))?.metadata.generation).toBe(stableBefore?.metadata.generation);
+  expect(await stage.client.get(ref('Deployment', 'web-preview'))).toBeUndefined();
+  expect(await stage.routeWeights()).toEqual([100, 0]);
+  expect(tally.failures).toEqual([]);
+  expect(Object.keys(tally.byBody).sort()).toEqual(['2.0\n', '2.2\n']);
+  runs.push(handle);
+  console.log(`promote, then abort while warm: ${tally.done} requests, none failed, by version ${JSON.stringify(tally.byBody)}`);
+});
+
 test('every run above replays against the current workflow code', async () => {
-  expect(runs).toHaveLength(2);
+  expect(runs).toHaveLength(3);
   await replayEach(runs);
 });
