@@ -25,6 +25,7 @@ import { handleApprove } from './approval';
 import { waitForApproval } from './approval-policy';
 import { leaveFenceWatch } from './leave-fence-watch';
 import { observeSite } from './observe-site';
+import { FAILOVER_SCALE_PATCH, SCALE_STEP, scaleSurvivor } from './scale-survivor';
 import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failoverStatusQuery, type ApprovalRecord, type FailoverResult, type FailoverRpo, type FailoverView } from './failover-api';
 
@@ -48,7 +49,17 @@ export const FAILOVER_REDIS_PATCH = 'failover-redis-and-record';
 /** Runs from this patch on assess the failed site before anything else; older runs replay without it. */
 export const FAILOVER_ASSESSMENT_PATCH = 'failover-assessment';
 
+/**
+ * Runs from this patch on fence a primary the assessment already declared down, its survivor's
+ * replica having lost it (mode emergency), with one attempt: a refused or timed-out connection is
+ * then recorded unreachable at once (the fence watch covers its return) instead of after the four
+ * attempts' 7 s of backoff. Older runs replay with the four.
+ */
+export const FAILOVER_EMERGENCY_FENCE_PATCH = 'failover-emergency-fence-once';
+
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4 };
+/** A fence of a site declared down: one attempt, within the connection's own 10 s timeout. */
+const fenceOnce: RetryPolicy = { maximumAttempts: 1 };
 
 export async function failoverSite(input: FailoverSiteInput): Promise<FailoverResult> {
   // Bad input is refused before the claim; the failover holds the environment while it waits.
@@ -75,7 +86,10 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
     retry,
   });
   const assessing = patched(FAILOVER_ASSESSMENT_PATCH);
-  const status = new StatusTracker('failoverSite', assessing ? ['assess the failed site', ...FAILOVER_STEPS] : FAILOVER_STEPS);
+  // More app servers for the survivor after traffic moved, when asked (patched: older runs have no such step).
+  const scaling = spec.scaleSurvivor !== undefined && patched(FAILOVER_SCALE_PATCH);
+  const steps = scaling ? FAILOVER_STEPS.flatMap((s) => (s === 'move traffic' ? [s, SCALE_STEP] : [s])) : FAILOVER_STEPS;
+  const status = new StatusTracker('failoverSite', assessing ? ['assess the failed site', ...steps] : steps);
   const view: FailoverView = { environment: spec.environment, from, to, phase: 'assessing' };
   setHandler(failoverStatusQuery, () => ({ ...status.snapshot(), failover: JSON.parse(JSON.stringify(view)) as FailoverView }));
   let approval: ApprovalRecord | undefined;
@@ -146,6 +160,15 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
   const approvedAt = Date.now();
   view.phase = 'switching';
 
+  // The site is down by majority and its survivor lost the primary: one fence attempt is the answer.
+  const fencer =
+    spec.mode === 'emergency' &&
+    assessment?.declaredDown === true &&
+    assessment.observers.some((o) => o.observer === 'survivor replica' && o.verdict === 'down') &&
+    patched(FAILOVER_EMERGENCY_FENCE_PATCH)
+      ? summarizedActivities<Activities>({ startToCloseTimeout: '1 minute', heartbeatTimeout: '30 seconds', retry: fenceOnce })
+      : act;
+
   let promoted = false;
   let demoted = false;
   let redisPromoted = false;
@@ -158,7 +181,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
       async (saga) => {
         status.step('fence the old primary');
         try {
-          const fenced = await act.fencePrimary({ server: oldPrimary });
+          const fenced = await fencer.fencePrimary({ server: oldPrimary });
           view.fence = { state: 'fenced', finalPosition: fenced.finalPosition, killedConnections: fenced.killedConnections };
           // Writable again only once the survivor is a replica again (never two writable primaries).
           saga.addCompensation(`unfence ${oldPrimary.name}`, async () => {
@@ -177,7 +200,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
         if (redis) {
           view.redis = {};
           try {
-            const fenced = await act.fenceRedisPrimary({ server: redis.old });
+            const fenced = await fencer.fenceRedisPrimary({ server: redis.old });
             view.redis.fence = { state: 'fenced', finalOffset: fenced.finalOffset, killedClients: fenced.killedClients };
             saga.addCompensation(`unfence ${redis.old.name}`, async () => {
               if (redisPromoted && !redisDemoted)
@@ -244,6 +267,10 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
         saga.addCompensation(`traffic back to ${describeSplit(moved.previous)}`, () =>
           act.setTrafficSplit({ ...loadBalancer, split: moved.previous }),
         );
+        if (scaling) {
+          status.step(SCALE_STEP);
+          await scaleSurvivor(spec, saga, act, view);
+        }
 
         status.step('verify traffic on the survivor');
         view.phase = 'verifying';
@@ -293,6 +320,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
     newPrimary: { server: survivor.name, appliedAtPromotion, verifiedWrite: wrote },
     ...(view.redis ? { redis: view.redis } : {}),
     ...(view.fenceWatch ? { fenceWatch: view.fenceWatch } : {}),
+    ...(view.scale ? { scale: view.scale } : {}),
   };
 }
 

@@ -69,6 +69,17 @@ const through = (requests: number) => stage.through(requests);
 
 const scheduled = (workflowId: string) => scheduledActivities(env.client, workflowId);
 
+/** The attempt each scheduling of an activity type ended on (its ActivityTaskStarted attempt). */
+async function attemptsOf(workflowId: string, activityType: string): Promise<number[]> {
+  const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const ofType = new Set(
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).map((e) => String(e.eventId)),
+  );
+  return events
+    .filter((e) => ofType.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)))
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+}
+
 beforeAll(async () => {
   stage = await startFailoverStage({ serverIds: [41, 42], orders: 5 });
   ({ env, cloud, cf, fra, lon, lb, origins } = stage);
@@ -231,7 +242,18 @@ test('fra1 down (its primary stopped, its pool unhealthy): three of three observ
     `emergency failover fra1 -> london: RTO ${result.rto.fromApprovalMs} ms from approval, ${result.rto.fromStartMs} ms from start (assessment included); RPO ${JSON.stringify(result.rpo)}`,
   );
   const counts = await scheduled('failover-assess-emergency');
-  expect(counts).toMatchObject({ probeSiteFront: 1, observeReplicaView: 1, observePoolHealth: 1, promoteReplica: 1, setTrafficSplit: 1 });
+  expect(counts).toMatchObject({
+    probeSiteFront: 1,
+    observeReplicaView: 1,
+    observePoolHealth: 1,
+    fencePrimary: 1,
+    promoteReplica: 1,
+    setTrafficSplit: 1,
+  });
+  // Declared down with london's replica having lost it: the stopped primary is fenced once, not
+  // retried through the 4 attempts' backoff (1 + 2 + 4 s), and recorded unreachable.
+  expect(await attemptsOf('failover-assess-emergency', 'fencePrimary')).toEqual([1]);
+  expect(result.fence).toMatchObject({ state: 'unreachable', error: expect.stringMatching(/ECONNREFUSED|no connection/) });
 
   // Afterwards: london the writable primary with every order, all traffic on it.
   await appWrite(lon, 'after the emergency failover');
