@@ -5,9 +5,10 @@
 // on a pause promoted once Prometheus has the canary's series), and ends with the stable Deployment
 // on the new image, the canary Ingress at 0 and deleted with the canary, no request failed. A
 // `-err5` canary is aborted by its analysis: weight 0, the canary objects gone, the stable
-// Deployment untouched, only the bad version's 500s failed. Both runs replay.
+// Deployment untouched, only the bad version's 500s failed. A blue-green run switches by the canary
+// Ingress's weight (100, then 0 once the stable Deployment is on the new image). Every run replays.
 import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
-import { generateLoad } from '../../../src/rollouts/load-generator';
+import { generateLoad, type LoadTally } from '../../../src/rollouts/load-generator';
 import type { KubernetesRolloutInput } from '../../../src/specs/kubernetes-rollout';
 import { TASK_QUEUE } from '../../../src/temporal/task-queues';
 import { rolloutWorkflowId, type RolloutResult, type RolloutStatus } from '../../../src/workflows/release/rollout-api';
@@ -27,6 +28,16 @@ jest.setTimeout(15 * 60_000);
 let stage: KubeCanaryStage;
 const runs: WorkflowHandle[] = [];
 const ingressRef = (name: string) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'shop', name });
+/** `fn` under load through the ingress; the load stops however `fn` ends. */
+async function underLoad<T>(fn: () => Promise<T>): Promise<T & { tally: LoadTally }> {
+  const traffic = stage.load();
+  try {
+    return { ...(await fn()), tally: await traffic.stop() };
+  } finally {
+    await traffic.stop();
+  }
+}
+
 const STEPS = [{ setWeight: 50 }, { pause: {} }, { analysis: { templates: ['errors'] } }];
 
 beforeAll(async () => {
@@ -46,7 +57,10 @@ afterAll(async () => {
   await stage?.stop();
 });
 
-function startRollout(tag: string): Promise<WorkflowHandle> {
+function startRollout(
+  tag: string,
+  strategy: object = { canary: { maxSurge: 1, scaleDownDelay: '3s', steps: STEPS } },
+): Promise<WorkflowHandle> {
   const input: KubernetesRolloutInput = {
     environment: KUBE_ENVIRONMENT,
     images: { web: `registry.example/shop-web:${tag}` },
@@ -56,7 +70,7 @@ function startRollout(tag: string): Promise<WorkflowHandle> {
       traffic: {
         ingressCanary: { cluster: KUBE_CLUSTER, namespace: 'shop', ingress: 'web', stableService: 'web', canaryService: 'web-canary' },
       },
-      canary: { maxSurge: 1, scaleDownDelay: '3s', steps: STEPS },
+      ...strategy,
       analysisTemplates: { errors: ERRORS_TEMPLATE },
     },
     requestedBy: 'alice',
@@ -133,7 +147,32 @@ test('a -err5 canary through a canary Ingress is aborted by its analysis: weight
   console.log(`ingress -err5 canary: ${tally.done} requests, ${tally.failures.length} failed (all HTTP 500)`);
 });
 
+test('blue-green through a canary Ingress: canary-weight 100 is the switch, 0 the way back to the stable Deployment on the new image', async () => {
+  const { result, handle, tally } = await underLoad(() =>
+    stage.workers.withWorkflowWorker(TASK_QUEUE, async () => {
+      const handle = await startRollout('1.5', { blueGreen: { scaleDownDelay: '3s', previewFleet: { drain: '2s' } } });
+      return { result: (await handle.result()) as RolloutResult, handle };
+    }),
+  );
+  expect(result.images).toEqual({ web: 'registry.example/shop-web:1.5' });
+  expect(result.kubernetes).toMatchObject({
+    canaryDeployment: 'web-preview',
+    canaryReplicas: 2,
+    canaryIngress: 'web-canary',
+    stable: 'updated',
+  });
+  expect(result.kubernetes?.removed).toEqual(['Deployment shop/web-preview', 'Service shop/web-canary', 'Ingress shop/web-canary']);
+  // Take over (0), the switch (100), back to the stable Deployment on 1.5 (0).
+  expect(await activities(handle, 'setIngressCanaryWeights')).toBe(3);
+  expect(await stage.image('web')).toBe('registry.example/shop-web:1.5');
+  expect(await stage.client.get(ingressRef('web-canary'))).toBeUndefined();
+  expect(tally.failures).toEqual([]);
+  expect(Object.keys(tally.byBody).sort()).toEqual(['1.1\n', '1.5\n']);
+  runs.push(handle);
+  console.log(`ingress blue-green: ${tally.done} requests through the ingress, none failed, by version ${JSON.stringify(tally.byBody)}`);
+});
+
 test('every run above replays against the current workflow code', async () => {
-  expect(runs).toHaveLength(2);
+  expect(runs).toHaveLength(3);
   await replayEach(runs);
 });
