@@ -8,10 +8,12 @@
 #   openssh-sftp-server  SFTP for that server
 #   nginx-light          the real nginx the rollout traffic tests weight upstreams with
 #   prometheus           the real Prometheus the rollout analysis tests query
+#   rabbitmq-server      DOKS pods of rabbitmq images run its node (and register on the epmd it runs)
+#   mariadb-server       mariadbd: DOKS pods of mariadb and mysql images run it; the failover tests
+#                        start their own replicating pairs on free ports
 # and, with --tests (npm test; not npm start):
 #   chromium             the headless browser the Web UI test looks at runs with (playwright-core drives it)
 #   strace               holds bubblewrap's process order open (delayed syscalls) in the sandbox lifetime test
-#   mariadb-server       mariadbd: the failover tests start their own replicating pairs on free ports
 #   redis-server         redis-server: the failover and failback tests start their own Redis pairs
 #
 # Prints one summary line. Needs root only when something is missing (then: apt-get update and
@@ -20,8 +22,8 @@
 # port 22, 80 or 9090 because of us.
 set -euo pipefail
 
-PACKAGES=(bubblewrap nftables iproute2 openssh-client openssh-server openssh-sftp-server nginx-light prometheus)
-if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium strace mariadb-server redis-server); fi
+PACKAGES=(bubblewrap nftables iproute2 openssh-client openssh-server openssh-sftp-server nginx-light prometheus rabbitmq-server mariadb-server)
+if [[ "${1:-}" == "--tests" ]]; then PACKAGES+=(chromium strace redis-server); fi
 readonly PACKAGES
 
 installed() {

@@ -3,15 +3,20 @@
 // real controller-manager's EndpointSlices list addresses that answer /health and /metrics. Scaled
 // down, the removed pods' processes are gone; an `-err5` image answers exactly 5 of every 100
 // requests with 500; PostgreSQL and Redis images run the real servers (a password from a Secret,
-// rows written and read back; a missing Secret waited for); an image that cannot run shows why and is never Ready; a crashing one
-// restarts with back-off; 20 idle pods on 3 nodes are measured; deleting the cluster leaves no
+// rows written and read back; a missing Secret waited for); RabbitMQ and MariaDB/MySQL images run
+// the real servers too (a message published and consumed through the Service's endpoint, rows kept
+// across a container restart, no process of the pod's uid left once deleted); an image that cannot
+// run shows why and is never Ready; a crashing one restarts with back-off; 20 idle pods on 3 nodes are measured; deleting the cluster leaves no
 // process. Skipped, saying why, only on a machine without the control plane binaries.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import amqp from 'amqplib';
+import net from 'node:net';
 import type { LocalCloud } from '../../src';
+import { rabbitmqNodeName } from '../../src/kubernetes/pod-runner/pod-rabbitmq';
 import type { ContractClient } from '../../../../test/helpers/do-api';
 import { findKubePlane } from '../../../../test/helpers/kube-plane';
 import { startLocalCloud } from '../../../../test/helpers/localcloud';
@@ -54,6 +59,11 @@ const service = (name: string) => ({
   kind: 'Service',
   metadata: { name, namespace: 'shop' },
   spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+});
+/** A Service in front of a server's port, by the container port's name. */
+const serverService = (name: string, portName: string, port: number) => ({
+  ...service(name),
+  spec: { selector: { app: name }, ports: [{ name: portName, port, targetPort: portName }] },
 });
 
 /** One GET on a connection of its own (no pooled connection reused). */
@@ -117,6 +127,32 @@ function memoryOf(pids: number[]): { rss: number; pss: number } {
 }
 
 const MiB = 2 ** 20;
+
+/** Processes running as a host uid (a pod's: its servers do not name the pod's folder on their command line). */
+function processesOfUid(uid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) === uid;
+      } catch {
+        return false; // exited while listed
+      }
+    })
+    .map(Number);
+}
+
+/** The names the machine's epmd holds, with their distribution ports (epmd's NAMES request). */
+function epmdNames(): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = net.connect({ host: '127.0.0.1', port: 4369 }, () => socket.write(Buffer.from([0, 1, 110])));
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('error', reject);
+    // 4 bytes of epmd's own port, then `name <name> at port <port>` lines.
+    socket.on('end', () => resolve(new Map([...text.slice(4).matchAll(/^name (\S+) at port (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]))));
+  });
+}
 
 tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.reason})`}`, () => {
   let cloud: LocalCloud;
@@ -316,6 +352,7 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
     await apply(
       deployment('ghost', 'registry.example/ghost:3.0.0-missing', 1),
       service('ghost'),
+      // No root password: it fails as the official image does, and restarts with back-off.
       deployment('db', 'mariadb:11', 1),
       deployment('broken', 'registry.example/web:1.0-crashing', 1),
     );
@@ -336,8 +373,9 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
     );
     expect(await readyEndpoints('ghost')).toEqual([]);
 
-    const db = await waiting('db', ['CreateContainerError']);
-    expect(db.status.containerStatuses[0].state.waiting.message).toContain('mariadb:11');
+    const db = await waiting('db', ['CrashLoopBackOff']);
+    expect(db.status.containerStatuses[0].lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    expect(db.status.containerStatuses[0].lastState.terminated.message).toContain('password option is not specified');
 
     const broken = await waiting('broken', ['CrashLoopBackOff']);
     const status = broken.status.containerStatuses[0];
@@ -412,6 +450,166 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
       (await pods('orders-db')).length + (await pods('cache')).length === 0 ? true : undefined,
     );
     expect(processesUsing(podDir(db))).toEqual([]);
+  }, 300_000);
+
+  test('a RabbitMQ image runs a real node: credentials from a Secret, a message published and consumed through its Service, nothing left once deleted', async () => {
+    // Characters that would end a quoted string or a config line, had the password been pasted anywhere.
+    const password = `q"u'e\\ue ${'#'}1`;
+    await kubectl(
+      'create',
+      'secret',
+      'generic',
+      'queue-credentials',
+      '-n',
+      'shop',
+      '--from-literal=username=shop',
+      `--from-literal=password=${password}`,
+    );
+    await apply(
+      deployment('queue', 'rabbitmq:3.13-management', 1, {
+        ports: [{ name: 'amqp', containerPort: 5672 }],
+        env: [
+          { name: 'RABBITMQ_DEFAULT_USER', valueFrom: { secretKeyRef: { name: 'queue-credentials', key: 'username' } } },
+          { name: 'RABBITMQ_DEFAULT_PASS', valueFrom: { secretKeyRef: { name: 'queue-credentials', key: 'password' } } },
+        ],
+        readinessProbe: { tcpSocket: { port: 'amqp' }, periodSeconds: 1 },
+      }),
+      serverService('queue', 'amqp', 5672),
+    );
+    const appliedAt = Date.now();
+    const [endpoint] = await until('the queue Service with a ready endpoint', async () => {
+      const ready = await readyEndpoints('queue');
+      return ready.length === 1 ? ready : undefined;
+    });
+    figures.push(`rabbitmq endpoint ready ${Date.now() - appliedAt} ms after apply`);
+    const pod = (await pods('queue'))[0]!;
+    expect(pod.status.podIP).toBe(endpoint);
+
+    const connect = (pass: string) =>
+      amqp.connect({ hostname: endpoint, port: 5672, username: 'shop', password: pass, vhost: '/' }, { timeout: 10_000 });
+    const connection = await connect(password);
+    try {
+      const channel = await connection.createConfirmChannel();
+      await channel.assertQueue('orders', { durable: true });
+      channel.sendToQueue('orders', Buffer.from('order 42'), { persistent: true });
+      await channel.waitForConfirms();
+      const message = await channel.get('orders', { noAck: true });
+      expect(message && message.content.toString()).toBe('order 42');
+      expect(await channel.get('orders', { noAck: true })).toBe(false);
+    } finally {
+      await connection.close();
+    }
+    await expect(connect('wrong-password')).rejects.toThrow(/ACCESS_REFUSED|403/);
+    // guest is not the default user once RABBITMQ_DEFAULT_USER says another.
+    await expect(amqp.connect({ hostname: endpoint, port: 5672, username: 'guest', password: 'guest' })).rejects.toThrow(
+      /ACCESS_REFUSED|403/,
+    );
+
+    // The node is the pod's own, registered on the machine's epmd under its name, and answers its tools with the pod's cookie.
+    const node = rabbitmqNodeName({ uid: pod.metadata.uid });
+    const names = await epmdNames();
+    const [nodeShort] = node.split('@');
+    expect(names.get(nodeShort!)).toBeGreaterThan(0);
+    expect(names.get(nodeShort!)).not.toBe(25672); // not the machine's node's port
+    const home = path.join(work, 'rabbitmq-home');
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    copyFileSync(path.join(podDir(pod), 'root', 'var', 'lib', 'rabbitmq', '.erlang.cookie'), path.join(home, '.erlang.cookie'));
+    const rabbitmqTool = (tool: string, ...args: string[]) =>
+      run(`/usr/lib/rabbitmq/bin/${tool}`, ['-n', node, '-q', ...args], { env: { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8' } });
+    expect((await rabbitmqTool('rabbitmq-diagnostics', 'check_running')).stdout).toContain(`${node} is fully booted and running`);
+    expect((await rabbitmqTool('rabbitmqctl', 'list_queues', 'name', 'messages')).stdout).toMatch(/^orders\s+0$/m);
+
+    // Its processes run as the pod's uid; one idle node's memory.
+    const uid = statSync(path.join(podDir(pod), 'root')).uid;
+    const own = processesOfUid(uid);
+    expect(own.some((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'beam.smp')).toBe(true);
+    const memory = memoryOf(own);
+    figures.push(`one idle rabbitmq pod: ${Math.round(memory.rss / MiB)} MiB RSS (${Math.round(memory.pss / MiB)} MiB PSS)`);
+
+    await kubectl('delete', '-n', 'shop', 'deployment/queue', '--wait=true');
+    await until('the queue pod gone', async () => ((await pods('queue')).length === 0 ? true : undefined));
+    expect(processesOfUid(uid)).toEqual([]);
+    expect((await epmdNames()).has(nodeShort!)).toBe(false);
+  }, 300_000);
+
+  test('MariaDB and MySQL images run real mariadbd: the official env from a Secret, rows kept across a container restart', async () => {
+    await kubectl('create', 'secret', 'generic', 'catalog-db', '-n', 'shop', "--from-literal=root=r00t'pw", '--from-literal=app=app-pw');
+    const database = (name: string, image: string, env: Body[]) =>
+      deployment(name, image, 1, {
+        ports: [{ name: 'mysql', containerPort: 3306 }],
+        env,
+        readinessProbe: { tcpSocket: { port: 'mysql' }, periodSeconds: 1 },
+      });
+    const secret = (key: string) => ({ secretKeyRef: { name: 'catalog-db', key } });
+    await apply(
+      database('catalog-db', 'mariadb:11', [
+        { name: 'MARIADB_ROOT_PASSWORD', valueFrom: secret('root') },
+        { name: 'MARIADB_DATABASE', value: 'catalog' },
+        { name: 'MARIADB_USER', value: 'catalog' },
+        { name: 'MARIADB_PASSWORD', valueFrom: secret('app') },
+      ]),
+      serverService('catalog-db', 'mysql', 3306),
+      database('legacy-db', 'mysql:8.0', [
+        { name: 'MYSQL_ROOT_PASSWORD', valueFrom: secret('root') },
+        { name: 'MYSQL_DATABASE', value: 'legacy' },
+      ]),
+      serverService('legacy-db', 'mysql', 3306),
+    );
+    const readyEndpoint = (app: string) =>
+      until(`${app} with a ready endpoint`, async () => {
+        const ready = await readyEndpoints(app);
+        return ready.length === 1 ? ready[0] : undefined;
+      });
+    const endpoint = await readyEndpoint('catalog-db');
+    // The password through the client's environment, never its command line.
+    const sql = (host: string, user: string, pass: string, db: string, statement: string) =>
+      run('mariadb', ['--no-defaults', '-h', host, '-P', '3306', '-u', user, '--connect-timeout=10', '-N', '-B', '-e', statement, db], {
+        env: { PATH: process.env.PATH, MYSQL_PWD: pass },
+      });
+    await sql(
+      endpoint,
+      'catalog',
+      'app-pw',
+      'catalog',
+      "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'tea'), (2, 'cake')",
+    );
+    expect((await sql(endpoint, 'catalog', 'app-pw', 'catalog', 'SELECT count(*) FROM items')).stdout.trim()).toBe('2');
+    expect((await sql(endpoint, 'root', "r00t'pw", 'mysql', 'SELECT @@version')).stdout).toContain('MariaDB');
+    await expect(sql(endpoint, 'catalog', 'wrong', 'catalog', 'SELECT 1')).rejects.toThrow(/Access denied/);
+    // The user has its database only.
+    await expect(sql(endpoint, 'catalog', 'app-pw', 'mysql', 'SELECT 1')).rejects.toThrow(/Access denied/);
+
+    const legacy = await readyEndpoint('legacy-db');
+    expect((await sql(legacy, 'root', "r00t'pw", 'legacy', 'SELECT database()')).stdout.trim()).toBe('legacy');
+
+    // The server killed: the container restarts on the same data, not initialised again.
+    const pod = (await pods('catalog-db'))[0]!;
+    const uid = statSync(path.join(podDir(pod), 'root')).uid;
+    const server = processesOfUid(uid).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'mariadbd');
+    expect(server).toBeDefined();
+    process.kill(server!, 'SIGKILL');
+    const restarted = await until(
+      'catalog-db restarted and ready',
+      async () => {
+        const [current] = await pods('catalog-db');
+        const status = current?.status?.containerStatuses?.[0];
+        return status?.restartCount === 1 && status.ready ? current : undefined;
+      },
+      120_000,
+    );
+    expect(restarted.metadata.uid).toBe(pod.metadata.uid);
+    expect((await sql(endpoint, 'catalog', 'app-pw', 'catalog', 'SELECT name FROM items ORDER BY id')).stdout.trim().split('\n')).toEqual([
+      'tea',
+      'cake',
+    ]);
+    const memory = memoryOf(processesOfUid(uid));
+    figures.push(`one mariadb pod with a table: ${Math.round(memory.rss / MiB)} MiB RSS (${Math.round(memory.pss / MiB)} MiB PSS)`);
+
+    await kubectl('delete', '-n', 'shop', 'deployment/catalog-db', 'deployment/legacy-db', '--wait=true');
+    await until('the database pods gone', async () =>
+      (await pods('catalog-db')).length + (await pods('legacy-db')).length === 0 ? true : undefined,
+    );
+    expect(processesOfUid(uid)).toEqual([]);
   }, 300_000);
 
   test('a prom/prometheus pod discovers the pods through the API server with its service account and scrapes them', async () => {

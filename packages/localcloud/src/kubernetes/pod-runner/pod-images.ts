@@ -3,13 +3,20 @@
 //   an application image (anything the droplets' docker would run as the simulated app) runs;
 //   a tag saying `missing` is not in the registry: ErrImagePull, then ImagePullBackOff;
 //   a reference that does not parse: InvalidImageName;
-//   a PostgreSQL or Redis image runs the machine's real server (pod-servers.ts);
-//   a MariaDB/MySQL image: CreateContainerError, naming it (droplets run it as the real server;
-//   pods do not yet).
+//   a PostgreSQL, Redis, MariaDB/MySQL or RabbitMQ image runs the machine's real server
+//   (pod-servers.ts, pod-mariadb.ts, pod-rabbitmq.ts).
 import { imageDigest, imageExists, imageKind, parseImage, type ImageRef } from '../../hosts/services/image';
 
 /** What runs in the container: the simulated application, a real database server, or Prometheus. */
-export type ContainerProgram = 'app' | 'postgres' | 'redis' | 'prometheus';
+export type ContainerProgram = 'app' | 'postgres' | 'redis' | 'mariadb' | 'rabbitmq' | 'prometheus';
+
+/** Images run as the machine's own server that droplets run as the app (imageKind does not know them). */
+const POD_SERVERS: Record<string, ContainerProgram> = {
+  // prom/prometheus, quay.io/prometheus/prometheus: the plane's Prometheus.
+  prometheus: 'prometheus',
+  // rabbitmq:3.13, rabbitmq:3-management: a RabbitMQ node (the management plugin not started).
+  rabbitmq: 'rabbitmq',
+};
 
 export type ImageVerdict =
   { runnable: true; image: ImageRef; imageID: string; program: ContainerProgram } | { runnable: false; reason: string; message: string };
@@ -31,15 +38,7 @@ export function judgeImage(reference: string): ImageVerdict {
       reason: 'ErrImagePull',
       message: `failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`,
     };
-  const kind = imageKind(image);
-  if (kind === 'mariadb')
-    return {
-      runnable: false,
-      reason: 'CreateContainerError',
-      message: `${reference} is a MariaDB/MySQL image: the local cloud runs application, PostgreSQL and Redis images in pods, not MariaDB servers (yet)`,
-    };
-  // prom/prometheus, quay.io/prometheus/prometheus: the machine's Prometheus (droplets do not run it as a container).
-  const program = image.repository.split('/').pop() === 'prometheus' ? 'prometheus' : kind;
+  const program = POD_SERVERS[image.repository.split('/').pop()!] ?? imageKind(image);
   return { runnable: true, image, imageID: `${image.repository}@${imageDigest(image)}`, program };
 }
 

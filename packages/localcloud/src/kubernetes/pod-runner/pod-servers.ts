@@ -4,41 +4,30 @@
 // official images: POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust),
 // POSTGRES_USER, POSTGRES_DB and PGDATA, the database initialised on first start; Redis without
 // persistence. The values reach the server through its environment, never pasted into the script,
-// and the names that end up in SQL or pg_hba.conf are checked first.
+// and the names that end up in SQL or pg_hba.conf are checked first. MariaDB/MySQL and RabbitMQ
+// images: pod-mariadb.ts, pod-rabbitmq.ts.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { postgresBin } from '../../hosts/services/postgres-container';
 import type { Container } from './kube-types';
-
-export interface ServerLaunch {
-  command: string[];
-  env: Record<string, string>;
-  /** Files of the machine the server needs inside the sandbox (a binary outside /usr), mounted read-only. */
-  mounts?: { source: string; target: string }[];
-  /** Printed on stdout once it serves, where the server says so there. */
-  readyLine?: string;
-}
-
-/** A container's settings that the server cannot run with: the pod shows CreateContainerError with this. */
-export class ServerSettingsError extends Error {}
+import { mariadbLaunch } from './pod-mariadb';
+import { rabbitmqLaunch } from './pod-rabbitmq';
+import { ServerSettingsError, serverPort, type ServerLaunch, type ServerPod } from './server-launch';
 
 const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const AUTH_METHODS = ['trust', 'scram-sha-256', 'md5', 'password'];
 
-/** The container's port for the server: the one declared as `standard`, else its first TCP port, else `standard`. */
-function serverPort(container: Container, standard: number): number {
-  const tcp = (container.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'TCP');
-  return (tcp.find((p) => p.containerPort === standard) ?? tcp[0])?.containerPort ?? standard;
-}
-
-export function serverLaunch(
-  program: 'postgres' | 'redis' | 'prometheus',
+export async function serverLaunch(
+  program: 'postgres' | 'redis' | 'prometheus' | 'mariadb' | 'rabbitmq',
   container: Container,
   address: string,
   env: Record<string, string>,
   planeBinDir: string,
-): ServerLaunch {
+  pod: ServerPod,
+): Promise<ServerLaunch> {
   if (program === 'prometheus') return prometheusLaunch(container, address, env, planeBinDir);
+  if (program === 'mariadb') return mariadbLaunch(container, address, env);
+  if (program === 'rabbitmq') return rabbitmqLaunch(container, address, env, pod);
   return program === 'redis' ? redisLaunch(container, address) : postgresLaunch(container, address, env);
 }
 

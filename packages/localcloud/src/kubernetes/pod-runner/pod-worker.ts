@@ -325,7 +325,9 @@ export class PodWorker {
       // A database image: the real server, with the container's environment (Secrets read now).
       const env = await containerEnv(this.ctx.client, this.pod.metadata.namespace ?? 'default', container);
       const { mounts, env: mountEnv } = await containerMounts(this.ctx.client, this.pod, container, this.dir, sandbox.uid);
-      const launch = serverLaunch(verdict.program, container, this.address!, { ...mountEnv, ...env }, this.ctx.planeBinDir);
+      const launch = await serverLaunch(verdict.program, container, this.address!, { ...mountEnv, ...env }, this.ctx.planeBinDir, {
+        uid: this.uid,
+      });
       for (const mount of mounts) prepareMountPoint(sandbox.root, mount.target, 'dir');
       for (const mount of launch.mounts ?? []) prepareMountPoint(sandbox.root, mount.target, 'file');
       return ContainerProcess.start({

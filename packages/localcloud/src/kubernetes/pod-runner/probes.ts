@@ -65,7 +65,8 @@ function httpProbe(host: string, port: number, path: string, headers: Record<str
   });
 }
 
-function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
+/** Whether a TCP connection to host:port opens within timeoutMs (also how rabbitmq pods look for the machine's epmd). */
+export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (result: ProbeResult) => {
