@@ -82,7 +82,7 @@ export function createCloudActivities(deps: DigitalOceanDeps & { backups?: Backu
     ...createDigitalOceanActivities(deps),
     ...createKubernetesActivities(kubernetes),
     // Cluster backups read the cluster like the activities above and write to Spaces like database backups.
-    ...clusterBackupActivities({ kubernetes, backups: deps.backups }),
+    ...clusterBackupActivities({ kubernetes, backups: deps.backups, digitalOcean: deps.digitalOcean }),
   };
 }
 

@@ -51,6 +51,11 @@ const clusterBackupPolicyShape = z.strictObject({
   resources,
   destination,
   retention,
+  /**
+   * Also snapshot, through the DigitalOcean API, the block storage volume behind each bound
+   * PersistentVolumeClaim of the namespaces (CSI driver dobs.csi.digitalocean.com). Default false.
+   */
+  volumeSnapshots: z.boolean().default(false),
   /** Read the archive back after each run: every object the manifest lists there, encrypted ones decrypting. */
   verify: z.strictObject({ archive: z.boolean().default(true) }).default({ archive: true }),
   schedule,

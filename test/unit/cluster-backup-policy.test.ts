@@ -24,6 +24,11 @@ test("examples/backup-stack-d-cluster.yaml holds stack D's four schedules", () =
     ['backup-stack-d-weekly', 'backupCluster', '0 1 * * 0'],
   ]);
   expect(clusterPolicies.find((p) => p.name === 'stack-d-config')?.resources.kinds).toEqual(['ConfigMap', 'Secret']);
+  expect(clusterPolicies.map((p) => [p.name, p.volumeSnapshots])).toEqual([
+    ['stack-d-cluster', true],
+    ['stack-d-config', false],
+    ['stack-d-weekly', true],
+  ]);
 });
 
 const good = {

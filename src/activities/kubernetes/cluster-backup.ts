@@ -30,6 +30,7 @@ import { deleteKeys, getJson, listAll, putJson } from '../../backups/spaces';
 import { streamBackupToSpaces } from '../../backups/stream-to-spaces';
 import { signVerification, verificationRefusal } from '../../backups/verification-auth';
 import type { ClusterBackupPolicy } from '../../specs/cluster-backup-policy';
+import type { DigitalOceanClient } from '../../integrations/digitalocean/client';
 import type { KubernetesClient } from '../../integrations/kubernetes/client';
 import { failure } from '../../workflows/shared/failures';
 import type { BackupDeps } from '../backups/backup-steps';
@@ -37,6 +38,7 @@ import { clusterIdOf } from './canary-release';
 import { clusterClient, type KubernetesDeps } from './deps';
 import { kubernetesStep } from './failures';
 import { restoreIntoNamespaces, type RestoreIntoNamespacesResult } from './cluster-restore';
+import { snapshotClusterVolumes, type ClusterVolumeSnapshots } from './cluster-volume-snapshots';
 
 export interface ClusterBackupOutcome {
   key: string;
@@ -58,7 +60,12 @@ export interface ClusterBackupListing {
   verified: boolean;
 }
 
-export type ClusterBackupDeps = { kubernetes: KubernetesDeps; backups?: BackupDeps };
+export type ClusterBackupDeps = {
+  kubernetes: KubernetesDeps;
+  backups?: BackupDeps;
+  /** The account's API client, for volume snapshots (policies with volumeSnapshots: true). */
+  digitalOcean?: () => DigitalOceanClient;
+};
 
 /** The series folder of a policy's archives: `<prefix><policy>/<cluster>/archive/`. */
 const seriesOf = (policy: ClusterBackupPolicy) => seriesPrefix(policy.destination.prefix, policy.name, policy.cluster);
@@ -274,6 +281,16 @@ export function clusterBackupActivities(deps: ClusterBackupDeps) {
           return { deleted: input.keys.length };
         }),
       );
+    },
+
+    /** DigitalOcean volume snapshots of the bound claims in the policy's namespaces (one per claim and run). */
+    async snapshotClusterVolumes(input: { policy: ClusterBackupPolicy; takenAt: string }): Promise<ClusterVolumeSnapshots> {
+      return clusterBackupStep(async () => {
+        if (!deps.digitalOcean) throw new BackupError('Unsupported', 'this worker has no DigitalOcean account for volume snapshots', false);
+        const clusterId = await clusterIdOf(deps.kubernetes, input.policy.cluster);
+        const client = await clusterClient(deps.kubernetes, clusterId);
+        return snapshotClusterVolumes(client, deps.digitalOcean(), input.policy, input.takenAt);
+      });
     },
 
     /** Applies a backup's objects into new namespaces (refusing ones that already hold objects). */

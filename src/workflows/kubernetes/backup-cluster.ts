@@ -5,6 +5,7 @@
 // verified ones), and if anything failed post one notice naming it and fail, visibly.
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ClusterBackupOutcome } from '../../activities/kubernetes/cluster-backup';
+import type { ClusterVolumeSnapshots } from '../../activities/kubernetes/cluster-volume-snapshots';
 import type { ClusterBackupPolicy } from '../../specs/cluster-backup-policy';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { backupActivities, type RetryTuning } from '../backups/backup-steps';
@@ -25,13 +26,15 @@ export interface BackupClusterResult {
   policy: string;
   takenAt: string;
   backup?: ClusterBackupOutcome;
+  /** With volumeSnapshots: the DigitalOcean volume snapshots taken, and the claims skipped (why). */
+  volumes?: ClusterVolumeSnapshots;
   verified?: boolean;
   retention?: { kept: number; removed: string[] };
   failures: string[];
   notified: boolean;
 }
 
-const STEPS = ['validate policy', 'export', 'verify', 'apply retention', 'report'];
+const STEPS = ['validate policy', 'export', 'snapshot volumes', 'verify', 'apply retention', 'report'];
 
 export async function backupCluster(input: BackupClusterInput): Promise<BackupClusterResult> {
   const status = new StatusTracker('backupCluster', STEPS);
@@ -57,6 +60,18 @@ async function backUp(input: BackupClusterInput, status: StatusTracker): Promise
   } catch (err) {
     status.failCurrent(describeError(err));
     result.failures.push(`export: ${describeError(err)}`);
+  }
+
+  // Policies recorded before volume snapshots parse with it off: their runs schedule what they did.
+  if (policy.volumeSnapshots) {
+    status.step('snapshot volumes');
+    try {
+      result.volumes = await long.snapshotClusterVolumes({ policy, takenAt });
+      for (const v of result.volumes.taken) status.recordResource({ kind: 'volume_snapshot', id: v.snapshotId, name: v.name });
+    } catch (err) {
+      status.failCurrent(describeError(err));
+      result.failures.push(`volume snapshots: ${describeError(err)}`);
+    }
   }
 
   if (result.backup && policy.verify.archive) {

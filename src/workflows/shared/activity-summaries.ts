@@ -224,6 +224,8 @@ export const CLUSTER_BACKUP_SUMMARIES: Describers<ClusterBackupActivities> = {
     `read back s3://${policy.destination.bucket}/${key}: every object its manifest lists, encrypted ones decrypting`,
   listClusterBackups: ({ policy }) => `list the backups of cluster ${policy.cluster} by ${policy.name}`,
   deleteClusterBackups: ({ policy, keys }) => `delete ${plural(keys.length, 'cluster backup')} of ${policy.name}: ${list(keys)}`,
+  snapshotClusterVolumes: ({ policy }) =>
+    `snapshot the DigitalOcean volumes of the bound claims in ${list(policy.resources.namespaces)} of cluster ${policy.cluster}`,
   restoreClusterObjects: ({ policy, key, namespaces, cluster }) =>
     `restore s3://${policy.destination.bucket}/${key} into cluster ${cluster ?? policy.cluster}: ${list(Object.entries(namespaces).map(([from, to]) => `${from} → ${to}`))}`,
 };

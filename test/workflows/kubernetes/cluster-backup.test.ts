@@ -35,6 +35,7 @@ import type { BackupClusterResult } from '../../../src/workflows/kubernetes/back
 import type { RestoreClusterBackupResult } from '../../../src/workflows/kubernetes/restore-cluster-backup';
 import { TEST_KEYRING } from '../../helpers/backup-keys';
 import { decodedText } from '../../helpers/history-text';
+import type { ContractClient } from '../../helpers/do-api';
 import { findKubePlane } from '../../helpers/kube-plane';
 import { startLocalCloud } from '../../helpers/localcloud';
 import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
@@ -54,6 +55,9 @@ let spaces: TestSpaces;
 let workers: OpsflowWorkers;
 let client: KubernetesClient;
 let policy: ClusterBackupPolicy;
+let api: ContractClient;
+/** The DigitalOcean volume behind PersistentVolumeClaim shop/data (as DigitalOcean's CSI driver makes it). */
+let volumeId: string;
 let backups: BackupDeps;
 const taskQueue = uniqueTaskQueue('cluster-backup');
 
@@ -171,14 +175,19 @@ const shop: Manifest[] = [
 ];
 
 /** What the test expects to be backed up and restored: every object it wrote, plus the namespace's own `default` ServiceAccount. */
-const EXPECTED = [...shop.map((m) => `${m.kind} ${m.metadata.name}`), 'Secret db-credentials', 'ServiceAccount default'].sort();
+const EXPECTED = [
+  ...shop.map((m) => `${m.kind} ${m.metadata.name}`),
+  'Secret db-credentials',
+  'PersistentVolumeClaim data',
+  'ServiceAccount default',
+].sort();
 
 beforeAll(async () => {
   if (!plane.ok) throw new Error(`the Kubernetes plane is not built: ${plane.reason}`);
   await import('../../../src/integrations/kubernetes/client');
   env = await startTemporal();
   spaces = await startSpaces('cluster-backups');
-  ({ cloud } = await startLocalCloud({
+  ({ cloud, api } = await startLocalCloud({
     sshHosts: false,
     kubernetes: { binDir: plane.binDir },
     rateLimit: { perMinute: 100_000, perHour: 100_000 },
@@ -208,6 +217,7 @@ beforeAll(async () => {
     },
     retention: { keepDays: 30, keepWeekly: 4, minVerified: 1 },
     schedule: { cron: '0 2 * * *' },
+    volumeSnapshots: true,
   });
 
   // The cluster, with its namespace, through provisionCluster; then the objects, and the Secret (whose value no workflow sees).
@@ -243,6 +253,48 @@ beforeAll(async () => {
   for (const manifest of shop) await client.apply(manifest, { force: false });
   // The service-account controller makes each namespace's `default` ServiceAccount after the
   // namespace: waited for, so the backup's count of ServiceAccounts does not depend on its pace.
+  // A claim bound to a DigitalOcean volume, as DigitalOcean's CSI driver leaves them: the PersistentVolume names the volume's id.
+  const made = await api.call<{ volume: { id: string } }>('POST', '/v2/volumes', {
+    name: 'pvc-data',
+    region: 'fra1',
+    size_gigabytes: 1,
+    filesystem_type: 'ext4',
+  });
+  volumeId = made.body.volume.id;
+  await client.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pvc-data' },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'do-block-storage',
+        csi: { driver: 'dobs.csi.digitalocean.com', volumeHandle: volumeId, fsType: 'ext4' },
+        claimRef: { namespace: ns, name: 'data' },
+      },
+    },
+    { force: false },
+  );
+  await client.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data', namespace: ns },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'do-block-storage',
+        volumeName: 'pvc-data',
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
+    { force: false },
+  );
+  await until('claim shop/data bound', async () =>
+    (await client.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'data' }))?.status?.phase === 'Bound'
+      ? true
+      : undefined,
+  );
   await until('the default ServiceAccount of shop', () =>
     client.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: ns, name: 'default' }),
   );
@@ -303,6 +355,7 @@ test('a cluster backup restored into a new namespace holds every object, equal f
     HTTPRoute: 1,
     HorizontalPodAutoscaler: 1,
     Namespace: 1,
+    PersistentVolumeClaim: 1,
     Role: 1,
     RoleBinding: 1,
     Secret: 1,
@@ -310,6 +363,16 @@ test('a cluster backup restored into a new namespace holds every object, equal f
     ServiceAccount: 2,
   });
   expect(backup.backup!.encrypted).toBe(2);
+  // The claim's DigitalOcean volume snapshotted through the API, named after the policy, the claim and the run.
+  const snapshotName = `opsflow.shop-cluster.shop-data.${backup.takenAt.replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')}`;
+  expect(backup.volumes).toEqual({
+    taken: [
+      { namespace: 'shop', claim: 'data', volumeId, snapshotId: expect.any(String), name: snapshotName, sizeGigabytes: expect.any(Number) },
+    ],
+    skipped: [],
+  });
+  const snapshots = await api.call<{ snapshots: { id: string; name: string }[] }>('GET', `/v2/volumes/${volumeId}/snapshots`);
+  expect(snapshots.body.snapshots.map((x) => [String(x.id), x.name])).toEqual([[backup.volumes!.taken[0]!.snapshotId, snapshotName]]);
 
   const archive = gunzipSync(
     Buffer.from(
@@ -478,7 +541,7 @@ test('the PostgreSQL in a pod is dumped by connection to its pod and restored eq
 test('the runs above replay against the current workflow code (rule 8) and hold no secret (rule 6)', async () => {
   // File names as test/replay replays them; OPSFLOW_RECORD_HISTORIES=1 records the runs there.
   const runs: [string, string][] = [
-    [`backup-${taskQueue}`, 'cluster-backup-run'],
+    [`backup-${taskQueue}`, 'cluster-backup-run-volumes'],
     [`restore-${taskQueue}`, 'cluster-backup-restore'],
     [`restore-taken-${taskQueue}`, 'cluster-backup-restore-refused'],
   ];
