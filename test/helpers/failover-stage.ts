@@ -214,6 +214,12 @@ export async function untilFra1SeenDown(stage: FailoverStage): Promise<void> {
   });
 }
 
+/** The site whose pool the load balancer falls back to, read from the local cloud's Cloudflare API. */
+export async function fallbackSiteOf(stage: Pick<FailoverStage, 'cf' | 'lb'>): Promise<string | undefined> {
+  const lb = await stage.cf.loadBalancers.get(stage.lb.loadBalancerId, { zone_id: stage.lb.zoneId });
+  return Object.entries(stage.lb.pools).find(([, id]) => id === lb.fallback_pool)?.[0];
+}
+
 /** Activity types a run scheduled, counted from its history (the latest run without `runId`). */
 export async function scheduledActivities(
   client: TestWorkflowEnvironment['client'],

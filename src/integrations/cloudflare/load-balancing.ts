@@ -8,7 +8,7 @@ import type { Pool } from 'cloudflare/resources/load-balancers/pools/pools';
 import type { Zone } from 'cloudflare/resources/zones/zones';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import { cloudflareCall } from './errors';
-import { poolWeights, splitOf, weightsMatch, type TrafficSplit } from './split';
+import { fallbackPoolFor, poolWeights, splitOf, weightsMatch, type TrafficSplit } from './split';
 
 export interface SiteOrigin {
   /** Letters, digits, - and _ (Cloudflare's rule for origin names). */
@@ -40,7 +40,11 @@ export interface SiteLoadBalancerSpec {
   monitor: SiteMonitor;
   /** The split a new load balancer starts with; an existing one keeps its own (setTrafficSplit changes it). */
   initialSplit: TrafficSplit;
-  /** The site whose pool takes everything when no pool is healthy (default: the first). */
+  /**
+   * The site whose pool takes everything when no pool with weight is healthy (default: the one
+   * with the largest share of the load balancer's split, the first on a tie, as setTrafficSplit
+   * keeps it; given, it is kept whatever the split).
+   */
   fallbackSite?: string;
 }
 
@@ -168,8 +172,10 @@ export async function ensureSiteLoadBalancer(cf: Cloudflare, spec: SiteLoadBalan
   const monitor = await ensureMonitor(cf, account_id, spec, changed);
   const pools = await ensurePools(cf, account_id, spec, monitor.id!, changed);
   const defaultPools = spec.sites.map((s) => pools[s.name]!);
-  const fallback = pools[spec.fallbackSite ?? spec.sites[0]!.name]!;
   let lb = await findLoadBalancer(cf, zone.id, spec.hostname);
+  // Unnamed, the fallback follows the split (an existing one's own, not the initial one).
+  const weights = lb ? (lb.random_steering?.pool_weights ?? {}) : poolWeights(spec.initialSplit, pools);
+  const fallback = spec.fallbackSite ? pools[spec.fallbackSite]! : (fallbackPoolFor(weights, defaultPools) ?? defaultPools[0]!);
   if (!lb) {
     changed.push(`load balancer ${spec.hostname}`);
     lb = await cloudflareCall(`create load balancer ${spec.hostname}`, () =>
@@ -248,7 +254,12 @@ export async function readTrafficSplit(cf: Cloudflare, ref: LoadBalancerRef): Pr
   return splitOf(lb.random_steering?.pool_weights ?? {}, ref.pools, lb.random_steering?.default_weight ?? 1);
 }
 
-/** Sets the split; the same split as now writes nothing. Returns the split before and whether it wrote. */
+/**
+ * Sets the split, and the fallback pool to the pool with the largest share (fallbackPoolFor): a
+ * site emptied to 0 is never where the edge falls back, and a split restored restores the fallback
+ * with it. The same split as now (fallback included) writes nothing. Returns the split before and
+ * whether it wrote.
+ */
 export async function writeTrafficSplit(
   cf: Cloudflare,
   ref: LoadBalancerRef,
@@ -261,12 +272,15 @@ export async function writeTrafficSplit(
   const defaultWeight = lb.random_steering?.default_weight ?? 1;
   const previous = splitOf(current, ref.pools, defaultWeight);
   const wanted = poolWeights(split, ref.pools);
-  if (lb.steering_policy === 'random' && weightsMatch(current, wanted)) return { changed: false, previous };
+  const fallback = fallbackPoolFor(wanted, lb.default_pools?.length ? lb.default_pools : Object.values(ref.pools));
+  if (lb.steering_policy === 'random' && weightsMatch(current, wanted) && (!fallback || lb.fallback_pool === fallback))
+    return { changed: false, previous };
   await cloudflareCall(`set the traffic split of ${ref.hostname}`, () =>
     cf.loadBalancers.edit(ref.loadBalancerId, {
       zone_id: ref.zoneId,
       steering_policy: 'random',
       random_steering: { default_weight: 0, pool_weights: wanted },
+      ...(fallback ? { fallback_pool: fallback } : {}),
     }),
   );
   return { changed: true, previous };

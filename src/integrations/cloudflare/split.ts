@@ -30,6 +30,18 @@ export function splitOf(weights: Record<string, number>, pools: Record<string, s
   return Object.fromEntries(raw.map(([site, w]) => [site, total === 0 ? 0 : Math.round((w / total) * 100)]));
 }
 
+/**
+ * The pool the edge falls back to when no weighted pool is healthy, for these pool weights: the one
+ * with the largest weight, the first in `order` (the load balancer's default pools) on a tie. After
+ * 0/100 it is the survivor's, never the emptied site's; back at 50/50 it is the first site's again,
+ * where a load balancer starts. Undefined when no pool has weight.
+ */
+export function fallbackPoolFor(weights: Record<string, number>, order: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const id of order) if ((weights[id] ?? 0) > (best === undefined ? 0 : (weights[best] ?? 0))) best = id;
+  return best;
+}
+
 /** Whether the load balancer's weights already make this split (the same split writes nothing). */
 export function weightsMatch(current: Record<string, number>, wanted: Record<string, number>): boolean {
   return Object.entries(wanted).every(([id, w]) => Math.abs((current[id] ?? Number.NaN) - w) < 1e-9);

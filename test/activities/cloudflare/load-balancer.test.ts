@@ -104,8 +104,12 @@ test('ensure the load balancer, read pool health, and move traffic 50/50 -> 0/10
   expect((before.bySite.fra1 ?? 0) + (before.bySite.london ?? 0)).toBe(n);
   expect(lon.served).toBe(before.bySite.london);
 
+  // The fallback pool is the first site's at 50/50, and moves with the traffic to london's at 0/100.
+  const fallbackPool = async () => (await cf.loadBalancers.get(ref.loadBalancerId, { zone_id: ref.zoneId })).fallback_pool;
+  expect(await fallbackPool()).toBe(ref.pools.fra1);
   const moved = await run(() => activities.setTrafficSplit({ cloudflare, loadBalancer: ref, split: { fra1: 0, london: 100 } }));
   expect(moved).toEqual({ changed: true, previous: { fra1: 50, london: 50 }, split: { fra1: 0, london: 100 } });
+  expect(await fallbackPool()).toBe(ref.pools.london);
   const fraServedBefore = fraA.served + fraB.served;
   const after = await through(200);
   expect(after).toEqual({ bySite: { london: 200 }, failed: {}, requests: 200 });
@@ -117,6 +121,9 @@ test('ensure the load balancer, read pool health, and move traffic 50/50 -> 0/10
   expect(same).toEqual({ changed: false, previous: { fra1: 0, london: 100 }, split: { fra1: 0, london: 100 } });
   const calls = cloud.requestLog.list(since).requests.map((r) => r.method);
   expect(calls).toEqual(['GET']);
+  // An ensure now keeps the fallback where the split put it (it follows the split, not the initial one).
+  expect((await run(() => activities.ensureSiteLoadBalancer(spec))).changed).toEqual([]);
+  expect(await fallbackPool()).toBe(ref.pools.london);
 
   // Refusals, each named.
   const badSplit = await failureOf(

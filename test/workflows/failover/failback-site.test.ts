@@ -11,6 +11,7 @@ import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailbackResult, FailbackStatus } from '../../../src/workflows/failover/failback-api';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
 import {
+  fallbackSiteOf,
   rtoRpoAttributes,
   runActivity,
   scheduledActivities,
@@ -112,6 +113,8 @@ test('failover then failback: Redis promoted and back, a failback that cannot ca
   await until('the writer wrote', async () => writer.state.rows > 3 && writer.state.entries > 3);
 
   // Failover fra1 -> london, Redis with it.
+  const fallbackBefore = await fallbackSiteOf(stage);
+  expect(fallbackBefore).toBe('fra1');
   const over = await runToEnd<FailoverResult>('failoverSite', 'failover-stack-e-fra1', [failoverInput()], true);
   expect(over.failure).toBeUndefined();
   expect(over.result).toMatchObject({
@@ -119,6 +122,8 @@ test('failover then failback: Redis promoted and back, a failback that cannot ca
     redis: { fence: { state: 'fenced' }, promotion: { promoted: true }, oldFollowsNew: true },
     traffic: { split: { fra1: 0, london: 100 } },
   });
+  // The edge falls back to the survivor, never to the fenced fra1.
+  expect(await fallbackSiteOf(stage)).toBe('london');
   expect(await redisRole(stage.redis!.lon)).toBe('master');
   expect(await redisRole(stage.redis!.fra)).toBe('slave');
   await expect(stage.redis!.fra.command('SET', 'x', '1')).rejects.toThrow(/READONLY/);
@@ -177,6 +182,8 @@ test('failover then failback: Redis promoted and back, a failback that cannot ca
     { fra1: 50, london: 50 },
   ]);
   expect(result.traffic.previous).toEqual({ fra1: 0, london: 100 });
+  // Back at 50/50, the fallback pool is fra1's again, as it was before the failover.
+  expect(await fallbackSiteOf(stage)).toBe(fallbackBefore);
   expect(result.rto.fromApprovalMs).toBeGreaterThan(0);
   expect(back.status.failback).toMatchObject({ phase: 'completed', rto: result.rto, rpo: result.rpo });
   // RTO and RPO as search attributes: `temporal workflow list --query 'OpsRtoSeconds < 60'` finds it.

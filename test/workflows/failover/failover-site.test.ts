@@ -2,7 +2,9 @@
 // and the local cloud's Cloudflare API and edge: the run checks the survivor and waits for a
 // human's `approve` (nonsense refused, nothing moves before it); then fences fra1's primary,
 // promotes london's replica with nothing lost, moves the weights to 0/100 and counts requests
-// through the edge landing on london; RTO and RPO are in the status and the result. A second
+// through the edge landing on london (the fallback pool moved to london's with the weights: with
+// london's pool failing, the edge still sends everything there, not to the fenced fra1); RTO and
+// RPO are in the status and the result. A second
 // failover back, whose traffic switch Cloudflare refuses, leaves traffic and roles as they were.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
@@ -11,7 +13,7 @@ import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
 import { appWrite, orderCount, type MariadbServer } from '../../helpers/mariadb-servers';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
-import { REPLICATION, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
+import { fallbackSiteOf, REPLICATION, runActivity, startFailoverStage, until, type FailoverStage } from '../../helpers/failover-stage';
 
 let stage: FailoverStage;
 let env: TestWorkflowEnvironment;
@@ -50,6 +52,8 @@ function failoverInput(from: string, to: string): FailoverSiteInput {
 
 const through = (requests: number) => stage.through(requests);
 
+const poolHealth = () => run(() => activities().readPoolHealth({ cloudflare: stage.cloudflare(), loadBalancer: lb }));
+
 beforeAll(async () => {
   stage = await startFailoverStage({ serverIds: [21, 22], orders: 10 });
   ({ env, cloud, fra, lon, lb } = stage);
@@ -59,6 +63,7 @@ test('planned failover fra1 -> london: approved by a human, fenced, promoted wit
   const before = await through(200);
   expect(before.bySite.fra1).toBeGreaterThan(0);
   expect(before.bySite.london).toBeGreaterThan(0);
+  expect(await fallbackSiteOf(stage)).toBe('fra1');
 
   const { result, waiting, refusals, statusAfter } = await withWorker(env, taskQueue, activities(), async () => {
     const handle = await env.client.workflow.start('failoverSite', {
@@ -146,6 +151,17 @@ test('planned failover fra1 -> london: approved by a human, fenced, promoted wit
   await appWrite(lon, 'after failover');
   await expect(appWrite(fra, 'on the old primary')).rejects.toThrow(/read-only/);
   expect(await orderCount(lon)).toBe(12);
+
+  // The fallback pool moved with the traffic: were london's pool to fail, the edge falls back to
+  // london (its origins, unhealthy or not), never to the fenced fra1 whose pool is still healthy.
+  expect(await fallbackSiteOf(stage)).toBe('london');
+  const london = stage.frontOf('london');
+  london.healthStatus = 503;
+  await until('Cloudflare sees london unhealthy', async () => !(await poolHealth()).london!.healthy);
+  expect((await poolHealth()).fra1!.healthy).toBe(true);
+  expect(await through(40)).toEqual({ bySite: { london: 40 }, failed: {}, requests: 40 });
+  london.healthStatus = 200;
+  await until('Cloudflare sees london healthy again', async () => (await poolHealth()).london!.healthy);
 }, 600_000);
 
 test('a failover whose traffic switch Cloudflare refuses leaves traffic and roles as they were', async () => {
