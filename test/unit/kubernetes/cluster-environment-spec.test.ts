@@ -21,10 +21,10 @@ test('examples/stack-d.yaml: the cluster, its autoscaled pool and every object o
     nodePools: [{ name: 'apps', size: 's-2vcpu-4gb', count: 3, autoScale: { minNodes: 3, maxNodes: 6 } }],
   });
   const count = (kind: string) => input.manifests.filter((m) => m.kind === kind).length;
-  expect([count('Namespace'), count('Deployment'), count('Service'), count('HorizontalPodAutoscaler')]).toEqual([2, 13, 13, 6]);
+  expect([count('Namespace'), count('Deployment'), count('Service'), count('HorizontalPodAutoscaler')]).toEqual([2, 14, 14, 6]);
   expect([count('ServiceAccount'), count('Role'), count('RoleBinding'), count('ConfigMap')]).toEqual([1, 1, 1, 1]);
   expect([count('Gateway'), count('HTTPRoute'), count('Secret')]).toEqual([1, 6, 0]);
-  // The database passwords as references only: the worker makes the Secret.
+  // The database and RabbitMQ passwords as references only: the worker makes the Secrets.
   expect(input.secrets).toEqual([
     {
       namespace: 'shop',
@@ -33,6 +33,7 @@ test('examples/stack-d.yaml: the cluster, its autoscaled pool and every object o
         ['auth', 'catalog', 'orders', 'payments', 'notifications'].map((s) => [s, `env:OPSFLOW_SECRET_STACK_D_${s.toUpperCase()}_DB`]),
       ),
     },
+    { namespace: 'shop', name: 'messaging', data: { password: 'env:OPSFLOW_SECRET_STACK_D_RABBITMQ' } },
   ]);
 });
 

@@ -1,7 +1,8 @@
 // Stack D as a user brings it up (issue 16): `opsflow provision examples/stack-d.yaml` on a real
 // Temporal dev server against the local cloud's DOKS (a real control plane, pods that really run,
 // the cluster's nginx ingress). The real kubectl, with the kubeconfig from the API, lists the six
-// Deployments Ready; the Gateway answers each service's host name from that service's pods; then
+// services' Deployments, their databases' and RabbitMQ's Ready (a message through RabbitMQ with
+// the password the worker put in its Secret); the Gateway answers each service's host name from that service's pods; then
 // `opsflow destroy stack-d` deletes the cluster with the environment: the API lists none and no
 // process of it is left.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -23,6 +24,7 @@ import { startTemporal } from '../../helpers/temporal';
 import { until } from '../../helpers/until';
 import { captureCliOutput, opsflow as runCli, pointCliAt } from '../../helpers/in-process-cli';
 import { decodedText } from '../../helpers/history-text';
+import amqp from 'amqplib';
 import { provisionWorkflowId } from '../../../src/names/workflow-ids';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -34,6 +36,8 @@ const SERVICES = { frontend: 3, auth: 2, catalog: 2, orders: 2, payments: 2, not
 const DATABASES = ['auth', 'catalog', 'orders', 'payments', 'notifications'];
 /** The database passwords the worker resolves (OPSFLOW_SECRET_STACK_D_<SERVICE>_DB), never in history. */
 const PASSWORDS = Object.fromEntries(DATABASES.map((s) => [s, `pw-${s}-${process.pid}-7f3a`]));
+/** RabbitMQ's password (OPSFLOW_SECRET_STACK_D_RABBITMQ), resolved on the worker too. */
+const RABBITMQ_PASSWORD = `pw-rabbitmq-${process.pid}-51c2`;
 
 const plane = findKubePlane();
 let env: TestWorkflowEnvironment;
@@ -61,11 +65,13 @@ beforeAll(async () => {
   }));
   workers = await startOpsflowWorkers(env, cloud);
   for (const [service, password] of Object.entries(PASSWORDS)) process.env[`OPSFLOW_SECRET_STACK_D_${service.toUpperCase()}_DB`] = password;
+  process.env.OPSFLOW_SECRET_STACK_D_RABBITMQ = RABBITMQ_PASSWORD;
   pointCliAt(env);
 }, 3_600_000);
 
 afterAll(async () => {
   for (const service of DATABASES) delete process.env[`OPSFLOW_SECRET_STACK_D_${service.toUpperCase()}_DB`];
+  delete process.env.OPSFLOW_SECRET_STACK_D_RABBITMQ;
   await workers?.stop();
   await cloud?.stop();
   await env?.teardown();
@@ -83,10 +89,10 @@ function askGateway(address: string, host: string): Promise<{ status: number; se
   });
 }
 
-test('opsflow provision brings stack D up: six services and their databases Ready, passwords only on the worker, each service answering through the Gateway; opsflow destroy removes the cluster', async () => {
+test('opsflow provision brings stack D up: six services, their databases and RabbitMQ Ready, passwords only on the worker, each service answering through the Gateway; opsflow destroy removes the cluster', async () => {
   await workers.withWorkflowWorker(TASK_QUEUE, async () => {
     const printed = await opsflow('provision', STACK_D);
-    expect(printed).toMatch(/Deployments rolled out \(13\): .*monitoring\/prometheus/);
+    expect(printed).toMatch(/Deployments rolled out \(14\): .*monitoring\/prometheus/);
     const clusterId = /cluster (\S+) running/.exec(printed)![1]!;
 
     const kubeconfig = path.join(tempDir('stack-d'), 'kubeconfig');
@@ -104,6 +110,7 @@ test('opsflow provision brings stack D up: six services and their databases Read
       ...SERVICES,
       ...Object.fromEntries(DATABASES.map((s) => [`${s}-db`, 1])),
       redis: 1,
+      rabbitmq: 1,
     });
     // Each service's PostgreSQL takes its own password from the Secret the worker made, and keeps rows.
     const pods = JSON.parse((await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=orders-db', '-o', 'json')).stdout) as Body;
@@ -115,6 +122,22 @@ test('opsflow provision brings stack D up: six services and their databases Read
     await psql('CREATE TABLE t (id int); INSERT INTO t VALUES (1)', PASSWORDS.orders!);
     expect((await psql('SELECT count(*) FROM t', PASSWORDS.orders!)).stdout.trim()).toBe('1');
     await expect(psql('SELECT 1', PASSWORDS.auth!)).rejects.toThrow(/password authentication failed/);
+    // RabbitMQ's node takes the password the worker put in the Secret `messaging`: a message goes through.
+    const rabbitmqPod = JSON.parse((await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=rabbitmq', '-o', 'json')).stdout) as Body;
+    const connection = await amqp.connect({
+      hostname: (rabbitmqPod.items as Body[])[0]!.status.podIP as string,
+      username: 'shop',
+      password: RABBITMQ_PASSWORD,
+    });
+    try {
+      const channel = await connection.createChannel();
+      await channel.assertQueue('order-events');
+      channel.sendToQueue('order-events', Buffer.from('placed'));
+      const message = await until('the message queued', async () => (await channel.get('order-events', { noAck: true })) || undefined);
+      expect(message.content.toString()).toBe('placed');
+    } finally {
+      await connection.close();
+    }
     // Prometheus found the services' 13 pods through the API server (its service account) and scrapes them.
     const prometheusPod = JSON.parse(
       (await kubectl('get', 'pods', '-n', 'monitoring', '-l', 'app=prometheus', '-o', 'json')).stdout,
@@ -133,7 +156,7 @@ test('opsflow provision brings stack D up: six services and their databases Read
     // The passwords are nowhere in the run's history; their references are.
     const history = decodedText(await env.client.workflow.getHandle(provisionWorkflowId('stack-d')).fetchHistory());
     expect(history).toContain('env:OPSFLOW_SECRET_STACK_D_ORDERS_DB');
-    for (const password of Object.values(PASSWORDS)) expect(history).not.toContain(password);
+    for (const password of [...Object.values(PASSWORDS), RABBITMQ_PASSWORD]) expect(history).not.toContain(password);
     const hpas = JSON.parse((await kubectl('get', 'hpa', '-n', 'shop', '-o', 'json')).stdout) as Body;
     expect((hpas.items as Body[]).map((h) => h.metadata.name).sort()).toEqual(Object.keys(SERVICES).sort());
 
