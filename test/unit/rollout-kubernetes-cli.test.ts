@@ -139,6 +139,28 @@ test('opsflow rollout status on Kubernetes: the Deployments and the route in pla
   ]);
 });
 
+test('opsflow rollout status of a blue-green on Kubernetes weighted by a canary Ingress: the preview Deployment and both Ingresses', () => {
+  const k = view().kubernetes!;
+  const lines = formatRolloutView(
+    view({
+      strategy: 'blue-green',
+      weight: { asked: { stable: 0, canary: 100 }, effective: { stable: 0, canary: 100 } },
+      kubernetes: {
+        ...k,
+        track: 'preview',
+        canaryDeployment: 'web-preview',
+        canaryReplicas: 2,
+        canaryReadyReplicas: 2,
+        canaryIngress: 'web-canary',
+      },
+    }),
+    'stack-d',
+  ).split('\n');
+  expect(lines).toContain(
+    '  kubernetes: preview Deployment shop/web-preview 2/2 ready (serving) · stable Deployment shop/web (serving) · Ingress shop/web + canary Ingress shop/web-canary (web / web-canary) on cluster shop-d',
+  );
+});
+
 test("live lines: each side's state once as it changes, beside the splits", () => {
   const out: string[] = [];
   const printer = new ProgressPrinter({ write: (t: string) => out.push(t) > 0 });
