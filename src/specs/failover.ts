@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE } from '../names/environment-name';
 import { parseSpec, secretRef, SpecError } from './common';
+import { parseEnvironmentSpec, type EnvironmentSpec } from './environment';
 import { actorName } from './rollout-release';
 import { durationMs } from './rollout';
 
@@ -56,6 +57,28 @@ export const fenceWatchTimingSchema = z.strictObject({
     .default(SEVEN_DAYS),
   /** Tries one run makes before it continues as new, carrying its state (keeps each history small). */
   roundsPerRun: z.number().int().min(1).max(2000).default(500),
+});
+
+/**
+ * More app servers for the survivor once traffic is on it: `add` servers made through the
+ * survivor's provider as `like.group` of its environment spec (size, image, tags; the spec's
+ * provider and region, `like.networkId` its VPC), bootstrapped, given its compose application and
+ * health-gated, then added to its Cloudflare pool as origins at `origins.port`.
+ */
+export const scaleSurvivorSchema = z.strictObject({
+  add: z.number().int().min(1).max(10),
+  /** The survivor site's environment spec (checked whole as `opsflow provision` checks it). */
+  environmentSpec: z.custom<EnvironmentSpec>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+    message: "must be the survivor site's environment spec (an object)",
+  }),
+  like: z.strictObject({
+    /** The droplet group of the survivor's app servers that the new ones copy. */
+    group: z.string().min(1).max(64),
+    /** The VPC the survivor's app servers are in (its id from the environment's inventory). */
+    networkId: z.string().min(1).max(100).optional(),
+  }),
+  /** Each new server is an origin of the survivor's pool at this port (the application's, which Cloudflare's monitor probes). */
+  origins: z.strictObject({ port: z.number().int().min(1).max(65535) }),
 });
 
 export const failoverSiteSchema = z.strictObject({
@@ -129,6 +152,8 @@ export const failoverSiteSchema = z.strictObject({
    * watching for it; this says how often it tries and for how long (default every 10 s for 7 days).
    */
   fenceWatch: fenceWatchTimingSchema.optional(),
+  /** Scale the survivor up after traffic moved (optional). */
+  scaleSurvivor: scaleSurvivorSchema.optional(),
 });
 
 export type FailoverSiteInput = z.input<typeof failoverSiteSchema>;
@@ -144,8 +169,29 @@ export function parseFailoverSiteInput(input: unknown): FailoverSite {
     if (parsed.redis && !(s in parsed.redis)) problems.push(`redis: no Redis server for site ${s}`);
   }
   problems.push(...approvalPolicyProblems(parsed.approval));
+  const scaleSurvivor = parsed.scaleSurvivor && scaleSurvivorChecked(parsed.scaleSurvivor, problems);
   if (problems.length) throw new SpecError('failoverSite input', problems);
-  return parsed;
+  return scaleSurvivor ? { ...parsed, scaleSurvivor } : parsed;
+}
+
+/** The environment spec parsed whole (its defaults applied), the group found in it, with an application and health checks. */
+function scaleSurvivorChecked(scale: NonNullable<FailoverSite['scaleSurvivor']>, problems: string[]) {
+  let environmentSpec: EnvironmentSpec;
+  try {
+    environmentSpec = parseEnvironmentSpec(scale.environmentSpec);
+  } catch (err) {
+    if (!(err instanceof SpecError)) throw err;
+    problems.push(...err.problems.map((p) => `scaleSurvivor.environmentSpec.${p}`));
+    return undefined;
+  }
+  const groups = environmentSpec.droplets.map((d) => d.name);
+  if (!groups.includes(scale.like.group))
+    problems.push(`scaleSurvivor.like.group: ${scale.like.group} is not a droplet group of ${environmentSpec.name} (${groups.join(', ')})`);
+  if (!environmentSpec.application)
+    problems.push(`scaleSurvivor.environmentSpec: ${environmentSpec.name} has no application to deploy on the new servers`);
+  if (environmentSpec.healthChecks.length === 0)
+    problems.push(`scaleSurvivor.environmentSpec: ${environmentSpec.name} has no healthChecks to gate the new servers with`);
+  return { ...scale, environmentSpec };
 }
 
 function approvalPolicyProblems(policy: FailoverSite['approval']): string[] {

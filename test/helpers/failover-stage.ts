@@ -6,7 +6,7 @@
 // and london its replica holding the shop's orders (a Redis pair too, when asked).
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { LocalCloud } from '@opsflow/localcloud';
+import type { LocalCloud, LocalCloudOptions } from '@opsflow/localcloud';
 import Cloudflare from 'cloudflare';
 import { createCloudflareActivities } from '../../src/activities/cloudflare/load-balancer';
 import { createTrafficSampleActivities, sampleTraffic } from '../../src/activities/cloudflare/traffic-sample';
@@ -80,10 +80,12 @@ export async function startFailoverStage(options: {
   serverIds: [number, number];
   orders: number;
   redis?: boolean;
+  /** The local cloud's options over the stage's (no SSH hosts): `{ sshHosts: true }` for a test that makes servers. */
+  localCloud?: Partial<LocalCloudOptions>;
 }): Promise<FailoverStage> {
   // One at a time: on a loaded machine the dev server must answer within the SDK's 5 s.
   const env = await startTemporal();
-  const { cloud } = await startLocalCloud({ sshHosts: false });
+  const { cloud } = await startLocalCloud({ sshHosts: false, ...options.localCloud });
   const fra = await startMariadb('fra1-db', options.serverIds[0]);
   const lon = await startMariadb('london-db', options.serverIds[1]);
   const secrets: Record<string, string> = { ...PASSWORDS, ...REDIS_PASSWORD_SECRETS, OPSFLOW_SECRET_CLOUDFLARE_TOKEN: cloud.token };

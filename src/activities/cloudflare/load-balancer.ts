@@ -12,7 +12,9 @@ import {
   type LoadBalancerRef,
   type SiteHealth,
   type SiteLoadBalancerSpec,
+  type SiteOrigin,
 } from '../../integrations/cloudflare/load-balancing';
+import { addPoolOrigins, removePoolOrigins, type PoolOriginsChange } from '../../integrations/cloudflare/pool-origins';
 import { describeSplit, splitProblem, type TrafficSplit } from '../../integrations/cloudflare/split';
 import type { ObserverView } from '../../workflows/failover/assessment';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
@@ -39,6 +41,14 @@ export interface SetTrafficSplitResult {
   changed: boolean;
   previous: TrafficSplit;
   split: TrafficSplit;
+}
+
+/** Origins of one site's pool, added or removed by name (a scaled survivor's new app servers). */
+export interface PoolOriginsInput {
+  cloudflare: CloudflareConnection;
+  loadBalancer: LoadBalancerRef;
+  site: string;
+  origins: SiteOrigin[];
 }
 
 export interface ObservePoolHealthInput extends ReadPoolHealthInput {
@@ -113,6 +123,17 @@ export function createCloudflareActivities(deps: CloudflareDeps = {}) {
       if (problem) throw refused(`split ${describeSplit(input.split)}: ${problem}`);
       const { changed, previous } = await writeTrafficSplit(await client(input.cloudflare), input.loadBalancer, input.split);
       return { changed, previous, split: input.split };
+    },
+
+    /** Each origin not yet in the site's pool added (by name); the same call again writes nothing. */
+    async addPoolOrigins(input: PoolOriginsInput): Promise<PoolOriginsChange> {
+      return addPoolOrigins(await client(input.cloudflare), input.loadBalancer, input.site, input.origins);
+    },
+
+    /** The named origins taken out of the site's pool; ones already gone are left so. */
+    async removePoolOrigins(input: PoolOriginsInput): Promise<PoolOriginsChange> {
+      const names = input.origins.map((o) => o.name);
+      return removePoolOrigins(await client(input.cloudflare), input.loadBalancer, input.site, names);
     },
   };
 }

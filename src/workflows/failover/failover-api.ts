@@ -4,6 +4,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { OperationStatus } from '../shared/status';
 import type { SiteAssessment } from './assessment';
+import type { ScaleSurvivorView } from './scale-survivor';
 
 export interface ApproveArgs {
   /** Who approves (a person or service name); recorded in the status, result and history. */
@@ -74,6 +75,8 @@ export interface FailoverView {
   attention?: string;
   /** The watcher left to fence the old primary (or Redis) when it comes back, when the fence found it unreachable. */
   fenceWatch?: { workflowId: string; runId?: string; refused?: string };
+  /** The survivor's extra app servers and their origins, when the input asks (scaleSurvivor). */
+  scale?: ScaleSurvivorView;
 }
 
 export interface FailoverResult {
@@ -90,6 +93,7 @@ export interface FailoverResult {
   newPrimary: { server: string; appliedAtPromotion: string; verifiedWrite: string };
   redis?: RedisSwitchView;
   fenceWatch?: FailoverView['fenceWatch'];
+  scale?: ScaleSurvivorView;
 }
 
 export type FailoverStatus = OperationStatus & { failover: FailoverView };

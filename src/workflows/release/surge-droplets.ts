@@ -10,7 +10,9 @@
 // destroy deletes by that tag, which also catches a droplet whose create answer never arrived.
 //
 // A blue-green rollout whose fleet cannot spare a host makes its preview droplets the same way
-// (role `preview`: `<env>-<group>-preview-<n>`, tagged opsflow-preview).
+// (role `preview`: `<env>-<group>-preview-<n>`, tagged opsflow-preview), and a failover that scales
+// the survivor its extra app servers (role `scale`: `<env>-<group>-scale-<n>`, tagged opsflow-scale,
+// given the application's own images).
 import { ActivityCancellationType, workflowInfo } from '@temporalio/workflow';
 import { workflowTag, type Owner } from '../../names/ownership-tags';
 import { serverName } from '../../names/resource-names';
@@ -27,6 +29,19 @@ import type { SurgeDropletView } from './rollout-api';
 export const SURGE_TAG = 'opsflow-surge';
 /** The same for a blue-green rollout's preview droplets. */
 export const PREVIEW_TAG = 'opsflow-preview';
+/** The same for the app servers a failover adds to its survivor (scaleSurvivor). */
+export const SCALE_TAG = 'opsflow-scale';
+
+export type MadeDropletRole = 'surge' | 'preview' | 'scale';
+const ROLE_TAGS: Record<MadeDropletRole, string> = { surge: SURGE_TAG, preview: PREVIEW_TAG, scale: SCALE_TAG };
+
+/** The instance name of the n-th app server (1-based) a failover adds beside group `group`: `app-scale-1`. */
+export const scaleInstance = (group: string, n: number) => `${group}-scale-${n}`;
+const ROLE_INSTANCES: Record<MadeDropletRole, (group: string, n: number) => string> = {
+  surge: surgeInstance,
+  preview: previewInstance,
+  scale: scaleInstance,
+};
 
 export interface SurgeSetup {
   environment: EnvironmentSpec;
@@ -41,7 +56,7 @@ export interface SurgeSetup {
   /** The status and the Web UI are told of every change. */
   changed: () => void;
   /** What the droplets are for (default surge: a canary's); names, tag and the steps' words follow it. */
-  role?: 'surge' | 'preview';
+  role?: MadeDropletRole;
 }
 
 export class SurgeDroplets {
@@ -55,17 +70,18 @@ export class SurgeDroplets {
   constructor(private readonly setup: SurgeSetup) {
     this.owner = { workflowId: workflowInfo().workflowId, environment: setup.environment.name };
     this.views = Array.from({ length: setup.count }, (_, i) => {
-      const instance = (setup.role === 'preview' ? previewInstance : surgeInstance)(setup.group.name, i + 1);
+      const instance = ROLE_INSTANCES[setup.role ?? 'surge'](setup.group.name, i + 1);
       return { instance, name: serverName(setup.environment.name, instance), state: 'planned' };
     });
   }
 
   /** `surge droplet stack-b-platform-surge-1` (or `surge droplets a, b`; `preview droplet ...`): how the steps name them. */
   get described(): string {
-    return `${this.role} droplet${this.views.length === 1 ? '' : 's'} ${this.views.map((v) => v.name).join(', ')}`;
+    const kind = this.role === 'scale' ? 'server' : 'droplet';
+    return `${this.role} ${kind}${this.views.length === 1 ? '' : 's'} ${this.views.map((v) => v.name).join(', ')}`;
   }
 
-  get role(): 'surge' | 'preview' {
+  get role(): MadeDropletRole {
     return this.setup.role ?? 'surge';
   }
 
@@ -102,7 +118,7 @@ export class SurgeDroplets {
       region: environment.region,
       size: group.size,
       image: group.image,
-      tags: [...group.tags, this.role === 'preview' ? PREVIEW_TAG : SURGE_TAG],
+      tags: [...group.tags, ROLE_TAGS[this.role]],
       networkId,
       sshKeyFingerprints: [fingerprint],
     });
@@ -121,14 +137,15 @@ export class SurgeDroplets {
   }
 
   /**
-   * The compose application on each, as the fleet runs it (each service's image read from `fleetHost`)
-   * but with the canary's images; then the health gate, and the canary images running as asked.
+   * The compose application on each, as the fleet runs it (each service's image read from `fleetHost`;
+   * without one, the images the environment spec names) but with the canary's images; then the
+   * health gate, and the canary images running as asked.
    */
-  async deploy(fleetHost: HostTarget): Promise<void> {
+  async deploy(fleetHost?: HostTarget): Promise<void> {
     const app = this.setup.environment.application!;
     const { directory, checks, canaryImages } = this.setup;
     this.mark('deploying');
-    const running = await runningImages(fleetHost, directory);
+    const running = fleetHost ? await runningImages(fleetHost, directory) : {};
     const fleetImages = Object.fromEntries(
       Object.entries(app.images).map(([service, image]) => [service, running[service]?.length === 1 ? running[service]![0]! : image]),
     );
@@ -140,7 +157,7 @@ export class SurgeDroplets {
         await expectRunning(target, directory, canaryImages);
       }),
     );
-    this.mark(this.role === 'preview' ? 'ready' : 'serving');
+    this.mark(this.role === 'surge' ? 'serving' : 'ready');
   }
 
   /** Out of rotation: requests under way finish until `until` (scaleDownDelay), then the droplets go. */

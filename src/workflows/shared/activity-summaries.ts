@@ -114,6 +114,10 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
     `probe ${site}'s front ${host ? `${host} via ${url}` : url} from the worker (${plural(requests ?? 3, 'request')}; failover assessment)`,
   setTrafficSplit: ({ loadBalancer, split }) =>
     `Cloudflare: traffic of ${loadBalancer.hostname} to ${list(Object.entries(split).map(([site, p]) => `${site} ${p}%`))}`,
+  addPoolOrigins: ({ loadBalancer, site, origins }) =>
+    `Cloudflare: add ${list(origins.map((o) => `${o.name} (${o.address}:${o.port ?? 0})`))} to pool ${site} of ${loadBalancer.hostname}`,
+  removePoolOrigins: ({ loadBalancer, site, origins }) =>
+    `Cloudflare: remove ${list(origins.map((o) => o.name))} from pool ${site} of ${loadBalancer.hostname}`,
   sampleTraffic: ({ url, host, requests }) =>
     `send ${plural(requests, 'request')} to ${host ? `${host} via ${url}` : url} and count the sites that answer`,
   readReplication: ({ server, primary }) =>

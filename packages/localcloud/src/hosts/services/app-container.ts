@@ -18,7 +18,8 @@ export const appDriver: ContainerDriver = {
       appendLog(ctx, `${ctx.record.name}: fatal: cannot start (${why})`);
       return { ports: [], exited: Promise.resolve(1), stop: async () => undefined };
     }
-    const service = new AppService(ctx.sandbox.address, ctx.image, ctx.record.name);
+    const site = ctx.record.spec.env.OPSFLOW_SITE;
+    const service = new AppService(ctx.sandbox.address, ctx.image, ctx.record.name, site ? { 'x-opsflow-site': site } : {});
     // Each port where compose publishes it: checked for all before any listens.
     const addresses = new Map(ctx.record.spec.ports.map((port) => [port, listenAddresses(ctx.sandbox, port)]));
     const ports = await service.listen(ctx.record.spec.ports, (port) => addresses.get(port)!);

@@ -5,6 +5,8 @@
 //   GET /metrics  Prometheus text (below), never itself counted
 //   anything else 200 with a small JSON description
 // Misbehaviour comes from the tag (see image.ts); /metrics always answers, so it can be scraped.
+// With OPSFLOW_SITE in its environment, every answer names that site in x-opsflow-site, as a
+// multi-site stack's app servers do (a failover's traffic check counts answers by it).
 // Metrics, every request but /metrics counted once it is answered, /health included (a probe is a
 // request; `unhealthy` shows as 503s), labelled with the version (the image tag) so a canary and
 // its stable version are told apart in one Prometheus:
@@ -38,6 +40,8 @@ export class AppService {
     private readonly address: string,
     private readonly image: ImageRef,
     private readonly name: string,
+    /** Sent with every answer (x-opsflow-site from OPSFLOW_SITE). */
+    private readonly headers: Record<string, string> = {},
   ) {
     this.behaviour = misbehaviourOf(image);
   }
@@ -107,7 +111,7 @@ export class AppService {
     const metrics = url.pathname === '/metrics';
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
       if (!metrics) response.on('finish', () => this.count(status, Number(process.hrtime.bigint() - arrived) / 1e9));
-      response.writeHead(status, { 'content-type': type, 'x-served-by': this.name, 'x-version': this.image.tag });
+      response.writeHead(status, { ...this.headers, 'content-type': type, 'x-served-by': this.name, 'x-version': this.image.tag });
       response.end(request.method === 'HEAD' ? undefined : body);
     };
     if (metrics) return send(200, this.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
