@@ -3,7 +3,7 @@
 // archive back to verify it lists what its manifest says, apply retention (every backup for
 // keepDays, the newest of recent weeks and months, never fewer than the newest minVerified
 // verified ones), and if anything failed post one notice naming it and fail, visibly.
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ClusterBackupOutcome } from '../../activities/kubernetes/cluster-backup';
 import type { ClusterVolumeSnapshots } from '../../activities/kubernetes/cluster-volume-snapshots';
 import type { ClusterBackupPolicy } from '../../specs/cluster-backup-policy';
@@ -30,6 +30,8 @@ export interface BackupClusterResult {
   volumes?: ClusterVolumeSnapshots;
   verified?: boolean;
   retention?: { kept: number; removed: string[] };
+  /** Volume snapshots kept and deleted (by name), per claim by the same retention rules. */
+  snapshotRetention?: { kept: number; removed: string[] };
   failures: string[];
   notified: boolean;
 }
@@ -97,6 +99,16 @@ async function backUp(input: BackupClusterInput, status: StatusTracker): Promise
     status.failCurrent(describeError(err));
     result.failures.push(`retention: ${describeError(err)}`);
   }
+  // The same rules per claim over its volume snapshots (runs recorded before this listed none).
+  const claims = (result.volumes?.taken ?? []).map((v) => `${v.namespace}-${v.claim}`);
+  if (claims.length && patched('cluster-volume-snapshot-retention')) {
+    try {
+      result.snapshotRetention = await volumeSnapshotRetention(policy, claims, input.retry);
+    } catch (err) {
+      status.failCurrent(describeError(err));
+      result.failures.push(`volume snapshot retention: ${describeError(err)}`);
+    }
+  }
 
   return endBackupRun({
     policy,
@@ -107,4 +119,29 @@ async function backUp(input: BackupClusterInput, status: StatusTracker): Promise
     // The database backups' notice step: it needs only the webhook reference, resolved on the worker.
     postFailureNotice: backupActivities(input.retry).short.postFailureNotice,
   });
+}
+
+/**
+ * Retention over the volume snapshots of the claims snapshotted this run: found by their names
+ * (a claim gone since keeps its snapshots: nothing deletes what no run names), each counted as
+ * verified (the API lists a snapshot only whole), so the newest minVerified always stay.
+ */
+async function volumeSnapshotRetention(policy: ClusterBackupPolicy, claims: string[], retry?: RetryTuning) {
+  const { snapshotListing } = backupActivities(retry);
+  const listed = await snapshotListing.listSnapshots({ policy: policy.name, targets: claims });
+  const kept: string[] = [];
+  const removed: { id: string; name: string }[] = [];
+  for (const claim of claims) {
+    const series = listed.filter((s) => s.target === claim);
+    const decision = decideRetentionKeepingFloor(
+      series.map((s) => ({ key: s.name, takenAt: s.takenAt, verified: true })),
+      policy.retention,
+      new Date(),
+    );
+    kept.push(...decision.keep);
+    removed.push(...series.filter((s) => decision.remove.includes(s.name)).map(({ id, name }) => ({ id, name })));
+  }
+  for (let i = 0; i < removed.length; i += 50)
+    await snapshotListing.deleteSnapshots({ policy: policy.name, snapshots: removed.slice(i, i + 50) });
+  return { kept: kept.length, removed: removed.map((r) => r.name) };
 }

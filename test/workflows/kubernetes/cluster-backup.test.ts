@@ -486,6 +486,8 @@ test("the cluster policy's Schedule, triggered once, runs backupCluster to the e
     expect(result.verified).toBe(true);
     // The first test's backup and this one, both within keepDays.
     expect(result.retention).toEqual({ kept: 2, removed: [] });
+    // ...and both runs' snapshots of the claim's volume.
+    expect(result.snapshotRetention).toEqual({ kept: 2, removed: [] });
   } finally {
     await handle.delete();
   }
