@@ -526,8 +526,10 @@ tier(`pods of a DOKS cluster really run${plane.ok ? '' : ` (skipped: ${plane.rea
     const memory = memoryOf(own);
     figures.push(`one idle rabbitmq pod: ${Math.round(memory.rss / MiB)} MiB RSS (${Math.round(memory.pss / MiB)} MiB PSS)`);
 
+    const deletedAt = Date.now();
     await kubectl('delete', '-n', 'shop', 'deployment/queue', '--wait=true');
     await until('the queue pod gone', async () => ((await pods('queue')).length === 0 ? true : undefined));
+    figures.push(`rabbitmq pod gone ${Date.now() - deletedAt} ms after delete`);
     expect(processesOfUid(uid)).toEqual([]);
     expect((await epmdNames()).has(nodeShort!)).toBe(false);
   }, 300_000);
