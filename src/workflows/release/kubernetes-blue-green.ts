@@ -16,8 +16,7 @@ import { runSaga } from '../shared/saga';
 import { blueGreenGates, startBlueGreenRun } from './blue-green-run';
 import { waitFor } from './canary-engine';
 import { describeImages } from './deploy-release';
-import { KubernetesCanary, readStableVersion } from './kubernetes-canary';
-import type { KubernetesCanaryView } from './kubernetes-canary-view';
+import { KubernetesCanary, plannedView, readStableVersion } from './kubernetes-canary';
 import { asRolloutAborted } from './rollout-aborted';
 import type { RolloutResult } from './rollout-api';
 import { rolloutRollback, rolloutSagaPhases } from './rollout-saga-phases';
@@ -53,17 +52,7 @@ export async function blueGreenOnKubernetes(parsed: KubernetesRollout, { kuberne
     steps: STEPS,
     heading: '(blue-green, Kubernetes)',
   });
-  const objects: KubernetesCanaryView = {
-    cluster: traffic.cluster,
-    namespace: ns,
-    route: traffic.route,
-    ...(traffic.canaryIngress ? { canaryIngress: traffic.canaryIngress } : {}),
-    stableService: traffic.stableService,
-    canaryService: traffic.canaryService,
-    stable: 'serving',
-    canary: 'planned',
-    track: 'preview',
-  };
+  const objects = plannedView(traffic, 'preview');
   view.kubernetes = objects;
 
   const target = await readStableVersion({ kubernetes, environment, traffic, images, step, fail: failStep, track: 'preview' });

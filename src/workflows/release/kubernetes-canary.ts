@@ -37,6 +37,21 @@ export interface KubernetesCanarySetup {
   changed: () => void;
 }
 
+/** The status's view of the cluster's side before anything is read: the spec's names, both sides as they are. */
+export function plannedView(traffic: KubernetesTraffic, track?: 'preview'): KubernetesCanaryView {
+  return {
+    cluster: traffic.cluster,
+    namespace: traffic.namespace,
+    route: traffic.route,
+    ...(traffic.canaryIngress ? { canaryIngress: traffic.canaryIngress } : {}),
+    stableService: traffic.stableService,
+    canaryService: traffic.canaryService,
+    stable: 'serving',
+    canary: 'planned',
+    ...(track ? { track } : {}),
+  };
+}
+
 export interface KubernetesRolloutStart {
   kubernetes: KubernetesActivities;
   environment: string;

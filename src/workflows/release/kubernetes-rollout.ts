@@ -27,8 +27,7 @@ import { summarizedActivities } from '../shared/summarized-activities';
 import { refuse, validated } from '../shared/validated';
 import { runCanary, waitFor, type CanaryPlan } from './canary-engine';
 import { blueGreenOnKubernetes, type KubernetesCalls } from './kubernetes-blue-green';
-import { KubernetesCanary, readStableVersion } from './kubernetes-canary';
-import type { KubernetesCanaryView } from './kubernetes-canary-view';
+import { KubernetesCanary, plannedView, readStableVersion } from './kubernetes-canary';
 import type { RolloutResult } from './rollout-api';
 
 // A rollout waits on the cluster (pods becoming available) for minutes; the activities heartbeat.
@@ -63,16 +62,7 @@ async function rollOut(
 ): Promise<RolloutResult> {
   const { environment, images, spec, requestedBy, traffic } = parsed;
   const canary = spec.canary!;
-  const objects: KubernetesCanaryView = {
-    cluster: traffic.cluster,
-    namespace: traffic.namespace,
-    route: traffic.route,
-    ...(traffic.canaryIngress ? { canaryIngress: traffic.canaryIngress } : {}),
-    stableService: traffic.stableService,
-    canaryService: traffic.canaryService,
-    stable: 'serving',
-    canary: 'planned',
-  };
+  const objects = plannedView(traffic);
   const canaryWords = `canary Deployment ${traffic.canaryDeployment ?? `<stable>-canary`} and Service ${traffic.canaryService}`;
   const plan: CanaryPlan = {
     environment,
