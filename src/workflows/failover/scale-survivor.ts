@@ -6,12 +6,15 @@
 // application and behind the health gate; then origins of the survivor's Cloudflare pool, held
 // until Cloudflare's own monitors see each of them healthy (the edge then sends them traffic).
 // Compensation, registered before each change: the origins out of the pool, then every server
-// carrying the run's tag deleted (one whose create answer was lost included).
-import { sleep } from '@temporalio/workflow';
+// carrying the run's tag deleted (one whose create answer was lost included). A step of its own that
+// fails undoes only the scaling (traffic is already on the survivor, and the failed site may be
+// dark): the failover goes on without the extra capacity, the failure in the status and result;
+// once scaled, a later step's failure undoes the scaling with the rest of the failover.
+import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { FailoverSite } from '../../specs/failover';
-import { failure, STEP_FAILURE } from '../shared/failures';
-import type { Saga } from '../shared/saga';
+import { failure, OUTCOME, STEP_FAILURE } from '../shared/failures';
+import { describeError, runSaga, type Saga } from '../shared/saga';
 import { SurgeDroplets } from '../release/surge-droplets';
 import type { SurgeDropletView } from '../release/rollout-api';
 
@@ -27,11 +30,47 @@ export interface ScaleSurvivorView {
   servers: SurgeDropletView[];
   /** The new servers' origin names now in the survivor's pool. */
   origins: string[];
+  /** Why the scaling failed and was undone (the failover went on without it). */
+  failed?: string;
 }
 
 type Acts = Pick<Activities, 'addPoolOrigins' | 'removePoolOrigins' | 'readPoolHealth'>;
 
-export async function scaleSurvivor(spec: FailoverSite, saga: Saga, act: Acts, view: { scale?: ScaleSurvivorView }): Promise<void> {
+/**
+ * Scales the survivor; on success its compensations join the failover's `saga`. Returns false when
+ * the scaling failed and was undone on its own (`view.scale.failed` says why).
+ */
+export async function scaleSurvivor(
+  spec: FailoverSite,
+  saga: Saga,
+  act: Acts,
+  view: { scale?: ScaleSurvivorView; attention?: string },
+): Promise<boolean> {
+  const undo: { name: string; run: () => Promise<unknown> }[] = [];
+  try {
+    await runSaga((own) =>
+      scaleUp(spec, act, view, (name, run) => {
+        own.addCompensation(name, run);
+        undo.push({ name, run });
+      }),
+    );
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    view.scale!.failed = describeError(err);
+    const incomplete = err instanceof ApplicationFailure && err.type === OUTCOME.RollbackIncomplete;
+    if (incomplete) view.attention = `scaling ${spec.to} failed and was not wholly undone: ${view.scale!.failed}`;
+    return false;
+  }
+  for (const { name, run } of undo) saga.addCompensation(name, run);
+  return true;
+}
+
+async function scaleUp(
+  spec: FailoverSite,
+  act: Acts,
+  view: { scale?: ScaleSurvivorView },
+  addCompensation: Saga['addCompensation'],
+): Promise<void> {
   const scale = spec.scaleSurvivor!;
   const environment = scale.environmentSpec;
   const app = environment.application!;
@@ -50,14 +89,14 @@ export async function scaleSurvivor(spec: FailoverSite, saga: Saga, act: Acts, v
   const shown: ScaleSurvivorView = { servers: servers.views, origins: [] };
   view.scale = shown;
   // Registered before the create: a server whose create answer was lost carries the tag too.
-  saga.addCompensation(`delete ${servers.described} (tag ${servers.tag})`, () => servers.destroy());
+  addCompensation(`delete ${servers.described} (tag ${servers.tag})`, () => servers.destroy());
   await servers.create();
   await servers.bootstrap();
   await servers.deploy();
 
   const pool = { cloudflare: spec.cloudflare, loadBalancer: spec.loadBalancer, site: spec.to };
   const origins = servers.views.map((v) => ({ name: originName(v.name), address: v.address!, port: scale.origins.port }));
-  saga.addCompensation(`remove ${origins.map((o) => o.name).join(', ')} from pool ${spec.to}`, async () => {
+  addCompensation(`remove ${origins.map((o) => o.name).join(', ')} from pool ${spec.to}`, async () => {
     await act.removePoolOrigins({ ...pool, origins });
     shown.origins = [];
   });

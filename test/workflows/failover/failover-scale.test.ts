@@ -29,7 +29,7 @@ let workers: OpsflowWorkers;
 const taskQueue = uniqueTaskQueue('failover-scale');
 
 /** london's environment spec (as a client sends it): a Linode site whose app servers run the `shop` application, naming their site. */
-function londonSpec(name = 'stack-e-lon', site = 'london'): EnvironmentSpec {
+function londonSpec(name = 'stack-e-lon', site = 'london', image = 'ghcr.io/acme/shop:1.0'): EnvironmentSpec {
   return parseEnvironmentSpec({
     name,
     cloud: 'linode',
@@ -42,7 +42,7 @@ function londonSpec(name = 'stack-e-lon', site = 'london'): EnvironmentSpec {
       directory: '/opt/shop',
       compose: `services:\n  shop:\n    image: \${SHOP_IMAGE}\n    environment:\n      OPSFLOW_SITE: \${SITE}\n    ports: ["${APP_PORT}:80"]\n`,
       environment: { SITE: site },
-      images: { shop: 'ghcr.io/acme/shop:1.0' },
+      images: { shop: image },
     },
     healthChecks: [{ name: 'shop', port: APP_PORT, path: '/health', intervalSeconds: 1, attempts: 5 }],
     onFailure: 'rollback',
@@ -192,4 +192,37 @@ test('a failover london -> fra1 that fails after the scale step takes the new or
   expect(await linodes('stack-e-fra-app-scale')).toEqual([]);
   // The first run's server stays: this run's delete is by its own tag.
   expect((await linodes('stack-e-lon-app-scale')).map((l) => l.label)).toEqual(['stack-e-lon-app-scale-1']);
+}, 600_000);
+
+test('a scaling that fails its own health gate is undone alone: the failover london -> fra1 completes without the extra server', async () => {
+  // fra1 follows london again after the rolled-back run (as the rollback left it).
+  await appWrite(stage.lon, 'before the failover with a bad scale');
+  const fraSpec = londonSpec('stack-e-fra', 'fra1', 'ghcr.io/acme/shop:1.0-unhealthy');
+  const { result, status } = await withWorker(stage.env, taskQueue, activities(), async () => {
+    const handle = await stage.env.client.workflow.start('failoverSite', {
+      taskQueue,
+      workflowId: 'failover-scale-unhealthy-london-fra1',
+      args: [
+        input('london', 'fra1', {
+          scaleSurvivor: { add: 1, environmentSpec: fraSpec, like: { group: 'app' }, origins: { port: APP_PORT } },
+        }),
+      ],
+    });
+    const result = (await handle.result()) as FailoverResult;
+    return { result, status: await handle.query<FailoverStatus>('status') };
+  });
+
+  expect(status.failover.phase).toBe('completed');
+  expect(result.traffic.split).toEqual({ london: 0, fra1: 100 });
+  expect(result.scale?.failed).toMatch(/health/i);
+  expect(result.scale?.servers).toEqual([expect.objectContaining({ name: 'stack-e-fra-app-scale-1', state: 'destroyed' })]);
+  expect(result.scale?.origins).toEqual([]);
+  const fraPool = (await stage.cf.loadBalancers.pools.get(stage.lb.pools.fra1!, { account_id: stage.lb.accountId })).origins?.map(
+    (o) => o.name,
+  );
+  expect(fraPool).toEqual(['fra-app']);
+  expect(await linodes('stack-e-fra-app-scale')).toEqual([]);
+  // All traffic on fra1's own origin.
+  const counts = await byOrigin(100);
+  expect(counts).toEqual({ 'fra-app 200 fra1': 100 });
 }, 600_000);
