@@ -3,6 +3,7 @@
 // known to be inside its call for as long as the test wants.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createGate } from './gate';
 
 export interface GatedProxy {
   address: string;
@@ -13,15 +14,13 @@ export interface GatedProxy {
   /** Parked requests go through (their clients may be gone) and new ones are no longer parked. */
   release(): void;
   /** Requests parked so far. */
-  parkedCount: number;
+  readonly parkedCount: number;
   close(): Promise<void>;
 }
 
 export async function startGatedProxy(target: string): Promise<GatedProxy> {
   const upstream = new URL(target);
-  let armed = false;
-  let parked: (() => void)[] = [];
-  let onPark: (() => void) | undefined;
+  const gate = createGate();
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const out = http.request(
       { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
@@ -34,30 +33,18 @@ export async function startGatedProxy(target: string): Promise<GatedProxy> {
     req.pipe(out);
   };
   const server = http.createServer((req, res) => {
-    if (!armed) return forward(req, res);
-    proxy.parkedCount++;
-    parked.push(() => forward(req, res));
-    onPark?.();
+    if (!gate.armed) return forward(req, res);
+    gate.park(() => forward(req, res));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy: GatedProxy = {
     address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    parkedCount: 0,
-    arm: () => void (armed = true),
-    held: () =>
-      new Promise<void>((resolve) => {
-        if (parked.length) return resolve();
-        onPark = () => {
-          onPark = undefined;
-          resolve();
-        };
-      }),
-    release: () => {
-      armed = false;
-      const waiting = parked;
-      parked = [];
-      for (const go of waiting) go();
+    get parkedCount() {
+      return gate.parkedCount;
     },
+    arm: () => gate.arm(),
+    held: () => gate.held(),
+    release: () => gate.release(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

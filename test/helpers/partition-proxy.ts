@@ -4,6 +4,7 @@
 // the connections it refused, so a test knows the cut was met rather than assuming it.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { forwardTcp } from './tcp-forward';
 
 export interface PartitionProxy {
   address: string;
@@ -27,17 +28,7 @@ export async function startPartitionProxy(targetHost: string, targetPort: number
       return;
     }
     proxy.carried++;
-    const upstream = net.connect(targetPort, targetHost);
-    open.add(client).add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.pipe(upstream).pipe(client);
+    forwardTcp(client, targetHost, targetPort, open);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy: PartitionProxy = {

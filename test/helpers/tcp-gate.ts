@@ -4,6 +4,8 @@
 // (MariaDB's greeting) as well as HTTP.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createGate } from './gate';
+import { forwardTcp } from './tcp-forward';
 
 export interface TcpGate {
   host: string;
@@ -18,50 +20,21 @@ export interface TcpGate {
 }
 
 export async function startTcpGate(targetHost: string, targetPort: number): Promise<TcpGate> {
-  let armed = false;
-  let parked: (() => void)[] = [];
-  let onPark: (() => void) | undefined;
+  const gate = createGate();
   const open = new Set<net.Socket>();
-  const forward = (client: net.Socket) => {
-    if (client.destroyed) return;
-    const upstream = net.connect(targetPort, targetHost);
-    open.add(client).add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.pipe(upstream).pipe(client);
-  };
   const server = net.createServer((client) => {
-    if (!armed) return forward(client);
+    if (!gate.armed) return forwardTcp(client, targetHost, targetPort, open);
     client.on('error', () => client.destroy());
     open.add(client);
-    parked.push(() => forward(client));
-    onPark?.();
+    gate.park(() => forwardTcp(client, targetHost, targetPort, open));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     host: '127.0.0.1',
     port: (server.address() as AddressInfo).port,
-    arm: () => void (armed = true),
-    held: () =>
-      new Promise<void>((resolve) => {
-        if (parked.length) return resolve();
-        onPark = () => {
-          onPark = undefined;
-          resolve();
-        };
-      }),
-    release: () => {
-      armed = false;
-      const waiting = parked;
-      parked = [];
-      for (const go of waiting) go();
-    },
+    arm: () => gate.arm(),
+    held: () => gate.held(),
+    release: () => gate.release(),
     close: async () => {
       for (const socket of open) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
