@@ -28,6 +28,7 @@ import {
   ok,
   setUpFrontNginx,
   UPSTREAM_FILE,
+  versionOn,
   type StageDroplets,
 } from './canary-stage';
 import { dropletInstances } from '../../src/specs/environment';
@@ -137,7 +138,7 @@ export async function startRolloutStack(environment: string, droplets?: StageDro
     frontInstance,
     host,
     ok,
-    versionOn: async (instance) => (await (await fetch(`http://${host(instance).address}:${APP_PORT}/version`)).text()).trim(),
+    versionOn: (instance) => versionOn(provisioned, instance),
     nginxUpstream,
     nginxWeights: async () => weightsInUpstream(await nginxUpstream()),
     load: (url = `http://${host(frontInstance).address}/version`) => {
