@@ -102,6 +102,26 @@ async function byOrigin(requests: number): Promise<Record<string, number>> {
   return counts;
 }
 
+/** A failover run to its end by the test's worker: its result or failure, and its status at the end. */
+async function runFailover(workflowId: string, args: FailoverSiteInput) {
+  return withWorker(stage.env, taskQueue, activities(), async () => {
+    const handle = await stage.env.client.workflow.start('failoverSite', { taskQueue, workflowId, args: [args] });
+    const ended = handle.result().then(
+      (result) => ({ result: result as FailoverResult, failure: undefined }),
+      (e: unknown) => ({
+        result: undefined,
+        failure: e instanceof WorkflowFailedError && e.cause instanceof ApplicationFailure ? e.cause : e,
+      }),
+    );
+    const { result, failure } = await ended;
+    return {
+      result: result!,
+      failure: failure as ApplicationFailure | undefined,
+      status: await handle.query<FailoverStatus>('status'),
+    };
+  });
+}
+
 beforeAll(async () => {
   stage = await startFailoverStage({
     serverIds: [41, 42],
@@ -119,15 +139,7 @@ afterAll(async () => {
 
 test("a planned failover fra1 -> london with scaleSurvivor.add 1: the new Linode server runs the application, is in london's pool and answers requests through the edge", async () => {
   expect(await linodes('stack-e-lon-app-scale')).toEqual([]);
-  const { result, status } = await withWorker(stage.env, taskQueue, activities(), async () => {
-    const handle = await stage.env.client.workflow.start('failoverSite', {
-      taskQueue,
-      workflowId: 'failover-scale-fra1-london',
-      args: [input('fra1', 'london')],
-    });
-    const result = (await handle.result()) as FailoverResult;
-    return { result, status: await handle.query<FailoverStatus>('status') };
-  });
+  const { result, status } = await runFailover('failover-scale-fra1-london', input('fra1', 'london'));
 
   expect(status.remainingSteps).toEqual([]);
   expect(result.scale?.servers).toEqual([
@@ -159,25 +171,15 @@ test('a failover london -> fra1 that fails after the scale step takes the new or
   await appWrite(stage.lon, 'before the failed failover');
   const fraSpec = londonSpec('stack-e-fra', 'fra1');
   // The traffic check counts answers by a header no app server sends: none is counted on fra1.
-  const { failure, status } = await withWorker(stage.env, taskQueue, activities(), async () => {
-    const handle = await stage.env.client.workflow.start('failoverSite', {
-      taskQueue,
-      workflowId: 'failover-scale-london-fra1',
-      args: [
-        input('london', 'fra1', {
-          scaleSurvivor: { add: 1, environmentSpec: fraSpec, like: { group: 'app' }, origins: { port: APP_PORT } },
-          verify: { ...siteConnections(stage).verify, siteHeader: 'x-not-a-site' },
-        }),
-      ],
-    });
-    const failure = await handle.result().then(
-      () => undefined,
-      (e: unknown) => (e instanceof WorkflowFailedError && e.cause instanceof ApplicationFailure ? e.cause : e),
-    );
-    return { failure, status: await handle.query<FailoverStatus>('status') };
-  });
+  const { failure, status } = await runFailover(
+    'failover-scale-london-fra1',
+    input('london', 'fra1', {
+      scaleSurvivor: { add: 1, environmentSpec: fraSpec, like: { group: 'app' }, origins: { port: APP_PORT } },
+      verify: { ...siteConnections(stage).verify, siteHeader: 'x-not-a-site' },
+    }),
+  );
 
-  expect((failure as ApplicationFailure).type).toBe('RolledBack');
+  expect(failure?.type).toBe('RolledBack');
   expect(status.failover.phase).toBe('rolled back');
   expect(status.outcome?.undone?.slice(0, 2)).toEqual([
     'remove stack-e-fra-app-scale-1 from pool fra1',
@@ -198,19 +200,10 @@ test('a scaling that fails its own health gate is undone alone: the failover lon
   // fra1 follows london again after the rolled-back run (as the rollback left it).
   await appWrite(stage.lon, 'before the failover with a bad scale');
   const fraSpec = londonSpec('stack-e-fra', 'fra1', 'ghcr.io/acme/shop:1.0-unhealthy');
-  const { result, status } = await withWorker(stage.env, taskQueue, activities(), async () => {
-    const handle = await stage.env.client.workflow.start('failoverSite', {
-      taskQueue,
-      workflowId: 'failover-scale-unhealthy-london-fra1',
-      args: [
-        input('london', 'fra1', {
-          scaleSurvivor: { add: 1, environmentSpec: fraSpec, like: { group: 'app' }, origins: { port: APP_PORT } },
-        }),
-      ],
-    });
-    const result = (await handle.result()) as FailoverResult;
-    return { result, status: await handle.query<FailoverStatus>('status') };
-  });
+  const { result, status } = await runFailover(
+    'failover-scale-unhealthy-london-fra1',
+    input('london', 'fra1', { scaleSurvivor: { add: 1, environmentSpec: fraSpec, like: { group: 'app' }, origins: { port: APP_PORT } } }),
+  );
 
   expect(status.failover.phase).toBe('completed');
   expect(result.traffic.split).toEqual({ london: 0, fra1: 100 });
