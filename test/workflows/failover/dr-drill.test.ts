@@ -92,6 +92,21 @@ async function phaseOf(workflowId: string): Promise<string | undefined> {
   return (s.failover ?? s.failback)?.phase;
 }
 
+/** The stage's activities, with the drill's approval of its failback half held until openGate(). */
+function holdingFailbackApproval() {
+  let openGate = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const base = stage.activities();
+  const activities = {
+    ...base,
+    approveWhenWaiting: async (input: Parameters<typeof base.approveWhenWaiting>[0]) => {
+      if (input.workflowId.endsWith('-failback')) await gate;
+      return base.approveWhenWaiting(input);
+    },
+  };
+  return { activities, openGate: () => openGate() };
+}
+
 test('the schedule triggered from the temporal CLI runs a drill: fra1 -> london and back to 50/50, RTO and RPO 0 recorded for both halves', async () => {
   const made = await opsflow('dr', 'drill', 'schedule', 'stack-e', '--input', inputFile('drill'));
   expect(made.error).toBeUndefined();
@@ -112,16 +127,7 @@ test('the schedule triggered from the temporal CLI runs a drill: fra1 -> london 
   expect(described.info.nextActionTimes[0]!.getUTCDate()).toBeLessThanOrEqual(7);
 
   // The failback's approval waits at this gate, so the switched state is seen by construction.
-  let openGate = () => {};
-  const gate = new Promise<void>((resolve) => (openGate = resolve));
-  const base = stage.activities();
-  const activities = {
-    ...base,
-    approveWhenWaiting: async (input: Parameters<typeof base.approveWhenWaiting>[0]) => {
-      if (input.workflowId.endsWith('-failback')) await gate;
-      return base.approveWhenWaiting(input);
-    },
-  };
+  const { activities, openGate } = holdingFailbackApproval();
 
   const writer = startSiteWriter(stage);
   await until('the writer wrote', async () => writer.state.rows > 3);
@@ -316,16 +322,7 @@ test('a drill whose failover half fails ends DrillFailoverFailed naming the stat
 }, 600_000);
 
 test('a drill whose failback half fails ends DrillFailbackFailed: the failover stands (london primary, all traffic) until failed back by hand', async () => {
-  let openGate = () => {};
-  const gate = new Promise<void>((resolve) => (openGate = resolve));
-  const base = stage.activities();
-  const activities = {
-    ...base,
-    approveWhenWaiting: async (input: Parameters<typeof base.approveWhenWaiting>[0]) => {
-      if (input.workflowId.endsWith('-failback')) await gate;
-      return base.approveWhenWaiting(input);
-    },
-  };
+  const { activities, openGate } = holdingFailbackApproval();
   const workflowId = 'dr-drill-stack-e-failback-refused';
   const input = drillInput('drill');
   const { failure, status } = await withWorker(env, TASK_QUEUE, activities, async () => {
