@@ -27,6 +27,9 @@ import { followProgress } from './progress';
 import { loadBackupPolicies, loadEnvironmentSpec, readYamlFile } from '../specs/load';
 import { isClusterEnvironment } from '../specs/cluster-environment';
 import { provisionClusterCommand } from './provision-cluster';
+import { provisionStackCommand } from './provision-stack';
+import { releaseStackCommand } from './release-stack';
+import { isStackDocument } from '../specs/load-stack';
 import { applySchedules, listSchedules, planSchedules } from './schedules';
 import { formatProvisionResult } from './format-status';
 import type { ProvisionResult } from '../workflows/environment/provision-environment';
@@ -96,7 +99,9 @@ export function buildCli(): Command {
     .option('--root <folder>', "the folder files the spec names (composeFile) must be inside (default: the spec's folder)")
     .option('--wait', 'if another operation holds the environment, wait for it to end instead of being refused')
     .action(async (file: string, opts: { detach?: boolean; printInput?: boolean; root?: string; wait?: boolean }) => {
-      if (isClusterEnvironment(readYamlFile(file))) return provisionClusterCommand(file, opts);
+      const document = readYamlFile(file);
+      if (isClusterEnvironment(document)) return provisionClusterCommand(file, opts);
+      if (isStackDocument(document)) return provisionStackCommand(file, opts);
       const spec = loadEnvironmentSpec(file, { root: opts.root }); // refuses a bad spec before anything starts
       if (opts.printInput) {
         console.log(JSON.stringify({ spec }));
@@ -117,6 +122,16 @@ export function buildCli(): Command {
         console.log(formatProvisionResult(await followProgress<ProvisionResult>(handle)));
       });
     });
+
+  program
+    .command('release')
+    .description(
+      "a stack's staged release: staging first, then, once approved, every production site, each with its own health gate and rollback",
+    )
+    .argument('<file>', 'release file (YAML), such as examples/release-stack-e.yaml')
+    .option('--detach', 'start it and return; follow with `opsflow status <workflow id>`')
+    .option('--print-input', 'print the workflow input as JSON (for `temporal workflow start --type releaseStack --input-file`) and exit')
+    .action((file: string, opts: { detach?: boolean; printInput?: boolean }) => releaseStackCommand(file, opts));
 
   program
     .command('deploy')

@@ -17,3 +17,6 @@ export { drDrill } from './failover/dr-drill';
 export { provisionCluster } from './kubernetes/provision-cluster';
 export { backupCluster } from './kubernetes/backup-cluster';
 export { restoreClusterBackup } from './kubernetes/restore-cluster-backup';
+export { provisionStack } from './stack/provision-stack';
+export { provisionSite } from './stack/provision-site';
+export { releaseStack } from './stack/release-stack';

@@ -7,9 +7,11 @@ import { cloudflareClient, type CloudflareConnection } from '../../integrations/
 import {
   ensureSiteLoadBalancer as ensure,
   readPoolHealth as readHealth,
+  removeSiteLoadBalancer as remove,
   writeTrafficSplit,
   type EnsuredLoadBalancer,
   type LoadBalancerRef,
+  type RemovedLoadBalancer,
   type SiteHealth,
   type SiteLoadBalancerSpec,
   type SiteOrigin,
@@ -26,6 +28,12 @@ export interface CloudflareDeps {
 
 export interface EnsureSiteLoadBalancerInput extends SiteLoadBalancerSpec {
   cloudflare: CloudflareConnection;
+}
+export interface RemoveSiteLoadBalancerInput {
+  cloudflare: CloudflareConnection;
+  zone: string;
+  hostname: string;
+  sites: string[];
 }
 export interface ReadPoolHealthInput {
   cloudflare: CloudflareConnection;
@@ -87,6 +95,12 @@ export function createCloudflareActivities(deps: CloudflareDeps = {}) {
         throw refused(`fallbackSite: ${input.fallbackSite} is not one of ${sites.join(', ')}`);
       const { cloudflare, ...spec } = input;
       return ensure(await client(cloudflare), spec);
+    },
+
+    /** The load balancer, pools and monitor ensureSiteLoadBalancer made for the hostname, deleted (the undo of a stack's provisioning). */
+    async removeSiteLoadBalancer(input: RemoveSiteLoadBalancerInput): Promise<RemovedLoadBalancer> {
+      const { cloudflare, ...spec } = input;
+      return remove(await client(cloudflare), spec);
     },
 
     async readPoolHealth(input: ReadPoolHealthInput): Promise<Record<string, SiteHealth>> {

@@ -65,6 +65,13 @@ export interface ReplicateFromInput {
 
 const NAME = /^[A-Za-z0-9_]{1,64}$/;
 
+export interface PrepareReplicationServerInput {
+  server: DatabaseServer;
+  /** Unique among the servers that replicate with each other. */
+  serverId: number;
+  replication: ReplicationUser;
+}
+
 export interface ObserveReplicaViewInput {
   /** The surviving site's replica. */
   server: DatabaseServer;
@@ -235,6 +242,34 @@ export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}
         ),
       );
       return { server: input.server.name, primary: input.primary.name, startedFrom };
+    },
+
+    /**
+     * Readies a new server for GTID replication: its own server_id, strict GTID mode, and the
+     * replication user (made or its password set, with sql_log_bin off so no replica repeats it).
+     * Refused, naming what to add, when the server was started without a binlog or without
+     * log_slave_updates (a replica that feeds another needs both).
+     */
+    async prepareReplicationServer(input: PrepareReplicationServerInput): Promise<{ server: string; serverId: number }> {
+      if (!NAME.test(input.replication.user))
+        throw failure(STEP_FAILURE.DatabaseRefused, `replication.user: ${JSON.stringify(input.replication.user)} is not a user name`);
+      const password = await resolve(input.replication.password);
+      return on(input.server, async (sql) => {
+        const logBin = Number(await sql.value('read log_bin', 'SELECT @@global.log_bin'));
+        const logReplicaUpdates = Number(await sql.value('read log_slave_updates', 'SELECT @@global.log_slave_updates'));
+        if (logBin !== 1 || logReplicaUpdates !== 1)
+          throw failure(
+            STEP_FAILURE.DatabaseNotReplicable,
+            `${input.server.name} runs with log_bin ${logBin ? 'ON' : 'OFF'} and log_slave_updates ${logReplicaUpdates ? 'ON' : 'OFF'}: start it with --log-bin --log-slave-updates (the mysql service's command)`,
+          );
+        await sql.run('set server_id', 'SET GLOBAL server_id = ?', [input.serverId]);
+        await sql.run('set gtid_strict_mode', 'SET GLOBAL gtid_strict_mode = ON');
+        await sql.run('keep the user out of the binlog', 'SET SESSION sql_log_bin = 0');
+        await sql.run('make the replication user', "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", [input.replication.user, password]);
+        await sql.run('set its password', "ALTER USER ?@'%' IDENTIFIED BY ?", [input.replication.user, password]);
+        await sql.run('grant it replication', "GRANT REPLICATION SLAVE ON *.* TO ?@'%'", [input.replication.user]);
+        return { server: input.server.name, serverId: input.serverId };
+      });
     },
 
     /** Stops `server` following its primary; it stays read-only. */

@@ -285,3 +285,40 @@ export async function writeTrafficSplit(
   );
   return { changed: true, previous };
 }
+
+/** What removeSiteLoadBalancer found and deleted (an absent part is left so: the same call again deletes nothing). */
+export interface RemovedLoadBalancer {
+  deleted: string[];
+}
+
+/**
+ * Deletes what ensureSiteLoadBalancer made for `hostname`: the load balancer first (pools in use
+ * cannot go), then each site's pool, then the monitor no pool uses any more. Found by name, so a
+ * create whose answer was lost is found too.
+ */
+export async function removeSiteLoadBalancer(
+  cf: Cloudflare,
+  spec: Pick<SiteLoadBalancerSpec, 'zone' | 'hostname'> & { sites: string[] },
+): Promise<RemovedLoadBalancer> {
+  const zone = await findZone(cf, spec.zone);
+  const account_id = zone.account.id!;
+  const deleted: string[] = [];
+  const lb = await findLoadBalancer(cf, zone.id, spec.hostname);
+  if (lb) {
+    await cloudflareCall(`delete load balancer ${spec.hostname}`, () => cf.loadBalancers.delete(lb.id!, { zone_id: zone.id }));
+    deleted.push(`load balancer ${spec.hostname}`);
+  }
+  const names = new Set(spec.sites.map((site) => poolName(spec.hostname, site)));
+  for (const pool of await allOf('list pools', () => cf.loadBalancers.pools.list({ account_id }))) {
+    if (!names.has(pool.name!)) continue;
+    await cloudflareCall(`delete pool ${pool.name}`, () => cf.loadBalancers.pools.delete(pool.id!, { account_id }));
+    deleted.push(`pool ${pool.name}`);
+  }
+  const description = monitorDescription(spec.hostname);
+  for (const monitor of await allOf('list monitors', () => cf.loadBalancers.monitors.list({ account_id }))) {
+    if (monitor.description !== description) continue;
+    await cloudflareCall(`delete monitor ${description}`, () => cf.loadBalancers.monitors.delete(monitor.id!, { account_id }));
+    deleted.push(`monitor ${description}`);
+  }
+  return { deleted };
+}

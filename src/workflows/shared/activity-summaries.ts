@@ -107,6 +107,8 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
   postFailureNotice: ({ policy }) => `post the failure notice of ${policy.name}`,
   ensureSiteLoadBalancer: ({ hostname, zone, sites }) =>
     `Cloudflare: load balancer ${hostname} in ${zone} with a pool per site (${list(sites.map((s) => `${s.name}: ${plural(s.origins.length, 'origin')}`))})`,
+  removeSiteLoadBalancer: ({ hostname, zone, sites }) =>
+    `Cloudflare: delete load balancer ${hostname} in ${zone}, its pools (${list(sites)}) and monitor`,
   readPoolHealth: ({ loadBalancer }) =>
     `Cloudflare: read pool health of ${list(Object.keys(loadBalancer.pools))} (${loadBalancer.hostname})`,
   observePoolHealth: ({ loadBalancer, site }) => `Cloudflare: is pool ${site} of ${loadBalancer.hostname} healthy (failover assessment)`,
@@ -130,6 +132,8 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
     `promote ${server.name} (${server.host}:${server.port}) once it applied all it received (RPO budget ${plural(maxLostTransactions, 'transaction')}${force ? ', forced' : ''})`,
   replicateFrom: ({ server, primary }) =>
     `make ${server.name} a read-only replica of ${primary.name} (${primary.host}:${primary.port}) by GTID`,
+  prepareReplicationServer: ({ server, serverId, replication }) =>
+    `ready ${server.name} (${server.host}:${server.port}) for GTID replication: server_id ${serverId}, user ${replication.user}`,
   verifyWrite: ({ server }) => `write a check row on ${server.name} (${server.host}:${server.port}) and read it back`,
   stopReplication: ({ server }) => `stop ${server.name} (${server.host}:${server.port}) replicating; it stays read-only`,
   readRedisRole: ({ server, primary }) =>

@@ -138,6 +138,8 @@ export const STEP_FAILURE = {
   RpoBudgetExceeded: 'RpoBudgetExceeded',
   /** The old primary holds transactions the new primary never had: it must be re-seeded, not re-pointed. */
   ErrantTransactions: 'ErrantTransactions',
+  /** The server was started without what replication needs (a binlog, log_slave_updates); the message names the options. */
+  DatabaseNotReplicable: 'DatabaseNotReplicable',
   // failover (src/workflows/failover/)
   /** The site to fail over to is not fit to take the traffic (its pool unhealthy, its replica unreadable). */
   SurvivorUnhealthy: 'SurvivorUnhealthy',
@@ -153,6 +155,12 @@ export const STEP_FAILURE = {
   DrillFailbackFailed: 'DrillFailbackFailed',
   /** A DR drill's own approval was refused by the run it approves (other than as a second approval). */
   ApprovalRefused: 'ApprovalRefused',
+  /** A stack's site could not be provisioned (it rolled itself back); the message names it and what became of the other. */
+  SiteNotProvisioned: 'SiteNotProvisioned',
+  /** A staged release failed in staging (rolled back there); production was not touched. */
+  StagingFailed: 'StagingFailed',
+  /** A production site's release failed and was rolled back on that site; the message says what each site runs. */
+  SiteReleaseRolledBack: 'SiteReleaseRolledBack',
 } as const;
 
 export type OutcomeType = (typeof OUTCOME)[keyof typeof OUTCOME];
