@@ -4,14 +4,13 @@
 // recorded), and the release goes to every production site at once, each site its own
 // deployRelease child with its own health gate and its own rollback: a site that fails is put back
 // on the images it ran, the other keeps the new release, and the run fails naming both.
-import { condition, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import { parseDeployReleaseInput } from '../../specs/deploy-release';
 import { durationMs } from '../../specs/rollout';
 import { deployRelease, type DeployResult } from '../release/deploy-release';
 import { handleApprove } from '../failover/approval';
 import { AUTO_APPROVER } from '../failover/approval-policy';
 import type { ApprovalRecord } from '../failover/failover-api';
-import { endsInStatus } from '../shared/ends-in-status';
 import { failure, REFUSAL, STEP_FAILURE } from '../shared/failures';
 import { describeError } from '../shared/saga';
 import { StatusTracker } from '../shared/status';
@@ -31,7 +30,8 @@ export async function releaseStack(input: ReleaseStackInput): Promise<ReleaseSta
       view.approval = accepted;
     },
   );
-  return endsInStatus(status, async () => {
+  // Not endsInStatus: the `status` query must keep answering with the release's own view.
+  try {
     const images = checked(input);
 
     status.step('release to staging');
@@ -72,7 +72,13 @@ export async function releaseStack(input: ReleaseStackInput): Promise<ReleaseSta
     view.phase = 'released';
     status.finish('done');
     return { stack: input.stack, images, staging: view.staging, approval: approval!, sites: view.sites };
-  });
+  } catch (err) {
+    if (!status.ended) {
+      if (isCancellation(err)) status.finish('cancelled');
+      else status.failed(describeError(err));
+    }
+    throw err;
+  }
 }
 
 /** Every release parsed as deployRelease will parse it, the same images everywhere, each site once. */
