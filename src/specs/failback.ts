@@ -6,7 +6,7 @@
 // CLI use the same function.
 import { z } from 'zod';
 import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE } from '../names/environment-name';
-import { parseSpec, SpecError } from './common';
+import { absolutePath, parseSpec, SpecError } from './common';
 import { databaseServerSchema, failoverSiteSchema, redisServerSchema, siteName } from './failover';
 import { actorName } from './rollout-release';
 
@@ -47,6 +47,12 @@ export const failbackSiteSchema = z.strictObject({
     .default({ mode: 'at once', steps: [10, 25], holdSeconds: 5 }),
   /** The Redis setting the new primary runs with once unfenced (min-replicas-to-write). */
   redisMinReplicasToWrite: z.number().int().min(0).max(100).default(0),
+  /**
+   * When the recovered server holds transactions the primary never had (errant writes from while
+   * it was cut off), re-seed it from a copy of the primary instead of refusing: its own databases
+   * are saved first to a file in this folder on the worker (the only record of those writes).
+   */
+  reseed: z.strictObject({ saveErrantTo: absolutePath }).optional(),
   /** How long the promotion may wait for the last transactions to be applied. */
   promoteTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
 });

@@ -5,6 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, createCloudActivities, createLinodeActivities } from '../../src/activities';
 import type { BackupDeps } from '../../src/activities/backups/backup-steps';
+import { secretResolver } from '../../src/backups/secrets';
 import { DigitalOceanClient } from '../../src/integrations/digitalocean/client';
 import { type LocalCloud, generateEd25519 } from '@opsflow/localcloud';
 import { DIGITALOCEAN_TASK_QUEUE, providerTaskQueue } from '../../src/temporal/task-queues';
@@ -91,4 +92,18 @@ export async function startOpsflowWorkers(
       await Promise.all([cloudWorkerDone, linodeWorkerDone]);
     },
   };
+}
+
+/** A workflow worker's own activities as src/worker.ts makes them: SSH steps with the test's deploy key, secrets from `secrets`. */
+export function workflowWorkerActivities(workers: Pick<OpsflowWorkers, 'deployKey'>, secrets: Record<string, string>) {
+  return createActivities({
+    opsflowVersion: 'test',
+    providers: [],
+    ssh: {
+      privateKey: () => workers.deployKey,
+      resolveSecret: secretResolver(secrets),
+      retryBackoffMs: { first: 200, max: 1000 },
+      heartbeatIntervalMs: 1000,
+    },
+  });
 }

@@ -5,7 +5,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { secretResolver } from '../../backups/secrets';
 import { withConnection, type DatabaseServer, type ResolveSecret, type Sql } from '../../integrations/mysql/connection';
-import { parseGtidPosition, transactionsMissing } from '../../integrations/mysql/gtid';
+import { parseGtidPosition, parseGtidState, transactionsMissing } from '../../integrations/mysql/gtid';
 import {
   fence,
   promote,
@@ -20,6 +20,7 @@ import {
   type ReplicaLink,
   type ServerState,
 } from '../../integrations/mysql/replication';
+import { applicationDatabases, cloneFromPrimary, dropDatabasesNotOnPrimary, saveServerDatabases } from '../../integrations/mysql/reseed';
 import type { ObserverView } from '../../workflows/failover/assessment';
 import { failure, REFUSAL, STEP_FAILURE } from '../../workflows/shared/failures';
 
@@ -70,6 +71,27 @@ export interface PrepareReplicationServerInput {
   /** Unique among the servers that replicate with each other. */
   serverId: number;
   replication: ReplicationUser;
+}
+
+export interface ReseedReplicaInput {
+  /** The server with errant transactions: rebuilt as a copy of `primary`. */
+  server: DatabaseServer;
+  primary: DatabaseServer;
+  /** Folder on the worker its own databases are saved to first (the only record of the errant writes). */
+  saveErrantTo: string;
+}
+
+export interface ReseedReplicaResult {
+  server: string;
+  primary: string;
+  /** The file its databases were saved to before the copy. */
+  savedTo: string;
+  /** Databases copied from the primary. */
+  copied: string[];
+  /** Its databases the primary does not have, dropped (they are in the saved file). */
+  dropped: string[];
+  /** The GTID position the copy was taken at: where it follows the primary from. */
+  copiedAt: string;
 }
 
 export interface ObserveReplicaViewInput {
@@ -230,15 +252,18 @@ export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}
     async replicateFrom(input: ReplicateFromInput): Promise<{ server: string; primary: string; startedFrom: string }> {
       if (!NAME.test(input.replication.user))
         throw failure(STEP_FAILURE.DatabaseRefused, `replication.user: ${JSON.stringify(input.replication.user)} is not a user name`);
-      const limit =
-        input.appliedAtPromotion ??
-        (await on(input.primary, (sql) => sql.value<string>('read the binlog position', 'SELECT @@global.gtid_binlog_pos')));
+      const primaryNow = await on(input.primary, async (sql) => ({
+        position: await sql.value<string>('read the binlog position', 'SELECT @@global.gtid_binlog_pos'),
+        state: await sql.value<string>('read the binlog state', 'SELECT @@global.gtid_binlog_state'),
+      }));
+      const limit = input.appliedAtPromotion ?? primaryNow.position;
       const password = await resolve(input.replication.password);
       const { startedFrom } = await on(input.server, (sql) =>
         replicateFrom(
           sql,
           { host: input.primary.host, port: input.primary.port, user: input.replication.user, password },
           parseGtidPosition(String(limit)),
+          parseGtidState(String(primaryNow.state ?? '')),
         ),
       );
       return { server: input.server.name, primary: input.primary.name, startedFrom };
@@ -270,6 +295,48 @@ export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}
         await sql.run('grant it replication', "GRANT REPLICATION SLAVE ON *.* TO ?@'%'", [input.replication.user]);
         return { server: input.server.name, serverId: input.serverId };
       });
+    },
+
+    /**
+     * Rebuilds `server` as a copy of `primary` (its errant transactions cannot be replayed away):
+     * read-only and no longer replicating, its own databases saved to a file on the worker, its
+     * binlog reset, the primary's databases loaded from one snapshot with the GTID it stands at.
+     * replicateFrom then starts it from exactly there. A retry starts over from the save.
+     */
+    async reseedReplica(input: ReseedReplicaInput): Promise<ReseedReplicaResult> {
+      const serverPassword = input.server.password === undefined ? undefined : await resolve(input.server.password);
+      const primaryPassword = input.primary.password === undefined ? undefined : await resolve(input.primary.password);
+      const primaryDatabases = await on(input.primary, applicationDatabases);
+      const ownDatabases = await on(input.server, async (sql) => {
+        await sql.run('set read_only', 'SET GLOBAL read_only = ON');
+        await stopReplicating(sql);
+        return applicationDatabases(sql);
+      });
+      const plan = {
+        server: input.server,
+        primary: input.primary,
+        serverPassword,
+        primaryPassword,
+        saveErrantTo: input.saveErrantTo,
+        savedName: `${input.server.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-before-reseed-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      };
+      const savedTo = await saveServerDatabases(plan, ownDatabases);
+      heartbeat({ savedTo });
+      const dropped = await on(input.server, async (sql) => {
+        // Its binlog holds the errant GTIDs: gone, so it holds nothing the primary never had.
+        await sql.run('forget its own binlog', 'RESET MASTER');
+        return dropDatabasesNotOnPrimary(sql, primaryDatabases);
+      });
+      await cloneFromPrimary(plan, primaryDatabases);
+      const copiedAt = await on(input.server, (sql) => sql.value<string>('read the copied position', 'SELECT @@global.gtid_slave_pos'));
+      return {
+        server: input.server.name,
+        primary: input.primary.name,
+        savedTo,
+        copied: primaryDatabases,
+        dropped,
+        copiedAt: String(copiedAt),
+      };
     },
 
     /** Stops `server` following its primary; it stays read-only. */

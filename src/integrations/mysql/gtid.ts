@@ -29,3 +29,38 @@ export function transactionsMissing(ahead: GtidPosition, behind: GtidPosition): 
 export function covers(position: GtidPosition, target: GtidPosition): boolean {
   return transactionsMissing(target, position) === 0;
 }
+
+/**
+ * MariaDB's gtid_binlog_state: the last sequence number written per domain and server id
+ * ("0-61-38,0-62-600" -> {"0-61": 38, "0-62": 600}). Unlike the position, it tells apart two
+ * servers that used the same sequence number in a domain: the mark of a diverged server.
+ */
+export type GtidState = Record<string, number>;
+
+export function parseGtidState(text: string | null | undefined): GtidState {
+  const state: GtidState = {};
+  for (const part of (text ?? '').split(',').map((p) => p.trim())) {
+    if (!part) continue;
+    const match = /^(\d+)-(\d+)-(\d+)$/.exec(part);
+    if (!match) throw new Error(`not a MariaDB GTID: ${JSON.stringify(part)} (expected domain-server-sequence)`);
+    const [, domain, server, seq] = match;
+    const key = `${domain}-${server}`;
+    state[key] = Math.max(state[key] ?? 0, Number(seq));
+  }
+  return state;
+}
+
+/**
+ * Transactions `server` wrote (under any server id) that `primary` never had: per domain and
+ * server id, how far the server's last sequence number is past the primary's. A server id the
+ * primary never saw counts as at least one. 0 when the server's binlog is all in the primary's.
+ */
+export function errantAgainst(server: GtidState, primary: GtidState): number {
+  let errant = 0;
+  for (const [key, seq] of Object.entries(server)) {
+    const had = primary[key];
+    if (had === undefined) errant += 1;
+    else errant += Math.max(0, seq - had);
+  }
+  return errant;
+}

@@ -5,7 +5,7 @@
 // point a server at a new primary by GTID, refusing when it holds transactions the primary lacks.
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
 import type { Sql } from './connection';
-import { covers, parseGtidPosition, transactionsMissing, type GtidPosition } from './gtid';
+import { covers, errantAgainst, parseGtidPosition, parseGtidState, transactionsMissing, type GtidPosition, type GtidState } from './gtid';
 
 export interface ReplicaState {
   primaryHost: string;
@@ -243,10 +243,22 @@ export interface ReplicationSource {
  * when it holds transactions the new primary never had (`limit`: what the new primary had applied
  * from it when promoted, or else the new primary's own binlog): those must be re-seeded, not replayed.
  */
-export async function replicateFrom(sql: Sql, source: ReplicationSource, limit: GtidPosition): Promise<{ errant: 0; startedFrom: string }> {
+export async function replicateFrom(
+  sql: Sql,
+  source: ReplicationSource,
+  limit: GtidPosition,
+  /** The new primary's gtid_binlog_state: catches a server that wrote under a sequence number the primary used too. */
+  primaryState?: GtidState,
+): Promise<{ errant: 0; startedFrom: string }> {
   await sql.run('set read_only', 'SET GLOBAL read_only = ON');
   const state = await readState(sql);
-  const errant = transactionsMissing(parseGtidPosition(state.binlogPosition), limit);
+  const ownState = primaryState
+    ? parseGtidState(String(await sql.value('read the binlog state', 'SELECT @@global.gtid_binlog_state')))
+    : undefined;
+  const errant = Math.max(
+    transactionsMissing(parseGtidPosition(state.binlogPosition), limit),
+    ownState && primaryState ? errantAgainst(ownState, primaryState) : 0,
+  );
   if (errant > 0)
     throw failure(
       STEP_FAILURE.ErrantTransactions,

@@ -29,7 +29,12 @@ export interface FailbackView {
     'checking' | 'rebuilding' | 'catching up' | 'awaiting approval' | 'switching' | 'verifying' | 'completed' | 'rolled back' | 'failed';
   /** The failover this failback undoes, as the environment's inventory recorded it. */
   failover?: { from: string; to: string; workflowId: string; at: string };
-  rebuild?: { database: { startedFrom: string }; redis?: { changed: boolean } };
+  rebuild?: {
+    database: { startedFrom: string };
+    redis?: { changed: boolean };
+    /** The recovered server held errant transactions and was re-seeded from the primary (`reseed`). */
+    reseeded?: { savedTo: string; copied: string[]; dropped: string[]; copiedAt: string };
+  };
   catchUp?: { caughtUp: boolean; measurements: number; latest?: CatchUpMeasure; first?: CatchUpMeasure };
   approval?: ApprovalRecord;
   fence?: { finalPosition: string; killedConnections: number };

@@ -11,8 +11,10 @@
 // traffic is verified every step is undone on failure, newest first, so nothing is left half-moved
 // and there are never two writable primaries.
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -125,8 +127,13 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
         view.phase = 'rebuilding';
         const before = await act.readReplication({ server: recovered });
         const following = before.replica?.primaryHost === primary.host && before.replica?.primaryPort === primary.port;
-        const rebuilt = await act.replicateFrom({ server: recovered, primary, replication: spec.replication });
-        view.rebuild = { database: { startedFrom: rebuilt.startedFrom } };
+        const rebuilt = await rebuildReplica(
+          spec,
+          recovered,
+          primary,
+          (reseeded) => (view.rebuild = { database: { startedFrom: '' }, reseeded }),
+        );
+        view.rebuild = { ...view.rebuild, database: { startedFrom: rebuilt.startedFrom } };
         if (!following)
           saga.addCompensation(`stop ${recovered.name} replicating from ${primary.name}`, () => act.stopReplication({ server: recovered }));
         if (redis) {
@@ -344,4 +351,37 @@ function stepSplit(final: Record<string, number>, to: string, from: string, shar
   const others = Object.entries(final).filter(([s]) => s !== to && s !== from);
   const rest = 100 - share - others.reduce((n, [, w]) => n + w, 0);
   return { ...Object.fromEntries(others), [to]: share, [from]: Math.max(0, rest) };
+}
+
+/** Runs from this patch on re-seed a recovered server with errant transactions when the input says `reseed`. */
+export const FAILBACK_RESEED_PATCH = 'failback-reseed-errant';
+
+const reseeding = summarizedActivities<Activities>({
+  // A copy of the primary's databases: minutes for a real one; heartbeats between its phases.
+  startToCloseTimeout: '2 hours',
+  retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 3 },
+});
+
+/**
+ * The recovered server made a replica of the primary by GTID; when it holds errant transactions
+ * and the input asks to `reseed`, it is re-seeded from a copy of the primary first (its own
+ * databases saved), then made a replica from where the copy was taken.
+ */
+async function rebuildReplica(
+  spec: FailbackSite,
+  recovered: FailbackSite['databases'][string],
+  primary: FailbackSite['databases'][string],
+  onReseeded: (reseeded: NonNullable<NonNullable<FailbackView['rebuild']>['reseeded']>) => void,
+) {
+  const act = summarizedActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds', retry });
+  try {
+    return await act.replicateFrom({ server: recovered, primary, replication: spec.replication });
+  } catch (err) {
+    const errant =
+      err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === STEP_FAILURE.ErrantTransactions;
+    if (!errant || !spec.reseed || !patched(FAILBACK_RESEED_PATCH)) throw err;
+    const reseeded = await reseeding.reseedReplica({ server: recovered, primary, saveErrantTo: spec.reseed.saveErrantTo });
+    onReseeded({ savedTo: reseeded.savedTo, copied: reseeded.copied, dropped: reseeded.dropped, copiedAt: reseeded.copiedAt });
+    return act.replicateFrom({ server: recovered, primary, replication: spec.replication });
+  }
 }

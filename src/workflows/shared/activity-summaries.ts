@@ -132,6 +132,8 @@ export const MAIN_QUEUE_SUMMARIES: Describers<Activities> = {
     `promote ${server.name} (${server.host}:${server.port}) once it applied all it received (RPO budget ${plural(maxLostTransactions, 'transaction')}${force ? ', forced' : ''})`,
   replicateFrom: ({ server, primary }) =>
     `make ${server.name} a read-only replica of ${primary.name} (${primary.host}:${primary.port}) by GTID`,
+  reseedReplica: ({ server, primary, saveErrantTo }) =>
+    `re-seed ${server.name} (${server.host}:${server.port}) from ${primary.name}: its databases saved under ${saveErrantTo}, then a copy of the primary's`,
   prepareReplicationServer: ({ server, serverId, replication }) =>
     `ready ${server.name} (${server.host}:${server.port}) for GTID replication: server_id ${serverId}, user ${replication.user}`,
   verifyWrite: ({ server }) => `write a check row on ${server.name} (${server.host}:${server.port}) and read it back`,

@@ -4,14 +4,17 @@
 // fence makes the old primary refuse the application and cuts its open connection; promotion
 // waits until the replica applied everything, loses nothing when it can, refuses beyond the RPO
 // budget and, forced with a reason, reports exactly what was lost; the old primary follows the new
-// one, and one holding lost transactions is refused as errant.
+// one, and one holding lost transactions is refused as errant, then re-seeded from a copy of the
+// new primary (its own databases saved to a file first) and following it again.
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createConnection } from 'mysql2/promise';
+import { readFileSync, statSync } from 'node:fs';
 import { createDatabaseFailoverActivities } from '../../../src/activities/database/replication';
 import { secretResolver } from '../../../src/backups/secrets';
 import { parseGtidPosition, covers } from '../../../src/integrations/mysql/gtid';
 import { appWrite, orderCount, PASSWORDS, startMariadb, stopAllMariadb, type MariadbServer } from '../../helpers/mariadb-servers';
+import { tempDir } from '../../helpers/temp';
 
 afterAll(() => stopAllMariadb());
 
@@ -159,6 +162,28 @@ test('a replica that never received the last writes: the loss counted exactly, r
   );
   expect(errant.type).toBe('ErrantTransactions');
   expect(errant.message).toContain('london-db holds 5 transaction(s) the new primary never had');
+
+  // Re-seeded instead: its databases saved first (the 5 unreplicated orders are only there), then a
+  // copy of the new primary, its binlog reset, following the primary from where the copy was taken.
+  const saveTo = tempDir('errant-saves');
+  const reseeded = await run(() => db.reseedReplica({ server: lon.admin, primary: fra.admin, saveErrantTo: saveTo }));
+  expect(reseeded).toMatchObject({ server: 'london-db', primary: 'fra1-db', dropped: [] });
+  expect(reseeded.copied).toEqual(expect.arrayContaining(['shop']));
+  const saved = readFileSync(reseeded.savedTo, 'utf8');
+  for (let i = 0; i < 5; i++) expect(saved).toContain(`unreplicated ${i}`);
+  expect(statSync(reseeded.savedTo).mode & 0o777).toBe(0o600);
+  expect(saved).not.toContain(PASSWORDS.OPSFLOW_SECRET_DB_ADMIN);
+  const follows = await run(() => db.replicateFrom({ server: lon.admin, primary: fra.admin, replication }));
+  expect(follows.startedFrom).toBe(reseeded.copiedAt);
+  await appWrite(fra, 'after the re-seed');
+  await until(
+    'london-db applied the write after its re-seed',
+    async () => (await run(() => db.readReplication({ server: lon.admin, primary: fra.admin }))).behindPrimary?.transactions === 0,
+  );
+  // Exactly the primary's orders: the unreplicated ones are gone from it (kept in the saved file).
+  expect(await orderCount(lon)).toBe(await orderCount(fra));
+  expect((await lon.sql("SELECT COUNT(*) FROM shop.orders WHERE note LIKE 'unreplicated%'")).trim()).toBe('0');
+  expect((await run(() => db.readReplication({ server: lon.admin }))).role).toBe('replica');
 
   // A server that is down: named, retryable.
   await lon.stop();

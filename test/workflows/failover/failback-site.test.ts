@@ -3,7 +3,9 @@
 // standing is refused, nothing changed. A planned failover fra1 -> london moves the database and
 // Redis (london's Redis promoted, fra1's following it and refusing writes). A failback whose
 // rebuilt replica cannot catch up (its replication password wrong) is refused after its timeout and
-// rolled back. Then the failback itself: fra1 rebuilt as london's replica, caught up (measured in
+// rolled back. fra1 then takes an errant write of its own: a failback is refused (ErrantTransactions),
+// nothing changed. Then the failback itself, with `reseed`: fra1's databases saved to a file, fra1
+// re-seeded from a copy of london and rebuilt as london's replica, caught up (measured in
 // status), approved, london fenced, fra1 promoted with RPO 0, london following, traffic back to
 // 50/50 in steps; a writer writing rows and Redis entries through the whole run loses none.
 import type { FailbackSiteInput } from '../../../src/specs/failback';
@@ -24,6 +26,8 @@ import { appWrite, orderCount } from '../../helpers/mariadb-servers';
 import { redisRole } from '../../helpers/redis-servers';
 import { startSiteWriter } from '../../helpers/site-writer';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
+import { tempDir } from '../../helpers/temp';
+import { readFileSync } from 'node:fs';
 
 let stage: FailoverStage;
 const taskQueue = uniqueTaskQueue('failback');
@@ -158,9 +162,23 @@ test('failover then failback: Redis promoted and back, a failback that cannot ca
   expect(fraState).toMatchObject({ role: 'read-only (no primary)' });
   expect(await stage.through(40)).toEqual({ bySite: { london: 40 }, failed: {}, requests: 40 });
 
-  // The failback: fra1 rebuilt, caught up, approved, switched back with the writer still writing.
-  const back = await runToEnd<FailbackResult>('failbackSite', 'failback-stack-e-fra1', [failbackInput()], true);
+  // While cut off, fra1 took a write of its own (read_only turned off by hand): an errant transaction.
+  const fraOrders = await orderCount(stage.fra);
+  await stage.fra.sql(
+    "SET GLOBAL read_only = OFF; INSERT INTO shop.orders (note) VALUES ('errant a'), ('errant b'); SET GLOBAL read_only = ON;",
+  );
+  const errant = await runToEnd<FailbackResult>('failbackSite', 'failback-stack-e-errant', [failbackInput()], false);
+  expect(errant.failure?.message).toMatch(/fra1-db holds 1 transaction\(s\) the new primary never had .*re-seed it/);
+  expect(await orderCount(stage.fra)).toBe(fraOrders + 2); // refused: nothing changed, the errant rows still there
+
+  // The failback with `reseed`: fra1's databases saved, fra1 re-seeded from london, caught up,
+  // approved, switched back with the writer still writing.
+  const saveErrantTo = tempDir('errant-saves');
+  const back = await runToEnd<FailbackResult>('failbackSite', 'failback-stack-e-fra1', [failbackInput({ reseed: { saveErrantTo } })], true);
   expect(back.failure).toBeUndefined();
+  const reseeded = back.status.failback.rebuild!.reseeded!;
+  expect(reseeded).toMatchObject({ copied: expect.arrayContaining(['shop']), dropped: [] });
+  expect(readFileSync(reseeded.savedTo, 'utf8')).toMatch(/'errant a'\),\(\d+,'errant b'\)|errant a[\s\S]*errant b/);
   expect(back.waiting?.failback).toMatchObject({ phase: 'awaiting approval', catchUp: { caughtUp: true } });
   const latest = back.waiting!.failback.catchUp!.latest!;
   expect(latest).toMatchObject({ ioRunning: 'Yes', redisLinkUp: true });

@@ -10,15 +10,13 @@
 // of the pool and deletes the server, then undoes the rest.
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities } from '../../../src/activities';
-import { secretResolver } from '../../../src/backups/secrets';
 import { getOnce } from '../../../src/activities/http/get-once';
 import { parseEnvironmentSpec, type EnvironmentSpec } from '../../../src/specs/environment';
 import type { FailoverSiteInput } from '../../../src/specs/failover';
 import type { FailoverResult, FailoverStatus } from '../../../src/workflows/failover/failover-api';
 import { APP_PORT } from '../../helpers/canary-stage';
 import { appWrite } from '../../helpers/mariadb-servers';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
+import { startOpsflowWorkers, workflowWorkerActivities, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { uniqueTaskQueue, withWorker } from '../../helpers/temporal';
 import { REPLICATION, runActivity, siteConnections, startFailoverStage, type FailoverStage } from '../../helpers/failover-stage';
 
@@ -64,19 +62,7 @@ function input(from: string, to: string, extra: Partial<FailoverSiteInput> = {})
 
 /** The workflow worker's activities: the SSH and health steps with the test's deploy key, and the failover's. */
 function activities() {
-  return {
-    ...createActivities({
-      opsflowVersion: 'test',
-      providers: [],
-      ssh: {
-        privateKey: () => workers.deployKey,
-        resolveSecret: secretResolver(stage.secrets),
-        retryBackoffMs: { first: 200, max: 1000 },
-        heartbeatIntervalMs: 1000,
-      },
-    }),
-    ...stage.activities(),
-  };
+  return { ...workflowWorkerActivities(workers, stage.secrets), ...stage.activities() };
 }
 
 /** Linode instances of the local cloud with these labels' prefix, as its API lists them. */

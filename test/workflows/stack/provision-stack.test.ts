@@ -14,16 +14,14 @@ import type { LocalCloud } from '@opsflow/localcloud';
 import Cloudflare from 'cloudflare';
 import { createConnection } from 'mysql2/promise';
 import path from 'node:path';
-import { createActivities } from '../../../src/activities';
 import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample';
-import { secretResolver } from '../../../src/backups/secrets';
 import { loadStackSpec } from '../../../src/specs/load-stack';
 import type { StackSpec } from '../../../src/specs/stack';
 import type { FailoverResult } from '../../../src/workflows/failover/failover-api';
 import type { ProvisionStackResult } from '../../../src/workflows/stack/stack-api';
 import { failoverActivities, runActivity } from '../../helpers/failover-stage';
 import { startLocalCloud } from '../../helpers/localcloud';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
+import { startOpsflowWorkers, workflowWorkerActivities, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
 
 jest.setTimeout(900_000);
@@ -55,19 +53,7 @@ function stackSpec(change: (spec: StackSpec) => void = () => undefined): StackSp
 }
 
 function activities() {
-  return {
-    ...createActivities({
-      opsflowVersion: 'test',
-      providers: [],
-      ssh: {
-        privateKey: () => workers.deployKey,
-        resolveSecret: secretResolver(secrets),
-        retryBackoffMs: { first: 200, max: 1000 },
-        heartbeatIntervalMs: 1000,
-      },
-    }),
-    ...failoverActivities(secrets),
-  };
+  return { ...workflowWorkerActivities(workers, secrets), ...failoverActivities(secrets) };
 }
 
 async function run<T>(type: string, workflowId: string, args: unknown[]): Promise<{ result?: T; failure?: Error }> {

@@ -11,14 +11,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
 import path from 'node:path';
-import { createActivities } from '../../../src/activities';
-import { secretResolver } from '../../../src/backups/secrets';
 import { loadReleaseFile, releaseStackInput, type ReleaseFile } from '../../../src/client/release-stack';
 import { loadEnvironmentSpec } from '../../../src/specs/load';
 import type { ProvisionResult } from '../../../src/workflows/environment/provision-environment';
 import type { ReleaseStackInput, ReleaseStackResult, ReleaseStackStatus } from '../../../src/workflows/stack/release-api';
 import { startLocalCloud } from '../../helpers/localcloud';
-import { startOpsflowWorkers, type OpsflowWorkers } from '../../helpers/opsflow-workers';
+import { startOpsflowWorkers, workflowWorkerActivities, type OpsflowWorkers } from '../../helpers/opsflow-workers';
 import { startTemporal, uniqueTaskQueue, withWorker } from '../../helpers/temporal';
 
 jest.setTimeout(900_000);
@@ -32,18 +30,7 @@ let workers: OpsflowWorkers;
 const provisioned: Record<string, ProvisionResult> = {};
 const taskQueue = uniqueTaskQueue('release-stack');
 
-function activities() {
-  return createActivities({
-    opsflowVersion: 'test',
-    providers: [],
-    ssh: {
-      privateKey: () => workers.deployKey,
-      resolveSecret: secretResolver({}),
-      retryBackoffMs: { first: 200, max: 1000 },
-      heartbeatIntervalMs: 1000,
-    },
-  });
-}
+const activities = () => workflowWorkerActivities(workers, {});
 
 /** The frontend's version on every app server of an environment (GET :3000/version). */
 async function versions(environment: string): Promise<string[]> {
