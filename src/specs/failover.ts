@@ -81,6 +81,37 @@ export const scaleSurvivorSchema = z.strictObject({
   origins: z.strictObject({ port: z.number().int().min(1).max(65535) }),
 });
 
+const envVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+/** A site's app servers as provisioning left them (provisionStack's result lists them). */
+export const appServersSchema = z.strictObject({
+  hosts: z
+    .array(
+      z.strictObject({
+        instance: z.string().min(1).max(100),
+        address: z.string().min(1).max(253),
+        hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint'),
+      }),
+    )
+    .min(1),
+  ssh: z.strictObject({
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/),
+    port: z.number().int().min(1).max(65535),
+    key: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must name a key from OPSFLOW_SSH_KEYS'),
+  }),
+  directory: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path'),
+});
+
+/**
+ * The app servers of each site and the .env variables their application reads its database hosts
+ * from: once the survivor's replica is promoted, its app servers are pointed at it (and at its
+ * promoted Redis), compose recreating what changed; a rollback points them back.
+ */
+export const appsSchema = z.strictObject({
+  variables: z.strictObject({ mysqlHost: envVariable, redisHost: envVariable.optional() }),
+  sites: z.record(siteName, appServersSchema),
+});
+
 export const failoverSiteSchema = z.strictObject({
   environment: z.string().regex(ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE),
   /** The site that failed (or is switched away from). */
@@ -152,6 +183,8 @@ export const failoverSiteSchema = z.strictObject({
    * watching for it; this says how often it tries and for how long (default every 10 s for 7 days).
    */
   fenceWatch: fenceWatchTimingSchema.optional(),
+  /** Point the survivor's app servers at the promoted databases (optional). */
+  apps: appsSchema.optional(),
   /** Scale the survivor up after traffic moved (optional). */
   scaleSurvivor: scaleSurvivorSchema.optional(),
 });

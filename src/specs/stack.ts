@@ -46,6 +46,19 @@ export const stackSpecSchema = z.strictObject({
       password: secretRef.optional(),
     })
     .optional(),
+  /**
+   * The compose .env variables the application reads its database hosts from: set on every app
+   * server to the primary site's servers once replication runs, and re-pointed by a failover.
+   */
+  appVariables: z
+    .strictObject({
+      mysqlHost: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+      redisHost: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .optional(),
+    })
+    .optional(),
   cloudflare: z.strictObject({
     apiUrl: z.url().optional(),
     apiToken: secretRef,

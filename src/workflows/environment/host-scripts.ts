@@ -36,10 +36,11 @@ docker compose up -d --remove-orphans
 `;
 
 /**
- * $1 the application directory, then pairs NAME IMAGE: replaces those lines of .env (names and
- * images are validated by the workflow) and keeps every other line, secrets included, on the host.
+ * $1 the application directory, then pairs NAME VALUE (a service's image, a database's address):
+ * replaces those lines of .env (names and values are validated by the workflow) and keeps every
+ * other line, secrets included, on the host.
  */
-export const SET_IMAGES = `set -euo pipefail
+export const SET_ENV_VALUES = `set -euo pipefail
 cd "$1"; shift
 umask 077
 cp ${ENV_FILE} ${ENV_FILE}.new

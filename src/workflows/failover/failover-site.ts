@@ -26,6 +26,7 @@ import { waitForApproval } from './approval-policy';
 import { leaveFenceWatch } from './leave-fence-watch';
 import { observeSite } from './observe-site';
 import { FAILOVER_SCALE_PATCH, SCALE_STEP, scaleSurvivor } from './scale-survivor';
+import { FAILOVER_POINT_APPS_PATCH, POINT_APPS_STEP, pointSurvivorApps } from './point-survivor-apps';
 import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failoverStatusQuery, type ApprovalRecord, type FailoverResult, type FailoverRpo, type FailoverView } from './failover-api';
 
@@ -88,7 +89,12 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
   const assessing = patched(FAILOVER_ASSESSMENT_PATCH);
   // More app servers for the survivor after traffic moved, when asked (patched: older runs have no such step).
   const scaling = spec.scaleSurvivor !== undefined && patched(FAILOVER_SCALE_PATCH);
-  const steps = scaling ? FAILOVER_STEPS.flatMap((s) => (s === 'move traffic' ? [s, SCALE_STEP] : [s])) : FAILOVER_STEPS;
+  // The survivor's app servers pointed at the promoted databases, when the input names them (patched: older runs have no such step).
+  const pointingApps = spec.apps?.sites[to] !== undefined && patched(FAILOVER_POINT_APPS_PATCH);
+  const steps = FAILOVER_STEPS.flatMap((s) => {
+    if (s === 'move traffic') return [...(pointingApps ? [POINT_APPS_STEP] : []), s, ...(scaling ? [SCALE_STEP] : [])];
+    return [s];
+  });
   const status = new StatusTracker('failoverSite', assessing ? ['assess the failed site', ...steps] : steps);
   const view: FailoverView = { environment: spec.environment, from, to, phase: 'assessing' };
   setHandler(failoverStatusQuery, () => ({ ...status.snapshot(), failover: JSON.parse(JSON.stringify(view)) as FailoverView }));
@@ -259,6 +265,11 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
                 act.pointRedisAt({ server: redis.old }),
               );
           }
+        }
+
+        if (pointingApps) {
+          status.step(POINT_APPS_STEP);
+          await pointSurvivorApps(spec, saga, redis);
         }
 
         status.step('move traffic');

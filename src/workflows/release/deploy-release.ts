@@ -11,7 +11,7 @@ import type { Activities } from '../../activities';
 import { IMAGE_REF, imageTag, parseDeployReleaseInput, type DeployRelease, type DeployReleaseInput } from '../../specs/deploy-release';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
 import { imageVariable } from '../../names/image-variable';
-import { COMPOSE_UP, RUNNING_IMAGES, SET_IMAGES } from '../environment/host-scripts';
+import { COMPOSE_UP, RUNNING_IMAGES, SET_ENV_VALUES } from '../environment/host-scripts';
 import { healthGate, SSH_STEP, type HealthCheck, type HostTarget } from '../environment/host-steps';
 import { failure, LEGACY_FAILURE_TYPES, OUTCOME, STEP_FAILURE } from '../shared/failures';
 import { describeError, runSaga } from '../shared/saga';
@@ -227,7 +227,7 @@ export function previousImages(target: HostTarget, running: Record<string, strin
 /** Rewrites only the `<SERVICE>_IMAGE` lines of .env; every other line (secrets too) stays on the host. */
 export async function setImages(target: HostTarget, directory: string, images: Images): Promise<void> {
   const pairs = Object.entries(images).flatMap(([service, image]) => [imageVariable(service), image]);
-  await ssh.runRemoteCommand({ ...target, script: SET_IMAGES, args: [directory, ...pairs], label: 'set images' });
+  await ssh.runRemoteCommand({ ...target, script: SET_ENV_VALUES, args: [directory, ...pairs], label: 'set images' });
 }
 
 export async function composeUp(target: HostTarget, directory: string): Promise<void> {

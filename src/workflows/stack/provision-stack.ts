@@ -23,6 +23,7 @@ import { COMPENSATION_RETRY, describeError, runSaga, type Saga } from '../shared
 import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
+import { databaseValues, pointAppServers, type AppServers } from '../shared/point-apps';
 import { provisionSite, type ProvisionSiteResult } from './provision-site';
 import type { ProvisionStackResult, StackSite } from './stack-api';
 
@@ -36,6 +37,7 @@ const STEPS = [
   'ready the databases',
   'replicate MySQL',
   'replicate Redis',
+  'point the app servers at the primary',
   'Cloudflare load balancer',
   'verify',
 ];
@@ -95,6 +97,14 @@ async function provisionStackSaga(spec: StackSpec, status: StatusTracker, saga: 
       await act.pointRedisAt({ server: follower, primary: leader });
       replication.push(`Redis ${follower.name} <- ${leader.name}`);
     }
+  }
+
+  const apps = spec.appVariables ? appServersOf(spec, siteNames, sites) : undefined;
+  if (spec.appVariables && apps) {
+    status.step('point the app servers at the primary');
+    const head = topology[spec.primarySite]!;
+    const values = databaseValues(spec.appVariables, head.mysql.primary.host, head.redis?.primary.host);
+    await Promise.all(siteNames.map((site) => pointAppServers(apps[site]!, values)));
   }
 
   status.step('Cloudflare load balancer');
@@ -177,8 +187,26 @@ async function provisionStackSaga(spec: StackSpec, status: StatusTracker, saga: 
       databases: Object.fromEntries(siteNames.map((site) => [site, mysqlOf(site)])),
       ...(spec.redis ? { redis: Object.fromEntries(siteNames.map((site) => [site, topology[site]!.redis!.primary])) } : {}),
       replication: spec.mysql.replication,
+      ...(spec.appVariables && apps ? { apps: { variables: spec.appVariables, sites: apps } } : {}),
     },
   };
+}
+
+/** Each site's app servers as their provisioning left them: hosts with pinned keys, SSH, the application's folder. */
+function appServersOf(spec: StackSpec, siteNames: string[], sites: Record<string, ProvisionSiteResult>): Record<string, AppServers> {
+  return Object.fromEntries(
+    siteNames.map((site) => {
+      const made = sites[site]!.app;
+      return [
+        site,
+        {
+          hosts: made.hosts.map((h) => ({ instance: h.instance, address: h.address, hostKey: h.hostKey })),
+          ssh: made.ssh,
+          directory: made.application?.directory ?? spec.sites[site]!.app.application?.directory ?? '/opt/app',
+        },
+      ];
+    }),
+  );
 }
 
 /** Both sites at once; each that was made registers its undo, and a failed one fails the run (so the rest is undone). */

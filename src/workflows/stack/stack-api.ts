@@ -4,6 +4,7 @@
 import type { DatabaseServer } from '../../integrations/mysql/connection';
 import type { RedisServer } from '../../integrations/redis/replication';
 import type { LoadBalancerRef } from '../../integrations/cloudflare/load-balancing';
+import type { AppDatabaseVariables, AppServers } from '../shared/point-apps';
 
 export interface StackHost {
   instance: string;
@@ -34,5 +35,7 @@ export interface ProvisionStackResult {
     databases: Record<string, DatabaseServer>;
     redis?: Record<string, RedisServer>;
     replication: { user: string; password: string };
+    /** Each site's app servers and the variables that name their databases (with `appVariables`). */
+    apps?: { variables: AppDatabaseVariables; sites: Record<string, AppServers> };
   };
 }

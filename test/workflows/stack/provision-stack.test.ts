@@ -4,8 +4,10 @@
 // pointed at the local cloud's Cloudflare API and edge. One run makes both sites, wires GTID
 // replication inside each site and across, Redis the same, and the load balancer at 50/50; rows and
 // keys written on the primary then reach every other server, and the edge's answers come from both
-// sites. A planned failover of the new stack, from the input the result hands over, then promotes
-// london-db-1 with its own replica still following, and the old primary fenced apart. A site that fails (London's app servers never
+// sites, and every app server's application reads fra1-db-1 as its database. A planned failover
+// of the new stack, from the input the result hands over, then promotes london-db-1 (its own replica
+// still following, the old primary fenced apart) and points London's app servers at it. A site that
+// fails (London's app servers never
 // pass their health gate) and a stack that fails after its load balancer was made (no answer names a
 // site) each leave nothing behind: no droplet, Linode, VPC, firewall, pool or monitor.
 import { WorkflowFailedError } from '@temporalio/client';
@@ -102,6 +104,28 @@ async function sql(server: { host: string; port: number }, statement: string): P
   } finally {
     connection.destroy();
   }
+}
+
+/** What the booking service of each app server of a site reads as DATABASE_HOST and REDIS_HOST (asked inside its container over SSH). */
+async function appDatabaseHosts(stack: ProvisionStackResult, site: string): Promise<string[]> {
+  const servers = stack.failover.apps!.sites[site]!;
+  const acts = activities();
+  return Promise.all(
+    servers.hosts.map(async (h) => {
+      const out = await runActivity(() =>
+        acts.runRemoteCommand({
+          host: h.address,
+          port: servers.ssh.port,
+          user: servers.ssh.user,
+          key: servers.ssh.key,
+          fingerprints: [h.hostKey],
+          script: 'cd "$1" && docker compose exec -T booking printenv DATABASE_HOST REDIS_HOST',
+          args: [servers.directory],
+        }),
+      );
+      return out.stdoutTail.trim().split('\n').join(' ');
+    }),
+  );
 }
 
 async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
@@ -214,17 +238,33 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   expect(sample.bySite.fra1).toBeGreaterThan(0);
   expect(sample.bySite.london).toBeGreaterThan(0);
 
-  // The failover input the stack hands over runs as is: london-db-1 promoted, its replica still following it.
-  const failover = await run<FailoverResult>('failoverSite', 'failover-stack-e-fra1', [
-    {
-      ...stack.failover,
-      from: 'fra1',
-      to: 'london',
-      mode: 'planned',
-      approval: { autoApproveAfter: '1s' },
-      verify: { url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
-    },
+  // Every app server's application reads fra1-db-1 (and its Redis) as its database.
+  const primaryHost = stack.sites.fra1!.mysql.primary.host;
+  expect(stack.failover.apps?.variables).toEqual({ mysqlHost: 'DB_HOST', redisHost: 'REDIS_HOST' });
+  for (const site of ['fra1', 'london'])
+    expect(await appDatabaseHosts(stack, site)).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
+
+  const failoverInput = (verify: { siteHeader?: string } = {}) => ({
+    ...stack.failover,
+    from: 'fra1',
+    to: 'london',
+    mode: 'planned' as const,
+    approval: { autoApproveAfter: '1s' },
+    verify: { url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40, ...verify },
+  });
+
+  // A failover whose traffic check cannot pass (it counts answers by a header no server sends) is
+  // rolled back: London's app servers point at fra1-db-1 again, london-db-1 follows it again.
+  const unverified = await run<FailoverResult>('failoverSite', 'failover-stack-e-fra1-unverified', [
+    failoverInput({ siteHeader: 'x-no-such-header' }),
   ]);
+  expect(String((unverified.failure as WorkflowFailedError).cause?.message)).toMatch(/^of 40 requests through www.stack-e.com, 0 reached london: .*; rolled back \d+ step\(s\)$/);
+  expect(await appDatabaseHosts(stack, 'london')).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
+  const [relinked] = (await sql(stack.sites.london!.mysql.primary, 'SHOW SLAVE STATUS')) as { Master_Host: string }[];
+  expect(relinked!.Master_Host).toBe(primaryHost);
+
+  // The failover input the stack hands over runs as is: london-db-1 promoted, its replica still following it.
+  const failover = await run<FailoverResult>('failoverSite', 'failover-stack-e-fra1', [failoverInput()]);
   expect(failover.failure).toBeUndefined();
   expect(failover.result!.rpo).toMatchObject({ lostTransactions: 0, redisLostBytes: 0 });
   await sql(stack.sites.london!.mysql.primary, "INSERT INTO booking.bookings VALUES (4, 'barbara')");
@@ -237,6 +277,10 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   // The old primary stays fenced and apart until a failback re-points it: read-only, without the new row.
   expect(await sql(stack.sites.fra1!.mysql.primary, 'SELECT @@global.read_only AS ro')).toEqual([{ ro: 1 }]);
   expect(await sql(stack.sites.fra1!.mysql.primary, 'SELECT COUNT(*) AS n FROM booking.bookings')).toEqual([{ n: 3 }]);
+  // London's app servers now read london-db-1; FRA1's, out of traffic, are left as they were.
+  const londonHost = stack.sites.london!.mysql.primary.host;
+  expect(await appDatabaseHosts(stack, 'london')).toEqual(Array(3).fill(`${londonHost} ${londonHost}`));
+  expect(await appDatabaseHosts(stack, 'fra1')).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
   const after = await runActivity(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 }));
   expect(after.bySite).toEqual({ london: 40 });
 });
