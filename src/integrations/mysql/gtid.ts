@@ -6,16 +6,28 @@
 /** Sequence number per domain (the server id is where a transaction was first written, not needed here). */
 export type GtidPosition = Record<string, number>;
 
+/** Each domain-server-sequence of a GTID list, checked. */
+function gtids(text: string | null | undefined): { domain: string; server: string; seq: number }[] {
+  return (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const match = /^(\d+)-(\d+)-(\d+)$/.exec(part);
+      if (!match) throw new Error(`not a MariaDB GTID: ${JSON.stringify(part)} (expected domain-server-sequence)`);
+      return { domain: match[1]!, server: match[2]!, seq: Number(match[3]) };
+    });
+}
+
+/** The highest sequence number under each key. */
+function highest(list: { key: string; seq: number }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { key, seq } of list) out[key] = Math.max(out[key] ?? 0, seq);
+  return out;
+}
+
 export function parseGtidPosition(text: string | null | undefined): GtidPosition {
-  const position: GtidPosition = {};
-  for (const part of (text ?? '').split(',').map((p) => p.trim())) {
-    if (!part) continue;
-    const match = /^(\d+)-(\d+)-(\d+)$/.exec(part);
-    if (!match) throw new Error(`not a MariaDB GTID: ${JSON.stringify(part)} (expected domain-server-sequence)`);
-    const [, domain, , seq] = match;
-    position[domain!] = Math.max(position[domain!] ?? 0, Number(seq));
-  }
-  return position;
+  return highest(gtids(text).map((g) => ({ key: g.domain, seq: g.seq })));
 }
 
 /** Transactions in `ahead` that `behind` does not have, summed over domains (0 when `behind` has them all). */
@@ -38,16 +50,7 @@ export function covers(position: GtidPosition, target: GtidPosition): boolean {
 export type GtidState = Record<string, number>;
 
 export function parseGtidState(text: string | null | undefined): GtidState {
-  const state: GtidState = {};
-  for (const part of (text ?? '').split(',').map((p) => p.trim())) {
-    if (!part) continue;
-    const match = /^(\d+)-(\d+)-(\d+)$/.exec(part);
-    if (!match) throw new Error(`not a MariaDB GTID: ${JSON.stringify(part)} (expected domain-server-sequence)`);
-    const [, domain, server, seq] = match;
-    const key = `${domain}-${server}`;
-    state[key] = Math.max(state[key] ?? 0, Number(seq));
-  }
-  return state;
+  return highest(gtids(text).map((g) => ({ key: `${g.domain}-${g.server}`, seq: g.seq })));
 }
 
 /**
