@@ -258,7 +258,9 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   const unverified = await run<FailoverResult>('failoverSite', 'failover-stack-e-fra1-unverified', [
     failoverInput({ siteHeader: 'x-no-such-header' }),
   ]);
-  expect(String((unverified.failure as WorkflowFailedError).cause?.message)).toMatch(/^of 40 requests through www.stack-e.com, 0 reached london: .*; rolled back \d+ step\(s\)$/);
+  expect(String((unverified.failure as WorkflowFailedError).cause?.message)).toMatch(
+    /^of 40 requests through www.stack-e.com, 0 reached london: .*; rolled back \d+ step\(s\)$/,
+  );
   expect(await appDatabaseHosts(stack, 'london')).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
   const [relinked] = (await sql(stack.sites.london!.mysql.primary, 'SHOW SLAVE STATUS')) as { Master_Host: string }[];
   expect(relinked!.Master_Host).toBe(primaryHost);
