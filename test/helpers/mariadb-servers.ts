@@ -5,7 +5,7 @@
 // `opsflow` (administration), `repl` (REPLICATION SLAVE) and `app` (rows of the `shop` database only,
 // so read_only stops it as it stops an application).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { runToCompletion } from '../../src/backups/command-runner';
 import { localRunner } from '../../src/backups/local-runner';
@@ -37,12 +37,18 @@ let template: Promise<string> | undefined;
 
 function installTemplate(): Promise<string> {
   template ??= (async () => {
-    const dir = path.join(tempDir('mariadb-template'), 'data');
+    const root = tempDir('mariadb-template');
+    const dir = path.join(root, 'data');
+    // Its own tmpdir, not the shared /tmp: a bootstrap once failed in CI on a temporary table it
+    // made in /tmp and could no longer find there ("Could not remove temporary table", error 2).
+    const tmp = path.join(root, 'tmp');
+    mkdirSync(tmp);
     await runToCompletion(localRunner(), {
       argv: [
         'mariadb-install-db',
         '--no-defaults',
         `--datadir=${dir}`,
+        `--tmpdir=${tmp}`,
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         '--user=root',
@@ -77,12 +83,14 @@ function rootClient(port: number, statement: string): Promise<string> {
 export async function startMariadb(name: string, serverId: number): Promise<MariadbServer> {
   const dir = tempDir(`mariadb-${name}`);
   cpSync(await installTemplate(), path.join(dir, 'data'), { recursive: true });
+  mkdirSync(path.join(dir, 'tmp'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   const args = [
     '--no-defaults',
     '--user=root',
     `--datadir=${path.join(dir, 'data')}`,
+    `--tmpdir=${path.join(dir, 'tmp')}`,
     `--port=${port}`,
     '--bind-address=127.0.0.1',
     `--socket=${path.join(dir, 'mysqld.sock')}`,

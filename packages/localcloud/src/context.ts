@@ -18,6 +18,8 @@ export interface HostHooks {
   volumeDestroyed?(volumeId: string): void;
   /** A reserved IP was assigned, unassigned or deleted: route each assigned one to its droplet. */
   reservedIpsChanged?(): void;
+  /** A firewall, its rules or what it covers (droplets, tags, devices) changed: enforce them anew. */
+  firewallsChanged?(): void;
 }
 
 export interface CloudContext {

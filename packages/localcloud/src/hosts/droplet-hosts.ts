@@ -10,6 +10,7 @@ import { ensurePrivateDir } from '../endpoint';
 import { loadOrCreateHostKey } from './host-key';
 import { dropletLoopbackAddress } from './isolation/droplet-loopback';
 import { DropletNamespaces } from './isolation/namespaces';
+import { firewallElements } from './isolation/cloud-firewalls';
 import { DropletNetworkPolicy } from './isolation/network-policy';
 import { dropletUidBase, freeUidSlot } from './isolation/uid-range';
 import { prepareEtcTemplate, prepareRoot, resolveBwrap, type DropletSandbox } from './sandbox';
@@ -61,6 +62,7 @@ export class DropletHosts implements HostHooks {
       (network) => {
         this.policy = network;
         this.reservedIpsChanged();
+        this.firewallsChanged();
       },
       () => undefined,
     );
@@ -113,10 +115,20 @@ export class DropletHosts implements HostHooks {
     }
   }
 
+  /** Enforces every cloud firewall between hosts, from the state as it is now (cloud-firewalls.ts). */
+  firewallsChanged(): void {
+    try {
+      this.policy?.applyFirewalls(firewallElements(this.ctx.store.state, this.ctx.hostNetwork));
+    } catch (error) {
+      this.log.error('cloud firewalls could not be enforced', { error: (error as Error).message });
+    }
+  }
+
   dropletDestroyed(dropletId: number): void {
     const host = this.running.get(dropletId);
     this.running.delete(dropletId);
     this.reservedIpsChanged(); // a destroyed droplet's reserved IP answers no more
+    this.firewallsChanged();
     void (async () => {
       await stopHost(await host);
       rmSync(this.dropletDir(dropletId), { recursive: true, force: true });
@@ -161,6 +173,7 @@ export class DropletHosts implements HostHooks {
     const uidBase = dropletUidBase(this.ctx.hostNetwork, record.uidSlot);
     const dir = this.dropletDir(droplet.id);
     await this.network;
+    this.firewallsChanged(); // its address and its users are judged before anything of it runs
     const isolation = await DropletNamespaces.create(uidBase, resolveBwrap());
     try {
       return await this.bringUpIn(droplet, record, dir, isolation);

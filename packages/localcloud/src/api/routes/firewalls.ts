@@ -65,6 +65,7 @@ export function registerFirewallRoutes(app: FastifyInstance, ctx: CloudContext):
     );
     ctx.store.state.firewalls.push(firewall);
     ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
     return reply.code(202).send({ firewall });
   });
 
@@ -74,6 +75,7 @@ export function registerFirewallRoutes(app: FastifyInstance, ctx: CloudContext):
     const firewall = fill(ctx, { ...findFirewall(ctx, request) }, body(request));
     ctx.store.state.firewalls = ctx.store.state.firewalls.map((f) => (f.id === firewall.id ? firewall : f));
     ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
     return { firewall };
   });
 
@@ -81,6 +83,7 @@ export function registerFirewallRoutes(app: FastifyInstance, ctx: CloudContext):
     const firewall = findFirewall(ctx, request);
     ctx.store.state.firewalls = ctx.store.state.firewalls.filter((f) => f.id !== firewall.id);
     ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
     return reply.code(204).send();
   });
 
@@ -96,6 +99,7 @@ export function registerFirewallRoutes(app: FastifyInstance, ctx: CloudContext):
           const firewall = findFirewall(ctx, request);
           apply(firewall, body(request), adding);
           ctx.store.changed();
+          ctx.hosts.firewallsChanged?.();
           return reply.code(204).send();
         },
       });

@@ -62,6 +62,7 @@ function retag(ctx: CloudContext, name: string, input: Record<string, unknown>, 
     holder.tags = adding ? [...new Set([...holder.tags, name])] : holder.tags.filter((t) => t !== name);
   }
   ctx.store.changed();
+  ctx.hosts.firewallsChanged?.(); // a firewall may follow the tag
 }
 
 export function registerTagRoutes(app: FastifyInstance, ctx: CloudContext): void {
@@ -88,6 +89,7 @@ export function registerTagRoutes(app: FastifyInstance, ctx: CloudContext): void
     s.tags = s.tags.filter((t) => t !== name);
     for (const holder of [...s.droplets, ...s.volumes, ...s.snapshots]) holder.tags = holder.tags.filter((t) => t !== name);
     ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
     return reply.code(204).send();
   });
 

@@ -18,6 +18,10 @@
 // Only connections a droplet opens are judged, and those to a droplet's loopback: its servers on
 // its public address answer anyone who reached them (psql on the machine to the droplet's
 // PostgreSQL, the worker's SSH), and packets of connections the machine opened pass both ways.
+// Cloud firewalls hold between droplets: a new TCP or UDP connection a droplet opens to the address
+// of a droplet that a firewall covers (set firewalled) passes only if its owner, the address and
+// the port are in firewall_allow (cloud-firewalls.ts computes both; applyFirewalls() replaces them
+// whole after every change), else it is reset or refused. Connections already open stay open.
 // Reserved IPs reach their droplet as on DigitalOcean: a connection to an assigned reserved IP, from
 // the machine or a droplet, is sent to the droplet's address (destination NAT on the way out, by
 // the map reserved_ips, which routeReservedIps() replaces whole after every change).
@@ -26,6 +30,7 @@
 // deletes its own table and never touches another's.
 import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
+import type { FirewallElements } from './cloud-firewalls';
 import { dropletLoopbackAddress, loopbackRange } from './droplet-loopback';
 import { HostNetworkClaim } from './network-claim';
 import { cloudUidRange, dropletUidBase, SLOTS_PER_CLOUD, UIDS_PER_DROPLET } from './uid-range';
@@ -68,6 +73,8 @@ add set ${table} cloud_endpoints { type ipv4_addr . inet_service; flags timeout;
 add chain ${table} output { type filter hook output priority filter; policy accept; }
 add chain ${table} input { type filter hook input priority filter; policy accept; }
 add chain ${table} droplet
+add set ${table} firewalled { type ipv4_addr; }
+add set ${table} firewall_allow { typeof meta skuid . ip daddr . meta l4proto . th dport; flags interval; }
 add map ${table} reserved_ips { type ipv4_addr : ipv4_addr; }
 add chain ${table} reserved_nat { type nat hook output priority -100; policy accept; }
 add rule ${table} reserved_nat dnat ip to ip daddr map @reserved_ips
@@ -78,6 +85,8 @@ add rule ${table} loopback_nat ${machineLoopback} ct mark set ct mark | ${loopba
 add rule ${table} output meta skuid ${droplets} jump droplet
 add rule ${table} droplet ct state established,related accept
 add rule ${table} droplet ip daddr . tcp dport @cloud_endpoints accept
+add rule ${table} droplet ip daddr @firewalled meta l4proto tcp meta skuid . ip daddr . meta l4proto . th dport != @firewall_allow reject with tcp reset
+add rule ${table} droplet ip daddr @firewalled meta l4proto udp meta skuid . ip daddr . meta l4proto . th dport != @firewall_allow reject
 add rule ${table} droplet ip daddr 127.${network}.0.0/16 ct mark set ct mark | ${mark} accept
 add rule ${table} droplet meta l4proto tcp reject with tcp reset
 add rule ${table} droplet reject
@@ -171,6 +180,27 @@ export class DropletNetworkPolicy {
     } catch (error) {
       const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
       throw new Error(`nft refused the reserved IP routes: ${stderr || (error as Error).message}`);
+    }
+  }
+
+  /**
+   * Replaces the firewalled addresses and what droplets may open to them (cloud-firewalls.ts).
+   * Synchronous, like routeReservedIps: once the API call that changed a firewall answers, its
+   * rules hold for the next connection.
+   */
+  applyFirewalls(elements: FirewallElements): void {
+    for (const address of elements.firewalled) if (!net.isIPv4(address)) throw new Error(`${address} is not an IPv4 address`);
+    const table = policyTable(this.network);
+    const lines = [`flush set ${table} firewalled`, `flush set ${table} firewall_allow`];
+    if (elements.firewalled.length > 0) lines.push(`add element ${table} firewalled { ${[...new Set(elements.firewalled)].join(', ')} }`);
+    // In chunks: one very long line is slow for nft to parse and hard to read in an error.
+    for (let i = 0; i < elements.allowed.length; i += 500)
+      lines.push(`add element ${table} firewall_allow { ${elements.allowed.slice(i, i + 500).join(', ')} }`);
+    try {
+      execFileSync('nft', ['-f', '-'], { input: `${lines.join('\n')}\n`, timeout: 30_000, stdio: ['pipe', 'ignore', 'pipe'] });
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new Error(`nft refused the cloud firewall rules: ${stderr || (error as Error).message}`);
     }
   }
 

@@ -1,8 +1,16 @@
-// Cloud Firewalls: create (rules, devices, tags), list, get, delete, and their devices (list, add,
-// remove). Rules are kept and returned as given; they are not enforced on the instances' hosts.
+// Cloud Firewalls: create (rules, devices, tags), list, get, delete, their rules (get, replace) and
+// their devices (list, add, remove). Rules hold between hosts (hosts/isolation/cloud-firewalls.ts).
 import { createHash } from 'node:crypto';
-import type { CreateFirewallPayload, Firewall, FirewallDevice, FirewallDeviceEntity, FirewallDevicePayload } from '@linode/api-v4';
-import { CreateFirewallSchema, FirewallDeviceSchema } from '@linode/validation';
+import type {
+  CreateFirewallPayload,
+  Firewall,
+  FirewallDevice,
+  FirewallDeviceEntity,
+  FirewallDevicePayload,
+  FirewallRules,
+  UpdateFirewallRules,
+} from '@linode/api-v4';
+import { CreateFirewallSchema, FirewallDeviceSchema, FirewallRuleSchema } from '@linode/validation';
 import type { FastifyInstance } from 'fastify';
 import type { CloudContext } from '../../../context';
 import { linodeBadRequest, linodeNotFound } from './errors';
@@ -98,6 +106,7 @@ async function createFirewall(ctx: CloudContext, body: Record<string, unknown>):
   payloads.forEach((p) => addDevice(ctx, record, p, `devices.${p.type}s`));
   state.firewalls.push(record);
   ctx.store.changed();
+  ctx.hosts.firewallsChanged?.();
   return firewall;
 }
 
@@ -117,7 +126,29 @@ export function registerLinodeFirewallRoutes(app: FastifyInstance, ctx: CloudCon
     const record = findFirewall(ctx, idParam(request, 'firewallId'));
     ctx.store.state.linode.firewalls = ctx.store.state.linode.firewalls.filter((f) => f !== record);
     ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
     return {};
+  });
+
+  app.get('/networking/firewalls/:firewallId/rules', async (request) => findFirewall(ctx, idParam(request, 'firewallId')).firewall.rules);
+
+  // The whole rule set replaced, as Linode does: a new version and fingerprint.
+  app.put('/networking/firewalls/:firewallId/rules', async (request) => {
+    const record = findFirewall(ctx, idParam(request, 'firewallId'));
+    const input = await validated<UpdateFirewallRules>(FirewallRuleSchema, requestBody(request));
+    const rules: FirewallRules = {
+      inbound: input.inbound ?? [],
+      outbound: input.outbound ?? [],
+      inbound_policy: input.inbound_policy ?? record.firewall.rules.inbound_policy,
+      outbound_policy: input.outbound_policy ?? record.firewall.rules.outbound_policy,
+      fingerprint: createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 8),
+      version: (record.firewall.rules.version ?? 1) + 1,
+    };
+    record.firewall.rules = rules;
+    record.firewall.updated = linodeTimestamp();
+    ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
+    return rules;
   });
 
   app.get('/networking/firewalls/:firewallId/devices', async (request) =>
@@ -129,6 +160,7 @@ export function registerLinodeFirewallRoutes(app: FastifyInstance, ctx: CloudCon
     const payload = await validated<FirewallDevicePayload>(FirewallDeviceSchema, requestBody(request));
     const device = addDevice(ctx, record, payload, 'id');
     ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
     return device;
   });
 
@@ -139,6 +171,7 @@ export function registerLinodeFirewallRoutes(app: FastifyInstance, ctx: CloudCon
     record.devices = record.devices.filter((d) => d.id !== deviceId);
     record.firewall.entities = record.devices.map((d) => d.entity);
     ctx.store.changed();
+    ctx.hosts.firewallsChanged?.();
     return {};
   });
 }
