@@ -120,6 +120,8 @@ export interface CloudProviderActivities extends SnapshotActivities {
   deleteNetwork(input: { id: string }): Promise<DeleteOutcome>;
   ensureFirewall(input: { owner: Owner; name: string; inbound: FirewallRule[] } & Fresh): Promise<{ id: string }>;
   deleteFirewall(input: { id: string }): Promise<DeleteOutcome>;
+  /** Replaces the firewall's inbound rules (what it covers and its outbound rules stay). Idempotent. */
+  setFirewallInbound(input: { id: string; inbound: FirewallRule[] }): Promise<void>;
   ensureServers(
     input: {
       owner: Owner;

@@ -69,6 +69,7 @@ export function legacyCloudActivities(old: AnyActivities): CloudProviderActiviti
     // Newer than the seam: no run without the patch schedules them.
     readLoadBalancer: (i) => old.readLoadBalancer!(i),
     setLoadBalancerMembers: (i) => old.setLoadBalancerMembers!(i),
+    setFirewallInbound: (i) => old.setFirewallInbound!(i),
   };
 }
 

@@ -30,7 +30,7 @@ const portRange = z
     return low >= 1 && (high as number) <= 65535 && low <= (high as number);
   }, 'must be within 1-65535, low end first');
 
-const firewallRule = z.strictObject({
+export const firewallRule = z.strictObject({
   protocol: z.enum(['tcp', 'udp']),
   ports: portRange,
   sources: z.array(cidr).min(1).default(['0.0.0.0/0', '::/0']),

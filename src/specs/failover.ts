@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE } from '../names/environment-name';
 import { parseSpec, secretRef, SpecError } from './common';
-import { parseEnvironmentSpec, type EnvironmentSpec } from './environment';
+import { IMPLEMENTED_PROVIDERS } from '../providers/cloud-provider';
+import { firewallRule, parseEnvironmentSpec, type EnvironmentSpec } from './environment';
 import { actorName } from './rollout-release';
 import { durationMs } from './rollout';
 
@@ -112,6 +113,26 @@ export const appsSchema = z.strictObject({
   sites: z.record(siteName, appServersSchema),
 });
 
+/**
+ * Each site's database firewall as the stack wrote it (every site's servers let in on the database
+ * ports) and its app servers' addresses: the fence takes the failed site's app servers out of the
+ * survivor's database rules, so none of them reaches the new primary; a rollback puts them back.
+ */
+export const databaseFirewallsSchema = z.strictObject({
+  ports: z.array(z.number().int().min(1).max(65535)).min(1),
+  sites: z.record(
+    siteName,
+    z.strictObject({
+      cloud: z.enum(IMPLEMENTED_PROVIDERS),
+      firewallId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a firewall id'),
+      inbound: z.array(firewallRule).min(1),
+      appSources: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/32$/, 'must be one address as a /32')).min(1),
+    }),
+  ),
+});
+
+export type DatabaseFirewalls = z.output<typeof databaseFirewallsSchema>;
+
 export const failoverSiteSchema = z.strictObject({
   environment: z.string().regex(ENVIRONMENT_NAME, ENVIRONMENT_NAME_RULE),
   /** The site that failed (or is switched away from). */
@@ -185,6 +206,8 @@ export const failoverSiteSchema = z.strictObject({
   fenceWatch: fenceWatchTimingSchema.optional(),
   /** Point the survivor's app servers at the promoted databases (optional). */
   apps: appsSchema.optional(),
+  /** Cut the failed site's app servers off the survivor's databases by firewall during the fence (optional). */
+  databaseFirewalls: databaseFirewallsSchema.optional(),
   /** Scale the survivor up after traffic moved (optional). */
   scaleSurvivor: scaleSurvivorSchema.optional(),
 });
@@ -200,6 +223,8 @@ export function parseFailoverSiteInput(input: unknown): FailoverSite {
     if (!(s in parsed.loadBalancer.pools)) problems.push(`loadBalancer.pools: no pool for site ${s}`);
     if (!(s in parsed.databases)) problems.push(`databases: no database server for site ${s}`);
     if (parsed.redis && !(s in parsed.redis)) problems.push(`redis: no Redis server for site ${s}`);
+    if (parsed.databaseFirewalls && !(s in parsed.databaseFirewalls.sites))
+      problems.push(`databaseFirewalls.sites: no firewall for site ${s}`);
   }
   problems.push(...approvalPolicyProblems(parsed.approval));
   const scaleSurvivor = parsed.scaleSurvivor && scaleSurvivorChecked(parsed.scaleSurvivor, problems);

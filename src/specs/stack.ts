@@ -59,6 +59,17 @@ export const stackSpecSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /**
+   * Narrow each data firewall's database ports (MySQL's, Redis's) to the stack's own servers (both
+   * sites' app and data servers, public and private addresses) and `operators` (the worker's
+   * address, an administrator's: whoever must keep reaching the databases from outside), once every
+   * address is known. A failover then also cuts the failed site's app servers off by firewall.
+   */
+  databaseAccess: z
+    .strictObject({
+      operators: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 203.0.113.7/32')).default([]),
+    })
+    .optional(),
   cloudflare: z.strictObject({
     apiUrl: z.url().optional(),
     apiToken: secretRef,
@@ -122,6 +133,15 @@ export function parseStackSpec(input: unknown): StackSpec {
       groupProblem(`sites.${site}.data`, checkedData, parsed.mysql.group, 2, 'mysql.group', problems);
       if (parsed.redis) groupProblem(`sites.${site}.data`, checkedData, parsed.redis.group, 2, 'redis.group', problems);
     }
+    if (checkedData && parsed.databaseAccess) {
+      const ports = [parsed.mysql.port, ...(parsed.redis ? [parsed.redis.port] : [])];
+      const opened = (port: number) => checkedData.firewall?.inbound.some((r) => covers(r.ports, port));
+      const closed = ports.filter((port) => !opened(port));
+      if (closed.length)
+        problems.push(
+          `sites.${site}.data.firewall: databaseAccess narrows the database ports, but ${checkedData.name}'s firewall has no inbound rule for ${closed.join(', ')}`,
+        );
+    }
     if (checkedApp && checkedData) sites[site] = { app: checkedApp, data: checkedData };
   }
   if (parsed.cloudflare.split) {
@@ -154,6 +174,12 @@ function groupProblem(field: string, spec: EnvironmentSpec, name: string, atLeas
     );
   else if (found.count < atLeast)
     problems.push(`${field}: group ${name} of ${spec.name} has ${found.count} server(s); ${by} needs ${atLeast}`);
+}
+
+/** Whether a rule's ports ("3306", "3000-3010") include the port. */
+export function covers(ports: string, port: number): boolean {
+  const [low, high = low] = ports.split('-').map(Number) as [number, number?];
+  return port >= low && port <= (high as number);
 }
 
 /** The instance names of a group, as provisioning names them (`db-1`, `db-2`; a single one keeps the group's name). */

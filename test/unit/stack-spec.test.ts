@@ -79,3 +79,18 @@ test("a site's environment file that cannot be read, or lies outside the stack's
     expect(problems[1]).toMatch(/^sites\.a\.data: cannot read .*outside\.yaml|^sites\.a\.data: \.\.\/outside\.yaml is outside /);
   }
 });
+
+test('databaseAccess needs a rule for each database port in every data firewall, and operators as CIDRs', () => {
+  expect(loadStackSpec(EXAMPLE).databaseAccess).toEqual({ operators: [] });
+  expect(
+    problemsOf((s) => {
+      const data = s.sites.london!.data;
+      data.firewall = { inbound: data.firewall!.inbound.filter((r) => r.ports !== '6379') };
+    }),
+  ).toEqual([
+    "sites.london.data.firewall: databaseAccess narrows the database ports, but stack-e-lon-data's firewall has no inbound rule for 6379",
+  ]);
+  expect(problemsOf((s) => (s.databaseAccess = { operators: ['worker'] }))).toEqual([
+    'databaseAccess.operators.0: must be an IPv4 CIDR such as 203.0.113.7/32',
+  ]);
+});

@@ -11,7 +11,10 @@ import { deleteIgnoringNotFound, digitalOceanStep } from './failures';
 import { mustLookFirst, nameTaken } from './look-first';
 import { inboundRules, OPEN_OUTBOUND } from './translate';
 
-type NetworkActivities = Pick<CloudProviderActivities, 'ensureNetwork' | 'deleteNetwork' | 'ensureFirewall' | 'deleteFirewall'>;
+type NetworkActivities = Pick<
+  CloudProviderActivities,
+  'ensureNetwork' | 'deleteNetwork' | 'ensureFirewall' | 'deleteFirewall' | 'setFirewallInbound'
+>;
 
 export function networkActivities(deps: DigitalOceanDeps): NetworkActivities {
   const api = resourcesOf(deps);
@@ -72,6 +75,21 @@ export function networkActivities(deps: DigitalOceanDeps): NetworkActivities {
 
     async deleteFirewall(input) {
       return digitalOceanStep(() => deleteIgnoringNotFound(() => api().firewalls.delete(input.id)));
+    },
+
+    async setFirewallInbound(input) {
+      return digitalOceanStep(async () => {
+        const { firewalls } = api();
+        // DigitalOcean replaces a firewall whole: what it covers and its outbound rules are sent back as they are.
+        const current = await firewalls.get(input.id);
+        await firewalls.update(input.id, {
+          name: current.name,
+          tags: current.tags,
+          droplet_ids: current.droplet_ids ?? [],
+          inbound_rules: inboundRules(input.inbound),
+          outbound_rules: current.outbound_rules ?? OPEN_OUTBOUND,
+        });
+      });
     },
   };
 }

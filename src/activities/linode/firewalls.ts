@@ -1,6 +1,6 @@
 // Firewalls are Linode Cloud Firewalls, found again by label and the run's tag; inbound closed but
 // for the rules given, outbound open.
-import { createFirewall, deleteFirewall, getFirewalls } from '@linode/api-v4';
+import { createFirewall, deleteFirewall, getFirewalls, updateFirewallRules } from '@linode/api-v4';
 import { ownerTags, workflowTag } from '../../names/ownership-tags';
 import type { CloudProviderActivities } from '../../providers/cloud-provider';
 import { failure, STEP_FAILURE } from '../../workflows/shared/failures';
@@ -8,7 +8,7 @@ import { connect, type LinodeDeps } from './deps';
 import { linodeStep, statusOf } from './failures';
 import { allPages, inboundRules } from './translate';
 
-type FirewallActivities = Pick<CloudProviderActivities, 'ensureFirewall' | 'deleteFirewall'>;
+type FirewallActivities = Pick<CloudProviderActivities, 'ensureFirewall' | 'deleteFirewall' | 'setFirewallInbound'>;
 
 export function firewallActivities(deps: LinodeDeps): FirewallActivities {
   return {
@@ -26,6 +26,13 @@ export function firewallActivities(deps: LinodeDeps): FirewallActivities {
         }
         const created = await createFirewall({ label: input.name, rules: inboundRules(input.inbound), tags: ownerTags(input.owner) });
         return { id: String(created.id) };
+      });
+    },
+
+    async setFirewallInbound(input) {
+      return linodeStep(`replace the inbound rules of firewall ${input.id}`, async () => {
+        connect(deps);
+        await updateFirewallRules(Number(input.id), inboundRules(input.inbound));
       });
     },
 

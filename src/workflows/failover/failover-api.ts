@@ -4,6 +4,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { OperationStatus } from '../shared/status';
 import type { SiteAssessment } from './assessment';
+import type { CutAppsView } from './cut-failed-apps';
 import type { ScaleSurvivorView } from './scale-survivor';
 
 export interface ApproveArgs {
@@ -77,6 +78,8 @@ export interface FailoverView {
   fenceWatch?: { workflowId: string; runId?: string; refused?: string };
   /** The survivor's extra app servers and their origins, when the input asks (scaleSurvivor). */
   scale?: ScaleSurvivorView;
+  /** The failed site's app servers taken out of the survivor's database firewall (input databaseFirewalls). */
+  appsCut?: CutAppsView;
 }
 
 export interface FailoverResult {
@@ -94,6 +97,7 @@ export interface FailoverResult {
   redis?: RedisSwitchView;
   fenceWatch?: FailoverView['fenceWatch'];
   scale?: ScaleSurvivorView;
+  appsCut?: CutAppsView;
 }
 
 export type FailoverStatus = OperationStatus & { failover: FailoverView };

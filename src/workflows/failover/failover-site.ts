@@ -27,6 +27,7 @@ import { leaveFenceWatch } from './leave-fence-watch';
 import { observeSite } from './observe-site';
 import { FAILOVER_SCALE_PATCH, SCALE_STEP, scaleSurvivor } from './scale-survivor';
 import { FAILOVER_POINT_APPS_PATCH, POINT_APPS_STEP, pointSurvivorApps } from './point-survivor-apps';
+import { CUT_APPS_STEP, cutFailedSiteApps, FAILOVER_CUT_APPS_PATCH } from './cut-failed-apps';
 import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failoverStatusQuery, type ApprovalRecord, type FailoverResult, type FailoverRpo, type FailoverView } from './failover-api';
 
@@ -91,7 +92,10 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
   const scaling = spec.scaleSurvivor !== undefined && patched(FAILOVER_SCALE_PATCH);
   // The survivor's app servers pointed at the promoted databases, when the input names them (patched: older runs have no such step).
   const pointingApps = spec.apps?.sites[to] !== undefined && patched(FAILOVER_POINT_APPS_PATCH);
+  // The failed site's app servers cut off the survivor's databases by firewall, when the input names the firewalls.
+  const cuttingApps = spec.databaseFirewalls !== undefined && patched(FAILOVER_CUT_APPS_PATCH);
   const steps = FAILOVER_STEPS.flatMap((s) => {
+    if (s === 'fence the old primary' && cuttingApps) return [s, CUT_APPS_STEP];
     if (s === 'move traffic') return [...(pointingApps ? [POINT_APPS_STEP] : []), s, ...(scaling ? [SCALE_STEP] : [])];
     return [s];
   });
@@ -222,6 +226,11 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
           }
         }
 
+        if (cuttingApps) {
+          status.step(CUT_APPS_STEP);
+          view.appsCut = await cutFailedSiteApps(spec, saga);
+        }
+
         status.step('promote the surviving replica');
         const promotedNow = await promotion.promoteReplica({
           server: survivor,
@@ -332,6 +341,7 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
     ...(view.redis ? { redis: view.redis } : {}),
     ...(view.fenceWatch ? { fenceWatch: view.fenceWatch } : {}),
     ...(view.scale ? { scale: view.scale } : {}),
+    ...(view.appsCut ? { appsCut: view.appsCut } : {}),
   };
 }
 

@@ -158,6 +158,8 @@ export const CLOUD_SUMMARIES: Describers<CloudProviderActivities> = {
   deleteNetwork: ({ id }) => `delete VPC ${id}`,
   ensureFirewall: ({ name, inbound }) => `create firewall ${name} (${plural(inbound.length, 'inbound rule')})`,
   deleteFirewall: ({ id }) => `delete firewall ${id}`,
+  setFirewallInbound: ({ id, inbound }) =>
+    `firewall ${id}: inbound exactly ${plural(inbound.length, 'rule')} (${list(inbound.map((r) => `${r.protocol} ${r.ports} from ${plural(r.sources.length, 'source')}`))})`,
   ensureServers: ({ names, size, image, region }) =>
     `create droplet${names.length === 1 ? '' : 's'} ${list(names)} (${size}, ${image}) in ${region}`,
   waitForServers: ({ servers }) =>

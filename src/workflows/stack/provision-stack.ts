@@ -14,6 +14,7 @@ import type { DatabaseServer } from '../../integrations/mysql/connection';
 import type { RedisServer } from '../../integrations/redis/replication';
 import { destroyWorkflowId } from '../../names/workflow-ids';
 import type { EnvironmentSpec } from '../../specs/environment';
+import type { DatabaseFirewalls } from '../../specs/failover';
 import { groupInstances, orderedSites, parseStackSpec, type StackSpec } from '../../specs/stack';
 import { destroyEnvironment } from '../environment/destroy-environment';
 import type { ProvisionResult } from '../environment/provision-environment';
@@ -24,6 +25,7 @@ import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
 import { databaseValues, pointAppServers, type AppServers } from '../shared/point-apps';
+import { DATABASE_ACCESS_STEP, narrowDatabaseAccess } from './database-access';
 import { provisionSite, type ProvisionSiteResult } from './provision-site';
 import type { ProvisionStackResult, StackSite } from './stack-api';
 
@@ -38,6 +40,7 @@ const STEPS = [
   'replicate MySQL',
   'replicate Redis',
   'point the app servers at the primary',
+  DATABASE_ACCESS_STEP,
   'Cloudflare load balancer',
   'verify',
 ];
@@ -105,6 +108,12 @@ async function provisionStackSaga(spec: StackSpec, status: StatusTracker, saga: 
     const head = topology[spec.primarySite]!;
     const values = databaseValues(spec.appVariables, head.mysql.primary.host, head.redis?.primary.host);
     await Promise.all(siteNames.map((site) => pointAppServers(apps[site]!, values)));
+  }
+
+  let databaseFirewalls: DatabaseFirewalls | undefined;
+  if (spec.databaseAccess) {
+    status.step(DATABASE_ACCESS_STEP);
+    databaseFirewalls = await narrowDatabaseAccess(spec, siteNames, sites);
   }
 
   status.step('Cloudflare load balancer');
@@ -188,6 +197,7 @@ async function provisionStackSaga(spec: StackSpec, status: StatusTracker, saga: 
       ...(spec.redis ? { redis: Object.fromEntries(siteNames.map((site) => [site, topology[site]!.redis!.primary])) } : {}),
       replication: spec.mysql.replication,
       ...(spec.appVariables && apps ? { apps: { variables: spec.appVariables, sites: apps } } : {}),
+      ...(databaseFirewalls ? { databaseFirewalls } : {}),
     },
   };
 }

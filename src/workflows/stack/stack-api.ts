@@ -1,6 +1,7 @@
 // What provisionStack answers: each site's environments and hosts, the replication it wired, the
 // load balancer, and the part of a failoverSite (or failbackSite) input the stack decides, so a
 // failover of the new stack needs only from, to and how to verify. No secret: references only.
+import type { DatabaseFirewalls } from '../../specs/failover';
 import type { DatabaseServer } from '../../integrations/mysql/connection';
 import type { RedisServer } from '../../integrations/redis/replication';
 import type { LoadBalancerRef } from '../../integrations/cloudflare/load-balancing';
@@ -37,5 +38,7 @@ export interface ProvisionStackResult {
     replication: { user: string; password: string };
     /** Each site's app servers and the variables that name their databases (with `appVariables`). */
     apps?: { variables: AppDatabaseVariables; sites: Record<string, AppServers> };
+    /** Each site's database firewall as the stack wrote it and its app servers' addresses (with `databaseAccess`). */
+    databaseFirewalls?: DatabaseFirewalls;
   };
 }

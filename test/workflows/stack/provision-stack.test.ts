@@ -128,6 +128,30 @@ async function appDatabaseHosts(stack: ProvisionStackResult, site: string): Prom
   );
 }
 
+/** From each app server of `site`: whether a TCP connection to host:port opens ('open') or is refused by a firewall. */
+async function appsReach(stack: ProvisionStackResult, site: string, target: { host: string; port: number }): Promise<string[]> {
+  const servers = stack.failover.apps!.sites[site]!;
+  const acts = activities();
+  return Promise.all(
+    servers.hosts.map(async (h) => {
+      const out = await runActivity(() =>
+        acts.runRemoteCommand({
+          host: h.address,
+          port: servers.ssh.port,
+          user: servers.ssh.user,
+          key: servers.ssh.key,
+          fingerprints: [h.hostKey],
+          script: 'if why=$( (exec 3<>"/dev/tcp/$1/$2") 2>&1 ); then echo open; else echo "refused: $why"; fi',
+          args: [target.host, String(target.port)],
+        }),
+      );
+      const said = out.stdoutTail.trim();
+      // Refused means reset or refused at once, never a timeout or a name that did not resolve.
+      return said === 'open' ? 'open' : /^refused: .*Connection (reset|refused)/.test(said) ? 'refused' : said;
+    }),
+  );
+}
+
 async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
   let last: T | undefined;
   for (let i = 0; i < 600; i++) {
@@ -244,6 +268,15 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   for (const site of ['fra1', 'london'])
     expect(await appDatabaseHosts(stack, site)).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
 
+  // The data firewalls' 3306 and 6379 are the stack's own: every app server (public and private address) is in them.
+  const firewalls = stack.failover.databaseFirewalls!;
+  expect(firewalls.ports).toEqual([3306, 6379]);
+  expect(firewalls.sites.fra1!.appSources).toHaveLength(6);
+  expect(firewalls.sites.london!.cloud).toBe('linode');
+  const londonDb = { host: stack.sites.london!.mysql.primary.host, port: 3306 };
+  const londonRedis = { host: stack.sites.london!.redis!.primary.host, port: 6379 };
+  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['open', 'open', 'open']);
+
   const failoverInput = (verify: { siteHeader?: string } = {}) => ({
     ...stack.failover,
     from: 'fra1',
@@ -264,11 +297,23 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   expect(await appDatabaseHosts(stack, 'london')).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
   const [relinked] = (await sql(stack.sites.london!.mysql.primary, 'SHOW SLAVE STATUS')) as { Master_Host: string }[];
   expect(relinked!.Master_Host).toBe(primaryHost);
+  // The fence's firewall cut was undone with the rest: FRA1's app servers reach London's databases again.
+  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['open', 'open', 'open']);
 
   // The failover input the stack hands over runs as is: london-db-1 promoted, its replica still following it.
   const failover = await run<FailoverResult>('failoverSite', 'failover-stack-e-fra1', [failoverInput()]);
   expect(failover.failure).toBeUndefined();
   expect(failover.result!.rpo).toMatchObject({ lostTransactions: 0, redisLostBytes: 0 });
+  // Fenced by firewall: FRA1's app servers can no longer open a connection to London's MySQL or
+  // Redis (Linode's firewall, enforced by the local cloud), London's own still can.
+  expect(failover.result!.appsCut).toEqual({
+    firewallId: firewalls.sites.london!.firewallId,
+    removed: firewalls.sites.fra1!.appSources,
+    ports: [3306, 6379],
+  });
+  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['refused', 'refused', 'refused']);
+  expect(await appsReach(stack, 'fra1', londonRedis)).toEqual(['refused', 'refused', 'refused']);
+  expect(await appsReach(stack, 'london', londonDb)).toEqual(['open', 'open', 'open']);
   await sql(stack.sites.london!.mysql.primary, "INSERT INTO booking.bookings VALUES (4, 'barbara')");
   const londonReplicaServer = stack.sites.london!.mysql.replica;
   await eventually(

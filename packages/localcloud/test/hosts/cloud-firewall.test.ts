@@ -21,7 +21,11 @@ let appB: TestDroplet;
 beforeAll(async () => {
   ({ cloud, api } = await startLocalCloud({ rateLimit: { perMinute: 100_000, perHour: 100_000 } }));
   const keyId = await registerKey(api, 'deploy', key.public);
-  [db, appA, appB] = await Promise.all(['fw-db', 'fw-app-a', 'fw-app-b'].map((name) => createHostDroplet(cloud, api, name, [keyId])));
+  [db, appA, appB] = (await Promise.all(['fw-db', 'fw-app-a', 'fw-app-b'].map((name) => createHostDroplet(cloud, api, name, [keyId])))) as [
+    TestDroplet,
+    TestDroplet,
+    TestDroplet,
+  ];
   const tagged = await api.call('POST', '/v2/tags/app-b/resources', {
     resources: [{ resource_id: String(appB.id), resource_type: 'droplet' }],
   });

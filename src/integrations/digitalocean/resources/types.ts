@@ -31,6 +31,9 @@ export interface ApiFirewall {
   id: string;
   name: string;
   tags: string[];
+  droplet_ids?: number[];
+  inbound_rules?: ApiFirewallRule[];
+  outbound_rules?: ApiFirewallRule[];
 }
 
 export interface ApiReservedIp {
