@@ -53,6 +53,10 @@ export const failbackSiteSchema = z.strictObject({
    * are saved first to a file in this folder on the worker (the only record of those writes).
    */
   reseed: z.strictObject({ saveErrantTo: absolutePath }).optional(),
+  /** The stack's app servers: `from`'s are pointed at the recovered primary again before traffic moves back. */
+  apps: base.apps,
+  /** The stack's database firewalls: `from`'s rules written back whole (the failover cut `to`'s app servers off). */
+  databaseFirewalls: base.databaseFirewalls,
   /** How long the promotion may wait for the last transactions to be applied. */
   promoteTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
 });
@@ -68,6 +72,8 @@ export function parseFailbackSiteInput(input: unknown): FailbackSite {
     if (!(s in parsed.loadBalancer.pools)) problems.push(`loadBalancer.pools: no pool for site ${s}`);
     if (!(s in parsed.databases)) problems.push(`databases: no database server for site ${s}`);
     if (parsed.redis && !(s in parsed.redis)) problems.push(`redis: no Redis server for site ${s}`);
+    if (parsed.databaseFirewalls && !(s in parsed.databaseFirewalls.sites))
+      problems.push(`databaseFirewalls.sites: no firewall for site ${s}`);
   }
   const sites = Object.keys(parsed.loadBalancer.pools);
   const split = parsed.traffic.split ?? Object.fromEntries(sites.map((s, i) => [s, i === 0 ? 100 - 50 * (sites.length - 1) : 50]));

@@ -3,6 +3,7 @@
 // promotion, traffic steps, RTO and RPO) and the result. The `approve` update is failoverSite's.
 import { defineQuery } from '@temporalio/workflow';
 import type { OperationStatus } from '../shared/status';
+import type { FailbackAppsView } from './failback-apps';
 import type { ApprovalRecord, FailoverRpo, FailoverRto, RedisSwitchView } from './failover-api';
 
 export interface CatchUpMeasure {
@@ -44,6 +45,8 @@ export interface FailbackView {
   traffic?: { steps: { split: Record<string, number>; sample?: Record<string, number> }[]; previous: Record<string, number> };
   rto?: FailoverRto;
   rpo?: FailoverRpo;
+  /** The stack's app servers re-pointed and database firewall written back (input apps, databaseFirewalls). */
+  apps?: FailbackAppsView;
   attention?: string;
 }
 
@@ -59,6 +62,7 @@ export interface FailbackResult {
   traffic: NonNullable<FailbackView['traffic']>;
   newPrimary: { server: string; appliedAtPromotion: string; verifiedWrite: string };
   redis?: RedisSwitchView;
+  apps?: FailbackAppsView;
 }
 
 export type FailbackStatus = OperationStatus & { failback: FailbackView };

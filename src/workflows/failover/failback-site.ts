@@ -32,6 +32,7 @@ import { StatusTracker } from '../shared/status';
 import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
 import { handleApprove } from './approval';
+import { FAILBACK_APPS_PATCH, FAILBACK_APPS_STEP, restoreStackApps } from './failback-apps';
 import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failbackStatusQuery, type CatchUpMeasure, type FailbackResult, type FailbackView } from './failback-api';
 import type { ApprovalRecord, FailoverRpo } from './failover-api';
@@ -69,7 +70,12 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
     heartbeatTimeout: '30 seconds',
     retry,
   });
-  const status = new StatusTracker('failbackSite', FAILBACK_STEPS);
+  // The stack's app servers and database firewall put back as before the failover, when the input names them.
+  const restoringApps = (spec.apps !== undefined || spec.databaseFirewalls !== undefined) && patched(FAILBACK_APPS_PATCH);
+  const status = new StatusTracker(
+    'failbackSite',
+    FAILBACK_STEPS.flatMap((s) => (s === 'move traffic back' && restoringApps ? [FAILBACK_APPS_STEP, s] : [s])),
+  );
   const view: FailbackView = { environment: spec.environment, from, to, phase: 'checking' };
   setHandler(failbackStatusQuery, () => ({ ...status.snapshot(), failback: JSON.parse(JSON.stringify(view)) as FailbackView }));
   let approval: ApprovalRecord | undefined;
@@ -242,6 +248,11 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
           );
         }
 
+        if (restoringApps) {
+          status.step(FAILBACK_APPS_STEP);
+          view.apps = await restoreStackApps(spec, saga, redis);
+        }
+
         status.step('move traffic back');
         view.phase = 'verifying';
         const final = spec.traffic.split;
@@ -305,6 +316,7 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
     traffic: view.traffic!,
     newPrimary: { server: recovered.name, appliedAtPromotion, verifiedWrite: wrote },
     ...(view.redis ? { redis: view.redis } : {}),
+    ...(view.apps ? { apps: view.apps } : {}),
   };
 }
 

@@ -6,9 +6,9 @@
 // keys written on the primary then reach every other server, and the edge's answers come from both
 // sites, and every app server's application reads fra1-db-1 as its database. A planned failover
 // of the new stack, from the input the result hands over, then promotes london-db-1 (its own replica
-// still following, the old primary fenced apart) and points London's app servers at it. A site that
-// fails (London's app servers never
-// pass their health gate) and a stack that fails after its load balancer was made (no answer names a
+// still following, the old primary fenced apart), points London's app servers at it and cuts FRA1's
+// app servers off London's databases by firewall; a failback from the same input puts it all back.
+// A site that fails (London's app servers never pass their health gate) and a stack that fails after its load balancer was made (no answer names a
 // site) each leave nothing behind: no droplet, Linode, VPC, firewall, pool or monitor.
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -20,6 +20,7 @@ import { sampleTraffic } from '../../../src/activities/cloudflare/traffic-sample
 import { loadStackSpec } from '../../../src/specs/load-stack';
 import type { StackSpec } from '../../../src/specs/stack';
 import type { FailoverResult } from '../../../src/workflows/failover/failover-api';
+import type { FailbackResult, FailbackStatus } from '../../../src/workflows/failover/failback-api';
 import type { ProvisionStackResult } from '../../../src/workflows/stack/stack-api';
 import { failoverActivities, runActivity } from '../../helpers/failover-stage';
 import { startLocalCloud } from '../../helpers/localcloud';
@@ -330,6 +331,39 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   expect(await appDatabaseHosts(stack, 'fra1')).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
   const after = await runActivity(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 }));
   expect(after.bySite).toEqual({ london: 40 });
+
+  // Failback from the same handed-over input, approved: FRA1 is the primary again, London's app
+  // servers read fra1-db-1 again (london-db-1 is a replica now) and FRA1's are let back into
+  // London's databases: the stack as it was made, at 50/50.
+  const failback = await withWorker(env, taskQueue, activities(), async () => {
+    const handle = await env.client.workflow.start('failbackSite', {
+      taskQueue,
+      workflowId: 'failback-stack-e-fra1',
+      args: [
+        {
+          ...stack.failover,
+          from: 'london',
+          to: 'fra1',
+          verify: { url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 },
+        },
+      ],
+    });
+    await eventually(
+      'the failback waits for approval',
+      () => handle.query<FailbackStatus>('status'),
+      (s) => s.failback?.phase === 'awaiting approval' || s.outcome !== undefined,
+    );
+    await handle.executeUpdate('approve', { args: [{ by: 'alice@ops' }] });
+    return (await handle.result()) as FailbackResult;
+  });
+  expect(failback.rpo).toMatchObject({ lostTransactions: 0 });
+  expect(failback.apps).toEqual({ pointed: 3, firewallRestored: firewalls.sites.london!.firewallId });
+  expect(await sql(stack.sites.fra1!.mysql.primary, 'SELECT @@global.read_only AS ro, COUNT(*) AS n FROM booking.bookings')).toEqual([
+    { ro: 0, n: 4 },
+  ]);
+  for (const site of ['fra1', 'london'])
+    expect(await appDatabaseHosts(stack, site)).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
+  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['open', 'open', 'open']);
 });
 
 test('a stack that fails after its load balancer was made (no answer names a site) removes the load balancer and both sites', async () => {
