@@ -109,6 +109,8 @@ export interface KubeCanaryStage {
   measurable(version: string): Promise<boolean>;
   image(deployment: string): Promise<string | undefined>;
   routeWeights(): Promise<number[]>;
+  /** Configurations the cluster's ingress has loaded, each counted once nginx's old workers exited. */
+  ingressLoads(): number;
   stop(): Promise<void>;
 }
 
@@ -256,6 +258,7 @@ export async function startKubeCanaryStage(): Promise<KubeCanaryStage> {
       },
       image: async (name) =>
         (await client.get(kubeRef('Deployment', name)))?.spec?.template?.spec?.containers?.[0]?.image as string | undefined,
+      ingressLoads: () => cloud!.kubernetes.ingress(made.clusterId)!.loads,
       routeWeights: async () => {
         const route = await client.get(ROUTE_REF);
         return (route!.spec.rules[0].backendRefs as { weight: number }[]).map((b) => b.weight);

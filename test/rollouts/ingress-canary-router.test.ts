@@ -3,7 +3,8 @@
 // ingress-nginx's canary annotations), on kube-canary-stage's cluster: a main Ingress sends
 // /version to `web` (2 pods of 1.0); the router makes the canary Ingress for `web-canary` (1 pod of
 // 1.1) at its first change and the requests through the ingress split exactly by its weight
-// (nginx's smooth weighted round robin over the endpoints); a change made while requests flow
+// (nginx's smooth weighted round robin over the endpoints: any run of whole rounds, once the
+// ingress counted the new configuration loaded, its old workers gone); a change made while requests flow
 // loses none; rollback puts the split before back; bad Ingresses are refused naming the problem.
 import { generateLoad } from '../../src/rollouts/load-generator';
 import { IngressCanaryRouter } from '../../src/rollouts/traffic/ingress-canary-router';
@@ -63,6 +64,11 @@ async function split(count: number) {
   return { versions: tally.byBody, failed: tally.failures };
 }
 
+/** Until the ingress has loaded a configuration since it had `before`: from then on every request meets it alone. */
+async function reloadedSince(before: number): Promise<void> {
+  await until(`the ingress loads a configuration after its ${before}th`, async () => (stage.ingressLoads() > before ? true : undefined));
+}
+
 const router = (ingress = 'web') =>
   new IngressCanaryRouter({
     client: stage.client,
@@ -80,7 +86,9 @@ test('the canary Ingress is made at the first change and the ingress splits real
   expect(await r.currentWeights()).toBeUndefined();
 
   // 50% to the canary: 2 stable endpoints at 25 each, 1 canary at 50 (1:1:2), a round of 4 is 2:2.
+  let loads = stage.ingressLoads();
   await r.setWeights({ stable: 50, canary: 50 });
+  await reloadedSince(loads);
   const canary = await stage.client.get(ingressRef('web-canary'));
   expect(canary?.metadata.annotations).toMatchObject({
     'nginx.ingress.kubernetes.io/canary': 'true',
@@ -98,7 +106,9 @@ test('the canary Ingress is made at the first change and the ingress splits real
 
   // 20% while requests flow: none fails; then 40 over 2 stable endpoints, 20 over 1 (2:2:1), 4 of 5 stable.
   const during = split(300);
+  loads = stage.ingressLoads();
   await r.setWeights({ stable: 80, canary: 20 });
+  await reloadedSince(loads);
   expect((await during).failed).toEqual([]);
   await until('the canary Ingress at 20%', async () => {
     const { versions } = await split(5);
@@ -118,7 +128,9 @@ test('the canary Ingress is made at the first change and the ingress splits real
 
   // An abort: weight 0, all on stable, no request lost on the way.
   const aborting = split(300);
+  loads = stage.ingressLoads();
   await r.setWeights({ stable: 100, canary: 0 });
+  await reloadedSince(loads);
   expect((await aborting).failed).toEqual([]);
   await until('all on stable', async () => ((await split(10)).versions['1.0\n'] === 10 ? true : undefined));
   expect(await split(100)).toEqual({ versions: { '1.0\n': 100 }, failed: [] });

@@ -17,7 +17,10 @@ const MERGE_PATCH = 'application/merge-patch+json';
 export class ClusterIngress {
   private stopped = false;
   private readonly loop: Promise<void>;
-  /** How many configurations have been loaded since start (the first, empty one included). */
+  /**
+   * How many configurations have been loaded since start (the first, empty one included), each
+   * counted once nginx's old workers have exited: every request after that meets it alone.
+   */
   loads = 1;
   /** The last reason a configuration could not be read or loaded, cleared by the next success. */
   lastError: string | undefined;

@@ -3,9 +3,11 @@
 // bodies in a folder of its own under the system's temp folder (the cluster's folder is root's
 // alone: it holds the cluster's keys). A new configuration is
 // tested (`nginx -t`) before it replaces the running one, and loaded with `nginx -s reload`, which
-// lets requests in flight finish on the old workers: switching weights loses none.
+// lets requests in flight finish on the old workers: switching weights loses none. apply() returns
+// once the old workers have exited, so from then on every request meets the new configuration
+// (nginx's weighted round robin then splits any run of requests exactly by weight).
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +20,8 @@ const NGINX = '/usr/sbin/nginx';
 const NOBODY = 65534;
 const STOP_GRACE_MS = 5_000;
 const LISTEN_TIMEOUT_MS = 30_000;
+/** How long a reload waits for the old workers to finish their requests and exit. */
+const OLD_WORKERS_TIMEOUT_MS = 60_000;
 const run = promisify(execFile);
 
 export class IngressNginx {
@@ -73,9 +77,38 @@ export class IngressNginx {
     writeFileSync(next, text, { mode: 0o644 });
     await IngressNginx.test(this.dir, next);
     renameSync(next, conf);
+    const oldWorkers = this.workers();
     await run(NGINX, ['-p', this.dir, '-c', conf, '-e', path.join(this.dir, 'logs', 'error.log'), '-s', 'reload']);
     this.current = text;
+    await this.waitForWorkersGone(oldWorkers);
     return true;
+  }
+
+  /** The master's worker processes now (children of its pid, from /proc). */
+  private workers(): number[] {
+    const master = this.process.pid;
+    if (master === undefined) return [];
+    const found: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        // stat: pid (comm) state ppid ...; comm may hold spaces, so read after its closing parenthesis.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === master) found.push(Number(entry));
+      } catch {
+        // exited while listed
+      }
+    }
+    return found;
+  }
+
+  private async waitForWorkersGone(oldWorkers: number[]): Promise<void> {
+    const deadline = Date.now() + OLD_WORKERS_TIMEOUT_MS;
+    while (oldWorkers.some((pid) => existsSync(`/proc/${pid}`) && !isZombie(pid))) {
+      if (Date.now() > deadline) throw new Error(`nginx's old workers (${oldWorkers.join(', ')}) did not exit within 60 s of a reload`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   get running(): boolean {
@@ -116,4 +149,13 @@ function answers(host: string, port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }
