@@ -46,15 +46,16 @@ export function registerFailoverCommands(program: Command): void {
     .description('move a two-site environment onto its surviving site (failoverSite), after a human approves: then `opsflow approve <env>`')
     .argument('<environment>')
     .option('--input <file>', "failoverSite's input (YAML or JSON; secrets as references only), such as failover.json")
+    .option('--site <site>', 'the site to fail over from (the input\'s `from`); the other site takes over (default: the input says)')
     .option('--planned', 'a planned switchover: the site is healthy on purpose, no majority of observers needed (default: the input says)')
     .option('--detach', 'start it and return; then `opsflow failover status <env>` and `opsflow approve <env>`')
-    .action(async (environment: string, opts: { input?: string; planned?: boolean; detach?: boolean }) => {
+    .action(async (environment: string, opts: { input?: string; site?: string; planned?: boolean; detach?: boolean }) => {
       checkedEnvironmentName(environment);
       if (opts.input === undefined)
         throw new Error(`say what to fail over: --input <file> (failoverSite's input, see the README's Failover section)`);
       // Everything that can be checked without Temporal is, before connecting.
       const by = whoAmI();
-      const input = failoverInputFor(environment, opts.input, loadFailoverInput(opts.input), opts.planned === true, by);
+      const input = failoverInputFor(environment, opts.input, loadFailoverInput(opts.input, opts.site), opts.planned === true, by);
       await withClient(async (client) => {
         const handle = await startOperation(
           client,

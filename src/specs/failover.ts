@@ -232,6 +232,26 @@ export function parseFailoverSiteInput(input: unknown): FailoverSite {
   return scaleSurvivor ? { ...parsed, scaleSurvivor } : parsed;
 }
 
+/**
+ * The input with `site` as the one failed over from (`opsflow failover <env> --site <site>`): `to`
+ * is the input's own when it names another site, else the load balancer's other site. So a stack's
+ * handed-over `failover` (which names neither) runs for either direction.
+ */
+export function failingSite(input: unknown, site: string): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const value = input as Record<string, unknown>;
+  const pools = Object.keys((value.loadBalancer as { pools?: Record<string, unknown> } | undefined)?.pools ?? {});
+  if (!pools.includes(site))
+    throw new SpecError('failoverSite input', [`--site: ${site} is not a site of loadBalancer.pools (${pools.join(', ') || 'none'})`]);
+  const others = pools.filter((p) => p !== site);
+  const to = typeof value.to === 'string' && value.to !== site ? value.to : others.length === 1 ? others[0] : undefined;
+  if (to === undefined)
+    throw new SpecError('failoverSite input', [
+      `--site: the load balancer has ${pools.length} sites (${pools.join(', ')}): say which takes over from ${site} with to:`,
+    ]);
+  return { ...value, from: site, to };
+}
+
 /** The environment spec parsed whole (its defaults applied), the group found in it, with an application and health checks. */
 function scaleSurvivorChecked(scale: NonNullable<FailoverSite['scaleSurvivor']>, problems: string[]) {
   let environmentSpec: EnvironmentSpec;

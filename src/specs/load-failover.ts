@@ -3,11 +3,12 @@
 // kept as written (the worker resolves them); no value is read from them here.
 import { parseDrDrillInput, type DrDrill } from './dr-drill';
 import { parseFailbackSiteInput, type FailbackSite } from './failback';
-import { parseFailoverSiteInput, type FailoverSite } from './failover';
+import { failingSite, parseFailoverSiteInput, type FailoverSite } from './failover';
 import { parseYamlFile } from './load';
 
-export function loadFailoverInput(file: string): FailoverSite {
-  return parseYamlFile(file, 'failoverSite input', parseFailoverSiteInput);
+/** The input file; with `site` (`--site`), that site is the one failed over from and the other one takes over. */
+export function loadFailoverInput(file: string, site?: string): FailoverSite {
+  return parseYamlFile(file, 'failoverSite input', (value) => parseFailoverSiteInput(site === undefined ? value : failingSite(value, site)));
 }
 
 export function loadFailbackInput(file: string): FailbackSite {

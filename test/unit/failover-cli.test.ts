@@ -165,3 +165,15 @@ test('a failover view and result for the terminal: the observers, the wait, the 
     '  RPO: 0 transaction(s) lost, 0 received but unapplied, 0 s behind when last replicating',
   ]);
 });
+
+test("--site names the site failed over from; the other takes over, so a stack's handed-over input (no from, no to) runs either way", async () => {
+  const { from: _from, to: _to, ...handedOver } = good;
+  const file = inputFile('stack.json', handedOver);
+  expect(loadFailoverInput(file, 'fra1')).toMatchObject({ from: 'fra1', to: 'london' });
+  expect(loadFailoverInput(file, 'london')).toMatchObject({ from: 'london', to: 'fra1' });
+  // An input written for the other direction is turned by --site.
+  expect(loadFailoverInput(inputFile('ok.json', good), 'london')).toMatchObject({ from: 'london', to: 'fra1' });
+  expect(() => loadFailoverInput(file, 'ams3')).toThrow('--site: ams3 is not a site of loadBalancer.pools (fra1, london)');
+  expect(() => loadFailoverInput(file)).toThrow(/from: .*required|from: Invalid/);
+  await expect(run('failover', 'stack-e', '--input', file, '--site', 'ams3')).rejects.toThrow(/--site: ams3 is not a site/);
+});
