@@ -46,7 +46,7 @@ export function registerFailoverCommands(program: Command): void {
     .description('move a two-site environment onto its surviving site (failoverSite), after a human approves: then `opsflow approve <env>`')
     .argument('<environment>')
     .option('--input <file>', "failoverSite's input (YAML or JSON; secrets as references only), such as failover.json")
-    .option('--site <site>', 'the site to fail over from (the input\'s `from`); the other site takes over (default: the input says)')
+    .option('--site <site>', "the site to fail over from (the input's `from`); the other site takes over (default: the input says)")
     .option('--planned', 'a planned switchover: the site is healthy on purpose, no majority of observers needed (default: the input says)')
     .option('--detach', 'start it and return; then `opsflow failover status <env>` and `opsflow approve <env>`')
     .action(async (environment: string, opts: { input?: string; site?: string; planned?: boolean; detach?: boolean }) => {
@@ -163,7 +163,9 @@ export function registerFailoverCommands(program: Command): void {
 
   program
     .command('approve')
-    .description("approve the environment's failover or failback that waits for a human (sent as user@host, or OPSFLOW_REQUESTED_BY)")
+    .description(
+      "approve the environment's failover or failback, or the stack's staged release, that waits for a human (sent as user@host, or OPSFLOW_REQUESTED_BY)",
+    )
     .argument('<environment>')
     .option('--note <text>', 'why, recorded with the approval', note)
     .action(async (environment: string, opts: { note?: string }) => {

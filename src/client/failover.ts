@@ -36,20 +36,30 @@ export class ApproveRefused extends Error {
 const nothingRunning = (environment: string, last?: { workflowId: string; outcome?: string }) =>
   `no failover of ${environment} is running${last ? ` (the last, ${last.workflowId}, ${last.outcome ?? 'ended'})` : ''}; start one with \`opsflow failover ${environment} --input <file>\``;
 
-/** Sends `approve` to the environment's running failover; returns what was accepted, in one line. */
+/** A staged release of the stack (releaseStack) still running, found by its search attributes; the newest first. */
+async function findRunningRelease(client: Client, stack: string): Promise<string | undefined> {
+  const query = `WorkflowType = 'releaseStack' AND OpsEnvironment = '${stack}' AND ExecutionStatus = 'Running'`;
+  let newest: { workflowId: string; startTime: Date } | undefined;
+  for await (const run of client.workflow.list({ query }))
+    if (!newest || run.startTime > newest.startTime) newest = { workflowId: run.workflowId, startTime: run.startTime };
+  return newest?.workflowId;
+}
+
+/** Sends `approve` to the environment's running failback, failover or (for a stack) staged release; returns what was accepted, in one line. */
 export async function approveFailover(client: Client, environment: string, args: ApproveArgs): Promise<string> {
   const failback = await findFailback(client, environment);
   const found = failback?.running ? failback : await findFailover(client, environment);
-  if (!found?.running) throw new Error(`nothing to approve: ${nothingRunning(environment, found)}`);
+  const release = found?.running ? undefined : await findRunningRelease(client, environment);
+  if (!found?.running && !release)
+    throw new Error(`nothing to approve: ${nothingRunning(environment, found)} (no staged release of ${environment} is running either)`);
+  const workflowId = release ?? found!.workflowId;
   try {
-    const approval = await client.workflow
-      .getHandle(found.workflowId)
-      .executeUpdate<ApprovalRecord, [ApproveArgs]>('approve', { args: [args] });
-    const kind = failback?.running ? 'failback' : 'failover';
-    return `approved by ${approval.by} at ${approval.at}${approval.note ? ` (${approval.note})` : ''}: ${found.workflowId} goes on; follow it with \`opsflow ${kind} status ${environment}\``;
+    const approval = await client.workflow.getHandle(workflowId).executeUpdate<ApprovalRecord, [ApproveArgs]>('approve', { args: [args] });
+    const follow = release ? `opsflow status ${release}` : `opsflow ${failback?.running ? 'failback' : 'failover'} status ${environment}`;
+    return `approved by ${approval.by} at ${approval.at}${approval.note ? ` (${approval.note})` : ''}: ${workflowId} goes on; follow it with \`${follow}\``;
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new ApproveRefused(found.workflowId, err.cause?.message ?? err.message);
-    if (err instanceof WorkflowNotFoundError) throw new Error(`nothing to approve: ${found.workflowId} is not running (${err.message})`);
+    if (err instanceof WorkflowUpdateFailedError) throw new ApproveRefused(workflowId, err.cause?.message ?? err.message);
+    if (err instanceof WorkflowNotFoundError) throw new Error(`nothing to approve: ${workflowId} is not running (${err.message})`);
     throw err;
   }
 }

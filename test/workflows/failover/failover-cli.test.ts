@@ -125,7 +125,7 @@ test('opsflow failover / approve from the terminal: emergency refused on healthy
   expect(approved.out).toMatch(new RegExp(`^approved by ${me.replace(/[.+]/g, '\\$&')} at \\S+ \\(planned switchover\\): ${ID} goes on`));
   expect(again.error).toMatch(new RegExp(`^approve refused by ${ID}: already approved by ${me.replace(/[.+]/g, '\\$&')} at `));
   expect(after.error).toBe(
-    `nothing to approve: no failover of stack-e is running (the last, ${ID}, succeeded); start one with \`opsflow failover stack-e --input <file>\``,
+    `nothing to approve: no failover of stack-e is running (the last, ${ID}, succeeded); start one with \`opsflow failover stack-e --input <file>\` (no staged release of stack-e is running either)`,
   );
 
   // Followed live: the steps, the observers, the wait, the switch, then the result.

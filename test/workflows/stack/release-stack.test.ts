@@ -11,7 +11,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LocalCloud } from '@opsflow/localcloud';
 import path from 'node:path';
+import { approveFailover } from '../../../src/client/failover';
 import { loadReleaseFile, releaseStackInput, type ReleaseFile } from '../../../src/client/release-stack';
+import { runMetadata } from '../../../src/client/run-metadata';
 import { loadEnvironmentSpec } from '../../../src/specs/load';
 import type { ProvisionResult } from '../../../src/workflows/environment/provision-environment';
 import type { ReleaseStackInput, ReleaseStackResult, ReleaseStackStatus } from '../../../src/workflows/stack/release-api';
@@ -102,10 +104,13 @@ test('a release that fails in staging is rolled back there, and production is ne
 
 test('a good release waits for approval after staging, production on the old version meanwhile; approved, both sites run it', async () => {
   await withWorker(env, taskQueue, activities(), async () => {
+    const input = await releaseInput('1.5.0');
+    // Started as `opsflow release` starts it (its search attributes name the stack), so `opsflow approve stack-e` finds it.
     const handle = await env.client.workflow.start('releaseStack', {
       taskQueue,
       workflowId: 'release-stack-e-good',
-      args: [await releaseInput('1.5.0')],
+      args: [input],
+      typedSearchAttributes: runMetadata({ environment: 'stack-e', operation: 'release' }, input, 'test').typedSearchAttributes,
     });
     for (let polls = 0; (await handle.query<ReleaseStackStatus>('status')).release.phase !== 'waiting for approval'; polls++) {
       if (polls > 3000) throw new Error('the release never reached its approval gate');
@@ -116,8 +121,12 @@ test('a good release waits for approval after staging, production on the old ver
     expect(await versions('stack-e-fra1')).toEqual(['1.4.2', '1.4.2', '1.4.2']);
     expect(await versions('stack-e-lon')).toEqual(['1.4.2', '1.4.2', '1.4.2']);
     await expect(handle.executeUpdate('approve', { args: [{ by: '' }] })).rejects.toThrow(WorkflowUpdateFailedError);
-    const approval = await handle.executeUpdate('approve', { args: [{ by: 'ana', note: 'staging looks right' }] });
-    expect(approval).toMatchObject({ by: 'ana', note: 'staging looks right' });
+    // `opsflow approve stack-e`: no failover or failback of stack-e runs, so it finds the release.
+    const approved = await approveFailover(env.client, 'stack-e', { by: 'ana', note: 'staging looks right' });
+    expect(approved).toMatch(
+      /^approved by ana at \S+ \(staging looks right\): release-stack-e-good goes on; follow it with `opsflow status release-stack-e-good`$/,
+    );
+    expect((await handle.query<ReleaseStackStatus>('status')).release.approval).toMatchObject({ by: 'ana', note: 'staging looks right' });
     const result = await handle.result();
     expect((result as ReleaseStackResult).sites).toEqual([
       { site: 'fra1', environment: 'stack-e-fra1', outcome: 'released' },
