@@ -48,3 +48,10 @@ export function withoutSources(rules: FirewallRule[], ports: number[], removed: 
     return sources.length > 0 ? [{ ...rule, sources }] : [];
   });
 }
+
+/** The rules with `added` among the sources of every rule on one of `ports`. */
+export function withSources(rules: FirewallRule[], ports: number[], added: string[]): FirewallRule[] {
+  return rules.map((rule) =>
+    ports.some((port) => covers(rule.ports, port)) ? { ...rule, sources: [...new Set([...rule.sources, ...added])] } : rule,
+  );
+}

@@ -5,6 +5,7 @@
 // finds its server; reached over SSH with the host key pinned, bootstrapped, given the compose
 // application and behind the health gate; then origins of the survivor's Cloudflare pool, held
 // until Cloudflare's own monitors see each of them healthy (the edge then sends them traffic).
+// Before they become origins they are joined to the survivor's databases (scale-databases.ts).
 // Compensation, registered before each change: the origins out of the pool, then every server
 // carrying the run's tag deleted (one whose create answer was lost included). A step of its own that
 // fails undoes only the scaling (traffic is already on the survivor, and the failed site may be
@@ -16,6 +17,7 @@ import type { FailoverSite } from '../../specs/failover';
 import { failure, OUTCOME, STEP_FAILURE } from '../shared/failures';
 import { describeError, runSaga, type Saga } from '../shared/saga';
 import { SurgeDroplets } from '../release/surge-droplets';
+import { joinScaleServersToDatabases } from './scale-databases';
 import type { SurgeDropletView } from '../release/rollout-api';
 
 /** Runs from this patch on may scale the survivor (input `scaleSurvivor`); older runs replay without the step. */
@@ -93,6 +95,7 @@ async function scaleUp(
   await servers.create();
   await servers.bootstrap();
   await servers.deploy();
+  await joinScaleServersToDatabases(spec, servers, app.directory, addCompensation);
 
   const pool = { cloudflare: spec.cloudflare, loadBalancer: spec.loadBalancer, site: spec.to };
   const origins = servers.views.map((v) => ({ name: originName(v.name), address: v.address!, port: scale.origins.port }));

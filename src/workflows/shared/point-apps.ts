@@ -4,7 +4,7 @@
 // at the primary) and when a failover promotes the survivor (its app servers at the new primary).
 import type { Activities } from '../../activities';
 import { COMPOSE_UP, SET_ENV_VALUES } from '../environment/host-scripts';
-import { SSH_STEP } from '../environment/host-steps';
+import { SSH_STEP, type HostTarget } from '../environment/host-steps';
 import { failure, REFUSAL } from './failures';
 import { summarizedActivities } from './summarized-activities';
 
@@ -29,30 +29,35 @@ export function databaseValues(variables: AppDatabaseVariables, mysqlHost: strin
 }
 
 export async function pointAppServers(apps: AppServers, values: Record<string, string>): Promise<void> {
+  const targets = apps.hosts.map((h) => ({
+    instance: h.instance,
+    host: h.address,
+    port: apps.ssh.port,
+    user: apps.ssh.user,
+    key: apps.ssh.key,
+    fingerprints: [h.hostKey],
+  }));
+  await pointHosts(targets, apps.directory, values);
+}
+
+/** The same for hosts already reached over SSH (a failover's scale servers). */
+export async function pointHosts(targets: HostTarget[], directory: string, values: Record<string, string>): Promise<void> {
   for (const [name, value] of Object.entries(values))
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /['\n\r\0]/.test(value))
       throw failure(REFUSAL.InvalidInput, `${name}=${JSON.stringify(value)} cannot be written to a compose .env file`);
   const pairs = Object.entries(values).flat();
   await Promise.all(
-    apps.hosts.map(async (h) => {
-      const target = {
-        instance: h.instance,
-        host: h.address,
-        port: apps.ssh.port,
-        user: apps.ssh.user,
-        key: apps.ssh.key,
-        fingerprints: [h.hostKey],
-      };
+    targets.map(async (target) => {
       await ssh.runRemoteCommand({
         ...target,
         script: SET_ENV_VALUES,
-        args: [apps.directory, ...pairs],
+        args: [directory, ...pairs],
         label: 'point the application at its databases',
       });
       await ssh.runRemoteCommand({
         ...target,
         script: COMPOSE_UP,
-        args: [apps.directory],
+        args: [directory],
         label: 'docker compose pull and up',
         timeoutMs: 20 * 60_000,
       });

@@ -21,6 +21,7 @@ import { loadStackSpec } from '../../../src/specs/load-stack';
 import type { StackSpec } from '../../../src/specs/stack';
 import type { FailoverResult } from '../../../src/workflows/failover/failover-api';
 import type { FailbackResult, FailbackStatus } from '../../../src/workflows/failover/failback-api';
+import type { AppServers } from '../../../src/workflows/shared/point-apps';
 import type { ProvisionStackResult } from '../../../src/workflows/stack/stack-api';
 import { failoverActivities, runActivity } from '../../helpers/failover-stage';
 import { startLocalCloud } from '../../helpers/localcloud';
@@ -107,9 +108,10 @@ async function sql(server: { host: string; port: number }, statement: string): P
   }
 }
 
+const appsOf = (stack: ProvisionStackResult, site: string): AppServers => stack.failover.apps!.sites[site]!;
+
 /** What the booking service of each app server of a site reads as DATABASE_HOST and REDIS_HOST (asked inside its container over SSH). */
-async function appDatabaseHosts(stack: ProvisionStackResult, site: string): Promise<string[]> {
-  const servers = stack.failover.apps!.sites[site]!;
+async function appDatabaseHosts(servers: AppServers): Promise<string[]> {
   const acts = activities();
   return Promise.all(
     servers.hosts.map(async (h) => {
@@ -130,8 +132,7 @@ async function appDatabaseHosts(stack: ProvisionStackResult, site: string): Prom
 }
 
 /** From each app server of `site`: whether a TCP connection to host:port opens ('open') or is refused by a firewall. */
-async function appsReach(stack: ProvisionStackResult, site: string, target: { host: string; port: number }): Promise<string[]> {
-  const servers = stack.failover.apps!.sites[site]!;
+async function appsReach(servers: AppServers, target: { host: string; port: number }): Promise<string[]> {
   const acts = activities();
   return Promise.all(
     servers.hosts.map(async (h) => {
@@ -267,7 +268,7 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   const primaryHost = stack.sites.fra1!.mysql.primary.host;
   expect(stack.failover.apps?.variables).toEqual({ mysqlHost: 'DB_HOST', redisHost: 'REDIS_HOST' });
   for (const site of ['fra1', 'london'])
-    expect(await appDatabaseHosts(stack, site)).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
+    expect(await appDatabaseHosts(appsOf(stack, site))).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
 
   // The data firewalls' 3306 and 6379 are the stack's own: every app server (public and private address) is in them.
   const firewalls = stack.failover.databaseFirewalls!;
@@ -276,7 +277,7 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   expect(firewalls.sites.london!.cloud).toBe('linode');
   const londonDb = { host: stack.sites.london!.mysql.primary.host, port: 3306 };
   const londonRedis = { host: stack.sites.london!.redis!.primary.host, port: 6379 };
-  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['open', 'open', 'open']);
+  expect(await appsReach(appsOf(stack, 'fra1'), londonDb)).toEqual(['open', 'open', 'open']);
 
   const failoverInput = (verify: { siteHeader?: string } = {}) => ({
     ...stack.failover,
@@ -295,14 +296,22 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   expect(String((unverified.failure as WorkflowFailedError).cause?.message)).toMatch(
     /^of 40 requests through www.stack-e.com, 0 reached london: .*; rolled back \d+ step\(s\)$/,
   );
-  expect(await appDatabaseHosts(stack, 'london')).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
+  expect(await appDatabaseHosts(appsOf(stack, 'london'))).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
   const [relinked] = (await sql(stack.sites.london!.mysql.primary, 'SHOW SLAVE STATUS')) as { Master_Host: string }[];
   expect(relinked!.Master_Host).toBe(primaryHost);
   // The fence's firewall cut was undone with the rest: FRA1's app servers reach London's databases again.
-  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['open', 'open', 'open']);
+  expect(await appsReach(appsOf(stack, 'fra1'), londonDb)).toEqual(['open', 'open', 'open']);
 
   // The failover input the stack hands over runs as is: london-db-1 promoted, its replica still following it.
-  const failover = await run<FailoverResult>('failoverSite', 'failover-stack-e-fra1', [failoverInput()]);
+  // With one more London app server (scaleSurvivor): it is let into London's database firewall and
+  // pointed at london-db-1 before it becomes an origin.
+  const scaleSurvivor = {
+    add: 1,
+    environmentSpec: loadStackSpec(EXAMPLE).sites.london!.app,
+    like: { group: 'app' },
+    origins: { port: 3000 },
+  };
+  const failover = await run<FailoverResult>('failoverSite', 'failover-stack-e-fra1', [{ ...failoverInput(), scaleSurvivor }]);
   expect(failover.failure).toBeUndefined();
   expect(failover.result!.rpo).toMatchObject({ lostTransactions: 0, redisLostBytes: 0 });
   // Fenced by firewall: FRA1's app servers can no longer open a connection to London's MySQL or
@@ -312,9 +321,27 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
     removed: firewalls.sites.fra1!.appSources,
     ports: [3306, 6379],
   });
-  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['refused', 'refused', 'refused']);
-  expect(await appsReach(stack, 'fra1', londonRedis)).toEqual(['refused', 'refused', 'refused']);
-  expect(await appsReach(stack, 'london', londonDb)).toEqual(['open', 'open', 'open']);
+  expect(await appsReach(appsOf(stack, 'fra1'), londonDb)).toEqual(['refused', 'refused', 'refused']);
+  expect(await appsReach(appsOf(stack, 'fra1'), londonRedis)).toEqual(['refused', 'refused', 'refused']);
+  expect(await appsReach(appsOf(stack, 'london'), londonDb)).toEqual(['open', 'open', 'open']);
+  const [scaled] = failover.result!.scale!.servers;
+  expect(scaled).toMatchObject({ state: 'serving' });
+  const londonApps = appsOf(stack, 'london');
+  const { fingerprint } = await runActivity(() =>
+    activities().waitForSsh({
+      host: scaled!.address!,
+      port: londonApps.ssh.port,
+      user: londonApps.ssh.user,
+      key: londonApps.ssh.key,
+      timeoutMs: 60_000,
+    }),
+  );
+  const scaleServer: AppServers = {
+    ...londonApps,
+    hosts: [{ instance: scaled!.instance, address: scaled!.address!, hostKey: fingerprint }],
+  };
+  expect(await appDatabaseHosts(scaleServer)).toEqual([`${londonDb.host} ${londonDb.host}`]);
+  expect(await appsReach(scaleServer, londonDb)).toEqual(['open']);
   await sql(stack.sites.london!.mysql.primary, "INSERT INTO booking.bookings VALUES (4, 'barbara')");
   const londonReplicaServer = stack.sites.london!.mysql.replica;
   await eventually(
@@ -327,8 +354,8 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   expect(await sql(stack.sites.fra1!.mysql.primary, 'SELECT COUNT(*) AS n FROM booking.bookings')).toEqual([{ n: 3 }]);
   // London's app servers now read london-db-1; FRA1's, out of traffic, are left as they were.
   const londonHost = stack.sites.london!.mysql.primary.host;
-  expect(await appDatabaseHosts(stack, 'london')).toEqual(Array(3).fill(`${londonHost} ${londonHost}`));
-  expect(await appDatabaseHosts(stack, 'fra1')).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
+  expect(await appDatabaseHosts(appsOf(stack, 'london'))).toEqual(Array(3).fill(`${londonHost} ${londonHost}`));
+  expect(await appDatabaseHosts(appsOf(stack, 'fra1'))).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
   const after = await runActivity(() => sampleTraffic({ url: cloud.cloudflare.edge.url, host: 'www.stack-e.com', requests: 40 }));
   expect(after.bySite).toEqual({ london: 40 });
 
@@ -362,8 +389,8 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
     { ro: 0, n: 4 },
   ]);
   for (const site of ['fra1', 'london'])
-    expect(await appDatabaseHosts(stack, site)).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
-  expect(await appsReach(stack, 'fra1', londonDb)).toEqual(['open', 'open', 'open']);
+    expect(await appDatabaseHosts(appsOf(stack, site))).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
+  expect(await appsReach(appsOf(stack, 'fra1'), londonDb)).toEqual(['open', 'open', 'open']);
 });
 
 test('a stack that fails after its load balancer was made (no answer names a site) removes the load balancer and both sites', async () => {
