@@ -91,6 +91,16 @@ export interface StandingFailover {
   to: string;
   workflowId: string;
   at: string;
+  /** The survivor's scale servers the failover made (scaleSurvivor): the failback removes them. */
+  scale?: StandingScale;
+}
+
+export interface StandingScale {
+  /** The provider that made them, and the tag each carries (deleteServersTagged). */
+  cloud: string;
+  tag: string;
+  /** Their origins in the survivor's pool. */
+  origins: { name: string; address: string; port: number }[];
 }
 
 /** What an operation that ends well changes (sent with its release). */

@@ -4,6 +4,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { OperationStatus } from '../shared/status';
 import type { FailbackAppsView } from './failback-apps';
+import type { RemovedScaleView } from './failback-scale';
 import type { ApprovalRecord, FailoverRpo, FailoverRto, RedisSwitchView } from './failover-api';
 
 export interface CatchUpMeasure {
@@ -47,6 +48,8 @@ export interface FailbackView {
   rpo?: FailoverRpo;
   /** The stack's app servers re-pointed and database firewall written back (input apps, databaseFirewalls). */
   apps?: FailbackAppsView;
+  /** The failover's scale servers, removed after traffic moved back. */
+  scaleRemoved?: RemovedScaleView;
   attention?: string;
 }
 
@@ -63,6 +66,9 @@ export interface FailbackResult {
   newPrimary: { server: string; appliedAtPromotion: string; verifiedWrite: string };
   redis?: RedisSwitchView;
   apps?: FailbackAppsView;
+  scaleRemoved?: RemovedScaleView;
+  /** Set when something after the switch needs a human (scale servers left behind). */
+  attention?: string;
 }
 
 export type FailbackStatus = OperationStatus & { failback: FailbackView };

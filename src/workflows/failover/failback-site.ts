@@ -33,6 +33,7 @@ import { summarizedActivities } from '../shared/summarized-activities';
 import { validated } from '../shared/validated';
 import { handleApprove } from './approval';
 import { FAILBACK_APPS_PATCH, FAILBACK_APPS_STEP, restoreStackApps } from './failback-apps';
+import { FAILBACK_REMOVE_SCALE_PATCH, REMOVE_SCALE_STEP, removeScaleServers } from './failback-scale';
 import { describeSplit, recordRtoRpo, rollbackReporting, sampleThroughEdge } from './switch-common';
 import { failbackStatusQuery, type CatchUpMeasure, type FailbackResult, type FailbackView } from './failback-api';
 import type { ApprovalRecord, FailoverRpo } from './failover-api';
@@ -72,9 +73,15 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
   });
   // The stack's app servers and database firewall put back as before the failover, when the input names them.
   const restoringApps = (spec.apps !== undefined || spec.databaseFirewalls !== undefined) && patched(FAILBACK_APPS_PATCH);
+  // The failover's scale servers removed once traffic is back, when it made some.
+  const scale = inventory?.failover?.scale;
+  const removingScale = scale !== undefined && patched(FAILBACK_REMOVE_SCALE_PATCH);
   const status = new StatusTracker(
     'failbackSite',
-    FAILBACK_STEPS.flatMap((s) => (s === 'move traffic back' && restoringApps ? [FAILBACK_APPS_STEP, s] : [s])),
+    FAILBACK_STEPS.flatMap((s) => {
+      if (s !== 'move traffic back') return [s];
+      return [...(restoringApps ? [FAILBACK_APPS_STEP] : []), s, ...(removingScale ? [REMOVE_SCALE_STEP] : [])];
+    }),
   );
   const view: FailbackView = { environment: spec.environment, from, to, phase: 'checking' };
   setHandler(failbackStatusQuery, () => ({ ...status.snapshot(), failback: JSON.parse(JSON.stringify(view)) as FailbackView }));
@@ -289,6 +296,16 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
   view.rto = { fromStartMs: trafficVerifiedAt - startedAt, fromApprovalMs: trafficVerifiedAt - approvedAt };
   recordRtoRpo(view.rto, rpo);
 
+  if (removingScale) {
+    status.step(REMOVE_SCALE_STEP);
+    try {
+      view.scaleRemoved = await removeScaleServers(spec, scale!, act);
+    } catch (err) {
+      // The failback stands: what is left is named for a human, the run goes on to its write check.
+      view.attention = `the failover's scale servers (tag ${scale!.tag}, origins ${scale!.origins.map((o) => o.name).join(', ')} in pool ${from}) were not all removed: ${describeError(err)}`;
+    }
+  }
+
   status.step('verify a write on the primary');
   let wrote: string;
   try {
@@ -317,6 +334,8 @@ async function failBack(spec: FailbackSite, inventory: Inventory | undefined): P
     newPrimary: { server: recovered.name, appliedAtPromotion, verifiedWrite: wrote },
     ...(view.redis ? { redis: view.redis } : {}),
     ...(view.apps ? { apps: view.apps } : {}),
+    ...(view.scaleRemoved ? { scaleRemoved: view.scaleRemoved } : {}),
+    ...(view.attention ? { attention: view.attention } : {}),
   };
 }
 

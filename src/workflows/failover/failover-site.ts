@@ -14,6 +14,7 @@ import { ApplicationFailure, patched, setHandler, upsertSearchAttributes, workfl
 import type { Activities } from '../../activities';
 import { parseFailoverSiteInput, type FailoverSite, type FailoverSiteInput } from '../../specs/failover';
 import { OpsEnvironment, OpsOperation } from '../../temporal/search-attributes';
+import type { StandingScale } from '../environment/inventory';
 import { withEnvironmentClaim } from '../shared/environment-claim';
 import { failure, STEP_FAILURE } from '../shared/failures';
 import { describeError, runSaga } from '../shared/saga';
@@ -70,7 +71,9 @@ export async function failoverSite(input: FailoverSiteInput): Promise<FailoverRe
   const { workflowId } = workflowInfo();
   return withEnvironmentClaim(spec.environment, 'failover', () => failOver(spec, current), {
     // failbackSite finds the failover it undoes here.
-    ...(current ? { change: (r) => ({ kind: 'failed over', from: r.from, to: r.to, workflowId, at: r.approval.at }) } : {}),
+    ...(current
+      ? { change: (r) => ({ kind: 'failed over', from: r.from, to: r.to, workflowId, at: r.approval.at, ...standingScale(spec, r) }) }
+      : {}),
   });
 }
 
@@ -343,6 +346,13 @@ async function failOver(spec: FailoverSite, withRedis: boolean): Promise<Failove
     ...(view.scale ? { scale: view.scale } : {}),
     ...(view.appsCut ? { appsCut: view.appsCut } : {}),
   };
+}
+
+/** The scale servers that stand with the failover, for the failback to remove. */
+function standingScale(spec: FailoverSite, result: FailoverResult): { scale?: StandingScale } {
+  const scale = result.scale;
+  if (!scale || scale.failed || !scale.tag || !scale.added?.length || !spec.scaleSurvivor) return {};
+  return { scale: { cloud: spec.scaleSurvivor.environmentSpec.cloud, tag: scale.tag, origins: scale.added } };
 }
 
 function isUnreachable(err: unknown): boolean {

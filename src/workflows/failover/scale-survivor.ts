@@ -30,6 +30,10 @@ const ORIGIN_HEALTH_POLL = { interval: '2 seconds', reads: 60 } as const;
 export interface ScaleSurvivorView {
   /** Each new app server: name, provider id, address and state (creating ... ready, serving, destroyed). */
   servers: SurgeDropletView[];
+  /** The tag every new server carries (a failback deletes by it). */
+  tag?: string;
+  /** The origins as added (name, address, port). */
+  added?: { name: string; address: string; port: number }[];
   /** The new servers' origin names now in the survivor's pool. */
   origins: string[];
   /** Why the scaling failed and was undone (the failover went on without it). */
@@ -88,7 +92,7 @@ async function scaleUp(
     canaryImages: app.images,
     changed: () => undefined,
   });
-  const shown: ScaleSurvivorView = { servers: servers.views, origins: [] };
+  const shown: ScaleSurvivorView = { servers: servers.views, origins: [], tag: servers.tag };
   view.scale = shown;
   // Registered before the create: a server whose create answer was lost carries the tag too.
   addCompensation(`delete ${servers.described} (tag ${servers.tag})`, () => servers.destroy());
@@ -105,6 +109,7 @@ async function scaleUp(
   });
   await act.addPoolOrigins({ ...pool, origins });
   shown.origins = origins.map((o) => o.name);
+  shown.added = origins;
 
   // Health-gated at Cloudflare too: the edge sends traffic to an origin its monitors passed.
   const names = new Set(shown.origins);

@@ -391,6 +391,16 @@ test('examples/stack-e.yaml in one run: both sites, GTID replication in each sit
   for (const site of ['fra1', 'london'])
     expect(await appDatabaseHosts(appsOf(stack, site))).toEqual(Array(3).fill(`${primaryHost} ${primaryHost}`));
   expect(await appsReach(appsOf(stack, 'fra1'), londonDb)).toEqual(['open', 'open', 'open']);
+  // The failover's scale server is gone: out of London's pool, its Linode deleted.
+  expect(failback.scaleRemoved).toEqual({
+    tag: failover.result!.scale!.tag,
+    origins: failover.result!.scale!.origins,
+    deletedServers: 1,
+  });
+  expect(await leftovers()).not.toContain(`linode ${scaled!.name}`);
+  const londonPool = await cf.loadBalancers.pools.get(stack.loadBalancer.pools.london!, { account_id: stack.loadBalancer.accountId });
+  expect(londonPool.origins!.map((o) => o.name)).not.toContain(failover.result!.scale!.origins[0]);
+  expect(londonPool.origins).toHaveLength(3);
 });
 
 test('a stack that fails after its load balancer was made (no answer names a site) removes the load balancer and both sites', async () => {
