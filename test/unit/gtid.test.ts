@@ -20,3 +20,20 @@ test("a server that wrote after the new primary moved on is errant by its state,
   expect(errantAgainst(parseGtidState('0-63-5,0-61-38'), london)).toBe(1);
   expect(errantAgainst({}, london)).toBe(0);
 });
+
+test('a primary re-seeded from a copy has what the copy held up to its gtid_slave_pos, though not in its binlog state', () => {
+  // fra1 re-seeded from london at 0-62-386 (binlog reset, copy loaded unlogged), then promoted without
+  // writing: its binlog state is empty, its gtid_slave_pos the copy's position. London, about to
+  // follow it, holds nothing fra1 lacks.
+  const london = parseGtidState('0-61-38,0-62-386');
+  expect(errantAgainst(london, {}, '0-62-386')).toBe(0);
+  expect(errantAgainst(london, parseGtidState('0-61-390'), '0-62-386')).toBe(0);
+  // Without the floor it looks errant (the flake this fixed).
+  expect(errantAgainst(london, {})).toBe(2);
+  // A London write after the copy is still caught.
+  expect(errantAgainst(parseGtidState('0-61-38,0-62-387'), {}, '0-62-386')).toBe(1);
+  // A floor the server's history never passed through covers nothing: the diverged server stays errant.
+  expect(errantAgainst(parseGtidState('0-61-39'), parseGtidState('0-61-38,0-62-600'), '0-62-600')).toBe(1);
+  // And the old case with the primary's own floor (london replicated fra1 up to 0-61-38) still counts 0-61-39.
+  expect(errantAgainst(parseGtidState('0-61-39'), parseGtidState('0-61-38,0-62-600'), '0-61-38')).toBe(1);
+});

@@ -255,6 +255,7 @@ export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}
       const primaryNow = await on(input.primary, async (sql) => ({
         position: await sql.value<string>('read the binlog position', 'SELECT @@global.gtid_binlog_pos'),
         state: await sql.value<string>('read the binlog state', 'SELECT @@global.gtid_binlog_state'),
+        floor: await sql.value<string>('read the replication position', 'SELECT @@global.gtid_slave_pos'),
       }));
       const limit = input.appliedAtPromotion ?? primaryNow.position;
       const password = await resolve(input.replication.password);
@@ -264,6 +265,7 @@ export function createDatabaseFailoverActivities(deps: DatabaseFailoverDeps = {}
           { host: input.primary.host, port: input.primary.port, user: input.replication.user, password },
           parseGtidPosition(String(limit)),
           parseGtidState(String(primaryNow.state ?? '')),
+          String(primaryNow.floor ?? ''),
         ),
       );
       return { server: input.server.name, primary: input.primary.name, startedFrom };

@@ -57,12 +57,20 @@ export function parseGtidState(text: string | null | undefined): GtidState {
  * Transactions `server` wrote (under any server id) that `primary` never had: per domain and
  * server id, how far the server's last sequence number is past the primary's. A server id the
  * primary never saw counts as at least one. 0 when the server's binlog is all in the primary's.
+ * `primaryFloor`, the primary's gtid_slave_pos: a primary re-seeded from a copy (its binlog reset,
+ * the copy loaded unlogged) has everything up to that GTID without it in its binlog state; when the
+ * server's own binlog holds that GTID too, their histories meet there, so whatever the server holds
+ * at or below its sequence number in that domain is the primary's as well.
  */
-export function errantAgainst(server: GtidState, primary: GtidState): number {
+export function errantAgainst(server: GtidState, primary: GtidState, primaryFloor?: string): number {
+  const floor: Record<string, number> = {};
+  for (const g of gtids(primaryFloor))
+    if ((server[`${g.domain}-${g.server}`] ?? -1) >= g.seq) floor[g.domain] = Math.max(floor[g.domain] ?? 0, g.seq);
   let errant = 0;
   for (const [key, seq] of Object.entries(server)) {
-    const had = primary[key];
-    if (had === undefined) errant += 1;
+    const shared = floor[key.split('-')[0]!];
+    const had = Math.max(primary[key] ?? -1, shared ?? -1);
+    if (had < 0) errant += 1;
     else errant += Math.max(0, seq - had);
   }
   return errant;

@@ -249,6 +249,8 @@ export async function replicateFrom(
   limit: GtidPosition,
   /** The new primary's gtid_binlog_state: catches a server that wrote under a sequence number the primary used too. */
   primaryState?: GtidState,
+  /** The new primary's gtid_slave_pos: where a re-seeded primary's copy began (see errantAgainst). */
+  primaryFloor?: string,
 ): Promise<{ errant: 0; startedFrom: string }> {
   await sql.run('set read_only', 'SET GLOBAL read_only = ON');
   const state = await readState(sql);
@@ -257,7 +259,7 @@ export async function replicateFrom(
     : undefined;
   const errant = Math.max(
     transactionsMissing(parseGtidPosition(state.binlogPosition), limit),
-    ownState && primaryState ? errantAgainst(ownState, primaryState) : 0,
+    ownState && primaryState ? errantAgainst(ownState, primaryState, primaryFloor) : 0,
   );
   if (errant > 0)
     throw failure(

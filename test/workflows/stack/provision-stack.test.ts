@@ -110,48 +110,30 @@ async function sql(server: { host: string; port: number }, statement: string): P
 
 const appsOf = (stack: ProvisionStackResult, site: string): AppServers => stack.failover.apps!.sites[site]!;
 
-/** What the booking service of each app server of a site reads as DATABASE_HOST and REDIS_HOST (asked inside its container over SSH). */
-async function appDatabaseHosts(servers: AppServers): Promise<string[]> {
+/** A script run on each app server over SSH (its host key pinned); what each printed, trimmed. */
+async function onEachApp(servers: AppServers, script: string, args: string[]): Promise<string[]> {
   const acts = activities();
   return Promise.all(
     servers.hosts.map(async (h) => {
-      const out = await runActivity(() =>
-        acts.runRemoteCommand({
-          host: h.address,
-          port: servers.ssh.port,
-          user: servers.ssh.user,
-          key: servers.ssh.key,
-          fingerprints: [h.hostKey],
-          script: 'cd "$1" && docker compose exec -T booking printenv DATABASE_HOST REDIS_HOST',
-          args: [servers.directory],
-        }),
-      );
-      return out.stdoutTail.trim().split('\n').join(' ');
+      const target = { host: h.address, port: servers.ssh.port, user: servers.ssh.user, key: servers.ssh.key, fingerprints: [h.hostKey] };
+      const out = await runActivity(() => acts.runRemoteCommand({ ...target, script, args }));
+      return out.stdoutTail.trim();
     }),
   );
 }
 
-/** From each app server of `site`: whether a TCP connection to host:port opens ('open') or is refused by a firewall. */
+/** What the booking service of each app server reads as DATABASE_HOST and REDIS_HOST (asked inside its container). */
+async function appDatabaseHosts(servers: AppServers): Promise<string[]> {
+  const said = await onEachApp(servers, 'cd "$1" && docker compose exec -T booking printenv DATABASE_HOST REDIS_HOST', [servers.directory]);
+  return said.map((out) => out.split('\n').join(' '));
+}
+
+/** From each app server: whether a TCP connection to host:port opens ('open') or is refused by a firewall. */
 async function appsReach(servers: AppServers, target: { host: string; port: number }): Promise<string[]> {
-  const acts = activities();
-  return Promise.all(
-    servers.hosts.map(async (h) => {
-      const out = await runActivity(() =>
-        acts.runRemoteCommand({
-          host: h.address,
-          port: servers.ssh.port,
-          user: servers.ssh.user,
-          key: servers.ssh.key,
-          fingerprints: [h.hostKey],
-          script: 'if why=$( (exec 3<>"/dev/tcp/$1/$2") 2>&1 ); then echo open; else echo "refused: $why"; fi',
-          args: [target.host, String(target.port)],
-        }),
-      );
-      const said = out.stdoutTail.trim();
-      // Refused means reset or refused at once, never a timeout or a name that did not resolve.
-      return said === 'open' ? 'open' : /^refused: .*Connection (reset|refused)/.test(said) ? 'refused' : said;
-    }),
-  );
+  const script = 'if why=$( (exec 3<>"/dev/tcp/$1/$2") 2>&1 ); then echo open; else echo "refused: $why"; fi';
+  const said = await onEachApp(servers, script, [target.host, String(target.port)]);
+  // Refused means reset or refused at once, never a timeout or a name that did not resolve.
+  return said.map((out) => (out === 'open' ? 'open' : /^refused: .*Connection (reset|refused)/.test(out) ? 'refused' : out));
 }
 
 async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
