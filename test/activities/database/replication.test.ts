@@ -185,6 +185,23 @@ test('a replica that never received the last writes: the loss counted exactly, r
   expect((await lon.sql("SELECT COUNT(*) FROM shop.orders WHERE note LIKE 'unreplicated%'")).trim()).toBe('0');
   expect((await run(() => db.readReplication({ server: lon.admin }))).role).toBe('replica');
 
+  // Re-seeded again with no write after the copy, then switched over to: its binlog is empty (the
+  // copy is loaded unlogged), yet fra1, following it, holds nothing it lacks: the copy's position
+  // (its gtid_slave_pos, a GTID fra1's binlog holds) covers fra1's history up to there.
+  const again = await run(() => db.reseedReplica({ server: lon.admin, primary: fra.admin, saveErrantTo: saveTo }));
+  await run(() => db.replicateFrom({ server: lon.admin, primary: fra.admin, replication }));
+  expect((await lon.sql('SELECT @@global.gtid_binlog_state')).trim()).toBe('');
+  const fencedFra = await run(() => db.fencePrimary({ server: fra.admin }));
+  expect(fencedFra.finalPosition).toBe(again.copiedAt);
+  const back = await run(() =>
+    db.promoteReplica({ server: lon.admin, primaryFinalPosition: fencedFra.finalPosition, maxLostTransactions: 0 }),
+  );
+  expect(back.rpo.lostTransactions).toBe(0);
+  const fraFollows = await run(() =>
+    db.replicateFrom({ server: fra.admin, primary: lon.admin, replication, appliedAtPromotion: back.appliedAtPromotion }),
+  );
+  expect(fraFollows.startedFrom).toBe(fencedFra.finalPosition);
+
   // A server that is down: named, retryable.
   await lon.stop();
   const down = await failureOf(run(() => db.readReplication({ server: lon.admin })));
