@@ -8,7 +8,9 @@ import { parseYamlFile } from './load';
 
 /** The input file; with `site` (`--site`), that site is the one failed over from and the other one takes over. */
 export function loadFailoverInput(file: string, site?: string): FailoverSite {
-  return parseYamlFile(file, 'failoverSite input', (value) => parseFailoverSiteInput(site === undefined ? value : failingSite(value, site)));
+  return parseYamlFile(file, 'failoverSite input', (value) =>
+    parseFailoverSiteInput(site === undefined ? value : failingSite(value, site)),
+  );
 }
 
 export function loadFailbackInput(file: string): FailbackSite {
