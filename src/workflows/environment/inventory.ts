@@ -1,6 +1,7 @@
 // What opsflow knows about one environment, kept by its entity workflow (environment-entity.ts) and
 // changed only by the operations that claim it. Pure data and pure functions: the workflow, the
 // CLI (`opsflow env show`, `opsflow deploy`) and the backup activities share them.
+import type { ProviderId } from '../../providers/cloud-provider';
 
 /** Operations that change an environment; one at a time per environment. */
 export type OperationKind = 'provision' | 'deploy' | 'destroy' | 'rollout' | 'failover' | 'failback' | 'dr drill';
@@ -97,7 +98,7 @@ export interface StandingFailover {
 
 export interface StandingScale {
   /** The provider that made them, and the tag each carries (deleteServersTagged). */
-  cloud: string;
+  cloud: ProviderId;
   tag: string;
   /** Their origins in the survivor's pool. */
   origins: { name: string; address: string; port: number }[];

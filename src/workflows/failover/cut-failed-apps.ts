@@ -7,7 +7,7 @@
 import type { FirewallRule } from '../../providers/cloud-provider';
 import type { FailoverSite } from '../../specs/failover';
 import { covers } from '../../specs/stack';
-import { cloudProvider } from '../shared/cloud-activity-options';
+import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { COMPENSATION_RETRY, type Saga } from '../shared/saga';
 
 /** Runs from this patch on cut the failed site's app servers off by firewall (when the input names the firewalls). */
@@ -25,9 +25,7 @@ export async function cutFailedSiteApps(spec: FailoverSite, saga: Saga): Promise
   const firewalls = spec.databaseFirewalls!;
   const survivor = firewalls.sites[spec.to]!;
   const failed = firewalls.sites[spec.from]!;
-  const cloud = cloudProvider(survivor.cloud, {
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6 },
-  });
+  const cloud = cloudProvider(survivor.cloud, { retry: CLOUD_RETRY });
   const undo = cloudProvider(survivor.cloud, { retry: COMPENSATION_RETRY });
   // Registered first: a replacement whose answer was lost is written back all the same.
   saga.addCompensation(`let ${spec.from}'s app servers reach ${spec.to}'s databases again (firewall ${survivor.firewallId})`, () =>

@@ -4,7 +4,7 @@
 // the failover cut the recovered site's app servers off `from`'s databases by firewall, `from`'s
 // rules are written back as the stack wrote them. Each undone on rollback.
 import type { FailbackSite } from '../../specs/failback';
-import { cloudProvider } from '../shared/cloud-activity-options';
+import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { databaseValues, pointAppServers } from '../shared/point-apps';
 import { COMPENSATION_RETRY, type Saga } from '../shared/saga';
 import { withoutSources } from './cut-failed-apps';
@@ -30,9 +30,7 @@ export async function restoreStackApps(
   const firewalls = spec.databaseFirewalls;
   if (firewalls) {
     const rules = firewalls.sites[from]!;
-    const cloud = cloudProvider(rules.cloud, {
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6 },
-    });
+    const cloud = cloudProvider(rules.cloud, { retry: CLOUD_RETRY });
     const undo = cloudProvider(rules.cloud, { retry: COMPENSATION_RETRY });
     saga.addCompensation(`cut ${to}'s app servers off ${from}'s databases again (firewall ${rules.firewallId})`, () =>
       undo.setFirewallInbound({

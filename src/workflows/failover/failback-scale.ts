@@ -4,10 +4,9 @@
 // tag deleted through its provider. The failback stands by then, so a failure here is not undone:
 // it is reported for a human (what is left, by tag).
 import type { Activities } from '../../activities';
-import type { ProviderId } from '../../providers/cloud-provider';
 import type { FailbackSite } from '../../specs/failback';
 import type { StandingScale } from '../environment/inventory';
-import { cloudProvider } from '../shared/cloud-activity-options';
+import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 
 /** Runs from this patch on remove the failover's scale servers; older runs replay without. */
 export const FAILBACK_REMOVE_SCALE_PATCH = 'failback-remove-scale-servers';
@@ -25,9 +24,7 @@ export async function removeScaleServers(
   act: Pick<Activities, 'removePoolOrigins'>,
 ): Promise<RemovedScaleView> {
   await act.removePoolOrigins({ cloudflare: spec.cloudflare, loadBalancer: spec.loadBalancer, site: spec.from, origins: scale.origins });
-  const cloud = cloudProvider(scale.cloud as ProviderId, {
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 },
-  });
+  const cloud = cloudProvider(scale.cloud, { retry: CLOUD_RETRY });
   const deletedServers = await cloud.deleteServersTagged({ tag: scale.tag });
   return { tag: scale.tag, origins: scale.origins.map((o) => o.name), deletedServers };
 }

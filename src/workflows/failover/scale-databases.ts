@@ -7,7 +7,7 @@
 import { patched } from '@temporalio/workflow';
 import type { FailoverSite } from '../../specs/failover';
 import type { SurgeDroplets } from '../release/surge-droplets';
-import { cloudProvider } from '../shared/cloud-activity-options';
+import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { databaseValues, pointHosts } from '../shared/point-apps';
 import { COMPENSATION_RETRY, type Saga } from '../shared/saga';
 import { withoutSources, withSources } from './cut-failed-apps';
@@ -27,9 +27,7 @@ export async function joinScaleServersToDatabases(
     const survivor = firewalls.sites[spec.to]!;
     const fenced = withoutSources(survivor.inbound, firewalls.ports, firewalls.sites[spec.from]!.appSources);
     const added = servers.views.map((v) => `${v.address!}/32`);
-    const cloud = cloudProvider(survivor.cloud, {
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6 },
-    });
+    const cloud = cloudProvider(survivor.cloud, { retry: CLOUD_RETRY });
     const undo = cloudProvider(survivor.cloud, { retry: COMPENSATION_RETRY });
     addCompensation(`take ${added.join(', ')} out of ${spec.to}'s database firewall`, () =>
       undo.setFirewallInbound({ id: survivor.firewallId, inbound: fenced }),

@@ -7,7 +7,7 @@ import { parseCidr } from '../../specs/cidr';
 import type { DatabaseFirewalls } from '../../specs/failover';
 import { covers, type StackSpec } from '../../specs/stack';
 import type { ProvisionResult } from '../environment/provision-environment';
-import { cloudProvider } from '../shared/cloud-activity-options';
+import { CLOUD_RETRY, cloudProvider } from '../shared/cloud-activity-options';
 import { failure, REFUSAL } from '../shared/failures';
 import type { ProvisionSiteResult } from './provision-site';
 
@@ -39,9 +39,7 @@ export async function narrowDatabaseAccess(
     if (!firewallId || !data.firewall)
       throw failure(REFUSAL.InvalidSpec, `site ${site}: ${data.name} has no firewall, so its database ports cannot be narrowed`);
     const inbound = data.firewall.inbound.map((rule) => (ports.some((port) => covers(rule.ports, port)) ? { ...rule, sources } : rule));
-    const cloud = cloudProvider(data.cloud, {
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6 },
-    });
+    const cloud = cloudProvider(data.cloud, { retry: CLOUD_RETRY });
     await cloud.setFirewallInbound({ id: firewallId, inbound });
     written[site] = { cloud: data.cloud, firewallId, inbound, appSources: appSources[site]! };
   }
